@@ -1,0 +1,5 @@
+"""Allow ``python -m orchestrate``."""
+
+from orchestrate.cli.app import main
+
+main()

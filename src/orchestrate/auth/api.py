@@ -1,0 +1,52 @@
+"""HTTP routes of the auth capability: tokens (admins only) and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from orchestrate.auth import service
+from orchestrate.auth.schemas import AuditRecordOut, TokenCreate, TokenCreated, TokenOut
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from orchestrate.web.deps import ActorDep, AdminDep, UowDep
+from orchestrate.web.schemas import PageOut
+
+router = APIRouter(tags=["auth"])
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+async def list_tokens(
+    uow: UowDep, _admin: AdminDep, include_revoked: bool = False
+) -> list[TokenOut]:
+    """API tokens, newest first (their secrets are never shown again)."""
+    return [TokenOut.of(t) for t in await service.list_tokens(uow, include_revoked=include_revoked)]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
+async def create_token(body: TokenCreate, uow: UowDep, admin: AdminDep) -> TokenCreated:
+    """Issue a token; the response is the only place its secret appears."""
+    return TokenCreated.of_issued(await service.create_token(uow, body.name, body.role, admin))
+
+
+@router.delete("/tokens/{name}", response_model=TokenOut)
+async def revoke_token(name: str, uow: UowDep, admin: AdminDep) -> TokenOut:
+    """Revoke the active token with this name."""
+    return TokenOut.of(await service.revoke_token(uow, name, admin))
+
+
+@router.get("/audit", response_model=PageOut[AuditRecordOut])
+async def list_audit(
+    uow: UowDep,
+    _actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    subject: str | None = None,
+) -> PageOut[AuditRecordOut]:
+    """Audit records of every mutation, newest first."""
+    page = await service.list_audit(
+        uow, limit=limit, cursor=cursor, actor=actor, action=action, subject=subject
+    )
+    return PageOut(items=[AuditRecordOut.of(r) for r in page.items], next_cursor=page.next_cursor)

@@ -1,0 +1,246 @@
+"""Use cases of the auth capability: issue, list and revoke tokens; authenticate; audit.
+
+Other capabilities record their mutations with ``record_audit`` inside their own
+unit of work, so an audit record exists exactly when the change was committed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from orchestrate.auth.models import (
+    Actor,
+    ApiToken,
+    AuditRecord,
+    IssuedToken,
+    Permission,
+    Role,
+    display_prefix,
+    generate_secret,
+    hash_secret,
+    validate_token_name,
+)
+from orchestrate.auth.tables import ApiTokenRow, AuditRecordRow
+from orchestrate.core.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from orchestrate.core.ids import new_id
+from orchestrate.core.pagination import IdCursor, Page, check_page_size
+from orchestrate.core.uow import UnitOfWork
+
+__all__ = [
+    "Actor",
+    "ApiToken",
+    "AuditRecord",
+    "IssuedToken",
+    "Permission",
+    "Role",
+    "authenticate",
+    "authorize",
+    "create_bootstrap_token",
+    "create_token",
+    "list_audit",
+    "list_tokens",
+    "record_audit",
+    "revoke_token",
+]
+
+BOOTSTRAP_TOKEN_NAME = "admin"  # noqa: S105 - a name, not a secret
+# Recording every request's use would turn reads into writes; a minute's precision is plenty.
+_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+async def create_token(uow: UnitOfWork, name: str, role: Role, actor: Actor) -> IssuedToken:
+    """Issue a token; its secret is returned once and only its hash is stored."""
+    authorize(actor, Permission.ADMIN)
+    problem = validate_token_name(name)
+    if problem:
+        raise ValidationFailed(f"Invalid token name {name!r}: {problem}", field="name")
+    async with uow:
+        if await _active_token_named(uow, name) is not None:
+            raise Conflict(
+                f"A token named {name!r} already exists; revoke it first or choose another name",
+                name=name,
+            )
+        issued = _issue(uow, name, role, created_by=actor.name)
+        details = {"name": name, "role": role.value}
+        await record_audit(uow, actor, "token.create", issued.token.id, details)
+        await uow.commit()
+        return issued
+
+
+async def create_bootstrap_token(uow: UnitOfWork) -> IssuedToken | None:
+    """On a first start with no usable token, issue an admin token; otherwise do nothing."""
+    actor = Actor.system("bootstrap")
+    async with uow:
+        has_active = await uow.session.scalar(
+            select(ApiTokenRow.id).where(ApiTokenRow.revoked_at.is_(None)).limit(1)
+        )
+        if has_active is not None:
+            return None
+        issued = _issue(uow, BOOTSTRAP_TOKEN_NAME, Role.ADMIN, created_by=actor.name)
+        await record_audit(
+            uow, actor, "token.create", issued.token.id, {"name": BOOTSTRAP_TOKEN_NAME}
+        )
+        await uow.commit()
+        return issued
+
+
+async def list_tokens(uow: UnitOfWork, *, include_revoked: bool = False) -> list[ApiToken]:
+    async with uow:
+        query = select(ApiTokenRow).order_by(ApiTokenRow.created_at.desc(), ApiTokenRow.id.desc())
+        if not include_revoked:
+            query = query.where(ApiTokenRow.revoked_at.is_(None))
+        return [_to_token(row) for row in await uow.session.scalars(query)]
+
+
+async def revoke_token(uow: UnitOfWork, name: str, actor: Actor) -> ApiToken:
+    """Revoke the active token called ``name``; requests using it fail from now on."""
+    authorize(actor, Permission.ADMIN)
+    async with uow:
+        row = await _active_token_named(uow, name)
+        if row is None:
+            raise NotFound(
+                f"No active token named {name!r}; see 'orchestrate token list'", name=name
+            )
+        row.revoked_at = uow.now()
+        await record_audit(uow, actor, "token.revoke", row.id, {"name": name})
+        await uow.commit()
+        return _to_token(row)
+
+
+async def authenticate(
+    read_uow: UnitOfWork, write_uow: UnitOfWork, secret: str, source: str
+) -> Actor:
+    """The actor a bearer token stands for; unknown or revoked tokens are refused.
+
+    The lookup runs in a read-only transaction; ``write_uow`` is only opened (at most
+    once a minute per token) to record when the token was last used.
+    """
+    token_hash = hash_secret(secret)
+    async with read_uow:
+        row = await read_uow.session.scalar(
+            select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)
+        )
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationFailed("Invalid or revoked API token")
+    now = read_uow.now()
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_PRECISION:
+        async with write_uow:
+            await write_uow.session.execute(
+                update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now)
+            )
+            await write_uow.commit()
+    return Actor(name=f"token:{row.name}", role=Role(row.role), source=source)
+
+
+def authorize(actor: Actor, permission: Permission) -> None:
+    if not actor.role.allows(permission):
+        raise PermissionDenied(
+            f"Role {actor.role.value!r} of {actor.name} may not {permission.value}",
+            actor=actor.name,
+            role=actor.role.value,
+            permission=permission.value,
+        )
+
+
+async def record_audit(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    subject: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit record to the caller's open transaction."""
+    uow.session.add(
+        AuditRecordRow(
+            actor=actor.name,
+            action=action,
+            subject=subject,
+            source=actor.source,
+            details=details or {},
+            created_at=uow.now(),
+        )
+    )
+
+
+async def list_audit(
+    uow: UnitOfWork,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    subject: str | None = None,
+) -> Page[AuditRecord]:
+    """Audit records, newest first, optionally filtered."""
+    check_page_size(limit)
+    query = select(AuditRecordRow).order_by(AuditRecordRow.id.desc()).limit(limit + 1)
+    if cursor:
+        query = query.where(AuditRecordRow.id < IdCursor.decode(cursor).id)
+    if actor:
+        query = query.where(AuditRecordRow.actor == actor)
+    if action:
+        query = query.where(AuditRecordRow.action == action)
+    if subject:
+        query = query.where(AuditRecordRow.subject == subject)
+    async with uow:
+        rows = list(await uow.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = IdCursor(rows[-1].id).encode() if more and rows else None
+    return Page(items=[_to_audit(row) for row in rows], next_cursor=next_cursor)
+
+
+def _issue(uow: UnitOfWork, name: str, role: Role, created_by: str) -> IssuedToken:
+    secret = generate_secret()
+    now = uow.now()
+    row = ApiTokenRow(
+        id=new_id("tok", now),
+        name=name,
+        role=role.value,
+        token_hash=hash_secret(secret),
+        token_prefix=display_prefix(secret),
+        created_by=created_by,
+        created_at=now,
+    )
+    uow.session.add(row)
+    return IssuedToken(token=_to_token(row), secret=secret)
+
+
+async def _active_token_named(uow: UnitOfWork, name: str) -> ApiTokenRow | None:
+    return await uow.session.scalar(
+        select(ApiTokenRow).where(ApiTokenRow.name == name, ApiTokenRow.revoked_at.is_(None))
+    )
+
+
+def _to_token(row: ApiTokenRow) -> ApiToken:
+    return ApiToken(
+        id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        token_prefix=row.token_prefix,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _to_audit(row: AuditRecordRow) -> AuditRecord:
+    return AuditRecord(
+        id=row.id,
+        actor=row.actor,
+        action=row.action,
+        subject=row.subject,
+        source=row.source,
+        created_at=row.created_at,
+        details=dict(row.details),
+    )

@@ -1,0 +1,92 @@
+"""``orchestrate serve`` (API + worker in one process) and ``orchestrate worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from orchestrate.auth import service as auth
+from orchestrate.cli.output import say
+from orchestrate.core.logging import configure_logging
+from orchestrate.core.migrate import upgrade_to_head
+from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import Settings, load_settings
+from orchestrate.web.app import create_app
+from orchestrate.worker import install_stop_signals, run_worker
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (ORCHESTRATE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (ORCHESTRATE_PORT).")] = None,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Also run the job worker loops.")
+    ] = True,
+) -> None:
+    """Start the API, the webhook receiver and a worker in one process."""
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level, settings.log_format)
+    upgrade_to_head(settings.database_url_value)
+    asyncio.run(_serve(settings, with_worker=worker))
+
+
+async def _serve(settings: Settings, *, with_worker: bool) -> None:
+    runtime = Runtime.open(settings)
+    issued = await auth.create_bootstrap_token(runtime.uow())
+    app = create_app(runtime)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    stop = asyncio.Event()
+    worker_task = asyncio.create_task(run_worker(runtime, stop)) if with_worker else None
+    announce = asyncio.create_task(_announce(server, settings, issued))
+    try:
+        await server.serve()
+    finally:
+        announce.cancel()
+        stop.set()
+        if worker_task is not None:
+            await worker_task
+        await runtime.close()
+
+
+async def _announce(
+    server: uvicorn.Server, settings: Settings, issued: auth.IssuedToken | None
+) -> None:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.05)
+    url = f"http://{settings.host}:{settings.port}"
+    say(f"[bold]Orchestrate[/bold] is running at {url}  (API docs: {url}/api/docs)")
+    if issued is not None:
+        say("First start: created an admin API token. It is shown only this once:")
+        print(issued.secret, flush=True)
+        say("Use it as 'Authorization: Bearer <token>'; manage tokens with 'orchestrate token'.")
+
+
+def worker() -> None:
+    """Run only the worker loops (more machines against one PostgreSQL database)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    upgrade_to_head(settings.database_url_value)
+    asyncio.run(_work(settings))
+
+
+async def _work(settings: Settings) -> None:
+    runtime = Runtime.open(settings)
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    say("Orchestrate worker started; Ctrl+C stops it after running jobs finish.")
+    try:
+        await run_worker(runtime, stop)
+    finally:
+        with contextlib.suppress(Exception):
+            await runtime.close()

@@ -1,0 +1,154 @@
+"""Database engine, declarative base and the column types shared by every table.
+
+One code path serves SQLite and PostgreSQL. On SQLite every connection gets WAL, a busy
+timeout and foreign keys, and transactions start with ``BEGIN IMMEDIATE`` unless a
+session asks for a read-only one: a deferred transaction that reads and then writes
+fails at once with "database is locked" when another process committed in between,
+instead of waiting for the busy timeout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+from orchestrate.core.clock import ensure_utc
+from orchestrate.core.errors import ConfigurationError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BEGIN_OPTION = "orchestrate_sqlite_begin"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; one metadata for one Alembic history."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC timestamp on both engines (SQLite has no time zones of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use the injected clock")
+        aware = ensure_utc(value)
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else ensure_utc(value)
+
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+"""A JSON column: JSONB on PostgreSQL, JSON text on SQLite."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """An engine plus the session factory built on it."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
+    """Open a database from a SQLAlchemy URL (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
+    parsed = _parse_url(url)
+    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not parsed.startswith("sqlite")}
+    if parsed.startswith("sqlite"):
+        database_path = make_url(url).database
+        if database_path and database_path != ":memory:":
+            Path(database_path).parent.mkdir(parents=True, exist_ok=True)
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    else:
+        options["pool_size"] = pool_size
+        options["max_overflow"] = pool_size
+    engine = create_async_engine(url, **options)
+    if parsed.startswith("sqlite"):
+        _configure_sqlite(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    return Database(engine=engine, sessions=sessions)
+
+
+def _parse_url(url: str) -> str:
+    try:
+        driver = make_url(url).drivername
+    except Exception as error:  # sqlalchemy raises ArgumentError with a terse message
+        raise ConfigurationError(
+            f"Invalid setting ORCHESTRATE_DATABASE_URL: cannot parse {url!r} ({error})"
+        ) from None
+    if driver not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+        raise ConfigurationError(
+            "Invalid setting ORCHESTRATE_DATABASE_URL: use sqlite+aiosqlite:///path or "
+            f"postgresql+asyncpg://user@host/db (got driver {driver!r})"
+        )
+    return driver
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take BEGIN away from the driver so we can choose IMMEDIATE or DEFERRED.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def read_only_options() -> dict[str, Any]:
+    """Execution options for a session that only reads (a deferred SQLite transaction)."""
+    return {SQLITE_BEGIN_OPTION: "DEFERRED"}
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for printing and logging."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"

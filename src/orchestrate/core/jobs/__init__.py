@@ -1,0 +1,47 @@
+"""The durable job queue: one ``jobs`` table for every kind of background work.
+
+Enqueue inside a unit of work (``enqueue``), handle with a ``JobRegistry`` handler,
+run with a ``JobRunner``. See ``runner.py`` for how claiming, leases, heartbeats,
+retries and dead-lettering fit together.
+"""
+
+from orchestrate.core.jobs.admin import cancel_job, get_job, list_jobs, queue_stats, retry_job
+from orchestrate.core.jobs.models import (
+    DEFAULT_MAX_ATTEMPTS,
+    Job,
+    JobFailed,
+    JobInfo,
+    JobStatus,
+    LeaseLost,
+    QueueStats,
+    RetryPolicy,
+)
+from orchestrate.core.jobs.queue import NewJob, enqueue, enqueue_many
+from orchestrate.core.jobs.registry import HandlerSpec, JobContext, JobHandler, JobRegistry
+from orchestrate.core.jobs.runner import JobRunner, RunnerConfig, new_worker_id
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "HandlerSpec",
+    "Job",
+    "JobContext",
+    "JobFailed",
+    "JobHandler",
+    "JobInfo",
+    "JobRegistry",
+    "JobRunner",
+    "JobStatus",
+    "LeaseLost",
+    "NewJob",
+    "QueueStats",
+    "RetryPolicy",
+    "RunnerConfig",
+    "cancel_job",
+    "enqueue",
+    "enqueue_many",
+    "get_job",
+    "list_jobs",
+    "new_worker_id",
+    "queue_stats",
+    "retry_job",
+]

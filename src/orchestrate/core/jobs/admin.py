@@ -1,0 +1,139 @@
+"""Inspecting and steering the queue: list, show, retry dead jobs, cancel, statistics.
+
+Like ``enqueue``, these work inside a unit of work the caller has entered and commits,
+so a capability can add its audit record to the same transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from orchestrate.core.clock import ensure_utc
+from orchestrate.core.errors import Conflict, NotFound
+from orchestrate.core.events import record_event
+from orchestrate.core.jobs.models import JobInfo, JobStatus, QueueStats
+from orchestrate.core.jobs.signals import wake_local_runners
+from orchestrate.core.jobs.tables import JobRow
+from orchestrate.core.pagination import Page, TimeCursor, check_page_size
+from orchestrate.core.uow import UnitOfWork
+
+
+async def get_job(uow: UnitOfWork, job_id: str) -> JobInfo:
+    row = await uow.session.get(JobRow, job_id)
+    if row is None:
+        raise NotFound(f"No job {job_id!r}; see 'orchestrate job list'", job_id=job_id)
+    return _info(row)
+
+
+async def list_jobs(
+    uow: UnitOfWork,
+    *,
+    status: JobStatus | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[JobInfo]:
+    """Jobs newest first, optionally of one status or kind."""
+    check_page_size(limit)
+    query = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit + 1)
+    if status is not None:
+        query = query.where(JobRow.status == status.value)
+    if kind is not None:
+        query = query.where(JobRow.kind == kind)
+    if cursor:
+        after = TimeCursor.decode(cursor)
+        query = query.where(
+            (JobRow.created_at < after.created_at)
+            | ((JobRow.created_at == after.created_at) & (JobRow.id < after.id))
+        )
+    rows = list(await uow.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = TimeCursor(rows[-1].created_at, rows[-1].id).encode() if more else None
+    return Page(items=[_info(row) for row in rows], next_cursor=next_cursor)
+
+
+async def retry_job(uow: UnitOfWork, job_id: str) -> JobInfo:
+    """Put a dead or cancelled job back in the queue with a fresh set of attempts."""
+    row = await uow.session.get(JobRow, job_id)
+    if row is None:
+        raise NotFound(f"No job {job_id!r}", job_id=job_id)
+    if row.status not in (JobStatus.DEAD.value, JobStatus.CANCELLED.value):
+        raise Conflict(
+            f"Job {job_id} is {row.status}; only dead or cancelled jobs can be retried",
+            job_id=job_id,
+            status=row.status,
+        )
+    now = uow.now()
+    row.status = JobStatus.QUEUED.value
+    row.attempts = 0
+    row.run_at = now
+    row.finished_at = None
+    row.updated_at = now
+    record_event(uow, "job.retried", job_id, {"kind": row.kind})
+    uow.after_commit(wake_local_runners)
+    return _info(row)
+
+
+async def cancel_job(uow: UnitOfWork, job_id: str) -> JobInfo:
+    """Cancel a job that has not started; a running job is left to finish."""
+    now = uow.now()
+    changed = await uow.session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
+        .values(status=JobStatus.CANCELLED.value, finished_at=now, updated_at=now)
+    )
+    row = await uow.session.get(JobRow, job_id, populate_existing=True)
+    if row is None:
+        raise NotFound(f"No job {job_id!r}", job_id=job_id)
+    if getattr(changed, "rowcount", 0) != 1:
+        raise Conflict(
+            f"Job {job_id} is {row.status}; only queued jobs can be cancelled",
+            job_id=job_id,
+            status=row.status,
+        )
+    record_event(uow, "job.cancelled", job_id, {"kind": row.kind})
+    return _info(row)
+
+
+async def queue_stats(uow: UnitOfWork) -> QueueStats:
+    """Counts of unfinished and dead jobs by kind, and how long the oldest due job waited."""
+    now = uow.now()
+    counted = (JobStatus.QUEUED.value, JobStatus.RUNNING.value, JobStatus.DEAD.value)
+    rows = (
+        await uow.session.execute(
+            select(JobRow.kind, JobRow.status, func.count())
+            .where(JobRow.status.in_(counted))
+            .group_by(JobRow.kind, JobRow.status)
+        )
+    ).all()
+    oldest = await uow.session.scalar(
+        select(func.min(JobRow.run_at)).where(
+            JobRow.status == JobStatus.QUEUED.value, JobRow.run_at <= now
+        )
+    )
+    counts = {(kind, JobStatus(status)): int(count) for kind, status, count in rows}
+    age = now - ensure_utc(oldest) if oldest is not None else None
+    return QueueStats(counts=counts, oldest_due_age=age)
+
+
+def _info(row: JobRow) -> JobInfo:
+    return JobInfo(
+        id=row.id,
+        kind=row.kind,
+        payload=dict(row.payload),
+        status=JobStatus(row.status),
+        priority=row.priority,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        run_at=row.run_at,
+        lease_owner=row.lease_owner,
+        lease_expires_at=row.lease_expires_at,
+        idempotency_key=row.idempotency_key,
+        last_error=row.last_error,
+        result=row.result,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )

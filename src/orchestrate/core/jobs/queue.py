@@ -1,0 +1,352 @@
+"""The SQL of the durable job queue: enqueue, claim with a lease, renew, complete, fail.
+
+Claiming is one ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)
+RETURNING …``: on PostgreSQL concurrent workers skip each other's rows; on SQLite the
+surrounding ``BEGIN IMMEDIATE`` transaction serialises claimers. Every write that
+finishes an attempt is fenced by ``(lease_owner, attempts)``: a worker whose lease
+expired and whose job was taken over can no longer record anything for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.ids import new_id
+from orchestrate.core.jobs.models import DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LeaseLost
+from orchestrate.core.jobs.signals import wake_local_runners
+from orchestrate.core.jobs.tables import JobRow
+from orchestrate.core.uow import UnitOfWork
+
+NOTIFY_CHANNEL = "orchestrate_jobs"
+MAX_ERROR_LENGTH = 8_000
+
+jobs: Table = JobRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to enqueue; ``key`` makes enqueueing the same work twice a no-op."""
+
+    kind: str
+    payload: dict[str, Any]
+    key: str | None = None
+    run_at: datetime | None = None
+    priority: int = 0
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+
+async def enqueue(
+    uow: UnitOfWork,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    key: str | None = None,
+    run_at: datetime | None = None,
+    priority: int = 0,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> str:
+    """Add a job to the caller's transaction; returns its id (the existing one for a known key).
+
+    The job becomes visible to workers when the transaction commits, together with
+    the change that asked for it.
+    """
+    ids = await enqueue_many(
+        uow, [NewJob(kind, payload or {}, key, run_at, priority, max_attempts)]
+    )
+    return ids[0]
+
+
+async def enqueue_many(uow: UnitOfWork, new_jobs: Sequence[NewJob]) -> list[str]:
+    """Enqueue several jobs in one round trip where possible; ids in the input's order."""
+    now = uow.now()
+    session = uow.session
+    ids: list[str] = []
+    plain: list[dict[str, Any]] = []
+    for item in new_jobs:
+        _check(item)
+        values = _row_values(item, new_id("job", now), now)
+        if item.key is None:
+            plain.append(values)
+            ids.append(values["id"])
+        else:
+            ids.append(await _insert_unless_known(session, values))
+    if plain:
+        await session.execute(insert(jobs), plain)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    uow.after_commit(wake_local_runners)
+    return ids
+
+
+def _check(item: NewJob) -> None:
+    if not item.kind:
+        raise ValidationFailed("A job needs a kind")
+    if item.max_attempts < 1:
+        raise ValidationFailed(f"max_attempts must be at least 1, got {item.max_attempts}")
+
+
+def _row_values(item: NewJob, job_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "kind": item.kind,
+        "payload": item.payload,
+        "status": JobStatus.QUEUED.value,
+        "priority": item.priority,
+        "attempts": 0,
+        "max_attempts": item.max_attempts,
+        "run_at": item.run_at or now,
+        "idempotency_key": item.key,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def _insert_unless_known(session: AsyncSession, values: dict[str, Any]) -> str:
+    dialect_insert = (
+        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    )
+    statement = (
+        dialect_insert(jobs)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(jobs.c.id)
+    )
+    inserted = await session.scalar(statement)
+    if inserted is not None:
+        return str(inserted)
+    existing = await session.scalar(
+        select(jobs.c.id).where(jobs.c.idempotency_key == values["idempotency_key"])
+    )
+    return str(existing)
+
+
+_CLAIMED_COLUMNS = (
+    jobs.c.id,
+    jobs.c.kind,
+    jobs.c.payload,
+    jobs.c.attempts,
+    jobs.c.max_attempts,
+    jobs.c.created_at,
+    jobs.c.run_at,
+)
+
+
+async def claim_due_jobs(
+    session: AsyncSession,
+    *,
+    owner: str,
+    kinds: Iterable[str],
+    limit: int,
+    now: datetime,
+    lease: timedelta,
+) -> list[tuple[Job, datetime]]:
+    """Lease up to ``limit`` due jobs of the given kinds; returns each with its due time."""
+    due = (
+        select(jobs.c.id)
+        .where(
+            jobs.c.status == JobStatus.QUEUED.value,
+            jobs.c.kind.in_(list(kinds)),
+            jobs.c.run_at <= now,
+        )
+        .order_by(jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    statement = (
+        update(jobs)
+        .where(jobs.c.id.in_(due))
+        .values(
+            status=JobStatus.RUNNING.value,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            attempts=jobs.c.attempts + 1,
+            started_at=func.coalesce(jobs.c.started_at, now),
+            updated_at=now,
+        )
+        .returning(*_CLAIMED_COLUMNS)
+    )
+    rows = (await session.execute(statement)).all()
+    return [(_to_job(row), row.run_at) for row in rows]
+
+
+def _to_job(row: Row[Any]) -> Job:
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        payload=dict(row.payload),
+        attempt=row.attempts,
+        max_attempts=row.max_attempts,
+        created_at=row.created_at,
+    )
+
+
+def _owned(owner: str) -> Any:
+    return and_(
+        jobs.c.id == bindparam("b_id"),
+        jobs.c.status == JobStatus.RUNNING.value,
+        jobs.c.lease_owner == owner,
+        jobs.c.attempts == bindparam("b_attempt"),
+    )
+
+
+async def complete_job(
+    session: AsyncSession, job: Job, *, owner: str, result: Any, now: datetime
+) -> None:
+    """Mark one attempt succeeded inside the caller's transaction, or raise ``LeaseLost``."""
+    statement = (
+        update(jobs)
+        .where(_owned(owner))
+        .values(
+            status=JobStatus.SUCCEEDED.value,
+            result=result,
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+    )
+    outcome = await session.execute(statement, {"b_id": job.id, "b_attempt": job.attempt})
+    if getattr(outcome, "rowcount", 0) != 1:
+        raise LeaseLost(f"Job {job.id} attempt {job.attempt} is no longer owned by {owner}")
+
+
+async def complete_jobs(
+    session: AsyncSession, results: Sequence[tuple[Job, Any]], *, owner: str, now: datetime
+) -> None:
+    """Batch form of ``complete_job`` for handlers without database effects of their own."""
+    if not results:
+        return
+    statement = (
+        update(jobs)
+        .where(_owned(owner))
+        .values(
+            status=JobStatus.SUCCEEDED.value,
+            result=bindparam("b_result", type_=jobs.c.result.type),
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+    )
+    params = [{"b_id": j.id, "b_attempt": j.attempt, "b_result": r} for j, r in results]
+    await session.execute(statement, params)
+
+
+async def fail_job(
+    session: AsyncSession,
+    job: Job,
+    *,
+    owner: str,
+    error: str,
+    now: datetime,
+    retry_at: datetime | None,
+) -> JobStatus | None:
+    """Record a failed attempt: back to ``queued`` at ``retry_at``, or ``dead`` when None.
+
+    Returns the new status, or None when the lease was lost meanwhile.
+    """
+    status = JobStatus.QUEUED if retry_at is not None else JobStatus.DEAD
+    statement = (
+        update(jobs)
+        .where(_owned(owner))
+        .values(
+            status=status.value,
+            run_at=retry_at or jobs.c.run_at,
+            last_error=error[:MAX_ERROR_LENGTH],
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=now if status is JobStatus.DEAD else None,
+            updated_at=now,
+        )
+    )
+    outcome = await session.execute(statement, {"b_id": job.id, "b_attempt": job.attempt})
+    return status if getattr(outcome, "rowcount", 0) == 1 else None
+
+
+async def renew_leases(
+    session: AsyncSession, jobs_held: Sequence[Job], *, owner: str, now: datetime, lease: timedelta
+) -> set[str]:
+    """Extend the leases of jobs still running here; returns the ids this worker still owns."""
+    if not jobs_held:
+        return set()
+    statement = (
+        update(jobs)
+        .where(
+            jobs.c.id.in_([j.id for j in jobs_held]),
+            jobs.c.status == JobStatus.RUNNING.value,
+            jobs.c.lease_owner == owner,
+        )
+        .values(lease_expires_at=now + lease)
+        .returning(jobs.c.id, jobs.c.attempts)
+    )
+    rows = (await session.execute(statement)).all()
+    attempts = {job.id: job.attempt for job in jobs_held}
+    return {row.id for row in rows if attempts.get(row.id) == row.attempts}
+
+
+async def reclaim_expired_leases(session: AsyncSession, *, now: datetime) -> int:
+    """Return jobs of dead workers to the queue (or the dead letters when out of attempts)."""
+    out_of_attempts = jobs.c.attempts >= jobs.c.max_attempts
+    message = (
+        literal("lease of worker ")
+        + func.coalesce(jobs.c.lease_owner, "?")
+        + literal(" expired: the worker stopped or lost contact with the database")
+    )
+    statement = (
+        update(jobs)
+        .where(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < now)
+        .values(
+            status=case((out_of_attempts, JobStatus.DEAD.value), else_=JobStatus.QUEUED.value),
+            finished_at=case((out_of_attempts, now), else_=None),
+            last_error=message,
+            lease_owner=None,
+            lease_expires_at=None,
+            run_at=now,
+            updated_at=now,
+        )
+        .returning(jobs.c.id)
+    )
+    return len((await session.execute(statement)).all())
+
+
+async def release_jobs(
+    session: AsyncSession, held: Sequence[Job], *, owner: str, now: datetime
+) -> None:
+    """Give unfinished jobs back on shutdown without spending one of their attempts."""
+    if not held:
+        return
+    statement = (
+        update(jobs)
+        .where(_owned(owner))
+        .values(
+            status=JobStatus.QUEUED.value,
+            attempts=jobs.c.attempts - 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            run_at=now,
+            updated_at=now,
+        )
+    )
+    await session.execute(statement, [{"b_id": j.id, "b_attempt": j.attempt} for j in held])

@@ -1,0 +1,83 @@
+"""Which handler runs which kind of job, and the context a handler receives."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.jobs.models import Job
+from orchestrate.core.jobs.queue import complete_job
+from orchestrate.core.runtime import Runtime
+from orchestrate.core.uow import UnitOfWork
+
+
+class JobContext:
+    """What a handler gets: the job, the runtime, and a way to finish atomically.
+
+    A handler whose work writes to the database calls ``complete_in(uow)`` before
+    ``uow.commit()``: the job is then marked succeeded in the same transaction as its
+    effects, and if this worker lost the job meanwhile the whole transaction fails
+    with ``LeaseLost`` — so the effects are committed exactly once.
+    """
+
+    def __init__(self, job: Job, runtime: Runtime, worker_id: str) -> None:
+        self.job = job
+        self.runtime = runtime
+        self.worker_id = worker_id
+        self.completed = False
+
+    def uow(self) -> UnitOfWork:
+        return self.runtime.uow()
+
+    async def complete_in(self, uow: UnitOfWork, result: Any = None) -> None:
+        await complete_job(
+            uow.session, self.job, owner=self.worker_id, result=result, now=uow.now()
+        )
+        self.completed = True
+
+
+JobHandler = Callable[[JobContext], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    kind: str
+    handler: JobHandler
+    timeout: timedelta | None = None
+
+
+class JobRegistry:
+    """Handlers by job kind; a worker only claims the kinds it has handlers for."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, HandlerSpec] = {}
+
+    def register(self, kind: str, handler: JobHandler, *, timeout: timedelta | None = None) -> None:
+        if kind in self._specs:
+            raise ConfigurationError(f"Two handlers registered for job kind {kind!r}")
+        self._specs[kind] = HandlerSpec(kind, handler, timeout)
+
+    def handler(
+        self, kind: str, *, timeout: timedelta | None = None
+    ) -> Callable[[JobHandler], JobHandler]:
+        """Decorator form of ``register``."""
+
+        def decorate(handler: JobHandler) -> JobHandler:
+            self.register(kind, handler, timeout=timeout)
+            return handler
+
+        return decorate
+
+    def get(self, kind: str) -> HandlerSpec:
+        return self._specs[kind]
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted(self._specs)
+
+    def merge(self, other: JobRegistry) -> None:
+        for spec in other._specs.values():
+            self.register(spec.kind, spec.handler, timeout=spec.timeout)

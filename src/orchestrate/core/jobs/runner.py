@@ -1,0 +1,357 @@
+"""The worker loop: claim due jobs in batches, run their handlers, record the outcomes.
+
+One transaction per loop turn both records the outcomes of finished jobs and claims
+new ones, so with batches of ten a turn costs one commit for up to twenty job state
+changes. A heartbeat task renews the leases of running jobs; a job whose lease was
+taken over is cancelled here and its result discarded. Expired leases of dead
+workers are reclaimed by whichever worker notices first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from orchestrate.core.events import record_event
+from orchestrate.core.jobs import signals
+from orchestrate.core.jobs.metrics import JOB_DURATION, JOB_START_DELAY, JOBS_PROCESSED
+from orchestrate.core.jobs.models import Job, JobFailed, JobStatus, LeaseLost, RetryPolicy
+from orchestrate.core.jobs.queue import (
+    claim_due_jobs,
+    complete_jobs,
+    fail_job,
+    reclaim_expired_leases,
+    release_jobs,
+    renew_leases,
+)
+from orchestrate.core.jobs.registry import JobContext, JobRegistry
+from orchestrate.core.jobs.watchers import ChangeWatcher, open_watcher
+from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import Settings
+from orchestrate.core.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+_MIN_IDLE_SLEEP = 0.005
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    concurrency: int = 16
+    batch_size: int = 10
+    lease: timedelta = timedelta(seconds=30)
+    poll_max: timedelta = timedelta(seconds=1)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    shutdown_grace: timedelta = timedelta(seconds=10)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunnerConfig:
+        return cls(
+            concurrency=settings.worker_concurrency,
+            batch_size=settings.worker_batch_size,
+            lease=timedelta(seconds=settings.job_lease_seconds),
+            poll_max=timedelta(seconds=settings.worker_poll_max_seconds),
+            retry=RetryPolicy(
+                base=timedelta(seconds=settings.job_retry_base_seconds),
+                cap=timedelta(seconds=settings.job_retry_max_seconds),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    job: Job
+    succeeded: bool
+    result: Any = None
+    error: str = ""
+    retry: bool = True
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class JobRunner:
+    """Runs the jobs of the registry's kinds until stopped."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        registry: JobRegistry,
+        config: RunnerConfig | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.registry = registry
+        self.config = config or RunnerConfig.from_settings(runtime.settings)
+        self.worker_id = worker_id or new_worker_id()
+        self._in_flight: dict[str, tuple[Job, asyncio.Task[None]]] = {}
+        self._outcomes: list[_Outcome] = []
+        self._lost: set[str] = set()
+        self._released: list[Job] = []
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._last_reclaim = 0.0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> None:
+        """Work until ``stop`` is set (or, with ``until_idle``, until nothing is due)."""
+        stop = stop or asyncio.Event()
+        if not self.registry.kinds:
+            log.warning("job_runner_has_no_handlers", worker_id=self.worker_id)
+        signals.register(self._wake)
+        watcher = await open_watcher(self.runtime.database.engine.url, self._wake)
+        heartbeat = asyncio.create_task(self._heartbeat_loop(), name="job-heartbeat")
+        stop_relay = asyncio.create_task(self._relay(stop), name="job-stop-relay")
+        log.info("job_runner_started", worker_id=self.worker_id, kinds=self.registry.kinds)
+        try:
+            await self._loop(stop, watcher, until_idle)
+        finally:
+            await self._drain()
+            heartbeat.cancel()
+            stop_relay.cancel()
+            await asyncio.gather(heartbeat, stop_relay, return_exceptions=True)
+            await watcher.close()
+            signals.unregister(self._wake)
+            log.info("job_runner_stopped", worker_id=self.worker_id)
+
+    async def _relay(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
+
+    async def _loop(self, stop: asyncio.Event, watcher: ChangeWatcher, until_idle: bool) -> None:
+        idle_sleep = _MIN_IDLE_SLEEP
+        while not stop.is_set():
+            try:
+                claimed, wanted = await self._turn()
+            except Exception:
+                log.exception("job_runner_turn_failed", worker_id=self.worker_id)
+                await asyncio.sleep(min(idle_sleep * 4, self.config.poll_max.total_seconds()))
+                continue
+            if until_idle and not claimed and not self._in_flight and not self._outcomes:
+                return
+            if claimed and claimed == wanted:
+                idle_sleep = _MIN_IDLE_SLEEP
+                continue  # a full batch: more is probably waiting
+            woke = await self._wait(idle_sleep, watcher)
+            poll_max = self.config.poll_max.total_seconds()
+            idle_sleep = _MIN_IDLE_SLEEP if woke else min(idle_sleep * 2, poll_max)
+
+    async def _wait(self, seconds: float, watcher: ChangeWatcher) -> bool:
+        """Sleep until woken, the database changed, or ``seconds`` passed (returns False)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            if self._wake.is_set():
+                self._wake.clear()
+                return True
+            if watcher.changed():
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            step = min(remaining, watcher.poll_interval or remaining)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), step)
+
+    async def _turn(self) -> tuple[int, int]:
+        """Record finished outcomes, reclaim dead workers' jobs, claim new ones: one commit."""
+        outcomes, self._outcomes = self._outcomes, []
+        free = self.config.concurrency - len(self._in_flight)
+        wanted = (
+            0 if self._stopping or not self.registry.kinds else min(self.config.batch_size, free)
+        )
+        reclaim_now = time.monotonic() - self._last_reclaim >= self._reclaim_interval()
+        if not outcomes and not wanted and not reclaim_now:
+            return 0, 0
+        try:
+            claimed = await self._transact(outcomes, wanted, reclaim_now)
+        except BaseException:
+            self._outcomes[:0] = outcomes  # keep them for the next turn
+            raise
+        for job, due_at in claimed:
+            self._start(job, due_at)
+        return len(claimed), wanted
+
+    def _reclaim_interval(self) -> float:
+        return max(0.5, min(self.config.lease.total_seconds() / 4, 10.0))
+
+    async def _transact(
+        self, outcomes: list[_Outcome], wanted: int, reclaim_now: bool
+    ) -> list[tuple[Job, datetime]]:
+        async with self.runtime.uow() as uow:
+            now = uow.now()
+            await self._record(uow, outcomes, now)
+            if reclaim_now:
+                reclaimed = await reclaim_expired_leases(uow.session, now=now)
+                if reclaimed:
+                    log.warning("job_leases_reclaimed", count=reclaimed, worker_id=self.worker_id)
+            claimed = []
+            if wanted:
+                claimed = await claim_due_jobs(
+                    uow.session,
+                    owner=self.worker_id,
+                    kinds=self.registry.kinds,
+                    limit=wanted,
+                    now=now,
+                    lease=self.config.lease,
+                )
+            await uow.commit()
+        if reclaim_now:
+            self._last_reclaim = time.monotonic()
+        return claimed
+
+    async def _record(self, uow: UnitOfWork, outcomes: list[_Outcome], now: datetime) -> None:
+        successes = [(o.job, o.result) for o in outcomes if o.succeeded]
+        await complete_jobs(uow.session, successes, owner=self.worker_id, now=now)
+        for job, _ in successes:
+            JOBS_PROCESSED.labels(job.kind, "succeeded").inc()
+        for outcome in (o for o in outcomes if not o.succeeded):
+            await self._record_failure(uow, outcome, now)
+
+    async def _record_failure(self, uow: UnitOfWork, outcome: _Outcome, now: datetime) -> None:
+        job = outcome.job
+        retry_at = None
+        if outcome.retry and not job.is_last_attempt:
+            retry_at = now + self.config.retry.delay_after(job.attempt)
+        status = await fail_job(
+            uow.session, job, owner=self.worker_id, error=outcome.error, now=now, retry_at=retry_at
+        )
+        if status is None:
+            JOBS_PROCESSED.labels(job.kind, "lease_lost").inc()
+            return
+        if status is JobStatus.DEAD:
+            JOBS_PROCESSED.labels(job.kind, "dead").inc()
+            record_event(uow, "job.dead", job.id, {"kind": job.kind, "error": outcome.error[:500]})
+            log.error("job_dead", job_id=job.id, kind=job.kind, attempt=job.attempt)
+        else:
+            JOBS_PROCESSED.labels(job.kind, "retried").inc()
+            log.warning(
+                "job_failed_will_retry",
+                job_id=job.id,
+                kind=job.kind,
+                attempt=job.attempt,
+                retry_at=retry_at.isoformat() if retry_at else None,
+            )
+
+    def _start(self, job: Job, due_at: datetime) -> None:
+        delay = (self.runtime.clock.now() - due_at).total_seconds()
+        JOB_START_DELAY.labels(job.kind).observe(max(delay, 0.0))
+        task = asyncio.create_task(self._execute(job), name=f"job:{job.id}")
+        self._in_flight[job.id] = (job, task)
+
+    async def _execute(self, job: Job) -> None:
+        spec = self.registry.get(job.kind)
+        context = JobContext(job, self.runtime, self.worker_id)
+        started = time.monotonic()
+        outcome: _Outcome | None = None
+        try:
+            timeout = spec.timeout.total_seconds() if spec.timeout else None
+            async with asyncio.timeout(timeout):
+                result = await spec.handler(context)
+            if not context.completed:
+                outcome = _Outcome(job, succeeded=True, result=_json_safe(result))
+            else:
+                JOBS_PROCESSED.labels(job.kind, "succeeded").inc()
+        except asyncio.CancelledError:
+            if job.id in self._lost:
+                JOBS_PROCESSED.labels(job.kind, "lease_lost").inc()
+            elif self._stopping:
+                self._released.append(job)
+            else:
+                raise
+        except LeaseLost:
+            JOBS_PROCESSED.labels(job.kind, "lease_lost").inc()
+            log.warning("job_lease_lost", job_id=job.id, kind=job.kind)
+        except JobFailed as error:
+            outcome = _Outcome(job, succeeded=False, error=str(error), retry=error.retry)
+        except TimeoutError:
+            outcome = _Outcome(job, succeeded=False, error=f"timed out after {spec.timeout}")
+        except Exception as error:
+            outcome = _Outcome(job, succeeded=False, error=_describe(error))
+        finally:
+            self._in_flight.pop(job.id, None)
+            self._lost.discard(job.id)
+            JOB_DURATION.labels(job.kind).observe(time.monotonic() - started)
+        if outcome is not None:
+            self._outcomes.append(outcome)
+        self._wake.set()
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.config.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = [job for job, _ in self._in_flight.values()]
+            if not held:
+                continue
+            try:
+                async with self.runtime.uow() as uow:
+                    owned = await renew_leases(
+                        uow.session,
+                        held,
+                        owner=self.worker_id,
+                        now=uow.now(),
+                        lease=self.config.lease,
+                    )
+                    await uow.commit()
+            except Exception:
+                log.exception("job_heartbeat_failed", worker_id=self.worker_id)
+                continue
+            for job in held:
+                entry = self._in_flight.get(job.id)
+                if job.id not in owned and entry is not None:
+                    log.warning("job_lease_lost", job_id=job.id, kind=job.kind)
+                    self._lost.add(job.id)
+                    entry[1].cancel()
+
+    async def _drain(self) -> None:
+        """Stop claiming, let running jobs finish within the grace period, give back the rest."""
+        self._stopping = True
+        tasks = [task for _, task in self._in_flight.values()]
+        if tasks:
+            _, pending = await asyncio.wait(
+                tasks, timeout=self.config.shutdown_grace.total_seconds()
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            async with self.runtime.uow() as uow:
+                now = uow.now()
+                outcomes, self._outcomes = self._outcomes, []
+                await self._record(uow, outcomes, now)
+                await release_jobs(uow.session, self._released, owner=self.worker_id, now=now)
+                await uow.commit()
+        except Exception:
+            log.exception("job_runner_drain_failed", worker_id=self.worker_id)
+        self._released.clear()
+
+
+def _json_safe(result: Any) -> Any:
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError):
+        raise JobFailed(
+            f"handler returned a value that is not JSON: {type(result).__name__}", retry=False
+        ) from None
+    return result
+
+
+def _describe(error: BaseException) -> str:
+    frames = traceback.format_exception(error, limit=-5)
+    return "".join(frames).strip()

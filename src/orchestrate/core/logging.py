@@ -1,0 +1,96 @@
+"""Structured logging: JSON lines in production, readable colours on a terminal.
+
+Every line passes through a redactor that masks values of secret-looking keys
+(tokens, passwords, keys) and bearer tokens inside strings, so a careless
+``log.info(..., headers=headers)`` cannot leak credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from orchestrate.core.settings import LogFormat
+
+_SECRET_KEY = re.compile(
+    r"(token|secret|password|passwd|authorization|api_key|apikey|cookie)", re.IGNORECASE
+)
+_BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
+_ORCHESTRATE_TOKEN = re.compile(r"\borc_[A-Za-z0-9_-]{8,}")
+REDACTED = "[REDACTED]"
+
+
+def redact_text(text: str) -> str:
+    """Mask bearer tokens and Orchestrate API tokens inside free text."""
+    return _ORCHESTRATE_TOKEN.sub(REDACTED, _BEARER.sub(rf"\g<1>{REDACTED}", text))
+
+
+def _redact_value(key: str, value: Any) -> Any:
+    if _SECRET_KEY.search(key) and value not in (None, ""):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(key, item) for item in value]
+    return value
+
+
+def redact_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        event_dict[key] = _redact_value(key, event_dict[key])
+    return event_dict
+
+
+def configure_logging(level: str = "info", log_format: LogFormat = LogFormat.AUTO) -> None:
+    """Set up structlog and route the standard library's loggers through it."""
+    use_json = log_format is LogFormat.JSON or (
+        log_format is LogFormat.AUTO and not sys.stderr.isatty()
+    )
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_processor,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info if use_json else _identity,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access", "sqlalchemy.engine", "aiosqlite", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def _identity(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    return event_dict

@@ -1,0 +1,98 @@
+"""Opaque cursors for keyset pagination of newest-first lists.
+
+A cursor encodes the sort key of the last item a client saw; the next page continues
+strictly after it, so concurrent inserts never shift or repeat items the way
+``OFFSET`` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from orchestrate.core.clock import ensure_utc
+from orchestrate.core.errors import ValidationFailed
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class TimeCursor:
+    """Position after an item sorted by (created_at, id) descending."""
+
+    created_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        return _encode({"t": self.created_at.isoformat(), "i": self.id})
+
+    @classmethod
+    def decode(cls, cursor: str) -> TimeCursor:
+        data = _decode(cursor)
+        try:
+            moment = datetime.fromisoformat(str(data["t"]))
+            return cls(created_at=ensure_utc(moment), id=str(data["i"]))
+        except (KeyError, TypeError, ValueError):
+            raise _invalid(cursor) from None
+
+
+@dataclass(frozen=True)
+class IdCursor:
+    """Position after an item of a table with a monotonic integer id, newest first."""
+
+    id: int
+
+    def encode(self) -> str:
+        return _encode({"n": self.id})
+
+    @classmethod
+    def decode(cls, cursor: str) -> IdCursor:
+        data = _decode(cursor)
+        value = data.get("n")
+        if not isinstance(value, int):
+            raise _invalid(cursor)
+        return cls(id=value)
+
+
+def check_page_size(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationFailed(
+            f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}", field="limit"
+        )
+    return limit
+
+
+def _encode(data: dict[str, object]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> dict[str, object]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise _invalid(cursor) from None
+    if not isinstance(data, dict):
+        raise _invalid(cursor)
+    return data
+
+
+def _invalid(cursor: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"Invalid cursor {cursor[:40]!r}: pass back the next_cursor of a previous page",
+        field="cursor",
+    )

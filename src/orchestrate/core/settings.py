@@ -1,0 +1,151 @@
+"""Settings from ``ORCHESTRATE_*`` environment variables and an optional ``orchestrate.toml``.
+
+Precedence, highest first: explicit arguments, environment, ``orchestrate.toml`` in the
+working directory (or the file named by ``ORCHESTRATE_CONFIG``), built-in defaults. The
+TOML file uses the setting names without the prefix (``port = 9000``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from orchestrate.core.errors import ConfigurationError
+
+ENV_PREFIX = "ORCHESTRATE_"
+CONFIG_FILE_ENV = "ORCHESTRATE_CONFIG"
+DEFAULT_CONFIG_FILE = "orchestrate.toml"
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+def config_file_path() -> Path:
+    """The TOML file settings are read from (it need not exist)."""
+    return Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+
+
+class Settings(BaseSettings):
+    """Everything an Orchestrate process can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    home: Path = Field(
+        default=Path(".orchestrate"),
+        description="Directory for the SQLite database, logs and artifacts.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in the home directory.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port `serve` listens on.")
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+    log_format: LogFormat = Field(
+        default=LogFormat.AUTO, description="json, console, or auto (console on a terminal)."
+    )
+    worker_concurrency: int = Field(
+        default=16, ge=1, le=1024, description="Jobs one worker process runs at the same time."
+    )
+    worker_batch_size: int = Field(
+        default=10, ge=1, le=500, description="Jobs claimed per database round trip."
+    )
+    job_lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a claimed job stays owned without a heartbeat."
+    )
+    job_retry_base_seconds: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles each attempt, with jitter."
+    )
+    job_retry_max_seconds: float = Field(
+        default=600.0, gt=0, description="Upper bound of a retry delay."
+    )
+    worker_poll_max_seconds: float = Field(
+        default=1.0, gt=0, description="Longest sleep of an idle worker between queue checks."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return level
+
+    @model_validator(mode="after")
+    def _retry_bounds(self) -> Settings:
+        if self.job_retry_max_seconds < self.job_retry_base_seconds:
+            raise ValueError("job_retry_max_seconds must be >= job_retry_base_seconds")
+        return self
+
+    @property
+    def database_url_value(self) -> str:
+        """The database URL in clear, defaulting to ``<home>/orchestrate.db``."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.home / 'orchestrate.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning any invalid value into one clear ``ConfigurationError``."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigurationError(_describe(error), errors=error.errors()) from None
+    except (OSError, ValueError) as error:  # an unreadable or malformed orchestrate.toml
+        raise ConfigurationError(
+            f"Cannot read settings file {config_file_path()}: {error}"
+        ) from None
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        env_name = f"{ENV_PREFIX}{field.upper()}"
+        given = item.get("input")
+        shown = "" if isinstance(given, Mapping) else f" (got {given!r})"
+        problems.append(f"Invalid setting {env_name}: {item['msg']}{shown}")
+    return "; ".join(problems)
+
+
+def setting_sources(settings: Settings) -> dict[str, str]:
+    """Where each setting's effective value came from: env, file or default."""
+    file_keys: set[str] = set()
+    path = config_file_path()
+    if path.is_file():
+        file_keys = set(TomlConfigSettingsSource(Settings, toml_file=path)().keys())
+    sources = {}
+    for name in Settings.model_fields:
+        if f"{ENV_PREFIX}{name.upper()}" in os.environ:
+            sources[name] = "env"
+        elif name in file_keys:
+            sources[name] = f"file:{path}"
+        else:
+            sources[name] = "default"
+    return sources

@@ -1,0 +1,101 @@
+"""The unit of work: one transaction, its clock, and the events it will publish.
+
+Services receive a ``UnitOfWork`` and do everything for one use case inside
+``async with uow:`` ... ``await uow.commit()``. Leaving the block without committing
+rolls back, so a failure half-way loses nothing already stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orchestrate.core.bus import EventBus
+from orchestrate.core.clock import Clock, SystemClock
+from orchestrate.core.db import Database, read_only_options
+
+if TYPE_CHECKING:
+    from orchestrate.core.events import EventRow
+
+
+class UnitOfWork:
+    """One database transaction plus the events recorded in it."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock | None = None,
+        bus: EventBus | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        self.database = database
+        self.clock: Clock = clock or SystemClock()
+        self.bus = bus
+        self.read_only = read_only
+        self._session: AsyncSession | None = None
+        self._pending_events: list[EventRow] = []
+        self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside 'async with uow:'")
+        return self._session
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def track_event(self, row: EventRow) -> None:
+        self._pending_events.append(row)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed (never on rollback)."""
+        self._after_commit.append(callback)
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("UnitOfWork is not re-entrant; create one per use case")
+        self._session = self.database.sessions()
+        if self.read_only:
+            await self._session.connection(execution_options=read_only_options())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            # close() rolls back anything uncommitted but, unlike rollback(), leaves the
+            # loaded objects readable, so services may return what they read.
+            await session.close()
+        finally:
+            self._session = None
+            self._pending_events.clear()
+            self._after_commit.clear()
+
+    async def commit(self) -> None:
+        """Commit the transaction, then publish its events in this process."""
+        session = self.session
+        await session.flush()
+        published = [row.to_event() for row in self._pending_events]
+        await session.commit()
+        callbacks = list(self._after_commit)
+        self._pending_events.clear()
+        self._after_commit.clear()
+        for callback in callbacks:
+            callback()
+        if self.bus is not None and published:
+            await self.bus.publish(published)
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        self._pending_events.clear()
+        self._after_commit.clear()

@@ -1,0 +1,13 @@
+"""Import every module that defines tables so ``Base.metadata`` knows them all."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+import orchestrate.auth.tables
+import orchestrate.core.events
+import orchestrate.core.jobs.tables
+import orchestrate.stories.tables  # noqa: F401
+from orchestrate.core.db import Base
+
+metadata: MetaData = Base.metadata

@@ -1,0 +1,72 @@
+"""HTTP routes of monitoring: health and Prometheus metrics (public), jobs (authenticated)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from orchestrate.core.jobs import JobStatus
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from orchestrate.monitoring import service
+from orchestrate.monitoring.metrics import render_metrics, update_queue_gauges
+from orchestrate.monitoring.schemas import HealthOut, JobOut
+from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
+from orchestrate.web.schemas import PageOut
+
+log = structlog.get_logger(__name__)
+
+public_router = APIRouter(tags=["monitoring"])
+router = APIRouter(tags=["jobs"])
+
+
+@public_router.get("/api/health", response_model=HealthOut)
+async def health(runtime: RuntimeDep) -> JSONResponse:
+    """Liveness and database reachability; needs no token. 503 when the database is down."""
+    result = await service.check_health(runtime.uow(read_only=True))
+    body = HealthOut.of(result).model_dump()
+    return JSONResponse(body, status_code=200 if result.database_reachable else 503)
+
+
+@public_router.get("/metrics", include_in_schema=False)
+async def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus text format: HTTP traffic, job throughput, queue depth and age."""
+    try:
+        update_queue_gauges(await service.queue_statistics(runtime.uow(read_only=True)))
+    except Exception as error:  # a scrape must still answer when the database is down
+        log.warning("queue_metrics_unavailable", error=type(error).__name__)
+    body, content_type = render_metrics()
+    return Response(body, media_type=content_type)
+
+
+@router.get("/jobs", response_model=PageOut[JobOut])
+async def list_jobs(
+    uow: UowDep,
+    _actor: ActorDep,
+    status: JobStatus | None = None,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+) -> PageOut[JobOut]:
+    """Background jobs, newest first."""
+    page = await service.list_jobs(uow, status=status, kind=kind, limit=limit, cursor=cursor)
+    return PageOut(items=[JobOut.of(j) for j in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+async def get_job(job_id: str, uow: UowDep, _actor: ActorDep) -> JobOut:
+    return JobOut.of(await service.get_job(uow, job_id))
+
+
+@router.post("/jobs/{job_id}/retry", response_model=JobOut)
+async def retry_job(job_id: str, uow: UowDep, actor: ActorDep) -> JobOut:
+    """Re-queue a dead or cancelled job with a fresh set of attempts."""
+    return JobOut.of(await service.retry_job(uow, job_id, actor))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+async def cancel_job(job_id: str, uow: UowDep, actor: ActorDep) -> JobOut:
+    """Cancel a job that has not started yet."""
+    return JobOut.of(await service.cancel_job(uow, job_id, actor))

@@ -1,0 +1,76 @@
+"""Use cases of operating Orchestrate: health, queue statistics, and steering jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from orchestrate import __version__
+from orchestrate.auth import service as auth
+from orchestrate.core import jobs
+from orchestrate.core.jobs import JobInfo, JobStatus, QueueStats
+from orchestrate.core.pagination import Page
+from orchestrate.core.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    version: str
+    database: str
+    database_reachable: bool
+    database_error: str | None = None
+
+
+async def check_health(uow: UnitOfWork) -> Health:
+    """Whether this process can reach its database; never raises."""
+    dialect = uow.database.dialect
+    try:
+        async with uow:
+            await uow.session.execute(text("SELECT 1"))
+    except Exception as error:
+        return Health("degraded", __version__, dialect, False, type(error).__name__)
+    return Health("ok", __version__, dialect, True)
+
+
+async def queue_statistics(uow: UnitOfWork) -> QueueStats:
+    async with uow:
+        return await jobs.queue_stats(uow)
+
+
+async def list_jobs(
+    uow: UnitOfWork,
+    *,
+    status: JobStatus | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[JobInfo]:
+    async with uow:
+        return await jobs.list_jobs(uow, status=status, kind=kind, limit=limit, cursor=cursor)
+
+
+async def get_job(uow: UnitOfWork, job_id: str) -> JobInfo:
+    async with uow:
+        return await jobs.get_job(uow, job_id)
+
+
+async def retry_job(uow: UnitOfWork, job_id: str, actor: auth.Actor) -> JobInfo:
+    """Give a dead-lettered (or cancelled) job a fresh set of attempts."""
+    auth.authorize(actor, auth.Permission.WRITE)
+    async with uow:
+        info = await jobs.retry_job(uow, job_id)
+        await auth.record_audit(uow, actor, "job.retry", job_id, {"kind": info.kind})
+        await uow.commit()
+        return info
+
+
+async def cancel_job(uow: UnitOfWork, job_id: str, actor: auth.Actor) -> JobInfo:
+    """Cancel a job that has not started yet."""
+    auth.authorize(actor, auth.Permission.WRITE)
+    async with uow:
+        info = await jobs.cancel_job(uow, job_id)
+        await auth.record_audit(uow, actor, "job.cancel", job_id, {"kind": info.kind})
+        await uow.commit()
+        return info

@@ -1,0 +1,143 @@
+"""Every error leaves the API as RFC 9457 problem JSON; this is the one place that maps
+domain errors to HTTP statuses.
+
+Unexpected exceptions become a 500 problem without internals (the traceback goes to
+the log), so no request ever shows a stack trace.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from orchestrate.core.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    Conflict,
+    IntegrationError,
+    NotFound,
+    OrchestrateError,
+    PermissionDenied,
+    ValidationFailed,
+)
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+_STATUS_BY_ERROR: tuple[tuple[type[OrchestrateError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (ValidationFailed, 422),
+    (AuthenticationFailed, 401),
+    (PermissionDenied, 403),
+    (IntegrationError, 502),
+    (ConfigurationError, 500),
+)
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_CONTENT_TYPE
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    type_: str = "about:blank",
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> ProblemResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update(jsonable_encoder(extensions))
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def status_for(error: OrchestrateError) -> int:
+    for error_type, status in _STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            return status
+    return 500
+
+
+def _slug(error: OrchestrateError) -> str:
+    name = type(error).__name__
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+
+
+async def _on_domain_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, OrchestrateError)
+    status = status_for(error)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    context = {k: v for k, v in error.context.items() if k not in {"type", "title", "status"}}
+    return problem(
+        status,
+        error.title,
+        error.message,
+        type_=f"urn:orchestrate:problem:{_slug(error)}",
+        instance=request.url.path,
+        headers=headers,
+        **context,
+    )
+
+
+async def _on_validation_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
+        for item in error.errors()
+    ]
+    summary = "; ".join(
+        f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in errors
+    )
+    return problem(
+        422,
+        "Invalid request",
+        summary or "The request is invalid",
+        type_="urn:orchestrate:problem:invalid-request",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _on_http_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, StarletteHTTPException)
+    try:
+        title = HTTPStatus(error.status_code).phrase
+    except ValueError:
+        title = "Error"
+    return problem(
+        error.status_code,
+        title,
+        str(error.detail),
+        instance=request.url.path,
+        headers=dict(error.headers) if error.headers else None,
+    )
+
+
+async def _on_unexpected_error(request: Request, error: Exception) -> ProblemResponse:
+    log.exception("unhandled_request_error", path=request.url.path, method=request.method)
+    return problem(
+        500,
+        "Internal Server Error",
+        "The server failed to handle this request; the details are in its log.",
+        instance=request.url.path,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OrchestrateError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)
