@@ -59,10 +59,10 @@ class Settings(BaseSettings):
         default=LogFormat.AUTO, description="json, console, or auto (console on a terminal)."
     )
     worker_concurrency: int = Field(
-        default=16, ge=1, le=1024, description="Jobs one worker process runs at the same time."
+        default=32, ge=1, le=1024, description="Jobs one worker process runs at the same time."
     )
     worker_batch_size: int = Field(
-        default=10, ge=1, le=500, description="Jobs claimed per database round trip."
+        default=32, ge=1, le=500, description="Jobs claimed per database round trip."
     )
     job_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a claimed job stays owned without a heartbeat."
