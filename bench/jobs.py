@@ -37,7 +37,7 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _job_worker import registry  # noqa: E402
+from _job_worker import registry
 
 WORKER = Path(__file__).with_name("_job_worker.py")
 
@@ -144,7 +144,7 @@ async def throughput(runtime: Runtime, total: int) -> float:
         await enqueue_many(uow, batch)
         started = time.perf_counter()
         await uow.commit()
-    while await count_unfinished(runtime, "bench.noop"):
+    while await count_unfinished(runtime, "bench.noop"):  # noqa: ASYNC110 - polls the database
         await asyncio.sleep(0.02)
     return total / (time.perf_counter() - started)
 
@@ -245,9 +245,8 @@ def main() -> None:
         results.append(run_in_process("postgresql", args))
 
     print(f"Machine: {machine()}")
-    print(
-        f"Date: {time.strftime('%Y-%m-%d')}; {args.jobs} jobs, {args.latency_samples} latency samples"
-    )
+    date = time.strftime("%Y-%m-%d")
+    print(f"Date: {date}; {args.jobs} jobs, {args.latency_samples} latency samples")
     print()
     print("| scenario | throughput (jobs/s) | latency p50 (ms) | latency p99 (ms) |")
     print("|---|---:|---:|---:|")

@@ -2,8 +2,9 @@
 
 One transaction per loop turn both records the outcomes of finished jobs and claims
 new ones, so with batches of 32 a turn costs one commit for up to 64 job state
-changes (bench/jobs.py measures what that buys). A heartbeat task renews the leases of running jobs; a job whose lease was
-taken over is cancelled here and its result discarded. Expired leases of dead
+changes (bench/jobs.py measures what that buys). A heartbeat task renews the
+leases of running jobs; a job whose lease was taken over is cancelled here and its
+result discarded. Expired leases of dead
 workers are reclaimed by whichever worker notices first.
 """
 
