@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -47,6 +49,7 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
     )
     server = uvicorn.Server(config)
     stop = asyncio.Event()
+    _keep_signals_from_killing(stop)
     worker_task = asyncio.create_task(run_worker(runtime, stop)) if with_worker else None
     announce = asyncio.create_task(_announce(server, settings, issued))
     try:
@@ -57,6 +60,23 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
         if worker_task is not None:
             await worker_task
         await runtime.close()
+
+
+def _keep_signals_from_killing(stop: asyncio.Event) -> None:
+    """Make SIGINT/SIGTERM end ``serve`` with exit code 0 after a graceful shutdown.
+
+    uvicorn handles the signal itself, then restores the previous handlers and raises
+    the signal again; with these handlers in place that second delivery only sets
+    ``stop`` (which the shutdown sets anyway) instead of killing the process before
+    the worker has drained.
+    """
+    loop = asyncio.get_running_loop()
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(stop.set)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
 
 
 async def _announce(
