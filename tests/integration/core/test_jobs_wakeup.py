@@ -1,32 +1,42 @@
-"""Idle workers start new work in milliseconds, even when it was enqueued elsewhere.
+"""Idle workers start work enqueued by another process within milliseconds, without polling.
 
-Here the job is inserted behind the runner's back (raw SQL on another connection, as a
-different process would), so only LISTEN/NOTIFY on PostgreSQL or the SQLite data
-version check can wake the runner before its (deliberately long) poll interval.
+The job is enqueued by a separate Python process, so only LISTEN/NOTIFY (PostgreSQL)
+or the named-pipe wake-up (SQLite) can wake the runner before its deliberately long
+poll interval.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import text
-
-from orchestrate.core.db import create_database
 from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, RunnerConfig
-from orchestrate.core.jobs.queue import NOTIFY_CHANNEL
+from orchestrate.core.jobs.fifo import FifoListener, notify_listeners
 from orchestrate.core.runtime import Runtime
 
-INSERT = text(
-    "INSERT INTO jobs (id, kind, payload, status, priority, attempts, max_attempts, run_at,"
-    " created_at, updated_at) VALUES ('job_external', 'test.wake', '{}', 'queued', 0, 0, 1,"
-    " :now, :now, :now)"
-)
+ENQUEUE_ONE = """
+import asyncio
+from orchestrate.core.jobs import enqueue
+from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import load_settings
+
+async def main():
+    runtime = Runtime.open(load_settings())
+    async with runtime.uow() as uow:
+        await enqueue(uow, "test.wake")
+        await uow.commit()
+    await runtime.close()
+
+asyncio.run(main())
+"""
 
 
-async def test_an_idle_worker_wakes_for_a_job_committed_by_another_process(
-    runtime: Runtime, engine_name: str
+async def test_an_idle_worker_wakes_for_a_job_enqueued_by_another_process(
+    runtime: Runtime,
 ) -> None:
     started = asyncio.Event()
 
@@ -40,20 +50,32 @@ async def test_an_idle_worker_wakes_for_a_job_committed_by_another_process(
     task = asyncio.create_task(JobRunner(runtime, registry, config).run(stop))
     await asyncio.sleep(3.0)  # back-off doubles from 5 ms: the next poll is due only at ~5.1 s
 
-    outsider = create_database(runtime.settings.database_url_value)
+    env = {
+        **os.environ,
+        "ORCHESTRATE_DATABASE_URL": runtime.settings.database_url_value,
+        "ORCHESTRATE_HOME": str(runtime.settings.home),
+    }
     try:
-        async with outsider.engine.begin() as connection:
-            now = runtime.clock.now()
-            if engine_name == "sqlite":
-                await connection.execute(INSERT, {"now": now.replace(tzinfo=None).isoformat(" ")})
-            else:
-                await connection.execute(INSERT, {"now": now})
-                await connection.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
-        committed = time.monotonic()
+        enqueuer = await asyncio.create_subprocess_exec(sys.executable, "-c", ENQUEUE_ONE, env=env)
+        assert await enqueuer.wait() == 0
+        finished = time.monotonic()
         await asyncio.wait_for(started.wait(), 5)
-        waited = time.monotonic() - committed
+        waited = time.monotonic() - finished
     finally:
         stop.set()
         await task
-        await outsider.dispose()
     assert waited < 1.0, f"the worker needed {waited:.2f}s to notice the new job"
+
+
+def test_a_pipe_left_by_a_dead_worker_is_removed_by_the_next_enqueue(tmp_path: Path) -> None:
+    directory = tmp_path / "db.wake"
+    live = FifoListener(directory)
+    stale = directory / "99999-dead.fifo"
+    os.mkfifo(stale)
+    try:
+        assert notify_listeners(directory) == 1
+        assert not stale.exists()
+        assert os.read(live.fileno(), 10) == b"!"
+    finally:
+        live.close()
+    assert list(directory.iterdir()) == []

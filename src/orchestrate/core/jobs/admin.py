@@ -12,7 +12,7 @@ from orchestrate.core.clock import ensure_utc
 from orchestrate.core.errors import Conflict, NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs.models import JobInfo, JobStatus, QueueStats
-from orchestrate.core.jobs.signals import wake_local_runners
+from orchestrate.core.jobs.signals import announce_new_jobs
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.pagination import Page, TimeCursor, check_page_size
 from orchestrate.core.uow import UnitOfWork
@@ -71,7 +71,7 @@ async def retry_job(uow: UnitOfWork, job_id: str) -> JobInfo:
     row.finished_at = None
     row.updated_at = now
     record_event(uow, "job.retried", job_id, {"kind": row.kind})
-    uow.after_commit(wake_local_runners)
+    await announce_new_jobs(uow)
     return _info(row)
 
 

@@ -24,7 +24,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -34,11 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs.models import DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LeaseLost
-from orchestrate.core.jobs.signals import wake_local_runners
+from orchestrate.core.jobs.signals import announce_new_jobs
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.uow import UnitOfWork
 
-NOTIFY_CHANNEL = "orchestrate_jobs"
 MAX_ERROR_LENGTH = 8_000
 
 jobs: Table = JobRow.__table__  # type: ignore[assignment]
@@ -93,9 +91,7 @@ async def enqueue_many(uow: UnitOfWork, new_jobs: Sequence[NewJob]) -> list[str]
             ids.append(await _insert_unless_known(session, values))
     if plain:
         await session.execute(insert(jobs), plain)
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-    uow.after_commit(wake_local_runners)
+    await announce_new_jobs(uow)
     return ids
 
 

@@ -11,7 +11,6 @@ workers are reclaimed by whichever worker notices first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import secrets
@@ -37,7 +36,7 @@ from orchestrate.core.jobs.queue import (
     renew_leases,
 )
 from orchestrate.core.jobs.registry import JobContext, JobRegistry
-from orchestrate.core.jobs.watchers import ChangeWatcher, open_watcher
+from orchestrate.core.jobs.watchers import open_watcher
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
@@ -121,7 +120,7 @@ class JobRunner:
         stop_relay = asyncio.create_task(self._relay(stop), name="job-stop-relay")
         log.info("job_runner_started", worker_id=self.worker_id, kinds=self.registry.kinds)
         try:
-            await self._loop(stop, watcher, until_idle)
+            await self._loop(stop, until_idle)
         finally:
             await self._drain()
             heartbeat.cancel()
@@ -135,7 +134,7 @@ class JobRunner:
         await stop.wait()
         self._wake.set()
 
-    async def _loop(self, stop: asyncio.Event, watcher: ChangeWatcher, until_idle: bool) -> None:
+    async def _loop(self, stop: asyncio.Event, until_idle: bool) -> None:
         idle_sleep = _MIN_IDLE_SLEEP
         while not stop.is_set():
             try:
@@ -149,26 +148,19 @@ class JobRunner:
             if claimed and claimed == wanted:
                 idle_sleep = _MIN_IDLE_SLEEP
                 continue  # a full batch: more is probably waiting
-            woke = await self._wait(idle_sleep, watcher)
+            woke = await self._wait(idle_sleep)
             poll_max = self.config.poll_max.total_seconds()
             idle_sleep = _MIN_IDLE_SLEEP if woke else min(idle_sleep * 2, poll_max)
 
-    async def _wait(self, seconds: float, watcher: ChangeWatcher) -> bool:
-        """Sleep until woken, the database changed, or ``seconds`` passed (returns False)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while True:
-            if self._wake.is_set():
-                self._wake.clear()
-                return True
-            if watcher.changed():
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            step = min(remaining, watcher.poll_interval or remaining)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), step)
+    async def _wait(self, seconds: float) -> bool:
+        """Sleep until woken or ``seconds`` passed; False when nothing woke us."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            return False
+        self._wake.clear()
+        return True
 
     async def _turn(self) -> tuple[int, int]:
         """Record finished outcomes, reclaim dead workers' jobs, claim new ones: one commit."""

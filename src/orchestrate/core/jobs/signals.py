@@ -1,14 +1,24 @@
-"""Wake job runners of this process the moment a job is committed, without a poll.
+"""Telling workers that new jobs exist, the moment the enqueuing transaction commits.
 
-Runners register an ``asyncio.Event``; ``wake_local_runners`` sets each one on its
-own event loop (thread-safely), so an API request that enqueues work in ``serve``
-starts it within a millisecond.
+* Runners in this process register an ``asyncio.Event``; ``wake_local_runners`` sets
+  each on its own event loop (thread-safely), so an API request that enqueues work in
+  ``serve`` starts it within a millisecond.
+* Other processes on PostgreSQL ``LISTEN`` on ``NOTIFY_CHANNEL``; the notification is
+  sent inside the enqueuing transaction, so it is delivered exactly on commit.
+* Other processes on SQLite wait on named pipes (``fifo.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+
+from sqlalchemy import text
+
+from orchestrate.core.jobs.fifo import notify_listeners, wake_dir_for
+from orchestrate.core.uow import UnitOfWork
+
+NOTIFY_CHANNEL = "orchestrate_jobs"
 
 _lock = threading.Lock()
 _listeners: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
@@ -38,3 +48,20 @@ def wake_local_runners() -> None:
             event.set()
         else:
             loop.call_soon_threadsafe(event.set)
+
+
+async def announce_new_jobs(uow: UnitOfWork) -> None:
+    """Arrange for every worker to hear about jobs added in this unit of work."""
+    url = uow.database.engine.url
+    if uow.database.dialect == "postgresql":
+        await uow.session.execute(
+            text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
+        )
+    elif url.database not in (None, "", ":memory:"):
+        directory = wake_dir_for(str(url.database))
+
+        def notify_other_processes() -> None:
+            notify_listeners(directory)
+
+        uow.after_commit(notify_other_processes)
+    uow.after_commit(wake_local_runners)

@@ -1,74 +1,53 @@
-"""How an idle worker learns that new work may exist, without hammering the database.
+"""How an idle worker hears about new work from other processes without busy polling.
 
-* PostgreSQL: ``LISTEN orchestrate_jobs``; ``enqueue`` sends ``pg_notify`` in its
-  transaction, so the notification arrives right after the commit.
-* SQLite: ``PRAGMA data_version`` on a private connection changes whenever another
-  connection commits. Checking it costs microseconds, so an idle worker can look every
-  couple of milliseconds and only query the queue when something changed.
+* PostgreSQL: ``LISTEN orchestrate_jobs`` on a dedicated connection.
+* SQLite: a named pipe of this process that enqueuers write to (``fifo.py``).
 
-Both are accelerators: the runner still polls with back-off, so a missed signal only
-delays work, it never loses it.
+Both only set the runner's wake event. The runner still polls with back-off, so a
+missed signal delays work, it never loses it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.engine import URL
 
-from orchestrate.core.jobs.queue import NOTIFY_CHANNEL
+from orchestrate.core.jobs.fifo import FifoListener, wake_dir_for
+from orchestrate.core.jobs.signals import NOTIFY_CHANNEL
 
 log = structlog.get_logger(__name__)
 
 
 class ChangeWatcher(Protocol):
-    poll_interval: float | None
-    """Seconds between ``changed()`` checks, or None when the watcher pushes instead."""
-
-    def changed(self) -> bool: ...
-
     async def close(self) -> None: ...
 
 
 class NullWatcher:
-    poll_interval: float | None = None
-
-    def changed(self) -> bool:
-        return False
-
     async def close(self) -> None:
         return None
 
 
-class SqliteDataVersionWatcher:
-    poll_interval: float | None = 0.002
+class SqliteFifoWatcher:
+    def __init__(self, listener: FifoListener, wake: asyncio.Event) -> None:
+        self._listener = listener
+        self._loop = asyncio.get_running_loop()
 
-    def __init__(self, path: str) -> None:
-        self._connection = sqlite3.connect(path, check_same_thread=False)
-        self._version = self._read()
+        def on_readable() -> None:
+            listener.drain()
+            wake.set()
 
-    def _read(self) -> int:
-        row = self._connection.execute("PRAGMA data_version").fetchone()
-        return int(row[0])
-
-    def changed(self) -> bool:
-        current = self._read()
-        if current != self._version:
-            self._version = current
-            return True
-        return False
+        self._loop.add_reader(listener.fileno(), on_readable)
 
     async def close(self) -> None:
-        self._connection.close()
+        self._loop.remove_reader(self._listener.fileno())
+        self._listener.close()
 
 
 class PostgresNotifyWatcher:
-    poll_interval: float | None = None
-
-    def __init__(self, connection: object) -> None:
+    def __init__(self, connection: Any) -> None:
         self._connection = connection
 
     @classmethod
@@ -84,12 +63,9 @@ class PostgresNotifyWatcher:
         await connection.add_listener(NOTIFY_CHANNEL, on_notify)
         return cls(connection)
 
-    def changed(self) -> bool:
-        return False
-
     async def close(self) -> None:
         try:
-            await self._connection.close()  # type: ignore[attr-defined]
+            await self._connection.close()
         except Exception:  # the connection may already be gone; nothing to clean up then
             log.debug("notify_connection_close_failed")
 
@@ -100,7 +76,8 @@ async def open_watcher(url: URL, wake: asyncio.Event) -> ChangeWatcher:
         if url.get_backend_name() == "postgresql":
             return await PostgresNotifyWatcher.open(url, wake)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return SqliteDataVersionWatcher(str(url.database))
+            listener = FifoListener(wake_dir_for(str(url.database)))
+            return SqliteFifoWatcher(listener, wake)
     except Exception as error:
         log.warning("job_watcher_unavailable", error=str(error))
     return NullWatcher()
