@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import typer
 from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperGroup
 
 from orchestrate import __version__
 from orchestrate.auth.cli import audit_app, token_app
@@ -18,7 +19,42 @@ from orchestrate.core.logging import redact_text
 from orchestrate.monitoring.cli import job_app
 from orchestrate.stories.cli import epic_app, story_app
 
+if TYPE_CHECKING:
+    # Typer vendors Click; its Context is what TyperGroup.invoke is typed with.
+    from typer._click import Context as ClickContext
+
+
+class _OrchestrateGroup(TyperGroup):
+    """The root command: an error becomes one clear line on stderr and an exit code.
+
+    Mapping here rather than around ``app()`` means every way of running the app
+    (the console script, ``python -m orchestrate``, ``CliRunner``) behaves the same.
+    """
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # usage errors, --help and explicit exits: Typer reports these itself
+        except OrchestrateError as error:
+            stderr.print(f"[bold red]Error:[/bold red] {error.message}", highlight=False)
+            raise typer.Exit(exit_code_for(error)) from None
+        except SQLAlchemyError as error:
+            detail = redact_text(str(getattr(error, "orig", None) or error)).splitlines()[0]
+            stderr.print(f"[bold red]Database error:[/bold red] {detail}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        except OSError as error:
+            stderr.print(f"[bold red]Error:[/bold red] {error}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        except Exception as error:
+            structlog.get_logger(__name__).debug("unexpected_cli_error", exc_info=True)
+            message = redact_text(f"{type(error).__name__}: {error}")
+            stderr.print(f"[bold red]Unexpected error:[/bold red] {message}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+
+
 app = typer.Typer(
+    cls=_OrchestrateGroup,
     name="orchestrate",
     help="Put AI agents to work on software delivery.",
     no_args_is_help=True,
@@ -54,20 +90,5 @@ app.add_typer(job_app, name="job")
 
 
 def main() -> None:
-    """Entry point: domain errors become one clear line and an exit code, never a traceback."""
-    try:
-        app()
-    except OrchestrateError as error:
-        stderr.print(f"[bold red]Error:[/bold red] {error.message}", highlight=False)
-        sys.exit(exit_code_for(error))
-    except SQLAlchemyError as error:
-        detail = redact_text(str(getattr(error, "orig", None) or error)).splitlines()[0]
-        stderr.print(f"[bold red]Database error:[/bold red] {detail}", highlight=False)
-        sys.exit(EXIT_FAILED)
-    except OSError as error:
-        stderr.print(f"[bold red]Error:[/bold red] {error}", highlight=False)
-        sys.exit(EXIT_FAILED)
-    except Exception as error:
-        structlog.get_logger(__name__).debug("unexpected_cli_error", exc_info=True)
-        stderr.print(f"[bold red]Unexpected error:[/bold red] {type(error).__name__}: {error}")
-        sys.exit(EXIT_FAILED)
+    """Entry point of the ``orchestrate`` console script."""
+    app()

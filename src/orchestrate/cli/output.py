@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,6 +31,8 @@ def _default(value: Any) -> Any:
         return str(value)
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     raise TypeError(f"cannot serialise {type(value).__name__}")
