@@ -21,6 +21,9 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# Cursors come back from clients; an id outside a signed 64-bit column must be refused
+# here, or the database driver fails on it.
+_MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class TimeCursor:
         try:
             moment = datetime.fromisoformat(str(data["t"]))
             return cls(created_at=ensure_utc(moment), id=str(data["i"]))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise _invalid(cursor) from None
 
 
@@ -62,7 +65,7 @@ class IdCursor:
     def decode(cls, cursor: str) -> IdCursor:
         data = _decode(cursor)
         value = data.get("n")
-        if not isinstance(value, int):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_ID:
             raise _invalid(cursor)
         return cls(id=value)
 
@@ -84,7 +87,7 @@ def _decode(cursor: str) -> dict[str, object]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid(cursor) from None
     if not isinstance(data, dict):
         raise _invalid(cursor)

@@ -1,7 +1,8 @@
 """Prometheus metrics of the HTTP API and of the job queue.
 
 HTTP metrics are labelled by route template (``/api/stories/{story_id}``), never by
-raw path, so ids cannot explode the number of series. Queue gauges are refreshed
+raw path, so ids cannot explode the number of series; requests that match no route
+share the label ``unmatched``. Queue gauges are refreshed
 from the database on every scrape.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from starlette.routing import Match
+from starlette.routing import Match, Route
 
 from orchestrate.core.jobs import QueueStats
 
@@ -86,10 +87,17 @@ class HttpMetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
+    # FastAPI leaves the matched APIRoute in the scope. Since FastAPI 0.137 an included
+    # router's routes keep their own path (without the router's prefix) and app.routes
+    # holds opaque wrappers, so the prefix is recovered from the request path instead.
+    route = scope.get("route")
+    path = str(scope.get("path", ""))
+    if route is not None and hasattr(route, "path_regex") and hasattr(route, "path_format"):
+        for start in (i for i, char in enumerate(path) if char == "/"):
+            if route.path_regex.fullmatch(path[start:]):
+                return path[:start] + str(route.path_format)
     app = scope.get("app")
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", []):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
+    for candidate in getattr(getattr(app, "router", None), "routes", []):
+        if isinstance(candidate, Route) and candidate.matches(scope)[0] is Match.FULL:
+            return candidate.path
     return "unmatched"

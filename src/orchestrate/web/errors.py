@@ -2,7 +2,9 @@
 domain errors to HTTP statuses.
 
 Unexpected exceptions become a 500 problem without internals (the traceback goes to
-the log), so no request ever shows a stack trace.
+the log), so no request ever shows a stack trace. A value the database refuses to store
+or compare (PostgreSQL's "data exception" class, e.g. a NUL character in a string)
+came from the request, so it is the client's 422, not the server's 500.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -27,6 +30,7 @@ from orchestrate.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from orchestrate.core.logging import redact_text
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +130,27 @@ async def _on_http_error(request: Request, error: Exception) -> ProblemResponse:
     )
 
 
+async def _on_database_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, DBAPIError)
+    if not _is_rejected_value(error):
+        return await _on_unexpected_error(request, error)
+    reason = redact_text(str(error.orig)).strip().splitlines()[:1] or ["invalid value"]
+    return problem(
+        422,
+        "Invalid request",
+        f"The database cannot take a value in this request: {reason[0]}",
+        type_="urn:orchestrate:problem:invalid-request",
+        instance=request.url.path,
+    )
+
+
+def _is_rejected_value(error: DBAPIError) -> bool:
+    # SQLSTATE class 22 is PostgreSQL's "data exception"; asyncpg also reports
+    # parameters it cannot encode (an integer beyond 64 bits) under it.
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(error, DataError) or (isinstance(sqlstate, str) and sqlstate[:2] == "22")
+
+
 async def _on_unexpected_error(request: Request, error: Exception) -> ProblemResponse:
     log.exception("unhandled_request_error", path=request.url.path, method=request.method)
     return problem(
@@ -140,4 +165,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OrchestrateError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected_error)
