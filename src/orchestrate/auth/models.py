@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 TOKEN_PREFIX = "orc_"  # noqa: S105 - a public marker, not a secret
-_TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class Permission(StrEnum):
@@ -122,7 +122,7 @@ def display_prefix(secret: str) -> str:
 
 def validate_token_name(name: str) -> str | None:
     """The reason a token name is unacceptable, or None when it is fine."""
-    if not _TOKEN_NAME.match(name):
+    if not _TOKEN_NAME.fullmatch(name):  # match() would let a trailing newline through
         return (
             "a token name is 1-100 characters of letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

@@ -1,8 +1,8 @@
 """Structured logging: JSON lines in production, readable colours on a terminal.
 
 Every line passes through a redactor that masks values of secret-looking keys
-(tokens, passwords, keys) and bearer tokens inside strings, so a careless
-``log.info(..., headers=headers)`` cannot leak credentials.
+(tokens, passwords, keys), and bearer tokens, API tokens and the passwords of URLs
+inside strings, so a careless ``log.info(..., headers=headers)`` cannot leak credentials.
 """
 
 from __future__ import annotations
@@ -22,16 +22,25 @@ _SECRET_KEY = re.compile(
 )
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
 _ORCHESTRATE_TOKEN = re.compile(r"\borc_[A-Za-z0-9_-]{8,}")
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/@]+(@)")
+# LLM usage is counted in "tokens" (input_tokens=1200); a count is not a credential.
+_TOKEN_COUNT_KEY = re.compile(r"tokens?$|^tokens?_", re.IGNORECASE)
 REDACTED = "[REDACTED]"
 
 
 def redact_text(text: str) -> str:
-    """Mask bearer tokens and Orchestrate API tokens inside free text."""
+    """Mask bearer tokens, Orchestrate API tokens and URL passwords inside free text."""
+    text = _URL_PASSWORD.sub(rf"\g<1>{REDACTED}\g<2>", text)
     return _ORCHESTRATE_TOKEN.sub(REDACTED, _BEARER.sub(rf"\g<1>{REDACTED}", text))
 
 
+def _is_token_count(key: str, value: Any) -> bool:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number and _TOKEN_COUNT_KEY.search(key) is not None
+
+
 def _redact_value(key: str, value: Any) -> Any:
-    if _SECRET_KEY.search(key) and value not in (None, ""):
+    if _SECRET_KEY.search(key) and value not in (None, "") and not _is_token_count(key, value):
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)

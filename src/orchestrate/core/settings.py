@@ -124,22 +124,31 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def _describe(error: ValidationError) -> str:
+    file_keys = _file_keys()
     problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "settings"
         env_name = f"{ENV_PREFIX}{field.upper()}"
+        # Name the setting where the user wrote it: a typo in the file is not an env var.
+        if env_name not in os.environ and field in file_keys:
+            env_name = f"{env_name} ('{field}' in {config_file_path()})"
         given = item.get("input")
         shown = "" if isinstance(given, Mapping) else f" (got {given!r})"
         problems.append(f"Invalid setting {env_name}: {item['msg']}{shown}")
     return "; ".join(problems)
 
 
+def _file_keys() -> set[str]:
+    path = config_file_path()
+    if not path.is_file():
+        return set()
+    return set(TomlConfigSettingsSource(Settings, toml_file=path)().keys())
+
+
 def setting_sources(settings: Settings) -> dict[str, str]:
     """Where each setting's effective value came from: env, file or default."""
-    file_keys: set[str] = set()
+    file_keys = _file_keys()
     path = config_file_path()
-    if path.is_file():
-        file_keys = set(TomlConfigSettingsSource(Settings, toml_file=path)().keys())
     sources = {}
     for name in Settings.model_fields:
         if f"{ENV_PREFIX}{name.upper()}" in os.environ:
