@@ -1,0 +1,3 @@
+from tests.integration.cli.support import cli, empty_cli
+
+__all__ = ["cli", "empty_cli"]

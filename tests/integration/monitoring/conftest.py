@@ -1,0 +1,3 @@
+from tests.integration.cli.support import cli
+
+__all__ = ["cli"]
