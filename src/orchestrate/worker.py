@@ -1,4 +1,4 @@
-"""The loops a worker process runs: today the durable job runner.
+"""The loops a worker process runs: the durable job runner and queue upkeep.
 
 ``orchestrate serve`` runs these beside the API; ``orchestrate worker`` runs only
 these, so more machines can share the work of one PostgreSQL database.
@@ -7,27 +7,56 @@ these, so more machines can share the work of one PostgreSQL database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from datetime import timedelta
 
 import structlog
 
 from orchestrate.core.jobs import JobRegistry, JobRunner
+from orchestrate.core.jobs.maintenance import (
+    PRUNE_EVERY,
+    register_maintenance,
+    schedule_maintenance,
+)
 from orchestrate.core.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
 
-def build_registry() -> JobRegistry:
+def build_registry(runtime: Runtime) -> JobRegistry:
     """Every job handler the capabilities provide."""
-    return JobRegistry()
+    registry = JobRegistry()
+    retention_days = runtime.settings.job_retention_days
+    if retention_days > 0:
+        register_maintenance(registry, retention=timedelta(days=retention_days))
+    return registry
 
 
 async def run_worker(
     runtime: Runtime, stop: asyncio.Event, registry: JobRegistry | None = None
 ) -> None:
     """Run the worker loops until ``stop`` is set; in-flight jobs get a grace period."""
-    runner = JobRunner(runtime, registry or build_registry())
-    await runner.run(stop)
+    runner = JobRunner(runtime, registry or build_registry(runtime))
+    upkeep = asyncio.create_task(_upkeep(runtime, stop), name="queue-upkeep")
+    try:
+        await runner.run(stop)
+    finally:
+        upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await upkeep
+
+
+async def _upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
+    if runtime.settings.job_retention_days <= 0:
+        return
+    while not stop.is_set():
+        try:
+            await schedule_maintenance(runtime)
+        except Exception:
+            log.exception("queue_upkeep_failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PRUNE_EVERY.total_seconds())
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -42,6 +43,13 @@ class _OrchestrateGroup(TyperGroup):
         except SQLAlchemyError as error:
             detail = redact_text(str(getattr(error, "orig", None) or error)).splitlines()[0]
             stderr.print(f"[bold red]Database error:[/bold red] {detail}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        except (ConnectionError, socket.gaierror) as error:
+            stderr.print(
+                f"[bold red]Cannot reach the database:[/bold red] {error} "
+                "(check ORCHESTRATE_DATABASE_URL, or run 'orchestrate config show')",
+                highlight=False,
+            )
             raise typer.Exit(EXIT_FAILED) from None
         except OSError as error:
             stderr.print(f"[bold red]Error:[/bold red] {error}", highlight=False)

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     worker_poll_max_seconds: float = Field(
         default=1.0, gt=0, description="Longest sleep of an idle worker between queue checks."
     )
+    job_retention_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="Days succeeded and cancelled jobs are kept; 0 keeps them forever.",
+    )
 
     @field_validator("log_level")
     @classmethod

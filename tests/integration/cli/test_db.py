@@ -91,3 +91,4 @@ class TestUnreachableDatabase:
         assert result.exit_code == 1
         assert result.stdout == ""
         assert len(result.stderr.strip().splitlines()) == 1
+        assert "Cannot reach the database" in result.stderr

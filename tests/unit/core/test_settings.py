@@ -191,6 +191,11 @@ class TestInvalidValues:
         with pytest.raises(ConfigurationError, match="ORCHESTRATE_LOG_FORMAT"):
             load_settings()
 
+    def test_a_negative_job_retention_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ORCHESTRATE_JOB_RETENTION_DAYS", "-1")
+        with pytest.raises(ConfigurationError, match="ORCHESTRATE_JOB_RETENTION_DAYS"):
+            load_settings()
+
     def test_a_retry_cap_below_the_base_delay_is_refused(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -1,0 +1,94 @@
+"""Queue upkeep: finished jobs are pruned after the retention period; dead ones are kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from orchestrate.core.clock import FrozenClock
+from orchestrate.core.jobs import (
+    JobContext,
+    JobFailed,
+    JobRegistry,
+    JobRunner,
+    JobStatus,
+    RunnerConfig,
+    enqueue,
+)
+from orchestrate.core.jobs.maintenance import (
+    PRUNE_KIND,
+    register_maintenance,
+    schedule_maintenance,
+)
+from orchestrate.core.jobs.tables import JobRow
+from orchestrate.core.runtime import Runtime
+
+FAST = RunnerConfig(poll_max=timedelta(milliseconds=50))
+
+
+async def statuses(runtime: Runtime) -> dict[str, int]:
+    async with runtime.uow(read_only=True) as uow:
+        rows = await uow.session.execute(
+            select(JobRow.kind, func.count()).group_by(JobRow.kind).order_by(JobRow.kind)
+        )
+        return {str(kind): int(count) for kind, count in rows.all()}
+
+
+async def test_jobs_finished_longer_ago_than_the_retention_are_deleted(
+    frozen_runtime: Runtime,
+) -> None:
+    clock = frozen_runtime.clock
+    assert isinstance(clock, FrozenClock)
+
+    async def ok(context: JobContext) -> None:
+        return None
+
+    async def broken(context: JobContext) -> None:
+        raise JobFailed("keep me for the post-mortem", retry=False)
+
+    registry = JobRegistry()
+    registry.register("old.ok", ok)
+    registry.register("old.dead", broken)
+    registry.register("new.ok", ok)
+    register_maintenance(registry, retention=timedelta(days=7))
+
+    async with frozen_runtime.uow() as uow:
+        for kind in ("old.ok", "old.ok", "old.dead"):
+            await enqueue(uow, kind)
+        await uow.commit()
+    await JobRunner(frozen_runtime, registry, FAST).run(until_idle=True)
+
+    clock.advance(timedelta(days=8))
+    async with frozen_runtime.uow() as uow:
+        await enqueue(uow, "new.ok")
+        await uow.commit()
+    await schedule_maintenance(frozen_runtime)
+    await JobRunner(frozen_runtime, registry, FAST).run(until_idle=True)
+
+    remaining = await statuses(frozen_runtime)
+    assert "old.ok" not in remaining
+    assert remaining["old.dead"] == 1
+    assert remaining["new.ok"] == 1
+    async with frozen_runtime.uow(read_only=True) as uow:
+        prune = await uow.session.scalar(select(JobRow).where(JobRow.kind == PRUNE_KIND))
+    assert prune is not None
+    assert prune.status == JobStatus.SUCCEEDED
+    assert prune.result == {"deleted": 2}
+
+
+async def test_only_one_prune_job_is_enqueued_per_hour_however_many_workers_ask(
+    frozen_runtime: Runtime,
+) -> None:
+    clock = frozen_runtime.clock
+    assert isinstance(clock, FrozenClock)
+    clock.set(clock.now().replace(minute=5))
+    for _ in range(3):
+        await schedule_maintenance(frozen_runtime)
+    clock.advance(timedelta(minutes=30))
+    await schedule_maintenance(frozen_runtime)
+    assert (await statuses(frozen_runtime)) == {PRUNE_KIND: 1}
+
+    clock.advance(timedelta(hours=1))
+    await schedule_maintenance(frozen_runtime)
+    assert (await statuses(frozen_runtime)) == {PRUNE_KIND: 2}
