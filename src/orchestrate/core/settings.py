@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -76,11 +78,43 @@ class Settings(BaseSettings):
     worker_poll_max_seconds: float = Field(
         default=1.0, gt=0, description="Longest sleep of an idle worker between queue checks."
     )
+    default_provider: str = Field(
+        default="anthropic",
+        description="Language-model provider for agents: anthropic, openai or replay.",
+    )
+    default_model: str = Field(
+        default="claude-sonnet-4-5", description="Model agents use unless their type says."
+    )
+    max_concurrent_agents: int = Field(
+        default=4, ge=1, le=256, description="Agents one worker process runs at the same time."
+    )
+    approval_tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Tools that wait for a human 'agent approve' (comma-separated, e.g. bash,git).",
+    )
+    pricing: dict[str, dict[str, Decimal]] = Field(
+        default_factory=dict,
+        description="USD per million tokens by model, overriding the built-in table: "
+        '{"model": {"input": 3, "output": 15, "cache_read": 0.3, "cache_write": 3.75}}.',
+    )
+    bash_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="Default time limit of one bash tool call."
+    )
+    tool_output_limit: int = Field(
+        default=30_000, ge=1000, description="Characters of tool output sent back to the model."
+    )
     job_retention_days: float = Field(
         default=7.0,
         ge=0,
         description="Days succeeded and cancelled jobs are kept; 0 keeps them forever.",
     )
+
+    @field_validator("approval_tools", mode="before")
+    @classmethod
+    def _split_tool_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import orchestrate.agents.tables
 import orchestrate.auth.tables
 import orchestrate.core.events
 import orchestrate.core.jobs.tables

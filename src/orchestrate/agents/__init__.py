@@ -1,0 +1,1 @@
+"""Agents: typed definitions, a durable tool-using loop, workspaces in git worktrees."""

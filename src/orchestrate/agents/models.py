@@ -1,0 +1,131 @@
+"""Agent states and their one transition function, definitions, limits and finish reports.
+
+State machine::
+
+    created ──▶ running ──▶ completed | failed | cancelled
+                  │  ▲
+                  ▼  │
+       waiting_for_input | waiting_for_approval | paused
+
+* ``created`` waits for a worker slot (at most ``max_concurrent_agents`` run at once).
+* ``running`` → ``waiting_for_approval`` when a tool that needs approval is called;
+  ``approve``/``deny`` put it back to ``running``.
+* ``running`` → ``waiting_for_input`` when the agent finishes with ``needs_input``;
+  ``resume`` with a message continues it.
+* ``running`` → ``paused`` on request; ``resume`` continues.
+* Any non-terminal state may be cancelled; ``failed`` carries a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+
+from orchestrate.core.errors import InvalidTransition
+
+
+class AgentState(StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    WAITING_FOR_INPUT = "waiting_for_input"
+    WAITING_FOR_APPROVAL = "waiting_for_approval"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({AgentState.COMPLETED, AgentState.FAILED, AgentState.CANCELLED})
+
+_ALLOWED: dict[AgentState, frozenset[AgentState]] = {
+    AgentState.CREATED: frozenset({AgentState.RUNNING, AgentState.CANCELLED, AgentState.FAILED}),
+    AgentState.RUNNING: frozenset(
+        {
+            AgentState.WAITING_FOR_INPUT,
+            AgentState.WAITING_FOR_APPROVAL,
+            AgentState.PAUSED,
+            AgentState.COMPLETED,
+            AgentState.FAILED,
+            AgentState.CANCELLED,
+        }
+    ),
+    AgentState.WAITING_FOR_INPUT: frozenset(
+        {AgentState.RUNNING, AgentState.CANCELLED, AgentState.FAILED}
+    ),
+    AgentState.WAITING_FOR_APPROVAL: frozenset(
+        {AgentState.RUNNING, AgentState.PAUSED, AgentState.CANCELLED, AgentState.FAILED}
+    ),
+    AgentState.PAUSED: frozenset({AgentState.RUNNING, AgentState.CANCELLED, AgentState.FAILED}),
+    AgentState.COMPLETED: frozenset(),
+    AgentState.FAILED: frozenset(),
+    AgentState.CANCELLED: frozenset(),
+}
+
+
+def check_transition(agent_id: str, current: AgentState, target: AgentState) -> None:
+    """Raise ``InvalidTransition`` unless ``current → target`` is allowed."""
+    if target in _ALLOWED[current]:
+        return
+    allowed = ", ".join(sorted(s.value for s in _ALLOWED[current])) or "nothing (it has ended)"
+    raise InvalidTransition(
+        f"Agent {agent_id} cannot go from '{current.value}' to '{target.value}'; "
+        f"from '{current.value}' it can go to: {allowed}",
+        agent_id=agent_id,
+        current=current.value,
+        target=target.value,
+        allowed=sorted(s.value for s in _ALLOWED[current]),
+    )
+
+
+class FinishStatus(StrEnum):
+    """What the agent reports with ``finish``."""
+
+    COMPLETED = "completed"
+    BLOCKED = "blocked"
+    NEEDS_INPUT = "needs_input"
+
+
+class ControlRequest(StrEnum):
+    """An operator's request to a running agent, picked up within a second or two."""
+
+    PAUSE = "pause"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard limits of one run; crossing any fails the run with a clear reason."""
+
+    max_turns: int = 50
+    max_tokens: int | None = None
+    max_cost_usd: Decimal | None = None
+    max_wall_time: timedelta | None = timedelta(hours=2)
+    stuck_repeats: int = 4
+
+
+@dataclass(frozen=True)
+class AgentDefinition:
+    """An agent type: a Markdown file with YAML front matter, like ``.claude/agents/*.md``.
+
+    ``tools`` is the allowlist; ``model``/``provider`` are defaults a run may override.
+    """
+
+    name: str
+    description: str
+    system_prompt: str
+    tools: tuple[str, ...]
+    source: Path
+    model: str | None = None
+    provider: str | None = None
+    max_turns: int | None = None
+    max_cost_usd: Decimal | None = None
+    max_tokens: int | None = None
+    max_wall_minutes: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)

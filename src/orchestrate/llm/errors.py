@@ -1,0 +1,23 @@
+"""Errors a provider raises; the agent loop decides what each means for the run."""
+
+from __future__ import annotations
+
+from orchestrate.core.errors import ConfigurationError, IntegrationError
+
+
+class ProviderError(IntegrationError):
+    """The provider failed after its own retries (network, 5xx, 429/529 exhausted)."""
+
+    title = "Language model provider failed"
+
+
+class ContextWindowExceeded(ProviderError):
+    """The request did not fit the model's context window; the loop elides and retries."""
+
+    title = "Context window exceeded"
+
+
+class MissingCredentials(ConfigurationError):
+    """No API key for the chosen provider; reported before any work starts."""
+
+    title = "Missing provider credentials"
