@@ -138,6 +138,36 @@ class TestRunningJobs:
         await run_until_idle(frozen_runtime, registry)
         assert ran == [job_id]
 
+    async def test_a_kind_with_a_concurrency_cap_never_runs_more_at_once_and_starts_in_order(
+        self, runtime: Runtime
+    ) -> None:
+        running = 0
+        peak = 0
+        started: list[int] = []
+
+        async def capped(context: JobContext) -> None:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            started.append(context.job.payload["n"])
+            await asyncio.sleep(0.05)
+            running -= 1
+
+        async def free(context: JobContext) -> None:
+            return None
+
+        registry = registry_with("test.capped", capped, max_concurrent=2)
+        registry.register("test.free", free)
+        for n in range(6):
+            await add_job(runtime, kind="test.capped", payload={"n": n})
+        others = [await add_job(runtime, kind="test.free") for _ in range(5)]
+        await run_until_idle(runtime, registry)
+
+        assert peak == 2
+        assert started == list(range(6))
+        for job_id in others:
+            assert (await job_row(runtime, job_id)).status == JobStatus.SUCCEEDED
+
     async def test_workers_only_claim_kinds_they_have_handlers_for(self, runtime: Runtime) -> None:
         async def handler(context: JobContext) -> None:
             return None

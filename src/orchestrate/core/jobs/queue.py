@@ -145,6 +145,7 @@ _CLAIMED_COLUMNS = (
     jobs.c.max_attempts,
     jobs.c.created_at,
     jobs.c.run_at,
+    jobs.c.priority,
 )
 
 
@@ -183,7 +184,11 @@ async def claim_due_jobs(
         )
         .returning(*_CLAIMED_COLUMNS)
     )
-    rows = (await session.execute(statement)).all()
+    # RETURNING gives no order; start them in the order they were chosen.
+    rows = sorted(
+        (await session.execute(statement)).all(),
+        key=lambda row: (-row.priority, row.run_at, row.id),
+    )
     return [(_to_job(row), row.run_at) for row in rows]
 
 

@@ -47,6 +47,8 @@ class HandlerSpec:
     kind: str
     handler: JobHandler
     timeout: timedelta | None = None
+    max_concurrent: int | None = None
+    """At most this many jobs of the kind run at once in one worker process."""
 
 
 class JobRegistry:
@@ -55,18 +57,27 @@ class JobRegistry:
     def __init__(self) -> None:
         self._specs: dict[str, HandlerSpec] = {}
 
-    def register(self, kind: str, handler: JobHandler, *, timeout: timedelta | None = None) -> None:
+    def register(
+        self,
+        kind: str,
+        handler: JobHandler,
+        *,
+        timeout: timedelta | None = None,
+        max_concurrent: int | None = None,
+    ) -> None:
         if kind in self._specs:
             raise ConfigurationError(f"Two handlers registered for job kind {kind!r}")
-        self._specs[kind] = HandlerSpec(kind, handler, timeout)
+        if max_concurrent is not None and max_concurrent < 1:
+            raise ConfigurationError(f"max_concurrent of {kind!r} must be at least 1")
+        self._specs[kind] = HandlerSpec(kind, handler, timeout, max_concurrent)
 
     def handler(
-        self, kind: str, *, timeout: timedelta | None = None
+        self, kind: str, *, timeout: timedelta | None = None, max_concurrent: int | None = None
     ) -> Callable[[JobHandler], JobHandler]:
         """Decorator form of ``register``."""
 
         def decorate(handler: JobHandler) -> JobHandler:
-            self.register(kind, handler, timeout=timeout)
+            self.register(kind, handler, timeout=timeout, max_concurrent=max_concurrent)
             return handler
 
         return decorate
@@ -78,6 +89,12 @@ class JobRegistry:
     def kinds(self) -> list[str]:
         return sorted(self._specs)
 
+    @property
+    def specs(self) -> list[HandlerSpec]:
+        return [self._specs[kind] for kind in self.kinds]
+
     def merge(self, other: JobRegistry) -> None:
         for spec in other._specs.values():
-            self.register(spec.kind, spec.handler, timeout=spec.timeout)
+            self.register(
+                spec.kind, spec.handler, timeout=spec.timeout, max_concurrent=spec.max_concurrent
+            )

@@ -166,14 +166,13 @@ class JobRunner:
         """Record finished outcomes, reclaim dead workers' jobs, claim new ones: one commit."""
         outcomes, self._outcomes = self._outcomes, []
         free = self.config.concurrency - len(self._in_flight)
-        wanted = (
-            0 if self._stopping or not self.registry.kinds else min(self.config.batch_size, free)
-        )
+        plan = [] if self._stopping else self._claim_plan(free)
+        wanted = sum(limit for _, limit in plan)
         reclaim_now = time.monotonic() - self._last_reclaim >= self._reclaim_interval()
         if not outcomes and not wanted and not reclaim_now:
             return 0, 0
         try:
-            claimed = await self._transact(outcomes, wanted, reclaim_now)
+            claimed = await self._transact(outcomes, plan, reclaim_now)
         except BaseException:
             self._outcomes[:0] = outcomes  # keep them for the next turn
             raise
@@ -184,8 +183,27 @@ class JobRunner:
     def _reclaim_interval(self) -> float:
         return max(0.5, min(self.config.lease.total_seconds() / 4, 10.0))
 
+    def _claim_plan(self, free: int) -> list[tuple[list[str], int]]:
+        """Which kinds to claim and how many of each, within free slots and per-kind caps."""
+        budget = min(self.config.batch_size, free)
+        running: dict[str, int] = {}
+        for job, _ in self._in_flight.values():
+            running[job.kind] = running.get(job.kind, 0) + 1
+        plan: list[tuple[list[str], int]] = []
+        for spec in self.registry.specs:
+            if spec.max_concurrent is None or budget <= 0:
+                continue
+            room = min(spec.max_concurrent - running.get(spec.kind, 0), budget)
+            if room > 0:
+                plan.append(([spec.kind], room))
+                budget -= room
+        uncapped = [s.kind for s in self.registry.specs if s.max_concurrent is None]
+        if uncapped and budget > 0:
+            plan.append((uncapped, budget))
+        return plan
+
     async def _transact(
-        self, outcomes: list[_Outcome], wanted: int, reclaim_now: bool
+        self, outcomes: list[_Outcome], plan: list[tuple[list[str], int]], reclaim_now: bool
     ) -> list[tuple[Job, datetime]]:
         async with self.runtime.uow() as uow:
             now = uow.now()
@@ -195,12 +213,12 @@ class JobRunner:
                 if reclaimed:
                     log.warning("job_leases_reclaimed", count=reclaimed, worker_id=self.worker_id)
             claimed = []
-            if wanted:
-                claimed = await claim_due_jobs(
+            for kinds, limit in plan:
+                claimed += await claim_due_jobs(
                     uow.session,
                     owner=self.worker_id,
-                    kinds=self.registry.kinds,
-                    limit=wanted,
+                    kinds=kinds,
+                    limit=limit,
                     now=now,
                     lease=self.config.lease,
                 )
