@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import structlog
 
+from orchestrate.agents.execution import register_agent_jobs
 from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.core.jobs.maintenance import (
     PRUNE_EVERY,
@@ -27,6 +28,7 @@ log = structlog.get_logger(__name__)
 def build_registry(runtime: Runtime) -> JobRegistry:
     """Every job handler the capabilities provide."""
     registry = JobRegistry()
+    register_agent_jobs(registry, runtime)
     retention_days = runtime.settings.job_retention_days
     if retention_days > 0:
         register_maintenance(registry, retention=timedelta(days=retention_days))

@@ -19,7 +19,7 @@ State machine::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -129,3 +129,93 @@ class AgentDefinition:
     max_tokens: int | None = None
     max_wall_minutes: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+
+def limits_to_json(limits: Limits) -> dict[str, object]:
+    return {
+        "max_turns": limits.max_turns,
+        "max_tokens": limits.max_tokens,
+        "max_cost_usd": None if limits.max_cost_usd is None else str(limits.max_cost_usd),
+        "max_wall_seconds": (
+            None if limits.max_wall_time is None else limits.max_wall_time.total_seconds()
+        ),
+        "stuck_repeats": limits.stuck_repeats,
+    }
+
+
+def limits_from_json(data: dict[str, object]) -> Limits:
+    cost = data.get("max_cost_usd")
+    wall = data.get("max_wall_seconds")
+    tokens = data.get("max_tokens")
+    return Limits(
+        max_turns=int(str(data.get("max_turns", 50))),
+        max_tokens=None if tokens is None else int(str(tokens)),
+        max_cost_usd=None if cost is None else Decimal(str(cost)),
+        max_wall_time=None if wall is None else timedelta(seconds=float(str(wall))),
+        stuck_repeats=int(str(data.get("stuck_repeats", 4))),
+    )
+
+
+class ToolCallStatus(StrEnum):
+    PENDING = "pending"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    DENIED = "denied"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    tool_use_id: str
+    turn: int
+    name: str
+    arguments: dict[str, object]
+    status: ToolCallStatus
+    output: str | None
+    is_error: bool
+    decided_by: str | None
+
+
+@dataclass(frozen=True)
+class AgentRun:
+    """One agent run as stored: what it is doing, where, and what it has spent."""
+
+    id: str
+    type: str
+    state: AgentState
+    task: str
+    story_id: str | None
+    parent_id: str | None
+    provider: str
+    model: str
+    repo_path: str | None
+    workspace_path: str | None
+    branch: str | None
+    base_ref: str | None
+    base_commit: str | None
+    limits: Limits
+    record_path: str | None
+    control: ControlRequest | None
+    turns: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: Decimal
+    active_seconds: float
+    finish_status: FinishStatus | None
+    summary: str | None
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )

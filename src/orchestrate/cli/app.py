@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from orchestrate import __version__
+from orchestrate.agents.cli import agent_app
 from orchestrate.auth.cli import audit_app, token_app
 from orchestrate.cli import config, db, serve
 from orchestrate.cli.errors import EXIT_FAILED, exit_code_for
@@ -95,6 +96,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(story_app, name="story")
 app.add_typer(epic_app, name="epic")
 app.add_typer(job_app, name="job")
+app.add_typer(agent_app, name="agent")
 
 
 def main() -> None:

@@ -50,6 +50,14 @@ class UnitOfWork:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def sibling(self, *, read_only: bool = False) -> UnitOfWork:
+        """A separate unit of work on the same database, clock and bus.
+
+        For a service that must call another capability's service (which opens its
+        own transaction) before or after its own.
+        """
+        return UnitOfWork(self.database, self.clock, self.bus, read_only=read_only)
+
     def track_event(self, row: EventRow) -> None:
         self._pending_events.append(row)
 

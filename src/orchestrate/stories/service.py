@@ -42,7 +42,7 @@ from orchestrate.stories._queries import (
     story_row,
 )
 from orchestrate.stories._rows import assign, criteria_json, to_epic, to_story
-from orchestrate.stories.importing import import_bmad  # re-exported: part of the API
+from orchestrate.stories.importing import import_bmad
 from orchestrate.stories.models import (
     UNSET,
     Epic,
@@ -62,6 +62,10 @@ from orchestrate.stories.models import (
     normalise_labels,
 )
 from orchestrate.stories.tables import EpicRow, StoryLabelRow, StoryRow
+from orchestrate.stories.work import (
+    start_work_on_story,
+    submit_story_for_review,
+)  # re-exported: part of the API
 
 __all__ = [
     "create_epic",
@@ -73,7 +77,9 @@ __all__ = [
     "import_bmad",
     "list_epics",
     "list_stories",
+    "start_work_on_story",
     "story_draft_from_file",
+    "submit_story_for_review",
     "update_epic",
     "update_story",
 ]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from orchestrate import __version__
+from orchestrate.agents import api as agents_api
 from orchestrate.auth import api as auth_api
 from orchestrate.core.runtime import Runtime
 from orchestrate.monitoring import api as monitoring_api
@@ -41,6 +42,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     api = APIRouter(prefix="/api", dependencies=[Depends(require_actor)])
     api.include_router(auth_api.router)
     api.include_router(stories_api.router)
+    api.include_router(agents_api.router)
     api.include_router(monitoring_api.router)
     app.include_router(monitoring_api.public_router)
     app.include_router(api)

@@ -5,7 +5,14 @@ run with a ``JobRunner``. See ``runner.py`` for how claiming, leases, heartbeats
 retries and dead-lettering fit together.
 """
 
-from orchestrate.core.jobs.admin import cancel_job, get_job, list_jobs, queue_stats, retry_job
+from orchestrate.core.jobs.admin import (
+    cancel_job,
+    find_job_by_key,
+    get_job,
+    list_jobs,
+    queue_stats,
+    retry_job,
+)
 from orchestrate.core.jobs.models import (
     DEFAULT_MAX_ATTEMPTS,
     Job,
@@ -39,6 +46,7 @@ __all__ = [
     "cancel_job",
     "enqueue",
     "enqueue_many",
+    "find_job_by_key",
     "get_job",
     "list_jobs",
     "new_worker_id",

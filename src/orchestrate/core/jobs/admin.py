@@ -25,6 +25,12 @@ async def get_job(uow: UnitOfWork, job_id: str) -> JobInfo:
     return _info(row)
 
 
+async def find_job_by_key(uow: UnitOfWork, key: str) -> JobInfo | None:
+    """The job enqueued with this idempotency key, if it is still stored."""
+    row = await uow.session.scalar(select(JobRow).where(JobRow.idempotency_key == key))
+    return None if row is None else _info(row)
+
+
 async def list_jobs(
     uow: UnitOfWork,
     *,

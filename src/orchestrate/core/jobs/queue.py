@@ -157,15 +157,22 @@ async def claim_due_jobs(
     limit: int,
     now: datetime,
     lease: timedelta,
+    only: Iterable[str] | None = None,
 ) -> list[tuple[Job, datetime]]:
-    """Lease up to ``limit`` due jobs of the given kinds; returns each with its due time."""
+    """Lease up to ``limit`` due jobs of the given kinds; returns each with its due time.
+
+    ``only`` restricts the claim to these job ids (to run one specific job inline).
+    """
+    conditions = [
+        jobs.c.status == JobStatus.QUEUED.value,
+        jobs.c.kind.in_(list(kinds)),
+        jobs.c.run_at <= now,
+    ]
+    if only is not None:
+        conditions.append(jobs.c.id.in_(list(only)))
     due = (
         select(jobs.c.id)
-        .where(
-            jobs.c.status == JobStatus.QUEUED.value,
-            jobs.c.kind.in_(list(kinds)),
-            jobs.c.run_at <= now,
-        )
+        .where(*conditions)
         .order_by(jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -17,6 +17,7 @@ import secrets
 import socket
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,8 +93,11 @@ class JobRunner:
         config: RunnerConfig | None = None,
         *,
         worker_id: str | None = None,
+        only_jobs: Iterable[str] | None = None,
     ) -> None:
+        """``only_jobs`` limits the runner to these job ids: ``--wait`` runs its own job."""
         self.runtime = runtime
+        self._only = None if only_jobs is None else frozenset(only_jobs)
         self.registry = registry
         self.config = config or RunnerConfig.from_settings(runtime.settings)
         self.worker_id = worker_id or new_worker_id()
@@ -221,6 +225,7 @@ class JobRunner:
                     limit=limit,
                     now=now,
                     lease=self.config.lease,
+                    only=self._only,
                 )
             await uow.commit()
         if reclaim_now:

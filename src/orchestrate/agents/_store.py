@@ -1,0 +1,273 @@
+"""Reading and writing agent runs, their transcript, provider calls and tool calls.
+
+Private to the agents capability (used by ``service.py`` and the loop); callers pass
+an entered unit of work and commit it themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from orchestrate.agents.models import (
+    AgentRun,
+    AgentState,
+    ControlRequest,
+    FinishStatus,
+    ToolCallRecord,
+    ToolCallStatus,
+    check_transition,
+    limits_from_json,
+)
+from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, AgentToolCallRow
+from orchestrate.core.errors import NotFound
+from orchestrate.core.events import record_event
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.llm.models import CallRecord, Message
+
+
+async def agent_row(uow: UnitOfWork, agent_id: str, *, for_update: bool = False) -> AgentRow:
+    query = select(AgentRow).where(AgentRow.id == agent_id)
+    if for_update:
+        query = query.with_for_update()
+    row = await uow.session.scalar(query)
+    if row is None:
+        raise NotFound(f"No agent {agent_id!r}; see 'orchestrate agent list'", agent_id=agent_id)
+    return row
+
+
+def to_run(row: AgentRow) -> AgentRun:
+    return AgentRun(
+        id=row.id,
+        type=row.type,
+        state=AgentState(row.state),
+        task=row.task,
+        story_id=row.story_id,
+        parent_id=row.parent_id,
+        provider=row.provider,
+        model=row.model,
+        repo_path=row.repo_path,
+        workspace_path=row.workspace_path,
+        branch=row.branch,
+        base_ref=row.base_ref,
+        base_commit=row.base_commit,
+        limits=limits_from_json(dict(row.limits)),
+        record_path=row.record_path,
+        control=ControlRequest(row.control) if row.control else None,
+        turns=row.turns,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cache_read_tokens=row.cache_read_tokens,
+        cache_write_tokens=row.cache_write_tokens,
+        cost_usd=Decimal(row.cost_usd),
+        active_seconds=row.active_seconds,
+        finish_status=FinishStatus(row.finish_status) if row.finish_status else None,
+        summary=row.summary,
+        failure_reason=row.failure_reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def transition(
+    uow: UnitOfWork, row: AgentRow, target: AgentState, *, reason: str | None = None
+) -> None:
+    """The one place an agent changes state; it also writes the event."""
+    current = AgentState(row.state)
+    if current == target:
+        return
+    check_transition(row.id, current, target)
+    now = uow.now()
+    row.state = target.value
+    row.updated_at = now
+    if target is AgentState.RUNNING and row.started_at is None:
+        row.started_at = now
+    if target.is_terminal:
+        row.finished_at = now
+        row.control = None
+    if target is AgentState.FAILED and reason:
+        row.failure_reason = reason
+    payload: dict[str, Any] = {"from": current.value, "to": target.value, "type": row.type}
+    if reason:
+        payload["reason"] = reason
+    record_event(uow, f"agent.{target.value}", row.id, payload)
+
+
+async def load_transcript(uow: UnitOfWork, agent_id: str) -> list[Message]:
+    rows = await uow.session.scalars(
+        select(AgentMessageRow)
+        .where(AgentMessageRow.agent_id == agent_id)
+        .order_by(AgentMessageRow.seq)
+    )
+    return [Message.model_validate({"role": r.role, "content": r.content}) for r in rows]
+
+
+async def transcript_page(
+    uow: UnitOfWork, agent_id: str, *, after_seq: int = -1, limit: int = 500
+) -> list[tuple[int, datetime, Message]]:
+    rows = await uow.session.scalars(
+        select(AgentMessageRow)
+        .where(AgentMessageRow.agent_id == agent_id, AgentMessageRow.seq > after_seq)
+        .order_by(AgentMessageRow.seq)
+        .limit(limit)
+    )
+    return [
+        (r.seq, r.created_at, Message.model_validate({"role": r.role, "content": r.content}))
+        for r in rows
+    ]
+
+
+def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Message) -> None:
+    content = [block.model_dump(mode="json") for block in message.content]
+    uow.session.add(
+        AgentMessageRow(
+            agent_id=agent_id,
+            seq=seq,
+            role=message.role.value,
+            content=content,
+            created_at=uow.now(),
+        )
+    )
+    record_event(uow, "agent.message", agent_id, {"seq": seq, "role": message.role.value})
+
+
+def record_call(uow: UnitOfWork, row: AgentRow, call: CallRecord) -> None:
+    """Store one provider call and add its usage and cost to the run's totals."""
+    usage = call.usage
+    row.turns += 1
+    row.input_tokens += usage.input_tokens
+    row.output_tokens += usage.output_tokens
+    row.cache_read_tokens += usage.cache_read_tokens
+    row.cache_write_tokens += usage.cache_write_tokens
+    row.cost_usd = Decimal(row.cost_usd) + call.cost_usd
+    row.updated_at = uow.now()
+    uow.session.add(
+        AgentCallRow(
+            agent_id=row.id,
+            turn=row.turns,
+            model=call.model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cost_usd=call.cost_usd,
+            duration_ms=call.duration_ms,
+            created_at=uow.now(),
+        )
+    )
+
+
+def add_tool_call(
+    uow: UnitOfWork,
+    agent_id: str,
+    turn: int,
+    tool_use_id: str,
+    name: str,
+    arguments: dict[str, Any],
+) -> None:
+    uow.session.add(
+        AgentToolCallRow(
+            agent_id=agent_id,
+            tool_use_id=tool_use_id,
+            turn=turn,
+            name=name,
+            input=arguments,
+            status=ToolCallStatus.PENDING.value,
+            created_at=uow.now(),
+        )
+    )
+
+
+async def tool_calls(uow: UnitOfWork, agent_id: str) -> dict[str, ToolCallRecord]:
+    rows = await uow.session.scalars(
+        select(AgentToolCallRow)
+        .where(AgentToolCallRow.agent_id == agent_id)
+        .order_by(AgentToolCallRow.id)
+    )
+    return {row.tool_use_id: to_tool_call(row) for row in rows}
+
+
+def to_tool_call(row: AgentToolCallRow) -> ToolCallRecord:
+    return ToolCallRecord(
+        tool_use_id=row.tool_use_id,
+        turn=row.turn,
+        name=row.name,
+        arguments=dict(row.input),
+        status=ToolCallStatus(row.status),
+        output=row.output,
+        is_error=row.is_error,
+        decided_by=row.decided_by,
+    )
+
+
+async def set_tool_call(
+    uow: UnitOfWork,
+    agent_id: str,
+    tool_use_id: str,
+    *,
+    status: ToolCallStatus,
+    output: str | None = None,
+    is_error: bool = False,
+    decided_by: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status.value}
+    if status is ToolCallStatus.DONE:
+        values |= {"output": output, "is_error": is_error, "finished_at": uow.now()}
+    if decided_by is not None:
+        values["decided_by"] = decided_by
+    await uow.session.execute(
+        update(AgentToolCallRow)
+        .where(AgentToolCallRow.agent_id == agent_id, AgentToolCallRow.tool_use_id == tool_use_id)
+        .values(**values)
+    )
+
+
+async def awaiting_approval(uow: UnitOfWork, agent_id: str) -> list[ToolCallRecord]:
+    rows = await uow.session.scalars(
+        select(AgentToolCallRow).where(
+            AgentToolCallRow.agent_id == agent_id,
+            AgentToolCallRow.status == ToolCallStatus.AWAITING_APPROVAL.value,
+        )
+    )
+    return [to_tool_call(row) for row in rows]
+
+
+async def next_seq(uow: UnitOfWork, agent_id: str) -> int:
+    last = await uow.session.scalar(
+        select(func.max(AgentMessageRow.seq)).where(AgentMessageRow.agent_id == agent_id)
+    )
+    return 0 if last is None else int(last) + 1
+
+
+async def control_of(uow: UnitOfWork, agent_id: str) -> ControlRequest | None:
+    value = await uow.session.scalar(select(AgentRow.control).where(AgentRow.id == agent_id))
+    return ControlRequest(value) if value else None
+
+
+def record_created(uow: UnitOfWork, row: AgentRow) -> None:
+    record_event(
+        uow,
+        "agent.created",
+        row.id,
+        {"type": row.type, "story_id": row.story_id, "parent_id": row.parent_id},
+    )
+
+
+async def answer_question(uow: UnitOfWork, agent_id: str, answer: str) -> None:
+    """Turn the result of the ``finish(needs_input)`` call into the human's answer."""
+    row = await uow.session.scalar(
+        select(AgentToolCallRow)
+        .where(AgentToolCallRow.agent_id == agent_id, AgentToolCallRow.name == "finish")
+        .order_by(AgentToolCallRow.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        return
+    row.output = f"A human answered your question:\n\n{answer}\n\nContinue the task."
+    row.is_error = False
+    row.status = ToolCallStatus.DONE.value

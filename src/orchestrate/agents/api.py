@@ -1,0 +1,129 @@
+"""HTTP routes of agents: start, list, inspect, steer, read transcripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from orchestrate.agents import service
+from orchestrate.agents.models import AgentState
+from orchestrate.agents.schemas import (
+    AgentOut,
+    AgentResumeIn,
+    AgentStartIn,
+    AgentTypeOut,
+    MessageOut,
+    MessagesOut,
+)
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
+from orchestrate.web.schemas import PageOut
+
+router = APIRouter(prefix="/agents", tags=["agents"])
+
+
+@router.get("/types", response_model=list[AgentTypeOut])
+async def agent_types(
+    runtime: RuntimeDep, _actor: ActorDep, repo: str | None = None
+) -> list[AgentTypeOut]:
+    """Agent types: the built-in ones, then the server's home, then the repository's."""
+    definitions = service.agent_types(runtime.settings, Path(repo) if repo else None)
+    return [AgentTypeOut.of(d) for d in definitions]
+
+
+@router.get("", response_model=PageOut[AgentOut])
+async def list_agents(
+    uow: UowDep,
+    _actor: ActorDep,
+    state: AgentState | None = None,
+    type: str | None = None,
+    story_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+) -> PageOut[AgentOut]:
+    """Agent runs, newest first."""
+    page = await service.list_agents(
+        uow, state=state, agent_type=type, story_id=story_id, limit=limit, cursor=cursor
+    )
+    return PageOut(items=[AgentOut.of(a) for a in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
+async def start_agent(
+    body: AgentStartIn, uow: UowDep, runtime: RuntimeDep, actor: ActorDep
+) -> AgentOut:
+    """Create an agent run and queue it for a worker."""
+    request = service.StartAgent(
+        type=body.type,
+        task=body.task,
+        story=body.story_id,
+        repo=Path(body.repo) if body.repo else None,
+        base_ref=body.base_ref,
+        provider=body.provider,
+        model=body.model,
+        max_turns=body.max_turns,
+        max_cost_usd=body.max_cost_usd,
+        enqueue=body.start,
+    )
+    return AgentOut.of(await service.start_agent(uow, runtime.settings, request, actor))
+
+
+@router.get("/{agent_id}", response_model=AgentOut)
+async def get_agent(agent_id: str, uow: UowDep, _actor: ActorDep) -> AgentOut:
+    return AgentOut.of(await service.get_agent(uow, agent_id))
+
+
+@router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_agent(agent_id: str, uow: UowDep, actor: ActorDep) -> Response:
+    """Forget a finished run and its transcript; 409 while it is still active."""
+    await service.delete_agent(uow, agent_id, actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{agent_id}/messages", response_model=MessagesOut)
+async def agent_messages(
+    agent_id: str,
+    uow: UowDep,
+    _actor: ActorDep,
+    after: int = -1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> MessagesOut:
+    """The transcript, tool calls and results included, after a sequence number."""
+    page = await service.transcript(uow, agent_id, after_seq=after, limit=limit)
+    items = [MessageOut.of(seq, created_at, message) for seq, created_at, message in page]
+    return MessagesOut(items=items, next_after=items[-1].seq if items else after)
+
+
+@router.post("/{agent_id}/start", response_model=AgentOut)
+async def start_created(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    return AgentOut.of(await service.start_created(uow, agent_id, actor))
+
+
+@router.post("/{agent_id}/pause", response_model=AgentOut)
+async def pause(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    return AgentOut.of(await service.pause(uow, agent_id, actor))
+
+
+@router.post("/{agent_id}/resume", response_model=AgentOut)
+async def resume(
+    agent_id: str, uow: UowDep, actor: ActorDep, body: AgentResumeIn | None = None
+) -> AgentOut:
+    message = body.message if body else None
+    return AgentOut.of(await service.resume(uow, agent_id, actor, message=message))
+
+
+@router.post("/{agent_id}/cancel", response_model=AgentOut)
+async def cancel(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    return AgentOut.of(await service.cancel(uow, agent_id, actor))
+
+
+@router.post("/{agent_id}/approve", response_model=AgentOut)
+async def approve(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    return AgentOut.of(await service.approve(uow, agent_id, actor))
+
+
+@router.post("/{agent_id}/deny", response_model=AgentOut)
+async def deny(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    return AgentOut.of(await service.deny(uow, agent_id, actor))

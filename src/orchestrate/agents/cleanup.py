@@ -1,0 +1,49 @@
+"""Removing the worktrees of finished agents; their branches (and commits) stay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from orchestrate.agents.models import AgentState
+from orchestrate.agents.tables import AgentRow
+from orchestrate.agents.workspaces import remove_workspace
+from orchestrate.auth import service as auth
+from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.uow import UnitOfWork
+
+_FINISHED = [s.value for s in AgentState if s.is_terminal]
+
+
+async def cleanup_workspaces(uow: UnitOfWork, actor: Actor) -> list[tuple[str, str]]:
+    """Remove every finished top-level agent's worktree; returns (agent id, path) pairs."""
+    auth.authorize(actor, Permission.WRITE)
+    async with uow.sibling(read_only=True) as reader:
+        rows = list(
+            await reader.session.scalars(
+                select(AgentRow).where(
+                    AgentRow.state.in_(_FINISHED),
+                    AgentRow.workspace_path.is_not(None),
+                    AgentRow.parent_id.is_(None),
+                )
+            )
+        )
+    removed: list[tuple[str, str]] = []
+    for row in rows:
+        assert row.workspace_path is not None
+        path = Path(row.workspace_path)
+        if row.repo_path and row.branch:
+            await remove_workspace(Path(row.repo_path), path)
+        removed.append((row.id, str(path)))
+    if not removed:
+        return removed
+    async with uow:
+        for agent_id, _ in removed:
+            stored = await uow.session.get(AgentRow, agent_id)
+            if stored is not None:
+                stored.workspace_path = None
+                stored.updated_at = uow.now()
+        await auth.record_audit(uow, actor, "agent.cleanup", "agents", {"removed": len(removed)})
+        await uow.commit()
+    return removed

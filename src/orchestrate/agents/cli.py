@@ -1,0 +1,251 @@
+"""``orchestrate agent …``: start agents, follow them, steer them, clean up after them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orchestrate.agents import service
+from orchestrate.agents.execution import run_agent_here
+from orchestrate.agents.models import AgentState
+from orchestrate.agents.rendering import describe_message, progress_line
+from orchestrate.agents.schemas import AgentOut, AgentTypeOut, MessageOut
+from orchestrate.auth.service import Actor
+from orchestrate.cli.output import print_fields, print_json, print_table, say, stdout
+from orchestrate.cli.runtime import cli_settings, run_with_runtime
+from orchestrate.core.runtime import Runtime
+
+agent_app = typer.Typer(help="Run and steer AI agents.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_WAITING = {AgentState.CREATED, AgentState.RUNNING}
+
+
+@agent_app.command("types")
+def types(
+    repo: Annotated[Path | None, typer.Option(help="Also read this repository's agents.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List agent types with the file each comes from."""
+    settings = cli_settings()
+    definitions = [AgentTypeOut.of(d) for d in service.agent_types(settings, repo or _git_top())]
+    if json_output:
+        print_json(definitions)
+        return
+    print_table(
+        ["type", "description", "tools", "source"],
+        ((d.name, d.description, ", ".join(d.tools), d.source) for d in definitions),
+    )
+
+
+@agent_app.command("start")
+def start(
+    agent_type: Annotated[str, typer.Argument(metavar="TYPE", help="e.g. story-developer")],
+    task: Annotated[str, typer.Option("--task", help="What the agent should do.")],
+    story: Annotated[str | None, typer.Option(help="Story id or key to work on.")] = None,
+    repo: Annotated[
+        Path | None, typer.Option(help="Git repository (default: the one you are in).")
+    ] = None,
+    base: Annotated[str, typer.Option(help="Ref the agent's branch starts from.")] = "HEAD",
+    provider: Annotated[str | None, typer.Option(help="anthropic, openai or replay:FILE")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name.")] = None,
+    max_cost: Annotated[float | None, typer.Option("--max-cost", help="USD budget.")] = None,
+    max_turns: Annotated[int | None, typer.Option(min=1)] = None,
+    record: Annotated[Path | None, typer.Option(help="Record the session to this file.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Run it here and follow it.")] = False,
+) -> None:
+    """Start an agent; prints its id (with --wait: its progress, exit 0 only if completed)."""
+    request = service.StartAgent(
+        type=agent_type,
+        task=task,
+        story=story,
+        repo=repo if repo is not None else _git_top(),
+        base_ref=base,
+        provider=provider,
+        model=model,
+        max_turns=max_turns,
+        max_cost_usd=Decimal(str(max_cost)) if max_cost is not None else None,
+        record=record,
+    )
+
+    async def work(runtime: Runtime) -> AgentOut:
+        run = await service.start_agent(runtime.uow(), runtime.settings, request, Actor.local_cli())
+        if not wait:
+            return AgentOut.of(run)
+        say(f"Agent {run.id} ({run.type}) started; following it (Ctrl+C stops following).")
+        return AgentOut.of(await _run_and_follow(runtime, run.id))
+
+    agent = run_with_runtime(work)
+    print(agent.id, flush=True)
+    if wait:
+        _report_end(agent)
+        raise typer.Exit(0 if agent.state is AgentState.COMPLETED else 1)
+
+
+@agent_app.command("list")
+def list_agents(
+    state: Annotated[AgentState | None, typer.Option(help="Only agents in this state.")] = None,
+    agent_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    json_output: JsonOption = False,
+) -> None:
+    """List agent runs, newest first."""
+    page = run_with_runtime(
+        lambda rt: service.list_agents(
+            rt.uow(read_only=True), state=state, agent_type=agent_type, limit=limit
+        )
+    )
+    agents = [AgentOut.of(a) for a in page.items]
+    if json_output:
+        print_json(agents)
+        return
+    print_table(
+        ["id", "type", "state", "turns", "tokens", "cost $", "branch", "task"],
+        (
+            (a.id, a.type, a.state, a.turns, a.total_tokens, a.cost_usd, a.branch, a.task[:60])
+            for a in agents
+        ),
+    )
+
+
+@agent_app.command("show")
+def show(agent_id: str, json_output: JsonOption = False) -> None:
+    """Show one agent: state, type, story, branch, turns, tokens, cost and summary."""
+    agent = AgentOut.of(
+        run_with_runtime(lambda rt: service.get_agent(rt.uow(read_only=True), agent_id))
+    )
+    if json_output:
+        print_json(agent)
+        return
+    fields = agent.model_dump()
+    fields.pop("limits")
+    print_fields(list(fields.items()), title=f"Agent {agent.id}")
+
+
+@agent_app.command("logs")
+def logs(
+    agent_id: str,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new messages.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Print the transcript: the task, the model's words, every tool call and result."""
+
+    async def work(runtime: Runtime) -> None:
+        after = -1
+        while True:
+            page = await service.transcript(runtime.uow(read_only=True), agent_id, after_seq=after)
+            for seq, created_at, message in page:
+                if json_output:
+                    out = MessageOut.of(seq, created_at, message).model_dump(mode="json")
+                    stdout.print(json.dumps(out), soft_wrap=True, highlight=False, markup=False)
+                else:
+                    describe_message(stdout, seq, message)
+                after = seq
+            if not follow:
+                return
+            agent = await service.get_agent(runtime.uow(read_only=True), agent_id)
+            if agent.state not in _WAITING and not page:
+                say(f"Agent {agent_id} is {agent.state.value}.")
+                return
+            await asyncio.sleep(0.5)
+
+    run_with_runtime(work)
+
+
+def _steer(name: str, doc: str) -> None:
+    def command(agent_id: str) -> None:
+        action = getattr(service, name)
+        agent = run_with_runtime(lambda rt: action(rt.uow(), agent_id, Actor.local_cli()))
+        say(
+            f"Agent {agent.id}: {agent.state.value}"
+            + (f" ({agent.control.value} requested)" if agent.control else "")
+        )
+
+    command.__doc__ = doc
+    agent_app.command(name)(command)
+
+
+_steer("pause", "Pause an agent (a running one stops within seconds).")
+_steer("cancel", "Cancel an agent (a running one stops within seconds).")
+_steer("approve", "Approve the tool call an agent is waiting on.")
+_steer("deny", "Deny the tool call an agent is waiting on; it is told and carries on.")
+
+
+@agent_app.command("resume")
+def resume(
+    agent_id: str,
+    message: Annotated[str | None, typer.Option(help="Answer to the agent's question.")] = None,
+) -> None:
+    """Resume a paused agent, or answer one waiting for input."""
+    agent = run_with_runtime(
+        lambda rt: service.resume(rt.uow(), agent_id, Actor.local_cli(), message=message)
+    )
+    say(f"Agent {agent.id}: {agent.state.value}")
+
+
+@agent_app.command("cleanup")
+def cleanup(json_output: JsonOption = False) -> None:
+    """Remove the worktrees of finished agents (their branches stay)."""
+    removed = run_with_runtime(lambda rt: service.cleanup_workspaces(rt.uow(), Actor.local_cli()))
+    if json_output:
+        print_json([{"id": agent_id, "workspace": path} for agent_id, path in removed])
+        return
+    say(f"Removed {len(removed)} worktree(s).")
+    for agent_id, path in removed:
+        say(f"  {agent_id}: {path}")
+
+
+async def _run_and_follow(runtime: Runtime, agent_id: str) -> service.AgentRun:
+    """Run the agent's job in this process unless a worker already has it, printing progress."""
+    runner = asyncio.create_task(run_agent_here(runtime, agent_id))
+    seen = -1
+    while True:
+        page = await service.transcript(runtime.uow(read_only=True), agent_id, after_seq=seen)
+        for seq, _, message in page:
+            line = progress_line(message)
+            if line:
+                say(line)
+            seen = seq
+        agent = await service.get_agent(runtime.uow(read_only=True), agent_id)
+        if agent.state not in _WAITING and runner.done():
+            await runner
+            return agent
+        if runner.done() and runner.exception():
+            await runner
+        await asyncio.sleep(0.3)
+
+
+def _report_end(agent: AgentOut) -> None:
+    say(
+        f"Agent {agent.id} {agent.state.value}: {agent.turns} turns, "
+        f"{agent.total_tokens:,} tokens, ${agent.cost_usd:.4f}"
+        + (f", branch {agent.branch}" if agent.branch else "")
+    )
+    if agent.summary:
+        say(agent.summary)
+    if agent.failure_reason:
+        say(f"Reason: {agent.failure_reason}")
+
+
+def _git_top() -> Path | None:
+    """The repository the user is in, if any (the default for --repo)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],  # noqa: S607 - git from PATH
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    top = result.stdout.strip()
+    return Path(top) if result.returncode == 0 and top else None

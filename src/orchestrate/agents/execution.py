@@ -1,0 +1,265 @@
+"""Running an agent as a durable job: set up its workspace, drive the loop, link its story.
+
+``agents.run`` jobs are capped at ``max_concurrent_agents`` per worker process; agents
+beyond that wait as ``created`` and start in the order they were queued. A job picked
+up again after a worker died resumes the run from its stored transcript. Sub-agents
+started with ``spawn_agent`` run inside their parent's job, in the parent's workspace,
+so a parent never waits for a slot its own children would need.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import structlog
+
+from orchestrate.agents import _store as store
+from orchestrate.agents.definitions import get_definition
+from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
+from orchestrate.agents.models import AgentRun, AgentState, Limits, limits_to_json
+from orchestrate.agents.service import RUN_JOB
+from orchestrate.agents.tables import AgentRow
+from orchestrate.agents.tools.registry import tools_for
+from orchestrate.agents.tools.shell import scrubbed_environment
+from orchestrate.agents.workspaces import Workspace, commits_since, create_workspace
+from orchestrate.auth.service import Actor
+from orchestrate.core.errors import OrchestrateError
+from orchestrate.core.ids import new_id
+from orchestrate.core.jobs import JobContext, JobRegistry
+from orchestrate.core.runtime import Runtime
+from orchestrate.llm.factory import create_provider
+from orchestrate.llm.provider import Provider
+from orchestrate.stories import service as stories
+
+log = structlog.get_logger(__name__)
+
+
+def default_provider_factory(runtime: Runtime) -> ProviderFactory:
+    def make(run: AgentRun) -> Provider:
+        record = Path(run.record_path) if run.record_path else None
+        return create_provider(run.provider, runtime.settings, record=record)
+
+    return make
+
+
+def register_agent_jobs(
+    registry: JobRegistry,
+    runtime: Runtime,
+    provider_factory: Callable[[Runtime], ProviderFactory] = default_provider_factory,
+) -> None:
+    factory = provider_factory(runtime)
+
+    async def run_agent(context: JobContext) -> dict[str, str]:
+        agent_id = str(context.job.payload["agent_id"])
+        try:
+            run = await execute_agent(context.runtime, agent_id, factory)
+        except Exception as error:
+            if context.job.is_last_attempt:
+                await _fail_quietly(context.runtime, agent_id, f"internal error: {error}")
+            raise
+        return {"agent_id": agent_id, "state": run.state.value}
+
+    registry.register(RUN_JOB, run_agent, max_concurrent=runtime.settings.max_concurrent_agents)
+
+
+async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactory) -> AgentRun:
+    """Drive one agent until it finishes, waits or fails; returns its state afterwards."""
+    run = await _begin(runtime, agent_id)
+    if run.state is not AgentState.RUNNING:
+        return run
+    try:
+        environment = await _environment(runtime, run, factory)
+        run = await _reload(runtime, agent_id)
+    except OrchestrateError as error:
+        await _fail_quietly(runtime, agent_id, f"could not start: {error}")
+        return await _reload(runtime, agent_id)
+    provider = factory(run)
+    try:
+        await AgentLoop(runtime, run, provider, environment).drive()
+    finally:
+        await provider.aclose()
+    run = await _reload(runtime, agent_id)
+    if run.state is AgentState.COMPLETED and run.story_id and run.branch and run.parent_id is None:
+        await _submit_story(runtime, run)
+    return run
+
+
+async def _begin(runtime: Runtime, agent_id: str) -> AgentRun:
+    async with runtime.uow() as uow:
+        row = await store.agent_row(uow, agent_id, for_update=True)
+        if AgentState(row.state) is AgentState.CREATED:
+            store.transition(uow, row, AgentState.RUNNING)
+            await uow.commit()
+        return store.to_run(row)
+
+
+async def _reload(runtime: Runtime, agent_id: str) -> AgentRun:
+    async with runtime.uow(read_only=True) as uow:
+        return store.to_run(await store.agent_row(uow, agent_id))
+
+
+async def _environment(
+    runtime: Runtime, run: AgentRun, factory: ProviderFactory
+) -> LoopEnvironment:
+    settings = runtime.settings
+    repo = Path(run.repo_path) if run.repo_path else None
+    definition = get_definition(run.type, settings.home, repo)
+    if run.workspace_path is None:
+        await _prepare_workspace(runtime, run)
+        run = await _reload(runtime, run.id)
+    assert run.workspace_path is not None
+    tools = {tool.spec.name: tool for tool in tools_for(definition.tools)}
+
+    async def spawn_child(
+        parent: AgentRun, agent_type: str, task: str, budget: Decimal | None
+    ) -> str:
+        return await _run_child(runtime, parent, agent_type, task, budget, factory)
+
+    return LoopEnvironment(
+        definition=definition,
+        tools=tools,
+        workspace=Path(run.workspace_path),
+        env=scrubbed_environment(os.environ),
+        approval_tools=frozenset(settings.approval_tools),
+        spawn_child=spawn_child,
+    )
+
+
+async def _prepare_workspace(runtime: Runtime, run: AgentRun) -> None:
+    """A git worktree for runs on a repository, a scratch folder otherwise."""
+    values: dict[str, str] = {}
+    if run.repo_path:
+        workspace = await create_workspace(
+            Path(run.repo_path), run.id, _slug(run), run.base_ref or "HEAD"
+        )
+        values = {
+            "workspace_path": str(workspace.path),
+            "branch": workspace.branch,
+            "base_ref": workspace.base_ref,
+            "base_commit": workspace.base_commit,
+        }
+    else:
+        scratch = runtime.settings.home.resolve() / "workspaces" / run.id
+        scratch.mkdir(parents=True, exist_ok=True)
+        values = {"workspace_path": str(scratch)}
+    async with runtime.uow() as uow:
+        row = await store.agent_row(uow, run.id, for_update=True)
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = uow.now()
+        await uow.commit()
+    if run.story_id and run.parent_id is None:
+        await stories.start_work_on_story(runtime.uow(), run.story_id, run.id, _actor(run))
+
+
+async def _submit_story(runtime: Runtime, run: AgentRun) -> None:
+    if not (run.workspace_path and run.base_commit and run.story_id and run.branch):
+        return
+    workspace = Workspace(
+        path=Path(run.workspace_path),
+        branch=run.branch,
+        base_ref=run.base_ref or run.base_commit,
+        base_commit=run.base_commit,
+    )
+    commits = await commits_since(workspace)
+    if not commits:
+        log.info("agent_completed_without_commits", agent_id=run.id, story_id=run.story_id)
+        return
+    await stories.submit_story_for_review(
+        runtime.uow(), run.story_id, run.branch, run.id, _actor(run)
+    )
+
+
+async def _run_child(
+    runtime: Runtime,
+    parent: AgentRun,
+    agent_type: str,
+    task: str,
+    budget: Decimal | None,
+    factory: ProviderFactory,
+) -> str:
+    definition = get_definition(
+        agent_type, runtime.settings.home, Path(parent.repo_path) if parent.repo_path else None
+    )
+    defaults = Limits()
+    limits = Limits(
+        max_turns=definition.max_turns or defaults.max_turns,
+        max_tokens=definition.max_tokens,
+        max_cost_usd=budget if budget is not None else definition.max_cost_usd,
+        max_wall_time=parent.limits.max_wall_time,
+    )
+    async with runtime.uow() as uow:
+        now = uow.now()
+        row = AgentRow(
+            id=new_id("agent", now),
+            type=definition.name,
+            state=AgentState.CREATED.value,
+            task=task,
+            story_id=parent.story_id,
+            parent_id=parent.id,
+            provider=parent.provider,
+            model=definition.model or parent.model,
+            repo_path=parent.repo_path,
+            workspace_path=parent.workspace_path,
+            branch=parent.branch,
+            base_ref=parent.base_ref,
+            base_commit=parent.base_commit,
+            limits=limits_to_json(limits),
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        store.record_created(uow, row)
+        await uow.commit()
+        child_id = row.id
+    child = await execute_agent(runtime, child_id, factory)
+    if child.state is AgentState.COMPLETED:
+        return f"Sub-agent {child_id} ({agent_type}) completed:\n\n{child.summary or ''}"
+    detail = child.failure_reason or child.summary or ""
+    return f"Sub-agent {child_id} ({agent_type}) ended {child.state.value}: {detail}"
+
+
+async def _fail_quietly(runtime: Runtime, agent_id: str, reason: str) -> None:
+    try:
+        async with runtime.uow() as uow:
+            row = await store.agent_row(uow, agent_id, for_update=True)
+            if not AgentState(row.state).is_terminal:
+                store.transition(uow, row, AgentState.FAILED, reason=reason)
+                await uow.commit()
+    except Exception:
+        log.exception("agent_fail_not_recorded", agent_id=agent_id)
+
+
+def _slug(run: AgentRun) -> str:
+    words = re.sub(r"[^a-z0-9]+", "-", run.task.lower()).strip("-")
+    return f"{run.type}-{words[:40].rstrip('-')}" if words else run.type
+
+
+def _actor(run: AgentRun) -> Actor:
+    return Actor.system(f"agent:{run.id}")
+
+
+async def run_agent_here(
+    runtime: Runtime, agent_id: str, factory: ProviderFactory | None = None
+) -> None:
+    """Run the queued start job of this agent in this process (``agent start --wait``).
+
+    Claims only that job, with a lease and heartbeats like any worker; if a worker
+    already took it, this returns at once and the caller just follows the agent.
+    """
+    from orchestrate.agents.service import run_job_of
+    from orchestrate.core.jobs import JobRunner
+
+    job_id = await run_job_of(runtime.uow(read_only=True), await _reload(runtime, agent_id))
+    if job_id is None:
+        return
+    registry = JobRegistry()
+    register_agent_jobs(
+        registry, runtime, (lambda _rt: factory) if factory else default_provider_factory
+    )
+    await JobRunner(runtime, registry, only_jobs=[job_id]).run(until_idle=True)

@@ -1,0 +1,404 @@
+"""The agent loop: build messages → call the model → run its tools → persist → repeat.
+
+Every message, provider call and tool result is committed before the next provider
+call, so a run killed at any moment resumes from the stored transcript: tool calls
+with a recorded result are not run again, the others are. The loop ends when the agent
+calls ``finish``, when it must wait (approval, a human answer, a pause), or when a
+limit is crossed. Pause and cancel requests are polled every half second and cancel
+whatever is in flight (a provider call or a tool's process) at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import structlog
+
+from orchestrate.agents import _store as store
+from orchestrate.agents.limits import Spent, ToolAction, breached_limit, stuck_reason
+from orchestrate.agents.models import (
+    AgentDefinition,
+    AgentRun,
+    AgentState,
+    ControlRequest,
+    FinishStatus,
+    ToolCallRecord,
+    ToolCallStatus,
+)
+from orchestrate.agents.prompting import build_request, first_message
+from orchestrate.agents.tables import AgentRow
+from orchestrate.agents.tools.base import Tool, ToolContext, ToolInputError, ToolOutput
+from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.runtime import Runtime
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.llm.errors import ContextWindowExceeded, ProviderError
+from orchestrate.llm.models import (
+    CallRecord,
+    CompletionResponse,
+    Message,
+    Role,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from orchestrate.llm.pricing import context_window, cost_of
+from orchestrate.llm.provider import Provider
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+CONTROL_POLL_SECONDS = 0.5
+MAX_NUDGES = 3
+NUDGE = (
+    "You ended your turn without calling a tool. Continue the task, or call the finish "
+    "tool with a status (completed, blocked or needs_input) and a summary."
+)
+
+ProviderFactory = Callable[[AgentRun], Provider]
+ChildRunner = Callable[[AgentRun, str, str, Decimal | None], Awaitable[str]]
+
+
+class _Interrupted(Exception):
+    def __init__(self, request: ControlRequest) -> None:
+        super().__init__(request.value)
+        self.request = request
+
+
+class _Stop(Exception):
+    """The run left the running state (finished, failed or waiting); the loop returns."""
+
+
+@dataclass
+class LoopEnvironment:
+    """What a loop needs beyond the database: its definition, tools and workspace."""
+
+    definition: AgentDefinition
+    tools: dict[str, Tool]
+    workspace: Path
+    env: dict[str, str]
+    approval_tools: frozenset[str]
+    spawn_child: ChildRunner | None = None
+
+
+class AgentLoop:
+    def __init__(self, runtime: Runtime, run: AgentRun, provider: Provider, env: LoopEnvironment):
+        self.runtime = runtime
+        self.run_id = run.id
+        self.run = run
+        self.provider = provider
+        self.env = env
+        self._control: ControlRequest | None = None
+        self._current: asyncio.Task[Any] | None = None
+        self._started = time.monotonic()
+        self._active_base = run.active_seconds
+        self._nudges = 0
+
+    async def drive(self) -> None:
+        """Run until the agent finishes, waits, fails or is interrupted."""
+        watcher = asyncio.create_task(self._watch_control(), name=f"agent-control:{self.run_id}")
+        try:
+            while True:
+                await self._step()
+        except _Stop:
+            return
+        except _Interrupted as interruption:
+            await self._interrupted(interruption.request)
+        except (ProviderError, ConfigurationError) as error:
+            try:
+                await self._fail(f"provider error: {error}")
+            except _Stop:
+                return
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+    # --- one step -------------------------------------------------------------------
+
+    async def _step(self) -> None:
+        if self._control is not None:
+            raise _Interrupted(self._control)
+        async with self.runtime.uow(read_only=True) as uow:
+            messages = await store.load_transcript(uow, self.run_id)
+            calls = await store.tool_calls(uow, self.run_id)
+            self.run = store.to_run(await store.agent_row(uow, self.run_id))
+        if self.run.state is not AgentState.RUNNING:
+            raise _Stop
+        if not messages:
+            await self._append(0, await first_message(self.runtime, self.run, self.env))
+            return
+        last = messages[-1]
+        if last.role is Role.ASSISTANT and last.tool_uses:
+            await self._run_tools(last, calls, len(messages))
+        elif last.role is Role.ASSISTANT:
+            await self._nudge(len(messages))
+        else:
+            await self._call_model(messages)
+
+    async def _append(self, seq: int, message: Message) -> None:
+        async with self.runtime.uow() as uow:
+            store.append_message(uow, self.run_id, seq, message)
+            await self._touch(uow)
+            await uow.commit()
+
+    async def _nudge(self, seq: int) -> None:
+        self._nudges += 1
+        if self._nudges > MAX_NUDGES:
+            await self._fail(f"the agent stopped {MAX_NUDGES} times without calling finish")
+        await self._append(seq, Message(role=Role.USER, content=[TextBlock(text=NUDGE)]))
+
+    # --- the model --------------------------------------------------------------------
+
+    async def _call_model(self, messages: list[Message]) -> None:
+        reason = breached_limit(self.run.limits, self._spent())
+        if reason:
+            await self._fail(reason)
+        settings = self.runtime.settings
+        window = context_window(self.run.model, settings.pricing)
+        started = time.monotonic()
+        response = await self._complete(messages, window)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        cost = cost_of(response.model or self.run.model, response.usage, settings.pricing)
+        call = CallRecord(
+            model=response.model or self.run.model,
+            usage=response.usage,
+            cost_usd=cost,
+            duration_ms=duration_ms,
+        )
+        async with self.runtime.uow() as uow:
+            row = await store.agent_row(uow, self.run_id)
+            store.record_call(uow, row, call)
+            store.append_message(uow, self.run_id, len(messages), response.message)
+            for use in response.message.tool_uses:
+                store.add_tool_call(uow, self.run_id, row.turns, use.id, use.name, use.input)
+            await self._touch(uow, row)
+            await uow.commit()
+        if response.message.tool_uses:
+            self._nudges = 0
+
+    async def _complete(self, messages: list[Message], window: int) -> CompletionResponse:
+        tools = [tool.spec for tool in self.env.tools.values()]
+        pressure = 1.0
+        while True:
+            request = build_request(
+                self.run, self.env.definition, messages, tools, window, pressure
+            )
+            try:
+                return await self._cancellable(self.provider.complete(request))
+            except ContextWindowExceeded:
+                if pressure <= 0.25:
+                    await self._fail(
+                        f"the conversation no longer fits the context window of {self.run.model}"
+                    )
+                pressure /= 2
+
+    # --- tools ------------------------------------------------------------------------
+
+    async def _run_tools(
+        self, message: Message, calls: dict[str, ToolCallRecord], seq: int
+    ) -> None:
+        """Run the tool calls of the last assistant message that have no result yet.
+
+        A recorded result is reused, never re-run; that includes a ``finish`` that asked
+        for input, whose stored output the service replaced with the human's answer.
+        """
+        results: list[ToolResultBlock] = []
+        for use in message.tool_uses:
+            record = calls.get(use.id)
+            if record is not None and record.status is ToolCallStatus.DONE:
+                results.append(_result(use, record.output or "", record.is_error))
+                continue
+            output = await self._decide_and_run(use, record)
+            if use.name == "finish" and not output.is_error:
+                await self._finish(use, output)
+            results.append(_result(use, output.content, output.is_error))
+        await self._append(seq, Message(role=Role.USER, content=list(results)))
+        await self._check_stuck()
+
+    async def _decide_and_run(self, use: ToolUseBlock, record: ToolCallRecord | None) -> ToolOutput:
+        tool = self.env.tools.get(use.name)
+        if tool is None:
+            output = ToolOutput(
+                f"Tool '{use.name}' is not available to agent type '{self.run.type}'. "
+                f"Available tools: {', '.join(sorted(self.env.tools))}.",
+                is_error=True,
+            )
+        elif use.name in self.env.approval_tools and use.name != "finish":
+            status = record.status if record else ToolCallStatus.PENDING
+            if status in (ToolCallStatus.PENDING, ToolCallStatus.AWAITING_APPROVAL):
+                await self._wait_for_approval(use)
+            if status is ToolCallStatus.DENIED:
+                who = record.decided_by if record else None
+                output = ToolOutput(
+                    f"A human denied this {use.name} call{f' ({who})' if who else ''}. "
+                    "Do not retry it as is; choose another way or finish blocked.",
+                    is_error=True,
+                )
+            else:
+                output = await self._execute(tool, use)
+        else:
+            output = await self._execute(tool, use)
+        if use.name != "finish":
+            await self._record_output(use, output)
+        return output
+
+    async def _execute(self, tool: Tool, use: ToolUseBlock) -> ToolOutput:
+        context = ToolContext(
+            agent_id=self.run_id,
+            workspace=self.env.workspace,
+            env=self.env.env,
+            bash_timeout=self.runtime.settings.bash_timeout_seconds,
+            output_limit=self.runtime.settings.tool_output_limit,
+            spawn=self._spawn if self.env.spawn_child else None,
+        )
+        try:
+            return await self._cancellable(tool.run(context, dict(use.input)))
+        except ToolInputError as error:
+            return ToolOutput(str(error), is_error=True)
+        except (_Interrupted, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            log.warning("agent_tool_crashed", agent_id=self.run_id, tool=use.name, exc_info=True)
+            return ToolOutput(
+                f"The tool failed unexpectedly: {type(error).__name__}: {error}", True
+            )
+
+    async def _spawn(self, agent_type: str, task: str, max_cost: Decimal | None) -> str:
+        assert self.env.spawn_child is not None
+        return await self.env.spawn_child(self.run, agent_type, task, max_cost)
+
+    async def _record_output(self, use: ToolUseBlock, output: ToolOutput) -> None:
+        async with self.runtime.uow() as uow:
+            await store.set_tool_call(
+                uow,
+                self.run_id,
+                use.id,
+                status=ToolCallStatus.DONE,
+                output=output.content,
+                is_error=output.is_error,
+            )
+            await self._touch(uow)
+            await uow.commit()
+
+    async def _wait_for_approval(self, use: ToolUseBlock) -> None:
+        async with self.runtime.uow() as uow:
+            row = await store.agent_row(uow, self.run_id, for_update=True)
+            await store.set_tool_call(
+                uow, self.run_id, use.id, status=ToolCallStatus.AWAITING_APPROVAL
+            )
+            store.transition(uow, row, AgentState.WAITING_FOR_APPROVAL)
+            await self._touch(uow, row)
+            await uow.commit()
+        log.info("agent_waiting_for_approval", agent_id=self.run_id, tool=use.name)
+        raise _Stop
+
+    async def _check_stuck(self) -> None:
+        async with self.runtime.uow(read_only=True) as uow:
+            calls = await store.tool_calls(uow, self.run_id)
+        history = [
+            ToolAction(c.name, c.arguments, c.output or "", c.is_error)
+            for c in calls.values()
+            if c.status is ToolCallStatus.DONE and c.name != "finish"
+        ]
+        reason = stuck_reason(history, self.run.limits.stuck_repeats)
+        if reason:
+            await self._fail(reason)
+
+    # --- endings ------------------------------------------------------------------------
+
+    async def _finish(self, use: ToolUseBlock, output: ToolOutput) -> None:
+        status = FinishStatus(str(use.input.get("status")))
+        summary = str(use.input.get("summary", "")).strip()
+        targets = {
+            FinishStatus.COMPLETED: AgentState.COMPLETED,
+            FinishStatus.BLOCKED: AgentState.FAILED,
+            FinishStatus.NEEDS_INPUT: AgentState.WAITING_FOR_INPUT,
+        }
+        async with self.runtime.uow() as uow:
+            row = await store.agent_row(uow, self.run_id, for_update=True)
+            await store.set_tool_call(
+                uow, self.run_id, use.id, status=ToolCallStatus.DONE, output=output.content
+            )
+            row.finish_status = status.value
+            row.summary = summary
+            reason = None
+            if status is FinishStatus.BLOCKED:
+                reason = f"the agent reported it is blocked: {summary}"
+            store.transition(uow, row, targets[status], reason=reason)
+            await self._touch(uow, row)
+            await uow.commit()
+        raise _Stop
+
+    async def _fail(self, reason: str) -> None:
+        async with self.runtime.uow() as uow:
+            row = await store.agent_row(uow, self.run_id, for_update=True)
+            if not AgentState(row.state).is_terminal:
+                store.transition(uow, row, AgentState.FAILED, reason=reason)
+                await self._touch(uow, row)
+                await uow.commit()
+        log.warning("agent_failed", agent_id=self.run_id, reason=reason)
+        raise _Stop
+
+    async def _interrupted(self, request: ControlRequest) -> None:
+        target = AgentState.PAUSED if request is ControlRequest.PAUSE else AgentState.CANCELLED
+        async with self.runtime.uow() as uow:
+            row = await store.agent_row(uow, self.run_id, for_update=True)
+            row.control = None
+            if not AgentState(row.state).is_terminal:
+                store.transition(uow, row, target)
+            await self._touch(uow, row)
+            await uow.commit()
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _spent(self) -> Spent:
+        return Spent(
+            turns=self.run.turns,
+            tokens=self.run.total_tokens,
+            cost_usd=self.run.cost_usd,
+            active=timedelta(seconds=self._active_seconds()),
+        )
+
+    def _active_seconds(self) -> float:
+        return self._active_base + (time.monotonic() - self._started)
+
+    async def _touch(self, uow: UnitOfWork, row: AgentRow | None = None) -> None:
+        row = row or await store.agent_row(uow, self.run_id)
+        row.active_seconds = self._active_seconds()
+        row.updated_at = uow.now()
+
+    async def _cancellable(self, work: Awaitable[T]) -> T:
+        """Await ``work`` in a task the control watcher can cancel."""
+        task: asyncio.Task[T] = asyncio.ensure_future(work)
+        self._current = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            outer = asyncio.current_task()
+            if self._control is not None and not (outer and outer.cancelling()):
+                raise _Interrupted(self._control) from None
+            raise
+        finally:
+            self._current = None
+            if not task.done():
+                task.cancel()
+
+    async def _watch_control(self) -> None:
+        while True:
+            await asyncio.sleep(CONTROL_POLL_SECONDS)
+            async with self.runtime.uow(read_only=True) as uow:
+                request = await store.control_of(uow, self.run_id)
+            if request is not None and self._control is None:
+                self._control = request
+                if self._current is not None:
+                    self._current.cancel()
+
+
+def _result(use: ToolUseBlock, content: str, is_error: bool) -> ToolResultBlock:
+    return ToolResultBlock(tool_use_id=use.id, content=content, is_error=is_error)

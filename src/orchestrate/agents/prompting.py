@@ -1,0 +1,72 @@
+"""What the model is told: the system prompt of its type plus the run's situation, and
+the first user message with the task (and the story, when the run is linked to one)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from orchestrate.agents.context import fit_to_window
+from orchestrate.agents.models import AgentDefinition, AgentRun
+from orchestrate.core.runtime import Runtime
+from orchestrate.llm.models import CompletionRequest, Message, Role, TextBlock, ToolSpec
+from orchestrate.stories import service as stories
+
+if TYPE_CHECKING:
+    from orchestrate.agents.loop import LoopEnvironment
+
+MAX_OUTPUT_TOKENS = 8192
+
+
+def system_prompt(run: AgentRun, definition: AgentDefinition) -> str:
+    situation = [
+        "",
+        "## Your situation",
+        f"- You are agent {run.id}, of type '{definition.name}'.",
+    ]
+    if run.workspace_path:
+        situation.append(
+            f"- Your tools work in {run.workspace_path}; paths are relative to it and "
+            "cannot leave it."
+        )
+    if run.branch:
+        situation.append(
+            f"- It is a git worktree on branch '{run.branch}', created from "
+            f"'{run.base_ref}' ({(run.base_commit or '')[:12]}). Commit your work there."
+        )
+    situation.append(
+        "- End every run by calling the `finish` tool with a status (completed, blocked "
+        "or needs_input) and a summary; a run that stops without it is not done."
+    )
+    return definition.system_prompt.rstrip() + "\n" + "\n".join(situation) + "\n"
+
+
+async def first_message(runtime: Runtime, run: AgentRun, env: LoopEnvironment) -> Message:
+    parts = [run.task.strip()]
+    if run.story_id:
+        story = await stories.get_story(runtime.uow(read_only=True), run.story_id)
+        criteria = "\n".join(
+            f"- [{'x' if c.done else ' '}] {c.text}" for c in story.acceptance_criteria
+        )
+        parts.append(
+            f"## Story {story.key or story.id}: {story.title}\n\n{story.description}".rstrip()
+            + (f"\n\nAcceptance criteria:\n{criteria}" if criteria else "")
+        )
+    return Message(role=Role.USER, content=[TextBlock(text="\n\n".join(parts))])
+
+
+def build_request(
+    run: AgentRun,
+    definition: AgentDefinition,
+    messages: list[Message],
+    tools: list[ToolSpec],
+    window_tokens: int,
+    pressure: float = 1.0,
+) -> CompletionRequest:
+    request = CompletionRequest(
+        model=run.model,
+        system=system_prompt(run, definition),
+        messages=messages,
+        tools=tools,
+        max_tokens=min(MAX_OUTPUT_TOKENS, max(1024, window_tokens // 8)),
+    )
+    return fit_to_window(request, window_tokens, pressure=pressure)

@@ -1,0 +1,151 @@
+"""Request and response models of the agents API (and of ``agent … --json``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrate.agents.models import AgentDefinition, AgentRun, AgentState
+from orchestrate.llm.models import ContentBlock, Message
+
+
+class AgentStartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, examples=["story-developer"])
+    task: str = Field(min_length=1, examples=["Make the failing test in tests/test_math.py pass"])
+    story_id: str | None = Field(default=None, description="Story id or BMAD key to work on.")
+    repo: str | None = Field(
+        default=None, description="Path of a git repository on the server; a worktree is made."
+    )
+    base_ref: str = "HEAD"
+    provider: str | None = Field(default=None, examples=["anthropic", "openai"])
+    model: str | None = None
+    max_turns: int | None = Field(default=None, ge=1)
+    max_cost_usd: Decimal | None = Field(default=None, gt=0)
+    start: bool = Field(default=True, description="Queue it now; false leaves it 'created'.")
+
+
+class AgentResumeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str | None = Field(default=None, description="The answer to an agent's question.")
+
+
+class AgentOut(BaseModel):
+    id: str
+    type: str
+    state: AgentState
+    task: str
+    story_id: str | None
+    parent_id: str | None
+    provider: str
+    model: str
+    repo_path: str | None
+    workspace_path: str | None
+    branch: str | None
+    base_ref: str | None
+    base_commit: str | None
+    turns: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    total_tokens: int
+    cost_usd: Decimal
+    active_seconds: float
+    limits: dict[str, Any]
+    control: str | None
+    finish_status: str | None
+    summary: str | None
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, run: AgentRun) -> AgentOut:
+        limits = run.limits
+        return cls(
+            id=run.id,
+            type=run.type,
+            state=run.state,
+            task=run.task,
+            story_id=run.story_id,
+            parent_id=run.parent_id,
+            provider=run.provider,
+            model=run.model,
+            repo_path=run.repo_path,
+            workspace_path=run.workspace_path,
+            branch=run.branch,
+            base_ref=run.base_ref,
+            base_commit=run.base_commit,
+            turns=run.turns,
+            input_tokens=run.input_tokens,
+            output_tokens=run.output_tokens,
+            cache_read_tokens=run.cache_read_tokens,
+            cache_write_tokens=run.cache_write_tokens,
+            total_tokens=run.total_tokens,
+            cost_usd=run.cost_usd,
+            active_seconds=round(run.active_seconds, 3),
+            limits={
+                "max_turns": limits.max_turns,
+                "max_tokens": limits.max_tokens,
+                "max_cost_usd": limits.max_cost_usd,
+                "max_wall_seconds": (
+                    limits.max_wall_time.total_seconds() if limits.max_wall_time else None
+                ),
+            },
+            control=run.control.value if run.control else None,
+            finish_status=run.finish_status.value if run.finish_status else None,
+            summary=run.summary,
+            failure_reason=run.failure_reason,
+            created_at=run.created_at,
+            updated_at=run.updated_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+        )
+
+
+class AgentTypeOut(BaseModel):
+    name: str
+    description: str
+    tools: list[str]
+    model: str | None
+    provider: str | None
+    max_turns: int | None
+    max_cost_usd: Decimal | None
+    source: str
+
+    @classmethod
+    def of(cls, definition: AgentDefinition) -> AgentTypeOut:
+        return cls(
+            name=definition.name,
+            description=definition.description,
+            tools=list(definition.tools),
+            model=definition.model,
+            provider=definition.provider,
+            max_turns=definition.max_turns,
+            max_cost_usd=definition.max_cost_usd,
+            source=str(definition.source),
+        )
+
+
+class MessageOut(BaseModel):
+    seq: int
+    created_at: datetime
+    role: str
+    content: list[ContentBlock]
+
+    @classmethod
+    def of(cls, seq: int, created_at: datetime, message: Message) -> MessageOut:
+        return cls(seq=seq, created_at=created_at, role=message.role.value, content=message.content)
+
+
+class MessagesOut(BaseModel):
+    items: list[MessageOut]
+    next_after: int = Field(description="Pass as ?after= to get only newer messages.")
