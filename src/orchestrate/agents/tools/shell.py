@@ -1,0 +1,326 @@
+"""The ``bash`` tool, and the process runner every tool that starts a program uses.
+
+Each command runs in its own session (``start_new_session``), so its process group
+holds everything it started: a timeout or a cancellation signals the whole group
+(SIGTERM, then SIGKILL after a short grace) and no ``sleep`` or test server outlives
+the call. Processes left in the background when the command returns are stopped too.
+
+Output (stdout and stderr interleaved, as a terminal shows them) is kept as a head and
+a tail while it streams, so a command printing gigabytes costs bounded memory and the
+model still sees how it started and how it ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from orchestrate.agents.tools.base import (
+    ToolArguments,
+    ToolContext,
+    ToolInputError,
+    ToolOutput,
+    clip_middle,
+    input_schema,
+    omission_marker,
+    parse_arguments,
+)
+from orchestrate.llm.models import ToolSpec
+
+KILL_GRACE_SECONDS = 0.5
+"""How long a process group gets between SIGTERM and SIGKILL."""
+
+_DRAIN_SECONDS = 1.0
+_POLL_SECONDS = 0.02
+_READ_CHUNK = 65_536
+
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "COOKIE")
+# Matched as whole ``_``-separated parts, so GIT_AUTHOR_NAME stays.
+_SECRET_PARTS = frozenset({"AUTH", "OAUTH", "AUTHORIZATION", "PAT", "DSN"})
+_SECRET_PREFIXES = (
+    "AWS_",
+    "AZURE_",
+    "GOOGLE_",
+    "GCP_",
+    "ANTHROPIC_",
+    "OPENAI_",
+    "GITHUB_",
+    "GH_",
+    "GITLAB_",
+    "ORCHESTRATE_",
+    "DOCKER_",
+    "NPM_CONFIG_",
+    "PYPI_",
+    "TWINE_",
+    "SENTRY_",
+)
+_SECRET_NAMES = frozenset({"DATABASE_URL", "REDIS_URL", "PGPASSFILE", "NETRC", "KUBECONFIG"})
+# Not secrets, but each would point git inside the workspace at another repository.
+GIT_LOCATION_VARIABLES = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_NAMESPACE",
+    }
+)
+_URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]*:[^/\s@]+@")
+
+
+def scrubbed_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` without the variables an agent's commands must not see.
+
+    Drops names that look secret (``*KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASSWORD*``,
+    ``*CREDENTIAL*``, an ``AUTH`` part (as in ``SSH_AUTH_SOCK``) and vendor
+    prefixes such as ``AWS_``, ``ANTHROPIC_``, ``OPENAI_``, ``GITHUB_``,
+    ``ORCHESTRATE_``), any value holding a URL with a password, and git's location
+    variables. ``PATH``, ``HOME``, ``LANG``, ``TERM`` and the like are kept. A name
+    list cannot know every secret: pass credentials to agents deliberately, never by
+    inheritance.
+    """
+    return {name: value for name, value in base.items() if not _is_hidden(name, value)}
+
+
+def _is_hidden(name: str, value: str) -> bool:
+    upper = name.upper()
+    return (
+        any(word in upper for word in _SECRET_WORDS)
+        or not _SECRET_PARTS.isdisjoint(upper.split("_"))
+        or upper.startswith(_SECRET_PREFIXES)
+        or upper in _SECRET_NAMES
+        or upper in GIT_LOCATION_VARIABLES
+        or _URL_WITH_PASSWORD.search(value) is not None
+    )
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What a finished (or stopped) command left behind."""
+
+    output: str
+    exit_code: int | None
+    timed_out: bool
+    duration_seconds: float
+
+
+class _HeadTail:
+    """The first and last ``limit`` bytes of a stream, and how many fell in between."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = self.limit - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        excess = len(self.tail) - self.limit
+        if excess > 0:
+            del self.tail[:excess]
+            self.dropped += excess
+
+    def text(self, limit: int) -> str:
+        head = self.head.decode("utf-8", errors="replace")
+        tail = self.tail.decode("utf-8", errors="replace")
+        if not self.dropped:
+            return clip_middle(head + tail, limit)
+        head_part = head[: limit // 2]
+        tail_part = tail[len(tail) - (limit - len(head_part)) :]
+        omitted = len(head) - len(head_part) + self.dropped + len(tail) - len(tail_part)
+        return head_part + omission_marker(omitted) + tail_part
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    time_limit: float,
+    output_limit: int,
+) -> ProcessResult:
+    """Run ``argv`` (no shell) in its own process group and collect its capped output.
+
+    On timeout the group is stopped and the result says so; on cancellation the group
+    is stopped before ``CancelledError`` propagates. A program that cannot be started
+    raises ``ToolInputError``.
+    """
+    started = time.monotonic()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise ToolInputError(f"Cannot start {argv[0]}: {error.strerror}") from None
+    assert process.stdout is not None  # PIPE was requested above
+    buffer = _HeadTail(output_limit)
+    reader = asyncio.create_task(_pump(process.stdout, buffer))
+    try:
+        timed_out = await _wait_for_exit(process, reader, time_limit)
+        # The leader is gone (or overdue); whatever it left running goes with the group.
+        await terminate_group(process)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(reader), _DRAIN_SECONDS)
+    except asyncio.CancelledError:
+        await terminate_group(process)
+        raise
+    finally:
+        reader.cancel()
+    return ProcessResult(
+        output=buffer.text(output_limit),
+        exit_code=None if timed_out else process.returncode,
+        timed_out=timed_out,
+        duration_seconds=time.monotonic() - started,
+    )
+
+
+async def _pump(stream: asyncio.StreamReader, buffer: _HeadTail) -> None:
+    while chunk := await stream.read(_READ_CHUNK):
+        buffer.add(chunk)
+
+
+async def _wait_for_exit(
+    process: asyncio.subprocess.Process, reader: asyncio.Task[None], time_limit: float
+) -> bool:
+    """Wait until the leader exits; ``True`` if ``time_limit`` passed first.
+
+    ``Process.wait()`` would also wait for the pipe to close, which a background child
+    (``server &``) keeps open; so the exit is read from ``returncode`` while the pipe is
+    still open, and awaited only once it has closed.
+    """
+    deadline = time.monotonic() + time_limit
+    while process.returncode is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return True
+        if reader.done():
+            try:
+                await asyncio.wait_for(process.wait(), remaining)
+            except TimeoutError:
+                return True
+        else:
+            await asyncio.wait({reader}, timeout=min(remaining, _POLL_SECONDS))
+    return False
+
+
+async def terminate_group(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM the process group of ``process``, SIGKILL what is left after the grace.
+
+    ``process`` must have been started with ``start_new_session=True``: its pid is then
+    the group id, still valid after the leader exited while other members live on.
+    """
+    group = process.pid
+    if not _signal_group(group, signal.SIGTERM):
+        return
+    deadline = time.monotonic() + KILL_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        await asyncio.sleep(_POLL_SECONDS)
+        if process.returncode is not None and not _group_is_alive(group):
+            return
+    _signal_group(group, signal.SIGKILL)
+
+
+def _signal_group(group: int, signal_number: int) -> bool:
+    """Send a signal to a group; ``False`` when no member is left to receive it."""
+    try:
+        os.killpg(group, signal_number)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # only zombies remain, or the id was reused: nothing to stop
+        return False
+    return True
+
+
+def _group_is_alive(group: int) -> bool:
+    """Whether a member of the group still runs; zombies do not count.
+
+    Orphans are reaped by PID 1, and in a container PID 1 may never do so: a signal
+    alone would then report the group alive until the grace ran out.
+    """
+    if not _signal_group(group, 0):
+        return False
+    try:
+        entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit()]
+    except OSError:  # no procfs (macOS): trust the signal
+        return True
+    for pid in entries:
+        try:
+            stat = Path("/proc", pid, "stat").read_text()
+        except OSError:
+            continue
+        state, _parent, process_group = stat[stat.rfind(")") + 2 :].split()[:3]
+        if int(process_group) == group and state != "Z":
+            return True
+    return False
+
+
+class BashInput(ToolArguments):
+    command: str = Field(description="The command line, run with `bash -c`.")
+    timeout_seconds: float | None = Field(
+        None, gt=0, description="Stop the command after this many seconds."
+    )
+
+
+class Bash:
+    spec = ToolSpec(
+        name="bash",
+        description=(
+            "Run a command with `bash -c` in the workspace directory, without a terminal "
+            "or input. Output is stdout and stderr interleaved; long output keeps its "
+            "beginning and end. The result ends with the exit code. A command that "
+            "outlives timeout_seconds is stopped with everything it started; so are "
+            "background processes once the command returns (start and use a server "
+            "within one command). Secrets are not in the environment."
+        ),
+        input_schema=input_schema(BashInput),
+    )
+
+    async def run(self, context: ToolContext, arguments: dict[str, Any]) -> ToolOutput:
+        request = parse_arguments(BashInput, arguments)
+        if not request.command.strip():
+            raise ToolInputError("The command is empty")
+        timeout = request.timeout_seconds or context.bash_timeout
+        if timeout > context.bash_timeout:
+            raise ToolInputError(
+                f"timeout_seconds may be at most {context.bash_timeout:g}; "
+                "split the work into shorter commands"
+            )
+        result = await run_process(
+            ["bash", "-c", request.command],
+            cwd=context.workspace,
+            env=context.env,
+            time_limit=timeout,
+            output_limit=context.output_limit,
+        )
+        output = result.output if result.output else "(no output)\n"
+        if not output.endswith("\n"):
+            output += "\n"
+        if result.timed_out:
+            return ToolOutput(
+                f"{output}[timed out after {timeout:g} seconds; the command and everything "
+                "it started were stopped. Output so far is shown above]",
+                is_error=True,
+            )
+        return ToolOutput(f"{output}[exit code {result.exit_code}]")

@@ -1,0 +1,139 @@
+"""bash: real processes, exit codes, timeouts and cancellation killing whole groups."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrate.agents.tools.base import ToolContext
+from orchestrate.agents.tools.shell import Bash
+from tests.unit.agents.tools.support import call, make_context
+
+# A background child whose pid is written down, then waited for: killing only the
+# leader would leave this ``sleep`` running, which is what these tests look for.
+SLEEPING_CHILD = "sleep 60 & echo $! > child.pid; wait"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    path = tmp_path / "workspace"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def context(workspace: Path) -> ToolContext:
+    return make_context(workspace)
+
+
+def is_gone(pid: int) -> bool:
+    """Whether a process has ended; a zombie nobody reaped yet counts as ended."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+    return stat[stat.rfind(")") + 2] == "Z"
+
+
+async def wait_for_file(path: Path) -> str:
+    for _ in range(200):
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{path} never appeared")
+
+
+class TestCompletedCommands:
+    async def test_the_exit_code_ends_the_result(self, context: ToolContext) -> None:
+        result = await call(Bash(), context, command="echo done; exit 3")
+        assert result.content == "done\n[exit code 3]"
+        assert not result.is_error
+
+    async def test_stdout_and_stderr_are_interleaved_in_order(self, context: ToolContext) -> None:
+        result = await call(Bash(), context, command="echo one; echo two >&2; echo three")
+        assert result.content == "one\ntwo\nthree\n[exit code 0]"
+
+    async def test_commands_run_in_the_workspace(
+        self, workspace: Path, context: ToolContext
+    ) -> None:
+        result = await call(Bash(), context, command="pwd")
+        assert result.content.splitlines()[0] == str(workspace.resolve())
+
+    async def test_the_command_sees_only_the_given_environment(self, workspace: Path) -> None:
+        context = make_context(workspace, env={"PATH": os.environ["PATH"], "GREETING": "hi"})
+        result = await call(Bash(), context, command='echo "$GREETING ${HOME-unset}"')
+        assert result.content.splitlines()[0] == "hi unset"
+
+    async def test_a_missing_program_reports_exit_code_127(self, context: ToolContext) -> None:
+        result = await call(Bash(), context, command="no-such-program-xyz")
+        assert "command not found" in result.content
+        assert result.content.endswith("[exit code 127]")
+
+    async def test_background_processes_are_stopped_when_the_command_returns(
+        self, workspace: Path, context: ToolContext
+    ) -> None:
+        started = time.monotonic()
+        result = await call(Bash(), context, command="sleep 60 & echo $!")
+        assert time.monotonic() - started < 3
+        assert is_gone(int(result.content.splitlines()[0]))
+
+    async def test_long_output_keeps_its_head_and_tail(self, workspace: Path) -> None:
+        context = make_context(workspace, output_limit=1_000)
+        result = await call(Bash(), context, command="seq 1 200000")
+        assert result.content.startswith("1\n2\n3\n")
+        assert "characters omitted …]" in result.content
+        assert result.content.endswith("199999\n200000\n[exit code 0]")
+        assert len(result.content) < 1_100
+
+    async def test_a_timeout_above_the_maximum_is_refused(self, workspace: Path) -> None:
+        context = make_context(workspace, bash_timeout=10)
+        result = await call(Bash(), context, command="true", timeout_seconds=11)
+        assert result.is_error
+        assert "at most 10" in result.content
+
+
+class TestStoppedCommands:
+    async def test_a_timeout_kills_the_whole_process_group(
+        self, workspace: Path, context: ToolContext
+    ) -> None:
+        started = time.monotonic()
+        result = await call(Bash(), context, command=SLEEPING_CHILD, timeout_seconds=1)
+        assert time.monotonic() - started < 3
+        assert result.is_error
+        assert "timed out after 1 seconds" in result.content
+        assert is_gone(int((workspace / "child.pid").read_text()))
+
+    async def test_output_written_before_a_timeout_is_returned(self, context: ToolContext) -> None:
+        result = await call(Bash(), context, command="echo started; sleep 60", timeout_seconds=1)
+        assert result.content.startswith("started\n")
+
+    async def test_a_child_that_ignores_sigterm_is_killed(
+        self, workspace: Path, context: ToolContext
+    ) -> None:
+        command = "trap '' TERM; " + SLEEPING_CHILD
+        started = time.monotonic()
+        await call(Bash(), context, command=command, timeout_seconds=1)
+        assert time.monotonic() - started < 4
+        assert is_gone(int((workspace / "child.pid").read_text()))
+
+    async def test_cancellation_kills_the_process_group_within_a_second(
+        self, workspace: Path, context: ToolContext
+    ) -> None:
+        task = asyncio.create_task(call(Bash(), context, command=SLEEPING_CHILD))
+        child = int(await wait_for_file(workspace / "child.pid"))
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.monotonic() - started < 1.2
+        assert is_gone(child)
