@@ -1,0 +1,52 @@
+"""Test doubles shipped with the package: a scripted provider and fake model servers.
+
+``ScriptedProvider`` answers from a script without any network; ``FakeAnthropic`` and
+``FakeOpenAI`` are real HTTP servers on 127.0.0.1 that the vendor SDKs talk to, so the
+providers' translation, retries and error handling are exercised end to end.
+"""
+
+from orchestrate.testing._fake_server import (
+    Delayed,
+    ErrorReply,
+    FakeModelServer,
+    RecordedRequest,
+    context_length_exceeded,
+    overloaded,
+    rate_limited,
+    server_error,
+)
+from orchestrate.testing.fake_anthropic import FakeAnthropic
+from orchestrate.testing.fake_openai import FakeOpenAI
+from orchestrate.testing.scripted import (
+    DEFAULT_USAGE,
+    ScriptedProvider,
+    ScriptExhausted,
+    finish,
+    response,
+    text_reply,
+    tool_call,
+    tool_calls,
+    tool_use,
+)
+
+__all__ = [
+    "DEFAULT_USAGE",
+    "Delayed",
+    "ErrorReply",
+    "FakeAnthropic",
+    "FakeModelServer",
+    "FakeOpenAI",
+    "RecordedRequest",
+    "ScriptExhausted",
+    "ScriptedProvider",
+    "context_length_exceeded",
+    "finish",
+    "overloaded",
+    "rate_limited",
+    "response",
+    "server_error",
+    "text_reply",
+    "tool_call",
+    "tool_calls",
+    "tool_use",
+]
