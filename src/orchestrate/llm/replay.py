@@ -1,0 +1,228 @@
+"""Record a live session's provider calls to a file and replay them offline.
+
+A session file is JSON Lines (``docs/replay.md`` has a full example)::
+
+    {"type": "session", "version": 1, "provider": "anthropic", "model": "claude-sonnet-4-5",
+     "created_at": "2026-01-01T12:00:00Z"}
+    {"type": "call", "request": {…CompletionRequest…}, "response": {…CompletionResponse…}}
+    {"type": "error", "request": {…}, "error": {"kind": "context_window_exceeded",
+     "message": "…"}}
+
+The header comes first; then one line per provider call, in order. A call that failed
+is kept as an ``error`` line so a replay fails the same way (``kind`` is
+``context_window_exceeded`` or ``provider_error``). Every line is flushed as soon as it
+is written, so a crashed run keeps everything up to the crash; recording into an
+existing session file appends to it.
+
+Replaying checks each request against the recorded one loosely: the roles of the last
+two messages, the tool calls (ids and names) of the last assistant message and the
+tool results answering them must agree. Text is not compared, since it may hold paths
+or times that differ from run to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from orchestrate.core.clock import Clock, SystemClock
+from orchestrate.core.errors import ConfigurationError
+from orchestrate.llm.errors import ContextWindowExceeded, ProviderError
+from orchestrate.llm.models import (
+    CompletionRequest,
+    CompletionResponse,
+    Message,
+    Role,
+    ToolResultBlock,
+)
+from orchestrate.llm.provider import Provider
+
+FORMAT_VERSION = 1
+
+
+class SessionHeader(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["session"] = "session"
+    version: int = FORMAT_VERSION
+    provider: str
+    model: str
+    created_at: str
+
+
+class RecordedError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["context_window_exceeded", "provider_error"]
+    message: str
+
+
+class CallLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["call"] = "call"
+    request: CompletionRequest
+    response: CompletionResponse
+
+
+class ErrorLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["error"] = "error"
+    request: CompletionRequest
+    error: RecordedError
+
+
+_Entry = CallLine | ErrorLine
+_Line = TypeVar("_Line", SessionHeader, _Entry)
+_ENTRY: TypeAdapter[_Entry] = TypeAdapter(_Entry)
+_HEADER = TypeAdapter(SessionHeader)
+
+
+class RecordingProvider:
+    """Wraps any provider and appends each of its calls to a session file."""
+
+    def __init__(self, inner: Provider, path: Path, *, clock: Clock | None = None) -> None:
+        self.name = inner.name
+        self.path = path
+        self._inner = inner
+        self._clock = clock or SystemClock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._has_header = path.is_file() and path.stat().st_size > 0
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        try:
+            response = await self._inner.complete(request)
+        except ProviderError as error:
+            kind: Literal["context_window_exceeded", "provider_error"] = (
+                "context_window_exceeded"
+                if isinstance(error, ContextWindowExceeded)
+                else "provider_error"
+            )
+            self._append(
+                ErrorLine(request=request, error=RecordedError(kind=kind, message=error.message))
+            )
+            raise
+        self._append(CallLine(request=request, response=response))
+        return response
+
+    async def aclose(self) -> None:
+        self._file.close()
+        await self._inner.aclose()
+
+    def _append(self, entry: _Entry) -> None:
+        if not self._has_header:
+            header = SessionHeader(
+                provider=self.name,
+                model=entry.request.model,
+                created_at=self._clock.now().isoformat().replace("+00:00", "Z"),
+            )
+            self._write(header)
+            self._has_header = True
+        self._write(entry)
+
+    def _write(self, line: BaseModel) -> None:
+        self._file.write(line.model_dump_json() + "\n")
+        self._file.flush()
+
+
+class ReplayProvider:
+    """Answers with the responses of a recorded session, in order, without a network."""
+
+    name = "replay"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.header, self._entries = load_session(path)
+        self._position = 0
+
+    @property
+    def remaining(self) -> int:
+        return len(self._entries) - self._position
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        number = self._position + 1
+        if self._position >= len(self._entries):
+            raise ProviderError(
+                f"Replay session {self.path} has only {len(self._entries)} recorded calls and "
+                f"the agent asked for call {number}; the run went further than the recording. "
+                "Record the session again with --record.",
+                path=str(self.path),
+                call=number,
+            )
+        entry = self._entries[self._position]
+        expected, actual = _tail(entry.request.messages), _tail(request.messages)
+        if expected != actual:
+            raise ProviderError(
+                f"Replay of {self.path} diverged at call {number}: the recording continued "
+                f"from {expected} but the agent sent {actual}. The agent no longer behaves "
+                "as when the session was recorded; record it again with --record.",
+                path=str(self.path),
+                call=number,
+            )
+        self._position += 1
+        if isinstance(entry, ErrorLine):
+            if entry.error.kind == "context_window_exceeded":
+                raise ContextWindowExceeded(entry.error.message, replayed=True)
+            raise ProviderError(entry.error.message, replayed=True)
+        return entry.response
+
+    async def aclose(self) -> None:
+        return None
+
+
+def load_session(path: Path) -> tuple[SessionHeader, list[CallLine | ErrorLine]]:
+    """Read and check a session file; any problem is a ``ConfigurationError`` naming the line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"Replay session file {path} does not exist; record one with --record {path}.",
+            path=str(path),
+        ) from None
+    if not lines:
+        raise ConfigurationError(f"Replay session file {path} is empty.", path=str(path))
+    header = _parse(path, 1, lines[0], _HEADER, "session header")
+    if header.version != FORMAT_VERSION:
+        raise ConfigurationError(
+            f"Replay session file {path} has format version {header.version}; this "
+            f"Orchestrate reads version {FORMAT_VERSION}.",
+            path=str(path),
+        )
+    entries = [
+        _parse(path, number, line, _ENTRY, "call or error line")
+        for number, line in enumerate(lines[1:], start=2)
+        if line.strip()
+    ]
+    return header, entries
+
+
+def _parse(path: Path, number: int, line: str, adapter: TypeAdapter[_Line], what: str) -> _Line:
+    try:
+        return adapter.validate_json(line)
+    except ValidationError as error:
+        raise ConfigurationError(
+            f"Replay session file {path} line {number} is not a valid {what}: {error}",
+            path=str(path),
+            line=number,
+        ) from None
+
+
+def _tail(messages: Sequence[Message]) -> str:
+    """What a replayed request must share with the recorded one, in words."""
+    roles = "+".join(message.role.value for message in messages[-2:]) or "no messages"
+    last_assistant = next(
+        (message for message in reversed(messages) if message.role is Role.ASSISTANT), None
+    )
+    calls = [f"{use.name}#{use.id}" for use in last_assistant.tool_uses] if last_assistant else []
+    last = messages[-1] if messages else None
+    results = [
+        block.tool_use_id
+        for block in (last.content if last and last.role is Role.USER else [])
+        if isinstance(block, ToolResultBlock)
+    ]
+    return f"[{roles}; tool calls {calls or 'none'}; tool results {results or 'none'}]"
