@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
@@ -92,7 +92,6 @@ class RecordingProvider:
         self._clock = clock or SystemClock()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._has_header = path.is_file() and path.stat().st_size > 0
-        self._file: IO[str] = path.open("a", encoding="utf-8")
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         try:
@@ -111,7 +110,6 @@ class RecordingProvider:
         return response
 
     async def aclose(self) -> None:
-        self._file.close()
         await self._inner.aclose()
 
     def _append(self, entry: _Entry) -> None:
@@ -126,8 +124,10 @@ class RecordingProvider:
         self._write(entry)
 
     def _write(self, line: BaseModel) -> None:
-        self._file.write(line.model_dump_json() + "\n")
-        self._file.flush()
+        # Opened per line: nothing to leak if the caller never closes us, and each line is
+        # on disk (flushed by the close) before the agent acts on the response.
+        with self.path.open("a", encoding="utf-8") as file:
+            file.write(line.model_dump_json() + "\n")
 
 
 class ReplayProvider:

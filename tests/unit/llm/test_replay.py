@@ -95,6 +95,7 @@ class TestFormat:
 
         with pytest.raises(ContextWindowExceeded):
             await recorder.complete(make_request())
+        await recorder.aclose()
 
         assert lines(path)[1]["error"] == {
             "kind": "context_window_exceeded",
@@ -123,6 +124,7 @@ class TestReplay:
         with pytest.raises(ContextWindowExceeded):
             await recorder.complete(make_request())
         await recorder.complete(make_request())
+        await recorder.aclose()
         replay = ReplayProvider(path)
 
         with pytest.raises(ContextWindowExceeded, match="prompt is too long"):
