@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         description="Language-model provider for agents: anthropic, openai or replay.",
     )
     default_model: str = Field(
-        default="claude-sonnet-4-5", description="Model agents use unless their type says."
+        default="claude-sonnet-4-6", description="Model agents use unless their type says."
     )
     max_concurrent_agents: int = Field(
         default=4, ge=1, le=256, description="Agents one worker process runs at the same time."

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.settings import Settings
-from orchestrate.llm import anthropic, openai_compat
 from orchestrate.llm.provider import Provider
 from orchestrate.llm.replay import RecordingProvider, ReplayProvider
 
@@ -26,9 +25,14 @@ def check_credentials(name: str) -> None:
     for an unknown provider or a replay without a session file.
     """
     kind, argument = _split(name)
+    # The vendor SDKs take seconds to import; only the chosen one is loaded.
     if kind == "anthropic":
+        from orchestrate.llm import anthropic
+
         anthropic.require_credentials()
     elif kind == "openai":
+        from orchestrate.llm import openai_compat
+
         openai_compat.require_credentials()
     elif argument and not Path(argument).is_file():
         raise ConfigurationError(
@@ -61,8 +65,12 @@ def create_provider(
             )
         provider = ReplayProvider(path)
     elif kind == "anthropic":
+        from orchestrate.llm import anthropic
+
         provider = anthropic.AnthropicProvider()
     else:
+        from orchestrate.llm import openai_compat
+
         provider = openai_compat.OpenAIProvider()
     if record is not None:
         provider = RecordingProvider(provider, record)
