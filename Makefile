@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck unit install dev clean bench
+.PHONY: run test lint typecheck unit install dev clean bench demo
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Orchestrate needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -28,13 +28,18 @@ run: install
 	$(BIN)/orchestrate db upgrade
 	$(BIN)/orchestrate serve
 
+## make demo: an agent fixes a failing test in a sample project, offline (a replayed session)
+demo: install
+	$(BIN)/orchestrate db upgrade
+	bash examples/demo.sh
+
 ## make test: lint, type-check, architecture contracts, then the whole test suite
 test: lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/lint-imports
 
 typecheck: dev

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -203,3 +204,43 @@ def test_a_run_killed_with_sigkill_resumes_on_another_worker_without_repeating_t
         if block["type"] == "tool_result"
     ]
     assert results[-1].startswith("resumed")
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_the_demo_session_replays_offline_and_fixes_the_sample_project(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    sample = tmp_path / "calculator"
+    shutil.copytree(EXAMPLES / "calculator", sample)
+    git(sample, "init", "-q", "-b", "main")
+    git(sample, "add", ".")
+    git(sample, "-c", "user.name=D", "-c", "user.email=d@e", "commit", "-qm", "init")
+
+    result = cli(
+        env,
+        "agent",
+        "start",
+        "story-developer",
+        "--task",
+        "Make the calculator's tests pass",
+        "--repo",
+        str(sample),
+        "--provider",
+        f"replay:{EXAMPLES / 'calculator.session.jsonl'}",
+        "--wait",
+    )
+
+    assert result.returncode == 0, result.stderr
+    agent = show(env, result.stdout.strip())
+    assert agent["state"] == "completed"
+    assert "return a + b" in git(sample, "show", f"{agent['branch']}:calc.py")
+    tests = subprocess.run(
+        [sys.executable, "-m", "unittest", "test_calc.py"],
+        cwd=agent["workspace_path"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert tests.returncode == 0, tests.stderr
