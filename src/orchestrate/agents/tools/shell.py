@@ -162,18 +162,7 @@ async def run_process(
     raises ``ToolInputError``.
     """
     started = time.monotonic()
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    except OSError as error:
-        raise ToolInputError(f"Cannot start {argv[0]}: {error.strerror}") from None
+    process = await _start(argv, cwd=cwd, env=env)
     assert process.stdout is not None  # PIPE was requested above
     buffer = _HeadTail(output_limit)
     reader = asyncio.create_task(_pump(process.stdout, buffer))
@@ -194,6 +183,37 @@ async def run_process(
         timed_out=timed_out,
         duration_seconds=time.monotonic() - started,
     )
+
+
+async def _start(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]
+) -> asyncio.subprocess.Process:
+    """Start ``argv`` in a new session; a cancellation meanwhile still stops its group.
+
+    The program runs before ``create_subprocess_exec`` returns. Cancelled at that
+    moment, asyncio would kill only the leader and then wait for the pipe, which a
+    child holds open for as long as it lives; so the start is shielded and the whole
+    group stopped here.
+    """
+    starting = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    )
+    try:
+        return await asyncio.shield(starting)
+    except OSError as error:
+        raise ToolInputError(f"Cannot start {argv[0]}: {error.strerror}") from None
+    except asyncio.CancelledError:
+        with contextlib.suppress(OSError):
+            await terminate_group(await starting)
+        raise
 
 
 async def _pump(stream: asyncio.StreamReader, buffer: _HeadTail) -> None:
@@ -234,12 +254,20 @@ async def terminate_group(process: asyncio.subprocess.Process) -> None:
     group = process.pid
     if not _signal_group(group, signal.SIGTERM):
         return
-    deadline = time.monotonic() + KILL_GRACE_SECONDS
-    while time.monotonic() < deadline:
-        await asyncio.sleep(_POLL_SECONDS)
-        if process.returncode is not None and not _group_is_alive(group):
-            return
+    if await _group_ended(group, KILL_GRACE_SECONDS):
+        return
     _signal_group(group, signal.SIGKILL)
+    # Delivery is asynchronous; on a loaded machine the group may take a moment to die.
+    await _group_ended(group, KILL_GRACE_SECONDS)
+
+
+async def _group_ended(group: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while _group_is_alive(group):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(_POLL_SECONDS)
+    return True
 
 
 def _signal_group(group: int, signal_number: int) -> bool:
