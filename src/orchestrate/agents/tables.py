@@ -35,7 +35,7 @@ class AgentRow(Base):
     parent_id: Mapped[str | None] = mapped_column(
         String(40), ForeignKey("agents.id", ondelete="SET NULL"), index=True
     )
-    provider: Mapped[str] = mapped_column(String(50))
+    provider: Mapped[str] = mapped_column(String(1000))
     model: Mapped[str] = mapped_column(String(200))
     repo_path: Mapped[str | None] = mapped_column(String(1000))
     workspace_path: Mapped[str | None] = mapped_column(String(1000))

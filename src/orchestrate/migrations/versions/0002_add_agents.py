@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("task", sa.Text(), nullable=False),
         sa.Column("story_id", sa.String(length=40), nullable=True),
         sa.Column("parent_id", sa.String(length=40), nullable=True),
-        sa.Column("provider", sa.String(length=50), nullable=False),
+        sa.Column("provider", sa.String(length=1000), nullable=False),
         sa.Column("model", sa.String(length=200), nullable=False),
         sa.Column("repo_path", sa.String(length=1000), nullable=True),
         sa.Column("workspace_path", sa.String(length=1000), nullable=True),
