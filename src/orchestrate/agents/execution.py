@@ -74,10 +74,10 @@ async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactor
     try:
         environment = await _environment(runtime, run, factory)
         run = await _reload(runtime, agent_id)
+        provider = factory(run)
     except OrchestrateError as error:
         await _fail_quietly(runtime, agent_id, f"could not start: {error}")
         return await _reload(runtime, agent_id)
-    provider = factory(run)
     try:
         await AgentLoop(runtime, run, provider, environment).drive()
     finally:

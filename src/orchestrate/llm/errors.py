@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrate.core.errors import ConfigurationError, IntegrationError
+from orchestrate.core.errors import IntegrationError, ValidationFailed
 
 
 class ProviderError(IntegrationError):
@@ -17,7 +17,11 @@ class ContextWindowExceeded(ProviderError):
     title = "Context window exceeded"
 
 
-class MissingCredentials(ConfigurationError):
-    """No API key for the chosen provider; reported before any work starts."""
+class MissingCredentials(ValidationFailed):
+    """No API key for the chosen provider; reported before any work starts.
+
+    A validation error, not a server fault: the request named a provider this
+    installation cannot use, and choosing another (or setting the key) fixes it.
+    """
 
     title = "Missing provider credentials"
