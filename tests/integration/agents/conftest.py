@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -14,6 +15,7 @@ from orchestrate.agents.execution import execute_agent
 from orchestrate.agents.models import AgentRun
 from orchestrate.auth.service import Actor
 from orchestrate.core.runtime import Runtime
+from orchestrate.llm.models import CompletionRequest, CompletionResponse
 from orchestrate.llm.provider import Provider
 from orchestrate.testing.scripted import ScriptedProvider, Step
 
@@ -49,7 +51,28 @@ def checkout_state(repo: Path) -> tuple[str, str, str]:
     )
 
 
-Starter = Callable[..., "AgentRunner"]
+class SlowProvider:
+    """A fake model that takes a while per call and counts calls in flight at once."""
+
+    name = "slow"
+    in_flight = 0
+    peak = 0
+
+    def __init__(self, inner: Provider, seconds: float) -> None:
+        self.inner = inner
+        self.seconds = seconds
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        SlowProvider.in_flight += 1
+        SlowProvider.peak = max(SlowProvider.peak, SlowProvider.in_flight)
+        try:
+            await asyncio.sleep(self.seconds)
+            return await self.inner.complete(request)
+        finally:
+            SlowProvider.in_flight -= 1
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class AgentRunner:

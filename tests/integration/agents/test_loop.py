@@ -20,7 +20,7 @@ from orchestrate.testing.scripted import (
     text_reply,
     tool_call,
 )
-from tests.integration.agents.conftest import AgentRunner, checkout_state, git
+from tests.integration.agents.conftest import AgentRunner, SlowProvider, checkout_state, git
 
 FIX_THE_BUG = [
     tool_call("read_file", {"path": "calc.py"}),
@@ -227,6 +227,26 @@ class TestLimits:
         stored = await service.transcript(runtime.uow(read_only=True), agent.agent_id)
         assert all("elided" not in str(m.content) for _, _, m in stored)
 
+    async def test_the_wall_clock_limit_of_the_type_fails_a_slow_run(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        agents = repo / ".orchestrate" / "agents"
+        agents.mkdir(parents=True)
+        (agents / "hasty.md").write_text(
+            "---\nname: hasty\ndescription: Must be quick.\ntools: [bash]\n"
+            "max_wall_minutes: 0.005\n---\nYou are quick. Call finish when done.\n"
+        )
+        provider = ScriptedProvider(
+            [tool_call("bash", {"command": "sleep 0.5"}), finish("completed", "too late")]
+        )
+        agent = AgentRunner(runtime, provider)
+        await agent.start(agent_type="hasty", repo=repo)
+        run = await agent.drive()
+        assert run.state is AgentState.FAILED
+        assert run.failure_reason is not None
+        assert run.failure_reason.startswith("time limit reached")
+        assert len(provider.requests) == 1
+
 
 class TestConversationWithHumans:
     async def test_an_agent_that_needs_input_waits_and_gets_the_answer(
@@ -269,6 +289,22 @@ class TestControl:
         run = await asyncio.wait_for(driving, 10)
         assert time.monotonic() - requested < 2.0
         assert run.state is AgentState.CANCELLED
+
+    async def test_cancel_interrupts_a_model_call_in_flight_within_two_seconds(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        provider = SlowProvider(ScriptedProvider([finish("completed", "never")]), seconds=60)
+        agent = AgentRunner(runtime, provider)
+        await agent.start(repo=repo)
+        driving = asyncio.create_task(agent.drive())
+        await asyncio.sleep(1.0)  # the first (slow) model call is under way
+
+        requested = time.monotonic()
+        await service.cancel(runtime.uow(), agent.agent_id, Actor.local_cli())
+        run = await asyncio.wait_for(driving, 10)
+        assert time.monotonic() - requested < 2.0
+        assert run.state is AgentState.CANCELLED
+        assert run.turns == 0
 
     async def test_pause_then_resume_reruns_the_interrupted_tool_and_carries_on(
         self, runtime: Runtime, repo: Path

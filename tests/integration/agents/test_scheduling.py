@@ -13,34 +13,9 @@ from orchestrate.agents.models import AgentRun, AgentState
 from orchestrate.auth.service import Actor
 from orchestrate.core.jobs import JobRegistry, JobRunner, RunnerConfig
 from orchestrate.core.runtime import Runtime
-from orchestrate.llm.models import CompletionRequest, CompletionResponse
 from orchestrate.llm.provider import Provider
 from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call
-from tests.integration.agents.conftest import checkout_state, git
-
-
-class SlowProvider:
-    """A fake model that takes a while per call and counts calls in flight at once."""
-
-    name = "slow"
-    in_flight = 0
-    peak = 0
-
-    def __init__(self, inner: Provider, seconds: float) -> None:
-        self.inner = inner
-        self.seconds = seconds
-
-    async def complete(self, request: CompletionRequest) -> CompletionResponse:
-        SlowProvider.in_flight += 1
-        SlowProvider.peak = max(SlowProvider.peak, SlowProvider.in_flight)
-        try:
-            await asyncio.sleep(self.seconds)
-            return await self.inner.complete(request)
-        finally:
-            SlowProvider.in_flight -= 1
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+from tests.integration.agents.conftest import SlowProvider, checkout_state, git
 
 
 def committing_agent(run: AgentRun) -> Provider:
