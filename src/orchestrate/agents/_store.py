@@ -271,3 +271,11 @@ async def answer_question(uow: UnitOfWork, agent_id: str, answer: str) -> None:
     row.output = f"A human answered your question:\n\n{answer}\n\nContinue the task."
     row.is_error = False
     row.status = ToolCallStatus.DONE.value
+
+
+async def touch(uow: UnitOfWork, agent_id: str, active_seconds: float) -> None:
+    await uow.session.execute(
+        update(AgentRow)
+        .where(AgentRow.id == agent_id)
+        .values(active_seconds=active_seconds, updated_at=uow.now())
+    )

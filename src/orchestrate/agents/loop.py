@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
 
 import structlog
 
 from orchestrate.agents import _store as store
+from orchestrate.agents.control import ControlWatcher, Interrupted
 from orchestrate.agents.limits import Spent, ToolAction, breached_limit, stuck_reason
 from orchestrate.agents.models import (
     AgentDefinition,
@@ -53,8 +53,6 @@ from orchestrate.llm.provider import Provider
 
 log = structlog.get_logger(__name__)
 
-T = TypeVar("T")
-CONTROL_POLL_SECONDS = 0.5
 MAX_NUDGES = 3
 NUDGE = (
     "You ended your turn without calling a tool. Continue the task, or call the finish "
@@ -63,12 +61,6 @@ NUDGE = (
 
 ProviderFactory = Callable[[AgentRun], Provider]
 ChildRunner = Callable[[AgentRun, str, str, Decimal | None], Awaitable[str]]
-
-
-class _Interrupted(Exception):
-    def __init__(self, request: ControlRequest) -> None:
-        super().__init__(request.value)
-        self.request = request
 
 
 class _Stop(Exception):
@@ -94,21 +86,23 @@ class AgentLoop:
         self.run = run
         self.provider = provider
         self.env = env
-        self._control: ControlRequest | None = None
-        self._current: asyncio.Task[Any] | None = None
+        self._control = ControlWatcher(runtime, run.id)
         self._started = time.monotonic()
         self._active_base = run.active_seconds
         self._nudges = 0
+        self._messages: list[Message] = []
+        self._calls: dict[str, ToolCallRecord] = {}
 
     async def drive(self) -> None:
         """Run until the agent finishes, waits, fails or is interrupted."""
-        watcher = asyncio.create_task(self._watch_control(), name=f"agent-control:{self.run_id}")
+        self._control.start()
         try:
+            await self._load()
             while True:
                 await self._step()
         except _Stop:
             return
-        except _Interrupted as interruption:
+        except Interrupted as interruption:
             await self._interrupted(interruption.request)
         except (ProviderError, ConfigurationError) as error:
             try:
@@ -116,20 +110,26 @@ class AgentLoop:
             except _Stop:
                 return
         finally:
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+            await self._control.stop()
 
     # --- one step -------------------------------------------------------------------
 
-    async def _step(self) -> None:
-        if self._control is not None:
-            raise _Interrupted(self._control)
+    async def _load(self) -> None:
+        """Read the run's transcript once; afterwards the loop keeps it in step itself.
+
+        While a run is ``running`` only its loop writes its messages and tool results
+        (operators only set the control flag), so the copy in memory stays true.
+        """
         async with self.runtime.uow(read_only=True) as uow:
-            messages = await store.load_transcript(uow, self.run_id)
-            calls = await store.tool_calls(uow, self.run_id)
+            self._messages = await store.load_transcript(uow, self.run_id)
+            self._calls = await store.tool_calls(uow, self.run_id)
             self.run = store.to_run(await store.agent_row(uow, self.run_id))
+
+    async def _step(self) -> None:
+        self._control.check()
         if self.run.state is not AgentState.RUNNING:
             raise _Stop
+        messages, calls = self._messages, self._calls
         if not messages:
             await self._append(0, await first_message(self.runtime, self.run, self.env))
             return
@@ -146,6 +146,7 @@ class AgentLoop:
             store.append_message(uow, self.run_id, seq, message)
             await self._touch(uow)
             await uow.commit()
+        self._messages.append(message)
 
     async def _nudge(self, seq: int) -> None:
         self._nudges += 1
@@ -179,6 +180,19 @@ class AgentLoop:
                 store.add_tool_call(uow, self.run_id, row.turns, use.id, use.name, use.input)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
+        self._messages.append(response.message)
+        for use in response.message.tool_uses:
+            self._calls[use.id] = ToolCallRecord(
+                tool_use_id=use.id,
+                turn=self.run.turns,
+                name=use.name,
+                arguments=dict(use.input),
+                status=ToolCallStatus.PENDING,
+                output=None,
+                is_error=False,
+                decided_by=None,
+            )
         if response.message.tool_uses:
             self._nudges = 0
 
@@ -190,7 +204,7 @@ class AgentLoop:
                 self.run, self.env.definition, messages, tools, window, pressure
             )
             try:
-                return await self._cancellable(self.provider.complete(request))
+                return await self._control.interruptible(self.provider.complete(request))
             except ContextWindowExceeded:
                 if pressure <= 0.25:
                     await self._fail(
@@ -258,10 +272,10 @@ class AgentLoop:
             spawn=self._spawn if self.env.spawn_child else None,
         )
         try:
-            return await self._cancellable(tool.run(context, dict(use.input)))
+            return await self._control.interruptible(tool.run(context, dict(use.input)))
         except ToolInputError as error:
             return ToolOutput(str(error), is_error=True)
-        except (_Interrupted, asyncio.CancelledError):
+        except (Interrupted, asyncio.CancelledError):
             raise
         except Exception as error:
             log.warning("agent_tool_crashed", agent_id=self.run_id, tool=use.name, exc_info=True)
@@ -285,6 +299,11 @@ class AgentLoop:
             )
             await self._touch(uow)
             await uow.commit()
+        record = self._calls.get(use.id)
+        if record is not None:
+            self._calls[use.id] = replace(
+                record, status=ToolCallStatus.DONE, output=output.content, is_error=output.is_error
+            )
 
     async def _wait_for_approval(self, use: ToolUseBlock) -> None:
         async with self.runtime.uow() as uow:
@@ -299,11 +318,9 @@ class AgentLoop:
         raise _Stop
 
     async def _check_stuck(self) -> None:
-        async with self.runtime.uow(read_only=True) as uow:
-            calls = await store.tool_calls(uow, self.run_id)
         history = [
             ToolAction(c.name, c.arguments, c.output or "", c.is_error)
-            for c in calls.values()
+            for c in self._calls.values()
             if c.status is ToolCallStatus.DONE and c.name != "finish"
         ]
         reason = stuck_reason(history, self.run.limits.stuck_repeats)
@@ -369,35 +386,12 @@ class AgentLoop:
         return self._active_base + (time.monotonic() - self._started)
 
     async def _touch(self, uow: UnitOfWork, row: AgentRow | None = None) -> None:
-        row = row or await store.agent_row(uow, self.run_id)
+        """Record the time spent so far with whatever else this transaction writes."""
+        if row is None:
+            await store.touch(uow, self.run_id, self._active_seconds())
+            return
         row.active_seconds = self._active_seconds()
         row.updated_at = uow.now()
-
-    async def _cancellable(self, work: Awaitable[T]) -> T:
-        """Await ``work`` in a task the control watcher can cancel."""
-        task: asyncio.Task[T] = asyncio.ensure_future(work)
-        self._current = task
-        try:
-            return await task
-        except asyncio.CancelledError:
-            outer = asyncio.current_task()
-            if self._control is not None and not (outer and outer.cancelling()):
-                raise _Interrupted(self._control) from None
-            raise
-        finally:
-            self._current = None
-            if not task.done():
-                task.cancel()
-
-    async def _watch_control(self) -> None:
-        while True:
-            await asyncio.sleep(CONTROL_POLL_SECONDS)
-            async with self.runtime.uow(read_only=True) as uow:
-                request = await store.control_of(uow, self.run_id)
-            if request is not None and self._control is None:
-                self._control = request
-                if self._current is not None:
-                    self._current.cancel()
 
 
 def _result(use: ToolUseBlock, content: str, is_error: bool) -> ToolResultBlock:
