@@ -11,19 +11,26 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrate.agents.models import AgentDefinition, AgentRun, AgentState
 from orchestrate.llm.models import ContentBlock, Message
 
+# The scale of the stored column: a run reads the same right after it is created
+# (an in-memory Decimal(0)) as when it is read back ("0.000000").
+_COST_QUANTUM = Decimal("0.000001")
+
 
 class AgentStartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(min_length=1, examples=["story-developer"])
+    # Lengths are those of the stored columns, so SQLite refuses what PostgreSQL would.
+    type: str = Field(min_length=1, max_length=100, examples=["story-developer"])
     task: str = Field(min_length=1, examples=["Make the failing test in tests/test_math.py pass"])
     story_id: str | None = Field(default=None, description="Story id or BMAD key to work on.")
     repo: str | None = Field(
-        default=None, description="Path of a git repository on the server; a worktree is made."
+        default=None,
+        max_length=1000,
+        description="Path of a git repository on the server; a worktree is made.",
     )
-    base_ref: str = "HEAD"
-    provider: str | None = Field(default=None, examples=["anthropic", "openai"])
-    model: str | None = None
+    base_ref: str = Field(default="HEAD", max_length=300)
+    provider: str | None = Field(default=None, max_length=1000, examples=["anthropic", "openai"])
+    model: str | None = Field(default=None, max_length=200)
     max_turns: int | None = Field(default=None, ge=1)
     max_cost_usd: Decimal | None = Field(default=None, gt=0)
     start: bool = Field(default=True, description="Queue it now; false leaves it 'created'.")
@@ -90,7 +97,7 @@ class AgentOut(BaseModel):
             cache_read_tokens=run.cache_read_tokens,
             cache_write_tokens=run.cache_write_tokens,
             total_tokens=run.total_tokens,
-            cost_usd=run.cost_usd,
+            cost_usd=run.cost_usd.quantize(_COST_QUANTUM),
             active_seconds=round(run.active_seconds, 3),
             limits={
                 "max_turns": limits.max_turns,
