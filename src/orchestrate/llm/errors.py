@@ -25,3 +25,9 @@ class MissingCredentials(ValidationFailed):
     """
 
     title = "Missing provider credentials"
+
+
+class UnknownProvider(ValidationFailed):
+    """A provider name that does not exist, or a replay without a usable session file."""
+
+    title = "Unknown language-model provider"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.settings import Settings
+from orchestrate.llm.errors import UnknownProvider
 from orchestrate.llm.provider import Provider
 from orchestrate.llm.replay import RecordingProvider, ReplayProvider
 
@@ -34,9 +35,16 @@ def check_credentials(name: str) -> None:
         from orchestrate.llm import openai_compat
 
         openai_compat.require_credentials()
-    elif argument and not Path(argument).is_file():
-        raise ConfigurationError(
+    elif not argument:
+        raise UnknownProvider(
+            "The replay provider needs a session file: use replay:PATH "
+            "(record one with --record PATH).",
+            field="provider",
+        )
+    elif not Path(argument).is_file():
+        raise UnknownProvider(
             f"Replay session file {argument} does not exist; record one with --record.",
+            field="provider",
             path=argument,
         )
 
@@ -81,9 +89,10 @@ def _split(name: str) -> tuple[str, str]:
     kind, _, argument = name.strip().partition(":")
     kind = kind.lower()
     if kind not in PROVIDER_NAMES or (argument and kind != "replay"):
-        raise ConfigurationError(
+        raise UnknownProvider(
             f"Unknown language-model provider {name!r}; choose one of "
             f"{', '.join(PROVIDER_NAMES)} (replay takes a file: replay:PATH).",
+            field="provider",
             provider=name,
             valid=list(PROVIDER_NAMES),
         )

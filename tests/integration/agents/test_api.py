@@ -191,11 +191,6 @@ class TestStarting:
         assert response.status_code == 422
         assert ["body", "model"] in [e["loc"] for e in response.json()["errors"]]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="llm/factory.py raises ConfigurationError (a 500) for a provider the caller "
-        "named; it is the request that is wrong, so it should be ValidationFailed (422)",
-    )
     @pytest.mark.parametrize("provider", ["bogus", "replay:/no/such/session.jsonl", "replay"])
     async def test_a_provider_that_cannot_be_used_is_refused_as_a_bad_request(
         self, api: httpx.AsyncClient, tokens: Tokens, provider: str

@@ -9,7 +9,7 @@ import pytest
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.settings import Settings
 from orchestrate.llm.anthropic import AnthropicProvider
-from orchestrate.llm.errors import MissingCredentials
+from orchestrate.llm.errors import MissingCredentials, UnknownProvider
 from orchestrate.llm.factory import check_credentials, create_provider
 from orchestrate.llm.openai_compat import OpenAIProvider
 from orchestrate.llm.replay import RecordingProvider, ReplayProvider
@@ -74,15 +74,18 @@ class TestCredentials:
             check_credentials("openai")
 
     def test_replay_needs_no_credentials(self, session_file: Path) -> None:
-        check_credentials("replay")
         check_credentials(f"replay:{session_file}")
 
+    def test_replay_without_a_session_file_is_refused_up_front(self) -> None:
+        with pytest.raises(UnknownProvider, match="replay:PATH"):
+            check_credentials("replay")
+
     def test_replay_of_a_missing_file_is_refused_up_front(self, tmp_path: Path) -> None:
-        with pytest.raises(ConfigurationError, match="does not exist"):
+        with pytest.raises(UnknownProvider, match="does not exist"):
             check_credentials(f"replay:{tmp_path / 'nope.jsonl'}")
 
     def test_an_unknown_provider_lists_the_valid_names(self) -> None:
-        with pytest.raises(ConfigurationError, match="anthropic, openai, replay"):
+        with pytest.raises(UnknownProvider, match="anthropic, openai, replay"):
             check_credentials("antropic")
 
 
@@ -134,6 +137,6 @@ class TestCreate:
         assert provider.name == "replay"
         await provider.aclose()
 
-    def test_an_unknown_provider_is_a_configuration_error(self) -> None:
-        with pytest.raises(ConfigurationError, match="Unknown language-model provider 'gpt'"):
+    def test_an_unknown_provider_is_refused_as_bad_input(self) -> None:
+        with pytest.raises(UnknownProvider, match="Unknown language-model provider 'gpt'"):
             create_provider("gpt", Settings())
