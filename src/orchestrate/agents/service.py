@@ -96,7 +96,7 @@ async def start_agent(
     provider = _absolute_replay(
         request.provider or definition.provider or settings.default_provider
     )
-    model = request.model or definition.model or settings.default_model
+    model = request.model or definition.model or _default_model(settings, provider)
     check_credentials(provider)
     story_id = None
     if request.story:
@@ -141,6 +141,8 @@ async def start_created(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRu
                 f"Agent {agent_id} is {row.state}; only a created agent can be started",
                 agent_id=agent_id,
             )
+        if await find_job_by_key(uow, run_job_key(agent_id, "start")) is not None:
+            raise Conflict(f"Agent {agent_id} is already queued to start", agent_id=agent_id)
         await _enqueue_run(uow, agent_id, "start")
         await auth.record_audit(uow, actor, "agent.start", agent_id, {})
         await uow.commit()
@@ -337,6 +339,18 @@ async def run_job_of(uow: UnitOfWork, agent: AgentRun) -> str | None:
     async with uow:
         job = await find_job_by_key(uow, run_job_key(agent.id, "start"))
         return job.id if job else None
+
+
+def _default_model(settings: Settings, provider: str) -> str:
+    """The configured default model, unless it belongs to another provider."""
+    kind = provider.partition(":")[0]
+    if kind in (settings.default_provider.partition(":")[0], "replay"):
+        return settings.default_model
+    raise ValidationFailed(
+        f"Choose a model for provider {kind!r} with --model (the default "
+        f"{settings.default_model!r} is for {settings.default_provider!r})",
+        field="model",
+    )
 
 
 def _absolute_replay(provider: str) -> str:

@@ -20,7 +20,9 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-stdout = Console(soft_wrap=True)
+# Piped output is read by scripts and pagers, not squeezed into 80 columns.
+_PIPED_WIDTH = 240
+stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else _PIPED_WIDTH)
 stderr = Console(stderr=True, soft_wrap=True)
 
 
@@ -51,8 +53,9 @@ def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
 ) -> None:
     table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    for index, column in enumerate(columns):
+        # The first column is the id people copy: it never wraps.
+        table.add_column(column, overflow="fold", no_wrap=index == 0)
     count = 0
     for row in rows:
         table.add_row(*(format_cell(cell) for cell in row))

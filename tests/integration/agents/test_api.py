@@ -106,15 +106,15 @@ class TestStarting:
         assert "only a created agent can be started" in again.json()["detail"]
         assert len(await run_jobs_of(api, tokens, agent["id"])) == 1
 
-    async def test_starting_a_queued_agent_again_is_idempotent(
+    async def test_starting_an_agent_that_is_already_queued_is_a_conflict(
         self, api: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         agent = await start(api, tokens)
 
         again = await steer(api, tokens, agent["id"], "start")
 
-        assert again.status_code == 200
-        assert again.json()["state"] == "created"
+        assert again.status_code == 409
+        assert "already queued" in again.json()["detail"]
         assert len(await run_jobs_of(api, tokens, agent["id"])) == 1
 
     async def test_an_unknown_type_is_not_found_and_the_types_there_are_are_listed(
@@ -509,3 +509,14 @@ class TestTranscript:
         )
 
         assert response.status_code == 404
+
+
+async def test_a_provider_other_than_the_default_needs_its_own_model(
+    api: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    body = start_body(provider="openai")
+    body.pop("model", None)
+    response = await api.post("/api/agents", json=body, headers=bearer(tokens[Role.OPERATOR]))
+
+    assert response.status_code == 422
+    assert "--model" in response.json()["detail"]

@@ -72,7 +72,7 @@ def start_command(
     repo: Path, agent_type: str = "explorer", task: str = "Why?", provider: str | None = "openai"
 ) -> list[str]:
     """``agent start`` on ``repo``; ``provider=None`` leaves the configured default."""
-    provider_option = ["--provider", provider] if provider else []
+    provider_option = ["--provider", provider, "--model", "gpt-4o-mini"] if provider else []
     return ["agent", "start", agent_type, "--task", task, "--repo", str(repo), *provider_option]
 
 
