@@ -3,8 +3,9 @@
 ``agents.run`` jobs are capped at ``max_concurrent_agents`` per worker process; agents
 beyond that wait as ``created`` and start in the order they were queued. A job picked
 up again after a worker died resumes the run from its stored transcript. Sub-agents
-started with ``spawn_agent`` run inside their parent's job, in the parent's workspace,
-so a parent never waits for a slot its own children would need.
+started with ``spawn_agent`` run inside their parent's job (so a parent never waits for
+a slot its own children would need), each in its own worktree on a branch made from the
+parent's branch.
 """
 
 from __future__ import annotations
@@ -204,10 +205,8 @@ async def _run_child(
             provider=parent.provider,
             model=definition.model or parent.model,
             repo_path=parent.repo_path,
-            workspace_path=parent.workspace_path,
-            branch=parent.branch,
-            base_ref=parent.base_ref,
-            base_commit=parent.base_commit,
+            # Its own worktree, on a branch made from where the parent's branch is now.
+            base_ref=parent.branch or parent.base_ref,
             limits=limits_to_json(limits),
             created_at=now,
             updated_at=now,
