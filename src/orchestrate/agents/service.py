@@ -33,7 +33,7 @@ from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.errors import Conflict, InvalidTransition, ValidationFailed
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import enqueue, find_job_by_key
-from orchestrate.core.pagination import Page, TimeCursor, check_page_size
+from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.factory import check_credentials
@@ -165,24 +165,15 @@ async def list_agents(
 ) -> Page[AgentRun]:
     """Agent runs, newest first."""
     check_page_size(limit)
-    query = select(AgentRow).order_by(AgentRow.created_at.desc(), AgentRow.id.desc())
+    query = newest_first(select(AgentRow), AgentRow, limit, cursor)
     if state is not None:
         query = query.where(AgentRow.state == state.value)
     if agent_type is not None:
         query = query.where(AgentRow.type == agent_type)
     if story_id is not None:
         query = query.where(AgentRow.story_id == story_id)
-    if cursor:
-        after = TimeCursor.decode(cursor)
-        query = query.where(
-            (AgentRow.created_at < after.created_at)
-            | ((AgentRow.created_at == after.created_at) & (AgentRow.id < after.id))
-        )
     async with uow:
-        rows = list(await uow.session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = TimeCursor(rows[-1].created_at, rows[-1].id).encode() if more and rows else None
+        rows, next_cursor = page_of(list(await uow.session.scalars(query)), limit)
     return Page(items=[store.to_run(row) for row in rows], next_cursor=next_cursor)
 
 

@@ -12,7 +12,9 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy import Select, and_, or_
 
 from orchestrate.core.clock import ensure_utc
 from orchestrate.core.errors import ValidationFailed
@@ -99,3 +101,37 @@ def _invalid(cursor: str) -> ValidationFailed:
         f"Invalid cursor {cursor[:40]!r}: pass back the next_cursor of a previous page",
         field="cursor",
     )
+
+
+class _Timestamped(Protocol):
+    created_at: datetime
+    id: str
+
+
+_Row = TypeVar("_Row", bound=_Timestamped)
+
+
+def newest_first(query: Select[Any], table: Any, limit: int, cursor: str | None) -> Select[Any]:
+    """``query`` ordered newest first by (created_at, id), after ``cursor``, one row extra.
+
+    ``table`` is a mapped class with ``created_at`` and ``id`` columns; the extra row
+    tells ``page_of`` whether another page exists.
+    """
+    query = query.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
+    if cursor:
+        after = TimeCursor.decode(cursor)
+        query = query.where(
+            or_(
+                table.created_at < after.created_at,
+                and_(table.created_at == after.created_at, table.id < after.id),
+            )
+        )
+    return query
+
+
+def page_of(rows: list[_Row], limit: int) -> tuple[list[_Row], str | None]:
+    """The first ``limit`` rows of a ``newest_first`` result and the cursor of the next page."""
+    page = rows[:limit]
+    more = len(rows) > limit and bool(page)
+    next_cursor = TimeCursor(page[-1].created_at, page[-1].id).encode() if more else None
+    return page, next_cursor

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from orchestrate.core.errors import NotFound, ValidationFailed
-from orchestrate.core.pagination import TimeCursor
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.stories.models import StoryStatus
 from orchestrate.stories.tables import EpicRow, StoryLabelRow, StoryRow
@@ -86,27 +85,3 @@ async def story_counts(uow: UnitOfWork, epic_ids: list[str]) -> dict[str, dict[S
         if epic_id is not None:
             counts[epic_id][StoryStatus(status)] = count
     return counts
-
-
-def newest_first(
-    query: Select[_Row], table: type[_Row], limit: int, cursor: str | None
-) -> Select[_Row]:
-    """``query`` ordered newest first, after ``cursor``, one row more than ``limit``."""
-    query = query.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
-    if cursor:
-        after = TimeCursor.decode(cursor)
-        query = query.where(
-            or_(
-                table.created_at < after.created_at,
-                and_(table.created_at == after.created_at, table.id < after.id),
-            )
-        )
-    return query
-
-
-def page_of(rows: list[_Row], limit: int) -> tuple[list[_Row], str | None]:
-    """The first ``limit`` rows of a ``newest_first`` result and the cursor of the next page."""
-    page = rows[:limit]
-    more = len(rows) > limit and bool(page)
-    next_cursor = TimeCursor(page[-1].created_at, page[-1].id).encode() if more else None
-    return page, next_cursor

@@ -29,14 +29,12 @@ from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
-from orchestrate.core.pagination import Page, check_page_size
+from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.stories import story_file
 from orchestrate.stories._queries import (
     epic_row,
     labels_of,
-    newest_first,
-    page_of,
     resolve_epic_id,
     story_counts,
     story_row,

@@ -14,7 +14,7 @@ from orchestrate.core.events import record_event
 from orchestrate.core.jobs.models import JobInfo, JobStatus, QueueStats
 from orchestrate.core.jobs.signals import announce_new_jobs
 from orchestrate.core.jobs.tables import JobRow
-from orchestrate.core.pagination import Page, TimeCursor, check_page_size
+from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
 from orchestrate.core.uow import UnitOfWork
 
 
@@ -41,21 +41,12 @@ async def list_jobs(
 ) -> Page[JobInfo]:
     """Jobs newest first, optionally of one status or kind."""
     check_page_size(limit)
-    query = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit + 1)
+    query = newest_first(select(JobRow), JobRow, limit, cursor)
     if status is not None:
         query = query.where(JobRow.status == status.value)
     if kind is not None:
         query = query.where(JobRow.kind == kind)
-    if cursor:
-        after = TimeCursor.decode(cursor)
-        query = query.where(
-            (JobRow.created_at < after.created_at)
-            | ((JobRow.created_at == after.created_at) & (JobRow.id < after.id))
-        )
-    rows = list(await uow.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = TimeCursor(rows[-1].created_at, rows[-1].id).encode() if more else None
+    rows, next_cursor = page_of(list(await uow.session.scalars(query)), limit)
     return Page(items=[_info(row) for row in rows], next_cursor=next_cursor)
 
 
