@@ -136,19 +136,36 @@ def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Message) -
     record_event(uow, "agent.message", agent_id, {"seq": seq, "role": message.role.value})
 
 
-def record_call(uow: UnitOfWork, row: AgentRow, call: CallRecord) -> None:
-    """Store one provider call and add its usage and cost to the run's totals."""
+async def record_call(
+    uow: UnitOfWork, agent_id: str, call: CallRecord, active_seconds: float
+) -> AgentRow:
+    """Store one provider call and add its usage and cost to the run's totals.
+
+    One ``UPDATE … RETURNING`` adds to the totals in the database, so no read comes first.
+    """
     usage = call.usage
-    row.turns += 1
-    row.input_tokens += usage.input_tokens
-    row.output_tokens += usage.output_tokens
-    row.cache_read_tokens += usage.cache_read_tokens
-    row.cache_write_tokens += usage.cache_write_tokens
-    row.cost_usd = Decimal(row.cost_usd) + call.cost_usd
-    row.updated_at = uow.now()
+    now = uow.now()
+    row = await uow.session.scalar(
+        update(AgentRow)
+        .where(AgentRow.id == agent_id)
+        .values(
+            turns=AgentRow.turns + 1,
+            input_tokens=AgentRow.input_tokens + usage.input_tokens,
+            output_tokens=AgentRow.output_tokens + usage.output_tokens,
+            cache_read_tokens=AgentRow.cache_read_tokens + usage.cache_read_tokens,
+            cache_write_tokens=AgentRow.cache_write_tokens + usage.cache_write_tokens,
+            cost_usd=AgentRow.cost_usd + call.cost_usd,
+            active_seconds=active_seconds,
+            updated_at=now,
+        )
+        .returning(AgentRow)
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound(f"No agent {agent_id!r}", agent_id=agent_id)
     uow.session.add(
         AgentCallRow(
-            agent_id=row.id,
+            agent_id=agent_id,
             turn=row.turns,
             model=call.model,
             input_tokens=usage.input_tokens,
@@ -157,9 +174,10 @@ def record_call(uow: UnitOfWork, row: AgentRow, call: CallRecord) -> None:
             cache_write_tokens=usage.cache_write_tokens,
             cost_usd=call.cost_usd,
             duration_ms=call.duration_ms,
-            created_at=uow.now(),
+            created_at=now,
         )
     )
+    return row
 
 
 def add_tool_call(

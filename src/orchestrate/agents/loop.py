@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -141,11 +141,18 @@ class AgentLoop:
         else:
             await self._call_model(messages)
 
-    async def _append(self, seq: int, message: Message) -> None:
+    async def _append(
+        self,
+        seq: int,
+        message: Message,
+        outputs: Sequence[tuple[ToolUseBlock, ToolOutput]] = (),
+    ) -> None:
+        """Store a user message, with the results of tools not yet recorded, in one commit."""
         async with self.runtime.uow() as uow:
+            await self._store_outputs(uow, outputs)
             store.append_message(uow, self.run_id, seq, message)
-            await self._touch(uow)
             await uow.commit()
+        self._remember_outputs(outputs)
         self._messages.append(message)
 
     async def _nudge(self, seq: int) -> None:
@@ -173,12 +180,10 @@ class AgentLoop:
             duration_ms=duration_ms,
         )
         async with self.runtime.uow() as uow:
-            row = await store.agent_row(uow, self.run_id)
-            store.record_call(uow, row, call)
+            row = await store.record_call(uow, self.run_id, call, self._active_seconds())
             store.append_message(uow, self.run_id, len(messages), response.message)
             for use in response.message.tool_uses:
                 store.add_tool_call(uow, self.run_id, row.turns, use.id, use.name, use.input)
-            await self._touch(uow, row)
             await uow.commit()
             self.run = store.to_run(row)
         self._messages.append(response.message)
@@ -223,16 +228,23 @@ class AgentLoop:
         for input, whose stored output the service replaced with the human's answer.
         """
         results: list[ToolResultBlock] = []
+        unrecorded: list[tuple[ToolUseBlock, ToolOutput]] = []
         for use in message.tool_uses:
             record = calls.get(use.id)
             if record is not None and record.status is ToolCallStatus.DONE:
                 results.append(_result(use, record.output or "", record.is_error))
                 continue
+            # Earlier results are stored before the next tool runs, so an interruption
+            # never repeats them; the last one is stored with the message that carries it.
+            await self._record_outputs(unrecorded)
+            unrecorded = []
             output = await self._decide_and_run(use, record)
             if use.name == "finish" and not output.is_error:
                 await self._finish(use, output)
+            if use.name != "finish":
+                unrecorded.append((use, output))
             results.append(_result(use, output.content, output.is_error))
-        await self._append(seq, Message(role=Role.USER, content=list(results)))
+        await self._append(seq, Message(role=Role.USER, content=list(results)), unrecorded)
         await self._check_stuck()
 
     async def _decide_and_run(self, use: ToolUseBlock, record: ToolCallRecord | None) -> ToolOutput:
@@ -258,8 +270,6 @@ class AgentLoop:
                 output = await self._execute(tool, use)
         else:
             output = await self._execute(tool, use)
-        if use.name != "finish":
-            await self._record_output(use, output)
         return output
 
     async def _execute(self, tool: Tool, use: ToolUseBlock) -> ToolOutput:
@@ -287,8 +297,18 @@ class AgentLoop:
         assert self.env.spawn_child is not None
         return await self.env.spawn_child(self.run, agent_type, task, max_cost)
 
-    async def _record_output(self, use: ToolUseBlock, output: ToolOutput) -> None:
+    async def _record_outputs(self, outputs: Sequence[tuple[ToolUseBlock, ToolOutput]]) -> None:
+        if not outputs:
+            return
         async with self.runtime.uow() as uow:
+            await self._store_outputs(uow, outputs)
+            await uow.commit()
+        self._remember_outputs(outputs)
+
+    async def _store_outputs(
+        self, uow: UnitOfWork, outputs: Sequence[tuple[ToolUseBlock, ToolOutput]]
+    ) -> None:
+        for use, output in outputs:
             await store.set_tool_call(
                 uow,
                 self.run_id,
@@ -297,13 +317,17 @@ class AgentLoop:
                 output=output.content,
                 is_error=output.is_error,
             )
-            await self._touch(uow)
-            await uow.commit()
-        record = self._calls.get(use.id)
-        if record is not None:
-            self._calls[use.id] = replace(
-                record, status=ToolCallStatus.DONE, output=output.content, is_error=output.is_error
-            )
+
+    def _remember_outputs(self, outputs: Sequence[tuple[ToolUseBlock, ToolOutput]]) -> None:
+        for use, output in outputs:
+            record = self._calls.get(use.id)
+            if record is not None:
+                self._calls[use.id] = replace(
+                    record,
+                    status=ToolCallStatus.DONE,
+                    output=output.content,
+                    is_error=output.is_error,
+                )
 
     async def _wait_for_approval(self, use: ToolUseBlock) -> None:
         async with self.runtime.uow() as uow:

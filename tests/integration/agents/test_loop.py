@@ -236,10 +236,10 @@ class TestLimits:
         agents.mkdir(parents=True)
         (agents / "hasty.md").write_text(
             "---\nname: hasty\ndescription: Must be quick.\ntools: [bash]\n"
-            "max_wall_minutes: 0.005\n---\nYou are quick. Call finish when done.\n"
+            "max_wall_minutes: 0.02\n---\nYou are quick. Call finish when done.\n"
         )
         provider = ScriptedProvider(
-            [tool_call("bash", {"command": "sleep 0.5"}), finish("completed", "too late")]
+            [tool_call("bash", {"command": "sleep 2"}), finish("completed", "too late")]
         )
         agent = AgentRunner(runtime, provider)
         await agent.start(agent_type="hasty", repo=repo)
