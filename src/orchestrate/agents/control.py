@@ -1,9 +1,10 @@
 """Operator requests (pause, cancel) reaching a running agent within about a second.
 
 The loop runs each slow operation — a model call, a tool — through
-``ControlWatcher.interruptible``. A background task polls the run's ``control`` column
-every half second; when a request appears it cancels the operation in flight, which
-then raises ``Interrupted`` in the loop. A cancellation from outside (the worker
+``ControlWatcher.interruptible``. One poller per process and database reads the
+``control`` column of every agent running there every half second (one query however
+many agents run); when a request appears it cancels that agent's operation in flight,
+which then raises ``Interrupted`` in the loop. A cancellation from outside (the worker
 shutting down, a lost job lease) is left alone and propagates as usual.
 """
 
@@ -13,9 +14,13 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import structlog
+
 from orchestrate.agents import _store as store
 from orchestrate.agents.models import ControlRequest
 from orchestrate.core.runtime import Runtime
+
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 POLL_SECONDS = 0.5
@@ -33,15 +38,18 @@ class ControlWatcher:
         self.agent_id = agent_id
         self.request: ControlRequest | None = None
         self._current: asyncio.Task[Any] | None = None
-        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._poll(), name=f"agent-control:{self.agent_id}")
+        _poller_for(self.runtime).add(self)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        _poller_for(self.runtime).discard(self)
+
+    def deliver(self, request: ControlRequest) -> None:
+        if self.request is None:
+            self.request = request
+            if self._current is not None:
+                self._current.cancel()
 
     def check(self) -> None:
         """Raise ``Interrupted`` if a request arrived between operations."""
@@ -64,12 +72,49 @@ class ControlWatcher:
             if not task.done():
                 task.cancel()
 
+
+class _ControlPoller:
+    """Polls the control requests of all agents this process runs on one database."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.watchers: dict[str, ControlWatcher] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, watcher: ControlWatcher) -> None:
+        self.watchers[watcher.agent_id] = watcher
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = asyncio.create_task(self._poll(), name="agent-control-poller")
+
+    def discard(self, watcher: ControlWatcher) -> None:
+        if self.watchers.get(watcher.agent_id) is watcher:
+            del self.watchers[watcher.agent_id]
+
     async def _poll(self) -> None:
-        while True:
+        while self.watchers:
             await asyncio.sleep(POLL_SECONDS)
-            async with self.runtime.uow(read_only=True) as uow:
-                request = await store.control_of(uow, self.agent_id)
-            if request is not None and self.request is None:
-                self.request = request
-                if self._current is not None:
-                    self._current.cancel()
+            watched = list(self.watchers)
+            if not watched:
+                break
+            try:
+                async with self.runtime.uow(read_only=True) as uow:
+                    requests = await store.control_requests(uow, watched)
+            except Exception:  # a database hiccup: try again at the next tick
+                log.warning("agent_control_poll_failed", exc_info=True)
+                continue
+            for agent_id, request in requests.items():
+                watcher = self.watchers.get(agent_id)
+                if watcher is not None:
+                    watcher.deliver(request)
+
+
+_pollers: dict[int, _ControlPoller] = {}
+
+
+def _poller_for(runtime: Runtime) -> _ControlPoller:
+    key = id(runtime.database)
+    poller = _pollers.get(key)
+    if poller is None or poller.runtime.database is not runtime.database:
+        poller = _pollers[key] = _ControlPoller(runtime)
+    return poller

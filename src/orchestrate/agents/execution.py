@@ -33,16 +33,41 @@ from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
 from orchestrate.llm.factory import create_provider
+from orchestrate.llm.models import CompletionRequest, CompletionResponse
 from orchestrate.llm.provider import Provider
 from orchestrate.stories import service as stories
 
 log = structlog.get_logger(__name__)
 
 
+class _Shared:
+    """A provider used by many runs of one worker; runs must not close it."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        return await self.inner.complete(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
 def default_provider_factory(runtime: Runtime) -> ProviderFactory:
+    """Providers for runs of this worker. Live API clients are built once per provider
+    and shared (building one costs ~20 ms, mostly loading TLS certificates); replayed
+    and recorded sessions are per run, since they keep a position in a file."""
+    shared: dict[str, Provider] = {}
+
     def make(run: AgentRun) -> Provider:
-        record = Path(run.record_path) if run.record_path else None
-        return create_provider(run.provider, runtime.settings, record=record)
+        if run.record_path:
+            return create_provider(run.provider, runtime.settings, record=Path(run.record_path))
+        if run.provider.startswith("replay"):
+            return create_provider(run.provider, runtime.settings)
+        if run.provider not in shared:
+            shared[run.provider] = _Shared(create_provider(run.provider, runtime.settings))
+        return shared[run.provider]
 
     return make
 

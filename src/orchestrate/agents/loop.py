@@ -150,7 +150,7 @@ class AgentLoop:
         """Store a user message, with the results of tools not yet recorded, in one commit."""
         async with self.runtime.uow() as uow:
             await self._store_outputs(uow, outputs)
-            store.append_message(uow, self.run_id, seq, message)
+            await store.append_message(uow, self.run_id, seq, message)
             await uow.commit()
         self._remember_outputs(outputs)
         self._messages.append(message)
@@ -181,9 +181,8 @@ class AgentLoop:
         )
         async with self.runtime.uow() as uow:
             row = await store.record_call(uow, self.run_id, call, self._active_seconds())
-            store.append_message(uow, self.run_id, len(messages), response.message)
-            for use in response.message.tool_uses:
-                store.add_tool_call(uow, self.run_id, row.turns, use.id, use.name, use.input)
+            await store.append_message(uow, self.run_id, len(messages), response.message)
+            await store.add_tool_calls(uow, self.run_id, row.turns, response.message.tool_uses)
             await uow.commit()
             self.run = store.to_run(row)
         self._messages.append(response.message)

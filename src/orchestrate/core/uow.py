@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestrate.core.bus import EventBus
 from orchestrate.core.clock import Clock, SystemClock
-from orchestrate.core.db import Database, read_only_options
+from orchestrate.core.db import Database, WriteGate, read_only_options
 
 if TYPE_CHECKING:
     from orchestrate.core.events import EventRow
@@ -38,6 +38,7 @@ class UnitOfWork:
         self.bus = bus
         self.read_only = read_only
         self._session: AsyncSession | None = None
+        self._gate: WriteGate | None = None
         self._pending_events: list[EventRow] = []
         self._after_commit: list[Callable[[], None]] = []
 
@@ -68,6 +69,10 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("UnitOfWork is not re-entrant; create one per use case")
+        gate = None if self.read_only else self.database.write_gate
+        if gate is not None:
+            await gate.acquire()
+        self._gate = gate
         self._session = self.database.sessions()
         if self.read_only:
             await self._session.connection(execution_options=read_only_options())
@@ -86,6 +91,9 @@ class UnitOfWork:
             await session.close()
         finally:
             self._session = None
+            if self._gate is not None:
+                self._gate.release()
+                self._gate = None
             self._pending_events.clear()
             self._after_commit.clear()
 
