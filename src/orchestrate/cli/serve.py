@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from types import FrameType
 from typing import Annotated
@@ -42,6 +43,7 @@ def serve(
 
 async def _serve(settings: Settings, *, with_worker: bool) -> None:
     runtime = Runtime.open(settings)
+    _settle_heap()
     issued = await auth.create_bootstrap_token(runtime.uow())
     app = create_app(runtime)
     config = uvicorn.Config(
@@ -92,6 +94,16 @@ async def _announce(
         say("Use it as 'Authorization: Bearer <token>'; manage tokens with 'orchestrate token'.")
 
 
+def _settle_heap() -> None:
+    """Move everything loaded at start-up out of the garbage collector's way.
+
+    A long-running process otherwise rescans all module objects at every full
+    collection; measured here as pauses of up to ~0.3 s while many agents run.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def worker() -> None:
     """Run only the worker loops (more machines against one PostgreSQL database)."""
     settings = load_settings()
@@ -102,6 +114,7 @@ def worker() -> None:
 
 async def _work(settings: Settings) -> None:
     runtime = Runtime.open(settings)
+    _settle_heap()
     stop = asyncio.Event()
     install_stop_signals(stop)
     say("Orchestrate worker started; Ctrl+C stops it after running jobs finish.")

@@ -136,7 +136,7 @@ class FakeModelServer:
         if self._httpd is not None:
             return self
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -286,7 +286,15 @@ class _Answer:
     headers: Mapping[str, str]
 
 
+class _Server(ThreadingHTTPServer):
+    # Bursts of connects from many agents overflow the default backlog of 5 (a 1 s SYN retry).
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class _Handler(BaseHTTPRequestHandler):
+    # Without TCP_NODELAY each answer waits for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     fake: ClassVar[FakeModelServer]
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
     timeout = 30
