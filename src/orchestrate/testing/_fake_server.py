@@ -14,6 +14,7 @@ import math
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ class RecordedRequest:
     """``time.monotonic()`` when the request arrived, to measure waits between retries."""
 
 
-class FakeModelServer:
+class FakeModelServer(ABC):
     """A vendor API on 127.0.0.1 driven by a script of steps, one step per valid request.
 
     Requests the vendor would reject (bad credentials, malformed body) are answered with
@@ -204,16 +205,17 @@ class FakeModelServer:
 
     # -- vendor hooks ----------------------------------------------------------------------
 
+    @abstractmethod
     def check(self, headers: Mapping[str, str], body: Any) -> ErrorReply | None:
         """Reject what the vendor would reject: credentials, headers, the body."""
-        raise NotImplementedError
 
+    @abstractmethod
     def render(self, response: CompletionResponse, body: JsonObject) -> JsonObject:
         """``response`` as the vendor's JSON for a request with ``body``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def render_error(self, error: ErrorReply) -> JsonObject:
-        raise NotImplementedError
+        """``error`` in the vendor's error shape."""
 
     # -- request handling ------------------------------------------------------------------
 
