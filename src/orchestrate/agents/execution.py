@@ -21,15 +21,13 @@ import structlog
 from orchestrate.agents import _store as store
 from orchestrate.agents.definitions import get_definition
 from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
-from orchestrate.agents.models import AgentRun, AgentState, Limits, limits_to_json
-from orchestrate.agents.service import RUN_JOB
-from orchestrate.agents.tables import AgentRow
+from orchestrate.agents.models import AgentRun, AgentState
+from orchestrate.agents.service import RUN_JOB, create_sub_agent
 from orchestrate.agents.tools.registry import tools_for
 from orchestrate.agents.tools.shell import scrubbed_environment
 from orchestrate.agents.workspaces import Workspace, commits_since, create_workspace
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import OrchestrateError
-from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
 from orchestrate.llm.factory import create_provider
@@ -208,39 +206,10 @@ async def _run_child(
     budget: Decimal | None,
     factory: ProviderFactory,
 ) -> str:
-    definition = get_definition(
-        agent_type, runtime.settings.home, Path(parent.repo_path) if parent.repo_path else None
+    child_run = await create_sub_agent(
+        runtime.uow(), runtime.settings, parent, agent_type, task, budget
     )
-    defaults = Limits()
-    limits = Limits(
-        max_turns=definition.max_turns or defaults.max_turns,
-        max_tokens=definition.max_tokens,
-        max_cost_usd=budget if budget is not None else definition.max_cost_usd,
-        max_wall_time=parent.limits.max_wall_time,
-    )
-    async with runtime.uow() as uow:
-        now = uow.now()
-        row = AgentRow(
-            id=new_id("agent", now),
-            type=definition.name,
-            state=AgentState.CREATED.value,
-            task=task,
-            story_id=parent.story_id,
-            parent_id=parent.id,
-            provider=parent.provider,
-            model=definition.model or parent.model,
-            repo_path=parent.repo_path,
-            # Its own worktree, on a branch made from where the parent's branch is now.
-            base_ref=parent.branch or parent.base_ref,
-            limits=limits_to_json(limits),
-            created_at=now,
-            updated_at=now,
-        )
-        uow.session.add(row)
-        await uow.session.flush()
-        store.record_created(uow, row)
-        await uow.commit()
-        child_id = row.id
+    child_id = child_run.id
     child = await execute_agent(runtime, child_id, factory)
     if child.state is AgentState.COMPLETED:
         return f"Sub-agent {child_id} ({agent_type}) completed:\n\n{child.summary or ''}"

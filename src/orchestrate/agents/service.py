@@ -3,12 +3,13 @@
 Running an agent is a durable job (``agents.run``, see ``execution.py``); these
 functions only change stored state and enqueue that job, so they answer at once from
 the CLI or the API. Every change is audited and goes through the state machine.
+Steering (``steering.py``) and the run job (``queueing.py``) are re-exported here,
+the capability's one public entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,25 +23,23 @@ from orchestrate.agents.models import (
     AgentDefinition,
     AgentRun,
     AgentState,
-    ControlRequest,
     Limits,
-    ToolCallStatus,
     limits_to_json,
 )
+from orchestrate.agents.queueing import RUN_JOB, enqueue_run, run_job_key, run_job_of
+from orchestrate.agents.steering import approve, cancel, deny, pause, resume
 from orchestrate.agents.tables import AgentRow
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.errors import Conflict, InvalidTransition, ValidationFailed
 from orchestrate.core.ids import new_id
-from orchestrate.core.jobs import enqueue, find_job_by_key
+from orchestrate.core.jobs import find_job_by_key
 from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.factory import check_credentials
 from orchestrate.llm.models import Message
 from orchestrate.stories import service as stories
-
-RUN_JOB = "agents.run"
 
 __all__ = [
     "RUN_JOB",
@@ -51,13 +50,16 @@ __all__ = [
     "approve",
     "cancel",
     "cleanup_workspaces",
+    "create_sub_agent",
     "delete_agent",
     "deny",
     "get_agent",
     "list_agents",
     "pause",
     "resume",
+    "run_job_of",
     "start_agent",
+    "start_created",
     "transcript",
 ]
 
@@ -92,6 +94,7 @@ async def start_agent(
     if not request.task.strip():
         raise ValidationFailed("An agent needs a task: pass --task TEXT", field="task")
     repo = _checked_repo(request.repo)
+    request = replace(request, repo=repo)
     definition = get_definition(request.type, settings.home, repo)
     provider = _absolute_replay(
         request.provider or definition.provider or settings.default_provider
@@ -103,32 +106,95 @@ async def start_agent(
         story_id = (await stories.get_story(uow.sibling(read_only=True), request.story)).id
     limits = _limits(definition, request)
     async with uow:
-        now = uow.now()
-        row = AgentRow(
-            id=new_id("agent", now),
-            type=definition.name,
-            state=AgentState.CREATED.value,
-            task=request.task.strip(),
-            story_id=story_id,
+        row = await _add_run(
+            uow,
+            definition,
+            request,
             provider=provider,
             model=model,
-            repo_path=str(repo) if repo else None,
-            base_ref=request.base_ref,
-            limits=limits_to_json(limits),
-            record_path=str(request.record.resolve()) if request.record else None,
-            created_at=now,
-            updated_at=now,
+            story_id=story_id,
+            limits=limits,
         )
-        uow.session.add(row)
-        await uow.session.flush()
-        store.record_created(uow, row)
         await auth.record_audit(
             uow, actor, "agent.start", row.id, {"type": row.type, "story_id": story_id}
         )
         if request.enqueue:
-            await _enqueue_run(uow, row.id, "start")
+            await enqueue_run(uow, row.id, "start")
         await uow.commit()
         return store.to_run(row)
+
+
+async def create_sub_agent(
+    uow: UnitOfWork,
+    settings: Settings,
+    parent: AgentRun,
+    agent_type: str,
+    task: str,
+    budget: Decimal | None,
+) -> AgentRun:
+    """A child run of ``parent`` (``spawn_agent``), not queued: the parent's job runs it.
+
+    Same provider and story; its own worktree, on a branch made from where the parent's
+    branch is now; its type's limits, with ``budget`` as its cost limit when given.
+    """
+    repo = Path(parent.repo_path) if parent.repo_path else None
+    definition = get_definition(agent_type, settings.home, repo)
+    request = StartAgent(
+        type=agent_type,
+        task=task,
+        repo=repo,
+        base_ref=parent.branch or parent.base_ref or "HEAD",
+        max_cost_usd=budget,
+        enqueue=False,
+    )
+    limits = _limits(definition, request)
+    async with uow:
+        row = await _add_run(
+            uow,
+            definition,
+            request,
+            provider=parent.provider,
+            model=definition.model or parent.model,
+            story_id=parent.story_id,
+            limits=limits,
+            parent_id=parent.id,
+        )
+        await uow.commit()
+        return store.to_run(row)
+
+
+async def _add_run(
+    uow: UnitOfWork,
+    definition: AgentDefinition,
+    request: StartAgent,
+    *,
+    provider: str,
+    model: str,
+    story_id: str | None,
+    limits: Limits,
+    parent_id: str | None = None,
+) -> AgentRow:
+    now = uow.now()
+    row = AgentRow(
+        id=new_id("agent", now),
+        type=definition.name,
+        state=AgentState.CREATED.value,
+        task=request.task.strip(),
+        story_id=story_id,
+        parent_id=parent_id,
+        provider=provider,
+        model=model,
+        repo_path=str(request.repo) if request.repo else None,
+        base_ref=request.base_ref,
+        limits=limits_to_json(limits),
+        record_path=str(request.record.resolve()) if request.record else None,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    store.record_created(uow, row)
+    return row
 
 
 async def start_created(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:
@@ -143,7 +209,7 @@ async def start_created(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRu
             )
         if await find_job_by_key(uow, run_job_key(agent_id, "start")) is not None:
             raise Conflict(f"Agent {agent_id} is already queued to start", agent_id=agent_id)
-        await _enqueue_run(uow, agent_id, "start")
+        await enqueue_run(uow, agent_id, "start")
         await auth.record_audit(uow, actor, "agent.start", agent_id, {})
         await uow.commit()
         return store.to_run(row)
@@ -186,54 +252,6 @@ async def transcript(
         return list(await store.transcript_page(uow, agent_id, after_seq=after_seq, limit=limit))
 
 
-async def pause(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:
-    """Pause a running agent within seconds; one waiting for approval pauses at once."""
-    return await _steer(uow, agent_id, actor, "agent.pause", _pause)
-
-
-async def cancel(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:
-    """Cancel an agent: at once when it is not running, within seconds when it is."""
-    return await _steer(uow, agent_id, actor, "agent.cancel", _cancel)
-
-
-async def resume(
-    uow: UnitOfWork, agent_id: str, actor: Actor, *, message: str | None = None
-) -> AgentRun:
-    """Continue a paused agent, or answer an agent that asked for input."""
-
-    async def apply(uow: UnitOfWork, row: AgentRow) -> None:
-        state = AgentState(row.state)
-        if state is AgentState.WAITING_FOR_INPUT:
-            if not message or not message.strip():
-                raise ValidationFailed(
-                    f"Agent {row.id} asked: {row.summary or '(no question)'} - "
-                    "answer with --message TEXT",
-                    field="message",
-                )
-            await store.answer_question(uow, row.id, message.strip())
-        elif state is not AgentState.PAUSED:
-            raise InvalidTransition(
-                f"Agent {row.id} is {state.value}; only a paused agent or one waiting for "
-                "input can be resumed",
-                agent_id=row.id,
-                current=state.value,
-            )
-        store.transition(uow, row, AgentState.RUNNING)
-        await _enqueue_run(uow, row.id, "resume")
-
-    return await _steer(uow, agent_id, actor, "agent.resume", apply)
-
-
-async def approve(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:
-    """Let the tool call(s) the agent is waiting on run."""
-    return await _decide(uow, agent_id, actor, ToolCallStatus.APPROVED)
-
-
-async def deny(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:
-    """Refuse the tool call(s) the agent is waiting on; it is told and carries on."""
-    return await _decide(uow, agent_id, actor, ToolCallStatus.DENIED)
-
-
 async def delete_agent(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:
     """Forget a finished run and its transcript (its branch and worktree stay)."""
     auth.authorize(actor, Permission.WRITE)
@@ -252,84 +270,6 @@ async def delete_agent(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def _decide(
-    uow: UnitOfWork, agent_id: str, actor: Actor, decision: ToolCallStatus
-) -> AgentRun:
-    async def apply(uow: UnitOfWork, row: AgentRow) -> None:
-        if AgentState(row.state) is not AgentState.WAITING_FOR_APPROVAL:
-            raise InvalidTransition(
-                f"Agent {row.id} is {row.state}; nothing is waiting for approval",
-                agent_id=row.id,
-            )
-        waiting = await store.awaiting_approval(uow, row.id)
-        for call in waiting:
-            await store.set_tool_call(
-                uow, row.id, call.tool_use_id, status=decision, decided_by=actor.name
-            )
-        store.transition(uow, row, AgentState.RUNNING)
-        await _enqueue_run(uow, row.id, decision.value)
-
-    action = "agent.approve" if decision is ToolCallStatus.APPROVED else "agent.deny"
-    return await _steer(uow, agent_id, actor, action, apply)
-
-
-async def _pause(uow: UnitOfWork, row: AgentRow) -> None:
-    state = AgentState(row.state)
-    if state is AgentState.RUNNING:
-        row.control = ControlRequest.PAUSE.value
-    else:
-        store.transition(uow, row, AgentState.PAUSED)
-
-
-async def _cancel(uow: UnitOfWork, row: AgentRow) -> None:
-    state = AgentState(row.state)
-    if state is AgentState.RUNNING:
-        row.control = ControlRequest.CANCEL.value
-    else:
-        store.transition(uow, row, AgentState.CANCELLED)
-
-
-_Change = Callable[[UnitOfWork, AgentRow], Awaitable[None]]
-
-
-async def _steer(
-    uow: UnitOfWork, agent_id: str, actor: Actor, action: str, apply: _Change
-) -> AgentRun:
-    auth.authorize(actor, Permission.WRITE)
-    async with uow:
-        row = await store.agent_row(uow, agent_id, for_update=True)
-        before = row.state
-        await apply(uow, row)
-        row.updated_at = uow.now()
-        await auth.record_audit(
-            uow, actor, action, agent_id, {"from": before, "to": row.state, "control": row.control}
-        )
-        await uow.commit()
-        return store.to_run(row)
-
-
-def run_job_key(agent_id: str, reason: str, at: datetime | None = None) -> str:
-    """Idempotency key of the job that runs an agent after ``reason`` (start, resume…).
-
-    An agent starts once, so its start key is fixed; later runs are keyed by time.
-    """
-    return f"agent:{agent_id}:{reason}" + (f":{at.isoformat()}" if at else "")
-
-
-async def _enqueue_run(uow: UnitOfWork, agent_id: str, reason: str) -> str:
-    key = run_job_key(agent_id, reason, None if reason == "start" else uow.now())
-    return await enqueue(
-        uow, RUN_JOB, {"agent_id": agent_id, "reason": reason}, key=key, max_attempts=5
-    )
-
-
-async def run_job_of(uow: UnitOfWork, agent: AgentRun) -> str | None:
-    """The id of the job queued to start this agent, for running it inline (``--wait``)."""
-    async with uow:
-        job = await find_job_by_key(uow, run_job_key(agent.id, "start"))
-        return job.id if job else None
 
 
 def _default_model(settings: Settings, provider: str) -> str:

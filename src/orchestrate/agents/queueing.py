@@ -1,0 +1,33 @@
+"""The job that runs an agent, and how a caller finds it again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from orchestrate.agents.models import AgentRun
+from orchestrate.core.jobs import enqueue, find_job_by_key
+from orchestrate.core.uow import UnitOfWork
+
+RUN_JOB = "agents.run"
+
+
+def run_job_key(agent_id: str, reason: str, at: datetime | None = None) -> str:
+    """Idempotency key of the job that runs an agent after ``reason`` (start, resume…).
+
+    An agent starts once, so its start key is fixed; later runs are keyed by time.
+    """
+    return f"agent:{agent_id}:{reason}" + (f":{at.isoformat()}" if at else "")
+
+
+async def enqueue_run(uow: UnitOfWork, agent_id: str, reason: str) -> str:
+    key = run_job_key(agent_id, reason, None if reason == "start" else uow.now())
+    return await enqueue(
+        uow, RUN_JOB, {"agent_id": agent_id, "reason": reason}, key=key, max_attempts=5
+    )
+
+
+async def run_job_of(uow: UnitOfWork, agent: AgentRun) -> str | None:
+    """The id of the job queued to start this agent, for running it inline (``--wait``)."""
+    async with uow:
+        job = await find_job_by_key(uow, run_job_key(agent.id, "start"))
+        return job.id if job else None
