@@ -215,11 +215,10 @@ async def _run_and_follow(runtime: Runtime, agent_id: str) -> service.AgentRun:
                 say(line)
             seen = seq
         agent = await service.get_agent(runtime.uow(read_only=True), agent_id)
-        if agent.state not in _WAITING and runner.done():
-            await runner
-            return agent
-        if runner.done() and runner.exception():
-            await runner
+        if runner.done():
+            await runner  # re-raises if running the job here failed
+            if agent.state not in _WAITING:
+                return agent
         await asyncio.sleep(0.3)
 
 

@@ -408,11 +408,8 @@ class AgentLoop:
     def _active_seconds(self) -> float:
         return self._active_base + (time.monotonic() - self._started)
 
-    async def _touch(self, uow: UnitOfWork, row: AgentRow | None = None) -> None:
+    async def _touch(self, uow: UnitOfWork, row: AgentRow) -> None:
         """Record the time spent so far with whatever else this transaction writes."""
-        if row is None:
-            await store.touch(uow, self.run_id, self._active_seconds())
-            return
         row.active_seconds = self._active_seconds()
         row.updated_at = uow.now()
 
