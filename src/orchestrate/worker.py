@@ -21,6 +21,7 @@ from orchestrate.core.jobs.maintenance import (
     schedule_maintenance,
 )
 from orchestrate.core.runtime import Runtime
+from orchestrate.pipelines.service import register_pipeline_jobs
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +30,7 @@ def build_registry(runtime: Runtime) -> JobRegistry:
     """Every job handler the capabilities provide."""
     registry = JobRegistry()
     register_agent_jobs(registry, runtime)
+    register_pipeline_jobs(registry, runtime)
     retention_days = runtime.settings.job_retention_days
     if retention_days > 0:
         register_maintenance(registry, retention=timedelta(days=retention_days))

@@ -26,6 +26,7 @@ from orchestrate.agents.models import (
 from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, AgentToolCallRow
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
+from orchestrate.core.jobs import enqueue
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.models import CallRecord, Message, ToolUseBlock
 
@@ -91,12 +92,38 @@ def transition(
     if target.is_terminal:
         row.finished_at = now
         row.control = None
+        if row.on_finished:
+            _notify_when_committed(uow, row)
     if target is AgentState.FAILED and reason:
         row.failure_reason = reason
     payload: dict[str, Any] = {"from": current.value, "to": target.value, "type": row.type}
     if reason:
         payload["reason"] = reason
     record_event(uow, f"agent.{target.value}", row.id, payload)
+
+
+def _notify_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
+    """Enqueue the run's ``on_finished`` job in the transaction that ends it.
+
+    The payload gets the outcome (read at commit time, after the caller has set the
+    summary), so whoever waits on the agent needs nothing else from this capability.
+    """
+    notice = dict(row.on_finished or {})
+
+    async def notify() -> None:
+        payload = dict(notice.get("payload", {}))
+        payload.update(
+            agent_id=row.id,
+            state=row.state,
+            summary=row.summary,
+            branch=row.branch,
+            failure_reason=row.failure_reason,
+            cost_usd=str(row.cost_usd or 0),
+        )
+        kind = str(notice["kind"])
+        await enqueue(uow, kind, payload, key=f"{kind}:{row.id}")
+
+    uow.before_commit(notify)
 
 
 async def load_transcript(uow: UnitOfWork, agent_id: str) -> list[Message]:

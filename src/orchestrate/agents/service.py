@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -79,6 +80,12 @@ class StartAgent:
     max_cost_usd: Decimal | None = None
     record: Path | None = None
     enqueue: bool = True
+    origin_key: str | None = None
+    """Starting again with the same key returns the run started the first time."""
+    on_finished: dict[str, Any] | None = None
+    """``{"kind": job_kind, "payload": {...}}``: a job enqueued when the run ends, its
+    payload extended with ``agent_id``, ``state``, ``summary``, ``branch``,
+    ``failure_reason`` and ``cost_usd``."""
 
 
 def agent_types(settings: Settings, repo: Path | None) -> list[AgentDefinition]:
@@ -101,6 +108,10 @@ async def start_agent(
     )
     model = request.model or definition.model or _default_model(settings, provider)
     check_credentials(provider)
+    if request.origin_key is not None:
+        existing = await _run_with_origin(uow.sibling(read_only=True), request.origin_key)
+        if existing is not None:
+            return existing
     story_id = None
     if request.story:
         story_id = (await stories.get_story(uow.sibling(read_only=True), request.story)).id
@@ -122,6 +133,12 @@ async def start_agent(
             await enqueue_run(uow, row.id, "start")
         await uow.commit()
         return store.to_run(row)
+
+
+async def _run_with_origin(uow: UnitOfWork, origin_key: str) -> AgentRun | None:
+    async with uow:
+        row = await uow.session.scalar(select(AgentRow).where(AgentRow.origin_key == origin_key))
+        return None if row is None else store.to_run(row)
 
 
 async def create_sub_agent(
@@ -188,6 +205,8 @@ async def _add_run(
         base_ref=request.base_ref,
         limits=limits_to_json(limits),
         record_path=str(request.record.resolve()) if request.record else None,
+        origin_key=request.origin_key,
+        on_finished=request.on_finished,
         created_at=now,
         updated_at=now,
     )

@@ -55,6 +55,11 @@ class AgentRow(Base):
     finish_status: Mapped[str | None] = mapped_column(String(20))
     summary: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    origin_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    """Who started the run for which purpose (e.g. a pipeline step attempt): starting twice
+    with the same key returns the first run."""
+    on_finished: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
+    """A job (kind, payload) to enqueue in the transaction that ends the run."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -103,6 +103,17 @@ class Settings(BaseSettings):
     tool_output_limit: int = Field(
         default=30_000, ge=1000, description="Characters of tool output sent back to the model."
     )
+    pipeline_kill_grace_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a timed-out or cancelled pipeline step gets between SIGTERM "
+        "and SIGKILL of its process group.",
+    )
+    pipeline_step_timeout_seconds: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="Time limit of a pipeline step that sets no 'timeout' of its own.",
+    )
     job_retention_days: float = Field(
         default=7.0,
         ge=0,

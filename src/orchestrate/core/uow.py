@@ -7,7 +7,7 @@ rolls back, so a failure half-way loses nothing already stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -41,6 +41,7 @@ class UnitOfWork:
         self._gate: WriteGate | None = None
         self._pending_events: list[EventRow] = []
         self._after_commit: list[Callable[[], None]] = []
+        self._before_commit: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -61,6 +62,14 @@ class UnitOfWork:
 
     def track_event(self, row: EventRow) -> None:
         self._pending_events.append(row)
+
+    def before_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Await ``callback`` inside this transaction just before it commits.
+
+        For a synchronous state change (a state machine function) that must add async
+        work to the same transaction, such as enqueueing a job when a run ends.
+        """
+        self._before_commit.append(callback)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed (never on rollback)."""
@@ -96,10 +105,14 @@ class UnitOfWork:
                 self._gate = None
             self._pending_events.clear()
             self._after_commit.clear()
+            self._before_commit.clear()
 
     async def commit(self) -> None:
         """Commit the transaction, then publish its events in this process."""
         session = self.session
+        while self._before_commit:
+            prepare = self._before_commit.pop(0)
+            await prepare()
         await session.flush()
         published = [row.to_event() for row in self._pending_events]
         await session.commit()
@@ -115,3 +128,4 @@ class UnitOfWork:
         await self.session.rollback()
         self._pending_events.clear()
         self._after_commit.clear()
+        self._before_commit.clear()

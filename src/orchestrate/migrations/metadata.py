@@ -8,6 +8,7 @@ import orchestrate.agents.tables
 import orchestrate.auth.tables
 import orchestrate.core.events
 import orchestrate.core.jobs.tables
+import orchestrate.pipelines.tables
 import orchestrate.stories.tables  # noqa: F401
 from orchestrate.core.db import Base
 

@@ -1,0 +1,249 @@
+"""Reading and writing pipelines, runs and steps; private to the pipelines capability.
+
+Callers pass an entered unit of work and commit it themselves. A run and its steps are
+loaded together (``load_run``) with the run row locked on PostgreSQL, so the engine
+deciding what starts next never races another worker doing the same for that run.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from orchestrate.core.errors import NotFound
+from orchestrate.core.events import record_event
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines.models import (
+    Approval,
+    Pipeline,
+    PipelineRun,
+    RunStatus,
+    StepRun,
+    StepStatus,
+    TriggerKind,
+    check_run_transition,
+    check_step_transition,
+)
+from orchestrate.pipelines.spec.models import PipelineSpec
+from orchestrate.pipelines.tables import PipelineRow, PipelineRunRow, PipelineStepRow
+
+_SPECS: OrderedDict[str, PipelineSpec] = OrderedDict()
+_SPEC_CACHE_SIZE = 512
+
+
+@dataclass
+class LoadedRun:
+    """A run row, its parsed spec and its step rows by key, inside one transaction."""
+
+    run: PipelineRunRow
+    spec: PipelineSpec
+    steps: dict[str, PipelineStepRow]
+
+    def base_rows(self) -> list[PipelineStepRow]:
+        """One row per step of the spec (matrix instances excluded), in file order."""
+        return [self.steps[step.id] for step in self.spec.steps if step.id in self.steps]
+
+    def instances(self, step_id: str) -> list[PipelineStepRow]:
+        rows = [row for row in self.steps.values() if row.parent_key == step_id]
+        return sorted(rows, key=lambda row: row.position)
+
+
+def spec_of(run: PipelineRunRow) -> PipelineSpec:
+    """The run's spec, parsed once per process (a run's spec never changes)."""
+    spec = _SPECS.get(run.id)
+    if spec is None:
+        spec = PipelineSpec.model_validate(run.spec)
+        _SPECS[run.id] = spec
+        if len(_SPECS) > _SPEC_CACHE_SIZE:
+            _SPECS.popitem(last=False)
+    return spec
+
+
+async def pipeline_row(uow: UnitOfWork, name: str) -> PipelineRow:
+    row = await uow.session.scalar(select(PipelineRow).where(PipelineRow.name == name))
+    if row is None:
+        raise NotFound(
+            f"No pipeline named '{name}'; 'orchestrate pipeline list' shows them",
+            pipeline=name,
+        )
+    return row
+
+
+async def run_row(uow: UnitOfWork, run_id: str, *, for_update: bool = False) -> PipelineRunRow:
+    query = select(PipelineRunRow).where(PipelineRunRow.id == run_id)
+    if for_update:
+        query = query.with_for_update()
+    row = await uow.session.scalar(query)
+    if row is None:
+        raise NotFound(f"No pipeline run {run_id}", run_id=run_id)
+    return row
+
+
+async def load_run(uow: UnitOfWork, run_id: str) -> LoadedRun:
+    run = await run_row(uow, run_id, for_update=True)
+    rows = await uow.session.scalars(
+        select(PipelineStepRow).where(PipelineStepRow.run_id == run_id)
+    )
+    return LoadedRun(run, spec_of(run), {row.key: row for row in rows})
+
+
+async def step_row(uow: UnitOfWork, step_row_id: str) -> PipelineStepRow:
+    row = await uow.session.get(PipelineStepRow, step_row_id)
+    if row is None:
+        raise NotFound(f"No pipeline step {step_row_id}", step=step_row_id)
+    return row
+
+
+def set_run_status(
+    uow: UnitOfWork, run: PipelineRunRow, target: RunStatus, *, reason: str | None = None
+) -> None:
+    """The one place a run changes status; it also writes the event."""
+    current = RunStatus(run.status)
+    if current == target:
+        return
+    check_run_transition(run.id, current, target)
+    now = uow.now()
+    run.status = target.value
+    run.updated_at = now
+    if target is RunStatus.RUNNING and run.started_at is None:
+        run.started_at = now
+    if target.is_terminal:
+        run.finished_at = now
+        if run.started_at is None:
+            run.started_at = now
+    if reason:
+        run.reason = reason
+    payload: dict[str, Any] = {"pipeline": run.pipeline, "from": current.value}
+    if reason:
+        payload["reason"] = reason
+    record_event(uow, f"pipeline.run.{target.value}", run.id, payload)
+
+
+def set_step_status(
+    uow: UnitOfWork,
+    step: PipelineStepRow,
+    target: StepStatus,
+    *,
+    skip_reason: str | None = None,
+    error: str | None = None,
+) -> None:
+    """The one place a step changes status; it also writes the event."""
+    current = StepStatus(step.status)
+    if current == target:
+        return
+    check_step_transition(step.key, current, target)
+    now = uow.now()
+    step.status = target.value
+    step.updated_at = now
+    if target is StepStatus.QUEUED:
+        step.queued_at = now
+    if target in (StepStatus.RUNNING, StepStatus.WAITING) and step.started_at is None:
+        step.started_at = now
+    if target.is_terminal:
+        step.finished_at = now
+        step.process = None
+    if target is StepStatus.SKIPPED:
+        step.skip_reason = skip_reason or "skipped"
+    if error is not None:
+        step.error = error
+    payload: dict[str, Any] = {"step": step.key, "from": current.value, "to": target.value}
+    if skip_reason:
+        payload["skip_reason"] = skip_reason
+    if error:
+        payload["error"] = error[:2000]
+    record_event(uow, f"pipeline.step.{target.value}", step.run_id, payload)
+
+
+def to_pipeline(row: PipelineRow) -> Pipeline:
+    return Pipeline(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        source=row.source,
+        spec=row.spec,
+        repo_path=row.repo_path,
+        source_path=row.source_path,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def to_run(run: PipelineRunRow, steps: list[PipelineStepRow] | None = None) -> PipelineRun:
+    spec = spec_of(run)
+    ordered = _in_display_order(spec, steps or [])
+    return PipelineRun(
+        id=run.id,
+        pipeline=run.pipeline,
+        number=run.number,
+        status=RunStatus(run.status),
+        trigger_kind=TriggerKind(run.trigger_kind),
+        inputs=run.inputs,
+        trigger=run.trigger,
+        concurrency_group=run.concurrency_group,
+        parent_step_id=run.parent_step_id,
+        rerun_of=run.rerun_of,
+        workspace_path=run.workspace_path,
+        reason=run.reason,
+        created_by=run.created_by,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        steps=[to_step(row, spec) for row in ordered],
+    )
+
+
+def _in_display_order(spec: PipelineSpec, rows: list[PipelineStepRow]) -> list[PipelineStepRow]:
+    order = {step_id: index for index, step_id in enumerate(spec.step_ids)}
+    return sorted(
+        rows,
+        key=lambda row: (
+            order.get(row.step_id, len(order)),
+            row.parent_key is not None,
+            row.position,
+        ),
+    )
+
+
+def to_step(row: PipelineStepRow, spec: PipelineSpec) -> StepRun:
+    step = spec.step(row.step_id)
+    name = step.display_name
+    if row.matrix:
+        name = f"{name} ({', '.join(str(value) for value in row.matrix.values())})"
+    return StepRun(
+        id=row.id,
+        run_id=row.run_id,
+        key=row.key,
+        step_id=row.step_id,
+        name=name,
+        kind=step.kind.value,
+        status=StepStatus(row.status),
+        conclusion=StepStatus(row.conclusion) if row.conclusion else None,
+        matrix=row.matrix,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        outputs={key: str(value) for key, value in row.outputs.items()},
+        skip_reason=row.skip_reason,
+        error=row.error,
+        agent_id=row.agent_id,
+        child_run_id=row.child_run_id,
+        approvals=[to_approval(item) for item in row.approvals],
+        reused_from=row.reused_from,
+        log_path=row.log_path,
+        queued_at=row.queued_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def to_approval(item: dict[str, Any]) -> Approval:
+    return Approval(
+        by=str(item["by"]),
+        decision=str(item["decision"]),
+        comment=item.get("comment"),
+        at=datetime.fromisoformat(str(item["at"])),
+    )

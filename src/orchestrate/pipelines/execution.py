@@ -1,0 +1,315 @@
+"""The ``pipelines.step`` job: one attempt of a ``run`` or ``agent`` step.
+
+Two transactions bracket the work. The first claims the attempt (``queued →
+running``, or the same job again after its worker died) and prepares everything from
+stored state; the second records the outcome, advances the run and completes the job
+in one commit, fenced by the job's lease, so each step's outputs come from exactly one
+attempt however often a worker dies. A shell command runs between them; an agent
+step only starts its agent there, and ends when the agent's finish notice arrives.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from orchestrate.agents import service as agents
+from orchestrate.auth.service import Actor
+from orchestrate.core.errors import OrchestrateError, ValidationFailed
+from orchestrate.core.events import record_event
+from orchestrate.core.jobs import JobContext, enqueue
+from orchestrate.pipelines import kinds
+from orchestrate.pipelines._store import LoadedRun, load_run, set_step_status
+from orchestrate.pipelines.contexts import render, step_context, step_environment
+from orchestrate.pipelines.engine import Outcome, finish_attempt
+from orchestrate.pipelines.expressions import ExpressionError, interpolate
+from orchestrate.pipelines.models import StepStatus
+from orchestrate.pipelines.spec.models import StepKind, StepSpec
+from orchestrate.pipelines.steps.outputs import read_outputs
+from orchestrate.pipelines.steps.shell import ShellCommand, ShellResult, end_orphan, run_shell
+from orchestrate.pipelines.tables import PipelineStepRow
+from orchestrate.pipelines.workspace import ensure_workspace, logs_root
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the first transaction hands to the work between the two."""
+
+    run_id: str
+    step_row_id: str
+    key: str
+    number: int
+    kind: StepKind
+    workspace: Path
+    repo: Path | None
+    log_path: Path
+    context: dict[str, Any]
+    step: StepSpec
+
+
+async def run_step_job(job: JobContext) -> None:
+    attempt = await _claim(job)
+    if attempt is None:
+        return
+    outcome: Outcome | None
+    try:
+        if attempt.kind is StepKind.RUN:
+            outcome = await _run_shell_step(job, attempt)
+        else:
+            outcome = await _start_agent_step(job, attempt)
+    except OrchestrateError as error:
+        outcome = Outcome(StepStatus.FAILURE, error=str(error))
+    if outcome is not None:
+        await _record(job, attempt, outcome)
+
+
+async def _claim(job: JobContext) -> Attempt | None:
+    """Transaction one: ``queued → running`` for this attempt, or nothing if it is stale."""
+    payload = job.job.payload
+    number = int(payload["attempt"])
+    async with job.uow() as uow:
+        loaded = await load_run(uow, str(payload["run"]))
+        row = _row_by_id(loaded, str(payload["step"]))
+        status = StepStatus(row.status)
+        fresh = status is StepStatus.QUEUED and row.attempts + 1 == number
+        taken_over = status is StepStatus.RUNNING and _job_of(row) == job.job.id
+        if not (fresh or taken_over):
+            await job.complete_in(uow, {"stale": True})
+            await uow.commit()
+            return None
+        if taken_over and row.log_path:
+            end_orphan(Path(row.log_path))
+        # Only the step's own flag: a run's cancellation flags the steps it found running;
+        # steps started after it (``if: always()``) must still run.
+        if row.cancel_requested:
+            await finish_attempt(uow, loaded, row, Outcome(StepStatus.CANCELLED))
+            await job.complete_in(uow)
+            await uow.commit()
+            return None
+        attempt = _prepare(job, loaded, row, number)
+        if fresh:
+            set_step_status(uow, row, StepStatus.RUNNING)
+            row.attempts = number
+        row.process = {"job": job.job.id, "worker": job.worker_id}
+        row.log_path = str(attempt.log_path)
+        await uow.commit()
+    return attempt
+
+
+def _prepare(job: JobContext, loaded: LoadedRun, row: PipelineStepRow, number: int) -> Attempt:
+    step = loaded.spec.step(row.step_id)
+    run = loaded.run
+    log_path = logs_root(job.runtime.settings.home) / run.id / f"{row.key}.log"
+    return Attempt(
+        run_id=run.id,
+        step_row_id=row.id,
+        key=row.key,
+        number=number,
+        kind=step.kind,
+        workspace=Path(run.workspace_path or "."),
+        repo=Path(run.repo_path) if run.repo_path else None,
+        log_path=log_path,
+        context=step_context(loaded, step, row),
+        step=step,
+    )
+
+
+async def _run_shell_step(job: JobContext, attempt: Attempt) -> Outcome:
+    settings = job.runtime.settings
+    step = attempt.step
+    assert step.run is not None
+    try:
+        script = interpolate(step.run, attempt.context)
+        cwd = await ensure_workspace(attempt.workspace, attempt.repo)
+        if step.working_directory:
+            cwd = cwd / interpolate(step.working_directory, attempt.context)
+    except ExpressionError as error:
+        return Outcome(StepStatus.FAILURE, error=f"run: {error}")
+    output_file = attempt.log_path.with_suffix(f".{attempt.number}.outputs")
+    output_file.parent.mkdir(parents=True, exist_ok=True)
+    output_file.write_text("")
+    _log_header(attempt)
+    command = ShellCommand(
+        script=script,
+        env=_process_env(attempt, output_file),
+        cwd=cwd,
+        timeout=step.timeout.total_seconds()
+        if step.timeout
+        else settings.pipeline_step_timeout_seconds,
+        kill_grace=settings.pipeline_kill_grace_seconds,
+        log_path=attempt.log_path,
+    )
+    if not cwd.is_dir():
+        return Outcome(StepStatus.FAILURE, error=f"working directory {cwd} does not exist")
+    result = await run_shell(
+        command,
+        on_log=lambda lines: _publish_log(job, attempt, lines),
+        should_cancel=lambda: _cancel_requested(job, attempt),
+    )
+    try:
+        outputs = read_outputs(output_file)
+    except ValidationFailed as error:
+        return Outcome(StepStatus.FAILURE, error=str(error))
+    finally:
+        output_file.unlink(missing_ok=True)
+    return _shell_outcome(result, outputs, command.timeout)
+
+
+def _shell_outcome(result: ShellResult, outputs: dict[str, str], timeout: float) -> Outcome:
+    if result.cancelled:
+        return Outcome(StepStatus.CANCELLED, outputs)
+    if result.timed_out:
+        return Outcome(StepStatus.FAILURE, outputs, f"timed out after {timeout:g}s")
+    if result.exit_code != 0:
+        return Outcome(StepStatus.FAILURE, outputs, f"exited with code {result.exit_code}")
+    return Outcome(StepStatus.SUCCESS, outputs)
+
+
+def _process_env(attempt: Attempt, output_file: Path) -> dict[str, str]:
+    inherited = {
+        name: value for name, value in os.environ.items() if not name.startswith("ORCHESTRATE_")
+    }
+    return {
+        **inherited,
+        "CI": "true",
+        "ORCHESTRATE_RUN_ID": attempt.run_id,
+        "ORCHESTRATE_STEP": attempt.key,
+        "ORCHESTRATE_STEP_ATTEMPT": str(attempt.number),
+        "ORCHESTRATE_WORKSPACE": str(attempt.workspace),
+        "ORCHESTRATE_OUTPUT": str(output_file),
+        **step_environment(attempt.context),
+    }
+
+
+def _log_header(attempt: Attempt) -> None:
+    with attempt.log_path.open("a", encoding="utf-8") as log_file:
+        log_file.write(f"── {attempt.key}: attempt {attempt.number} ──\n")
+
+
+async def _publish_log(job: JobContext, attempt: Attempt, lines: list[str]) -> None:
+    """Log lines become events too, so the dashboard and ``--follow`` see them live."""
+    async with job.uow() as uow:
+        record_event(
+            uow,
+            "pipeline.step.log",
+            attempt.run_id,
+            {"step": attempt.key, "attempt": attempt.number, "lines": lines[-500:]},
+        )
+        await uow.commit()
+
+
+async def _cancel_requested(job: JobContext, attempt: Attempt) -> bool:
+    async with job.runtime.uow(read_only=True) as uow:
+        row = await uow.session.get(PipelineStepRow, attempt.step_row_id)
+        return row is None or row.cancel_requested
+
+
+async def _start_agent_step(job: JobContext, attempt: Attempt) -> Outcome | None:
+    """Start the agent (once per attempt, by origin key); the step ends when it reports back."""
+    request = _agent_request(attempt)
+    agent = await agents.start_agent(
+        job.runtime.uow(), job.runtime.settings, request, Actor.system("pipelines")
+    )
+    async with job.uow() as uow:
+        loaded = await load_run(uow, attempt.run_id)
+        row = _row_by_id(loaded, attempt.step_row_id)
+        if row.attempts == attempt.number and _job_of(row) == job.job.id:
+            row.agent_id = agent.id
+            record_event(
+                uow,
+                "pipeline.step.agent_started",
+                row.run_id,
+                {"step": row.key, "agent_id": agent.id},
+            )
+            if row.cancel_requested:
+                await enqueue(
+                    uow,
+                    kinds.CANCEL_AGENT,
+                    {"agent": agent.id},
+                    key=f"{kinds.CANCEL_AGENT}:{row.id}",
+                )
+        await job.complete_in(uow, {"agent_id": agent.id})
+        await uow.commit()
+    return None
+
+
+def _agent_request(attempt: Attempt) -> agents.StartAgent:
+    step = attempt.step
+    assert step.agent is not None
+    try:
+        values = render(step.with_, attempt.context)
+    except ExpressionError as error:
+        raise ValidationFailed(f"with: {error}") from None
+    task = str(values.get("task") or "").strip()
+    repo = values.get("repo") or (str(attempt.repo) if attempt.repo else None)
+    return agents.StartAgent(
+        type=step.agent,
+        task=task,
+        story=_optional(values.get("story")),
+        repo=Path(repo) if repo else None,
+        base_ref=str(values.get("base_ref") or "HEAD"),
+        provider=_optional(values.get("provider")),
+        model=_optional(values.get("model")),
+        max_turns=int(values["max_turns"]) if values.get("max_turns") not in (None, "") else None,
+        max_cost_usd=_money(values.get("max_cost_usd")),
+        origin_key=f"pipeline-step:{attempt.step_row_id}:{attempt.number}",
+        on_finished={
+            "kind": kinds.AGENT_FINISHED,
+            "payload": {
+                "run": attempt.run_id,
+                "step": attempt.step_row_id,
+                "attempt": attempt.number,
+            },
+        },
+    )
+
+
+def _optional(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _money(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationFailed(f"with: max_cost_usd must be a number, got {value!r}") from None
+
+
+async def _record(job: JobContext, attempt: Attempt, outcome: Outcome) -> None:
+    """Transaction two: the outcome, the run's next steps and the job's completion, at once."""
+    async with job.uow() as uow:
+        loaded = await load_run(uow, attempt.run_id)
+        row = _row_by_id(loaded, attempt.step_row_id)
+        if StepStatus(row.status) is StepStatus.RUNNING and row.attempts == attempt.number:
+            if outcome.status is StepStatus.FAILURE and row.cancel_requested:
+                outcome = Outcome(StepStatus.CANCELLED, outcome.outputs, outcome.error)
+            await finish_attempt(uow, loaded, row, outcome)
+        await job.complete_in(uow, {"status": outcome.status.value})
+        await uow.commit()
+    log.info(
+        "pipeline_step_attempt_ended",
+        run_id=attempt.run_id,
+        step=attempt.key,
+        attempt=attempt.number,
+        status=outcome.status.value,
+    )
+
+
+def _row_by_id(loaded: LoadedRun, step_row_id: str) -> PipelineStepRow:
+    for row in loaded.steps.values():
+        if row.id == step_row_id:
+            return row
+    raise ValidationFailed(f"Run {loaded.run.id} has no step row {step_row_id}")
+
+
+def _job_of(row: PipelineStepRow) -> str | None:
+    return str(row.process["job"]) if row.process and "job" in row.process else None

@@ -1,0 +1,198 @@
+"""Jobs that react to something outside a run's own steps: an agent ended, a child run
+ended, an approval timed out, the run's timeout passed, a concurrency group freed up,
+a cancellation must reach an agent or a child run, a workspace must go.
+
+Each handler does its work and completes its job in one transaction, so it takes effect
+exactly once; each checks the stored state first, so a late or repeated job is a no-op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from pathlib import Path
+
+from orchestrate.agents import service as agents
+from orchestrate.auth.service import Actor
+from orchestrate.core.errors import InvalidTransition, NotFound, OrchestrateError
+from orchestrate.core.jobs import JobContext, JobRegistry
+from orchestrate.core.runtime import Runtime
+from orchestrate.pipelines import approvals, kinds
+from orchestrate.pipelines._store import load_run, pipeline_row, run_row
+from orchestrate.pipelines.contexts import render, step_context
+from orchestrate.pipelines.control import cancel_run_rows
+from orchestrate.pipelines.engine import Outcome, finish_attempt
+from orchestrate.pipelines.execution import run_step_job
+from orchestrate.pipelines.inputs import resolve_inputs
+from orchestrate.pipelines.launch import NewRun, create_run, start_next_in_group
+from orchestrate.pipelines.models import RunStatus, StepStatus, TriggerKind
+from orchestrate.pipelines.spec.models import PipelineSpec
+from orchestrate.pipelines.tables import PipelineStepRow
+from orchestrate.pipelines.workspace import remove_workspace
+
+_SYSTEM = "system:pipelines"
+
+
+def register_pipeline_jobs(registry: JobRegistry, runtime: Runtime) -> None:
+    """Every job handler of the pipelines capability."""
+    del runtime  # handlers get the runtime from their job context
+    registry.register(kinds.STEP, run_step_job)
+    registry.register(kinds.AGENT_FINISHED, agent_finished)
+    registry.register(kinds.APPROVAL_TIMEOUT, approval_timed_out)
+    registry.register(kinds.START_CHILD, start_child)
+    registry.register(kinds.CHILD_FINISHED, child_finished)
+    registry.register(kinds.START_QUEUED, start_queued)
+    registry.register(kinds.CANCEL_AGENT, cancel_agent)
+    registry.register(kinds.CANCEL_RUN, cancel_run)
+    registry.register(kinds.RUN_TIMEOUT, run_timed_out)
+    registry.register(kinds.CLEANUP, cleanup, timeout=timedelta(minutes=5))
+
+
+async def agent_finished(job: JobContext) -> None:
+    """The agent of an agent step ended: the step succeeds only if it ``completed``."""
+    payload = job.job.payload
+    async with job.uow() as uow:
+        loaded = await load_run(uow, str(payload["run"]))
+        row = await uow.session.get(PipelineStepRow, str(payload["step"]))
+        if (
+            row is not None
+            and StepStatus(row.status) is StepStatus.RUNNING
+            and row.attempts == int(payload["attempt"])
+        ):
+            row = loaded.steps[row.key]
+            row.agent_id = str(payload["agent_id"])
+            await finish_attempt(uow, loaded, row, _agent_outcome(payload, row.cancel_requested))
+        await job.complete_in(uow)
+        await uow.commit()
+
+
+def _agent_outcome(payload: dict[str, object], cancel_requested: bool) -> Outcome:
+    state = str(payload["state"])
+    outputs = {
+        "status": state,
+        "summary": str(payload.get("summary") or ""),
+        "branch": str(payload.get("branch") or ""),
+        "agent_id": str(payload["agent_id"]),
+        "cost_usd": str(payload.get("cost_usd") or "0"),
+    }
+    if state == "completed":
+        return Outcome(StepStatus.SUCCESS, outputs)
+    if state == "cancelled" and cancel_requested:
+        return Outcome(StepStatus.CANCELLED, outputs)
+    reason = payload.get("failure_reason") or f"the agent ended {state}"
+    return Outcome(StepStatus.FAILURE, outputs, f"agent {payload['agent_id']}: {reason}")
+
+
+async def approval_timed_out(job: JobContext) -> None:
+    async with job.uow() as uow:
+        await approvals.expire(uow, str(job.job.payload["step"]))
+        await job.complete_in(uow)
+        await uow.commit()
+
+
+async def start_child(job: JobContext) -> None:
+    """Create the run of a ``pipeline:`` step in the same transaction that records it."""
+    async with job.uow() as uow:
+        row = await uow.session.get(PipelineStepRow, str(job.job.payload["step"]))
+        if row is not None and row.child_run_id is None and row.status == StepStatus.RUNNING:
+            loaded = await load_run(uow, row.run_id)
+            row = loaded.steps[row.key]
+            step = loaded.spec.step(row.step_id)
+            if row.cancel_requested:
+                await finish_attempt(uow, loaded, row, Outcome(StepStatus.CANCELLED))
+            else:
+                try:
+                    assert step.pipeline is not None
+                    child_pipeline = await pipeline_row(uow, step.pipeline)
+                    given = render(step.with_, step_context(loaded, step, row))
+                    inputs = resolve_inputs(PipelineSpec.model_validate(child_pipeline.spec), given)
+                    trigger = {
+                        "pipeline": loaded.run.pipeline,
+                        "run_id": loaded.run.id,
+                        "step": row.key,
+                        "inputs": loaded.run.inputs,
+                    }
+                    child = await create_run(
+                        uow,
+                        job.runtime.settings,
+                        child_pipeline,
+                        NewRun(inputs, trigger, TriggerKind.PIPELINE, _SYSTEM, row.id),
+                    )
+                    row.child_run_id = child.run.id
+                except OrchestrateError as error:
+                    outcome = Outcome(
+                        StepStatus.FAILURE, error=f"pipeline '{step.pipeline}': {error}"
+                    )
+                    await finish_attempt(uow, loaded, row, outcome)
+        await job.complete_in(uow)
+        await uow.commit()
+
+
+async def child_finished(job: JobContext) -> None:
+    payload = job.job.payload
+    async with job.uow() as uow:
+        row = await uow.session.get(PipelineStepRow, str(payload["step"]))
+        if (
+            row is not None
+            and StepStatus(row.status) is StepStatus.RUNNING
+            and row.child_run_id == payload["run"]
+        ):
+            loaded = await load_run(uow, row.run_id)
+            row = loaded.steps[row.key]
+            child = await run_row(uow, str(payload["run"]))
+            status = RunStatus(str(payload["status"]))
+            outputs = {"run_id": child.id, "number": str(child.number), "status": status.value}
+            if status is RunStatus.SUCCESS:
+                outcome = Outcome(StepStatus.SUCCESS, outputs)
+            elif status is RunStatus.CANCELLED and row.cancel_requested:
+                outcome = Outcome(StepStatus.CANCELLED, outputs)
+            else:
+                reason = f"pipeline '{child.pipeline}' run #{child.number} ended {status.value}"
+                outcome = Outcome(StepStatus.FAILURE, outputs, reason)
+            await finish_attempt(uow, loaded, row, outcome)
+        await job.complete_in(uow)
+        await uow.commit()
+
+
+async def start_queued(job: JobContext) -> None:
+    async with job.uow() as uow:
+        started = await start_next_in_group(uow, str(job.job.payload["group"]))
+        await job.complete_in(uow, {"started": started})
+        await uow.commit()
+
+
+async def cancel_agent(job: JobContext) -> None:
+    """Reach the agent of a cancelled step; its finish notice then ends the step."""
+    # An agent that already ended (its notice ends the step) or was deleted needs nothing.
+    with contextlib.suppress(InvalidTransition, NotFound):
+        await agents.cancel(
+            job.runtime.uow(), str(job.job.payload["agent"]), Actor.system("pipelines")
+        )
+
+
+async def cancel_run(job: JobContext) -> None:
+    payload = job.job.payload
+    async with job.uow() as uow:
+        await cancel_run_rows(uow, str(payload["run"]), reason=str(payload.get("reason") or ""))
+        await job.complete_in(uow)
+        await uow.commit()
+
+
+async def run_timed_out(job: JobContext) -> None:
+    async with job.uow() as uow:
+        run = await run_row(uow, str(job.job.payload["run"]))
+        if not RunStatus(run.status).is_terminal:
+            spec = PipelineSpec.model_validate(run.spec)
+            limit = spec.timeout.total_seconds() if spec.timeout else 0
+            await cancel_run_rows(uow, run.id, reason=f"timed out after {limit:g}s", timed_out=True)
+        await job.complete_in(uow)
+        await uow.commit()
+
+
+async def cleanup(job: JobContext) -> None:
+    async with job.runtime.uow(read_only=True) as uow:
+        run = await run_row(uow, str(job.job.payload["run"]))
+        path = Path(run.workspace_path) if run.workspace_path else None
+        repo = Path(run.repo_path) if run.repo_path else None
+    if path is not None:
+        await remove_workspace(path, repo)

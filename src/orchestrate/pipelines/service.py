@@ -1,0 +1,346 @@
+"""Use cases of the pipelines capability: the one entry the CLI, the API and other
+capabilities use.
+
+Definitions are registered from YAML (validated first; nothing is stored when any file
+has a problem). Triggering creates a run and starts its first steps in one
+transaction; everything after that happens in jobs (``reactions.py``,
+``execution.py``), so these functions answer at once. Every change is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from orchestrate.auth import service as auth
+from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.bus import Event
+from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
+from orchestrate.core.events import read_events
+from orchestrate.core.ids import new_id
+from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
+from orchestrate.core.settings import Settings
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines import _store as store
+from orchestrate.pipelines import approvals
+from orchestrate.pipelines.approvals import Decision
+from orchestrate.pipelines.control import cancel_run_rows, cancel_step_rows
+from orchestrate.pipelines.inputs import parse_assignments, resolve_inputs
+from orchestrate.pipelines.launch import NewRun, create_run
+from orchestrate.pipelines.models import (
+    PendingApproval,
+    Pipeline,
+    PipelineRun,
+    RunStatus,
+    StepRun,
+    StepStatus,
+    TriggerKind,
+)
+from orchestrate.pipelines.reactions import register_pipeline_jobs
+from orchestrate.pipelines.spec.loader import load_pipeline
+from orchestrate.pipelines.spec.models import PipelineSpec
+from orchestrate.pipelines.spec.problems import PipelineInvalid, SpecProblem
+from orchestrate.pipelines.tables import PipelineRow, PipelineRunRow, PipelineStepRow
+
+__all__ = [
+    "PendingApproval",
+    "Pipeline",
+    "PipelineInvalid",
+    "PipelineRun",
+    "PipelineSource",
+    "RunStatus",
+    "SpecProblem",
+    "StepRun",
+    "StepStatus",
+    "TriggerKind",
+    "TriggerRequest",
+    "apply_sources",
+    "cancel_run",
+    "cancel_step",
+    "decide_approval",
+    "delete_pipeline",
+    "get_pipeline",
+    "get_run",
+    "list_pipelines",
+    "list_runs",
+    "parse_assignments",
+    "pending_approvals",
+    "register_pipeline",
+    "register_pipeline_jobs",
+    "rerun",
+    "run_events",
+    "trigger_pipeline",
+]
+
+
+@dataclass(frozen=True)
+class PipelineSource:
+    """A pipeline file as given: its text, where it came from, and its repository if any."""
+
+    text: str
+    source: str = "<string>"
+    repo_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    """A request to run a pipeline; ``trigger`` becomes the run's ``trigger`` context."""
+
+    pipeline: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    trigger: dict[str, Any] = field(default_factory=dict)
+    kind: TriggerKind = TriggerKind.MANUAL
+
+
+async def register_pipeline(
+    uow: UnitOfWork, source: PipelineSource, actor: Actor, *, name: str | None = None
+) -> Pipeline:
+    """Create or update one pipeline from YAML; ``name`` (from a URL) must match the file's."""
+    pipelines = await apply_sources(uow, [source], actor, expected_name=name)
+    return pipelines[0]
+
+
+async def apply_sources(
+    uow: UnitOfWork,
+    sources: Sequence[PipelineSource],
+    actor: Actor,
+    *,
+    expected_name: str | None = None,
+) -> list[Pipeline]:
+    """Validate every file, then register them all in one transaction (or none)."""
+    auth.authorize(actor, Permission.WRITE)
+    specs = _load_all(sources)
+    if expected_name is not None and specs[0].name != expected_name:
+        raise ValidationFailed(
+            f"The file names the pipeline '{specs[0].name}' but the request is for "
+            f"'{expected_name}'",
+            field="name",
+        )
+    async with uow:
+        rows = [
+            await _upsert(uow, spec, source, actor)
+            for spec, source in zip(specs, sources, strict=True)
+        ]
+        await uow.commit()
+        return [store.to_pipeline(row) for row in rows]
+
+
+def _load_all(sources: Sequence[PipelineSource]) -> list[PipelineSpec]:
+    problems: list[SpecProblem] = []
+    specs: list[PipelineSpec] = []
+    for source in sources:
+        try:
+            specs.append(load_pipeline(source.text, source.source))
+        except PipelineInvalid as error:
+            problems.extend(error.problems)
+    if problems:
+        raise PipelineInvalid(problems)
+    names = [spec.name for spec in specs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValidationFailed(
+            f"Two files define the pipeline '{duplicates[0]}'; names must be unique",
+            pipeline=duplicates[0],
+        )
+    return specs
+
+
+async def _upsert(
+    uow: UnitOfWork, spec: PipelineSpec, source: PipelineSource, actor: Actor
+) -> PipelineRow:
+    now = uow.now()
+    row = await uow.session.scalar(select(PipelineRow).where(PipelineRow.name == spec.name))
+    document = spec.model_dump(mode="json", by_alias=True)
+    repo_path = str(source.repo_path.resolve()) if source.repo_path else None
+    if row is None:
+        row = PipelineRow(
+            id=new_id("pipe", now), name=spec.name, version=1, next_number=1, created_at=now
+        )
+        uow.session.add(row)
+        action = "pipeline.create"
+    else:
+        row.version += 1
+        action = "pipeline.update"
+    row.description = spec.description
+    row.source = source.text
+    row.spec = document
+    row.repo_path = repo_path
+    row.source_path = source.source if source.source != "<string>" else None
+    row.updated_at = now
+    await uow.session.flush()
+    await auth.record_audit(uow, actor, action, row.id, {"name": spec.name, "version": row.version})
+    return row
+
+
+async def list_pipelines(uow: UnitOfWork) -> list[Pipeline]:
+    async with uow:
+        rows = await uow.session.scalars(select(PipelineRow).order_by(PipelineRow.name))
+        return [store.to_pipeline(row) for row in rows]
+
+
+async def get_pipeline(uow: UnitOfWork, name: str) -> Pipeline:
+    async with uow:
+        return store.to_pipeline(await store.pipeline_row(uow, name))
+
+
+async def delete_pipeline(uow: UnitOfWork, name: str, actor: Actor) -> Pipeline:
+    """Forget a definition; its runs stay (each keeps the spec it ran with)."""
+    auth.authorize(actor, Permission.WRITE)
+    async with uow:
+        row = await store.pipeline_row(uow, name)
+        pipeline = store.to_pipeline(row)
+        await uow.session.delete(row)
+        await auth.record_audit(uow, actor, "pipeline.delete", row.id, {"name": name})
+        await uow.commit()
+        return pipeline
+
+
+async def trigger_pipeline(
+    uow: UnitOfWork, settings: Settings, request: TriggerRequest, actor: Actor
+) -> PipelineRun:
+    """Start a run: inputs are checked against the pipeline before anything is stored."""
+    auth.authorize(actor, Permission.WRITE)
+    async with uow:
+        pipeline = await store.pipeline_row(uow, request.pipeline)
+        spec = PipelineSpec.model_validate(pipeline.spec)
+        inputs = resolve_inputs(spec, request.inputs)
+        new = NewRun(inputs, request.trigger, request.kind, actor.name)
+        loaded = await create_run(uow, settings, pipeline, new)
+        await auth.record_audit(
+            uow, actor, "pipeline.trigger", loaded.run.id, {"pipeline": pipeline.name}
+        )
+        await uow.commit()
+        return store.to_run(loaded.run, list(loaded.steps.values()))
+
+
+async def rerun(
+    uow: UnitOfWork, settings: Settings, run_id: str, actor: Actor, *, failed_only: bool = False
+) -> PipelineRun:
+    """A new run with the same inputs and trigger; ``failed_only`` reuses the successes."""
+    auth.authorize(actor, Permission.WRITE)
+    async with uow:
+        earlier = await store.load_run(uow, run_id)
+        if not RunStatus(earlier.run.status).is_terminal:
+            raise Conflict(
+                f"Run {run_id} is still {earlier.run.status}; cancel it or wait for it to end",
+                run_id=run_id,
+            )
+        pipeline = await store.pipeline_row(uow, earlier.run.pipeline)
+        pipeline_spec = pipeline.spec
+        pipeline.spec = earlier.run.spec  # a re-run runs what ran, not a later edit
+        reused = (
+            {row.step_id: row for row in earlier.base_rows() if row.status == StepStatus.SUCCESS}
+            if failed_only
+            else {}
+        )
+        new = NewRun(
+            dict(earlier.run.inputs),
+            dict(earlier.run.trigger),
+            TriggerKind.RERUN,
+            actor.name,
+            rerun_of=run_id,
+            reused=reused,
+        )
+        loaded = await create_run(uow, settings, pipeline, new)
+        pipeline.spec = pipeline_spec
+        await auth.record_audit(
+            uow, actor, "pipeline.rerun", loaded.run.id, {"of": run_id, "failed_only": failed_only}
+        )
+        await uow.commit()
+        return store.to_run(loaded.run, list(loaded.steps.values()))
+
+
+async def list_runs(
+    uow: UnitOfWork,
+    *,
+    pipeline: str | None = None,
+    status: RunStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[PipelineRun]:
+    """Runs, newest first, without their steps."""
+    check_page_size(limit)
+    query = newest_first(select(PipelineRunRow), PipelineRunRow, limit, cursor)
+    if pipeline is not None:
+        query = query.where(PipelineRunRow.pipeline == pipeline)
+    if status is not None:
+        query = query.where(PipelineRunRow.status == status.value)
+    async with uow:
+        rows, next_cursor = page_of(list(await uow.session.scalars(query)), limit)
+        return Page(items=[store.to_run(row) for row in rows], next_cursor=next_cursor)
+
+
+async def get_run(uow: UnitOfWork, run_id: str) -> PipelineRun:
+    async with uow:
+        run = await store.run_row(uow, run_id)
+        steps = await uow.session.scalars(
+            select(PipelineStepRow).where(PipelineStepRow.run_id == run_id)
+        )
+        return store.to_run(run, list(steps))
+
+
+async def cancel_run(uow: UnitOfWork, run_id: str, actor: Actor) -> PipelineRun:
+    auth.authorize(actor, Permission.WRITE)
+    async with uow:
+        loaded = await cancel_run_rows(uow, run_id, reason=f"cancelled by {actor.name}")
+        await auth.record_audit(uow, actor, "pipeline.cancel", run_id, {})
+        await uow.commit()
+        return store.to_run(loaded.run, list(loaded.steps.values()))
+
+
+async def cancel_step(uow: UnitOfWork, run_id: str, key: str, actor: Actor) -> PipelineRun:
+    auth.authorize(actor, Permission.WRITE)
+    async with uow:
+        loaded = await cancel_step_rows(uow, run_id, key)
+        await auth.record_audit(uow, actor, "pipeline.step.cancel", run_id, {"step": key})
+        await uow.commit()
+        return store.to_run(loaded.run, list(loaded.steps.values()))
+
+
+async def decide_approval(
+    uow: UnitOfWork,
+    run_id: str,
+    key: str,
+    actor: Actor,
+    decision: Decision,
+    comment: str | None = None,
+) -> PipelineRun:
+    """Approve or reject a waiting approval step; only its named approvers may, once each."""
+    async with uow:
+        loaded = await approvals.decide(uow, run_id, key, actor, decision, comment)
+        await auth.record_audit(
+            uow, actor, f"pipeline.step.{decision}", run_id, {"step": key, "comment": comment}
+        )
+        await uow.commit()
+        return store.to_run(loaded.run, list(loaded.steps.values()))
+
+
+async def pending_approvals(uow: UnitOfWork, actor: Actor) -> list[PendingApproval]:
+    async with uow:
+        return await approvals.pending_for(uow, actor)
+
+
+async def run_events(
+    uow: UnitOfWork, run_id: str, *, after_id: int = 0, limit: int = 500
+) -> Sequence[Event]:
+    """The run's events after a cursor (status changes and log lines), oldest first."""
+    async with uow:
+        await store.run_row(uow, run_id)
+        return await read_events(
+            uow.session, after_id=after_id, limit=limit, subject=run_id, type_prefix="pipeline."
+        )
+
+
+def log_file(run: PipelineRun, key: str) -> Path | None:
+    """Where a step's log is (None if it has not produced one)."""
+    step = run.step(key)
+    return Path(step.log_path) if step.log_path else None
+
+
+def missing_step(run: PipelineRun, key: str) -> NotFound:
+    keys = ", ".join(step.key for step in run.steps)
+    return NotFound(f"Run {run.id} has no step '{key}' (steps: {keys})", run_id=run.id, step=key)
