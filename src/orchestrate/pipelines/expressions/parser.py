@@ -229,6 +229,8 @@ def _token_hint(token: Token, text: str) -> str | None:
         return _WORD_OPERATOR_HINT
     if str(token) == "*":
         return _ARITHMETIC_HINT
+    if token.type == "NAME" and text[: _start(token)].endswith("'"):
+        return "To put a quote inside a string, double it: 'It''s'"
     if token.type == "NUMBER" and text[: _start(token)].rstrip().endswith("."):
         return "A property name cannot start with a digit; index with brackets, e.g. list[0]"
     return None
