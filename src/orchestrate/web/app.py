@@ -11,6 +11,7 @@ from orchestrate.auth import api as auth_api
 from orchestrate.core.runtime import Runtime
 from orchestrate.monitoring import api as monitoring_api
 from orchestrate.monitoring.metrics import HttpMetricsMiddleware
+from orchestrate.pipelines import api as pipelines_api
 from orchestrate.stories import api as stories_api
 from orchestrate.web.deps import require_actor
 from orchestrate.web.errors import install_error_handlers
@@ -43,6 +44,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     api.include_router(auth_api.router)
     api.include_router(stories_api.router)
     api.include_router(agents_api.router)
+    api.include_router(pipelines_api.router)
     api.include_router(monitoring_api.router)
     app.include_router(monitoring_api.public_router)
     app.include_router(api)
