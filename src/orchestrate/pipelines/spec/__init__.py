@@ -1,4 +1,4 @@
-"""The pipeline format: models, loading YAML with located problems, rules, graph."""
+"""The pipeline format: models, loading YAML with located problems, rules, graph, schema."""
 
 from orchestrate.pipelines.spec.graph import (
     ancestors,
@@ -30,6 +30,7 @@ from orchestrate.pipelines.spec.models import (
 )
 from orchestrate.pipelines.spec.positions import SourceMap
 from orchestrate.pipelines.spec.problems import PipelineInvalid, SpecProblem
+from orchestrate.pipelines.spec.schema import pipeline_json_schema
 from orchestrate.pipelines.spec.validation import validate_spec
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "load_pipeline_file",
     "needs_graph",
     "parse_pipeline",
+    "pipeline_json_schema",
     "topological_order",
     "validate_spec",
 ]
