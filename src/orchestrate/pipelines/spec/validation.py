@@ -97,18 +97,23 @@ def _input_defaults(spec: PipelineSpec, where: SourceMap) -> list[SpecProblem]:
 
 
 def _default_complaint(declared: InputSpec) -> tuple[str, str | None] | None:
+    """Why a default does not fit its input's type, judged by the YAML type written.
+
+    A whole number is a fine string (``3`` reads as "3"), but a decimal is not:
+    YAML reads ``3.10`` as the number 3.1, a classic trap with version inputs.
+    """
     default: Any = declared.default
     kind = declared.type
+    is_whole = isinstance(default, int) and not isinstance(default, bool)
     if kind is InputType.CHOICE:
         options = declared.options or []
-        if default in options:
+        if (isinstance(default, str) or is_whole) and str(default) in options:
             return None
-        return f"default {default!r} is not one of its options", did_you_mean(
-            str(default), options, "options"
-        )
+        hint = did_you_mean(str(default), options, "options")
+        return f"default {default!r} is not one of its options", hint
     fits = {
-        InputType.STRING: isinstance(default, str),
-        InputType.NUMBER: isinstance(default, int | float) and not isinstance(default, bool),
+        InputType.STRING: isinstance(default, str) or is_whole,
+        InputType.NUMBER: is_whole or isinstance(default, float),
         InputType.BOOLEAN: isinstance(default, bool),
         InputType.JSON: True,
     }[kind]

@@ -98,7 +98,7 @@ _CONTINUE = make_pipeline(run_step("a", continue__on__error="${{ input.flaky }}"
 _WORKDIR = make_pipeline(run_step("a", working_directory="${{ inputs.dir }}"))
 _DEFAULT_NUMBER = make_pipeline(inputs={"count": {"type": "number", "default": "three"}})
 _DEFAULT_BOOLEAN = make_pipeline(inputs={"flag": {"type": "boolean", "default": "yes"}})
-_DEFAULT_STRING = make_pipeline(inputs={"name": {"type": "string", "default": 3}})
+_DEFAULT_STRING = make_pipeline(inputs={"python": {"type": "string", "default": 3.10}})
 _DEFAULT_CHOICE = make_pipeline(
     inputs={"env": {"type": "choice", "options": ["dev", "prod"], "default": "prd"}}
 )
@@ -186,8 +186,8 @@ RULE_CASES = [
           "number"),
     _case("boolean default", _DEFAULT_BOOLEAN, "yes", "input 'flag': default 'yes' is not a "
           "boolean"),
-    _case("string default", _DEFAULT_STRING, "3", "input 'name': default 3 is not a string",
-          "quote it to make it a string"),
+    _case("string default", _DEFAULT_STRING, "3.1", "input 'python': default 3.1 is not a "
+          "string", "quote it to make it a string"),
     _case("choice default", _DEFAULT_CHOICE, "prd", "input 'env': default 'prd' is not one of "
           "its options", "Did you mean 'prod'?"),
     _case("time zone", _TIMEZONE, "Europe/Pari", "unknown time zone 'Europe/Pari'",
@@ -244,6 +244,8 @@ VALID_CASES = {
             "env": {"type": "choice", "options": ["dev"], "default": "dev"},
             "data": {"type": "json", "default": {"a": [1]}},
             "name": {"default": "x"},
+            "attempts": {"type": "string", "default": 3},
+            "level": {"type": "choice", "options": ["1", "2"], "default": 2},
         }
     ),
     "time zone": make_pipeline(
