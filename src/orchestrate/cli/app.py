@@ -19,6 +19,7 @@ from orchestrate.cli.output import stderr
 from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.logging import redact_text
 from orchestrate.monitoring.cli import job_app
+from orchestrate.pipelines.cli import pipeline_app
 from orchestrate.stories.cli import epic_app, story_app
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ app.add_typer(story_app, name="story")
 app.add_typer(epic_app, name="epic")
 app.add_typer(job_app, name="job")
 app.add_typer(agent_app, name="agent")
+app.add_typer(pipeline_app, name="pipeline")
 
 
 def main() -> None:

@@ -69,7 +69,7 @@ class ProblemOut(BaseModel):
     line: int
     column: int
     message: str
-    hint: str | None
+    hint: str | None = None
 
     @classmethod
     def of(cls, problem: SpecProblem) -> ProblemOut:
