@@ -14,29 +14,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import signal
-import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from orchestrate.core.jobs import JobRunner, JobStatus, NewJob, enqueue, enqueue_many
 from orchestrate.core.jobs.tables import JobRow
-from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _common import Database, machine, percentile
 from _job_worker import registry
 
 WORKER = Path(__file__).with_name("_job_worker.py")
@@ -48,52 +42,6 @@ class Result:
     jobs_per_second: float
     p50_ms: float
     p99_ms: float
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}"
-    )
-
-
-class Database:
-    """A fresh, migrated database for one scenario."""
-
-    def __init__(self, kind: str, postgres_url: str | None) -> None:
-        self.kind = kind
-        self._server = postgres_url
-        self._tmp = tempfile.TemporaryDirectory()
-        if kind == "sqlite":
-            self.url = f"sqlite+aiosqlite:///{self._tmp.name}/bench.db"
-        else:
-            assert postgres_url
-            self.name = f"orch_bench_{uuid.uuid4().hex[:8]}"
-            asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
-            self.url = make_url(postgres_url).set(database=self.name).render_as_string(False)
-        upgrade_to_head(self.url)
-
-    async def _admin(self, statement: str) -> None:
-        assert self._server
-        dsn = make_url(self._server).set(drivername="postgresql").render_as_string(False)
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    def drop(self) -> None:
-        if self.kind == "postgresql":
-            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self._tmp.cleanup()
 
 
 def start_workers(url: str, count: int, home: str) -> list[subprocess.Popen[str]]:
@@ -166,13 +114,6 @@ async def latency(runtime: Runtime, samples: int) -> tuple[float, float]:
             await asyncio.sleep(0.005)
         await asyncio.sleep(0.02)  # idle again before the next sample
     return percentile(delays, 50), percentile(delays, 99)
-
-
-def percentile(values: list[float], pct: int) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    return statistics.quantiles(ordered, n=100, method="inclusive")[pct - 1]
 
 
 def run_out_of_process(kind: str, workers: int, args: argparse.Namespace) -> Result:

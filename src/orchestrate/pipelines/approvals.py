@@ -27,7 +27,10 @@ Decision = Literal["approve", "reject"]
 
 def approver_name(actor: Actor) -> str:
     """The name an approver list matches: a token's name, or the login name at the CLI."""
-    return actor.name.removeprefix("cli:")
+    for prefix in ("token:", "cli:"):
+        if actor.name.startswith(prefix):
+            return actor.name.removeprefix(prefix)
+    return actor.name
 
 
 async def decide(
