@@ -7,12 +7,13 @@ deciding what starts next never races another worker doing the same for that run
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
@@ -30,6 +31,8 @@ from orchestrate.pipelines.models import (
 )
 from orchestrate.pipelines.spec.models import PipelineSpec
 from orchestrate.pipelines.tables import PipelineRow, PipelineRunRow, PipelineStepRow
+
+ACTIVE_RUN = (RunStatus.RUNNING.value, RunStatus.WAITING.value)
 
 _SPECS: OrderedDict[str, PipelineSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
@@ -91,11 +94,40 @@ async def load_run(uow: UnitOfWork, run_id: str) -> LoadedRun:
     return LoadedRun(run, spec_of(run), {row.key: row for row in rows})
 
 
-async def step_row(uow: UnitOfWork, step_row_id: str) -> PipelineStepRow:
-    row = await uow.session.get(PipelineStepRow, step_row_id)
-    if row is None:
-        raise NotFound(f"No pipeline step {step_row_id}", step=step_row_id)
-    return row
+async def find_step(uow: UnitOfWork, step_row_id: str) -> PipelineStepRow | None:
+    return await uow.session.get(PipelineStepRow, step_row_id)
+
+
+async def group_runs(uow: UnitOfWork, group: str, *, exclude: str | None) -> list[PipelineRunRow]:
+    query = (
+        select(PipelineRunRow)
+        .where(PipelineRunRow.concurrency_group == group)
+        .where(PipelineRunRow.status.in_([RunStatus.QUEUED.value, *ACTIVE_RUN]))
+        .order_by(PipelineRunRow.created_at, PipelineRunRow.id)
+    )
+    if exclude is not None:
+        query = query.where(PipelineRunRow.id != exclude)
+    return list(await uow.session.scalars(query))
+
+
+async def lock_group(uow: UnitOfWork, group: str) -> None:
+    """Serialise decisions about one group across workers (SQLite's writer lock already does)."""
+    if uow.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(group.encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    await uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def waiting_steps(uow: UnitOfWork) -> list[tuple[PipelineStepRow, PipelineRunRow]]:
+    """Every step waiting for people, with its run, oldest first."""
+    rows = await uow.session.execute(
+        select(PipelineStepRow, PipelineRunRow)
+        .join(PipelineRunRow, PipelineRunRow.id == PipelineStepRow.run_id)
+        .where(PipelineStepRow.status == StepStatus.WAITING.value)
+        .order_by(PipelineStepRow.started_at)
+    )
+    return [(step, run) for step, run in rows.all()]
 
 
 def set_run_status(

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import select
-
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import Conflict, NotFound, PermissionDenied
 from orchestrate.core.events import record_event
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.pipelines._store import LoadedRun, load_run, spec_of, to_approval
+from orchestrate.pipelines._store import (
+    LoadedRun,
+    find_step,
+    load_run,
+    spec_of,
+    to_approval,
+    waiting_steps,
+)
 from orchestrate.pipelines.engine import Outcome, finish_attempt
 from orchestrate.pipelines.models import PendingApproval, StepStatus
 from orchestrate.pipelines.spec.models import ApprovalSpec, StepKind
-from orchestrate.pipelines.tables import PipelineRunRow, PipelineStepRow
+from orchestrate.pipelines.tables import PipelineStepRow
 
 Decision = Literal["approve", "reject"]
 
@@ -69,7 +74,7 @@ async def decide(
 
 async def expire(uow: UnitOfWork, step_row_id: str) -> None:
     """The approval's time ran out: decide as its ``on_timeout`` says."""
-    row = await uow.session.get(PipelineStepRow, step_row_id)
+    row = await find_step(uow, step_row_id)
     if row is None or StepStatus(row.status) is not StepStatus.WAITING:
         return
     loaded = await load_run(uow, row.run_id)
@@ -85,14 +90,8 @@ async def expire(uow: UnitOfWork, step_row_id: str) -> None:
 async def pending_for(uow: UnitOfWork, actor: Actor) -> list[PendingApproval]:
     """Approval steps waiting on this caller (named as approver, not yet decided)."""
     name = approver_name(actor)
-    rows = await uow.session.execute(
-        select(PipelineStepRow, PipelineRunRow)
-        .join(PipelineRunRow, PipelineRunRow.id == PipelineStepRow.run_id)
-        .where(PipelineStepRow.status == StepStatus.WAITING.value)
-        .order_by(PipelineStepRow.started_at)
-    )
     pending: list[PendingApproval] = []
-    for row, run in rows.all():
+    for row, run in await waiting_steps(uow):
         step = spec_of(run).step(row.step_id)
         if step.approval is None or name not in step.approval.approvers:
             continue

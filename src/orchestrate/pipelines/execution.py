@@ -24,7 +24,7 @@ from orchestrate.core.errors import OrchestrateError, ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import JobContext, enqueue
 from orchestrate.pipelines import kinds
-from orchestrate.pipelines._store import LoadedRun, load_run, set_step_status
+from orchestrate.pipelines._store import LoadedRun, find_step, load_run, set_step_status
 from orchestrate.pipelines.contexts import render, step_context, step_environment
 from orchestrate.pipelines.engine import Outcome, finish_attempt
 from orchestrate.pipelines.expressions import ExpressionError, interpolate
@@ -207,7 +207,7 @@ async def _publish_log(job: JobContext, attempt: Attempt, lines: list[str]) -> N
 
 async def _cancel_requested(job: JobContext, attempt: Attempt) -> bool:
     async with job.runtime.uow(read_only=True) as uow:
-        row = await uow.session.get(PipelineStepRow, attempt.step_row_id)
+        row = await find_step(uow, attempt.step_row_id)
         return row is None or row.cancel_requested
 
 

@@ -9,12 +9,9 @@ active run is cancelled instead; the waiting one starts when it has ended.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import select, text
 
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
@@ -22,7 +19,15 @@ from orchestrate.core.jobs import enqueue
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import kinds
-from orchestrate.pipelines._store import LoadedRun, load_run, set_run_status, spec_of
+from orchestrate.pipelines._store import (
+    ACTIVE_RUN,
+    LoadedRun,
+    group_runs,
+    load_run,
+    lock_group,
+    set_run_status,
+    spec_of,
+)
 from orchestrate.pipelines.control import cancel_run_rows
 from orchestrate.pipelines.engine import advance
 from orchestrate.pipelines.expressions import interpolate
@@ -30,8 +35,6 @@ from orchestrate.pipelines.models import RunStatus, StepStatus, TriggerKind
 from orchestrate.pipelines.spec.models import PipelineSpec
 from orchestrate.pipelines.tables import PipelineRow, PipelineRunRow, PipelineStepRow
 from orchestrate.pipelines.workspace import workspace_root
-
-_ACTIVE_RUN = (RunStatus.RUNNING.value, RunStatus.WAITING.value)
 
 
 @dataclass(frozen=True)
@@ -141,14 +144,14 @@ async def _start_or_wait(uow: UnitOfWork, loaded: LoadedRun) -> None:
     if group is None:
         await start_run(uow, loaded)
         return
-    await _lock_group(uow, group)
-    others = await _group_runs(uow, group, exclude=run.id)
+    await lock_group(uow, group)
+    others = await group_runs(uow, group, exclude=run.id)
     for other in others:
         if other.status == RunStatus.QUEUED.value:
             await cancel_run_rows(
                 uow, other.id, reason=f"superseded by run #{run.number} of '{run.pipeline}'"
             )
-    active = [other for other in others if other.status in _ACTIVE_RUN]
+    active = [other for other in others if other.status in ACTIVE_RUN]
     if not active:
         await start_run(uow, loaded)
         return
@@ -182,9 +185,9 @@ async def start_run(uow: UnitOfWork, loaded: LoadedRun) -> None:
 
 async def start_next_in_group(uow: UnitOfWork, group: str) -> str | None:
     """Start the group's waiting run if no run of the group is active; returns its id."""
-    await _lock_group(uow, group)
-    runs = await _group_runs(uow, group, exclude=None)
-    if any(run.status in _ACTIVE_RUN for run in runs):
+    await lock_group(uow, group)
+    runs = await group_runs(uow, group, exclude=None)
+    if any(run.status in ACTIVE_RUN for run in runs):
         return None
     waiting = [run for run in runs if run.status == RunStatus.QUEUED.value]
     if not waiting:
@@ -192,27 +195,6 @@ async def start_next_in_group(uow: UnitOfWork, group: str) -> str | None:
     loaded = await load_run(uow, waiting[0].id)
     await start_run(uow, loaded)
     return loaded.run.id
-
-
-async def _group_runs(uow: UnitOfWork, group: str, *, exclude: str | None) -> list[PipelineRunRow]:
-    query = (
-        select(PipelineRunRow)
-        .where(PipelineRunRow.concurrency_group == group)
-        .where(PipelineRunRow.status.in_([RunStatus.QUEUED.value, *_ACTIVE_RUN]))
-        .order_by(PipelineRunRow.created_at, PipelineRunRow.id)
-    )
-    if exclude is not None:
-        query = query.where(PipelineRunRow.id != exclude)
-    return list(await uow.session.scalars(query))
-
-
-async def _lock_group(uow: UnitOfWork, group: str) -> None:
-    """Serialise decisions about one group across workers (SQLite's writer lock already does)."""
-    if uow.session.get_bind().dialect.name != "postgresql":
-        return
-    digest = hashlib.blake2b(group.encode(), digest_size=8).digest()
-    key = int.from_bytes(digest, "big", signed=True)
-    await uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def repo_of(run: PipelineRunRow) -> Path | None:

@@ -18,7 +18,7 @@ from orchestrate.core.errors import InvalidTransition, NotFound, OrchestrateErro
 from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import approvals, kinds
-from orchestrate.pipelines._store import load_run, pipeline_row, run_row
+from orchestrate.pipelines._store import find_step, load_run, pipeline_row, run_row
 from orchestrate.pipelines.contexts import render, step_context
 from orchestrate.pipelines.control import cancel_run_rows
 from orchestrate.pipelines.engine import Outcome, finish_attempt
@@ -27,7 +27,6 @@ from orchestrate.pipelines.inputs import resolve_inputs
 from orchestrate.pipelines.launch import NewRun, create_run, start_next_in_group
 from orchestrate.pipelines.models import RunStatus, StepStatus, TriggerKind
 from orchestrate.pipelines.spec.models import PipelineSpec
-from orchestrate.pipelines.tables import PipelineStepRow
 from orchestrate.pipelines.workspace import remove_workspace
 
 _SYSTEM = "system:pipelines"
@@ -53,7 +52,7 @@ async def agent_finished(job: JobContext) -> None:
     payload = job.job.payload
     async with job.uow() as uow:
         loaded = await load_run(uow, str(payload["run"]))
-        row = await uow.session.get(PipelineStepRow, str(payload["step"]))
+        row = await find_step(uow, str(payload["step"]))
         if (
             row is not None
             and StepStatus(row.status) is StepStatus.RUNNING
@@ -93,7 +92,7 @@ async def approval_timed_out(job: JobContext) -> None:
 async def start_child(job: JobContext) -> None:
     """Create the run of a ``pipeline:`` step in the same transaction that records it."""
     async with job.uow() as uow:
-        row = await uow.session.get(PipelineStepRow, str(job.job.payload["step"]))
+        row = await find_step(uow, str(job.job.payload["step"]))
         if row is not None and row.child_run_id is None and row.status == StepStatus.RUNNING:
             loaded = await load_run(uow, row.run_id)
             row = loaded.steps[row.key]
@@ -131,7 +130,7 @@ async def start_child(job: JobContext) -> None:
 async def child_finished(job: JobContext) -> None:
     payload = job.job.payload
     async with job.uow() as uow:
-        row = await uow.session.get(PipelineStepRow, str(payload["step"]))
+        row = await find_step(uow, str(payload["step"]))
         if (
             row is not None
             and StepStatus(row.status) is StepStatus.RUNNING
