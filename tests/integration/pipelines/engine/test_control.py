@@ -202,3 +202,73 @@ async def test_pipeline_step_runs_a_child_pipeline_and_waits(pipelines: Pipeline
     assert run.status.value == "success"
     child = await pipelines.get(run.step("call").outputs["run_id"])
     assert child.step("hello").outputs == {"said": "hello world"}
+
+
+async def test_a_run_past_its_timeout_fails_and_stops_its_steps(pipelines: Pipelines) -> None:
+    await pipelines.register(
+        """
+        name: bounded
+        timeout: 1
+        steps:
+          - id: hang
+            run: sleep 60
+          - id: after
+            needs: hang
+            run: echo never
+        """
+    )
+    run = await pipelines.trigger("bounded")
+    await pipelines.work(timeout=20)
+    run = await pipelines.get(run.id)
+    assert run.status.value == "failure"
+    assert run.reason == "timed out after 1s"
+    assert statuses(run) == {"hang": "cancelled", "after": "cancelled"}
+
+
+@pytest.mark.parametrize(
+    ("on_timeout", "expected"), [("approve", "success"), ("reject", "failure")]
+)
+async def test_an_unanswered_approval_decides_by_on_timeout(
+    pipelines: Pipelines, on_timeout: str, expected: str
+) -> None:
+    await pipelines.register(
+        f"""
+        name: patient
+        steps:
+          - id: gate
+            approval: {{approvers: [alice], timeout: 1, on_timeout: {on_timeout}}}
+        """
+    )
+    run = await pipelines.trigger("patient")
+    await asyncio.sleep(1.2)
+    await pipelines.work()
+    run = await pipelines.get(run.id)
+    assert run.status.value == expected
+    assert run.step("gate").outputs["timed_out"] == "true"
+
+
+async def test_cancelling_one_step_skips_its_dependents_only(pipelines: Pipelines) -> None:
+    await pipelines.register(
+        """
+        name: partial
+        steps:
+          - id: gate
+            approval: {approvers: [alice]}
+          - id: after_gate
+            needs: gate
+            run: echo gated
+          - id: independent
+            run: echo free
+        """
+    )
+    run = await pipelines.run("partial")
+    run = await service.cancel_step(pipelines.runtime.uow(), run.id, "gate", pipelines.actor)
+    await pipelines.work()
+    run = await pipelines.get(run.id)
+    assert statuses(run) == {
+        "gate": "cancelled",
+        "after_gate": "skipped",
+        "independent": "success",
+    }
+    assert run.step("after_gate").skip_reason == "needs 'gate', which was cancelled"
+    assert run.status.value == "cancelled"

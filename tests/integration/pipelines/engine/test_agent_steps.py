@@ -1,0 +1,141 @@
+"""Agent steps: the step starts an agent, waits for it without a worker, and exposes its result."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from orchestrate.agents import service as agents
+from orchestrate.agents.execution import register_agent_jobs
+from orchestrate.agents.models import AgentRun
+from orchestrate.core.jobs import JobRegistry, JobRunner
+from orchestrate.llm.provider import Provider
+from orchestrate.pipelines import service
+from orchestrate.pipelines.reactions import register_pipeline_jobs
+from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call
+from tests.integration.pipelines.engine.conftest import Pipelines, statuses
+
+
+@pytest.fixture(autouse=True)
+def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scripted provider replaces the model; the key only satisfies the start check."""
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    for args in (
+        ["init", "-q", "-b", "main"],
+        [
+            "-c",
+            "user.name=Dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "init",
+        ],
+    ):
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+    return root
+
+
+def writing_agent(run: AgentRun) -> Provider:
+    if "give up" in run.task:
+        return ScriptedProvider([finish("blocked", "cannot do it")])
+    return ScriptedProvider(
+        [
+            tool_call("write_file", {"path": "NOTES.md", "content": run.task + "\n"}),
+            tool_call("git", {"action": "add", "paths": ["NOTES.md"]}),
+            tool_call("git", {"action": "commit", "message": "Add notes"}),
+            finish("completed", "wrote the notes"),
+        ]
+    )
+
+
+async def work(pipelines: Pipelines) -> None:
+    registry = JobRegistry()
+    register_agent_jobs(registry, pipelines.runtime, lambda _runtime: writing_agent)
+    register_pipeline_jobs(registry, pipelines.runtime)
+    runner = JobRunner(pipelines.runtime, registry)
+    await asyncio.wait_for(runner.run(until_idle=True), 60)
+
+
+async def register(pipelines: Pipelines, repo: Path) -> None:
+    await pipelines.register(
+        f"""
+        name: docs
+        inputs:
+          topic: {{required: true}}
+        steps:
+          - id: write
+            agent: doc-generator
+            with:
+              task: "Write notes about ${{{{ inputs.topic }}}}"
+              repo: {repo}
+              provider: openai
+              model: test-model
+          - id: publish
+            needs: write
+            run: echo "${{{{ needs.write.outputs.branch }}}}"
+        """
+    )
+
+
+async def test_agent_step_succeeds_with_the_agents_summary_and_branch(
+    pipelines: Pipelines, repo: Path
+) -> None:
+    await register(pipelines, repo)
+    run = await pipelines.trigger("docs", topic="pipelines")
+    await work(pipelines)
+    run = await pipelines.get(run.id)
+    assert run.status.value == "success", run
+    write = run.step("write")
+    assert write.outputs["status"] == "completed"
+    assert write.outputs["summary"] == "wrote the notes"
+    assert write.outputs["branch"]
+    agent = await agents.get_agent(pipelines.runtime.uow(read_only=True), write.outputs["agent_id"])
+    assert agent.task == "Write notes about pipelines"
+    assert write.agent_id == agent.id
+    assert statuses(run) == {"write": "success", "publish": "success"}
+
+
+async def test_agent_that_does_not_complete_fails_the_step(
+    pipelines: Pipelines, repo: Path
+) -> None:
+    await register(pipelines, repo)
+    run = await pipelines.trigger("docs", topic="give up")
+    await work(pipelines)
+    run = await pipelines.get(run.id)
+    assert run.status.value == "failure"
+    assert run.step("write").outputs["status"] == "failed"
+    assert "blocked" in (run.step("write").error or "")
+    assert run.step("publish").skip_reason == "needs 'write', which failed"
+
+
+async def test_an_unknown_agent_type_fails_the_step_with_the_reason(
+    pipelines: Pipelines, repo: Path
+) -> None:
+    await pipelines.register(
+        f"""
+        name: typo
+        steps:
+          - id: write
+            agent: doc-generatr
+            with: {{task: notes, repo: {repo}, provider: openai, model: m}}
+        """
+    )
+    run = await pipelines.trigger("typo")
+    await work(pipelines)
+    run = await pipelines.get(run.id)
+    assert run.status.value == "failure"
+    assert "doc-generatr" in (run.step("write").error or "")
+    runs = await service.list_runs(pipelines.runtime.uow(read_only=True), pipeline="typo")
+    assert [r.id for r in runs.items] == [run.id]
