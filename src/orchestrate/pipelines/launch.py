@@ -49,13 +49,16 @@ class NewRun:
     rerun_of: str | None = None
     reused: dict[str, PipelineStepRow] = field(default_factory=dict)
     """Steps of an earlier run that succeeded, by step id, to end as reused successes."""
+    spec: dict[str, Any] | None = None
+    """The spec to run when not the pipeline's current one (a re-run runs what ran)."""
 
 
 async def create_run(
     uow: UnitOfWork, settings: Settings, pipeline: PipelineRow, new: NewRun
 ) -> LoadedRun:
     """Store a run of ``pipeline`` and start it unless its concurrency group is busy."""
-    spec = PipelineSpec.model_validate(pipeline.spec)
+    document = new.spec if new.spec is not None else pipeline.spec
+    spec = PipelineSpec.model_validate(document)
     now = uow.now()
     run_id = new_id("prun", now)
     number = pipeline.next_number
@@ -65,7 +68,7 @@ async def create_run(
         pipeline=pipeline.name,
         number=number,
         status=RunStatus.QUEUED.value,
-        spec=pipeline.spec,
+        spec=document,
         inputs=new.inputs,
         trigger=new.trigger,
         trigger_kind=new.kind.value,

@@ -230,8 +230,6 @@ async def rerun(
                 run_id=run_id,
             )
         pipeline = await store.pipeline_row(uow, earlier.run.pipeline)
-        pipeline_spec = pipeline.spec
-        pipeline.spec = earlier.run.spec  # a re-run runs what ran, not a later edit
         reused = (
             {row.step_id: row for row in earlier.base_rows() if row.status == StepStatus.SUCCESS}
             if failed_only
@@ -244,9 +242,9 @@ async def rerun(
             actor.name,
             rerun_of=run_id,
             reused=reused,
+            spec=earlier.run.spec,  # a re-run runs what ran, not a later edit
         )
         loaded = await create_run(uow, settings, pipeline, new)
-        pipeline.spec = pipeline_spec
         await auth.record_audit(
             uow, actor, "pipeline.rerun", loaded.run.id, {"of": run_id, "failed_only": failed_only}
         )

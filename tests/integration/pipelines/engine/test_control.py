@@ -272,3 +272,17 @@ async def test_cancelling_one_step_skips_its_dependents_only(pipelines: Pipeline
     }
     assert run.step("after_gate").skip_reason == "needs 'gate', which was cancelled"
     assert run.status.value == "cancelled"
+
+
+async def test_a_rerun_runs_the_spec_that_ran_not_a_later_edit(pipelines: Pipelines) -> None:
+    await pipelines.register("name: edited\nsteps:\n  - id: a\n    run: exit 1\n")
+    first = await pipelines.run("edited")
+    await pipelines.register("name: edited\nsteps:\n  - id: b\n    run: 'true'\n")
+    again = await service.rerun(
+        pipelines.runtime.uow(), pipelines.runtime.settings, first.id, pipelines.actor
+    )
+    await pipelines.work()
+    again = await pipelines.get(again.id)
+    assert statuses(again) == {"a": "failure"}
+    assert (again.number, again.status.value) == (2, "failure")
+    assert statuses(await pipelines.run("edited")) == {"b": "success"}
