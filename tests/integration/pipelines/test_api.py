@@ -495,6 +495,32 @@ class TestLogs:
         assert "test done" in response.text
         assert "build done" not in response.text
 
+    async def test_the_logs_of_a_matrix_step_are_those_of_its_instances(
+        self, api: httpx.AsyncClient, tokens: Tokens, runtime: Runtime
+    ) -> None:
+        steps = [
+            shell(
+                "test", 'echo "python ${{ matrix.python }}"', matrix={"python": ["3.11", "3.12"]}
+            ),
+            shell("ship", "echo shipped", needs="test"),
+        ]
+        await register(api, tokens, pipeline_yaml("matrix", steps))
+        started = await trigger(api, tokens, "matrix")
+        await work(runtime)
+
+        response = await api.get(
+            f"/api/pipeline-runs/{started['id']}/logs",
+            params={"step": "test"},
+            headers=bearer(tokens[Role.VIEWER]),
+        )
+
+        headers = [line for line in response.text.splitlines() if line.startswith("==> ")]
+        assert len(headers) == 2
+        assert all(header.startswith("==> step test[") for header in headers)
+        assert "python 3.11" in response.text
+        assert "python 3.12" in response.text
+        assert "shipped" not in response.text
+
     async def test_logs_of_an_unknown_step_are_a_404_naming_the_steps(
         self, api: httpx.AsyncClient, tokens: Tokens
     ) -> None:
