@@ -168,6 +168,42 @@ class TestRunningJobs:
         for job_id in others:
             assert (await job_row(runtime, job_id)).status == JobStatus.SUCCEEDED
 
+    async def test_a_capped_kind_with_nothing_due_leaves_its_slots_to_other_kinds(
+        self, runtime: Runtime
+    ) -> None:
+        async def handler(context: JobContext) -> None:
+            return None
+
+        registry = registry_with("test.capped", handler, max_concurrent=1)
+        registry.register("test.free", handler)
+        jobs = [await add_job(runtime, kind="test.free") for _ in range(3)]
+        config = RunnerConfig(concurrency=1, batch_size=1, poll_max=timedelta(milliseconds=50))
+        await asyncio.wait_for(JobRunner(runtime, registry, config).run(until_idle=True), 10)
+        for job_id in jobs:
+            assert (await job_row(runtime, job_id)).status == JobStatus.SUCCEEDED
+
+    async def test_until_idle_runs_a_chain_of_jobs_that_each_enqueue_the_next(
+        self, runtime: Runtime
+    ) -> None:
+        async def link(context: JobContext) -> None:
+            async with context.uow() as uow:
+                n = int(context.job.payload["n"])
+                if n < 30:
+                    await enqueue(uow, "test.link", {"n": n + 1})
+                await context.complete_in(uow)
+                await uow.commit()
+
+        first = await add_job(runtime, kind="test.link", payload={"n": 1})
+        await run_until_idle(runtime, registry_with("test.link", link))
+        async with runtime.uow(read_only=True) as uow:
+            done = await uow.session.scalar(
+                select(func.count())
+                .select_from(JobRow)
+                .where(JobRow.kind == "test.link", JobRow.status == JobStatus.SUCCEEDED.value)
+            )
+        assert (await job_row(runtime, first)).status == JobStatus.SUCCEEDED
+        assert done == 30
+
     async def test_workers_only_claim_kinds_they_have_handlers_for(self, runtime: Runtime) -> None:
         async def handler(context: JobContext) -> None:
             return None

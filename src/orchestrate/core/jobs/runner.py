@@ -141,13 +141,17 @@ class JobRunner:
     async def _loop(self, stop: asyncio.Event, until_idle: bool) -> None:
         idle_sleep = _MIN_IDLE_SLEEP
         while not stop.is_set():
+            # A job finishing during the claim may enqueue more work and leave the runner
+            # with nothing in flight; only a turn that began idle may end an idle run.
+            began_idle = not self._in_flight and not self._outcomes
             try:
                 claimed, wanted = await self._turn()
             except Exception:
                 log.exception("job_runner_turn_failed", worker_id=self.worker_id)
                 await asyncio.sleep(min(idle_sleep * 4, self.config.poll_max.total_seconds()))
                 continue
-            if until_idle and not claimed and not self._in_flight and not self._outcomes:
+            idle = not claimed and not self._in_flight and not self._outcomes
+            if until_idle and idle and began_idle:
                 return
             if claimed and claimed == wanted:
                 idle_sleep = _MIN_IDLE_SLEEP
@@ -171,7 +175,7 @@ class JobRunner:
         outcomes, self._outcomes = self._outcomes, []
         free = self.config.concurrency - len(self._in_flight)
         plan = [] if self._stopping else self._claim_plan(free)
-        wanted = sum(limit for _, limit in plan)
+        wanted = 0 if self._stopping else min(self.config.batch_size, free)
         reclaim_now = time.monotonic() - self._last_reclaim >= self._reclaim_interval()
         if not outcomes and not wanted and not reclaim_now:
             return 0, 0
@@ -188,21 +192,26 @@ class JobRunner:
         return max(0.5, min(self.config.lease.total_seconds() / 4, 10.0))
 
     def _claim_plan(self, free: int) -> list[tuple[list[str], int]]:
-        """Which kinds to claim and how many of each, within free slots and per-kind caps."""
+        """Which kinds to claim and at most how many of each, within per-kind caps.
+
+        The batch budget is shared in ``_transact``: what a capped kind does not claim
+        (it has nothing due) is left for the uncapped kinds of the same turn.
+        """
         budget = min(self.config.batch_size, free)
+        if budget <= 0:
+            return []
         running: dict[str, int] = {}
         for job, _ in self._in_flight.values():
             running[job.kind] = running.get(job.kind, 0) + 1
         plan: list[tuple[list[str], int]] = []
         for spec in self.registry.specs:
-            if spec.max_concurrent is None or budget <= 0:
+            if spec.max_concurrent is None:
                 continue
             room = min(spec.max_concurrent - running.get(spec.kind, 0), budget)
             if room > 0:
                 plan.append(([spec.kind], room))
-                budget -= room
         uncapped = [s.kind for s in self.registry.specs if s.max_concurrent is None]
-        if uncapped and budget > 0:
+        if uncapped:
             plan.append((uncapped, budget))
         return plan
 
@@ -216,13 +225,16 @@ class JobRunner:
                 reclaimed = await reclaim_expired_leases(uow.session, now=now)
                 if reclaimed:
                     log.warning("job_leases_reclaimed", count=reclaimed, worker_id=self.worker_id)
-            claimed = []
+            claimed: list[tuple[Job, datetime]] = []
+            budget = min(self.config.batch_size, self.config.concurrency - len(self._in_flight))
             for kinds, limit in plan:
+                if len(claimed) >= budget:
+                    break
                 claimed += await claim_due_jobs(
                     uow.session,
                     owner=self.worker_id,
                     kinds=kinds,
-                    limit=limit,
+                    limit=min(limit, budget - len(claimed)),
                     now=now,
                     lease=self.config.lease,
                     only=self._only,
