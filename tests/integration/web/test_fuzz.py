@@ -20,7 +20,7 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.web.app import create_app
 from tests.support import bearer
 
-FUZZED_TAGS = {"auth", "jobs", "monitoring"}
+FUZZED_TAGS = {"auth", "jobs", "monitoring", "pipelines"}
 
 json_values = st.recursive(
     st.none()
