@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         ge=0,
         description="Days succeeded and cancelled jobs are kept; 0 keeps them forever.",
     )
+    github_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret GitHub signs webhook deliveries with; several, comma-separated, "
+        "while rotating (a delivery signed with any of them is accepted).",
+    )
+    github_webhook_insecure: bool = Field(
+        default=False,
+        description="Accept unsigned webhook deliveries when no secret is set (local trials "
+        "only: anyone who can reach the server can then start pipelines).",
+    )
 
     @field_validator("approval_tools", mode="before")
     @classmethod
@@ -140,6 +150,14 @@ class Settings(BaseSettings):
         if self.job_retry_max_seconds < self.job_retry_base_seconds:
             raise ValueError("job_retry_max_seconds must be >= job_retry_base_seconds")
         return self
+
+    @property
+    def github_webhook_secrets(self) -> list[str]:
+        """The configured webhook secrets in clear, in the order given (empty when none)."""
+        if self.github_webhook_secret is None:
+            return []
+        raw = self.github_webhook_secret.get_secret_value()
+        return [secret.strip() for secret in raw.split(",") if secret.strip()]
 
     @property
     def database_url_value(self) -> str:

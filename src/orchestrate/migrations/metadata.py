@@ -9,7 +9,8 @@ import orchestrate.auth.tables
 import orchestrate.core.events
 import orchestrate.core.jobs.tables
 import orchestrate.pipelines.tables
-import orchestrate.stories.tables  # noqa: F401
+import orchestrate.stories.tables
+import orchestrate.triggers.tables  # noqa: F401
 from orchestrate.core.db import Base
 
 metadata: MetaData = Base.metadata
