@@ -293,6 +293,19 @@ class TestDaylightSavingTime:
                 id="EU spring: a fixed hour that is skipped entirely still fires once",
             ),
             pytest.param(
+                "*/15 2 * * *",
+                "Europe/Berlin",
+                "2026-10-24T12:00+02:00",
+                [
+                    "2026-10-25T02:00+02:00",
+                    "2026-10-25T02:15+02:00",
+                    "2026-10-25T02:30+02:00",
+                    "2026-10-25T02:45+02:00",
+                    "2026-10-26T02:00+01:00",
+                ],
+                id="EU fall: a fixed hour that is repeated runs its minutes once",
+            ),
+            pytest.param(
                 "30 1 * * *",
                 "America/New_York",
                 "2026-10-31T12:00-04:00",
