@@ -22,6 +22,7 @@ from orchestrate.core.jobs.maintenance import (
 )
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines.service import register_pipeline_jobs
+from orchestrate.triggers.service import register_trigger_jobs
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +32,7 @@ def build_registry(runtime: Runtime) -> JobRegistry:
     registry = JobRegistry()
     register_agent_jobs(registry, runtime)
     register_pipeline_jobs(registry, runtime)
+    register_trigger_jobs(registry, runtime)
     retention_days = runtime.settings.job_retention_days
     if retention_days > 0:
         register_maintenance(registry, retention=timedelta(days=retention_days))

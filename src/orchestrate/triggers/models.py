@@ -70,16 +70,14 @@ class ReceiveResult:
 
 
 @dataclass(frozen=True)
-class WebhookDelivery:
-    """A stored delivery; ``body`` is the raw JSON text exactly as GitHub signed it."""
+class DeliverySummary:
+    """A stored delivery without its headers and body (what listings show)."""
 
     id: str
     delivery_id: str
     event: str
     action: str | None
     repository: str | None
-    headers: dict[str, str]
-    body: str
     status: DeliveryStatus
     attempts: int
     last_error: str | None
@@ -87,10 +85,26 @@ class WebhookDelivery:
     processed_at: datetime | None
     result: dict[str, Any] | None
 
+
+@dataclass(frozen=True)
+class WebhookDelivery(DeliverySummary):
+    """A stored delivery; ``body`` is the raw JSON text exactly as GitHub signed it."""
+
+    headers: dict[str, str]
+    body: str
+
     @property
     def payload(self) -> dict[str, Any]:
         document: dict[str, Any] = json.loads(self.body)
         return document
+
+
+@dataclass(frozen=True)
+class QueuedDelivery:
+    """A delivery whose processing was (re)queued, with the id of the job that will do it."""
+
+    delivery: WebhookDelivery
+    job_id: str
 
 
 class SignatureRejected(AuthenticationFailed):

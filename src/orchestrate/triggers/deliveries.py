@@ -1,0 +1,196 @@
+"""Reading and writing webhook deliveries; private to the triggers capability.
+
+Callers pass an entered unit of work and commit it themselves. Every status change
+goes through ``set_status``, which checks the transition and appends an event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, Table, and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
+
+from orchestrate.core.errors import NotFound
+from orchestrate.core.events import record_event
+from orchestrate.core.ids import new_id
+from orchestrate.core.pagination import TimeCursor
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.triggers.models import (
+    DeliveryStatus,
+    DeliverySummary,
+    WebhookDelivery,
+    check_delivery_transition,
+)
+from orchestrate.triggers.tables import WebhookDeliveryRow
+
+ID_PREFIX = "whd"
+MAX_ERROR_LENGTH = 8_000
+_deliveries: Table = WebhookDeliveryRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A verified delivery, parsed enough to index it."""
+
+    delivery_id: str
+    event: str
+    action: str | None
+    repository: str | None
+    headers: dict[str, str]
+    body: str
+
+
+async def insert_unless_known(uow: UnitOfWork, new: NewDelivery) -> str | None:
+    """Store the delivery and return its id, or None when its delivery id is already stored.
+
+    One ``INSERT … ON CONFLICT DO NOTHING``: two copies arriving at once on two
+    connections cannot both be stored (PostgreSQL makes the second wait for the first).
+    """
+    now = uow.now()
+    values: dict[str, Any] = {
+        "id": new_id(ID_PREFIX, now),
+        "delivery_id": new.delivery_id,
+        "event": new.event,
+        "action": new.action,
+        "repository": new.repository,
+        "headers": new.headers,
+        "body": new.body,
+        "status": DeliveryStatus.RECEIVED.value,
+        "attempts": 0,
+        "received_at": now,
+    }
+    dialect = uow.session.get_bind().dialect.name
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(_deliveries)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["delivery_id"])
+        .returning(_deliveries.c.id)
+    )
+    inserted = await uow.session.scalar(statement)
+    if inserted is None:
+        return None
+    record_event(
+        uow,
+        "webhook.delivery.received",
+        str(inserted),
+        {"delivery_id": new.delivery_id, "event": new.event, "action": new.action},
+    )
+    return str(inserted)
+
+
+async def delivery_row(
+    uow: UnitOfWork, key: str, *, for_update: bool = False
+) -> WebhookDeliveryRow:
+    """The delivery by its id (``whd_…``) or by GitHub's delivery id."""
+    by_id = key.startswith(f"{ID_PREFIX}_")
+    column = WebhookDeliveryRow.id if by_id else WebhookDeliveryRow.delivery_id
+    query = select(WebhookDeliveryRow).where(column == key)
+    if for_update:
+        query = query.with_for_update()
+    row = await uow.session.scalar(query)
+    if row is None:
+        raise NotFound(
+            f"No webhook delivery {key!r}; 'orchestrate webhook list' shows them", delivery=key
+        )
+    return row
+
+
+def page_query(
+    *, event: str | None, status: DeliveryStatus | None, limit: int, cursor: str | None
+) -> Select[WebhookDeliveryRow]:
+    """Newest first by (received_at, id), strictly after ``cursor``, one row extra."""
+    query = (
+        select(WebhookDeliveryRow)
+        .order_by(WebhookDeliveryRow.received_at.desc(), WebhookDeliveryRow.id.desc())
+        .limit(limit + 1)
+        .options(*summary_columns())
+    )
+    if cursor:
+        after = TimeCursor.decode(cursor)
+        query = query.where(
+            or_(
+                WebhookDeliveryRow.received_at < after.created_at,
+                and_(
+                    WebhookDeliveryRow.received_at == after.created_at,
+                    WebhookDeliveryRow.id < after.id,
+                ),
+            )
+        )
+    if event is not None:
+        query = query.where(WebhookDeliveryRow.event == event)
+    if status is not None:
+        query = query.where(WebhookDeliveryRow.status == status.value)
+    return query
+
+
+def next_cursor(rows: list[WebhookDeliveryRow], limit: int) -> str | None:
+    if len(rows) <= limit or limit == 0:
+        return None
+    last = rows[limit - 1]
+    return TimeCursor(last.received_at, last.id).encode()
+
+
+def set_status(
+    uow: UnitOfWork,
+    row: WebhookDeliveryRow,
+    target: DeliveryStatus,
+    *,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> None:
+    """The one place a delivery changes status; it also writes the event."""
+    current = DeliveryStatus(row.status)
+    check_delivery_transition(row.id, current, target)
+    now = uow.now()
+    row.status = target.value
+    if target is DeliveryStatus.RECEIVED:
+        row.processed_at = None
+    if target is DeliveryStatus.PROCESSED:
+        row.processed_at = now
+        row.last_error = None
+        row.result = result
+    if error is not None:
+        row.last_error = error[:MAX_ERROR_LENGTH]
+    if target is not current:
+        payload: dict[str, Any] = {"from": current.value, "delivery_id": row.delivery_id}
+        if error:
+            payload["error"] = error[:500]
+        record_event(uow, f"webhook.delivery.{target.value}", row.id, payload)
+
+
+def summary_columns() -> list[Any]:
+    """Load options that leave out the headers and body (listings need neither)."""
+    return [defer(WebhookDeliveryRow.headers), defer(WebhookDeliveryRow.body)]
+
+
+def to_summary(row: WebhookDeliveryRow) -> DeliverySummary:
+    return DeliverySummary(**_summary_fields(row))
+
+
+def to_delivery(row: WebhookDeliveryRow) -> WebhookDelivery:
+    return WebhookDelivery(
+        **_summary_fields(row),
+        headers={str(key): str(value) for key, value in row.headers.items()},
+        body=row.body,
+    )
+
+
+def _summary_fields(row: WebhookDeliveryRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "delivery_id": row.delivery_id,
+        "event": row.event,
+        "action": row.action,
+        "repository": row.repository,
+        "status": DeliveryStatus(row.status),
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "received_at": row.received_at,
+        "processed_at": row.processed_at,
+        "result": row.result,
+    }

@@ -1,0 +1,90 @@
+"""``POST /webhooks/github``: where GitHub delivers events.
+
+Mounted outside ``/api`` and without bearer authentication: GitHub proves who it is
+with the ``X-Hub-Signature-256`` signature instead, checked by the service. The body
+is read as raw bytes (the signature covers them exactly) and refused with 413 as soon
+as it is known to be too large, from ``Content-Length`` or while it streams in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+
+from orchestrate.core.errors import OrchestrateError
+from orchestrate.triggers import service
+from orchestrate.triggers.schemas import PongOut, ReceivedOut
+from orchestrate.web.deps import RuntimeDep
+from orchestrate.web.errors import ProblemResponse, problem
+
+router = APIRouter(tags=["webhooks"])
+
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": PongOut, "description": "A `ping`: its zen, echoed; nothing is stored."},
+    400: {**_PROBLEM, "description": "A GitHub header is missing or the body is not JSON."},
+    401: {**_PROBLEM, "description": "Unsigned, wrongly signed, or no secret configured."},
+    413: {**_PROBLEM, "description": "The body is over 25 MB."},
+}
+# The receiver's own statuses; other errors go through the app's handlers.
+_STATUS_BY_REFUSAL: tuple[tuple[type[OrchestrateError], int], ...] = (
+    (service.MalformedDelivery, status.HTTP_400_BAD_REQUEST),
+    (service.SignatureRejected, status.HTTP_401_UNAUTHORIZED),
+    (service.DeliveryTooLarge, status.HTTP_413_CONTENT_TOO_LARGE),
+)
+
+
+@router.post(
+    "/webhooks/github",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReceivedOut,
+    responses=_RESPONSES,
+)
+async def receive_github(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """Store a signed delivery and queue its processing; answers at once.
+
+    A delivery id already stored is answered `duplicate` and not processed again.
+    """
+    try:
+        body = await _read_body(request)
+        result = await service.receive_delivery(
+            runtime.uow(), runtime.settings, request.headers, body
+        )
+    except (
+        service.MalformedDelivery,
+        service.SignatureRejected,
+        service.DeliveryTooLarge,
+    ) as error:
+        return _refusal(request, error)
+    if result.outcome is service.ReceiveOutcome.PONG:
+        return JSONResponse(PongOut(zen=result.zen).model_dump(), status_code=status.HTTP_200_OK)
+    return JSONResponse(
+        ReceivedOut.of(result).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
+    )
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        service.check_body_size(int(declared))
+    # Content-Length may be absent (chunked) or lie: count what actually arrives.
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        service.check_body_size(len(body))
+    return bytes(body)
+
+
+def _refusal(request: Request, error: OrchestrateError) -> ProblemResponse:
+    code = next(code for kind, code in _STATUS_BY_REFUSAL if isinstance(error, kind))
+    slug = "".join(f"-{c.lower()}" if c.isupper() else c for c in type(error).__name__)
+    return problem(
+        code,
+        error.title,
+        error.message,
+        type_=f"urn:orchestrate:problem:{slug.lstrip('-')}",
+        instance=request.url.path,
+        **dict(error.context),
+    )

@@ -1,0 +1,342 @@
+"""Use cases of the triggers capability: receiving GitHub webhooks and processing them.
+
+A delivery is checked (size, signature, headers, JSON) before anything is stored; a
+valid one is stored and its processing job enqueued in one transaction, so the
+receiver answers at once and a stored delivery is never left without a job. GitHub
+redelivers with the same ``X-GitHub-Delivery``: the unique delivery id turns that into
+"duplicate" and no second job. Processing runs as the durable job
+``triggers.process_delivery`` (retries with backoff, then the dead letters); it marks
+the delivery ``processed`` in the same transaction that completes the job, so each
+delivery's effects are committed exactly once per (re)delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from orchestrate.auth import service as auth
+from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.errors import Conflict, ValidationFailed
+from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, LeaseLost, enqueue
+from orchestrate.core.pagination import Page, check_page_size
+from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import Settings
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.triggers import deliveries
+from orchestrate.triggers.deliveries import NewDelivery
+from orchestrate.triggers.models import (
+    DeliveryStatus,
+    DeliverySummary,
+    DeliveryTooLarge,
+    MalformedDelivery,
+    QueuedDelivery,
+    ReceiveOutcome,
+    ReceiveResult,
+    SignatureRejected,
+    WebhookDelivery,
+)
+from orchestrate.triggers.signatures import SIGNATURE_HEADER, verify_signature
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "PROCESS_DELIVERY",
+    "DeliveryStatus",
+    "DeliverySummary",
+    "DeliveryTooLarge",
+    "MalformedDelivery",
+    "QueuedDelivery",
+    "ReceiveOutcome",
+    "ReceiveResult",
+    "SignatureRejected",
+    "WebhookDelivery",
+    "check_body_size",
+    "get_delivery",
+    "list_deliveries",
+    "process_delivery",
+    "process_here",
+    "receive_delivery",
+    "redeliver",
+    "register_trigger_jobs",
+    "replay_file",
+]
+
+MAX_BODY_BYTES = 25 * 1024 * 1024
+"""GitHub caps payloads at 25 MB and drops larger ones; anything bigger is not from it."""
+
+PROCESS_DELIVERY = "triggers.process_delivery"
+EVENT_HEADER = "X-GitHub-Event"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+SECRET_SETTING = "ORCHESTRATE_GITHUB_WEBHOOK_SECRET"  # noqa: S105 - a name, not a secret
+
+# Never stored: the signature (a stored body plus its signature helps forge nothing, but
+# it is not ours to keep) and credentials a proxy might have added.
+_UNSTORED_HEADERS = frozenset(
+    {SIGNATURE_HEADER.lower(), "x-hub-signature", "authorization", "cookie"}
+)
+_MAX_NAME_LENGTH = 100  # the event, action and delivery id columns
+_MAX_REPOSITORY_LENGTH = 300
+
+
+def check_body_size(length: int) -> None:
+    """Refuse a body over ``MAX_BODY_BYTES`` (the receiver calls this while it reads)."""
+    if length > MAX_BODY_BYTES:
+        raise DeliveryTooLarge(
+            f"The delivery body is over the limit of {MAX_BODY_BYTES} bytes "
+            f"({MAX_BODY_BYTES // (1024 * 1024)} MB, GitHub's own cap)",
+            limit=MAX_BODY_BYTES,
+        )
+
+
+async def receive_delivery(
+    uow: UnitOfWork, settings: Settings, headers: Mapping[str, str], body: bytes
+) -> ReceiveResult:
+    """Verify one delivery and store it with its processing job, or report a duplicate.
+
+    Raises ``SignatureRejected`` (unsigned, wrongly signed, or no secret configured),
+    ``MalformedDelivery`` and ``DeliveryTooLarge``; nothing is stored then. A ``ping``
+    is answered and not stored.
+    """
+    check_body_size(len(body))
+    normalized = {name.lower(): value for name, value in headers.items()}
+    _authenticate(settings, body, normalized.get(SIGNATURE_HEADER.lower()))
+    new, payload = _parse(normalized, body)
+    if new.event == "ping":
+        zen = payload.get("zen")
+        return ReceiveResult(
+            ReceiveOutcome.PONG, new.delivery_id, zen=zen if isinstance(zen, str) else None
+        )
+    async with uow:
+        row_id = await deliveries.insert_unless_known(uow, new)
+        if row_id is None:
+            return ReceiveResult(ReceiveOutcome.DUPLICATE, new.delivery_id)
+        await _enqueue_processing(uow, row_id)
+        await uow.commit()
+    return ReceiveResult(ReceiveOutcome.ACCEPTED, new.delivery_id, id=row_id)
+
+
+def _authenticate(settings: Settings, body: bytes, signature: str | None) -> None:
+    secrets = settings.github_webhook_secrets
+    if not secrets:
+        if settings.github_webhook_insecure:
+            return
+        raise SignatureRejected(
+            f"No webhook secret is configured, so every delivery is refused: set "
+            f"{SECRET_SETTING} to the secret of the GitHub webhook (or "
+            f"ORCHESTRATE_GITHUB_WEBHOOK_INSECURE=true to accept unsigned deliveries "
+            f"while trying things locally)"
+        )
+    if not signature:
+        raise SignatureRejected(
+            f"The delivery has no {SIGNATURE_HEADER} header: give the GitHub webhook "
+            f"a secret, the same as {SECRET_SETTING}"
+        )
+    if not verify_signature(body, signature, secrets):
+        raise SignatureRejected(
+            f"The {SIGNATURE_HEADER} signature does not match the body under any "
+            f"configured secret: check that the webhook's secret on GitHub is one of "
+            f"{SECRET_SETTING}"
+        )
+
+
+def _parse(headers: Mapping[str, str], body: bytes) -> tuple[NewDelivery, dict[str, Any]]:
+    """The delivery's identity from its headers and the JSON object of its body."""
+    event = headers.get(EVENT_HEADER.lower(), "").strip()
+    delivery_id = headers.get(DELIVERY_HEADER.lower(), "").strip()
+    named = ((EVENT_HEADER, event), (DELIVERY_HEADER, delivery_id))
+    missing = [name for name, value in named if not value]
+    if missing:
+        raise MalformedDelivery(
+            f"The delivery has no {' and no '.join(missing)} header; GitHub sends both "
+            f"with every delivery",
+            missing=missing,
+        )
+    for name, value in named:
+        if len(value) > _MAX_NAME_LENGTH:
+            raise MalformedDelivery(
+                f"The {name} header is longer than {_MAX_NAME_LENGTH} characters"
+            )
+    payload = _json_object(body)
+    action = payload.get("action")
+    repository = payload.get("repository")
+    full_name = repository.get("full_name") if isinstance(repository, dict) else None
+    stored = {k: v for k, v in headers.items() if k not in _UNSTORED_HEADERS}
+    return (
+        NewDelivery(
+            delivery_id=delivery_id,
+            event=event,
+            action=action[:_MAX_NAME_LENGTH] if isinstance(action, str) else None,
+            repository=(full_name[:_MAX_REPOSITORY_LENGTH] if isinstance(full_name, str) else None),
+            headers=stored,
+            body=body.decode("utf-8"),
+        ),
+        payload,
+    )
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise MalformedDelivery(
+            "The body is not JSON: set the webhook's content type to application/json "
+            "on GitHub (form-encoded deliveries are not accepted)"
+        ) from None
+    if not isinstance(payload, dict):
+        raise MalformedDelivery("The body is JSON but not an object, which GitHub always sends")
+    return payload
+
+
+async def _enqueue_processing(uow: UnitOfWork, row_id: str) -> str:
+    return await enqueue(uow, PROCESS_DELIVERY, {"delivery": row_id})
+
+
+async def list_deliveries(
+    uow: UnitOfWork,
+    *,
+    event: str | None = None,
+    status: DeliveryStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[DeliverySummary]:
+    """Deliveries newest first (without headers and body), optionally of one event or status."""
+    check_page_size(limit)
+    query = deliveries.page_query(event=event, status=status, limit=limit, cursor=cursor)
+    async with uow:
+        rows = list(await uow.session.scalars(query))
+        items = [deliveries.to_summary(row) for row in rows[:limit]]
+        return Page(items=items, next_cursor=deliveries.next_cursor(rows, limit))
+
+
+async def get_delivery(uow: UnitOfWork, key: str) -> WebhookDelivery:
+    """One delivery by its id (``whd_…``) or by GitHub's delivery id."""
+    async with uow:
+        return deliveries.to_delivery(await deliveries.delivery_row(uow, key))
+
+
+async def redeliver(uow: UnitOfWork, key: str, actor: Actor) -> QueuedDelivery:
+    """Process a stored delivery again (after a failure, or once pipelines changed)."""
+    auth.authorize(actor, Permission.WRITE)
+    async with uow:
+        row = await deliveries.delivery_row(uow, key, for_update=True)
+        status = DeliveryStatus(row.status)
+        if status in (DeliveryStatus.RECEIVED, DeliveryStatus.PROCESSING):
+            raise Conflict(
+                f"Webhook delivery {row.id} is {status.value}: a job is already on it; "
+                f"redeliver it once it is processed or failed",
+                delivery=row.id,
+                status=status.value,
+            )
+        deliveries.set_status(uow, row, DeliveryStatus.RECEIVED)
+        job_id = await _enqueue_processing(uow, row.id)
+        await auth.record_audit(
+            uow, actor, "webhook.redeliver", row.id, {"delivery_id": row.delivery_id}
+        )
+        await uow.commit()
+        return QueuedDelivery(deliveries.to_delivery(row), job_id)
+
+
+async def replay_file(uow: UnitOfWork, path: Path, event: str, actor: Actor) -> QueuedDelivery:
+    """Store a payload from a file as a delivery of ``event`` and queue its processing.
+
+    For trying pipelines locally: no signature is needed (the caller is already
+    trusted); the delivery id is ``replay-<uuid>`` so it never collides with GitHub's.
+    """
+    auth.authorize(actor, Permission.WRITE)
+    try:
+        body = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        raise ValidationFailed(f"Cannot read {path}: {error.strerror or error}") from None
+    check_body_size(len(body))
+    headers = {
+        EVENT_HEADER.lower(): event,
+        DELIVERY_HEADER.lower(): f"replay-{uuid.uuid4()}",
+        "content-type": "application/json",
+        "user-agent": "orchestrate-replay",
+    }
+    new, _ = _parse(headers, body)
+    async with uow:
+        row_id = await deliveries.insert_unless_known(uow, new)
+        if row_id is None:  # pragma: no cover - a fresh UUID
+            raise Conflict(f"Delivery id {new.delivery_id} already exists")
+        job_id = await _enqueue_processing(uow, row_id)
+        await auth.record_audit(
+            uow, actor, "webhook.replay", row_id, {"event": event, "file": str(path)}
+        )
+        await uow.commit()
+    return QueuedDelivery(await get_delivery(uow.sibling(read_only=True), row_id), job_id)
+
+
+def register_trigger_jobs(registry: JobRegistry, runtime: Runtime) -> None:
+    """Every job handler of the triggers capability."""
+    del runtime  # handlers get the runtime from their job context
+    registry.register(PROCESS_DELIVERY, process_delivery)
+
+
+async def process_here(runtime: Runtime, job_id: str) -> None:
+    """Run one queued processing job in this process (``webhook replay`` without a worker).
+
+    If a worker already took the job, this returns at once.
+    """
+    registry = JobRegistry()
+    register_trigger_jobs(registry, runtime)
+    await JobRunner(runtime, registry, only_jobs=[job_id]).run(until_idle=True)
+
+
+async def process_delivery(context: JobContext) -> dict[str, Any] | None:
+    """The job: work out what the delivery asks for and record it on the delivery.
+
+    A failed attempt leaves the delivery ``processing`` with the error in
+    ``last_error`` and is retried by the queue; the last attempt's failure marks it
+    ``failed`` (the job is then in the dead letters).
+    """
+    key = str(context.job.payload["delivery"])
+    runtime = context.runtime
+    delivery = await _begin_processing(runtime.uow(), key)
+    if delivery is None:
+        return {"delivery": key, "skipped": "already processed"}
+    try:
+        async with runtime.uow() as uow:
+            row = await deliveries.delivery_row(uow, key, for_update=True)
+            result = await _process(uow, delivery)
+            deliveries.set_status(uow, row, DeliveryStatus.PROCESSED, result=result)
+            await context.complete_in(uow, {"delivery": key, "status": "processed"})
+            await uow.commit()
+    except LeaseLost:
+        raise
+    except Exception as error:
+        await _record_failure(runtime.uow(), key, error, final=context.job.is_last_attempt)
+        raise
+    return None
+
+
+async def _begin_processing(uow: UnitOfWork, key: str) -> WebhookDelivery | None:
+    async with uow:
+        row = await deliveries.delivery_row(uow, key, for_update=True)
+        if DeliveryStatus(row.status) is DeliveryStatus.PROCESSED:
+            return None
+        deliveries.set_status(uow, row, DeliveryStatus.PROCESSING)
+        row.attempts += 1
+        await uow.commit()
+        return deliveries.to_delivery(row)
+
+
+async def _record_failure(uow: UnitOfWork, key: str, error: Exception, *, final: bool) -> None:
+    message = f"{type(error).__name__}: {error}"
+    async with uow:
+        row = await deliveries.delivery_row(uow, key, for_update=True)
+        if DeliveryStatus(row.status) is not DeliveryStatus.PROCESSING:
+            return
+        target = DeliveryStatus.FAILED if final else DeliveryStatus.PROCESSING
+        deliveries.set_status(uow, row, target, error=message)
+        await uow.commit()
+
+
+async def _process(uow: UnitOfWork, delivery: WebhookDelivery) -> dict[str, Any]:
+    """What processing did, stored as the delivery's ``result``."""
+    del uow
+    return {"event": delivery.event, "action": delivery.action}
