@@ -300,7 +300,11 @@ def _check_refs(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
         return _not_selected("tag", tag, "tags", filter.tags)
     branch, label = event.branch, "base branch" if event.pull_request else "branch"
     if branch is None:
-        keys = [key for key in ("branches", "branches_ignore", "tags") if getattr(filter, key)]
+        keys = [
+            key
+            for key in ("branches", "branches_ignore", "tags")
+            if getattr(filter, key) is not None
+        ]
         return [f"the {event.name} event has no branch or tag to match {', '.join(keys)}"]
     if not has_branch_filter:
         return [f"{label} '{branch}' is not a tag, and the filter names only tags"]

@@ -442,6 +442,11 @@ class TestExplanations:
 
         assert verdict.reasons == ["the issues event has no branch or tag to match branches"]
 
+    def test_an_empty_branches_list_is_named_in_the_explanation(self) -> None:
+        verdict = check(delivery("issues/opened.payload.json"), event="issues", branches=[])
+
+        assert verdict.reasons == ["the issues event has no branch or tag to match branches"]
+
     def test_an_invalid_pattern_does_not_match_and_names_the_pattern(self) -> None:
         verdict = check(delivery(BRANCH_PUSH), event="push", branches=["v[0-9"])
 
