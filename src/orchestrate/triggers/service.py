@@ -27,7 +27,9 @@ from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.triggers import deliveries
+from orchestrate.pipelines import service as pipelines
+from orchestrate.pipelines.spec.models import PipelineSpec
+from orchestrate.triggers import deliveries, routing
 from orchestrate.triggers.deliveries import NewDelivery
 from orchestrate.triggers.models import (
     DeliveryStatus,
@@ -300,9 +302,10 @@ async def process_delivery(context: JobContext) -> dict[str, Any] | None:
     if delivery is None:
         return {"delivery": key, "skipped": "already processed"}
     try:
+        # Routing only reads, so it stays out of the write transaction below.
+        result = await _route(runtime.uow(read_only=True), delivery)
         async with runtime.uow() as uow:
             row = await deliveries.delivery_row(uow, key, for_update=True)
-            result = await _process(uow, delivery)
             deliveries.set_status(uow, row, DeliveryStatus.PROCESSED, result=result)
             await context.complete_in(uow, {"delivery": key, "status": "processed"})
             await uow.commit()
@@ -336,7 +339,17 @@ async def _record_failure(uow: UnitOfWork, key: str, error: Exception, *, final:
         await uow.commit()
 
 
-async def _process(uow: UnitOfWork, delivery: WebhookDelivery) -> dict[str, Any]:
-    """What processing did, stored as the delivery's ``result``."""
-    del uow
-    return {"event": delivery.event, "action": delivery.action}
+async def _route(uow: UnitOfWork, delivery: WebhookDelivery) -> dict[str, Any]:
+    """Which registered pipelines the delivery matches, and why the others do not."""
+    event = routing.event_from_delivery(delivery.event, delivery.payload)
+    specs = [
+        PipelineSpec.model_validate(pipeline.spec)
+        for pipeline in await pipelines.list_pipelines(uow)
+    ]
+    verdicts = routing.route(event, specs)
+    return {
+        "pipelines": [
+            {"pipeline": v.pipeline, "matched": v.matched, "reasons": v.reasons} for v in verdicts
+        ],
+        "matched": [v.pipeline for v in verdicts if v.matched],
+    }

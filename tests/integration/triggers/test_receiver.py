@@ -27,8 +27,8 @@ URL = "/webhooks/github"
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(
         home=tmp_path / "home",
-        database_url=db_url,  # type: ignore[arg-type]
-        github_webhook_secret=SECRET,  # type: ignore[arg-type]
+        database_url=db_url,
+        github_webhook_secret=SECRET,
     )
 
 
