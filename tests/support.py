@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor, Role
 from orchestrate.core.runtime import Runtime
+
+GITHUB_WEBHOOKS = Path(__file__).parent / "fixtures" / "github-webhooks"
+"""Real GitHub webhook payloads, one folder per event (copied from shared/testdata)."""
 
 
 async def issue_token(runtime: Runtime, name: str, role: Role) -> str:

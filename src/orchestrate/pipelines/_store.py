@@ -66,8 +66,12 @@ def spec_of(run: PipelineRunRow) -> PipelineSpec:
     return spec
 
 
-async def pipeline_row(uow: UnitOfWork, name: str) -> PipelineRow:
-    row = await uow.session.scalar(select(PipelineRow).where(PipelineRow.name == name))
+async def pipeline_row(uow: UnitOfWork, name: str, *, for_update: bool = False) -> PipelineRow:
+    """The pipeline; ``for_update`` locks it, as numbering a new run must (PostgreSQL)."""
+    query = select(PipelineRow).where(PipelineRow.name == name)
+    if for_update:
+        query = query.with_for_update()
+    row = await uow.session.scalar(query)
     if row is None:
         raise NotFound(
             f"No pipeline named '{name}'; 'orchestrate pipeline list' shows them",

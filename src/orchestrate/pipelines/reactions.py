@@ -102,7 +102,7 @@ async def start_child(job: JobContext) -> None:
             else:
                 try:
                     assert step.pipeline is not None
-                    child_pipeline = await pipeline_row(uow, step.pipeline)
+                    child_pipeline = await pipeline_row(uow, step.pipeline, for_update=True)
                     given = render(step.with_, step_context(loaded, step, row))
                     inputs = resolve_inputs(PipelineSpec.model_validate(child_pipeline.spec), given)
                     trigger = {

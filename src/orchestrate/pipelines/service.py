@@ -74,6 +74,7 @@ __all__ = [
     "rerun",
     "run_events",
     "trigger_pipeline",
+    "trigger_within",
 ]
 
 
@@ -203,18 +204,32 @@ async def trigger_pipeline(
     uow: UnitOfWork, settings: Settings, request: TriggerRequest, actor: Actor
 ) -> PipelineRun:
     """Start a run: inputs are checked against the pipeline before anything is stored."""
-    auth.authorize(actor, Permission.WRITE)
     async with uow:
-        pipeline = await store.pipeline_row(uow, request.pipeline)
-        spec = PipelineSpec.model_validate(pipeline.spec)
-        inputs = resolve_inputs(spec, request.inputs)
-        new = NewRun(inputs, request.trigger, request.kind, actor.name)
-        loaded = await create_run(uow, settings, pipeline, new)
-        await auth.record_audit(
-            uow, actor, "pipeline.trigger", loaded.run.id, {"pipeline": pipeline.name}
-        )
+        run = await trigger_within(uow, settings, request, actor)
         await uow.commit()
-        return store.to_run(loaded.run, list(loaded.steps.values()))
+        return run
+
+
+async def trigger_within(
+    uow: UnitOfWork, settings: Settings, request: TriggerRequest, actor: Actor
+) -> PipelineRun:
+    """Start a run inside the caller's open unit of work, which commits it.
+
+    For a change that must commit together with the runs it starts, such as a webhook
+    delivery being marked processed: then a retried job can never start them twice.
+    Inputs are checked before anything is written, so a refusal leaves the
+    transaction usable.
+    """
+    auth.authorize(actor, Permission.WRITE)
+    pipeline = await store.pipeline_row(uow, request.pipeline, for_update=True)
+    spec = PipelineSpec.model_validate(pipeline.spec)
+    inputs = resolve_inputs(spec, request.inputs)
+    new = NewRun(inputs, request.trigger, request.kind, actor.name)
+    loaded = await create_run(uow, settings, pipeline, new)
+    await auth.record_audit(
+        uow, actor, "pipeline.trigger", loaded.run.id, {"pipeline": pipeline.name}
+    )
+    return store.to_run(loaded.run, list(loaded.steps.values()))
 
 
 async def rerun(
@@ -229,7 +244,7 @@ async def rerun(
                 f"Run {run_id} is still {earlier.run.status}; cancel it or wait for it to end",
                 run_id=run_id,
             )
-        pipeline = await store.pipeline_row(uow, earlier.run.pipeline)
+        pipeline = await store.pipeline_row(uow, earlier.run.pipeline, for_update=True)
         reused = (
             {row.step_id: row for row in earlier.base_rows() if row.status == StepStatus.SUCCESS}
             if failed_only

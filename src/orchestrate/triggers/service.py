@@ -21,7 +21,7 @@ from typing import Any
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
-from orchestrate.core.errors import Conflict, ValidationFailed
+from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
 from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, LeaseLost, enqueue
 from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.runtime import Runtime
@@ -306,6 +306,9 @@ async def process_delivery(context: JobContext) -> dict[str, Any] | None:
         result = await _route(runtime.uow(read_only=True), delivery)
         async with runtime.uow() as uow:
             row = await deliveries.delivery_row(uow, key, for_update=True)
+            result["runs"] = await _start_matched_pipelines(
+                uow, runtime.settings, delivery, result["matched"]
+            )
             deliveries.set_status(uow, row, DeliveryStatus.PROCESSED, result=result)
             await context.complete_in(uow, {"delivery": key, "status": "processed"})
             await uow.commit()
@@ -315,6 +318,30 @@ async def process_delivery(context: JobContext) -> dict[str, Any] | None:
         await _record_failure(runtime.uow(), key, error, final=context.job.is_last_attempt)
         raise
     return None
+
+
+async def _start_matched_pipelines(
+    uow: UnitOfWork, settings: Settings, delivery: WebhookDelivery, matched: list[str]
+) -> list[dict[str, Any]]:
+    """One run per matched pipeline, with the payload as its ``trigger`` context.
+
+    Runs start in the transaction that marks the delivery processed, so a retried job
+    never starts them twice. A pipeline that cannot start from a webhook (it needs an
+    input no webhook gives, or was deleted meanwhile) is recorded, not retried.
+    """
+    started: list[dict[str, Any]] = []
+    actor = Actor.system("webhooks")
+    for name in matched:
+        request = pipelines.TriggerRequest(
+            name, trigger=dict(delivery.payload), kind=pipelines.TriggerKind.WEBHOOK
+        )
+        try:
+            run = await pipelines.trigger_within(uow, settings, request, actor)
+        except (ValidationFailed, NotFound) as error:
+            started.append({"pipeline": name, "error": str(error)})
+            continue
+        started.append({"pipeline": name, "run_id": run.id, "number": run.number})
+    return started
 
 
 async def _begin_processing(uow: UnitOfWork, key: str) -> WebhookDelivery | None:

@@ -150,6 +150,59 @@ async def test_processing_records_which_pipelines_the_delivery_matches(
     assert response.json()["id"] == row.id
 
 
+MATCHING_PIPELINE = """\
+name: on-master
+on:
+  github:
+    - event: push
+      branches: [master]
+steps:
+  - id: greet
+    run: echo "ref=${{ trigger.ref }}" >> "$ORCHESTRATE_OUTPUT"
+"""
+
+NEEDY_PIPELINE = """\
+name: needs-input
+inputs:
+  version: {required: true}
+on:
+  github:
+    - event: push
+steps:
+  - id: greet
+    run: echo hi
+"""
+
+
+async def test_a_matching_delivery_starts_one_run_with_the_payload_as_trigger(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from orchestrate.pipelines import service as pipelines
+
+    actor = auth.Actor(name="test", role=Role.ADMIN, source="test")
+    for text in (MATCHING_PIPELINE, NEEDY_PIPELINE, PUSH_PIPELINE):
+        await pipelines.register_pipeline(runtime.uow(), pipelines.PipelineSource(text), actor)
+    body = (PAYLOADS / "push/with-new-branch.payload.json").read_bytes()
+    assert json.loads(body)["ref"] == "refs/heads/master"
+
+    await deliver(api, body, "push")
+    await deliver(api, body, "push")  # a second delivery (new id) of the same payload
+    await work(runtime)
+
+    runs = (await pipelines.list_runs(runtime.uow(read_only=True), pipeline="on-master")).items
+    assert len(runs) == 2
+    run = await pipelines.get_run(runtime.uow(read_only=True), runs[0].id)
+    assert (run.status.value, run.trigger_kind.value) == ("success", "webhook")
+    assert run.step("greet").outputs == {"ref": "refs/heads/master"}
+    first = (await rows(runtime))[0]
+    assert first.result is not None
+    started = {item["pipeline"]: item for item in first.result["runs"]}
+    assert set(started) == {"on-master", "needs-input"}
+    assert "run_id" in started["on-master"]
+    assert "needs the input 'version'" in started["needs-input"]["error"]
+    assert (await pipelines.list_runs(runtime.uow(), pipeline="on-push")).items == []
+
+
 async def test_a_delivery_that_keeps_failing_ends_failed_with_its_error_after_the_retries(
     frozen_runtime: Runtime,
 ) -> None:

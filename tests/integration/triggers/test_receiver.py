@@ -17,9 +17,10 @@ from orchestrate.core.settings import Settings
 from orchestrate.triggers.service import MAX_BODY_BYTES, PROCESS_DELIVERY
 from orchestrate.triggers.signatures import sign
 from orchestrate.triggers.tables import WebhookDeliveryRow
+from tests.support import GITHUB_WEBHOOKS
 
 SECRET = "It's a Secret to Everybody"
-PAYLOADS = Path(__file__).resolve().parents[3].parent / "shared/testdata/github-webhooks"
+PAYLOADS = GITHUB_WEBHOOKS
 URL = "/webhooks/github"
 
 

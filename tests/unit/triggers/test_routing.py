@@ -23,9 +23,10 @@ from orchestrate.triggers.routing import (
     match_filter,
     route,
 )
+from tests.support import GITHUB_WEBHOOKS
 
 # One folder per X-GitHub-Event value (see the folder's README.md).
-WEBHOOKS = Path(__file__).resolve().parents[3].parent / "shared" / "testdata" / "github-webhooks"
+WEBHOOKS = GITHUB_WEBHOOKS
 PAYLOAD_FILES = sorted(WEBHOOKS.glob("*/*.json"))
 EVENT_NAMES = sorted({path.parent.name for path in PAYLOAD_FILES})
 
