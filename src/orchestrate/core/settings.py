@@ -129,6 +129,35 @@ class Settings(BaseSettings):
         description="Accept unsigned webhook deliveries when no secret is set (local trials "
         "only: anyone who can reach the server can then start pipelines).",
     )
+    github_repositories: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Local clones of GitHub repositories, for the agents built-in "
+        'automations start: {"owner/name": "/path/to/clone"} (JSON).',
+    )
+    automation_pr_shepherd: bool = Field(
+        default=True,
+        description="Start a pr-shepherd agent when a pull request (not from a fork) is "
+        "opened or reopened.",
+    )
+    automation_review_fixer: bool = Field(
+        default=True,
+        description="Start an issue-fixer agent when a review requests changes.",
+    )
+    automation_ci_fixer: bool = Field(
+        default=True,
+        description="Start an issue-fixer agent when checks or a workflow run fail or time "
+        "out (one per repository and commit).",
+    )
+    automation_issue_stories: bool = Field(
+        default=True,
+        description="Create a story from an issue opened, or labelled with "
+        "automation_issue_label.",
+    )
+    automation_issue_label: str = Field(
+        default="orchestrate",
+        min_length=1,
+        description="The issue label that makes a story of an existing issue.",
+    )
 
     @field_validator("approval_tools", mode="before")
     @classmethod

@@ -1,0 +1,200 @@
+"""Which built-in automation each real GitHub payload asks for, and only those."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrate.core.settings import Settings
+from orchestrate.triggers.automations import (
+    Automation,
+    AutomationKind,
+    describe,
+    plan_automations,
+)
+from orchestrate.triggers.routing import event_from_delivery
+from tests.support import GITHUB_WEBHOOKS
+
+FILES = sorted(GITHUB_WEBHOOKS.glob("*/*.json"))
+
+# Every real payload that starts something; all the others must start nothing.
+EXPECTED: dict[str, AutomationKind] = {
+    "pull_request/opened.payload.json": AutomationKind.PR_SHEPHERD,
+    "pull_request/opened.with-null-body.json": AutomationKind.PR_SHEPHERD,
+    "pull_request/opened.with-organization.payload.json": AutomationKind.PR_SHEPHERD,
+    "pull_request/reopened.payload.json": AutomationKind.PR_SHEPHERD,
+    "pull_request/reopened.with-organization.payload.json": AutomationKind.PR_SHEPHERD,
+    "check_run/completed.1.payload.json": AutomationKind.CI_FIXER,
+    "issues/opened.payload.json": AutomationKind.ISSUE_STORY,
+    "issues/opened.with-empty-body.payload.json": AutomationKind.ISSUE_STORY,
+    "issues/opened.with-organization.payload.json": AutomationKind.ISSUE_STORY,
+    "issues/opened.with-transfer.payload.json": AutomationKind.ISSUE_STORY,
+}
+
+
+def settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
+
+
+def load(name: str) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads((GITHUB_WEBHOOKS / name).read_text())
+    return payload
+
+
+def plan(event: str, payload: dict[str, Any], **overrides: Any) -> list[Automation]:
+    return plan_automations(event_from_delivery(event, payload), settings(**overrides))
+
+
+def relative(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=relative)
+def test_each_real_payload_plans_exactly_its_automation(path: Path) -> None:
+    kinds = [a.kind for a in plan(path.parent.name, json.loads(path.read_text()))]
+
+    expected = EXPECTED.get(relative(path))
+    assert kinds == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize("path", FILES, ids=relative)
+def test_with_every_switch_off_no_payload_plans_anything(path: Path) -> None:
+    switches_off = {
+        "automation_pr_shepherd": False,
+        "automation_review_fixer": False,
+        "automation_ci_fixer": False,
+        "automation_issue_stories": False,
+    }
+
+    assert plan(path.parent.name, json.loads(path.read_text()), **switches_off) == []
+
+
+def test_the_expected_files_exist() -> None:
+    assert set(EXPECTED) <= {relative(path) for path in FILES}
+
+
+def test_a_pr_shepherd_works_on_the_pull_requests_head_branch() -> None:
+    payload = load("pull_request/opened.payload.json")
+
+    [automation] = plan("pull_request", payload)
+
+    assert automation.agent is not None
+    assert automation.agent.type == "pr-shepherd"
+    assert automation.agent.base_ref == payload["pull_request"]["head"]["ref"]
+    assert payload["pull_request"]["html_url"] in automation.agent.task
+    assert payload["pull_request"]["title"] in automation.agent.task
+    head_sha = payload["pull_request"]["head"]["sha"]
+    assert automation.agent.origin_key == f"github:pr-opened:Codertocat/Hello-World:2:{head_sha}"
+
+
+def test_a_pull_request_from_a_fork_gets_no_shepherd() -> None:
+    payload = load("pull_request/opened.payload.json")
+    payload["pull_request"]["head"]["repo"]["id"] = 1
+    payload["pull_request"]["head"]["repo"]["full_name"] = "someone/Hello-World"
+
+    assert plan("pull_request", payload) == []
+
+
+def changes_requested() -> dict[str, Any]:
+    payload = copy.deepcopy(load("pull_request_review/submitted.payload.json"))
+    payload["review"]["state"] = "changes_requested"
+    payload["review"]["body"] = "Please rename the function."
+    return payload
+
+
+def test_a_review_requesting_changes_starts_an_issue_fixer_on_the_branch() -> None:
+    payload = changes_requested()
+
+    [automation] = plan("pull_request_review", payload)
+
+    assert automation.kind is AutomationKind.REVIEW_FIXER
+    assert automation.agent is not None
+    assert automation.agent.type == "issue-fixer"
+    assert automation.agent.base_ref == payload["pull_request"]["head"]["ref"]
+    assert "Please rename the function." in automation.agent.task
+    assert payload["review"]["html_url"] in automation.agent.task
+    assert automation.agent.origin_key == f"github:review:{payload['review']['id']}"
+
+
+def test_a_review_fixer_is_switched_off_by_its_setting() -> None:
+    assert plan("pull_request_review", changes_requested(), automation_review_fixer=False) == []
+
+
+@pytest.mark.parametrize("event", ["check_suite", "check_run", "workflow_run"])
+@pytest.mark.parametrize("conclusion", ["failure", "timed_out"])
+def test_failed_ci_of_every_kind_starts_one_fixer_per_repository_and_commit(
+    event: str, conclusion: str
+) -> None:
+    payload = copy.deepcopy(load(f"{event}/completed.payload.json"))
+    payload[event]["conclusion"] = conclusion
+
+    [automation] = plan(event, payload)
+
+    assert automation.kind is AutomationKind.CI_FIXER
+    assert automation.agent is not None
+    head_sha = payload[event]["head_sha"]
+    repository = payload["repository"]["full_name"]
+    assert automation.agent.origin_key == f"github:check-failure:{repository}:{head_sha}"
+    assert conclusion in automation.agent.task
+
+
+@pytest.mark.parametrize("conclusion", ["success", "neutral", "cancelled", "skipped", None])
+def test_ci_that_did_not_fail_starts_nothing(conclusion: str | None) -> None:
+    payload = copy.deepcopy(load("check_suite/completed.payload.json"))
+    payload["check_suite"]["conclusion"] = conclusion
+
+    assert plan("check_suite", payload) == []
+
+
+def test_an_issue_becomes_a_story_with_its_title_body_and_link() -> None:
+    payload = load("issues/opened.payload.json")
+
+    [automation] = plan("issues", payload)
+
+    assert automation.story is not None
+    assert automation.story.title == payload["issue"]["title"]
+    assert payload["issue"]["body"] in automation.story.description
+    assert automation.story.source == payload["issue"]["html_url"]
+    assert payload["issue"]["html_url"] in automation.story.description
+
+
+def test_an_issue_labelled_with_the_configured_label_becomes_a_story() -> None:
+    payload = copy.deepcopy(load("issues/labeled.payload.json"))
+    payload["label"]["name"] = "Orchestrate"
+
+    [automation] = plan("issues", payload)
+
+    assert automation.kind is AutomationKind.ISSUE_STORY
+    assert "labelled 'orchestrate'" in automation.reason
+
+
+def test_the_story_label_is_configurable() -> None:
+    payload = load("issues/labeled.payload.json")  # labelled "bug"
+
+    assert [a.kind for a in plan("issues", payload, automation_issue_label="bug")] == [
+        AutomationKind.ISSUE_STORY
+    ]
+
+
+def test_an_agent_automation_without_a_local_clone_is_described_as_skipped() -> None:
+    [automation] = plan("pull_request", load("pull_request/opened.payload.json"))
+
+    described = describe(automation, settings())
+
+    assert described["skipped"] == (
+        "no local clone of Codertocat/Hello-World; set ORCHESTRATE_GITHUB_REPOSITORIES"
+    )
+
+
+def test_a_configured_clone_is_found_whatever_the_case_of_the_name(tmp_path: Path) -> None:
+    [automation] = plan("pull_request", load("pull_request/opened.payload.json"))
+
+    described = describe(
+        automation, settings(github_repositories={"codertocat/hello-world": tmp_path})
+    )
+
+    assert "skipped" not in described
