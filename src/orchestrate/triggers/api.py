@@ -8,8 +8,13 @@ from fastapi import APIRouter, Query, status
 
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orchestrate.triggers import service
-from orchestrate.triggers.schemas import DeliveryOut, DeliverySummaryOut, RedeliveredOut
-from orchestrate.web.deps import ActorDep, UowDep
+from orchestrate.triggers.schemas import (
+    DeliveryOut,
+    DeliverySummaryOut,
+    ExplanationOut,
+    RedeliveredOut,
+)
+from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageOut
 
 router = APIRouter(tags=["webhooks"])
@@ -47,3 +52,15 @@ async def get_delivery(delivery: str, uow: UowDep, _actor: ActorDep) -> Delivery
 async def redeliver(delivery: str, uow: UowDep, actor: ActorDep) -> RedeliveredOut:
     """Process a processed or failed delivery again (409 while a job is still on it)."""
     return RedeliveredOut.of(await service.redeliver(uow, delivery, actor))
+
+
+@router.get("/webhooks/deliveries/{delivery}/explain", response_model=ExplanationOut)
+async def explain_delivery(
+    delivery: str, uow: UowDep, runtime: RuntimeDep, _actor: ActorDep
+) -> ExplanationOut:
+    """Which pipelines the delivery matches now and why the others do not, and which
+    built-in automations apply. Nothing is started."""
+    explained = await service.explain_delivery(uow, runtime.settings, delivery)
+    return ExplanationOut.of(
+        explained.delivery, explained.pipelines, explained.matched, explained.automations
+    )

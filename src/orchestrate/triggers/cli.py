@@ -13,7 +13,7 @@ from orchestrate.cli.output import print_fields, print_json, print_table, say
 from orchestrate.cli.runtime import run_with_runtime
 from orchestrate.core.runtime import Runtime
 from orchestrate.triggers import service
-from orchestrate.triggers.schemas import DeliveryOut, DeliverySummaryOut
+from orchestrate.triggers.schemas import DeliveryOut, DeliverySummaryOut, ExplanationOut
 
 webhook_app = typer.Typer(
     help="Inspect GitHub webhook deliveries, process them again, replay payloads.",
@@ -112,6 +112,39 @@ def replay(
         return await service.get_delivery(runtime.uow(read_only=True), queued.delivery.id)
 
     _exit_with(DeliveryOut.of(run_with_runtime(work)), json_output=json_output)
+
+
+@webhook_app.command("explain")
+def explain(
+    delivery: Annotated[str, typer.Argument(help="Its id (whd_…) or GitHub's delivery id.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show which pipelines the delivery matches now, why the others do not, and which
+    built-in automations apply. Nothing is started."""
+    explained = run_with_runtime(
+        lambda rt: service.explain_delivery(rt.uow(read_only=True), rt.settings, delivery)
+    )
+    found = ExplanationOut.of(
+        explained.delivery, explained.pipelines, explained.matched, explained.automations
+    )
+    if json_output:
+        print_json(found)
+        return
+    summary = found.delivery
+    say(f"Delivery {summary.id}: {summary.event} {summary.action or ''} of {summary.repository}")
+    print_table(
+        ["pipeline", "matched", "why"],
+        ((v.pipeline, "yes" if v.matched else "no", "; ".join(v.reasons)) for v in found.pipelines),
+        title="Pipelines",
+    )
+    print_table(
+        ["automation", "repository", "why", "skipped"],
+        (
+            (a["automation"], a["repository"], a["reason"], a.get("skipped", ""))
+            for a in found.automations
+        ),
+        title="Built-in automations",
+    )
 
 
 def _exit_with(delivery: DeliveryOut, *, json_output: bool) -> None:

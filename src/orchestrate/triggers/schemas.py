@@ -81,6 +81,39 @@ class RedeliveredOut(BaseModel):
         return cls(delivery=DeliveryOut.of(queued.delivery), job_id=queued.job_id)
 
 
+class PipelineVerdictOut(BaseModel):
+    pipeline: str
+    matched: bool
+    reasons: list[str] = Field(description="What matched, or every reason it did not.")
+
+
+class ExplanationOut(BaseModel):
+    """What processing the delivery would do now; nothing is started to find out."""
+
+    delivery: DeliverySummaryOut
+    pipelines: list[PipelineVerdictOut] = Field(description="Every registered pipeline.")
+    matched: list[str] = Field(description="The pipelines a run would start of.")
+    automations: list[dict[str, Any]] = Field(
+        description="Built-in automations that apply: `automation`, `reason`, `repository`, "
+        "and `skipped` when one cannot run (no local clone of the repository)."
+    )
+
+    @classmethod
+    def of(
+        cls,
+        delivery: DeliverySummary,
+        pipelines: list[dict[str, Any]],
+        matched: list[str],
+        automations: list[dict[str, Any]],
+    ) -> ExplanationOut:
+        return cls(
+            delivery=DeliverySummaryOut.of(delivery),
+            pipelines=[PipelineVerdictOut(**verdict) for verdict in pipelines],
+            matched=matched,
+            automations=automations,
+        )
+
+
 def _summary(delivery: DeliverySummary) -> dict[str, Any]:
     return {
         "id": delivery.id,

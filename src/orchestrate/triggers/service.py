@@ -16,6 +16,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
 from orchestrate.pipelines.spec.models import PipelineSpec
-from orchestrate.triggers import deliveries, routing
+from orchestrate.triggers import automations, deliveries, routing
 from orchestrate.triggers.deliveries import NewDelivery
 from orchestrate.triggers.models import (
     DeliveryStatus,
@@ -50,6 +51,7 @@ __all__ = [
     "DeliveryStatus",
     "DeliverySummary",
     "DeliveryTooLarge",
+    "Explanation",
     "MalformedDelivery",
     "QueuedDelivery",
     "ReceiveOutcome",
@@ -57,6 +59,7 @@ __all__ = [
     "SignatureRejected",
     "WebhookDelivery",
     "check_body_size",
+    "explain_delivery",
     "get_delivery",
     "list_deliveries",
     "process_delivery",
@@ -304,6 +307,10 @@ async def process_delivery(context: JobContext) -> dict[str, Any] | None:
     try:
         # Routing only reads, so it stays out of the write transaction below.
         result = await _route(runtime.uow(read_only=True), delivery)
+        # Agents and stories open their own transactions; their origin keys and dedupe
+        # labels make a retried job repeat nothing, so they run before the marking.
+        event = routing.event_from_delivery(delivery.event, delivery.payload)
+        result["automations"] = await automations.run_automations(runtime, event)
         async with runtime.uow() as uow:
             row = await deliveries.delivery_row(uow, key, for_update=True)
             result["runs"] = await _start_matched_pipelines(
@@ -364,6 +371,31 @@ async def _record_failure(uow: UnitOfWork, key: str, error: Exception, *, final:
         target = DeliveryStatus.FAILED if final else DeliveryStatus.PROCESSING
         deliveries.set_status(uow, row, target, error=message)
         await uow.commit()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What processing a stored delivery would do now; ``webhook explain`` shows it."""
+
+    delivery: WebhookDelivery
+    pipelines: list[dict[str, Any]]
+    matched: list[str]
+    automations: list[dict[str, Any]]
+
+
+async def explain_delivery(uow: UnitOfWork, settings: Settings, key: str) -> Explanation:
+    """Route a stored delivery against the current pipelines and plan its automations.
+
+    Nothing is started: this answers "why did (or would) this delivery start that?".
+    """
+    delivery = await get_delivery(uow.sibling(read_only=True), key)
+    routed = await _route(uow.sibling(read_only=True), delivery)
+    event = routing.event_from_delivery(delivery.event, delivery.payload)
+    planned = [
+        automations.describe(plan, settings)
+        for plan in automations.plan_automations(event, settings)
+    ]
+    return Explanation(delivery, routed["pipelines"], routed["matched"], planned)
 
 
 async def _route(uow: UnitOfWork, delivery: WebhookDelivery) -> dict[str, Any]:
