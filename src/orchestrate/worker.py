@@ -15,16 +15,20 @@ import structlog
 
 from orchestrate.agents.execution import register_agent_jobs
 from orchestrate.core.jobs import JobRegistry, JobRunner
-from orchestrate.core.jobs.maintenance import (
-    PRUNE_EVERY,
-    register_maintenance,
-    schedule_maintenance,
-)
+from orchestrate.core.jobs.maintenance import register_maintenance, schedule_maintenance
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines.service import register_pipeline_jobs
-from orchestrate.triggers.service import register_trigger_jobs
+from orchestrate.triggers.service import (
+    register_schedule_jobs,
+    register_trigger_jobs,
+    start_schedule_firing,
+)
 
 log = structlog.get_logger(__name__)
+
+# Often enough that a broken chain of schedule-firing jobs is re-seeded within a minute;
+# the hourly prune job's key makes the extra attempts no-ops.
+UPKEEP_EVERY = timedelta(minutes=1)
 
 
 def build_registry(runtime: Runtime) -> JobRegistry:
@@ -33,6 +37,7 @@ def build_registry(runtime: Runtime) -> JobRegistry:
     register_agent_jobs(registry, runtime)
     register_pipeline_jobs(registry, runtime)
     register_trigger_jobs(registry, runtime)
+    register_schedule_jobs(registry, runtime)
     retention_days = runtime.settings.job_retention_days
     if retention_days > 0:
         register_maintenance(registry, retention=timedelta(days=retention_days))
@@ -54,15 +59,15 @@ async def run_worker(
 
 
 async def _upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
-    if runtime.settings.job_retention_days <= 0:
-        return
     while not stop.is_set():
         try:
-            await schedule_maintenance(runtime)
+            await start_schedule_firing(runtime)
+            if runtime.settings.job_retention_days > 0:
+                await schedule_maintenance(runtime)
         except Exception:
             log.exception("queue_upkeep_failed")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), PRUNE_EVERY.total_seconds())
+            await asyncio.wait_for(stop.wait(), UPKEEP_EVERY.total_seconds())
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

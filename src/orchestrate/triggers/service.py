@@ -412,3 +412,49 @@ async def _route(uow: UnitOfWork, delivery: WebhookDelivery) -> dict[str, Any]:
         ],
         "matched": [v.pipeline for v in verdicts if v.matched],
     }
+
+
+# Schedules (cron): the use cases live in scheduling.py and firing.py; this is their API.
+from orchestrate.triggers.firing import (  # noqa: E402
+    FIRE_SCHEDULES,
+    register_schedule_jobs,
+    start_schedule_firing,
+    trigger_now,
+)
+from orchestrate.triggers.scheduling import (  # noqa: E402
+    FireOutcome,
+    NewSchedule,
+    OverlapPolicy,
+    Schedule,
+    ScheduleFire,
+    TargetKind,
+    create_schedule,
+    delete_schedule,
+    get_schedule,
+    list_fires,
+    list_schedules,
+    set_paused,
+    sync_pipeline_schedules,
+    update_schedule,
+)
+
+__all__ += [
+    "FIRE_SCHEDULES",
+    "FireOutcome",
+    "NewSchedule",
+    "OverlapPolicy",
+    "Schedule",
+    "ScheduleFire",
+    "TargetKind",
+    "create_schedule",
+    "delete_schedule",
+    "get_schedule",
+    "list_fires",
+    "list_schedules",
+    "register_schedule_jobs",
+    "set_paused",
+    "start_schedule_firing",
+    "sync_pipeline_schedules",
+    "trigger_now",
+    "update_schedule",
+]
