@@ -22,6 +22,7 @@ from orchestrate.monitoring.cli import job_app
 from orchestrate.pipelines.cli import pipeline_app
 from orchestrate.stories.cli import epic_app, story_app
 from orchestrate.triggers.cli import webhook_app
+from orchestrate.triggers.schedule_cli import schedule_app
 
 if TYPE_CHECKING:
     # Typer vendors Click; its Context is what TyperGroup.invoke is typed with.
@@ -101,6 +102,7 @@ app.add_typer(job_app, name="job")
 app.add_typer(agent_app, name="agent")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(schedule_app, name="schedule")
 
 
 def main() -> None:

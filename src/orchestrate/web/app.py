@@ -15,6 +15,7 @@ from orchestrate.pipelines import api as pipelines_api
 from orchestrate.stories import api as stories_api
 from orchestrate.triggers import api as triggers_api
 from orchestrate.triggers import receiver as webhook_receiver
+from orchestrate.triggers import schedule_api
 from orchestrate.web.deps import require_actor
 from orchestrate.web.errors import install_error_handlers
 
@@ -49,6 +50,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     api.include_router(pipelines_api.router)
     api.include_router(monitoring_api.router)
     api.include_router(triggers_api.router)
+    api.include_router(schedule_api.router)
     app.include_router(monitoring_api.public_router)
     app.include_router(webhook_receiver.router)  # signed by GitHub, not bearer tokens
     app.include_router(api)
