@@ -6,10 +6,10 @@ idempotency key per time slot, so however many workers run there is one job per 
 schedules (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent ticks split them),
 works out the fire times with the schedule's misfire policy, and for each inserts a
 ``schedule_fires`` row: the unique ``(schedule_id, fire_time)`` turns a second attempt
-at the same fire time into a no-op. A pipeline run starts in that same transaction,
-which also completes the job, so a fire and its run commit together exactly once. An
-agent starts in its own transaction (``start_agent`` opens one), from a small job keyed
-by the fire id whose origin key makes a retried start return the first agent.
+at the same fire time into a no-op. A pipeline run starts in that same transaction, so
+a fire and its run commit together, exactly once. An agent starts in its own
+transaction (``start_agent`` opens one), from a small job keyed by the fire id whose
+origin key makes a retried start return the first agent.
 """
 
 from __future__ import annotations
@@ -69,20 +69,34 @@ def _actor() -> Actor:
 
 
 async def fire_schedules(context: JobContext) -> None:
-    """The job: fire what is due, start queued fires whose predecessor ended, re-enqueue."""
+    """The job: fire what is due, start queued fires whose predecessor ended, re-enqueue.
+
+    Due schedules are fired in batches, each batch in its own transaction (its fire rows
+    and the runs they start commit together), so thousands due in the same minute
+    neither hold one long transaction nor wait for the next tick. A retried job only
+    finds the schedules still due: the fire rows make every batch safe to repeat.
+    """
     runtime = context.runtime
+    fired = 0
+    while True:
+        async with runtime.uow() as uow:
+            tick = _Tick(now=uow.now())
+            handled = await fire_due(uow, runtime.settings, tick)
+            await uow.commit()
+        await _cancel_previous(runtime, tick)
+        fired += tick.fired
+        if handled < BATCH:
+            break
     async with runtime.uow() as uow:
         tick = _Tick(now=uow.now())
-        await fire_due(uow, runtime.settings, tick)
         await _promote_queued(uow, runtime.settings, tick)
         await enqueue_tick(uow, tick.now + TICK)
-        await context.complete_in(uow, {"fired": tick.fired})
+        await context.complete_in(uow, {"fired": fired + tick.fired})
         await uow.commit()
-    await _cancel_previous(runtime, tick)
 
 
-async def fire_due(uow: UnitOfWork, settings: Settings, tick: _Tick) -> None:
-    """Fire every due, unpaused schedule (a batch of them) inside the caller's transaction."""
+async def fire_due(uow: UnitOfWork, settings: Settings, tick: _Tick) -> int:
+    """Fire up to ``BATCH`` due, unpaused schedules in the caller's transaction; how many."""
     rows = await uow.session.scalars(
         select(ScheduleRow)
         .where(ScheduleRow.is_paused.is_(False), ScheduleRow.next_fire_at <= tick.now)
@@ -90,7 +104,8 @@ async def fire_due(uow: UnitOfWork, settings: Settings, tick: _Tick) -> None:
         .limit(BATCH)
         .with_for_update(skip_locked=True)
     )
-    for row in list(rows):
+    due = list(rows)
+    for row in due:
         cron = cron_of(row)
         # Every fire time from next_fire_at on is due; those before were handled, or
         # passed while the schedule was paused.
@@ -107,6 +122,7 @@ async def fire_due(uow: UnitOfWork, settings: Settings, tick: _Tick) -> None:
         row.next_fire_at = cron.next_after(tick.now)
         if times:
             row.last_fired_at = times[-1]
+    return len(due)
 
 
 async def fire(

@@ -334,3 +334,26 @@ class TestPipelineYaml:
         await tick(rt)
         async with rt.uow(read_only=True) as uow:
             assert await uow.session.scalar(select(func.count()).select_from(ScheduleFireRow)) == 1
+
+
+class TestDaylightSaving:
+    async def test_a_time_skipped_by_spring_forward_fires_at_the_next_valid_time(
+        self, rt: Runtime, clock: FrozenClock, admin: Actor
+    ) -> None:
+        clock.set(datetime(2026, 3, 28, 12, 0, tzinfo=UTC))  # Berlin springs forward 29 March
+        await create(rt, admin, cron="30 2 * * *", timezone="Europe/Berlin")
+        clock.set(datetime(2026, 3, 29, 1, 0, 5, tzinfo=UTC))  # 03:00:05 CEST
+        await tick(rt)
+        [fire] = await fires(rt)
+        assert fire.fire_time == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+
+    async def test_a_time_repeated_by_fall_back_fires_once(
+        self, rt: Runtime, clock: FrozenClock, admin: Actor
+    ) -> None:
+        clock.set(datetime(2026, 10, 24, 12, 0, tzinfo=UTC))  # Berlin falls back 25 October
+        await create(rt, admin, cron="30 2 * * *", timezone="Europe/Berlin")
+        clock.set(datetime(2026, 10, 25, 0, 30, 5, tzinfo=UTC))  # the first 02:30 (CEST)
+        await tick(rt)
+        clock.set(datetime(2026, 10, 25, 1, 30, 5, tzinfo=UTC))  # the second 02:30 (CET)
+        await tick(rt)
+        assert [f.fire_time for f in await fires(rt)] == [datetime(2026, 10, 25, 0, 30, tzinfo=UTC)]
