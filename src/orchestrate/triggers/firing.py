@@ -33,7 +33,7 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
-from orchestrate.triggers.cron import MisfirePolicy, due_fire_times
+from orchestrate.triggers.cron import CronError, MisfirePolicy, due_fire_times
 from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
 from orchestrate.triggers.scheduling import (
     FireOutcome,
@@ -106,7 +106,13 @@ async def fire_due(uow: UnitOfWork, settings: Settings, tick: _Tick) -> int:
     )
     due = list(rows)
     for row in due:
-        cron = cron_of(row)
+        try:
+            cron = cron_of(row)
+        except CronError as error:
+            # e.g. its time zone left the tz database: pause it rather than fail every tick
+            log.error("schedule_unfireable", schedule=row.name, error=str(error))
+            row.is_paused = True
+            continue
         # Every fire time from next_fire_at on is due; those before were handled, or
         # passed while the schedule was paused.
         times = due_fire_times(

@@ -26,7 +26,13 @@ from orchestrate.core.ids import new_id
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
-from orchestrate.triggers.cron import TEMPLATES, CronSchedule, MisfirePolicy, parse_schedule
+from orchestrate.triggers.cron import (
+    TEMPLATES,
+    CronError,
+    CronSchedule,
+    MisfirePolicy,
+    parse_schedule,
+)
 from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
 
 PIPELINE_SOURCE_PREFIX = "pipeline:"
@@ -124,14 +130,18 @@ def cron_of(row: ScheduleRow) -> CronSchedule:
 
 
 def to_schedule(row: ScheduleRow, *, upcoming_from: datetime | None = None) -> Schedule:
-    cron = cron_of(row)
-    upcoming = cron.next_n(upcoming_from, UPCOMING_COUNT) if upcoming_from else []
+    try:
+        cron = cron_of(row)
+        description = cron.describe()
+        upcoming = cron.next_n(upcoming_from, UPCOMING_COUNT) if upcoming_from else []
+    except CronError as error:  # stored before its zone left the tz database; listed anyway
+        description, upcoming = f"cannot fire: {error}", []
     return Schedule(
         id=row.id,
         name=row.name,
         cron=row.cron,
         timezone=row.timezone,
-        description=cron.describe(),
+        description=description,
         target_kind=TargetKind(row.target_kind),
         pipeline=row.pipeline,
         inputs=dict(row.inputs),

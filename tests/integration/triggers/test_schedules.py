@@ -169,6 +169,28 @@ class TestFiring:
             await tick(rt)
         assert len(await fires(rt)) == 3
 
+    async def test_a_schedule_that_cannot_be_read_is_paused_and_the_others_fire(
+        self, rt: Runtime, clock: FrozenClock, admin: Actor
+    ) -> None:
+        await create(rt, admin)
+        await create(rt, admin, name="broken")
+        async with rt.uow() as uow:  # as if its zone had left the tz database
+            await uow.session.execute(
+                update(ScheduleRow).where(ScheduleRow.name == "broken").values(timezone="Mars/Base")
+            )
+            await uow.commit()
+        clock.advance(timedelta(seconds=32))
+        await tick(rt)
+        assert len(await fires(rt)) == 1
+        async with rt.uow(read_only=True) as uow:
+            broken = await uow.session.scalar(
+                select(ScheduleRow).where(ScheduleRow.name == "broken")
+            )
+            assert broken is not None
+            assert broken.is_paused
+        listed = await service.list_schedules(rt.uow(read_only=True))
+        assert "cannot fire" in listed[0].description
+
 
 class TestMisfire:
     async def fire_after_downtime(
