@@ -45,6 +45,7 @@ from orchestrate.pipelines.spec.loader import load_pipeline
 from orchestrate.pipelines.spec.models import PipelineSpec
 from orchestrate.pipelines.spec.problems import PipelineInvalid, SpecProblem
 from orchestrate.pipelines.tables import PipelineRow, PipelineRunRow, PipelineStepRow
+from orchestrate.triggers import service as triggers  # the two services call each other
 
 __all__ = [
     "PendingApproval",
@@ -126,6 +127,8 @@ async def apply_sources(
             await _upsert(uow, spec, source, actor)
             for spec, source in zip(specs, sources, strict=True)
         ]
+        for spec in specs:  # `on: schedule:` becomes schedules named pipeline:<name>:<n>
+            await triggers.sync_pipeline_schedules(uow, spec.name, spec.on.schedule)
         await uow.commit()
         return [store.to_pipeline(row) for row in rows]
 
@@ -195,6 +198,7 @@ async def delete_pipeline(uow: UnitOfWork, name: str, actor: Actor) -> Pipeline:
         row = await store.pipeline_row(uow, name)
         pipeline = store.to_pipeline(row)
         await uow.session.delete(row)
+        await triggers.sync_pipeline_schedules(uow, name, [])
         await auth.record_audit(uow, actor, "pipeline.delete", row.id, {"name": name})
         await uow.commit()
         return pipeline
