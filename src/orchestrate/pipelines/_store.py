@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import select, text
 
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
+from orchestrate.core.jobs import NewJob
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines.models import (
     Approval,
@@ -37,6 +39,9 @@ ACTIVE_RUN = (RunStatus.RUNNING.value, RunStatus.WAITING.value)
 _SPECS: OrderedDict[str, PipelineSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
 
+StepTaker = Callable[[UnitOfWork, PipelineStepRow, NewJob], Awaitable[bool]]
+"""Takes a step's new job in the transaction that queues it: runs it here, marked running."""
+
 
 @dataclass
 class LoadedRun:
@@ -45,6 +50,8 @@ class LoadedRun:
     run: PipelineRunRow
     spec: PipelineSpec
     steps: dict[str, PipelineStepRow]
+    take_step: StepTaker | None = None
+    """Set by a finishing step's job, so its worker runs the step it unblocks itself."""
 
     def base_rows(self) -> list[PipelineStepRow]:
         """One row per step of the spec (matrix instances excluded), in file order."""

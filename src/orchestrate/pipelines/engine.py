@@ -17,7 +17,7 @@ from typing import Any
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
-from orchestrate.core.jobs import enqueue
+from orchestrate.core.jobs import NewJob, enqueue, enqueue_many
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import kinds
 from orchestrate.pipelines._store import LoadedRun, set_run_status, set_step_status
@@ -269,7 +269,9 @@ async def _launch(uow: UnitOfWork, loaded: LoadedRun, step: StepSpec, row: Pipel
     """Hand the step (or matrix instance) to whatever runs its kind."""
     if step.kind in (StepKind.RUN, StepKind.AGENT):
         set_step_status(uow, row, StepStatus.QUEUED)
-        await _enqueue_step_job(uow, row, None)
+        job = _step_job(row, None, uow)
+        if loaded.take_step is None or not await loaded.take_step(uow, row, job):
+            await enqueue_many(uow, [job])
     elif step.kind is StepKind.APPROVAL:
         assert step.approval is not None
         set_step_status(uow, row, StepStatus.WAITING)
@@ -288,9 +290,12 @@ async def _launch(uow: UnitOfWork, loaded: LoadedRun, step: StepSpec, row: Pipel
 
 
 async def _enqueue_step_job(uow: UnitOfWork, row: PipelineStepRow, delay: timedelta | None) -> None:
+    await enqueue_many(uow, [_step_job(row, delay, uow)])
+
+
+def _step_job(row: PipelineStepRow, delay: timedelta | None, uow: UnitOfWork) -> NewJob:
     attempt = row.attempts + 1
-    await enqueue(
-        uow,
+    return NewJob(
         kinds.STEP,
         {"step": row.id, "run": row.run_id, "attempt": attempt},
         key=kinds.step_job_key(row.id, attempt),

@@ -6,10 +6,17 @@ stored state; the second records the outcome, advances the run and completes the
 in one commit, fenced by the job's lease, so each step's outputs come from exactly one
 attempt however often a worker dies. A shell command runs between them; an agent
 step only starts its agent there, and ends when the agent's finish notice arrives.
+
+The second transaction also takes the first step it unblocks: that step's job is
+enqueued leased to this worker and the step marked ``running`` there, and its attempt
+is prepared from the same rows, so the next step needs no first transaction at all.
+A crash in between leaves a running step with a leased job: the job's lease expires
+and whichever worker reclaims it takes the step over, as after any crash.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -22,9 +29,16 @@ from orchestrate.agents import service as agents
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import OrchestrateError, ValidationFailed
 from orchestrate.core.events import record_event
-from orchestrate.core.jobs import JobContext, enqueue
+from orchestrate.core.jobs import Job, JobContext, NewJob, enqueue
+from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import kinds
-from orchestrate.pipelines._store import LoadedRun, find_step, load_run, set_step_status
+from orchestrate.pipelines._store import (
+    LoadedRun,
+    StepTaker,
+    find_step,
+    load_run,
+    set_step_status,
+)
 from orchestrate.pipelines.contexts import render, step_context, step_environment
 from orchestrate.pipelines.engine import Outcome, finish_attempt
 from orchestrate.pipelines.expressions import ExpressionError, interpolate
@@ -36,6 +50,10 @@ from orchestrate.pipelines.tables import PipelineStepRow
 from orchestrate.pipelines.workspace import ensure_workspace, logs_root
 
 log = structlog.get_logger(__name__)
+
+_PREPARED: dict[str, Attempt] = {}
+"""Attempts of steps this process took in a finishing transaction, by job id, until run."""
+_PREPARED_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,9 @@ async def run_step_job(job: JobContext) -> None:
 
 async def _claim(job: JobContext) -> Attempt | None:
     """Transaction one: ``queued → running`` for this attempt, or nothing if it is stale."""
+    prepared = _PREPARED.pop(job.job.id, None)
+    if prepared is not None and job.job.attempt == 1:
+        return prepared  # taken in the transaction that ended the step before it
     payload = job.job.payload
     number = int(payload["attempt"])
     async with job.uow() as uow:
@@ -93,7 +114,7 @@ async def _claim(job: JobContext) -> Attempt | None:
             await job.complete_in(uow)
             await uow.commit()
             return None
-        attempt = _prepare(job, loaded, row, number)
+        attempt = _prepare(job.runtime.settings.home, loaded, row, number)
         if fresh:
             set_step_status(uow, row, StepStatus.RUNNING)
             row.attempts = number
@@ -103,10 +124,10 @@ async def _claim(job: JobContext) -> Attempt | None:
     return attempt
 
 
-def _prepare(job: JobContext, loaded: LoadedRun, row: PipelineStepRow, number: int) -> Attempt:
+def _prepare(home: Path, loaded: LoadedRun, row: PipelineStepRow, number: int) -> Attempt:
     step = loaded.spec.step(row.step_id)
     run = loaded.run
-    log_path = logs_root(job.runtime.settings.home) / run.id / f"{row.key}.log"
+    log_path = logs_root(home) / run.id / f"{row.key}.log"
     return Attempt(
         run_id=run.id,
         step_row_id=row.id,
@@ -286,13 +307,16 @@ def _money(value: Any) -> Decimal | None:
 
 async def _record(job: JobContext, attempt: Attempt, outcome: Outcome) -> None:
     """Transaction two: the outcome, the run's next steps and the job's completion, at once."""
+    taken: list[tuple[PipelineStepRow, Job]] = []
     async with job.uow() as uow:
         loaded = await load_run(uow, attempt.run_id)
         row = _row_by_id(loaded, attempt.step_row_id)
         if StepStatus(row.status) is StepStatus.RUNNING and row.attempts == attempt.number:
             if outcome.status is StepStatus.FAILURE and row.cancel_requested:
                 outcome = Outcome(StepStatus.CANCELLED, outcome.outputs, outcome.error)
+            loaded.take_step = _step_taker(job, taken)
             await finish_attempt(uow, loaded, row, outcome)
+            _prepare_taken(job, uow, loaded, taken)
         await job.complete_in(uow, {"status": outcome.status.value})
         await uow.commit()
     log.info(
@@ -302,6 +326,45 @@ async def _record(job: JobContext, attempt: Attempt, outcome: Outcome) -> None:
         attempt=attempt.number,
         status=outcome.status.value,
     )
+
+
+def _step_taker(job: JobContext, taken: list[tuple[PipelineStepRow, Job]]) -> StepTaker:
+    """Run the step's new job on this worker: enqueued leased here, the step ``running``."""
+
+    async def take(uow: UnitOfWork, row: PipelineStepRow, new_job: NewJob) -> bool:
+        adopted = await job.adopt_in(uow, new_job)
+        if adopted is None:
+            return False
+        set_step_status(uow, row, StepStatus.RUNNING)
+        row.attempts = int(new_job.payload["attempt"])
+        row.process = {"job": adopted.id, "worker": job.worker_id}
+        taken.append((row, adopted))
+        return True
+
+    return take
+
+
+def _prepare_taken(
+    job: JobContext, uow: UnitOfWork, loaded: LoadedRun, taken: list[tuple[PipelineStepRow, Job]]
+) -> None:
+    """Prepare taken steps from the rows as this transaction leaves them; cache on commit.
+
+    Preparing after the whole advance sees exactly what the step's own load would. If
+    preparing fails, nothing is cached and the step's job meets the error in its claim.
+    """
+    for row, adopted in taken:
+        try:
+            attempt = _prepare(job.runtime.settings.home, loaded, row, row.attempts)
+        except (OrchestrateError, ExpressionError):
+            continue
+        row.log_path = str(attempt.log_path)
+        uow.after_commit(functools.partial(_cache, adopted.id, attempt))
+
+
+def _cache(job_id: str, attempt: Attempt) -> None:
+    while len(_PREPARED) >= _PREPARED_LIMIT:
+        del _PREPARED[next(iter(_PREPARED))]
+    _PREPARED[job_id] = attempt
 
 
 def _row_by_id(loaded: LoadedRun, step_row_id: str) -> PipelineStepRow:

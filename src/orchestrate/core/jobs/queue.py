@@ -95,6 +95,44 @@ async def enqueue_many(uow: UnitOfWork, new_jobs: Sequence[NewJob]) -> list[str]
     return ids
 
 
+async def enqueue_leased(
+    session: AsyncSession, item: NewJob, *, owner: str, now: datetime, lease: timedelta
+) -> Job | None:
+    """Insert a job already claimed by ``owner`` (first attempt running); None if its key exists.
+
+    For a worker that will run the follow-up of the job it is finishing itself: the
+    follow-up then costs no claim transaction, and no other worker is told about it.
+    """
+    _check(item)
+    values = _row_values(item, new_id("job", now), now) | {
+        "status": JobStatus.RUNNING.value,
+        "attempts": 1,
+        "lease_owner": owner,
+        "lease_expires_at": now + lease,
+        "started_at": now,
+    }
+    statement: Any = insert(jobs).values(values)
+    if item.key is not None:
+        statement = _dialect_insert(session)(jobs).values(values)
+        statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    with session.no_autoflush:  # the caller's row changes go out in one flush at commit
+        inserted = await session.scalar(statement.returning(jobs.c.id))
+    if inserted is None:
+        return None
+    return Job(
+        id=values["id"],
+        kind=item.kind,
+        payload=dict(item.payload),
+        attempt=1,
+        max_attempts=item.max_attempts,
+        created_at=now,
+    )
+
+
+def _dialect_insert(session: AsyncSession) -> Any:
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def _check(item: NewJob) -> None:
     if not item.kind:
         raise ValidationFailed("A job needs a kind")
@@ -119,11 +157,8 @@ def _row_values(item: NewJob, job_id: str, now: datetime) -> dict[str, Any]:
 
 
 async def _insert_unless_known(session: AsyncSession, values: dict[str, Any]) -> str:
-    dialect_insert = (
-        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    )
     statement = (
-        dialect_insert(jobs)
+        _dialect_insert(session)(jobs)
         .values(values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(jobs.c.id)

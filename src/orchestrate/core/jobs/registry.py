@@ -9,9 +9,12 @@ from typing import Any
 
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.jobs.models import Job
-from orchestrate.core.jobs.queue import complete_job
+from orchestrate.core.jobs.queue import NewJob, complete_job
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
+
+Adopter = Callable[[UnitOfWork, NewJob], Awaitable[Job | None]]
+"""How a runner takes a follow-up job in the caller's transaction (see ``adopt_in``)."""
 
 
 class JobContext:
@@ -23,11 +26,15 @@ class JobContext:
     with ``LeaseLost`` — so the effects are committed exactly once.
     """
 
-    def __init__(self, job: Job, runtime: Runtime, worker_id: str) -> None:
+    def __init__(
+        self, job: Job, runtime: Runtime, worker_id: str, adopter: Adopter | None = None
+    ) -> None:
         self.job = job
         self.runtime = runtime
         self.worker_id = worker_id
         self.completed = False
+        self._adopter = adopter
+        self.has_adopted = False
 
     def uow(self) -> UnitOfWork:
         return self.runtime.uow()
@@ -37,6 +44,20 @@ class JobContext:
             uow.session, self.job, owner=self.worker_id, result=result, now=uow.now()
         )
         self.completed = True
+
+    async def adopt_in(self, uow: UnitOfWork, new_job: NewJob) -> Job | None:
+        """Enqueue a follow-up of this job already leased to this worker; None if not taken.
+
+        Once ``uow`` commits, the runner starts the follow-up itself, sparing it a claim
+        transaction. Only one follow-up of the same kind per job, so it inherits this
+        job's slot and the worker's capacity stays what it was. When None is returned
+        nothing was enqueued: the caller enqueues the job the ordinary way.
+        """
+        if self._adopter is None or self.has_adopted or new_job.kind != self.job.kind:
+            return None
+        adopted = await self._adopter(uow, new_job)
+        self.has_adopted = adopted is not None
+        return adopted
 
 
 JobHandler = Callable[[JobContext], Awaitable[Any]]

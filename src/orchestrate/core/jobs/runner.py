@@ -5,7 +5,9 @@ new ones, so with batches of 32 a turn costs one commit for up to 64 job state
 changes (bench/jobs.py measures what that buys). A heartbeat task renews the
 leases of running jobs; a job whose lease was taken over is cancelled here and its
 result discarded. Expired leases of dead
-workers are reclaimed by whichever worker notices first.
+workers are reclaimed by whichever worker notices first. A handler may hand its
+follow-up job to this runner in its own finishing transaction (``adopt_in``), so a
+chain of jobs costs no claim transactions.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from orchestrate.core.jobs import signals
 from orchestrate.core.jobs.metrics import JOB_DURATION, JOB_START_DELAY, JOBS_PROCESSED
 from orchestrate.core.jobs.models import Job, JobFailed, JobStatus, LeaseLost, RetryPolicy
 from orchestrate.core.jobs.queue import (
+    NewJob,
     claim_due_jobs,
     complete_jobs,
+    enqueue_leased,
     fail_job,
     reclaim_expired_leases,
     release_jobs,
@@ -285,7 +289,7 @@ class JobRunner:
 
     async def _execute(self, job: Job) -> None:
         spec = self.registry.get(job.kind)
-        context = JobContext(job, self.runtime, self.worker_id)
+        context = JobContext(job, self.runtime, self.worker_id, self._adopt)
         started = time.monotonic()
         outcome: _Outcome | None = None
         try:
@@ -313,12 +317,35 @@ class JobRunner:
         except Exception as error:
             outcome = _Outcome(job, succeeded=False, error=_describe(error))
         finally:
+            # An adopted follow-up holds this job's slot already (see ``_adopt``).
+            was_full = len(self._in_flight) - context.has_adopted >= self.config.concurrency
             self._in_flight.pop(job.id, None)
             self._lost.discard(job.id)
             JOB_DURATION.labels(job.kind).observe(time.monotonic() - started)
         if outcome is not None:
             self._outcomes.append(outcome)
-        self._wake.set()
+        # A job that completed itself leaves nothing to record; a claim is worth a write
+        # transaction only when this freed a slot others wait for, or the runner is idle.
+        if outcome is not None or was_full or not self._in_flight or spec.max_concurrent:
+            self._wake.set()
+
+    async def _adopt(self, uow: UnitOfWork, new_job: NewJob) -> Job | None:
+        """Enqueue ``new_job`` leased to this worker; start it once ``uow`` has committed."""
+        if self._stopping or self._only is not None or new_job.kind not in self.registry.kinds:
+            return None
+        now = uow.now()
+        job = await enqueue_leased(
+            uow.session, new_job, owner=self.worker_id, now=now, lease=self.config.lease
+        )
+        if job is not None:
+            uow.after_commit(lambda: self._start_adopted(job, now))
+        return job
+
+    def _start_adopted(self, job: Job, due_at: datetime) -> None:
+        if self._stopping:  # the drain gives it back with the other unstarted jobs
+            self._released.append(job)
+        else:
+            self._start(job, due_at)
 
     async def _heartbeat_loop(self) -> None:
         interval = self.config.lease.total_seconds() / 3
