@@ -150,8 +150,7 @@ class Settings(BaseSettings):
     )
     automation_issue_stories: bool = Field(
         default=True,
-        description="Create a story from an issue opened, or labelled with "
-        "automation_issue_label.",
+        description="Create a story from an issue opened, or labelled with automation_issue_label.",
     )
     automation_issue_label: str = Field(
         default="orchestrate",
