@@ -352,12 +352,6 @@ async def run_events(
         )
 
 
-def log_file(run: PipelineRun, key: str) -> Path | None:
-    """Where a step's log is (None if it has not produced one)."""
-    step = run.step(key)
-    return Path(step.log_path) if step.log_path else None
-
-
 def missing_step(run: PipelineRun, key: str) -> NotFound:
     keys = ", ".join(step.key for step in run.steps)
     return NotFound(f"Run {run.id} has no step '{key}' (steps: {keys})", run_id=run.id, step=key)

@@ -8,8 +8,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from orchestrate.core.jobs import JobRunner, JobStatus
-from orchestrate.core.jobs.admin import list_jobs
+from orchestrate.core.jobs import JobRunner
 from orchestrate.core.runtime import Runtime
 from orchestrate.worker import build_registry
 
@@ -48,21 +47,6 @@ def chain_yaml(name: str = "chain", *, fail_at: str | None = None) -> str:
 
 
 async def work(runtime: Runtime, timeout: float = 60.0) -> None:
-    """Run jobs until nothing is due: waiting approvals and later retries stay.
-
-    ``until_idle`` can stop just as a finishing job enqueues the next one (the runner
-    sees nothing claimed and nothing in flight), so the queue is checked and the
-    runner started again while a due job is left.
-    """
-    async with asyncio.timeout(timeout):
-        while True:
-            await JobRunner(runtime, build_registry(runtime)).run(until_idle=True)
-            if not await _due_jobs_left(runtime):
-                return
-
-
-async def _due_jobs_left(runtime: Runtime) -> bool:
-    async with runtime.uow(read_only=True) as uow:
-        page = await list_jobs(uow, status=JobStatus.QUEUED, limit=500)
-    now = runtime.clock.now()
-    return any(job.run_at <= now for job in page.items)
+    """Run jobs until nothing is due: waiting approvals and later retries stay."""
+    runner = JobRunner(runtime, build_registry(runtime))
+    await asyncio.wait_for(runner.run(until_idle=True), timeout)
