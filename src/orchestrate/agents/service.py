@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from orchestrate.agents import _store as store
 from orchestrate.agents.cleanup import cleanup_workspaces
@@ -116,23 +117,32 @@ async def start_agent(
     if request.story:
         story_id = (await stories.get_story(uow.sibling(read_only=True), request.story)).id
     limits = _limits(definition, request)
-    async with uow:
-        row = await _add_run(
-            uow,
-            definition,
-            request,
-            provider=provider,
-            model=model,
-            story_id=story_id,
-            limits=limits,
-        )
-        await auth.record_audit(
-            uow, actor, "agent.start", row.id, {"type": row.type, "story_id": story_id}
-        )
-        if request.enqueue:
-            await enqueue_run(uow, row.id, "start")
-        await uow.commit()
-        return store.to_run(row)
+    try:
+        async with uow:
+            row = await _add_run(
+                uow,
+                definition,
+                request,
+                provider=provider,
+                model=model,
+                story_id=story_id,
+                limits=limits,
+            )
+            await auth.record_audit(
+                uow, actor, "agent.start", row.id, {"type": row.type, "story_id": story_id}
+            )
+            if request.enqueue:
+                await enqueue_run(uow, row.id, "start")
+            await uow.commit()
+            return store.to_run(row)
+    except IntegrityError:
+        # Another transaction started the same origin between the lookup and the commit.
+        if request.origin_key is None:
+            raise
+        winner = await _run_with_origin(uow.sibling(read_only=True), request.origin_key)
+        if winner is None:
+            raise
+        return winner
 
 
 async def _run_with_origin(uow: UnitOfWork, origin_key: str) -> AgentRun | None:

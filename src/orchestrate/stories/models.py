@@ -175,6 +175,10 @@ class StoryDraft:
     priority: Priority = Priority.MEDIUM
     labels: tuple[str, ...] = ()
     assignee: str | None = None
+    source: str | None = None
+    """Where the story came from (a GitHub issue's address, say); shown, not interpreted."""
+    origin_key: str | None = None
+    """Unique per origin (``github-issue:<id>``): a second draft with it adds nothing."""
 
 
 class Unset(Enum):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
@@ -181,40 +182,75 @@ async def epic_overview(uow: UnitOfWork, ref: str) -> EpicOverview:
 
 
 async def create_story(uow: UnitOfWork, draft: StoryDraft, actor: Actor) -> Story:
-    """Add a story to the backlog; ``draft.epic_id`` may be an epic's id or BMAD key."""
+    """Add a story to the backlog; ``draft.epic_id`` may be an epic's id or BMAD key.
+
+    A draft with an ``origin_key`` already used gives back the story made from it.
+    """
+    story, _ = await create_story_once(uow, draft, actor)
+    return story
+
+
+async def create_story_once(uow: UnitOfWork, draft: StoryDraft, actor: Actor) -> tuple[Story, bool]:
+    """The story and whether it was created now (False: its ``origin_key`` was taken).
+
+    The unique ``origin_key`` decides, not the lookup before the insert: of two
+    transactions creating from one origin at the same moment, the one that commits
+    second hits the index, rolls back and reads the winner's story.
+    """
     auth.authorize(actor, Permission.WRITE)
     title = clean_title(draft.title)
     criteria = clean_criteria(draft.acceptance_criteria)
     labels = normalise_labels(draft.labels)
     assignee = clean_optional_text("assignee", draft.assignee)
+    if draft.origin_key is not None:
+        existing = await _story_with_origin(uow.sibling(read_only=True), draft.origin_key)
+        if existing is not None:
+            return existing, False
+    try:
+        async with uow:
+            epic_id = await resolve_epic_id(uow, draft.epic_id)
+            now = uow.now()
+            row = StoryRow(
+                id=new_id("story", now),
+                key=None,
+                epic_id=epic_id,
+                title=title,
+                description=draft.description.strip(),
+                acceptance_criteria=criteria_json(criteria),
+                status=StoryStatus.BACKLOG.value,
+                priority=draft.priority.value,
+                assignee=assignee,
+                branch=None,
+                pr_url=None,
+                source=draft.source,
+                origin_key=draft.origin_key,
+                created_at=now,
+                updated_at=now,
+            )
+            uow.session.add(row)
+            # Without a relationship() the flush does not know labels must follow the story.
+            await uow.session.flush()
+            uow.session.add_all(StoryLabelRow(story_id=row.id, label=label) for label in labels)
+            details = {"title": title, "epic_id": epic_id}
+            await auth.record_audit(uow, actor, "story.create", row.id, details)
+            record_event(uow, "story.created", row.id, {**details, "status": row.status})
+            await uow.commit()
+            return to_story(row, labels), True
+    except IntegrityError:
+        if draft.origin_key is None:
+            raise
+        winner = await _story_with_origin(uow.sibling(read_only=True), draft.origin_key)
+        if winner is None:  # the other transaction's story was deleted meanwhile
+            raise
+        return winner, False
+
+
+async def _story_with_origin(uow: UnitOfWork, origin_key: str) -> Story | None:
     async with uow:
-        epic_id = await resolve_epic_id(uow, draft.epic_id)
-        now = uow.now()
-        row = StoryRow(
-            id=new_id("story", now),
-            key=None,
-            epic_id=epic_id,
-            title=title,
-            description=draft.description.strip(),
-            acceptance_criteria=criteria_json(criteria),
-            status=StoryStatus.BACKLOG.value,
-            priority=draft.priority.value,
-            assignee=assignee,
-            branch=None,
-            pr_url=None,
-            source=None,
-            created_at=now,
-            updated_at=now,
-        )
-        uow.session.add(row)
-        # Without a relationship() the flush does not know labels must follow the story.
-        await uow.session.flush()
-        uow.session.add_all(StoryLabelRow(story_id=row.id, label=label) for label in labels)
-        details = {"title": title, "epic_id": epic_id}
-        await auth.record_audit(uow, actor, "story.create", row.id, details)
-        record_event(uow, "story.created", row.id, {**details, "status": row.status})
-        await uow.commit()
-        return to_story(row, labels)
+        row = await uow.session.scalar(select(StoryRow).where(StoryRow.origin_key == origin_key))
+        if row is None:
+            return None
+        return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
 
 
 def story_draft_from_file(path: Path) -> StoryDraft:

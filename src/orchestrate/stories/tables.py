@@ -43,6 +43,9 @@ class StoryRow(Base):
     branch: Mapped[str | None] = mapped_column(String(300))
     pr_url: Mapped[str | None] = mapped_column(String(1000))
     source: Mapped[str | None] = mapped_column(String(1000))
+    # What the story was made from, once: a GitHub issue redelivered or delivered twice at
+    # the same moment cannot become two stories, whichever transaction commits first.
+    origin_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -8,8 +8,8 @@ doing it twice a no-op, and a retried or redelivered job repeats nothing:
 
 - agents: ``origin_key`` (starting with a known key returns the first run), per pull
   request and head commit, per review, or per repository and head commit of failed CI;
-- stories: a label ``github-issue:<issue id>`` on the story, looked up before creating
-  one (the issue's link is in the description).
+- stories: the story's unique ``origin_key`` ``github-issue:<issue id>`` (its ``source``
+  and description carry the issue's link).
 
 Work on a fork's branch is not automated: the branch lives in another repository, so
 an agent could not push its fixes there.
@@ -57,12 +57,12 @@ class AgentPlan:
 
 @dataclass(frozen=True)
 class StoryPlan:
-    """A story to add to the backlog unless one carries ``dedupe_label`` already."""
+    """A story to add to the backlog unless one was made from ``origin_key`` already."""
 
     title: str
     description: str
     source: str
-    dedupe_label: str
+    origin_key: str
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def _plan_issue_story(event: GithubEvent, settings: Settings, repository: str) -
             title=title[:_TITLE_LIMIT],
             description=f"{body}\n\nFrom GitHub issue {url}".strip(),
             source=url,
-            dedupe_label=f"github-issue:{issue.get('id')}",
+            origin_key=f"github-issue:{issue.get('id')}",
         ),
     )
 
@@ -254,7 +254,7 @@ def _no_clone(repository: str) -> str:
 async def run_automations(runtime: Runtime, event: GithubEvent) -> list[dict[str, Any]]:
     """Carry out every planned automation; what each did is returned for the delivery.
 
-    Safe to repeat: each agent has an origin key and each story a dedupe label. A
+    Safe to repeat: each agent and each story has a unique origin key. A
     problem a retry cannot cure (no clone, no credentials, an unknown agent type) is
     recorded on the result; anything else raises so the job is retried.
     """
@@ -290,16 +290,15 @@ async def _start_agent(runtime: Runtime, plan: Automation, agent: AgentPlan) -> 
 
 
 async def _create_story(runtime: Runtime, story: StoryPlan) -> dict[str, Any]:
-    """Create the story unless an earlier delivery of the same issue already did."""
-    known = await stories.list_stories(
-        runtime.uow(read_only=True), label=story.dedupe_label, limit=1
-    )
-    if known.items:
-        return {"story_id": known.items[0].id, "existing": True}
+    """Create the story unless a delivery of the same issue already did."""
     draft = StoryDraft(
         title=story.title,
         description=story.description,
-        labels=("github", story.dedupe_label),
+        labels=("github",),
+        source=story.source,
+        origin_key=story.origin_key,
     )
-    created = await stories.create_story(runtime.uow(), draft, Actor.system("webhooks"))
-    return {"story_id": created.id, "existing": False}
+    created, is_new = await stories.create_story_once(
+        runtime.uow(), draft, Actor.system("webhooks")
+    )
+    return {"story_id": created.id, "existing": not is_new}

@@ -307,8 +307,8 @@ async def process_delivery(context: JobContext) -> dict[str, Any] | None:
     try:
         # Routing only reads, so it stays out of the write transaction below.
         result = await _route(runtime.uow(read_only=True), delivery)
-        # Agents and stories open their own transactions; their origin keys and dedupe
-        # labels make a retried job repeat nothing, so they run before the marking.
+        # Agents and stories open their own transactions; their unique origin keys
+        # make a retried job repeat nothing, so they run before the marking.
         event = routing.event_from_delivery(delivery.event, delivery.payload)
         result["automations"] = await automations.run_automations(runtime, event)
         async with runtime.uow() as uow:

@@ -92,3 +92,26 @@ async def test_no_more_than_the_configured_number_of_agents_run_at_once(
     # queue order holds: the first two queued start first, the last queued starts last.
     assert set(started[:2]) == set(ids[:2])
     assert started[-1] == ids[-1]
+
+
+async def test_simultaneous_starts_with_one_origin_key_make_one_run(
+    runtime: Runtime, repo: Path
+) -> None:
+    """Two webhook deliveries of one event racing past the lookup still start one agent."""
+    request = service.StartAgent(
+        type="issue-fixer",
+        task="fix the build",
+        repo=repo,
+        provider="openai",
+        model="m",
+        origin_key="github:check-failure:octo/app:abc123",
+    )
+    runs = await asyncio.gather(
+        *(
+            service.start_agent(runtime.uow(), runtime.settings, request, Actor.local_cli())
+            for _ in range(6)
+        )
+    )
+    assert len({run.id for run in runs}) == 1
+    listed = await service.list_agents(runtime.uow(read_only=True))
+    assert [run.id for run in listed.items] == [runs[0].id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from orchestrate.stories.models import (
     EpicStatus,
     Priority,
     StoryChanges,
+    StoryDraft,
     StoryStatus,
 )
 from tests.integration.stories.support import (
@@ -72,6 +74,41 @@ class TestCreateAndRead:
             await make_story(runtime, admin, epic_id="epic_missing")
         assert refused.value.context["field"] == "epic_id"
         assert await row_counts(runtime) == (0, 0, 0)
+
+
+class TestOrigin:
+    """A story made from an origin (a GitHub issue) exists once, however it races."""
+
+    async def test_a_second_draft_from_the_same_origin_gets_the_first_story(
+        self, runtime: Runtime, admin: Actor
+    ) -> None:
+        draft = StoryDraft(title="Crash on save", source="https://x/1", origin_key="gh:1")
+        first, created = await service.create_story_once(runtime.uow(), draft, admin)
+        again, created_again = await service.create_story_once(
+            runtime.uow(), StoryDraft(title="Other title", origin_key="gh:1"), admin
+        )
+        assert (created, created_again) == (True, False)
+        assert again == first
+        assert first.source == "https://x/1"
+        assert await row_counts(runtime) == (0, 1, 0)
+
+    async def test_simultaneous_drafts_from_one_origin_make_one_story(
+        self, runtime: Runtime, admin: Actor
+    ) -> None:
+        drafts = [StoryDraft(title=f"Issue copy {n}", origin_key="gh:7") for n in range(6)]
+        results = await asyncio.gather(
+            *(service.create_story_once(runtime.uow(), draft, admin) for draft in drafts)
+        )
+        assert sum(created for _, created in results) == 1
+        assert len({story.id for story, _ in results}) == 1
+        assert await row_counts(runtime) == (0, 1, 0)
+
+    async def test_stories_without_an_origin_are_never_merged(
+        self, runtime: Runtime, admin: Actor
+    ) -> None:
+        for _ in range(2):
+            await service.create_story(runtime.uow(), StoryDraft(title="Same"), admin)
+        assert await row_counts(runtime) == (0, 2, 0)
 
 
 class TestUpdate:
