@@ -142,6 +142,7 @@ async def test_an_opened_issue_becomes_one_story_even_when_redelivered(
     [story] = await all_stories(runtime)
     assert story.title == opened["issue"]["title"]
     assert opened["issue"]["html_url"] in story.description
+    assert story.source == opened["issue"]["html_url"]
 
 
 async def test_without_a_local_clone_an_agent_automation_is_recorded_as_skipped(
