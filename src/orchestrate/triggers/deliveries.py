@@ -6,6 +6,7 @@ goes through ``set_status``, which checks the transition and appends an event.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,43 +45,56 @@ class NewDelivery:
     body: str
 
 
-async def insert_unless_known(uow: UnitOfWork, new: NewDelivery) -> str | None:
-    """Store the delivery and return its id, or None when its delivery id is already stored.
+async def insert_unless_known(uow: UnitOfWork, news: Sequence[NewDelivery]) -> list[str | None]:
+    """Store every delivery whose delivery id is not stored yet, in one statement.
 
-    One ``INSERT … ON CONFLICT DO NOTHING``: two copies arriving at once on two
-    connections cannot both be stored (PostgreSQL makes the second wait for the first).
+    Returns, in the input's order, each delivery's row id, or None for one already
+    stored (or repeated earlier in ``news``). One multi-row ``INSERT … ON CONFLICT DO
+    NOTHING``: two copies arriving at once on two connections cannot both be stored
+    (PostgreSQL makes the second wait for the first).
     """
     now = uow.now()
-    values: dict[str, Any] = {
-        "id": new_id(ID_PREFIX, now),
-        "delivery_id": new.delivery_id,
-        "event": new.event,
-        "action": new.action,
-        "repository": new.repository,
-        "headers": new.headers,
-        "body": new.body,
-        "status": DeliveryStatus.RECEIVED.value,
-        "attempts": 0,
-        "received_at": now,
-    }
+    firsts: dict[str, dict[str, Any]] = {}
+    for new in news:
+        if new.delivery_id in firsts:
+            continue
+        firsts[new.delivery_id] = {
+            "id": new_id(ID_PREFIX, now),
+            "delivery_id": new.delivery_id,
+            "event": new.event,
+            "action": new.action,
+            "repository": new.repository,
+            "headers": new.headers,
+            "body": new.body,
+            "status": DeliveryStatus.RECEIVED.value,
+            "attempts": 0,
+            "received_at": now,
+        }
+    if not firsts:
+        return []
     dialect = uow.session.get_bind().dialect.name
     dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         dialect_insert(_deliveries)
-        .values(values)
+        .values(list(firsts.values()))
         .on_conflict_do_nothing(index_elements=["delivery_id"])
         .returning(_deliveries.c.id)
     )
-    inserted = await uow.session.scalar(statement)
-    if inserted is None:
-        return None
-    record_event(
-        uow,
-        "webhook.delivery.received",
-        str(inserted),
-        {"delivery_id": new.delivery_id, "event": new.event, "action": new.action},
-    )
-    return str(inserted)
+    inserted = {str(row_id) for row_id in await uow.session.scalars(statement)}
+    answers: list[str | None] = []
+    for new in news:
+        values = firsts.pop(new.delivery_id, None)  # a repeat within news finds it gone
+        if values is None or values["id"] not in inserted:
+            answers.append(None)
+            continue
+        answers.append(values["id"])
+        record_event(
+            uow,
+            "webhook.delivery.received",
+            values["id"],
+            {"delivery_id": new.delivery_id, "event": new.event, "action": new.action},
+        )
+    return answers
 
 
 async def delivery_row(
@@ -98,6 +112,32 @@ async def delivery_row(
             f"No webhook delivery {key!r}; 'orchestrate webhook list' shows them", delivery=key
         )
     return row
+
+
+async def received_deliveries(uow: UnitOfWork, keys: Sequence[str]) -> list[WebhookDelivery]:
+    """The deliveries of ``keys`` (row ids) still ``received``, oldest first."""
+    rows = await uow.session.scalars(
+        select(WebhookDeliveryRow)
+        .where(
+            WebhookDeliveryRow.id.in_(list(keys)),
+            WebhookDeliveryRow.status == DeliveryStatus.RECEIVED.value,
+        )
+        .order_by(WebhookDeliveryRow.received_at, WebhookDeliveryRow.id)
+    )
+    return [to_delivery(row) for row in rows]
+
+
+async def rows_for_update(uow: UnitOfWork, keys: Sequence[str]) -> list[WebhookDeliveryRow]:
+    """The delivery rows of ``keys`` (row ids), locked, oldest first."""
+    if not keys:
+        return []
+    rows = await uow.session.scalars(
+        select(WebhookDeliveryRow)
+        .where(WebhookDeliveryRow.id.in_(list(keys)))
+        .order_by(WebhookDeliveryRow.received_at, WebhookDeliveryRow.id)
+        .with_for_update()
+    )
+    return list(rows)
 
 
 def page_query(

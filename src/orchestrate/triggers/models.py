@@ -3,15 +3,18 @@
 Delivery states::
 
     received ──▶ processing ──▶ processed
-        ▲            │  ▲ └────▶ failed ──┐
-        │            └──┘ (a retry)       │ (a retried dead job)
-        │                 ▲───────────────┘
-        └──── processed | failed   (redeliver)
+      │ ▲            │  ▲ └────▶ failed ──┐
+      │ │            └──┘ (a retry)       │ (a retried dead job)
+      │ │                 ▲───────────────┘
+      │ └──── processed | failed   (redeliver)
+      └──────────────────────▶ processed   (in a batch, at the first attempt)
 
-``processing`` also covers the wait between a failed attempt and its retry (the
-attempt's error is in ``last_error``); ``failed`` means the job queue gave up (the
-job is dead-lettered). Redelivering a delivery that is still ``received`` or
-``processing`` is refused: a job is already on it.
+A batch of deliveries received together is processed in one transaction that takes
+each straight from ``received`` to ``processed``; a delivery that fails there is
+processed alone, through ``processing``. ``processing`` also covers the wait between
+a failed attempt and its retry (the attempt's error is in ``last_error``); ``failed``
+means the job queue gave up (the job is dead-lettered). Redelivering a delivery that
+is still ``received`` or ``processing`` is refused: a job is already on it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class DeliveryStatus(StrEnum):
 
 
 _ALLOWED: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
-    DeliveryStatus.RECEIVED: frozenset({DeliveryStatus.PROCESSING}),
+    DeliveryStatus.RECEIVED: frozenset({DeliveryStatus.PROCESSING, DeliveryStatus.PROCESSED}),
     DeliveryStatus.PROCESSING: frozenset(
         {DeliveryStatus.PROCESSING, DeliveryStatus.PROCESSED, DeliveryStatus.FAILED}
     ),

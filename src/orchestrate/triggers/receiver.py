@@ -14,7 +14,9 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from orchestrate.core.errors import OrchestrateError
+from orchestrate.core.runtime import Runtime
 from orchestrate.triggers import service
+from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.triggers.schemas import PongOut, ReceivedOut
 from orchestrate.web.deps import RuntimeDep
 from orchestrate.web.errors import ProblemResponse, problem
@@ -50,7 +52,7 @@ async def receive_github(request: Request, runtime: RuntimeDep) -> JSONResponse:
     try:
         body = await _read_body(request)
         result = await service.receive_delivery(
-            runtime.uow(), runtime.settings, request.headers, body
+            _inbox(request, runtime), runtime.settings, request.headers, body
         )
     except (
         service.MalformedDelivery,
@@ -63,6 +65,14 @@ async def receive_github(request: Request, runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(
         ReceivedOut.of(result).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
     )
+
+
+def _inbox(request: Request, runtime: Runtime) -> DeliveryInbox:
+    """The app's one inbox, so concurrent requests share transactions (see inbox.py)."""
+    inbox: DeliveryInbox | None = getattr(request.app.state, "delivery_inbox", None)
+    if inbox is None:
+        inbox = request.app.state.delivery_inbox = DeliveryInbox(runtime.uow)
+    return inbox
 
 
 async def _read_body(request: Request) -> bytes:

@@ -1,13 +1,14 @@
 """Use cases of the triggers capability: receiving GitHub webhooks and processing them.
 
 A delivery is checked (size, signature, headers, JSON) before anything is stored; a
-valid one is stored and its processing job enqueued in one transaction, so the
-receiver answers at once and a stored delivery is never left without a job. GitHub
-redelivers with the same ``X-GitHub-Delivery``: the unique delivery id turns that into
-"duplicate" and no second job. Processing runs as the durable job
-``triggers.process_delivery`` (retries with backoff, then the dead letters); it marks
-the delivery ``processed`` in the same transaction that completes the job, so each
-delivery's effects are committed exactly once per (re)delivery.
+valid one is handed to the process's ``DeliveryInbox``, which stores it together with
+whatever arrived at the same moment and one processing job for them all, in one
+transaction (``inbox.py``), so the receiver answers as soon as it is committed and a
+stored delivery is never left without a job. GitHub redelivers with the same
+``X-GitHub-Delivery``: the unique delivery id turns that into "duplicate" and no
+second job. Processing (``processing.py``) marks a delivery ``processed`` in the same
+transaction that completes its job, so each delivery's effects are committed exactly
+once per (re)delivery.
 """
 
 from __future__ import annotations
@@ -22,16 +23,13 @@ from typing import Any
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
-from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
-from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, LeaseLost, enqueue
+from orchestrate.core.errors import Conflict, ValidationFailed
 from orchestrate.core.pagination import Page, check_page_size
-from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.pipelines import service as pipelines
-from orchestrate.pipelines.spec.models import PipelineSpec
-from orchestrate.triggers import automations, deliveries, routing
+from orchestrate.triggers import automations, deliveries, processing, routing
 from orchestrate.triggers.deliveries import NewDelivery
+from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.triggers.models import (
     DeliveryStatus,
     DeliverySummary,
@@ -43,11 +41,18 @@ from orchestrate.triggers.models import (
     SignatureRejected,
     WebhookDelivery,
 )
+from orchestrate.triggers.processing import (
+    PROCESS_DELIVERY,
+    process_delivery,
+    process_here,
+    register_trigger_jobs,
+)
 from orchestrate.triggers.signatures import SIGNATURE_HEADER, verify_signature
 
 __all__ = [
     "MAX_BODY_BYTES",
     "PROCESS_DELIVERY",
+    "DeliveryInbox",
     "DeliveryStatus",
     "DeliverySummary",
     "DeliveryTooLarge",
@@ -73,7 +78,6 @@ __all__ = [
 MAX_BODY_BYTES = 25 * 1024 * 1024
 """GitHub caps payloads at 25 MB and drops larger ones; anything bigger is not from it."""
 
-PROCESS_DELIVERY = "triggers.process_delivery"
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 SECRET_SETTING = "ORCHESTRATE_GITHUB_WEBHOOK_SECRET"  # noqa: S105 - a name, not a secret
@@ -98,9 +102,9 @@ def check_body_size(length: int) -> None:
 
 
 async def receive_delivery(
-    uow: UnitOfWork, settings: Settings, headers: Mapping[str, str], body: bytes
+    inbox: DeliveryInbox, settings: Settings, headers: Mapping[str, str], body: bytes
 ) -> ReceiveResult:
-    """Verify one delivery and store it with its processing job, or report a duplicate.
+    """Verify one delivery and store it with its processing queued, or report a duplicate.
 
     Raises ``SignatureRejected`` (unsigned, wrongly signed, or no secret configured),
     ``MalformedDelivery`` and ``DeliveryTooLarge``; nothing is stored then. A ``ping``
@@ -115,12 +119,9 @@ async def receive_delivery(
         return ReceiveResult(
             ReceiveOutcome.PONG, new.delivery_id, zen=zen if isinstance(zen, str) else None
         )
-    async with uow:
-        row_id = await deliveries.insert_unless_known(uow, new)
-        if row_id is None:
-            return ReceiveResult(ReceiveOutcome.DUPLICATE, new.delivery_id)
-        await _enqueue_processing(uow, row_id)
-        await uow.commit()
+    row_id = await inbox.store(new)
+    if row_id is None:
+        return ReceiveResult(ReceiveOutcome.DUPLICATE, new.delivery_id)
     return ReceiveResult(ReceiveOutcome.ACCEPTED, new.delivery_id, id=row_id)
 
 
@@ -196,10 +197,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
-async def _enqueue_processing(uow: UnitOfWork, row_id: str) -> str:
-    return await enqueue(uow, PROCESS_DELIVERY, {"delivery": row_id})
-
-
 async def list_deliveries(
     uow: UnitOfWork,
     *,
@@ -237,7 +234,7 @@ async def redeliver(uow: UnitOfWork, key: str, actor: Actor) -> QueuedDelivery:
                 status=status.value,
             )
         deliveries.set_status(uow, row, DeliveryStatus.RECEIVED)
-        job_id = await _enqueue_processing(uow, row.id)
+        [job_id] = await processing.enqueue_processing(uow, [row.id])
         await auth.record_audit(
             uow, actor, "webhook.redeliver", row.id, {"delivery_id": row.delivery_id}
         )
@@ -265,112 +262,15 @@ async def replay_file(uow: UnitOfWork, path: Path, event: str, actor: Actor) -> 
     }
     new, _ = _parse(headers, body)
     async with uow:
-        row_id = await deliveries.insert_unless_known(uow, new)
+        [row_id] = await deliveries.insert_unless_known(uow, [new])
         if row_id is None:  # pragma: no cover - a fresh UUID
             raise Conflict(f"Delivery id {new.delivery_id} already exists")
-        job_id = await _enqueue_processing(uow, row_id)
+        [job_id] = await processing.enqueue_processing(uow, [row_id])
         await auth.record_audit(
             uow, actor, "webhook.replay", row_id, {"event": event, "file": str(path)}
         )
         await uow.commit()
     return QueuedDelivery(await get_delivery(uow.sibling(read_only=True), row_id), job_id)
-
-
-def register_trigger_jobs(registry: JobRegistry, runtime: Runtime) -> None:
-    """Every job handler of the triggers capability."""
-    del runtime  # handlers get the runtime from their job context
-    registry.register(PROCESS_DELIVERY, process_delivery)
-
-
-async def process_here(runtime: Runtime, job_id: str) -> None:
-    """Run one queued processing job in this process (``webhook replay`` without a worker).
-
-    If a worker already took the job, this returns at once.
-    """
-    registry = JobRegistry()
-    register_trigger_jobs(registry, runtime)
-    await JobRunner(runtime, registry, only_jobs=[job_id]).run(until_idle=True)
-
-
-async def process_delivery(context: JobContext) -> dict[str, Any] | None:
-    """The job: work out what the delivery asks for and record it on the delivery.
-
-    A failed attempt leaves the delivery ``processing`` with the error in
-    ``last_error`` and is retried by the queue; the last attempt's failure marks it
-    ``failed`` (the job is then in the dead letters).
-    """
-    key = str(context.job.payload["delivery"])
-    runtime = context.runtime
-    delivery = await _begin_processing(runtime.uow(), key)
-    if delivery is None:
-        return {"delivery": key, "skipped": "already processed"}
-    try:
-        # Routing only reads, so it stays out of the write transaction below.
-        result = await _route(runtime.uow(read_only=True), delivery)
-        # Agents and stories open their own transactions; their unique origin keys
-        # make a retried job repeat nothing, so they run before the marking.
-        event = routing.event_from_delivery(delivery.event, delivery.payload)
-        result["automations"] = await automations.run_automations(runtime, event)
-        async with runtime.uow() as uow:
-            row = await deliveries.delivery_row(uow, key, for_update=True)
-            result["runs"] = await _start_matched_pipelines(
-                uow, runtime.settings, delivery, result["matched"]
-            )
-            deliveries.set_status(uow, row, DeliveryStatus.PROCESSED, result=result)
-            await context.complete_in(uow, {"delivery": key, "status": "processed"})
-            await uow.commit()
-    except LeaseLost:
-        raise
-    except Exception as error:
-        await _record_failure(runtime.uow(), key, error, final=context.job.is_last_attempt)
-        raise
-    return None
-
-
-async def _start_matched_pipelines(
-    uow: UnitOfWork, settings: Settings, delivery: WebhookDelivery, matched: list[str]
-) -> list[dict[str, Any]]:
-    """One run per matched pipeline, with the payload as its ``trigger`` context.
-
-    Runs start in the transaction that marks the delivery processed, so a retried job
-    never starts them twice. A pipeline that cannot start from a webhook (it needs an
-    input no webhook gives, or was deleted meanwhile) is recorded, not retried.
-    """
-    started: list[dict[str, Any]] = []
-    actor = Actor.system("webhooks")
-    for name in matched:
-        request = pipelines.TriggerRequest(
-            name, trigger=dict(delivery.payload), kind=pipelines.TriggerKind.WEBHOOK
-        )
-        try:
-            run = await pipelines.trigger_within(uow, settings, request, actor)
-        except (ValidationFailed, NotFound) as error:
-            started.append({"pipeline": name, "error": str(error)})
-            continue
-        started.append({"pipeline": name, "run_id": run.id, "number": run.number})
-    return started
-
-
-async def _begin_processing(uow: UnitOfWork, key: str) -> WebhookDelivery | None:
-    async with uow:
-        row = await deliveries.delivery_row(uow, key, for_update=True)
-        if DeliveryStatus(row.status) is DeliveryStatus.PROCESSED:
-            return None
-        deliveries.set_status(uow, row, DeliveryStatus.PROCESSING)
-        row.attempts += 1
-        await uow.commit()
-        return deliveries.to_delivery(row)
-
-
-async def _record_failure(uow: UnitOfWork, key: str, error: Exception, *, final: bool) -> None:
-    message = f"{type(error).__name__}: {error}"
-    async with uow:
-        row = await deliveries.delivery_row(uow, key, for_update=True)
-        if DeliveryStatus(row.status) is not DeliveryStatus.PROCESSING:
-            return
-        target = DeliveryStatus.FAILED if final else DeliveryStatus.PROCESSING
-        deliveries.set_status(uow, row, target, error=message)
-        await uow.commit()
 
 
 @dataclass(frozen=True)
@@ -389,29 +289,13 @@ async def explain_delivery(uow: UnitOfWork, settings: Settings, key: str) -> Exp
     Nothing is started: this answers "why did (or would) this delivery start that?".
     """
     delivery = await get_delivery(uow.sibling(read_only=True), key)
-    routed = await _route(uow.sibling(read_only=True), delivery)
+    routed = await processing.route_delivery(uow.sibling(read_only=True), delivery)
     event = routing.event_from_delivery(delivery.event, delivery.payload)
     planned = [
         automations.describe(plan, settings)
         for plan in automations.plan_automations(event, settings)
     ]
     return Explanation(delivery, routed["pipelines"], routed["matched"], planned)
-
-
-async def _route(uow: UnitOfWork, delivery: WebhookDelivery) -> dict[str, Any]:
-    """Which registered pipelines the delivery matches, and why the others do not."""
-    event = routing.event_from_delivery(delivery.event, delivery.payload)
-    specs = [
-        PipelineSpec.model_validate(pipeline.spec)
-        for pipeline in await pipelines.list_pipelines(uow)
-    ]
-    verdicts = routing.route(event, specs)
-    return {
-        "pipelines": [
-            {"pipeline": v.pipeline, "matched": v.matched, "reasons": v.reasons} for v in verdicts
-        ],
-        "matched": [v.pipeline for v in verdicts if v.matched],
-    }
 
 
 # Schedules (cron): the use cases live in scheduling.py and firing.py; this is their API.

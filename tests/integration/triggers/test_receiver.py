@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
-from orchestrate.triggers.service import MAX_BODY_BYTES, PROCESS_DELIVERY
+from orchestrate.triggers.inbox import PROCESS_DELIVERIES
+from orchestrate.triggers.service import MAX_BODY_BYTES
 from orchestrate.triggers.signatures import sign
 from orchestrate.triggers.tables import WebhookDeliveryRow
 from tests.support import GITHUB_WEBHOOKS
@@ -77,7 +78,7 @@ async def jobs_of_processing(runtime: Runtime) -> int:
 
     async with runtime.uow(read_only=True) as uow:
         count = await uow.session.scalar(
-            select(func.count()).select_from(JobRow).where(JobRow.kind == PROCESS_DELIVERY)
+            select(func.count()).select_from(JobRow).where(JobRow.kind == PROCESS_DELIVERIES)
         )
         return int(count or 0)
 
