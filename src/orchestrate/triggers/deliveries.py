@@ -46,11 +46,11 @@ class NewDelivery:
 
 
 async def insert_unless_known(uow: UnitOfWork, news: Sequence[NewDelivery]) -> list[str | None]:
-    """Store every delivery whose delivery id is not stored yet, in one statement.
+    """Store every delivery whose delivery id is not stored yet.
 
     Returns, in the input's order, each delivery's row id, or None for one already
-    stored (or repeated earlier in ``news``). One multi-row ``INSERT … ON CONFLICT DO
-    NOTHING``: two copies arriving at once on two connections cannot both be stored
+    stored (or repeated earlier in ``news``). ``INSERT … ON CONFLICT DO NOTHING``: two
+    copies arriving at once on two connections cannot both be stored
     (PostgreSQL makes the second wait for the first).
     """
     now = uow.now()
@@ -76,11 +76,13 @@ async def insert_unless_known(uow: UnitOfWork, news: Sequence[NewDelivery]) -> l
     dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         dialect_insert(_deliveries)
-        .values(list(firsts.values()))
         .on_conflict_do_nothing(index_elements=["delivery_id"])
         .returning(_deliveries.c.id)
     )
-    inserted = {str(row_id) for row_id in await uow.session.scalars(statement)}
+    # Many parameter sets: SQLAlchemy sends them as multi-row inserts from one cached
+    # compilation (a literal multi-row VALUES would be compiled again for every batch).
+    rows = await uow.session.execute(statement, list(firsts.values()))
+    inserted = {str(row_id) for row_id in rows.scalars()}
     answers: list[str | None] = []
     for new in news:
         values = firsts.pop(new.delivery_id, None)  # a repeat within news finds it gone

@@ -18,7 +18,6 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.triggers import service
 from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.triggers.schemas import PongOut, ReceivedOut
-from orchestrate.web.deps import RuntimeDep
 from orchestrate.web.errors import ProblemResponse, problem
 
 router = APIRouter(tags=["webhooks"])
@@ -44,11 +43,14 @@ _STATUS_BY_REFUSAL: tuple[tuple[type[OrchestrateError], int], ...] = (
     response_model=ReceivedOut,
     responses=_RESPONSES,
 )
-async def receive_github(request: Request, runtime: RuntimeDep) -> JSONResponse:
+async def receive_github(request: Request) -> JSONResponse:
     """Store a signed delivery and queue its processing; answers at once.
 
     A delivery id already stored is answered `duplicate` and not processed again.
     """
+    # The runtime is read from the app directly rather than through a dependency:
+    # GitHub may send bursts, and resolving dependencies is a fixed cost per request.
+    runtime: Runtime = request.app.state.runtime
     try:
         body = await _read_body(request)
         result = await service.receive_delivery(

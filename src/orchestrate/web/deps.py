@@ -17,7 +17,11 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="An API token from 'orchestrate token create'")
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are ``async def`` although they never await: FastAPI runs a plain ``def``
+# dependency in a thread pool, a thread hand-off per request for a dictionary lookup.
+
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -25,7 +29,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_uow(runtime: RuntimeDep, request: Request) -> UnitOfWork:
+async def get_uow(runtime: RuntimeDep, request: Request) -> UnitOfWork:
     """A unit of work; read-only (a deferred SQLite transaction) for GET requests."""
     return runtime.uow(read_only=request.method in _READ_METHODS)
 
