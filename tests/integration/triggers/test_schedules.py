@@ -13,9 +13,10 @@ from orchestrate.auth.service import Actor
 from orchestrate.core.clock import FrozenClock
 from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
 from orchestrate.core.jobs import JobRegistry, JobRunner
+from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service as pipelines
-from orchestrate.triggers import service
+from orchestrate.triggers import firing, service, starting
 from orchestrate.triggers.cron import CronError, MisfirePolicy
 from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
 
@@ -133,6 +134,37 @@ class TestFiring:
         assert run.trigger_kind is pipelines.TriggerKind.SCHEDULE
         assert run.trigger["schedule"] == "every-minute"
         assert run.trigger["fire_time"] == "2026-01-05T09:00:00+00:00"
+
+    async def test_a_tick_records_fires_pending_and_queues_one_start_job_per_schedule(
+        self, rt: Runtime, clock: FrozenClock, admin: Actor
+    ) -> None:
+        await create(rt, admin)
+        await create(rt, admin, name="hourly", cron="0 * * * *")
+        await create(rt, admin, name="later", cron="30 9 * * *")
+        clock.advance(timedelta(seconds=32))
+        only_firing = JobRegistry()
+        only_firing.register(service.FIRE_SCHEDULES, firing.fire_schedules)
+        await service.start_schedule_firing(rt)
+        await JobRunner(rt, only_firing).run(until_idle=True)
+
+        pending = [await fires(rt), await fires(rt, "hourly"), await fires(rt, "later")]
+        assert [[f.outcome for f in found] for found in pending] == [
+            [service.FireOutcome.PENDING],
+            [service.FireOutcome.PENDING],
+            [],
+        ]
+        async with rt.uow(read_only=True) as uow:
+            starts = list(
+                await uow.session.scalars(select(JobRow).where(JobRow.kind == starting.START_FIRES))
+            )
+        assert sorted(job.payload["schedule"] for job in starts) == sorted(
+            [pending[0][0].schedule_id, pending[1][0].schedule_id]
+        )
+
+        await tick(rt)  # the start jobs run
+        started = [await fires(rt), await fires(rt, "hourly")]
+        assert [found[0].outcome for found in started] == [service.FireOutcome.STARTED] * 2
+        assert all(found[0].run_id for found in started)
 
     async def test_nothing_fires_before_the_fire_time(
         self, rt: Runtime, clock: FrozenClock, admin: Actor

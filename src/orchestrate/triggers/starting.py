@@ -1,0 +1,286 @@
+"""Starting what schedules fired: the overlap policy, then the pipeline run or the agent.
+
+The firing job (``firing.py``) only records fire times, in bulk, as ``pending`` fires
+and queues one ``triggers.start_fires`` job per schedule that fired. That job locks
+the schedule and takes its pending fires oldest first, so the overlap policy sees them
+in order however many workers run: ``allow`` starts every one, ``skip`` drops a fire
+while the previous run is going, ``queue`` holds it until that run ends (the firing
+job promotes queued fires), ``cancel_previous`` cancels the old run once the new one
+is committed. A pipeline run starts in the transaction that records the outcome, so a
+fire starts its run once. An agent starts in its own transaction (``start_agent``
+opens one), from a small job keyed by the fire id whose origin key makes a retried
+start return the first agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+
+from orchestrate.agents import service as agents
+from orchestrate.auth.service import Actor
+from orchestrate.core.errors import NotFound, OrchestrateError, ValidationFailed
+from orchestrate.core.jobs import JobContext, enqueue
+from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import Settings
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines import service as pipelines
+from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
+from orchestrate.triggers.scheduling import FireOutcome, OverlapPolicy, TargetKind
+
+log = structlog.get_logger(__name__)
+
+START_FIRES = "triggers.start_fires"
+START_SCHEDULED_AGENT = "triggers.start_scheduled_agent"
+BATCH = 500
+
+
+@dataclass
+class Tick:
+    """What one transaction did, and what is left for after it commits."""
+
+    now: datetime
+    fired: int = 0
+    started_here: set[str] = field(default_factory=set)  # runs not yet visible to siblings
+    to_cancel: list[tuple[TargetKind, str]] = field(default_factory=list)
+
+
+def _actor() -> Actor:
+    return Actor.system("schedules")
+
+
+async def start_fires(context: JobContext) -> dict[str, Any]:
+    """The job: decide and start every pending fire of one schedule, oldest first."""
+    runtime = context.runtime
+    schedule_id = str(context.job.payload["schedule"])
+    async with runtime.uow() as uow:
+        tick = Tick(now=uow.now())
+        row = await uow.session.scalar(
+            select(ScheduleRow).where(ScheduleRow.id == schedule_id).with_for_update()
+        )
+        pending: list[ScheduleFireRow] = []
+        if row is not None:  # a deleted schedule's fires went with it
+            pending = list(
+                await uow.session.scalars(
+                    select(ScheduleFireRow)
+                    .where(
+                        ScheduleFireRow.schedule_id == schedule_id,
+                        ScheduleFireRow.outcome == FireOutcome.PENDING.value,
+                    )
+                    .order_by(ScheduleFireRow.fire_time, ScheduleFireRow.id)
+                )
+            )
+        for fire_row in pending:
+            assert row is not None
+            await resolve(uow, runtime.settings, row, fire_row, tick, is_manual=False)
+        outcome = {"schedule": schedule_id, "fires": len(pending)}
+        await context.complete_in(uow, outcome)
+        await uow.commit()
+    await cancel_replaced(runtime, tick)
+    return outcome
+
+
+async def resolve(
+    uow: UnitOfWork,
+    settings: Settings,
+    row: ScheduleRow,
+    fire_row: ScheduleFireRow,
+    tick: Tick,
+    *,
+    is_manual: bool,
+) -> None:
+    """Start (or skip, or queue) the target of a recorded fire, by the overlap policy."""
+    policy = OverlapPolicy.ALLOW if is_manual else OverlapPolicy(row.overlap_policy)
+    previous = (
+        None
+        if policy is OverlapPolicy.ALLOW
+        else await _active_previous(uow, row, tick, besides=fire_row.id)
+    )
+    if previous is not None and policy is OverlapPolicy.SKIP:
+        _set_outcome(fire_row, FireOutcome.SKIPPED, f"the run of fire {previous.id} is still going")
+    elif policy is OverlapPolicy.QUEUE and (previous is not None or await _has_queued(uow, row)):
+        _set_outcome(fire_row, FireOutcome.QUEUED, "waiting for the previous run to end")
+    else:
+        if previous is not None:  # cancel_previous
+            tick.to_cancel.append(_target_of(row, previous))
+        await _start(uow, settings, row, fire_row, tick)
+    log.info(
+        "schedule_fire_resolved",
+        schedule=row.name,
+        fire_time=fire_row.fire_time.isoformat(),
+        outcome=fire_row.outcome,
+        run_id=fire_row.run_id,
+    )
+
+
+def _set_outcome(fire_row: ScheduleFireRow, outcome: FireOutcome, reason: str | None) -> None:
+    fire_row.outcome = outcome.value
+    fire_row.reason = reason
+
+
+def _target_of(row: ScheduleRow, fire_row: ScheduleFireRow) -> tuple[TargetKind, str]:
+    kind = TargetKind(row.target_kind)
+    target = fire_row.run_id if kind is TargetKind.PIPELINE else fire_row.agent_id
+    assert target is not None
+    return kind, target
+
+
+async def _active_previous(
+    uow: UnitOfWork, row: ScheduleRow, tick: Tick, *, besides: str | None = None
+) -> ScheduleFireRow | None:
+    """The last started fire of the schedule if what it started has not ended yet."""
+    previous = await uow.session.scalar(
+        select(ScheduleFireRow)
+        .where(
+            ScheduleFireRow.schedule_id == row.id,
+            ScheduleFireRow.outcome == FireOutcome.STARTED.value,
+            ScheduleFireRow.id != (besides or ""),
+        )
+        .order_by(ScheduleFireRow.fired_at.desc(), ScheduleFireRow.id.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return None
+    reader = uow.sibling(read_only=True)
+    try:
+        if TargetKind(row.target_kind) is TargetKind.PIPELINE:
+            if previous.run_id is None:
+                return None
+            if previous.run_id in tick.started_here:
+                return previous
+            run = await pipelines.get_run(reader, previous.run_id)
+            return None if run.status.is_terminal else previous
+        if previous.agent_id is None:
+            return previous  # its start job has not run yet
+        agent = await agents.get_agent(reader, previous.agent_id)
+        return None if agent.state.is_terminal else previous
+    except NotFound:
+        return None
+
+
+async def _has_queued(uow: UnitOfWork, row: ScheduleRow) -> bool:
+    found = await uow.session.scalar(
+        select(ScheduleFireRow.id)
+        .where(
+            ScheduleFireRow.schedule_id == row.id,
+            ScheduleFireRow.outcome == FireOutcome.QUEUED.value,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _start(
+    uow: UnitOfWork, settings: Settings, row: ScheduleRow, fire_row: ScheduleFireRow, tick: Tick
+) -> None:
+    """Start the target of a fire in this transaction (a pipeline) or queue its start (an agent)."""
+    _set_outcome(fire_row, FireOutcome.STARTED, None)
+    if TargetKind(row.target_kind) is TargetKind.AGENT:
+        await enqueue(
+            uow,
+            START_SCHEDULED_AGENT,
+            {"fire": fire_row.id},
+            key=f"{START_SCHEDULED_AGENT}:{fire_row.id}",
+        )
+        return
+    assert row.pipeline is not None
+    trigger = {
+        "schedule": row.name,
+        "cron": row.cron,
+        "timezone": row.timezone,
+        "fire_time": fire_row.fire_time.astimezone(UTC).isoformat(),
+        "manual": fire_row.is_manual,
+    }
+    request = pipelines.TriggerRequest(
+        row.pipeline, dict(row.inputs), trigger, kind=pipelines.TriggerKind.SCHEDULE
+    )
+    try:
+        run = await pipelines.trigger_within(uow, settings, request, _actor())
+    except (ValidationFailed, NotFound) as error:
+        # a deleted pipeline or inputs it no longer accepts: recorded, not retried
+        _set_outcome(fire_row, FireOutcome.FAILED, str(error))
+        return
+    fire_row.run_id = run.id
+    tick.started_here.add(run.id)
+
+
+async def promote_queued(uow: UnitOfWork, settings: Settings, tick: Tick) -> None:
+    """Start the oldest queued fire of each schedule whose previous run has ended."""
+    schedule_ids = await uow.session.scalars(
+        select(ScheduleFireRow.schedule_id)
+        .where(ScheduleFireRow.outcome == FireOutcome.QUEUED.value)
+        .distinct()
+        .limit(BATCH)
+    )
+    for schedule_id in list(schedule_ids):
+        row = await uow.session.scalar(
+            select(ScheduleRow)
+            .where(ScheduleRow.id == schedule_id)
+            .with_for_update(skip_locked=True)
+        )
+        if row is None or row.is_paused or await _active_previous(uow, row, tick):
+            continue
+        oldest = await uow.session.scalar(
+            select(ScheduleFireRow)
+            .where(
+                ScheduleFireRow.schedule_id == row.id,
+                ScheduleFireRow.outcome == FireOutcome.QUEUED.value,
+            )
+            .order_by(ScheduleFireRow.fire_time, ScheduleFireRow.id)
+            .limit(1)
+        )
+        if oldest is not None:
+            oldest.fired_at = tick.now
+            await _start(uow, settings, row, oldest, tick)
+
+
+async def cancel_replaced(runtime: Runtime, tick: Tick) -> None:
+    """Cancel the runs ``cancel_previous`` replaced, once the new ones are committed."""
+    for kind, target in tick.to_cancel:
+        try:
+            if kind is TargetKind.PIPELINE:
+                await pipelines.cancel_run(runtime.uow(), target, _actor())
+            else:
+                await agents.cancel(runtime.uow(), target, _actor())
+        except OrchestrateError as error:  # it ended meanwhile
+            log.info("schedule_cancel_previous_skipped", target=target, reason=str(error))
+
+
+async def start_scheduled_agent(context: JobContext) -> None:
+    """The job: start the agent of one fire; the origin key makes a retry return the first."""
+    runtime = context.runtime
+    fire_id = str(context.job.payload["fire"])
+    async with runtime.uow(read_only=True) as reader:
+        fire_row = await reader.session.get(ScheduleFireRow, fire_id)
+        row = (
+            None
+            if fire_row is None
+            else await reader.session.get(ScheduleRow, fire_row.schedule_id)
+        )
+    agent_id, reason = None, "the schedule was deleted"
+    if fire_row is not None and row is not None:
+        assert row.agent_type is not None
+        request = agents.StartAgent(
+            type=row.agent_type,
+            task=row.task or "",
+            origin_key=f"schedule:{row.id}:{fire_row.fire_time.isoformat()}",
+        )
+        try:
+            agent_id = (
+                await agents.start_agent(runtime.uow(), runtime.settings, request, _actor())
+            ).id
+        except OrchestrateError as error:  # no credentials, type gone: recorded, not retried
+            reason = str(error)
+    async with runtime.uow() as uow:
+        values: dict[str, Any] = {"agent_id": agent_id}
+        if agent_id is None:
+            values |= {"outcome": FireOutcome.FAILED.value, "reason": reason}
+        await uow.session.execute(
+            update(ScheduleFireRow).where(ScheduleFireRow.id == fire_id).values(**values)
+        )
+        await context.complete_in(uow, {"fire": fire_id, "agent_id": agent_id})
+        await uow.commit()
