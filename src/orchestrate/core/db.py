@@ -10,6 +10,7 @@ instead of waiting for the busy timeout.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,36 +73,69 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
 class WriteGate:
-    """One writer at a time per process on SQLite, in arrival order.
+    """One writer at a time per process on SQLite: urgent writers first, else in arrival order.
 
     SQLite lets one connection write at a time anyway; without this, concurrent
     tasks of one process queue inside SQLite's busy handler, which sleeps in growing
     steps and starves some of them for seconds (bench/agent_loop.py measured a p99
-    wait of 1.8 s with 50 agents). An asyncio lock hands the turn over at once, and
-    the busy timeout is left for other processes.
+    wait of 1.8 s with 50 agents). The gate hands the turn over at once, and the busy
+    timeout is left for other processes.
+
+    An urgent writer — an HTTP request someone is waiting on, such as a webhook
+    delivery — goes before the background writers already waiting (job runners,
+    agents), so a busy worker in the same process does not hold up answers. Each
+    kind keeps its own arrival order, and the turn passes straight to the next
+    waiter, so no newcomer can jump in between.
     """
 
     def __init__(self) -> None:
-        self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._holder: asyncio.Task[object] | None = None
+        self._reset()
 
-    async def acquire(self) -> None:
+    def _reset(self) -> None:
+        self._held = False
+        self._holder: asyncio.Task[object] | None = None
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._background: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, *, urgent: bool = False) -> None:
         task = asyncio.current_task()
         if task is not None and task is self._holder:
             raise RuntimeError(
                 "nested write transaction on SQLite: finish the open unit of work first"
             )
         loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:  # a lock serves one event loop
-            self._lock, self._loop = asyncio.Lock(), loop
-        await self._lock.acquire()
+        if self._loop is not loop:  # a gate serves one event loop (tests open several)
+            self._reset()
+            self._loop = loop
+        if not self._held and not self._urgent and not self._background:
+            self._held, self._holder = True, task
+            return
+        turn: asyncio.Future[None] = loop.create_future()
+        queue = self._urgent if urgent else self._background
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._pass_on()  # the turn came with the cancellation: give it on
+            elif turn in queue:  # a release may have dropped it already
+                queue.remove(turn)
+            raise
         self._holder = task
 
     def release(self) -> None:
         self._holder = None
-        if self._lock is not None and self._lock.locked():
-            self._lock.release()
+        self._pass_on()
+
+    def _pass_on(self) -> None:
+        for queue in (self._urgent, self._background):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the gate stays held, by that waiter now
+                    return
+        self._held = False
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,12 @@ class Runtime:
         database = create_database(settings.database_url_value)
         return cls(settings=settings, database=database, clock=clock or SystemClock())
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
-        """A fresh unit of work on this runtime's database, clock and bus."""
-        return UnitOfWork(self.database, self.clock, self.bus, read_only=read_only)
+    def uow(self, *, read_only: bool = False, urgent: bool = False) -> UnitOfWork:
+        """A fresh unit of work on this runtime's database, clock and bus.
+
+        ``urgent`` for a transaction an HTTP request waits on (see ``WriteGate``).
+        """
+        return UnitOfWork(self.database, self.clock, self.bus, read_only=read_only, urgent=urgent)
 
     async def close(self) -> None:
         await self.database.dispose()

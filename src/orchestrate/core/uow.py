@@ -32,11 +32,15 @@ class UnitOfWork:
         bus: EventBus | None = None,
         *,
         read_only: bool = False,
+        urgent: bool = False,
     ) -> None:
+        """``urgent``: someone waits on this transaction (an HTTP request); on SQLite it
+        goes before background writers waiting for the single writer's turn."""
         self.database = database
         self.clock: Clock = clock or SystemClock()
         self.bus = bus
         self.read_only = read_only
+        self.urgent = urgent
         self._session: AsyncSession | None = None
         self._gate: WriteGate | None = None
         self._pending_events: list[EventRow] = []
@@ -56,9 +60,11 @@ class UnitOfWork:
         """A separate unit of work on the same database, clock and bus.
 
         For a service that must call another capability's service (which opens its
-        own transaction) before or after its own.
+        own transaction) before or after its own. It is as urgent as this one.
         """
-        return UnitOfWork(self.database, self.clock, self.bus, read_only=read_only)
+        return UnitOfWork(
+            self.database, self.clock, self.bus, read_only=read_only, urgent=self.urgent
+        )
 
     def track_event(self, row: EventRow) -> None:
         self._pending_events.append(row)
@@ -80,7 +86,7 @@ class UnitOfWork:
             raise RuntimeError("UnitOfWork is not re-entrant; create one per use case")
         gate = None if self.read_only else self.database.write_gate
         if gate is not None:
-            await gate.acquire()
+            await gate.acquire(urgent=self.urgent)
         self._gate = gate
         self._session = self.database.sessions()
         if self.read_only:

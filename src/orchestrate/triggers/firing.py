@@ -20,14 +20,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.ids import new_id
-from orchestrate.core.jobs import JobContext, JobRegistry, NewJob, enqueue, enqueue_many
+from orchestrate.core.jobs import (
+    JobContext,
+    JobRegistry,
+    NewJob,
+    bring_forward,
+    enqueue,
+    enqueue_many,
+)
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
@@ -36,7 +43,7 @@ from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
 from orchestrate.triggers.scheduling import (
     FireOutcome,
     ScheduleFire,
-    cron_of,
+    parsed_schedule,
     schedule_row,
     to_fire,
 )
@@ -57,7 +64,28 @@ log = structlog.get_logger(__name__)
 FIRE_SCHEDULES = "triggers.fire_schedules"
 TICK = timedelta(seconds=5)
 _JUST_BEFORE = timedelta(microseconds=1)
+START_CHUNK = 25
+START_HOLD = timedelta(seconds=30)
+"""Schedules per start job: few job rows for thousands of fires, and still spread out."""
 _fires: Table = ScheduleFireRow.__table__  # type: ignore[assignment]
+_schedules: Table = ScheduleRow.__table__  # type: ignore[assignment]
+_DUE_COLUMNS = (
+    _schedules.c.id,
+    _schedules.c.name,
+    _schedules.c.cron,
+    _schedules.c.timezone,
+    _schedules.c.next_fire_at,
+    _schedules.c.misfire_policy,
+    _schedules.c.misfire_cap,
+)
+_MOVE = (
+    update(_schedules)
+    .where(_schedules.c.id == bindparam("_id"))
+    .values(
+        next_fire_at=bindparam("_next"),
+        last_fired_at=func.coalesce(bindparam("_last"), _schedules.c.last_fired_at),
+    )
+)
 
 
 async def fire_schedules(context: JobContext) -> None:
@@ -65,21 +93,28 @@ async def fire_schedules(context: JobContext) -> None:
 
     Due schedules are fired in batches, each batch in its own transaction (its fire rows
     and their start jobs commit together), so thousands due in the same minute neither
-    hold one long transaction nor wait for the next tick. A retried job only finds the
-    schedules still due: the fire rows make every batch safe to repeat.
+    hold one long transaction nor wait for the next tick. The start jobs are queued
+    ``START_HOLD`` ahead and brought forward once every batch is fired: starting runs
+    meanwhile would take the CPU and the database from the firing, and should this job
+    die between the two, they still start then. A retried job only finds the schedules
+    still due: the fire rows make every batch safe to repeat.
     """
     runtime = context.runtime
     fired = 0
+    held: list[str] = []
     while True:
-        async with runtime.uow() as uow:
+        # Urgent: on SQLite this goes before other writers waiting for their turn.
+        async with runtime.uow(urgent=True) as uow:
             tick = Tick(now=uow.now())
             handled = await fire_due(uow, tick)
             await uow.commit()
         fired += tick.fired
+        held += tick.start_jobs
         if handled < BATCH:
             break
     async with runtime.uow() as uow:
         tick = Tick(now=uow.now())
+        await bring_forward(uow, held)
         await promote_queued(uow, runtime.settings, tick)
         await enqueue_tick(uow, tick.now + TICK)
         await context.complete_in(uow, {"fired": fired})
@@ -88,46 +123,74 @@ async def fire_schedules(context: JobContext) -> None:
 
 
 async def fire_due(uow: UnitOfWork, tick: Tick) -> int:
-    """Record the fires of up to ``BATCH`` due, unpaused schedules; how many were due."""
-    due = list(
-        await uow.session.scalars(
-            select(ScheduleRow)
-            .where(ScheduleRow.is_paused.is_(False), ScheduleRow.next_fire_at <= tick.now)
-            .order_by(ScheduleRow.next_fire_at, ScheduleRow.id)
+    """Record the fires of up to ``BATCH`` due, unpaused schedules; how many were due.
+
+    Core statements throughout, each sent once for the whole batch: select the due
+    schedules, insert their fires, queue their start jobs, move their next fire times.
+    Schedules sharing an expression, zone and next fire time (the common case: many
+    ``0 * * * *``) share one evaluation of the cron expression.
+    """
+    due = (
+        await uow.session.execute(
+            select(*_DUE_COLUMNS)
+            .where(_schedules.c.is_paused.is_(False), _schedules.c.next_fire_at <= tick.now)
+            .order_by(_schedules.c.next_fire_at, _schedules.c.id)
             .limit(BATCH)
             .with_for_update(skip_locked=True)
         )
-    )
-    fires: list[dict[str, Any]] = []
+    ).all()
+    plans: dict[tuple[Any, ...], tuple[list[datetime], datetime]] = {}
+    due_times: list[tuple[str, datetime]] = []
+    moves: list[dict[str, Any]] = []
+    unfireable: list[str] = []
     for row in due:
-        try:
-            cron = cron_of(row)
-        except CronError as error:
-            # e.g. its time zone left the tz database: pause it rather than fail every tick
-            log.error("schedule_unfireable", schedule=row.name, error=str(error))
-            row.is_paused = True
-            continue
-        # Every fire time from next_fire_at on is due; those before were handled, or
-        # passed while the schedule was paused.
-        times = due_fire_times(
-            cron,
-            last_fired=row.next_fire_at - _JUST_BEFORE,
-            created=row.created_at,
-            now=tick.now,
-            policy=MisfirePolicy(row.misfire_policy),
-            cap=row.misfire_cap,
-        )
-        fires += [_fire_values(row.id, fire_time, tick.now, is_manual=False) for fire_time in times]
-        row.next_fire_at = cron.next_after(tick.now)
-        if times:
-            row.last_fired_at = times[-1]
-    inserted = await _insert_fires(uow, fires)
-    fired_schedules = dict.fromkeys(f["schedule_id"] for f in fires if f["id"] in inserted)
-    await enqueue_many(uow, [NewJob(START_FIRES, {"schedule": key}) for key in fired_schedules])
-    tick.fired += len(inserted)
-    if inserted:
-        log.info("schedules_fired", fires=len(inserted), schedules=len(fired_schedules))
+        key = (row.cron, row.timezone, row.next_fire_at, row.misfire_policy, row.misfire_cap)
+        plan = plans.get(key)
+        if plan is None:
+            try:
+                plan = plans[key] = _plan(row, tick.now)
+            except CronError as error:
+                # e.g. its zone left the tz database: pause it rather than fail every tick
+                log.error("schedule_unfireable", schedule=row.name, error=str(error))
+                unfireable.append(row.id)
+                continue
+        times, next_fire_at = plan
+        due_times += [(row.id, fire_time) for fire_time in times]
+        moves.append({"_id": row.id, "_next": next_fire_at, "_last": times[-1] if times else None})
+    now = uow.now()  # fired_at: as close to the commit as the batch allows
+    fires = [_fire_values(key, fire_time, now, is_manual=False) for key, fire_time in due_times]
+    await _insert_fires(uow, fires)
+    fired = list(dict.fromkeys(fire["schedule_id"] for fire in fires))
+    chunks = [fired[at : at + START_CHUNK] for at in range(0, len(fired), START_CHUNK)]
+    hold_until = tick.now + START_HOLD
+    tick.start_jobs += await enqueue_many(
+        uow, [NewJob(START_FIRES, {"schedules": chunk}, run_at=hold_until) for chunk in chunks]
+    )
+    if moves:
+        await uow.session.execute(_MOVE, moves)
+    if unfireable:
+        pause = update(_schedules).where(_schedules.c.id.in_(unfireable))
+        await uow.session.execute(pause.values(is_paused=True))
+    tick.fired += len(fires)
+    if fires:
+        log.info("schedules_fired", fires=len(fires), schedules=len(fired))
     return len(due)
+
+
+def _plan(row: Any, now: datetime) -> tuple[list[datetime], datetime]:
+    """The fire times due now by the misfire policy, and the next fire time after now."""
+    cron = parsed_schedule(row.cron, row.timezone)
+    # Every fire time from next_fire_at on is due; those before were handled, or passed
+    # while the schedule was paused.
+    times = due_fire_times(
+        cron,
+        last_fired=row.next_fire_at - _JUST_BEFORE,
+        created=row.next_fire_at,
+        now=now,
+        policy=MisfirePolicy(row.misfire_policy),
+        cap=row.misfire_cap,
+    )
+    return times, cron.next_after(now)
 
 
 def _fire_values(
@@ -143,19 +206,20 @@ def _fire_values(
     }
 
 
-async def _insert_fires(uow: UnitOfWork, fires: list[dict[str, Any]]) -> set[str]:
-    """Insert the fires not recorded yet; the ids of those inserted (others: no-ops)."""
+async def _insert_fires(uow: UnitOfWork, fires: list[dict[str, Any]]) -> None:
+    """Insert the fires not recorded yet; a fire time already recorded is left alone.
+
+    Such a time comes only from a race with another worker's tick, whose start job
+    handles it; the start jobs queued here then find nothing pending for it.
+    """
     if not fires:
-        return set()
+        return
     dialect = uow.session.get_bind().dialect.name
     dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        dialect_insert(_fires)
-        .on_conflict_do_nothing(index_elements=["schedule_id", "fire_time"])
-        .returning(_fires.c.id)
+    statement = dialect_insert(_fires).on_conflict_do_nothing(
+        index_elements=["schedule_id", "fire_time"]
     )
-    rows = await uow.session.execute(statement, fires)
-    return {str(fire_id) for fire_id in rows.scalars()}
+    await uow.session.execute(statement, fires)
 
 
 async def trigger_now(uow: UnitOfWork, settings: Settings, key: str, actor: Actor) -> ScheduleFire:
@@ -165,10 +229,9 @@ async def trigger_now(uow: UnitOfWork, settings: Settings, key: str, actor: Acto
         row = await schedule_row(uow, key, for_update=True)
         tick = Tick(now=uow.now())
         values = _fire_values(row.id, tick.now, tick.now, is_manual=True)
-        inserted = await _insert_fires(uow, [values])
-        assert inserted  # the current instant is a new fire time
+        await _insert_fires(uow, [values])
         fire_row = await uow.session.get(ScheduleFireRow, values["id"])
-        assert fire_row is not None
+        assert fire_row is not None  # the current instant is a new fire time
         await resolve(uow, settings, row, fire_row, tick, is_manual=True)
         await auth.record_audit(uow, actor, "schedule.trigger", row.id, {"fire": fire_row.id})
         await uow.commit()
@@ -200,5 +263,6 @@ def register_schedule_jobs(registry: JobRegistry, runtime: Runtime) -> None:
     """The job handlers of schedules."""
     del runtime  # handlers get the runtime from their job context
     registry.register(FIRE_SCHEDULES, fire_schedules, timeout=timedelta(minutes=5))
-    registry.register(START_FIRES, start_fires)
+    # A few at a time: starts share the worker with pipeline steps and the firing job.
+    registry.register(START_FIRES, start_fires, max_concurrent=4)
     registry.register(START_SCHEDULED_AGENT, start_scheduled_agent)

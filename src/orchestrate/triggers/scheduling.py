@@ -128,11 +128,11 @@ class DeclaredSchedule(Protocol):
 
 
 def cron_of(row: ScheduleRow) -> CronSchedule:
-    return _parsed(row.cron, row.timezone)
+    return parsed_schedule(row.cron, row.timezone)
 
 
 @functools.lru_cache(maxsize=4096)
-def _parsed(expression: str, timezone: str) -> CronSchedule:
+def parsed_schedule(expression: str, timezone: str) -> CronSchedule:
     """Parsed once per expression and zone: thousands of schedules share a few of them."""
     return parse_schedule(expression, timezone)
 

@@ -1,15 +1,15 @@
 """Starting what schedules fired: the overlap policy, then the pipeline run or the agent.
 
 The firing job (``firing.py``) only records fire times, in bulk, as ``pending`` fires
-and queues one ``triggers.start_fires`` job per schedule that fired. That job locks
-the schedule and takes its pending fires oldest first, so the overlap policy sees them
-in order however many workers run: ``allow`` starts every one, ``skip`` drops a fire
-while the previous run is going, ``queue`` holds it until that run ends (the firing
-job promotes queued fires), ``cancel_previous`` cancels the old run once the new one
-is committed. A pipeline run starts in the transaction that records the outcome, so a
-fire starts its run once. An agent starts in its own transaction (``start_agent``
-opens one), from a small job keyed by the fire id whose origin key makes a retried
-start return the first agent.
+and queues ``triggers.start_fires`` jobs for the schedules that fired, a few dozen
+schedules each. Such a job locks each schedule and takes its pending fires oldest
+first, so the overlap policy sees them in order however many workers run: ``allow``
+starts every one, ``skip`` drops a fire while the previous run is going, ``queue``
+holds it until that run ends (the firing job promotes queued fires),
+``cancel_previous`` cancels the old run once the new one is committed. A pipeline
+run starts in the transaction that records the outcome, so a fire starts its run once.
+An agent starts in its own transaction (``start_agent`` opens one), from a small job
+keyed by the fire id whose origin key makes a retried start return the first agent.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Tick:
     fired: int = 0
     started_here: set[str] = field(default_factory=set)  # runs not yet visible to siblings
     to_cancel: list[tuple[TargetKind, str]] = field(default_factory=list)
+    start_jobs: list[str] = field(default_factory=list)  # queued by a firing batch
 
 
 def _actor() -> Actor:
@@ -54,34 +55,42 @@ def _actor() -> Actor:
 
 
 async def start_fires(context: JobContext) -> dict[str, Any]:
-    """The job: decide and start every pending fire of one schedule, oldest first."""
+    """The job: decide and start the pending fires of some schedules, each oldest first.
+
+    One transaction per schedule, so the single SQLite writer is never held for long;
+    a retry finds only the fires still pending.
+    """
     runtime = context.runtime
-    schedule_id = str(context.job.payload["schedule"])
-    async with runtime.uow() as uow:
-        tick = Tick(now=uow.now())
-        row = await uow.session.scalar(
-            select(ScheduleRow).where(ScheduleRow.id == schedule_id).with_for_update()
-        )
-        pending: list[ScheduleFireRow] = []
-        if row is not None:  # a deleted schedule's fires went with it
-            pending = list(
-                await uow.session.scalars(
-                    select(ScheduleFireRow)
-                    .where(
-                        ScheduleFireRow.schedule_id == schedule_id,
-                        ScheduleFireRow.outcome == FireOutcome.PENDING.value,
-                    )
-                    .order_by(ScheduleFireRow.fire_time, ScheduleFireRow.id)
-                )
+    schedule_ids = sorted(str(key) for key in context.job.payload["schedules"])
+    started = 0
+    for schedule_id in schedule_ids:
+        async with runtime.uow() as uow:
+            tick = Tick(now=uow.now())
+            started += await _start_pending(uow, runtime.settings, schedule_id, tick)
+            await uow.commit()
+        await cancel_replaced(runtime, tick)
+    return {"schedules": len(schedule_ids), "fires": started}
+
+
+async def _start_pending(uow: UnitOfWork, settings: Settings, schedule_id: str, tick: Tick) -> int:
+    row = await uow.session.scalar(
+        select(ScheduleRow).where(ScheduleRow.id == schedule_id).with_for_update()
+    )
+    if row is None:  # deleted: its fires went with it
+        return 0
+    pending = list(
+        await uow.session.scalars(
+            select(ScheduleFireRow)
+            .where(
+                ScheduleFireRow.schedule_id == schedule_id,
+                ScheduleFireRow.outcome == FireOutcome.PENDING.value,
             )
-        for fire_row in pending:
-            assert row is not None
-            await resolve(uow, runtime.settings, row, fire_row, tick, is_manual=False)
-        outcome = {"schedule": schedule_id, "fires": len(pending)}
-        await context.complete_in(uow, outcome)
-        await uow.commit()
-    await cancel_replaced(runtime, tick)
-    return outcome
+            .order_by(ScheduleFireRow.fire_time, ScheduleFireRow.id)
+        )
+    )
+    for fire_row in pending:
+        await resolve(uow, settings, row, fire_row, tick, is_manual=False)
+    return len(pending)
 
 
 async def resolve(

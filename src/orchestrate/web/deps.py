@@ -30,8 +30,11 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def get_uow(runtime: RuntimeDep, request: Request) -> UnitOfWork:
-    """A unit of work; read-only (a deferred SQLite transaction) for GET requests."""
-    return runtime.uow(read_only=request.method in _READ_METHODS)
+    """A unit of work; read-only (a deferred SQLite transaction) for GET requests.
+
+    Urgent: a person or a client waits on it, so it goes before background writers.
+    """
+    return runtime.uow(read_only=request.method in _READ_METHODS, urgent=True)
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]

@@ -11,10 +11,10 @@ import asyncio
 import os
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, RunnerConfig
+from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, RunnerConfig, enqueue
 from orchestrate.core.jobs.fifo import FifoListener, notify_listeners
 from orchestrate.core.runtime import Runtime
 
@@ -65,6 +65,36 @@ async def test_an_idle_worker_wakes_for_a_job_enqueued_by_another_process(
         stop.set()
         await task
     assert waited < 1.0, f"the worker needed {waited:.2f}s to notice the new job"
+
+
+async def test_an_idle_worker_wakes_when_a_job_queued_for_later_becomes_due(
+    runtime: Runtime,
+) -> None:
+    """No notice comes when a job's ``run_at`` arrives: the runner sleeps until then."""
+    started_at: list[datetime] = []
+
+    async def handler(context: JobContext) -> None:
+        started_at.append(datetime.now(UTC))
+
+    registry = JobRegistry()
+    registry.register("test.later", handler)
+    config = RunnerConfig(poll_max=timedelta(seconds=30))
+    stop = asyncio.Event()
+    due = datetime.now(UTC) + timedelta(seconds=4)
+    async with runtime.uow() as uow:
+        await enqueue(uow, "test.later", run_at=due)
+        await uow.commit()
+    task = asyncio.create_task(JobRunner(runtime, registry, config).run(stop))
+    try:
+        while not started_at and datetime.now(UTC) < due + timedelta(seconds=10):
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    # the idle backoff alone would have slept 5.1 s, then 10.2 s between polls
+    assert started_at, "the job never started"
+    late = (started_at[0] - due).total_seconds()
+    assert 0 <= late < 0.5, f"the job started {late:.2f}s after it was due"
 
 
 def test_a_pipe_left_by_a_dead_worker_is_removed_by_the_next_enqueue(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from orchestrate.core.jobs.models import (
     QueueStats,
     RetryPolicy,
 )
-from orchestrate.core.jobs.queue import NewJob, enqueue, enqueue_many
+from orchestrate.core.jobs.queue import NewJob, bring_forward, enqueue, enqueue_many
 from orchestrate.core.jobs.registry import HandlerSpec, JobContext, JobHandler, JobRegistry
 from orchestrate.core.jobs.runner import JobRunner, RunnerConfig, new_worker_id
 
@@ -43,6 +43,7 @@ __all__ = [
     "QueueStats",
     "RetryPolicy",
     "RunnerConfig",
+    "bring_forward",
     "cancel_job",
     "enqueue",
     "enqueue_many",

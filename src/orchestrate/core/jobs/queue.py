@@ -234,6 +234,37 @@ async def claim_due_jobs(
     return [(_to_job(row), row.run_at) for row in rows]
 
 
+async def bring_forward(uow: UnitOfWork, job_ids: Sequence[str]) -> None:
+    """Make queued jobs due now (they were queued for later as a fallback) and say so."""
+    now = uow.now()
+    for start in range(0, len(job_ids), 500):
+        chunk = list(job_ids[start : start + 500])
+        await uow.session.execute(
+            update(jobs)
+            .where(jobs.c.id.in_(chunk), jobs.c.status == JobStatus.QUEUED.value)
+            .values(run_at=now, updated_at=now)
+        )
+    if job_ids:
+        await announce_new_jobs(uow)
+
+
+async def next_due_at(
+    session: AsyncSession, *, kinds: Iterable[str], only: Iterable[str] | None = None
+) -> datetime | None:
+    """When the earliest queued job of these kinds is due; None when none is queued.
+
+    An idle runner sleeps until then instead of polling blindly, so a job queued for a
+    moment (a schedule's tick, a retry's backoff) starts at that moment.
+    """
+    query = select(func.min(jobs.c.run_at)).where(
+        jobs.c.status == JobStatus.QUEUED.value, jobs.c.kind.in_(list(kinds))
+    )
+    if only is not None:
+        query = query.where(jobs.c.id.in_(list(only)))
+    due: datetime | None = await session.scalar(query)
+    return due
+
+
 def _to_job(row: Row[Any]) -> Job:
     return Job(
         id=row.id,

@@ -36,6 +36,7 @@ from orchestrate.core.jobs.queue import (
     complete_jobs,
     enqueue_leased,
     fail_job,
+    next_due_at,
     reclaim_expired_leases,
     release_jobs,
     renew_leases,
@@ -112,6 +113,7 @@ class JobRunner:
         self._wake = asyncio.Event()
         self._stopping = False
         self._last_reclaim = 0.0
+        self._next_due: datetime | None = None  # of the queued jobs, as of the last turn
 
     @property
     def in_flight(self) -> int:
@@ -160,9 +162,18 @@ class JobRunner:
             if claimed and claimed == wanted:
                 idle_sleep = _MIN_IDLE_SLEEP
                 continue  # a full batch: more is probably waiting
-            woke = await self._wait(idle_sleep)
+            woke = await self._wait(self._until_next_due(idle_sleep))
             poll_max = self.config.poll_max.total_seconds()
             idle_sleep = _MIN_IDLE_SLEEP if woke else min(idle_sleep * 2, poll_max)
+
+    def _until_next_due(self, idle_sleep: float) -> float:
+        """Sleep no longer than until the next queued job is due (a tick, a retry)."""
+        if self._next_due is None:
+            return idle_sleep
+        until = (self._next_due - self.runtime.clock.now()).total_seconds()
+        # A job due already but not claimed (a capped kind is full, another worker
+        # holds it) is what the idle backoff is for; waking for it would spin.
+        return min(idle_sleep, until) if until > 0 else idle_sleep
 
     async def _wait(self, seconds: float) -> bool:
         """Sleep until woken or ``seconds`` passed; False when nothing woke us."""
@@ -243,6 +254,9 @@ class JobRunner:
                     lease=self.config.lease,
                     only=self._only,
                 )
+            if plan and len(claimed) < budget:  # nothing more is due: when will it be?
+                kinds = [kind for plan_kinds, _ in plan for kind in plan_kinds]
+                self._next_due = await next_due_at(uow.session, kinds=kinds, only=self._only)
             await uow.commit()
         if reclaim_now:
             self._last_reclaim = time.monotonic()
