@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 START_FIRES = "triggers.start_fires"
 START_SCHEDULED_AGENT = "triggers.start_scheduled_agent"
-BATCH = 500
+BATCH = 1000
 
 
 @dataclass
