@@ -25,7 +25,11 @@ PROCESS_DELIVERIES = "triggers.process_deliveries"
 """The job that processes the deliveries of one batch (see ``processing.py``)."""
 
 MAX_BATCH = 256
-"""Deliveries per transaction; keeps the multi-row insert within every driver's limits."""
+"""Deliveries per transaction at most."""
+
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+"""Body bytes per transaction at most (one delivery may be larger: it goes alone). The
+processing job loads a batch's bodies together, so this bounds its memory too."""
 
 
 @dataclass
@@ -59,7 +63,8 @@ class DeliveryInbox:
         batch: list[_Waiting] = []
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                size = _batch_size(self._waiting)
+                batch, self._waiting = self._waiting[:size], self._waiting[size:]
                 try:
                     row_ids = await store_batch(self._new_uow(), [w.delivery for w in batch])
                 except Exception as error:
@@ -75,6 +80,16 @@ class DeliveryInbox:
             left, self._waiting = batch + self._waiting, []
             for waiting in left:
                 waiting.answer.cancel()
+
+
+def _batch_size(waiting: list[_Waiting]) -> int:
+    """How many of the first waiting deliveries go into the next transaction (at least 1)."""
+    total = 0
+    for count, item in enumerate(waiting[:MAX_BATCH]):
+        total += len(item.delivery.body)
+        if total > MAX_BATCH_BYTES:
+            return max(count, 1)
+    return min(len(waiting), MAX_BATCH)
 
 
 async def store_batch(uow: UnitOfWork, batch: list[NewDelivery]) -> list[str | None]:
