@@ -85,14 +85,19 @@ class WriteGate:
     delivery — goes before the background writers already waiting (job runners,
     agents), so a busy worker in the same process does not hold up answers. Each
     kind keeps its own arrival order, and the turn passes straight to the next
-    waiter, so no newcomer can jump in between.
+    waiter, so no newcomer can jump in between. After ``URGENT_RUN`` urgent turns in
+    a row, a waiting background writer gets one, so a stream of requests cannot
+    starve the worker (its lease renewals write too).
     """
+
+    URGENT_RUN = 8
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reset()
 
     def _reset(self) -> None:
+        self._urgent_run = 0
         self._held = False
         self._holder: asyncio.Task[object] | None = None
         self._urgent: deque[asyncio.Future[None]] = deque()
@@ -129,13 +134,19 @@ class WriteGate:
         self._pass_on()
 
     def _pass_on(self) -> None:
-        for queue in (self._urgent, self._background):
+        background_due = self._urgent_run >= self.URGENT_RUN
+        order = (
+            (self._background, self._urgent) if background_due else (self._urgent, self._background)
+        )
+        for queue in order:
             while queue:
                 turn = queue.popleft()
                 if not turn.done():
                     turn.set_result(None)  # the gate stays held, by that waiter now
+                    self._urgent_run = self._urgent_run + 1 if queue is self._urgent else 0
                     return
         self._held = False
+        self._urgent_run = 0
 
 
 @dataclass(frozen=True)
@@ -158,8 +169,15 @@ class Database:
         await self.engine.dispose()
 
 
-def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
-    """Open a database from a SQLAlchemy URL (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
+def create_database(
+    url: str, *, echo: bool = False, pool_size: int = 10, foreign_keys: bool = True
+) -> Database:
+    """Open a database from a SQLAlchemy URL (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
+
+    ``foreign_keys=False`` leaves SQLite's foreign-key enforcement off, for migrations
+    only: SQLite alters a table by copying it and dropping the old one, and with
+    enforcement on, dropping it would cascade-delete the rows that refer to it.
+    """
     parsed = _parse_url(url)
     options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not parsed.startswith("sqlite")}
     if parsed.startswith("sqlite"):
@@ -172,7 +190,7 @@ def create_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Dat
         options["max_overflow"] = pool_size
     engine = create_async_engine(url, **options)
     if parsed.startswith("sqlite"):
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     gate = WriteGate() if parsed.startswith("sqlite") else None
     return Database(engine=engine, sessions=sessions, write_gate=gate)
@@ -193,7 +211,7 @@ def _parse_url(url: str) -> str:
     return driver
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take BEGIN away from the driver so we can choose IMMEDIATE or DEFERRED.
@@ -201,7 +219,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -39,7 +39,9 @@ async def _run_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("alembic config has no sqlalchemy.url")
-    database = create_database(url)
+    # Foreign keys off on SQLite: a batch alteration copies the table and drops the old
+    # one, which would otherwise cascade-delete every row referring to it.
+    database = create_database(url, foreign_keys=False)
     try:
         async with database.engine.connect() as connection:
             await connection.run_sync(_run)

@@ -9,7 +9,7 @@ transaction; everything after that happens in jobs (``reactions.py``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,6 +212,23 @@ async def trigger_pipeline(
         run = await trigger_within(uow, settings, request, actor)
         await uow.commit()
         return run
+
+
+async def lock_pipelines(uow: UnitOfWork, names: Iterable[str]) -> None:
+    """Lock these pipelines' rows in name order, in the caller's open unit of work.
+
+    Starting a run locks its pipeline (to number the run). A transaction about to start
+    runs of several pipelines in an order of its own calls this first, so that two such
+    transactions take their locks in the same order and cannot deadlock (PostgreSQL).
+    """
+    wanted = sorted(set(names))
+    if wanted:
+        await uow.session.execute(
+            select(PipelineRow.name)
+            .where(PipelineRow.name.in_(wanted))
+            .order_by(PipelineRow.name)
+            .with_for_update()
+        )
 
 
 async def trigger_within(

@@ -36,6 +36,7 @@ CLONES_SETTING = "ORCHESTRATE_GITHUB_REPOSITORIES"
 _CI_EVENTS = ("check_suite", "check_run", "workflow_run")
 _FAILED_CONCLUSIONS = frozenset({"failure", "timed_out"})
 _TITLE_LIMIT = 500  # a story title's limit
+_SOURCE_LIMIT = 1000  # a story source's limit
 
 
 class AutomationKind(StrEnum):
@@ -216,7 +217,7 @@ def _plan_issue_story(event: GithubEvent, settings: Settings, repository: str) -
         story=StoryPlan(
             title=title[:_TITLE_LIMIT],
             description=f"{body}\n\nFrom GitHub issue {url}".strip(),
-            source=url,
+            source=url[:_SOURCE_LIMIT],
             origin_key=f"github-issue:{issue.get('id')}",
         ),
     )

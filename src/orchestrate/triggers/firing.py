@@ -65,8 +65,9 @@ FIRE_SCHEDULES = "triggers.fire_schedules"
 TICK = timedelta(seconds=5)
 _JUST_BEFORE = timedelta(microseconds=1)
 START_CHUNK = 25
-START_HOLD = timedelta(seconds=30)
 """Schedules per start job: few job rows for thousands of fires, and still spread out."""
+START_HOLD = timedelta(seconds=30)
+"""How far ahead start jobs are queued until the tick brings them forward (a fallback)."""
 _fires: Table = ScheduleFireRow.__table__  # type: ignore[assignment]
 _schedules: Table = ScheduleRow.__table__  # type: ignore[assignment]
 _DUE_COLUMNS = (

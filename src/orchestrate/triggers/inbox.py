@@ -28,7 +28,8 @@ MAX_BATCH = 256
 """Deliveries per transaction at most."""
 
 MAX_BATCH_BYTES = 8 * 1024 * 1024
-"""Body bytes per transaction at most (one delivery may be larger: it goes alone). The
+"""Body size per transaction at most, counted in characters of the decoded body (as many
+as its bytes for the ASCII JSON GitHub sends); one larger delivery goes alone. The
 processing job loads a batch's bodies together, so this bounds its memory too."""
 
 

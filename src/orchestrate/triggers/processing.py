@@ -7,8 +7,9 @@ runs their automations, then starts the matched runs and marks all of them
 or automations fail (its body no longer parses, say) is handed to a
 ``triggers.process_delivery`` job of its own, which has per-delivery attempts, backoff,
 the ``processing``/``failed`` states and the dead letters; if the batch's transaction
-fails, its retry hands every delivery to such a job. So one bad delivery never holds
-up the others. ``webhook redeliver`` and ``webhook replay`` use the single job directly.
+fails, its retry hands every delivery to such a job. So one bad delivery holds up the
+others at most by one retry's backoff. ``webhook redeliver`` and ``webhook replay`` use
+the single job directly.
 
 Either way runs are created in the transaction that marks the delivery processed, so
 a retried job never starts them twice; agents and stories open their own
@@ -104,6 +105,10 @@ async def process_deliveries(context: JobContext) -> dict[str, Any]:
         results[delivery.id] = (delivery, result)
     async with runtime.uow() as uow:
         rows = await deliveries.rows_for_update(uow, list(results))
+        # Deliveries match pipelines in any order; locking them all up front, by name,
+        # keeps two batches starting runs of the same pipelines from deadlocking.
+        matched = (name for _, result in results.values() for name in result["matched"])
+        await pipelines.lock_pipelines(uow, matched)
         processed = 0
         for row in rows:
             if DeliveryStatus(row.status) is not DeliveryStatus.RECEIVED:

@@ -57,19 +57,45 @@ def _actor() -> Actor:
 async def start_fires(context: JobContext) -> dict[str, Any]:
     """The job: decide and start the pending fires of some schedules, each oldest first.
 
-    One transaction per schedule, so the single SQLite writer is never held for long;
-    a retry finds only the fires still pending.
+    One transaction per schedule, so the single SQLite writer is never held for long. A
+    schedule whose start fails does not hold up the others: they go on, and the job is
+    retried afterwards (a retry finds only fires still pending). On the last attempt
+    the failing schedules' pending fires are recorded ``failed`` with the error rather
+    than left pending.
     """
     runtime = context.runtime
     schedule_ids = sorted(str(key) for key in context.job.payload["schedules"])
     started = 0
+    failures: list[tuple[str, Exception]] = []
     for schedule_id in schedule_ids:
-        async with runtime.uow() as uow:
-            tick = Tick(now=uow.now())
-            started += await _start_pending(uow, runtime.settings, schedule_id, tick)
-            await uow.commit()
+        try:
+            async with runtime.uow() as uow:
+                tick = Tick(now=uow.now())
+                started += await _start_pending(uow, runtime.settings, schedule_id, tick)
+                await uow.commit()
+        except Exception as error:
+            log.warning("schedule_start_failed", schedule_id=schedule_id, error=str(error))
+            failures.append((schedule_id, error))
+            continue
         await cancel_replaced(runtime, tick)
-    return {"schedules": len(schedule_ids), "fires": started}
+    if failures and not context.job.is_last_attempt:
+        raise failures[0][1]
+    for schedule_id, failure in failures:
+        await _fail_pending(runtime.uow(), schedule_id, f"{type(failure).__name__}: {failure}")
+    return {"schedules": len(schedule_ids), "fires": started, "failed": len(failures)}
+
+
+async def _fail_pending(uow: UnitOfWork, schedule_id: str, reason: str) -> None:
+    async with uow:
+        await uow.session.execute(
+            update(ScheduleFireRow)
+            .where(
+                ScheduleFireRow.schedule_id == schedule_id,
+                ScheduleFireRow.outcome == FireOutcome.PENDING.value,
+            )
+            .values(outcome=FireOutcome.FAILED.value, reason=reason[:2000])
+        )
+        await uow.commit()
 
 
 async def _start_pending(uow: UnitOfWork, settings: Settings, schedule_id: str, tick: Tick) -> int:
@@ -149,7 +175,12 @@ async def _active_previous(
             ScheduleFireRow.outcome == FireOutcome.STARTED.value,
             ScheduleFireRow.id != (besides or ""),
         )
-        .order_by(ScheduleFireRow.fired_at.desc(), ScheduleFireRow.id.desc())
+        # fires recorded by one batch share fired_at: the later fire time is the later fire
+        .order_by(
+            ScheduleFireRow.fired_at.desc(),
+            ScheduleFireRow.fire_time.desc(),
+            ScheduleFireRow.id.desc(),
+        )
         .limit(1)
     )
     if previous is None:

@@ -94,7 +94,7 @@ async def test_an_idle_worker_wakes_when_a_job_queued_for_later_becomes_due(
     # the idle backoff alone would have slept 5.1 s, then 10.2 s between polls
     assert started_at, "the job never started"
     late = (started_at[0] - due).total_seconds()
-    assert 0 <= late < 0.5, f"the job started {late:.2f}s after it was due"
+    assert 0 <= late < 2.0, f"the job started {late:.2f}s after it was due"
 
 
 def test_a_pipe_left_by_a_dead_worker_is_removed_by_the_next_enqueue(tmp_path: Path) -> None:

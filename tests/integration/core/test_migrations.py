@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from orchestrate.core.db import create_database
@@ -18,6 +22,8 @@ from orchestrate.core.migrate import (
     upgrade_to_head,
 )
 from orchestrate.migrations.metadata import metadata
+
+T = TypeVar("T")
 
 
 def table_names(url: str) -> set[str]:
@@ -82,3 +88,59 @@ def test_status_of_an_empty_database_lists_every_migration_as_pending(
     assert status.current == ()
     assert not status.is_up_to_date
     assert status.pending[-1] == status.heads[0]
+
+
+def test_0006_gives_issue_stories_made_before_it_their_origin_key_and_keeps_labels(
+    empty_db_url: str,
+) -> None:
+    command.upgrade(alembic_config(empty_db_url), "0005")
+    stories = [  # (id, created_at, label): two stories carry the same issue's label
+        ("story_b", "2026-01-02 00:00:00", "github-issue:7"),
+        ("story_a", "2026-01-01 00:00:00", "github-issue:7"),
+        ("story_c", "2026-01-03 00:00:00", "github-issue:8"),
+        ("story_d", "2026-01-04 00:00:00", "backend"),
+    ]
+
+    def seed(connection: Connection) -> None:
+        for story_id, created, label in stories:
+            connection.execute(
+                text(
+                    "INSERT INTO stories (id, title, description, acceptance_criteria, status, "
+                    "priority, created_at, updated_at) VALUES (:id, 't', '', '[]', 'backlog', "
+                    "'medium', :at, :at)"
+                ),
+                {"id": story_id, "at": datetime.fromisoformat(created).replace(tzinfo=UTC)},
+            )
+            connection.execute(
+                text("INSERT INTO story_labels (story_id, label) VALUES (:id, :label)"),
+                {"id": story_id, "label": label},
+            )
+
+    def origin_keys(connection: Connection) -> dict[str, str | None]:
+        rows = connection.execute(text("SELECT id, origin_key FROM stories")).all()
+        return {row[0]: row[1] for row in rows}
+
+    run_sync(empty_db_url, seed)
+    upgrade_to_head(empty_db_url)
+
+    assert run_sync(empty_db_url, origin_keys) == {
+        "story_a": "github-issue:7",  # the oldest of the two
+        "story_b": None,
+        "story_c": "github-issue:8",
+        "story_d": None,
+    }
+    # Altering stories rebuilds the table on SQLite; its labels must survive that.
+    labels = run_sync(empty_db_url, lambda c: c.execute(text("SELECT * FROM story_labels")).all())
+    assert len(labels) == len(stories)
+
+
+def run_sync(url: str, work: Callable[[Connection], T]) -> T:
+    async def main() -> T:
+        database = create_database(url)
+        try:
+            async with database.engine.begin() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(main())

@@ -16,6 +16,7 @@ from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service as pipelines
+from orchestrate.pipelines.tables import PipelineRow
 from orchestrate.triggers import firing, service, starting
 from orchestrate.triggers.cron import CronError, MisfirePolicy
 from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
@@ -166,6 +167,34 @@ class TestFiring:
         started = [await fires(rt), await fires(rt, "hourly")]
         assert [found[0].outcome for found in started] == [service.FireOutcome.STARTED] * 2
         assert all(found[0].run_id for found in started)
+
+    async def test_a_schedule_whose_start_breaks_holds_up_no_other_and_ends_failed(
+        self, rt: Runtime, clock: FrozenClock, admin: Actor
+    ) -> None:
+        broken = PIPELINE.replace("name: nightly", "name: broken")
+        await pipelines.register_pipeline(rt.uow(), pipelines.PipelineSource(broken), admin)
+        await create(rt, admin, cron="0 9 * * *")  # once a day: the retries see one fire
+        request = service.NewSchedule(name="breaks", cron="0 9 * * *", pipeline="broken")
+        await service.create_schedule(rt.uow(), rt.settings, request, admin)
+        async with rt.uow() as uow:  # a stored spec that no longer loads: starting it raises
+            await uow.session.execute(
+                update(PipelineRow).where(PipelineRow.name == "broken").values(spec={"x": 1})
+            )
+            await uow.commit()
+        clock.advance(timedelta(seconds=32))
+
+        await tick(rt)
+        [good] = await fires(rt)
+        [bad] = await fires(rt, "breaks")
+        assert good.outcome is service.FireOutcome.STARTED
+        assert bad.outcome is service.FireOutcome.PENDING  # its start job will retry
+        for _ in range(6):  # through every retry's backoff
+            clock.advance(timedelta(minutes=11))
+            await tick(rt)
+        [bad] = await fires(rt, "breaks")
+        assert bad.outcome is service.FireOutcome.FAILED
+        assert "ValidationError" in (bad.reason or "")
+        assert [f.fire_time for f in await fires(rt, "breaks")] == [bad.fire_time]
 
     async def test_nothing_fires_before_the_fire_time(
         self, rt: Runtime, clock: FrozenClock, admin: Actor

@@ -38,6 +38,14 @@ async def test_urgent_writers_go_before_background_writers_that_came_earlier() -
     assert order == ["request-1", "request-2", "job-1", "job-2"]
 
 
+async def test_a_background_writer_gets_a_turn_after_a_run_of_urgent_ones() -> None:
+    order: list[str] = []
+    urgent = [(f"request-{n}", True) for n in range(WriteGate.URGENT_RUN + 2)]
+    await queued(WriteGate(), [("job", False), *urgent], order)
+    assert order.index("job") == WriteGate.URGENT_RUN
+    assert [name for name in order if name != "job"] == [name for name, _ in urgent]
+
+
 async def test_a_cancelled_waiter_neither_takes_a_turn_nor_blocks_the_next() -> None:
     gate = WriteGate()
     await gate.acquire()

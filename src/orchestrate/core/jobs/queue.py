@@ -77,6 +77,8 @@ async def enqueue(
 
 async def enqueue_many(uow: UnitOfWork, new_jobs: Sequence[NewJob]) -> list[str]:
     """Enqueue several jobs in one round trip where possible; ids in the input's order."""
+    if not new_jobs:
+        return []  # and no wake-up: there is nothing to wake anyone for
     now = uow.now()
     session = uow.session
     ids: list[str] = []
