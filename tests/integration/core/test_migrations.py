@@ -26,29 +26,26 @@ from orchestrate.migrations.metadata import metadata
 T = TypeVar("T")
 
 
-def table_names(url: str) -> set[str]:
-    async def read() -> set[str]:
+def run_sync(url: str, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` on a synchronous connection to ``url`` (committed if it returns)."""
+
+    async def main() -> T:
         database = create_database(url)
         try:
-            async with database.engine.connect() as connection:
-                names = await connection.run_sync(lambda c: inspect(c).get_table_names())
-                return set(names)
+            async with database.engine.begin() as connection:
+                return await connection.run_sync(work)
         finally:
             await database.dispose()
 
-    return asyncio.run(read())
+    return asyncio.run(main())
+
+
+def table_names(url: str) -> set[str]:
+    return set(run_sync(url, lambda c: inspect(c).get_table_names()))
 
 
 def drift(url: str) -> list[object]:
-    async def compare() -> list[object]:
-        database = create_database(url)
-        try:
-            async with database.engine.connect() as connection:
-                return await connection.run_sync(_diff)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(compare())
+    return run_sync(url, _diff)
 
 
 def _diff(connection: Connection) -> list[object]:
@@ -132,15 +129,3 @@ def test_0006_gives_issue_stories_made_before_it_their_origin_key_and_keeps_labe
     # Altering stories rebuilds the table on SQLite; its labels must survive that.
     labels = run_sync(empty_db_url, lambda c: c.execute(text("SELECT * FROM story_labels")).all())
     assert len(labels) == len(stories)
-
-
-def run_sync(url: str, work: Callable[[Connection], T]) -> T:
-    async def main() -> T:
-        database = create_database(url)
-        try:
-            async with database.engine.begin() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(main())
