@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.runtime import Runtime
 from orchestrate.triggers import service
-from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.triggers.schemas import PongOut, ReceivedOut
 from orchestrate.web.errors import ProblemResponse, problem
 
@@ -54,7 +53,7 @@ async def receive_github(request: Request) -> JSONResponse:
     try:
         body = await _read_body(request)
         result = await service.receive_delivery(
-            _inbox(request, runtime), runtime.settings, request.headers, body
+            request.app.state.delivery_inbox, runtime.settings, request.headers, body
         )
     except (
         service.MalformedDelivery,
@@ -67,15 +66,6 @@ async def receive_github(request: Request) -> JSONResponse:
     return JSONResponse(
         ReceivedOut.of(result).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
     )
-
-
-def _inbox(request: Request, runtime: Runtime) -> DeliveryInbox:
-    """The app's one inbox, so concurrent requests share transactions (see inbox.py)."""
-    inbox: DeliveryInbox | None = getattr(request.app.state, "delivery_inbox", None)
-    if inbox is None:
-        inbox = DeliveryInbox(lambda: runtime.uow(urgent=True))  # GitHub waits on it
-        request.app.state.delivery_inbox = inbox
-    return inbox
 
 
 async def _read_body(request: Request) -> bytes:

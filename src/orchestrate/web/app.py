@@ -16,6 +16,7 @@ from orchestrate.stories import api as stories_api
 from orchestrate.triggers import api as triggers_api
 from orchestrate.triggers import receiver as webhook_receiver
 from orchestrate.triggers import schedule_api
+from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.web.deps import require_actor
 from orchestrate.web.errors import install_error_handlers
 
@@ -39,6 +40,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
+    # One inbox per app, so concurrent deliveries share transactions (triggers/inbox.py);
+    # urgent, because GitHub waits on each of them.
+    app.state.delivery_inbox = DeliveryInbox(lambda: runtime.uow(urgent=True))
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware)
 
