@@ -30,6 +30,11 @@ CONFIG_FILE_ENV = "ORCHESTRATE_CONFIG"
 DEFAULT_CONFIG_FILE = "orchestrate.toml"
 
 
+class SandboxMode(StrEnum):
+    BUBBLEWRAP = "bubblewrap"
+    NONE = "none"
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -158,12 +163,61 @@ class Settings(BaseSettings):
         description="The issue label that makes a story of an existing issue.",
     )
 
-    @field_validator("approval_tools", mode="before")
+    sandbox: SandboxMode = Field(
+        default=SandboxMode.BUBBLEWRAP,
+        description="How agent bash, agent git and pipeline run steps are confined: "
+        "bubblewrap (default), or none (unconfined: only for machines that run nothing "
+        "untrusted; shown as a warning everywhere).",
+    )
+    sandbox_read_only_paths: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Extra host directories sandboxed commands may read (comma-separated), "
+        "e.g. a toolchain installed under a home directory.",
+    )
+    sandbox_max_processes: int = Field(
+        default=512, ge=16, description="Processes one sandboxed command may run at once."
+    )
+    sandbox_max_file_bytes: int = Field(
+        default=4 * 1024**3, ge=1024**2, description="Largest file a sandboxed command may write."
+    )
+    sandbox_max_cpu_seconds: int = Field(
+        default=6 * 3600, ge=1, description="CPU seconds one sandboxed command may use."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key(s) encrypting the secret store, comma-separated, newest first; "
+        "by default a key file created (mode 0600) in the home directory.",
+    )
+    github_trusted_associations: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"],
+        description="author_association values whose pull requests, reviews and issues "
+        "the built-in automations act on (comma-separated).",
+    )
+    api_max_body_bytes: int = Field(
+        default=1024**2, ge=1024, description="Largest JSON request body the API accepts."
+    )
+    webhook_max_body_bytes: int = Field(
+        default=25 * 1024**2, ge=1024, description="Largest webhook delivery accepted."
+    )
+
+    @field_validator("approval_tools", "github_trusted_associations", mode="before")
     @classmethod
     def _split_tool_names(cls, value: object) -> object:
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+
+    @field_validator("sandbox_read_only_paths", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(part.strip()) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("github_trusted_associations", mode="after")
+    @classmethod
+    def _upper_associations(cls, value: list[str]) -> list[str]:
+        return [association.upper() for association in value]
 
     @field_validator("log_level")
     @classmethod

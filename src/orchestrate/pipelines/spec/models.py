@@ -184,6 +184,14 @@ class GithubEventFilter(_Strict):
     )
     draft: bool | None = None
     forks: bool = False
+    repositories: StringList | None = Field(
+        default=None,
+        description=(
+            "The repositories ('owner/name', globs allowed) whose deliveries may start the "
+            "pipeline. Without it, only the repositories Orchestrate manages "
+            "(ORCHESTRATE_GITHUB_REPOSITORIES) match, and nothing when none is configured."
+        ),
+    )
 
 
 class CronSchedule(_Strict):
@@ -303,6 +311,13 @@ class StepSpec(_Strict):
     run: str | None = None
     working_directory: str | None = Field(
         default=None, validation_alias=AliasChoices("working_directory", "working-directory")
+    )
+    network: bool = Field(
+        default=False,
+        description=(
+            "Give a run step outbound network access (user-mode networking; the host's "
+            "loopback, its database and Orchestrate's API stay unreachable). Off by default."
+        ),
     )
     agent: str | None = None
     approval: ApprovalSpec | None = None

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrate.core.masking import Masker
+
 LogSink = Callable[[list[str]], Awaitable[None]]
 CancelCheck = Callable[[], Awaitable[bool]]
 
@@ -34,6 +36,10 @@ class ShellCommand:
     timeout: float
     kill_grace: float
     log_path: Path
+    network: bool = False
+    """Outbound network for the step (``network: true``); none by default."""
+    masker: Masker | None = None
+    """Hides secret values in the log and the log events; ``::add-mask::`` lines add to it."""
 
 
 @dataclass(frozen=True)
