@@ -14,9 +14,9 @@ The semantics are those of GitHub's "filter pattern cheat sheet":
 - ``!`` at the start of a pattern negates it inside a list (see :func:`matches_any`);
   anywhere else it is an ordinary character.
 
-A pattern must match the whole value, case-sensitively. A pattern GitHub would reject
-(empty, ``?``/``+`` with nothing to repeat, an unclosed ``[``, an empty class, a
-reversed range) raises :class:`InvalidPattern`.
+A pattern must match the whole value, case-sensitively unless asked otherwise. A
+pattern GitHub would reject (empty, ``?``/``+`` with nothing to repeat, an unclosed
+``[``, an empty class, a reversed range) raises :class:`InvalidPattern`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class InvalidPattern(ValidationFailed):
     title = "Invalid filter pattern"
 
 
-def matches_any(patterns: Sequence[str], value: str) -> bool:
+def matches_any(patterns: Sequence[str], value: str, *, ignore_case: bool = False) -> bool:
     """Whether ``value`` is selected by an ordered list of patterns.
 
     Patterns are evaluated in order and the last one that matches decides: a plain
@@ -44,6 +44,9 @@ def matches_any(patterns: Sequence[str], value: str) -> bool:
     can select it again. Nothing is selected before the first pattern, so a list of
     only ``!`` patterns selects nothing (GitHub requires at least one plain pattern
     next to a negative one; use an ``*_ignore`` list to only exclude).
+
+    ``ignore_case`` is for names GitHub itself compares case-insensitively, such as
+    ``owner/name`` of a repository; branches, tags and paths are case-sensitive.
     """
     selected = False
     for pattern in patterns:
@@ -51,7 +54,7 @@ def matches_any(patterns: Sequence[str], value: str) -> bool:
         body = pattern[1:] if is_negative else pattern
         if body == "" and is_negative:
             raise InvalidPattern(f"Pattern {pattern!r} has nothing after '!'", pattern=pattern)
-        if compile_pattern(body).fullmatch(value):
+        if compile_pattern(body, ignore_case=ignore_case).fullmatch(value):
             selected = not is_negative
     return selected
 
@@ -62,14 +65,15 @@ def only_negative(patterns: Sequence[str]) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def compile_pattern(pattern: str) -> re.Pattern[str]:
+def compile_pattern(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
     """One pattern, without list negation, as a regular expression for ``fullmatch``.
 
     A leading ``!`` is not special here; :func:`matches_any` strips it before calling.
     """
     if pattern == "":
         raise InvalidPattern("A filter pattern cannot be empty", pattern=pattern)
-    return re.compile(_translate(pattern), re.DOTALL)
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return re.compile(_translate(pattern), flags)
 
 
 def _translate(pattern: str) -> str:

@@ -96,7 +96,7 @@ async def process_deliveries(context: JobContext) -> dict[str, Any]:
     for delivery in received:
         try:
             event = routing.event_from_delivery(delivery.event, delivery.payload)
-            result = routed(event, specs)
+            result = routed(event, specs, runtime.settings)
             result["automations"] = await automations.run_automations(runtime, event)
         except Exception as error:
             log.warning("webhook_delivery_processed_alone", delivery=delivery.id, error=str(error))
@@ -140,7 +140,7 @@ async def process_delivery(context: JobContext) -> dict[str, Any] | None:
     if delivery is None:
         return {"delivery": key, "skipped": "already processed"}
     try:
-        result = await route_delivery(runtime.uow(read_only=True), delivery)
+        result = await route_delivery(runtime.uow(read_only=True), runtime.settings, delivery)
         event = routing.event_from_delivery(delivery.event, delivery.payload)
         result["automations"] = await automations.run_automations(runtime, event)
         async with runtime.uow() as uow:
@@ -212,9 +212,15 @@ async def pipeline_specs(uow: UnitOfWork) -> list[PipelineSpec]:
     ]
 
 
-def routed(event: routing.GithubEvent, specs: list[PipelineSpec]) -> dict[str, Any]:
-    """Which of ``specs`` the event matches, and why the others do not."""
-    verdicts = routing.route(event, specs)
+def routed(
+    event: routing.GithubEvent, specs: list[PipelineSpec], settings: Settings
+) -> dict[str, Any]:
+    """Which of ``specs`` the event matches, and why the others do not.
+
+    Filters without ``repositories:`` are bound to the repositories ``settings``
+    manages (``ORCHESTRATE_GITHUB_REPOSITORIES``).
+    """
+    verdicts = routing.route(event, specs, managed=list(settings.github_repositories))
     return {
         "pipelines": [
             {"pipeline": v.pipeline, "matched": v.matched, "reasons": v.reasons} for v in verdicts
@@ -223,7 +229,9 @@ def routed(event: routing.GithubEvent, specs: list[PipelineSpec]) -> dict[str, A
     }
 
 
-async def route_delivery(uow: UnitOfWork, delivery: WebhookDelivery) -> dict[str, Any]:
+async def route_delivery(
+    uow: UnitOfWork, settings: Settings, delivery: WebhookDelivery
+) -> dict[str, Any]:
     """Route one stored delivery against the pipelines registered now."""
     event = routing.event_from_delivery(delivery.event, delivery.payload)
-    return routed(event, await pipeline_specs(uow))
+    return routed(event, await pipeline_specs(uow), settings)

@@ -289,7 +289,7 @@ async def explain_delivery(uow: UnitOfWork, settings: Settings, key: str) -> Exp
     Nothing is started: this answers "why did (or would) this delivery start that?".
     """
     delivery = await get_delivery(uow.sibling(read_only=True), key)
-    routed = await processing.route_delivery(uow.sibling(read_only=True), delivery)
+    routed = await processing.route_delivery(uow.sibling(read_only=True), settings, delivery)
     event = routing.event_from_delivery(delivery.event, delivery.payload)
     planned = [
         automations.describe(plan, settings)

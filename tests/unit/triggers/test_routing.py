@@ -47,6 +47,20 @@ def delivery(relative: str, data: dict[str, Any] | None = None) -> GithubEvent:
     return event_from_delivery(relative.split("/")[0], data or payload(relative))
 
 
+# Every repository the real payloads come from, as if Orchestrate managed them all: the
+# tests of the other keys bind filters to repositories the way a configured server does.
+MANAGED = (
+    "Codertocat/Hello-World",
+    "Octocoders/Hello-World",
+    "electron/electron",
+    "github/hello-world",
+    "lineville/elastic-machines-testing",
+    "octo-org/octo-repo",
+    "wolfy1339/github-events-schemas",
+)
+MANAGED_MATCH = "(a repository Orchestrate manages)"
+
+
 def make_pipeline(name: str = "ci", *filters: dict[str, Any]) -> PipelineSpec:
     return PipelineSpec.model_validate(
         {"name": name, "on": {"github": list(filters)}, "steps": [{"id": "go", "run": "true"}]}
@@ -56,7 +70,7 @@ def make_pipeline(name: str = "ci", *filters: dict[str, Any]) -> PipelineSpec:
 def check(delivered: GithubEvent, /, **keys: Any) -> FilterVerdict:
     """Match one filter given as YAML keys, going through the pipeline model."""
     pipeline = make_pipeline("p", keys)
-    return match_filter(delivered, pipeline.on.github[0])
+    return match_filter(delivered, pipeline.on.github[0], managed=MANAGED)
 
 
 def push_of(files: list[str], ref: str = "refs/heads/main") -> GithubEvent:
@@ -107,9 +121,11 @@ class TestEveryRealPayload:
         event = event_from_delivery(path.parent.name, json.loads(path.read_text()))
         pipelines = [make_pipeline(name, {"event": name, "forks": True}) for name in EVENT_NAMES]
 
-        verdicts = route(event, pipelines)
+        verdicts = route(event, pipelines, managed=MANAGED)
 
-        assert [verdict.pipeline for verdict in verdicts if verdict.matched] == [event.name]
+        # An organisation-level delivery (a ping of an app's hook) names no repository.
+        expected = [event.name] if event.repository is not None else []
+        assert [verdict.pipeline for verdict in verdicts if verdict.matched] == expected
 
 
 class TestPushes:
@@ -117,7 +133,8 @@ class TestPushes:
         verdict = check(delivery(BRANCH_PUSH), event="push", branches="master", paths="*.md")
 
         assert verdict == FilterVerdict(
-            True, ["matched event push on branch 'master' in Codertocat/Hello-World"]
+            True,
+            [f"matched event push on branch 'master' in Codertocat/Hello-World {MANAGED_MATCH}"],
         )
 
     def test_a_push_whose_files_are_outside_paths_does_not_match_and_lists_the_files(
@@ -192,7 +209,7 @@ class TestPushes:
         verdict = check(delivery(TAG_PUSH), event="push", tags=["simple-*"])
 
         assert verdict.reasons == [
-            "matched event push on tag 'simple-tag' in Codertocat/Hello-World"
+            f"matched event push on tag 'simple-tag' in Codertocat/Hello-World {MANAGED_MATCH}"
         ]
 
     def test_a_tag_push_outside_tags_does_not_match(self) -> None:
@@ -274,7 +291,7 @@ class TestPullRequests:
 
         assert verdict.reasons == [
             "matched event pull_request action opened from branch 'changes' into 'master' "
-            "in Codertocat/Hello-World"
+            f"in Codertocat/Hello-World {MANAGED_MATCH}"
         ]
 
     def test_a_closed_pull_request_does_not_match_opened_or_reopened(self) -> None:
@@ -324,7 +341,7 @@ class TestPullRequests:
             "the pull request comes from a fork (mona/Hello-World) (set forks: true to allow)"
         ]
         assert allowed.matched
-        assert allowed.reasons[0].endswith("from the fork mona/Hello-World")
+        assert allowed.reasons[0].endswith(f"from the fork mona/Hello-World {MANAGED_MATCH}")
 
     def test_synthetic_pull_request_whose_head_repository_was_deleted_counts_as_a_fork(
         self,
@@ -472,7 +489,7 @@ class TestRoute:
             make_pipeline("alpha-build", {"event": "push"}),
         ]
 
-        verdicts = route(delivery(PR_OPENED), pipelines)
+        verdicts = route(delivery(PR_OPENED), pipelines, managed=MANAGED)
 
         assert [(verdict.pipeline, verdict.matched) for verdict in verdicts] == [
             ("alpha-build", False),
@@ -486,7 +503,9 @@ class TestRoute:
             {"event": "pull_request", "actions": ["opened", "synchronize"]},
         )
 
-        verdicts = route(delivery("pull_request/synchronize.payload.json"), [pipeline])
+        verdicts = route(
+            delivery("pull_request/synchronize.payload.json"), [pipeline], managed=MANAGED
+        )
 
         assert verdicts == [
             PipelineVerdict(
@@ -495,7 +514,7 @@ class TestRoute:
                 reasons=[
                     "on.github[0]: event 'pull_request' is not 'push'",
                     "on.github[1]: matched event pull_request action synchronize from branch "
-                    "'changes' into 'master' in Codertocat/Hello-World",
+                    f"'changes' into 'master' in Codertocat/Hello-World {MANAGED_MATCH}",
                 ],
             )
         ]
@@ -503,7 +522,7 @@ class TestRoute:
     def test_a_pipeline_whose_filters_all_fail_does_not_match(self) -> None:
         pipeline = make_pipeline("ci", {"event": "push", "branches": "main"})
 
-        (verdict,) = route(delivery(BRANCH_PUSH), [pipeline])
+        (verdict,) = route(delivery(BRANCH_PUSH), [pipeline], managed=MANAGED)
 
         assert not verdict.matched
         assert verdict.reasons == ["on.github[0]: branch 'master' is not in branches [main]"]
