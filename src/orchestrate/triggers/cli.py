@@ -145,6 +145,9 @@ def explain(
         ),
         title="Built-in automations",
     )
+    for automation in found.automations:
+        if automation.get("skipped"):
+            say(f"automation {automation['automation']} skipped: {automation['skipped']}")
 
 
 def _exit_with(delivery: DeliveryOut, *, json_output: bool) -> None:

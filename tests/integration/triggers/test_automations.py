@@ -198,6 +198,7 @@ on:
   github:
     - event: pull_request
       actions: [closed]
+      repositories: [Codertocat/Hello-World]
 steps:
   - id: greet
     run: echo hi

@@ -43,6 +43,7 @@ name: on-push
 on:
   github:
     - event: push
+      repositories: [Codertocat/Hello-World]
       branches: [main]
 steps:
   - id: greet
@@ -156,6 +157,7 @@ name: on-master
 on:
   github:
     - event: push
+      repositories: [Codertocat/Hello-World]
       branches: [master]
 steps:
   - id: greet
@@ -169,6 +171,7 @@ inputs:
 on:
   github:
     - event: push
+      repositories: [Codertocat/Hello-World]
 steps:
   - id: greet
     run: echo hi

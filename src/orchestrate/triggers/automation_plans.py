@@ -1,0 +1,241 @@
+"""Planning the built-in automations: which agent or story a delivery asks for, and why.
+
+Pure (event and settings in, plans out), so ``webhook explain`` shows exactly what
+processing would do and tests run it over every real payload. A plan the trust rules
+of ``trust.py`` refuse is still returned, with ``skipped`` saying why, so the refusal
+is visible; carrying plans out (``automations.py``) starts nothing for such a plan.
+
+Everything GitHub wrote (titles, bodies, review text, branch and check names, links)
+reaches the agent's task or the story's description only inside one block quoted by
+``quoting.py``; the words around it are ours and name only numbers, commit ids and the
+repository, which the trust and binding rules have already vetted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from orchestrate.core.settings import Settings
+from orchestrate.triggers.github_event import GithubEvent, dig
+from orchestrate.triggers.quoting import quote_untrusted
+from orchestrate.triggers.trust import (
+    Author,
+    ci_untrusted_reason,
+    issue_decider,
+    untrusted_reason,
+)
+
+_CI_EVENTS = ("check_suite", "check_run", "workflow_run")
+_FAILED_CONCLUSIONS = frozenset({"failure", "timed_out"})
+_TITLE_LIMIT = 500  # a story title's limit
+_SOURCE_LIMIT = 1000  # a story source's limit
+
+
+class AutomationKind(StrEnum):
+    PR_SHEPHERD = "pr-shepherd"
+    REVIEW_FIXER = "review-fixer"
+    CI_FIXER = "ci-fixer"
+    ISSUE_STORY = "issue-story"
+
+
+@dataclass(frozen=True)
+class AgentPlan:
+    """An agent to start in a worktree of the repository's local clone."""
+
+    type: str
+    task: str
+    base_ref: str
+    origin_key: str
+
+
+@dataclass(frozen=True)
+class StoryPlan:
+    """A story to add to the backlog unless one was made from ``origin_key`` already."""
+
+    title: str
+    description: str
+    source: str
+    origin_key: str
+
+
+@dataclass(frozen=True)
+class Automation:
+    """One built-in automation a delivery asks for, with the reason in words.
+
+    ``skipped`` set means it must not be carried out: the author is not trusted.
+    """
+
+    kind: AutomationKind
+    reason: str
+    repository: str
+    agent: AgentPlan | None = None
+    story: StoryPlan | None = None
+    skipped: str | None = None
+
+
+def _text(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def plan_automations(event: GithubEvent, settings: Settings) -> list[Automation]:
+    """The built-in automations the event asks for, given the switches in ``settings``."""
+    repository = event.repository
+    if repository is None:
+        return []
+    planners = (
+        (settings.automation_pr_shepherd, _plan_pr_shepherd),
+        (settings.automation_review_fixer, _plan_review_fixer),
+        (settings.automation_ci_fixer, _plan_ci_fixer),
+        (settings.automation_issue_stories, _plan_issue_story),
+    )
+    plans: list[Automation] = []
+    for enabled, planner in planners:
+        plan = planner(event, settings, repository) if enabled else None
+        if plan is not None:
+            plans.append(plan)
+    return plans
+
+
+def _pull_request_data(pull_request: Mapping[str, Any]) -> str:
+    """The pull request's words from GitHub, for inside a quoted block."""
+    return (
+        f"title: {_text(pull_request.get('title'))}\n"
+        f"author: @{_text(dig(pull_request, 'user', 'login'))}\n"
+        f"link: {_text(pull_request.get('html_url'))}\n"
+        f"head branch: {_text(dig(pull_request, 'head', 'ref'))}\n"
+        f"base branch: {_text(dig(pull_request, 'base', 'ref'))}"
+    )
+
+
+def _plan_pr_shepherd(event: GithubEvent, settings: Settings, repository: str) -> Automation | None:
+    pull_request = event.pull_request
+    if event.name != "pull_request" or event.action not in ("opened", "reopened"):
+        return None
+    if pull_request is None or event.is_fork:
+        return None
+    number = pull_request.get("number")
+    head_sha = _text(dig(pull_request, "head", "sha"))
+    author = Author.of("pull request author", pull_request)
+    data = quote_untrusted(_pull_request_data(pull_request), source=f"pull request #{number}")
+    return Automation(
+        AutomationKind.PR_SHEPHERD,
+        f"pull request #{number} was {event.action} (not from a fork)",
+        repository,
+        agent=AgentPlan(
+            type="pr-shepherd",
+            task=f"Shepherd pull request #{number} of {repository} to merge: watch its "
+            f"checks and reviews and keep it mergeable. Head commit {head_sha}. Its title, "
+            f"branches and link, as GitHub gave them:\n\n{data}",
+            base_ref=event.head_branch or head_sha,
+            origin_key=f"github:pr-opened:{repository}:{number}:{head_sha}",
+        ),
+        skipped=untrusted_reason(author, settings.github_trusted_associations),
+    )
+
+
+def _plan_review_fixer(
+    event: GithubEvent, settings: Settings, repository: str
+) -> Automation | None:
+    review = event.payload.get("review")
+    pull_request = event.pull_request
+    if event.name != "pull_request_review" or event.action != "submitted":
+        return None
+    if not isinstance(review, Mapping) or pull_request is None or event.is_fork:
+        return None
+    if _text(review.get("state")).lower() != "changes_requested":
+        return None
+    number = pull_request.get("number")
+    author = Author.of("review author", review)
+    reviewer = f"@{author.login}" if author.login else "a reviewer"
+    body = _text(review.get("body")).strip() or "(no summary; see the review's comments)"
+    data = quote_untrusted(
+        f"{_pull_request_data(pull_request)}\nreview: {_text(review.get('html_url'))}\n\n{body}",
+        source=f"review by {reviewer} of pull request #{number}",
+    )
+    return Automation(
+        AutomationKind.REVIEW_FIXER,
+        f"{reviewer} requested changes on pull request #{number}",
+        repository,
+        agent=AgentPlan(
+            type="issue-fixer",
+            task=f"A review of pull request #{number} of {repository} requested changes. "
+            f"Make the changes the review asks for where they are sound, on the pull "
+            f"request's branch. The pull request and the review, as GitHub gave them:"
+            f"\n\n{data}",
+            base_ref=event.head_branch or _text(dig(pull_request, "head", "sha")),
+            origin_key=f"github:review:{review.get('id')}",
+        ),
+        skipped=untrusted_reason(author, settings.github_trusted_associations),
+    )
+
+
+def _plan_ci_fixer(event: GithubEvent, settings: Settings, repository: str) -> Automation | None:
+    if event.name not in _CI_EVENTS or event.action != "completed":
+        return None
+    run = event.payload.get(event.name)
+    conclusion = _text(dig(run, "conclusion"))
+    head_sha = _text(dig(run, "head_sha"))
+    if conclusion not in _FAILED_CONCLUSIONS or not head_sha:
+        return None
+    branch = event.head_branch
+    what = _text(dig(run, "name")) or _text(dig(run, "app", "name")) or event.name
+    data = quote_untrusted(
+        f"name: {what}\nbranch: {branch or '(none)'}\n"
+        f"link: {_text(dig(run, 'html_url')) or _text(dig(run, 'url'))}",
+        source=f"{event.name} on commit {head_sha}",
+    )
+    return Automation(
+        AutomationKind.CI_FIXER,
+        f"a {event.name} concluded {conclusion} on commit {head_sha}",
+        repository,
+        agent=AgentPlan(
+            type="issue-fixer",
+            task=f"CI failed in {repository}: a {event.name} concluded {conclusion} on "
+            f"commit {head_sha}. Find the cause and fix it. What failed, as GitHub "
+            f"named it:\n\n{data}",
+            base_ref=branch or head_sha,
+            origin_key=f"github:check-failure:{repository}:{head_sha}",
+        ),
+        skipped=ci_untrusted_reason(event),
+    )
+
+
+def _plan_issue_story(event: GithubEvent, settings: Settings, repository: str) -> Automation | None:
+    issue = event.payload.get("issue")
+    if event.name != "issues" or not isinstance(issue, Mapping):
+        return None
+    label = settings.automation_issue_label
+    number = issue.get("number")
+    if event.action == "opened":
+        reason = f"issue #{number} was opened"
+    elif event.action == "labeled" and (event.added_label or "").lower() == label.lower():
+        reason = f"issue #{number} was labelled '{label}'"
+    else:
+        return None
+    decider = issue_decider(event)
+    url = _text(issue.get("html_url"))
+    title = " ".join(_text(issue.get("title")).split()) or f"GitHub issue #{number}"
+    body = _text(issue.get("body")).strip() or "(no description)"
+    data = quote_untrusted(
+        f"title: {title}\nauthor: @{_text(dig(issue, 'user', 'login'))}\n\n{body}",
+        source=f"issue #{number} of {repository}",
+    )
+    return Automation(
+        AutomationKind.ISSUE_STORY,
+        reason,
+        repository,
+        story=StoryPlan(
+            title=title[:_TITLE_LIMIT],
+            description=f"From GitHub issue {url}; its title and text:\n\n{data}",
+            source=url[:_SOURCE_LIMIT],
+            origin_key=f"github-issue:{issue.get('id')}",
+        ),
+        skipped=(
+            None
+            if decider is None
+            else untrusted_reason(decider, settings.github_trusted_associations)
+        ),
+    )

@@ -1,0 +1,87 @@
+"""Whose GitHub input the built-in automations act on.
+
+Anyone can open an issue, open a pull request or review one on a public repository,
+and the built-in automations turn those into bash-capable agents and backlog stories.
+So each acts only when the person behind the delivery has an ``author_association``
+listed in ``ORCHESTRATE_GITHUB_TRUSTED_ASSOCIATIONS`` (default ``OWNER``, ``MEMBER``,
+``COLLABORATOR``). Whose association counts, by event (checked against the real
+payloads: GitHub puts it on the pull request, the review, the issue and the comment,
+never on ``sender``):
+
+- ``pull_request``: the pull request's author (``pull_request.author_association``);
+- ``pull_request_review``: the review's author (``review.author_association``), whose
+  text becomes the fixer's task; the pull request's author does not matter here;
+- ``issues`` opened: the issue's author;
+- ``issues`` labelled: only people with triage access can label an issue, so a label
+  added by someone else is a maintainer taking the issue in, whoever wrote it. When
+  the labeller is the issue's author (an issue form that applies labels), the
+  author's association decides as for ``opened``;
+- failed checks and workflow runs carry no association. A fixer starts only for a
+  failure on a branch of the repository itself: pushing a branch there needs write
+  access. GitHub names no branch (``head_branch`` null) for a check suite of a fork's
+  pull request, and a workflow run of a fork has another head repository; neither
+  starts a fixer. The repository must be managed too (an agent needs its clone).
+
+Text from trusted authors is still quoted as data (``quoting.py``): trust decides
+whether to act, not whether to obey.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrate.triggers.github_event import GithubEvent, dig, text
+
+TRUSTED_SETTING = "ORCHESTRATE_GITHUB_TRUSTED_ASSOCIATIONS"
+
+
+@dataclass(frozen=True)
+class Author:
+    """The person whose association decides, with the role they play in the delivery."""
+
+    role: str
+    login: str | None
+    association: str | None
+
+    @classmethod
+    def of(cls, role: str, item: Any) -> Author:
+        """The author of a pull request, review, issue or comment object of a payload."""
+        return cls(role, text(dig(item, "user", "login")), text(dig(item, "author_association")))
+
+
+def untrusted_reason(author: Author, trusted: Sequence[str]) -> str | None:
+    """Why the automation must not act for ``author``, or None when it may."""
+    association = (author.association or "").upper()
+    if association and association in trusted:
+        return None
+    who = f"{author.role} @{author.login}" if author.login else author.role
+    shown = association or "(none given)"
+    setting = f"{TRUSTED_SETTING}={','.join(trusted)}" if trusted else f"{TRUSTED_SETTING} empty"
+    return f"{who}'s association {shown} is not trusted ({setting})"
+
+
+def issue_decider(event: GithubEvent) -> Author | None:
+    """Whose association decides for an issue: None when a maintainer labelled it."""
+    issue = event.payload.get("issue")
+    author = Author.of("issue author", issue)
+    if event.action != "labeled":
+        return author
+    labeller = text(dig(event.payload, "sender", "login"))
+    if labeller is not None and labeller != author.login:
+        return None  # labelling someone else's issue needs triage access
+    return author
+
+
+def ci_untrusted_reason(event: GithubEvent) -> str | None:
+    """Why a failed check or workflow run may be a stranger's code, or None when it is not."""
+    fork = event.fork_repository
+    if fork is not None:
+        return f"the failure is of code from the fork {fork}"
+    if event.head_branch is None:
+        return (
+            f"the {event.name} names no branch of {event.repository}, as GitHub does for "
+            "a fork's pull request, so the failing code may be a stranger's"
+        )
+    return None
