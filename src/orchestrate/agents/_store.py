@@ -2,6 +2,10 @@
 
 Private to the agents capability (used by ``service.py`` and the loop); callers pass
 an entered unit of work and commit it themselves.
+
+Every secret value in a message, a tool call's arguments or a tool's output is replaced
+by ``***`` (``core.masking``) before it is stored, so neither the transcript API nor a
+resumed run shows one; the running loop keeps what the model really said in memory.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, A
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import enqueue
+from orchestrate.core.masking import process_masker
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.models import CallRecord, Message, ToolUseBlock
 
@@ -94,6 +99,8 @@ def transition(
         row.control = None
         if row.on_finished:
             _notify_when_committed(uow, row)
+    if reason:
+        reason = process_masker().mask(reason)
     if target is AgentState.FAILED and reason:
         row.failure_reason = reason
     payload: dict[str, Any] = {"from": current.value, "to": target.value, "type": row.type}
@@ -153,7 +160,8 @@ async def transcript_page(
 async def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Message) -> None:
     """One transcript message. Plain INSERTs (no ORM objects) keep a turn's cost low:
     bench/agent_loop.py showed each extra statement at ~0.5 ms."""
-    content = [block.model_dump(mode="json") for block in message.content]
+    masker = process_masker()
+    content = [masker.mask_value(block.model_dump(mode="json")) for block in message.content]
     await uow.session.execute(
         insert(AgentMessageRow).values(
             agent_id=agent_id,
@@ -217,6 +225,7 @@ async def add_tool_calls(
     if not uses:
         return
     now = uow.now()
+    masker = process_masker()
     await uow.session.execute(
         insert(AgentToolCallRow),
         [
@@ -225,7 +234,7 @@ async def add_tool_calls(
                 "tool_use_id": use.id,
                 "turn": turn,
                 "name": use.name,
-                "input": use.input,
+                "input": masker.mask_value(use.input),
                 "status": ToolCallStatus.PENDING.value,
                 "is_error": False,
                 "created_at": now,
@@ -269,7 +278,8 @@ async def set_tool_call(
 ) -> None:
     values: dict[str, Any] = {"status": status.value}
     if status is ToolCallStatus.DONE:
-        values |= {"output": output, "is_error": is_error, "finished_at": uow.now()}
+        masked = process_masker().mask(output) if output is not None else None
+        values |= {"output": masked, "is_error": is_error, "finished_at": uow.now()}
     if decided_by is not None:
         values["decided_by"] = decided_by
     calls = _table(AgentToolCallRow)
@@ -326,6 +336,7 @@ async def answer_question(uow: UnitOfWork, agent_id: str, answer: str) -> None:
     )
     if row is None:
         return
+    answer = process_masker().mask(answer)
     row.output = f"A human answered your question:\n\n{answer}\n\nContinue the task."
     row.is_error = False
     row.status = ToolCallStatus.DONE.value

@@ -36,6 +36,7 @@ from orchestrate.agents.prompting import build_request, first_message
 from orchestrate.agents.tables import AgentRow
 from orchestrate.agents.tools.base import Tool, ToolContext, ToolInputError, ToolOutput
 from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.masking import process_masker
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.errors import ContextWindowExceeded, ProviderError
@@ -354,7 +355,7 @@ class AgentLoop:
 
     async def _finish(self, use: ToolUseBlock, output: ToolOutput) -> None:
         status = FinishStatus(str(use.input.get("status")))
-        summary = str(use.input.get("summary", "")).strip()
+        summary = process_masker().mask(str(use.input.get("summary", "")).strip())
         targets = {
             FinishStatus.COMPLETED: AgentState.COMPLETED,
             FinishStatus.BLOCKED: AgentState.FAILED,

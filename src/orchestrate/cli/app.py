@@ -20,6 +20,7 @@ from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.logging import redact_text
 from orchestrate.monitoring.cli import job_app
 from orchestrate.pipelines.cli import pipeline_app
+from orchestrate.secrets.cli import secret_app
 from orchestrate.stories.cli import epic_app, story_app
 from orchestrate.triggers.cli import webhook_app
 from orchestrate.triggers.schedule_cli import schedule_app
@@ -96,6 +97,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.add_typer(secret_app, name="secret")
 app.add_typer(story_app, name="story")
 app.add_typer(epic_app, name="epic")
 app.add_typer(job_app, name="job")

@@ -10,6 +10,7 @@ from orchestrate.core.logging import configure_logging
 from orchestrate.core.migrate import migration_status_async, upgrade_to_head_async
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings, load_settings
+from orchestrate.secrets import service as secrets
 
 T = TypeVar("T")
 
@@ -29,6 +30,8 @@ def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
         runtime = Runtime.open(settings)
         try:
             await ensure_migrated(runtime)
+            # Work run inline (``--wait``) logs and records events: mask the store's values.
+            await secrets.refresh_masker(runtime.uow(read_only=True), settings)
             return await work(runtime)
         finally:
             await runtime.close()

@@ -19,6 +19,7 @@ from orchestrate.core.logging import configure_logging
 from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings, load_settings
+from orchestrate.secrets import service as secrets
 from orchestrate.web.app import create_app
 from orchestrate.worker import install_stop_signals, run_worker
 
@@ -45,6 +46,7 @@ def serve(
 async def _serve(settings: Settings, *, with_worker: bool) -> None:
     runtime = Runtime.open(settings)
     _settle_heap()
+    await secrets.refresh_masker(runtime.uow(read_only=True), settings)
     issued = await auth.create_bootstrap_token(runtime.uow())
     app = create_app(runtime)
     config = uvicorn.Config(
@@ -55,11 +57,13 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
     _keep_signals_from_killing(stop)
     worker_task = asyncio.create_task(run_worker(runtime, stop)) if with_worker else None
     announce = asyncio.create_task(_announce(server, settings, issued))
+    masking = asyncio.create_task(secrets.keep_masker_fresh(runtime, stop))
     try:
         await server.serve()
     finally:
         announce.cancel()
         stop.set()
+        await masking
         if worker_task is not None:
             await worker_task
         await runtime.close()
@@ -131,11 +135,15 @@ def worker() -> None:
 async def _work(settings: Settings) -> None:
     runtime = Runtime.open(settings)
     _settle_heap()
+    await secrets.refresh_masker(runtime.uow(read_only=True), settings)
     stop = asyncio.Event()
     install_stop_signals(stop)
+    masking = asyncio.create_task(secrets.keep_masker_fresh(runtime, stop))
     say("Orchestrate worker started; Ctrl+C stops it after running jobs finish.")
     try:
         await run_worker(runtime, stop)
     finally:
+        stop.set()
+        await masking
         with contextlib.suppress(Exception):
             await runtime.close()

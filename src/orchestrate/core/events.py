@@ -2,7 +2,8 @@
 
 Rows are written through ``record_event`` inside a unit of work, so an event exists
 exactly when the change it describes was committed; the unit of work publishes them
-to the in-process bus after the commit. Readers follow the log with ``read_events``
+to the in-process bus after the commit. Payloads are masked (``core.masking``) before
+they are stored. Readers follow the log with ``read_events``
 from a cursor (the last id they saw).
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from orchestrate.core.bus import Event
 from orchestrate.core.db import Base, JSONDocument, UTCDateTime
+from orchestrate.core.masking import process_masker
 
 if TYPE_CHECKING:
     from orchestrate.core.uow import UnitOfWork
@@ -52,8 +54,13 @@ class EventRow(Base):
 def record_event(
     uow: UnitOfWork, type: str, subject: str, payload: dict[str, Any] | None = None
 ) -> EventRow:
-    """Add an event to the unit of work's transaction; it is published after commit."""
-    row = EventRow(type=type, subject=subject, payload=payload or {}, created_at=uow.now())
+    """Add an event to the unit of work's transaction; it is published after commit.
+
+    Every secret value in ``payload`` is replaced by ``***`` first, so neither the
+    stored log nor anything streamed from it (SSE, ``--follow``) can carry one.
+    """
+    masked = process_masker().mask_value(payload) if payload else {}
+    row = EventRow(type=type, subject=subject, payload=masked, created_at=uow.now())
     uow.session.add(row)
     uow.track_event(row)
     return row

@@ -3,6 +3,9 @@
 Every line passes through a redactor that masks values of secret-looking keys
 (tokens, passwords, keys), and bearer tokens, API tokens and the passwords of URLs
 inside strings, so a careless ``log.info(..., headers=headers)`` cannot leak credentials.
+Every value of the secret store (``core.masking.process_masker()``) is replaced by
+``***`` too: in each value before rendering, and once more in the rendered line, which
+also covers exception tracebacks formatted after the redactor ran.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from orchestrate.core.masking import process_masker
 from orchestrate.core.settings import LogFormat
 
 _SECRET_KEY = re.compile(
@@ -29,8 +33,8 @@ REDACTED = "[REDACTED]"
 
 
 def redact_text(text: str) -> str:
-    """Mask bearer tokens, Orchestrate API tokens and URL passwords inside free text."""
-    text = _URL_PASSWORD.sub(rf"\g<1>{REDACTED}\g<2>", text)
+    """Mask secret values, bearer tokens, Orchestrate API tokens and URL passwords."""
+    text = _URL_PASSWORD.sub(rf"\g<1>{REDACTED}\g<2>", process_masker().mask(text))
     return _ORCHESTRATE_TOKEN.sub(REDACTED, _BEARER.sub(rf"\g<1>{REDACTED}", text))
 
 
@@ -88,6 +92,7 @@ def configure_logging(level: str = "info", log_format: LogFormat = LogFormat.AUT
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info if use_json else _identity,
             renderer,
+            _mask_rendered,
         ],
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -97,6 +102,12 @@ def configure_logging(level: str = "info", log_format: LogFormat = LogFormat.AUT
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "sqlalchemy.engine", "aiosqlite", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def _mask_rendered(_logger: Any, _method: str, line: Any) -> Any:
+    """The rendered line with secret values masked: a traceback is formatted only after
+    the redactor has seen the event, and may quote a secret."""
+    return process_masker().mask(line) if isinstance(line, str) else line
 
 
 def _identity(

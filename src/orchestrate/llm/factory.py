@@ -4,10 +4,17 @@ Names: ``anthropic``, ``openai`` (also any OpenAI-compatible server through
 ``OPENAI_BASE_URL``) and ``replay`` (a recorded session; the file comes from ``replay=``
 or from the name itself, ``replay:PATH``). ``record=`` wraps whichever provider in a
 ``RecordingProvider`` writing that file.
+
+API keys come from the environment variables the vendors document; when one is not
+set, a secret of the same name in the secret store is used instead. The secrets
+capability hands those over through ``use_stored_credentials`` whenever it loads the
+store (this package may not import it: providers know nothing of the database).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from orchestrate.core.errors import ConfigurationError
@@ -17,6 +24,29 @@ from orchestrate.llm.provider import Provider
 from orchestrate.llm.replay import RecordingProvider, ReplayProvider
 
 PROVIDER_NAMES = ("anthropic", "openai", "replay")
+ANTHROPIC_KEY_NAME = "ANTHROPIC_API_KEY"
+OPENAI_KEY_NAME = "OPENAI_API_KEY"
+CREDENTIAL_NAMES = (ANTHROPIC_KEY_NAME, OPENAI_KEY_NAME)
+"""Secrets the providers take from the store when the environment lacks them."""
+# The environment variables whose presence means the environment's key wins.
+_ENVIRONMENT_FIRST = {
+    ANTHROPIC_KEY_NAME: (ANTHROPIC_KEY_NAME, "ANTHROPIC_AUTH_TOKEN"),
+    OPENAI_KEY_NAME: (OPENAI_KEY_NAME,),
+}
+_stored_credentials: Mapping[str, str] = {}
+
+
+def use_stored_credentials(values: Mapping[str, str]) -> None:
+    """Remember the provider keys found in the secret store (``CREDENTIAL_NAMES`` only)."""
+    global _stored_credentials
+    _stored_credentials = {name: values[name] for name in CREDENTIAL_NAMES if name in values}
+
+
+def _stored_key(name: str) -> str | None:
+    """The stored key ``name``, unless the environment provides one (which wins)."""
+    if any(os.environ.get(variable) for variable in _ENVIRONMENT_FIRST[name]):
+        return None
+    return _stored_credentials.get(name)
 
 
 def check_credentials(name: str) -> None:
@@ -30,11 +60,11 @@ def check_credentials(name: str) -> None:
     if kind == "anthropic":
         from orchestrate.llm import anthropic
 
-        anthropic.require_credentials()
+        anthropic.require_credentials(_stored_key(ANTHROPIC_KEY_NAME))
     elif kind == "openai":
         from orchestrate.llm import openai_compat
 
-        openai_compat.require_credentials()
+        openai_compat.require_credentials(_stored_key(OPENAI_KEY_NAME))
     elif not argument:
         raise UnknownProvider(
             "The replay provider needs a session file: use replay:PATH "
@@ -59,7 +89,7 @@ def create_provider(
     """The provider called ``name``; a ``replay`` file, when given, wins over the name.
 
     ``settings`` is the process configuration; providers read their keys and base URLs
-    from the environment variables their vendors document.
+    from the environment variables their vendors document, keys also from the store.
     """
     kind, argument = _split(name)
     provider: Provider
@@ -75,11 +105,11 @@ def create_provider(
     elif kind == "anthropic":
         from orchestrate.llm import anthropic
 
-        provider = anthropic.AnthropicProvider()
+        provider = anthropic.AnthropicProvider(api_key=_stored_key(ANTHROPIC_KEY_NAME))
     else:
         from orchestrate.llm import openai_compat
 
-        provider = openai_compat.OpenAIProvider()
+        provider = openai_compat.OpenAIProvider(api_key=_stored_key(OPENAI_KEY_NAME))
     if record is not None:
         provider = RecordingProvider(provider, record)
     return provider

@@ -27,6 +27,7 @@ from orchestrate.core.errors import Conflict, ValidationFailed
 from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.secrets import service as secret_store
 from orchestrate.triggers import automations, deliveries, processing, routing
 from orchestrate.triggers.deliveries import NewDelivery
 from orchestrate.triggers.inbox import DeliveryInbox
@@ -81,6 +82,7 @@ MAX_BODY_BYTES = 25 * 1024 * 1024
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 SECRET_SETTING = "ORCHESTRATE_GITHUB_WEBHOOK_SECRET"  # noqa: S105 - a name, not a secret
+STORED_SECRET = "GITHUB_WEBHOOK_SECRET"  # noqa: S105 - the name of a secret-store entry
 
 # Never stored: the signature (a stored body plus its signature helps forge nothing, but
 # it is not ours to keep) and credentials a proxy might have added.
@@ -127,12 +129,18 @@ async def receive_delivery(
 
 def _authenticate(settings: Settings, body: bytes, signature: str | None) -> None:
     secrets = settings.github_webhook_secrets
+    # The secret store's copy is kept loaded in memory (refreshed every few seconds):
+    # no query per delivery.
+    stored = secret_store.cached_secret_value(STORED_SECRET)
+    if stored:
+        secrets = [*secrets, stored]
     if not secrets:
         if settings.github_webhook_insecure:
             return
         raise SignatureRejected(
             f"No webhook secret is configured, so every delivery is refused: set "
-            f"{SECRET_SETTING} to the secret of the GitHub webhook (or "
+            f"{SECRET_SETTING} (or the stored secret {STORED_SECRET}) to the secret of "
+            f"the GitHub webhook (or "
             f"ORCHESTRATE_GITHUB_WEBHOOK_INSECURE=true to accept unsigned deliveries "
             f"while trying things locally)"
         )

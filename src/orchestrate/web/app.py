@@ -12,6 +12,7 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.monitoring import api as monitoring_api
 from orchestrate.monitoring.metrics import HttpMetricsMiddleware
 from orchestrate.pipelines import api as pipelines_api
+from orchestrate.secrets import api as secrets_api
 from orchestrate.stories import api as stories_api
 from orchestrate.triggers import api as triggers_api
 from orchestrate.triggers import receiver as webhook_receiver
@@ -49,6 +50,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     # Authentication is declared once for the whole /api tree, so no route can forget it.
     api = APIRouter(prefix="/api", dependencies=[Depends(require_actor)])
     api.include_router(auth_api.router)
+    api.include_router(secrets_api.router)
     api.include_router(stories_api.router)
     api.include_router(agents_api.router)
     api.include_router(pipelines_api.router)
