@@ -24,6 +24,8 @@ Front matter keys:
   configured default.
 * ``max_turns``, ``max_tokens`` (integers ≥ 1), ``max_cost_usd`` (a decimal > 0),
   ``max_wall_minutes`` (a number > 0).
+* ``network``: ``true`` gives the type's bash outbound network access (user-mode
+  networking without the host's loopback); off by default.
 * Any other key (Claude Code files have e.g. ``color``) is kept in ``extra``.
 
 The body after the closing ``---`` is the system prompt and must not be empty. Every
@@ -48,10 +50,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from orchestrate.agents.models import AgentDefinition
+from orchestrate.core.bounded_yaml import FRONT_MATTER_LIMITS, load_bounded
 from orchestrate.core.errors import NotFound, ValidationFailed
 
 ALL_TOOLS = (
@@ -76,6 +78,7 @@ KNOWN_KEYS = (
     "max_cost_usd",
     "max_tokens",
     "max_wall_minutes",
+    "network",
 )
 
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -100,6 +103,7 @@ def parse_definition(text: str, source: Path) -> AgentDefinition:
         max_cost_usd=front.positive_decimal("max_cost_usd"),
         max_tokens=front.positive_int("max_tokens"),
         max_wall_minutes=front.positive_number("max_wall_minutes"),
+        network=front.flag("network"),
         extra={key: value for key, value in front.data.items() if key not in KNOWN_KEYS},
     )
 
@@ -292,6 +296,12 @@ class _FrontMatter:
                 raise self._error("tools", f"{name!r} is not a tool name")
         return tuple(dict.fromkeys(names))
 
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            raise self._error(key, f"{key} must be true or false, got {value!r}")
+        return value
+
     def positive_int(self, key: str) -> int | None:
         value = self.data.get(key)
         if value is None:
@@ -336,7 +346,7 @@ def _load_yaml(file: str, lines: list[_Line]) -> dict[str, Any]:
     first = lines[0].number if lines else 2
     source = "\n".join(line.text for line in lines)
     try:
-        data = YAML(typ="safe", pure=True).load(source)
+        data = load_bounded(source, typ="safe", limits=FRONT_MATTER_LIMITS)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = first + mark.line if mark is not None else first

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from orchestrate.core.bounded_yaml import FRONT_MATTER_LIMITS, load_bounded
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.stories._markdown import (
     HEADING,
@@ -128,7 +128,7 @@ class _FrontMatter:
     def _parse_yaml(self, lines: list[Line]) -> dict[str, Any]:
         source = "\n".join(line.text for line in lines)
         try:
-            data = YAML(typ="safe", pure=True).load(source)
+            data = load_bounded(source, typ="safe", limits=FRONT_MATTER_LIMITS)
         except MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             line = (mark.line + 2) if mark is not None else 1

@@ -3,8 +3,10 @@
 ruamel.yaml's round-trip loader is used for two reasons: it speaks YAML 1.2, where
 ``on:`` is the string "on" (YAML 1.1 loaders such as PyYAML turn it into ``True``), and
 it records the line and column of every key and value, which is how each problem gets
-its ``file:line:column``. The model is validated from plain Python values converted
-from that tree; the tree itself is kept as the ``SourceMap``.
+its ``file:line:column``. Size, nesting depth and alias expansion are bounded
+(``core.bounded_yaml``), so a hostile file is refused in milliseconds. The model is
+validated from plain Python values converted from that tree; the tree itself is kept
+as the ``SourceMap``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
+from orchestrate.core.bounded_yaml import load_bounded
 from orchestrate.core.errors import NotFound, ValidationFailed
 from orchestrate.pipelines.spec.model_errors import problems_from_validation_error
 from orchestrate.pipelines.spec.models import PipelineSpec
@@ -113,9 +115,8 @@ def _rules_without_unknown_keys(
 
 
 def _parse_yaml(text: str, source: str) -> tuple[Any, list[SpecProblem]]:
-    yaml = YAML(typ="rt")
     try:
-        root = yaml.load(text)
+        root = load_bounded(text)
     except MarkedYAMLError as error:
         return None, [_yaml_problem(error, source)]
     except (YAMLError, ValueError) as error:
