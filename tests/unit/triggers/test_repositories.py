@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from orchestrate.core.errors import ValidationFailed
+from orchestrate.pipelines.spec import load_pipeline
 from orchestrate.pipelines.spec.models import GithubEventFilter, PipelineSpec
 from orchestrate.triggers.routing import GithubEvent, event_from_delivery, match_filter, route
 from tests.support import GITHUB_WEBHOOKS
@@ -92,9 +94,6 @@ class TestWithRepositories:
 
         assert verdict.reasons == ["repository 'octo/evil' is not in repositories [octo/app]"]
 
-    def test_a_star_does_not_cross_the_slash_between_owner_and_name(self) -> None:
-        assert not match_filter(opened_in("octo/app"), bound(["*"])).matched
-
     def test_a_negative_pattern_excludes_a_repository_the_earlier_one_selected(self) -> None:
         patterns = ["octo/*", "!octo/secret"]
 
@@ -143,3 +142,26 @@ def test_a_delivery_without_a_repository_matches_no_pipeline() -> None:
     assert verdict.reasons == [
         "the ping delivery names no repository, so no pipeline is bound to it"
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("[app]", "repositories entry 'app' is not owner/name"),
+        ("['octo/app/x']", "repositories entry 'octo/app/x' is not owner/name"),
+        ("[]", "'repositories' is empty, so the entry would match nothing"),
+    ],
+)
+def test_a_pipeline_with_malformed_repositories_is_refused_with_its_line(
+    written: str, problem: str
+) -> None:
+    text = (
+        "name: bad\non:\n  github:\n    - event: push\n"
+        f"      repositories: {written}\nsteps:\n  - id: go\n    run: 'true'\n"
+    )
+
+    with pytest.raises(ValidationFailed) as refused:
+        load_pipeline(text, source="bad.yml")
+
+    assert "bad.yml:5:" in str(refused.value)
+    assert problem in str(refused.value)

@@ -193,6 +193,27 @@ class GithubEventFilter(_Strict):
         ),
     )
 
+    @field_validator("repositories")
+    @classmethod
+    def _owner_and_name(cls, value: list[str] | None) -> list[str] | None:
+        # Kept in step with orchestrate.triggers.repositories, which this module cannot
+        # import (triggers depends on pipelines); routing re-checks stored pipelines.
+        if value is None:
+            return None
+        if not value:
+            raise ValueError(
+                "'repositories' is empty, so the entry would match nothing: list owner/name "
+                "patterns, or remove it to match the repositories Orchestrate manages"
+            )
+        part = r"[A-Za-z0-9._\-*?+\[\]\\]+"
+        for entry in value:
+            if not re.fullmatch(rf"!?{part}/{part}", entry):
+                raise ValueError(
+                    f"repositories entry {entry!r} is not owner/name (globs allowed: "
+                    "'octo/*', '*/app', '!octo/sandbox')"
+                )
+        return value
+
 
 class CronSchedule(_Strict):
     cron: str
