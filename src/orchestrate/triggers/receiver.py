@@ -26,7 +26,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": PongOut, "description": "A `ping`: its zen, echoed; nothing is stored."},
     400: {**_PROBLEM, "description": "A GitHub header is missing or the body is not JSON."},
     401: {**_PROBLEM, "description": "Unsigned, wrongly signed, or no secret configured."},
-    413: {**_PROBLEM, "description": "The body is over 25 MB."},
+    413: {**_PROBLEM, "description": "The body is over `webhook_max_body_bytes` (25 MiB)."},
 }
 # The receiver's own statuses; other errors go through the app's handlers.
 _STATUS_BY_REFUSAL: tuple[tuple[type[OrchestrateError], int], ...] = (
@@ -51,7 +51,7 @@ async def receive_github(request: Request) -> JSONResponse:
     # GitHub may send bursts, and resolving dependencies is a fixed cost per request.
     runtime: Runtime = request.app.state.runtime
     try:
-        body = await _read_body(request)
+        body = await _read_body(request, runtime.settings.webhook_max_body_bytes)
         result = await service.receive_delivery(
             request.app.state.delivery_inbox, runtime.settings, request.headers, body
         )
@@ -68,15 +68,15 @@ async def receive_github(request: Request) -> JSONResponse:
     )
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit():
-        service.check_body_size(int(declared))
+        service.check_body_size(int(declared), limit)
     # Content-Length may be absent (chunked) or lie: count what actually arrives.
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        service.check_body_size(len(body))
+        service.check_body_size(len(body), limit)
     return bytes(body)
 
 

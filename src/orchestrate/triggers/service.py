@@ -77,7 +77,8 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
-"""GitHub caps payloads at 25 MB and drops larger ones; anything bigger is not from it."""
+"""GitHub caps payloads at 25 MB and drops larger ones; the default of the
+``webhook_max_body_bytes`` setting."""
 
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
@@ -93,13 +94,14 @@ _MAX_NAME_LENGTH = 100  # the event, action and delivery id columns
 _MAX_REPOSITORY_LENGTH = 300
 
 
-def check_body_size(length: int) -> None:
-    """Refuse a body over ``MAX_BODY_BYTES`` (the receiver calls this while it reads)."""
-    if length > MAX_BODY_BYTES:
+def check_body_size(length: int, limit: int = MAX_BODY_BYTES) -> None:
+    """Refuse a body over ``limit``, the ``webhook_max_body_bytes`` setting (the receiver
+    calls this while it reads)."""
+    if length > limit:
         raise DeliveryTooLarge(
-            f"The delivery body is over the limit of {MAX_BODY_BYTES} bytes "
-            f"({MAX_BODY_BYTES // (1024 * 1024)} MB, GitHub's own cap)",
-            limit=MAX_BODY_BYTES,
+            f"The delivery body is over the limit of {limit} bytes "
+            f"(GitHub's own cap is {MAX_BODY_BYTES // (1024 * 1024)} MB)",
+            limit=limit,
         )
 
 

@@ -20,6 +20,7 @@ from orchestrate.triggers import schedule_api
 from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.web.deps import require_actor
 from orchestrate.web.errors import install_error_handlers
+from orchestrate.web.limits import BodyLimitMiddleware
 
 DESCRIPTION = """
 Orchestrate puts AI agents to work on software delivery.
@@ -45,6 +46,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     # urgent, because GitHub waits on each of them.
     app.state.delivery_inbox = DeliveryInbox(lambda: runtime.uow(urgent=True))
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        api_limit=runtime.settings.api_max_body_bytes,
+        webhook_limit=runtime.settings.webhook_max_body_bytes,
+    )
     app.add_middleware(HttpMetricsMiddleware)
 
     # Authentication is declared once for the whole /api tree, so no route can forget it.
