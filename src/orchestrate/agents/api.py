@@ -19,14 +19,14 @@ from orchestrate.agents.schemas import (
 )
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
-from orchestrate.web.schemas import PageOut
+from orchestrate.web.schemas import MAX_SEQUENCE, PageOut, ServerPath
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
 
 @router.get("/types", response_model=list[AgentTypeOut])
 async def agent_types(
-    runtime: RuntimeDep, _actor: ActorDep, repo: str | None = None
+    runtime: RuntimeDep, _actor: ActorDep, repo: ServerPath | None = None
 ) -> list[AgentTypeOut]:
     """Agent types: the built-in ones, then the server's home, then the repository's."""
     definitions = service.agent_types(runtime.settings, Path(repo) if repo else None)
@@ -87,7 +87,7 @@ async def agent_messages(
     agent_id: str,
     uow: UowDep,
     _actor: ActorDep,
-    after: int = -1,
+    after: Annotated[int, Query(ge=-1, le=MAX_SEQUENCE)] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> MessagesOut:
     """The transcript, tool calls and results included, after a sequence number."""

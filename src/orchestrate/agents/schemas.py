@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrate.agents.models import AgentDefinition, AgentRun, AgentState
 from orchestrate.llm.models import ContentBlock, Message
+from orchestrate.web.schemas import ServerPath
 
 # The scale of the stored column: a run reads the same right after it is created
 # (an in-memory Decimal(0)) as when it is read back ("0.000000").
@@ -23,9 +24,8 @@ class AgentStartIn(BaseModel):
     type: str = Field(min_length=1, max_length=100, examples=["story-developer"])
     task: str = Field(min_length=1, examples=["Make the failing test in tests/test_math.py pass"])
     story_id: str | None = Field(default=None, description="Story id or BMAD key to work on.")
-    repo: str | None = Field(
+    repo: ServerPath | None = Field(
         default=None,
-        max_length=1000,
         description="Path of a git repository on the server; a worktree is made.",
     )
     base_ref: str = Field(default="HEAD", max_length=300)

@@ -34,7 +34,7 @@ from orchestrate.pipelines.schemas import (
     TriggerIn,
 )
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
-from orchestrate.web.schemas import PageOut
+from orchestrate.web.schemas import MAX_SEQUENCE, PageOut
 
 router = APIRouter(tags=["pipelines"])
 
@@ -224,7 +224,7 @@ async def run_logs(
     _actor: ActorDep,
     step: str | None = None,
     follow: bool = False,
-    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_SEQUENCE)] = None,
 ) -> StreamingResponse:
     """The logs of every step (or of ``step``, matrix instances included)."""
     run = await service.get_run(uow, run_id)

@@ -4,7 +4,9 @@ domain errors to HTTP statuses.
 Unexpected exceptions become a 500 problem without internals (the traceback goes to
 the log), so no request ever shows a stack trace. A value the database refuses to store
 or compare (PostgreSQL's "data exception" class, e.g. a NUL character in a string)
-came from the request, so it is the client's 422, not the server's 500.
+came from the request, so it is the client's 422, not the server's 500. A database that
+is locked, full or refusing connections, or a full disk, is a 503 with ``Retry-After``
+(``web/unavailable.py``): the request was fine and will succeed later.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from orchestrate.core.errors import (
     ValidationFailed,
 )
 from orchestrate.core.logging import redact_text
+from orchestrate.web.unavailable import unavailable_for
 
 log = structlog.get_logger(__name__)
 
@@ -132,6 +135,9 @@ async def _on_http_error(request: Request, error: Exception) -> ProblemResponse:
 
 async def _on_database_error(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, DBAPIError)
+    retry_after = unavailable_for(error.orig)
+    if retry_after is not None:
+        return _unavailable(request, error, retry_after)
     if not _is_rejected_value(error):
         return await _on_unexpected_error(request, error)
     reason = redact_text(str(error.orig)).strip().splitlines()[:1] or ["invalid value"]
@@ -151,6 +157,31 @@ def _is_rejected_value(error: DBAPIError) -> bool:
     return isinstance(error, DataError) or (isinstance(sqlstate, str) and sqlstate[:2] == "22")
 
 
+async def _on_os_error(request: Request, error: Exception) -> ProblemResponse:
+    retry_after = unavailable_for(error)
+    if retry_after is not None:
+        return _unavailable(request, error, retry_after)
+    return await _on_unexpected_error(request, error)
+
+
+def _unavailable(request: Request, error: BaseException, retry_after: int) -> ProblemResponse:
+    log.warning(
+        "request_refused_unavailable",
+        path=request.url.path,
+        error=redact_text(str(error)).splitlines()[:1],
+        retry_after=retry_after,
+    )
+    return problem(
+        503,
+        "Service Unavailable",
+        "The server cannot store anything right now (its database is busy or unreachable, "
+        "or its disk is full); nothing was changed. Retry after the time in Retry-After.",
+        type_="urn:orchestrate:problem:unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 async def _on_unexpected_error(request: Request, error: Exception) -> ProblemResponse:
     log.exception("unhandled_request_error", path=request.url.path, method=request.method)
     return problem(
@@ -166,4 +197,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(OSError, _on_os_error)
     app.add_exception_handler(Exception, _on_unexpected_error)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 T = TypeVar("T")
+
+MAX_SEQUENCE = 2**63 - 1
+"""The largest id or sequence number a 64-bit column holds: the upper bound of every
+``after``/``Last-Event-ID`` parameter, so a larger one is a 422 rather than a database
+overflow (a 500 on SQLite)."""
+
+ServerPath = Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00]*$")]
+"""A path on the server from a request: no NUL, which every file system call refuses
+(``ValueError: embedded null byte``) and PostgreSQL cannot store."""
 
 
 class PageOut(BaseModel, Generic[T]):
