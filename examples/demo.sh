@@ -16,6 +16,13 @@ git -C "$demo" init -q -b main
 git -C "$demo" add .
 git -C "$demo" -c user.name=Demo -c user.email=demo@example.com commit -qm "Add the calculator"
 
+# The agent's commands run in the sandbox, which shows only system directories; let it
+# run this virtualenv's python (the recorded session calls `python -m unittest`).
+venv="$(cd .venv && pwd)"
+base="$("$venv/bin/python" -c 'import sys; print(sys.base_prefix)')"
+export ORCHESTRATE_SANDBOX_READ_ONLY_PATHS="$venv,$base"
+export ORCHESTRATE_SANDBOX_PATH="$venv/bin:/usr/local/bin:/usr/bin:/bin"
+
 echo "Sample project: $demo (its test_add fails)"
 "$orchestrate" agent start story-developer \
     --task "Make the calculator's tests pass" \

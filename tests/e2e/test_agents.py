@@ -25,6 +25,14 @@ MODEL = "claude-sonnet-4-6"
 ORCHESTRATE = [sys.executable, "-m", "orchestrate"]
 
 
+def python_in_sandbox() -> dict[str, str]:
+    """Settings that let the sandboxed agent run this virtualenv's python and pytest."""
+    return {
+        "ORCHESTRATE_SANDBOX_READ_ONLY_PATHS": f"{sys.prefix},{sys.base_prefix}",
+        "ORCHESTRATE_SANDBOX_PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin",
+    }
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "project"
@@ -46,6 +54,7 @@ def env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
     }
     values["ORCHESTRATE_HOME"] = str(tmp_path / "home")
     values["ORCHESTRATE_LOG_LEVEL"] = "warning"
+    values.update(python_in_sandbox())
     if engine_name == "postgresql":
         values["ORCHESTRATE_DATABASE_URL"] = empty_db_url
     return values
@@ -236,6 +245,9 @@ def test_the_demo_session_replays_offline_and_fixes_the_sample_project(
     agent = show(env, result.stdout.strip())
     assert agent["state"] == "completed"
     assert "return a + b" in git(sample, "show", f"{agent['branch']}:calc.py")
+    # The agent's first test run cached calc.py's bytecode; its one-character fix within
+    # the same second keeps the size and the (whole-second) mtime the cache checks.
+    shutil.rmtree(Path(agent["workspace_path"]) / "__pycache__", ignore_errors=True)
     tests = subprocess.run(
         [sys.executable, "-m", "unittest", "test_calc.py"],
         cwd=agent["workspace_path"],

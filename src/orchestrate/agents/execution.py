@@ -10,7 +10,6 @@ parent's branch.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -23,13 +22,14 @@ from orchestrate.agents.definitions import get_definition
 from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
 from orchestrate.agents.models import AgentRun, AgentState
 from orchestrate.agents.service import RUN_JOB, create_sub_agent
+from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
-from orchestrate.agents.tools.shell import scrubbed_environment
 from orchestrate.agents.workspaces import Workspace, commits_since, create_workspace
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.sandbox import SandboxPolicy
 from orchestrate.llm.factory import create_provider
 from orchestrate.llm.models import CompletionRequest, CompletionResponse
 from orchestrate.llm.provider import Provider
@@ -147,10 +147,25 @@ async def _environment(
         definition=definition,
         tools=tools,
         workspace=Path(run.workspace_path),
-        env=scrubbed_environment(os.environ),
+        env=_agent_environment(),
         approval_tools=frozenset(settings.approval_tools),
         spawn_child=spawn_child,
+        sandbox=SandboxPolicy.from_settings(settings),
     )
+
+
+def _agent_environment() -> dict[str, str]:
+    """What an agent's programs get beyond the sandbox's minimal environment.
+
+    Only a git identity, so that commits made from ``bash`` work as the ``git`` tool's
+    do; nothing of the worker's own environment is passed on.
+    """
+    return {
+        "GIT_AUTHOR_NAME": DEFAULT_AUTHOR_NAME,
+        "GIT_AUTHOR_EMAIL": DEFAULT_AUTHOR_EMAIL,
+        "GIT_COMMITTER_NAME": DEFAULT_AUTHOR_NAME,
+        "GIT_COMMITTER_EMAIL": DEFAULT_AUTHOR_EMAIL,
+    }
 
 
 async def _prepare_workspace(runtime: Runtime, run: AgentRun) -> None:

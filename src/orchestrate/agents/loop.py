@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +38,7 @@ from orchestrate.agents.tools.base import Tool, ToolContext, ToolInputError, Too
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.masking import process_masker
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.sandbox import SandboxPolicy
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.errors import ContextWindowExceeded, ProviderError
 from orchestrate.llm.models import (
@@ -78,6 +79,7 @@ class LoopEnvironment:
     env: dict[str, str]
     approval_tools: frozenset[str]
     spawn_child: ChildRunner | None = None
+    sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
 
 
 class AgentLoop:
@@ -280,6 +282,8 @@ class AgentLoop:
             bash_timeout=self.runtime.settings.bash_timeout_seconds,
             output_limit=self.runtime.settings.tool_output_limit,
             spawn=self._spawn if self.env.spawn_child else None,
+            sandbox=self.env.sandbox,
+            network=self.env.definition.network,
         )
         try:
             return await self._control.interruptible(tool.run(context, dict(use.input)))

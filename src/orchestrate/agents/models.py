@@ -128,6 +128,7 @@ class AgentDefinition:
     max_cost_usd: Decimal | None = None
     max_tokens: int | None = None
     max_wall_minutes: float | None = None
+    network: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 

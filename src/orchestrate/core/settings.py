@@ -174,6 +174,11 @@ class Settings(BaseSettings):
         description="Extra host directories sandboxed commands may read (comma-separated), "
         "e.g. a toolchain installed under a home directory.",
     )
+    sandbox_path: str = Field(
+        default="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        description="PATH inside the sandbox; add a toolchain's bin directory here and the "
+        "directory itself to sandbox_read_only_paths.",
+    )
     sandbox_max_processes: int = Field(
         default=512, ge=16, description="Processes one sandboxed command may run at once."
     )

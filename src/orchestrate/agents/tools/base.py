@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from orchestrate.core.sandbox import SandboxPolicy
 from orchestrate.llm.models import ToolSpec
 
 SpawnAgent = Callable[[str, str, Decimal | None], Awaitable[str]]
@@ -37,6 +38,10 @@ class ToolContext:
     output_limit: int = 30_000
     spawn: SpawnAgent | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
+    """How bash, git and search programs are confined (bubblewrap unless configured)."""
+    network: bool = False
+    """Whether those programs may reach the network (the agent type's ``network: true``)."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 Only ``status``, ``diff``, ``log``, ``add`` and ``commit`` exist; pushing, resetting or
 switching branches is not something a model can ask for here. git runs without a shell
-(``git -C <workspace> …``), with a pager and colours off, a time limit, capped output,
-and git's location variables removed from the environment so it cannot be pointed at
-another repository. Commits carry the author from the environment
+(``git -C <workspace> …``) inside the sandbox, with a pager and colours off, hooks
+off (``core.hooksPath=/dev/null``), a time limit, capped output, and git's location
+variables removed from the environment so it cannot be pointed at another repository.
+The sandbox binds the repository's shared git directory read-only except for what a
+commit on the agent's own branch writes, so neither a hook nor ``.git/config`` can be
+planted from here. Commits carry the author from the environment
 (``GIT_AUTHOR_NAME``/``GIT_AUTHOR_EMAIL``) or ``DEFAULT_AUTHOR``, so they work in a
 repository without ``user.name`` configured.
 """
@@ -25,14 +28,28 @@ from orchestrate.agents.tools.base import (
     parse_arguments,
 )
 from orchestrate.agents.tools.paths import display_path, resolve_in_workspace, workspace_root
-from orchestrate.agents.tools.shell import ProcessResult, run_process, scrubbed_environment
+from orchestrate.agents.tools.shell import (
+    ProcessResult,
+    ProcessScope,
+    run_process,
+    scrubbed_environment,
+)
 from orchestrate.llm.models import ToolSpec
 
 DEFAULT_AUTHOR_NAME = "Orchestrate Agent"
 DEFAULT_AUTHOR_EMAIL = "agent@orchestrate.local"
 GIT_TIME_LIMIT = 120.0
 
-_SETTINGS = ("core.pager=cat", "color.ui=never", "commit.gpgsign=false", "core.quotepath=false")
+_SETTINGS = (
+    "core.pager=cat",
+    "color.ui=never",
+    "commit.gpgsign=false",
+    "core.quotepath=false",
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "gc.auto=0",
+    "maintenance.auto=false",
+)
 
 
 class GitInput(ToolArguments):
@@ -130,10 +147,17 @@ def _output(result: ProcessResult) -> ToolOutput:
 
 async def _git(context: ToolContext, *args: str) -> ProcessResult:
     settings = [part for setting in _SETTINGS for part in ("-c", setting)]
+    root = workspace_root(context.workspace)
+    scope = ProcessScope.of(context, cwd=root)
     return await run_process(
-        ["git", "-C", str(workspace_root(context.workspace)), *settings, *args],
-        cwd=workspace_root(context.workspace),
-        env=git_environment(context.env),
+        ["git", "-C", str(root.resolve()), *settings, *args],
+        scope=ProcessScope(
+            sandbox=scope.sandbox,
+            workspace=scope.workspace,
+            cwd=scope.cwd,
+            env=git_environment(context.env),
+            network=False,
+        ),
         time_limit=GIT_TIME_LIMIT,
         output_limit=context.output_limit,
     )

@@ -34,7 +34,7 @@ from orchestrate.agents.tools.paths import (
     walk_files,
     workspace_root,
 )
-from orchestrate.agents.tools.shell import run_process
+from orchestrate.agents.tools.shell import ProcessScope, run_process
 from orchestrate.llm.models import ToolSpec
 
 MAX_MATCHES = 200
@@ -168,8 +168,7 @@ async def _ripgrep(rg: str, context: ToolContext, request: GrepInput, start: Pat
     argv += ["--regexp", request.pattern, "--", display_path(root, start)]
     result = await run_process(
         argv,
-        cwd=root,
-        env=context.env,
+        scope=ProcessScope.of(context, cwd=root),
         time_limit=_RG_TIME_LIMIT,
         output_limit=max(context.output_limit * 4, 200_000),
     )

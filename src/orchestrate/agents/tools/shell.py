@@ -1,5 +1,9 @@
 """The ``bash`` tool, and the process runner every tool that starts a program uses.
 
+Every program starts inside the sandbox (``orchestrate.core.sandbox``): the workspace
+is the only writable place, the environment is the explicit minimal one the tool
+context carries, and there is no network unless the agent type asks for it.
+
 Each command runs in its own session (``start_new_session``), so its process group
 holds everything it started: a timeout or a cancellation signals the whole group
 (SIGTERM, then SIGKILL after a short grace) and no ``sleep`` or test server outlives
@@ -35,6 +39,7 @@ from orchestrate.agents.tools.base import (
     omission_marker,
     parse_arguments,
 )
+from orchestrate.core.sandbox import Confinement, SandboxedProcess, SandboxPolicy, spawn
 from orchestrate.llm.models import ToolSpec
 
 KILL_GRACE_SECONDS = 0.5
@@ -147,22 +152,47 @@ class _HeadTail:
         return head_part + omission_marker(omitted) + tail_part
 
 
+@dataclass(frozen=True)
+class ProcessScope:
+    """Where a tool's program runs: its sandbox, workspace, directory and environment."""
+
+    sandbox: SandboxPolicy
+    workspace: Path
+    cwd: Path
+    env: Mapping[str, str]
+    network: bool = False
+
+    @classmethod
+    def of(cls, context: ToolContext, *, cwd: Path | None = None) -> ProcessScope:
+        return cls(
+            sandbox=context.sandbox,
+            workspace=workspace_directory(context.workspace),
+            cwd=cwd or context.workspace,
+            env=context.env,
+            network=context.network,
+        )
+
+
+def workspace_directory(workspace: Path) -> Path:
+    return workspace.resolve()
+
+
 async def run_process(
     argv: Sequence[str],
     *,
-    cwd: Path,
-    env: Mapping[str, str],
+    scope: ProcessScope,
     time_limit: float,
     output_limit: int,
 ) -> ProcessResult:
-    """Run ``argv`` (no shell) in its own process group and collect its capped output.
+    """Run ``argv`` (no shell) sandboxed in its own process group; collect capped output.
 
     On timeout the group is stopped and the result says so; on cancellation the group
     is stopped before ``CancelledError`` propagates. A program that cannot be started
     raises ``ToolInputError``.
     """
     started = time.monotonic()
-    process = await _start(argv, cwd=cwd, env=env)
+    sandboxed = await _start(argv, scope)
+    process = sandboxed.process
     assert process.stdout is not None  # PIPE was requested above
     buffer = _HeadTail(output_limit)
     reader = asyncio.create_task(_pump(process.stdout, buffer))
@@ -177,6 +207,7 @@ async def run_process(
         raise
     finally:
         reader.cancel()
+        await sandboxed.close()
     return ProcessResult(
         output=buffer.text(output_limit),
         exit_code=None if timed_out else process.returncode,
@@ -185,9 +216,7 @@ async def run_process(
     )
 
 
-async def _start(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]
-) -> asyncio.subprocess.Process:
+async def _start(argv: Sequence[str], scope: ProcessScope) -> SandboxedProcess:
     """Start ``argv`` in a new session; a cancellation meanwhile still stops its group.
 
     The program runs before ``create_subprocess_exec`` returns. Cancelled at that
@@ -195,15 +224,14 @@ async def _start(
     child holds open for as long as it lives; so the start is shielded and the whole
     group stopped here.
     """
+    confinement = Confinement(workspace=scope.workspace, env=dict(scope.env), network=scope.network)
     starting = asyncio.ensure_future(
-        asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
+        spawn(
+            scope.sandbox,
+            confinement,
+            _in_directory(argv, scope),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
         )
     )
     try:
@@ -212,8 +240,17 @@ async def _start(
         raise ToolInputError(f"Cannot start {argv[0]}: {error.strerror}") from None
     except asyncio.CancelledError:
         with contextlib.suppress(OSError):
-            await terminate_group(await starting)
+            started = await starting
+            await terminate_group(started.process)
+            await started.close()
         raise
+
+
+def _in_directory(argv: Sequence[str], scope: ProcessScope) -> list[str]:
+    """``argv`` started from ``scope.cwd``: the sandbox itself starts in the workspace."""
+    if scope.cwd.resolve() == scope.workspace:
+        return list(argv)
+    return ["/usr/bin/env", "-C", str(scope.cwd.resolve()), *argv]
 
 
 async def _pump(stream: asyncio.StreamReader, buffer: _HeadTail) -> None:
@@ -320,7 +357,9 @@ class Bash:
             "beginning and end. The result ends with the exit code. A command that "
             "outlives timeout_seconds is stopped with everything it started; so are "
             "background processes once the command returns (start and use a server "
-            "within one command). Secrets are not in the environment."
+            "within one command). The command runs in a sandbox: the workspace is the only "
+            "writable place besides /tmp, HOME is empty, and secrets are not in the "
+            "environment."
         ),
         input_schema=input_schema(BashInput),
     )
@@ -337,8 +376,7 @@ class Bash:
             )
         result = await run_process(
             ["bash", "-c", request.command],
-            cwd=context.workspace,
-            env=context.env,
+            scope=ProcessScope.of(context),
             time_limit=timeout,
             output_limit=context.output_limit,
         )

@@ -15,7 +15,6 @@ from tests.unit.agents.tools.support import call, make_context
 
 # A background child whose pid is written down, then waited for: killing only the
 # leader would leave this ``sleep`` running, which is what these tests look for.
-SLEEPING_CHILD = "sleep 60 & echo $! > child.pid; wait"
 
 
 @pytest.fixture
@@ -30,19 +29,23 @@ def context(workspace: Path) -> ToolContext:
     return make_context(workspace)
 
 
-def is_gone(pid: int) -> bool:
-    """Whether a process has ended; a zombie nobody reaped yet counts as ended."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    except OSError:
+def sleeping_child(seconds: str) -> str:
+    return f"sleep {seconds} & echo $! > child.pid; wait"
+
+
+def is_gone(seconds: str) -> bool:
+    """Whether no live host process runs ``sleep <seconds>``; zombies count as ended."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-    return stat[stat.rfind(")") + 2] == "Z"
+            command = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        if command[:2] == [b"sleep", seconds.encode()] and stat[stat.rfind(")") + 2] != "Z":
+            return False
+    return True
 
 
 async def wait_for_file(path: Path) -> str:
@@ -71,8 +74,23 @@ class TestCompletedCommands:
 
     async def test_the_command_sees_only_the_given_environment(self, workspace: Path) -> None:
         context = make_context(workspace, env={"PATH": os.environ["PATH"], "GREETING": "hi"})
-        result = await call(Bash(), context, command='echo "$GREETING ${HOME-unset}"')
-        assert result.content.splitlines()[0] == "hi unset"
+        result = await call(Bash(), context, command='echo "$GREETING $HOME"; env | sort')
+        lines = result.content.splitlines()
+        assert lines[0] == "hi /home/sandbox"
+        names = {line.split("=", 1)[0] for line in lines[1:] if "=" in line}
+        assert names <= {
+            "PATH",
+            "HOME",
+            "LANG",
+            "TERM",
+            "TMPDIR",
+            "USER",
+            "LOGNAME",
+            "GREETING",
+            "PWD",
+            "SHLVL",
+            "_",
+        }
 
     async def test_a_missing_program_reports_exit_code_127(self, context: ToolContext) -> None:
         result = await call(Bash(), context, command="no-such-program-xyz")
@@ -83,9 +101,9 @@ class TestCompletedCommands:
         self, workspace: Path, context: ToolContext
     ) -> None:
         started = time.monotonic()
-        result = await call(Bash(), context, command="sleep 60 & echo $!")
+        await call(Bash(), context, command="sleep 60.101 & echo $!")
         assert time.monotonic() - started < 3
-        assert is_gone(int(result.content.splitlines()[0]))
+        assert is_gone("60.101")
 
     async def test_long_output_keeps_its_head_and_tail(self, workspace: Path) -> None:
         context = make_context(workspace, output_limit=1_000)
@@ -107,11 +125,12 @@ class TestStoppedCommands:
         self, workspace: Path, context: ToolContext
     ) -> None:
         started = time.monotonic()
-        result = await call(Bash(), context, command=SLEEPING_CHILD, timeout_seconds=1)
+        command = sleeping_child("60.102")
+        result = await call(Bash(), context, command=command, timeout_seconds=1)
         assert time.monotonic() - started < 3
         assert result.is_error
         assert "timed out after 1 seconds" in result.content
-        assert is_gone(int((workspace / "child.pid").read_text()))
+        assert is_gone("60.102")
 
     async def test_output_written_before_a_timeout_is_returned(self, context: ToolContext) -> None:
         result = await call(Bash(), context, command="echo started; sleep 60", timeout_seconds=1)
@@ -120,20 +139,21 @@ class TestStoppedCommands:
     async def test_a_child_that_ignores_sigterm_is_killed(
         self, workspace: Path, context: ToolContext
     ) -> None:
-        command = "trap '' TERM; " + SLEEPING_CHILD
+        command = "trap '' TERM; " + sleeping_child("60.103")
         started = time.monotonic()
         await call(Bash(), context, command=command, timeout_seconds=1)
         assert time.monotonic() - started < 4
-        assert is_gone(int((workspace / "child.pid").read_text()))
+        assert is_gone("60.103")
 
     async def test_cancellation_kills_the_process_group_within_a_second(
         self, workspace: Path, context: ToolContext
     ) -> None:
-        task = asyncio.create_task(call(Bash(), context, command=SLEEPING_CHILD))
-        child = int(await wait_for_file(workspace / "child.pid"))
+        task = asyncio.create_task(call(Bash(), context, command=sleeping_child("60.104")))
+        await wait_for_file(workspace / "child.pid")
+        assert not is_gone("60.104")
         started = time.monotonic()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert time.monotonic() - started < 1.2
-        assert is_gone(child)
+        assert is_gone("60.104")

@@ -1,0 +1,63 @@
+"""Refuse to start when the sandbox is wanted but cannot work: never a silent fallback.
+
+``serve``, ``worker`` and ``agent start`` call ``require_sandbox`` first. It runs one
+real confined ``true``, so a missing ``bwrap``, a kernel without unprivileged user
+namespaces or a container that forbids them all fail here, with one line saying
+what to install or set, instead of at the first agent command.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.sandbox.bubblewrap import BWRAP, PRLIMIT, bubblewrap_argv
+from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
+
+UNCONFINED_WARNING = (
+    "ORCHESTRATE_SANDBOX=none: agent bash, agent git and pipeline run steps run "
+    "unconfined, with this user's files, network and processes"
+)
+_CHECK_SECONDS = 20.0
+_checked: set[SandboxPolicy] = set()
+
+
+def sandbox_warning(policy: SandboxPolicy) -> str | None:
+    """The warning to show wherever the configuration is shown, if there is one."""
+    return None if policy.is_confined else UNCONFINED_WARNING
+
+
+def require_sandbox(policy: SandboxPolicy) -> None:
+    """Raise ``ConfigurationError`` unless confined commands can really start here."""
+    if not policy.is_confined or policy in _checked:
+        return
+    if shutil.which(BWRAP) is None:
+        raise ConfigurationError(
+            "The sandbox needs bubblewrap, which is not installed: install it "
+            "(Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), "
+            "or set ORCHESTRATE_SANDBOX=none to run agents and steps unconfined"
+        )
+    if not Path(PRLIMIT).exists():
+        raise ConfigurationError(
+            f"The sandbox sets resource limits with {PRLIMIT}, which is missing: install "
+            "util-linux, or set ORCHESTRATE_SANDBOX=none"
+        )
+    with tempfile.TemporaryDirectory(prefix="orchestrate-sandbox-check-") as workspace:
+        argv = bubblewrap_argv(policy, Confinement(Path(workspace)), ["true"])
+        try:
+            result = subprocess.run(  # noqa: S603 (our own fixed argv)
+                argv, capture_output=True, text=True, timeout=_CHECK_SECONDS, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise ConfigurationError(f"bubblewrap could not start a sandbox: {error}") from None
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ConfigurationError(
+            f"bubblewrap cannot create a sandbox here ({reason}): allow unprivileged user "
+            "namespaces (sysctl kernel.unprivileged_userns_clone=1, or in a container "
+            "run it with user namespaces allowed), or set ORCHESTRATE_SANDBOX=none"
+        )
+    _checked.add(policy)

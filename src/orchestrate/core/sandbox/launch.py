@@ -1,0 +1,200 @@
+"""Start a program confined by the sandbox, with user-mode networking when asked for.
+
+Without network the sandbox's own network namespace holds only its loopback. With
+``network=True`` the namespace gets a tap device served by ``slirp4netns`` with
+``--disable-host-loopback``: outbound connections work, while the host's
+``127.0.0.0/8`` (the database, Orchestrate's API, every local service) stays
+unreachable. bubblewrap reports the sandbox's pid on ``--info-fd`` and waits on
+``--block-fd`` until the network is up, so the command never starts without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.sandbox.bubblewrap import bubblewrap_argv
+from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
+
+SLIRP4NETNS = "slirp4netns"
+_NETWORK_SETUP_SECONDS = 10.0
+_HOST_VARIABLES = ("PATH", "HOME", "LANG", "TERM")
+
+
+@dataclass
+class SandboxedProcess:
+    """A started command and the helper processes that live as long as it does."""
+
+    process: asyncio.subprocess.Process
+    helpers: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def close(self) -> None:
+        """Stop the network helper; call once the command has ended."""
+        for helper in self.helpers:
+            with contextlib.suppress(ProcessLookupError):
+                helper.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(helper.wait(), 2.0)
+            if helper.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    helper.kill()
+                await helper.wait()
+        self.helpers.clear()
+
+
+async def spawn(
+    policy: SandboxPolicy,
+    confinement: Confinement,
+    argv: Sequence[str],
+    *,
+    stdout: int,
+    stderr: int,
+) -> SandboxedProcess:
+    """Start ``argv`` in its own session, confined as ``policy`` says.
+
+    The caller owns the process group (its pid): ending the group ends bubblewrap,
+    whose death ends every process of the sandbox's PID namespace.
+    """
+    if not policy.is_confined:
+        env = {**confinement.environment(policy.path), **_host_basics()}
+        process = await _exec(list(argv), confinement.workspace, env, stdout, stderr, ())
+        return SandboxedProcess(process)
+    if not confinement.network:
+        command = bubblewrap_argv(policy, confinement, argv)
+        env = confinement.environment(policy.path)
+        process = await _exec(command, confinement.workspace, env, stdout, stderr, ())
+        return SandboxedProcess(process)
+    return await _spawn_with_network(policy, confinement, argv, stdout=stdout, stderr=stderr)
+
+
+async def _spawn_with_network(
+    policy: SandboxPolicy,
+    confinement: Confinement,
+    argv: Sequence[str],
+    *,
+    stdout: int,
+    stderr: int,
+) -> SandboxedProcess:
+    slirp = shutil.which(SLIRP4NETNS)
+    if slirp is None:
+        raise ConfigurationError(
+            "A step or agent asked for network: true, which needs slirp4netns: install "
+            "it (Debian/Ubuntu: apt-get install slirp4netns)"
+        )
+    info_read, info_write = os.pipe()
+    block_read, block_write = os.pipe()
+    options = ["--info-fd", str(info_write), "--block-fd", str(block_read)]
+    command = bubblewrap_argv(policy, confinement, argv, extra_options=options)
+    try:
+        process = await _exec(
+            command,
+            confinement.workspace,
+            confinement.environment(policy.path),
+            stdout,
+            stderr,
+            (info_write, block_read),
+        )
+    finally:
+        os.close(info_write)
+        os.close(block_read)
+    sandboxed = SandboxedProcess(process)
+    try:
+        child = await asyncio.wait_for(
+            asyncio.to_thread(_read_child_pid, info_read), _NETWORK_SETUP_SECONDS
+        )
+        sandboxed.helpers.append(await _start_slirp(slirp, child))
+    except BaseException:
+        os.close(block_write)
+        await sandboxed.close()
+        raise
+    finally:
+        os.close(info_read)
+    os.write(block_write, b"1")
+    os.close(block_write)
+    return sandboxed
+
+
+async def _start_slirp(slirp: str, child: int) -> asyncio.subprocess.Process:
+    ready_read, ready_write = os.pipe()
+    try:
+        helper = await asyncio.create_subprocess_exec(
+            slirp,
+            "--configure",
+            "--mtu=65520",
+            "--disable-host-loopback",
+            "--ready-fd",
+            str(ready_write),
+            "--userns-path",
+            f"/proc/{child}/ns/user",
+            str(child),
+            "tap0",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            pass_fds=(ready_write,),
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        )
+    finally:
+        os.close(ready_write)
+    try:
+        ready = await asyncio.wait_for(
+            asyncio.to_thread(os.read, ready_read, 1), _NETWORK_SETUP_SECONDS
+        )
+    finally:
+        os.close(ready_read)
+    if ready != b"1":
+        with contextlib.suppress(ProcessLookupError):
+            helper.kill()
+        await helper.wait()
+        raise ConfigurationError(
+            "slirp4netns could not give the sandbox a network (exit code "
+            f"{helper.returncode}); run without network: true or check slirp4netns"
+        )
+    return helper
+
+
+def _read_child_pid(descriptor: int) -> int:
+    data = b""
+    while b"}" not in data:
+        chunk = os.read(descriptor, 4096)
+        if not chunk:
+            raise ConfigurationError("bubblewrap ended before it reported its sandbox")
+        data += chunk
+    report = json.loads(data[: data.index(b"}") + 1])
+    return int(report["child-pid"])
+
+
+async def _exec(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    stdout: int,
+    stderr: int,
+    pass_fds: tuple[int, ...],
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=True,
+        pass_fds=pass_fds,
+    )
+
+
+def _host_basics() -> dict[str, str]:
+    """Unconfined commands keep the host's PATH, HOME, LANG and TERM, and nothing else."""
+    return {name: os.environ[name] for name in _HOST_VARIABLES if name in os.environ}

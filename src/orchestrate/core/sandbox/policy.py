@@ -1,0 +1,77 @@
+"""What a sandboxed command may see and do: the process-wide policy and one command's scope.
+
+The policy comes from settings and is the same for every command of a process; the
+confinement names what one command needs: its workspace (the only writable tree
+besides a private ``/tmp``), the git directories a worktree needs, single files such
+as a step's output file, whether it may reach the network, and its environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrate.core.settings import SandboxMode, Settings
+
+SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SANDBOX_HOME = "/home/sandbox"
+
+BASE_ENVIRONMENT: Mapping[str, str] = {
+    "PATH": SANDBOX_PATH,
+    "HOME": SANDBOX_HOME,
+    "LANG": "C.UTF-8",
+    "TERM": "dumb",
+    "TMPDIR": "/tmp",  # noqa: S108 (the sandbox's private tmpfs)
+    "USER": "sandbox",
+    "LOGNAME": "sandbox",
+}
+"""The whole environment a sandboxed command starts from; callers add what they pass."""
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """How every sandboxed command of this process is confined."""
+
+    mode: SandboxMode = SandboxMode.BUBBLEWRAP
+    read_only_paths: tuple[Path, ...] = ()
+    path: str = SANDBOX_PATH
+    max_processes: int = 512
+    max_file_bytes: int = 4 * 1024**3
+    max_cpu_seconds: int = 6 * 3600
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SandboxPolicy:
+        return cls(
+            mode=settings.sandbox,
+            read_only_paths=tuple(settings.sandbox_read_only_paths),
+            path=settings.sandbox_path,
+            max_processes=settings.sandbox_max_processes,
+            max_file_bytes=settings.sandbox_max_file_bytes,
+            max_cpu_seconds=settings.sandbox_max_cpu_seconds,
+        )
+
+    @property
+    def is_confined(self) -> bool:
+        return self.mode is not SandboxMode.NONE
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """One command's view of the machine.
+
+    ``workspace`` is bound read-write at its own path, so absolute paths (and the
+    paths git writes into a worktree's ``.git`` file) mean the same inside and out.
+    ``writable_files`` are single files bound read-write (a step's output file);
+    ``read_only`` are extra trees it may read. ``env`` is added to
+    ``BASE_ENVIRONMENT``; nothing of the caller's own environment is passed.
+    """
+
+    workspace: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    network: bool = False
+    writable_files: tuple[Path, ...] = ()
+    read_only: tuple[Path, ...] = ()
+
+    def environment(self, path: str = SANDBOX_PATH) -> dict[str, str]:
+        return {**BASE_ENVIRONMENT, "PATH": path, **self.env}
