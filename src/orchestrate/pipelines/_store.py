@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
@@ -84,6 +84,14 @@ async def pipeline_row(uow: UnitOfWork, name: str, *, for_update: bool = False) 
             f"No pipeline named '{name}'; 'orchestrate pipeline list' shows them",
             pipeline=name,
         )
+    if for_update and row.next_number == 1:
+        # A deleted pipeline's runs stay; one re-created under its name starts counting
+        # at 1 again and would collide with them (UNIQUE pipeline, number). Checked only
+        # before the first run, under the lock, so numbering costs nothing after that.
+        highest = await uow.session.scalar(
+            select(func.max(PipelineRunRow.number)).where(PipelineRunRow.pipeline == name)
+        )
+        row.next_number = (highest or 0) + 1
     return row
 
 
