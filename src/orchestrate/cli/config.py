@@ -1,4 +1,9 @@
-"""``orchestrate config show``: the effective settings and where each came from."""
+"""``orchestrate config show``: the effective settings and where each came from.
+
+Every password form is masked (URL user info, ``?password=`` and the like, secret
+settings), and settings that are valid but unsafe are shown as warnings: on stderr
+above the table, as a ``warnings`` list in ``--json``.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,16 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr
 
-from orchestrate.cli.output import print_json, print_table
+from orchestrate.cli.output import print_json, print_table, say
 from orchestrate.cli.runtime import cli_settings
 from orchestrate.core.db import redact_url
-from orchestrate.core.settings import ENV_PREFIX, Settings, config_file_path, setting_sources
+from orchestrate.core.settings import (
+    ENV_PREFIX,
+    SandboxMode,
+    Settings,
+    config_file_path,
+    setting_sources,
+)
 
 app = typer.Typer(help="Inspect configuration.", no_args_is_help=True)
 
@@ -24,10 +35,24 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
         value = getattr(settings, name)
         if name == "database_url":
             value = redact_url(settings.database_url_value)
+        elif isinstance(value, str) and "://" in value:
+            value = redact_url(value)  # any other URL may carry a password too
         elif isinstance(value, SecretStr):
             value = MASK if value.get_secret_value() else ""
         values[name] = value
     return values
+
+
+def setting_warnings(settings: Settings) -> list[str]:
+    """Settings that are valid but unsafe, for the operator to see every time."""
+    warnings = []
+    if settings.sandbox is SandboxMode.NONE:
+        warnings.append(
+            "sandbox is 'none': agent bash, agent git and pipeline run steps run unconfined, "
+            "with this user's files, network and environment; use it only on a machine "
+            "that runs nothing else (ORCHESTRATE_SANDBOX=bubblewrap confines them)"
+        )
+    return warnings
 
 
 @app.command("show")
@@ -36,9 +61,15 @@ def show(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
     settings = cli_settings()
     values = effective_settings(settings)
     sources = setting_sources(settings)
+    warnings = setting_warnings(settings)
     if json_output:
-        print_json({name: {"value": values[name], "source": sources[name]} for name in values})
+        shown: dict[str, Any] = {
+            name: {"value": values[name], "source": sources[name]} for name in values
+        }
+        print_json({**shown, "warnings": warnings})
         return
+    for warning in warnings:
+        say(f"[bold yellow]warning:[/bold yellow] {warning}")
     print_table(
         ["setting", "environment variable", "value", "source"],
         (

@@ -235,8 +235,21 @@ def read_only_options() -> dict[str, Any]:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced, for printing and logging."""
+    """The URL with any password replaced, for printing and logging: the one in the
+    user info and any query parameter that carries one (``?password=``,
+    ``sslpassword=``, a token), since drivers accept both forms."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        query = {
+            key: "***" if _is_secret_parameter(key) else value
+            for key, value in parsed.query.items()
+        }
+        rendered = parsed.set(query=query).render_as_string(hide_password=True)
+        return rendered.replace("=%2A%2A%2A", "=***")  # as the user-info password reads
     except Exception:
         return "<unparseable database URL>"
+
+
+def _is_secret_parameter(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in ("pass", "secret", "token", "credential"))
