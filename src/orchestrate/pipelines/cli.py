@@ -19,8 +19,9 @@ from orchestrate.cli.runtime import run_with_runtime
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.pipelines import catalog, cli_runs, service
 from orchestrate.pipelines.schemas import PipelineOut, ProblemOut, TemplateOut
-from orchestrate.pipelines.spec.loader import check_pipeline
+from orchestrate.pipelines.spec.loader import parse_pipeline
 from orchestrate.pipelines.spec.schema import pipeline_json_schema
+from orchestrate.pipelines.spec.script_notes import script_notes
 
 pipeline_app = typer.Typer(help="Define, run and follow durable pipelines.", no_args_is_help=True)
 
@@ -130,18 +131,24 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="Pipeline files to check.")],
     json_output: JsonOption = False,
 ) -> None:
-    """Check pipeline files; prints FILE:LINE:COLUMN: problem, exits 2 if any has one."""
-    results = [(file, _problems(file)) for file in files]
+    """Check pipeline files; prints FILE:LINE:COLUMN: problem, exits 2 if any has one.
+
+    Notes and warnings (where a ``run:`` script reads its ``${{ }}`` differently than
+    it looks) are printed too but do not fail. The check is offline: it cannot tell
+    whether a ``secrets.NAME`` exists; registering the pipeline does.
+    """
+    checked = [(file, *_problems(file)) for file in files]
+    results = [(file, problems) for file, problems, _ in checked]
     if json_output:
         print_json(
             [
-                {"file": str(file), "ok": not problems, "problems": problems}
-                for file, problems in results
+                {"file": str(file), "ok": not problems, "problems": problems, "notes": notes}
+                for file, problems, notes in checked
             ]
         )
     else:
-        for file, problems in results:
-            for problem in problems:
+        for file, problems, notes in checked:
+            for problem in sorted([*problems, *notes], key=lambda p: (p.line, p.column)):
                 stdout.print(_problem_line(problem), markup=False, highlight=False)
             if not problems:
                 stdout.print(f"ok {file}", markup=False, highlight=False)
@@ -205,13 +212,17 @@ def _repo_of(path: Path) -> Path | None:
     return top if (top / ".git").exists() else None
 
 
-def _problems(file: Path) -> list[ProblemOut]:
+def _problems(file: Path) -> tuple[list[ProblemOut], list[ProblemOut]]:
+    """The file's problems, and its notes (which only a valid file gets)."""
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        return [ProblemOut(file=str(file), line=1, column=1, message=f"cannot read: {reason}")]
-    return [ProblemOut.of(problem) for problem in check_pipeline(text, str(file))]
+        message = f"cannot read: {reason}"
+        return [ProblemOut(file=str(file), line=1, column=1, message=message)], []
+    spec, problems, where = parse_pipeline(text, str(file))
+    notes = script_notes(spec, where) if spec is not None and not problems else []
+    return [ProblemOut.of(p) for p in problems], [ProblemOut.of(n) for n in notes]
 
 
 def _problem_line(problem: ProblemOut) -> str:

@@ -1,4 +1,5 @@
-"""The expression contexts a step sees: inputs, env, steps, needs, trigger, pipeline, run, matrix.
+"""The expression contexts a step sees: inputs, env, steps, needs, trigger, pipeline, run,
+matrix, and for a ``run:`` step's process its secrets.
 
 Contexts are built from stored rows only, so evaluating the same step again after a
 crash gives the same values.
@@ -33,6 +34,7 @@ def run_context(loaded: LoadedRun) -> dict[str, Any]:
         "needs": {},
         "matrix": {},
         "env": {},
+        "secrets": {},  # filled only for a step's process (``with_secrets``)
     }
     context["env"] = _evaluated_env(loaded.spec.env, context)
     return context
@@ -50,6 +52,25 @@ def step_context(
     }
     context["matrix"] = dict(row.matrix) if row is not None and row.matrix else {}
     context["env"] = {**context["env"], **_evaluated_env(step.env, context)}
+    return context
+
+
+def with_secrets(
+    context: dict[str, Any],
+    pipeline_env: dict[str, Any],
+    step_env: dict[str, Any],
+    secrets: dict[str, str],
+) -> dict[str, Any]:
+    """The step's contexts with its secrets; ``env`` is evaluated again so it can read them.
+
+    Secrets never enter a context that is built from stored rows and cached or shown:
+    only the one a step's process is started from, just before it starts.
+    """
+    if not secrets:
+        return context
+    context = {**context, "secrets": dict(secrets), "env": {}}
+    context["env"] = _evaluated_env(pipeline_env, context)
+    context["env"] = {**context["env"], **_evaluated_env(step_env, context)}
     return context
 
 

@@ -17,8 +17,6 @@ and whichever worker reclaims it takes the step over, as after any crash.
 from __future__ import annotations
 
 import functools
-import os
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from typing import Any
 import structlog
 
 from orchestrate.agents import service as agents
-from orchestrate.auth.service import Actor
+from orchestrate.auth.service import Actor, Role
 from orchestrate.core.errors import OrchestrateError, ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import Job, JobContext, NewJob, enqueue
@@ -35,41 +33,25 @@ from orchestrate.pipelines import kinds
 from orchestrate.pipelines._store import (
     LoadedRun,
     StepTaker,
-    find_step,
     load_run,
     set_step_status,
 )
-from orchestrate.pipelines.contexts import render, step_context, step_environment
+from orchestrate.pipelines.attempt import Attempt
+from orchestrate.pipelines.contexts import render, step_context
 from orchestrate.pipelines.engine import Outcome, finish_attempt
-from orchestrate.pipelines.expressions import ExpressionError, interpolate
+from orchestrate.pipelines.expressions import ExpressionError
 from orchestrate.pipelines.models import StepStatus
-from orchestrate.pipelines.spec.models import StepKind, StepSpec
-from orchestrate.pipelines.steps.outputs import read_outputs
-from orchestrate.pipelines.steps.shell import ShellCommand, ShellResult, end_orphan, run_shell
+from orchestrate.pipelines.shell_steps import run_shell_step
+from orchestrate.pipelines.spec.models import StepKind
+from orchestrate.pipelines.steps.shell import end_orphan
 from orchestrate.pipelines.tables import PipelineStepRow
-from orchestrate.pipelines.workspace import ensure_workspace, logs_root
+from orchestrate.pipelines.workspace import logs_root
 
 log = structlog.get_logger(__name__)
 
 _PREPARED: dict[str, Attempt] = {}
 """Attempts of steps this process took in a finishing transaction, by job id, until run."""
 _PREPARED_LIMIT = 1024
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What the first transaction hands to the work between the two."""
-
-    run_id: str
-    step_row_id: str
-    key: str
-    number: int
-    kind: StepKind
-    workspace: Path
-    repo: Path | None
-    log_path: Path
-    context: dict[str, Any]
-    step: StepSpec
 
 
 async def run_step_job(job: JobContext) -> None:
@@ -79,7 +61,7 @@ async def run_step_job(job: JobContext) -> None:
     outcome: Outcome | None
     try:
         if attempt.kind is StepKind.RUN:
-            outcome = await _run_shell_step(job, attempt)
+            outcome = await run_shell_step(job, attempt)
         else:
             outcome = await _start_agent_step(job, attempt)
     except OrchestrateError as error:
@@ -139,104 +121,16 @@ def _prepare(home: Path, loaded: LoadedRun, row: PipelineStepRow, number: int) -
         log_path=log_path,
         context=step_context(loaded, step, row),
         step=step,
+        spec=loaded.spec,
+        created_by=run.created_by,
     )
-
-
-async def _run_shell_step(job: JobContext, attempt: Attempt) -> Outcome:
-    settings = job.runtime.settings
-    step = attempt.step
-    assert step.run is not None
-    try:
-        script = interpolate(step.run, attempt.context)
-        cwd = await ensure_workspace(attempt.workspace, attempt.repo)
-        if step.working_directory:
-            cwd = cwd / interpolate(step.working_directory, attempt.context)
-    except ExpressionError as error:
-        return Outcome(StepStatus.FAILURE, error=f"run: {error}")
-    output_file = attempt.log_path.with_suffix(f".{attempt.number}.outputs")
-    output_file.parent.mkdir(parents=True, exist_ok=True)
-    output_file.write_text("")
-    _log_header(attempt)
-    command = ShellCommand(
-        script=script,
-        env=_process_env(attempt, output_file),
-        cwd=cwd,
-        timeout=step.timeout.total_seconds()
-        if step.timeout
-        else settings.pipeline_step_timeout_seconds,
-        kill_grace=settings.pipeline_kill_grace_seconds,
-        log_path=attempt.log_path,
-    )
-    if not cwd.is_dir():
-        return Outcome(StepStatus.FAILURE, error=f"working directory {cwd} does not exist")
-    result = await run_shell(
-        command,
-        on_log=lambda lines: _publish_log(job, attempt, lines),
-        should_cancel=lambda: _cancel_requested(job, attempt),
-    )
-    try:
-        outputs = read_outputs(output_file)
-    except ValidationFailed as error:
-        return Outcome(StepStatus.FAILURE, error=str(error))
-    finally:
-        output_file.unlink(missing_ok=True)
-    return _shell_outcome(result, outputs, command.timeout)
-
-
-def _shell_outcome(result: ShellResult, outputs: dict[str, str], timeout: float) -> Outcome:
-    if result.cancelled:
-        return Outcome(StepStatus.CANCELLED, outputs)
-    if result.timed_out:
-        return Outcome(StepStatus.FAILURE, outputs, f"timed out after {timeout:g}s")
-    if result.exit_code != 0:
-        return Outcome(StepStatus.FAILURE, outputs, f"exited with code {result.exit_code}")
-    return Outcome(StepStatus.SUCCESS, outputs)
-
-
-def _process_env(attempt: Attempt, output_file: Path) -> dict[str, str]:
-    inherited = {
-        name: value for name, value in os.environ.items() if not name.startswith("ORCHESTRATE_")
-    }
-    return {
-        **inherited,
-        "CI": "true",
-        "ORCHESTRATE_RUN_ID": attempt.run_id,
-        "ORCHESTRATE_STEP": attempt.key,
-        "ORCHESTRATE_STEP_ATTEMPT": str(attempt.number),
-        "ORCHESTRATE_WORKSPACE": str(attempt.workspace),
-        "ORCHESTRATE_OUTPUT": str(output_file),
-        **step_environment(attempt.context),
-    }
-
-
-def _log_header(attempt: Attempt) -> None:
-    with attempt.log_path.open("a", encoding="utf-8") as log_file:
-        log_file.write(f"── {attempt.key}: attempt {attempt.number} ──\n")
-
-
-async def _publish_log(job: JobContext, attempt: Attempt, lines: list[str]) -> None:
-    """Log lines become events too, so the dashboard and ``--follow`` see them live."""
-    async with job.uow() as uow:
-        record_event(
-            uow,
-            "pipeline.step.log",
-            attempt.run_id,
-            {"step": attempt.key, "attempt": attempt.number, "lines": lines[-500:]},
-        )
-        await uow.commit()
-
-
-async def _cancel_requested(job: JobContext, attempt: Attempt) -> bool:
-    async with job.runtime.uow(read_only=True) as uow:
-        row = await find_step(uow, attempt.step_row_id)
-        return row is None or row.cancel_requested
 
 
 async def _start_agent_step(job: JobContext, attempt: Attempt) -> Outcome | None:
     """Start the agent (once per attempt, by origin key); the step ends when it reports back."""
     request = _agent_request(attempt)
     agent = await agents.start_agent(
-        job.runtime.uow(), job.runtime.settings, request, Actor.system("pipelines")
+        job.runtime.uow(), job.runtime.settings, request, _starter(attempt)
     )
     async with job.uow() as uow:
         loaded = await load_run(uow, attempt.run_id)
@@ -259,6 +153,17 @@ async def _start_agent_step(job: JobContext, attempt: Attempt) -> Outcome | None
         await job.complete_in(uow, {"agent_id": agent.id})
         await uow.commit()
     return None
+
+
+def _starter(attempt: Attempt) -> Actor:
+    """The run's starter, so the agent's audit records name the token that started it.
+
+    A run stores only its starter's name; operator is the least role that may trigger a
+    run, so the agent can do nothing its starter could not do over the API.
+    """
+    return Actor(
+        name=attempt.created_by, role=Role.OPERATOR, source=f"pipeline run {attempt.run_id}"
+    )
 
 
 def _agent_request(attempt: Attempt) -> agents.StartAgent:

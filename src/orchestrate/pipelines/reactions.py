@@ -29,8 +29,6 @@ from orchestrate.pipelines.models import RunStatus, StepStatus, TriggerKind
 from orchestrate.pipelines.spec.models import PipelineSpec
 from orchestrate.pipelines.workspace import remove_workspace
 
-_SYSTEM = "system:pipelines"
-
 
 def register_pipeline_jobs(registry: JobRegistry, runtime: Runtime) -> None:
     """Every job handler of the pipelines capability."""
@@ -115,7 +113,10 @@ async def start_child(job: JobContext) -> None:
                         uow,
                         job.runtime.settings,
                         child_pipeline,
-                        NewRun(inputs, trigger, TriggerKind.PIPELINE, _SYSTEM, row.id),
+                        # The parent's starter starts the child: its agents act in that name.
+                        NewRun(
+                            inputs, trigger, TriggerKind.PIPELINE, loaded.run.created_by, row.id
+                        ),
                     )
                     row.child_run_id = child.run.id
                 except OrchestrateError as error:

@@ -42,8 +42,10 @@ from orchestrate.pipelines.models import (
     TriggerKind,
 )
 from orchestrate.pipelines.reactions import register_pipeline_jobs
-from orchestrate.pipelines.spec.loader import load_pipeline
+from orchestrate.pipelines.secret_use import check_secrets_exist
+from orchestrate.pipelines.spec.loader import parse_pipeline
 from orchestrate.pipelines.spec.models import PipelineSpec
+from orchestrate.pipelines.spec.positions import SourceMap
 from orchestrate.pipelines.spec.problems import PipelineInvalid, SpecProblem
 from orchestrate.pipelines.tables import PipelineRow, PipelineRunRow, PipelineStepRow
 from orchestrate.triggers import service as triggers  # the two services call each other
@@ -117,7 +119,9 @@ async def apply_sources(
     """Validate every file, then register them all in one transaction (or none)."""
     auth.authorize(actor, Permission.WRITE)
     # Pure-Python YAML parses ~170 KB/s: a 1 MiB file would stall every request for 6 s.
-    specs = await asyncio.to_thread(_load_all, sources)
+    loaded = await asyncio.to_thread(_load_all, sources)
+    await check_secrets_exist(uow.sibling(read_only=True), loaded)
+    specs = [spec for spec, _ in loaded]
     if expected_name is not None and specs[0].name != expected_name:
         raise ValidationFailed(
             f"The file names the pipeline '{specs[0].name}' but the request is for "
@@ -135,17 +139,17 @@ async def apply_sources(
         return [store.to_pipeline(row) for row in rows]
 
 
-def _load_all(sources: Sequence[PipelineSource]) -> list[PipelineSpec]:
+def _load_all(sources: Sequence[PipelineSource]) -> list[tuple[PipelineSpec, SourceMap]]:
     problems: list[SpecProblem] = []
-    specs: list[PipelineSpec] = []
+    specs: list[tuple[PipelineSpec, SourceMap]] = []
     for source in sources:
-        try:
-            specs.append(load_pipeline(source.text, source.source))
-        except PipelineInvalid as error:
-            problems.extend(error.problems)
+        spec, found, where = parse_pipeline(source.text, source.source)
+        problems.extend(found)
+        if spec is not None and not found:
+            specs.append((spec, where))
     if problems:
         raise PipelineInvalid(problems)
-    names = [spec.name for spec in specs]
+    names = [spec.name for spec, _ in specs]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValidationFailed(

@@ -33,6 +33,11 @@ def find_expressions(text: str) -> list[tuple[int, str]]:
     return [(span.inner_offset, span.inner) for span in _scan(text)]
 
 
+def expression_spans(text: str) -> list[tuple[int, int, int, str]]:
+    """Every ``${{ }}`` as (start of ``${{``, end after ``}}``, offset of the expression, it)."""
+    return [(span.start, span.end, span.inner_offset, span.inner) for span in _scan(text)]
+
+
 def interpolate(text: str, context: Mapping[str, Any]) -> str:
     """Replace each ``${{ expr }}`` by its value as text (null is '', a list its JSON)."""
     return _interpolate(text, context, None)

@@ -3,8 +3,10 @@
 Each string that may hold an expression is parsed, and what it reads is checked
 against what the pipeline offers at that place: a known context, a step listed in
 ``needs`` (GitHub's rule for ``needs.X``), an existing step, a declared input, a matrix
-of the step itself, and status functions only in ``if:``. Names are compared without
-case, as the evaluator looks them up.
+of the step itself, status functions only in ``if:``, and ``secrets`` only where the
+value goes to a process as an environment variable (``run:`` and ``env:``, see
+``secret_refs``), named literally. Names are compared without case, as the evaluator
+looks them up.
 """
 
 from __future__ import annotations
@@ -27,11 +29,26 @@ from orchestrate.pipelines.expressions.nodes import (
 from orchestrate.pipelines.spec.models import MATRIX_RESERVED, PipelineSpec, StepSpec
 from orchestrate.pipelines.spec.positions import Path, SourceMap
 from orchestrate.pipelines.spec.problems import SpecProblem, did_you_mean
+from orchestrate.pipelines.spec.secret_refs import SECRETS, secret_name
 
-CONTEXTS = ("inputs", "env", "steps", "needs", "trigger", "pipeline", "run", "matrix")
+CONTEXTS = (
+    "inputs",
+    "env",
+    "steps",
+    "needs",
+    "trigger",
+    "pipeline",
+    "run",
+    "matrix",
+    SECRETS,
+)
 # What a run offers before any step exists (concurrency group, pipeline env).
 _RUN_CONTEXTS = frozenset({"inputs", "trigger", "pipeline", "run"})
-_STEP_CONTEXTS = frozenset(CONTEXTS)
+_STEP_CONTEXTS = frozenset(CONTEXTS) - {SECRETS}
+_SECRETS_HINT = (
+    "secrets can be read in 'run:' and 'env:' only, where they reach the step's process "
+    "as environment variables; elsewhere they would be stored or shown"
+)
 _STATUS_HINT = "success(), failure(), always() and cancelled() belong in 'if:' conditions"
 
 
@@ -56,7 +73,7 @@ def check_expressions(spec: PipelineSpec, where: SourceMap) -> list[SpecProblem]
 def _places(spec: PipelineSpec, where: SourceMap) -> Iterator[_Place]:
     for name, value in spec.env.items():
         if isinstance(value, str):
-            yield _Place(("env", name), value, _RUN_CONTEXTS)
+            yield _Place(("env", name), value, _RUN_CONTEXTS | {SECRETS})
     if spec.concurrency is not None:
         shorthand = isinstance(where.node(("concurrency",)), str)
         path: Path = ("concurrency",) if shorthand else ("concurrency", "group")
@@ -77,10 +94,11 @@ def _step_places(step: StepSpec, base: Path, where: SourceMap) -> Iterator[_Plac
     ]
     for spellings, value in singles:
         if isinstance(value, str):
-            yield _Place(_spelled(where, base, spellings), value, contexts, step)
+            readable = contexts | {SECRETS} if spellings == ("run",) else contexts
+            yield _Place(_spelled(where, base, spellings), value, readable, step)
     for name, value in step.env.items():
         if isinstance(value, str):
-            yield _Place((*base, "env", name), value, contexts, step)
+            yield _Place((*base, "env", name), value, contexts | {SECRETS}, step)
     for path, text in _nested_strings(step.with_, (*base, "with")):
         yield _Place(path, text, contexts, step)
     for key, value in (step.matrix or {}).items():
@@ -158,7 +176,16 @@ def _reference_problems(
     spec: PipelineSpec, place: _Place, tree: Node
 ) -> Iterator[tuple[int, str, str | None]]:
     """(offset, message, hint) for each thing the expression reads that will not be there."""
+    named = {
+        id(node.target)
+        for node, _ in walk(tree)
+        if isinstance(node, Property | Index) and secret_name(node) is not None
+    }
     for node, _ in walk(tree):
+        is_secrets = isinstance(node, ContextRef) and node.name.lower() == SECRETS
+        if is_secrets and SECRETS in place.contexts and id(node) not in named:
+            message = "a secret must be named literally: secrets.NAME"
+            yield node.offset, message, "the secrets a step receives are known before it runs"
         if isinstance(node, ContextRef):
             yield from _context_problem(node, place)
         elif isinstance(node, Call) and node.name.lower() in STATUS_FUNCTIONS:
@@ -184,6 +211,8 @@ def _context_problem(node: ContextRef, place: _Place) -> Iterator[tuple[int, str
     if name not in CONTEXTS:
         hint = did_you_mean(name, list(CONTEXTS), "contexts")
         yield node.offset, f"unknown context '{node.name}'", hint
+    elif name == SECRETS and name not in place.contexts:
+        yield node.offset, "'secrets' cannot be read here", _SECRETS_HINT
     elif name not in place.contexts:
         available = [c for c in CONTEXTS if c in place.contexts]
         if name == "matrix" and place.step is not None and place.step.matrix is None:

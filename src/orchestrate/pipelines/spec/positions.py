@@ -101,19 +101,35 @@ class SourceMap:
     def expression_position(self, path: Path, offset: int) -> tuple[int, int]:
         """Where character ``offset`` of the string at ``path`` is in the file.
 
-        Exact only when the scalar is written on one line as it reads (plain, or quoted
-        without escapes); for block scalars and the like, the scalar's start is honest.
+        Exact when the scalar is written on one line as it reads (plain, or quoted
+        without escapes) or as a literal block (``run: |``); for folded and escaped
+        scalars, the scalar's start is honest.
         """
         line, column = self.value_position(path)
         value = self.node(path)
-        if not isinstance(value, str) or "\n" in value or not 0 < line <= len(self._lines):
+        if not isinstance(value, str) or not 0 < line <= len(self._lines):
             return line, column
+        if "\n" in value:
+            return self._block_position(line, value, offset) or (line, column)
         written = self._lines[line - 1][column - 1 :]
         if written.startswith(value):
             return line, column + offset
         if written[:1] in ("'", '"') and written[1:].startswith(value):
             return line, column + 1 + offset
         return line, column
+
+    def _block_position(self, line: int, value: str, offset: int) -> tuple[int, int] | None:
+        """Character ``offset`` of a literal block scalar whose indicator is on ``line``."""
+        wanted = value.split("\n")
+        for start in range(line, min(line + 2, len(self._lines))):  # 0-based: next line
+            first = self._lines[start]
+            indent = len(first) - len(first.lstrip(" "))
+            written = [text[indent:] for text in self._lines[start : start + len(wanted)]]
+            if written and all(w == v for w, v in zip(written, wanted, strict=False) if v):
+                row = value.count("\n", 0, offset)
+                column = offset - (value.rfind("\n", 0, offset) + 1)
+                return start + row + 1, indent + column + 1
+        return None
 
     def problem(
         self,

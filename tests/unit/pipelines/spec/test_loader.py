@@ -187,8 +187,8 @@ MODEL_CASES = [
           "step 'ok', 'approval': unknown key 'requried'", "Did you mean 'required'?"),
     _case("unknown key far from any", _FAR_TYPO, "zzzzzz", "step 'a': unknown key 'zzzzzz'",
           "allowed keys: id, name, needs, if, env, timeout, retry, continue_on_error, "
-          "continue-on-error, matrix, run, working_directory, working-directory, agent, "
-          "approval, pipeline, with"),
+          "continue-on-error, matrix, run, working_directory, working-directory, network, "
+          "agent, approval, pipeline, with"),
     _case("wrong type of if", _IF_LIST, "if:", "step 'a', 'if': should be a string or "
           "true/false, not a list"),
     _case("bad duration", _TIMEOUT, "soon", "step 'a', 'timeout': 'soon' is not a duration; "

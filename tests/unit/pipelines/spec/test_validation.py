@@ -68,7 +68,8 @@ _SYNTAX_QUOTED = make_pipeline(run_step("a", double_quoted("echo ${{ inputs.x &&
 _SYNTAX_ESCAPED = make_pipeline(run_step("a", single_quoted("echo '' ${{ inputs.x && }}")))
 _UNCLOSED = make_pipeline(run_step("a", "echo ${{ inputs.x"))
 _UNKNOWN_CONTEXT = make_pipeline(run_step("a", "echo ${{ input.x }}"))
-_SECRETS = make_pipeline(run_step("a", "echo ${{ secrets.TOKEN }}"))
+_SECRETS = make_pipeline(run_step("a", name="deploy ${{ secrets.TOKEN }}"))
+_SECRET_DYNAMIC = make_pipeline(run_step("a", "echo ${{ secrets[inputs.x] }}"), inputs={"x": {}})
 _NEEDS_NOT_NEEDED = make_pipeline(run_step("a"), run_step("b", "echo ${{ needs.a.outputs.x }}"))
 _NEEDS_UNKNOWN = make_pipeline(
     run_step("build"), run_step("b", "echo ${{ needs.biuld.result }}", needs=["build"])
@@ -120,9 +121,9 @@ RULE_CASES = [
           occurrence=2),
     _case("expression syntax", _SYNTAX, "}}", "step 'a', 'run': Unexpected end of expression "
           "at column 12 of 'inputs.x &&'", "The expression stops before it is complete", plus=-1),
-    _case("expression syntax in a block scalar", _SYNTAX_BLOCK, "|", "step 'a', 'run': "
+    _case("expression syntax in a block scalar", _SYNTAX_BLOCK, "}}", "step 'a', 'run': "
           "Unexpected end of expression at column 12 of 'inputs.x &&'",
-          "The expression stops before it is complete"),
+          "The expression stops before it is complete", plus=-1),
     _case("expression syntax in a quoted scalar", _SYNTAX_QUOTED, "}}", "step 'a', 'run': "
           "Unexpected end of expression at column 12 of 'inputs.x &&'",
           "The expression stops before it is complete", plus=-1),
@@ -133,9 +134,13 @@ RULE_CASES = [
           "never closed", "End the expression with '}}'"),
     _case("unknown context", _UNKNOWN_CONTEXT, "input.x", "step 'a', 'run': unknown context "
           "'input'", "Did you mean 'inputs'?"),
-    _case("context that does not exist here", _SECRETS, "secrets", "step 'a', 'run': unknown "
-          "context 'secrets'", "contexts: inputs, env, steps, needs, trigger, pipeline, run, "
-          "matrix"),
+    _case("secrets outside run and env", _SECRETS, "secrets", "step 'a', 'name': 'secrets' "
+          "cannot be read here", "secrets can be read in 'run:' and 'env:' only, where they "
+          "reach the step's process as environment variables; elsewhere they would be stored "
+          "or shown"),
+    _case("secret named by an expression", _SECRET_DYNAMIC, "secrets", "step 'a', 'run': a "
+          "secret must be named literally: secrets.NAME", "the secrets a step receives are "
+          "known before it runs"),
     _case("needs of a step not needed", _NEEDS_NOT_NEEDED, "needs.a", "step 'b', 'run': "
           "needs.a: 'a' is not in this step's needs", "add 'a' to the needs of step 'b'"),
     _case("needs of an unknown step", _NEEDS_UNKNOWN, "needs.biuld", "step 'b', 'run': "
@@ -169,9 +174,9 @@ RULE_CASES = [
     _case("step name", _NAME, "inputs.nope", "step 'a', 'name': inputs.nope: no input 'nope' "
           "is declared", "declare it under 'inputs:'"),
     _case("step env", _STEP_ENV, "secret.", "step 'a', 'env.TOKEN': unknown context 'secret'",
-          "contexts: inputs, env, steps, needs, trigger, pipeline, run, matrix"),
+          "Did you mean 'secrets'?"),
     _case("pipeline env", _PIPELINE_ENV, "steps.a", "'env.WHO': 'steps' cannot be read here; "
-          "only inputs, trigger, pipeline and run can"),
+          "only inputs, trigger, pipeline, run and secrets can"),
     _case("nested with value", _WITH_NESTED, "inputs.no", "step 'child', 'with.items.1': "
           "inputs.no: no input 'no' is declared", "declare it under 'inputs:'"),
     _case("concurrency shorthand", _CONCURRENCY_SHORT, "needs.a", "'concurrency': 'needs' "

@@ -1,0 +1,59 @@
+"""How pipelines use the secret store: check names at registration, fetch them for a step.
+
+A pipeline naming a secret that does not exist is refused when it is registered, with
+the name and its place in the file, rather than failing a run hours later. A step
+receives only the secrets it names (in its ``run:``, its ``env:`` or the pipeline's),
+fetched just before its process starts and never stored with the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.settings import Settings
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines.spec.models import PipelineSpec, StepSpec
+from orchestrate.pipelines.spec.positions import SourceMap
+from orchestrate.pipelines.spec.problems import PipelineInvalid, SpecProblem
+from orchestrate.pipelines.spec.secret_refs import (
+    missing_secret_problems,
+    secret_references,
+    step_secret_names,
+)
+from orchestrate.secrets import service as secrets
+
+
+async def check_secrets_exist(
+    read_uow: UnitOfWork, specs: Sequence[tuple[PipelineSpec, SourceMap]]
+) -> None:
+    """Raise ``PipelineInvalid`` naming every secret the files read and the store lacks."""
+    if not any(True for spec, _ in specs for _ in secret_references(spec)):
+        return
+    existing = await secrets.list_secret_names(read_uow)
+    problems: list[SpecProblem] = []
+    for spec, where in specs:
+        problems += missing_secret_problems(spec, where, existing)
+    if problems:
+        raise PipelineInvalid(problems)
+
+
+async def step_secrets(
+    read_uow: UnitOfWork, settings: Settings, spec: PipelineSpec, step: StepSpec
+) -> dict[str, str]:
+    """The values of the secrets ``step`` names, by upper-case name.
+
+    A secret deleted since the pipeline was registered fails the step here, by name.
+    """
+    names = step_secret_names(spec, step)
+    if not names:
+        return {}
+    values = await secrets.get_secret_values(read_uow, settings, names)
+    missing = sorted(names - set(values))
+    if missing:
+        raise ValidationFailed(
+            f"secret '{missing[0]}' does not exist (step '{step.id}' reads it); "
+            f"create it with: orchestrate secret set {missing[0]}",
+            secret=missing[0],
+        )
+    return values
