@@ -6,7 +6,7 @@ goes through ``set_status``, which checks the transition and appends an event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,28 @@ from orchestrate.triggers.tables import WebhookDeliveryRow
 
 ID_PREFIX = "whd"
 MAX_ERROR_LENGTH = 8_000
+
+# Only headers GitHub sets and a reader of a delivery needs are kept. A denylist missed
+# Proxy-Authorization, which a proxy in front of the server added and viewers then saw;
+# an allowlist cannot miss the next one. The signature is left out too (ours to check,
+# not to keep).
+_KEPT_HEADERS = frozenset({"user-agent", "content-type", "content-length", "accept"})
+_KEPT_HEADER_PREFIX = "x-github-"
+
+
+def storable_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of a delivery worth storing and showing: GitHub's, no credentials.
+
+    Also applied when a stored delivery is read, so rows stored before the allowlist
+    never show what it now drops.
+    """
+    return {
+        name: value
+        for name, value in headers.items()
+        if name.lower() in _KEPT_HEADERS or name.lower().startswith(_KEPT_HEADER_PREFIX)
+    }
+
+
 _deliveries: Table = WebhookDeliveryRow.__table__  # type: ignore[assignment]
 
 
@@ -217,7 +239,7 @@ def to_summary(row: WebhookDeliveryRow) -> DeliverySummary:
 def to_delivery(row: WebhookDeliveryRow) -> WebhookDelivery:
     return WebhookDelivery(
         **_summary_fields(row),
-        headers={str(key): str(value) for key, value in row.headers.items()},
+        headers=storable_headers({str(key): str(value) for key, value in row.headers.items()}),
         body=row.body,
     )
 

@@ -85,11 +85,6 @@ DELIVERY_HEADER = "X-GitHub-Delivery"
 SECRET_SETTING = "ORCHESTRATE_GITHUB_WEBHOOK_SECRET"  # noqa: S105 - a name, not a secret
 STORED_SECRET = "GITHUB_WEBHOOK_SECRET"  # noqa: S105 - the name of a secret-store entry
 
-# Never stored: the signature (a stored body plus its signature helps forge nothing, but
-# it is not ours to keep) and credentials a proxy might have added.
-_UNSTORED_HEADERS = frozenset(
-    {SIGNATURE_HEADER.lower(), "x-hub-signature", "authorization", "cookie"}
-)
 _MAX_NAME_LENGTH = 100  # the event, action and delivery id columns
 _MAX_REPOSITORY_LENGTH = 300
 
@@ -180,7 +175,7 @@ def _parse(headers: Mapping[str, str], body: bytes) -> tuple[NewDelivery, dict[s
     action = payload.get("action")
     repository = payload.get("repository")
     full_name = repository.get("full_name") if isinstance(repository, dict) else None
-    stored = {k: v for k, v in headers.items() if k not in _UNSTORED_HEADERS}
+    stored = deliveries.storable_headers(headers)
     return (
         NewDelivery(
             delivery_id=delivery_id,
