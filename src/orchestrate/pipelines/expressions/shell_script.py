@@ -113,5 +113,12 @@ def script_environment(
                 offset=item.offset,
                 hint="check or convert it in an earlier step",
             )
+        if "\x00" in value:
+            raise ExpressionError(
+                f"the value of '{item.expression}' holds a NUL character, which no "
+                "environment variable can carry",
+                expression=source,
+                offset=item.offset,
+            )
         values[item.variable] = value
     return values

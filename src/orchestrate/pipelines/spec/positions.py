@@ -116,6 +116,8 @@ class SourceMap:
             return line, column + offset
         if written[:1] in ("'", '"') and written[1:].startswith(value):
             return line, column + 1 + offset
+        if written[:1] == "|":
+            return self._block_position(line, value, offset) or (line, column)
         return line, column
 
     def _block_position(self, line: int, value: str, offset: int) -> tuple[int, int] | None:
