@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from orchestrate.auth import service as auth
@@ -21,3 +22,23 @@ async def issue_token(runtime: Runtime, name: str, role: Role) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def sleeping_processes(seconds: str) -> list[int]:
+    """Host pids of live ``sleep <seconds>`` processes (zombies excluded).
+
+    Sandboxed commands run in their own PID namespace, where ``$!`` is no host pid;
+    tests find the processes they started by a sleep duration no one else uses.
+    """
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        if command[:2] == [b"sleep", seconds.encode()] and stat[stat.rfind(")") + 2] != "Z":
+            found.append(int(entry.name))
+    return found

@@ -229,7 +229,7 @@ async def _start(argv: Sequence[str], scope: ProcessScope) -> SandboxedProcess:
         spawn(
             scope.sandbox,
             confinement,
-            _in_directory(argv, scope),
+            argv,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
@@ -244,13 +244,6 @@ async def _start(argv: Sequence[str], scope: ProcessScope) -> SandboxedProcess:
             await terminate_group(started.process)
             await started.close()
         raise
-
-
-def _in_directory(argv: Sequence[str], scope: ProcessScope) -> list[str]:
-    """``argv`` started from ``scope.cwd``: the sandbox itself starts in the workspace."""
-    if scope.cwd.resolve() == scope.workspace:
-        return list(argv)
-    return ["/usr/bin/env", "-C", str(scope.cwd.resolve()), *argv]
 
 
 async def _pump(stream: asyncio.StreamReader, buffer: _HeadTail) -> None:

@@ -97,7 +97,7 @@ def bubblewrap_argv(
         *_read_only_binds(confinement.read_only),
         *_workspace_binds(confinement),
         "--chdir",
-        str(confinement.workspace),
+        str(confinement.directory),
         "--",
     ]
     limits = [

@@ -68,7 +68,7 @@ async def spawn(
     """
     if not policy.is_confined:
         env = {**confinement.environment(policy.path), **_host_basics()}
-        process = await _exec(list(argv), confinement.workspace, env, stdout, stderr, ())
+        process = await _exec(list(argv), confinement.directory, env, stdout, stderr, ())
         return SandboxedProcess(process)
     if not confinement.network:
         command = bubblewrap_argv(policy, confinement, argv)

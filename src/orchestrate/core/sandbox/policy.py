@@ -72,6 +72,12 @@ class Confinement:
     network: bool = False
     writable_files: tuple[Path, ...] = ()
     read_only: tuple[Path, ...] = ()
+    start_directory: Path | None = None
+    """Where the command starts (inside the workspace); the workspace itself if not given."""
+
+    @property
+    def directory(self) -> Path:
+        return self.start_directory or self.workspace
 
     def environment(self, path: str = SANDBOX_PATH) -> dict[str, str]:
         return {**BASE_ENVIRONMENT, "PATH": path, **self.env}

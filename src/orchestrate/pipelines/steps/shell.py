@@ -1,9 +1,18 @@
-"""Running a ``run:`` step: bash in its own process group, logged, timed, cancellable.
+"""Running a ``run:`` step: bash in the sandbox, in its own process group, logged, timed.
 
 The command runs as GitHub Actions runs it (``bash --noprofile --norc -eo pipefail``)
-in a new session, so a timeout or a cancellation can end the whole tree it started:
-SIGTERM to the group, then SIGKILL after a grace period. The group id is written next
-to the log so that a worker taking over after a crash can end an orphaned command.
+inside the sandbox (``orchestrate.core.sandbox``): the run's workspace and the step's
+output file are all it can write, and it sees no network unless the step says
+``network: true``. It starts in a new session, so a timeout or a cancellation can end
+the whole tree it started: SIGTERM to the group, then SIGKILL after a grace period.
+
+The group id is written next to the log with the process's start time and the
+machine's boot id, so a worker taking over after a crash ends the orphaned command
+only when that id still names the very process it started, never a recycled one.
+
+Output is masked line by line before it reaches the log file or the log events:
+every known secret becomes ``***``, and a line ``::add-mask::VALUE`` registers
+``VALUE`` as secret for the rest of the step without being logged itself.
 """
 
 from __future__ import annotations
@@ -15,10 +24,12 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
-from orchestrate.core.masking import Masker
+from orchestrate.core.masking import ADD_MASK_PREFIX, Masker
+from orchestrate.core.sandbox import Confinement, SandboxPolicy, spawn
 
 LogSink = Callable[[list[str]], Awaitable[None]]
 CancelCheck = Callable[[], Awaitable[bool]]
@@ -26,6 +37,8 @@ CancelCheck = Callable[[], Awaitable[bool]]
 _READ_CHUNK = 64 * 1024
 _FLUSH_SECONDS = 0.5
 _CANCEL_POLL_SECONDS = 1.0
+_LONGEST_LINE = 64 * 1024
+"""A line longer than this is logged in pieces; masking works within each piece."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,11 @@ class ShellCommand:
     """Outbound network for the step (``network: true``); none by default."""
     masker: Masker | None = None
     """Hides secret values in the log and the log events; ``::add-mask::`` lines add to it."""
+    sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
+    workspace: Path | None = None
+    """The run's workspace, writable in the sandbox; ``cwd`` when not given."""
+    output_file: Path | None = None
+    """The step's ``$ORCHESTRATE_OUTPUT``, the one file outside the workspace it may write."""
 
 
 @dataclass(frozen=True)
@@ -58,19 +76,50 @@ def pid_file(log_path: Path) -> Path:
 
 
 def end_orphan(log_path: Path) -> bool:
-    """End the process group a crashed worker left running for this step (same host only)."""
+    """End the process group a crashed worker left running for this step, if provably ours.
+
+    The pid file names the host, the boot, the group leader's pid and its start time;
+    the group is killed only if a process with that pid still runs on this host since
+    the same boot and started at the same tick, so a recycled pid is never signalled.
+    """
     path = pid_file(log_path)
     try:
-        host, pgid_text = path.read_text().split()
-        pgid = int(pgid_text)
+        host, boot, pid_text, started_text = path.read_text().split()
+        pid, started = int(pid_text), int(started_text)
     except (OSError, ValueError):
         return False
-    if host != socket.gethostname():
+    if host != socket.gethostname() or boot != _boot_id():
+        return False
+    if _start_time(pid) != started:
         return False
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
         return True
     return False
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of its stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[19]) if len(fields) > 19 else None
+
+
+def _record_group(log_path: Path, pid: int) -> None:
+    started = _start_time(pid)
+    if started is None:  # already gone, or no procfs: nothing can be proven later
+        return
+    pid_file(log_path).write_text(f"{socket.gethostname()} {_boot_id()} {pid} {started}\n")
 
 
 async def run_shell(
@@ -78,23 +127,17 @@ async def run_shell(
 ) -> ShellResult:
     """Run the command to the end, the timeout, or a cancellation, whichever comes first."""
     command.log_path.parent.mkdir(parents=True, exist_ok=True)
-    process = await asyncio.create_subprocess_exec(
-        "bash",
-        "--noprofile",
-        "--norc",
-        "-eo",
-        "pipefail",
-        "-c",
-        command.script,
-        cwd=command.cwd,
-        env=command.env,
-        stdin=asyncio.subprocess.DEVNULL,
+    sandboxed = await spawn(
+        command.sandbox,
+        _confinement(command),
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command.script],
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
     )
-    pid_file(command.log_path).write_text(f"{socket.gethostname()} {process.pid}\n")
-    reader = asyncio.create_task(_pump(process, command.log_path, on_log))
+    process = sandboxed.process
+    _record_group(command.log_path, process.pid)
+    masker = command.masker or Masker()
+    reader = asyncio.create_task(_pump(process, command.log_path, on_log, masker))
     try:
         outcome = await _supervise(process, command, should_cancel)
     finally:
@@ -105,8 +148,21 @@ async def run_shell(
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         await reader
+        await sandboxed.close()
         pid_file(command.log_path).unlink(missing_ok=True)
     return outcome
+
+
+def _confinement(command: ShellCommand) -> Confinement:
+    workspace = (command.workspace or command.cwd).resolve()
+    writable = (command.output_file,) if command.output_file is not None else ()
+    return Confinement(
+        workspace=workspace,
+        env=dict(command.env),
+        network=command.network,
+        writable_files=tuple(path.resolve() for path in writable),
+        start_directory=command.cwd.resolve(),
+    )
 
 
 async def _supervise(
@@ -139,24 +195,47 @@ async def _end_group(process: asyncio.subprocess.Process, grace: float) -> None:
     await process.wait()
 
 
-async def _pump(process: asyncio.subprocess.Process, log_path: Path, on_log: LogSink) -> None:
-    """Copy output to the log file as it comes; hand complete lines to ``on_log`` in batches."""
+async def _pump(
+    process: asyncio.subprocess.Process, log_path: Path, on_log: LogSink, masker: Masker
+) -> None:
+    """Copy masked output to the log file as it comes; hand lines to ``on_log`` in batches.
+
+    Only complete lines are masked and written, so a secret split across two reads
+    is still found whole; a line with no end in sight is cut at ``_LONGEST_LINE``.
+    """
     assert process.stdout is not None
     pending = ""
     batch: list[str] = []
     last_flush = time.monotonic()
     with log_path.open("a", encoding="utf-8", errors="replace") as log:
         while chunk := await process.stdout.read(_READ_CHUNK):
-            text = chunk.decode(errors="replace")
-            log.write(text)
-            log.flush()
-            pending += text
+            pending += chunk.decode(errors="replace")
             *lines, pending = pending.split("\n")
-            batch.extend(lines)
+            if len(pending) > _LONGEST_LINE:
+                lines.append(pending)
+                pending = ""
+            batch.extend(_write_lines(log, lines, masker))
             if batch and time.monotonic() - last_flush >= _FLUSH_SECONDS:
                 await on_log(batch)
                 batch, last_flush = [], time.monotonic()
-    if pending:
-        batch.append(pending)
+        if pending:
+            batch.extend(_write_lines(log, [pending], masker, final=True))
     if batch:
         await on_log(batch)
+
+
+def _write_lines(
+    log: TextIO, lines: list[str], masker: Masker, *, final: bool = False
+) -> list[str]:
+    """Mask ``lines``, register ``::add-mask::`` values, write the rest; return what was kept."""
+    kept = []
+    for line in lines:
+        if line.startswith(ADD_MASK_PREFIX):
+            masker.add(line.removeprefix(ADD_MASK_PREFIX).rstrip("\r"))
+            continue
+        kept.append(masker.mask(line))
+    if kept:
+        text = "\n".join(kept) + ("" if final else "\n")
+        log.write(text)
+        log.flush()
+    return kept

@@ -11,6 +11,7 @@ import pytest
 
 from orchestrate.agents.tools.base import ToolContext
 from orchestrate.agents.tools.shell import Bash
+from tests.support import sleeping_processes
 from tests.unit.agents.tools.support import call, make_context
 
 # A background child whose pid is written down, then waited for: killing only the
@@ -34,18 +35,7 @@ def sleeping_child(seconds: str) -> str:
 
 
 def is_gone(seconds: str) -> bool:
-    """Whether no live host process runs ``sleep <seconds>``; zombies count as ended."""
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = Path(entry.path, "cmdline").read_bytes().split(b"\0")
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        if command[:2] == [b"sleep", seconds.encode()] and stat[stat.rfind(")") + 2] != "Z":
-            return False
-    return True
+    return not sleeping_processes(seconds)
 
 
 async def wait_for_file(path: Path) -> str:
