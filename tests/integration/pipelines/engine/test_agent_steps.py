@@ -11,6 +11,8 @@ import pytest
 from orchestrate.agents import service as agents
 from orchestrate.agents.execution import register_agent_jobs
 from orchestrate.agents.models import AgentRun
+from orchestrate.auth import service as auth
+from orchestrate.auth.service import Actor, Role
 from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.llm.provider import Provider
 from orchestrate.pipelines import service
@@ -139,3 +141,20 @@ async def test_an_unknown_agent_type_fails_the_step_with_the_reason(
     assert "doc-generatr" in (run.step("write").error or "")
     runs = await service.list_runs(pipelines.runtime.uow(read_only=True), pipeline="typo")
     assert [r.id for r in runs.items] == [run.id]
+
+
+async def test_agent_step_is_audited_as_the_token_that_started_the_run(
+    pipelines: Pipelines, repo: Path
+) -> None:
+    await register(pipelines, repo)
+    starter = Actor(name="token:ci-bot", role=Role.OPERATOR, source="127.0.0.1")
+    request = service.TriggerRequest("docs", inputs={"topic": "audit"})
+    run = await service.trigger_pipeline(
+        pipelines.runtime.uow(), pipelines.runtime.settings, request, starter
+    )
+    await work(pipelines)
+    agent_id = (await pipelines.get(run.id)).step("write").outputs["agent_id"]
+    page = await auth.list_audit(
+        pipelines.runtime.uow(read_only=True), action="agent.start", subject=agent_id
+    )
+    assert [record.actor for record in page.items] == ["token:ci-bot"]
