@@ -20,6 +20,7 @@ from orchestrate.auth.service import Actor
 from orchestrate.cli.output import print_fields, print_json, print_table, say, stdout
 from orchestrate.cli.runtime import cli_settings, run_with_runtime
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.sandbox import SandboxPolicy, require_sandbox, sandbox_warning
 
 agent_app = typer.Typer(help="Run and steer AI agents.", no_args_is_help=True)
 
@@ -75,6 +76,10 @@ def start(
     )
 
     async def work(runtime: Runtime) -> AgentOut:
+        policy = SandboxPolicy.from_settings(runtime.settings)
+        require_sandbox(policy)  # one clear line, exit 2, before anything is stored
+        if (warning := sandbox_warning(policy)) is not None:
+            say(f"Warning: {warning}")
         run = await service.start_agent(runtime.uow(), runtime.settings, request, Actor.local_cli())
         if not wait:
             return AgentOut.of(run)

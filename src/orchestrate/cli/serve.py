@@ -10,6 +10,7 @@ from collections.abc import Coroutine
 from types import FrameType
 from typing import Annotated, Any
 
+import structlog
 import typer
 import uvicorn
 
@@ -18,10 +19,13 @@ from orchestrate.cli.output import say
 from orchestrate.core.logging import configure_logging
 from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.sandbox import SandboxPolicy, require_sandbox, sandbox_warning
 from orchestrate.core.settings import Settings, load_settings
 from orchestrate.secrets import service as secrets
 from orchestrate.web.app import create_app
 from orchestrate.worker import install_stop_signals, run_worker
+
+log = structlog.get_logger(__name__)
 
 
 def serve(
@@ -39,6 +43,7 @@ def serve(
         overrides["port"] = port
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
+    check_sandbox(settings)
     upgrade_to_head(settings.database_url_value)
     run_loop(_serve(settings, with_worker=worker))
 
@@ -67,6 +72,20 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
         if worker_task is not None:
             await worker_task
         await runtime.close()
+
+
+def check_sandbox(settings: Settings) -> None:
+    """Stop with one clear line when the sandbox cannot work; warn when it is off.
+
+    A missing bubblewrap raises ``ConfigurationError`` (exit 2): agents and steps must
+    never run unconfined without the operator having chosen it.
+    """
+    policy = SandboxPolicy.from_settings(settings)
+    require_sandbox(policy)
+    warning = sandbox_warning(policy)
+    if warning is not None:
+        log.warning("sandbox_disabled", detail=warning)
+        say(f"[bold yellow]Warning:[/bold yellow] {warning}")
 
 
 def _keep_signals_from_killing(stop: asyncio.Event) -> None:
@@ -128,6 +147,7 @@ def worker() -> None:
     """Run only the worker loops (more machines against one PostgreSQL database)."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    check_sandbox(settings)
     upgrade_to_head(settings.database_url_value)
     run_loop(_work(settings))
 

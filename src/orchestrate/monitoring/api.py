@@ -25,7 +25,7 @@ router = APIRouter(tags=["jobs"])
 @public_router.get("/api/health", response_model=HealthOut)
 async def health(runtime: RuntimeDep) -> JSONResponse:
     """Liveness and database reachability; needs no token. 503 when the database is down."""
-    result = await service.check_health(runtime.uow(read_only=True))
+    result = await service.check_health(runtime.uow(read_only=True), runtime.settings)
     body = HealthOut.of(result).model_dump()
     return JSONResponse(body, status_code=200 if result.database_reachable else 503)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from orchestrate.core.jobs import JobInfo, JobStatus
 from orchestrate.monitoring.service import Health
@@ -16,6 +16,10 @@ class HealthOut(BaseModel):
     version: str
     database: str
     database_reachable: bool
+    sandbox: str = Field(description="bubblewrap, or none when agents and steps run unconfined.")
+    warnings: list[str] = Field(
+        default_factory=list, description="Configuration an operator should know about."
+    )
 
     @classmethod
     def of(cls, health: Health) -> HealthOut:
@@ -24,6 +28,8 @@ class HealthOut(BaseModel):
             version=health.version,
             database=health.database,
             database_reachable=health.database_reachable,
+            sandbox=health.sandbox,
+            warnings=list(health.warnings),
         )
 
 

@@ -11,6 +11,8 @@ from orchestrate.auth import service as auth
 from orchestrate.core import jobs
 from orchestrate.core.jobs import JobInfo, JobStatus, QueueStats
 from orchestrate.core.pagination import Page
+from orchestrate.core.sandbox import SandboxPolicy, sandbox_warning
+from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 
 
@@ -21,17 +23,26 @@ class Health:
     database: str
     database_reachable: bool
     database_error: str | None = None
+    sandbox: str = "bubblewrap"
+    warnings: tuple[str, ...] = ()
 
 
-async def check_health(uow: UnitOfWork) -> Health:
-    """Whether this process can reach its database; never raises."""
+async def check_health(uow: UnitOfWork, settings: Settings) -> Health:
+    """Whether this process can reach its database; never raises.
+
+    An unconfined sandbox is reported as a warning: the server works, but agents and
+    steps run with the server's own rights.
+    """
     dialect = uow.database.dialect
+    policy = SandboxPolicy.from_settings(settings)
+    warning = sandbox_warning(policy)
+    extra = {"sandbox": policy.mode.value, "warnings": (warning,) if warning else ()}
     try:
         async with uow:
             await uow.session.execute(text("SELECT 1"))
     except Exception as error:
-        return Health("degraded", __version__, dialect, False, type(error).__name__)
-    return Health("ok", __version__, dialect, True)
+        return Health("degraded", __version__, dialect, False, type(error).__name__, **extra)
+    return Health("ok", __version__, dialect, True, **extra)
 
 
 async def queue_statistics(uow: UnitOfWork) -> QueueStats:

@@ -47,6 +47,6 @@ async def test_queue_statistics_count_waiting_and_dead_jobs(runtime: Runtime) ->
 
 
 async def test_health_reports_a_reachable_database(runtime: Runtime, engine_name: str) -> None:
-    health = await service.check_health(runtime.uow(read_only=True))
+    health = await service.check_health(runtime.uow(read_only=True), runtime.settings)
 
     assert (health.status, health.database, health.database_reachable) == ("ok", engine_name, True)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.sandbox.bubblewrap import bubblewrap_argv
+from orchestrate.core.sandbox.pids import PidsCgroup, needs_pids_cgroup
 from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
 
 SLIRP4NETNS = "slirp4netns"
@@ -34,6 +35,7 @@ class SandboxedProcess:
 
     process: asyncio.subprocess.Process
     helpers: list[asyncio.subprocess.Process] = field(default_factory=list)
+    cgroup: PidsCgroup | None = None
 
     @property
     def pid(self) -> int:
@@ -51,6 +53,9 @@ class SandboxedProcess:
                     helper.kill()
                 await helper.wait()
         self.helpers.clear()
+        if self.cgroup is not None:
+            await asyncio.to_thread(self.cgroup.remove)
+            self.cgroup = None
 
 
 async def spawn(
@@ -70,18 +75,31 @@ async def spawn(
         env = {**confinement.environment(policy.path), **_host_basics()}
         process = await _exec(list(argv), confinement.directory, env, stdout, stderr, ())
         return SandboxedProcess(process)
-    if not confinement.network:
-        command = bubblewrap_argv(policy, confinement, argv)
-        env = confinement.environment(policy.path)
-        process = await _exec(command, confinement.workspace, env, stdout, stderr, ())
-        return SandboxedProcess(process)
-    return await _spawn_with_network(policy, confinement, argv, stdout=stdout, stderr=stderr)
+    cgroup = PidsCgroup.create(policy.max_processes) if needs_pids_cgroup() else None
+    try:
+        if not confinement.network:
+            command = _limited(bubblewrap_argv(policy, confinement, argv), cgroup)
+            env = confinement.environment(policy.path)
+            process = await _exec(command, confinement.workspace, env, stdout, stderr, ())
+            return SandboxedProcess(process, cgroup=cgroup)
+        return await _spawn_with_network(
+            policy, confinement, argv, cgroup, stdout=stdout, stderr=stderr
+        )
+    except BaseException:
+        if cgroup is not None:
+            cgroup.remove()
+        raise
+
+
+def _limited(command: list[str], cgroup: PidsCgroup | None) -> list[str]:
+    return cgroup.wrap(command) if cgroup is not None else command
 
 
 async def _spawn_with_network(
     policy: SandboxPolicy,
     confinement: Confinement,
     argv: Sequence[str],
+    cgroup: PidsCgroup | None,
     *,
     stdout: int,
     stderr: int,
@@ -95,7 +113,7 @@ async def _spawn_with_network(
     info_read, info_write = os.pipe()
     block_read, block_write = os.pipe()
     options = ["--info-fd", str(info_write), "--block-fd", str(block_read)]
-    command = bubblewrap_argv(policy, confinement, argv, extra_options=options)
+    command = _limited(bubblewrap_argv(policy, confinement, argv, extra_options=options), cgroup)
     try:
         process = await _exec(
             command,
@@ -108,7 +126,7 @@ async def _spawn_with_network(
     finally:
         os.close(info_write)
         os.close(block_read)
-    sandboxed = SandboxedProcess(process)
+    sandboxed = SandboxedProcess(process, cgroup=cgroup)
     try:
         child = await asyncio.wait_for(
             asyncio.to_thread(_read_child_pid, info_read), _NETWORK_SETUP_SECONDS

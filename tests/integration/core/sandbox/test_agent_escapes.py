@@ -1,0 +1,173 @@
+"""The escape suite through the agent ``bash`` tool, and the ordinary work that must still run."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrate.agents.tools.base import ToolContext
+from orchestrate.agents.tools.git import Git
+from orchestrate.agents.tools.shell import Bash
+from orchestrate.core.sandbox import SandboxPolicy
+from tests.integration.core.sandbox.conftest import Places, git
+from tests.integration.core.sandbox.escapes import CONTAINED, ESCAPES, Escape
+from tests.support import sleeping_processes
+from tests.unit.agents.tools.support import call
+
+
+def context_for(
+    workspace: Path, policy: SandboxPolicy, env: dict[str, str] | None = None
+) -> ToolContext:
+    return ToolContext(
+        agent_id="agent_escape", workspace=workspace, env=env or {}, sandbox=policy, bash_timeout=60
+    )
+
+
+@pytest.mark.parametrize("escape", ESCAPES, ids=lambda escape: escape.name)
+async def test_each_escape_attempt_from_agent_bash_is_contained(
+    escape: Escape, places: Places, agent_workspace: Path, policy: SandboxPolicy
+) -> None:
+    config_before = (places.common / "config").read_text()
+    context = context_for(agent_workspace, policy)
+
+    result = await call(Bash(), context, command=escape.render(**places.values()))
+
+    assert result.content.endswith(f"[exit code {CONTAINED}]"), result.content
+    assert "ESCAPED" not in result.content
+    assert not (places.outside / "planted").exists()
+    assert not (places.common / "hooks" / "pre-commit").exists()
+    assert (places.common / "config").read_text() == config_before
+    assert git(places.checkout, "rev-parse", "main").strip() != "0" * 40
+
+
+async def test_home_and_tmp_do_not_outlive_a_command(
+    agent_workspace: Path, policy: SandboxPolicy
+) -> None:
+    context = context_for(agent_workspace, policy)
+    await call(Bash(), context, command="echo x > $HOME/.profile-plant; echo y > /tmp/plant")
+
+    result = await call(
+        Bash(), context, command="ls -A $HOME /tmp; test -e $HOME/.profile-plant || echo gone"
+    )
+
+    assert "gone" in result.content
+    assert "plant" not in result.content.replace(".profile-plant || echo gone", "")
+    assert not Path("/tmp/plant").exists()
+
+
+async def test_two_agents_do_not_share_tmp(
+    agent_workspace: Path, tmp_path: Path, policy: SandboxPolicy
+) -> None:
+    other = tmp_path / "other-agent"
+    other.mkdir()
+    writer = context_for(agent_workspace, policy)
+    reader = context_for(other, policy)
+
+    async def write_and_hold() -> None:
+        await call(Bash(), writer, command="echo mine > /tmp/shared-note; sleep 2")
+
+    holding = asyncio.create_task(write_and_hold())
+    await asyncio.sleep(0.8)
+    seen = await call(Bash(), reader, command="cat /tmp/shared-note || echo absent")
+    await holding
+
+    assert "absent" in seen.content
+
+
+async def test_a_fork_bomb_is_stopped_by_the_process_limit(
+    agent_workspace: Path, policy: SandboxPolicy
+) -> None:
+    context = context_for(agent_workspace, policy)
+    bomb = "bomb() { bomb | bomb & }; bomb; sleep 1; echo survived"
+    started = time.monotonic()
+
+    result = await call(Bash(), context, command=bomb, timeout_seconds=20)
+
+    assert time.monotonic() - started < 25
+    assert "fork: retry" in result.content or "Resource temporarily unavailable" in result.content
+    assert not sleeping_processes("1")
+
+
+async def test_a_huge_file_is_stopped_by_the_file_size_limit(
+    agent_workspace: Path, policy: SandboxPolicy
+) -> None:
+    context = context_for(agent_workspace, policy)
+
+    result = await call(Bash(), context, command="head -c 64M /dev/zero > big.bin")
+
+    assert "[exit code 0]" not in result.content
+    assert (agent_workspace / "big.bin").stat().st_size <= policy.max_file_bytes
+
+
+class TestOrdinaryWork:
+    async def test_running_the_tests_works(
+        self, agent_workspace: Path, policy: SandboxPolicy
+    ) -> None:
+        context = context_for(agent_workspace, policy)
+        result = await call(Bash(), context, command="python3 -m unittest -q test_ok 2>&1")
+        assert result.content.endswith("[exit code 0]"), result.content
+        assert "OK" in result.content
+
+    async def test_the_git_tool_commits_on_the_agents_branch_without_hooks(
+        self, places: Places, agent_workspace: Path, policy: SandboxPolicy
+    ) -> None:
+        hook = places.common / "hooks" / "pre-commit"
+        hook.write_text("#!/bin/sh\ntouch hook-ran\nexit 1\n")
+        hook.chmod(0o755)
+        context = context_for(agent_workspace, policy)
+        (agent_workspace / "feature.txt").write_text("new\n")
+
+        await call(Git(), context, action="add", paths=["feature.txt"])
+        result = await call(Git(), context, action="commit", message="Add the feature")
+
+        assert not result.is_error, result.content
+        branch = git(agent_workspace, "rev-parse", "--abbrev-ref", "HEAD").strip()
+        assert git(places.checkout, "log", "-1", "--format=%s", branch).strip() == "Add the feature"
+        assert not (agent_workspace / "hook-ran").exists()
+        assert git(places.checkout, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+
+    async def test_git_from_bash_commits_on_the_agents_branch(
+        self, places: Places, agent_workspace: Path, policy: SandboxPolicy
+    ) -> None:
+        context = context_for(
+            agent_workspace,
+            policy,
+            env={
+                "GIT_AUTHOR_NAME": "A",
+                "GIT_AUTHOR_EMAIL": "a@b",
+                "GIT_COMMITTER_NAME": "A",
+                "GIT_COMMITTER_EMAIL": "a@b",
+            },
+        )
+        command = (
+            "echo more >> README.md && git commit -qam 'Edit from bash' && git log -1 --format=%s"
+        )
+        result = await call(Bash(), context, command=command)
+        assert "Edit from bash" in result.content, result.content
+        assert result.content.endswith("[exit code 0]")
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "1"]])
+def test_without_bubblewrap_the_server_stops_with_one_line_saying_what_to_install(
+    command: list[str], tmp_path: Path
+) -> None:
+    no_tools = tmp_path / "bin"
+    no_tools.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrate", *command],
+        env={"PATH": str(no_tools), "ORCHESTRATE_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "install it" in result.stderr
+    assert "ORCHESTRATE_SANDBOX=none" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "home" / "orchestrate.db").exists()
