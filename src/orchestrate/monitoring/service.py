@@ -36,13 +36,15 @@ async def check_health(uow: UnitOfWork, settings: Settings) -> Health:
     dialect = uow.database.dialect
     policy = SandboxPolicy.from_settings(settings)
     warning = sandbox_warning(policy)
-    extra = {"sandbox": policy.mode.value, "warnings": (warning,) if warning else ()}
+    warnings = (warning,) if warning else ()
+    sandbox = policy.mode.value
     try:
         async with uow:
             await uow.session.execute(text("SELECT 1"))
     except Exception as error:
-        return Health("degraded", __version__, dialect, False, type(error).__name__, **extra)
-    return Health("ok", __version__, dialect, True, **extra)
+        error_name = type(error).__name__
+        return Health("degraded", __version__, dialect, False, error_name, sandbox, warnings)
+    return Health("ok", __version__, dialect, True, None, sandbox, warnings)
 
 
 async def queue_statistics(uow: UnitOfWork) -> QueueStats:
