@@ -21,6 +21,7 @@ from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.web.deps import require_actor
 from orchestrate.web.errors import install_error_handlers
 from orchestrate.web.limits import BodyLimitMiddleware
+from orchestrate.web.openapi import install_problem_responses
 
 DESCRIPTION = """
 Orchestrate puts AI agents to work on software delivery.
@@ -46,6 +47,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     # urgent, because GitHub waits on each of them.
     app.state.delivery_inbox = DeliveryInbox(lambda: runtime.uow(urgent=True))
     install_error_handlers(app)
+    install_problem_responses(app)
     app.add_middleware(
         BodyLimitMiddleware,
         api_limit=runtime.settings.api_max_body_bytes,
