@@ -15,10 +15,10 @@ from orchestrate.pipelines.spec.loader import check_pipeline
 
 def alias_bomb(levels: int = 9) -> str:
     """The classic "billion laughs": each level lists the previous one nine times."""
-    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    lines = ["a: &a [x,x,x,x,x,x,x,x,x]"]
     for level in range(1, levels):
         previous, current = chr(ord("a") + level - 1), chr(ord("a") + level)
-        lines.append(f"{current}: &{current} [{', '.join(['*' + previous] * 9)}]")
+        lines.append(f"{current}: &{current} [{','.join(['*' + previous] * 9)}]")
     return "\n".join(lines) + "\n"
 
 
