@@ -170,8 +170,8 @@ def _workspace_binds(confinement: Confinement) -> list[str]:
         options += ["--bind", str(path), str(path)]
     for path in git.protected:
         options += ["--ro-bind", str(path), str(path)]
-    for file in confinement.writable_files:
-        options += ["--bind", str(file), str(file)]
+    for inside, file in confinement.writable_files.items():
+        options += ["--bind", str(file), inside]
     return options
 
 

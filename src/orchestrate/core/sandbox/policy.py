@@ -62,7 +62,8 @@ class Confinement:
 
     ``workspace`` is bound read-write at its own path, so absolute paths (and the
     paths git writes into a worktree's ``.git`` file) mean the same inside and out.
-    ``writable_files`` are single files bound read-write (a step's output file);
+    ``writable_files`` maps a path inside the sandbox to a single host file bound
+    read-write there (a step's output file), so nothing of the host path shows;
     ``read_only`` are extra trees it may read. ``env`` is added to
     ``BASE_ENVIRONMENT``; nothing of the caller's own environment is passed.
     """
@@ -70,7 +71,7 @@ class Confinement:
     workspace: Path
     env: Mapping[str, str] = field(default_factory=dict)
     network: bool = False
-    writable_files: tuple[Path, ...] = ()
+    writable_files: Mapping[str, Path] = field(default_factory=dict)
     read_only: tuple[Path, ...] = ()
     start_directory: Path | None = None
     """Where the command starts (inside the workspace); the workspace itself if not given."""

@@ -37,6 +37,8 @@ CancelCheck = Callable[[], Awaitable[bool]]
 _READ_CHUNK = 64 * 1024
 _FLUSH_SECONDS = 0.5
 _CANCEL_POLL_SECONDS = 1.0
+OUTPUT_FILE_INSIDE = "/run/orchestrate/output"
+"""Where a sandboxed step finds its ``$ORCHESTRATE_OUTPUT``."""
 _LONGEST_LINE = 64 * 1024
 """A line longer than this is logged in pieces; masking works within each piece."""
 
@@ -155,12 +157,17 @@ async def run_shell(
 
 def _confinement(command: ShellCommand) -> Confinement:
     workspace = (command.workspace or command.cwd).resolve()
-    writable = (command.output_file,) if command.output_file is not None else ()
+    env = dict(command.env)
+    writable: dict[str, Path] = {}
+    if command.output_file is not None and command.sandbox.is_confined:
+        # Bound at a fixed place: the host path would show the layout of the home.
+        writable[OUTPUT_FILE_INSIDE] = command.output_file.resolve()
+        env["ORCHESTRATE_OUTPUT"] = OUTPUT_FILE_INSIDE
     return Confinement(
         workspace=workspace,
-        env=dict(command.env),
+        env=env,
         network=command.network,
-        writable_files=tuple(path.resolve() for path in writable),
+        writable_files=writable,
         start_directory=command.cwd.resolve(),
     )
 

@@ -37,7 +37,12 @@ ESCAPES = [
     Escape(
         "any process environ names a host secret", "cat /proc/[0-9]*/environ | grep -qa HOST_CANARY"
     ),
-    Escape("the home is listed", "ls {home}"),
+    # A workspace inside the home (a step's) brings the empty directories leading to it.
+    Escape(
+        "the home shows more than the way to the workspace", "ls -A {home} | grep -vqx pipelines"
+    ),
+    Escape("step logs are read", "ls {home}/pipelines/logs"),
+    Escape("the secret key file is read", "cat {home}/secret.key"),
     Escape("the database file is read", "head -c 16 {database} | grep -q SQLite"),
     Escape("another repository is read", "cat {other_repo}/README.md"),
     Escape("the user's checkout is read", "cat {checkout}/private.txt"),
@@ -80,5 +85,5 @@ ESCAPES = [
         "the docker socket is there", "test -S /var/run/docker.sock || test -S /run/docker.sock"
     ),
 ]
-"""27 attempts; each must exit 3. HOME and /tmp persistence, a fork bomb and a huge file
+"""29 attempts; each must exit 3. HOME and /tmp persistence, a fork bomb and a huge file
 are tested on their own (they need two commands or a limit)."""
