@@ -18,7 +18,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.web.app import create_app
 from tests.support import bearer, issue_token
 
-pytestmark = pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+sqlite_only = pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
 
 
 def _database_file(settings: Settings) -> Path:
@@ -54,6 +54,7 @@ async def _post_story(runtime: Runtime, token: str, description: str) -> httpx.R
         )
 
 
+@sqlite_only
 async def test_a_full_disk_is_a_503_with_retry_after_and_nothing_is_stored(
     runtime_with: tuple[Runtime, list[str]], settings: Settings
 ) -> None:
@@ -71,6 +72,7 @@ async def test_a_full_disk_is_a_503_with_retry_after_and_nothing_is_stored(
     assert "disk is full" in response.json()["detail"]
 
 
+@sqlite_only
 async def test_a_database_locked_past_the_busy_timeout_is_a_503_with_retry_after(
     runtime_with: tuple[Runtime, list[str]],
 ) -> None:
@@ -99,3 +101,20 @@ class _Locked:
     def __exit__(self, *_: object) -> None:
         self._connection.execute("ROLLBACK")
         self._connection.close()
+
+
+async def test_a_postgresql_server_that_refuses_connections_is_a_503_with_retry_after(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url="postgresql+asyncpg://orchestrate@127.0.0.1:1/orchestrate",  # type: ignore[arg-type]
+    )
+    runtime = Runtime(settings=settings, database=create_database(settings.database_url_value))
+    try:
+        response = await _post_story(runtime, "orc_anything", "a story")
+    finally:
+        await runtime.close()
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
