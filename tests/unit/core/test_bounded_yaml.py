@@ -9,8 +9,9 @@ import pytest
 
 from orchestrate.agents.definitions import parse_definition
 from orchestrate.core.bounded_yaml import YamlLimitExceeded, YamlLimits, load_bounded
-from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.errors import OrchestrateError, ValidationFailed
 from orchestrate.pipelines.spec.loader import check_pipeline
+from orchestrate.stories.story_file import parse_story_file
 
 
 def alias_bomb(levels: int = 9) -> str:
@@ -67,3 +68,10 @@ def test_agent_front_matter_with_an_alias_bomb_is_a_validation_error_with_its_li
 
     with pytest.raises(ValidationFailed, match=r"explorer\.md:6: .*expands to more than 10000"):
         parse_definition(text, Path("explorer.md"))
+
+
+def test_story_front_matter_nested_too_deep_is_a_parse_error_not_a_recursion_error() -> None:
+    text = "---\npriority: " + "[" * 10_000 + "]" * 10_000 + "\n---\n# A story\n"
+
+    with pytest.raises(OrchestrateError, match="nest more than 64 levels"):
+        parse_story_file(text, "story.md")
