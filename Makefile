@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck unit install dev clean bench demo
+.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Orchestrate needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -21,20 +21,24 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+## make sandbox-tools: bubblewrap (the sandbox) and slirp4netns (its opt-in network)
+sandbox-tools:
+	@bash scripts/install-sandbox-tools.sh
+
 dev: $(VENV)/.installed-dev
 
 ## make run: install, migrate, and start `orchestrate serve` (API + worker) on 127.0.0.1:8080
-run: install
+run: install sandbox-tools
 	$(BIN)/orchestrate db upgrade
 	$(BIN)/orchestrate serve
 
 ## make demo: an agent fixes a failing test in a sample project, offline (a replayed session)
-demo: install
+demo: install sandbox-tools
 	$(BIN)/orchestrate db upgrade
 	bash examples/demo.sh
 
 ## make test: lint, type-check, architecture contracts, then the whole test suite
-test: lint typecheck
+test: lint typecheck sandbox-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: dev
@@ -47,6 +51,7 @@ typecheck: dev
 
 bench: dev
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/sandbox.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

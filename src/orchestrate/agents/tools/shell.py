@@ -199,7 +199,10 @@ async def run_process(
     try:
         timed_out = await _wait_for_exit(process, reader, time_limit)
         # The leader is gone (or overdue); whatever it left running goes with the group.
-        await terminate_group(process)
+        # In the sandbox a leader that exited by itself took everything with it: its
+        # PID namespace ends with its init, and the kernel ends every member first.
+        if timed_out or not scope.sandbox.is_confined:
+            await terminate_group(process)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(reader), _DRAIN_SECONDS)
     except asyncio.CancelledError:

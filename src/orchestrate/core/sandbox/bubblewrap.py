@@ -8,12 +8,17 @@ built from scratch: system directories read-only, a curated ``/etc`` (no
 and the workspace read-write. Nothing else of the host exists inside: not
 Orchestrate's home or database, not other repositories, not ``/run`` with its
 sockets. Resource limits are set by ``prlimit`` as the first program inside.
+
+``/etc`` is a copy of an allowlist of entries, made once per process and bound as one
+directory; ``hosts`` and ``resolv.conf`` are bound live on top.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +31,7 @@ PRLIMIT = "/usr/bin/prlimit"
 
 _SYSTEM_TREES = ("/usr", "/opt", "/nix/store")
 _MERGED_USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_LIVE_ETC_FILES = ("/etc/hosts", "/etc/resolv.conf")
 _ETC_ENTRIES = (
     "alternatives",
     "ca-certificates",
@@ -41,8 +47,6 @@ _ETC_ENTRIES = (
     "zoneinfo",
     "nsswitch.conf",
     "host.conf",
-    "hosts",
-    "resolv.conf",
     "gai.conf",
     "services",
     "protocols",
@@ -121,18 +125,11 @@ def _root_filesystem() -> list[str]:
             options += ["--symlink", os.readlink(link), link]
         elif os.path.isdir(link):
             options += ["--ro-bind", link, link]
-    for entry in _ETC_ENTRIES:
-        path = f"/etc/{entry}"
-        if os.path.lexists(path):
-            options += ["--ro-bind-try", path, path]
-    identity = _identity_files()
+    options += ["--ro-bind", str(etc_snapshot()), "/etc"]
+    for live in _LIVE_ETC_FILES:  # may change while the server runs: bound, not copied
+        if os.path.isfile(live):
+            options += ["--ro-bind", live, live]
     options += [
-        "--ro-bind",
-        str(identity / "passwd"),
-        "/etc/passwd",
-        "--ro-bind",
-        str(identity / "group"),
-        "/etc/group",
         "--proc",
         "/proc",
         "--dev",
@@ -176,18 +173,38 @@ def _workspace_binds(confinement: Confinement) -> list[str]:
 
 
 @functools.cache
-def _identity_files() -> Path:
-    """``/etc/passwd`` and ``/etc/group`` naming only the sandbox's user.
+def etc_snapshot() -> Path:
+    """The sandbox's ``/etc``: a copy, made once per process, of what programs need.
 
-    Programs (git, ssh, Python's ``getpass``) look the current user up; the host's
-    files would list every account of the machine.
+    One bind of a prepared directory costs a fraction of one bind per entry (measured:
+    ~2.5 ms per command for 30 entries). Only the allowlisted entries are copied,
+    never ``shadow``, ``ssl/private`` or service configuration; ``passwd`` and
+    ``group`` name only the sandbox's user, because the host's list every account.
+    Symbolic links are kept as links (most point into ``/usr``, which is visible).
     """
-    directory = Path(tempfile.mkdtemp(prefix="orchestrate-sandbox-"))
-    (directory / "passwd").write_text(
+    root = Path(tempfile.mkdtemp(prefix="orchestrate-sandbox-etc-"))
+    atexit.register(shutil.rmtree, root, True)
+    for entry in _ETC_ENTRIES:
+        source = Path("/etc", entry)
+        target = root / entry
+        try:
+            if source.is_symlink() and os.readlink(source).startswith("/usr/"):
+                target.symlink_to(os.readlink(source))
+            elif source.is_dir():
+                shutil.copytree(source, target, symlinks=True, ignore=_private_parts)
+            elif source.is_file():
+                shutil.copyfile(source, target)
+        except OSError:
+            continue  # unreadable or vanished: the sandbox does without it
+    (root / "passwd").write_text(
         f"sandbox:x:0:0:Orchestrate sandbox:{SANDBOX_HOME}:/bin/bash\n"
         "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
     )
-    (directory / "group").write_text("sandbox:x:0:\nnogroup:x:65534:\n")
-    for file in directory.iterdir():
-        file.chmod(0o444)
-    return directory
+    (root / "group").write_text("sandbox:x:0:\nnogroup:x:65534:\n")
+    for live in _LIVE_ETC_FILES:
+        Path(root, Path(live).name).touch()  # bind targets for the live files
+    return root
+
+
+def _private_parts(_directory: str, names: list[str]) -> list[str]:
+    return [name for name in names if name in {"private", "keys"} or name.endswith(".key")]
