@@ -4,8 +4,9 @@ Each command (``true``, ``python3 -c pass``) runs ``--runs`` times through the r
 code paths: the agent ``Bash`` tool (``run_process``) and the step runner
 (``run_shell``, with its log file and output pump), once unconfined
 (``ORCHESTRATE_SANDBOX=none``), once in bubblewrap without network and once with
-``network: true`` (slirp4netns). Runs interleave the modes so drift on the machine
-hits each alike. The database is not involved: it costs the same in every mode.
+``network: true`` (slirp4netns). Each mode runs in its own block: interleaved, the
+kernel's deferred teardown of the network namespaces of one mode's commands lands in
+the next mode's timings. The database is not involved: it costs the same in every mode.
 
     .venv/bin/python bench/sandbox.py [--runs 200]
 
@@ -99,10 +100,10 @@ async def measure(runs: int) -> list[tuple[str, str, str, float, float]]:
             runner = make_runner(workspace)
             for label, command in COMMANDS.items():
                 samples: dict[str, list[float]] = {mode: [] for mode in MODES}
-                for policy, network in MODES.values():  # warm caches once
-                    await runner(command, policy, network)
-                for _ in range(runs):
-                    for mode, (policy, network) in MODES.items():
+                for mode, (policy, network) in MODES.items():
+                    for _ in range(10):  # warm caches
+                        await runner(command, policy, network)
+                    for _ in range(runs):
                         started = time.perf_counter()
                         await runner(command, policy, network)
                         samples[mode].append((time.perf_counter() - started) * 1000)

@@ -72,7 +72,7 @@ async def spawn(
     whose death ends every process of the sandbox's PID namespace.
     """
     if not policy.is_confined:
-        env = {**confinement.environment(policy.path), **_host_basics()}
+        env = {**confinement.environment(), **_host_basics(), **confinement.env}
         process = await _exec(list(argv), confinement.directory, env, stdout, stderr, ())
         return SandboxedProcess(process)
     cgroup = PidsCgroup.create(policy.max_processes) if needs_pids_cgroup() else None
