@@ -367,7 +367,8 @@ def _git_environment() -> dict[str, str]:
 async def _git(cwd: Path, *args: str, time_limit: float = _GIT_TIME_LIMIT) -> _GitResult:
     try:
         process = await asyncio.create_subprocess_exec(
-            *("git", "-C", str(cwd), *args),
+            # No hook of the repository runs for git Orchestrate runs on an agent's behalf.
+            *("git", "-C", str(cwd), "-c", "core.hooksPath=/dev/null", *args),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -37,9 +37,6 @@ from orchestrate.pipelines.steps.outputs import read_outputs
 from orchestrate.pipelines.steps.shell import ShellCommand, ShellResult, run_shell
 from orchestrate.pipelines.workspace import ensure_workspace
 
-DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
-"""For a step whose ``env:`` sets no ``PATH``; never the worker's own ``PATH``."""
-
 
 async def run_shell_step(job: JobContext, attempt: Attempt) -> Outcome:
     """Run the attempt's script to its end; the outcome is already masked."""
@@ -130,8 +127,8 @@ def _process_env(
 ) -> dict[str, str]:
     """The step's whole environment: nothing comes from the worker's ``os.environ``.
 
-    The sandbox adds its fixed ``PATH``, an empty ``HOME``, ``LANG`` and ``TERM``; a
-    ``PATH`` is set here too so that a step without the sandbox still finds its tools.
+    The sandbox adds ``PATH`` (``ORCHESTRATE_SANDBOX_PATH``), an empty ``HOME``,
+    ``LANG`` and ``TERM`` (unconfined: the host's four); a step's own ``env:`` wins.
     """
     env = {
         "CI": "true",
@@ -142,7 +139,6 @@ def _process_env(
         **step_environment(context),
         **variables,
     }
-    env.setdefault("PATH", DEFAULT_PATH)
     return env
 
 

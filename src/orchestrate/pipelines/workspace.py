@@ -64,6 +64,8 @@ async def _git(repo: Path, *args: str) -> str:
         "git",
         "-C",
         str(repo),
+        "-c",
+        "core.hooksPath=/dev/null",  # no repository hook runs for a run's workspace
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

@@ -161,14 +161,28 @@ class TestRefusals:
     async def test_a_failed_checkout_leaves_neither_worktree_nor_branch(
         self, repo: Path, env: dict[str, str]
     ) -> None:
-        hook = repo / ".git" / "hooks" / "post-checkout"
-        hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
-        hook.chmod(0o755)
-        with pytest.raises(IntegrationError, match="hook says no"):
+        # A required smudge filter that fails makes git's checkout itself fail.
+        git(repo, "config", "filter.refuse.smudge", "false", env=env)
+        git(repo, "config", "filter.refuse.required", "true", env=env)
+        (repo / ".git" / "info" / "attributes").write_text("* filter=refuse\n")
+        with pytest.raises(IntegrationError, match="refuse"):
             await create_workspace(repo, "agent-1", "x")
         assert await list_workspaces(repo) == []
         assert not (repo / ".orchestrate" / "worktrees" / "agent-1").exists()
         assert git(repo, "branch", "--list", "orchestrate/*", env=env) == ""
+
+    async def test_no_repository_hook_runs_when_a_workspace_is_made_or_removed(
+        self, repo: Path
+    ) -> None:
+        for name in ("post-checkout", "reference-transaction", "post-index-change"):
+            hook = repo / ".git" / "hooks" / name
+            hook.write_text(f"#!/bin/sh\ntouch '{repo}/{name}-ran'\n")
+            hook.chmod(0o755)
+
+        workspace = await create_workspace(repo, "agent-1", "x")
+        await remove_workspace(repo, workspace.path, delete_branch=True)
+
+        assert sorted(path.name for path in repo.glob("*-ran")) == []
 
 
 class TestUserCheckout:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
+import orchestrate
+from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service
@@ -75,3 +78,29 @@ async def test_a_step_writes_its_workspace_and_outputs_but_not_the_home(
 
     assert statuses(run) == {"work": "success"}
     assert run.step("work").outputs == {"artifact": "built"}
+
+
+async def test_the_orchestrate_cli_inside_a_step_cannot_reach_the_servers_database(
+    pipelines: Pipelines,
+) -> None:
+    settings = pipelines.runtime.settings
+    # Make this virtualenv's orchestrate runnable in the sandbox, as a user might.
+    source = Path(orchestrate.__file__).parents[1]  # an editable install reads it from here
+    settings.sandbox_read_only_paths = [Path(sys.prefix), Path(sys.base_prefix), source]
+    settings.sandbox_path = f"{sys.prefix}/bin:/usr/bin:/bin"
+    await pipelines.register(
+        """
+        name: grab
+        steps:
+          - id: token
+            run: orchestrate token create --name stolen --role admin
+        """
+    )
+
+    run = await pipelines.run("grab")
+
+    # It ran, found no server's database, and made itself an empty one in the workspace.
+    log = Path(run.step("token").log_path or "").read_text()
+    assert "Created admin token 'stolen'" in log
+    tokens = await auth.list_tokens(pipelines.runtime.uow(read_only=True))
+    assert "stolen" not in {token.name for token in tokens}
