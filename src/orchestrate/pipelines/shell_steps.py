@@ -130,7 +130,7 @@ def _process_env(
     The sandbox adds ``PATH`` (``ORCHESTRATE_SANDBOX_PATH``), an empty ``HOME``,
     ``LANG`` and ``TERM`` (unconfined: the host's four); a step's own ``env:`` wins.
     """
-    env = {
+    return {
         "CI": "true",
         "ORCHESTRATE_RUN_ID": attempt.run_id,
         "ORCHESTRATE_STEP": attempt.key,
@@ -139,7 +139,6 @@ def _process_env(
         **step_environment(context),
         **variables,
     }
-    return env
 
 
 def _log_header(attempt: Attempt, script: ShellScript) -> None:
