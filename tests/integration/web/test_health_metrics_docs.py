@@ -16,7 +16,7 @@ from orchestrate.auth.models import Role
 from orchestrate.core.db import create_database
 from orchestrate.core.jobs import enqueue
 from orchestrate.core.runtime import Runtime
-from orchestrate.core.settings import Settings
+from orchestrate.core.settings import SandboxMode, Settings
 from orchestrate.web.app import create_app
 from tests.support import bearer
 
@@ -58,7 +58,19 @@ class TestHealth:
             "version": __version__,
             "database": engine_name,
             "database_reachable": True,
+            "sandbox": "bubblewrap",
+            "warnings": [],
         }
+
+    async def test_health_warns_when_the_sandbox_is_off(
+        self, api: httpx.AsyncClient, runtime: Runtime
+    ) -> None:
+        runtime.settings.sandbox = SandboxMode.NONE
+
+        body = (await api.get("/api/health")).json()
+
+        assert body["sandbox"] == "none"
+        assert "unconfined" in body["warnings"][0]
 
     async def test_an_unreachable_database_makes_health_503_degraded(
         self, unreachable_api: httpx.AsyncClient
