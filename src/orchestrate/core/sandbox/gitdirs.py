@@ -7,14 +7,24 @@ reflog, and the admin directory (``HEAD``, ``index``). Everything else of the co
 directory is the user's: ``config``, ``hooks/``, ``info/``, other branches. So the
 common directory is bound read-only and only those places read-write on top of it:
 a planted hook or a ``core.hooksPath`` can then not be written at all.
+
+Everything read here lives where a sandboxed command could have written it (the
+``.git`` file in the workspace, the admin directory's ``HEAD``), so nothing is taken
+on trust: the admin directory must be ``<common>/worktrees/<name>`` of a real git
+directory and point back at this very workspace, the ``.git`` file itself is bound
+read-only, and the branch's directories must lie under ``refs/heads`` without a
+symbolic link on the way. Anything else gets no git binds at all (git then fails
+inside, which is the safe way to fail): never a bind of a path the command chose.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 _PROTECTED_IN_PLAIN_REPOSITORY = ("config", "hooks", "info")
+_SAFE_REF = re.compile(r"refs/heads/[A-Za-z0-9._/-]+")
 
 
 @dataclass(frozen=True)
@@ -34,16 +44,35 @@ def git_binds(workspace: Path) -> GitBinds:
         )
         return GitBinds(protected=protected)
     admin = _admin_directory(dot_git)
-    if admin is None:
+    common = _common_directory(admin) if admin is not None else None
+    if admin is None or common is None or not _points_back(admin, dot_git):
         return GitBinds()
-    common = _common_directory(admin)
-    if common is None:
-        return GitBinds(writable=(admin,))
     writable = [admin, common / "objects"]
     branch_dir = _branch_directory(admin, common)
     if branch_dir is not None:
         writable.extend(branch_dir)
-    return GitBinds(read_only=(common,), writable=tuple(writable))
+    return GitBinds(read_only=(common,), writable=tuple(writable), protected=(dot_git,))
+
+
+def _points_back(admin: Path, dot_git: Path) -> bool:
+    """Whether the admin directory is git's own record of this very worktree."""
+    try:
+        recorded = (admin / "gitdir").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return Path(recorded).resolve() == dot_git.resolve()
+
+
+def _free_of_links(directory: Path, base: Path) -> bool:
+    """Whether ``directory`` lies under ``base`` with no symbolic link on the way."""
+    if not directory.is_relative_to(base):
+        return False
+    current = base
+    for part in directory.relative_to(base).parts:
+        current = current / part
+        if current.is_symlink():
+            return False
+    return not base.is_symlink()
 
 
 def _admin_directory(dot_git: Path) -> Path | None:
@@ -66,7 +95,10 @@ def _common_directory(admin: Path) -> Path | None:
     except (OSError, UnicodeDecodeError):
         return None
     common = (admin / relative).resolve()
-    return common if (common / "objects").is_dir() else None
+    is_git_directory = (common / "objects").is_dir() and (common / "HEAD").is_file()
+    if not is_git_directory or admin.parent != common / "worktrees":
+        return None
+    return common
 
 
 def _branch_directory(admin: Path, common: Path) -> list[Path] | None:
@@ -82,11 +114,13 @@ def _branch_directory(admin: Path, common: Path) -> list[Path] | None:
     if not head.startswith("ref: refs/heads/"):
         return None
     ref = head.removeprefix("ref: ")
-    if ".." in Path(ref).parts:
+    if not _SAFE_REF.fullmatch(ref) or ".." in Path(ref).parts:
         return None
     ref_dir = (common / ref).parent
     log_dir = (common / "logs" / ref).parent
-    for directory in (ref_dir, log_dir):
+    for directory, base in ((ref_dir, common / "refs"), (log_dir, common / "logs")):
+        if not _free_of_links(directory, base):
+            return None
         directory.mkdir(parents=True, exist_ok=True)
     # refs/heads itself holds the user's branches: never bind it writable as a whole.
     if ref_dir == common / "refs" / "heads":

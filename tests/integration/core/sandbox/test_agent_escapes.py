@@ -171,3 +171,45 @@ def test_without_bubblewrap_the_server_stops_with_one_line_saying_what_to_instal
     assert "ORCHESTRATE_SANDBOX=none" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "home" / "orchestrate.db").exists()
+
+
+class TestGitMetadataCannotWidenTheSandbox:
+    """What one command writes must never choose what the next one may mount."""
+
+    async def test_the_worktrees_git_file_cannot_be_rewritten(
+        self, places: Places, agent_workspace: Path, policy: SandboxPolicy
+    ) -> None:
+        context = context_for(agent_workspace, policy)
+        rewrite = await call(Bash(), context, command=f"echo 'gitdir: {places.outside}' > .git")
+        attempt = await call(Bash(), context, command=f"touch {places.outside}/planted")
+
+        assert not rewrite.content.endswith("[exit code 0]")
+        assert not attempt.content.endswith("[exit code 0]")
+        assert not (places.outside / "planted").exists()
+
+    async def test_a_planted_git_file_in_a_scratch_workspace_binds_nothing(
+        self, places: Places, tmp_path: Path, policy: SandboxPolicy
+    ) -> None:
+        scratch = tmp_path / "scratch"
+        scratch.mkdir()
+        context = context_for(scratch, policy)
+        await call(Bash(), context, command=f"echo 'gitdir: {places.outside}' > .git")
+        attempt = await call(Bash(), context, command=f"touch {places.outside}/planted")
+
+        assert not attempt.content.endswith("[exit code 0]")
+        assert not (places.outside / "planted").exists()
+
+    async def test_head_cannot_lead_the_branch_directory_through_a_symlink(
+        self, places: Places, agent_workspace: Path, policy: SandboxPolicy
+    ) -> None:
+        context = context_for(agent_workspace, policy)
+        admin = places.common / "worktrees" / agent_workspace.name
+        plant = (
+            f"ln -s {places.outside} {places.common}/refs/heads/orchestrate/out && "
+            f"echo 'ref: refs/heads/orchestrate/out/x' > {admin}/HEAD"
+        )
+        await call(Bash(), context, command=plant)
+        attempt = await call(Bash(), context, command=f"touch {places.outside}/planted")
+
+        assert not attempt.content.endswith("[exit code 0]")
+        assert not (places.outside / "planted").exists()
