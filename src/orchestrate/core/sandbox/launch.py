@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,10 @@ async def _spawn_with_network(
             stderr,
             (info_write, block_read),
         )
+    except BaseException:
+        os.close(info_read)
+        os.close(block_write)
+        raise
     finally:
         os.close(info_write)
         os.close(block_read)
@@ -133,6 +138,11 @@ async def _spawn_with_network(
         )
         sandboxed.helpers.append(await _start_slirp(slirp, child))
     except BaseException:
+        # bubblewrap goes on when the block pipe closes unread: end it first, so a
+        # command whose network could not be set up never runs at all.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
         os.close(block_write)
         await sandboxed.close()
         raise
@@ -169,6 +179,11 @@ async def _start_slirp(slirp: str, child: int) -> asyncio.subprocess.Process:
         ready = await asyncio.wait_for(
             asyncio.to_thread(os.read, ready_read, 1), _NETWORK_SETUP_SECONDS
         )
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            helper.kill()
+        await helper.wait()
+        raise
     finally:
         os.close(ready_read)
     if ready != b"1":
