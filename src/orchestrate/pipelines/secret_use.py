@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from orchestrate.core.errors import ValidationFailed
+from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.errors import PermissionDenied, ValidationFailed
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines.spec.models import PipelineSpec, StepSpec
@@ -25,17 +26,36 @@ from orchestrate.secrets import service as secrets
 
 
 async def check_secrets_exist(
-    read_uow: UnitOfWork, specs: Sequence[tuple[PipelineSpec, SourceMap]]
+    read_uow: UnitOfWork, specs: Sequence[tuple[PipelineSpec, SourceMap]], actor: Actor
 ) -> None:
-    """Raise ``PipelineInvalid`` naming every secret the files read and the store lacks."""
-    if not any(True for spec, _ in specs for _ in secret_references(spec)):
+    """Refuse files that read secrets their author may not, or that the store lacks.
+
+    Reading a secret in a step is reading it: a step can print it transformed past the
+    masking. Only admins can manage secrets over the API, so only an admin may
+    register a pipeline that reads one (``PermissionDenied`` otherwise); then every
+    name the files read and the store lacks is one ``PipelineInvalid`` problem.
+    """
+    names = sorted({name for spec, _ in specs for name in _referenced_names(spec)})
+    if not names:
         return
+    if not actor.role.allows(Permission.ADMIN):
+        raise PermissionDenied(
+            f"Only an admin may register a pipeline that reads secrets (it reads "
+            f"{', '.join(names)}): a step could print them. Ask an admin to register it",
+            actor=actor.name,
+            role=actor.role.value,
+            permission=Permission.ADMIN.value,
+        )
     existing = await secrets.list_secret_names(read_uow)
     problems: list[SpecProblem] = []
     for spec, where in specs:
         problems += missing_secret_problems(spec, where, existing)
     if problems:
         raise PipelineInvalid(problems)
+
+
+def _referenced_names(spec: PipelineSpec) -> set[str]:
+    return {reference.name for reference in secret_references(spec)}
 
 
 async def step_secrets(

@@ -120,7 +120,7 @@ async def apply_sources(
     auth.authorize(actor, Permission.WRITE)
     # Pure-Python YAML parses ~170 KB/s: a 1 MiB file would stall every request for 6 s.
     loaded = await asyncio.to_thread(_load_all, sources)
-    await check_secrets_exist(uow.sibling(read_only=True), loaded)
+    await check_secrets_exist(uow.sibling(read_only=True), loaded, actor)
     specs = [spec for spec, _ in loaded]
     if expected_name is not None and specs[0].name != expected_name:
         raise ValidationFailed(

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrate.auth.models import Role
 from orchestrate.auth.service import Actor
+from orchestrate.core.errors import PermissionDenied
 from orchestrate.core.sandbox.policy import BASE_ENVIRONMENT
 from orchestrate.pipelines import service
 from orchestrate.pipelines.spec.problems import PipelineInvalid
@@ -194,3 +196,19 @@ def _yaml(text: str) -> str:
     """``text`` as a double-quoted YAML scalar (payloads hold quotes, colons, backticks)."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+async def test_only_an_admin_may_register_a_pipeline_that_reads_secrets(
+    pipelines: Pipelines,
+) -> None:
+    runtime = pipelines.runtime
+    await secrets.set_secret(
+        runtime.uow(), runtime.settings, "DEPLOY_TOKEN", SECRET, Actor.local_cli()
+    )
+    operator = Actor(name="ops", role=Role.OPERATOR, source="test")
+    text = "name: leak\nsteps:\n  - id: x\n    run: echo ${{ secrets.DEPLOY_TOKEN }} | rev\n"
+
+    with pytest.raises(PermissionDenied, match=r"Only an admin .* DEPLOY_TOKEN"):
+        await service.register_pipeline(runtime.uow(), service.PipelineSource(text), operator)
+
+    assert await service.list_pipelines(runtime.uow(read_only=True)) == []
