@@ -84,11 +84,17 @@ class _Command:
         words = self._significant()
         if not words:
             return False
-        name = words[0].rsplit("/", 1)[-1]
-        if name == "eval":
+        # Any word, not just the first: wrappers (``timeout 60 bash -c``, ``sudo sh -c``,
+        # ``find -exec sh -c``, ``xargs sh -c``) hand the text to a shell all the same.
+        # Mistaking an argument for a shell only makes the value reach it by reference.
+        names = [word.rsplit("/", 1)[-1] for word in words]
+        if names[0] == "eval":  # a builtin: no wrapper can run it
             return True
-        if name in ("sh", "bash", "dash", "zsh", "ksh") or words[0] in _SHELLS:
-            return any(re.fullmatch(r"-[a-z]*c[a-z]*", word) for word in words[1:])
+        for index, name in enumerate(names):
+            if name in ("sh", "bash", "dash", "zsh", "ksh") or words[index] in _SHELLS:
+                flags = words[index + 1 :]
+                if any(re.fullmatch(r"-[a-z]*c[a-z]*", word) for word in flags):
+                    return True
         return False
 
     @property
