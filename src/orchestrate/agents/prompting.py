@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from orchestrate.agents.context import fit_to_window
 from orchestrate.agents.models import AgentDefinition, AgentRun
+from orchestrate.core.quoting import quote_untrusted
 from orchestrate.core.runtime import Runtime
 from orchestrate.llm.models import CompletionRequest, Message, Role, TextBlock, ToolSpec
 from orchestrate.stories import service as stories
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from orchestrate.agents.loop import LoopEnvironment
 
 MAX_OUTPUT_TOKENS = 8192
+GITHUB_LABEL = "github"
+"""The label the triggers capability gives stories it makes from GitHub issues."""
 
 
 def system_prompt(run: AgentRun, definition: AgentDefinition) -> str:
@@ -47,11 +50,23 @@ async def first_message(runtime: Runtime, run: AgentRun, env: LoopEnvironment) -
         criteria = "\n".join(
             f"- [{'x' if c.done else ' '}] {c.text}" for c in story.acceptance_criteria
         )
+        title = _story_title(story.title, story.labels, story.id)
         parts.append(
-            f"## Story {story.key or story.id}: {story.title}\n\n{story.description}".rstrip()
+            f"## Story {story.key or story.id}: {title}\n\n{story.description}".rstrip()
             + (f"\n\nAcceptance criteria:\n{criteria}" if criteria else "")
         )
     return Message(role=Role.USER, content=[TextBlock(text="\n\n".join(parts))])
+
+
+def _story_title(title: str, labels: tuple[str, ...], story_id: str) -> str:
+    """The title as a heading, unless a stranger wrote it: then as quoted data.
+
+    Stories made from GitHub issues (label ``github``) carry the issue's title, which
+    anyone who can open an issue chose; their description quotes it already.
+    """
+    if GITHUB_LABEL not in labels:
+        return title
+    return "\n\n" + quote_untrusted(title, source=f"title of story {story_id}")
 
 
 def build_request(

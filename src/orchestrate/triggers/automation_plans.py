@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from orchestrate.core.quoting import quote_untrusted
 from orchestrate.core.settings import Settings
 from orchestrate.triggers.github_event import GithubEvent, dig
-from orchestrate.triggers.quoting import quote_untrusted
 from orchestrate.triggers.trust import (
     Author,
     ci_untrusted_reason,

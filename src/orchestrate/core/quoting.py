@@ -17,9 +17,9 @@ SHA-256 prefix), so writing the real closing delimiter into the text would mean
 finding text that contains its own hash. Deriving the id instead of drawing it at
 random keeps planning pure: the same delivery always yields the same task.
 
-This is the one place untrusted text is quoted, so later capabilities (Slack,
-incidents, issue trackers) use it too; it depends on nothing but the standard library
-so that it can move to ``core`` when a capability outside triggers needs it.
+This is the one place untrusted text is quoted: triggers quote what GitHub sends,
+agents quote a story title that came from GitHub, and later capabilities (Slack,
+incidents, issue trackers) use it too. It depends on nothing but the standard library.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from orchestrate.triggers.quoting import MAX_QUOTED_CHARS, TAG, quote_untrusted
+from orchestrate.core.quoting import MAX_QUOTED_CHARS, TAG, quote_untrusted
 
 CLOSING = re.compile(rf"</\s*{TAG}[^>]*>", re.IGNORECASE)
 OPENING = re.compile(rf"<\s*{TAG}[^>]*>", re.IGNORECASE)
