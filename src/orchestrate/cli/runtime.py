@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from orchestrate.cli.output import say
+from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.logging import configure_logging
 from orchestrate.core.migrate import migration_status_async, upgrade_to_head_async
 from orchestrate.core.runtime import Runtime
@@ -31,7 +33,12 @@ def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
         try:
             await ensure_migrated(runtime)
             # Work run inline (``--wait``) logs and records events: mask the store's values.
-            await secrets.refresh_masker(runtime.uow(read_only=True), settings)
+            # A bad key must not lock the operator out of every command (``secret
+            # delete``, ``config show``): nothing can be decrypted, so nothing can leak.
+            try:
+                await secrets.refresh_masker(runtime.uow(read_only=True), settings)
+            except ConfigurationError as error:
+                say(f"Warning: stored secrets cannot be read: {error}")
             return await work(runtime)
         finally:
             await runtime.close()

@@ -13,7 +13,7 @@ import base64
 import binascii
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -32,7 +32,7 @@ class UndecryptableSecret(ConfigurationError):
 @dataclass(frozen=True)
 class SecretKey:
     id: str
-    material: bytes
+    material: bytes = field(repr=False)  # never in a traceback or a log line
 
     @classmethod
     def generate(cls) -> SecretKey:

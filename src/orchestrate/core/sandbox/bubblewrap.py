@@ -31,7 +31,10 @@ PRLIMIT = "/usr/bin/prlimit"
 
 _SYSTEM_TREES = ("/usr", "/opt", "/nix/store")
 _MERGED_USR_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_LIVE_ETC_FILES = ("/etc/hosts", "/etc/resolv.conf")
+_RESOLV_CONF = "/etc/resolv.conf"
+_LIVE_ETC_FILES = ("/etc/hosts", _RESOLV_CONF)
+_SLIRP_DNS = "10.0.2.3"
+"""slirp4netns's built-in DNS forwarder, which asks the host's own resolver."""
 _ETC_ENTRIES = (
     "alternatives",
     "ca-certificates",
@@ -96,7 +99,7 @@ def bubblewrap_argv(
         "--hostname",
         "sandbox",
         *extra_options,
-        *_root_filesystem(),
+        *_root_filesystem(network=confinement.network),
         *_read_only_binds(policy.read_only_paths),
         *_read_only_binds(confinement.read_only),
         *_workspace_binds(confinement),
@@ -115,7 +118,7 @@ def bubblewrap_argv(
     return [*options, *limits, *argv]
 
 
-def _root_filesystem() -> list[str]:
+def _root_filesystem(*, network: bool) -> list[str]:
     options: list[str] = []
     for tree in _SYSTEM_TREES:
         if os.path.isdir(tree):
@@ -127,7 +130,10 @@ def _root_filesystem() -> list[str]:
             options += ["--ro-bind", link, link]
     options += ["--ro-bind", str(etc_snapshot()), "/etc"]
     for live in _LIVE_ETC_FILES:  # may change while the server runs: bound, not copied
-        if os.path.isfile(live):
+        if network and live == _RESOLV_CONF:
+            # The host's resolver may sit on its loopback (127.0.0.53), out of reach.
+            options += ["--ro-bind", str(_slirp_resolv_conf()), live]
+        elif os.path.isfile(live):
             options += ["--ro-bind", live, live]
     options += [
         "--proc",
@@ -204,6 +210,14 @@ def etc_snapshot() -> Path:
     for live in _LIVE_ETC_FILES:
         Path(root, Path(live).name).touch()  # bind targets for the live files
     return root
+
+
+@functools.cache
+def _slirp_resolv_conf() -> Path:
+    path = etc_snapshot().parent / f"{etc_snapshot().name}-resolv.conf"
+    path.write_text(f"nameserver {_SLIRP_DNS}\n")
+    atexit.register(path.unlink, True)
+    return path
 
 
 def _private_parts(_directory: str, names: list[str]) -> list[str]:

@@ -13,9 +13,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import structlog
+
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.sandbox.bubblewrap import BWRAP, PRLIMIT, bubblewrap_argv
+from orchestrate.core.sandbox.pids import needs_pids_cgroup, pids_cgroups_available
 from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
+
+log = structlog.get_logger(__name__)
 
 UNCONFINED_WARNING = (
     "ORCHESTRATE_SANDBOX=none: agent bash, agent git and pipeline run steps run "
@@ -59,5 +64,12 @@ def require_sandbox(policy: SandboxPolicy) -> None:
             f"bubblewrap cannot create a sandbox here ({reason}): allow unprivileged user "
             "namespaces (sysctl kernel.unprivileged_userns_clone=1, or in a container "
             "run it with user namespaces allowed), or set ORCHESTRATE_SANDBOX=none"
+        )
+    if needs_pids_cgroup() and not pids_cgroups_available():
+        log.warning(
+            "sandbox_process_limit_unavailable",
+            detail="running as root, where RLIMIT_NPROC does not apply, and no pids cgroup "
+            "can be made: sandboxed commands have no process limit. Run Orchestrate as an "
+            "ordinary user, or give it a writable pids cgroup",
         )
     _checked.add(policy)

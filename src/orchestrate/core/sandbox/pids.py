@@ -73,6 +73,11 @@ class PidsCgroup:
                 os.kill(int(member), signal.SIGKILL)
 
 
+def pids_cgroups_available() -> bool:
+    """Whether per-command pids cgroups can be made here (checked once per process)."""
+    return _parent_directory() is not None
+
+
 def needs_pids_cgroup() -> bool:
     """Only root escapes ``RLIMIT_NPROC``; everyone else is bounded by ``prlimit``."""
     return os.geteuid() == 0
@@ -87,6 +92,8 @@ def _parent_directory() -> Path | None:
             parent = root / _PARENT_NAME
             try:
                 parent.mkdir(exist_ok=True)
+                if root != _V1_ROOT:  # v2: a child gets pids.max only if enabled here
+                    (parent / "cgroup.subtree_control").write_text("+pids")
             except OSError:
                 continue
             if (parent / "pids.max").exists():
