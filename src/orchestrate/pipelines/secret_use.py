@@ -25,7 +25,7 @@ from orchestrate.pipelines.spec.secret_refs import (
 from orchestrate.secrets import service as secrets
 
 
-async def check_secrets_exist(
+async def check_secret_use(
     read_uow: UnitOfWork, specs: Sequence[tuple[PipelineSpec, SourceMap]], actor: Actor
 ) -> None:
     """Refuse files that read secrets their author may not, or that the store lacks.

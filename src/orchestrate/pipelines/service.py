@@ -42,7 +42,7 @@ from orchestrate.pipelines.models import (
     TriggerKind,
 )
 from orchestrate.pipelines.reactions import register_pipeline_jobs
-from orchestrate.pipelines.secret_use import check_secrets_exist
+from orchestrate.pipelines.secret_use import check_secret_use
 from orchestrate.pipelines.spec.loader import parse_pipeline
 from orchestrate.pipelines.spec.models import PipelineSpec
 from orchestrate.pipelines.spec.positions import SourceMap
@@ -120,7 +120,7 @@ async def apply_sources(
     auth.authorize(actor, Permission.WRITE)
     # Pure-Python YAML parses ~170 KB/s: a 1 MiB file would stall every request for 6 s.
     loaded = await asyncio.to_thread(_load_all, sources)
-    await check_secrets_exist(uow.sibling(read_only=True), loaded, actor)
+    await check_secret_use(uow.sibling(read_only=True), loaded, actor)
     specs = [spec for spec, _ in loaded]
     if expected_name is not None and specs[0].name != expected_name:
         raise ValidationFailed(

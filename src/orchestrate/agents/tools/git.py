@@ -148,16 +148,10 @@ def _output(result: ProcessResult) -> ToolOutput:
 async def _git(context: ToolContext, *args: str) -> ProcessResult:
     settings = [part for setting in _SETTINGS for part in ("-c", setting)]
     root = workspace_root(context.workspace)
-    scope = ProcessScope.of(context, cwd=root)
+    scope = ProcessScope.of(context, cwd=root, env=git_environment(context.env), network=False)
     return await run_process(
-        ["git", "-C", str(root.resolve()), *settings, *args],
-        scope=ProcessScope(
-            sandbox=scope.sandbox,
-            workspace=scope.workspace,
-            cwd=scope.cwd,
-            env=git_environment(context.env),
-            network=False,
-        ),
+        ["git", "-C", str(root), *settings, *args],
+        scope=scope,
         time_limit=GIT_TIME_LIMIT,
         output_limit=context.output_limit,
     )

@@ -168,7 +168,7 @@ async def _ripgrep(rg: str, context: ToolContext, request: GrepInput, start: Pat
     argv += ["--regexp", request.pattern, "--", display_path(root, start)]
     result = await run_process(
         argv,
-        scope=ProcessScope.of(context, cwd=root),
+        scope=ProcessScope.of(context, cwd=root, network=False),
         time_limit=_RG_TIME_LIMIT,
         output_limit=max(context.output_limit * 4, 200_000),
     )

@@ -39,6 +39,7 @@ from orchestrate.agents.tools.base import (
     omission_marker,
     parse_arguments,
 )
+from orchestrate.agents.tools.paths import workspace_root
 from orchestrate.core.sandbox import Confinement, SandboxedProcess, SandboxPolicy, spawn
 from orchestrate.llm.models import ToolSpec
 
@@ -163,18 +164,22 @@ class ProcessScope:
     network: bool = False
 
     @classmethod
-    def of(cls, context: ToolContext, *, cwd: Path | None = None) -> ProcessScope:
+    def of(
+        cls,
+        context: ToolContext,
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        network: bool | None = None,
+    ) -> ProcessScope:
+        """The context's scope; ``network`` off for tools that never need it (git, grep)."""
         return cls(
             sandbox=context.sandbox,
-            workspace=workspace_directory(context.workspace),
+            workspace=workspace_root(context.workspace),
             cwd=cwd or context.workspace,
-            env=context.env,
-            network=context.network,
+            env=context.env if env is None else env,
+            network=context.network if network is None else network,
         )
-
-
-def workspace_directory(workspace: Path) -> Path:
-    return workspace.resolve()
 
 
 async def run_process(
