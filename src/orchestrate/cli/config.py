@@ -15,9 +15,9 @@ from pydantic import SecretStr
 from orchestrate.cli.output import print_json, print_table, say
 from orchestrate.cli.runtime import cli_settings
 from orchestrate.core.db import redact_url
+from orchestrate.core.sandbox import SandboxPolicy, sandbox_warning
 from orchestrate.core.settings import (
     ENV_PREFIX,
-    SandboxMode,
     Settings,
     config_file_path,
     setting_sources,
@@ -45,14 +45,8 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
 
 def setting_warnings(settings: Settings) -> list[str]:
     """Settings that are valid but unsafe, for the operator to see every time."""
-    warnings = []
-    if settings.sandbox is SandboxMode.NONE:
-        warnings.append(
-            "sandbox is 'none': agent bash, agent git and pipeline run steps run unconfined, "
-            "with this user's files, network and environment; use it only on a machine "
-            "that runs nothing else (ORCHESTRATE_SANDBOX=bubblewrap confines them)"
-        )
-    return warnings
+    warning = sandbox_warning(SandboxPolicy.from_settings(settings))
+    return [warning] if warning else []
 
 
 @app.command("show")

@@ -23,8 +23,9 @@ from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
 log = structlog.get_logger(__name__)
 
 UNCONFINED_WARNING = (
-    "ORCHESTRATE_SANDBOX=none: agent bash, agent git and pipeline run steps run "
-    "unconfined, with this user's files, network and processes"
+    "sandbox is 'none': agent bash, agent git and pipeline run steps run unconfined, "
+    "with this user's files, network and environment; use it only on a machine that "
+    "runs nothing else (ORCHESTRATE_SANDBOX=bubblewrap confines them)"
 )
 _CHECK_SECONDS = 20.0
 _checked: set[SandboxPolicy] = set()
