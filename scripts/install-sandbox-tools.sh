@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the sandbox needs where it is missing: bubblewrap (confinement),
-# slirp4netns (network for agents and steps that opt in) and iproute2 (the network
+# slirp4netns (network for agents and steps that opt in) and iproute2 (the routes that
+# deny that network the metadata service and this machine's addresses; also the network
 # tests' test host). Installs with apt-get when run as root on Debian or Ubuntu;
 # elsewhere it says what to install and carries on: `orchestrate serve` then stops with
 # the same advice rather than run anything unconfined.

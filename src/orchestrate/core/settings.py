@@ -7,6 +7,7 @@ TOML file uses the setting names without the prefix (``port = 9000``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from decimal import Decimal
@@ -188,6 +189,12 @@ class Settings(BaseSettings):
     sandbox_max_cpu_seconds: int = Field(
         default=6 * 3600, ge=1, description="CPU seconds one sandboxed command may use."
     )
+    sandbox_network_deny: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks a sandbox with network: true may not reach (comma-separated "
+        "addresses or CIDRs), besides the always denied metadata services and this "
+        "machine's own addresses; e.g. 10.0.0.0/8,172.16.0.0/12,192.168.0.0/16.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key(s) encrypting the secret store, comma-separated, newest first; "
@@ -210,6 +217,19 @@ class Settings(BaseSettings):
     def _split_tool_names(cls, value: object) -> object:
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("sandbox_network_deny", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for part in value:
+                try:
+                    ipaddress.ip_network(str(part).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an IP address or network") from None
         return value
 
     @field_validator("sandbox_read_only_paths", mode="before")

@@ -4,8 +4,10 @@ Without network the sandbox's own network namespace holds only its loopback. Wit
 ``network=True`` the namespace gets a tap device served by ``slirp4netns`` with
 ``--disable-host-loopback``: outbound connections work, while the host's
 ``127.0.0.0/8`` (the database, Orchestrate's API, every local service) stays
-unreachable. bubblewrap reports the sandbox's pid on ``--info-fd`` and waits on
-``--block-fd`` until the network is up, so the command never starts without it.
+unreachable; ``egress`` then denies the metadata services and the host's other
+addresses with routes inside the namespace. bubblewrap reports the sandbox's pid on
+``--info-fd`` and waits on ``--block-fd`` until the network is up and filtered, so the
+command never starts without it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.sandbox import egress
 from orchestrate.core.sandbox.bubblewrap import bubblewrap_argv
 from orchestrate.core.sandbox.pids import PidsCgroup, needs_pids_cgroup
 from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
@@ -137,6 +140,7 @@ async def _spawn_with_network(
             asyncio.to_thread(_read_child_pid, info_read), _NETWORK_SETUP_SECONDS
         )
         sandboxed.helpers.append(await _start_slirp(slirp, child))
+        await _deny_networks(child, egress.denied_networks(policy.network_deny))
     except BaseException:
         # bubblewrap goes on when the block pipe closes unread: end it first, so a
         # command whose network could not be set up never runs at all.
@@ -161,6 +165,9 @@ async def _start_slirp(slirp: str, child: int) -> asyncio.subprocess.Process:
             "--configure",
             "--mtu=65520",
             "--disable-host-loopback",
+            # slirp parses every packet the sandbox sends: confine it too.
+            "--enable-sandbox",
+            "--enable-seccomp",
             "--ready-fd",
             str(ready_write),
             "--userns-path",
@@ -195,6 +202,38 @@ async def _start_slirp(slirp: str, child: int) -> asyncio.subprocess.Process:
             f"{helper.returncode}); run without network: true or check slirp4netns"
         )
     return helper
+
+
+async def _deny_networks(child: int, networks: list[egress.Network]) -> None:
+    """Add the ``prohibit`` routes; a sandbox whose routes failed never runs."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *egress.nsenter_argv(child),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")},
+        )
+    except FileNotFoundError:
+        raise ConfigurationError(
+            "network: true needs nsenter (util-linux) and ip (iproute2) to keep the "
+            "metadata service and this machine's addresses out of reach: install them"
+        ) from None
+    try:
+        _, errors = await asyncio.wait_for(
+            process.communicate(egress.route_commands(networks)), _NETWORK_SETUP_SECONDS
+        )
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+    if process.returncode != 0:
+        reason = errors.decode(errors="replace").strip().splitlines() or ["no message"]
+        raise ConfigurationError(
+            f"Could not deny the sandbox's network its forbidden addresses ({reason[-1]}); "
+            "the command did not run. Check that iproute2 is installed"
+        )
 
 
 def _read_child_pid(descriptor: int) -> int:

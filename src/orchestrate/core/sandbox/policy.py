@@ -39,6 +39,8 @@ class SandboxPolicy:
     max_processes: int = 512
     max_file_bytes: int = 4 * 1024**3
     max_cpu_seconds: int = 6 * 3600
+    network_deny: tuple[str, ...] = ()
+    """Networks denied to ``network: true`` on top of ``egress.ALWAYS_DENIED``."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SandboxPolicy:
@@ -49,6 +51,7 @@ class SandboxPolicy:
             max_processes=settings.sandbox_max_processes,
             max_file_bytes=settings.sandbox_max_file_bytes,
             max_cpu_seconds=settings.sandbox_max_cpu_seconds,
+            network_deny=tuple(settings.sandbox_network_deny),
         )
 
     @property

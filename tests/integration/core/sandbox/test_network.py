@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +35,20 @@ FETCH = (
 )
 
 
+LINK_LOCAL = "169.254.77.7"
+"""A link-local address like the metadata service's 169.254.169.254, which stays untouched."""
+
+
 @dataclass(frozen=True)
 class ServedHost:
     url: str
+    address: str
+    host_address: str
+    """This machine's own end of the link: an address the server's stack owns."""
+
+    @property
+    def link_local_url(self) -> str:
+        return f"http://{LINK_LOCAL}:8000/hello.txt"
 
 
 def _ip(*args: str) -> None:
@@ -60,6 +73,8 @@ def test_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHost]:
         _ip("addr", "add", f"{host_address}/30", "dev", outer)
         _ip("link", "set", outer, "up")
         _ip("-n", namespace, "addr", "add", f"{server_address}/30", "dev", inner)
+        _ip("-n", namespace, "addr", "add", f"{LINK_LOCAL}/32", "dev", inner)
+        _ip("route", "add", f"{LINK_LOCAL}/32", "dev", outer)
         _ip("-n", namespace, "link", "set", inner, "up")
         _ip("-n", namespace, "link", "set", "lo", "up")
         server = subprocess.Popen(
@@ -73,7 +88,7 @@ def test_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHost]:
                 "http.server",
                 "8000",
                 "--bind",
-                server_address,
+                "0.0.0.0",  # inside the test host's own namespace
                 "--directory",
                 str(served),
             ],
@@ -81,7 +96,11 @@ def test_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHost]:
             stderr=subprocess.DEVNULL,
         )
         _wait_until_serving(namespace, server_address)
-        yield ServedHost(url=f"http://{server_address}:8000/hello.txt")
+        yield ServedHost(
+            url=f"http://{server_address}:8000/hello.txt",
+            address=server_address,
+            host_address=host_address,
+        )
     finally:
         if server is not None:
             server.terminate()
@@ -148,3 +167,71 @@ async def test_with_network_the_hosts_loopback_and_database_stay_unreachable(
 
     assert all("REACHED" not in result.content for result in results[:3])
     assert "hello from the test host" in results[3].content
+
+
+@pytest.fixture
+def host_listener(test_host: ServedHost) -> Iterator[int]:
+    """A listener on this machine's own (non-loopback) address, like a LAN-bound service."""
+    server = socket.create_server((test_host.host_address, 0))
+    server.settimeout(5)
+    yield int(server.getsockname()[1])
+    server.close()
+
+
+def network_context(workspace: Path, policy: SandboxPolicy | None = None) -> ToolContext:
+    return ToolContext(
+        agent_id="agent_net",
+        workspace=workspace,
+        env={},
+        sandbox=policy or SandboxPolicy(),
+        network=True,
+    )
+
+
+async def test_with_network_the_metadata_range_is_denied(
+    tmp_path: Path, test_host: ServedHost
+) -> None:
+    from_host = urllib.request.urlopen(test_host.link_local_url, timeout=5).read().decode()
+
+    result = await call(
+        Bash(), network_context(tmp_path), command=FETCH.format(url=test_host.link_local_url)
+    )
+
+    assert "hello from the test host" in from_host
+    assert "hello from the test host" not in result.content
+    assert "Permission denied" in result.content, result.content
+
+
+async def test_with_network_the_hosts_own_addresses_are_denied(
+    tmp_path: Path, test_host: ServedHost, host_listener: int
+) -> None:
+    probe = f"exec 3<>/dev/tcp/{test_host.host_address}/{host_listener} && echo HOST-REACHED"
+
+    result = await call(Bash(), network_context(tmp_path), command=probe)
+
+    assert "HOST-REACHED" not in result.content
+    assert "Permission denied" in result.content, result.content
+
+
+async def test_with_network_configured_networks_are_denied_too(
+    tmp_path: Path, test_host: ServedHost
+) -> None:
+    policy = SandboxPolicy(network_deny=(f"{test_host.address}/30",))
+
+    result = await call(
+        Bash(), network_context(tmp_path, policy), command=FETCH.format(url=test_host.url)
+    )
+
+    assert "hello from the test host" not in result.content
+    assert "Permission denied" in result.content, result.content
+
+
+async def test_the_sandbox_cannot_lift_its_own_denials(
+    tmp_path: Path, test_host: ServedHost
+) -> None:
+    lift = f"ip route del prohibit 169.254.0.0/16; {FETCH.format(url=test_host.link_local_url)}"
+
+    result = await call(Bash(), network_context(tmp_path), command=lift)
+
+    assert "Operation not permitted" in result.content, result.content
+    assert "hello from the test host" not in result.content
