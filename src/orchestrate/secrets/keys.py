@@ -3,9 +3,12 @@
 The key is never in the database, so a copy of the database (a backup, a dump handed
 to support) reveals no secret. Without ``ORCHESTRATE_SECRET_KEY`` the keys live in
 ``<home>/secret.key``, created with mode 0600 the first time a key is needed: one
-base64 key per line, newest first. The file is rewritten atomically (a new file moved
-over the old), so a crash in the middle of a rotation leaves either the old file or
-the new one, and either still opens every stored secret.
+base64 key per line, newest first. The file only ever appears whole: it is written
+under a temporary name and then linked (created) or moved (rewritten) into place, so
+a reader never sees half a file, two processes creating it at once end up with one
+key, and a crash in the middle of a rotation leaves either the old file or the new
+one, either of which still opens every stored secret. Who may rewrite it when is
+``rotation``'s business (under the store's key lock).
 """
 
 from __future__ import annotations
@@ -69,18 +72,33 @@ def require_key_ring(settings: Settings) -> KeyRing:
 def write_key_file(settings: Settings, keys: Sequence[SecretKey]) -> None:
     """Replace the key file's keys with ``keys`` (newest first), atomically, mode 0600."""
     path = key_file(settings)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
+    temporary = _temporary_name(path)
     _write_new(temporary, keys)
     os.replace(temporary, path)
 
 
 def _create_key_file(path: Path, key: SecretKey) -> None:
+    """Create the key file holding ``key``, unless another process just created it.
+
+    Linking a complete temporary file into place is atomic and, unlike a rename,
+    refuses to replace an existing file: the first process wins, the others read its
+    key, and nobody ever reads a file that is still being written.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Another process creating it at the same moment wins; its key is then the key.
-    with contextlib.suppress(FileExistsError):
-        _write_new(path, [key])
+    temporary = _temporary_name(path)
+    _write_new(temporary, [key])
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def _temporary_name(path: Path) -> Path:
+    """A name next to ``path`` that no other process or thread uses at the same time."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(8).hex()}.tmp")
 
 
 def _write_new(path: Path, keys: Sequence[SecretKey]) -> None:

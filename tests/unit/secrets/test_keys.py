@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,50 @@ def test_the_key_file_is_created_on_first_use_readable_by_its_owner_only(tmp_pat
     again = load_key_ring(settings, create=True)
     assert again is not None
     assert again.current == ring.current
+
+
+def create_at_once(settings: Settings, creators: int) -> tuple[list[str], list[Exception]]:
+    """The current key id each of ``creators`` threads got, and their errors.
+
+    Each thread opens the file on its own, as a separate process starting up would.
+    """
+    start = threading.Barrier(creators)
+    key_ids: list[str] = []
+    errors: list[Exception] = []
+
+    def create() -> None:
+        start.wait()
+        try:
+            ring = load_key_ring(settings, create=True)
+            assert ring is not None
+            key_ids.append(ring.current.id)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=create) for _ in range(creators)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return key_ids, errors
+
+
+def test_processes_creating_the_key_file_at_once_all_get_the_same_whole_key(
+    tmp_path: Path,
+) -> None:
+    for attempt in range(25):
+        settings = settings_in(tmp_path / f"home-{attempt}")
+
+        key_ids, errors = create_at_once(settings, creators=8)
+
+        assert errors == []
+        assert len(key_ids) == 8
+        assert len(set(key_ids)) == 1
+        ring = load_key_ring(settings, create=False)
+        assert ring is not None
+        assert ring.current.id == key_ids[0]
+        assert [p.name for p in settings.home.iterdir()] == ["secret.key"]
+        assert stat.S_IMODE(key_file(settings).stat().st_mode) == 0o600
 
 
 def test_a_relative_home_puts_the_key_file_under_the_working_directory(
