@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from orchestrate.agents.tools.base import (
     parse_arguments,
 )
 from orchestrate.agents.tools.paths import workspace_root
+from orchestrate.core.process_group import terminate_group
 from orchestrate.core.sandbox import Confinement, SandboxedProcess, SandboxPolicy, spawn
 from orchestrate.llm.models import ToolSpec
 
@@ -207,11 +206,11 @@ async def run_process(
         # In the sandbox a leader that exited by itself took everything with it: its
         # PID namespace ends with its init, and the kernel ends every member first.
         if timed_out or not scope.sandbox.is_confined:
-            await terminate_group(process)
+            await terminate_group(process.pid, KILL_GRACE_SECONDS)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(reader), _DRAIN_SECONDS)
     except asyncio.CancelledError:
-        await terminate_group(process)
+        await terminate_group(process.pid, KILL_GRACE_SECONDS)
         raise
     finally:
         reader.cancel()
@@ -249,7 +248,7 @@ async def _start(argv: Sequence[str], scope: ProcessScope) -> SandboxedProcess:
     except asyncio.CancelledError:
         with contextlib.suppress(OSError):
             started = await starting
-            await terminate_group(started.process)
+            await terminate_group(started.process.pid, KILL_GRACE_SECONDS)
             await started.close()
         raise
 
@@ -280,65 +279,6 @@ async def _wait_for_exit(
                 return True
         else:
             await asyncio.wait({reader}, timeout=min(remaining, _POLL_SECONDS))
-    return False
-
-
-async def terminate_group(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM the process group of ``process``, SIGKILL what is left after the grace.
-
-    ``process`` must have been started with ``start_new_session=True``: its pid is then
-    the group id, still valid after the leader exited while other members live on.
-    """
-    group = process.pid
-    if not _signal_group(group, signal.SIGTERM):
-        return
-    if await _group_ended(group, KILL_GRACE_SECONDS):
-        return
-    _signal_group(group, signal.SIGKILL)
-    # Delivery is asynchronous; on a loaded machine the group may take a moment to die.
-    await _group_ended(group, KILL_GRACE_SECONDS)
-
-
-async def _group_ended(group: int, within: float) -> bool:
-    deadline = time.monotonic() + within
-    while _group_is_alive(group):
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(_POLL_SECONDS)
-    return True
-
-
-def _signal_group(group: int, signal_number: int) -> bool:
-    """Send a signal to a group; ``False`` when no member is left to receive it."""
-    try:
-        os.killpg(group, signal_number)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # only zombies remain, or the id was reused: nothing to stop
-        return False
-    return True
-
-
-def _group_is_alive(group: int) -> bool:
-    """Whether a member of the group still runs; zombies do not count.
-
-    Orphans are reaped by PID 1, and in a container PID 1 may never do so: a signal
-    alone would then report the group alive until the grace ran out.
-    """
-    if not _signal_group(group, 0):
-        return False
-    try:
-        entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit()]
-    except OSError:  # no procfs (macOS): trust the signal
-        return True
-    for pid in entries:
-        try:
-            stat = Path("/proc", pid, "stat").read_text()
-        except OSError:
-            continue
-        state, _parent, process_group = stat[stat.rfind(")") + 2 :].split()[:3]
-        if int(process_group) == group and state != "Z":
-            return True
     return False
 
 

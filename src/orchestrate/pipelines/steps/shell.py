@@ -18,8 +18,6 @@ every known secret becomes ``***``, and a line ``::add-mask::VALUE`` registers
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
 import socket
 import time
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from orchestrate.core.masking import ADD_MASK_PREFIX, Masker
+from orchestrate.core.process_group import signal_group, terminate_group
 from orchestrate.core.sandbox import Confinement, SandboxPolicy, spawn
 
 LogSink = Callable[[list[str]], Awaitable[None]]
@@ -94,10 +93,7 @@ def end_orphan(log_path: Path) -> bool:
         return False
     if _start_time(pid) != started:
         return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-        return True
-    return False
+    return signal_group(pid, signal.SIGKILL)
 
 
 def _boot_id() -> str:
@@ -147,8 +143,7 @@ async def run_shell(
             await _end_group(process, command.kill_grace)
         # Like GitHub's runner, end orphans the command left behind (``server &``): they
         # would otherwise hold the output pipe open and the step would never finish.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+        signal_group(process.pid, signal.SIGKILL)
         await reader
         await sandboxed.close()
         pid_file(command.log_path).unlink(missing_ok=True)
@@ -192,13 +187,8 @@ async def _supervise(
 
 
 async def _end_group(process: asyncio.subprocess.Process, grace: float) -> None:
-    """SIGTERM the whole group, then SIGKILL whatever is left after ``grace`` seconds."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(process.wait(), grace)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+    """End the command's whole group, then reap the leader so its exit code is known."""
+    await terminate_group(process.pid, grace)
     await process.wait()
 
 
