@@ -9,7 +9,8 @@ reaching other runs.
 
 Values shorter than ``MIN_MASKED_LENGTH`` are not masked: hiding every ``a`` would
 destroy the log while protecting nothing. A multi-line value is masked whole and line
-by line, so a secret split across log batches still disappears.
+by line, so a secret split across log batches still disappears. Text that streams in
+is cut for storage only where ``safe_cut`` allows, so no value is split by a cut.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Masker:
         self._parent = parent
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._longest = 0
         self._version: tuple[int, ...] = (-1,)
         self._lock = threading.Lock()
         self._own_version = 0
@@ -71,6 +73,26 @@ class Masker:
             return text
         return pattern.sub(MASK, text)
 
+    def safe_cut(self, text: str) -> int:
+        """Where ``text``, the start of a stream still being written, may be cut.
+
+        Masking ``text[:cut]`` now and the rest together with what follows hides the
+        same as masking the whole stream at once: the cut leaves room behind it for
+        the longest value to be completed, and never falls inside a value it finds.
+        """
+        pattern = self._compiled()
+        if pattern is None:
+            return len(text)
+        cut = max(len(text) - self._longest + 1, 0)
+        # A match starting before ``cut`` is decided by text already here (no value
+        # is longer than what follows it), so the matches found now are final.
+        for match in pattern.finditer(text):
+            if match.start() >= cut:
+                break
+            if match.end() > cut:
+                return match.start()
+        return cut
+
     def mask_value(self, value: Any) -> Any:
         """Mask every string inside a JSON-like value (event payloads, tool arguments)."""
         if self._compiled() is None:
@@ -85,6 +107,7 @@ class Masker:
         key = self._version_key()
         if key != self._version:
             values = sorted(self.values(), key=len, reverse=True)
+            self._longest = len(values[0]) if values else 0
             self._pattern = re.compile("|".join(map(re.escape, values))) if values else None
             self._version = key
         return self._pattern

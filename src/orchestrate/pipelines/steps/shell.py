@@ -18,6 +18,7 @@ every known secret becomes ``***``, and a line ``::add-mask::VALUE`` registers
 from __future__ import annotations
 
 import asyncio
+import codecs
 import signal
 import socket
 import time
@@ -39,7 +40,7 @@ _CANCEL_POLL_SECONDS = 1.0
 OUTPUT_FILE_INSIDE = "/run/orchestrate/output"
 """Where a sandboxed step finds its ``$ORCHESTRATE_OUTPUT``."""
 _LONGEST_LINE = 64 * 1024
-"""A line longer than this is logged in pieces; masking works within each piece."""
+"""A line longer than this is logged in pieces, never cut inside a secret."""
 
 
 @dataclass(frozen=True)
@@ -198,27 +199,59 @@ async def _pump(
     """Copy masked output to the log file as it comes; hand lines to ``on_log`` in batches.
 
     Only complete lines are masked and written, so a secret split across two reads
-    is still found whole; a line with no end in sight is cut at ``_LONGEST_LINE``.
+    is still found whole (``_Lines`` says how characters and endless lines are kept).
     """
     assert process.stdout is not None
-    pending = ""
+    lines = _Lines(masker)
     batch: list[str] = []
     last_flush = time.monotonic()
     with log_path.open("a", encoding="utf-8", errors="replace") as log:
         while chunk := await process.stdout.read(_READ_CHUNK):
-            pending += chunk.decode(errors="replace")
-            *lines, pending = pending.split("\n")
-            if len(pending) > _LONGEST_LINE:
-                lines.append(pending)
-                pending = ""
-            batch.extend(_write_lines(log, lines, masker))
+            batch.extend(_write_lines(log, lines.feed(chunk), masker))
+            # After the complete lines: an ``::add-mask::`` among them counts for the cut.
+            batch.extend(_write_lines(log, lines.overlong_piece(), masker))
             if batch and time.monotonic() - last_flush >= _FLUSH_SECONDS:
                 await on_log(batch)
                 batch, last_flush = [], time.monotonic()
-        if pending:
-            batch.extend(_write_lines(log, [pending], masker, final=True))
+        batch.extend(_write_lines(log, lines.feed(b"", final=True), masker))
+        if lines.pending:
+            batch.extend(_write_lines(log, [lines.pending], masker, final=True))
     if batch:
         await on_log(batch)
+
+
+class _Lines:
+    """A byte stream decoded as it arrives and split into lines.
+
+    The decoder is incremental, so a character whose bytes arrive in two reads is
+    decoded whole, never as two replacement characters. A line with no end in sight is
+    given out in pieces once longer than ``_LONGEST_LINE``, cut where the masker says a
+    cut cannot split a secret: its possible start stays behind with the rest.
+    """
+
+    def __init__(self, masker: Masker) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._masker = masker
+        self.pending = ""
+        """The line begun but not ended yet."""
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> list[str]:
+        """The lines ``chunk`` completes; ``final`` at the end of the stream."""
+        *ended, rest = self._decoder.decode(chunk, final=final).split("\n")
+        if not ended:
+            self.pending += rest
+            return []
+        ended[0] = self.pending + ended[0]
+        self.pending = rest
+        return ended
+
+    def overlong_piece(self) -> list[str]:
+        """The safe start of the unfinished line when it has grown too long, else nothing."""
+        if len(self.pending) <= _LONGEST_LINE:
+            return []
+        cut = self._masker.safe_cut(self.pending)
+        piece, self.pending = self.pending[:cut], self.pending[cut:]
+        return [piece] if piece else []
 
 
 def _write_lines(
