@@ -11,12 +11,14 @@ the call. Processes left in the background when the command returns are stopped 
 
 Output (stdout and stderr interleaved, as a terminal shows them) is kept as a head and
 a tail while it streams, so a command printing gigabytes costs bounded memory and the
-model still sees how it started and how it ended.
+model still sees how it started and how it ended. It is masked as it streams, before
+anything is cut away: a secret never shows in part.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import re
 import time
@@ -38,6 +40,7 @@ from orchestrate.agents.tools.base import (
     parse_arguments,
 )
 from orchestrate.agents.tools.paths import workspace_root
+from orchestrate.core.masking import Masker, process_masker
 from orchestrate.core.process_group import terminate_group
 from orchestrate.core.sandbox import Confinement, SandboxedProcess, SandboxPolicy, spawn
 from orchestrate.llm.models import ToolSpec
@@ -122,34 +125,51 @@ class ProcessResult:
 
 
 class _HeadTail:
-    """The first and last ``limit`` bytes of a stream, and how many fell in between."""
+    """The first and last ``limit`` characters of a stream, masked, and how many fell between.
 
-    def __init__(self, limit: int) -> None:
+    Bytes are decoded incrementally, so a character split across two reads stays whole.
+    Text is masked before it is cut, and taken from the stream only where the masker's
+    ``safe_cut`` allows: neither the end of the head nor the start of the tail can show
+    part of a secret whose other part was dropped.
+    """
+
+    def __init__(self, limit: int, masker: Masker) -> None:
         self.limit = limit
-        self.head = bytearray()
-        self.tail = bytearray()
+        self.head = ""
+        self.tail = ""
         self.dropped = 0
+        self._masker = masker
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
 
     def add(self, chunk: bytes) -> None:
-        room = self.limit - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        self.tail += chunk
-        excess = len(self.tail) - self.limit
-        if excess > 0:
-            del self.tail[:excess]
-            self.dropped += excess
+        self._pending += self._decoder.decode(chunk)
+        cut = self._masker.safe_cut(self._pending)
+        self._keep(self._masker.mask(self._pending[:cut]))
+        self._pending = self._pending[cut:]
 
     def text(self, limit: int) -> str:
-        head = self.head.decode("utf-8", errors="replace")
-        tail = self.tail.decode("utf-8", errors="replace")
+        """What was kept, about ``limit`` characters; the stream is taken as ended."""
+        self._pending += self._decoder.decode(b"", final=True)
+        self._keep(self._masker.mask(self._pending))
+        self._pending = ""
         if not self.dropped:
-            return clip_middle(head + tail, limit)
-        head_part = head[: limit // 2]
-        tail_part = tail[len(tail) - (limit - len(head_part)) :]
-        omitted = len(head) - len(head_part) + self.dropped + len(tail) - len(tail_part)
+            return clip_middle(self.head + self.tail, limit)
+        head_part = self.head[: limit // 2]
+        tail_part = self.tail[len(self.tail) - (limit - len(head_part)) :]
+        omitted = len(self.head) - len(head_part) + self.dropped + len(self.tail) - len(tail_part)
         return head_part + omission_marker(omitted) + tail_part
+
+    def _keep(self, masked: str) -> None:
+        room = self.limit - len(self.head)
+        if room > 0:
+            self.head += masked[:room]
+            masked = masked[room:]
+        self.tail += masked
+        excess = len(self.tail) - self.limit
+        if excess > 0:
+            self.tail = self.tail[excess:]
+            self.dropped += excess
 
 
 @dataclass(frozen=True)
@@ -187,8 +207,12 @@ async def run_process(
     scope: ProcessScope,
     time_limit: float,
     output_limit: int,
+    masker: Masker | None = None,
 ) -> ProcessResult:
     """Run ``argv`` (no shell) sandboxed in its own process group; collect capped output.
+
+    The output is masked (by ``masker``, the process's masker when not given) before
+    it is capped, so the cap never leaves part of a secret visible.
 
     On timeout the group is stopped and the result says so; on cancellation the group
     is stopped before ``CancelledError`` propagates. A program that cannot be started
@@ -198,7 +222,7 @@ async def run_process(
     sandboxed = await _start(argv, scope)
     process = sandboxed.process
     assert process.stdout is not None  # PIPE was requested above
-    buffer = _HeadTail(output_limit)
+    buffer = _HeadTail(output_limit, masker or process_masker())
     reader = asyncio.create_task(_pump(process.stdout, buffer))
     try:
         timed_out = await _wait_for_exit(process, reader, time_limit)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrate.agents.tools.base import ToolContext
 from orchestrate.agents.tools.shell import Bash
+from orchestrate.core.masking import MASK, process_masker
 from tests.support import sleeping_processes
 from tests.unit.agents.tools.support import call, make_context
 
@@ -108,6 +110,78 @@ class TestCompletedCommands:
         result = await call(Bash(), context, command="true", timeout_seconds=11)
         assert result.is_error
         assert "at most 10" in result.content
+
+
+SECRET = "sk-test-0a1b2c3d4e5f6g7h"
+MULTI_BYTE_SECRET = "mot-de-passé-très-secret"
+
+
+@pytest.fixture
+def secrets() -> Iterator[None]:
+    """The two values known to the process's masker, as the secret store would make them."""
+    masker = process_masker()
+    before = masker.values()
+    masker.add_all([SECRET, MULTI_BYTE_SECRET])
+    yield
+    masker.replace_all(before)
+
+
+def xs(count: int) -> str:
+    return f"head -c {count} /dev/zero | tr '\\0' x"
+
+
+def longest_fragment(text: str, secret: str) -> int:
+    """The length of the longest piece of ``secret`` that shows in ``text``."""
+    return max(
+        (
+            end - start
+            for start in range(len(secret))
+            for end in range(start + 1, len(secret) + 1)
+            if secret[start:end] in text
+        ),
+        default=0,
+    )
+
+
+def assert_hidden(text: str, secret: str) -> None:
+    assert MASK in text
+    assert longest_fragment(text, secret) <= len(secret) // 2
+
+
+@pytest.mark.usefixtures("secrets")
+class TestMaskedOutput:
+    async def test_a_secret_split_across_reads_is_masked(self, context: ToolContext) -> None:
+        command = f"printf %s {SECRET[:15]}; sleep 0.3; printf '%s\\n' {SECRET[15:]}"
+        result = await call(Bash(), context, command=command)
+        assert result.content == f"{MASK}\n[exit code 0]"
+
+    async def test_a_secret_across_the_end_of_the_kept_head_is_masked_not_cut(
+        self, workspace: Path
+    ) -> None:
+        # 100 characters kept: the first 50 and the last 50. The secret starts at 35.
+        context = make_context(workspace, output_limit=100)
+        command = f"{xs(35)}; printf %s {SECRET}; {xs(1000)}"
+        result = await call(Bash(), context, command=command)
+        assert result.content.startswith("x" * 35 + MASK)
+        assert_hidden(result.content, SECRET)
+
+    async def test_a_secret_across_the_start_of_the_kept_tail_is_masked_not_cut(
+        self, workspace: Path
+    ) -> None:
+        context = make_context(workspace, output_limit=100)
+        command = f"{xs(1000)}; printf %s {MULTI_BYTE_SECRET}; {xs(35)}"
+        result = await call(Bash(), context, command=command)
+        assert result.content.endswith(MASK + "x" * 35 + "\n[exit code 0]")
+        assert_hidden(result.content, MULTI_BYTE_SECRET)
+
+    async def test_characters_at_the_edges_of_the_kept_tail_stay_whole(
+        self, workspace: Path
+    ) -> None:
+        # Two bytes each; 101 kept from each end would once cut one in half.
+        context = make_context(workspace, output_limit=101)
+        result = await call(Bash(), context, command="printf 'é%.0s' {1..1000}")
+        assert "\ufffd" not in result.content
+        assert result.content.endswith("é" * 51 + "\n[exit code 0]")
 
 
 class TestStoppedCommands:
