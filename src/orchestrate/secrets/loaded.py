@@ -28,7 +28,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm import factory as llm_factory
 from orchestrate.secrets import _store as store
-from orchestrate.secrets.crypto import UndecryptableSecret
+from orchestrate.secrets.crypto import KeyRing, UndecryptableSecret
 from orchestrate.secrets.keys import load_key_ring
 from orchestrate.secrets.tables import SecretRow
 
@@ -36,6 +36,9 @@ log = structlog.get_logger(__name__)
 
 REFRESH_SECONDS = 3.0
 """How often a long-running process re-reads the store (one small query)."""
+READ_ATTEMPTS = 3
+"""Reads of the rows and keys: a rotation may re-encrypt the rows and retire their old
+key between reading one and the other, and reading again then finds the new rows."""
 
 
 @dataclass
@@ -64,13 +67,17 @@ async def refresh_masker(uow: UnitOfWork, settings: Settings) -> None:
     A secret no configured key opens is skipped with a warning: it cannot be used
     either, and one lost key must not stop every command.
     """
-    async with uow:
-        rows = await store.all_rows(uow)
     source = f"{uow.database.engine.url}|{settings.home}"
-    digest = _digest(rows)
-    if source == _LOADED.source and digest == _LOADED.digest:
-        return
-    values = _decrypt_all(rows, settings)
+    for _ in range(READ_ATTEMPTS):
+        async with uow:
+            rows = await store.all_rows(uow)
+        digest = _digest(rows)
+        if source == _LOADED.source and digest == _LOADED.digest:
+            return
+        ring = load_key_ring(settings, create=False) if rows else None
+        if ring is None or all(ring.knows(row.key_id) for row in rows):
+            break  # else a rotation retired the rows' key since we read them: read again
+    values = _decrypt_all(rows, ring)
     with _LOADED.lock:
         process_masker().replace_all(values.values())
         _LOADED.source, _LOADED.digest, _LOADED.values = source, digest, values
@@ -107,10 +114,9 @@ def _digest(rows: Sequence[SecretRow]) -> str:
     return digest.hexdigest()
 
 
-def _decrypt_all(rows: Sequence[SecretRow], settings: Settings) -> dict[str, str]:
+def _decrypt_all(rows: Sequence[SecretRow], ring: KeyRing | None) -> dict[str, str]:
     if not rows:
         return {}
-    ring = load_key_ring(settings, create=False)
     if ring is None:
         log.warning("secret_key_file_missing", secrets=len(rows))
         return {}

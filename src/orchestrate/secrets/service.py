@@ -4,6 +4,9 @@ Values are encrypted before they reach the database (``crypto``) under keys kept
 outside it (``keys``). Every mutation needs an admin, writes an audit record and an
 event naming the secret (never its value) in the same transaction, and then reloads
 this process's masker, so a value set here is hidden from the next log line on.
+A write reads the keys and commits under the store's key lock (``_store.lock_keys``),
+so it cannot interleave with a rotation (``rotation``), and it refuses to write while
+other secrets are under keys this process lacks (its keys are out of date).
 Other processes pick changes up through ``refresh_masker``, which ``serve`` and
 ``worker`` run every few seconds (``keep_masker_fresh``).
 
@@ -18,13 +21,15 @@ from collections.abc import Iterable
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
-from orchestrate.core.errors import NotFound
+from orchestrate.core.errors import ConfigurationError, NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.secrets import _store as store
-from orchestrate.secrets.keys import load_key_ring, require_key_ring
+from orchestrate.secrets.crypto import KeyRing
+from orchestrate.secrets.keys import KEY_ENV, KEY_FILE_NAME, load_key_ring, require_key_ring
 from orchestrate.secrets.loaded import (
+    READ_ATTEMPTS,
     cached_secret_value,
     keep_masker_fresh,
     refresh_masker,
@@ -62,10 +67,14 @@ async def set_secret(
     auth.authorize(actor, Permission.ADMIN)
     name = normalise_name(name)
     check_value(value)
-    ring = load_key_ring(settings, create=True)
-    assert ring is not None
-    key_id, ciphertext = ring.encrypt(name, value)
     async with uow:
+        # Keys read under the key lock: a rotation cannot swap them and re-encrypt
+        # the other rows between our reading them and our row being committed.
+        await store.lock_keys(uow, exclusive=False)
+        ring = load_key_ring(settings, create=True)
+        assert ring is not None
+        await _refuse_unknown_keys(uow, ring, name)
+        key_id, ciphertext = ring.encrypt(name, value)
         now = uow.now()
         row = await store.secret_row(uow, name, for_update=True)
         is_new = row is None
@@ -115,11 +124,14 @@ async def get_secret_values(
     configured key opens raises ``UndecryptableSecret`` (a ``ConfigurationError``).
     """
     wanted = {name.strip().upper() for name in names}
-    async with uow:
-        rows = await store.rows_named(uow, wanted)
-    if not rows:
-        return {}
-    ring = require_key_ring(settings)
+    for _ in range(READ_ATTEMPTS):
+        async with uow:
+            rows = await store.rows_named(uow, wanted)
+        if not rows:
+            return {}
+        ring = require_key_ring(settings)
+        if all(ring.knows(row.key_id) for row in rows):
+            break  # else a rotation retired the rows' key since we read them: read again
     return {row.name: ring.decrypt(row.name, row.key_id, bytes(row.ciphertext)) for row in rows}
 
 
@@ -127,6 +139,28 @@ async def list_secret_names(uow: UnitOfWork) -> set[str]:
     """The names of every stored secret (upper-case)."""
     async with uow:
         return await store.names(uow)
+
+
+async def _refuse_unknown_keys(uow: UnitOfWork, ring: KeyRing, name: str) -> None:
+    """Refuse to write while other secrets are under a key this process lacks.
+
+    That is what a process with stale keys sees once another machine has rotated:
+    writing with its old key would leave a secret the others cannot read. The secret
+    being replaced does not count, so one secret whose key was lost can be set again.
+    """
+    unknown = await store.rows_not_under(uow, [key.id for key in ring.keys], besides=name)
+    if not unknown:
+        return
+    names = ", ".join(row.name for row in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+    key_ids = sorted({row.key_id for row in unknown})
+    raise ConfigurationError(
+        f"Secret {name!r} was not set: secrets {names} are encrypted with key "
+        f"{', '.join(key_ids)}, which {ring.origin} does not hold. If the key was rotated "
+        f"on another machine, give this one the same keys (copy its {KEY_FILE_NAME}, or "
+        f"the same {KEY_ENV}); if that key is lost, delete those secrets and set them again",
+        secret=name,
+        key_ids=key_ids,
+    )
 
 
 def _to_info(row: SecretRow) -> SecretInfo:

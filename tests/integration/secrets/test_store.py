@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 from pathlib import Path
 
@@ -176,3 +177,48 @@ class TestKeyRotation:
         values = await secrets.get_secret_values(runtime.uow(), runtime.settings, ["TOKEN"])
         assert values == {"TOKEN": "some-value"}
         assert not key_file(runtime.settings).exists()
+
+
+class TestStaleKeys:
+    """A process whose keys are older than the store's refuses to write instead of
+    leaving a secret nobody else can read."""
+
+    async def test_a_machine_with_an_old_copy_of_the_key_file_cannot_set_after_a_rotation(
+        self, runtime: Runtime, tmp_path: Path
+    ) -> None:
+        await set_secret(runtime, "TOKEN", "some-value")
+        other_home = tmp_path / "other-machine"
+        other_home.mkdir()
+        shutil.copy2(key_file(runtime.settings), other_home / "secret.key")
+        other = runtime.settings.model_copy(update={"home": other_home})
+        rotation = await secrets.rotate_key(runtime.uow(), runtime.settings, Actor.local_cli())
+        before = await raw_rows(runtime)
+
+        with pytest.raises(ConfigurationError) as refused:
+            await secrets.set_secret(runtime.uow(), other, "NEW_TOKEN", "v4lue", Actor.local_cli())
+
+        assert "TOKEN" in str(refused.value)
+        assert rotation.key_id in str(refused.value)
+        assert "copy its secret.key" in str(refused.value)
+        assert await raw_rows(runtime) == before
+
+    async def test_the_one_secret_whose_key_was_lost_can_be_set_again(
+        self, runtime: Runtime
+    ) -> None:
+        await set_secret(runtime, "TOKEN", "some-value")
+        key_file(runtime.settings).unlink()
+
+        await set_secret(runtime, "TOKEN", "new-value")
+
+        values = await secrets.get_secret_values(runtime.uow(), runtime.settings, ["TOKEN"])
+        assert values == {"TOKEN": "new-value"}
+
+    async def test_with_several_secrets_under_a_lost_key_the_refusal_names_them(
+        self, runtime: Runtime
+    ) -> None:
+        await set_secret(runtime, "ONE", "first-value")
+        await set_secret(runtime, "TWO", "second-value")
+        key_file(runtime.settings).unlink()
+
+        with pytest.raises(ConfigurationError, match=r"TWO .*delete those secrets"):
+            await set_secret(runtime, "ONE", "new-value")
