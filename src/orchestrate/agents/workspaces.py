@@ -32,6 +32,7 @@ import structlog
 
 from orchestrate.agents.tools.shell import GIT_LOCATION_VARIABLES
 from orchestrate.core.errors import ConfigurationError, Conflict, IntegrationError, ValidationFailed
+from orchestrate.core.sandbox.gitdirs import discard_private_store, record_branch
 
 log = structlog.get_logger(__name__)
 
@@ -133,6 +134,8 @@ async def _add_worktree(repository: _Repository, path: Path, branch: str, base_c
             path=str(path),
             branch=branch,
         )
+    # The sandbox lets commands in the worktree move this branch, and no other.
+    record_branch(path, branch)
 
 
 async def remove_workspace(repo: Path, path: Path, *, delete_branch: bool = False) -> None:
@@ -271,6 +274,7 @@ def _parse_worktree_list(porcelain: str) -> list[tuple[Path, str | None, str]]:
 
 async def _discard(repository: _Repository, path: Path, branch: str | None) -> None:
     """Remove a worktree and optionally its branch; for cleanup too, so it tolerates absence."""
+    discard_private_store(path)
     if (path / ".git").exists():
         removed = await _git(repository.root, "worktree", "remove", "--force", str(path))
         if removed.returncode != 0:

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.sandbox.gitdirs import discard_private_store
 
 _GIT_TIME_LIMIT = 120.0
 
@@ -50,6 +51,7 @@ async def ensure_workspace(path: Path, repo: Path | None) -> Path:
 
 async def remove_workspace(path: Path, repo: Path | None) -> None:
     if repo is not None and (path / ".git").exists():
+        await asyncio.to_thread(discard_private_store, path)
         with contextlib.suppress(ValidationFailed):
             await _git(repo, "worktree", "remove", "--force", str(path))
     await asyncio.to_thread(shutil.rmtree, path, True)

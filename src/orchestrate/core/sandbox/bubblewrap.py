@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from orchestrate.core.sandbox.gitdirs import git_binds
+from orchestrate.core.sandbox.gitdirs import GitBinds, git_binds
 from orchestrate.core.sandbox.policy import SANDBOX_HOME, Confinement, SandboxPolicy
 
 BWRAP = "bwrap"
@@ -79,8 +79,12 @@ def bubblewrap_argv(
     argv: Sequence[str],
     *,
     extra_options: Sequence[str] = (),
+    git: GitBinds | None = None,
 ) -> list[str]:
-    """``argv`` wrapped in bubblewrap and ``prlimit`` under ``policy`` and ``confinement``."""
+    """``argv`` wrapped in bubblewrap and ``prlimit`` under ``policy`` and ``confinement``.
+
+    ``git`` are the workspace's git binds, when the caller has prepared them already.
+    """
     options = [
         BWRAP,
         "--unshare-user",
@@ -102,7 +106,7 @@ def bubblewrap_argv(
         *_root_filesystem(network=confinement.network),
         *_read_only_binds(policy.read_only_paths),
         *_read_only_binds(confinement.read_only),
-        *_workspace_binds(confinement),
+        *_workspace_binds(confinement, git or git_binds(confinement.workspace)),
         "--chdir",
         str(confinement.directory),
         "--",
@@ -163,18 +167,17 @@ def _read_only_binds(paths: Sequence[Path]) -> list[str]:
     return options
 
 
-def _workspace_binds(confinement: Confinement) -> list[str]:
+def _workspace_binds(confinement: Confinement, git: GitBinds) -> list[str]:
     workspace = str(confinement.workspace)
     options = ["--bind", workspace, workspace]
-    git = git_binds(confinement.workspace)
-    for path in git.read_only:
-        options += ["--ro-bind", str(path), str(path)]
-    for path in git.writable:
-        options += ["--bind", str(path), str(path)]
+    for source, inside in git.read_only:
+        options += ["--ro-bind", str(source), str(inside)]
+    for source, inside in git.writable:
+        options += ["--bind", str(source), str(inside)]
     for path in git.protected:
         options += ["--ro-bind", str(path), str(path)]
-    for inside, file in confinement.writable_files.items():
-        options += ["--bind", str(file), inside]
+    for target, file in confinement.writable_files.items():
+        options += ["--bind", str(file), target]
     return options
 
 

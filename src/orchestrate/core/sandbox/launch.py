@@ -18,15 +18,22 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
+
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.sandbox import egress
 from orchestrate.core.sandbox.bubblewrap import bubblewrap_argv
+from orchestrate.core.sandbox.gitdirs import GitBinds, git_binds
+from orchestrate.core.sandbox.gitstore import PrivateGit
 from orchestrate.core.sandbox.pids import PidsCgroup, needs_pids_cgroup
 from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
+
+log = structlog.get_logger(__name__)
 
 SLIRP4NETNS = "slirp4netns"
 _NETWORK_SETUP_SECONDS = 10.0
@@ -40,13 +47,15 @@ class SandboxedProcess:
     process: asyncio.subprocess.Process
     helpers: list[asyncio.subprocess.Process] = field(default_factory=list)
     cgroup: PidsCgroup | None = None
+    git: PrivateGit | None = None
+    max_object_bytes: int = 0
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     async def close(self) -> None:
-        """Stop the network helper; call once the command has ended."""
+        """Stop the network helper and adopt the command's git work; call once it has ended."""
         for helper in self.helpers:
             with contextlib.suppress(ProcessLookupError):
                 helper.terminate()
@@ -60,6 +69,17 @@ class SandboxedProcess:
         if self.cgroup is not None:
             await asyncio.to_thread(self.cgroup.remove)
             self.cgroup = None
+        if self.git is not None:
+            await _adopt_git_work(self.git, self.max_object_bytes)
+            self.git = None
+
+
+async def _adopt_git_work(git: PrivateGit, max_object_bytes: int) -> None:
+    """Adopt objects and the branch; on failure they wait in the store for the next command."""
+    try:
+        await asyncio.to_thread(git.adopt, max_object_bytes=max_object_bytes)
+    except (OSError, subprocess.SubprocessError) as error:
+        log.error("sandbox_git_adoption_failed", store=str(git.root), error=str(error))
 
 
 async def spawn(
@@ -79,16 +99,22 @@ async def spawn(
         env = {**confinement.environment(), **_host_basics(), **confinement.env}
         process = await _exec(list(argv), confinement.directory, env, stdout, stderr, ())
         return SandboxedProcess(process)
+    git = git_binds(confinement.workspace)
+    if git.private is not None:
+        await asyncio.to_thread(git.private.prepare)
     cgroup = PidsCgroup.create(policy.max_processes) if needs_pids_cgroup() else None
     try:
         if not confinement.network:
-            command = _limited(bubblewrap_argv(policy, confinement, argv), cgroup)
+            command = _limited(bubblewrap_argv(policy, confinement, argv, git=git), cgroup)
             env = confinement.environment(policy.path)
             process = await _exec(command, confinement.workspace, env, stdout, stderr, ())
-            return SandboxedProcess(process, cgroup=cgroup)
-        return await _spawn_with_network(
-            policy, confinement, argv, cgroup, stdout=stdout, stderr=stderr
-        )
+            sandboxed = SandboxedProcess(process, cgroup=cgroup)
+        else:
+            sandboxed = await _spawn_with_network(
+                policy, confinement, argv, cgroup, git, stdout=stdout, stderr=stderr
+            )
+        sandboxed.git, sandboxed.max_object_bytes = git.private, policy.max_file_bytes
+        return sandboxed
     except BaseException:
         if cgroup is not None:
             cgroup.remove()
@@ -104,6 +130,7 @@ async def _spawn_with_network(
     confinement: Confinement,
     argv: Sequence[str],
     cgroup: PidsCgroup | None,
+    git: GitBinds,
     *,
     stdout: int,
     stderr: int,
@@ -117,7 +144,9 @@ async def _spawn_with_network(
     info_read, info_write = os.pipe()
     block_read, block_write = os.pipe()
     options = ["--info-fd", str(info_write), "--block-fd", str(block_read)]
-    command = _limited(bubblewrap_argv(policy, confinement, argv, extra_options=options), cgroup)
+    command = _limited(
+        bubblewrap_argv(policy, confinement, argv, extra_options=options, git=git), cgroup
+    )
     try:
         process = await _exec(
             command,

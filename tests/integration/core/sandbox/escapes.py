@@ -71,6 +71,11 @@ ESCAPES = [
         needs_repository=True,
     ),
     Escape(
+        "the repository's objects are deleted",
+        "rm -rf {common}/objects/[0-9a-f][0-9a-f] {common}/objects/pack; ! git cat-file -e HEAD",
+        needs_repository=True,
+    ),
+    Escape(
         "a setuid binary gains privileges", "su -c 'touch /etc/planted' root; test -f /etc/planted"
     ),
     Escape("capabilities remain", "grep -q 'CapEff:.*[1-9a-f]' /proc/self/status"),
@@ -85,5 +90,5 @@ ESCAPES = [
         "the docker socket is there", "test -S /var/run/docker.sock || test -S /run/docker.sock"
     ),
 ]
-"""29 attempts; each must exit 3. HOME and /tmp persistence, a fork bomb and a huge file
+"""30 attempts; each must exit 3. HOME and /tmp persistence, a fork bomb and a huge file
 are tested on their own (they need two commands or a limit)."""

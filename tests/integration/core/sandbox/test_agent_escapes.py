@@ -43,6 +43,7 @@ async def test_each_escape_attempt_from_agent_bash_is_contained(
     assert not (places.common / "hooks" / "pre-commit").exists()
     assert (places.common / "config").read_text() == config_before
     assert git(places.checkout, "rev-parse", "main").strip() != "0" * 40
+    git(places.checkout, "cat-file", "-e", "main^{tree}")  # the objects are all still there
 
 
 async def test_home_and_tmp_do_not_outlive_a_command(
@@ -213,3 +214,84 @@ class TestGitMetadataCannotWidenTheSandbox:
 
         assert not attempt.content.endswith("[exit code 0]")
         assert not (places.outside / "planted").exists()
+
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "A",
+    "GIT_AUTHOR_EMAIL": "a@b",
+    "GIT_COMMITTER_NAME": "A",
+    "GIT_COMMITTER_EMAIL": "a@b",
+}
+
+
+class TestSharedGitState:
+    """Objects and other branches belong to the repository: a command only adds to them."""
+
+    async def test_other_branches_cannot_be_moved_by_any_route(
+        self, places: Places, agent_workspace: Path, policy: SandboxPolicy
+    ) -> None:
+        git(places.checkout, "branch", "orchestrate/other-agent", "main")
+        before = {
+            name: git(places.checkout, "rev-parse", name).strip()
+            for name in ("main", "orchestrate/other-agent")
+        }
+        admin = places.common / "worktrees" / agent_workspace.name
+        context = context_for(agent_workspace, policy, env=IDENTITY)
+        attempts = [
+            "git commit -q --allow-empty -m mine",
+            "git update-ref refs/heads/orchestrate/other-agent HEAD",
+            "git branch -f orchestrate/other-agent HEAD",
+            f"git rev-parse HEAD > {places.common}/refs/heads/orchestrate/other-agent",
+            f"echo 'ref: refs/heads/orchestrate/other-agent' > {admin}/HEAD && "
+            "git commit -q --allow-empty -m 'through HEAD'",
+            f"echo 'ref: refs/heads/main' > {admin}/HEAD && git commit -q --allow-empty -m main",
+        ]
+
+        for attempt in attempts:
+            await call(Bash(), context, command=attempt)
+
+        after = {name: git(places.checkout, "rev-parse", name).strip() for name in before}
+        assert after == before
+        mine = git(places.checkout, "log", "-1", "--format=%s", "orchestrate/escape-suite")
+        assert mine.strip() == "mine"
+
+    async def test_an_object_planted_under_a_false_name_is_not_adopted(
+        self, places: Places, agent_workspace: Path, policy: SandboxPolicy
+    ) -> None:
+        future = "the user's next file\n"
+        name = subprocess.run(
+            ["git", "hash-object", "--stdin"], input=future, capture_output=True, text=True
+        ).stdout.strip()
+        plant = (
+            "python3 -c 'import os, sys, zlib; name = sys.argv[1]; "
+            f'path = os.path.join("{places.common}/objects", name[:2]); '
+            "os.makedirs(path, exist_ok=True); "
+            'open(os.path.join(path, name[2:]), "wb").write(zlib.compress(b"blob 5\\0evil!"))'
+            f"' {name} && git cat-file -p {name}"
+        )
+
+        planted = await call(Bash(), context_for(agent_workspace, policy), command=plant)
+
+        assert "evil!" in planted.content  # the sandbox itself sees its own forgery
+        absent = subprocess.run(
+            ["git", "-C", str(places.checkout), "cat-file", "-e", name], check=False
+        )
+        assert absent.returncode != 0
+        (places.checkout / "next.txt").write_text(future)
+        git(places.checkout, "hash-object", "-w", "next.txt")
+        assert git(places.checkout, "cat-file", "-p", name) == future
+
+    async def test_objects_packed_in_the_sandbox_reach_the_repository(
+        self, places: Places, agent_workspace: Path, policy: SandboxPolicy
+    ) -> None:
+        packs_before = set((places.common / "objects" / "pack").glob("*.pack"))
+        context = context_for(agent_workspace, policy, env=IDENTITY)
+        command = "echo packed >> README.md && git commit -qam 'Packed work' && git repack -q -d -l"
+
+        result = await call(Bash(), context, command=command)
+
+        assert result.content.endswith("[exit code 0]"), result.content
+        assert set((places.common / "objects" / "pack").glob("*.pack")) > packs_before
+        log = git(places.checkout, "log", "-1", "--format=%s", "orchestrate/escape-suite")
+        assert log.strip() == "Packed work"
+        git(places.checkout, "fsck", "--no-dangling")
