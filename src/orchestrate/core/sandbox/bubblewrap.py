@@ -159,6 +159,15 @@ def _root_filesystem(*, network: bool) -> list[str]:
     return options
 
 
+def visible_trees(policy: SandboxPolicy) -> list[Path]:
+    """The host trees every sandboxed command can read, whatever its workspace."""
+    trees = [Path(tree) for tree in _SYSTEM_TREES if os.path.isdir(tree)]
+    trees += [
+        Path(link) for link in _MERGED_USR_LINKS if os.path.isdir(link) and not os.path.islink(link)
+    ]
+    return [*trees, *(Path(path).resolve() for path in policy.read_only_paths)]
+
+
 def _read_only_binds(paths: Sequence[Path]) -> list[str]:
     options: list[str] = []
     for path in paths:

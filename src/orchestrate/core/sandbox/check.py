@@ -16,7 +16,7 @@ from pathlib import Path
 import structlog
 
 from orchestrate.core.errors import ConfigurationError
-from orchestrate.core.sandbox.bubblewrap import BWRAP, PRLIMIT, bubblewrap_argv
+from orchestrate.core.sandbox.bubblewrap import BWRAP, PRLIMIT, bubblewrap_argv, visible_trees
 from orchestrate.core.sandbox.pids import needs_pids_cgroup, pids_cgroups_available
 from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
 
@@ -36,6 +36,20 @@ def sandbox_warning(policy: SandboxPolicy) -> str | None:
     return None if policy.is_confined else UNCONFINED_WARNING
 
 
+def _require_private_paths_hidden(policy: SandboxPolicy) -> None:
+    """Refuse a home or database inside a tree the sandbox shows (``/opt``, ``/usr``…)."""
+    for what, private in policy.private_paths:
+        resolved = private.resolve()
+        for tree in visible_trees(policy):
+            if resolved.is_relative_to(tree):
+                raise ConfigurationError(
+                    f"Orchestrate's {what} {resolved} lies inside "
+                    f"{tree}, which every sandboxed command can read: move it out (set "
+                    "ORCHESTRATE_HOME or ORCHESTRATE_DATABASE_URL) or remove that directory "
+                    "from ORCHESTRATE_SANDBOX_READ_ONLY_PATHS"
+                )
+
+
 def require_sandbox(policy: SandboxPolicy) -> None:
     """Raise ``ConfigurationError`` unless confined commands can really start here."""
     if not policy.is_confined or policy in _checked:
@@ -51,6 +65,7 @@ def require_sandbox(policy: SandboxPolicy) -> None:
             f"The sandbox sets resource limits with {PRLIMIT}, which is missing: install "
             "util-linux, or set ORCHESTRATE_SANDBOX=none"
         )
+    _require_private_paths_hidden(policy)
     with tempfile.TemporaryDirectory(prefix="orchestrate-sandbox-check-") as workspace:
         argv = bubblewrap_argv(policy, Confinement(Path(workspace)), ["true"])
         try:

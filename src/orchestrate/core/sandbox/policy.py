@@ -40,6 +40,9 @@ class SandboxPolicy:
     max_file_bytes: int = 4 * 1024**3
     max_cpu_seconds: int = 6 * 3600
     network_deny: tuple[str, ...] = ()
+    private_paths: tuple[tuple[str, Path], ...] = ()
+    """Orchestrate's own places, by what they are ("home", "database"), that no
+    sandboxed command may see."""
     """Networks denied to ``network: true`` on top of ``egress.ALWAYS_DENIED``."""
 
     @classmethod
@@ -52,6 +55,7 @@ class SandboxPolicy:
             max_file_bytes=settings.sandbox_max_file_bytes,
             max_cpu_seconds=settings.sandbox_max_cpu_seconds,
             network_deny=tuple(settings.sandbox_network_deny),
+            private_paths=_private_paths(settings),
         )
 
     @property
@@ -85,3 +89,14 @@ class Confinement:
 
     def environment(self, path: str = SANDBOX_PATH) -> dict[str, str]:
         return {**BASE_ENVIRONMENT, "PATH": path, **self.env}
+
+
+def _private_paths(settings: Settings) -> tuple[tuple[str, Path], ...]:
+    """The home (database, key file, logs) and a SQLite database kept elsewhere."""
+    paths = [("home", settings.home)]
+    url = settings.database_url_value
+    if url.startswith("sqlite") and ":///" in url:
+        database = url.split(":///", 1)[1].split("?", 1)[0]
+        if database and database != ":memory:":
+            paths.append(("database", Path(database)))
+    return tuple(paths)

@@ -295,3 +295,48 @@ class TestSharedGitState:
         log = git(places.checkout, "log", "-1", "--format=%s", "orchestrate/escape-suite")
         assert log.strip() == "Packed work"
         git(places.checkout, "fsck", "--no-dangling")
+
+
+@pytest.mark.parametrize("where", ["under /opt", "under a read-only path"])
+def test_a_home_the_sandbox_would_show_stops_the_server(where: str, tmp_path: Path) -> None:
+    home = Path(f"/opt/orchestrate-test-{tmp_path.name}") if where == "under /opt" else tmp_path
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ORCHESTRATE_HOME": str(home / "home"),
+        "ORCHESTRATE_SANDBOX_READ_ONLY_PATHS": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrate", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert f"Orchestrate's home {home / 'home'} lies inside" in result.stderr
+    assert "every sandboxed command can read" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (home / "home" / "orchestrate.db").exists()
+
+
+def test_a_database_file_the_sandbox_would_show_stops_the_server(tmp_path: Path) -> None:
+    database = f"/opt/orchestrate-test-{tmp_path.name}.db"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ORCHESTRATE_HOME": str(tmp_path / "home"),
+        "ORCHESTRATE_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrate", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert f"Orchestrate's database {database} lies inside /opt" in result.stderr
+    assert not Path(database).exists()
