@@ -8,12 +8,24 @@ quoting around the spot: ``"$V"`` where nothing quotes it, ``$V`` inside double 
 quoting with a small lexer of the bash subset scripts actually use: quotes, ``$'…'``,
 backslashes, comments, ``$( )``, backticks, ``${ }``, arithmetic and here-documents.
 
-It also notices when a spot is an argument of ``eval`` or of ``sh -c``/``bash -c``, or
-in a here-document a shell reads as its script (``bash <<EOF``): there the text is read
-twice, so the reference must survive the first reading.
+Two readings make a value dangerous even by reference, and the lexer finds both:
 
-The lexer is forgiving: a script it cannot follow (an unclosed quote) still gets a
-classification for every spot, the most cautious one it can tell.
+- Bash evaluates some text as an arithmetic expression, and a value like ``a[$(id)]``
+  there runs ``id``: ``$(( ))``, ``(( ))``, ``let``, ``[[ a -eq b ]]``, ``declare -i``,
+  array subscripts, ``${s:offset:length}``, and a variable the script copied a value
+  into and then used there. Variable names (``read``, ``printf -v``, ``[[ -v ]]``,
+  ``declare -n``) are read the same way. Such spots must hold an integer or a name.
+- Some text is read twice, as a script: an argument of ``eval``, ``trap`` or
+  ``sh -c``, a here-document or here-string a shell reads as its script, and whatever a
+  pipeline feeds into ``sh``/``bash``/``source /dev/stdin``. The reference must survive
+  the first reading; text read three times (``eval`` inside ``eval``) cannot be made
+  safe and is refused.
+
+This module reads commands (words, operators, pipelines, compound commands,
+redirections); ``shell_quotes`` reads inside words, ``shell_commands`` says what a
+command does with its words, ``shell_spots`` keeps the findings. The lexer is
+forgiving: a script it cannot follow (an unclosed quote) still gets a classification
+for every spot, the most cautious one it can tell.
 """
 
 from __future__ import annotations
@@ -21,308 +33,302 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
+from typing import Literal
 
+from orchestrate.pipelines.expressions import shell_commands as commands
+from orchestrate.pipelines.expressions.shell_commands import Marking, Reading, Script, Word
+from orchestrate.pipelines.expressions.shell_quotes import Heredoc, QuoteReader
+from orchestrate.pipelines.expressions.shell_spots import Quoting, Spot
 
-class Quoting(StrEnum):
-    """What quotes a spot of the script."""
+__all__ = ["Quoting", "Spot", "classify"]
 
-    UNQUOTED = "unquoted"
-    DOUBLE = "double quotes"
-    SINGLE = "single quotes"
-    ANSI_C = "$'...' quotes"
-    HEREDOC = "here-document"
-    QUOTED_HEREDOC = "quoted here-document"
-    ARITHMETIC = "arithmetic"
-    COMMENT = "comment"
-
-
-@dataclass(frozen=True)
-class Spot:
-    """The reading of one ``${{ }}``: its quoting, and whether the shell reads it twice."""
-
-    quoting: Quoting
-    is_code: bool = False
-    """An argument of ``eval`` or ``sh -c``: the text is parsed again as a script."""
-    in_substitution: bool = False
-    """Inside ``$( )`` or backticks."""
-
-
-_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "/bin/sh", "/bin/bash", "/usr/bin/env"})
-_PREFIX_WORDS = frozenset(
-    {"if", "then", "else", "elif", "while", "until", "do", "!", "time", "{", "exec", "command"}
-)
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
-_OPERATORS = ";&|"
-_DELIMITER_END = " \t\n;&|<>()"
-
-
-@dataclass
-class _Command:
-    """The words of the simple command being read, to tell ``eval x`` from ``echo x``."""
-
-    words: list[str] = field(default_factory=list)
-    current: str | None = None
-
-    def add(self, text: str) -> None:
-        self.current = (self.current or "") + text
-
-    def end_word(self) -> None:
-        if self.current is not None:
-            self.words.append(self.current)
-            self.current = None
-
-    def reset(self) -> None:
-        self.words, self.current = [], None
-
-    @property
-    def at_start(self) -> bool:
-        return self.current is None and not self._significant()
-
-    @property
-    def is_code(self) -> bool:
-        words = self._significant()
-        if not words:
-            return False
-        # Any word, not just the first: wrappers (``timeout 60 bash -c``, ``sudo sh -c``,
-        # ``find -exec sh -c``, ``xargs sh -c``) hand the text to a shell all the same.
-        # Mistaking an argument for a shell only makes the value reach it by reference.
-        names = [word.rsplit("/", 1)[-1] for word in words]
-        if names[0] == "eval":  # a builtin: no wrapper can run it
-            return True
-        for index, name in enumerate(names):
-            if name in ("sh", "bash", "dash", "zsh", "ksh") or words[index] in _SHELLS:
-                flags = words[index + 1 :]
-                if any(re.fullmatch(r"-[a-z]*c[a-z]*", word) for word in flags):
-                    return True
-        return False
-
-    @property
-    def reads_script_from_stdin(self) -> bool:
-        """``bash <<EOF``: a shell without ``-c`` runs its here-document as a script."""
-        words = self._significant()
-        if not words or words[0].rsplit("/", 1)[-1] not in ("sh", "bash", "dash", "zsh", "ksh"):
-            return False
-        return not any(re.fullmatch(r"-[a-z]*c[a-z]*", word) for word in words[1:])
-
-    def _significant(self) -> list[str]:
-        words = list(self.words)
-        if self.current is not None:
-            words.append(self.current)
-        while words and (words[0] in _PREFIX_WORDS or _ASSIGNMENT.match(words[0])):
-            words.pop(0)
-        return words
-
-
-@dataclass
-class _Heredoc:
-    delimiter: str
-    is_quoted: bool
-    strips_tabs: bool
-    is_code: bool
+_CLOSERS = {"{": "}", "if": "fi", "while": "done", "until": "done", "(": ")"}
+_CLOSERS |= {"for": "done", "select": "done", "case": "esac"}
+_REDIRECTION = re.compile(r"&>>?|<>|>>|>\||[<>]&?")
+# What a word is to its command: an argument, its standard input, a redirection target.
+_Role = Literal["word", "input", "redirect"]
 
 
 def classify(text: str, spans: Sequence[tuple[int, int]]) -> list[Spot]:
     """One ``Spot`` per ``(start, end)`` span of ``text`` (sorted, not overlapping)."""
     lexer = _Lexer(text, spans)
     lexer.command(0, closer=None, depth=0)
+    lexer.spots.finish(classify)
     default = Spot(Quoting.UNQUOTED)
-    return [lexer.found.get(start, default) for start, _ in spans]
+    return [lexer.spots.found.get(start, default) for start, _ in spans]
 
 
-class _Lexer:
-    def __init__(self, text: str, spans: Sequence[tuple[int, int]]) -> None:
-        self.text = text
-        self.ends = dict(spans)
-        self.found: dict[int, Spot] = {}
+@dataclass
+class _SimpleCommand:
+    """The simple command being read: its words so far, and where its input comes from."""
 
-    def _at(self, index: int, prefix: str) -> bool:
-        return self.text.startswith(prefix, index)
+    words: list[Word] = field(default_factory=list)
+    inputs: list[Word] = field(default_factory=list)
+    """Here-strings and ``< file`` sources: the command's standard input."""
+    heredocs: list[Heredoc] = field(default_factory=list)
+    start: int | None = None
+    end: int = 0
+    next_role: _Role = "word"
+    role: _Role = "word"
 
-    def _record(self, index: int, quoting: Quoting, is_code: bool, depth: int) -> int:
-        self.found[index] = Spot(quoting, is_code, depth > 0)
-        return self.ends[index]
+    def extend(self, start: int, end: int) -> None:
+        """The word being read goes on to ``end`` (it starts at ``start`` if new)."""
+        if self.start is None:
+            self.start, self.role, self.next_role = start, self.next_role, "word"
+        self.end = end
+
+    def end_word(self, text: str) -> Word | None:
+        if self.start is None:
+            return None
+        word = Word(text[self.start : self.end], self.start, self.end)
+        self.start = None
+        if self.role == "word":
+            self.words.append(word)
+        elif self.role == "input":
+            self.inputs.append(word)
+        return word
+
+
+@dataclass
+class _Frame:
+    """A compound command (``{ }``, ``if``, a loop): where the pipeline around it began."""
+
+    closer: str
+    pipeline_start: int
+    stage_start: int
+
+
+@dataclass
+class _State:
+    """One list of commands: the script, or the inside of ``$( )``."""
+
+    depth: int
+    pipeline_start: int
+    stage_start: int
+    """Where the current stage of the pipeline begins (after the last ``|``)."""
+    command: _SimpleCommand = field(default_factory=_SimpleCommand)
+    frames: list[_Frame] = field(default_factory=list)
+    pending: list[Heredoc] = field(default_factory=list)
+    after_pipe: bool = False
+    in_condition: bool = False
+
+
+class _Lexer(QuoteReader):
+    """Commands: words, operators, pipelines, compound commands and redirections."""
 
     def command(self, index: int, closer: str | None, depth: int) -> int:
         """Read commands until ``closer`` (``)`` or a backtick) or the end; return after it."""
-        text, command, parens = self.text, _Command(), 0
-        pending: list[_Heredoc] = []
-        while index < len(text):
-            char = text[index]
-            if index in self.ends:
-                command.add("")
-                index = self._record(index, Quoting.UNQUOTED, command.is_code, depth)
-            elif char == "\\":
-                command.add(text[index + 1 : index + 2].strip("\n"))
-                index += 2
-            elif char == "'":
-                command.add("")
-                index = self.quoted(index + 1, "'", Quoting.SINGLE, command.is_code, depth)
-            elif self._at(index, "$'"):
-                command.add("")
-                index = self.quoted(index + 2, "'", Quoting.ANSI_C, command.is_code, depth)
-            elif char == '"':
-                command.add("")
-                index = self.double(index + 1, command.is_code, depth)
-            elif char == "$" or char == "`":
-                command.add("$")
-                index = self.expansion(index, Quoting.UNQUOTED, command.is_code, depth)
-            elif char == "#" and command.current is None:
-                index = self.comment(index, command.is_code, depth)
-            elif self._at(index, "<<") and not self._at(index, "<<<"):
-                command.end_word()
-                is_code = command.reads_script_from_stdin
-                index = self.heredoc_operator(index + 2, pending, is_code)
-            elif self._at(index, "((") and command.at_start:
-                index = self.arithmetic(index + 2, command.is_code, depth)
-            elif char == closer and (closer == "`" or parens == 0):
-                return index + 1
-            elif char in "()":
-                parens += 1 if char == "(" else -1
-                command.end_word()
-                command.reset()
-                index += 1
-            elif char == "\n":
-                command.end_word()
-                command.reset()
-                index = self.heredoc_bodies(index + 1, pending, depth)
-                pending = []
-            elif char in _OPERATORS:
-                command.end_word()
-                command.reset()
-                index += 1
-            elif char in " \t":
-                command.end_word()
-                index += 1
-            else:
-                command.add(char)
-                index += 1
-        return index
-
-    def quoted(self, index: int, end: str, quoting: Quoting, is_code: bool, depth: int) -> int:
-        """Single quotes or ``$'…'``: nothing expands; ``$'…'`` honours backslashes."""
+        state = _State(depth, index, index)
         while index < len(self.text):
-            if index in self.ends:
-                index = self._record(index, quoting, is_code, depth)
-            elif self.text[index] == "\\" and quoting is Quoting.ANSI_C:
-                index += 2
-            elif self.text[index] == end:
+            if self._closes(index, closer, state):
+                self._end_command(state)
                 return index + 1
-            else:
-                index += 1
+            index = self._next(index, state)
+        self._end_command(state)
         return index
 
-    def double(self, index: int, is_code: bool, depth: int, *, stop: int | None = None) -> int:
-        """Double quotes, or (``stop`` given) an unquoted here-document body up to ``stop``."""
-        quoting = Quoting.DOUBLE if stop is None else Quoting.HEREDOC
-        limit = len(self.text) if stop is None else stop
-        while index < limit:
-            char = self.text[index]
-            if index in self.ends:
-                index = self._record(index, quoting, is_code, depth)
-            elif char == "\\":
-                index += 2
-            elif char == '"' and stop is None:
-                return index + 1
-            elif char in "$`":
-                index = self.expansion(index, quoting, is_code, depth)
-            else:
-                index += 1
+    def _closes(self, index: int, closer: str | None, state: _State) -> bool:
+        if self.text[index] != closer or state.in_condition:
+            return False
+        return closer == "`" or not state.frames or state.frames[-1].closer not in (")", "esac")
+
+    def _next(self, index: int, state: _State) -> int:
+        """Read what starts at ``index``: a blank, an operator or a part of a word."""
+        char = self.text[index]
+        if index in self.spots.ends:
+            return self._word_part(index, state)
+        if char in " \t" or (state.in_condition and char in "()<>&|"):
+            self._end_word(state)
+            return index + 1
+        if self._at(index, "\\\n"):
+            return index + 2
+        if char == "\n":
+            return self._newline(index, state)
+        if char == "#" and state.command.start is None:
+            return self.comment(index, state.depth)
+        if self._at(index, "&>"):
+            return self._redirection(index, state)
+        if char in ";&|":
+            return self._operator(index, state)
+        if char in "()":
+            return self._parenthesis(index, state)
+        if char in "<>":
+            return self._redirection(index, state)
+        return self._word_part(index, state)
+
+    def _word_part(self, index: int, state: _State) -> int:
+        end = self.part(index, state.depth)
+        state.command.extend(index, end)
+        return end
+
+    def _end_word(self, state: _State) -> None:
+        word = state.command.end_word(self.text)
+        if word is None:
+            return
+        if state.in_condition:
+            state.in_condition = word.text != "]]"
+            return
+        command = commands.significant(state.command.words)
+        if not command and word.text in _CLOSERS and word.text != "(":
+            self._open(word.text, word.end, state)  # ``{``, ``if``, ``while``, ``until``
+        elif command == [word]:
+            if word.text in ("for", "select", "case"):
+                self._open(word.text, word.end, state)
+            elif word.text == "[[":
+                state.in_condition = True
+            elif state.frames and state.frames[-1].closer == word.text != ")":
+                state.command.words.pop()
+                self._close(state)
+
+    def _open(self, keyword: str, index: int, state: _State) -> None:
+        state.frames.append(_Frame(_CLOSERS[keyword], state.pipeline_start, state.stage_start))
+        state.pipeline_start = state.stage_start = index
+
+    def _close(self, state: _State) -> None:
+        """The end of a compound command: the pipeline around it goes on."""
+        self._end_command(state)
+        if state.frames:  # an unbalanced script may close more than it opened
+            frame = state.frames.pop()
+            state.pipeline_start, state.stage_start = frame.pipeline_start, frame.stage_start
+
+    def _newline(self, index: int, state: _State) -> int:
+        self._end_word(state)
+        continues = state.after_pipe and not state.command.words
+        if not continues:
+            self._end_command(state)
+        index = self.heredoc_bodies(index + 1, state.pending, state.depth)
+        state.pending = []
+        if not continues:
+            state.pipeline_start = state.stage_start = index
         return index
 
-    def expansion(self, index: int, quoting: Quoting, is_code: bool, depth: int) -> int:
-        """``$((…))``, ``$(…)``, backticks, ``${…}``, or a plain ``$``: return after it."""
-        if self._at(index, "$(("):
-            return self.arithmetic(index + 3, is_code, depth)
-        if self._at(index, "$("):
-            return self.command(index + 2, ")", depth + 1)
-        if self._at(index, "`"):
-            return self.command(index + 1, "`", depth + 1)
-        if self._at(index, "${") and index + 1 not in self.ends:
-            return self.parameter(index + 2, quoting, is_code, depth)
+    def _operator(self, index: int, state: _State) -> int:
+        """``|`` starts the next stage of a pipeline; ``;``, ``&&``, ``||``… a new one."""
+        two = self.text[index : index + 2]
+        if self.text[index] == "|" and two != "||":
+            self._end_command(state)
+            state.stage_start = index + (2 if two == "|&" else 1)
+            state.after_pipe = True
+            return state.stage_start
+        length = 2 if two in (";;", ";&", "&&", "||") else 1
+        length += 1 if self._at(index, ";;&") else 0
+        self._end_command(state)
+        state.pipeline_start = state.stage_start = index + length
+        return index + length
+
+    def _parenthesis(self, index: int, state: _State) -> int:
+        simple = state.command
+        words = [word.text for word in commands.significant(simple.words)]
+        prefix = "" if simple.start is None else self.text[simple.start : index]
+        if self._at(index, "((") and simple.start is None and words in ([], ["for"]):
+            return self.arithmetic(index + 2, "))", state.depth)
+        if self.text[index] == "(" and commands.is_assignment_prefix(prefix):
+            end = self.compound(index + 1, prefix, state)
+            simple.extend(index, end)
+            return end
+        if self._at(index, "()"):  # a function definition: its body is a new command
+            self._end_command(state)
+            return index + 2
+        if self.text[index] == ")":
+            return self._close_parenthesis(index, state)
+        if state.frames and state.frames[-1].closer == "esac":
+            self._end_word(state)  # ``(pattern)`` of a case
+            return index + 1
+        self._end_command(state)
+        self._open("(", index + 1, state)
         return index + 1
 
-    def parameter(self, index: int, quoting: Quoting, is_code: bool, depth: int) -> int:
-        """``${name…word}``: the word is read with the quoting around the braces."""
-        while index < len(self.text):
+    def _close_parenthesis(self, index: int, state: _State) -> int:
+        if state.frames and state.frames[-1].closer == ")":
+            self._close(state)
+        else:
+            self._end_command(state)  # the end of a case pattern, or unbalanced
+        return index + 1
+
+    def _redirection(self, index: int, state: _State) -> int:
+        """``<(…)``, ``<<<``, ``<<``, ``2>&1``, ``< file``: what the next word is."""
+        simple = state.command
+        if self._at(index, "<(") or self._at(index, ">("):
+            end = self.command(index + 2, ")", state.depth + 1)
+            simple.extend(index, end)
+            return end
+        self._end_word(state)
+        if self._at(index, "<<<"):
+            simple.next_role = "input"
+            return index + 3
+        if self._at(index, "<<"):
+            index, heredoc = self.heredoc_operator(index + 2)
+            if heredoc is not None:
+                state.pending.append(heredoc)
+                simple.heredocs.append(heredoc)
+            return index
+        descriptor = None
+        if simple.words and simple.end == index and simple.words[-1].source.isdigit():
+            descriptor = simple.words.pop().source  # ``2>``: not an argument
+        operator = _REDIRECTION.match(self.text, index)
+        end = operator.end() if operator else index + 1
+        is_input = self.text[index:end] == "<" and descriptor in (None, "0")
+        simple.next_role = "input" if is_input else "redirect"
+        return end
+
+    def _end_command(self, state: _State) -> None:
+        """What the command just read does with its words."""
+        self._end_word(state)
+        simple, state.command = state.command, _SimpleCommand()
+        state.in_condition = state.after_pipe = False
+        if not simple.words:
+            return
+        for marking in commands.readings(simple.words, self.declared):
+            self.spots.mark(marking, state.depth)
+        commands.remember(simple.words, self.declared)
+        for word in commands.assignments(simple.words):
+            assignment = commands.parse_assignment(word)
+            if assignment is not None and assignment.name:
+                self.spots.note_copy(assignment.name, assignment.value, state.depth)
+        for word in commands.code_words(simple.words):
+            self.spots.mark_code(word.start, word.end)
+        for start, end in commands.array_values(simple.words, self.declared):
+            self.spots.mark_code(start, end)
+        script = commands.script_input(simple.words)
+        if script is Script.STDIN:
+            self._feeds_code(simple, state)
+        elif script is not None:
+            self.spots.mark_code(script.start, script.end)
+
+    def _feeds_code(self, simple: _SimpleCommand, state: _State) -> None:
+        """The command runs its standard input: here-documents, here-strings, a pipe."""
+        for word in simple.inputs:
+            self.spots.mark_code(word.start, word.end)
+        for heredoc in simple.heredocs:
+            heredoc.readings += 1
+        upstream = (state.pipeline_start, state.stage_start)
+        if upstream[0] < upstream[1]:
+            self.spots.mark_code(*upstream)
+            for heredoc in state.pending:
+                if upstream[0] <= heredoc.operator_at < upstream[1]:
+                    heredoc.readings += 1
+
+    def compound(self, index: int, prefix: str, state: _State) -> int:
+        """``a=( [i]=x y )``: a subscript is arithmetic unless the array is associative."""
+        name = prefix.rstrip("+=")
+        flags = commands.declaration_flags(state.command.words)
+        subscripts = name not in self.declared.associative and "A" not in flags
+        elements = "i" in flags or name in self.declared.integers
+        at_element = True
+        while index < len(self.text) and self.text[index] != ")":
             char = self.text[index]
-            if index in self.ends:
-                index = self._record(index, quoting, is_code, depth)
-            elif char == "\\":
-                index += 2
-            elif char == '"':
-                index = self.double(index + 1, is_code, depth)
-            elif char in "$`":
-                index = self.expansion(index, quoting, is_code, depth)
-            elif char == "}":
-                return index + 1
+            if char in " \t\n":
+                at_element, index = True, index + 1
+                continue
+            if char == "#" and at_element:
+                index = self.comment(index, state.depth)
+                continue
+            start = index
+            if char == "[" and at_element and subscripts:
+                index = self.arithmetic(index + 1, "]", state.depth)
             else:
-                index += 1
-        return index
-
-    def arithmetic(self, index: int, is_code: bool, depth: int) -> int:
-        """``$(( … ))`` or ``(( … ))``: bash evaluates a value here as an expression."""
-        parens = 0
-        while index < len(self.text):
-            if index in self.ends:
-                index = self._record(index, Quoting.ARITHMETIC, is_code, depth)
-            elif self._at(index, "$("):
-                index = self.expansion(index, Quoting.ARITHMETIC, is_code, depth)
-            elif self._at(index, "))") and parens == 0:
-                return index + 2
-            else:
-                parens += {"(": 1, ")": -1}.get(self.text[index], 0)
-                index += 1
-        return index
-
-    def comment(self, index: int, is_code: bool, depth: int) -> int:
-        while index < len(self.text) and self.text[index] != "\n":
-            if index in self.ends:
-                index = self._record(index, Quoting.COMMENT, is_code, depth)
-            else:
-                index += 1
-        return index
-
-    def heredoc_operator(self, index: int, pending: list[_Heredoc], is_code: bool) -> int:
-        """``<<WORD``, ``<<-WORD``, ``<<'WORD'``: remember it; its body starts next line."""
-        strips_tabs = self._at(index, "-")
-        index += 1 if strips_tabs else 0
-        while index < len(self.text) and self.text[index] in " \t":
-            index += 1
-        start = index
-        while index < len(self.text) and self.text[index] not in _DELIMITER_END:
-            if self.text[index] in "'\"":
-                closing = self.text.find(self.text[index], index + 1)
-                index = len(self.text) if closing < 0 else closing + 1
-            else:
-                index += 2 if self.text[index] == "\\" else 1
-        word = self.text[start:index]
-        is_quoted = any(mark in word for mark in "'\"\\")
-        delimiter = re.sub(r"[\"'\\]", "", word)
-        if delimiter:
-            pending.append(_Heredoc(delimiter, is_quoted, strips_tabs, is_code))
-        return index
-
-    def heredoc_bodies(self, index: int, pending: list[_Heredoc], depth: int) -> int:
-        """The bodies of the here-documents opened on the line just ended, in order."""
-        for heredoc in pending:
-            body_end, after = self._body_end(index, heredoc)
-            if heredoc.is_quoted:
-                for start in [s for s in self.ends if index <= s < body_end]:
-                    self._record(start, Quoting.QUOTED_HEREDOC, heredoc.is_code, depth)
-            else:
-                self.double(index, heredoc.is_code, depth, stop=body_end)
-            index = after
-        return index
-
-    def _body_end(self, index: int, heredoc: _Heredoc) -> tuple[int, int]:
-        """Where the body ends (its delimiter line starts) and where reading resumes."""
-        position = index
-        while position < len(self.text):
-            newline = self.text.find("\n", position)
-            line_end = len(self.text) if newline < 0 else newline
-            line = self.text[position:line_end]
-            if (line.lstrip("\t") if heredoc.strips_tabs else line) == heredoc.delimiter:
-                return position, min(line_end + 1, len(self.text))
-            position = line_end + 1
-        return len(self.text), len(self.text)
+                index = self.part(index, state.depth)
+                if elements:
+                    self.spots.mark(Marking(start, index, Reading.ARITHMETIC), state.depth)
+            at_element = False
+        return index + 1

@@ -7,6 +7,12 @@ it (``shell_lexer``) so the author's intent survives: ``echo "${{ x }}"`` become
 ``echo ''"${ORCHESTRATE_EXPR_1}"''``. ``script_environment`` evaluates the expressions
 into those variables. A value can then at most be split into words where the author
 asked the shell to read it twice (``eval``), never be parsed as shell syntax.
+
+Two places still need more than a reference. Where bash evaluates the value as
+arithmetic or as a variable name (``[[ ${{ x }} -eq 1 ]]``, ``read ${{ x }}``), it
+evaluates array subscripts too, so ``script_environment`` accepts only an integer or a
+name there. And text read as a script three times over cannot carry a reference at
+all: ``prepare_script`` refuses it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ _ONCE: dict[Quoting, str] = {
     Quoting.HEREDOC: "${{{v}}}",
     Quoting.QUOTED_HEREDOC: "${{{v}}}",  # stays text: the shell expands nothing here
     Quoting.ARITHMETIC: "${{{v}}}",  # the value is checked to be an integer
+    Quoting.NAME: '"${{{v}}}"',  # the value is checked to be a name
     Quoting.COMMENT: "${{{v}}}",
 }
 # Where the text is read twice (``eval``, ``sh -c``, ``bash <<EOF``): the first reading
@@ -45,9 +52,16 @@ _TWICE: dict[Quoting, str] = {
     Quoting.HEREDOC: '"\\${{{v}}}"',
     Quoting.QUOTED_HEREDOC: '"${{{v}}}"',
     Quoting.ARITHMETIC: "${{{v}}}",
+    Quoting.NAME: "'\"${{{v}}}\"'",
     Quoting.COMMENT: "${{{v}}}",
 }
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# bash evaluates text in arithmetic and in variable names as an expression: a subscript
+# in ``a[$(id)]`` runs ``id``. There a value must be an integer, or a name.
+_CHECKS: dict[Quoting, tuple[re.Pattern[str], str]] = {
+    Quoting.ARITHMETIC: (re.compile(r"\s*[+-]?[0-9]+\s*"), "an integer"),
+    Quoting.NAME: (re.compile(r"[A-Za-z0-9_]+"), "a variable name (letters, digits, _)"),
+}
+_READINGS = {Quoting.ARITHMETIC: "in shell arithmetic", Quoting.NAME: "as a shell variable name"}
 
 
 @dataclass(frozen=True)
@@ -86,8 +100,15 @@ def prepare_script(source: str) -> ShellScript:
     position = 0
     for (start, end, offset, inner), spot in zip(spans, spots, strict=True):
         variable = names.setdefault(inner, f"{VARIABLE_PREFIX}{len(names) + 1}")
+        if spot.problem is not None:
+            raise ExpressionError(
+                f"'{inner}' {spot.problem}",
+                expression=source,
+                offset=offset,
+                hint="name the value under env: and read that variable in the inner script",
+            )
         table = _TWICE if spot.is_code else _ONCE
-        parts += [source[position:start], table[spot.quoting].format(v=variable)]
+        parts += [source[position:start], table[spot.written].format(v=variable)]
         found.append(ScriptExpression(variable, inner, offset, spot))
         position = end
     parts.append(source[position:])
@@ -104,15 +125,7 @@ def script_environment(
             value = to_string(parse(item.expression).evaluate(context))
         except ExpressionError as error:
             raise error.relocated(source, item.offset) from None
-        if item.spot.quoting is Quoting.ARITHMETIC and not _INTEGER.fullmatch(value.strip()):
-            # bash evaluates text in arithmetic as an expression: `a[$(id)]` would run.
-            raise ExpressionError(
-                f"the value of '{item.expression}' is used in shell arithmetic and must "
-                "be an integer",
-                expression=source,
-                offset=item.offset,
-                hint="check or convert it in an earlier step",
-            )
+        _check(item, value, source)
         if "\x00" in value:
             raise ExpressionError(
                 f"the value of '{item.expression}' holds a NUL character, which no "
@@ -122,3 +135,16 @@ def script_environment(
             )
         values[item.variable] = value
     return values
+
+
+def _check(item: ScriptExpression, value: str, source: str) -> None:
+    """Refuse a value bash would evaluate where it reads an integer or a name."""
+    check = _CHECKS.get(item.spot.quoting)
+    if check is not None and not check[0].fullmatch(value):
+        raise ExpressionError(
+            f"the value of '{item.expression}' is used {_READINGS[item.spot.quoting]} "
+            f"and must be {check[1]}",
+            expression=source,
+            offset=item.offset,
+            hint="check or convert it in an earlier step",
+        )
