@@ -134,7 +134,12 @@ class TestAgentSteps:
         )
 
         (problem,) = problems
-        assert problem.message.startswith("step 'fix', 'with.task': 'secrets' cannot be read")
+        assert problem.message.startswith(
+            "step 'fix', 'with.task': 'secrets' cannot be read by an agent step: its model "
+            "would see the value"
+        )
+        assert problem.hint is not None
+        assert WHY_RUN_ONLY in problem.hint
 
     async def test_a_step_variable_hiding_the_pipeline_secret_variable_is_accepted(
         self, runtime: Runtime

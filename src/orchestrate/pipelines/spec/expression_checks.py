@@ -49,6 +49,14 @@ _SECRETS_HINT = (
     "secrets can be read in 'run:' and 'env:' only, where they reach the step's process "
     "as environment variables; elsewhere they would be stored or shown"
 )
+_AGENT_SECRETS = (
+    "'secrets' cannot be read by an agent step: its model would see the value, and could "
+    "repeat it anywhere"
+)
+_AGENT_SECRETS_HINT = (
+    "secrets reach only 'run' steps, as environment variables of their process; use the "
+    "secret in a 'run' step and pass the agent what that step produces"
+)
 _STATUS_HINT = "success(), failure(), always() and cancelled() belong in 'if:' conditions"
 
 
@@ -212,7 +220,10 @@ def _context_problem(node: ContextRef, place: _Place) -> Iterator[tuple[int, str
         hint = did_you_mean(name, list(CONTEXTS), "contexts")
         yield node.offset, f"unknown context '{node.name}'", hint
     elif name == SECRETS and name not in place.contexts:
-        yield node.offset, "'secrets' cannot be read here", _SECRETS_HINT
+        if place.step is not None and place.step.agent is not None:
+            yield node.offset, _AGENT_SECRETS, _AGENT_SECRETS_HINT
+        else:
+            yield node.offset, "'secrets' cannot be read here", _SECRETS_HINT
     elif name not in place.contexts:
         available = [c for c in CONTEXTS if c in place.contexts]
         if name == "matrix" and place.step is not None and place.step.matrix is None:
