@@ -156,6 +156,20 @@ class TestDefinitions:
         assert "needz" in problem["message"]
         assert problem["hint"] == "Did you mean 'needs'?"
 
+    async def test_a_script_nested_thousands_deep_is_a_422_not_a_500(
+        self, api: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        script = "$(" * 3000 + "${{ inputs.x }}"
+        text = f"name: deep\ninputs:\n  x: {{}}\nsteps:\n  - id: a\n    run: '{script}'\n"
+
+        response = await api.post(
+            "/api/pipelines", json={"yaml": text}, headers=bearer(tokens[Role.OPERATOR])
+        )
+
+        assert response.status_code == 422
+        (problem,) = response.json()["problems"]
+        assert "too deeply" in problem["message"]
+
     async def test_a_body_without_yaml_is_an_invalid_request(
         self, api: httpx.AsyncClient, tokens: Tokens
     ) -> None:

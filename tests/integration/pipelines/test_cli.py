@@ -104,6 +104,26 @@ class TestValidate:
         assert result.exit_code == 2
         assert result.stdout.startswith("nowhere.yml:1:1: cannot read: No such file")
 
+    def test_text_a_shell_would_read_as_code_three_times_is_a_problem_at_its_expression(
+        self, cli: Cli
+    ) -> None:
+        # Before, the refusal surfaced only when the step ran; validate said ok.
+        script = "bash -c 'echo ${{ inputs.x }} | sh'"
+        text = (
+            "name: nested\ninputs:\n  x: {}\nsteps:\n  - id: a\n"
+            f"    run: {json.dumps(script)}\n"
+        )
+        path = write(cli, "nested.yml", text)
+
+        result = cli("pipeline", "validate", str(path))
+
+        assert result.exit_code == 2
+        column = len("    run: ") + json.dumps(script).index("inputs.x") + 1
+        assert result.stdout.startswith(
+            f"{path}:6:{column}: step 'a', 'run': 'inputs.x' is read as shell code more "
+            "than twice here"
+        )
+
     def test_json_lists_the_problems_of_each_file(self, cli: Cli) -> None:
         bad = write(cli, "bad.yml", BAD_NEEDS)
 

@@ -93,7 +93,16 @@ def prepare_script(source: str) -> ShellScript:
     spans = expression_spans(source)
     if not spans:
         return ShellScript(source, ())
-    spots = classify(source, [(start, end) for start, end, _, _ in spans])
+    try:
+        spots = classify(source, [(start, end) for start, end, _, _ in spans])
+    except RecursionError:
+        # Thousands of nested $( ) or ${ }: no script needs them, and bash would choke too.
+        raise ExpressionError(
+            "the script nests $( ), ${ }, $(( )) or quotes too deeply to be read",
+            expression=source,
+            offset=spans[0][0],
+            hint="nest fewer levels; a function or a variable set under env: reads better",
+        ) from None
     names: dict[str, str] = {}
     parts: list[str] = []
     found: list[ScriptExpression] = []

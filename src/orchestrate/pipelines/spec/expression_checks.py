@@ -26,6 +26,7 @@ from orchestrate.pipelines.expressions.nodes import (
     Property,
     walk,
 )
+from orchestrate.pipelines.expressions.shell_script import prepare_script
 from orchestrate.pipelines.spec.models import MATRIX_RESERVED, PipelineSpec, StepSpec
 from orchestrate.pipelines.spec.positions import Path, SourceMap
 from orchestrate.pipelines.spec.problems import SpecProblem, did_you_mean
@@ -69,6 +70,7 @@ class _Place:
     contexts: frozenset[str]
     step: StepSpec | None = None
     is_condition: bool = False
+    is_script: bool = False
 
 
 def check_expressions(spec: PipelineSpec, where: SourceMap) -> list[SpecProblem]:
@@ -102,8 +104,10 @@ def _step_places(step: StepSpec, base: Path, where: SourceMap) -> Iterator[_Plac
     ]
     for spellings, value in singles:
         if isinstance(value, str):
-            readable = contexts | {SECRETS} if spellings == ("run",) else contexts
-            yield _Place(_spelled(where, base, spellings), value, readable, step)
+            script = spellings == ("run",)
+            readable = contexts | {SECRETS} if script else contexts
+            path = _spelled(where, base, spellings)
+            yield _Place(path, value, readable, step, is_script=script)
     for name, value in step.env.items():
         if isinstance(value, str):
             yield _Place((*base, "env", name), value, contexts | {SECRETS}, step)
@@ -157,6 +161,12 @@ def _check_place(spec: PipelineSpec, where: SourceMap, place: _Place) -> list[Sp
             continue
         for node_offset, message, hint in _reference_problems(spec, place, tree):
             problems.append(problem(message, hint, offset + node_offset))
+    if place.is_script and not problems:
+        try:
+            prepare_script(place.text)
+        except ExpressionError as error:
+            # Where bash would read the text as code three times: no variable survives.
+            problems.append(problem(error.problem, error.hint, error.offset))
     return problems
 
 

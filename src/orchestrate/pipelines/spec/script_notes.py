@@ -36,7 +36,7 @@ def script_notes(spec: PipelineSpec, where: SourceMap) -> list[SpecProblem]:
         try:
             script = prepare_script(step.run)
         except ExpressionError:
-            continue  # already a problem of the expression checks
+            continue  # a problem of the expression checks, so no notes are asked for
         path: Path = ("steps", index, "run")
         for item in script.expressions:
             explained = _explain(item)
@@ -54,8 +54,8 @@ def _explain(item: ScriptExpression) -> tuple[str, str | None] | None:
     quoting = item.spot.quoting
     if item.spot.is_code and quoting is not Quoting.COMMENT:
         return (
-            f"warning: {shown} is read twice here (eval, sh -c, or a shell reading a "
-            f'here-document); the inner script receives "{variable}"',
+            f"warning: {shown} is read twice here (eval, sh -c, text piped into a "
+            f'shell, or a shell reading a here-document); the inner script receives "{variable}"',
             _TWICE_HINT,
         )
     if quoting is Quoting.UNQUOTED:

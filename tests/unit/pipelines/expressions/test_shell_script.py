@@ -171,6 +171,18 @@ def test_a_nul_character_fails_the_step_instead_of_the_worker() -> None:
         script_environment(prepare_script(source), source, _context("a\x00b"))
 
 
+@pytest.mark.parametrize(
+    "nesting",
+    ["$(", "${x:-", '"$("', "$(( 1 + "],
+    ids=["command substitution", "parameter default", "quoted substitution", "arithmetic"],
+)
+def test_a_script_nested_thousands_deep_is_refused_not_a_crash(nesting: str) -> None:
+    source = nesting * 3000 + "${{ inputs.x }}"
+    with pytest.raises(ExpressionError, match=r"nests .* too deeply") as raised:
+        prepare_script(source)
+    assert raised.value.offset == source.index("${{")
+
+
 _TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
 
 

@@ -27,6 +27,7 @@ def _notes(text: str) -> list[SpecProblem]:
         ("echo $'${{ inputs.x }}'", "note: ${{ inputs.x }} is inside $'...' quotes"),
         ("cat <<'EOF'\n${{ inputs.x }}\nEOF\n", "warning: ${{ inputs.x }} is inside a quoted"),
         ('eval "echo ${{ inputs.x }}"', "warning: ${{ inputs.x }} is read twice here"),
+        ('echo "echo ${{ inputs.x }}" | sh', "warning: ${{ inputs.x }} is read twice here"),
         ("echo $(( ${{ inputs.x }} + 1 ))", "note: ${{ inputs.x }} is used in shell arithmetic"),
     ],
 )
