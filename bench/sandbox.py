@@ -2,7 +2,8 @@
 
 Each command (``true``, ``python3 -c pass``) runs ``--runs`` times through the real
 code paths: the agent ``Bash`` tool (``run_process``) and the step runner
-(``run_shell``, with its log file and output pump), once unconfined
+(``run_shell``, with its log file and output pump), the agent tool also in a real git
+worktree (whose commands prepare and adopt the private git store), once unconfined
 (``ORCHESTRATE_SANDBOX=none``), once in bubblewrap without network and once with
 ``network: true`` (slirp4netns). Each mode runs in its own block: interleaved, the
 kernel's deferred teardown of the network namespaces of one mode's commands lands in
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from orchestrate.agents.tools.base import ToolContext
 from orchestrate.agents.tools.shell import Bash
+from orchestrate.agents.workspaces import create_workspace
 from orchestrate.core.sandbox import SANDBOX_PATH, SandboxPolicy, require_sandbox
 from orchestrate.core.settings import SandboxMode
 from orchestrate.pipelines.steps.shell import ShellCommand, run_shell
@@ -90,14 +93,35 @@ def step(workspace: Path) -> Runner:
     return run
 
 
+def make_repository(repository: Path) -> None:
+    repository.mkdir()
+    for arguments in (
+        ["init", "-q", "-b", "main"],
+        ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "--allow-empty", "-m", "i"],
+    ):
+        subprocess.run(["git", "-C", str(repository), *arguments], check=True)
+
+
+async def agent_worktree(repository: Path) -> Path:
+    """An agent's real worktree: its commands also prepare and adopt the private git store."""
+    await asyncio.to_thread(make_repository, repository)
+    return (await create_workspace(repository, "bench", "bench")).path
+
+
 async def measure(runs: int) -> list[tuple[str, str, str, float, float]]:
     require_sandbox(SandboxPolicy())
     rows = []
     with tempfile.TemporaryDirectory(prefix="orchestrate-bench-sandbox-") as root:
         workspace = Path(root) / "workspace"
         workspace.mkdir()
-        for path_name, make_runner in (("agent bash", agent_bash), ("run step", step)):
-            runner = make_runner(workspace)
+        worktree = await agent_worktree(Path(root) / "repository")
+        paths = (
+            ("agent bash", agent_bash, workspace),
+            ("agent bash, git worktree", agent_bash, worktree),
+            ("run step", step, workspace),
+        )
+        for path_name, make_runner, directory in paths:
+            runner = make_runner(directory)
             for label, command in COMMANDS.items():
                 samples: dict[str, list[float]] = {mode: [] for mode in MODES}
                 for mode, (policy, network) in MODES.items():

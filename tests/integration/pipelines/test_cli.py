@@ -110,8 +110,7 @@ class TestValidate:
         # Before, the refusal surfaced only when the step ran; validate said ok.
         script = "bash -c 'echo ${{ inputs.x }} | sh'"
         text = (
-            "name: nested\ninputs:\n  x: {}\nsteps:\n  - id: a\n"
-            f"    run: {json.dumps(script)}\n"
+            f"name: nested\ninputs:\n  x: {{}}\nsteps:\n  - id: a\n    run: {json.dumps(script)}\n"
         )
         path = write(cli, "nested.yml", text)
 
