@@ -6,10 +6,10 @@ import asyncio
 import sys
 import time
 
+from orchestrate.app.worker import install_stop_signals
 from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import load_settings
-from orchestrate.worker import install_stop_signals
 
 
 async def noop(context: JobContext) -> None:

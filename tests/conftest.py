@@ -176,7 +176,7 @@ def admin() -> Actor:
 @pytest.fixture
 async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the real app (in process, no network), without credentials."""
-    from orchestrate.web.app import create_app
+    from orchestrate.app.http import create_app
 
     transport = httpx.ASGITransport(app=create_app(runtime), client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://orchestrate.test") as client:

@@ -1,5 +1,5 @@
 """Allow ``python -m orchestrate``."""
 
-from orchestrate.cli.app import main
+from orchestrate.app.cli import main
 
 main()

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, FastAPI, Query, status
 
 from orchestrate.auth import service
 from orchestrate.auth.schemas import AuditRecordOut, TokenCreate, TokenCreated, TokenOut
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from orchestrate.web.deps import ActorDep, AdminDep, UowDep
+from orchestrate.core.runtime import Runtime
+from orchestrate.web.deps import ActorDep, AdminDep, UowDep, install_authenticator
 from orchestrate.web.schemas import PageOut
 
 router = APIRouter(tags=["auth"])
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Make API tokens the app's credentials (the composition root calls this)."""
+    del runtime  # the authenticator is handed the runtime with each request
+    install_authenticator(app, authenticate_token)
+
+
+async def authenticate_token(runtime: Runtime, secret: str, source: str) -> service.Actor:
+    """The actor a bearer token stands for (``web.deps.Authenticator``)."""
+    return await service.authenticate(runtime.uow(read_only=True), runtime.uow(), secret, source)
 
 
 @router.get("/tokens", response_model=list[TokenOut])

@@ -1,71 +1,35 @@
-"""Roles, actors, API tokens and audit records: the pure side of the auth capability."""
+"""API tokens and audit records: the pure side of the auth capability.
+
+Roles, permissions and actors are kernel types (``core.identity``: the web toolkit checks
+them too); they are re-exported here so the capability keeps one vocabulary.
+"""
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import re
 import secrets
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
+
+from orchestrate.core.identity import Actor, Permission, Role
+
+__all__ = [
+    "Actor",
+    "ApiToken",
+    "AuditRecord",
+    "IssuedToken",
+    "Permission",
+    "Role",
+    "display_prefix",
+    "generate_secret",
+    "hash_secret",
+    "validate_token_name",
+]
 
 TOKEN_PREFIX = "orc_"  # noqa: S105 - a public marker, not a secret
 _TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-
-
-class Permission(StrEnum):
-    READ = "read"
-    WRITE = "write"
-    ADMIN = "admin"
-
-
-class Role(StrEnum):
-    """What a token may do: viewers read, operators also change things, admins manage access."""
-
-    ADMIN = "admin"
-    OPERATOR = "operator"
-    VIEWER = "viewer"
-
-    def allows(self, permission: Permission) -> bool:
-        return permission in _ROLE_PERMISSIONS[self]
-
-
-_ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
-    Role.OPERATOR: frozenset({Permission.READ, Permission.WRITE}),
-    Role.VIEWER: frozenset({Permission.READ}),
-}
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is doing something, with which role, and from where (for the audit log)."""
-
-    name: str
-    role: Role
-    source: str
-
-    @classmethod
-    def local_cli(cls) -> Actor:
-        """The person at this terminal: the CLI talks to the database with full rights."""
-        return cls(
-            name=f"cli:{_login_name()}", role=Role.ADMIN, source=f"cli@{socket.gethostname()}"
-        )
-
-    @classmethod
-    def system(cls, component: str) -> Actor:
-        """Orchestrate itself acting (the server bootstrapping, a worker, a schedule)."""
-        return cls(name=f"system:{component}", role=Role.ADMIN, source=socket.gethostname())
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, e.g. in some containers
-        return "unknown"
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from orchestrate.core.errors import (
     AuthenticationFailed,
     Conflict,
     NotFound,
-    PermissionDenied,
     ValidationFailed,
 )
+from orchestrate.core.identity import authorize
 from orchestrate.core.ids import new_id
 from orchestrate.core.pagination import IdCursor, Page, check_page_size
 from orchestrate.core.uow import UnitOfWork
@@ -139,16 +139,6 @@ async def authenticate(
             )
             await write_uow.commit()
     return Actor(name=f"token:{row.name}", role=Role(row.role), source=source)
-
-
-def authorize(actor: Actor, permission: Permission) -> None:
-    if not actor.role.allows(permission):
-        raise PermissionDenied(
-            f"Role {actor.role.value!r} of {actor.name} may not {permission.value}",
-            actor=actor.name,
-            role=actor.role.value,
-            permission=permission.value,
-        )
 
 
 async def record_audit(

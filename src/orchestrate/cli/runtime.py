@@ -1,20 +1,31 @@
-"""How CLI commands get settings and a runtime, and run their async service calls."""
+"""How CLI commands get settings and a runtime, and run their async service calls.
+
+What a command needs from the capabilities around it — the hooks every process runs
+once its runtime is open, the job handlers that ``--wait`` runs in this process — comes
+from the composition root through ``cli.wiring``; this toolkit imports no capability.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from orchestrate.cli.output import say
+from orchestrate.cli.wiring import RuntimeHook, current_wiring
 from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.jobs import JobRegistry
 from orchestrate.core.logging import configure_logging
 from orchestrate.core.migrate import migration_status_async, upgrade_to_head_async
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings, load_settings
-from orchestrate.secrets import service as secrets
 
 T = TypeVar("T")
+
+
+def job_registry(runtime: Runtime) -> JobRegistry:
+    """Every job handler the application wires, to run queued work in this process."""
+    return current_wiring().job_registry(runtime)
 
 
 def cli_settings() -> Settings:
@@ -27,23 +38,29 @@ def cli_settings() -> Settings:
 def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Open a runtime on the configured database, run ``work``, close it again."""
     settings = cli_settings()
+    wiring = current_wiring()
 
     async def main() -> T:
         runtime = Runtime.open(settings)
         try:
             await ensure_migrated(runtime)
-            # Work run inline (``--wait``) logs and records events: mask the store's values.
-            # A bad key must not lock the operator out of every command (``secret
-            # delete``, ``config show``): nothing can be decrypted, so nothing can leak.
-            try:
-                await secrets.refresh_masker(runtime.uow(read_only=True), settings)
-            except ConfigurationError as error:
-                say(f"Warning: stored secrets cannot be read: {error}")
+            await _run_open_hooks(runtime, wiring.on_open)
             return await work(runtime)
         finally:
             await runtime.close()
 
     return asyncio.run(main())
+
+
+async def _run_open_hooks(runtime: Runtime, hooks: Sequence[RuntimeHook]) -> None:
+    # A bad setting one hook needs (a lost secret key) must not lock the operator out of
+    # every command (``secret delete``, ``config show``): the hook's work is skipped with
+    # a warning. For the masker that is safe: nothing can be decrypted, so nothing leaks.
+    for hook in hooks:
+        try:
+            await hook(runtime)
+        except ConfigurationError as error:
+            say(f"Warning: {error}")
 
 
 async def ensure_migrated(runtime: Runtime) -> None:

@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import JSONResponse, Response
 
 from orchestrate.core.jobs import JobStatus
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from orchestrate.core.runtime import Runtime
 from orchestrate.monitoring import service
-from orchestrate.monitoring.metrics import render_metrics, update_queue_gauges
+from orchestrate.monitoring.metrics import (
+    HttpMetricsMiddleware,
+    render_metrics,
+    update_queue_gauges,
+)
 from orchestrate.monitoring.schemas import HealthOut, JobOut
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageOut
@@ -20,6 +25,12 @@ log = structlog.get_logger(__name__)
 
 public_router = APIRouter(tags=["monitoring"])
 router = APIRouter(tags=["jobs"])
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Count and time every request the app serves (the composition root calls this)."""
+    del runtime  # the metrics are process-wide
+    app.add_middleware(HttpMetricsMiddleware)
 
 
 @public_router.get("/api/health", response_model=HealthOut)

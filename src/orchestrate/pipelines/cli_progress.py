@@ -1,7 +1,8 @@
 """``--wait``: work the job queue in this process and print each step as it changes.
 
 The CLI needs no server (see ARCHITECTURE.md, "Process model"), so waiting on a run
-means running a job runner here, like ``orchestrate worker`` would, until the run ends.
+means running a job runner here, like ``orchestrate worker`` would, until the run ends;
+its handlers are every capability's, as the composition root wires them (``job_registry``).
 Any worker already running shares the work; the queue's leases keep each job to one.
 Progress is read by polling the run: a status seen is printed once, with the step's
 time once it has ended.
@@ -14,11 +15,11 @@ import contextlib
 from datetime import datetime
 
 from orchestrate.cli.output import stderr
+from orchestrate.cli.runtime import job_registry
 from orchestrate.core.jobs import JobRunner
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service
 from orchestrate.pipelines.models import PipelineRun, RunStatus, StepRun, StepStatus
-from orchestrate.worker import build_registry
 
 POLL_SECONDS = 0.3
 
@@ -36,7 +37,7 @@ async def run_here_and_follow(runtime: Runtime, run_id: str) -> PipelineRun:
     """Run jobs in this process while printing the run's progress; returns the ended run."""
     stop = asyncio.Event()
     runner = asyncio.create_task(
-        JobRunner(runtime, build_registry(runtime)).run(stop), name="pipeline-wait-runner"
+        JobRunner(runtime, job_registry(runtime)).run(stop), name="pipeline-wait-runner"
     )
     try:
         return await follow_progress(runtime, run_id, runner)

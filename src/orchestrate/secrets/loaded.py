@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.masking import process_masker
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
@@ -84,6 +85,20 @@ async def refresh_masker(uow: UnitOfWork, settings: Settings) -> None:
     llm_factory.use_stored_credentials(
         {name: values[name] for name in llm_factory.CREDENTIAL_NAMES if name in values}
     )
+
+
+async def start_masking(runtime: Runtime) -> None:
+    """Load the store into this process's masker before it does any work.
+
+    Every process runs this once its runtime is open (``serve``, ``worker``, each CLI
+    command: the composition root wires it), so inline work is masked too.
+    """
+    try:
+        await refresh_masker(runtime.uow(read_only=True), runtime.settings)
+    except ConfigurationError as error:
+        raise ConfigurationError(
+            f"stored secrets cannot be read: {error}", **error.context
+        ) from error
 
 
 async def keep_masker_fresh(

@@ -7,8 +7,9 @@ this process's masker, so a value set here is hidden from the next log line on.
 A write reads the keys and commits under the store's key lock (``_store.lock_keys``),
 so it cannot interleave with a rotation (``rotation``), and it refuses to write while
 other secrets are under keys this process lacks (its keys are out of date).
-Other processes pick changes up through ``refresh_masker``, which ``serve`` and
-``worker`` run every few seconds (``keep_masker_fresh``).
+Every process loads the store into its masker once its runtime is open
+(``start_masking``); other processes pick changes up through ``refresh_masker``, which
+``serve`` and ``worker`` run every few seconds (``keep_masker_fresh``).
 
 Other capabilities call ``get_secret_values`` (a pipeline's ``${{ secrets.NAME }}``),
 ``list_secret_names`` (validation at registration) and ``cached_secret_value`` (hot
@@ -33,6 +34,7 @@ from orchestrate.secrets.loaded import (
     cached_secret_value,
     keep_masker_fresh,
     refresh_masker,
+    start_masking,
 )
 from orchestrate.secrets.models import (
     KeyRotation,
@@ -57,6 +59,7 @@ __all__ = [
     "refresh_masker",
     "rotate_key",
     "set_secret",
+    "start_masking",
 ]
 
 

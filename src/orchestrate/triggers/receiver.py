@@ -10,16 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.runtime import Runtime
 from orchestrate.triggers import service
+from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.triggers.schemas import PongOut, ReceivedOut
 from orchestrate.web.errors import ProblemResponse, problem
 
 router = APIRouter(tags=["webhooks"])
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Give the app its one delivery inbox (the composition root calls this).
+
+    One per app, so concurrent deliveries share transactions (``inbox.py``); urgent,
+    because GitHub waits on each of them.
+    """
+    app.state.delivery_inbox = DeliveryInbox(lambda: runtime.uow(urgent=True))
+
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -1,17 +1,25 @@
-"""FastAPI dependencies shared by every router: the runtime, units of work, the actor."""
+"""FastAPI dependencies shared by every router: the runtime, units of work, the actor.
+
+Who a bearer token stands for is the ``auth`` capability's business, and this toolkit
+imports no capability: the composition root hands the app an :data:`Authenticator`
+(``install_authenticator``), and ``require_actor`` asks it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from orchestrate.auth import service as auth
-from orchestrate.auth.service import Actor, Permission
-from orchestrate.core.errors import AuthenticationFailed
+from orchestrate.core.errors import AuthenticationFailed, ConfigurationError
+from orchestrate.core.identity import Actor, Permission, authorize
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
+
+Authenticator = Callable[[Runtime, str, str], Awaitable[Actor]]
+"""``(runtime, bearer token, client address) -> Actor``; raises ``AuthenticationFailed``."""
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="An API token from 'orchestrate token create'")
@@ -27,6 +35,18 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def install_authenticator(app: FastAPI, authenticate: Authenticator) -> None:
+    """Make ``authenticate`` the judge of every bearer token this app receives."""
+    app.state.authenticator = authenticate
+
+
+def _authenticator(request: Request) -> Authenticator:
+    authenticate: Authenticator | None = getattr(request.app.state, "authenticator", None)
+    if authenticate is None:  # an app assembled without auth must refuse, not let all in
+        raise ConfigurationError("This app has no authenticator installed")
+    return authenticate
 
 
 async def get_uow(runtime: RuntimeDep, request: Request) -> UnitOfWork:
@@ -52,11 +72,9 @@ async def require_actor(
             "(create one with 'orchestrate token create')"
         )
     source = request.client.host if request.client else "unknown"
-    actor = await auth.authenticate(
-        runtime.uow(read_only=True), runtime.uow(), credentials.credentials, source
-    )
+    actor = await _authenticator(request)(runtime, credentials.credentials, source)
     needed = Permission.READ if request.method in _READ_METHODS else Permission.WRITE
-    auth.authorize(actor, needed)
+    authorize(actor, needed)
     request.state.actor = actor
     return actor
 
@@ -65,7 +83,7 @@ ActorDep = Annotated[Actor, Depends(require_actor)]
 
 
 async def require_admin(actor: ActorDep) -> Actor:
-    auth.authorize(actor, Permission.ADMIN)
+    authorize(actor, Permission.ADMIN)
     return actor
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from orchestrate.app.http import create_app
 from orchestrate.auth.models import Role
 from orchestrate.core.runtime import Runtime
-from orchestrate.web.app import create_app
 from tests.support import bearer, issue_token
 
 CLIENT_ADDRESS = "203.0.113.7"  # the address the `api` fixture's requests come from

@@ -12,7 +12,7 @@ import pytest
 import structlog
 from typer.testing import CliRunner, Result
 
-from orchestrate.cli.app import app
+from orchestrate.app.cli import app
 
 
 @dataclass

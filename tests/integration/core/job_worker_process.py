@@ -15,11 +15,11 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from orchestrate.app.worker import install_stop_signals
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, RunnerConfig
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import load_settings
-from orchestrate.worker import install_stop_signals
 
 LOG = Path(os.environ["TEST_LOG_DIR"]) / f"worker-{os.getpid()}.log"
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from orchestrate.app.worker import build_registry
 from orchestrate.core.jobs import JobRunner
 from orchestrate.core.runtime import Runtime
-from orchestrate.worker import build_registry
 
 
 def shell(step_id: str, command: str, **fields: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from orchestrate.cli.app import app
+from orchestrate.app.cli import app
 from orchestrate.secrets.loaded import cached_secret_value
 from tests.integration.cli.support import Cli
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from orchestrate.cli.app import app
+from orchestrate.app.cli import app
 from orchestrate.core.settings import Settings
 from tests.integration.stories.support import FIXTURES, copy_project, edit
 

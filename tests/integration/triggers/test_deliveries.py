@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from orchestrate.app.worker import build_registry
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Role
 from orchestrate.core.events import EventRow
@@ -27,7 +28,6 @@ from orchestrate.core.settings import Settings
 from orchestrate.triggers import service
 from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.triggers.tables import WebhookDeliveryRow
-from orchestrate.worker import build_registry
 from tests.integration.cli.support import Cli, make_cli
 from tests.integration.triggers.test_receiver import (
     PAYLOADS,

@@ -12,12 +12,12 @@ import pytest
 from pydantic import SecretStr
 
 from orchestrate import __version__
+from orchestrate.app.http import create_app
 from orchestrate.auth.models import Role
 from orchestrate.core.db import create_database
 from orchestrate.core.jobs import enqueue
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import SandboxMode, Settings
-from orchestrate.web.app import create_app
 from tests.support import bearer
 
 

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import event, make_url
 
+from orchestrate.app.http import create_app
 from orchestrate.auth.models import Role
 from orchestrate.core.db import create_database
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
-from orchestrate.web.app import create_app
 from tests.support import bearer, issue_token
 
 sqlite_only = pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)

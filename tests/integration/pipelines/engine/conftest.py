@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from orchestrate.app.worker import build_registry
 from orchestrate.auth.service import Actor
 from orchestrate.core.jobs import JobRunner
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service
 from orchestrate.pipelines.models import PipelineRun
-from orchestrate.worker import build_registry
 
 
 @dataclass

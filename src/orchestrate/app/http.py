@@ -6,18 +6,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from orchestrate import __version__
-from orchestrate.agents import api as agents_api
-from orchestrate.auth import api as auth_api
+from orchestrate.app import capabilities
 from orchestrate.core.runtime import Runtime
-from orchestrate.monitoring import api as monitoring_api
-from orchestrate.monitoring.metrics import HttpMetricsMiddleware
-from orchestrate.pipelines import api as pipelines_api
-from orchestrate.secrets import api as secrets_api
-from orchestrate.stories import api as stories_api
-from orchestrate.triggers import api as triggers_api
-from orchestrate.triggers import receiver as webhook_receiver
-from orchestrate.triggers import schedule_api
-from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.web.deps import require_actor
 from orchestrate.web.errors import install_error_handlers
 from orchestrate.web.limits import BodyLimitMiddleware
@@ -34,6 +24,7 @@ Errors are RFC 9457 problem documents (`application/problem+json`).
 
 
 def create_app(runtime: Runtime) -> FastAPI:
+    """The whole HTTP surface of one process, on ``runtime``."""
     app = FastAPI(
         title="Orchestrate",
         version=__version__,
@@ -43,9 +34,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
-    # One inbox per app, so concurrent deliveries share transactions (triggers/inbox.py);
-    # urgent, because GitHub waits on each of them.
-    app.state.delivery_inbox = DeliveryInbox(lambda: runtime.uow(urgent=True))
     install_error_handlers(app)
     install_problem_responses(app)
     app.add_middleware(
@@ -53,20 +41,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         api_limit=runtime.settings.api_max_body_bytes,
         webhook_limit=runtime.settings.webhook_max_body_bytes,
     )
-    app.add_middleware(HttpMetricsMiddleware)
+    # Middleware added later wraps what came before: the capabilities' (request
+    # metrics) sees every request, the body limit's refusals included.
+    for install in capabilities.web_installers():
+        install(app, runtime)
 
     # Authentication is declared once for the whole /api tree, so no route can forget it.
     api = APIRouter(prefix="/api", dependencies=[Depends(require_actor)])
-    api.include_router(auth_api.router)
-    api.include_router(secrets_api.router)
-    api.include_router(stories_api.router)
-    api.include_router(agents_api.router)
-    api.include_router(pipelines_api.router)
-    api.include_router(monitoring_api.router)
-    api.include_router(triggers_api.router)
-    api.include_router(schedule_api.router)
-    app.include_router(monitoring_api.public_router)
-    app.include_router(webhook_receiver.router)  # signed by GitHub, not bearer tokens
+    for router in capabilities.routers():
+        api.include_router(router)
+    for router in capabilities.public_routers():
+        app.include_router(router)
     app.include_router(api)
 
     @app.get("/", include_in_schema=False)

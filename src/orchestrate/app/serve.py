@@ -14,6 +14,9 @@ import structlog
 import typer
 import uvicorn
 
+from orchestrate.app import capabilities
+from orchestrate.app.http import create_app
+from orchestrate.app.worker import build_registry, install_stop_signals, run_worker
 from orchestrate.auth import service as auth
 from orchestrate.cli.output import say
 from orchestrate.core.logging import configure_logging
@@ -21,9 +24,6 @@ from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy, require_sandbox, sandbox_warning
 from orchestrate.core.settings import Settings, load_settings
-from orchestrate.secrets import service as secrets
-from orchestrate.web.app import create_app
-from orchestrate.worker import install_stop_signals, run_worker
 
 log = structlog.get_logger(__name__)
 
@@ -50,28 +50,42 @@ def serve(
 
 async def _serve(settings: Settings, *, with_worker: bool) -> None:
     runtime = Runtime.open(settings)
-    _settle_heap()
-    await secrets.refresh_masker(runtime.uow(read_only=True), settings)
-    issued = await auth.create_bootstrap_token(runtime.uow())
     app = create_app(runtime)
+    registry = build_registry(runtime) if with_worker else None
+    _settle_heap()  # after the line above: every capability is imported by now
+    await open_capabilities(runtime)
+    issued = await auth.create_bootstrap_token(runtime.uow())
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, access_log=False
     )
     server = uvicorn.Server(config)
     stop = asyncio.Event()
     _keep_signals_from_killing(stop)
-    worker_task = asyncio.create_task(run_worker(runtime, stop)) if with_worker else None
+    worker_task = (
+        asyncio.create_task(run_worker(runtime, stop, registry)) if registry is not None else None
+    )
     announce = asyncio.create_task(_announce(server, settings, issued))
-    masking = asyncio.create_task(secrets.keep_masker_fresh(runtime, stop))
+    background = start_background(runtime, stop)
     try:
         await server.serve()
     finally:
         announce.cancel()
         stop.set()
-        await masking
+        await asyncio.gather(*background)
         if worker_task is not None:
             await worker_task
         await runtime.close()
+
+
+async def open_capabilities(runtime: Runtime) -> None:
+    """Run every capability's hooks for a process whose runtime just opened."""
+    for hook in capabilities.open_hooks():
+        await hook(runtime)
+
+
+def start_background(runtime: Runtime, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """Start every capability's background task; each returns once ``stop`` is set."""
+    return [asyncio.create_task(task(runtime, stop)) for task in capabilities.background_tasks()]
 
 
 def check_sandbox(settings: Settings) -> None:
@@ -154,16 +168,17 @@ def worker() -> None:
 
 async def _work(settings: Settings) -> None:
     runtime = Runtime.open(settings)
-    _settle_heap()
-    await secrets.refresh_masker(runtime.uow(read_only=True), settings)
+    registry = build_registry(runtime)
+    _settle_heap()  # after the line above: every job handler is imported by now
+    await open_capabilities(runtime)
     stop = asyncio.Event()
     install_stop_signals(stop)
-    masking = asyncio.create_task(secrets.keep_masker_fresh(runtime, stop))
+    background = start_background(runtime, stop)
     say("Orchestrate worker started; Ctrl+C stops it after running jobs finish.")
     try:
-        await run_worker(runtime, stop)
+        await run_worker(runtime, stop, registry)
     finally:
         stop.set()
-        await masking
+        await asyncio.gather(*background)
         with contextlib.suppress(Exception):
             await runtime.close()

@@ -1,7 +1,9 @@
 """The loops a worker process runs: the durable job runner and queue upkeep.
 
 ``orchestrate serve`` runs these beside the API; ``orchestrate worker`` runs only
-these, so more machines can share the work of one PostgreSQL database.
+these, so more machines can share the work of one PostgreSQL database. The handlers
+and the upkeep come from every capability in ``capabilities.CAPABILITIES``; the
+kernel's own (pruning finished jobs) are added here.
 """
 
 from __future__ import annotations
@@ -13,16 +15,10 @@ from datetime import timedelta
 
 import structlog
 
-from orchestrate.agents.execution import register_agent_jobs
+from orchestrate.app import capabilities
 from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.core.jobs.maintenance import register_maintenance, schedule_maintenance
 from orchestrate.core.runtime import Runtime
-from orchestrate.pipelines.service import register_pipeline_jobs
-from orchestrate.triggers.service import (
-    register_schedule_jobs,
-    register_trigger_jobs,
-    start_schedule_firing,
-)
 
 log = structlog.get_logger(__name__)
 
@@ -32,12 +28,10 @@ UPKEEP_EVERY = timedelta(minutes=1)
 
 
 def build_registry(runtime: Runtime) -> JobRegistry:
-    """Every job handler the capabilities provide."""
+    """Every job handler the capabilities provide, and the kernel's maintenance."""
     registry = JobRegistry()
-    register_agent_jobs(registry, runtime)
-    register_pipeline_jobs(registry, runtime)
-    register_trigger_jobs(registry, runtime)
-    register_schedule_jobs(registry, runtime)
+    for register in capabilities.job_registrations():
+        register(registry, runtime)
     retention_days = runtime.settings.job_retention_days
     if retention_days > 0:
         register_maintenance(registry, retention=timedelta(days=retention_days))
@@ -59,9 +53,11 @@ async def run_worker(
 
 
 async def _upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
+    tasks = capabilities.upkeep_tasks()
     while not stop.is_set():
         try:
-            await start_schedule_firing(runtime)
+            for task in tasks:
+                await task(runtime)
             if runtime.settings.job_retention_days > 0:
                 await schedule_maintenance(runtime)
         except Exception:

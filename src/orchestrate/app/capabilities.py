@@ -1,0 +1,221 @@
+"""The one list of capabilities, and what each plugs into the processes.
+
+Adding a capability is its folder plus one entry in :data:`CAPABILITIES`. Everything
+is named by import path (``package.module:attribute``) and imported only when a
+process needs it: ``orchestrate --help`` lists the commands from the help lines stored
+here, without importing a capability; ``serve`` imports the routers when it builds the
+app; a worker imports the job registrations when it builds its registry.
+``tests/unit/app`` resolves every path, so a rename that misses this list fails there.
+
+This module is light on purpose (the root command imports it): the types it speaks of
+are imported only for the type checker.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from orchestrate.cli.root import LazyCommand
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from fastapi import APIRouter, FastAPI
+
+    from orchestrate.core.jobs import JobRegistry
+    from orchestrate.core.runtime import Runtime
+
+    JobRegistration = Callable[[JobRegistry, Runtime], None]
+    WebInstaller = Callable[[FastAPI, Runtime], None]
+    RuntimeHook = Callable[[Runtime], Awaitable[None]]
+    BackgroundTask = Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One capability's entry points, each an import path; all optional."""
+
+    name: str
+    commands: tuple[LazyCommand, ...] = ()
+    """CLI sub-apps (or single commands) under the root ``orchestrate`` command."""
+    routers: tuple[str, ...] = ()
+    """``APIRouter``s mounted under ``/api``, behind the bearer token."""
+    public_routers: tuple[str, ...] = ()
+    """``APIRouter``s mounted at the root with their own authentication, or none."""
+    web_setup: tuple[str, ...] = ()
+    """``(app, runtime) -> None``: middleware, credentials and state the app needs."""
+    jobs: tuple[str, ...] = ()
+    """``(registry, runtime) -> None``: register the capability's job handlers."""
+    on_open: tuple[str, ...] = ()
+    """``async (runtime) -> None``: every process (serve, worker, a CLI command) once its
+    runtime is open, before any work."""
+    background: tuple[str, ...] = ()
+    """``async (runtime, stop) -> None``: runs beside ``serve``'s and ``worker``'s loops
+    until ``stop`` is set."""
+    upkeep: tuple[str, ...] = ()
+    """``async (runtime) -> None``: every worker runs it at start and once a minute."""
+
+
+def _command(name: str, target: str, help_line: str) -> LazyCommand:
+    return LazyCommand(name=name, target=target, help=help_line)
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability(
+        "auth",
+        commands=(
+            _command("token", "orchestrate.auth.cli:token_app", "Manage API tokens."),
+            _command("audit", "orchestrate.auth.cli:audit_app", "Read the audit log."),
+        ),
+        routers=("orchestrate.auth.api:router",),
+        web_setup=("orchestrate.auth.api:install",),
+    ),
+    Capability(
+        "secrets",
+        commands=(
+            _command(
+                "secret",
+                "orchestrate.secrets.cli:secret_app",
+                "Manage encrypted secrets (pipelines read them as ${{ secrets.NAME }}).",
+            ),
+        ),
+        routers=("orchestrate.secrets.api:router",),
+        on_open=("orchestrate.secrets.service:start_masking",),
+        background=("orchestrate.secrets.service:keep_masker_fresh",),
+    ),
+    Capability(
+        "stories",
+        commands=(
+            _command("story", "orchestrate.stories.cli:story_app", "Manage stories."),
+            _command("epic", "orchestrate.stories.cli:epic_app", "Manage epics."),
+        ),
+        routers=("orchestrate.stories.api:router",),
+    ),
+    Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
+    Capability(
+        "agents",
+        commands=(
+            _command("agent", "orchestrate.agents.cli:agent_app", "Run and steer AI agents."),
+        ),
+        routers=("orchestrate.agents.api:router",),
+        jobs=("orchestrate.agents.execution:register_agent_jobs",),
+    ),
+    Capability(
+        "pipelines",
+        commands=(
+            _command(
+                "pipeline",
+                "orchestrate.pipelines.cli:pipeline_app",
+                "Define, run and follow durable pipelines.",
+            ),
+        ),
+        routers=("orchestrate.pipelines.api:router",),
+        jobs=("orchestrate.pipelines.service:register_pipeline_jobs",),
+    ),
+    Capability(
+        "monitoring",
+        commands=(
+            _command(
+                "job", "orchestrate.monitoring.cli:job_app", "Inspect and steer background jobs."
+            ),
+        ),
+        routers=("orchestrate.monitoring.api:router",),
+        public_routers=("orchestrate.monitoring.api:public_router",),
+        web_setup=("orchestrate.monitoring.api:install",),
+    ),
+    Capability(
+        "triggers",
+        commands=(
+            _command(
+                "webhook",
+                "orchestrate.triggers.cli:webhook_app",
+                "Inspect GitHub webhook deliveries, process them again, replay payloads.",
+            ),
+        ),
+        routers=("orchestrate.triggers.api:router",),
+        public_routers=("orchestrate.triggers.receiver:router",),  # signed by GitHub
+        web_setup=("orchestrate.triggers.receiver:install",),
+        jobs=("orchestrate.triggers.service:register_trigger_jobs",),
+    ),
+    Capability(
+        "schedules",
+        commands=(
+            _command(
+                "schedule",
+                "orchestrate.triggers.schedule_cli:schedule_app",
+                "Cron schedules that start pipelines and agents.",
+            ),
+        ),
+        routers=("orchestrate.triggers.schedule_api:router",),
+        jobs=("orchestrate.triggers.service:register_schedule_jobs",),
+        upkeep=("orchestrate.triggers.service:start_schedule_firing",),
+    ),
+)
+"""Every capability, in the order their commands are listed and their routes mounted."""
+
+
+def resolve(target: str) -> object:
+    """The object an import path ``package.module:attribute`` names (imports it)."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def resolve_as(target: str, kind: type[T]) -> T:
+    """``resolve``, refusing anything that is not a ``kind``."""
+    found = resolve(target)
+    if not isinstance(found, kind):
+        raise TypeError(f"{target} is a {type(found).__name__}, not a {kind.__name__}")
+    return found
+
+
+def _callables(field: str) -> list[Callable[..., object]]:
+    found: list[Callable[..., object]] = []
+    for capability in CAPABILITIES:
+        for target in getattr(capability, field):
+            function = resolve(target)
+            if not callable(function):
+                raise TypeError(f"{target} ({capability.name}.{field}) is not callable")
+            found.append(function)
+    return found
+
+
+def commands() -> list[LazyCommand]:
+    """Every capability's CLI commands, in list order (nothing imported)."""
+    return [command for capability in CAPABILITIES for command in capability.commands]
+
+
+def routers() -> list[APIRouter]:
+    from fastapi import APIRouter
+
+    return [resolve_as(t, APIRouter) for c in CAPABILITIES for t in c.routers]
+
+
+def public_routers() -> list[APIRouter]:
+    from fastapi import APIRouter
+
+    return [resolve_as(t, APIRouter) for c in CAPABILITIES for t in c.public_routers]
+
+
+def web_installers() -> list[WebInstaller]:
+    return cast("list[WebInstaller]", _callables("web_setup"))
+
+
+def job_registrations() -> list[JobRegistration]:
+    return cast("list[JobRegistration]", _callables("jobs"))
+
+
+def open_hooks() -> list[RuntimeHook]:
+    return cast("list[RuntimeHook]", _callables("on_open"))
+
+
+def background_tasks() -> list[BackgroundTask]:
+    return cast("list[BackgroundTask]", _callables("background"))
+
+
+def upkeep_tasks() -> list[RuntimeHook]:
+    return cast("list[RuntimeHook]", _callables("upkeep"))
