@@ -1,0 +1,89 @@
+"""The composition root's list: every import path resolves, and what it promises holds."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+import typer
+from fastapi import APIRouter
+
+import orchestrate
+from orchestrate.app import capabilities
+from orchestrate.app.capabilities import CAPABILITIES, resolve
+from orchestrate.app.cli import PLATFORM_COMMANDS
+from orchestrate.cli.root import LazyCommand
+
+ALL_COMMANDS = [*PLATFORM_COMMANDS, *capabilities.commands()]
+
+# Packages of orchestrate that are not capabilities: the kernel, the toolkits, the root,
+# the migrations (which import every capability's tables) and the shipped test fakes.
+NOT_CAPABILITIES = {"core", "web", "cli", "app", "migrations", "testing"}
+
+
+def _targets(field: str) -> list[str]:
+    return [target for capability in CAPABILITIES for target in getattr(capability, field)]
+
+
+def _help_line(command: LazyCommand) -> str:
+    loaded = command.load()
+    text = (loaded.short_help or loaded.help or "").strip()
+    return text.split("\n\n")[0].replace("\n", " ")
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS, ids=lambda c: c.name)
+def test_every_command_loads_and_lists_its_own_help_line(command: LazyCommand) -> None:
+    assert command.load() is not None
+    assert command.help == _help_line(command), (
+        f"the help line stored in app/ for {command.name!r} differs from its command's"
+    )
+
+
+def test_command_names_are_unique() -> None:
+    names = [command.name for command in ALL_COMMANDS]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("target", _targets("routers") + _targets("public_routers"))
+def test_every_router_path_names_a_router(target: str) -> None:
+    assert isinstance(resolve(target), APIRouter)
+
+
+@pytest.mark.parametrize("target", _targets("web_setup") + _targets("jobs"))
+def test_every_setup_and_job_registration_is_a_plain_function(target: str) -> None:
+    function = resolve(target)
+    assert callable(function)
+    assert not inspect.iscoroutinefunction(function)
+
+
+@pytest.mark.parametrize(
+    "target", _targets("on_open") + _targets("background") + _targets("upkeep")
+)
+def test_every_process_hook_is_a_coroutine_function(target: str) -> None:
+    assert inspect.iscoroutinefunction(resolve(target))
+
+
+def test_a_router_path_naming_something_else_is_refused() -> None:
+    with pytest.raises(TypeError, match="not a APIRouter"):
+        capabilities.resolve_as("orchestrate.auth.api:install", APIRouter)
+
+
+def test_a_command_path_naming_neither_app_nor_function_is_refused() -> None:
+    with pytest.raises(TypeError, match="neither a Typer app nor a command function"):
+        LazyCommand("x", "orchestrate:__version__", "x").load()
+
+
+def test_a_command_function_becomes_a_single_command() -> None:
+    serve = next(command for command in PLATFORM_COMMANDS if command.name == "serve")
+    loaded = serve.load()
+    assert not isinstance(loaded, typer.core.TyperGroup)
+    assert {parameter.name for parameter in loaded.params} >= {"host", "port", "worker"}
+
+
+def test_every_package_is_a_listed_capability_or_infrastructure() -> None:
+    root = Path(orchestrate.__file__).parent
+    packages = {path.parent.name for path in root.glob("*/__init__.py")}
+    listed = {capability.name for capability in CAPABILITIES}
+    unlisted = packages - listed - NOT_CAPABILITIES
+    assert not unlisted, f"add these to CAPABILITIES in orchestrate/app/capabilities.py: {unlisted}"
