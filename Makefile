@@ -52,6 +52,7 @@ typecheck: dev
 bench: dev
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/cli_startup.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
