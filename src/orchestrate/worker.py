@@ -18,11 +18,12 @@ from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.core.jobs.maintenance import register_maintenance, schedule_maintenance
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines.service import register_pipeline_jobs
-from orchestrate.triggers.service import (
+from orchestrate.schedules.service import (
+    follow_pipelines,
     register_schedule_jobs,
-    register_trigger_jobs,
     start_schedule_firing,
 )
+from orchestrate.triggers.service import register_trigger_jobs
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +34,7 @@ UPKEEP_EVERY = timedelta(minutes=1)
 
 def build_registry(runtime: Runtime) -> JobRegistry:
     """Every job handler the capabilities provide."""
+    follow_pipelines()  # pipeline steps may register pipelines too
     registry = JobRegistry()
     register_agent_jobs(registry, runtime)
     register_pipeline_jobs(registry, runtime)

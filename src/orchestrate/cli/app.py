@@ -20,10 +20,11 @@ from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.logging import redact_text
 from orchestrate.monitoring.cli import job_app
 from orchestrate.pipelines.cli import pipeline_app
+from orchestrate.schedules.cli import schedule_app
+from orchestrate.schedules.service import follow_pipelines
 from orchestrate.secrets.cli import secret_app
 from orchestrate.stories.cli import epic_app, story_app
 from orchestrate.triggers.cli import webhook_app
-from orchestrate.triggers.schedule_cli import schedule_app
 
 if TYPE_CHECKING:
     # Typer vendors Click; its Context is what TyperGroup.invoke is typed with.
@@ -38,6 +39,7 @@ class _OrchestrateGroup(TyperGroup):
     """
 
     def invoke(self, ctx: ClickContext) -> Any:
+        follow_pipelines()  # `pipeline register` keeps declared schedules in step
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from orchestrate.triggers import service
-from orchestrate.triggers.schedule_schemas import ScheduleFireOut, ScheduleIn, ScheduleOut
+from orchestrate.schedules import service
+from orchestrate.schedules.schemas import ScheduleFireOut, ScheduleIn, ScheduleOut
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 
 router = APIRouter(tags=["schedules"])

@@ -12,11 +12,12 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.monitoring import api as monitoring_api
 from orchestrate.monitoring.metrics import HttpMetricsMiddleware
 from orchestrate.pipelines import api as pipelines_api
+from orchestrate.schedules import api as schedules_api
+from orchestrate.schedules.service import follow_pipelines
 from orchestrate.secrets import api as secrets_api
 from orchestrate.stories import api as stories_api
 from orchestrate.triggers import api as triggers_api
 from orchestrate.triggers import receiver as webhook_receiver
-from orchestrate.triggers import schedule_api
 from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.web.deps import require_actor
 from orchestrate.web.errors import install_error_handlers
@@ -43,6 +44,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
+    follow_pipelines()
     # One inbox per app, so concurrent deliveries share transactions (triggers/inbox.py);
     # urgent, because GitHub waits on each of them.
     app.state.delivery_inbox = DeliveryInbox(lambda: runtime.uow(urgent=True))
@@ -64,7 +66,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     api.include_router(pipelines_api.router)
     api.include_router(monitoring_api.router)
     api.include_router(triggers_api.router)
-    api.include_router(schedule_api.router)
+    api.include_router(schedules_api.router)
     app.include_router(monitoring_api.public_router)
     app.include_router(webhook_receiver.router)  # signed by GitHub, not bearer tokens
     app.include_router(api)
