@@ -34,8 +34,8 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.pipelines import service as pipelines
 from orchestrate.pipelines.tables import PipelineRunRow
-from orchestrate.triggers import service as triggers
-from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
+from orchestrate.schedules import service as schedules
+from orchestrate.schedules.tables import ScheduleFireRow, ScheduleRow
 from pipelines import start_workers, stop_workers
 
 ACTOR = Actor.system("bench")
@@ -55,8 +55,8 @@ async def measure(database: Database, count: int, workers: int, start_limit: flo
     try:
         await pipelines.register_pipeline(runtime.uow(), pipelines.PipelineSource(GATE), ACTOR)
         for n in range(count):
-            request = triggers.NewSchedule(name=f"s{n}", cron="* * * * *", pipeline="gate")
-            await triggers.create_schedule(runtime.uow(), runtime.settings, request, ACTOR)
+            request = schedules.NewSchedule(name=f"s{n}", cron="* * * * *", pipeline="gate")
+            await schedules.create_schedule(runtime.uow(), runtime.settings, request, ACTOR)
         boundary = (datetime.now(UTC) + timedelta(minutes=1)).replace(second=0, microsecond=0)
         async with runtime.uow() as uow:  # all due at the same coming minute
             await uow.session.execute(update(ScheduleRow).values(next_fire_at=boundary))

@@ -24,9 +24,9 @@ from orchestrate.auth.service import Actor
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.pipelines import service as pipelines
-from orchestrate.triggers import service
-from orchestrate.triggers.cron import MisfirePolicy
-from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
+from orchestrate.schedules import service
+from orchestrate.schedules.cron import MisfirePolicy
+from orchestrate.schedules.tables import ScheduleFireRow, ScheduleRow
 
 pytestmark = pytest.mark.slow
 

@@ -33,7 +33,7 @@ from orchestrate.core.events import record_event
 from orchestrate.core.jobs import enqueue
 from orchestrate.core.masking import process_masker
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.llm.models import CallRecord, Message, ToolUseBlock
+from orchestrate.llm.service import CallRecord, Message, ToolUseBlock
 
 
 async def agent_row(uow: UnitOfWork, agent_id: str, *, for_update: bool = False) -> AgentRow:

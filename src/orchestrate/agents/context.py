@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from orchestrate.llm.models import (
+from orchestrate.llm.service import (
     CompletionRequest,
     Message,
     Role,

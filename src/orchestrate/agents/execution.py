@@ -30,9 +30,7 @@ from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy
-from orchestrate.llm.factory import create_provider
-from orchestrate.llm.models import CompletionRequest, CompletionResponse
-from orchestrate.llm.provider import Provider
+from orchestrate.llm.service import CompletionRequest, CompletionResponse, Provider, create_provider
 from orchestrate.stories import service as stories
 
 log = structlog.get_logger(__name__)

@@ -40,18 +40,20 @@ from orchestrate.core.masking import process_masker
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.llm.errors import ContextWindowExceeded, ProviderError
-from orchestrate.llm.models import (
+from orchestrate.llm.service import (
     CallRecord,
     CompletionResponse,
+    ContextWindowExceeded,
     Message,
+    Provider,
+    ProviderError,
     Role,
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
+    context_window,
+    cost_of,
 )
-from orchestrate.llm.pricing import context_window, cost_of
-from orchestrate.llm.provider import Provider
 
 log = structlog.get_logger(__name__)
 

@@ -9,7 +9,7 @@ from orchestrate.agents.context import fit_to_window
 from orchestrate.agents.models import AgentDefinition, AgentRun
 from orchestrate.core.quoting import quote_untrusted
 from orchestrate.core.runtime import Runtime
-from orchestrate.llm.models import CompletionRequest, Message, Role, TextBlock, ToolSpec
+from orchestrate.llm.service import CompletionRequest, Message, Role, TextBlock, ToolSpec
 from orchestrate.stories import service as stories
 
 if TYPE_CHECKING:

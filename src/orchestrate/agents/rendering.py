@@ -7,7 +7,7 @@ import json
 from rich.console import Console
 from rich.markup import escape
 
-from orchestrate.llm.models import Message, Role, TextBlock, ToolResultBlock, ToolUseBlock
+from orchestrate.llm.service import Message, Role, TextBlock, ToolResultBlock, ToolUseBlock
 
 _PREVIEW = 2000
 

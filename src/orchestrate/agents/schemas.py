@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrate.agents.models import AgentDefinition, AgentRun, AgentState
-from orchestrate.llm.models import ContentBlock, Message
+from orchestrate.llm.service import ContentBlock, Message
 from orchestrate.web.schemas import ServerPath
 
 # The scale of the stored column: a run reads the same right after it is created

@@ -39,8 +39,7 @@ from orchestrate.core.jobs import find_job_by_key
 from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.llm.factory import check_credentials
-from orchestrate.llm.models import Message
+from orchestrate.llm.service import Message, check_credentials
 from orchestrate.stories import service as stories
 
 __all__ = [

@@ -147,13 +147,15 @@ CAPABILITIES: tuple[Capability, ...] = (
         commands=(
             _command(
                 "schedule",
-                "orchestrate.triggers.schedule_cli:schedule_app",
+                "orchestrate.schedules.cli:schedule_app",
                 "Cron schedules that start pipelines and agents.",
             ),
         ),
-        routers=("orchestrate.triggers.schedule_api:router",),
-        jobs=("orchestrate.triggers.service:register_schedule_jobs",),
-        upkeep=("orchestrate.triggers.service:start_schedule_firing",),
+        routers=("orchestrate.schedules.api:router",),
+        web_setup=("orchestrate.schedules.api:install",),
+        jobs=("orchestrate.schedules.service:register_jobs",),
+        on_open=("orchestrate.schedules.service:follow_pipelines_on_open",),
+        upkeep=("orchestrate.schedules.service:start_schedule_firing",),
     ),
 )
 """Every capability, in the order their commands are listed and their routes mounted."""

@@ -9,9 +9,9 @@ import orchestrate.auth.tables
 import orchestrate.core.events
 import orchestrate.core.jobs.tables
 import orchestrate.pipelines.tables
+import orchestrate.schedules.tables
 import orchestrate.secrets.tables
 import orchestrate.stories.tables
-import orchestrate.triggers.schedule_tables
 import orchestrate.triggers.tables  # noqa: F401
 from orchestrate.core.db import Base
 

@@ -225,3 +225,24 @@ class PendingApproval:
     required: int
     approvals: list[Approval]
     waiting_since: datetime | None
+
+
+@dataclass(frozen=True)
+class DeclaredSchedule:
+    """One ``on: schedule:`` entry of a pipeline's YAML."""
+
+    cron: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class PipelineChanged:
+    """Announced (``service.pipeline_changed``) inside the transaction that registers,
+    updates or deletes a pipeline, so followers commit their part with it.
+
+    ``schedules`` is what the pipeline's YAML declares now: empty once it is deleted.
+    """
+
+    name: str
+    schedules: tuple[DeclaredSchedule, ...] = ()
+    is_deleted: bool = False

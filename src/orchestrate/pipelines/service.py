@@ -22,6 +22,7 @@ from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.bus import Event
 from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
 from orchestrate.core.events import read_events
+from orchestrate.core.hooks import Hook
 from orchestrate.core.ids import new_id
 from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
 from orchestrate.core.settings import Settings
@@ -33,8 +34,10 @@ from orchestrate.pipelines.control import cancel_run_rows, cancel_step_rows
 from orchestrate.pipelines.inputs import parse_assignments, resolve_inputs
 from orchestrate.pipelines.launch import NewRun, create_run
 from orchestrate.pipelines.models import (
+    DeclaredSchedule,
     PendingApproval,
     Pipeline,
+    PipelineChanged,
     PipelineRun,
     RunStatus,
     StepRun,
@@ -48,11 +51,12 @@ from orchestrate.pipelines.spec.models import PipelineSpec
 from orchestrate.pipelines.spec.positions import SourceMap
 from orchestrate.pipelines.spec.problems import PipelineInvalid, SpecProblem
 from orchestrate.pipelines.tables import PipelineRow, PipelineRunRow, PipelineStepRow
-from orchestrate.triggers import service as triggers  # the two services call each other
 
 __all__ = [
+    "DeclaredSchedule",
     "PendingApproval",
     "Pipeline",
+    "PipelineChanged",
     "PipelineInvalid",
     "PipelineRun",
     "PipelineSource",
@@ -73,6 +77,7 @@ __all__ = [
     "list_runs",
     "parse_assignments",
     "pending_approvals",
+    "pipeline_changed",
     "register_pipeline",
     "register_pipeline_jobs",
     "rerun",
@@ -80,6 +85,10 @@ __all__ = [
     "trigger_pipeline",
     "trigger_within",
 ]
+
+pipeline_changed: Hook[PipelineChanged] = Hook("pipeline.changed")
+"""Announced inside the transaction of every register, update and delete of a pipeline;
+the schedules capability follows it to keep the schedules a pipeline declares in step."""
 
 
 @dataclass(frozen=True)
@@ -133,8 +142,9 @@ async def apply_sources(
             await _upsert(uow, spec, source, actor)
             for spec, source in zip(specs, sources, strict=True)
         ]
-        for spec in specs:  # `on: schedule:` becomes schedules named pipeline:<name>:<n>
-            await triggers.sync_pipeline_schedules(uow, spec.name, spec.on.schedule)
+        for spec in specs:  # schedules follows, making `on: schedule:` schedules
+            declared = tuple(DeclaredSchedule(s.cron, s.timezone) for s in spec.on.schedule)
+            await pipeline_changed.announce(uow, PipelineChanged(spec.name, declared))
         await uow.commit()
         return [store.to_pipeline(row) for row in rows]
 
@@ -204,7 +214,7 @@ async def delete_pipeline(uow: UnitOfWork, name: str, actor: Actor) -> Pipeline:
         row = await store.pipeline_row(uow, name)
         pipeline = store.to_pipeline(row)
         await uow.session.delete(row)
-        await triggers.sync_pipeline_schedules(uow, name, [])
+        await pipeline_changed.announce(uow, PipelineChanged(name, is_deleted=True))
         await auth.record_audit(uow, actor, "pipeline.delete", row.id, {"name": name})
         await uow.commit()
         return pipeline

@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from orchestrate.core.sandbox import SandboxPolicy
-from orchestrate.llm.models import ToolSpec
+from orchestrate.llm.service import ToolSpec
 
 SpawnAgent = Callable[[str, str, Decimal | None], Awaitable[str]]
 """Run a child agent of a type with a task and an optional USD budget; returns its summary."""

@@ -23,7 +23,7 @@ from orchestrate.agents.tools.base import (
     parse_arguments,
 )
 from orchestrate.core.errors import OrchestrateError
-from orchestrate.llm.models import ToolSpec
+from orchestrate.llm.service import ToolSpec
 
 FINISH = "finish"
 

@@ -30,7 +30,7 @@ from orchestrate.agents.tools.paths import (
     walk_files,
     workspace_root,
 )
-from orchestrate.llm.models import ToolSpec
+from orchestrate.llm.service import ToolSpec
 
 MAX_LINE_CHARS = 2_000
 MAX_LISTED_FILES = 1_000

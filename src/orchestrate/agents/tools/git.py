@@ -34,7 +34,7 @@ from orchestrate.agents.tools.shell import (
     run_process,
     scrubbed_environment,
 )
-from orchestrate.llm.models import ToolSpec
+from orchestrate.llm.service import ToolSpec
 
 DEFAULT_AUTHOR_NAME = "Orchestrate Agent"
 DEFAULT_AUTHOR_EMAIL = "agent@orchestrate.local"

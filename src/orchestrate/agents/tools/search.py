@@ -35,7 +35,7 @@ from orchestrate.agents.tools.paths import (
     workspace_root,
 )
 from orchestrate.agents.tools.shell import ProcessScope, run_process
-from orchestrate.llm.models import ToolSpec
+from orchestrate.llm.service import ToolSpec
 
 MAX_MATCHES = 200
 MAX_MATCH_CHARS = 300

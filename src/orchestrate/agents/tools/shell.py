@@ -43,7 +43,7 @@ from orchestrate.agents.tools.paths import workspace_root
 from orchestrate.core.masking import Masker, process_masker
 from orchestrate.core.process_group import terminate_group
 from orchestrate.core.sandbox import Confinement, SandboxedProcess, SandboxPolicy, spawn
-from orchestrate.llm.models import ToolSpec
+from orchestrate.llm.service import ToolSpec
 
 KILL_GRACE_SECONDS = 0.5
 """How long a process group gets between SIGTERM and SIGKILL."""

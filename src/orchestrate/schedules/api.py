@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from orchestrate.triggers import service
-from orchestrate.triggers.schedule_schemas import ScheduleFireOut, ScheduleIn, ScheduleOut
+from orchestrate.schedules import service
+from orchestrate.schedules.schemas import ScheduleFireOut, ScheduleIn, ScheduleOut
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from orchestrate.core.runtime import Runtime
 
 router = APIRouter(tags=["schedules"])
 
@@ -81,3 +86,8 @@ async def schedule_runs(
 ) -> list[ScheduleFireOut]:
     """The schedule's fires, newest first, with the run or agent each started."""
     return [ScheduleFireOut.of(f) for f in await service.list_fires(uow, schedule, limit=limit)]
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """An app registers pipelines: their declared schedules must follow (``follow_pipelines``)."""
+    service.follow_pipelines()

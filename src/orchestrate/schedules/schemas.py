@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from orchestrate.triggers.cron import MisfirePolicy
-from orchestrate.triggers.service import (
+from orchestrate.schedules.cron import MisfirePolicy
+from orchestrate.schedules.models import (
     FireOutcome,
     NewSchedule,
     OverlapPolicy,

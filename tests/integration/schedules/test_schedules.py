@@ -17,9 +17,9 @@ from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service as pipelines
 from orchestrate.pipelines.tables import PipelineRow
-from orchestrate.triggers import firing, service, starting
-from orchestrate.triggers.cron import CronError, MisfirePolicy
-from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
+from orchestrate.schedules import firing, service, starting
+from orchestrate.schedules.cron import CronError, MisfirePolicy
+from orchestrate.schedules.tables import ScheduleFireRow, ScheduleRow
 
 # A Monday, thirty seconds before 09:00 UTC.
 START = datetime(2026, 1, 5, 8, 59, 30, tzinfo=UTC)

@@ -20,13 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
-from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import (
     JobContext,
     JobRegistry,
@@ -38,16 +34,10 @@ from orchestrate.core.jobs import (
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.triggers.cron import CronError, MisfirePolicy, due_fire_times
-from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
-from orchestrate.triggers.scheduling import (
-    FireOutcome,
-    ScheduleFire,
-    parsed_schedule,
-    schedule_row,
-    to_fire,
-)
-from orchestrate.triggers.starting import (
+from orchestrate.schedules import _store as store
+from orchestrate.schedules.cron import CronError, MisfirePolicy, due_fire_times
+from orchestrate.schedules.models import ScheduleFire
+from orchestrate.schedules.starting import (
     BATCH,
     START_FIRES,
     START_SCHEDULED_AGENT,
@@ -61,6 +51,7 @@ from orchestrate.triggers.starting import (
 
 log = structlog.get_logger(__name__)
 
+# Job kinds keep their original "triggers." names: queued jobs outlive an upgrade.
 FIRE_SCHEDULES = "triggers.fire_schedules"
 TICK = timedelta(seconds=5)
 _JUST_BEFORE = timedelta(microseconds=1)
@@ -68,25 +59,6 @@ START_CHUNK = 25
 """Schedules per start job: few job rows for thousands of fires, and still spread out."""
 START_HOLD = timedelta(seconds=30)
 """How far ahead start jobs are queued until the tick brings them forward (a fallback)."""
-_fires: Table = ScheduleFireRow.__table__  # type: ignore[assignment]
-_schedules: Table = ScheduleRow.__table__  # type: ignore[assignment]
-_DUE_COLUMNS = (
-    _schedules.c.id,
-    _schedules.c.name,
-    _schedules.c.cron,
-    _schedules.c.timezone,
-    _schedules.c.next_fire_at,
-    _schedules.c.misfire_policy,
-    _schedules.c.misfire_cap,
-)
-_MOVE = (
-    update(_schedules)
-    .where(_schedules.c.id == bindparam("_id"))
-    .values(
-        next_fire_at=bindparam("_next"),
-        last_fired_at=func.coalesce(bindparam("_last"), _schedules.c.last_fired_at),
-    )
-)
 
 
 async def fire_schedules(context: JobContext) -> None:
@@ -131,15 +103,7 @@ async def fire_due(uow: UnitOfWork, tick: Tick) -> int:
     Schedules sharing an expression, zone and next fire time (the common case: many
     ``0 * * * *``) share one evaluation of the cron expression.
     """
-    due = (
-        await uow.session.execute(
-            select(*_DUE_COLUMNS)
-            .where(_schedules.c.is_paused.is_(False), _schedules.c.next_fire_at <= tick.now)
-            .order_by(_schedules.c.next_fire_at, _schedules.c.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    due = await store.due_schedules(uow, tick.now, BATCH)
     plans: dict[tuple[Any, ...], tuple[list[datetime], datetime]] = {}
     due_times: list[tuple[str, datetime]] = []
     moves: list[dict[str, Any]] = []
@@ -159,28 +123,25 @@ async def fire_due(uow: UnitOfWork, tick: Tick) -> int:
         due_times += [(row.id, fire_time) for fire_time in times]
         moves.append({"_id": row.id, "_next": next_fire_at, "_last": times[-1] if times else None})
     now = uow.now()  # fired_at: as close to the commit as the batch allows
-    fires = [_fire_values(key, fire_time, now, is_manual=False) for key, fire_time in due_times]
-    await _insert_fires(uow, fires)
+    fires = [store.new_fire(key, fire_time, now, is_manual=False) for key, fire_time in due_times]
+    await store.insert_fires(uow, fires)
     fired = list(dict.fromkeys(fire["schedule_id"] for fire in fires))
     chunks = [fired[at : at + START_CHUNK] for at in range(0, len(fired), START_CHUNK)]
     hold_until = tick.now + START_HOLD
     tick.start_jobs += await enqueue_many(
         uow, [NewJob(START_FIRES, {"schedules": chunk}, run_at=hold_until) for chunk in chunks]
     )
-    if moves:
-        await uow.session.execute(_MOVE, moves)
-    if unfireable:
-        pause = update(_schedules).where(_schedules.c.id.in_(unfireable))
-        await uow.session.execute(pause.values(is_paused=True))
+    await store.move_fire_times(uow, moves)
+    await store.pause_schedules(uow, unfireable)
     tick.fired += len(fires)
     if fires:
         log.info("schedules_fired", fires=len(fires), schedules=len(fired))
     return len(due)
 
 
-def _plan(row: Any, now: datetime) -> tuple[list[datetime], datetime]:
+def _plan(row: store.DueSchedule, now: datetime) -> tuple[list[datetime], datetime]:
     """The fire times due now by the misfire policy, and the next fire time after now."""
-    cron = parsed_schedule(row.cron, row.timezone)
+    cron = store.parsed_schedule(row.cron, row.timezone)
     # Every fire time from next_fire_at on is due; those before were handled, or passed
     # while the schedule was paused.
     times = due_fire_times(
@@ -194,49 +155,20 @@ def _plan(row: Any, now: datetime) -> tuple[list[datetime], datetime]:
     return times, cron.next_after(now)
 
 
-def _fire_values(
-    schedule_id: str, fire_time: datetime, now: datetime, *, is_manual: bool
-) -> dict[str, Any]:
-    return {
-        "id": new_id("fire", now),
-        "schedule_id": schedule_id,
-        "fire_time": fire_time,
-        "fired_at": now,
-        "outcome": FireOutcome.PENDING.value,
-        "is_manual": is_manual,
-    }
-
-
-async def _insert_fires(uow: UnitOfWork, fires: list[dict[str, Any]]) -> None:
-    """Insert the fires not recorded yet; a fire time already recorded is left alone.
-
-    Such a time comes only from a race with another worker's tick, whose start job
-    handles it; the start jobs queued here then find nothing pending for it.
-    """
-    if not fires:
-        return
-    dialect = uow.session.get_bind().dialect.name
-    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = dialect_insert(_fires).on_conflict_do_nothing(
-        index_elements=["schedule_id", "fire_time"]
-    )
-    await uow.session.execute(statement, fires)
-
-
 async def trigger_now(uow: UnitOfWork, settings: Settings, key: str, actor: Actor) -> ScheduleFire:
     """Fire a schedule at once (a manual fire at the current time); overlap is not checked."""
     auth.authorize(actor, Permission.WRITE)
     async with uow:
-        row = await schedule_row(uow, key, for_update=True)
+        row = await store.schedule_row(uow, key, for_update=True)
         tick = Tick(now=uow.now())
-        values = _fire_values(row.id, tick.now, tick.now, is_manual=True)
-        await _insert_fires(uow, [values])
-        fire_row = await uow.session.get(ScheduleFireRow, values["id"])
+        values = store.new_fire(row.id, tick.now, tick.now, is_manual=True)
+        await store.insert_fires(uow, [values])
+        fire_row = await store.fire_row(uow, values["id"])
         assert fire_row is not None  # the current instant is a new fire time
         await resolve(uow, settings, row, fire_row, tick, is_manual=True)
         await auth.record_audit(uow, actor, "schedule.trigger", row.id, {"fire": fire_row.id})
         await uow.commit()
-        return to_fire(fire_row)
+        return store.to_fire(fire_row)
 
 
 def _slot(moment: datetime) -> datetime:

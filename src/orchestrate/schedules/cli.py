@@ -13,9 +13,9 @@ from orchestrate.cli.output import print_fields, print_json, print_table, say
 from orchestrate.cli.runtime import run_with_runtime
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines.service import parse_assignments
-from orchestrate.triggers import service
-from orchestrate.triggers.cron import TEMPLATES, MisfirePolicy
-from orchestrate.triggers.schedule_schemas import ScheduleFireOut, ScheduleOut
+from orchestrate.schedules import service
+from orchestrate.schedules.cron import TEMPLATES, MisfirePolicy
+from orchestrate.schedules.schemas import ScheduleFireOut, ScheduleOut
 
 schedule_app = typer.Typer(
     help="Cron schedules that start pipelines and agents.", no_args_is_help=True

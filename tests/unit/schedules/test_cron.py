@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orchestrate.core.errors import ValidationFailed
-from orchestrate.triggers.cron import (
+from orchestrate.schedules.cron import (
     TEMPLATES,
     CronError,
     CronSchedule,

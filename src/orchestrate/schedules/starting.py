@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
 
 from orchestrate.agents import service as agents
 from orchestrate.auth.service import Actor
@@ -29,11 +28,13 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
-from orchestrate.triggers.schedule_tables import ScheduleFireRow, ScheduleRow
-from orchestrate.triggers.scheduling import FireOutcome, OverlapPolicy, TargetKind
+from orchestrate.schedules import _store as store
+from orchestrate.schedules.models import FireOutcome, OverlapPolicy, TargetKind
+from orchestrate.schedules.tables import ScheduleFireRow, ScheduleRow
 
 log = structlog.get_logger(__name__)
 
+# Job kinds keep their original "triggers." names: queued jobs outlive an upgrade.
 START_FIRES = "triggers.start_fires"
 START_SCHEDULED_AGENT = "triggers.start_scheduled_agent"
 BATCH = 1000
@@ -87,33 +88,15 @@ async def start_fires(context: JobContext) -> dict[str, Any]:
 
 async def _fail_pending(uow: UnitOfWork, schedule_id: str, reason: str) -> None:
     async with uow:
-        await uow.session.execute(
-            update(ScheduleFireRow)
-            .where(
-                ScheduleFireRow.schedule_id == schedule_id,
-                ScheduleFireRow.outcome == FireOutcome.PENDING.value,
-            )
-            .values(outcome=FireOutcome.FAILED.value, reason=reason[:2000])
-        )
+        await store.fail_pending(uow, schedule_id, reason)
         await uow.commit()
 
 
 async def _start_pending(uow: UnitOfWork, settings: Settings, schedule_id: str, tick: Tick) -> int:
-    row = await uow.session.scalar(
-        select(ScheduleRow).where(ScheduleRow.id == schedule_id).with_for_update()
-    )
+    row = await store.lock_schedule(uow, schedule_id)
     if row is None:  # deleted: its fires went with it
         return 0
-    pending = list(
-        await uow.session.scalars(
-            select(ScheduleFireRow)
-            .where(
-                ScheduleFireRow.schedule_id == schedule_id,
-                ScheduleFireRow.outcome == FireOutcome.PENDING.value,
-            )
-            .order_by(ScheduleFireRow.fire_time, ScheduleFireRow.id)
-        )
-    )
+    pending = await store.fires_in(uow, schedule_id, FireOutcome.PENDING)
     for fire_row in pending:
         await resolve(uow, settings, row, fire_row, tick, is_manual=False)
     return len(pending)
@@ -136,9 +119,10 @@ async def resolve(
         else await _active_previous(uow, row, tick, besides=fire_row.id)
     )
     if previous is not None and policy is OverlapPolicy.SKIP:
-        _set_outcome(fire_row, FireOutcome.SKIPPED, f"the run of fire {previous.id} is still going")
+        reason = f"the run of fire {previous.id} is still going"
+        store.set_outcome(fire_row, FireOutcome.SKIPPED, reason)
     elif policy is OverlapPolicy.QUEUE and (previous is not None or await _has_queued(uow, row)):
-        _set_outcome(fire_row, FireOutcome.QUEUED, "waiting for the previous run to end")
+        store.set_outcome(fire_row, FireOutcome.QUEUED, "waiting for the previous run to end")
     else:
         if previous is not None:  # cancel_previous
             tick.to_cancel.append(_target_of(row, previous))
@@ -152,11 +136,6 @@ async def resolve(
     )
 
 
-def _set_outcome(fire_row: ScheduleFireRow, outcome: FireOutcome, reason: str | None) -> None:
-    fire_row.outcome = outcome.value
-    fire_row.reason = reason
-
-
 def _target_of(row: ScheduleRow, fire_row: ScheduleFireRow) -> tuple[TargetKind, str]:
     kind = TargetKind(row.target_kind)
     target = fire_row.run_id if kind is TargetKind.PIPELINE else fire_row.agent_id
@@ -168,21 +147,7 @@ async def _active_previous(
     uow: UnitOfWork, row: ScheduleRow, tick: Tick, *, besides: str | None = None
 ) -> ScheduleFireRow | None:
     """The last started fire of the schedule if what it started has not ended yet."""
-    previous = await uow.session.scalar(
-        select(ScheduleFireRow)
-        .where(
-            ScheduleFireRow.schedule_id == row.id,
-            ScheduleFireRow.outcome == FireOutcome.STARTED.value,
-            ScheduleFireRow.id != (besides or ""),
-        )
-        # fires recorded by one batch share fired_at: the later fire time is the later fire
-        .order_by(
-            ScheduleFireRow.fired_at.desc(),
-            ScheduleFireRow.fire_time.desc(),
-            ScheduleFireRow.id.desc(),
-        )
-        .limit(1)
-    )
+    previous = await store.last_started(uow, row.id, besides=besides)
     if previous is None:
         return None
     reader = uow.sibling(read_only=True)
@@ -203,23 +168,21 @@ async def _active_previous(
 
 
 async def _has_queued(uow: UnitOfWork, row: ScheduleRow) -> bool:
-    found = await uow.session.scalar(
-        select(ScheduleFireRow.id)
-        .where(
-            ScheduleFireRow.schedule_id == row.id,
-            ScheduleFireRow.outcome == FireOutcome.QUEUED.value,
-        )
-        .limit(1)
-    )
-    return found is not None
+    return await store.oldest_in(uow, row.id, FireOutcome.QUEUED) is not None
 
 
 async def _start(
-    uow: UnitOfWork, settings: Settings, row: ScheduleRow, fire_row: ScheduleFireRow, tick: Tick
+    uow: UnitOfWork,
+    settings: Settings,
+    row: ScheduleRow,
+    fire_row: ScheduleFireRow,
+    tick: Tick,
+    *,
+    fired_at: datetime | None = None,
 ) -> None:
     """Start the target of a fire in this transaction (a pipeline) or queue its start (an agent)."""
-    _set_outcome(fire_row, FireOutcome.STARTED, None)
     if TargetKind(row.target_kind) is TargetKind.AGENT:
+        store.set_outcome(fire_row, FireOutcome.STARTED, fired_at=fired_at)
         await enqueue(
             uow,
             START_SCHEDULED_AGENT,
@@ -242,40 +205,21 @@ async def _start(
         run = await pipelines.trigger_within(uow, settings, request, _actor())
     except (ValidationFailed, NotFound) as error:
         # a deleted pipeline or inputs it no longer accepts: recorded, not retried
-        _set_outcome(fire_row, FireOutcome.FAILED, str(error))
+        store.set_outcome(fire_row, FireOutcome.FAILED, str(error), fired_at=fired_at)
         return
-    fire_row.run_id = run.id
+    store.set_outcome(fire_row, FireOutcome.STARTED, run_id=run.id, fired_at=fired_at)
     tick.started_here.add(run.id)
 
 
 async def promote_queued(uow: UnitOfWork, settings: Settings, tick: Tick) -> None:
     """Start the oldest queued fire of each schedule whose previous run has ended."""
-    schedule_ids = await uow.session.scalars(
-        select(ScheduleFireRow.schedule_id)
-        .where(ScheduleFireRow.outcome == FireOutcome.QUEUED.value)
-        .distinct()
-        .limit(BATCH)
-    )
-    for schedule_id in list(schedule_ids):
-        row = await uow.session.scalar(
-            select(ScheduleRow)
-            .where(ScheduleRow.id == schedule_id)
-            .with_for_update(skip_locked=True)
-        )
+    for schedule_id in await store.schedules_with(uow, FireOutcome.QUEUED, BATCH):
+        row = await store.lock_schedule(uow, schedule_id, skip_locked=True)
         if row is None or row.is_paused or await _active_previous(uow, row, tick):
             continue
-        oldest = await uow.session.scalar(
-            select(ScheduleFireRow)
-            .where(
-                ScheduleFireRow.schedule_id == row.id,
-                ScheduleFireRow.outcome == FireOutcome.QUEUED.value,
-            )
-            .order_by(ScheduleFireRow.fire_time, ScheduleFireRow.id)
-            .limit(1)
-        )
+        oldest = await store.oldest_in(uow, row.id, FireOutcome.QUEUED)
         if oldest is not None:
-            oldest.fired_at = tick.now
-            await _start(uow, settings, row, oldest, tick)
+            await _start(uow, settings, row, oldest, tick, fired_at=tick.now)
 
 
 async def cancel_replaced(runtime: Runtime, tick: Tick) -> None:
@@ -295,12 +239,8 @@ async def start_scheduled_agent(context: JobContext) -> None:
     runtime = context.runtime
     fire_id = str(context.job.payload["fire"])
     async with runtime.uow(read_only=True) as reader:
-        fire_row = await reader.session.get(ScheduleFireRow, fire_id)
-        row = (
-            None
-            if fire_row is None
-            else await reader.session.get(ScheduleRow, fire_row.schedule_id)
-        )
+        fire_row = await store.fire_row(reader, fire_id)
+        row = None if fire_row is None else await store.schedule_by_id(reader, fire_row.schedule_id)
     agent_id, reason = None, "the schedule was deleted"
     if fire_row is not None and row is not None:
         assert row.agent_type is not None
@@ -316,11 +256,6 @@ async def start_scheduled_agent(context: JobContext) -> None:
         except OrchestrateError as error:  # no credentials, type gone: recorded, not retried
             reason = str(error)
     async with runtime.uow() as uow:
-        values: dict[str, Any] = {"agent_id": agent_id}
-        if agent_id is None:
-            values |= {"outcome": FireOutcome.FAILED.value, "reason": reason}
-        await uow.session.execute(
-            update(ScheduleFireRow).where(ScheduleFireRow.id == fire_id).values(**values)
-        )
+        await store.record_agent_start(uow, fire_id, agent_id, reason)
         await context.complete_in(uow, {"fire": fire_id, "agent_id": agent_id})
         await uow.commit()

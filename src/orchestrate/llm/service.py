@@ -1,0 +1,51 @@
+"""The llm capability's public face: what agents (and any other caller) may use.
+
+Agents talk to language models only through this module, so the providers, the
+pricing table and the wire models can be reorganised without touching them; an
+import-linter contract holds the line.
+"""
+
+from orchestrate.llm.errors import (
+    ContextWindowExceeded,
+    MissingCredentials,
+    ProviderError,
+    UnknownProvider,
+)
+from orchestrate.llm.factory import check_credentials, create_provider, use_stored_credentials
+from orchestrate.llm.models import (
+    CallRecord,
+    CompletionRequest,
+    CompletionResponse,
+    ContentBlock,
+    Message,
+    Role,
+    TextBlock,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+)
+from orchestrate.llm.pricing import context_window, cost_of
+from orchestrate.llm.provider import Provider
+
+__all__ = [
+    "CallRecord",
+    "CompletionRequest",
+    "CompletionResponse",
+    "ContentBlock",
+    "ContextWindowExceeded",
+    "Message",
+    "MissingCredentials",
+    "Provider",
+    "ProviderError",
+    "Role",
+    "TextBlock",
+    "ToolResultBlock",
+    "ToolSpec",
+    "ToolUseBlock",
+    "UnknownProvider",
+    "check_credentials",
+    "context_window",
+    "cost_of",
+    "create_provider",
+    "use_stored_credentials",
+]
