@@ -205,7 +205,15 @@ def cancel(
         )
     )
     target = f"step {step} of run {run.id}" if step is not None else f"run {run.id}"
-    say(f"Cancelled {target}; the run is {run.status.value}")
+    if run.status.is_terminal:
+        say(f"Cancelled {target}; the run is {run.status.value}")
+    elif step is not None:
+        say(f"Cancelling {target}: its process is being stopped (the run is {run.status.value})")
+    else:
+        say(
+            f"Cancelling {target}: its running steps are being stopped, and it ends "
+            f"cancelled once none is left (it is {run.status.value} now)"
+        )
 
 
 def approve(run_id: str, step: str, comment: CommentOption = None) -> None:

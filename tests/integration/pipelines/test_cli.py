@@ -413,6 +413,9 @@ class TestApprovals:
         run_jobs(settings)
 
         assert result.exit_code == 0, result.stderr
+        # It used to print "Cancelled run …; the run is running" whatever happened.
+        said = " ".join(result.stderr.split())
+        assert said == f"Cancelled run {run_id}; the run is cancelled"
         assert run_json(cli, run_id)["status"] == "cancelled"
 
 
