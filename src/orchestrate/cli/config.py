@@ -7,10 +7,12 @@ above the table, as a ``warnings`` list in ``--json``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
+from rich.markup import escape
 
 from orchestrate.cli.output import print_json, print_table, say
 from orchestrate.cli.runtime import cli_settings
@@ -70,5 +72,12 @@ def show(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
             (name, f"{ENV_PREFIX}{name.upper()}", str(values[name]), sources[name])
             for name in values
         ),
-        title=f"Settings (file: {config_file_path()})",
+        title=_title(config_file_path()),
     )
+
+
+def _title(path: Path) -> str:
+    """Name the settings file only when there is one: a missing file read as a source."""
+    if path.is_file():
+        return escape(f"Settings (file: {path.resolve()})")
+    return escape(f"Settings (environment and defaults; no {path} in {Path.cwd()})")

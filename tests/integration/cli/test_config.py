@@ -35,6 +35,17 @@ class TestConfigShow:
         assert PASSWORD not in result.output
         assert "database_url" in result.stdout
 
+    def test_the_title_names_the_settings_file_only_when_it_exists(self, cli: Cli) -> None:
+        without = cli("config", "show")
+        (cli.workdir / "orchestrate.toml").write_text("port = 9555\n", encoding="utf-8")
+        with_file = cli("config", "show")
+
+        assert without.exit_code == with_file.exit_code == 0
+        flat_without = " ".join(without.stdout.split())
+        assert "(file:" not in flat_without
+        assert "environment and defaults; no orchestrate.toml" in flat_without
+        assert "(file:" in " ".join(with_file.stdout.split())
+
     def test_each_setting_names_its_source(self, cli: Cli) -> None:
         (cli.workdir / "orchestrate.toml").write_text('host = "10.1.2.3"\n', encoding="utf-8")
 
