@@ -175,3 +175,17 @@ def test_the_console_script_and_python_m_are_the_same_program(tmp_path: Path) ->
     )
     assert by_script.stdout == by_module.stdout
     assert by_script.stdout.startswith("orchestrate ")
+
+
+def test_a_busy_port_is_one_clear_line_and_exit_2(server_env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = cli(server_env, "serve", "--host", "127.0.0.1", "--port", str(port))
+
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert f"port {port} on 127.0.0.1 is in use" in line
+    assert "Traceback" not in result.stderr

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import signal
+import socket
 from collections.abc import Coroutine
 from types import FrameType
 from typing import Annotated, Any
@@ -19,6 +21,7 @@ from orchestrate.app.http import create_app
 from orchestrate.app.worker import build_registry, install_stop_signals, run_worker
 from orchestrate.auth import service as auth
 from orchestrate.cli.output import say
+from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.logging import configure_logging
 from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
@@ -44,11 +47,37 @@ def serve(
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
     check_sandbox(settings)
+    listener = listen(settings.host, settings.port)  # a busy port fails before any work
     upgrade_to_head(settings.database_url_value)
-    run_loop(_serve(settings, with_worker=worker))
+    run_loop(_serve(settings, listener, with_worker=worker))
 
 
-async def _serve(settings: Settings, *, with_worker: bool) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound here so a busy port is one clear line (exit 2).
+
+    uvicorn would log the bind error as a JSON line and exit 3 after the app started.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise ConfigurationError(f"cannot listen on {host}: {error.strerror}") from None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        reason = "is in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error})"
+        raise ConfigurationError(
+            f"port {port} on {host} {reason}; stop what listens there, or choose another "
+            "port with --port or ORCHESTRATE_PORT"
+        ) from None
+    return listener
+
+
+async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bool) -> None:
     runtime = Runtime.open(settings)
     app = create_app(runtime)
     registry = build_registry(runtime) if with_worker else None
@@ -67,7 +96,7 @@ async def _serve(settings: Settings, *, with_worker: bool) -> None:
     announce = asyncio.create_task(_announce(server, settings, issued))
     background = start_background(runtime, stop)
     try:
-        await server.serve()
+        await server.serve(sockets=[listener])
     finally:
         announce.cancel()
         stop.set()
