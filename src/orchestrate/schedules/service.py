@@ -27,7 +27,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
 from orchestrate.schedules import _store as store
-from orchestrate.schedules.cron import MisfirePolicy, parse_schedule
+from orchestrate.schedules.cron import CronSchedule, MisfirePolicy, parse_schedule
 from orchestrate.schedules.firing import (
     FIRE_SCHEDULES,
     register_schedule_jobs,
@@ -100,15 +100,22 @@ async def _check_target(uow: UnitOfWork, settings: Settings, request: NewSchedul
     return TargetKind.AGENT
 
 
-async def create_schedule(
+async def _checked(
     uow: UnitOfWork, settings: Settings, request: NewSchedule, actor: Actor
-) -> Schedule:
-    """Store a schedule after checking its cron, zone and target; a taken name is a Conflict."""
+) -> tuple[str, CronSchedule, TargetKind]:
+    """What creating or replacing a schedule checks first: permission, policies, cron, target."""
     auth.authorize(actor, Permission.WRITE)
     check_policies(request)
     expression = cron_expression(request)
     cron = parse_schedule(expression, request.timezone)
-    kind = await _check_target(uow, settings, request)
+    return expression, cron, await _check_target(uow, settings, request)
+
+
+async def create_schedule(
+    uow: UnitOfWork, settings: Settings, request: NewSchedule, actor: Actor
+) -> Schedule:
+    """Store a schedule after checking its cron, zone and target; a taken name is a Conflict."""
+    expression, cron, kind = await _checked(uow, settings, request, actor)
     async with uow:
         if await store.name_taken(uow, request.name):
             raise Conflict(f"A schedule named '{request.name}' already exists", name=request.name)
@@ -140,11 +147,7 @@ async def update_schedule(
     uow: UnitOfWork, settings: Settings, key: str, request: NewSchedule, actor: Actor
 ) -> Schedule:
     """Replace a schedule's definition (``PUT``); its fire history stays."""
-    auth.authorize(actor, Permission.WRITE)
-    check_policies(request)
-    expression = cron_expression(request)
-    cron = parse_schedule(expression, request.timezone)
-    kind = await _check_target(uow, settings, request)
+    expression, cron, kind = await _checked(uow, settings, request, actor)
     async with uow:
         row = await store.schedule_row(uow, key, for_update=True)
         refuse_declared(row.name, row.source, "edit")
