@@ -9,6 +9,7 @@ the capability's one public entry.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -56,6 +57,7 @@ __all__ = [
     "deny",
     "get_agent",
     "list_agents",
+    "live_agents_within",
     "pause",
     "resume",
     "run_job_of",
@@ -295,6 +297,12 @@ async def delete_agent(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun
         await auth.record_audit(uow, actor, "agent.delete", agent_id, {"type": run.type})
         await uow.commit()
         return run
+
+
+async def live_agents_within(uow: UnitOfWork, agent_ids: Sequence[str]) -> set[str]:
+    """Of ``agent_ids``, the runs not ended yet, read in the caller's entered transaction
+    (other capabilities' retention rules keep what refers to them)."""
+    return await store.live_agent_ids(uow, agent_ids)
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
 
     from orchestrate.core.jobs import JobRegistry
+    from orchestrate.core.retention import Retention
     from orchestrate.core.runtime import Runtime
 
     JobRegistration = Callable[[JobRegistry, Runtime], None]
@@ -59,6 +60,9 @@ class Capability:
     until ``stop`` is set."""
     upkeep: tuple[str, ...] = ()
     """``async (runtime) -> None``: every worker runs it at start and once a minute."""
+    retention: tuple[str, ...] = ()
+    """``Retention``: the rules pruning the capability's finished data, and keepers of
+    other capabilities' rows it still refers to (``<capability>/retention.py``)."""
 
 
 def _command(name: str, target: str, help_line: str) -> LazyCommand:
@@ -74,6 +78,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         routers=("orchestrate.auth.api:router",),
         web_setup=("orchestrate.auth.api:install",),
+        retention=("orchestrate.auth.retention:retention",),
     ),
     Capability(
         "secrets",
@@ -104,6 +109,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         routers=("orchestrate.agents.api:router",),
         jobs=("orchestrate.agents.execution:register_agent_jobs",),
+        retention=("orchestrate.agents.retention:retention",),
     ),
     Capability(
         "pipelines",
@@ -116,6 +122,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         routers=("orchestrate.pipelines.api:router",),
         jobs=("orchestrate.pipelines.service:register_pipeline_jobs",),
+        retention=("orchestrate.pipelines.retention:retention",),
     ),
     Capability(
         "monitoring",
@@ -141,6 +148,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         public_routers=("orchestrate.triggers.receiver:router",),  # signed by GitHub
         web_setup=("orchestrate.triggers.receiver:install",),
         jobs=("orchestrate.triggers.service:register_trigger_jobs",),
+        retention=("orchestrate.triggers.retention:retention",),
     ),
     Capability(
         "schedules",
@@ -156,6 +164,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         jobs=("orchestrate.schedules.service:register_jobs",),
         on_open=("orchestrate.schedules.service:follow_pipelines_on_open",),
         upkeep=("orchestrate.schedules.service:start_schedule_firing",),
+        retention=("orchestrate.schedules.retention:retention",),
     ),
 )
 """Every capability, in the order their commands are listed and their routes mounted."""
@@ -221,3 +230,10 @@ def background_tasks() -> list[BackgroundTask]:
 
 def upkeep_tasks() -> list[RuntimeHook]:
     return cast("list[RuntimeHook]", _callables("upkeep"))
+
+
+def retention_declarations() -> list[Retention]:
+    """Every capability's retention rules and keepers, in list order."""
+    from orchestrate.core.retention import Retention
+
+    return [resolve_as(t, Retention) for c in CAPABILITIES for t in c.retention]

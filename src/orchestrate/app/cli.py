@@ -21,6 +21,7 @@ from orchestrate.cli.wiring import CliWiring
 if TYPE_CHECKING:
     from orchestrate.cli.wiring import RuntimeHook
     from orchestrate.core.jobs import JobRegistry
+    from orchestrate.core.retention import RetentionPlan
     from orchestrate.core.runtime import Runtime
 
 PLATFORM_COMMANDS = (
@@ -35,7 +36,9 @@ PLATFORM_COMMANDS = (
         "Run only the worker loops (more machines against one PostgreSQL database).",
     ),
     LazyCommand("config", "orchestrate.cli.config:app", "Inspect configuration."),
-    LazyCommand("db", "orchestrate.cli.db:app", "Manage the database schema."),
+    LazyCommand(
+        "db", "orchestrate.cli.db:app", "Manage the database: schema migrations and pruning."
+    ),
 )
 """The platform's own commands, listed before the capabilities'."""
 
@@ -53,12 +56,20 @@ def _job_registry(runtime: Runtime) -> JobRegistry:
     return build_registry(runtime)
 
 
+def _retention_plan() -> RetentionPlan:
+    from orchestrate.app.retention import retention_plan
+
+    return retention_plan()
+
+
 class _Orchestrate(RootGroup):
     lazy_commands = (*PLATFORM_COMMANDS, *capabilities.commands())
 
     def make_wiring(self) -> CliWiring:
         hooks = [_hook(t) for c in capabilities.CAPABILITIES for t in c.on_open]
-        return CliWiring(on_open=tuple(hooks), job_registry=_job_registry)
+        return CliWiring(
+            on_open=tuple(hooks), job_registry=_job_registry, retention=_retention_plan
+        )
 
 
 app = typer.Typer(

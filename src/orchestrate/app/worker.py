@@ -3,7 +3,7 @@
 ``orchestrate serve`` runs these beside the API; ``orchestrate worker`` runs only
 these, so more machines can share the work of one PostgreSQL database. The handlers
 and the upkeep come from every capability in ``capabilities.CAPABILITIES``; the
-kernel's own (pruning finished jobs) are added here.
+kernel's own (the hourly retention job, running every rule of the plan) are added here.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import timedelta
 import structlog
 
 from orchestrate.app import capabilities
+from orchestrate.app.retention import retention_plan
 from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.core.jobs.maintenance import register_maintenance, schedule_maintenance
 from orchestrate.core.runtime import Runtime
@@ -23,18 +24,16 @@ from orchestrate.core.runtime import Runtime
 log = structlog.get_logger(__name__)
 
 # Often enough that a broken chain of schedule-firing jobs is re-seeded within a minute;
-# the hourly prune job's key makes the extra attempts no-ops.
+# the hourly retention job's key makes the extra attempts no-ops.
 UPKEEP_EVERY = timedelta(minutes=1)
 
 
 def build_registry(runtime: Runtime) -> JobRegistry:
-    """Every job handler the capabilities provide, and the kernel's maintenance."""
+    """Every job handler the capabilities provide, and the kernel's retention job."""
     registry = JobRegistry()
     for register in capabilities.job_registrations():
         register(registry, runtime)
-    retention_days = runtime.settings.job_retention_days
-    if retention_days > 0:
-        register_maintenance(registry, retention=timedelta(days=retention_days))
+    register_maintenance(registry, retention_plan)
     return registry
 
 
@@ -58,8 +57,7 @@ async def _upkeep(runtime: Runtime, stop: asyncio.Event) -> None:
         try:
             for task in tasks:
                 await task(runtime)
-            if runtime.settings.job_retention_days > 0:
-                await schedule_maintenance(runtime)
+            await schedule_maintenance(runtime)
         except Exception:
             log.exception("queue_upkeep_failed")
         with contextlib.suppress(TimeoutError):

@@ -1,17 +1,27 @@
-"""``orchestrate db upgrade|status``: schema migrations by hand."""
+"""``orchestrate db upgrade|status|prune``: schema migrations and pruning by hand.
+
+``prune`` runs the retention rules the composition root hands in (``cli.wiring``), the
+same the hourly background job runs; see docs/retention.md.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orchestrate.cli.output import print_fields, print_json, say
-from orchestrate.cli.runtime import cli_settings
+from orchestrate.cli.output import print_fields, print_json, print_table, say
+from orchestrate.cli.runtime import cli_settings, run_with_runtime
+from orchestrate.cli.wiring import current_wiring
 from orchestrate.core.db import redact_url
+from orchestrate.core.durations import normalise_period
+from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.migrate import migration_status, upgrade_to_head
 
-app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from orchestrate.core.retention import RuleOutcome
+
+app = typer.Typer(help="Manage the database: schema migrations and pruning.", no_args_is_help=True)
 
 
 @app.command("upgrade")
@@ -52,3 +62,82 @@ def status(
             ("up to date", "yes" if state.is_up_to_date else "no - run 'orchestrate db upgrade'"),
         ]
     )
+
+
+@app.command("prune")
+def prune(
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            metavar="DURATION",
+            help="Prune what finished before this long ago (30d, 12h, 90m, 2w) instead "
+            "of each rule's ORCHESTRATE_RETENTION_* age; rules set to off stay off.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be removed; change nothing.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Delete finished data past its retention period now, rule by rule."""
+    from orchestrate.core.retention import prune as run_rules
+
+    override = _checked_period(older_than)
+    plan = current_wiring().retention()
+    outcomes = run_with_runtime(
+        lambda runtime: run_rules(runtime, plan, older_than=override, dry_run=dry_run)
+    )
+    if json_output:
+        print_json({"dry_run": dry_run, "older_than": override, "rules": _as_json(outcomes)})
+        return
+    _print_outcomes(outcomes, dry_run=dry_run)
+
+
+def _checked_period(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        return normalise_period(text, allow_off=False)
+    except ValueError as error:
+        raise ValidationFailed(f"--older-than: {error}", older_than=text) from None
+
+
+def _as_json(outcomes: list[RuleOutcome]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule": outcome.rule,
+            "setting": f"ORCHESTRATE_{outcome.setting.upper()}",
+            "removes": outcome.removes,
+            "older_than": outcome.age,
+            "cutoff": outcome.cutoff,
+            "rows": outcome.rows,
+            "files": outcome.files,
+            "batches": outcome.batches,
+        }
+        for outcome in outcomes
+    ]
+
+
+def _print_outcomes(outcomes: list[RuleOutcome], *, dry_run: bool) -> None:
+    rows_heading = "would remove" if dry_run else "removed"
+    print_table(
+        ["rule", "older than", "cutoff", rows_heading, "files", "what"],
+        (
+            (
+                outcome.rule,
+                outcome.age,
+                outcome.cutoff,
+                "-" if outcome.is_off else outcome.rows,
+                "-" if outcome.is_off or dry_run else outcome.files,
+                outcome.removes,
+            )
+            for outcome in outcomes
+        ),
+    )
+    rows = sum(outcome.rows for outcome in outcomes)
+    if dry_run:
+        say(f"Dry run: {rows} row(s) would be removed; nothing was changed.")
+    else:
+        files = sum(outcome.files for outcome in outcomes)
+        say(f"Removed {rows} row(s) and {files} file(s) or folder(s).")

@@ -1,10 +1,11 @@
 """What commands get from the application around them, without importing it.
 
 A command that opens a runtime runs the hooks every process runs once its runtime is
-open (loading the secret masker), and ``--wait`` runs every capability's job handlers
-in this process. Those belong to the capabilities, which this toolkit may not import:
-the composition root (``orchestrate.app``) hands them in as a :class:`CliWiring`, and
-the root command sets it for the command it runs (``wired_by``).
+open (loading the secret masker), ``--wait`` runs every capability's job handlers in
+this process, and ``db prune`` runs every capability's retention rules. Those belong
+to the capabilities, which this toolkit may not import: the composition root
+(``orchestrate.app``) hands them in as a :class:`CliWiring`, and the root command sets
+it for the command it runs (``wired_by``).
 
 Light on purpose: the root command imports this module for ``--version`` too.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from orchestrate.core.jobs import JobRegistry
+    from orchestrate.core.retention import RetentionPlan
     from orchestrate.core.runtime import Runtime
 
 RuntimeHook = Callable[["Runtime"], Awaitable[None]]
@@ -31,6 +33,12 @@ def _no_job_handlers(runtime: Runtime) -> JobRegistry:
     return JobRegistry()
 
 
+def _no_retention_rules() -> RetentionPlan:
+    from orchestrate.core.retention import RetentionPlan
+
+    return RetentionPlan()
+
+
 @dataclass(frozen=True)
 class CliWiring:
     """What the composition root gives every command that opens a runtime."""
@@ -39,6 +47,8 @@ class CliWiring:
     """Run in order once the runtime is open, before the command's work."""
     job_registry: Callable[[Runtime], JobRegistry] = _no_job_handlers
     """Every job handler, for work a command runs in this process (``--wait``)."""
+    retention: Callable[[], RetentionPlan] = _no_retention_rules
+    """Every retention rule, for ``orchestrate db prune``."""
 
 
 _UNWIRED = CliWiring()  # a capability's sub-app run on its own: no hooks, no job handlers

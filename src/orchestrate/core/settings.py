@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -24,11 +25,23 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from orchestrate.core.durations import EXAMPLES, normalise_period, parse_period
 from orchestrate.core.errors import ConfigurationError
 
 ENV_PREFIX = "ORCHESTRATE_"
 CONFIG_FILE_ENV = "ORCHESTRATE_CONFIG"
 DEFAULT_CONFIG_FILE = "orchestrate.toml"
+
+RETENTION_SETTINGS = (
+    "retention_runs",
+    "retention_agents",
+    "retention_deliveries",
+    "retention_events",
+    "retention_schedule_fires",
+    "retention_audit",
+    "retention_jobs",
+)
+"""The ``ORCHESTRATE_RETENTION_*`` settings: how long each kind of finished data is kept."""
 
 
 class SandboxMode(StrEnum):
@@ -120,10 +133,37 @@ class Settings(BaseSettings):
         gt=0,
         description="Time limit of a pipeline step that sets no 'timeout' of its own.",
     )
-    job_retention_days: float = Field(
-        default=7.0,
-        ge=0,
-        description="Days succeeded and cancelled jobs are kept; 0 keeps them forever.",
+    retention_runs: str = Field(
+        default="30d",
+        description="How long finished pipeline runs (their steps and step logs) are kept: "
+        "30d, 12h, 90m, 2w, or off to keep them forever.",
+    )
+    retention_agents: str = Field(
+        default="30d",
+        description="How long finished agent runs (their transcript, provider and tool "
+        "calls, leftover workspace) are kept; or off.",
+    )
+    retention_deliveries: str = Field(
+        default="14d",
+        description="How long processed and failed webhook deliveries (with their body) "
+        "are kept; or off.",
+    )
+    retention_events: str = Field(
+        default="14d",
+        description="How long events of the event log are kept; or off.",
+    )
+    retention_schedule_fires: str = Field(
+        default="30d",
+        description="How long the record of each schedule fire is kept; or off.",
+    )
+    retention_audit: str = Field(
+        default="365d",
+        description="How long audit records are kept; or off.",
+    )
+    retention_jobs: str = Field(
+        default="7d",
+        description="How long succeeded and cancelled jobs are kept (dead ones stay "
+        "until retried); or off.",
     )
     github_webhook_secret: SecretStr | None = Field(
         default=None,
@@ -244,6 +284,13 @@ class Settings(BaseSettings):
     def _upper_associations(cls, value: list[str]) -> list[str]:
         return [association.upper() for association in value]
 
+    @field_validator(*RETENTION_SETTINGS, mode="before")
+    @classmethod
+    def _retention_period(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError(f"use {EXAMPLES}, or off (got {value!r}, not text)")
+        return normalise_period(value)
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -257,6 +304,12 @@ class Settings(BaseSettings):
         if self.job_retry_max_seconds < self.job_retry_base_seconds:
             raise ValueError("job_retry_max_seconds must be >= job_retry_base_seconds")
         return self
+
+    def retention_period(self, setting: str) -> timedelta | None:
+        """The age after which a retention rule prunes (``retention_runs`` …); None: off."""
+        if setting not in RETENTION_SETTINGS:
+            raise KeyError(f"{setting!r} is not a retention setting")
+        return parse_period(str(getattr(self, setting)))
 
     @property
     def github_webhook_secrets(self) -> list[str]:

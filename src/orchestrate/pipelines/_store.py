@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, delete, func, select, text
+from sqlalchemy.orm import aliased
 
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import NewJob
+from orchestrate.core.retention import Key
+from orchestrate.core.retention.sql import delete_where, keys_where
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines.models import (
     Approval,
@@ -298,3 +301,121 @@ def to_approval(item: dict[str, Any]) -> Approval:
         comment=item.get("comment"),
         at=datetime.fromisoformat(str(item["at"])),
     )
+
+
+# Retention (``retention.py``): finished runs, what still refers to them, their files
+
+LIVE_RUN = tuple(status.value for status in RunStatus if not status.is_terminal)
+_FINISHED_RUN = tuple(status.value for status in RunStatus if status.is_terminal)
+
+
+@dataclass(frozen=True)
+class RunLeftovers:
+    """What a deleted run leaves on disk: its step logs and, rarely, its workspace."""
+
+    run_id: str
+    log_paths: tuple[str, ...]
+    workspace_path: str | None
+    repo_path: str | None
+
+
+def _finished_before(cutoff: datetime) -> list[ColumnElement[bool]]:
+    return [PipelineRunRow.status.in_(_FINISHED_RUN), PipelineRunRow.finished_at < cutoff]
+
+
+async def finished_run_ids(
+    uow: UnitOfWork, cutoff: datetime, *, after: Key | None, limit: int
+) -> list[Key]:
+    conditions = _finished_before(cutoff)
+    return await keys_where(uow, PipelineRunRow.id, conditions, after=after, limit=limit)
+
+
+async def live_run_ids(uow: UnitOfWork, run_ids: Sequence[str]) -> set[str]:
+    """Of ``run_ids``, the runs that are queued, running or waiting."""
+    if not run_ids:
+        return set()
+    rows = await uow.session.scalars(
+        select(PipelineRunRow.id).where(
+            PipelineRunRow.id.in_(run_ids), PipelineRunRow.status.in_(LIVE_RUN)
+        )
+    )
+    return set(rows)
+
+
+async def runs_referred_to_by_live_runs(uow: UnitOfWork, run_ids: Sequence[Key]) -> set[Key]:
+    """Of finished ``run_ids``: children of a live parent, parents of a live child, and
+    runs a live re-run reuses steps of."""
+    parent_step, parent_run = aliased(PipelineStepRow), aliased(PipelineRunRow)
+    with_live_parent = (
+        select(PipelineRunRow.id)
+        .join(parent_step, parent_step.id == PipelineRunRow.parent_step_id)
+        .join(parent_run, parent_run.id == parent_step.run_id)
+        .where(PipelineRunRow.id.in_(run_ids), parent_run.status.in_(LIVE_RUN))
+    )
+    child_run = aliased(PipelineRunRow)
+    with_live_child = (
+        select(PipelineStepRow.run_id)
+        .join(child_run, child_run.parent_step_id == PipelineStepRow.id)
+        .where(PipelineStepRow.run_id.in_(run_ids), child_run.status.in_(LIVE_RUN))
+    )
+    rerun_live = select(PipelineRunRow.rerun_of).where(
+        PipelineRunRow.rerun_of.in_(run_ids), PipelineRunRow.status.in_(LIVE_RUN)
+    )
+    needed: set[Key] = set()
+    for query in (with_live_parent, with_live_child, rerun_live):
+        needed.update(key for key in await uow.session.scalars(query) if key is not None)
+    return needed
+
+
+async def agents_of_runs(uow: UnitOfWork, run_ids: Sequence[Key]) -> dict[str, set[Key]]:
+    """The agents the steps of ``run_ids`` started, each with the runs that started it."""
+    rows = await uow.session.execute(
+        select(PipelineStepRow.agent_id, PipelineStepRow.run_id).where(
+            PipelineStepRow.run_id.in_(run_ids), PipelineStepRow.agent_id.is_not(None)
+        )
+    )
+    runs_by_agent: dict[str, set[Key]] = {}
+    for agent_id, run_id in rows.all():
+        runs_by_agent.setdefault(str(agent_id), set()).add(run_id)
+    return runs_by_agent
+
+
+async def agents_of_live_runs(uow: UnitOfWork, agent_ids: Sequence[Key]) -> set[Key]:
+    """Of ``agent_ids``, the agents started by a step of a run still queued, running or
+    waiting (the step may yet read or cancel its agent)."""
+    rows = await uow.session.scalars(
+        select(PipelineStepRow.agent_id)
+        .join(PipelineRunRow, PipelineRunRow.id == PipelineStepRow.run_id)
+        .where(PipelineRunRow.status.in_(LIVE_RUN), PipelineStepRow.agent_id.in_(agent_ids))
+    )
+    return {agent_id for agent_id in rows if agent_id is not None}
+
+
+async def delete_finished_runs(
+    uow: UnitOfWork, run_ids: Sequence[Key], cutoff: datetime
+) -> list[RunLeftovers]:
+    """Delete the runs among ``run_ids`` still finished before ``cutoff``, steps first."""
+    qualifying = select(PipelineRunRow.id).where(
+        PipelineRunRow.id.in_(run_ids), *_finished_before(cutoff)
+    )
+    logs: dict[str, list[str]] = {}
+    for run_id, log_path in (
+        await uow.session.execute(
+            select(PipelineStepRow.run_id, PipelineStepRow.log_path).where(
+                PipelineStepRow.run_id.in_(qualifying), PipelineStepRow.log_path.is_not(None)
+            )
+        )
+    ).all():
+        if log_path is not None:
+            logs.setdefault(run_id, []).append(log_path)
+    await delete_where(uow, PipelineStepRow, [PipelineStepRow.run_id.in_(qualifying)])
+    deleted = await uow.session.execute(
+        delete(PipelineRunRow)
+        .where(PipelineRunRow.id.in_(run_ids), *_finished_before(cutoff))
+        .returning(PipelineRunRow.id, PipelineRunRow.workspace_path, PipelineRunRow.repo_path)
+        .execution_options(synchronize_session=False)
+    )
+    return [
+        RunLeftovers(run_id, tuple(logs.get(run_id, ())), workspace, repo)
+        for run_id, workspace, repo in deleted.all()
+    ]

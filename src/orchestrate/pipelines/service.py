@@ -75,6 +75,7 @@ __all__ = [
     "get_run",
     "list_pipelines",
     "list_runs",
+    "live_runs_within",
     "parse_assignments",
     "pending_approvals",
     "pipeline_changed",
@@ -383,6 +384,12 @@ async def run_events(
         return await read_events(
             uow.session, after_id=after_id, limit=limit, subject=run_id, type_prefix="pipeline."
         )
+
+
+async def live_runs_within(uow: UnitOfWork, run_ids: Sequence[str]) -> set[str]:
+    """Of ``run_ids``, the runs queued, running or waiting, read in the caller's entered
+    transaction (other capabilities' retention rules keep what refers to them)."""
+    return await store.live_run_ids(uow, run_ids)
 
 
 def missing_step(run: PipelineRun, key: str) -> NotFound:

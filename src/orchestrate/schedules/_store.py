@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orchestrate.core.errors import NotFound
 from orchestrate.core.ids import new_id
+from orchestrate.core.retention import Key
+from orchestrate.core.retention.sql import delete_where, keys_where
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.schedules.cron import CronError, CronSchedule, MisfirePolicy, parse_schedule
 from orchestrate.schedules.models import (
@@ -423,3 +425,47 @@ async def schedules_with(uow: UnitOfWork, outcome: FireOutcome, limit: int) -> l
         .limit(limit)
     )
     return list(ids)
+
+
+# Retention (``retention.py``): fires whose outcome is settled
+
+_SETTLED = (FireOutcome.STARTED.value, FireOutcome.SKIPPED.value, FireOutcome.FAILED.value)
+
+
+class FireReferences(NamedTuple):
+    schedule_id: str
+    outcome: str
+    run_id: str | None
+    agent_id: str | None
+
+
+def _settled_before(cutoff: datetime) -> list[ColumnElement[bool]]:
+    return [ScheduleFireRow.outcome.in_(_SETTLED), ScheduleFireRow.fired_at < cutoff]
+
+
+async def settled_fire_ids(
+    uow: UnitOfWork, cutoff: datetime, *, after: Key | None, limit: int
+) -> list[Key]:
+    conditions = _settled_before(cutoff)
+    return await keys_where(uow, ScheduleFireRow.id, conditions, after=after, limit=limit)
+
+
+async def fire_references(uow: UnitOfWork, keys: Sequence[Key]) -> dict[Key, FireReferences]:
+    rows = await uow.session.execute(
+        select(
+            ScheduleFireRow.id,
+            ScheduleFireRow.schedule_id,
+            ScheduleFireRow.outcome,
+            ScheduleFireRow.run_id,
+            ScheduleFireRow.agent_id,
+        ).where(ScheduleFireRow.id.in_(keys))
+    )
+    return {
+        key: FireReferences(schedule_id, outcome, run_id, agent_id)
+        for key, schedule_id, outcome, run_id, agent_id in rows.all()
+    }
+
+
+async def delete_settled_fires(uow: UnitOfWork, keys: Sequence[Key], cutoff: datetime) -> int:
+    conditions = [ScheduleFireRow.id.in_(keys), *_settled_before(cutoff)]
+    return await delete_where(uow, ScheduleFireRow, conditions)

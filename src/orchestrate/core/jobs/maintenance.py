@@ -1,59 +1,67 @@
-"""Keeping the queue table small: finished jobs are deleted after a retention period.
+"""The hourly retention job: every rule of the application's plan, one run at a time.
 
-Workers enqueue one ``core.prune_jobs`` job per hour (an idempotency key per hour makes
-that one job however many workers run); it deletes succeeded and cancelled jobs that
-finished more than the retention period ago, in batches so no transaction holds the
-table for long. Dead jobs are kept until an operator retries or inspects them.
-Idempotency keys are remembered as long as their job row exists, so a key can be
-reused once its job has been pruned.
+Workers enqueue one ``core.prune`` job per hour (an idempotency key per hour makes that
+one job however many workers run). It runs every retention rule in batches
+(``core.retention``) and logs what each removed. Should one run outlast the hour, the
+next finds it still running and steps aside, so two never prune side by side (they
+could do no harm — pruning is idempotent — but would only compete for the database).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+import structlog
+from sqlalchemy import func, select
 
 from orchestrate.core.jobs.models import JobStatus
 from orchestrate.core.jobs.queue import enqueue
 from orchestrate.core.jobs.registry import JobContext, JobRegistry
 from orchestrate.core.jobs.tables import JobRow
+from orchestrate.core.retention.pruning import RetentionPlan, prune
 from orchestrate.core.runtime import Runtime
-from orchestrate.core.uow import UnitOfWork
 
-PRUNE_KIND = "core.prune_jobs"
-PRUNE_BATCH = 1000
+log = structlog.get_logger(__name__)
+
+PRUNE_KIND = "core.prune"
+LEGACY_PRUNE_KIND = "core.prune_jobs"
+"""The job's name before it ran every rule; one may still be queued in an older database."""
 PRUNE_EVERY = timedelta(hours=1)
+PRUNE_TIMEOUT = timedelta(minutes=50)
 
 
-async def prune_finished_jobs(uow: UnitOfWork, *, older_than: timedelta, limit: int) -> int:
-    """Delete up to ``limit`` succeeded or cancelled jobs finished before ``older_than`` ago."""
-    cutoff = uow.now() - older_than
-    doomed = (
-        select(JobRow.id)
-        .where(
-            JobRow.status.in_([JobStatus.SUCCEEDED.value, JobStatus.CANCELLED.value]),
-            JobRow.finished_at < cutoff,
+def register_maintenance(registry: JobRegistry, plan: Callable[[], RetentionPlan]) -> None:
+    """Register the hourly job; ``plan`` gives the rules (built when the job runs)."""
+
+    async def run(context: JobContext) -> dict[str, object]:
+        if await _another_is_running(context):
+            log.info("retention_skipped", reason="another prune job is running")
+            return {"skipped": "another prune job is running"}
+        outcomes = await prune(context.runtime, plan())
+        return {
+            outcome.rule: {"rows": outcome.rows, "files": outcome.files}
+            for outcome in outcomes
+            if not outcome.is_off
+        }
+
+    registry.register(PRUNE_KIND, run, timeout=PRUNE_TIMEOUT)
+    registry.register(LEGACY_PRUNE_KIND, run, timeout=PRUNE_TIMEOUT)
+
+
+async def _another_is_running(context: JobContext) -> bool:
+    async with context.runtime.uow(read_only=True) as uow:
+        running = await uow.session.scalar(
+            select(func.count())
+            .select_from(JobRow)
+            .where(
+                JobRow.kind.in_([PRUNE_KIND, LEGACY_PRUNE_KIND]),
+                JobRow.status == JobStatus.RUNNING.value,
+                JobRow.id != context.job.id,
+                JobRow.lease_expires_at > uow.now(),
+            )
         )
-        .limit(limit)
-        .scalar_subquery()
-    )
-    result = await uow.session.execute(delete(JobRow).where(JobRow.id.in_(doomed)))
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def register_maintenance(registry: JobRegistry, *, retention: timedelta) -> None:
-    async def prune(context: JobContext) -> dict[str, int]:
-        deleted = 0
-        while True:
-            async with context.uow() as uow:
-                batch = await prune_finished_jobs(uow, older_than=retention, limit=PRUNE_BATCH)
-                await uow.commit()
-            deleted += batch
-            if batch < PRUNE_BATCH:
-                return {"deleted": deleted}
-
-    registry.register(PRUNE_KIND, prune, timeout=timedelta(minutes=30))
+    return bool(running)
 
 
 async def schedule_maintenance(runtime: Runtime) -> None:

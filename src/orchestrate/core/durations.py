@@ -1,0 +1,53 @@
+"""Retention periods as people write them: ``30d``, ``12h``, ``90m``, ``2w``, or ``off``.
+
+Used by the ``ORCHESTRATE_RETENTION_*`` settings and ``orchestrate db prune
+--older-than``. A period is a whole number and one unit; ``off`` means "keep forever".
+Zero is refused (it would delete everything the moment it finishes): write ``off`` to
+keep, or the shortest period you mean.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+OFF = "off"
+
+_UNITS = {
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+_PERIOD = re.compile(r"(?P<count>\d{1,6})\s*(?P<unit>[mhdw])")
+_LONGEST = timedelta(days=100 * 365)
+
+EXAMPLES = "a whole number and a unit (m, h, d or w), e.g. 30d, 12h, 90m, 2w"
+
+
+def normalise_period(text: str, *, allow_off: bool = True) -> str:
+    """The canonical spelling of a period (``" 30D "`` → ``"30d"``); ValueError if invalid."""
+    cleaned = text.strip().lower()
+    if cleaned == OFF:
+        if not allow_off:
+            raise ValueError(f"{text!r} is not a duration here: use {EXAMPLES}")
+        return OFF
+    match = _PERIOD.fullmatch(cleaned)
+    if match is None:
+        extra = " or off" if allow_off else ""
+        raise ValueError(f"{text!r} is not a duration: use {EXAMPLES}{extra}")
+    count = int(match["count"])
+    if count == 0:
+        hint = " (write off to keep everything)" if allow_off else ""
+        raise ValueError(f"{text!r} is zero: a duration must be at least 1m{hint}")
+    if count * _UNITS[match["unit"]] > _LONGEST:
+        raise ValueError(f"{text!r} is longer than 100 years")
+    return f"{count}{match['unit']}"
+
+
+def parse_period(text: str, *, allow_off: bool = True) -> timedelta | None:
+    """The period ``text`` stands for; None for ``off``. ValueError if invalid."""
+    canonical = normalise_period(text, allow_off=allow_off)
+    if canonical == OFF:
+        return None
+    return int(canonical[:-1]) * _UNITS[canonical[-1]]
