@@ -122,7 +122,7 @@ def _as_json(outcomes: list[RuleOutcome]) -> list[dict[str, Any]]:
 def _print_outcomes(outcomes: list[RuleOutcome], *, dry_run: bool) -> None:
     rows_heading = "would remove" if dry_run else "removed"
     print_table(
-        ["rule", "older than", "cutoff", rows_heading, "files", "what"],
+        ["rule", "older than", "cutoff (UTC)", rows_heading, "files"],
         (
             (
                 outcome.rule,
@@ -130,7 +130,6 @@ def _print_outcomes(outcomes: list[RuleOutcome], *, dry_run: bool) -> None:
                 outcome.cutoff,
                 "-" if outcome.is_off else outcome.rows,
                 "-" if outcome.is_off or dry_run else outcome.files,
-                outcome.removes,
             )
             for outcome in outcomes
         ),

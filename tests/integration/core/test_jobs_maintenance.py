@@ -1,4 +1,4 @@
-"""Queue upkeep: finished jobs are pruned after the retention period; dead ones are kept."""
+"""The hourly retention job: finished jobs are pruned after their period; dead ones are kept."""
 
 from __future__ import annotations
 
@@ -21,10 +21,16 @@ from orchestrate.core.jobs.maintenance import (
     register_maintenance,
     schedule_maintenance,
 )
+from orchestrate.core.jobs.retention import FinishedJobs
 from orchestrate.core.jobs.tables import JobRow
+from orchestrate.core.retention import Retention, RetentionPlan
 from orchestrate.core.runtime import Runtime
 
 FAST = RunnerConfig(poll_max=timedelta(milliseconds=50))
+
+
+def jobs_only() -> RetentionPlan:
+    return RetentionPlan.of([Retention(rules=(FinishedJobs(),))])
 
 
 async def statuses(runtime: Runtime) -> dict[str, int]:
@@ -51,7 +57,7 @@ async def test_jobs_finished_longer_ago_than_the_retention_are_deleted(
     registry.register("old.ok", ok)
     registry.register("old.dead", broken)
     registry.register("new.ok", ok)
-    register_maintenance(registry, retention=timedelta(days=7))
+    register_maintenance(registry, jobs_only)
 
     async with frozen_runtime.uow() as uow:
         for kind in ("old.ok", "old.ok", "old.dead"):
@@ -74,7 +80,7 @@ async def test_jobs_finished_longer_ago_than_the_retention_are_deleted(
         prune = await uow.session.scalar(select(JobRow).where(JobRow.kind == PRUNE_KIND))
     assert prune is not None
     assert prune.status == JobStatus.SUCCEEDED
-    assert prune.result == {"deleted": 2}
+    assert prune.result == {"jobs": {"rows": 2, "files": 0}}
 
 
 async def test_only_one_prune_job_is_enqueued_per_hour_however_many_workers_ask(

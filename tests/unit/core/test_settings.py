@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -191,9 +192,41 @@ class TestInvalidValues:
         with pytest.raises(ConfigurationError, match="ORCHESTRATE_LOG_FORMAT"):
             load_settings()
 
-    def test_a_negative_job_retention_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("ORCHESTRATE_JOB_RETENTION_DAYS", "-1")
-        with pytest.raises(ConfigurationError, match="ORCHESTRATE_JOB_RETENTION_DAYS"):
+    def test_retention_defaults_keep_runs_a_month_and_events_two_weeks(self) -> None:
+        settings = load_settings()
+
+        assert settings.retention_period("retention_runs") == timedelta(days=30)
+        assert settings.retention_period("retention_agents") == timedelta(days=30)
+        assert settings.retention_period("retention_deliveries") == timedelta(days=14)
+        assert settings.retention_period("retention_events") == timedelta(days=14)
+        assert settings.retention_period("retention_audit") == timedelta(days=365)
+        assert settings.retention_period("retention_jobs") == timedelta(days=7)
+
+    def test_a_retention_of_off_keeps_forever(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ORCHESTRATE_RETENTION_EVENTS", "Off")
+
+        settings = load_settings()
+
+        assert settings.retention_events == "off"
+        assert settings.retention_period("retention_events") is None
+
+    def test_a_retention_without_a_unit_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ORCHESTRATE_RETENTION_RUNS", "30")
+
+        with pytest.raises(ConfigurationError) as raised:
+            load_settings()
+
+        assert "Invalid setting ORCHESTRATE_RETENTION_RUNS" in raised.value.message
+        assert "e.g. 30d, 12h" in raised.value.message
+
+    def test_a_retention_number_in_the_settings_file_is_refused(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        config = tmp_path / "orchestrate.toml"
+        config.write_text("retention_audit = 365\n")
+        monkeypatch.setenv("ORCHESTRATE_CONFIG", str(config))
+
+        with pytest.raises(ConfigurationError, match=r"ORCHESTRATE_RETENTION_AUDIT.*not text"):
             load_settings()
 
     def test_a_retry_cap_below_the_base_delay_is_refused(

@@ -98,13 +98,14 @@ async def prune(
     nothing. ``batch_size`` overrides every rule's own (tests use it to see batching).
     """
     override = _override(older_than)
+    now = runtime.clock.now()
     outcomes: list[RuleOutcome] = []
     for rule in plan.rules:
         age_text, age = _age(runtime.settings, rule, override)
         if age is None:
             outcomes.append(_off(rule, dry_run))
             continue
-        cutoff = runtime.clock.now() - age
+        cutoff = now - age
         outcome = await _run_rule(
             runtime,
             rule,
