@@ -87,3 +87,71 @@ def test_every_package_is_a_listed_capability_or_infrastructure() -> None:
     listed = {capability.name for capability in CAPABILITIES}
     unlisted = packages - listed - NOT_CAPABILITIES
     assert not unlisted, f"add these to CAPABILITIES in orchestrate/app/capabilities.py: {unlisted}"
+
+
+@pytest.mark.parametrize("target", _targets("retention"))
+def test_every_retention_path_names_a_capabilitys_declarations(target: str) -> None:
+    from orchestrate.core.retention import Retention
+
+    assert isinstance(resolve(target), Retention)
+
+
+def test_the_retention_plan_has_one_rule_per_growing_table_each_with_its_setting() -> None:
+    from orchestrate.app.retention import retention_plan
+    from orchestrate.core.settings import RETENTION_SETTINGS, Settings
+
+    plan = retention_plan()
+
+    names = [rule.name for rule in plan.rules]
+    assert sorted(names) == sorted(
+        [
+            "audit_log",
+            "agents",
+            "pipeline_runs",
+            "webhook_deliveries",
+            "schedule_fires",
+            "jobs",
+            "events",
+        ]
+    )
+    assert sorted(rule.setting for rule in plan.rules) == sorted(RETENTION_SETTINGS)
+    assert all(Settings().retention_period(rule.setting) for rule in plan.rules)
+    assert [keeper.rule for keeper in plan.keepers] == ["agents"]
+
+
+# What each table is to retention: pruned by a rule (with its parent rows), or not
+# growing with use (definitions and settings people manage). A new table must be
+# placed here, so nothing grows forever by being forgotten.
+PRUNED_BY = {
+    "pipeline_runs": "pipeline_runs",
+    "pipeline_steps": "pipeline_runs",
+    "agents": "agents",
+    "agent_messages": "agents",
+    "agent_calls": "agents",
+    "agent_tool_calls": "agents",
+    "webhook_deliveries": "webhook_deliveries",
+    "schedule_fires": "schedule_fires",
+    "audit_log": "audit_log",
+    "jobs": "jobs",
+    "events": "events",
+}
+NOT_GROWING = {
+    "pipelines",
+    "schedules",
+    "secrets",
+    "api_tokens",
+    "epics",
+    "stories",
+    "story_labels",
+}
+
+
+def test_every_table_is_pruned_by_a_rule_or_does_not_grow_with_use() -> None:
+    from orchestrate.app.retention import retention_plan
+    from orchestrate.migrations.metadata import metadata
+
+    rules = {rule.name for rule in retention_plan().rules}
+    tables = set(metadata.tables)
+
+    assert tables - NOT_GROWING == set(PRUNED_BY)
+    assert set(PRUNED_BY.values()) == rules
