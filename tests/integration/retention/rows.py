@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, AgentToolCallRow
+from orchestrate.agents.workspaces import create_workspace
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor, Role
 from orchestrate.core.events import record_event
@@ -115,13 +116,19 @@ class Rows:
         *,
         parent_id: str | None = None,
         workspace: Path | None = None,
+        worktree_of: Path | None = None,
         messages: int = 2,
     ) -> str:
-        """An agent run with a transcript, one provider call and one tool call."""
+        """An agent run with a transcript, one provider call and one tool call; its
+        workspace a scratch folder, or a real worktree of the repository ``worktree_of``."""
         now = self.now()
         agent_id = new_id("agent")
         finished = now if state in ("completed", "failed", "cancelled") else None
-        if workspace is not None:
+        branch = None
+        if worktree_of is not None:
+            made = await create_workspace(worktree_of, agent_id, "retention-test")
+            workspace, branch = made.path, made.branch
+        elif workspace is not None:
             workspace.mkdir(parents=True, exist_ok=True)
             (workspace / "notes.txt").write_text("scratch")
         agent = AgentRow(
@@ -133,6 +140,8 @@ class Rows:
             provider="scripted",
             model="m",
             workspace_path=str(workspace) if workspace else None,
+            repo_path=str(worktree_of) if worktree_of else None,
+            branch=branch,
             limits={},
             created_at=now,
             updated_at=now,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from orchestrate.agents.tables import AgentRow
 from orchestrate.app.retention import retention_plan
 from orchestrate.core.clock import FrozenClock
 from orchestrate.core.errors import ValidationFailed
@@ -18,6 +20,12 @@ from tests.integration.retention.rows import Rows
 from tests.integration.retention.support import stored
 
 YEAR_AND_A_BIT = timedelta(days=400)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
 
 
 def clock_of(runtime: Runtime) -> FrozenClock:
@@ -71,6 +79,30 @@ async def test_old_finished_data_of_every_rule_is_pruned_with_its_files(
     assert files["pipeline_runs"] == 2  # the log folder and the leftover workspace
     assert files["agents"] == 1
     assert agent_id
+
+
+async def test_an_old_agents_worktree_is_removed_and_its_branch_kept(
+    frozen_runtime: Runtime, rows: Rows, tmp_path: Path
+) -> None:
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "README").write_text("hi\n")
+    git(repo, "add", ".")
+    git(repo, "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-qm", "init")
+    agent_id = await rows.agent(worktree_of=repo)
+    async with frozen_runtime.uow(read_only=True) as uow:
+        agent = await uow.session.get(AgentRow, agent_id)
+        assert agent is not None
+        worktree, branch = Path(str(agent.workspace_path)), str(agent.branch)
+    assert worktree.is_dir()
+    clock_of(frozen_runtime).advance(YEAR_AND_A_BIT)
+
+    await prune(frozen_runtime, retention_plan())
+
+    assert not worktree.exists()
+    assert str(worktree) not in git(repo, "worktree", "list")
+    assert branch in git(repo, "branch", "--list")
 
 
 async def test_live_and_recent_data_is_untouched(
