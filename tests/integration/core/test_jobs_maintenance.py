@@ -98,3 +98,51 @@ async def test_only_one_prune_job_is_enqueued_per_hour_however_many_workers_ask(
     clock.advance(timedelta(hours=1))
     await schedule_maintenance(frozen_runtime)
     assert (await statuses(frozen_runtime)) == {PRUNE_KIND: 2}
+
+
+async def test_a_prune_job_steps_aside_while_another_is_still_running(
+    frozen_runtime: Runtime,
+) -> None:
+    registry = JobRegistry()
+    registry.register("old.ok", _ok)
+    register_maintenance(registry, jobs_only)
+    async with frozen_runtime.uow() as uow:
+        await enqueue(uow, "old.ok")
+        await uow.commit()
+    await JobRunner(frozen_runtime, registry, FAST).run(until_idle=True)
+    clock = frozen_runtime.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(timedelta(days=8))
+    now = clock.now()
+    async with frozen_runtime.uow() as uow:
+        uow.session.add(  # last hour's prune job, still running on another worker
+            JobRow(
+                id="job_still_pruning",
+                kind=PRUNE_KIND,
+                payload={},
+                status=JobStatus.RUNNING.value,
+                max_attempts=3,
+                run_at=now,
+                lease_owner="another-worker",
+                lease_expires_at=now + timedelta(seconds=30),
+                created_at=now,
+                updated_at=now,
+                started_at=now,
+            )
+        )
+        await uow.commit()
+
+    await schedule_maintenance(frozen_runtime)
+    await JobRunner(frozen_runtime, registry, FAST).run(until_idle=True)
+
+    async with frozen_runtime.uow(read_only=True) as uow:
+        finished = await uow.session.scalar(
+            select(JobRow).where(JobRow.kind == PRUNE_KIND, JobRow.id != "job_still_pruning")
+        )
+    assert finished is not None
+    assert finished.result == {"skipped": "another prune job is running"}
+    assert (await statuses(frozen_runtime))["old.ok"] == 1  # nothing pruned by this one
+
+
+async def _ok(context: JobContext) -> None:
+    return None
