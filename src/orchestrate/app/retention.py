@@ -19,8 +19,12 @@ from orchestrate.core.uow import UnitOfWork
 async def events_floor(uow: UnitOfWork) -> int | None:
     """The lowest event id that must be kept whatever its age: the position of the
     slowest durable consumer (None while no consumer holds the log back)."""
-    # TODO(events-floor): return await slowest_consumer_cursor(uow) from the durable
-    # consumers (helper `events`) once they are merged; until then nothing holds the log.
+    # TODO(events-floor): wire the durable consumers (helper `events`) once merged. Their
+    # slowest_consumer_cursor opens its own transaction and returns the last event every
+    # consumer has handled, so the floor is the next id:
+    #     cursor = await slowest_consumer_cursor(uow.sibling(read_only=True))
+    #     return None if cursor is None else cursor + 1
+    # Until then no consumer exists, so nothing holds the log back.
     del uow
     return None
 
