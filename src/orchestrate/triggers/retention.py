@@ -14,7 +14,7 @@ from orchestrate.agents import service as agents
 from orchestrate.core.retention import Deleted, Key, Retention, RetentionRule
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
-from orchestrate.triggers import deliveries
+from orchestrate.triggers import _store as store
 
 
 class DoneDeliveries(RetentionRule):
@@ -25,10 +25,10 @@ class DoneDeliveries(RetentionRule):
     async def candidates(
         self, uow: UnitOfWork, cutoff: datetime, *, after: Key | None, limit: int
     ) -> list[Key]:
-        return await deliveries.done_delivery_ids(uow, cutoff, after=after, limit=limit)
+        return await store.done_delivery_ids(uow, cutoff, after=after, limit=limit)
 
     async def still_needed(self, uow: UnitOfWork, keys: Sequence[Key]) -> set[Key]:
-        started = await deliveries.started_work(uow, keys)
+        started = await store.started_work(uow, keys)
         run_ids = sorted({run for work in started.values() for run in work.run_ids})
         agent_ids = sorted({agent for work in started.values() for agent in work.agent_ids})
         live_runs = await pipelines.live_runs_within(uow, run_ids)
@@ -40,7 +40,7 @@ class DoneDeliveries(RetentionRule):
         }
 
     async def delete(self, uow: UnitOfWork, keys: Sequence[Key], cutoff: datetime) -> Deleted:
-        return Deleted(rows=await deliveries.delete_done_deliveries(uow, keys, cutoff))
+        return Deleted(rows=await store.delete_done_deliveries(uow, keys, cutoff))
 
 
 retention = Retention(rules=(DoneDeliveries(),))
