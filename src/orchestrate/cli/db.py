@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
+from orchestrate.cli.errors import EXIT_FAILED
 from orchestrate.cli.output import print_fields, print_json, print_table, say
 from orchestrate.cli.runtime import cli_settings, run_with_runtime
 from orchestrate.cli.wiring import current_wiring
@@ -90,8 +92,14 @@ def prune(
     )
     if json_output:
         print_json({"dry_run": dry_run, "older_than": override, "rules": _as_json(outcomes)})
-        return
-    _print_outcomes(outcomes, dry_run=dry_run)
+    else:
+        _print_outcomes(outcomes, dry_run=dry_run)
+    failed = [outcome for outcome in outcomes if outcome.error is not None]
+    for outcome in failed:
+        reason = escape(outcome.error or "")
+        say(f"[bold red]Error:[/bold red] rule {outcome.rule} stopped: {reason}")
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _checked_period(text: str | None) -> str | None:
@@ -114,6 +122,7 @@ def _as_json(outcomes: list[RuleOutcome]) -> list[dict[str, Any]]:
             "rows": outcome.rows,
             "files": outcome.files,
             "batches": outcome.batches,
+            "error": outcome.error,
         }
         for outcome in outcomes
     ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,17 @@ from orchestrate.agents.tables import AgentRow
 from orchestrate.app.retention import retention_plan
 from orchestrate.core.clock import FrozenClock
 from orchestrate.core.errors import ValidationFailed
-from orchestrate.core.retention import RetentionPlan, prune
+from orchestrate.core.jobs.retention import FinishedJobs
+from orchestrate.core.retention import (
+    Deleted,
+    Key,
+    Retention,
+    RetentionPlan,
+    RetentionRule,
+    prune,
+)
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines.tables import PipelineRunRow
 from tests.integration.retention.rows import Rows
 from tests.integration.retention.support import stored
@@ -313,7 +323,7 @@ async def test_two_pruners_at_once_remove_each_row_once(
 
 def test_a_plan_refuses_a_keeper_of_a_rule_it_does_not_have() -> None:
     from orchestrate.core.errors import ConfigurationError
-    from orchestrate.core.retention import Keeper, Retention
+    from orchestrate.core.retention import Keeper
 
     async def keep_nothing(uow: object, keys: object) -> set[object]:
         return set()
@@ -321,3 +331,34 @@ def test_a_plan_refuses_a_keeper_of_a_rule_it_does_not_have() -> None:
     stray = Retention(keepers=(Keeper(rule="nope", why="test", keep=keep_nothing),))  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="'nope'"):
         RetentionPlan.of([stray])
+
+
+class _BrokenRule(RetentionRule):
+    """A rule whose every query fails, as a bug or a lost table would make it."""
+
+    name = "broken"
+    setting = "retention_events"
+    removes = "nothing: it always fails"
+
+    async def candidates(
+        self, uow: UnitOfWork, cutoff: datetime, *, after: Key | None, limit: int
+    ) -> list[Key]:
+        raise RuntimeError("the table is gone")
+
+    async def delete(self, uow: UnitOfWork, keys: Sequence[Key], cutoff: datetime) -> Deleted:
+        raise AssertionError("never reached")
+
+
+async def test_a_failing_rule_is_reported_and_the_others_still_run(
+    frozen_runtime: Runtime, rows: Rows
+) -> None:
+    await rows.job()
+    clock_of(frozen_runtime).advance(YEAR_AND_A_BIT)
+    plan = RetentionPlan.of([Retention(rules=(_BrokenRule(), FinishedJobs()))])
+
+    broken, jobs = await prune(frozen_runtime, plan)
+
+    assert broken.error == "RuntimeError: the table is gone"
+    assert jobs.error is None
+    assert jobs.rows == 1
+    assert (await stored(frozen_runtime))["jobs"] == set()

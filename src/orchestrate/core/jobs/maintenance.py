@@ -39,6 +39,9 @@ def register_maintenance(registry: JobRegistry, plan: Callable[[], RetentionPlan
             log.info("retention_skipped", reason="another prune job is running")
             return {"skipped": "another prune job is running"}
         outcomes = await prune(context.runtime, plan())
+        failed = [f"{o.rule}: {o.error}" for o in outcomes if o.error is not None]
+        if failed:  # retried (pruning is idempotent); dead with this message at the last
+            raise RuntimeError(f"retention rules failed: {'; '.join(failed)}")
         return {
             outcome.rule: {"rows": outcome.rows, "files": outcome.files}
             for outcome in outcomes

@@ -77,6 +77,8 @@ class RuleOutcome:
     files: int = 0
     batches: int = 0
     dry_run: bool = False
+    error: str | None = None
+    """Why the rule stopped early (the other rules ran regardless)."""
 
     @property
     def is_off(self) -> bool:
@@ -96,6 +98,8 @@ async def prune(
     ``older_than`` (``30d``…) replaces the age of every rule that is on; a rule whose
     setting is ``off`` stays off. ``dry_run`` counts what would go and changes
     nothing. ``batch_size`` overrides every rule's own (tests use it to see batching).
+    A rule that fails is logged and reported in its outcome's ``error``; the batches it
+    committed stay done, and the rules after it still run.
     """
     override = _override(older_than)
     now = runtime.clock.now()
@@ -106,13 +110,20 @@ async def prune(
             outcomes.append(_off(rule, dry_run))
             continue
         cutoff = now - age
-        outcome = await _run_rule(
-            runtime,
-            rule,
-            plan.keepers_of(rule),
-            cutoff,
-            _Run(age_text, dry_run, batch_size or rule.batch_size),
-        )
+        run = _Run(age_text, dry_run, batch_size or rule.batch_size)
+        try:
+            outcome = await _run_rule(runtime, rule, plan.keepers_of(rule), cutoff, run)
+        except Exception as error:  # one broken rule must not stop the others for good
+            log.exception("retention_rule_failed", rule=rule.name)
+            outcome = RuleOutcome(
+                rule.name,
+                rule.setting,
+                rule.removes,
+                age_text,
+                cutoff,
+                dry_run=dry_run,
+                error=f"{type(error).__name__}: {error}",
+            )
         _log(outcome)
         outcomes.append(outcome)
     return outcomes
@@ -215,7 +226,7 @@ async def _unneeded(
 
 
 def _log(outcome: RuleOutcome) -> None:
-    if outcome.dry_run:
+    if outcome.dry_run or outcome.error is not None:
         return
     level = log.info if outcome.rows or outcome.files else log.debug
     level(
