@@ -70,6 +70,7 @@ from orchestrate.stories.work import (
 )  # re-exported: part of the API
 
 __all__ = [
+    "StoryDraft",
     "create_epic",
     "create_story",
     "delete_story",

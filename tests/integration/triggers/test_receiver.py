@@ -16,7 +16,7 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.triggers.inbox import PROCESS_DELIVERIES
 from orchestrate.triggers.service import MAX_BODY_BYTES
-from orchestrate.triggers.signatures import sign
+from orchestrate.forges.github.signatures import sign
 from orchestrate.triggers.tables import WebhookDeliveryRow
 from tests.support import GITHUB_WEBHOOKS
 
