@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
-
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.db import IntegrityError
 from orchestrate.core.errors import Conflict
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id

@@ -23,10 +23,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.db import IntegrityError
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
 from orchestrate.core.pagination import Page, check_page_size, page_of
