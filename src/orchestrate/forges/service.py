@@ -44,7 +44,7 @@ __all__ = [
     "storable_headers",
 ]
 
-GITHUB = github_webhooks.FORGE
+GITHUB = github_events.FORGE
 
 
 def parse_github_delivery(

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrate.core.settings import Settings
+from orchestrate.forges.github.events import FORGE
 from orchestrate.forges.github.signatures import SIGNATURE_HEADER, verify_signature
 from orchestrate.forges.models import ForgeDelivery, MalformedDelivery, SignatureRejected
 from orchestrate.secrets import service as secret_store
 
-FORGE = "github"
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 SECRET_SETTING = "ORCHESTRATE_GITHUB_WEBHOOK_SECRET"  # noqa: S105 - a name, not a secret
