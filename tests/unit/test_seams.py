@@ -165,23 +165,23 @@ def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "low/service.py": """\
             from sqlalchemy import select
             from sqlalchemy.exc import IntegrityError
-            from planted.low import models
+            from seamed.low import models
         """,
         "high/__init__.py": "",
         "high/api.py": """\
-            from planted.low import service
-            from planted.low.models import *
+            from seamed.low import service
+            from seamed.low.models import *
 
             async def read(uow):
                 return await uow.session.scalars(None)
         """,
     }
     for name, text in files.items():
-        path = tmp_path / "planted" / name
+        path = tmp_path / "seamed" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
     monkeypatch.syspath_prepend(str(tmp_path))
-    return tmp_path / "planted"
+    return tmp_path / "seamed"
 
 
 def test_the_sql_detector_finds_what_was_planted(planted: Path) -> None:
@@ -192,9 +192,9 @@ def test_the_sql_detector_finds_what_was_planted(planted: Path) -> None:
 
 
 def test_the_service_detector_finds_what_was_planted(planted: Path) -> None:
-    graph = grimp.build_graph("planted", cache_dir=None)
+    graph = grimp.build_graph("seamed", cache_dir=None)
 
-    found = reaches_past_the_service(graph, "planted", {"low", "high"})
+    found = reaches_past_the_service(graph, "seamed", {"low", "high"})
 
-    assert found == ["planted.high.api -> planted.low.models"]
-    assert reaches_past_the_service(graph, "planted", {"low", "high"}, ["planted.low.models"]) == []
+    assert found == ["seamed.high.api -> seamed.low.models"]
+    assert reaches_past_the_service(graph, "seamed", {"low", "high"}, ["seamed.low.models"]) == []
