@@ -67,17 +67,21 @@ def sql_outside_its_files(root: Path) -> Iterator[str]:
         if path.name in SQL_FILES or relative.parts[0] in SQL_PACKAGES:
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, (ast.Import, ast.ImportFrom, ast.Call)):
+                continue
             found = _sql_use(node)
             if found is not None:
                 yield f"{relative}:{node.lineno} {found}"
 
 
-def _sql_use(node: ast.AST) -> str | None:
+def _sql_use(node: ast.Import | ast.ImportFrom | ast.Call) -> str | None:
     if isinstance(node, ast.Import):
         names = [alias.name for alias in node.names]
-    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+    elif isinstance(node, ast.ImportFrom):
+        if node.level != 0 or not node.module:
+            return None
         names = [node.module]
-    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+    elif isinstance(node.func, ast.Attribute):
         receiver = node.func.value
         is_session = (isinstance(receiver, ast.Attribute) and receiver.attr == "session") or (
             isinstance(receiver, ast.Name) and receiver.id == "session"
