@@ -4,8 +4,9 @@
   the ``migrations``) import SQLAlchemy or call the session; everything else asks its
   capability's ``_store.py``. ``sqlalchemy.exc`` is allowed anywhere: its errors
   (a unique index refusing a duplicate) are outcomes a service decides on, not queries.
-- A capability imports another only through that one's ``service.py`` or its package
-  ``__init__``; ``PUBLIC_ENTRIES`` names the other public modules, each with its reason.
+- A capability imports another only through that one's ``service.py``, its package
+  ``__init__`` or its ``events.py`` (the typed events others react to);
+  ``PUBLIC_ENTRIES`` names the other public modules, each with its reason.
 - ``lint-imports`` (the contracts in pyproject.toml, the layers among them) passes.
 
 Each detector is first shown to find a violation planted in a throwaway package, so a
@@ -52,7 +53,9 @@ SESSION_CALLS = frozenset(
     }
 )
 
-# Modules of a capability other capabilities may import besides service.py and __init__.
+PUBLIC_ROLES = ("service", "events")
+
+# Modules other capabilities may import besides each one's service.py, events.py, __init__.
 PUBLIC_ENTRIES = {
     # The pipeline format is published (a JSON Schema for editors); triggers
     # routing reads the filters a pipeline declares from its parsed spec.
@@ -113,7 +116,7 @@ def reaches_past_the_service(
             target = _capability(imported, root, capabilities)
             if target is None or target == source:
                 continue
-            entries = {f"{root}.{target}", f"{root}.{target}.service", *public}
+            entries = {f"{root}.{target}", *(f"{root}.{target}.{m}" for m in PUBLIC_ROLES), *public}
             if imported not in entries:
                 found.append(f"{importer} -> {imported}")
     return found
