@@ -20,7 +20,7 @@ from orchestrate.app import capabilities
 from orchestrate.app.http import create_app
 from orchestrate.app.worker import build_registry, install_stop_signals, run_worker
 from orchestrate.auth import service as auth
-from orchestrate.cli.output import say
+from orchestrate.cli.output import say, say_styled
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.logging import configure_logging
 from orchestrate.core.migrate import upgrade_to_head
@@ -128,7 +128,7 @@ def check_sandbox(settings: Settings) -> None:
     warning = sandbox_warning(policy)
     if warning is not None:
         log.warning("sandbox_disabled", detail=warning)
-        say(f"[bold yellow]Warning:[/bold yellow] {warning}")
+        say_styled("[bold yellow]Warning:[/bold yellow] {warning}", warning=warning)
 
 
 def _keep_signals_from_killing(stop: asyncio.Event) -> None:
@@ -154,7 +154,7 @@ async def _announce(
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.05)
     url = f"http://{settings.host}:{settings.port}"
-    say(f"[bold]Orchestrate[/bold] is running at {url}  (API docs: {url}/api/docs)")
+    say_styled("[bold]Orchestrate[/bold] is running at {url}  (API docs: {url}/api/docs)", url=url)
     if issued is not None:
         say("First start: created an admin API token. It is shown only this once:")
         print(issued.secret, flush=True)
