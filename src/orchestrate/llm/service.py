@@ -5,13 +5,21 @@ pricing table and the wire models can be reorganised without touching them; an
 import-linter contract holds the line.
 """
 
+from orchestrate.llm.checks import check_provider
 from orchestrate.llm.errors import (
     ContextWindowExceeded,
     MissingCredentials,
     ProviderError,
+    UnknownModel,
     UnknownProvider,
+    UnreachableProvider,
 )
-from orchestrate.llm.factory import check_credentials, create_provider, use_stored_credentials
+from orchestrate.llm.factory import (
+    check_credentials,
+    create_provider,
+    provider_kind,
+    use_stored_credentials,
+)
 from orchestrate.llm.models import (
     CallRecord,
     CompletionRequest,
@@ -42,10 +50,14 @@ __all__ = [
     "ToolResultBlock",
     "ToolSpec",
     "ToolUseBlock",
+    "UnknownModel",
     "UnknownProvider",
+    "UnreachableProvider",
     "check_credentials",
+    "check_provider",
     "context_window",
     "cost_of",
     "create_provider",
+    "provider_kind",
     "use_stored_credentials",
 ]
