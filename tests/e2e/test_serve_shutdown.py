@@ -63,9 +63,8 @@ def workers() -> Iterator[list[subprocess.Popen[str]]]:
 
 def read_run(env: dict[str, str], run_id: str) -> PipelineRun:
     async def main() -> PipelineRun:
-        settings = Settings(
-            home=Path(env["ORCHESTRATE_HOME"]), database_url=env["ORCHESTRATE_DATABASE_URL"]
-        )  # type: ignore[arg-type]
+        home, url = Path(env["ORCHESTRATE_HOME"]), env["ORCHESTRATE_DATABASE_URL"]
+        settings = Settings(home=home, database_url=url)
         runtime = Runtime.open(settings)
         try:
             return await service.get_run(runtime.uow(read_only=True), run_id)

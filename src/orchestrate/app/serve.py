@@ -98,7 +98,7 @@ async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bo
         timeout_graceful_shutdown=_CONNECTIONS_GRACE_SECONDS,
     )
     stop = asyncio.Event()
-    server = _StoppingServer(config, (stop, shutdown_event(app)))
+    server = StoppingServer(config, (stop, shutdown_event(app)))
     _keep_signals_from_killing(stop)
     worker_task = (
         asyncio.create_task(run_worker(runtime, stop, registry)) if registry is not None else None
@@ -116,7 +116,7 @@ async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bo
         await runtime.close()
 
 
-class _StoppingServer(uvicorn.Server):
+class StoppingServer(uvicorn.Server):
     """uvicorn's server, which also tells everything else to stop the moment it is asked to.
 
     uvicorn notices SIGTERM and then waits for open responses before it returns, and
