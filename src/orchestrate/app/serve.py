@@ -235,7 +235,10 @@ async def _work(settings: Settings) -> None:
     stop = asyncio.Event()
     install_stop_signals(stop)
     background = start_background(runtime, stop)
-    say("Orchestrate worker started; Ctrl+C stops it after running jobs finish.")
+    say(
+        "Orchestrate worker started; Ctrl+C stops it (running jobs get a short grace, "
+        "then go back to the queue)."
+    )
     try:
         await run_worker(runtime, stop, registry)
     finally:
