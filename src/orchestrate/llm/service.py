@@ -15,6 +15,7 @@ from orchestrate.llm.errors import (
     UnreachableProvider,
 )
 from orchestrate.llm.factory import (
+    CREDENTIAL_NAMES,
     check_credentials,
     create_provider,
     provider_kind,
@@ -36,6 +37,7 @@ from orchestrate.llm.pricing import context_window, cost_of
 from orchestrate.llm.provider import Provider
 
 __all__ = [
+    "CREDENTIAL_NAMES",
     "CallRecord",
     "CompletionRequest",
     "CompletionResponse",
