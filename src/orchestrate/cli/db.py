@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from orchestrate.cli.errors import EXIT_FAILED
-from orchestrate.cli.output import print_fields, print_json, print_table, say
+from orchestrate.cli.output import print_fields, print_json, print_table, say, say_styled
 from orchestrate.cli.runtime import cli_settings, run_with_runtime
 from orchestrate.cli.wiring import current_wiring
 from orchestrate.core.db import redact_url
@@ -96,8 +95,11 @@ def prune(
         _print_outcomes(outcomes, dry_run=dry_run)
     failed = [outcome for outcome in outcomes if outcome.error is not None]
     for outcome in failed:
-        reason = escape(outcome.error or "")
-        say(f"[bold red]Error:[/bold red] rule {outcome.rule} stopped: {reason}")
+        say_styled(
+            "[bold red]Error:[/bold red] rule {rule} stopped: {reason}",
+            rule=outcome.rule,
+            reason=outcome.error or "",
+        )
     if failed:
         raise typer.Exit(EXIT_FAILED)
 

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from typer.testing import CliRunner
+
+from orchestrate.cli import db
+from orchestrate.cli.wiring import CliWiring, wired_by
 from orchestrate.core.clock import FrozenClock
 from orchestrate.core.db import create_database
+from orchestrate.core.jobs.retention import FinishedJobs
+from orchestrate.core.retention import Deleted, Key, Retention, RetentionPlan, RetentionRule
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
+from orchestrate.core.uow import UnitOfWork
 from tests.integration.cli.support import Cli
 from tests.integration.retention.rows import Rows
 from tests.integration.retention.support import stored
@@ -149,3 +156,32 @@ class TestPrune:
         assert result.exit_code == 2
         assert "Invalid setting ORCHESTRATE_RETENTION_EVENTS" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+class _BrokenRule(RetentionRule):
+    name = "broken"
+    setting = "retention_events"
+    removes = "nothing: it always fails"
+
+    async def candidates(
+        self, uow: UnitOfWork, cutoff: datetime, *, after: Key | None, limit: int
+    ) -> list[Key]:
+        raise RuntimeError("the [table] is gone")
+
+    async def delete(self, uow: UnitOfWork, keys: Sequence[Key], cutoff: datetime) -> Deleted:
+        raise AssertionError("never reached")
+
+
+def test_a_failing_rule_is_named_the_others_run_and_the_exit_code_is_1(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    on_database(db_url, 40, lambda rows: old_data(rows, tmp_path / "logs"))
+    plan = RetentionPlan.of([Retention(rules=(_BrokenRule(), FinishedJobs()))])
+
+    with wired_by(CliWiring(retention=lambda: plan)):
+        result = CliRunner().invoke(db.app, ["prune"], env=cli.env)
+
+    assert result.exit_code == 1
+    assert "Error: rule broken stopped: RuntimeError: the [table] is gone" in result.stderr
+    assert "Removed 1 row(s)" in result.stderr
+    assert len(what_is_stored(db_url)["jobs"]) == 1  # the queued one
