@@ -55,8 +55,8 @@ class PayloadInvalid(JobFailed):
     def __init__(self, kind: str, model: type[BaseModel], error: ValidationError) -> None:
         super().__init__(
             f"The payload of this {kind!r} job does not fit {model.__name__}: "
-            f"{describe_problems(error)}. Enqueue the work again with a valid payload "
-            "(the job will not be retried).",
+            f"{describe_problems(error)}. It is not retried: an incompatible version "
+            "wrote it, or the row was edited.",
             retry=False,
         )
         self.kind = kind
