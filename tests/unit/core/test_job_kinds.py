@@ -59,7 +59,7 @@ class TestRoundTrip:
         assert kind.parse({}) == NoPayload()
 
     def test_a_payload_of_another_model_is_refused_at_enqueue(self) -> None:
-        with pytest.raises(ValidationFailed, match="'test.paint' job takes a Paint payload"):
+        with pytest.raises(ValidationFailed, match=r"'test\.paint' job takes a Paint payload"):
             PAINT.dump(NoPayload())  # type: ignore[arg-type]
 
 
