@@ -24,6 +24,7 @@ from orchestrate.core.pagination import newest_first
 from orchestrate.core.retention import Key
 from orchestrate.core.retention.sql import delete_where, keys_where
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import (
     Approval,
     Pipeline,
@@ -43,7 +44,7 @@ ACTIVE_RUN = (RunStatus.RUNNING.value, RunStatus.WAITING.value)
 _SPECS: OrderedDict[str, PipelineSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
 
-StepTaker = Callable[[UnitOfWork, PipelineStepRow, NewJob], Awaitable[bool]]
+StepTaker = Callable[[UnitOfWork, PipelineStepRow, NewJob[AttemptRef]], Awaitable[bool]]
 """Takes a step's new job in the transaction that queues it: runs it here, marked running."""
 
 

@@ -44,7 +44,7 @@ async def test_the_hourly_job_prunes_with_every_rule_and_records_what_it_removed
     assert not (tmp_path / "logs" / run_id).exists()
     assert not (tmp_path / "agent").exists()
     async with frozen_runtime.uow(read_only=True) as uow:
-        job = await uow.session.scalar(select(JobRow).where(JobRow.kind == PRUNE_KIND))
+        job = await uow.session.scalar(select(JobRow).where(JobRow.kind == PRUNE_KIND.name))
         queued = await uow.session.get(JobRow, live_job)
     assert job is not None
     assert job.status == JobStatus.SUCCEEDED

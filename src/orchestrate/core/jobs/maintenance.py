@@ -15,6 +15,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import func, select
 
+from orchestrate.core.jobs.kinds import JobKind, NoPayload
 from orchestrate.core.jobs.models import JobStatus
 from orchestrate.core.jobs.queue import enqueue
 from orchestrate.core.jobs.registry import JobContext, JobRegistry
@@ -24,8 +25,8 @@ from orchestrate.core.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-PRUNE_KIND = "core.prune"
-LEGACY_PRUNE_KIND = "core.prune_jobs"
+PRUNE_KIND = JobKind("core.prune", NoPayload)
+LEGACY_PRUNE_KIND = JobKind("core.prune_jobs", NoPayload)
 """The job's name before it ran every rule; one may still be queued in an older database."""
 PRUNE_EVERY = timedelta(hours=1)
 PRUNE_TIMEOUT = timedelta(minutes=50)
@@ -34,7 +35,7 @@ PRUNE_TIMEOUT = timedelta(minutes=50)
 def register_maintenance(registry: JobRegistry, plan: Callable[[], RetentionPlan]) -> None:
     """Register the hourly job; ``plan`` gives the rules (built when the job runs)."""
 
-    async def run(context: JobContext) -> dict[str, object]:
+    async def run(context: JobContext[NoPayload]) -> dict[str, object]:
         if await _another_is_running(context):
             log.info("retention_skipped", reason="another prune job is running")
             return {"skipped": "another prune job is running"}
@@ -52,13 +53,13 @@ def register_maintenance(registry: JobRegistry, plan: Callable[[], RetentionPlan
     registry.register(LEGACY_PRUNE_KIND, run, timeout=PRUNE_TIMEOUT)
 
 
-async def _another_is_running(context: JobContext) -> bool:
+async def _another_is_running(context: JobContext[NoPayload]) -> bool:
     async with context.runtime.uow(read_only=True) as uow:
         running = await uow.session.scalar(
             select(func.count())
             .select_from(JobRow)
             .where(
-                JobRow.kind.in_([PRUNE_KIND, LEGACY_PRUNE_KIND]),
+                JobRow.kind.in_([PRUNE_KIND.name, LEGACY_PRUNE_KIND.name]),
                 JobRow.status == JobStatus.RUNNING.value,
                 JobRow.id != context.job.id,
                 JobRow.lease_expires_at > uow.now(),
@@ -71,5 +72,6 @@ async def schedule_maintenance(runtime: Runtime) -> None:
     """Enqueue this hour's prune job unless some worker already did."""
     async with runtime.uow() as uow:
         hour = uow.now().strftime("%Y-%m-%dT%H")
-        await enqueue(uow, PRUNE_KIND, key=f"{PRUNE_KIND}:{hour}", max_attempts=3)
+        key = f"{PRUNE_KIND.name}:{hour}"
+        await enqueue(uow, PRUNE_KIND, NoPayload(), key=key, max_attempts=3)
         await uow.commit()
