@@ -16,10 +16,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import defer
 
 from orchestrate.core.errors import NotFound
-from orchestrate.core.events import record_event
+from orchestrate.core.events import DomainEvent, record_event
 from orchestrate.core.ids import new_id
 from orchestrate.core.pagination import TimeCursor
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.triggers.events import STATUS_EVENTS, WebhookDeliveryReceived
 from orchestrate.triggers.models import (
     DeliveryStatus,
     DeliverySummary,
@@ -112,12 +113,10 @@ async def insert_unless_known(uow: UnitOfWork, news: Sequence[NewDelivery]) -> l
             answers.append(None)
             continue
         answers.append(values["id"])
-        record_event(
-            uow,
-            "webhook.delivery.received",
-            values["id"],
-            {"delivery_id": new.delivery_id, "event": new.event, "action": new.action},
+        received = WebhookDeliveryReceived(
+            subject=values["id"], delivery_id=new.delivery_id, event=new.event, action=new.action
         )
+        record_event(uow, received)
     return answers
 
 
@@ -221,10 +220,7 @@ def set_status(
     if error is not None:
         row.last_error = error[:MAX_ERROR_LENGTH]
     if target is not current:
-        payload: dict[str, Any] = {"from": current.value, "delivery_id": row.delivery_id}
-        if error:
-            payload["error"] = error[:500]
-        record_event(uow, f"webhook.delivery.{target.value}", row.id, payload)
+        record_event(uow, _status_event(row, current, target, error))
 
 
 def summary_columns() -> list[Any]:
@@ -258,3 +254,18 @@ def _summary_fields(row: WebhookDeliveryRow) -> dict[str, Any]:
         "processed_at": row.processed_at,
         "result": row.result,
     }
+
+
+def _status_event(
+    row: WebhookDeliveryRow, current: DeliveryStatus, target: DeliveryStatus, error: str | None
+) -> DomainEvent:
+    if target is DeliveryStatus.RECEIVED:  # put back to be processed again
+        return WebhookDeliveryReceived(
+            subject=row.id, delivery_id=row.delivery_id, from_=current.value
+        )
+    return STATUS_EVENTS[target](
+        subject=row.id,
+        delivery_id=row.delivery_id,
+        from_=current.value,
+        error=error[:500] if error else None,
+    )
