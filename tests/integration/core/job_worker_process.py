@@ -14,12 +14,19 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 from orchestrate.app.worker import install_stop_signals
-from orchestrate.core.events import record_event
+from orchestrate.core.events import DomainEvent, record_event
 from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, RunnerConfig
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import load_settings
+
+
+class EffectHappened(DomainEvent):  # as in tests/event_types.py: this script runs alone
+    event_type: ClassVar[str] = "test.effect"
+    worker: int | None = None
+
 
 LOG = Path(os.environ["TEST_LOG_DIR"]) / f"worker-{os.getpid()}.log"
 
@@ -34,7 +41,7 @@ async def record(context: JobContext) -> None:
     """Exactly-once effect: the event and the completion commit together."""
     note(f"run {context.job.id} {context.job.attempt}")
     async with context.uow() as uow:
-        record_event(uow, "test.effect", context.job.id, {"worker": os.getpid()})
+        record_event(uow, EffectHappened(subject=context.job.id, worker=os.getpid()))
         await context.complete_in(uow)
         await uow.commit()
 

@@ -10,7 +10,8 @@ saw, in log order. On SQLite that is id order (one writer at a time, so ids comm
 order). On PostgreSQL ids are allocated when a row is inserted, not when it commits: a
 transaction holding id 5 may commit after the one holding id 6, and a reader that had
 moved past 6 would never see 5. So there the log order is (writing transaction, id),
-and a read stops below the oldest transaction still running (the visibility horizon):
+and a read stops below the oldest transaction of this database still running (the
+visibility horizon):
 everything before it has committed or rolled back, and every later row sorts after it.
 """
 
@@ -34,8 +35,20 @@ if TYPE_CHECKING:
 
 NOTIFY_CHANNEL = "orchestrate_events"
 _TYPE_PATTERN = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$")
-# Committed or rolled back: every transaction older than the oldest one still running.
-_HORIZON = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+# Below it every transaction of this database has committed or rolled back: the oldest
+# one still running here (a snapshot's xmin would also wait for other databases of the
+# server), or the next one to start. A transaction whose database is unknown (another
+# role's session) counts as ours: that only delays readers, it never skips an event.
+_HORIZON = text(
+    """(SELECT coalesce(
+               min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+           )
+       FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+       WHERE NOT EXISTS (
+           SELECT 1 FROM pg_stat_activity AS a
+           WHERE a.backend_xid = x::xid AND a.datname IS DISTINCT FROM current_database()
+       ))"""
+)
 
 
 @dataclass(frozen=True)
