@@ -94,11 +94,13 @@ async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bo
         asyncio.create_task(run_worker(runtime, stop, registry)) if registry is not None else None
     )
     announce = asyncio.create_task(_announce(server, settings, issued))
+    end_streams = asyncio.create_task(_end_streams_on_exit(server, runtime))
     background = start_background(runtime, stop)
     try:
         await server.serve(sockets=[listener])
     finally:
         announce.cancel()
+        end_streams.cancel()
         stop.set()
         await asyncio.gather(*background)
         if worker_task is not None:
@@ -159,6 +161,17 @@ async def _announce(
         say("First start: created an admin API token. It is shown only this once:")
         print(issued.secret, flush=True)
         say("Use it as 'Authorization: Bearer <token>'; manage tokens with 'orchestrate token'.")
+
+
+async def _end_streams_on_exit(server: uvicorn.Server, runtime: Runtime) -> None:
+    """Close the event feed as soon as the server begins to stop.
+
+    uvicorn waits for open responses before it returns; an event stream (SSE, a run's
+    logs) never ends by itself, and ends once the feed it follows is closed.
+    """
+    while not server.should_exit:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.1)
+    await runtime.events.close()
 
 
 def _settle_heap() -> None:

@@ -31,9 +31,7 @@ async def test_a_cursor_reader_misses_no_event_of_writers_that_commit_late(
     if engine_name != "postgresql":
         pytest.skip("SQLite has one writer at a time: its ids commit in order")
     started = asyncio.Event()
-    writers = [
-        asyncio.create_task(write_and_hold(runtime, n, started)) for n in range(WRITERS)
-    ]
+    writers = [asyncio.create_task(write_and_hold(runtime, n, started)) for n in range(WRITERS)]
     seen: list[int] = []
     cursor = 0
     await started.wait()

@@ -23,6 +23,7 @@ from orchestrate.core.events.log import (
     EventFilter,
     last_event_id,
     read_events,
+    read_recent,
     record_event,
 )
 from orchestrate.core.events.model import DomainEvent, Event, declared_types, decode
@@ -43,6 +44,7 @@ __all__ = [
     "decode",
     "last_event_id",
     "read_events",
+    "read_recent",
     "record_event",
     "run_consumers",
     "slowest_consumer_cursor",

@@ -133,27 +133,34 @@ class _ConsumerLoop:
         self.owner = owner
         self.stop = stop
         self.backoff = _FIRST_BACKOFF
+        self.has_row = False
 
     async def run(self) -> None:
         name = self.consumer.name
-        await _store.ensure_consumer(self.new_uow(), name)
         try:
             while not self.stop.is_set() and not self.feed.is_closed:
-                seen = self.feed.generation
                 try:
-                    cursor = await _store.take_lease(self.new_uow(), name, self.owner, LEASE)
-                except Exception:
-                    log.exception("event_consumer_lease_failed", consumer=name)
-                    cursor = None
-                if cursor is None:  # another worker runs it; look again when its lease ends
-                    await self._sleep(LEASE.total_seconds() / 3)
-                    continue
-                busy = await self._batch(cursor)
-                if not busy:
-                    await self._idle(seen)
+                    await self._turn()
+                except Exception:  # the database went away for a moment: try again later
+                    log.exception("event_consumer_turn_failed", consumer=name)
+                    await self._sleep(self.backoff)
+                    self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
         finally:
             with contextlib.suppress(Exception):
                 await _store.release_lease(self.new_uow(), name, self.owner)
+
+    async def _turn(self) -> None:
+        name = self.consumer.name
+        seen = self.feed.generation
+        if not self.has_row:
+            await _store.ensure_consumer(self.new_uow(), name)
+            self.has_row = True
+        cursor = await _store.take_lease(self.new_uow(), name, self.owner, LEASE)
+        if cursor is None:  # another worker runs it; look again when its lease may be over
+            await self._sleep(LEASE.total_seconds() / 3)
+            return
+        if not await self._batch(cursor):
+            await self._idle(seen)
 
     async def _batch(self, cursor: int) -> bool:
         """Handle one batch from ``cursor``; True when there may be more right away."""

@@ -163,17 +163,22 @@ async def _after_on_postgres(
 
 async def last_event_id(session: AsyncSession) -> int:
     """The position of the newest committed event: where a reader of only new events starts."""
-    latest = await read_latest(session)
-    return latest.id if latest is not None else 0
+    newest = await read_recent(session, limit=1)
+    return newest[-1].id if newest else 0
 
 
-async def read_latest(session: AsyncSession) -> Event | None:
-    query = select(EventRow).limit(1)
+async def read_recent(
+    session: AsyncSession, *, limit: int, only: EventFilter | None = None
+) -> Sequence[Event]:
+    """The last ``limit`` committed events (matching ``only``), in log order."""
+    query = select(EventRow).limit(limit)
+    for clause in (only or EventFilter()).where():
+        query = query.where(clause)
     if session.get_bind().dialect.name == "postgresql":
         query = query.where(EventRow.txid < _HORIZON).order_by(
             EventRow.txid.desc(), EventRow.id.desc()
         )
     else:
         query = query.order_by(EventRow.id.desc())
-    row = await session.scalar(query)
-    return row.to_event() if row is not None else None
+    rows = (await session.scalars(query)).all()
+    return [row.to_event() for row in reversed(rows)]
