@@ -53,6 +53,8 @@ class Consumer:
     handler: EventHandler
     types: tuple[str, ...] = ()
     batch_size: int = 100
+    lease: timedelta = LEASE
+    """How long a worker that stopped answering keeps the consumer from the others."""
 
     @property
     def only(self) -> EventFilter:
@@ -155,9 +157,10 @@ class _ConsumerLoop:
         if not self.has_row:
             await _store.ensure_consumer(self.new_uow(), name)
             self.has_row = True
-        cursor = await _store.take_lease(self.new_uow(), name, self.owner, LEASE)
+        lease = self.consumer.lease
+        cursor = await _store.take_lease(self.new_uow(), name, self.owner, lease)
         if cursor is None:  # another worker runs it; look again when its lease may be over
-            await self._sleep(LEASE.total_seconds() / 3)
+            await self._sleep(lease.total_seconds() / 3)
             return
         if not await self._batch(cursor):
             await self._idle(seen)
@@ -193,7 +196,7 @@ class _ConsumerLoop:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
         still_ours = await _store.advance(
-            self.new_uow(), consumer.name, self.owner, handled, LEASE, error
+            self.new_uow(), consumer.name, self.owner, handled, consumer.lease, error
         )
         if error is not None or not still_ours:
             await self._sleep(self.backoff)
@@ -203,10 +206,11 @@ class _ConsumerLoop:
         return True
 
     async def _keep_lease(self) -> None:
+        lease = self.consumer.lease
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 3)
+            await asyncio.sleep(lease.total_seconds() / 3)
             with contextlib.suppress(Exception):
-                await _store.renew_lease(self.new_uow(), self.consumer.name, self.owner, LEASE)
+                await _store.renew_lease(self.new_uow(), self.consumer.name, self.owner, lease)
 
     async def _idle(self, seen: int) -> None:
         waiter = asyncio.create_task(self.feed.wait(seen, _IDLE_SECONDS))
