@@ -13,7 +13,7 @@ import pytest
 
 import orchestrate
 from orchestrate.core.errors import ValidationFailed
-from orchestrate.core.events import DomainEvent, Event, EventFilter, decode, declared_types
+from orchestrate.core.events import DomainEvent, Event, EventFilter, declared_types, decode
 from orchestrate.pipelines.events import RUN_STATUS_EVENTS, RunFailed, StepFailed
 from orchestrate.pipelines.models import RunStatus
 from orchestrate.stories.events import StoryStatusChanged
