@@ -225,3 +225,21 @@ def test_events_tail_refuses_a_bad_type_filter_with_one_clear_line(env: dict[str
     assert result.returncode == 2
     assert "Invalid event type filter 'Pipeline*'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_open_stream_ends_cleanly_when_serve_stops(env: dict[str, str]) -> None:
+    server, url = start_serve(env)
+    try:
+        headers = token(env, "viewer")
+        with (
+            httpx.Client(base_url=url, headers=headers, timeout=30) as http,
+            http.stream("GET", "/api/events/stream") as stream,
+        ):
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry:")
+            server.process.send_signal(signal.SIGTERM)
+            rest = list(lines)  # ends (no error) once serve closes the stream
+    finally:
+        code, _, errors = server.stop()
+    assert all(line == "" or line.startswith(":") for line in rest)
+    assert code == 0, errors
