@@ -113,6 +113,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         routers=("orchestrate.timeline.api:router",),
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
+    Capability("forges"),  # forge adapters (GitHub); used by triggers, no entry point of its own
     Capability(
         "agents",
         commands=(

@@ -84,7 +84,7 @@ async def set_secret(
         is_new = row is None
         if row is None:
             row = SecretRow(name=name, created_at=now)
-            uow.session.add(row)
+            store.add(uow, row)
         row.ciphertext, row.key_id, row.updated_at = ciphertext, key_id, now
         await auth.record_audit(uow, actor, "secret.set", name, {"created": is_new})
         written = SecretCreated if is_new else SecretUpdated
