@@ -104,7 +104,7 @@ async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bo
         asyncio.create_task(run_worker(runtime, stop, registry)) if registry is not None else None
     )
     announce = asyncio.create_task(_announce(server, settings, issued))
-    end_streams = asyncio.create_task(_end_streams_on_exit(server, runtime))
+    end_streams = asyncio.create_task(_end_streams_on_exit(shutdown_event(app), runtime))
     background = start_background(runtime, stop)
     try:
         await server.serve(sockets=[listener])
@@ -195,14 +195,13 @@ async def _announce(
         say("Use it as 'Authorization: Bearer <token>'; manage tokens with 'orchestrate token'.")
 
 
-async def _end_streams_on_exit(server: uvicorn.Server, runtime: Runtime) -> None:
+async def _end_streams_on_exit(shutdown: asyncio.Event, runtime: Runtime) -> None:
     """Close the event feed as soon as the server begins to stop.
 
-    uvicorn waits for open responses before it returns; an event stream (SSE, a run's
-    logs) never ends by itself, and ends once the feed it follows is closed.
+    An event stream (``/api/events/stream``, a run's logs, ``--follow``) follows the
+    feed and ends once it is closed, so uvicorn need not wait out its grace period.
     """
-    while not server.should_exit:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.1)
+    await shutdown.wait()
     await runtime.events.close()
 
 
