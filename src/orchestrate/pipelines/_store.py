@@ -22,6 +22,7 @@ from orchestrate.core.jobs import NewJob
 from orchestrate.core.pagination import newest_first
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines.events import RUN_STATUS_EVENTS, STEP_STATUS_EVENTS
+from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import (
     Approval,
     Pipeline,
@@ -41,7 +42,7 @@ ACTIVE_RUN = (RunStatus.RUNNING.value, RunStatus.WAITING.value)
 _SPECS: OrderedDict[str, PipelineSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
 
-StepTaker = Callable[[UnitOfWork, PipelineStepRow, NewJob], Awaitable[bool]]
+StepTaker = Callable[[UnitOfWork, PipelineStepRow, NewJob[AttemptRef]], Awaitable[bool]]
 """Takes a step's new job in the transaction that queues it: runs it here, marked running."""
 
 
