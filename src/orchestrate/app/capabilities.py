@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from fastapi import APIRouter, FastAPI
 
+    from orchestrate.core.events import Consumer
     from orchestrate.core.jobs import JobRegistry
     from orchestrate.core.retention import Retention
     from orchestrate.core.runtime import Runtime
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     WebInstaller = Callable[[FastAPI, Runtime], None]
     RuntimeHook = Callable[[Runtime], Awaitable[None]]
     BackgroundTask = Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]
+    ConsumerFactory = Callable[[Runtime], Consumer]
 
 T = TypeVar("T")
 
@@ -63,6 +65,9 @@ class Capability:
     retention: tuple[str, ...] = ()
     """``Retention``: the rules pruning the capability's finished data, and keepers of
     other capabilities' rows it still refers to (``<capability>/retention.py``)."""
+    consumers: tuple[str, ...] = ()
+    """``(runtime) -> Consumer``: durable event consumers (``core.events.consumers``);
+    the workers run each, one at a time across them, from its stored cursor."""
 
 
 def _command(name: str, target: str, help_line: str) -> LazyCommand:
@@ -100,6 +105,17 @@ CAPABILITIES: tuple[Capability, ...] = (
             _command("epic", "orchestrate.stories.cli:epic_app", "Manage epics."),
         ),
         routers=("orchestrate.stories.api:router",),
+    ),
+    Capability(
+        "timeline",
+        commands=(
+            _command(
+                "events",
+                "orchestrate.timeline.cli:events_app",
+                "Read the event log: tail it, follow it live, see its consumers.",
+            ),
+        ),
+        routers=("orchestrate.timeline.api:router",),
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
     Capability("forges"),  # forge adapters (GitHub); used by triggers, no entry point of its own
@@ -238,3 +254,7 @@ def retention_declarations() -> list[Retention]:
     from orchestrate.core.retention import Retention
 
     return [resolve_as(t, Retention) for c in CAPABILITIES for t in c.retention]
+
+
+def consumer_factories() -> list[ConsumerFactory]:
+    return cast("list[ConsumerFactory]", _callables("consumers"))
