@@ -18,6 +18,7 @@ from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor, Role
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
+from orchestrate.core.jobs.events import JobCancelled
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines.tables import PipelineRunRow, PipelineStepRow
@@ -264,7 +265,7 @@ class Rows:
 
     async def event(self) -> int:
         async with self.runtime.uow() as uow:
-            row = record_event(uow, "test.happened", "subject")
+            row = record_event(uow, JobCancelled(subject="job_old", kind="test.work"))
             await uow.session.flush()
             await uow.commit()
             return int(row.id)
