@@ -10,6 +10,7 @@ the events rule's floor (:func:`events_floor`).
 from __future__ import annotations
 
 from orchestrate.app import capabilities
+from orchestrate.core.events import retention_floor
 from orchestrate.core.jobs.retention import FinishedJobs
 from orchestrate.core.retention import Retention, RetentionPlan
 from orchestrate.core.retention.event_log import event_log_rule
@@ -17,16 +18,12 @@ from orchestrate.core.uow import UnitOfWork
 
 
 async def events_floor(uow: UnitOfWork) -> int | None:
-    """The lowest event id that must be kept whatever its age: the position of the
-    slowest durable consumer (None while no consumer holds the log back)."""
-    # TODO(events-floor): wire the durable consumers (helper `events`) once merged. Their
-    # slowest_consumer_cursor opens its own transaction and returns the last event every
-    # consumer has handled, so the floor is the next id:
-    #     cursor = await slowest_consumer_cursor(uow.sibling(read_only=True))
-    #     return None if cursor is None else cursor + 1
-    # Until then no consumer exists, so nothing holds the log back.
-    del uow
-    return None
+    """The lowest event id that must be kept whatever its age: where the slowest durable
+    consumer stands (None while no consumer holds the log back).
+
+    Read in a transaction of its own: the rule calls this inside the one it has open.
+    """
+    return await retention_floor(uow.sibling(read_only=True))
 
 
 def kernel_retention() -> Retention:

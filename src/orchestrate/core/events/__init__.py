@@ -15,6 +15,7 @@ from orchestrate.core.events.consumers import (
     ConsumerStatus,
     EventHandler,
     consumer_statuses,
+    retention_floor,
     run_consumers,
     slowest_consumer_cursor,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "read_events",
     "read_recent",
     "record_event",
+    "retention_floor",
     "run_consumers",
     "slowest_consumer_cursor",
 ]

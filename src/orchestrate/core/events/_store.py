@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from orchestrate.core.events.tables import EventConsumerRow, EventRow
@@ -108,6 +108,28 @@ async def release_lease(uow: UnitOfWork, name: str, owner: str) -> None:
 async def lowest_cursor(uow: UnitOfWork) -> int | None:
     lowest: int | None = await uow.session.scalar(select(func.min(EventConsumerRow.cursor)))
     return lowest
+
+
+async def first_id_to_keep(uow: UnitOfWork) -> int | None:
+    """The lowest event id some consumer still needs (None: there are no consumers).
+
+    That is the slowest consumer's cursor event itself (readers find their place in log
+    order through it) and every event after it in log order. On PostgreSQL log order is
+    ``(txid, id)``, so an event with a lower id than the cursor can still come after it:
+    the smallest such id is the floor then. On SQLite (no txid) ids are log order.
+    """
+    cursor = await lowest_cursor(uow)
+    if cursor is None:
+        return None
+    anchor = await uow.session.scalar(select(EventRow.txid).where(EventRow.id == cursor))
+    if anchor is None:
+        return cursor
+    later: int | None = await uow.session.scalar(
+        select(func.min(EventRow.id)).where(
+            tuple_(EventRow.txid, EventRow.id) > tuple_(anchor, cursor)
+        )
+    )
+    return cursor if later is None else min(cursor, later)
 
 
 async def all_consumers(uow: UnitOfWork) -> Sequence[EventConsumerRow]:

@@ -82,6 +82,16 @@ async def slowest_consumer_cursor(uow: UnitOfWork) -> int | None:
         return await _store.lowest_cursor(uow)
 
 
+async def retention_floor(uow: UnitOfWork) -> int | None:
+    """The lowest event id pruning must keep (None while no consumer holds the log back).
+
+    Every event a consumer has not handled stays, and so does the event its cursor names,
+    since that is where it resumes in log order.
+    """
+    async with uow:
+        return await _store.first_id_to_keep(uow)
+
+
 async def consumer_statuses(uow: UnitOfWork) -> list[ConsumerStatus]:
     """Every consumer's cursor and how far behind the log it is, by name."""
     async with uow:
