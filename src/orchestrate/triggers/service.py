@@ -45,10 +45,10 @@ from orchestrate.triggers.models import (
 from orchestrate.triggers.processing import (
     PROCESS_DELIVERY,
     process_delivery,
-    process_here,
     register_trigger_jobs,
 )
 from orchestrate.triggers.signatures import SIGNATURE_HEADER, verify_signature
+from orchestrate.triggers.waiting import wait_for_processing
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -69,11 +69,11 @@ __all__ = [
     "get_delivery",
     "list_deliveries",
     "process_delivery",
-    "process_here",
     "receive_delivery",
     "redeliver",
     "register_trigger_jobs",
     "replay_file",
+    "wait_for_processing",
 ]
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
