@@ -19,18 +19,25 @@ from orchestrate.agents.schemas import (
 )
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
-from orchestrate.web.schemas import MAX_SEQUENCE, PageOut, ServerPath
+from orchestrate.web.schemas import MAX_SEQUENCE, PageCursor, PageLimit, PageOut, ServerPath
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
 
-@router.get("/types", response_model=list[AgentTypeOut])
+@router.get("/types", response_model=PageOut[AgentTypeOut])
 async def agent_types(
-    runtime: RuntimeDep, _actor: ActorDep, repo: ServerPath | None = None
-) -> list[AgentTypeOut]:
-    """Agent types: the built-in ones, then the server's home, then the repository's."""
-    definitions = service.agent_types(runtime.settings, Path(repo) if repo else None)
-    return [AgentTypeOut.of(d) for d in definitions]
+    runtime: RuntimeDep,
+    _actor: ActorDep,
+    repo: ServerPath | None = None,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> PageOut[AgentTypeOut]:
+    """Agent types by name: the built-in ones, overridden by the server's home's, then by
+    the repository's."""
+    page = service.agent_types_page(
+        runtime.settings, Path(repo) if repo else None, limit=limit, cursor=cursor
+    )
+    return PageOut(items=[AgentTypeOut.of(d) for d in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("", response_model=PageOut[AgentOut])

@@ -36,7 +36,13 @@ from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.errors import Conflict, InvalidTransition, ValidationFailed
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import find_job_by_key
-from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
+from orchestrate.core.pagination import (
+    Page,
+    check_page_size,
+    newest_first,
+    page_in_memory,
+    page_of,
+)
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.service import Message, check_credentials
@@ -48,6 +54,7 @@ __all__ = [
     "AgentState",
     "StartAgent",
     "agent_types",
+    "agent_types_page",
     "approve",
     "cancel",
     "cleanup_workspaces",
@@ -91,6 +98,15 @@ class StartAgent:
 def agent_types(settings: Settings, repo: Path | None) -> list[AgentDefinition]:
     definitions = load_definitions(settings.home, repo)
     return [definitions[name] for name in sorted(definitions)]
+
+
+def agent_types_page(
+    settings: Settings, repo: Path | None, *, limit: int = 50, cursor: str | None = None
+) -> Page[AgentDefinition]:
+    """One page of the agent types by name (``GET /api/agents/types``)."""
+    check_page_size(limit)
+    definitions = load_definitions(settings.home, repo)
+    return page_in_memory(list(definitions.values()), lambda d: d.name, limit, cursor)
 
 
 async def start_agent(

@@ -32,7 +32,7 @@ from orchestrate.core.errors import (
 )
 from orchestrate.core.identity import authorize
 from orchestrate.core.ids import new_id
-from orchestrate.core.pagination import IdCursor, Page, check_page_size
+from orchestrate.core.pagination import IdCursor, Page, check_page_size, newest_first, page_of
 from orchestrate.core.uow import UnitOfWork
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "list_tokens",
     "record_audit",
     "revoke_token",
+    "tokens_page",
 ]
 
 BOOTSTRAP_TOKEN_NAME = "admin"  # noqa: S105 - a name, not a secret
@@ -99,6 +100,19 @@ async def list_tokens(uow: UnitOfWork, *, include_revoked: bool = False) -> list
         if not include_revoked:
             query = query.where(ApiTokenRow.revoked_at.is_(None))
         return [_to_token(row) for row in await uow.session.scalars(query)]
+
+
+async def tokens_page(
+    uow: UnitOfWork, *, include_revoked: bool = False, limit: int = 50, cursor: str | None = None
+) -> Page[ApiToken]:
+    """One page of the tokens, newest first (``GET /api/tokens``)."""
+    check_page_size(limit)
+    query = newest_first(select(ApiTokenRow), ApiTokenRow, limit, cursor)
+    if not include_revoked:
+        query = query.where(ApiTokenRow.revoked_at.is_(None))
+    async with uow:
+        rows, next_cursor = page_of(list(await uow.session.scalars(query)), limit)
+        return Page([_to_token(row) for row in rows], next_cursor)
 
 
 async def revoke_token(uow: UnitOfWork, name: str, actor: Actor) -> ApiToken:

@@ -24,7 +24,15 @@ from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
 from orchestrate.core.events import read_events
 from orchestrate.core.hooks import Hook
 from orchestrate.core.ids import new_id
-from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
+from orchestrate.core.pagination import (
+    Page,
+    by_key,
+    check_page_size,
+    newest_first,
+    page_by_key,
+    page_in_memory,
+    page_of,
+)
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import _store as store
@@ -77,7 +85,9 @@ __all__ = [
     "list_runs",
     "parse_assignments",
     "pending_approvals",
+    "pending_approvals_page",
     "pipeline_changed",
+    "pipelines_page",
     "register_pipeline",
     "register_pipeline_jobs",
     "rerun",
@@ -200,6 +210,18 @@ async def list_pipelines(uow: UnitOfWork) -> list[Pipeline]:
     async with uow:
         rows = await uow.session.scalars(select(PipelineRow).order_by(PipelineRow.name))
         return [store.to_pipeline(row) for row in rows]
+
+
+async def pipelines_page(
+    uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None
+) -> Page[Pipeline]:
+    """One page of the registered pipelines, by name (``GET /api/pipelines``)."""
+    check_page_size(limit)
+    query = by_key(select(PipelineRow), PipelineRow.name, limit, cursor)
+    async with uow:
+        rows = list(await uow.session.scalars(query))
+        page = page_by_key(rows, lambda row: row.name, limit)
+        return Page([store.to_pipeline(row) for row in page.items], page.next_cursor)
 
 
 async def get_pipeline(uow: UnitOfWork, name: str) -> Pipeline:
@@ -372,6 +394,23 @@ async def decide_approval(
 async def pending_approvals(uow: UnitOfWork, actor: Actor) -> list[PendingApproval]:
     async with uow:
         return await approvals.pending_for(uow, actor)
+
+
+async def pending_approvals_page(
+    uow: UnitOfWork, actor: Actor, *, limit: int = 50, cursor: str | None = None
+) -> Page[PendingApproval]:
+    """One page of the approvals waiting on ``actor``, oldest run first.
+
+    Which steps wait on whom is decided in Python (approvers live in each run's spec),
+    so the page is cut from that list; run ids sort by time.
+    """
+    check_page_size(limit)
+    waiting = await pending_approvals(uow, actor)
+    return page_in_memory(waiting, _approval_key, limit, cursor)
+
+
+def _approval_key(pending: PendingApproval) -> str:
+    return f"{pending.run_id}\n{pending.step}"
 
 
 async def run_events(
