@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrate.core.errors import ValidationFailed
-from orchestrate.core.pagination import MAX_PAGE_SIZE, IdCursor, TimeCursor, check_page_size
+from orchestrate.core.pagination import (
+    MAX_PAGE_SIZE,
+    IdCursor,
+    KeyCursor,
+    TimeCursor,
+    check_page_size,
+    page_in_memory,
+)
 
 
 def encode(data: object) -> str:
@@ -137,3 +144,34 @@ class TestPageSize:
             check_page_size(limit)
 
         assert raised.value.context["field"] == "limit"
+
+
+class TestKeyCursors:
+    def test_a_key_cursor_comes_back_as_the_same_position(self) -> None:
+        assert KeyCursor.decode(KeyCursor("deploy/prod ü").encode()) == KeyCursor("deploy/prod ü")
+
+    @pytest.mark.parametrize("data", [{"k": 1}, {"k": None}, {"n": 3}, ["k"]])
+    def test_a_key_cursor_that_is_not_a_text_key_is_refused(self, data: object) -> None:
+        with pytest.raises(ValidationFailed, match="Invalid cursor"):
+            KeyCursor.decode(encode(data))
+
+    def test_pages_in_memory_follow_the_key_order_and_end_with_no_cursor(self) -> None:
+        names = ["delta", "alpha", "charlie", "bravo", "echo"]
+
+        first = page_in_memory(names, str, 2, None)
+        second = page_in_memory(names, str, 2, first.next_cursor)
+        third = page_in_memory(names, str, 2, second.next_cursor)
+
+        assert [first.items, second.items, third.items] == [
+            ["alpha", "bravo"],
+            ["charlie", "delta"],
+            ["echo"],
+        ]
+        assert third.next_cursor is None
+
+    def test_an_item_added_before_the_cursor_does_not_shift_the_next_page(self) -> None:
+        first = page_in_memory(["b", "c", "d"], str, 2, None)
+
+        second = page_in_memory(["a", "b", "c", "d"], str, 2, first.next_cursor)
+
+        assert second.items == ["d"]
