@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools
+.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools api-docs
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Orchestrate needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -53,6 +53,10 @@ bench: dev
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/cli_startup.py
+
+## make api-docs: rewrite docs/api.md's route reference from the OpenAPI document
+api-docs: install
+	$(BIN)/python scripts/gen_api_docs.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
