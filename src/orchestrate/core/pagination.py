@@ -53,9 +53,12 @@ class TimeCursor:
         data = _decode(cursor)
         try:
             moment = datetime.fromisoformat(str(data["t"]))
-            return cls(created_at=ensure_utc(moment), id=str(data["i"]))
+            position = cls(created_at=ensure_utc(moment), id=str(data["i"]))
         except (KeyError, TypeError, ValueError, OverflowError):
             raise _invalid(cursor) from None
+        if "\x00" in position.id:  # PostgreSQL cannot compare text with a NUL in it
+            raise _invalid(cursor)
+        return position
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ class KeyCursor:
     @classmethod
     def decode(cls, cursor: str) -> KeyCursor:
         value = _decode(cursor).get("k")
-        if not isinstance(value, str):
+        # PostgreSQL cannot compare text with a NUL in it: refuse it here, not as a 500.
+        if not isinstance(value, str) or "\x00" in value:
             raise _invalid(cursor)
         return cls(key=value)
 

@@ -54,7 +54,7 @@ class TestRoundTrips:
 
     @given(
         st.datetimes(timezones=st.just(UTC)),
-        st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40),
     )
     def test_every_time_position_round_trips(self, moment: datetime, item_id: str) -> None:
         assert TimeCursor.decode(TimeCursor(moment, item_id).encode()) == TimeCursor(
@@ -175,3 +175,11 @@ class TestKeyCursors:
         second = page_in_memory(["a", "b", "c", "d"], str, 2, first.next_cursor)
 
         assert second.items == ["d"]
+
+    def test_a_key_cursor_with_a_nul_character_is_refused(self) -> None:
+        with pytest.raises(ValidationFailed, match="Invalid cursor"):
+            KeyCursor.decode(encode({"k": "a\x00b"}))
+
+    def test_a_time_cursor_whose_id_has_a_nul_character_is_refused(self) -> None:
+        with pytest.raises(ValidationFailed, match="Invalid cursor"):
+            TimeCursor.decode(encode({"t": "2026-01-01T00:00:00+00:00", "i": "a\x00"}))
