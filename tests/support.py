@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor, Role
 from orchestrate.core.runtime import Runtime
+from orchestrate.forges import service as forges
 
 GITHUB_WEBHOOKS = Path(__file__).parent / "fixtures" / "github-webhooks"
 """Real GitHub webhook payloads, one folder per event (copied from shared/testdata)."""
@@ -18,6 +21,11 @@ async def issue_token(runtime: Runtime, name: str, role: Role) -> str:
     actor = Actor(name="test:setup", role=Role.ADMIN, source="test")
     issued = await auth.create_token(runtime.uow(), name, role, actor)
     return issued.secret
+
+
+def github_event(name: str, payload: Mapping[str, Any]) -> forges.ForgeEvent:
+    """The forge-neutral event of a GitHub delivery of ``name`` with ``payload``."""
+    return forges.event_from_delivery(forges.GITHUB, name, payload)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -32,6 +32,7 @@ from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import enqueue
 from orchestrate.core.masking import process_masker
+from orchestrate.core.pagination import newest_first
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.service import CallRecord, Message, ToolUseBlock
 
@@ -315,6 +316,58 @@ async def control_requests(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[st
         )
     )
     return {agent_id: ControlRequest(control) for agent_id, control in rows.all() if control}
+
+
+async def add_agent(uow: UnitOfWork, row: AgentRow) -> None:
+    """Store a new agent run now (its id is then usable by rows that refer to it)."""
+    uow.session.add(row)
+    await uow.session.flush()
+
+
+async def delete_agent(uow: UnitOfWork, row: AgentRow) -> None:
+    """Delete a run; its transcript, calls and tool calls go with it (foreign keys)."""
+    await uow.session.delete(row)
+
+
+async def agent_with_origin(uow: UnitOfWork, origin_key: str) -> AgentRow | None:
+    """The run started from ``origin_key`` (an automation's idempotency key), if any."""
+    return await uow.session.scalar(select(AgentRow).where(AgentRow.origin_key == origin_key))
+
+
+async def agent_page(
+    uow: UnitOfWork,
+    *,
+    state: AgentState | None,
+    agent_type: str | None,
+    story_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> list[AgentRow]:
+    """Up to ``limit + 1`` runs newest first after ``cursor`` that match every filter."""
+    query = newest_first(select(AgentRow), AgentRow, limit, cursor)
+    if state is not None:
+        query = query.where(AgentRow.state == state.value)
+    if agent_type is not None:
+        query = query.where(AgentRow.type == agent_type)
+    if story_id is not None:
+        query = query.where(AgentRow.story_id == story_id)
+    return list(await uow.session.scalars(query))
+
+
+async def finished_with_workspace(uow: UnitOfWork) -> list[AgentRow]:
+    """Finished top-level runs whose worktree is still recorded."""
+    finished = [state.value for state in AgentState if state.is_terminal]
+    query = select(AgentRow).where(
+        AgentRow.state.in_(finished),
+        AgentRow.workspace_path.is_not(None),
+        AgentRow.parent_id.is_(None),
+    )
+    return list(await uow.session.scalars(query))
+
+
+async def find_agent_row(uow: UnitOfWork, agent_id: str) -> AgentRow | None:
+    """The run ``agent_id``, or None when it was deleted meanwhile."""
+    return await uow.session.get(AgentRow, agent_id)
 
 
 def record_created(uow: UnitOfWork, row: AgentRow) -> None:

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
-
-from orchestrate.agents.models import AgentState
-from orchestrate.agents.tables import AgentRow
+from orchestrate.agents import _store as store
 from orchestrate.agents.workspaces import remove_workspace
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.uow import UnitOfWork
-
-_FINISHED = [s.value for s in AgentState if s.is_terminal]
 
 
 async def cleanup_workspaces(uow: UnitOfWork, actor: Actor) -> list[tuple[str, str]]:
     """Remove every finished top-level agent's worktree; returns (agent id, path) pairs."""
     auth.authorize(actor, Permission.WRITE)
     async with uow.sibling(read_only=True) as reader:
-        rows = list(
-            await reader.session.scalars(
-                select(AgentRow).where(
-                    AgentRow.state.in_(_FINISHED),
-                    AgentRow.workspace_path.is_not(None),
-                    AgentRow.parent_id.is_(None),
-                )
-            )
-        )
+        rows = await store.finished_with_workspace(reader)
     removed: list[tuple[str, str]] = []
     for row in rows:
         assert row.workspace_path is not None
@@ -40,7 +27,7 @@ async def cleanup_workspaces(uow: UnitOfWork, actor: Actor) -> list[tuple[str, s
         return removed
     async with uow:
         for agent_id, _ in removed:
-            stored = await uow.session.get(AgentRow, agent_id)
+            stored = await store.find_agent_row(uow, agent_id)
             if stored is not None:
                 stored.workspace_path = None
                 stored.updated_at = uow.now()

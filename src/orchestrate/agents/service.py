@@ -15,9 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from orchestrate.agents import _store as store
 from orchestrate.agents.cleanup import cleanup_workspaces
 from orchestrate.agents.definitions import get_definition, load_definitions
@@ -33,16 +30,11 @@ from orchestrate.agents.steering import approve, cancel, deny, pause, resume
 from orchestrate.agents.tables import AgentRow
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.db import IntegrityError
 from orchestrate.core.errors import Conflict, InvalidTransition, ValidationFailed
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import find_job_by_key
-from orchestrate.core.pagination import (
-    Page,
-    check_page_size,
-    newest_first,
-    page_in_memory,
-    page_of,
-)
+from orchestrate.core.pagination import Page, check_page_size, page_in_memory, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.service import Message, check_credentials
@@ -162,7 +154,7 @@ async def start_agent(
 
 async def _run_with_origin(uow: UnitOfWork, origin_key: str) -> AgentRun | None:
     async with uow:
-        row = await uow.session.scalar(select(AgentRow).where(AgentRow.origin_key == origin_key))
+        row = await store.agent_with_origin(uow, origin_key)
         return None if row is None else store.to_run(row)
 
 
@@ -235,8 +227,7 @@ async def _add_run(
         created_at=now,
         updated_at=now,
     )
-    uow.session.add(row)
-    await uow.session.flush()
+    await store.add_agent(uow, row)
     store.record_created(uow, row)
     return row
 
@@ -275,15 +266,16 @@ async def list_agents(
 ) -> Page[AgentRun]:
     """Agent runs, newest first."""
     check_page_size(limit)
-    query = newest_first(select(AgentRow), AgentRow, limit, cursor)
-    if state is not None:
-        query = query.where(AgentRow.state == state.value)
-    if agent_type is not None:
-        query = query.where(AgentRow.type == agent_type)
-    if story_id is not None:
-        query = query.where(AgentRow.story_id == story_id)
     async with uow:
-        rows, next_cursor = page_of(list(await uow.session.scalars(query)), limit)
+        found = await store.agent_page(
+            uow,
+            state=state,
+            agent_type=agent_type,
+            story_id=story_id,
+            limit=limit,
+            cursor=cursor,
+        )
+        rows, next_cursor = page_of(found, limit)
     return Page(items=[store.to_run(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -307,7 +299,7 @@ async def delete_agent(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun
                 agent_id=agent_id,
             )
         run = store.to_run(row)
-        await uow.session.delete(row)
+        await store.delete_agent(uow, row)
         await auth.record_audit(uow, actor, "agent.delete", agent_id, {"type": run.type})
         await uow.commit()
         return run

@@ -97,6 +97,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         routers=("orchestrate.stories.api:router",),
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
+    Capability("forges"),  # forge adapters (GitHub); used by triggers, no entry point of its own
     Capability(
         "agents",
         commands=(

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-
+from orchestrate.auth import _store as store
 from orchestrate.auth.models import (
     Actor,
     ApiToken,
@@ -32,7 +31,7 @@ from orchestrate.core.errors import (
 )
 from orchestrate.core.identity import authorize
 from orchestrate.core.ids import new_id
-from orchestrate.core.pagination import IdCursor, Page, check_page_size, newest_first, page_of
+from orchestrate.core.pagination import IdCursor, Page, check_page_size
 from orchestrate.core.uow import UnitOfWork
 
 __all__ = [
@@ -65,7 +64,7 @@ async def create_token(uow: UnitOfWork, name: str, role: Role, actor: Actor) -> 
     if problem:
         raise ValidationFailed(f"Invalid token name {name!r}: {problem}", field="name")
     async with uow:
-        if await _active_token_named(uow, name) is not None:
+        if await store.active_token_named(uow, name) is not None:
             raise Conflict(
                 f"A token named {name!r} already exists; revoke it first or choose another name",
                 name=name,
@@ -81,10 +80,7 @@ async def create_bootstrap_token(uow: UnitOfWork) -> IssuedToken | None:
     """On a first start with no usable token, issue an admin token; otherwise do nothing."""
     actor = Actor.system("bootstrap")
     async with uow:
-        has_active = await uow.session.scalar(
-            select(ApiTokenRow.id).where(ApiTokenRow.revoked_at.is_(None)).limit(1)
-        )
-        if has_active is not None:
+        if await store.any_active_token(uow):
             return None
         issued = _issue(uow, BOOTSTRAP_TOKEN_NAME, Role.ADMIN, created_by=actor.name)
         await record_audit(
@@ -96,10 +92,8 @@ async def create_bootstrap_token(uow: UnitOfWork) -> IssuedToken | None:
 
 async def list_tokens(uow: UnitOfWork, *, include_revoked: bool = False) -> list[ApiToken]:
     async with uow:
-        query = select(ApiTokenRow).order_by(ApiTokenRow.created_at.desc(), ApiTokenRow.id.desc())
-        if not include_revoked:
-            query = query.where(ApiTokenRow.revoked_at.is_(None))
-        return [_to_token(row) for row in await uow.session.scalars(query)]
+        rows = await store.tokens(uow, include_revoked=include_revoked)
+        return [_to_token(row) for row in rows]
 
 
 async def tokens_page(
@@ -107,11 +101,10 @@ async def tokens_page(
 ) -> Page[ApiToken]:
     """One page of the tokens, newest first (``GET /api/tokens``)."""
     check_page_size(limit)
-    query = newest_first(select(ApiTokenRow), ApiTokenRow, limit, cursor)
-    if not include_revoked:
-        query = query.where(ApiTokenRow.revoked_at.is_(None))
     async with uow:
-        rows, next_cursor = page_of(list(await uow.session.scalars(query)), limit)
+        rows, next_cursor = await store.tokens_page(
+            uow, include_revoked=include_revoked, limit=limit, cursor=cursor
+        )
         return Page([_to_token(row) for row in rows], next_cursor)
 
 
@@ -119,7 +112,7 @@ async def revoke_token(uow: UnitOfWork, name: str, actor: Actor) -> ApiToken:
     """Revoke the active token called ``name``; requests using it fail from now on."""
     authorize(actor, Permission.ADMIN)
     async with uow:
-        row = await _active_token_named(uow, name)
+        row = await store.active_token_named(uow, name)
         if row is None:
             raise NotFound(
                 f"No active token named {name!r}; see 'orchestrate token list'", name=name
@@ -140,17 +133,13 @@ async def authenticate(
     """
     token_hash = hash_secret(secret)
     async with read_uow:
-        row = await read_uow.session.scalar(
-            select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)
-        )
+        row = await store.token_with_hash(read_uow, token_hash)
     if row is None or row.revoked_at is not None:
         raise AuthenticationFailed("Invalid or revoked API token")
     now = read_uow.now()
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_PRECISION:
         async with write_uow:
-            await write_uow.session.execute(
-                update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now)
-            )
+            await store.mark_used(write_uow, row.id, now)
             await write_uow.commit()
     return Actor(name=f"token:{row.name}", role=Role(row.role), source=source)
 
@@ -163,7 +152,8 @@ async def record_audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Add an audit record to the caller's open transaction."""
-    uow.session.add(
+    store.add_audit(
+        uow,
         AuditRecordRow(
             actor=actor.name,
             action=action,
@@ -171,7 +161,7 @@ async def record_audit(
             source=actor.source,
             details=details or {},
             created_at=uow.now(),
-        )
+        ),
     )
 
 
@@ -186,17 +176,11 @@ async def list_audit(
 ) -> Page[AuditRecord]:
     """Audit records, newest first, optionally filtered."""
     check_page_size(limit)
-    query = select(AuditRecordRow).order_by(AuditRecordRow.id.desc()).limit(limit + 1)
-    if cursor:
-        query = query.where(AuditRecordRow.id < IdCursor.decode(cursor).id)
-    if actor:
-        query = query.where(AuditRecordRow.actor == actor)
-    if action:
-        query = query.where(AuditRecordRow.action == action)
-    if subject:
-        query = query.where(AuditRecordRow.subject == subject)
+    before_id = IdCursor.decode(cursor).id if cursor else None
     async with uow:
-        rows = list(await uow.session.scalars(query))
+        rows = await store.audit_page(
+            uow, limit=limit, before_id=before_id, actor=actor, action=action, subject=subject
+        )
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = IdCursor(rows[-1].id).encode() if more and rows else None
@@ -215,14 +199,8 @@ def _issue(uow: UnitOfWork, name: str, role: Role, created_by: str) -> IssuedTok
         created_by=created_by,
         created_at=now,
     )
-    uow.session.add(row)
+    store.add_token(uow, row)
     return IssuedToken(token=_to_token(row), secret=secret)
-
-
-async def _active_token_named(uow: UnitOfWork, name: str) -> ApiTokenRow | None:
-    return await uow.session.scalar(
-        select(ApiTokenRow).where(ApiTokenRow.name == name, ApiTokenRow.revoked_at.is_(None))
-    )
 
 
 def _to_token(row: ApiTokenRow) -> ApiToken:

@@ -101,6 +101,11 @@ class RootGroup(TyperGroup):
                 return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # usage errors, --help and explicit exits: Typer reports these itself
+        except BrokenPipeError:
+            # The reader went away (``orchestrate story list | head``). Click ends quietly
+            # with exit 1; without this line it would be reported as an unreachable
+            # database, since BrokenPipeError is a ConnectionError.
+            raise
         except OrchestrateError as error:
             _print_error("Error", error.message)
             raise typer.Exit(exit_code_for(error)) from None

@@ -19,6 +19,10 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect, make_url
+
+# Re-exported: a service that lets a unique index decide (one story per origin key)
+# catches the refusal without importing SQLAlchemy, which only tables and stores do.
+from sqlalchemy.exc import IntegrityError as IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,

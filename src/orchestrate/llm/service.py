@@ -11,7 +11,12 @@ from orchestrate.llm.errors import (
     ProviderError,
     UnknownProvider,
 )
-from orchestrate.llm.factory import check_credentials, create_provider, use_stored_credentials
+from orchestrate.llm.factory import (
+    CREDENTIAL_NAMES,
+    check_credentials,
+    create_provider,
+    use_stored_credentials,
+)
 from orchestrate.llm.models import (
     CallRecord,
     CompletionRequest,
@@ -28,6 +33,7 @@ from orchestrate.llm.pricing import context_window, cost_of
 from orchestrate.llm.provider import Provider
 
 __all__ = [
+    "CREDENTIAL_NAMES",
     "CallRecord",
     "CompletionRequest",
     "CompletionResponse",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
-
 from orchestrate import __version__
 from orchestrate.auth import service as auth
 from orchestrate.core import jobs
@@ -14,6 +12,7 @@ from orchestrate.core.pagination import Page
 from orchestrate.core.sandbox import SandboxPolicy, sandbox_warning
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.monitoring import _store as store
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ async def check_health(uow: UnitOfWork, settings: Settings) -> Health:
     sandbox = policy.mode.value
     try:
         async with uow:
-            await uow.session.execute(text("SELECT 1"))
+            await store.ping(uow)
     except Exception as error:
         error_name = type(error).__name__
         return Health("degraded", __version__, dialect, False, error_name, sandbox, warnings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import NewJob
+from orchestrate.core.pagination import Page, by_key, newest_first, page_by_key
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines.models import (
     Approval,
@@ -71,6 +72,75 @@ def spec_of(run: PipelineRunRow) -> PipelineSpec:
         if len(_SPECS) > _SPEC_CACHE_SIZE:
             _SPECS.popitem(last=False)
     return spec
+
+
+def stage(uow: UnitOfWork, *rows: PipelineRow | PipelineRunRow | PipelineStepRow) -> None:
+    """Add new rows to the unit of work; they are written at the next flush or commit."""
+    uow.session.add_all(rows)
+
+
+async def flush(uow: UnitOfWork) -> None:
+    """Write the staged rows now (so ids and defaults exist before events refer to them)."""
+    await uow.session.flush()
+
+
+async def find_pipeline(uow: UnitOfWork, name: str) -> PipelineRow | None:
+    return await uow.session.scalar(select(PipelineRow).where(PipelineRow.name == name))
+
+
+async def all_pipelines(uow: UnitOfWork) -> list[PipelineRow]:
+    """Every registered pipeline, by name."""
+    return list(await uow.session.scalars(select(PipelineRow).order_by(PipelineRow.name)))
+
+
+async def pipelines_page(uow: UnitOfWork, limit: int, cursor: str | None) -> Page[PipelineRow]:
+    """One page of the registered pipelines, by name."""
+    rows = list(
+        await uow.session.scalars(by_key(select(PipelineRow), PipelineRow.name, limit, cursor))
+    )
+    return page_by_key(rows, lambda row: row.name, limit)
+
+
+async def delete_pipeline(uow: UnitOfWork, row: PipelineRow) -> None:
+    """Delete a definition; its runs stay (each keeps the spec it ran with)."""
+    await uow.session.delete(row)
+
+
+async def lock_pipelines(uow: UnitOfWork, names: Iterable[str]) -> None:
+    """Lock these pipelines' rows in name order (``service.lock_pipelines`` says why)."""
+    wanted = sorted(set(names))
+    if wanted:
+        await uow.session.execute(
+            select(PipelineRow.name)
+            .where(PipelineRow.name.in_(wanted))
+            .order_by(PipelineRow.name)
+            .with_for_update()
+        )
+
+
+async def run_page(
+    uow: UnitOfWork,
+    *,
+    pipeline: str | None,
+    status: RunStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> list[PipelineRunRow]:
+    """Up to ``limit + 1`` runs newest first after ``cursor``, of one pipeline or status."""
+    query = newest_first(select(PipelineRunRow), PipelineRunRow, limit, cursor)
+    if pipeline is not None:
+        query = query.where(PipelineRunRow.pipeline == pipeline)
+    if status is not None:
+        query = query.where(PipelineRunRow.status == status.value)
+    return list(await uow.session.scalars(query))
+
+
+async def step_rows(uow: UnitOfWork, run_id: str) -> list[PipelineStepRow]:
+    """Every step row of a run (matrix instances included), unordered."""
+    rows = await uow.session.scalars(
+        select(PipelineStepRow).where(PipelineStepRow.run_id == run_id)
+    )
+    return list(rows)
 
 
 async def pipeline_row(uow: UnitOfWork, name: str, *, for_update: bool = False) -> PipelineRow:

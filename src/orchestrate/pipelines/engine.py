@@ -19,6 +19,7 @@ from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import NewJob, enqueue, enqueue_many
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines import _store as store
 from orchestrate.pipelines import kinds
 from orchestrate.pipelines._store import LoadedRun, set_run_status, set_step_status
 from orchestrate.pipelines.contexts import render, step_context
@@ -213,7 +214,7 @@ async def _expand(uow: UnitOfWork, loaded: LoadedRun, step: StepSpec, row: Pipel
             cancel_requested=False,
             updated_at=now,
         )
-        uow.session.add(instance)
+        store.stage(uow, instance)
         loaded.steps[instance.key] = instance
     set_step_status(uow, row, StepStatus.RUNNING)
     await _drive_matrix(uow, loaded, step, row)

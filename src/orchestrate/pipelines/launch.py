@@ -18,6 +18,7 @@ from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import enqueue
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines import _store as store
 from orchestrate.pipelines import kinds
 from orchestrate.pipelines._store import (
     ACTIVE_RUN,
@@ -83,16 +84,16 @@ async def create_run(
         updated_at=now,
     )
     run.concurrency_group = _group(spec, run)
-    uow.session.add(run)
+    store.stage(uow, run)
     loaded = LoadedRun(run, spec_of(run), {})
     for position, step in enumerate(spec.steps):
         row = _step_row(uow, run_id, step.id, position, step.max_attempts)
         reused = new.reused.get(step.id)
         if reused is not None:
             _reuse(row, reused)
-        uow.session.add(row)
+        store.stage(uow, row)
         loaded.steps[row.key] = row
-    await uow.session.flush()
+    await store.flush(uow)
     record_event(uow, "pipeline.run.queued", run_id, {"pipeline": run.pipeline, "number": number})
     await _start_or_wait(uow, loaded)
     return loaded

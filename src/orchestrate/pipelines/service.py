@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.bus import Event
@@ -24,15 +22,7 @@ from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
 from orchestrate.core.events import read_events
 from orchestrate.core.hooks import Hook
 from orchestrate.core.ids import new_id
-from orchestrate.core.pagination import (
-    Page,
-    by_key,
-    check_page_size,
-    newest_first,
-    page_by_key,
-    page_in_memory,
-    page_of,
-)
+from orchestrate.core.pagination import Page, check_page_size, page_in_memory, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import _store as store
@@ -58,7 +48,7 @@ from orchestrate.pipelines.spec.loader import parse_pipeline
 from orchestrate.pipelines.spec.models import PipelineSpec
 from orchestrate.pipelines.spec.positions import SourceMap
 from orchestrate.pipelines.spec.problems import PipelineInvalid, SpecProblem
-from orchestrate.pipelines.tables import PipelineRow, PipelineRunRow, PipelineStepRow
+from orchestrate.pipelines.tables import PipelineRow
 
 __all__ = [
     "DeclaredSchedule",
@@ -183,14 +173,14 @@ async def _upsert(
     uow: UnitOfWork, spec: PipelineSpec, source: PipelineSource, actor: Actor
 ) -> PipelineRow:
     now = uow.now()
-    row = await uow.session.scalar(select(PipelineRow).where(PipelineRow.name == spec.name))
+    row = await store.find_pipeline(uow, spec.name)
     document = spec.model_dump(mode="json", by_alias=True)
     repo_path = str(source.repo_path.resolve()) if source.repo_path else None
     if row is None:
         row = PipelineRow(
             id=new_id("pipe", now), name=spec.name, version=1, next_number=1, created_at=now
         )
-        uow.session.add(row)
+        store.stage(uow, row)
         action = "pipeline.create"
     else:
         row.version += 1
@@ -201,15 +191,14 @@ async def _upsert(
     row.repo_path = repo_path
     row.source_path = source.source if source.source != "<string>" else None
     row.updated_at = now
-    await uow.session.flush()
+    await store.flush(uow)
     await auth.record_audit(uow, actor, action, row.id, {"name": spec.name, "version": row.version})
     return row
 
 
 async def list_pipelines(uow: UnitOfWork) -> list[Pipeline]:
     async with uow:
-        rows = await uow.session.scalars(select(PipelineRow).order_by(PipelineRow.name))
-        return [store.to_pipeline(row) for row in rows]
+        return [store.to_pipeline(row) for row in await store.all_pipelines(uow)]
 
 
 async def pipelines_page(
@@ -217,10 +206,8 @@ async def pipelines_page(
 ) -> Page[Pipeline]:
     """One page of the registered pipelines, by name (``GET /api/pipelines``)."""
     check_page_size(limit)
-    query = by_key(select(PipelineRow), PipelineRow.name, limit, cursor)
     async with uow:
-        rows = list(await uow.session.scalars(query))
-        page = page_by_key(rows, lambda row: row.name, limit)
+        page = await store.pipelines_page(uow, limit, cursor)
         return Page([store.to_pipeline(row) for row in page.items], page.next_cursor)
 
 
@@ -235,7 +222,7 @@ async def delete_pipeline(uow: UnitOfWork, name: str, actor: Actor) -> Pipeline:
     async with uow:
         row = await store.pipeline_row(uow, name)
         pipeline = store.to_pipeline(row)
-        await uow.session.delete(row)
+        await store.delete_pipeline(uow, row)
         await pipeline_changed.announce(uow, PipelineChanged(name, is_deleted=True))
         await auth.record_audit(uow, actor, "pipeline.delete", row.id, {"name": name})
         await uow.commit()
@@ -259,14 +246,7 @@ async def lock_pipelines(uow: UnitOfWork, names: Iterable[str]) -> None:
     runs of several pipelines in an order of its own calls this first, so that two such
     transactions take their locks in the same order and cannot deadlock (PostgreSQL).
     """
-    wanted = sorted(set(names))
-    if wanted:
-        await uow.session.execute(
-            select(PipelineRow.name)
-            .where(PipelineRow.name.in_(wanted))
-            .order_by(PipelineRow.name)
-            .with_for_update()
-        )
+    await store.lock_pipelines(uow, names)
 
 
 async def trigger_within(
@@ -336,23 +316,18 @@ async def list_runs(
 ) -> Page[PipelineRun]:
     """Runs, newest first, without their steps."""
     check_page_size(limit)
-    query = newest_first(select(PipelineRunRow), PipelineRunRow, limit, cursor)
-    if pipeline is not None:
-        query = query.where(PipelineRunRow.pipeline == pipeline)
-    if status is not None:
-        query = query.where(PipelineRunRow.status == status.value)
     async with uow:
-        rows, next_cursor = page_of(list(await uow.session.scalars(query)), limit)
+        found = await store.run_page(
+            uow, pipeline=pipeline, status=status, limit=limit, cursor=cursor
+        )
+        rows, next_cursor = page_of(found, limit)
         return Page(items=[store.to_run(row) for row in rows], next_cursor=next_cursor)
 
 
 async def get_run(uow: UnitOfWork, run_id: str) -> PipelineRun:
     async with uow:
         run = await store.run_row(uow, run_id)
-        steps = await uow.session.scalars(
-            select(PipelineStepRow).where(PipelineStepRow.run_id == run_id)
-        )
-        return store.to_run(run, list(steps))
+        return store.to_run(run, await store.step_rows(uow, run_id))
 
 
 async def cancel_run(uow: UnitOfWork, run_id: str, actor: Actor) -> PipelineRun:

@@ -80,5 +80,9 @@ async def rows_not_under(
     return (await uow.session.scalars(query.order_by(SecretRow.name))).all()
 
 
+def add(uow: UnitOfWork, row: SecretRow) -> None:
+    uow.session.add(row)
+
+
 async def delete_row(uow: UnitOfWork, name: str) -> None:
     await uow.session.execute(delete(SecretRow).where(SecretRow.name == name))

@@ -7,7 +7,7 @@ shows), then hands the values to ``core.masking.process_masker()``. ``serve`` an
 from the CLI in another process is masked by a running worker within seconds.
 
 The same values answer ``cached_secret_value`` without a query, and the language-model
-provider keys among them are handed to ``llm.factory`` (which may not import this
+provider keys among them are handed to ``llm.service`` (which may not import this
 capability) as the fallback for keys missing from the environment.
 """
 
@@ -27,7 +27,7 @@ from orchestrate.core.masking import process_masker
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.llm import factory as llm_factory
+from orchestrate.llm import service as llm
 from orchestrate.secrets import _store as store
 from orchestrate.secrets.crypto import KeyRing, UndecryptableSecret
 from orchestrate.secrets.keys import load_key_ring
@@ -82,8 +82,8 @@ async def refresh_masker(uow: UnitOfWork, settings: Settings) -> None:
     with _LOADED.lock:
         process_masker().replace_all(values.values())
         _LOADED.source, _LOADED.digest, _LOADED.values = source, digest, values
-    llm_factory.use_stored_credentials(
-        {name: values[name] for name in llm_factory.CREDENTIAL_NAMES if name in values}
+    llm.use_stored_credentials(
+        {name: values[name] for name in llm.CREDENTIAL_NAMES if name in values}
     )
 
 
@@ -119,7 +119,7 @@ def forget_loaded() -> None:
     with _LOADED.lock:
         process_masker().replace_all([])
         _LOADED.source, _LOADED.digest, _LOADED.values = "", "", {}
-    llm_factory.use_stored_credentials({})
+    llm.use_stored_credentials({})
 
 
 def _digest(rows: Sequence[SecretRow]) -> str:

@@ -85,7 +85,7 @@ async def set_secret(
         is_new = row is None
         if row is None:
             row = SecretRow(name=name, created_at=now)
-            uow.session.add(row)
+            store.add(uow, row)
         row.ciphertext, row.key_id, row.updated_at = ciphertext, key_id, now
         action = "created" if is_new else "updated"
         await auth.record_audit(uow, actor, "secret.set", name, {"created": is_new})

@@ -12,17 +12,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.db import IntegrityError
 from orchestrate.core.errors import Conflict
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.stories import _store as store
 from orchestrate.stories import bmad
-from orchestrate.stories._rows import assign, criteria_json, criteria_of
+from orchestrate.stories._store import assign, criteria_json, criteria_of
 from orchestrate.stories.models import (
     EpicStatus,
     ImportSummary,
@@ -82,11 +81,7 @@ class _Import:
     async def load(self, epics: Sequence[bmad.ParsedEpic]) -> None:
         epic_keys = [epic.key for epic in epics]
         story_keys = [story.key for epic in epics for story in epic.stories]
-        session = self.uow.session
-        for row in await session.scalars(select(EpicRow).where(EpicRow.key.in_(epic_keys))):
-            self.epics[row.key or ""] = row
-        for story in await session.scalars(select(StoryRow).where(StoryRow.key.in_(story_keys))):
-            self.stories[story.key or ""] = story
+        self.epics, self.stories = await store.rows_by_key(self.uow, epic_keys, story_keys)
 
     def _created_at(self) -> datetime:
         # One transaction, one "now": a microsecond apart per row keeps the file order
@@ -109,7 +104,7 @@ class _Import:
                 created_at=at,
                 updated_at=at,
             )
-            self.uow.session.add(row)
+            store.add(self.uow, row)
             self.counts["epics_created"] += 1
             record_event(self.uow, "epic.created", row.id, {"title": row.title, "key": row.key})
             return row.id
@@ -155,7 +150,7 @@ class _Import:
             created_at=at,
             updated_at=at,
         )
-        self.uow.session.add(row)
+        store.add(self.uow, row)
         self.counts["stories_created"] += 1
         details = {"title": row.title, "key": row.key, "status": row.status}
         record_event(self.uow, "story.created", row.id, details)

@@ -23,24 +23,26 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import IntegrityError
-
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.db import IntegrityError
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
-from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
+from orchestrate.core.pagination import Page, check_page_size, page_of
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.stories import _store as store
 from orchestrate.stories import story_file
-from orchestrate.stories._queries import (
+from orchestrate.stories._store import (
+    assign,
+    criteria_json,
     epic_row,
     labels_of,
     resolve_epic_id,
     story_counts,
     story_row,
+    to_epic,
+    to_story,
 )
-from orchestrate.stories._rows import assign, criteria_json, to_epic, to_story
 from orchestrate.stories.importing import import_bmad
 from orchestrate.stories.models import (
     UNSET,
@@ -60,13 +62,14 @@ from orchestrate.stories.models import (
     normalise_label,
     normalise_labels,
 )
-from orchestrate.stories.tables import EpicRow, StoryLabelRow, StoryRow
+from orchestrate.stories.tables import EpicRow, StoryRow
 from orchestrate.stories.work import (
     start_work_on_story,
     submit_story_for_review,
 )  # re-exported: part of the API
 
 __all__ = [
+    "StoryDraft",
     "create_epic",
     "create_story",
     "delete_story",
@@ -109,7 +112,7 @@ async def create_epic(
             created_at=now,
             updated_at=now,
         )
-        uow.session.add(row)
+        store.add(uow, row)
         await auth.record_audit(uow, actor, "epic.create", row.id, {"title": title})
         record_event(uow, "epic.created", row.id, {"title": title, "status": status.value})
         await uow.commit()
@@ -152,9 +155,8 @@ async def get_epic(uow: UnitOfWork, ref: str) -> Epic:
 async def list_epics(uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None) -> Page[Epic]:
     """Epics, newest first."""
     check_page_size(limit)
-    query = newest_first(select(EpicRow), EpicRow, limit, cursor)
     async with uow:
-        rows = list(await uow.session.scalars(query))
+        rows = await store.epic_page(uow, limit, cursor)
         page, next_cursor = page_of(rows, limit)
         counts = await story_counts(uow, [row.id for row in page])
         return Page([to_epic(row, counts.get(row.id, {})) for row in page], next_cursor)
@@ -164,12 +166,7 @@ async def epic_overview(uow: UnitOfWork, ref: str) -> EpicOverview:
     """An epic with all its stories, oldest first (imported stories keep their file order)."""
     async with uow:
         row = await epic_row(uow, ref)
-        query = (
-            select(StoryRow)
-            .where(StoryRow.epic_id == row.id)
-            .order_by(StoryRow.created_at, StoryRow.id)
-        )
-        story_rows = list(await uow.session.scalars(query))
+        story_rows = await store.stories_of_epic(uow, row.id)
         labels = await labels_of(uow, [story.id for story in story_rows])
         stories = tuple(to_story(story, labels.get(story.id, ())) for story in story_rows)
         counts: dict[StoryStatus, int] = defaultdict(int)
@@ -227,10 +224,7 @@ async def create_story_once(uow: UnitOfWork, draft: StoryDraft, actor: Actor) ->
                 created_at=now,
                 updated_at=now,
             )
-            uow.session.add(row)
-            # Without a relationship() the flush does not know labels must follow the story.
-            await uow.session.flush()
-            uow.session.add_all(StoryLabelRow(story_id=row.id, label=label) for label in labels)
+            await store.add_story(uow, row, labels)
             details = {"title": title, "epic_id": epic_id}
             await auth.record_audit(uow, actor, "story.create", row.id, details)
             record_event(uow, "story.created", row.id, {**details, "status": row.status})
@@ -247,7 +241,7 @@ async def create_story_once(uow: UnitOfWork, draft: StoryDraft, actor: Actor) ->
 
 async def _story_with_origin(uow: UnitOfWork, origin_key: str) -> Story | None:
     async with uow:
-        row = await uow.session.scalar(select(StoryRow).where(StoryRow.origin_key == origin_key))
+        row = await store.story_with_origin(uow, origin_key)
         if row is None:
             return None
         return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
@@ -316,21 +310,17 @@ async def list_stories(
 ) -> Page[Story]:
     """Stories newest first; ``epic_id`` may be an id or BMAD key, ``label`` is normalised."""
     check_page_size(limit)
-    query = newest_first(select(StoryRow), StoryRow, limit, cursor)
-    if status is not None:
-        query = query.where(StoryRow.status == status.value)
-    if epic_id is not None:
-        epic_ids = select(EpicRow.id).where(or_(EpicRow.id == epic_id, EpicRow.key == epic_id))
-        query = query.where(StoryRow.epic_id.in_(epic_ids))
-    if label is not None:
-        labelled = select(StoryLabelRow.story_id).where(
-            StoryLabelRow.label == normalise_label(label)
-        )
-        query = query.where(StoryRow.id.in_(labelled))
-    if assignee is not None:
-        query = query.where(StoryRow.assignee == assignee)
+    wanted_label = None if label is None else normalise_label(label)
     async with uow:
-        rows = list(await uow.session.scalars(query))
+        rows = await store.story_page(
+            uow,
+            status=status,
+            epic_ref=epic_id,
+            label=wanted_label,
+            assignee=assignee,
+            limit=limit,
+            cursor=cursor,
+        )
         page, next_cursor = page_of(rows, limit)
         labels = await labels_of(uow, [row.id for row in page])
         return Page([to_story(row, labels.get(row.id, ())) for row in page], next_cursor)
@@ -342,8 +332,7 @@ async def delete_story(uow: UnitOfWork, ref: str, actor: Actor) -> Story:
     async with uow:
         row = await story_row(uow, ref)
         story = to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
-        await uow.session.execute(delete(StoryLabelRow).where(StoryLabelRow.story_id == row.id))
-        await uow.session.execute(delete(StoryRow).where(StoryRow.id == row.id))
+        await store.delete_story(uow, row.id)
         details = {"key": story.key, "title": story.title}
         await auth.record_audit(uow, actor, "story.delete", story.id, details)
         record_event(uow, "story.deleted", story.id, details)
@@ -384,11 +373,4 @@ def _next_labels(current: tuple[str, ...], changes: StoryChanges) -> tuple[str, 
 async def _replace_labels(
     uow: UnitOfWork, story_id: str, old: Iterable[str], new: Iterable[str]
 ) -> None:
-    removed, added = set(old) - set(new), set(new) - set(old)
-    if removed:
-        await uow.session.execute(
-            delete(StoryLabelRow).where(
-                StoryLabelRow.story_id == story_id, StoryLabelRow.label.in_(removed)
-            )
-        )
-    uow.session.add_all(StoryLabelRow(story_id=story_id, label=label) for label in sorted(added))
+    await store.change_labels(uow, story_id, set(old) - set(new), set(new) - set(old))

@@ -11,8 +11,7 @@ from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.events import record_event
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.stories._queries import labels_of, story_row
-from orchestrate.stories._rows import to_story
+from orchestrate.stories._store import labels_of, story_row, to_story
 from orchestrate.stories.models import Story, StoryStatus, check_transition
 from orchestrate.stories.tables import StoryRow
 

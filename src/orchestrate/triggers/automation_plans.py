@@ -13,14 +13,12 @@ repository, which the trust and binding rules have already vetted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from orchestrate.core.quoting import quote_untrusted
 from orchestrate.core.settings import Settings
-from orchestrate.triggers.github_event import GithubEvent, dig
+from orchestrate.forges.service import ForgeEvent, PullRequest
 from orchestrate.triggers.trust import (
     Author,
     ci_untrusted_reason,
@@ -76,11 +74,7 @@ class Automation:
     skipped: str | None = None
 
 
-def _text(value: Any, default: str = "") -> str:
-    return value if isinstance(value, str) else default
-
-
-def plan_automations(event: GithubEvent, settings: Settings) -> list[Automation]:
+def plan_automations(event: ForgeEvent, settings: Settings) -> list[Automation]:
     """The built-in automations the event asks for, given the switches in ``settings``."""
     repository = event.repository
     if repository is None:
@@ -99,26 +93,26 @@ def plan_automations(event: GithubEvent, settings: Settings) -> list[Automation]
     return plans
 
 
-def _pull_request_data(pull_request: Mapping[str, Any]) -> str:
-    """The pull request's words from GitHub, for inside a quoted block."""
+def _pull_request_data(pull_request: PullRequest) -> str:
+    """The pull request's words from the forge, for inside a quoted block."""
     return (
-        f"title: {_text(pull_request.get('title'))}\n"
-        f"author: @{_text(dig(pull_request, 'user', 'login'))}\n"
-        f"link: {_text(pull_request.get('html_url'))}\n"
-        f"head branch: {_text(dig(pull_request, 'head', 'ref'))}\n"
-        f"base branch: {_text(dig(pull_request, 'base', 'ref'))}"
+        f"title: {pull_request.title}\n"
+        f"author: @{pull_request.author.login or ''}\n"
+        f"link: {pull_request.url}\n"
+        f"head branch: {pull_request.head_branch or ''}\n"
+        f"base branch: {pull_request.base_branch or ''}"
     )
 
 
-def _plan_pr_shepherd(event: GithubEvent, settings: Settings, repository: str) -> Automation | None:
+def _plan_pr_shepherd(event: ForgeEvent, settings: Settings, repository: str) -> Automation | None:
     pull_request = event.pull_request
-    if event.name != "pull_request" or event.action not in ("opened", "reopened"):
+    if event.kind != "pull_request" or event.action not in ("opened", "reopened"):
         return None
     if pull_request is None or event.is_fork:
         return None
-    number = pull_request.get("number")
-    head_sha = _text(dig(pull_request, "head", "sha"))
-    author = Author.of("pull request author", pull_request)
+    number = pull_request.number
+    head_sha = pull_request.head_sha
+    author = Author.of("pull request author", pull_request.author)
     data = quote_untrusted(_pull_request_data(pull_request), source=f"pull request #{number}")
     return Automation(
         AutomationKind.PR_SHEPHERD,
@@ -130,29 +124,27 @@ def _plan_pr_shepherd(event: GithubEvent, settings: Settings, repository: str) -
             f"checks and reviews and keep it mergeable. Head commit {head_sha}. Its title, "
             f"branches and link, as GitHub gave them:\n\n{data}",
             base_ref=event.head_branch or head_sha,
-            origin_key=f"github:pr-opened:{repository}:{number}:{head_sha}",
+            origin_key=f"{event.forge}:pr-opened:{repository}:{number}:{head_sha}",
         ),
         skipped=untrusted_reason(author, settings.github_trusted_associations),
     )
 
 
-def _plan_review_fixer(
-    event: GithubEvent, settings: Settings, repository: str
-) -> Automation | None:
-    review = event.payload.get("review")
+def _plan_review_fixer(event: ForgeEvent, settings: Settings, repository: str) -> Automation | None:
+    review = event.review
     pull_request = event.pull_request
-    if event.name != "pull_request_review" or event.action != "submitted":
+    if event.kind != "pull_request_review" or event.action != "submitted":
         return None
-    if not isinstance(review, Mapping) or pull_request is None or event.is_fork:
+    if review is None or pull_request is None or event.is_fork:
         return None
-    if _text(review.get("state")).lower() != "changes_requested":
+    if review.state.lower() != "changes_requested":
         return None
-    number = pull_request.get("number")
-    author = Author.of("review author", review)
+    number = pull_request.number
+    author = Author.of("review author", review.author)
     reviewer = f"@{author.login}" if author.login else "a reviewer"
-    body = _text(review.get("body")).strip() or "(no summary; see the review's comments)"
+    body = review.body.strip() or "(no summary; see the review's comments)"
     data = quote_untrusted(
-        f"{_pull_request_data(pull_request)}\nreview: {_text(review.get('html_url'))}\n\n{body}",
+        f"{_pull_request_data(pull_request)}\nreview: {review.url}\n\n{body}",
         source=f"review by {reviewer} of pull request #{number}",
     )
     return Automation(
@@ -165,50 +157,47 @@ def _plan_review_fixer(
             f"Make the changes the review asks for where they are sound, on the pull "
             f"request's branch. The pull request and the review, as GitHub gave them:"
             f"\n\n{data}",
-            base_ref=event.head_branch or _text(dig(pull_request, "head", "sha")),
-            origin_key=f"github:review:{review.get('id')}",
+            base_ref=event.head_branch or pull_request.head_sha,
+            origin_key=f"{event.forge}:review:{review.id}",
         ),
         skipped=untrusted_reason(author, settings.github_trusted_associations),
     )
 
 
-def _plan_ci_fixer(event: GithubEvent, settings: Settings, repository: str) -> Automation | None:
-    if event.name not in _CI_EVENTS or event.action != "completed":
+def _plan_ci_fixer(event: ForgeEvent, settings: Settings, repository: str) -> Automation | None:
+    run = event.check
+    if event.kind not in _CI_EVENTS or event.action != "completed" or run is None:
         return None
-    run = event.payload.get(event.name)
-    conclusion = _text(dig(run, "conclusion"))
-    head_sha = _text(dig(run, "head_sha"))
+    conclusion, head_sha = run.conclusion, run.head_sha
     if conclusion not in _FAILED_CONCLUSIONS or not head_sha:
         return None
     branch = event.head_branch
-    what = _text(dig(run, "name")) or _text(dig(run, "app", "name")) or event.name
     data = quote_untrusted(
-        f"name: {what}\nbranch: {branch or '(none)'}\n"
-        f"link: {_text(dig(run, 'html_url')) or _text(dig(run, 'url'))}",
-        source=f"{event.name} on commit {head_sha}",
+        f"name: {run.name}\nbranch: {branch or '(none)'}\nlink: {run.url}",
+        source=f"{event.kind} on commit {head_sha}",
     )
     return Automation(
         AutomationKind.CI_FIXER,
-        f"a {event.name} concluded {conclusion} on commit {head_sha}",
+        f"a {event.kind} concluded {conclusion} on commit {head_sha}",
         repository,
         agent=AgentPlan(
             type="issue-fixer",
-            task=f"CI failed in {repository}: a {event.name} concluded {conclusion} on "
+            task=f"CI failed in {repository}: a {event.kind} concluded {conclusion} on "
             f"commit {head_sha}. Find the cause and fix it. What failed, as GitHub "
             f"named it:\n\n{data}",
             base_ref=branch or head_sha,
-            origin_key=f"github:check-failure:{repository}:{head_sha}",
+            origin_key=f"{event.forge}:check-failure:{repository}:{head_sha}",
         ),
         skipped=ci_untrusted_reason(event),
     )
 
 
-def _plan_issue_story(event: GithubEvent, settings: Settings, repository: str) -> Automation | None:
-    issue = event.payload.get("issue")
-    if event.name != "issues" or not isinstance(issue, Mapping):
+def _plan_issue_story(event: ForgeEvent, settings: Settings, repository: str) -> Automation | None:
+    issue = event.issue
+    if event.kind != "issues" or issue is None:
         return None
     label = settings.automation_issue_label
-    number = issue.get("number")
+    number = issue.number
     if event.action == "opened":
         reason = f"issue #{number} was opened"
     elif event.action == "labeled" and (event.added_label or "").lower() == label.lower():
@@ -216,11 +205,11 @@ def _plan_issue_story(event: GithubEvent, settings: Settings, repository: str) -
     else:
         return None
     decider = issue_decider(event)
-    url = _text(issue.get("html_url"))
-    title = " ".join(_text(issue.get("title")).split()) or f"GitHub issue #{number}"
-    body = _text(issue.get("body")).strip() or "(no description)"
+    url = issue.url
+    title = " ".join(issue.title.split()) or f"GitHub issue #{number}"
+    body = issue.body.strip() or "(no description)"
     data = quote_untrusted(
-        f"title: {title}\nauthor: @{_text(dig(issue, 'user', 'login'))}\n\n{body}",
+        f"title: {title}\nauthor: @{issue.author.login or ''}\n\n{body}",
         source=f"issue #{number} of {repository}",
     )
     return Automation(
@@ -231,7 +220,7 @@ def _plan_issue_story(event: GithubEvent, settings: Settings, repository: str) -
             title=title[:_TITLE_LIMIT],
             description=f"From GitHub issue {url}; its title and text:\n\n{data}",
             source=url[:_SOURCE_LIMIT],
-            origin_key=f"github-issue:{issue.get('id')}",
+            origin_key=f"{event.forge}-issue:{issue.id}",
         ),
         skipped=(
             None

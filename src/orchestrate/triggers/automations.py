@@ -27,8 +27,8 @@ from orchestrate.auth.service import Actor
 from orchestrate.core.errors import ConfigurationError, NotFound, ValidationFailed
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
+from orchestrate.forges.service import ForgeEvent
 from orchestrate.stories import service as stories
-from orchestrate.stories.models import StoryDraft
 from orchestrate.triggers.automation_plans import (
     AgentPlan,
     Automation,
@@ -36,7 +36,6 @@ from orchestrate.triggers.automation_plans import (
     StoryPlan,
     plan_automations,
 )
-from orchestrate.triggers.github_event import GithubEvent
 
 __all__ = [
     "CLONES_SETTING",
@@ -84,7 +83,7 @@ def _no_clone(repository: str) -> str:
     return f"no local clone of {repository}; set {CLONES_SETTING}"
 
 
-async def run_automations(runtime: Runtime, event: GithubEvent) -> list[dict[str, Any]]:
+async def run_automations(runtime: Runtime, event: ForgeEvent) -> list[dict[str, Any]]:
     """Carry out every planned automation; what each did is returned for the delivery.
 
     Safe to repeat: each agent and each story has a unique origin key. A
@@ -124,7 +123,7 @@ async def _start_agent(runtime: Runtime, plan: Automation, agent: AgentPlan) -> 
 
 async def _create_story(runtime: Runtime, story: StoryPlan) -> dict[str, Any]:
     """Create the story unless a delivery of the same issue already did."""
-    draft = StoryDraft(
+    draft = stories.StoryDraft(
         title=story.title,
         description=story.description,
         labels=("github",),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from orchestrate.core.jobs import NewJob, enqueue_many
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.triggers import deliveries
+from orchestrate.triggers import _store as store
 from orchestrate.triggers.deliveries import NewDelivery
 
 PROCESS_DELIVERIES = "triggers.process_deliveries"
@@ -96,7 +96,7 @@ def _batch_size(waiting: list[_Waiting]) -> int:
 async def store_batch(uow: UnitOfWork, batch: list[NewDelivery]) -> list[str | None]:
     """Store the new deliveries of ``batch`` and queue one job processing them all."""
     async with uow:
-        row_ids = await deliveries.insert_unless_known(uow, batch)
+        row_ids = await store.insert_unless_known(uow, batch)
         stored = [row_id for row_id in row_ids if row_id is not None]
         if stored:
             await enqueue_many(uow, [NewJob(PROCESS_DELIVERIES, {"deliveries": stored})])

@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from orchestrate.core.errors import AuthenticationFailed, InvalidTransition, ValidationFailed
+from orchestrate.core.errors import InvalidTransition, ValidationFailed
 
 
 class DeliveryStatus(StrEnum):
@@ -108,18 +108,6 @@ class QueuedDelivery:
 
     delivery: WebhookDelivery
     job_id: str
-
-
-class SignatureRejected(AuthenticationFailed):
-    """The delivery is unsigned, wrongly signed, or no secret is configured (HTTP 401)."""
-
-    title = "Webhook signature rejected"
-
-
-class MalformedDelivery(ValidationFailed):
-    """A required GitHub header is missing or the body is not a JSON object (HTTP 400)."""
-
-    title = "Malformed webhook delivery"
 
 
 class DeliveryTooLarge(ValidationFailed):

@@ -34,8 +34,10 @@ from orchestrate.core.jobs import (
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.forges.service import ForgeEvent
 from orchestrate.pipelines import service as pipelines
-from orchestrate.pipelines.spec.models import PipelineSpec
+from orchestrate.pipelines.spec import PipelineSpec
+from orchestrate.triggers import _store as store
 from orchestrate.triggers import automations, deliveries, routing
 from orchestrate.triggers.inbox import PROCESS_DELIVERIES
 from orchestrate.triggers.models import DeliveryStatus, WebhookDelivery
@@ -71,7 +73,7 @@ async def process_deliveries(context: JobContext) -> dict[str, Any]:
     runtime = context.runtime
     keys = [str(key) for key in context.job.payload["deliveries"]]
     async with runtime.uow(read_only=True) as uow:
-        received = await deliveries.received_deliveries(uow, keys)
+        received = await store.received_deliveries(uow, keys)
     if context.job.attempt > 1:
         async with runtime.uow() as uow:
             await enqueue_processing(uow, [delivery.id for delivery in received])
@@ -84,7 +86,7 @@ async def process_deliveries(context: JobContext) -> dict[str, Any]:
     alone: list[str] = []
     for delivery in received:
         try:
-            event = routing.event_from_delivery(delivery.event, delivery.payload)
+            event = deliveries.forge_event(delivery)
             result = routed(event, specs, runtime.settings)
             result["automations"] = await automations.run_automations(runtime, event)
         except Exception as error:
@@ -93,7 +95,7 @@ async def process_deliveries(context: JobContext) -> dict[str, Any]:
             continue
         results[delivery.id] = (delivery, result)
     async with runtime.uow() as uow:
-        rows = await deliveries.rows_for_update(uow, list(results))
+        rows = await store.rows_for_update(uow, list(results))
         # Deliveries match pipelines in any order; locking them all up front, by name,
         # keeps two batches starting runs of the same pipelines from deadlocking.
         matched = (name for _, result in results.values() for name in result["matched"])
@@ -130,10 +132,10 @@ async def process_delivery(context: JobContext) -> dict[str, Any] | None:
         return {"delivery": key, "skipped": "already processed"}
     try:
         result = await route_delivery(runtime.uow(read_only=True), runtime.settings, delivery)
-        event = routing.event_from_delivery(delivery.event, delivery.payload)
+        event = deliveries.forge_event(delivery)
         result["automations"] = await automations.run_automations(runtime, event)
         async with runtime.uow() as uow:
-            row = await deliveries.delivery_row(uow, key, for_update=True)
+            row = await store.delivery_row(uow, key, for_update=True)
             result["runs"] = await start_matched_pipelines(
                 uow, runtime.settings, delivery, result["matched"]
             )
@@ -173,7 +175,7 @@ async def start_matched_pipelines(
 
 async def _begin_processing(uow: UnitOfWork, key: str) -> WebhookDelivery | None:
     async with uow:
-        row = await deliveries.delivery_row(uow, key, for_update=True)
+        row = await store.delivery_row(uow, key, for_update=True)
         if DeliveryStatus(row.status) is DeliveryStatus.PROCESSED:
             return None
         deliveries.set_status(uow, row, DeliveryStatus.PROCESSING)
@@ -185,7 +187,7 @@ async def _begin_processing(uow: UnitOfWork, key: str) -> WebhookDelivery | None
 async def _record_failure(uow: UnitOfWork, key: str, error: Exception, *, final: bool) -> None:
     message = f"{type(error).__name__}: {error}"
     async with uow:
-        row = await deliveries.delivery_row(uow, key, for_update=True)
+        row = await store.delivery_row(uow, key, for_update=True)
         if DeliveryStatus(row.status) is not DeliveryStatus.PROCESSING:
             return
         target = DeliveryStatus.FAILED if final else DeliveryStatus.PROCESSING
@@ -201,9 +203,7 @@ async def pipeline_specs(uow: UnitOfWork) -> list[PipelineSpec]:
     ]
 
 
-def routed(
-    event: routing.GithubEvent, specs: list[PipelineSpec], settings: Settings
-) -> dict[str, Any]:
+def routed(event: ForgeEvent, specs: list[PipelineSpec], settings: Settings) -> dict[str, Any]:
     """Which of ``specs`` the event matches, and why the others do not.
 
     Filters without ``repositories:`` are bound to the repositories ``settings``
@@ -222,5 +222,5 @@ async def route_delivery(
     uow: UnitOfWork, settings: Settings, delivery: WebhookDelivery
 ) -> dict[str, Any]:
     """Route one stored delivery against the pipelines registered now."""
-    event = routing.event_from_delivery(delivery.event, delivery.payload)
+    event = deliveries.forge_event(delivery)
     return routed(event, await pipeline_specs(uow), settings)

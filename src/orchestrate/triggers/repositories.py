@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from orchestrate.pipelines.spec.models import GithubEventFilter
-from orchestrate.triggers.github_event import GithubEvent
+from orchestrate.forges.service import ForgeEvent
+from orchestrate.pipelines.spec import GithubEventFilter
 from orchestrate.triggers.globs import matches_any, only_negative
 
 MANAGED_SETTING = "ORCHESTRATE_GITHUB_REPOSITORIES"
@@ -44,7 +44,7 @@ def is_managed(repository: str, managed: Collection[str]) -> bool:
 
 
 def check_repository(
-    event: GithubEvent, filter: GithubEventFilter, managed: Collection[str]
+    event: ForgeEvent, filter: GithubEventFilter, managed: Collection[str]
 ) -> list[str]:
     """Why the delivery's repository is not one the filter is bound to; empty when it is.
 
@@ -53,7 +53,7 @@ def check_repository(
     repository = event.repository
     patterns = filter.repositories
     if repository is None:
-        return [f"the {event.name} delivery names no repository, so no pipeline is bound to it"]
+        return [f"the {event.kind} delivery names no repository, so no pipeline is bound to it"]
     if patterns is None:
         return _check_managed(repository, managed)
     if not patterns:

@@ -1,6 +1,6 @@
 """Which pipelines a GitHub delivery starts, and in words why the others do not.
 
-Pure: a delivery's event name and payload in, verdicts out; no database, no network.
+Pure: a delivery's event in, verdicts out; no database, no network.
 The filter keys follow GitHub Actions' ``on.<event>`` filters where GitHub has them
 (``types`` is our ``actions``); ``docs/triggers.md`` is the user-facing description.
 Decisions where GitHub is silent or needs more than the payload:
@@ -22,7 +22,7 @@ Decisions where GitHub is silent or needs more than the payload:
   patterns, or else the repositories Orchestrate manages, which the caller passes in
   as ``managed`` so that routing stays pure.
 
-``GithubEvent`` and ``event_from_delivery`` live in ``github_event.py`` and are
+``ForgeEvent`` and ``event_from_delivery`` live in ``github_event.py`` and are
 re-exported here, where callers have always found them.
 """
 
@@ -31,16 +31,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from orchestrate.pipelines.spec.models import GithubEventFilter, PipelineSpec
-from orchestrate.triggers.github_event import GithubEvent, event_from_delivery
+from orchestrate.forges.service import ForgeEvent
+from orchestrate.pipelines.spec import GithubEventFilter, PipelineSpec
 from orchestrate.triggers.globs import InvalidPattern, matches_any, only_negative
 from orchestrate.triggers.repositories import check_repository, describe_binding
 
 __all__ = [
     "FilterVerdict",
-    "GithubEvent",
     "PipelineVerdict",
-    "event_from_delivery",
     "match_filter",
     "route",
 ]
@@ -70,15 +68,15 @@ class PipelineVerdict:
 
 
 def match_filter(
-    event: GithubEvent, filter: GithubEventFilter, *, managed: Collection[str] = ()
+    event: ForgeEvent, filter: GithubEventFilter, *, managed: Collection[str] = ()
 ) -> FilterVerdict:
     """Check every key of the filter; all failing keys are reported, not just the first.
 
     ``managed`` names the repositories Orchestrate manages (``owner/name``): a filter
     without ``repositories:`` matches only those, and nothing when it is empty.
     """
-    if event.name != filter.event:
-        return FilterVerdict(False, [f"event '{event.name}' is not '{filter.event}'"])
+    if event.kind != filter.event:
+        return FilterVerdict(False, [f"event '{event.kind}' is not '{filter.event}'"])
     reasons: list[str] = []
     for check in (lambda e, f: check_repository(e, f, managed), *_CHECKS):
         try:
@@ -91,7 +89,7 @@ def match_filter(
 
 
 def route(
-    event: GithubEvent, pipelines: Sequence[PipelineSpec], *, managed: Collection[str] = ()
+    event: ForgeEvent, pipelines: Sequence[PipelineSpec], *, managed: Collection[str] = ()
 ) -> list[PipelineVerdict]:
     """One verdict per pipeline that has ``on.github`` filters, ordered by pipeline name.
 
@@ -111,23 +109,23 @@ def route(
     return verdicts
 
 
-def _check_fork(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
+def _check_fork(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     fork = event.fork_repository
     if filter.forks or fork is None:
         return []
     if event.pull_request is not None:
         return [f"the pull request comes from a fork ({fork}) (set forks: true to allow)"]
-    if event.name == "workflow_run":
+    if event.kind == "workflow_run":
         return [f"the workflow run comes from a fork ({fork}) (set forks: true to allow)"]
     return [f"the repository {fork} is a fork (set forks: true to allow)"]
 
 
-def _check_action(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
+def _check_action(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     if filter.actions is None:
         return []
     if event.action is None:
         return [
-            f"the {event.name} event has no action, but the filter needs one of "
+            f"the {event.kind} event has no action, but the filter needs one of "
             f"{_listing(filter.actions)}"
         ]
     if event.action not in filter.actions:
@@ -135,7 +133,7 @@ def _check_action(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
     return []
 
 
-def _check_refs(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
+def _check_refs(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     """``branches``, ``branches_ignore`` and ``tags``; GitHub: naming only branches
     excludes tag pushes, naming only tags excludes branch pushes."""
     has_branch_filter = filter.branches is not None or filter.branches_ignore is not None
@@ -153,7 +151,7 @@ def _check_refs(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
             for key in ("branches", "branches_ignore", "tags")
             if getattr(filter, key) is not None
         ]
-        return [f"the {event.name} event has no branch or tag to match {', '.join(keys)}"]
+        return [f"the {event.kind} event has no branch or tag to match {', '.join(keys)}"]
     if not has_branch_filter:
         return [f"{label} '{branch}' is not a tag, and the filter names only tags"]
     reasons = []
@@ -166,13 +164,13 @@ def _check_refs(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
     return reasons
 
 
-def _check_base_branches(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
+def _check_base_branches(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     if filter.base_branches is None:
         return []
     base = event.base_branch
     if base is None:
         return [
-            f"the {event.name} event has no pull request, so base_branches "
+            f"the {event.kind} event has no pull request, so base_branches "
             f"{_listing(filter.base_branches)} cannot match"
         ]
     return _not_selected("base branch", base, "base_branches", filter.base_branches)
@@ -187,16 +185,16 @@ def _not_selected(label: str, value: str, key: str, patterns: Sequence[str]) -> 
     return [reason]
 
 
-def _check_paths(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
+def _check_paths(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     if filter.paths is None and filter.paths_ignore is None:
         return []
-    if event.name == "push" and event.tag is not None:
+    if event.kind == "push" and event.tag is not None:
         return []  # GitHub: "Path filters are not evaluated for pushes of tags."
     keys = " and ".join(k for k in ("paths", "paths_ignore") if getattr(filter, k) is not None)
     changed = event.changed_paths
     if changed is None:
         return [
-            f"the {event.name} event carries no list of changed files, so {keys} cannot "
+            f"the {event.kind} event carries no list of changed files, so {keys} cannot "
             "match (only push payloads list them)"
         ]
     if not changed:
@@ -218,7 +216,7 @@ def _files(paths: Sequence[str]) -> str:
     return f"changed: {shown}" + (f" and {hidden} more" if hidden > 0 else "")
 
 
-def _check_labels(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
+def _check_labels(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     if filter.labels is None:
         return []
     wanted = {label.casefold() for label in filter.labels}
@@ -229,25 +227,25 @@ def _check_labels(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
         return [f"the added label '{added}' is not in labels {_listing(filter.labels)}"]
     labels = event.labels
     if labels is None:
-        return [f"the {event.name} event has no issue or pull request, so labels cannot match"]
+        return [f"the {event.kind} event has no issue or pull request, so labels cannot match"]
     if any(label.casefold() in wanted for label in labels):
         return []
     item = "pull request" if event.pull_request is not None else "issue"
     return [f"the {item}'s labels {_listing(labels)} include none of {_listing(filter.labels)}"]
 
 
-def _check_draft(event: GithubEvent, filter: GithubEventFilter) -> list[str]:
+def _check_draft(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     if filter.draft is None:
         return []
     if event.is_draft is None:
-        return [f"the {event.name} event has no pull request, so draft cannot match"]
+        return [f"the {event.kind} event has no pull request, so draft cannot match"]
     if event.is_draft != filter.draft:
         state = "is a draft" if event.is_draft else "is not a draft"
         return [f"the pull request {state} (the filter has draft: {str(filter.draft).lower()})"]
     return []
 
 
-_CHECKS: tuple[Callable[[GithubEvent, GithubEventFilter], list[str]], ...] = (
+_CHECKS: tuple[Callable[[ForgeEvent, GithubEventFilter], list[str]], ...] = (
     _check_fork,
     _check_action,
     _check_refs,
@@ -258,8 +256,8 @@ _CHECKS: tuple[Callable[[GithubEvent, GithubEventFilter], list[str]], ...] = (
 )
 
 
-def _describe_match(event: GithubEvent, filter: GithubEventFilter) -> str:
-    words = [f"matched event {event.name}"]
+def _describe_match(event: ForgeEvent, filter: GithubEventFilter) -> str:
+    words = [f"matched event {event.kind}"]
     if event.action is not None:
         words.append(f"action {event.action}")
     if event.tag is not None:

@@ -30,9 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from orchestrate.triggers.github_event import GithubEvent, dig, text
+from orchestrate.forges.service import ForgeEvent, Person
 
 TRUSTED_SETTING = "ORCHESTRATE_GITHUB_TRUSTED_ASSOCIATIONS"
 
@@ -46,9 +45,9 @@ class Author:
     association: str | None
 
     @classmethod
-    def of(cls, role: str, item: Any) -> Author:
-        """The author of a pull request, review, issue or comment object of a payload."""
-        return cls(role, text(dig(item, "user", "login")), text(dig(item, "author_association")))
+    def of(cls, role: str, person: Person) -> Author:
+        """The author of a pull request, review, issue or comment."""
+        return cls(role, person.login, person.association)
 
 
 def untrusted_reason(author: Author, trusted: Sequence[str]) -> str | None:
@@ -62,26 +61,25 @@ def untrusted_reason(author: Author, trusted: Sequence[str]) -> str | None:
     return f"{who}'s association {shown} is not trusted ({setting})"
 
 
-def issue_decider(event: GithubEvent) -> Author | None:
+def issue_decider(event: ForgeEvent) -> Author | None:
     """Whose association decides for an issue: None when a maintainer labelled it."""
-    issue = event.payload.get("issue")
-    author = Author.of("issue author", issue)
+    author = Author.of("issue author", event.issue.author if event.issue else Person())
     if event.action != "labeled":
         return author
-    labeller = text(dig(event.payload, "sender", "login"))
+    labeller = event.sender
     if labeller is not None and labeller != author.login:
         return None  # labelling someone else's issue needs triage access
     return author
 
 
-def ci_untrusted_reason(event: GithubEvent) -> str | None:
+def ci_untrusted_reason(event: ForgeEvent) -> str | None:
     """Why a failed check or workflow run may be a stranger's code, or None when it is not."""
     fork = event.fork_repository
     if fork is not None:
         return f"the failure is of code from the fork {fork}"
     if event.head_branch is None:
         return (
-            f"the {event.name} names no branch of {event.repository}, as GitHub does for "
+            f"the {event.kind} names no branch of {event.repository}, as GitHub does for "
             "a fork's pull request, so the failing code may be a stranger's"
         )
     return None

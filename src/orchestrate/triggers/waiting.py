@@ -15,6 +15,7 @@ import contextlib
 
 from orchestrate.core.jobs import JobInfo, JobRegistry, JobRunner, JobStatus, get_job
 from orchestrate.core.runtime import Runtime
+from orchestrate.triggers import _store as store
 from orchestrate.triggers import deliveries
 from orchestrate.triggers.models import DeliveryStatus, QueuedDelivery, WebhookDelivery
 from orchestrate.triggers.processing import register_trigger_jobs
@@ -54,7 +55,7 @@ async def wait_for_processing(
 
 async def _read(runtime: Runtime, queued: QueuedDelivery) -> tuple[WebhookDelivery, JobInfo]:
     async with runtime.uow(read_only=True) as uow:
-        row = await deliveries.delivery_row(uow, queued.delivery.id)
+        row = await store.delivery_row(uow, queued.delivery.id)
         job = await get_job(uow, queued.job_id)
         return deliveries.to_delivery(row), job
 

@@ -7,10 +7,10 @@ import pytest
 
 from orchestrate.auth.models import Actor
 from orchestrate.core.runtime import Runtime
+from orchestrate.forges.github.signatures import sign
 from orchestrate.llm.errors import MissingCredentials
 from orchestrate.llm.factory import check_credentials, create_provider
 from orchestrate.secrets import service as secrets
-from orchestrate.triggers.signatures import sign
 
 PUSH = b'{"ref": "refs/heads/main", "repository": {"full_name": "octo/hello"}}'
 

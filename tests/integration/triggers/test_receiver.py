@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
+from orchestrate.forges.github.signatures import sign
 from orchestrate.triggers.inbox import PROCESS_DELIVERIES
 from orchestrate.triggers.service import MAX_BODY_BYTES
-from orchestrate.triggers.signatures import sign
 from orchestrate.triggers.tables import WebhookDeliveryRow
 from tests.support import GITHUB_WEBHOOKS
 

@@ -16,8 +16,7 @@ from orchestrate.triggers.automations import (
     describe,
     plan_automations,
 )
-from orchestrate.triggers.routing import event_from_delivery
-from tests.support import GITHUB_WEBHOOKS
+from tests.support import GITHUB_WEBHOOKS, github_event
 
 FILES = sorted(GITHUB_WEBHOOKS.glob("*/*.json"))
 
@@ -46,7 +45,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def plan(event: str, payload: dict[str, Any], **overrides: Any) -> list[Automation]:
-    return plan_automations(event_from_delivery(event, payload), settings(**overrides))
+    return plan_automations(github_event(event, payload), settings(**overrides))
 
 
 def relative(path: Path) -> str:

@@ -8,19 +8,20 @@ from typing import Any
 import pytest
 
 from orchestrate.core.errors import ValidationFailed
+from orchestrate.forges.service import ForgeEvent
 from orchestrate.pipelines.spec import load_pipeline
 from orchestrate.pipelines.spec.models import GithubEventFilter, PipelineSpec
-from orchestrate.triggers.routing import GithubEvent, event_from_delivery, match_filter, route
-from tests.support import GITHUB_WEBHOOKS
+from orchestrate.triggers.routing import match_filter, route
+from tests.support import GITHUB_WEBHOOKS, github_event
 
 PR_OPENED = "pull_request/opened.payload.json"  # Codertocat/Hello-World
 
 
-def opened_in(repository: str) -> GithubEvent:
+def opened_in(repository: str) -> ForgeEvent:
     """The real opened pull request, as if delivered by ``repository``."""
     data: dict[str, Any] = json.loads((GITHUB_WEBHOOKS / PR_OPENED).read_text())
     data["repository"]["full_name"] = repository
-    return event_from_delivery("pull_request", data)
+    return github_event("pull_request", data)
 
 
 STEPS = [{"id": "go", "run": "true"}]
@@ -134,7 +135,7 @@ def test_a_delivery_without_a_repository_matches_no_pipeline() -> None:
         (GITHUB_WEBHOOKS / "ping/with-app_id.payload.json").read_text()
     )
     ping.pop("repository", None)
-    event = event_from_delivery("ping", ping)
+    event = github_event("ping", ping)
     ping_filter = GithubEventFilter.model_construct(event="ping", repositories=["*/*"], forks=True)
 
     verdict = match_filter(event, ping_filter, managed=["octo/app"])

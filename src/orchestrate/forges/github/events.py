@@ -1,8 +1,18 @@
-"""The routing view of one GitHub delivery: its event name, action and payload, read safely.
+"""A GitHub event payload read into the forge-neutral ``ForgeEvent``.
 
 Payloads are hostile JSON: every accessor tolerates a missing key or a value of the
 wrong type and answers None rather than raising, so one odd delivery never breaks
-routing or the built-in automations that read the same fields.
+routing or the built-in automations that read the same fields. What GitHub puts where
+(checked against the real payloads in ``tests/fixtures/github-webhooks``):
+
+- the ref: ``ref`` of a push; ``ref`` and ``ref_type`` of create/delete;
+  ``refs/pull/N/merge`` for pull request events; the ``head_branch`` of the workflow
+  run, workflow job, check suite or check run;
+- a fork: the pull request's head repository is not its base repository (a deleted
+  head repository counts as a fork), a workflow run's head repository is not the
+  repository, or the repository itself is a fork;
+- an association (``author_association``) on the pull request, review, issue and
+  comment, never on ``sender``.
 """
 
 from __future__ import annotations
@@ -13,6 +23,16 @@ from functools import cached_property
 from typing import Any
 
 from orchestrate.core.errors import ValidationFailed
+from orchestrate.forges.models import (
+    CheckRun,
+    ForgeEvent,
+    Issue,
+    Person,
+    PullRequest,
+    Review,
+)
+
+FORGE = "github"
 
 _HEADS = "refs/heads/"
 _TAGS = "refs/tags/"
@@ -40,8 +60,8 @@ def text(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
-class GithubEvent:
-    """What routing needs from one delivery: its ``X-GitHub-Event``, action and payload."""
+class GithubPayload:
+    """Safe accessors over one delivery: its ``X-GitHub-Event``, action and payload."""
 
     name: str
     action: str | None
@@ -128,17 +148,6 @@ class GithubEvent:
             return self.repository or "a fork"
         return None
 
-    @property
-    def is_fork(self) -> bool:
-        return self.fork_repository is not None
-
-    @property
-    def is_draft(self) -> bool | None:
-        """The pull request's draft state; None when the event has no pull request."""
-        if self.pull_request is None:
-            return None
-        return self.pull_request.get("draft") is True
-
     @cached_property
     def labels(self) -> tuple[str, ...] | None:
         """Label names of the pull request or issue; None when the event has neither."""
@@ -185,11 +194,96 @@ def _foreign(head: Any, base: Any) -> str | None:
     return head_name if head_name != text(dig(base, "full_name")) else None
 
 
-def event_from_delivery(event_name: str, payload: Mapping[str, Any]) -> GithubEvent:
-    """The routing view of a delivery: ``X-GitHub-Event`` and the parsed JSON body."""
+def _person(item: Any) -> Person:
+    """The author of a pull request, review, issue or comment object of a payload."""
+    return Person(text(dig(item, "user", "login")), text(dig(item, "author_association")))
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _pull_request(data: Mapping[str, Any] | None) -> PullRequest | None:
+    if data is None:
+        return None
+    return PullRequest(
+        number=_int(data.get("number")),
+        title=text(data.get("title")) or "",
+        url=text(data.get("html_url")) or "",
+        author=_person(data),
+        head_branch=text(dig(data, "head", "ref")),
+        head_sha=text(dig(data, "head", "sha")) or "",
+        base_branch=text(dig(data, "base", "ref")),
+        draft=data.get("draft") is True,
+    )
+
+
+def _issue(data: Any) -> Issue | None:
+    if not isinstance(data, Mapping):
+        return None
+    return Issue(
+        id=str(data.get("id")),
+        number=_int(data.get("number")),
+        title=text(data.get("title")) or "",
+        body=text(data.get("body")) or "",
+        url=text(data.get("html_url")) or "",
+        author=_person(data),
+    )
+
+
+def _review(data: Any) -> Review | None:
+    if not isinstance(data, Mapping):
+        return None
+    return Review(
+        id=str(data.get("id")),
+        state=text(data.get("state")) or "",
+        body=text(data.get("body")) or "",
+        url=text(data.get("html_url")) or "",
+        author=_person(data),
+    )
+
+
+def _check(name: str, payload: Mapping[str, Any]) -> CheckRun | None:
+    if name not in _RUN_OBJECTS:
+        return None
+    run = payload.get(name)
+    return CheckRun(
+        name=text(dig(run, "name")) or text(dig(run, "app", "name")) or name,
+        conclusion=text(dig(run, "conclusion")) or "",
+        head_sha=text(dig(run, "head_sha")) or "",
+        url=text(dig(run, "html_url")) or text(dig(run, "url")) or "",
+    )
+
+
+def to_forge_event(
+    event_name: str, payload: Mapping[str, Any], *, delivery_id: str | None = None
+) -> ForgeEvent:
+    """The forge-neutral event of a delivery: ``X-GitHub-Event`` and the parsed JSON body."""
     if not isinstance(payload, Mapping):
         raise ValidationFailed(
             f"The body of a GitHub '{event_name}' delivery must be a JSON object",
             event=event_name,
         )
-    return GithubEvent(name=event_name, action=text(payload.get("action")), payload=payload)
+    read = GithubPayload(name=event_name, action=text(payload.get("action")), payload=payload)
+    return ForgeEvent(
+        forge=FORGE,
+        kind=read.name,
+        action=read.action,
+        repository=read.repository,
+        payload=payload,
+        delivery_id=delivery_id,
+        sender=text(dig(payload, "sender", "login")),
+        ref=read.ref,
+        tag=read.tag,
+        branch=read.branch,
+        base_branch=read.base_branch,
+        head_branch=read.head_branch,
+        fork_repository=read.fork_repository,
+        labels=read.labels,
+        added_label=read.added_label,
+        changed_paths=read.changed_paths,
+        pull_request=_pull_request(read.pull_request),
+        issue=_issue(payload.get("issue")),
+        review=_review(payload.get("review")),
+        check=_check(read.name, payload),
+    )

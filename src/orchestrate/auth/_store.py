@@ -1,0 +1,89 @@
+"""The auth capability's SQL: tokens by name or hash, and the audit log.
+
+Every function runs inside the caller's unit of work; ``service.py`` decides, this
+module reads and writes the rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from orchestrate.auth.tables import ApiTokenRow, AuditRecordRow
+from orchestrate.core.pagination import newest_first, page_of
+from orchestrate.core.uow import UnitOfWork
+
+
+async def any_active_token(uow: UnitOfWork) -> bool:
+    """Whether at least one token is not revoked."""
+    found = await uow.session.scalar(
+        select(ApiTokenRow.id).where(ApiTokenRow.revoked_at.is_(None)).limit(1)
+    )
+    return found is not None
+
+
+async def tokens(uow: UnitOfWork, *, include_revoked: bool) -> list[ApiTokenRow]:
+    """Tokens newest first, the revoked ones only when asked."""
+    query = select(ApiTokenRow).order_by(ApiTokenRow.created_at.desc(), ApiTokenRow.id.desc())
+    if not include_revoked:
+        query = query.where(ApiTokenRow.revoked_at.is_(None))
+    return list(await uow.session.scalars(query))
+
+
+async def tokens_page(
+    uow: UnitOfWork, *, include_revoked: bool, limit: int, cursor: str | None
+) -> tuple[list[ApiTokenRow], str | None]:
+    """One page of the tokens, newest first, and the cursor of the next."""
+    query = newest_first(select(ApiTokenRow), ApiTokenRow, limit, cursor)
+    if not include_revoked:
+        query = query.where(ApiTokenRow.revoked_at.is_(None))
+    return page_of(list(await uow.session.scalars(query)), limit)
+
+
+async def active_token_named(uow: UnitOfWork, name: str) -> ApiTokenRow | None:
+    return await uow.session.scalar(
+        select(ApiTokenRow).where(ApiTokenRow.name == name, ApiTokenRow.revoked_at.is_(None))
+    )
+
+
+async def token_with_hash(uow: UnitOfWork, token_hash: str) -> ApiTokenRow | None:
+    """The token, revoked or not, whose secret hashes to ``token_hash``."""
+    return await uow.session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash))
+
+
+async def mark_used(uow: UnitOfWork, token_id: str, at: datetime) -> None:
+    """Record when a token was last used, without loading it into this transaction."""
+    await uow.session.execute(
+        update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=at)
+    )
+
+
+def add_token(uow: UnitOfWork, row: ApiTokenRow) -> None:
+    uow.session.add(row)
+
+
+def add_audit(uow: UnitOfWork, row: AuditRecordRow) -> None:
+    uow.session.add(row)
+
+
+async def audit_page(
+    uow: UnitOfWork,
+    *,
+    limit: int,
+    before_id: int | None,
+    actor: str | None,
+    action: str | None,
+    subject: str | None,
+) -> list[AuditRecordRow]:
+    """Up to ``limit + 1`` audit records newest first, older than ``before_id``, filtered."""
+    query = select(AuditRecordRow).order_by(AuditRecordRow.id.desc()).limit(limit + 1)
+    if before_id is not None:
+        query = query.where(AuditRecordRow.id < before_id)
+    if actor:
+        query = query.where(AuditRecordRow.actor == actor)
+    if action:
+        query = query.where(AuditRecordRow.action == action)
+    if subject:
+        query = query.where(AuditRecordRow.subject == subject)
+    return list(await uow.session.scalars(query))
