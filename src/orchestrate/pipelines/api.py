@@ -107,6 +107,7 @@ async def register_pipeline(
 
 @router.get("/pipelines/{name}", response_model=PipelineOut)
 async def get_pipeline(name: str, uow: UowDep, _actor: ActorDep) -> PipelineOut:
+    """One pipeline definition, with its YAML as registered."""
     return PipelineOut.of(await service.get_pipeline(uow, name))
 
 

@@ -44,6 +44,7 @@ async def set_secret(
 
 @router.delete("/secrets/{name}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def delete_secret(name: str, uow: UowDep, runtime: RuntimeDep, admin: AdminDep) -> Response:
+    """Delete a secret; 404 when there is none of that name."""
     await service.delete_secret(uow, runtime.settings, name, admin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
