@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test`; tests must stay safe side by side (docs/development.md).
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools api-docs
 
@@ -37,9 +39,10 @@ demo: install sandbox-tools
 	$(BIN)/orchestrate db upgrade
 	bash examples/demo.sh
 
-## make test: lint, type-check, architecture contracts, then the whole test suite
+## make test: lint, type-check, architecture contracts, then the whole test suite on
+## $(PYTEST_WORKERS) pytest-xdist workers (PYTEST_WORKERS=0 runs it in one process)
 test: lint typecheck sandbox-tools
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: dev
 	$(BIN)/ruff check src tests bench examples
@@ -53,6 +56,7 @@ bench: dev
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/hostile_yaml.py
 
 ## make api-docs: rewrite docs/api.md's route reference from the OpenAPI document
 api-docs: install

@@ -5,41 +5,53 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
+from orchestrate.cli.output import styled
 from orchestrate.llm.service import Message, Role, TextBlock, ToolResultBlock, ToolUseBlock
 
 _PREVIEW = 2000
 
 
 def describe_message(console: Console, seq: int, message: Message) -> None:
-    """Every block of a message, tool inputs and outputs included (long ones shortened)."""
+    """Every block of a message, tool inputs and outputs included (long ones shortened).
+
+    Everything in a transcript is model- or tool-written, so it is shown verbatim
+    (``styled`` fills values in without reading them as markup).
+    """
     who = "[bold cyan]agent[/]" if message.role is Role.ASSISTANT else "[bold green]user[/]"
     for block in message.content:
         if isinstance(block, TextBlock):
-            console.print(f"#{seq} {who}: {escape(block.text)}")
+            console.print(styled(f"#{{seq}} {who}: {{text}}", seq=seq, text=block.text))
         elif isinstance(block, ToolUseBlock):
-            arguments = json.dumps(block.input, ensure_ascii=False)
-            console.print(f"#{seq} {who} → [bold]{block.name}[/] {escape(_short(arguments))}")
+            arguments = _short(json.dumps(block.input, ensure_ascii=False))
+            line = styled(
+                f"#{{seq}} {who} → [bold]{{name}}[/] {{arguments}}",
+                seq=seq,
+                name=block.name,
+                arguments=arguments,
+            )
+            console.print(line)
         elif isinstance(block, ToolResultBlock):
             marker = "[red]error[/]" if block.is_error else "result"
-            console.print(f"#{seq} {marker}: {escape(_short(block.content))}")
+            text = _short(block.content)
+            console.print(styled(f"#{{seq}} {marker}: {{text}}", seq=seq, text=text))
 
 
-def progress_line(message: Message) -> str | None:
+def progress_line(message: Message) -> Text | None:
     """One line per step for ``--wait``: what the agent said or which tools it called."""
     if message.role is not Role.ASSISTANT:
         errors = [b for b in message.content if isinstance(b, ToolResultBlock) and b.is_error]
-        return f"  ! {escape(_first_line(errors[0].content))}" if errors else None
+        return Text(f"  ! {_first_line(errors[0].content)}") if errors else None
     calls = [
-        f"{b.name}({escape(_short(_arguments(b), 60))})"
+        f"{b.name}({_short(_arguments(b), 60)})"
         for b in message.content
         if isinstance(b, ToolUseBlock)
     ]
     text = _first_line(message.text)
-    parts = [f"[cyan]{escape(text)}[/]"] if text else []
-    parts += calls
-    return "  " + "  ".join(parts) if parts else None
+    parts = [Text(text, style="cyan")] if text else []
+    parts += [Text(call) for call in calls]
+    return Text.assemble("  ", Text("  ").join(parts)) if parts else None
 
 
 def _arguments(block: ToolUseBlock) -> str:

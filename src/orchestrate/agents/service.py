@@ -37,7 +37,7 @@ from orchestrate.core.jobs import find_job_by_key
 from orchestrate.core.pagination import Page, check_page_size, page_in_memory, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.llm.service import Message, check_credentials
+from orchestrate.llm.service import Message, check_provider, provider_kind
 from orchestrate.stories import service as stories
 
 __all__ = [
@@ -115,7 +115,7 @@ async def start_agent(
         request.provider or definition.provider or settings.default_provider
     )
     model = request.model or definition.model or _default_model(settings, provider)
-    check_credentials(provider)
+    await check_provider(provider, model)
     if request.origin_key is not None:
         existing = await _run_with_origin(uow.sibling(read_only=True), request.origin_key)
         if existing is not None:
@@ -310,7 +310,7 @@ async def delete_agent(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun
 
 def _default_model(settings: Settings, provider: str) -> str:
     """The configured default model, unless it belongs to another provider."""
-    kind = provider.partition(":")[0]
+    kind = provider_kind(provider)  # an unknown provider is reported as such, not as a model
     if kind in (settings.default_provider.partition(":")[0], "replay"):
         return settings.default_model
     raise ValidationFailed(

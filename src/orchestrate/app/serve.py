@@ -20,15 +20,19 @@ from orchestrate.app import capabilities
 from orchestrate.app.http import create_app
 from orchestrate.app.worker import build_registry, install_stop_signals, run_worker
 from orchestrate.auth import service as auth
-from orchestrate.cli.output import say
+from orchestrate.cli.output import say, say_styled
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.logging import configure_logging
 from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy, require_sandbox, sandbox_warning
 from orchestrate.core.settings import Settings, load_settings
+from orchestrate.web.lifecycle import shutdown_event
 
 log = structlog.get_logger(__name__)
+
+# With the shutdown event set, streams end at once; this only bounds a slow client.
+_CONNECTIONS_GRACE_SECONDS = 1
 
 
 def serve(
@@ -85,10 +89,16 @@ async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bo
     await open_capabilities(runtime)
     issued = await auth.create_bootstrap_token(runtime.uow())
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        # Responses still open this long after the shutdown event are cancelled.
+        timeout_graceful_shutdown=_CONNECTIONS_GRACE_SECONDS,
     )
-    server = uvicorn.Server(config)
     stop = asyncio.Event()
+    server = StoppingServer(config, (stop, shutdown_event(app)))
     _keep_signals_from_killing(stop)
     worker_task = (
         asyncio.create_task(run_worker(runtime, stop, registry)) if registry is not None else None
@@ -104,6 +114,28 @@ async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bo
         if worker_task is not None:
             await worker_task
         await runtime.close()
+
+
+class StoppingServer(uvicorn.Server):
+    """uvicorn's server, which also tells everything else to stop the moment it is asked to.
+
+    uvicorn notices SIGTERM and then waits for open responses before it returns, and
+    only then would ``_serve`` stop the worker: a streaming response kept it waiting
+    for ever, and the worker's drain came after. Setting the events here lets the
+    worker hand its jobs back, the background tasks end and streaming responses
+    (which watch ``web.lifecycle.shutdown_event``) close, all while uvicorn shuts down.
+    """
+
+    def __init__(self, config: uvicorn.Config, events: tuple[asyncio.Event, ...]) -> None:
+        super().__init__(config)
+        self._events = events
+        self._loop = asyncio.get_running_loop()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        # A signal handler: wake the loop rather than touch its waiters from here.
+        for event in self._events:
+            self._loop.call_soon_threadsafe(event.set)
 
 
 async def open_capabilities(runtime: Runtime) -> None:
@@ -128,7 +160,7 @@ def check_sandbox(settings: Settings) -> None:
     warning = sandbox_warning(policy)
     if warning is not None:
         log.warning("sandbox_disabled", detail=warning)
-        say(f"[bold yellow]Warning:[/bold yellow] {warning}")
+        say_styled("[bold yellow]Warning:[/bold yellow] {warning}", warning=warning)
 
 
 def _keep_signals_from_killing(stop: asyncio.Event) -> None:
@@ -154,7 +186,7 @@ async def _announce(
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.05)
     url = f"http://{settings.host}:{settings.port}"
-    say(f"[bold]Orchestrate[/bold] is running at {url}  (API docs: {url}/api/docs)")
+    say_styled("[bold]Orchestrate[/bold] is running at {url}  (API docs: {url}/api/docs)", url=url)
     if issued is not None:
         say("First start: created an admin API token. It is shown only this once:")
         print(issued.secret, flush=True)
@@ -203,7 +235,10 @@ async def _work(settings: Settings) -> None:
     stop = asyncio.Event()
     install_stop_signals(stop)
     background = start_background(runtime, stop)
-    say("Orchestrate worker started; Ctrl+C stops it after running jobs finish.")
+    say(
+        "Orchestrate worker started; Ctrl+C stops it (running jobs get a short grace, "
+        "then go back to the queue)."
+    )
     try:
         await run_worker(runtime, stop, registry)
     finally:

@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
-from rich.markup import escape
 
-from orchestrate.cli.output import print_json, print_table, say
+from orchestrate.cli.output import print_json, print_table, say_styled
 from orchestrate.cli.runtime import cli_settings
 from orchestrate.core.db import redact_url
 from orchestrate.core.sandbox import SandboxPolicy, sandbox_warning
@@ -65,7 +64,7 @@ def show(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
         print_json({**shown, "warnings": warnings})
         return
     for warning in warnings:
-        say(f"[bold yellow]warning:[/bold yellow] {warning}")
+        say_styled("[bold yellow]warning:[/bold yellow] {warning}", warning=warning)
     print_table(
         ["setting", "environment variable", "value", "source"],
         (
@@ -79,5 +78,5 @@ def show(json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")
 def _title(path: Path) -> str:
     """Name the settings file only when there is one: a missing file read as a source."""
     if path.is_file():
-        return escape(f"Settings (file: {path.resolve()})")
-    return escape(f"Settings (environment and defaults; no {path} in {Path.cwd()})")
+        return f"Settings (file: {path.resolve()})"
+    return f"Settings (environment and defaults; no {path} in {Path.cwd()})"

@@ -3,6 +3,14 @@
 JSON goes to stdout unstyled and nothing else is printed with it, so
 ``orchestrate story list --json | jq`` always works. Messages meant for people go
 to stderr.
+
+Everything shown here is treated as plain text: story titles, issue titles, step
+output and model messages are user-, forge- or model-written and often contain
+square brackets (``Fix [urgent] crash``, ``[BUG] …``) that Rich would otherwise read
+as markup, silently dropping them or raising ``MarkupError`` on ``[/]``. So both
+consoles have markup and emoji codes switched off, cells and titles become ``Text``,
+and styling is only ever added by :func:`say_styled`, whose template is ours and
+whose values are escaped.
 """
 
 from __future__ import annotations
@@ -14,16 +22,24 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
+from string import Formatter
 from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 # Piped output is read by scripts and pagers, not squeezed into 80 columns.
 _PIPED_WIDTH = 240
-stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else _PIPED_WIDTH)
-stderr = Console(stderr=True, soft_wrap=True)
+# Markup and emoji codes are off: a string printed here is shown as written.
+stdout = Console(
+    soft_wrap=True,
+    width=None if sys.stdout.isatty() else _PIPED_WIDTH,
+    markup=False,
+    emoji=False,
+)
+stderr = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)
 
 
 def _default(value: Any) -> Any:
@@ -52,31 +68,33 @@ def print_json(data: Any) -> None:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
 ) -> None:
-    table = Table(title=title, show_lines=False, header_style="bold")
+    """Rows of values as a table on stdout; every value is shown verbatim."""
+    table = Table(title=_plain(title), show_lines=False, header_style="bold")
     for index, column in enumerate(columns):
         # The first column is the id people copy: it never wraps.
-        table.add_column(column, overflow="fold", no_wrap=index == 0)
+        table.add_column(Text(column), overflow="fold", no_wrap=index == 0)
     count = 0
     for row in rows:
-        table.add_row(*(format_cell(cell) for cell in row))
+        table.add_row(*(cell_text(cell) for cell in row))
         count += 1
     if count == 0:
-        stderr.print("[dim]Nothing to show.[/dim]")
+        stderr.print(Text("Nothing to show.", style="dim"))
         return
     stdout.print(table)
 
 
 def print_fields(fields: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
     """A two-column key/value view of one object."""
-    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table = Table(title=_plain(title), show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for name, value in fields:
-        table.add_row(name, format_cell(value))
+        table.add_row(Text(name), cell_text(value))
     stdout.print(table)
 
 
 def format_cell(value: Any) -> str:
+    """One value as the text a table shows (``-`` for nothing, dates without microseconds)."""
     if value is None:
         return "-"
     if isinstance(value, datetime):
@@ -88,6 +106,72 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
-def say(message: str) -> None:
-    """A note for the person at the terminal (stderr, so stdout stays parseable)."""
-    stderr.print(message)
+def cell_text(value: Any) -> Text:
+    """One value as a ``Text`` a Rich table renders verbatim, brackets included."""
+    if isinstance(value, Text):
+        return value
+    return Text(format_cell(value))
+
+
+def _plain(value: str | None) -> Text | None:
+    return None if value is None else Text(value)
+
+
+def say(message: str | Text) -> None:
+    """A note for the person at the terminal (stderr, so stdout stays parseable).
+
+    The message is printed exactly as given: no markup is interpreted, so an
+    f-string with a story title or an error message in it is always safe. For
+    styling, use :func:`say_styled` (or pass a ``Text``).
+    """
+    stderr.print(message, markup=False, emoji=False, highlight=False)
+
+
+def say_styled(template: str, /, **values: object) -> None:
+    """A note whose ``template`` (ours) carries Rich markup and whose values are escaped.
+
+    ``say_styled("[bold yellow]Warning:[/] {warning}", warning=text)`` styles the
+    label and shows ``text`` verbatim, whatever brackets it contains.
+    """
+    stderr.print(styled(template, **values), highlight=False)
+
+
+def styled(template: str, /, **values: object) -> Text:
+    """``template`` with Rich markup, its ``{name}`` fields filled verbatim with ``values``.
+
+    The values never pass through the markup parser: each field becomes a
+    placeholder without brackets, the template is parsed, and the placeholders are
+    then replaced in the parsed text, each value taking the style around it.
+    """
+    names: list[str] = []
+    pieces: list[str] = []
+    for literal, field, _spec, _conversion in Formatter().parse(template):
+        pieces.append(literal)
+        if field is not None:
+            pieces.append(f"{_HOLE}{len(names)}{_HOLE}")
+            names.append(field)
+    parsed = Text.from_markup("".join(pieces), emoji=False)
+    return _fill(parsed, [str(values[name]) for name in names])
+
+
+# A private-use character: never in a template, and not markup.
+_HOLE = "\ue000"
+
+
+def _fill(parsed: Text, values: Sequence[str]) -> Text:
+    """Replace the placeholders of ``parsed`` with ``values``, stretching styles over them."""
+    plain = parsed.plain
+    result = Text(style=parsed.style, end=parsed.end)
+    cursor = 0
+    for index, value in enumerate(values):
+        hole = f"{_HOLE}{index}{_HOLE}"
+        start = plain.index(hole, cursor)
+        result.append_text(parsed[cursor:start])
+        result.append(value, style=_style_at(parsed, start))
+        cursor = start + len(hole)
+    result.append_text(parsed[cursor:])
+    return result
+
+
+def _style_at(text: Text, offset: int) -> str:
+    return " ".join(str(span.style) for span in text.spans if span.start <= offset < span.end)

@@ -141,6 +141,6 @@ def _is_database_error(error: Exception) -> bool:
 
 
 def _print_error(heading: str, detail: str) -> None:
-    from orchestrate.cli.output import stderr
+    from orchestrate.cli.output import stderr, styled
 
-    stderr.print(f"[bold red]{heading}:[/bold red] {detail}", highlight=False)
+    stderr.print(styled("[bold red]{heading}:[/bold red] {detail}", heading=heading, detail=detail))

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     worker_poll_max_seconds: float = Field(
         default=1.0, gt=0, description="Longest sleep of an idle worker between queue checks."
     )
+    shutdown_grace_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description=(
+            "On SIGTERM, how long running jobs may finish before they are stopped and "
+            "handed back to the queue for another worker."
+        ),
+    )
     default_provider: str = Field(
         default="anthropic",
         description="Language-model provider for agents: anthropic, openai or replay.",

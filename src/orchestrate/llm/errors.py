@@ -31,3 +31,15 @@ class UnknownProvider(ValidationFailed):
     """A provider name that does not exist, or a replay without a usable session file."""
 
     title = "Unknown language-model provider"
+
+
+class UnknownModel(ValidationFailed):
+    """A model the chosen provider cannot serve (another vendor's, or none at all)."""
+
+    title = "Unknown model for this provider"
+
+
+class UnreachableProvider(ValidationFailed):
+    """The provider's configured base URL is not a URL, or nothing answers there."""
+
+    title = "Language-model server unreachable"

@@ -13,6 +13,7 @@ store (this package may not import it: providers know nothing of the database).
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,7 +56,7 @@ def check_credentials(name: str) -> None:
     Raises ``MissingCredentials`` naming the variable to set, or ``ConfigurationError``
     for an unknown provider or a replay without a session file.
     """
-    kind, argument = _split(name)
+    kind, argument = split_name(name)
     # The vendor SDKs take seconds to import; only the chosen one is loaded.
     if kind == "anthropic":
         from orchestrate.llm import anthropic
@@ -91,7 +92,7 @@ def create_provider(
     ``settings`` is the process configuration; providers read their keys and base URLs
     from the environment variables their vendors document, keys also from the store.
     """
-    kind, argument = _split(name)
+    kind, argument = split_name(name)
     provider: Provider
     if replay is not None or kind == "replay":
         path = replay or (Path(argument) if argument else None)
@@ -115,13 +116,39 @@ def create_provider(
     return provider
 
 
-def _split(name: str) -> tuple[str, str]:
+def provider_kind(name: str) -> str:
+    """``anthropic``, ``openai`` or ``replay`` for a provider name, or ``UnknownProvider``."""
+    return split_name(name)[0]
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``(kind, argument)`` of a provider name, or ``UnknownProvider`` saying what to use."""
     kind, _, argument = name.strip().partition(":")
     kind = kind.lower()
-    if kind not in PROVIDER_NAMES or (argument and kind != "replay"):
+    if kind == "scripted":
+        raise UnknownProvider(
+            "The scripted provider is a test double for Python code "
+            "(orchestrate.testing.ScriptedProvider plays a list of responses given in code); "
+            "it cannot be chosen by name. To run an agent without a model or a key, replay "
+            "a recorded session: record one with --record PATH, then use --provider "
+            "replay:PATH.",
+            field="provider",
+            provider=name,
+            valid=list(PROVIDER_NAMES),
+        )
+    if kind in PROVIDER_NAMES and argument and kind != "replay":
+        raise UnknownProvider(
+            f"Provider {kind!r} takes nothing after ':' (only replay:PATH does); "
+            f"pass the model separately: --provider {kind} --model {argument}.",
+            field="provider",
+            provider=name,
+        )
+    if kind not in PROVIDER_NAMES:
+        close = difflib.get_close_matches(kind, PROVIDER_NAMES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
         raise UnknownProvider(
             f"Unknown language-model provider {name!r}; choose one of "
-            f"{', '.join(PROVIDER_NAMES)} (replay takes a file: replay:PATH).",
+            f"{', '.join(PROVIDER_NAMES)} (replay takes a file: replay:PATH).{hint}",
             field="provider",
             provider=name,
             valid=list(PROVIDER_NAMES),

@@ -14,6 +14,10 @@ is kept as an ``error`` line so a replay fails the same way (``kind`` is
 is written, so a crashed run keeps everything up to the crash; recording into an
 existing session file appends to it.
 
+A replay may be spread over several providers: an agent that pauses, waits for an
+approval or asks a question continues in a new job with a new ``ReplayProvider``, which
+finds its place in the file from the conversation it is sent (see ``_resume_point``).
+
 Replaying checks each request against the recorded one loosely: the roles of the last
 two messages, the tool calls (ids and names) of the last assistant message and the
 tool results answering them must agree. Text is not compared, since it may hold paths
@@ -145,6 +149,7 @@ class ReplayProvider:
         return len(self._entries) - self._position
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        self._position = self._resume_point(request)
         number = self._position + 1
         if self._position >= len(self._entries):
             raise ProviderError(
@@ -170,6 +175,32 @@ class ReplayProvider:
                 raise ContextWindowExceeded(entry.error.message, replayed=True)
             raise ProviderError(entry.error.message, replayed=True)
         return entry.response
+
+    def _resume_point(self, request: CompletionRequest) -> int:
+        """The index of the recorded call that answers ``request``.
+
+        In one uninterrupted run that is simply the next call. A run that paused, waited
+        for approval or for an answer continues in a new job with a new provider, whose
+        request already carries every earlier answer: each recorded call added exactly
+        one assistant message, so the call to replay is the first one from here on that
+        was made after as many answers, at the same point of the conversation. When none
+        fits, the index of the call that should have (for the divergence error).
+        """
+        made = _answers_in(request.messages)
+        if self._position > 0 and _answers_in(self._request_at(self._position)) == made:
+            return self._position  # the common case: the next call, in order
+        fallback: int | None = None
+        for index in range(self._position, len(self._entries)):
+            recorded = self._entries[index].request.messages
+            if _answers_in(recorded) != made:
+                continue
+            if _tail(recorded) == _tail(request.messages):
+                return index
+            fallback = index if fallback is None else fallback
+        return fallback if fallback is not None else max(self._position, made)
+
+    def _request_at(self, index: int) -> Sequence[Message]:
+        return self._entries[index].request.messages if index < len(self._entries) else ()
 
     async def aclose(self) -> None:
         return None
@@ -210,6 +241,11 @@ def _parse(path: Path, number: int, line: str, adapter: TypeAdapter[_Line], what
             path=str(path),
             line=number,
         ) from None
+
+
+def _answers_in(messages: Sequence[Message]) -> int:
+    """How many model answers a conversation holds: one per call made before it."""
+    return sum(1 for message in messages if message.role is Role.ASSISTANT)
 
 
 def _tail(messages: Sequence[Message]) -> str:

@@ -5,16 +5,20 @@ pricing table and the wire models can be reorganised without touching them; an
 import-linter contract holds the line.
 """
 
+from orchestrate.llm.checks import check_provider
 from orchestrate.llm.errors import (
     ContextWindowExceeded,
     MissingCredentials,
     ProviderError,
+    UnknownModel,
     UnknownProvider,
+    UnreachableProvider,
 )
 from orchestrate.llm.factory import (
     CREDENTIAL_NAMES,
     check_credentials,
     create_provider,
+    provider_kind,
     use_stored_credentials,
 )
 from orchestrate.llm.models import (
@@ -48,10 +52,14 @@ __all__ = [
     "ToolResultBlock",
     "ToolSpec",
     "ToolUseBlock",
+    "UnknownModel",
     "UnknownProvider",
+    "UnreachableProvider",
     "check_credentials",
+    "check_provider",
     "context_window",
     "cost_of",
     "create_provider",
+    "provider_kind",
     "use_stored_credentials",
 ]

@@ -14,7 +14,7 @@ from typing import Annotated, Literal, TypeVar
 import typer
 
 from orchestrate.auth.service import Actor
-from orchestrate.cli.output import print_fields, print_json, print_table, say
+from orchestrate.cli.output import print_fields, print_json, print_table, say, say_styled
 from orchestrate.cli.runtime import run_with_runtime
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.stories import service
@@ -80,7 +80,7 @@ def list_stories(
         ((s.id, s.key, s.title, s.status, s.priority, s.labels, s.assignee) for s in stories),
     )
     if page.next_cursor:
-        say(f"[dim]Showing the newest {limit}; pass --limit for more.[/dim]")
+        say_styled("[dim]Showing the newest {limit}; pass --limit for more.[/dim]", limit=limit)
 
 
 @story_app.command("show")

@@ -61,8 +61,11 @@ class SlowProvider:
     def __init__(self, inner: Provider, seconds: float) -> None:
         self.inner = inner
         self.seconds = seconds
+        self.called = asyncio.Event()
+        """Set once a call is under way."""
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        self.called.set()
         SlowProvider.in_flight += 1
         SlowProvider.peak = max(SlowProvider.peak, SlowProvider.in_flight)
         try:

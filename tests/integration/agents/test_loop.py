@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +22,9 @@ from orchestrate.testing.scripted import (
     tool_call,
 )
 from tests.integration.agents.conftest import AgentRunner, SlowProvider, checkout_state, git
+
+HANG_GUARD = 60
+"""Seconds before a wait fails instead of hanging; it measures nothing."""
 
 FIX_THE_BUG = [
     tool_call("read_file", {"path": "calc.py"}),
@@ -277,41 +279,35 @@ class TestConversationWithHumans:
 
 
 class TestControl:
-    async def test_cancel_stops_a_long_bash_command_within_two_seconds(
-        self, runtime: Runtime, repo: Path
-    ) -> None:
-        provider = ScriptedProvider([tool_call("bash", {"command": "sleep 60"})])
+    async def test_cancel_stops_a_long_bash_command(self, runtime: Runtime, repo: Path) -> None:
+        provider = ScriptedProvider([tool_call("bash", {"command": "sleep 3600"})])
         agent = AgentRunner(runtime, provider)
         await agent.start(repo=repo)
         driving = asyncio.create_task(agent.drive())
         await _wait_for_tool_start(runtime, agent.agent_id)
 
-        requested = time.monotonic()
         await service.cancel(runtime.uow(), agent.agent_id, Actor.local_cli())
-        run = await asyncio.wait_for(driving, 10)
-        assert time.monotonic() - requested < 2.0
+        run = await asyncio.wait_for(driving, HANG_GUARD)  # the command would take an hour
         assert run.state is AgentState.CANCELLED
 
-    async def test_cancel_interrupts_a_model_call_in_flight_within_two_seconds(
+    async def test_cancel_interrupts_a_model_call_in_flight(
         self, runtime: Runtime, repo: Path
     ) -> None:
-        provider = SlowProvider(ScriptedProvider([finish("completed", "never")]), seconds=60)
+        provider = SlowProvider(ScriptedProvider([finish("completed", "never")]), seconds=3600)
         agent = AgentRunner(runtime, provider)
         await agent.start(repo=repo)
         driving = asyncio.create_task(agent.drive())
-        await asyncio.sleep(1.0)  # the first (slow) model call is under way
+        await asyncio.wait_for(provider.called.wait(), HANG_GUARD)
 
-        requested = time.monotonic()
         await service.cancel(runtime.uow(), agent.agent_id, Actor.local_cli())
-        run = await asyncio.wait_for(driving, 10)
-        assert time.monotonic() - requested < 2.0
+        run = await asyncio.wait_for(driving, HANG_GUARD)  # the answer would take an hour
         assert run.state is AgentState.CANCELLED
         assert run.turns == 0
 
     async def test_pause_then_resume_reruns_the_interrupted_tool_and_carries_on(
         self, runtime: Runtime, repo: Path
     ) -> None:
-        slow_once = "if [ -f marker ]; then echo second run; else touch marker; sleep 60; fi"
+        slow_once = "if [ -f marker ]; then echo second run; else touch marker; sleep 3600; fi"
         provider = ScriptedProvider(
             [tool_call("bash", {"command": slow_once}), finish("completed", "resumed")]
         )
@@ -319,14 +315,12 @@ class TestControl:
         await agent.start(repo=repo)
         driving = asyncio.create_task(agent.drive())
         await _wait_for_tool_start(runtime, agent.agent_id)
-        requested = time.monotonic()
         await service.pause(runtime.uow(), agent.agent_id, Actor.local_cli())
-        paused = await asyncio.wait_for(driving, 10)
-        assert time.monotonic() - requested < 2.0
+        paused = await asyncio.wait_for(driving, HANG_GUARD)  # the command would take an hour
         assert paused.state is AgentState.PAUSED
 
         await service.resume(runtime.uow(), agent.agent_id, Actor.local_cli())
-        run = await asyncio.wait_for(agent.drive(), 20)
+        run = await asyncio.wait_for(agent.drive(), HANG_GUARD)
 
         assert run.state is AgentState.COMPLETED
         assert len(provider.requests) == 2, "the interrupted call is re-run, not re-asked"

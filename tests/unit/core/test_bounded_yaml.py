@@ -1,8 +1,10 @@
-"""Hostile YAML is refused quickly, with a position, by every loader built on core.bounded_yaml."""
+"""Hostile YAML is refused, with a position, by every loader built on core.bounded_yaml.
+
+How fast is measured by bench/hostile_yaml.py (docs/benchmarks.md), not here.
+"""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -23,12 +25,9 @@ def alias_bomb(levels: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_the_alias_bomb_is_refused_in_milliseconds_at_the_alias_that_crosses_the_limit() -> None:
-    started = time.monotonic()
-
+def test_the_alias_bomb_is_refused_at_the_alias_that_crosses_the_limit() -> None:
     problems = check_pipeline(alias_bomb(), "bomb.yml")
 
-    assert time.monotonic() - started < 0.5
     [problem] = problems
     assert "expands to more than 100000 values" in problem.message
     assert (problem.file, problem.line) == ("bomb.yml", 6)
@@ -44,11 +43,8 @@ def test_the_alias_bomb_is_refused_in_milliseconds_at_the_alias_that_crosses_the
     ids=["flow-sequences", "flow-mappings", "block-sequences"],
 )
 def test_a_ten_thousand_deep_document_is_refused_without_a_recursion_error(deep: str) -> None:
-    started = time.monotonic()
-
     [problem] = check_pipeline(deep, "deep.yml")
 
-    assert time.monotonic() - started < 0.5
     assert problem.message == "invalid YAML: values nest more than 64 levels deep"
 
 

@@ -68,6 +68,7 @@ class RunnerConfig:
             batch_size=settings.worker_batch_size,
             lease=timedelta(seconds=settings.job_lease_seconds),
             poll_max=timedelta(seconds=settings.worker_poll_max_seconds),
+            shutdown_grace=timedelta(seconds=settings.shutdown_grace_seconds),
             retry=RetryPolicy(
                 base=timedelta(seconds=settings.job_retry_base_seconds),
                 cap=timedelta(seconds=settings.job_retry_max_seconds),

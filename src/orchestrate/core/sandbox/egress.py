@@ -68,13 +68,12 @@ def route_commands(networks: Iterable[Network]) -> bytes:
     ).encode()
 
 
-def nsenter_argv(child_pid: int) -> list[str]:
-    """Run ``ip -batch -`` inside the sandbox's user and network namespaces."""
+def nsenter_argv(*, user: str, net: str) -> list[str]:
+    """Run ``ip -batch -`` in the network namespace ``net`` as its owner ``user`` (paths)."""
     return [
         NSENTER,
-        f"--target={child_pid}",
-        "--user",
-        "--net",
+        f"--user={user}",
+        f"--net={net}",
         "--preserve-credentials",
         "ip",
         "-batch",

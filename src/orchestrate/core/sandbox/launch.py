@@ -30,6 +30,7 @@ from orchestrate.core.sandbox import egress
 from orchestrate.core.sandbox.bubblewrap import bubblewrap_argv
 from orchestrate.core.sandbox.gitdirs import GitBinds, git_binds
 from orchestrate.core.sandbox.gitstore import PrivateGit
+from orchestrate.core.sandbox.namespaces import SandboxNamespaces, open_namespaces
 from orchestrate.core.sandbox.pids import PidsCgroup, needs_pids_cgroup
 from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
 
@@ -168,8 +169,12 @@ async def _spawn_with_network(
         child = await asyncio.wait_for(
             asyncio.to_thread(_read_child_pid, info_read), _NETWORK_SETUP_SECONDS
         )
-        sandboxed.helpers.append(await _start_slirp(slirp, child))
-        await _deny_networks(child, egress.denied_networks(policy.network_deny))
+        namespaces = await open_namespaces(child, _NETWORK_SETUP_SECONDS)
+        try:
+            sandboxed.helpers.append(await _start_slirp(slirp, child, namespaces))
+            await _deny_networks(namespaces, egress.denied_networks(policy.network_deny))
+        finally:
+            namespaces.close()
     except BaseException:
         # bubblewrap goes on when the block pipe closes unread: end it first, so a
         # command whose network could not be set up never runs at all.
@@ -186,7 +191,9 @@ async def _spawn_with_network(
     return sandboxed
 
 
-async def _start_slirp(slirp: str, child: int) -> asyncio.subprocess.Process:
+async def _start_slirp(
+    slirp: str, child: int, namespaces: SandboxNamespaces
+) -> asyncio.subprocess.Process:
     ready_read, ready_write = os.pipe()
     try:
         helper = await asyncio.create_subprocess_exec(
@@ -200,13 +207,13 @@ async def _start_slirp(slirp: str, child: int) -> asyncio.subprocess.Process:
             "--ready-fd",
             str(ready_write),
             "--userns-path",
-            f"/proc/{child}/ns/user",
+            namespaces.user_path,
             str(child),
             "tap0",
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-            pass_fds=(ready_write,),
+            pass_fds=(ready_write, *namespaces.fds),
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
         )
     finally:
@@ -233,15 +240,16 @@ async def _start_slirp(slirp: str, child: int) -> asyncio.subprocess.Process:
     return helper
 
 
-async def _deny_networks(child: int, networks: list[egress.Network]) -> None:
+async def _deny_networks(namespaces: SandboxNamespaces, networks: list[egress.Network]) -> None:
     """Add the ``prohibit`` routes; a sandbox whose routes failed never runs."""
     try:
         process = await asyncio.create_subprocess_exec(
-            *egress.nsenter_argv(child),
+            *egress.nsenter_argv(user=namespaces.user_path, net=namespaces.net_path),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")},
+            pass_fds=namespaces.fds,
         )
     except FileNotFoundError:
         raise ConfigurationError(

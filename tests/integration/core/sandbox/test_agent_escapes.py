@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -69,14 +68,23 @@ async def test_two_agents_do_not_share_tmp(
     writer = context_for(agent_workspace, policy)
     reader = context_for(other, policy)
 
-    async def write_and_hold() -> None:
-        await call(Bash(), writer, command="echo mine > /tmp/shared-note; sleep 2")
-
-    holding = asyncio.create_task(write_and_hold())
-    await asyncio.sleep(0.8)
+    # The writer keeps its sandbox (and its /tmp) alive until the reader has looked.
+    write_and_hold = (
+        "echo mine > /tmp/shared-note && touch written; "
+        "for _ in $(seq 1200); do [ -e release ] && exit 0; sleep 0.05; done; exit 1"
+    )
+    holding = asyncio.create_task(call(Bash(), writer, command=write_and_hold))
+    written = agent_workspace / "written"
+    for _ in range(1200):  # 60 s, a guard against a hang
+        if written.exists() or holding.done():
+            break
+        await asyncio.sleep(0.05)
+    assert written.exists(), "the writer never wrote its note"
     seen = await call(Bash(), reader, command="cat /tmp/shared-note || echo absent")
-    await holding
+    (agent_workspace / "release").touch()
+    held = await asyncio.wait_for(holding, 60)
 
+    assert held.content.endswith("[exit code 0]"), held.content
     assert "absent" in seen.content
 
 
@@ -84,14 +92,15 @@ async def test_a_fork_bomb_is_stopped_by_the_process_limit(
     agent_workspace: Path, policy: SandboxPolicy
 ) -> None:
     context = context_for(agent_workspace, policy)
-    bomb = "bomb() { bomb | bomb & }; bomb; sleep 1; echo survived"
-    started = time.monotonic()
+    # A sleep duration of its own: "sleep 1" is common enough that another test running
+    # beside this one under xdist could have one alive.
+    bomb = "bomb() { bomb | bomb & }; bomb; sleep 1.0501; echo survived"
 
-    result = await call(Bash(), context, command=bomb, timeout_seconds=20)
+    # The guard only turns a hang into a failure; the tool's own timeout ends the bomb.
+    result = await asyncio.wait_for(call(Bash(), context, command=bomb, timeout_seconds=20), 60)
 
-    assert time.monotonic() - started < 25
     assert "fork: retry" in result.content or "Resource temporarily unavailable" in result.content
-    assert not sleeping_processes("1")
+    assert not sleeping_processes("1.0501")
 
 
 async def test_a_huge_file_is_stopped_by_the_file_size_limit(

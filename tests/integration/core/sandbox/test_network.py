@@ -35,20 +35,18 @@ FETCH = (
 )
 
 
-LINK_LOCAL = "169.254.77.7"
-"""A link-local address like the metadata service's 169.254.169.254, which stays untouched."""
-
-
 @dataclass(frozen=True)
 class ServedHost:
     url: str
     address: str
     host_address: str
     """This machine's own end of the link: an address the server's stack owns."""
+    link_local: str
+    """A link-local address of the server, like the metadata service's 169.254.169.254."""
 
     @property
     def link_local_url(self) -> str:
-        return f"http://{LINK_LOCAL}:8000/hello.txt"
+        return f"http://{self.link_local}:8000/hello.txt"
 
 
 def _ip(*args: str) -> None:
@@ -59,10 +57,14 @@ def _ip(*args: str) -> None:
 def test_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHost]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("a network-namespace test host needs root and iproute2")
+    # Interfaces, addresses and the host route are machine-wide: each test host (one per
+    # xdist worker, and other checkouts' runs on the same machine) picks its own.
     tag = secrets.token_hex(3)
     namespace, outer, inner = f"orch-{tag}", f"vo{tag}", f"vi{tag}"
-    subnet = 200 + int(tag[:2], 16) % 50
-    host_address, server_address = f"10.203.{subnet}.1", f"10.203.{subnet}.2"
+    subnet, block = divmod(int(tag, 16) % (256 * 64), 64)
+    host_address = f"10.203.{subnet}.{block * 4 + 1}"
+    server_address = f"10.203.{subnet}.{block * 4 + 2}"
+    link_local = f"169.254.{1 + int(tag[:2], 16) % 168}.{1 + int(tag[2:4], 16) % 254}"
     served = tmp_path_factory.mktemp("served")
     (served / "hello.txt").write_text("hello from the test host\n")
     _ip("netns", "add", namespace)
@@ -73,8 +75,8 @@ def test_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHost]:
         _ip("addr", "add", f"{host_address}/30", "dev", outer)
         _ip("link", "set", outer, "up")
         _ip("-n", namespace, "addr", "add", f"{server_address}/30", "dev", inner)
-        _ip("-n", namespace, "addr", "add", f"{LINK_LOCAL}/32", "dev", inner)
-        _ip("route", "add", f"{LINK_LOCAL}/32", "dev", outer)
+        _ip("-n", namespace, "addr", "add", f"{link_local}/32", "dev", inner)
+        _ip("route", "add", f"{link_local}/32", "dev", outer)
         _ip("-n", namespace, "link", "set", inner, "up")
         _ip("-n", namespace, "link", "set", "lo", "up")
         server = subprocess.Popen(
@@ -100,6 +102,7 @@ def test_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHost]:
             url=f"http://{server_address}:8000/hello.txt",
             address=server_address,
             host_address=host_address,
+            link_local=link_local,
         )
     finally:
         if server is not None:

@@ -2,32 +2,41 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
+import asyncio
 
 from tests.integration.pipelines.engine.conftest import Pipelines, statuses
 from tests.support import sleeping_processes
 
 
-async def test_steps_without_needs_start_in_parallel(pipelines: Pipelines, tmp_path: Path) -> None:
-    marker = tmp_path / "marks"
+def meet(here: str, there: str) -> str:
+    """A step that says it started, then succeeds only if the other one starts meanwhile.
+
+    The marks are in the run's workspace, which its steps share. Run one after the
+    other, the first would give up waiting (after 20 s, a guard against a hang, not a
+    measurement) and fail.
+    """
+    return (
+        f"touch {here}; for _ in $(seq 200); do "
+        f"if [ -e {there} ]; then exit 0; fi; sleep 0.1; done; exit 1"
+    )
+
+
+async def test_steps_without_needs_start_in_parallel(pipelines: Pipelines) -> None:
     await pipelines.register(
         f"""
         name: fan
         steps:
           - id: left
-            run: echo left >> {marker}; sleep 1
+            run: {meet("left-started", "right-started")}
           - id: right
-            run: echo right >> {marker}; sleep 1
+            run: {meet("right-started", "left-started")}
           - id: join
             needs: [left, right]
             run: echo joined
         """
     )
-    started = time.monotonic()
     run = await pipelines.run("fan")
     assert run.status.value == "success"
-    assert time.monotonic() - started < 1.9  # two 1 s steps side by side, not one after another
     assert statuses(run) == {"left": "success", "right": "success", "join": "success"}
 
 
@@ -143,12 +152,12 @@ async def test_a_step_is_retried_until_it_succeeds(pipelines: Pipelines) -> None
         """
     )
     run = await pipelines.trigger("retrying")
-    for _ in range(30):
+    for _ in range(300):  # the retry is due after 1 s; 30 s is only a guard against a hang
         await pipelines.work()
         run = await pipelines.get(run.id)
         if run.status.is_terminal:
             break
-        time.sleep(0.2)
+        await asyncio.sleep(0.1)
     assert run.status.value == "success"
     assert run.step("flaky").attempts == 2
     assert run.step("flaky").outputs == {"attempt": "2"}
@@ -162,16 +171,14 @@ async def test_timeout_ends_the_whole_process_group(pipelines: Pipelines) -> Non
           - id: hang
             timeout: 1
             run: |
-              sleep 60.201 &
+              sleep 3600.401 &
               wait
         """
     )
-    started = time.monotonic()
-    run = await pipelines.run("slow")
-    assert time.monotonic() - started < 15
+    run = await asyncio.wait_for(pipelines.run("slow"), 60)  # a guard; the sleep takes an hour
     assert run.status.value == "failure"
     assert run.step("hang").error == "timed out after 1s"
-    assert not sleeping_processes("60.201")
+    assert not sleeping_processes("3600.401")
 
 
 async def test_matrix_runs_each_combination(pipelines: Pipelines) -> None:
