@@ -7,23 +7,38 @@ import sys
 import time
 
 from orchestrate.app.worker import install_stop_signals
-from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner
+from orchestrate.core.jobs import (
+    JobContext,
+    JobKind,
+    JobPayload,
+    JobRegistry,
+    JobRunner,
+    NoPayload,
+)
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import load_settings
 
 
-async def noop(context: JobContext) -> None:
+class Numbered(JobPayload):
+    n: int = 0
+
+
+NOOP = JobKind("bench.noop", Numbered)
+STAMP = JobKind("bench.stamp", NoPayload)
+
+
+async def noop(context: JobContext[Numbered]) -> None:
     return None
 
 
-async def stamp(context: JobContext) -> float:
+async def stamp(context: JobContext[NoPayload]) -> float:
     return time.time()
 
 
 def registry() -> JobRegistry:
     jobs = JobRegistry()
-    jobs.register("bench.noop", noop)
-    jobs.register("bench.stamp", stamp)
+    jobs.register(NOOP, noop)
+    jobs.register(STAMP, stamp)
     return jobs
 
 

@@ -24,14 +24,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from orchestrate.core.jobs import JobRunner, JobStatus, NewJob, enqueue, enqueue_many
+from orchestrate.core.jobs import JobRunner, JobStatus, NewJob, NoPayload, enqueue, enqueue_many
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import Database, machine, percentile
-from _job_worker import registry
+from _job_worker import NOOP, STAMP, Numbered, registry
 
 WORKER = Path(__file__).with_name("_job_worker.py")
 
@@ -87,7 +87,7 @@ async def count_unfinished(runtime: Runtime, kind: str) -> int:
 
 async def throughput(runtime: Runtime, total: int) -> float:
     """Enqueue ``total`` empty jobs in one commit; time until every one has succeeded."""
-    batch = [NewJob("bench.noop", {"n": n}) for n in range(total)]
+    batch = [NewJob(NOOP, Numbered(n=n)) for n in range(total)]
     async with runtime.uow() as uow:
         await enqueue_many(uow, batch)
         started = time.perf_counter()
@@ -102,7 +102,7 @@ async def latency(runtime: Runtime, samples: int) -> tuple[float, float]:
     delays = []
     for _ in range(samples):
         async with runtime.uow() as uow:
-            job_id = await enqueue(uow, "bench.stamp")
+            job_id = await enqueue(uow, STAMP, NoPayload())
             await uow.commit()
             committed = time.time()
         while True:

@@ -24,7 +24,7 @@ async def prune_status(url: str) -> str | None:
     database = create_database(url)
     try:
         async with database.sessions() as session:
-            return await session.scalar(select(JobRow.status).where(JobRow.kind == PRUNE_KIND))
+            return await session.scalar(select(JobRow.status).where(JobRow.kind == PRUNE_KIND.name))
     finally:
         await database.dispose()
 

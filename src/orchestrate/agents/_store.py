@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Row, Table, func, insert, select, update
 
+from orchestrate.agents.continuation import AgentOutcome, StoredContinuation
 from orchestrate.agents.models import (
     AgentRun,
     AgentState,
@@ -30,7 +31,7 @@ from orchestrate.agents.models import (
 from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, AgentToolCallRow
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
-from orchestrate.core.jobs import enqueue
+from orchestrate.core.jobs import enqueue_many
 from orchestrate.core.masking import process_masker
 from orchestrate.core.pagination import newest_first
 from orchestrate.core.uow import UnitOfWork
@@ -116,20 +117,18 @@ def _notify_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
     The payload gets the outcome (read at commit time, after the caller has set the
     summary), so whoever waits on the agent needs nothing else from this capability.
     """
-    notice = dict(row.on_finished or {})
+    continuation = StoredContinuation.model_validate(row.on_finished)
 
     async def notify() -> None:
-        payload = dict(notice.get("payload", {}))
-        payload.update(
+        outcome = AgentOutcome(
             agent_id=row.id,
-            state=row.state,
+            state=AgentState(row.state),
             summary=row.summary,
             branch=row.branch,
             failure_reason=row.failure_reason,
-            cost_usd=str(row.cost_usd or 0),
+            cost_usd=Decimal(row.cost_usd or 0),
         )
-        kind = str(notice["kind"])
-        await enqueue(uow, kind, payload, key=f"{kind}:{row.id}")
+        await enqueue_many(uow, [continuation.job(outcome)])
 
     uow.before_commit(notify)
 

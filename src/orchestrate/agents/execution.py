@@ -21,6 +21,7 @@ from orchestrate.agents import _store as store
 from orchestrate.agents.definitions import get_definition
 from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
 from orchestrate.agents.models import AgentRun, AgentState
+from orchestrate.agents.queueing import RunAgentJob
 from orchestrate.agents.service import RUN_JOB, create_sub_agent
 from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
@@ -75,8 +76,8 @@ def register_agent_jobs(
 ) -> None:
     factory = provider_factory(runtime)
 
-    async def run_agent(context: JobContext) -> dict[str, str]:
-        agent_id = str(context.job.payload["agent_id"])
+    async def run_agent(context: JobContext[RunAgentJob]) -> dict[str, str]:
+        agent_id = context.payload.agent_id
         try:
             run = await execute_agent(context.runtime, agent_id, factory)
         except Exception as error:

@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from orchestrate.agents.models import AgentRun
-from orchestrate.core.jobs import enqueue, find_job_by_key
+from orchestrate.core.jobs import JobKind, JobPayload, enqueue, find_job_by_key
 from orchestrate.core.uow import UnitOfWork
 
-RUN_JOB = "agents.run"
+
+class RunAgentJob(JobPayload):
+    """Run (or resume) one agent until it finishes, waits or fails."""
+
+    agent_id: str
+    reason: str = "start"
+    """Why it runs now (start, resume, answer…): part of the job's idempotency key."""
+
+
+RUN_JOB = JobKind("agents.run", RunAgentJob)
 
 
 def run_job_key(agent_id: str, reason: str, at: datetime | None = None) -> str:
@@ -21,9 +30,8 @@ def run_job_key(agent_id: str, reason: str, at: datetime | None = None) -> str:
 
 async def enqueue_run(uow: UnitOfWork, agent_id: str, reason: str) -> str:
     key = run_job_key(agent_id, reason, None if reason == "start" else uow.now())
-    return await enqueue(
-        uow, RUN_JOB, {"agent_id": agent_id, "reason": reason}, key=key, max_attempts=5
-    )
+    payload = RunAgentJob(agent_id=agent_id, reason=reason)
+    return await enqueue(uow, RUN_JOB, payload, key=key, max_attempts=5)
 
 
 async def run_job_of(uow: UnitOfWork, agent: AgentRun) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrate.agents import _store as store
 from orchestrate.agents.cleanup import cleanup_workspaces
+from orchestrate.agents.continuation import AgentFinished, AgentOutcome, OnFinished
 from orchestrate.agents.definitions import get_definition, load_definitions
 from orchestrate.agents.models import (
     AgentDefinition,
@@ -42,8 +43,11 @@ from orchestrate.stories import service as stories
 
 __all__ = [
     "RUN_JOB",
+    "AgentFinished",
+    "AgentOutcome",
     "AgentRun",
     "AgentState",
+    "OnFinished",
     "StartAgent",
     "agent_types",
     "agent_types_page",
@@ -81,10 +85,9 @@ class StartAgent:
     enqueue: bool = True
     origin_key: str | None = None
     """Starting again with the same key returns the run started the first time."""
-    on_finished: dict[str, Any] | None = None
-    """``{"kind": job_kind, "payload": {...}}``: a job enqueued when the run ends, its
-    payload extended with ``agent_id``, ``state``, ``summary``, ``branch``,
-    ``failure_reason`` and ``cost_usd``."""
+    on_finished: OnFinished[Any] | None = None
+    """A job of the caller's kind enqueued when the run ends: the caller's context and
+    the run's ``AgentOutcome`` (``continuation.py``)."""
 
 
 def agent_types(settings: Settings, repo: Path | None) -> list[AgentDefinition]:
@@ -223,7 +226,7 @@ async def _add_run(
         limits=limits_to_json(limits),
         record_path=str(request.record.resolve()) if request.record else None,
         origin_key=request.origin_key,
-        on_finished=request.on_finished,
+        on_finished=request.on_finished.stored() if request.on_finished else None,
         created_at=now,
         updated_at=now,
     )

@@ -37,7 +37,8 @@ class JobOut(BaseModel):
     id: str
     kind: str
     status: JobStatus
-    payload: dict[str, Any]
+    payload: Any
+    """The stored JSON, as written (an object unless someone edited the row)."""
     priority: int
     attempts: int
     max_attempts: int

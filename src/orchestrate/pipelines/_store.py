@@ -21,6 +21,7 @@ from orchestrate.core.events import record_event
 from orchestrate.core.jobs import NewJob
 from orchestrate.core.pagination import Page, by_key, newest_first, page_by_key
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import (
     Approval,
     Pipeline,
@@ -40,7 +41,7 @@ ACTIVE_RUN = (RunStatus.RUNNING.value, RunStatus.WAITING.value)
 _SPECS: OrderedDict[str, PipelineSpec] = OrderedDict()
 _SPEC_CACHE_SIZE = 512
 
-StepTaker = Callable[[UnitOfWork, PipelineStepRow, NewJob], Awaitable[bool]]
+StepTaker = Callable[[UnitOfWork, PipelineStepRow, NewJob[AttemptRef]], Awaitable[bool]]
 """Takes a step's new job in the transaction that queues it: runs it here, marked running."""
 
 

@@ -76,14 +76,19 @@ async def cancel_row(uow: UnitOfWork, loaded: LoadedRun, row: PipelineStepRow) -
             await cancel_row(uow, loaded, instance)
     elif step.kind is StepKind.AGENT and row.agent_id:
         await enqueue(
-            uow, kinds.CANCEL_AGENT, {"agent": row.agent_id}, key=f"{kinds.CANCEL_AGENT}:{row.id}"
+            uow,
+            kinds.CANCEL_AGENT,
+            kinds.AgentRef(agent=row.agent_id),
+            key=kinds.once_key(kinds.CANCEL_AGENT, row.id),
         )
     elif step.kind is StepKind.PIPELINE and row.child_run_id:
         await enqueue(
             uow,
             kinds.CANCEL_RUN,
-            {"run": row.child_run_id, "reason": f"its parent step '{row.key}' was cancelled"},
-            key=f"{kinds.CANCEL_RUN}:{row.child_run_id}",
+            kinds.CancelRun(
+                run=row.child_run_id, reason=f"its parent step '{row.key}' was cancelled"
+            ),
+            key=kinds.once_key(kinds.CANCEL_RUN, row.child_run_id),
         )
     # A running shell command (or an agent or child run not yet started) sees
     # ``cancel_requested`` from its own job and ends the step itself.

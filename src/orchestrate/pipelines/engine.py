@@ -280,25 +280,28 @@ async def _launch(uow: UnitOfWork, loaded: LoadedRun, step: StepSpec, row: Pipel
             await enqueue(
                 uow,
                 kinds.APPROVAL_TIMEOUT,
-                {"step": row.id},
-                key=f"{kinds.APPROVAL_TIMEOUT}:{row.id}",
+                kinds.StepRef(step=row.id),
+                key=kinds.once_key(kinds.APPROVAL_TIMEOUT, row.id),
                 run_at=uow.now() + step.approval.timeout,
             )
     else:
         set_step_status(uow, row, StepStatus.RUNNING)
         row.attempts = 1
-        await enqueue(uow, kinds.START_CHILD, {"step": row.id}, key=f"{kinds.START_CHILD}:{row.id}")
+        key = kinds.once_key(kinds.START_CHILD, row.id)
+        await enqueue(uow, kinds.START_CHILD, kinds.StepRef(step=row.id), key=key)
 
 
 async def _enqueue_step_job(uow: UnitOfWork, row: PipelineStepRow, delay: timedelta | None) -> None:
     await enqueue_many(uow, [_step_job(row, delay, uow)])
 
 
-def _step_job(row: PipelineStepRow, delay: timedelta | None, uow: UnitOfWork) -> NewJob:
+def _step_job(
+    row: PipelineStepRow, delay: timedelta | None, uow: UnitOfWork
+) -> NewJob[kinds.AttemptRef]:
     attempt = row.attempts + 1
     return NewJob(
         kinds.STEP,
-        {"step": row.id, "run": row.run_id, "attempt": attempt},
+        kinds.AttemptRef(step=row.id, run=row.run_id, attempt=attempt),
         key=kinds.step_job_key(row.id, attempt),
         run_at=uow.now() + delay if delay else None,
         max_attempts=50,
@@ -339,15 +342,16 @@ async def finish_run(uow: UnitOfWork, loaded: LoadedRun) -> None:
         await enqueue(
             uow,
             kinds.CHILD_FINISHED,
-            {"step": run.parent_step_id, "run": run.id, "status": status.value},
-            key=f"{kinds.CHILD_FINISHED}:{run.id}",
+            kinds.ChildFinished(step=run.parent_step_id, run=run.id, status=status),
+            key=kinds.once_key(kinds.CHILD_FINISHED, run.id),
         )
     if run.concurrency_group:
         await enqueue(
             uow,
             kinds.START_QUEUED,
-            {"group": run.concurrency_group},
-            key=f"{kinds.START_QUEUED}:{run.id}",
+            kinds.GroupRef(group=run.concurrency_group),
+            key=kinds.once_key(kinds.START_QUEUED, run.id),
         )
     if run.workspace_path:
-        await enqueue(uow, kinds.CLEANUP, {"run": run.id}, key=f"{kinds.CLEANUP}:{run.id}")
+        key = kinds.once_key(kinds.CLEANUP, run.id)
+        await enqueue(uow, kinds.CLEANUP, kinds.RunRef(run=run.id), key=key)

@@ -40,6 +40,7 @@ from orchestrate.pipelines.attempt import Attempt
 from orchestrate.pipelines.contexts import render, step_context
 from orchestrate.pipelines.engine import Outcome, finish_attempt
 from orchestrate.pipelines.expressions import ExpressionError
+from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import StepStatus
 from orchestrate.pipelines.shell_steps import run_shell_step
 from orchestrate.pipelines.spec.models import StepKind
@@ -54,7 +55,7 @@ _PREPARED: dict[str, Attempt] = {}
 _PREPARED_LIMIT = 1024
 
 
-async def run_step_job(job: JobContext) -> None:
+async def run_step_job(job: JobContext[AttemptRef]) -> None:
     attempt = await _claim(job)
     if attempt is None:
         return
@@ -70,16 +71,15 @@ async def run_step_job(job: JobContext) -> None:
         await _record(job, attempt, outcome)
 
 
-async def _claim(job: JobContext) -> Attempt | None:
+async def _claim(job: JobContext[AttemptRef]) -> Attempt | None:
     """Transaction one: ``queued → running`` for this attempt, or nothing if it is stale."""
     prepared = _PREPARED.pop(job.job.id, None)
     if prepared is not None and job.job.attempt == 1:
         return prepared  # taken in the transaction that ended the step before it
-    payload = job.job.payload
-    number = int(payload["attempt"])
+    number = job.payload.attempt
     async with job.uow() as uow:
-        loaded = await load_run(uow, str(payload["run"]))
-        row = _row_by_id(loaded, str(payload["step"]))
+        loaded = await load_run(uow, job.payload.run)
+        row = _row_by_id(loaded, job.payload.step)
         status = StepStatus(row.status)
         fresh = status is StepStatus.QUEUED and row.attempts + 1 == number
         taken_over = status is StepStatus.RUNNING and _job_of(row) == job.job.id
@@ -126,7 +126,7 @@ def _prepare(home: Path, loaded: LoadedRun, row: PipelineStepRow, number: int) -
     )
 
 
-async def _start_agent_step(job: JobContext, attempt: Attempt) -> Outcome | None:
+async def _start_agent_step(job: JobContext[AttemptRef], attempt: Attempt) -> Outcome | None:
     """Start the agent (once per attempt, by origin key); the step ends when it reports back."""
     request = _agent_request(attempt)
     agent = await agents.start_agent(
@@ -147,8 +147,8 @@ async def _start_agent_step(job: JobContext, attempt: Attempt) -> Outcome | None
                 await enqueue(
                     uow,
                     kinds.CANCEL_AGENT,
-                    {"agent": agent.id},
-                    key=f"{kinds.CANCEL_AGENT}:{row.id}",
+                    kinds.AgentRef(agent=agent.id),
+                    key=kinds.once_key(kinds.CANCEL_AGENT, row.id),
                 )
         await job.complete_in(uow, {"agent_id": agent.id})
         await uow.commit()
@@ -186,14 +186,10 @@ def _agent_request(attempt: Attempt) -> agents.StartAgent:
         max_turns=int(values["max_turns"]) if values.get("max_turns") not in (None, "") else None,
         max_cost_usd=_money(values.get("max_cost_usd")),
         origin_key=f"pipeline-step:{attempt.step_row_id}:{attempt.number}",
-        on_finished={
-            "kind": kinds.AGENT_FINISHED,
-            "payload": {
-                "run": attempt.run_id,
-                "step": attempt.step_row_id,
-                "attempt": attempt.number,
-            },
-        },
+        on_finished=agents.OnFinished(
+            kinds.AGENT_FINISHED,
+            kinds.AttemptRef(step=attempt.step_row_id, run=attempt.run_id, attempt=attempt.number),
+        ),
     )
 
 
@@ -210,7 +206,7 @@ def _money(value: Any) -> Decimal | None:
         raise ValidationFailed(f"with: max_cost_usd must be a number, got {value!r}") from None
 
 
-async def _record(job: JobContext, attempt: Attempt, outcome: Outcome) -> None:
+async def _record(job: JobContext[AttemptRef], attempt: Attempt, outcome: Outcome) -> None:
     """Transaction two: the outcome, the run's next steps and the job's completion, at once."""
     taken: list[tuple[PipelineStepRow, Job]] = []
     async with job.uow() as uow:
@@ -233,15 +229,15 @@ async def _record(job: JobContext, attempt: Attempt, outcome: Outcome) -> None:
     )
 
 
-def _step_taker(job: JobContext, taken: list[tuple[PipelineStepRow, Job]]) -> StepTaker:
+def _step_taker(job: JobContext[AttemptRef], taken: list[tuple[PipelineStepRow, Job]]) -> StepTaker:
     """Run the step's new job on this worker: enqueued leased here, the step ``running``."""
 
-    async def take(uow: UnitOfWork, row: PipelineStepRow, new_job: NewJob) -> bool:
+    async def take(uow: UnitOfWork, row: PipelineStepRow, new_job: NewJob[AttemptRef]) -> bool:
         adopted = await job.adopt_in(uow, new_job)
         if adopted is None:
             return False
         set_step_status(uow, row, StepStatus.RUNNING)
-        row.attempts = int(new_job.payload["attempt"])
+        row.attempts = new_job.payload.attempt
         row.process = {"job": adopted.id, "worker": job.worker_id}
         taken.append((row, adopted))
         return True
@@ -250,7 +246,10 @@ def _step_taker(job: JobContext, taken: list[tuple[PipelineStepRow, Job]]) -> St
 
 
 def _prepare_taken(
-    job: JobContext, uow: UnitOfWork, loaded: LoadedRun, taken: list[tuple[PipelineStepRow, Job]]
+    job: JobContext[AttemptRef],
+    uow: UnitOfWork,
+    loaded: LoadedRun,
+    taken: list[tuple[PipelineStepRow, Job]],
 ) -> None:
     """Prepare taken steps from the rows as this transaction leaves them; cache on commit.
 

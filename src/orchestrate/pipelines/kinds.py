@@ -1,56 +1,105 @@
-"""The job kinds the pipelines capability puts on the durable queue.
+"""The job kinds the pipelines capability puts on the durable queue, and their payloads.
 
 Work inside one run happens in the transaction that caused it; work that crosses runs
 or leaves the database (a shell command, an agent, a child pipeline, a workspace) is
 a job, so a crash anywhere leaves a job that some worker will pick up.
+
+Each payload keeps the keys its kind has always stored (``step`` is a step row id,
+``run`` a run id), so jobs queued by an earlier version still run.
 """
 
 from __future__ import annotations
 
-STEP = "pipelines.step"
-"""Run one attempt of a ``run`` or ``agent`` step: payload ``{step}`` (a step row id)."""
+from typing import Any
 
-AGENT_FINISHED = "pipelines.agent_finished"
-"""An agent started by a step ended (enqueued by the agents capability)."""
+from orchestrate.agents.service import AgentFinished
+from orchestrate.core.jobs import JobKind, JobPayload
+from orchestrate.pipelines.models import RunStatus
 
-APPROVAL_TIMEOUT = "pipelines.approval_timeout"
-"""An approval step's time ran out: payload ``{step}``."""
 
-START_CHILD = "pipelines.start_child"
-"""Create and start the run of a ``pipeline:`` step: payload ``{step}``."""
+class StepRef(JobPayload):
+    """One step row."""
 
-CHILD_FINISHED = "pipelines.child_finished"
-"""A child run ended; finish its parent step: payload ``{step, run, status}``."""
+    step: str
 
-START_QUEUED = "pipelines.start_queued"
-"""A run of a concurrency group ended; start the group's waiting run: payload ``{group}``."""
 
-CANCEL_AGENT = "pipelines.cancel_agent"
-"""Cancel the agent of a cancelled step: payload ``{agent}``."""
+class RunRef(JobPayload):
+    """One run."""
 
-CANCEL_RUN = "pipelines.cancel_run"
-"""Cancel a child run of a cancelled step: payload ``{run, reason}``."""
+    run: str
 
-RUN_TIMEOUT = "pipelines.run_timeout"
-"""A run's ``timeout`` passed: payload ``{run}``."""
 
-CLEANUP = "pipelines.cleanup"
-"""Remove a finished run's workspace: payload ``{run}``."""
+class AttemptRef(JobPayload):
+    """One attempt of a step row of a run."""
 
-ALL = (
-    STEP,
-    AGENT_FINISHED,
-    APPROVAL_TIMEOUT,
-    START_CHILD,
-    CHILD_FINISHED,
-    START_QUEUED,
-    CANCEL_AGENT,
-    CANCEL_RUN,
-    RUN_TIMEOUT,
-    CLEANUP,
-)
+    step: str
+    run: str
+    attempt: int
+
+
+class ChildFinished(JobPayload):
+    """A child run ended with ``status``; ``step`` is the parent's step row."""
+
+    step: str
+    run: str
+    status: RunStatus
+
+
+class GroupRef(JobPayload):
+    """A concurrency group."""
+
+    group: str
+
+
+class AgentRef(JobPayload):
+    """An agent run."""
+
+    agent: str
+
+
+class CancelRun(JobPayload):
+    """Cancel a run, saying why."""
+
+    run: str
+    reason: str = ""
+
+
+STEP = JobKind("pipelines.step", AttemptRef)
+"""Run one attempt of a ``run`` or ``agent`` step."""
+
+AGENT_FINISHED = JobKind("pipelines.agent_finished", AgentFinished[AttemptRef])
+"""The agent an attempt of an agent step started ended (enqueued by the agents capability)."""
+
+APPROVAL_TIMEOUT = JobKind("pipelines.approval_timeout", StepRef)
+"""An approval step's time ran out."""
+
+START_CHILD = JobKind("pipelines.start_child", StepRef)
+"""Create and start the run of a ``pipeline:`` step."""
+
+CHILD_FINISHED = JobKind("pipelines.child_finished", ChildFinished)
+"""A child run ended; finish its parent step."""
+
+START_QUEUED = JobKind("pipelines.start_queued", GroupRef)
+"""A run of a concurrency group ended; start the group's waiting run."""
+
+CANCEL_AGENT = JobKind("pipelines.cancel_agent", AgentRef)
+"""Cancel the agent of a cancelled step."""
+
+CANCEL_RUN = JobKind("pipelines.cancel_run", CancelRun)
+"""Cancel a child run of a cancelled step."""
+
+RUN_TIMEOUT = JobKind("pipelines.run_timeout", RunRef)
+"""A run's ``timeout`` passed."""
+
+CLEANUP = JobKind("pipelines.cleanup", RunRef)
+"""Remove a finished run's workspace."""
 
 
 def step_job_key(step_row_id: str, attempt: int) -> str:
     """One job per attempt of a step: enqueueing an attempt twice is a no-op."""
-    return f"{STEP}:{step_row_id}:{attempt}"
+    return f"{STEP.name}:{step_row_id}:{attempt}"
+
+
+def once_key(kind: JobKind[Any], subject: str) -> str:
+    """The idempotency key of a kind's one job about ``subject`` (a row id)."""
+    return f"{kind.name}:{subject}"

@@ -180,8 +180,8 @@ async def start_run(uow: UnitOfWork, loaded: LoadedRun) -> None:
         await enqueue(
             uow,
             kinds.RUN_TIMEOUT,
-            {"run": run.id},
-            key=f"{kinds.RUN_TIMEOUT}:{run.id}",
+            kinds.RunRef(run=run.id),
+            key=kinds.once_key(kinds.RUN_TIMEOUT, run.id),
             run_at=uow.now() + loaded.spec.timeout,
         )
     await advance(uow, loaded)

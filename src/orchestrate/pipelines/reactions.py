@@ -24,6 +24,15 @@ from orchestrate.pipelines.control import cancel_run_rows
 from orchestrate.pipelines.engine import Outcome, finish_attempt
 from orchestrate.pipelines.execution import run_step_job
 from orchestrate.pipelines.inputs import resolve_inputs
+from orchestrate.pipelines.kinds import (
+    AgentRef,
+    AttemptRef,
+    CancelRun,
+    ChildFinished,
+    GroupRef,
+    RunRef,
+    StepRef,
+)
 from orchestrate.pipelines.launch import NewRun, create_run, start_next_in_group
 from orchestrate.pipelines.models import RunStatus, StepStatus, TriggerKind
 from orchestrate.pipelines.spec.models import PipelineSpec
@@ -45,52 +54,53 @@ def register_pipeline_jobs(registry: JobRegistry, runtime: Runtime) -> None:
     registry.register(kinds.CLEANUP, cleanup, timeout=timedelta(minutes=5))
 
 
-async def agent_finished(job: JobContext) -> None:
+async def agent_finished(job: JobContext[agents.AgentFinished[AttemptRef]]) -> None:
     """The agent of an agent step ended: the step succeeds only if it ``completed``."""
-    payload = job.job.payload
+    attempt, agent = job.payload.context, job.payload.outcome
     async with job.uow() as uow:
-        loaded = await load_run(uow, str(payload["run"]))
-        row = await find_step(uow, str(payload["step"]))
+        loaded = await load_run(uow, attempt.run)
+        row = await find_step(uow, attempt.step)
         if (
             row is not None
             and StepStatus(row.status) is StepStatus.RUNNING
-            and row.attempts == int(payload["attempt"])
+            and row.attempts == attempt.attempt
         ):
             row = loaded.steps[row.key]
-            row.agent_id = str(payload["agent_id"])
-            await finish_attempt(uow, loaded, row, _agent_outcome(payload, row.cancel_requested))
+            row.agent_id = agent.agent_id
+            await finish_attempt(uow, loaded, row, _agent_outcome(agent, row.cancel_requested))
         await job.complete_in(uow)
         await uow.commit()
 
 
-def _agent_outcome(payload: dict[str, object], cancel_requested: bool) -> Outcome:
-    state = str(payload["state"])
+def _agent_outcome(agent: agents.AgentOutcome, cancel_requested: bool) -> Outcome:
     outputs = {
-        "status": state,
-        "summary": str(payload.get("summary") or ""),
-        "branch": str(payload.get("branch") or ""),
-        "agent_id": str(payload["agent_id"]),
-        "cost_usd": str(payload.get("cost_usd") or "0"),
+        "status": agent.state.value,
+        "summary": agent.summary or "",
+        "branch": agent.branch or "",
+        "agent_id": agent.agent_id,
+        "cost_usd": str(agent.cost_usd),
     }
-    if state == "completed":
-        return Outcome(StepStatus.SUCCESS, outputs)
-    if state == "cancelled" and cancel_requested:
-        return Outcome(StepStatus.CANCELLED, outputs)
-    reason = payload.get("failure_reason") or f"the agent ended {state}"
-    return Outcome(StepStatus.FAILURE, outputs, f"agent {payload['agent_id']}: {reason}")
+    match agent.state:
+        case agents.AgentState.COMPLETED:
+            return Outcome(StepStatus.SUCCESS, outputs)
+        case agents.AgentState.CANCELLED if cancel_requested:
+            return Outcome(StepStatus.CANCELLED, outputs)
+        case _:
+            reason = agent.failure_reason or f"the agent ended {agent.state.value}"
+            return Outcome(StepStatus.FAILURE, outputs, f"agent {agent.agent_id}: {reason}")
 
 
-async def approval_timed_out(job: JobContext) -> None:
+async def approval_timed_out(job: JobContext[StepRef]) -> None:
     async with job.uow() as uow:
-        await approvals.expire(uow, str(job.job.payload["step"]))
+        await approvals.expire(uow, job.payload.step)
         await job.complete_in(uow)
         await uow.commit()
 
 
-async def start_child(job: JobContext) -> None:
+async def start_child(job: JobContext[StepRef]) -> None:
     """Create the run of a ``pipeline:`` step in the same transaction that records it."""
     async with job.uow() as uow:
-        row = await find_step(uow, str(job.job.payload["step"]))
+        row = await find_step(uow, job.payload.step)
         if row is not None and row.child_run_id is None and row.status == StepStatus.RUNNING:
             loaded = await load_run(uow, row.run_id)
             row = loaded.steps[row.key]
@@ -128,59 +138,58 @@ async def start_child(job: JobContext) -> None:
         await uow.commit()
 
 
-async def child_finished(job: JobContext) -> None:
-    payload = job.job.payload
+async def child_finished(job: JobContext[ChildFinished]) -> None:
+    """A ``pipeline:`` step's run ended: the step succeeds only if the run did."""
+    finished = job.payload
     async with job.uow() as uow:
-        row = await find_step(uow, str(payload["step"]))
+        row = await find_step(uow, finished.step)
         if (
             row is not None
             and StepStatus(row.status) is StepStatus.RUNNING
-            and row.child_run_id == payload["run"]
+            and row.child_run_id == finished.run
         ):
             loaded = await load_run(uow, row.run_id)
             row = loaded.steps[row.key]
-            child = await run_row(uow, str(payload["run"]))
-            status = RunStatus(str(payload["status"]))
+            child = await run_row(uow, finished.run)
+            status = finished.status
             outputs = {"run_id": child.id, "number": str(child.number), "status": status.value}
-            if status is RunStatus.SUCCESS:
-                outcome = Outcome(StepStatus.SUCCESS, outputs)
-            elif status is RunStatus.CANCELLED and row.cancel_requested:
-                outcome = Outcome(StepStatus.CANCELLED, outputs)
-            else:
-                reason = f"pipeline '{child.pipeline}' run #{child.number} ended {status.value}"
-                outcome = Outcome(StepStatus.FAILURE, outputs, reason)
+            match status:
+                case RunStatus.SUCCESS:
+                    outcome = Outcome(StepStatus.SUCCESS, outputs)
+                case RunStatus.CANCELLED if row.cancel_requested:
+                    outcome = Outcome(StepStatus.CANCELLED, outputs)
+                case _:
+                    reason = f"pipeline '{child.pipeline}' run #{child.number} ended {status.value}"
+                    outcome = Outcome(StepStatus.FAILURE, outputs, reason)
             await finish_attempt(uow, loaded, row, outcome)
         await job.complete_in(uow)
         await uow.commit()
 
 
-async def start_queued(job: JobContext) -> None:
+async def start_queued(job: JobContext[GroupRef]) -> None:
     async with job.uow() as uow:
-        started = await start_next_in_group(uow, str(job.job.payload["group"]))
+        started = await start_next_in_group(uow, job.payload.group)
         await job.complete_in(uow, {"started": started})
         await uow.commit()
 
 
-async def cancel_agent(job: JobContext) -> None:
+async def cancel_agent(job: JobContext[AgentRef]) -> None:
     """Reach the agent of a cancelled step; its finish notice then ends the step."""
     # An agent that already ended (its notice ends the step) or was deleted needs nothing.
     with contextlib.suppress(InvalidTransition, NotFound):
-        await agents.cancel(
-            job.runtime.uow(), str(job.job.payload["agent"]), Actor.system("pipelines")
-        )
+        await agents.cancel(job.runtime.uow(), job.payload.agent, Actor.system("pipelines"))
 
 
-async def cancel_run(job: JobContext) -> None:
-    payload = job.job.payload
+async def cancel_run(job: JobContext[CancelRun]) -> None:
     async with job.uow() as uow:
-        await cancel_run_rows(uow, str(payload["run"]), reason=str(payload.get("reason") or ""))
+        await cancel_run_rows(uow, job.payload.run, reason=job.payload.reason)
         await job.complete_in(uow)
         await uow.commit()
 
 
-async def run_timed_out(job: JobContext) -> None:
+async def run_timed_out(job: JobContext[RunRef]) -> None:
     async with job.uow() as uow:
-        run = await run_row(uow, str(job.job.payload["run"]))
+        run = await run_row(uow, job.payload.run)
         if not RunStatus(run.status).is_terminal:
             spec = PipelineSpec.model_validate(run.spec)
             limit = spec.timeout.total_seconds() if spec.timeout else 0
@@ -189,9 +198,9 @@ async def run_timed_out(job: JobContext) -> None:
         await uow.commit()
 
 
-async def cleanup(job: JobContext) -> None:
+async def cleanup(job: JobContext[RunRef]) -> None:
     async with job.runtime.uow(read_only=True) as uow:
-        run = await run_row(uow, str(job.job.payload["run"]))
+        run = await run_row(uow, job.payload.run)
         path = Path(run.workspace_path) if run.workspace_path else None
         repo = Path(run.repo_path) if run.repo_path else None
     if path is not None:

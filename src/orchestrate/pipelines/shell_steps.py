@@ -31,6 +31,7 @@ from orchestrate.pipelines.expressions.shell_script import (
     prepare_script,
     script_environment,
 )
+from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import StepStatus
 from orchestrate.pipelines.secret_use import step_secrets
 from orchestrate.pipelines.steps.outputs import read_outputs
@@ -38,7 +39,7 @@ from orchestrate.pipelines.steps.shell import ShellCommand, ShellResult, run_she
 from orchestrate.pipelines.workspace import ensure_workspace
 
 
-async def run_shell_step(job: JobContext, attempt: Attempt) -> Outcome:
+async def run_shell_step(job: JobContext[AttemptRef], attempt: Attempt) -> Outcome:
     """Run the attempt's script to its end; the outcome is already masked."""
     step = attempt.step
     assert step.run is not None
@@ -68,7 +69,7 @@ async def run_shell_step(job: JobContext, attempt: Attempt) -> Outcome:
 
 
 async def _run(
-    job: JobContext,
+    job: JobContext[AttemptRef],
     attempt: Attempt,
     script: ShellScript,
     env: dict[str, str],
@@ -153,7 +154,7 @@ def _log_header(attempt: Attempt, script: ShellScript) -> None:
             log_file.write(f"   ${variable} = ${{{{ {expression} }}}}\n")
 
 
-async def _publish_log(job: JobContext, attempt: Attempt, lines: list[str]) -> None:
+async def _publish_log(job: JobContext[AttemptRef], attempt: Attempt, lines: list[str]) -> None:
     """Log lines become events too, so the dashboard and ``--follow`` see them live."""
     async with job.uow() as uow:
         record_event(
@@ -165,7 +166,7 @@ async def _publish_log(job: JobContext, attempt: Attempt, lines: list[str]) -> N
         await uow.commit()
 
 
-async def _cancel_requested(job: JobContext, attempt: Attempt) -> bool:
+async def _cancel_requested(job: JobContext[AttemptRef], attempt: Attempt) -> bool:
     async with job.runtime.uow(read_only=True) as uow:
         row = await find_step(uow, attempt.step_row_id)
         return row is None or row.cancel_requested

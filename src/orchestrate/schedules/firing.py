@@ -27,6 +27,7 @@ from orchestrate.core.jobs import (
     JobContext,
     JobRegistry,
     NewJob,
+    NoPayload,
     bring_forward,
     enqueue,
     enqueue_many,
@@ -36,11 +37,15 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.schedules import _store as store
 from orchestrate.schedules.cron import CronError, MisfirePolicy, due_fire_times
+from orchestrate.schedules.kinds import (
+    FIRE_SCHEDULES,
+    START_FIRES,
+    START_SCHEDULED_AGENT,
+    StartFires,
+)
 from orchestrate.schedules.models import ScheduleFire
 from orchestrate.schedules.starting import (
     BATCH,
-    START_FIRES,
-    START_SCHEDULED_AGENT,
     Tick,
     cancel_replaced,
     promote_queued,
@@ -51,8 +56,6 @@ from orchestrate.schedules.starting import (
 
 log = structlog.get_logger(__name__)
 
-# Job kinds keep their original "triggers." names: queued jobs outlive an upgrade.
-FIRE_SCHEDULES = "triggers.fire_schedules"
 TICK = timedelta(seconds=5)
 _JUST_BEFORE = timedelta(microseconds=1)
 START_CHUNK = 25
@@ -61,7 +64,7 @@ START_HOLD = timedelta(seconds=30)
 """How far ahead start jobs are queued until the tick brings them forward (a fallback)."""
 
 
-async def fire_schedules(context: JobContext) -> None:
+async def fire_schedules(context: JobContext[NoPayload]) -> None:
     """The job: fire what is due, start queued fires whose predecessor ended, re-enqueue.
 
     Due schedules are fired in batches, each batch in its own transaction (its fire rows
@@ -129,7 +132,11 @@ async def fire_due(uow: UnitOfWork, tick: Tick) -> int:
     chunks = [fired[at : at + START_CHUNK] for at in range(0, len(fired), START_CHUNK)]
     hold_until = tick.now + START_HOLD
     tick.start_jobs += await enqueue_many(
-        uow, [NewJob(START_FIRES, {"schedules": chunk}, run_at=hold_until) for chunk in chunks]
+        uow,
+        [
+            NewJob(START_FIRES, StartFires(schedules=tuple(chunk)), run_at=hold_until)
+            for chunk in chunks
+        ],
     )
     await store.move_fire_times(uow, moves)
     await store.pause_schedules(uow, unfireable)
@@ -180,9 +187,8 @@ def _slot(moment: datetime) -> datetime:
 async def enqueue_tick(uow: UnitOfWork, at: datetime) -> None:
     """Enqueue the firing job of ``at``'s time slot unless a worker already did."""
     slot = _slot(at)
-    await enqueue(
-        uow, FIRE_SCHEDULES, key=f"{FIRE_SCHEDULES}:{slot.isoformat()}", run_at=slot, max_attempts=3
-    )
+    key = f"{FIRE_SCHEDULES.name}:{slot.isoformat()}"
+    await enqueue(uow, FIRE_SCHEDULES, NoPayload(), key=key, run_at=slot, max_attempts=3)
 
 
 async def start_schedule_firing(runtime: Runtime) -> None:

@@ -30,11 +30,11 @@ from orchestrate.pipelines import service as pipelines
 from orchestrate.schedules import _store as store
 from orchestrate.schedules.cron import CronSchedule, MisfirePolicy, parse_schedule
 from orchestrate.schedules.firing import (
-    FIRE_SCHEDULES,
     register_schedule_jobs,
     start_schedule_firing,
     trigger_now,
 )
+from orchestrate.schedules.kinds import FIRE_SCHEDULES
 from orchestrate.schedules.models import (
     PIPELINE_SOURCE_PREFIX,
     UPCOMING_COUNT,

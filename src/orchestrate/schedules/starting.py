@@ -29,14 +29,12 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
 from orchestrate.schedules import _store as store
+from orchestrate.schedules.kinds import START_SCHEDULED_AGENT, FireRef, StartFires
 from orchestrate.schedules.models import FireOutcome, OverlapPolicy, TargetKind
 from orchestrate.schedules.tables import ScheduleFireRow, ScheduleRow
 
 log = structlog.get_logger(__name__)
 
-# Job kinds keep their original "triggers." names: queued jobs outlive an upgrade.
-START_FIRES = "triggers.start_fires"
-START_SCHEDULED_AGENT = "triggers.start_scheduled_agent"
 BATCH = 1000
 
 
@@ -55,7 +53,7 @@ def _actor() -> Actor:
     return Actor.system("schedules")
 
 
-async def start_fires(context: JobContext) -> dict[str, Any]:
+async def start_fires(context: JobContext[StartFires]) -> dict[str, Any]:
     """The job: decide and start the pending fires of some schedules, each oldest first.
 
     One transaction per schedule, so the single SQLite writer is never held for long. A
@@ -65,7 +63,7 @@ async def start_fires(context: JobContext) -> dict[str, Any]:
     than left pending.
     """
     runtime = context.runtime
-    schedule_ids = sorted(str(key) for key in context.job.payload["schedules"])
+    schedule_ids = sorted(context.payload.schedules)
     started = 0
     failures: list[tuple[str, Exception]] = []
     for schedule_id in schedule_ids:
@@ -186,8 +184,8 @@ async def _start(
         await enqueue(
             uow,
             START_SCHEDULED_AGENT,
-            {"fire": fire_row.id},
-            key=f"{START_SCHEDULED_AGENT}:{fire_row.id}",
+            FireRef(fire=fire_row.id),
+            key=f"{START_SCHEDULED_AGENT.name}:{fire_row.id}",
         )
         return
     assert row.pipeline is not None
@@ -234,10 +232,10 @@ async def cancel_replaced(runtime: Runtime, tick: Tick) -> None:
             log.info("schedule_cancel_previous_skipped", target=target, reason=str(error))
 
 
-async def start_scheduled_agent(context: JobContext) -> None:
+async def start_scheduled_agent(context: JobContext[FireRef]) -> None:
     """The job: start the agent of one fire; the origin key makes a retry return the first."""
     runtime = context.runtime
-    fire_id = str(context.job.payload["fire"])
+    fire_id = context.payload.fire
     async with runtime.uow(read_only=True) as reader:
         fire_row = await store.fire_row(reader, fire_id)
         row = None if fire_row is None else await store.schedule_by_id(reader, fire_row.schedule_id)

@@ -20,8 +20,8 @@ from orchestrate.core.jobs import NewJob, enqueue_many
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.triggers import _store as store
 from orchestrate.triggers.deliveries import NewDelivery
+from orchestrate.triggers.kinds import PROCESS_DELIVERIES, DeliveryBatch
 
-PROCESS_DELIVERIES = "triggers.process_deliveries"
 """The job that processes the deliveries of one batch (see ``processing.py``)."""
 
 MAX_BATCH = 256
@@ -99,6 +99,7 @@ async def store_batch(uow: UnitOfWork, batch: list[NewDelivery]) -> list[str | N
         row_ids = await store.insert_unless_known(uow, batch)
         stored = [row_id for row_id in row_ids if row_id is not None]
         if stored:
-            await enqueue_many(uow, [NewJob(PROCESS_DELIVERIES, {"deliveries": stored})])
+            batch_job = NewJob(PROCESS_DELIVERIES, DeliveryBatch(deliveries=tuple(stored)))
+            await enqueue_many(uow, [batch_job])
         await uow.commit()
     return row_ids

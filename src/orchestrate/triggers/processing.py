@@ -39,12 +39,15 @@ from orchestrate.pipelines import service as pipelines
 from orchestrate.pipelines.spec import PipelineSpec
 from orchestrate.triggers import _store as store
 from orchestrate.triggers import automations, deliveries, routing
-from orchestrate.triggers.inbox import PROCESS_DELIVERIES
+from orchestrate.triggers.kinds import (
+    PROCESS_DELIVERIES,
+    PROCESS_DELIVERY,
+    DeliveryBatch,
+    DeliveryRef,
+)
 from orchestrate.triggers.models import DeliveryStatus, WebhookDelivery
 
 log = structlog.get_logger(__name__)
-
-PROCESS_DELIVERY = "triggers.process_delivery"
 
 
 def register_trigger_jobs(registry: JobRegistry, runtime: Runtime) -> None:
@@ -57,11 +60,11 @@ def register_trigger_jobs(registry: JobRegistry, runtime: Runtime) -> None:
 async def enqueue_processing(uow: UnitOfWork, delivery_ids: list[str]) -> list[str]:
     """Queue one single-delivery processing job per delivery; their job ids."""
     return await enqueue_many(
-        uow, [NewJob(PROCESS_DELIVERY, {"delivery": key}) for key in delivery_ids]
+        uow, [NewJob(PROCESS_DELIVERY, DeliveryRef(delivery=key)) for key in delivery_ids]
     )
 
 
-async def process_deliveries(context: JobContext) -> dict[str, Any]:
+async def process_deliveries(context: JobContext[DeliveryBatch]) -> dict[str, Any]:
     """The job of one received batch: every delivery of it still ``received`` is processed.
 
     Routing and automations happen before the write transaction (routing only reads;
@@ -71,7 +74,7 @@ async def process_deliveries(context: JobContext) -> dict[str, Any]:
     broke the batch holds up only the delivery it concerns.
     """
     runtime = context.runtime
-    keys = [str(key) for key in context.job.payload["deliveries"]]
+    keys = list(context.payload.deliveries)
     async with runtime.uow(read_only=True) as uow:
         received = await store.received_deliveries(uow, keys)
     if context.job.attempt > 1:
@@ -118,14 +121,14 @@ async def process_deliveries(context: JobContext) -> dict[str, Any]:
     return outcome
 
 
-async def process_delivery(context: JobContext) -> dict[str, Any] | None:
+async def process_delivery(context: JobContext[DeliveryRef]) -> dict[str, Any] | None:
     """The single-delivery job: route one delivery and record what it started.
 
     A failed attempt leaves the delivery ``processing`` with the error in
     ``last_error`` and is retried by the queue; the last attempt's failure marks it
     ``failed`` (the job is then in the dead letters).
     """
-    key = str(context.job.payload["delivery"])
+    key = context.payload.delivery
     runtime = context.runtime
     delivery = await _begin_processing(runtime.uow(), key)
     if delivery is None:

@@ -33,6 +33,7 @@ from orchestrate.triggers import _store as store
 from orchestrate.triggers import automations, deliveries, processing
 from orchestrate.triggers.deliveries import NewDelivery
 from orchestrate.triggers.inbox import DeliveryInbox
+from orchestrate.triggers.kinds import PROCESS_DELIVERY
 from orchestrate.triggers.models import (
     DeliveryStatus,
     DeliverySummary,
@@ -43,7 +44,6 @@ from orchestrate.triggers.models import (
     WebhookDelivery,
 )
 from orchestrate.triggers.processing import (
-    PROCESS_DELIVERY,
     process_delivery,
     register_trigger_jobs,
 )

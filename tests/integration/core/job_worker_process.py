@@ -17,9 +17,21 @@ from pathlib import Path
 
 from orchestrate.app.worker import install_stop_signals
 from orchestrate.core.events import record_event
-from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, RunnerConfig
+from orchestrate.core.jobs import (
+    JobContext,
+    JobKind,
+    JobPayload,
+    JobRegistry,
+    JobRunner,
+    RunnerConfig,
+)
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import load_settings
+
+
+class Numbered(JobPayload):
+    n: int
+
 
 LOG = Path(os.environ["TEST_LOG_DIR"]) / f"worker-{os.getpid()}.log"
 
@@ -30,7 +42,7 @@ def note(line: str) -> None:
         handle.flush()
 
 
-async def record(context: JobContext) -> None:
+async def record(context: JobContext[Numbered]) -> None:
     """Exactly-once effect: the event and the completion commit together."""
     note(f"run {context.job.id} {context.job.attempt}")
     async with context.uow() as uow:
@@ -39,7 +51,7 @@ async def record(context: JobContext) -> None:
         await uow.commit()
 
 
-async def hang_first(context: JobContext) -> None:
+async def hang_first(context: JobContext[Numbered]) -> None:
     """The first attempt hangs (so the test can kill the worker); later ones finish."""
     note(f"start {context.job.id} {context.job.attempt}")
     if context.job.attempt == 1:
@@ -51,8 +63,8 @@ async def main() -> None:
     settings = load_settings()
     runtime = Runtime.open(settings)
     registry = JobRegistry()
-    registry.register("test.record", record)
-    registry.register("test.hang_first", hang_first)
+    registry.register(JobKind("test.record", Numbered), record)
+    registry.register(JobKind("test.hang_first", Numbered), hang_first)
     lease = timedelta(seconds=float(os.environ.get("TEST_LEASE_SECONDS", "30")))
     config = RunnerConfig(
         concurrency=16, batch_size=10, lease=lease, poll_max=timedelta(milliseconds=200)

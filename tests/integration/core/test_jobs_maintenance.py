@@ -10,9 +10,11 @@ from orchestrate.core.clock import FrozenClock
 from orchestrate.core.jobs import (
     JobContext,
     JobFailed,
+    JobKind,
     JobRegistry,
     JobRunner,
     JobStatus,
+    NoPayload,
     RunnerConfig,
     enqueue,
 )
@@ -48,20 +50,20 @@ async def test_jobs_finished_longer_ago_than_the_retention_are_deleted(
         raise JobFailed("keep me for the post-mortem", retry=False)
 
     registry = JobRegistry()
-    registry.register("old.ok", ok)
-    registry.register("old.dead", broken)
-    registry.register("new.ok", ok)
+    registry.register(JobKind("old.ok", NoPayload), ok)
+    registry.register(JobKind("old.dead", NoPayload), broken)
+    registry.register(JobKind("new.ok", NoPayload), ok)
     register_maintenance(registry, retention=timedelta(days=7))
 
     async with frozen_runtime.uow() as uow:
         for kind in ("old.ok", "old.ok", "old.dead"):
-            await enqueue(uow, kind)
+            await enqueue(uow, JobKind(kind, NoPayload), NoPayload())
         await uow.commit()
     await JobRunner(frozen_runtime, registry, FAST).run(until_idle=True)
 
     clock.advance(timedelta(days=8))
     async with frozen_runtime.uow() as uow:
-        await enqueue(uow, "new.ok")
+        await enqueue(uow, JobKind("new.ok", NoPayload), NoPayload())
         await uow.commit()
     await schedule_maintenance(frozen_runtime)
     await JobRunner(frozen_runtime, registry, FAST).run(until_idle=True)
@@ -71,7 +73,7 @@ async def test_jobs_finished_longer_ago_than_the_retention_are_deleted(
     assert remaining["old.dead"] == 1
     assert remaining["new.ok"] == 1
     async with frozen_runtime.uow(read_only=True) as uow:
-        prune = await uow.session.scalar(select(JobRow).where(JobRow.kind == PRUNE_KIND))
+        prune = await uow.session.scalar(select(JobRow).where(JobRow.kind == PRUNE_KIND.name))
     assert prune is not None
     assert prune.status == JobStatus.SUCCEEDED
     assert prune.result == {"deleted": 2}
@@ -87,8 +89,8 @@ async def test_only_one_prune_job_is_enqueued_per_hour_however_many_workers_ask(
         await schedule_maintenance(frozen_runtime)
     clock.advance(timedelta(minutes=30))
     await schedule_maintenance(frozen_runtime)
-    assert (await statuses(frozen_runtime)) == {PRUNE_KIND: 1}
+    assert (await statuses(frozen_runtime)) == {PRUNE_KIND.name: 1}
 
     clock.advance(timedelta(hours=1))
     await schedule_maintenance(frozen_runtime)
-    assert (await statuses(frozen_runtime)) == {PRUNE_KIND: 2}
+    assert (await statuses(frozen_runtime)) == {PRUNE_KIND.name: 2}

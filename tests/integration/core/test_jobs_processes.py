@@ -19,6 +19,7 @@ from orchestrate.core.events import EventRow
 from orchestrate.core.jobs import JobStatus, NewJob, enqueue_many
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
+from tests.job_kinds import Note, note_kind
 
 WORKER_SCRIPT = Path(__file__).with_name("job_worker_process.py")
 
@@ -102,8 +103,9 @@ def workers(db_url: str, tmp_path: Path) -> Iterator[Workers]:
 
 
 async def enqueue_records(runtime: Runtime, count: int, kind: str = "test.record") -> list[str]:
+    job_kind = note_kind(kind)
     async with runtime.uow() as uow:
-        ids = await enqueue_many(uow, [NewJob(kind, {"n": n}) for n in range(count)])
+        ids = await enqueue_many(uow, [NewJob(job_kind, Note(n=n)) for n in range(count)])
         await uow.commit()
     return ids
 

@@ -32,6 +32,7 @@ from orchestrate.core.jobs import (
 from orchestrate.core.jobs.queue import claim_due_jobs
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
+from tests.job_kinds import Note, note_kind
 
 FAST = RunnerConfig(
     concurrency=8,
@@ -44,7 +45,7 @@ FAST = RunnerConfig(
 
 async def add_job(runtime: Runtime, kind: str = "test.noop", **options: Any) -> str:
     async with runtime.uow() as uow:
-        job_id = await enqueue(uow, kind, options.pop("payload", {}), **options)
+        job_id = await enqueue(uow, note_kind(kind), options.pop("payload", Note()), **options)
         await uow.commit()
     return job_id
 
@@ -58,7 +59,7 @@ async def job_row(runtime: Runtime, job_id: str) -> JobRow:
 
 def registry_with(kind: str, handler: Any, **options: Any) -> JobRegistry:
     registry = JobRegistry()
-    registry.register(kind, handler, **options)
+    registry.register(note_kind(kind), handler, **options)
     return registry
 
 
@@ -70,17 +71,17 @@ async def run_until_idle(
 
 class TestRunningJobs:
     async def test_an_enqueued_job_runs_once_and_keeps_its_result(self, runtime: Runtime) -> None:
-        calls: list[dict[str, Any]] = []
+        calls: list[Note] = []
 
-        async def handler(context: JobContext) -> dict[str, Any]:
-            calls.append(context.job.payload)
-            return {"echo": context.job.payload["n"]}
+        async def handler(context: JobContext[Note]) -> dict[str, Any]:
+            calls.append(context.payload)
+            return {"echo": context.payload.n}
 
-        job_id = await add_job(runtime, payload={"n": 7})
+        job_id = await add_job(runtime, payload=Note(n=7))
         await run_until_idle(runtime, registry_with("test.noop", handler))
 
         row = await job_row(runtime, job_id)
-        assert calls == [{"n": 7}]
+        assert calls == [Note(n=7)]
         assert row.status == JobStatus.SUCCEEDED
         assert row.result == {"echo": 7}
         assert row.attempts == 1
@@ -91,7 +92,7 @@ class TestRunningJobs:
         self, runtime: Runtime
     ) -> None:
         async with runtime.uow() as uow:
-            await enqueue(uow, "test.noop")
+            await enqueue(uow, note_kind("test.noop"), Note())
             # leaving without commit rolls the job back with everything else
         async with runtime.uow(read_only=True) as uow:
             assert await uow.session.scalar(select(func.count()).select_from(JobRow)) == 0
@@ -101,7 +102,11 @@ class TestRunningJobs:
         second = await add_job(runtime, key="webhook:123")
         async with runtime.uow() as uow:
             ids = await enqueue_many(
-                uow, [NewJob("test.noop", {}, key="webhook:123"), NewJob("test.noop", {})]
+                uow,
+                [
+                    NewJob(note_kind("test.noop"), Note(), key="webhook:123"),
+                    NewJob(note_kind("test.noop"), Note()),
+                ],
             )
             await uow.commit()
 
@@ -112,11 +117,11 @@ class TestRunningJobs:
     async def test_higher_priority_jobs_start_first(self, runtime: Runtime) -> None:
         order: list[str] = []
 
-        async def handler(context: JobContext) -> None:
-            order.append(context.job.payload["name"])
+        async def handler(context: JobContext[Note]) -> None:
+            order.append(context.payload.name)
 
-        await add_job(runtime, payload={"name": "low"}, priority=0)
-        await add_job(runtime, payload={"name": "high"}, priority=10)
+        await add_job(runtime, payload=Note(name="low"), priority=0)
+        await add_job(runtime, payload=Note(name="high"), priority=10)
         config = RunnerConfig(concurrency=1, batch_size=1, poll_max=timedelta(milliseconds=50))
         await run_until_idle(runtime, registry_with("test.noop", handler), config)
         assert order == ["high", "low"]
@@ -145,11 +150,11 @@ class TestRunningJobs:
         peak = 0
         started: list[int] = []
 
-        async def capped(context: JobContext) -> None:
+        async def capped(context: JobContext[Note]) -> None:
             nonlocal running, peak
             running += 1
             peak = max(peak, running)
-            started.append(context.job.payload["n"])
+            started.append(context.payload.n)
             await asyncio.sleep(0.05)
             running -= 1
 
@@ -157,9 +162,9 @@ class TestRunningJobs:
             return None
 
         registry = registry_with("test.capped", capped, max_concurrent=2)
-        registry.register("test.free", free)
+        registry.register(note_kind("test.free"), free)
         for n in range(6):
-            await add_job(runtime, kind="test.capped", payload={"n": n})
+            await add_job(runtime, kind="test.capped", payload=Note(n=n))
         others = [await add_job(runtime, kind="test.free") for _ in range(5)]
         await run_until_idle(runtime, registry)
 
@@ -175,7 +180,7 @@ class TestRunningJobs:
             return None
 
         registry = registry_with("test.capped", handler, max_concurrent=1)
-        registry.register("test.free", handler)
+        registry.register(note_kind("test.free"), handler)
         jobs = [await add_job(runtime, kind="test.free") for _ in range(3)]
         config = RunnerConfig(concurrency=1, batch_size=1, poll_max=timedelta(milliseconds=50))
         await asyncio.wait_for(JobRunner(runtime, registry, config).run(until_idle=True), 10)
@@ -185,15 +190,15 @@ class TestRunningJobs:
     async def test_until_idle_runs_a_chain_of_jobs_that_each_enqueue_the_next(
         self, runtime: Runtime
     ) -> None:
-        async def link(context: JobContext) -> None:
+        async def link(context: JobContext[Note]) -> None:
             async with context.uow() as uow:
-                n = int(context.job.payload["n"])
+                n = context.payload.n
                 if n < 30:
-                    await enqueue(uow, "test.link", {"n": n + 1})
+                    await enqueue(uow, note_kind("test.link"), Note(n=n + 1))
                 await context.complete_in(uow)
                 await uow.commit()
 
-        first = await add_job(runtime, kind="test.link", payload={"n": 1})
+        first = await add_job(runtime, kind="test.link", payload=Note(n=1))
         await run_until_idle(runtime, registry_with("test.link", link))
         async with runtime.uow(read_only=True) as uow:
             done = await uow.session.scalar(

@@ -15,21 +15,31 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from orchestrate.core.jobs import JobContext, JobRegistry, JobRunner, RunnerConfig, enqueue
+from orchestrate.core.jobs import (
+    JobContext,
+    JobKind,
+    JobRegistry,
+    JobRunner,
+    NoPayload,
+    RunnerConfig,
+    enqueue,
+)
 from orchestrate.core.jobs.fifo import FifoListener, notify_listeners
 from orchestrate.core.jobs.watchers import NullWatcher, open_watcher
 from orchestrate.core.runtime import Runtime
 
+LATER = JobKind("test.later", NoPayload)
+
 ENQUEUE_ONE = """
 import asyncio
-from orchestrate.core.jobs import enqueue
+from orchestrate.core.jobs import JobKind, NoPayload, enqueue
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import load_settings
 
 async def main():
     runtime = Runtime.open(load_settings())
     async with runtime.uow() as uow:
-        await enqueue(uow, "test.wake")
+        await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
         await uow.commit()
     await runtime.close()
 
@@ -74,7 +84,7 @@ async def test_an_idle_worker_runs_a_job_enqueued_by_another_process(runtime: Ru
         started.set()
 
     registry = JobRegistry()
-    registry.register("test.wake", handler)
+    registry.register(JobKind("test.wake", NoPayload), handler)
     stop = asyncio.Event()
     task = asyncio.create_task(JobRunner(runtime, registry, RunnerConfig()).run(stop))
     try:
@@ -97,12 +107,12 @@ async def test_an_idle_worker_runs_a_job_queued_for_later_once_it_is_due(
         ran.set()
 
     registry = JobRegistry()
-    registry.register("test.later", handler)
+    registry.register(LATER, handler)
     config = RunnerConfig(poll_max=timedelta(seconds=30))
     stop = asyncio.Event()
     due = datetime.now(UTC) + timedelta(seconds=1)
     async with runtime.uow() as uow:
-        await enqueue(uow, "test.later", run_at=due)
+        await enqueue(uow, LATER, NoPayload(), run_at=due)
         await uow.commit()
     task = asyncio.create_task(JobRunner(runtime, registry, config).run(stop))
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from orchestrate.core.jobs import (
     JobContext,
@@ -16,6 +15,7 @@ from orchestrate.core.jobs import (
     enqueue,
 )
 from orchestrate.core.runtime import Runtime
+from tests.job_kinds import Note, note_kind
 
 _FAST = RunnerConfig(
     concurrency=4,
@@ -26,9 +26,9 @@ _FAST = RunnerConfig(
 )
 
 
-async def queued_job(runtime: Runtime, kind: str = "test.queued", **payload: Any) -> str:
+async def queued_job(runtime: Runtime, kind: str = "test.queued", n: int = 0) -> str:
     async with runtime.uow() as uow:
-        job_id = await enqueue(uow, kind, payload)
+        job_id = await enqueue(uow, note_kind(kind), Note(n=n))
         await uow.commit()
     return job_id
 
@@ -40,7 +40,7 @@ async def dead_job(runtime: Runtime, kind: str = "test.broken") -> str:
         raise JobFailed("the payload points at nothing", retry=False)
 
     registry = JobRegistry()
-    registry.register(kind, fail)
+    registry.register(note_kind(kind), fail)
     job_id = await queued_job(runtime, kind)
     await asyncio.wait_for(JobRunner(runtime, registry, _FAST).run(until_idle=True), 30)
     return job_id

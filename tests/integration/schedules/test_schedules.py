@@ -17,8 +17,9 @@ from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service as pipelines
 from orchestrate.pipelines.tables import PipelineRow
-from orchestrate.schedules import firing, service, starting
+from orchestrate.schedules import firing, service
 from orchestrate.schedules.cron import CronError, MisfirePolicy
+from orchestrate.schedules.kinds import START_FIRES
 from orchestrate.schedules.tables import ScheduleFireRow, ScheduleRow
 
 # A Monday, thirty seconds before 09:00 UTC.
@@ -156,10 +157,10 @@ class TestFiring:
         ]
         async with rt.uow(read_only=True) as uow:
             starts = list(
-                await uow.session.scalars(select(JobRow).where(JobRow.kind == starting.START_FIRES))
+                await uow.session.scalars(select(JobRow).where(JobRow.kind == START_FIRES.name))
             )
         [start] = starts  # one job for a few dozen schedules
-        assert sorted(start.payload["schedules"]) == sorted(
+        assert sorted(START_FIRES.parse(start.payload).schedules) == sorted(
             [pending[0][0].schedule_id, pending[1][0].schedule_id]
         )
 

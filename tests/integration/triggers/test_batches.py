@@ -8,19 +8,21 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from orchestrate.core.jobs import JobKind
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.triggers import service
 from orchestrate.triggers.deliveries import NewDelivery
-from orchestrate.triggers.inbox import PROCESS_DELIVERIES, DeliveryInbox, store_batch
+from orchestrate.triggers.inbox import DeliveryInbox, store_batch
+from orchestrate.triggers.kinds import PROCESS_DELIVERIES
 from orchestrate.triggers.tables import WebhookDeliveryRow
 from tests.integration.triggers.test_deliveries import push, rows, settings, work
 from tests.integration.triggers.test_receiver import deliver
 
 
-async def jobs(runtime: Runtime, kind: str) -> list[JobRow]:
+async def jobs(runtime: Runtime, kind: JobKind[Any]) -> list[JobRow]:
     async with runtime.uow(read_only=True) as uow:
-        return list(await uow.session.scalars(select(JobRow).where(JobRow.kind == kind)))
+        return list(await uow.session.scalars(select(JobRow).where(JobRow.kind == kind.name)))
 
 
 def new_push(number: int) -> NewDelivery:

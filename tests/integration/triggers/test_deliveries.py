@@ -122,7 +122,7 @@ async def test_a_thousand_deliveries_store_and_process_each_valid_unique_one_exa
     )
     all_processed = select(func.count()).where(EventRow.type == "webhook.delivery.processed")
     unfinished_or_alone = select(func.count()).where(
-        (JobRow.status != "succeeded") | (JobRow.kind == service.PROCESS_DELIVERY)
+        (JobRow.status != "succeeded") | (JobRow.kind == service.PROCESS_DELIVERY.name)
     )
     assert await count(runtime, processed) == 850
     assert await count(runtime, all_processed) == 850
@@ -232,7 +232,7 @@ async def test_a_delivery_that_keeps_failing_ends_failed_with_its_error_after_th
     assert last.attempts == 5  # the job queue's default attempts
     assert "JSONDecodeError" in (last.last_error or "")
     dead = select(func.count()).where(
-        JobRow.kind == service.PROCESS_DELIVERY, JobRow.status == "dead"
+        JobRow.kind == service.PROCESS_DELIVERY.name, JobRow.status == "dead"
     )
     assert await count(runtime, dead) == 1
     assert result.id == last.id

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.forges.github.signatures import sign
-from orchestrate.triggers.inbox import PROCESS_DELIVERIES
+from orchestrate.triggers.kinds import PROCESS_DELIVERIES
 from orchestrate.triggers.service import MAX_BODY_BYTES
 from orchestrate.triggers.tables import WebhookDeliveryRow
 from tests.support import GITHUB_WEBHOOKS
@@ -78,7 +78,7 @@ async def jobs_of_processing(runtime: Runtime) -> int:
 
     async with runtime.uow(read_only=True) as uow:
         count = await uow.session.scalar(
-            select(func.count()).select_from(JobRow).where(JobRow.kind == PROCESS_DELIVERIES)
+            select(func.count()).select_from(JobRow).where(JobRow.kind == PROCESS_DELIVERIES.name)
         )
         return int(count or 0)
 

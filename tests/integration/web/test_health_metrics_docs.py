@@ -15,10 +15,12 @@ from orchestrate import __version__
 from orchestrate.app.http import create_app
 from orchestrate.auth.models import Role
 from orchestrate.core.db import create_database
-from orchestrate.core.jobs import enqueue
+from orchestrate.core.jobs import JobKind, NoPayload, enqueue
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import SandboxMode, Settings
 from tests.support import bearer
+
+METRICS = JobKind("test.metrics", NoPayload)
 
 
 def sample(metrics: str, name: str, **labels: str) -> float | None:
@@ -171,9 +173,9 @@ class TestMetrics:
     ) -> None:
         async with runtime.uow() as uow:
             earlier = uow.now() - timedelta(minutes=5)
-            await enqueue(uow, "test.metrics", {}, run_at=earlier)
-            await enqueue(uow, "test.metrics", {})
-            await enqueue(uow, "test.metrics", {}, run_at=uow.now() + timedelta(hours=1))
+            await enqueue(uow, METRICS, NoPayload(), run_at=earlier)
+            await enqueue(uow, METRICS, NoPayload())
+            await enqueue(uow, METRICS, NoPayload(), run_at=uow.now() + timedelta(hours=1))
             await uow.commit()
 
         metrics = (await api.get("/metrics")).text

@@ -1,8 +1,9 @@
 """The durable job queue: one ``jobs`` table for every kind of background work.
 
-Enqueue inside a unit of work (``enqueue``), handle with a ``JobRegistry`` handler,
-run with a ``JobRunner``. See ``runner.py`` for how claiming, leases, heartbeats,
-retries and dead-lettering fit together.
+Declare a kind with its payload model (``JobKind``, ``JobPayload``), enqueue a typed
+payload inside a unit of work (``enqueue``), handle it with a ``JobRegistry`` handler
+that receives the parsed payload, run with a ``JobRunner``. See ``runner.py`` for how
+claiming, leases, heartbeats, retries and dead-lettering fit together.
 """
 
 from orchestrate.core.jobs.admin import (
@@ -12,6 +13,14 @@ from orchestrate.core.jobs.admin import (
     list_jobs,
     queue_stats,
     retry_job,
+)
+from orchestrate.core.jobs.kinds import (
+    JobKind,
+    JobPayload,
+    NewJob,
+    NoPayload,
+    PayloadInvalid,
+    describe_problems,
 )
 from orchestrate.core.jobs.models import (
     DEFAULT_MAX_ATTEMPTS,
@@ -23,7 +32,7 @@ from orchestrate.core.jobs.models import (
     QueueStats,
     RetryPolicy,
 )
-from orchestrate.core.jobs.queue import NewJob, bring_forward, enqueue, enqueue_many
+from orchestrate.core.jobs.queue import bring_forward, enqueue, enqueue_many
 from orchestrate.core.jobs.registry import HandlerSpec, JobContext, JobHandler, JobRegistry
 from orchestrate.core.jobs.runner import JobRunner, RunnerConfig, new_worker_id
 
@@ -35,16 +44,21 @@ __all__ = [
     "JobFailed",
     "JobHandler",
     "JobInfo",
+    "JobKind",
+    "JobPayload",
     "JobRegistry",
     "JobRunner",
     "JobStatus",
     "LeaseLost",
     "NewJob",
+    "NoPayload",
+    "PayloadInvalid",
     "QueueStats",
     "RetryPolicy",
     "RunnerConfig",
     "bring_forward",
     "cancel_job",
+    "describe_problems",
     "enqueue",
     "enqueue_many",
     "find_job_by_key",

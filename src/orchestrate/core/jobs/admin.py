@@ -118,7 +118,7 @@ def _info(row: JobRow) -> JobInfo:
     return JobInfo(
         id=row.id,
         kind=row.kind,
-        payload=dict(row.payload),
+        payload=row.payload,
         status=JobStatus(row.status),
         priority=row.priority,
         attempts=row.attempts,

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
+from orchestrate.core.jobs.kinds import JobKind, NoPayload
 from orchestrate.core.jobs.models import JobStatus
 from orchestrate.core.jobs.queue import enqueue
 from orchestrate.core.jobs.registry import JobContext, JobRegistry
@@ -21,7 +22,7 @@ from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 
-PRUNE_KIND = "core.prune_jobs"
+PRUNE_KIND = JobKind("core.prune_jobs", NoPayload)
 PRUNE_BATCH = 1000
 PRUNE_EVERY = timedelta(hours=1)
 
@@ -43,7 +44,7 @@ async def prune_finished_jobs(uow: UnitOfWork, *, older_than: timedelta, limit: 
 
 
 def register_maintenance(registry: JobRegistry, *, retention: timedelta) -> None:
-    async def prune(context: JobContext) -> dict[str, int]:
+    async def prune(context: JobContext[NoPayload]) -> dict[str, int]:
         deleted = 0
         while True:
             async with context.uow() as uow:
@@ -60,5 +61,6 @@ async def schedule_maintenance(runtime: Runtime) -> None:
     """Enqueue this hour's prune job unless some worker already did."""
     async with runtime.uow() as uow:
         hour = uow.now().strftime("%Y-%m-%dT%H")
-        await enqueue(uow, PRUNE_KIND, key=f"{PRUNE_KIND}:{hour}", max_attempts=3)
+        key = f"{PRUNE_KIND.name}:{hour}"
+        await enqueue(uow, PRUNE_KIND, NoPayload(), key=key, max_attempts=3)
         await uow.commit()

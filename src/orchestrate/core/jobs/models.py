@@ -26,11 +26,15 @@ class JobStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Job:
-    """A job as its handler sees it: what to do, and which attempt this is."""
+    """A claimed job: what to do, and which attempt this is.
+
+    ``payload`` is the stored JSON as written; handlers read ``JobContext.payload``,
+    the same JSON parsed into the kind's model.
+    """
 
     id: str
     kind: str
-    payload: dict[str, Any]
+    payload: Any
     attempt: int
     max_attempts: int
     created_at: datetime
@@ -46,7 +50,8 @@ class JobInfo:
 
     id: str
     kind: str
-    payload: dict[str, Any]
+    payload: Any
+    """The stored JSON (normally an object), shown as written."""
     status: JobStatus
     priority: int
     attempts: int

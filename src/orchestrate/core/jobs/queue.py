@@ -10,7 +10,6 @@ expired and whose job was taken over can no longer record anything for it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.ids import new_id
+from orchestrate.core.jobs.kinds import JobKind, NewJob, P
 from orchestrate.core.jobs.models import DEFAULT_MAX_ATTEMPTS, Job, JobStatus, LeaseLost
 from orchestrate.core.jobs.signals import announce_new_jobs
 from orchestrate.core.jobs.tables import JobRow
@@ -42,22 +42,10 @@ MAX_ERROR_LENGTH = 8_000
 jobs: Table = JobRow.__table__  # type: ignore[assignment]
 
 
-@dataclass(frozen=True)
-class NewJob:
-    """A job to enqueue; ``key`` makes enqueueing the same work twice a no-op."""
-
-    kind: str
-    payload: dict[str, Any]
-    key: str | None = None
-    run_at: datetime | None = None
-    priority: int = 0
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-
-
 async def enqueue(
     uow: UnitOfWork,
-    kind: str,
-    payload: dict[str, Any] | None = None,
+    kind: JobKind[P],
+    payload: P,
     *,
     key: str | None = None,
     run_at: datetime | None = None,
@@ -69,13 +57,11 @@ async def enqueue(
     The job becomes visible to workers when the transaction commits, together with
     the change that asked for it.
     """
-    ids = await enqueue_many(
-        uow, [NewJob(kind, payload or {}, key, run_at, priority, max_attempts)]
-    )
+    ids = await enqueue_many(uow, [NewJob(kind, payload, key, run_at, priority, max_attempts)])
     return ids[0]
 
 
-async def enqueue_many(uow: UnitOfWork, new_jobs: Sequence[NewJob]) -> list[str]:
+async def enqueue_many(uow: UnitOfWork, new_jobs: Sequence[NewJob[Any]]) -> list[str]:
     """Enqueue several jobs in one round trip where possible; ids in the input's order."""
     if not new_jobs:
         return []  # and no wake-up: there is nothing to wake anyone for
@@ -98,7 +84,7 @@ async def enqueue_many(uow: UnitOfWork, new_jobs: Sequence[NewJob]) -> list[str]
 
 
 async def enqueue_leased(
-    session: AsyncSession, item: NewJob, *, owner: str, now: datetime, lease: timedelta
+    session: AsyncSession, item: NewJob[Any], *, owner: str, now: datetime, lease: timedelta
 ) -> Job | None:
     """Insert a job already claimed by ``owner`` (first attempt running); None if its key exists.
 
@@ -123,8 +109,8 @@ async def enqueue_leased(
         return None
     return Job(
         id=values["id"],
-        kind=item.kind,
-        payload=dict(item.payload),
+        kind=item.kind.name,
+        payload=dict(values["payload"]),
         attempt=1,
         max_attempts=item.max_attempts,
         created_at=now,
@@ -135,18 +121,16 @@ def _dialect_insert(session: AsyncSession) -> Any:
     return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def _check(item: NewJob) -> None:
-    if not item.kind:
-        raise ValidationFailed("A job needs a kind")
+def _check(item: NewJob[Any]) -> None:
     if item.max_attempts < 1:
         raise ValidationFailed(f"max_attempts must be at least 1, got {item.max_attempts}")
 
 
-def _row_values(item: NewJob, job_id: str, now: datetime) -> dict[str, Any]:
+def _row_values(item: NewJob[Any], job_id: str, now: datetime) -> dict[str, Any]:
     return {
         "id": job_id,
-        "kind": item.kind,
-        "payload": item.payload,
+        "kind": item.kind.name,
+        "payload": item.kind.dump(item.payload),
         "status": JobStatus.QUEUED.value,
         "priority": item.priority,
         "attempts": 0,
@@ -271,7 +255,7 @@ def _to_job(row: Row[Any]) -> Job:
     return Job(
         id=row.id,
         kind=row.kind,
-        payload=dict(row.payload),
+        payload=row.payload,
         attempt=row.attempts,
         max_attempts=row.max_attempts,
         created_at=row.created_at,

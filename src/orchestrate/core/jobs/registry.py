@@ -1,24 +1,31 @@
-"""Which handler runs which kind of job, and the context a handler receives."""
+"""Which handler runs which kind of job, and the context a handler receives.
+
+Registering binds a ``JobKind`` (its name and payload model) to a handler typed for
+that payload: ``registry.register(CLEANUP, cleanup)`` where ``cleanup`` takes a
+``JobContext[CleanupJob]``, so mypy checks that every handler reads the fields its
+kind's payload has.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic
 
 from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.jobs.kinds import JobKind, NewJob, P
 from orchestrate.core.jobs.models import Job
-from orchestrate.core.jobs.queue import NewJob, complete_job
+from orchestrate.core.jobs.queue import complete_job
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 
-Adopter = Callable[[UnitOfWork, NewJob], Awaitable[Job | None]]
+Adopter = Callable[[UnitOfWork, NewJob[Any]], Awaitable[Job | None]]
 """How a runner takes a follow-up job in the caller's transaction (see ``adopt_in``)."""
 
 
-class JobContext:
-    """What a handler gets: the job, the runtime, and a way to finish atomically.
+class JobContext(Generic[P]):
+    """What a handler gets: the job, its parsed payload, the runtime, a way to finish atomically.
 
     A handler whose work writes to the database calls ``complete_in(uow)`` before
     ``uow.commit()``: the job is then marked succeeded in the same transaction as its
@@ -27,9 +34,15 @@ class JobContext:
     """
 
     def __init__(
-        self, job: Job, runtime: Runtime, worker_id: str, adopter: Adopter | None = None
+        self,
+        job: Job,
+        payload: P,
+        runtime: Runtime,
+        worker_id: str,
+        adopter: Adopter | None = None,
     ) -> None:
         self.job = job
+        self.payload = payload
         self.runtime = runtime
         self.worker_id = worker_id
         self.completed = False
@@ -45,7 +58,7 @@ class JobContext:
         )
         self.completed = True
 
-    async def adopt_in(self, uow: UnitOfWork, new_job: NewJob) -> Job | None:
+    async def adopt_in(self, uow: UnitOfWork, new_job: NewJob[Any]) -> Job | None:
         """Enqueue a follow-up of this job already leased to this worker; None if not taken.
 
         Once ``uow`` commits, the runner starts the follow-up itself, sparing it a claim
@@ -53,23 +66,28 @@ class JobContext:
         job's slot and the worker's capacity stays what it was. When None is returned
         nothing was enqueued: the caller enqueues the job the ordinary way.
         """
-        if self._adopter is None or self.has_adopted or new_job.kind != self.job.kind:
+        if self._adopter is None or self.has_adopted or new_job.kind.name != self.job.kind:
             return None
         adopted = await self._adopter(uow, new_job)
         self.has_adopted = adopted is not None
         return adopted
 
 
-JobHandler = Callable[[JobContext], Awaitable[Any]]
+JobHandler = Callable[[JobContext[P]], Awaitable[Any]]
+"""A handler of jobs whose payload is a ``P``."""
 
 
 @dataclass(frozen=True)
 class HandlerSpec:
-    kind: str
-    handler: JobHandler
+    kind: JobKind[Any]
+    handler: JobHandler[Any]
     timeout: timedelta | None = None
     max_concurrent: int | None = None
     """At most this many jobs of the kind run at once in one worker process."""
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
 
 
 class JobRegistry:
@@ -80,24 +98,28 @@ class JobRegistry:
 
     def register(
         self,
-        kind: str,
-        handler: JobHandler,
+        kind: JobKind[P],
+        handler: JobHandler[P],
         *,
         timeout: timedelta | None = None,
         max_concurrent: int | None = None,
     ) -> None:
-        if kind in self._specs:
-            raise ConfigurationError(f"Two handlers registered for job kind {kind!r}")
+        if kind.name in self._specs:
+            raise ConfigurationError(f"Two handlers registered for job kind {kind.name!r}")
         if max_concurrent is not None and max_concurrent < 1:
-            raise ConfigurationError(f"max_concurrent of {kind!r} must be at least 1")
-        self._specs[kind] = HandlerSpec(kind, handler, timeout, max_concurrent)
+            raise ConfigurationError(f"max_concurrent of {kind.name!r} must be at least 1")
+        self._specs[kind.name] = HandlerSpec(kind, handler, timeout, max_concurrent)
 
     def handler(
-        self, kind: str, *, timeout: timedelta | None = None, max_concurrent: int | None = None
-    ) -> Callable[[JobHandler], JobHandler]:
+        self,
+        kind: JobKind[P],
+        *,
+        timeout: timedelta | None = None,
+        max_concurrent: int | None = None,
+    ) -> Callable[[JobHandler[P]], JobHandler[P]]:
         """Decorator form of ``register``."""
 
-        def decorate(handler: JobHandler) -> JobHandler:
+        def decorate(handler: JobHandler[P]) -> JobHandler[P]:
             self.register(kind, handler, timeout=timeout, max_concurrent=max_concurrent)
             return handler
 

@@ -28,10 +28,10 @@ import structlog
 
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import signals
+from orchestrate.core.jobs.kinds import NewJob
 from orchestrate.core.jobs.metrics import JOB_DURATION, JOB_START_DELAY, JOBS_PROCESSED
 from orchestrate.core.jobs.models import Job, JobFailed, JobStatus, LeaseLost, RetryPolicy
 from orchestrate.core.jobs.queue import (
-    NewJob,
     claim_due_jobs,
     complete_jobs,
     enqueue_leased,
@@ -223,10 +223,10 @@ class JobRunner:
         for spec in self.registry.specs:
             if spec.max_concurrent is None:
                 continue
-            room = min(spec.max_concurrent - running.get(spec.kind, 0), budget)
+            room = min(spec.max_concurrent - running.get(spec.name, 0), budget)
             if room > 0:
-                plan.append(([spec.kind], room))
-        uncapped = [s.kind for s in self.registry.specs if s.max_concurrent is None]
+                plan.append(([spec.name], room))
+        uncapped = [s.name for s in self.registry.specs if s.max_concurrent is None]
         if uncapped:
             plan.append((uncapped, budget))
         return plan
@@ -304,10 +304,15 @@ class JobRunner:
 
     async def _execute(self, job: Job) -> None:
         spec = self.registry.get(job.kind)
-        context = JobContext(job, self.runtime, self.worker_id, self._adopt)
+        context: JobContext[Any] | None = None
         started = time.monotonic()
         outcome: _Outcome | None = None
         try:
+            # A payload that does not fit its model raises PayloadInvalid (a JobFailed
+            # that is never retried): the job goes to the dead letters with the reason.
+            context = JobContext(
+                job, spec.kind.parse(job.payload), self.runtime, self.worker_id, self._adopt
+            )
             timeout = spec.timeout.total_seconds() if spec.timeout else None
             async with asyncio.timeout(timeout):
                 result = await spec.handler(context)
@@ -333,7 +338,8 @@ class JobRunner:
             outcome = _Outcome(job, succeeded=False, error=_describe(error))
         finally:
             # An adopted follow-up holds this job's slot already (see ``_adopt``).
-            was_full = len(self._in_flight) - context.has_adopted >= self.config.concurrency
+            adopted = context is not None and context.has_adopted
+            was_full = len(self._in_flight) - adopted >= self.config.concurrency
             self._in_flight.pop(job.id, None)
             self._lost.discard(job.id)
             JOB_DURATION.labels(job.kind).observe(time.monotonic() - started)
@@ -344,9 +350,10 @@ class JobRunner:
         if outcome is not None or was_full or not self._in_flight or spec.max_concurrent:
             self._wake.set()
 
-    async def _adopt(self, uow: UnitOfWork, new_job: NewJob) -> Job | None:
+    async def _adopt(self, uow: UnitOfWork, new_job: NewJob[Any]) -> Job | None:
         """Enqueue ``new_job`` leased to this worker; start it once ``uow`` has committed."""
-        if self._stopping or self._only is not None or new_job.kind not in self.registry.kinds:
+        kinds = self.registry.kinds
+        if self._stopping or self._only is not None or new_job.kind.name not in kinds:
             return None
         now = uow.now()
         job = await enqueue_leased(

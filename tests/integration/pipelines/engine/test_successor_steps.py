@@ -30,7 +30,7 @@ async def test_a_chain_hands_each_next_step_to_the_same_worker(pipelines: Pipeli
     assert run.status.value == "success"
     assert statuses(run) == {"build": "success", "test": "success", "ship": "success"}
     async with pipelines.runtime.uow(read_only=True) as uow:
-        jobs = list(await uow.session.scalars(select(JobRow).where(JobRow.kind == kinds.STEP)))
+        jobs = list(await uow.session.scalars(select(JobRow).where(JobRow.kind == kinds.STEP.name)))
         events = list(
             await uow.session.scalars(
                 select(EventRow).where(EventRow.subject == run.id).order_by(EventRow.id)
