@@ -51,7 +51,7 @@ from orchestrate.agents.tables import AgentRow
 from orchestrate.agents.tools import registry as tools
 from orchestrate.agents.tools.base import Tool, ToolContext, ToolOutput
 from orchestrate.auth.service import Actor
-from orchestrate.core.bus import Event
+from orchestrate.core.events import Event, EventFilter
 from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.core.logging import configure_logging
 from orchestrate.core.runtime import Runtime
@@ -276,7 +276,7 @@ class Concurrency:
 
 
 class FinishLine:
-    """Notes when the last of the agents reached a terminal state (from the event bus)."""
+    """Notes when the last of the agents reached a terminal state (from the event feed)."""
 
     def __init__(self, agent_ids: set[str]) -> None:
         self.waiting = set(agent_ids)
@@ -289,6 +289,13 @@ class FinishLine:
             if not self.waiting:
                 self.at = time.perf_counter()
                 self.done.set()
+
+    async def follow(self, runtime: Runtime, after: int) -> None:
+        async for batch in runtime.events.follow(after, EventFilter(types=("agent.*",))):
+            for event in batch:
+                await self.observe(event)
+            if self.done.is_set():
+                return
 
 
 async def concurrent_agents(
@@ -310,12 +317,12 @@ async def concurrent_agents(
             for _ in range(args.agents)
         ]
         line = FinishLine(set(ids))
-        runtime.bus.subscribe("agent.*", line.observe)
+        finish = asyncio.create_task(line.follow(runtime, 0))
         stop = asyncio.Event()
         started_at, started = runtime.clock.now(), time.perf_counter()
         cpu = time.process_time()
         worker = asyncio.create_task(JobRunner(runtime, registry).run(stop))
-        await asyncio.wait_for(line.done.wait(), timeout=600)
+        await asyncio.wait_for(finish, timeout=600)
         cpu = time.process_time() - cpu
         stop.set()
         await worker

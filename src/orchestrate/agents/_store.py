@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Row, Table, func, insert, select, update
 
 from orchestrate.agents.continuation import AgentOutcome, StoredContinuation
+from orchestrate.agents.events import STATE_EVENTS, AgentCreated
 from orchestrate.agents.models import (
     AgentRun,
     AgentState,
@@ -105,10 +106,10 @@ def transition(
         reason = process_masker().mask(reason)
     if target is AgentState.FAILED and reason:
         row.failure_reason = reason
-    payload: dict[str, Any] = {"from": current.value, "to": target.value, "type": row.type}
-    if reason:
-        payload["reason"] = reason
-    record_event(uow, f"agent.{target.value}", row.id, payload)
+    changed = STATE_EVENTS[target](
+        subject=row.id, from_=current.value, to=target.value, type=row.type, reason=reason or None
+    )
+    record_event(uow, changed)
 
 
 def _notify_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
@@ -372,9 +373,7 @@ async def find_agent_row(uow: UnitOfWork, agent_id: str) -> AgentRow | None:
 def record_created(uow: UnitOfWork, row: AgentRow) -> None:
     record_event(
         uow,
-        "agent.created",
-        row.id,
-        {"type": row.type, "story_id": row.story_id, "parent_id": row.parent_id},
+        AgentCreated(subject=row.id, type=row.type, story_id=row.story_id, parent_id=row.parent_id),
     )
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from fastapi import APIRouter, FastAPI
 
+    from orchestrate.core.events import Consumer
     from orchestrate.core.jobs import JobRegistry
     from orchestrate.core.runtime import Runtime
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     WebInstaller = Callable[[FastAPI, Runtime], None]
     RuntimeHook = Callable[[Runtime], Awaitable[None]]
     BackgroundTask = Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]
+    ConsumerFactory = Callable[[Runtime], Consumer]
 
 T = TypeVar("T")
 
@@ -59,6 +61,9 @@ class Capability:
     until ``stop`` is set."""
     upkeep: tuple[str, ...] = ()
     """``async (runtime) -> None``: every worker runs it at start and once a minute."""
+    consumers: tuple[str, ...] = ()
+    """``(runtime) -> Consumer``: durable event consumers (``core.events.consumers``);
+    the workers run each, one at a time across them, from its stored cursor."""
 
 
 def _command(name: str, target: str, help_line: str) -> LazyCommand:
@@ -95,6 +100,17 @@ CAPABILITIES: tuple[Capability, ...] = (
             _command("epic", "orchestrate.stories.cli:epic_app", "Manage epics."),
         ),
         routers=("orchestrate.stories.api:router",),
+    ),
+    Capability(
+        "timeline",
+        commands=(
+            _command(
+                "events",
+                "orchestrate.timeline.cli:events_app",
+                "Read the event log: tail it, follow it live, see its consumers.",
+            ),
+        ),
+        routers=("orchestrate.timeline.api:router",),
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
     Capability("forges"),  # forge adapters (GitHub); used by triggers, no entry point of its own
@@ -222,3 +238,7 @@ def background_tasks() -> list[BackgroundTask]:
 
 def upkeep_tasks() -> list[RuntimeHook]:
     return cast("list[RuntimeHook]", _callables("upkeep"))
+
+
+def consumer_factories() -> list[ConsumerFactory]:
+    return cast("list[ConsumerFactory]", _callables("consumers"))

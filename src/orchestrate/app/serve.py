@@ -104,11 +104,13 @@ async def _serve(settings: Settings, listener: socket.socket, *, with_worker: bo
         asyncio.create_task(run_worker(runtime, stop, registry)) if registry is not None else None
     )
     announce = asyncio.create_task(_announce(server, settings, issued))
+    end_streams = asyncio.create_task(_end_streams_on_exit(shutdown_event(app), runtime))
     background = start_background(runtime, stop)
     try:
         await server.serve(sockets=[listener])
     finally:
         announce.cancel()
+        end_streams.cancel()
         stop.set()
         await asyncio.gather(*background)
         if worker_task is not None:
@@ -191,6 +193,16 @@ async def _announce(
         say("First start: created an admin API token. It is shown only this once:")
         print(issued.secret, flush=True)
         say("Use it as 'Authorization: Bearer <token>'; manage tokens with 'orchestrate token'.")
+
+
+async def _end_streams_on_exit(shutdown: asyncio.Event, runtime: Runtime) -> None:
+    """Close the event feed as soon as the server begins to stop.
+
+    An event stream (``/api/events/stream``, a run's logs, ``--follow``) follows the
+    feed and ends once it is closed, so uvicorn need not wait out its grace period.
+    """
+    await shutdown.wait()
+    await runtime.events.close()
 
 
 def _settle_heap() -> None:

@@ -1,4 +1,5 @@
-"""The loops a worker process runs: the durable job runner and queue upkeep.
+"""The loops a worker process runs: the durable job runner, the durable event consumers
+and queue upkeep.
 
 ``orchestrate serve`` runs these beside the API; ``orchestrate worker`` runs only
 these, so more machines can share the work of one PostgreSQL database. The handlers
@@ -16,6 +17,7 @@ from datetime import timedelta
 import structlog
 
 from orchestrate.app import capabilities
+from orchestrate.core.events import Consumer, run_consumers
 from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.core.jobs.maintenance import register_maintenance, schedule_maintenance
 from orchestrate.core.runtime import Runtime
@@ -38,18 +40,34 @@ def build_registry(runtime: Runtime) -> JobRegistry:
     return registry
 
 
+def build_consumers(runtime: Runtime) -> list[Consumer]:
+    """Every durable event consumer the capabilities declare."""
+    return [factory(runtime) for factory in capabilities.consumer_factories()]
+
+
 async def run_worker(
-    runtime: Runtime, stop: asyncio.Event, registry: JobRegistry | None = None
+    runtime: Runtime,
+    stop: asyncio.Event,
+    registry: JobRegistry | None = None,
+    consumers: list[Consumer] | None = None,
 ) -> None:
     """Run the worker loops until ``stop`` is set; in-flight jobs get a grace period."""
     runner = JobRunner(runtime, registry or build_registry(runtime))
     upkeep = asyncio.create_task(_upkeep(runtime, stop), name="queue-upkeep")
+    if consumers is None:
+        consumers = build_consumers(runtime)
+    consuming = asyncio.create_task(
+        run_consumers(runtime, consumers, runner.worker_id, stop), name="event-consumers"
+    )
     try:
         await runner.run(stop)
     finally:
         upkeep.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await upkeep
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consuming
 
 
 async def _upkeep(runtime: Runtime, stop: asyncio.Event) -> None:

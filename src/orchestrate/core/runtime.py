@@ -1,4 +1,4 @@
-"""What every entry point needs to do work: settings, database, clock and event bus.
+"""What every entry point needs to do work: settings, database, clock and the event feed.
 
 The API, the CLI and the worker each open one ``Runtime`` and pass it (or a unit of
 work made from it) to services; tests build one with a ``FrozenClock``.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrate.core.bus import EventBus
 from orchestrate.core.clock import Clock, SystemClock
 from orchestrate.core.db import Database, create_database
+from orchestrate.core.events.feed import EventFeed
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 
@@ -20,7 +20,11 @@ class Runtime:
     settings: Settings
     database: Database
     clock: Clock = field(default_factory=SystemClock)
-    bus: EventBus = field(default_factory=EventBus)
+    events: EventFeed = field(init=False)
+    """This process's live view of the event log (see ``core.events.feed``)."""
+
+    def __post_init__(self) -> None:
+        self.events = EventFeed(self.database)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -29,11 +33,14 @@ class Runtime:
         return cls(settings=settings, database=database, clock=clock or SystemClock())
 
     def uow(self, *, read_only: bool = False, urgent: bool = False) -> UnitOfWork:
-        """A fresh unit of work on this runtime's database, clock and bus.
+        """A fresh unit of work on this runtime's database and clock; its events wake the feed.
 
         ``urgent`` for a transaction an HTTP request waits on (see ``WriteGate``).
         """
-        return UnitOfWork(self.database, self.clock, self.bus, read_only=read_only, urgent=urgent)
+        return UnitOfWork(
+            self.database, self.clock, self.events.wake, read_only=read_only, urgent=urgent
+        )
 
     async def close(self) -> None:
+        await self.events.close()
         await self.database.dispose()

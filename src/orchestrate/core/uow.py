@@ -1,4 +1,4 @@
-"""The unit of work: one transaction, its clock, and the events it will publish.
+"""The unit of work: one transaction, its clock, and the events it records.
 
 Services receive a ``UnitOfWork`` and do everything for one use case inside
 ``async with uow:`` ... ``await uow.commit()``. Leaving the block without committing
@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orchestrate.core.bus import EventBus
 from orchestrate.core.clock import Clock, SystemClock
 from orchestrate.core.db import Database, WriteGate, read_only_options
 
 if TYPE_CHECKING:
-    from orchestrate.core.events import EventRow
+    from orchestrate.core.events.tables import EventRow
+
+EventsCommitted = Callable[[], None]
+"""Told that a transaction of this process committed events (wakes its live readers)."""
 
 
 class UnitOfWork:
@@ -29,7 +31,7 @@ class UnitOfWork:
         self,
         database: Database,
         clock: Clock | None = None,
-        bus: EventBus | None = None,
+        on_events: EventsCommitted | None = None,
         *,
         read_only: bool = False,
         urgent: bool = False,
@@ -38,7 +40,7 @@ class UnitOfWork:
         goes before background writers waiting for the single writer's turn."""
         self.database = database
         self.clock: Clock = clock or SystemClock()
-        self.bus = bus
+        self.on_events = on_events
         self.read_only = read_only
         self.urgent = urgent
         self._session: AsyncSession | None = None
@@ -57,17 +59,19 @@ class UnitOfWork:
         return self.clock.now()
 
     def sibling(self, *, read_only: bool = False) -> UnitOfWork:
-        """A separate unit of work on the same database, clock and bus.
+        """A separate unit of work on the same database, clock and event wake-up.
 
         For a service that must call another capability's service (which opens its
         own transaction) before or after its own. It is as urgent as this one.
         """
         return UnitOfWork(
-            self.database, self.clock, self.bus, read_only=read_only, urgent=self.urgent
+            self.database, self.clock, self.on_events, read_only=read_only, urgent=self.urgent
         )
 
-    def track_event(self, row: EventRow) -> None:
+    def track_event(self, row: EventRow) -> bool:
+        """Remember an event of this transaction; True for its first one."""
         self._pending_events.append(row)
+        return len(self._pending_events) == 1
 
     def before_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Await ``callback`` inside this transaction just before it commits.
@@ -114,21 +118,21 @@ class UnitOfWork:
             self._before_commit.clear()
 
     async def commit(self) -> None:
-        """Commit the transaction, then publish its events in this process."""
+        """Commit the transaction, then tell this process's live readers about its events."""
         session = self.session
         while self._before_commit:
             prepare = self._before_commit.pop(0)
             await prepare()
         await session.flush()
-        published = [row.to_event() for row in self._pending_events]
+        has_events = bool(self._pending_events)
         await session.commit()
         callbacks = list(self._after_commit)
         self._pending_events.clear()
         self._after_commit.clear()
         for callback in callbacks:
             callback()
-        if self.bus is not None and published:
-            await self.bus.publish(published)
+        if self.on_events is not None and has_events:
+            self.on_events()
 
     async def rollback(self) -> None:
         await self.session.rollback()

@@ -6,7 +6,7 @@ from sqlalchemy import MetaData
 
 import orchestrate.agents.tables
 import orchestrate.auth.tables
-import orchestrate.core.events
+import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
 import orchestrate.pipelines.tables
 import orchestrate.schedules.tables

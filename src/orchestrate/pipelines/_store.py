@@ -21,6 +21,7 @@ from orchestrate.core.events import record_event
 from orchestrate.core.jobs import NewJob
 from orchestrate.core.pagination import Page, by_key, newest_first, page_by_key
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines.events import RUN_STATUS_EVENTS, STEP_STATUS_EVENTS
 from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import (
     Approval,
@@ -239,10 +240,10 @@ def set_run_status(
             run.started_at = now
     if reason:
         run.reason = reason
-    payload: dict[str, Any] = {"pipeline": run.pipeline, "from": current.value}
-    if reason:
-        payload["reason"] = reason
-    record_event(uow, f"pipeline.run.{target.value}", run.id, payload)
+    changed = RUN_STATUS_EVENTS[target](
+        subject=run.id, pipeline=run.pipeline, from_=current.value, reason=reason or None
+    )
+    record_event(uow, changed)
 
 
 def set_step_status(
@@ -272,12 +273,15 @@ def set_step_status(
         step.skip_reason = skip_reason or "skipped"
     if error is not None:
         step.error = error
-    payload: dict[str, Any] = {"step": step.key, "from": current.value, "to": target.value}
-    if skip_reason:
-        payload["skip_reason"] = skip_reason
-    if error:
-        payload["error"] = error[:2000]
-    record_event(uow, f"pipeline.step.{target.value}", step.run_id, payload)
+    moved = STEP_STATUS_EVENTS[target](
+        subject=step.run_id,
+        step=step.key,
+        from_=current.value,
+        to=target.value,
+        skip_reason=skip_reason or None,
+        error=error[:2000] if error else None,
+    )
+    record_event(uow, moved)
 
 
 def to_pipeline(row: PipelineRow) -> Pipeline:

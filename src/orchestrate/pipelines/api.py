@@ -39,7 +39,7 @@ from orchestrate.web.schemas import MAX_SEQUENCE, PageCursor, PageLimit, PageOut
 router = APIRouter(tags=["pipelines"])
 
 # Keep-alive comments stop proxies from closing a stream that waits on an approval.
-_KEEPALIVE_POLLS = 50
+_KEEPALIVE_POLLS = 3  # empty batches come every 5 s: a comment every 15 s
 _PIPELINE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,

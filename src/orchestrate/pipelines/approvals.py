@@ -23,6 +23,7 @@ from orchestrate.pipelines._store import (
     waiting_steps,
 )
 from orchestrate.pipelines.engine import Outcome, finish_attempt
+from orchestrate.pipelines.events import StepApproved, StepRejected
 from orchestrate.pipelines.models import PendingApproval, StepStatus
 from orchestrate.pipelines.spec.models import ApprovalSpec, StepKind
 from orchestrate.pipelines.tables import PipelineStepRow
@@ -62,7 +63,8 @@ async def decide(
         "at": now.isoformat(),
     }
     row.approvals = [*row.approvals, entry]
-    record_event(uow, f"pipeline.step.{decision}d", run_id, {"step": key, "by": name})
+    decided = StepApproved if decision == "approve" else StepRejected
+    record_event(uow, decided(subject=run_id, step=key, by=name))
     approved = [item for item in row.approvals if item["decision"] == "approve"]
     if decision == "reject":
         reason = f"rejected by {name}" + (f": {comment}" if comment else "")

@@ -23,6 +23,7 @@ from orchestrate.pipelines import _store as store
 from orchestrate.pipelines import kinds
 from orchestrate.pipelines._store import LoadedRun, set_run_status, set_step_status
 from orchestrate.pipelines.contexts import render, step_context
+from orchestrate.pipelines.events import StepRetryScheduled
 from orchestrate.pipelines.expressions import (
     ExpressionError,
     StatusFunctions,
@@ -79,12 +80,13 @@ async def finish_attempt(
         assert step.retry is not None
         delay = step.retry.delay_before(row.attempts + 1)
         set_step_status(uow, row, StepStatus.QUEUED, error=outcome.error)
-        record_event(
-            uow,
-            "pipeline.step.retrying",
-            row.run_id,
-            {"step": row.key, "attempt": row.attempts + 1, "delay_seconds": delay.total_seconds()},
+        retrying = StepRetryScheduled(
+            subject=row.run_id,
+            step=row.key,
+            attempt=row.attempts + 1,
+            delay_seconds=delay.total_seconds(),
         )
+        record_event(uow, retrying)
         await _enqueue_step_job(uow, row, delay)
     else:
         row.outputs = {key: str(value) for key, value in outcome.outputs.items()}

@@ -39,6 +39,7 @@ from orchestrate.pipelines._store import (
 from orchestrate.pipelines.attempt import Attempt
 from orchestrate.pipelines.contexts import render, step_context
 from orchestrate.pipelines.engine import Outcome, finish_attempt
+from orchestrate.pipelines.events import StepAgentStarted
 from orchestrate.pipelines.expressions import ExpressionError
 from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import StepStatus
@@ -137,12 +138,7 @@ async def _start_agent_step(job: JobContext[AttemptRef], attempt: Attempt) -> Ou
         row = _row_by_id(loaded, attempt.step_row_id)
         if row.attempts == attempt.number and _job_of(row) == job.job.id:
             row.agent_id = agent.id
-            record_event(
-                uow,
-                "pipeline.step.agent_started",
-                row.run_id,
-                {"step": row.key, "agent_id": agent.id},
-            )
+            record_event(uow, StepAgentStarted(subject=row.run_id, step=row.key, agent_id=agent.id))
             if row.cancel_requested:
                 await enqueue(
                     uow,

@@ -31,6 +31,7 @@ from orchestrate.pipelines._store import (
 )
 from orchestrate.pipelines.control import cancel_run_rows
 from orchestrate.pipelines.engine import advance
+from orchestrate.pipelines.events import RunHeldForGroup, RunQueued
 from orchestrate.pipelines.expressions import interpolate
 from orchestrate.pipelines.models import RunStatus, StepStatus, TriggerKind
 from orchestrate.pipelines.spec.models import PipelineSpec
@@ -94,7 +95,7 @@ async def create_run(
         store.stage(uow, row)
         loaded.steps[row.key] = row
     await store.flush(uow)
-    record_event(uow, "pipeline.run.queued", run_id, {"pipeline": run.pipeline, "number": number})
+    record_event(uow, RunQueued(subject=run_id, pipeline=run.pipeline, number=number))
     await _start_or_wait(uow, loaded)
     return loaded
 
@@ -167,9 +168,7 @@ async def _start_or_wait(uow: UnitOfWork, loaded: LoadedRun) -> None:
                 other.id,
                 reason=f"cancelled in favour of run #{run.number} (cancel_in_progress)",
             )
-    record_event(
-        uow, "pipeline.run.waiting_for_group", run.id, {"group": group, "behind": active[0].id}
-    )
+    record_event(uow, RunHeldForGroup(subject=run.id, group=group, behind=active[0].id))
 
 
 async def start_run(uow: UnitOfWork, loaded: LoadedRun) -> None:

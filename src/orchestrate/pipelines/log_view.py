@@ -2,25 +2,25 @@
 events followed live. ``GET /api/pipeline-runs/{id}/logs`` and ``pipeline logs`` show
 the same thing, so both are built here on top of the service.
 
-Following reads the event log from a cursor with a fresh read-only unit of work per
-poll: a long-lived transaction would keep seeing the snapshot it started with.
+Following reads the run's events from the log as they commit, in any process
+(``runtime.events``, the process's event feed), and ends once the run has.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from orchestrate.core.bus import Event
+from orchestrate.core.events import Event
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service
+from orchestrate.pipelines.events import RunCancelled, RunFailed, RunSucceeded, StepLogged
 from orchestrate.pipelines.models import PipelineRun, StepRun
 
-LOG_EVENT = "pipeline.step.log"
-POLL_SECONDS = 0.3
+LOG_EVENT = StepLogged.event_type
+_RUN_ENDINGS = frozenset(event.event_type for event in (RunSucceeded, RunFailed, RunCancelled))
 _CHUNK = 64 * 1024
 
 
@@ -54,21 +54,28 @@ def log_text(steps: Sequence[StepRun]) -> Iterator[str]:
 async def follow_run(
     runtime: Runtime, run_id: str, *, after_id: int = 0
 ) -> AsyncIterator[list[Event]]:
-    """Batches of the run's new events, one per poll (often empty), until the run is over."""
-    while True:
-        events = await service.run_events(runtime.uow(read_only=True), run_id, after_id=after_id)
-        if events:
-            after_id = events[-1].id
-            yield list(events)
-            continue
-        run = await service.get_run(runtime.uow(read_only=True), run_id)
-        if run.status.is_terminal:
-            # The final status commits with its event, so this read sees the last ones.
-            async for batch in _drain(runtime, run_id, after_id):
-                yield batch
-            return
-        yield []
-        await asyncio.sleep(POLL_SECONDS)
+    """Batches of the run's new events as they commit (empty ones while nothing happens,
+    for keep-alives), until the run is over."""
+    run = await service.get_run(runtime.uow(read_only=True), run_id)
+    if not run.status.is_terminal:
+        async for batch in runtime.events.follow(after_id, service.run_filter(run_id)):
+            if batch:
+                after_id = batch[-1].id
+            yield batch
+            if any(event.type in _RUN_ENDINGS for event in batch):
+                break
+            if (
+                not batch
+                and (await service.get_run(runtime.uow(read_only=True), run_id)).status.is_terminal
+            ):
+                break
+    # The final status commits with its event, so this read sees the last ones.
+    async for batch in _drain(runtime, run_id, after_id):
+        yield batch
+
+
+async def _has_ended(runtime: Runtime, run_id: str) -> bool:
+    return (await service.get_run(runtime.uow(read_only=True), run_id)).status.is_terminal
 
 
 async def _drain(runtime: Runtime, run_id: str, after_id: int) -> AsyncIterator[list[Event]]:

@@ -17,9 +17,8 @@ from typing import Any
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
-from orchestrate.core.bus import Event
 from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
-from orchestrate.core.events import read_events
+from orchestrate.core.events import Event, EventFilter, read_events
 from orchestrate.core.hooks import Hook
 from orchestrate.core.ids import new_id
 from orchestrate.core.pagination import Page, check_page_size, page_in_memory, page_of
@@ -394,9 +393,12 @@ async def run_events(
     """The run's events after a cursor (status changes and log lines), oldest first."""
     async with uow:
         await store.run_row(uow, run_id)
-        return await read_events(
-            uow.session, after_id=after_id, limit=limit, subject=run_id, type_prefix="pipeline."
-        )
+        return await read_events(uow.session, after=after_id, limit=limit, only=run_filter(run_id))
+
+
+def run_filter(run_id: str) -> EventFilter:
+    """The events of one run: its status changes, its steps' and their log lines."""
+    return EventFilter(types=("pipeline.*",), subject=run_id)
 
 
 def missing_step(run: PipelineRun, key: str) -> NotFound:

@@ -25,6 +25,7 @@ from orchestrate.pipelines._store import find_step
 from orchestrate.pipelines.attempt import Attempt
 from orchestrate.pipelines.contexts import step_environment, with_secrets
 from orchestrate.pipelines.engine import Outcome
+from orchestrate.pipelines.events import StepLogged
 from orchestrate.pipelines.expressions import ExpressionError, interpolate
 from orchestrate.pipelines.expressions.shell_script import (
     ShellScript,
@@ -159,9 +160,9 @@ async def _publish_log(job: JobContext[AttemptRef], attempt: Attempt, lines: lis
     async with job.uow() as uow:
         record_event(
             uow,
-            "pipeline.step.log",
-            attempt.run_id,
-            {"step": attempt.key, "attempt": attempt.number, "lines": lines[-500:]},
+            StepLogged(
+                subject=attempt.run_id, step=attempt.key, attempt=attempt.number, lines=lines[-500:]
+            ),
         )
         await uow.commit()
 

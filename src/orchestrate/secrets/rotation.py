@@ -35,6 +35,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.secrets import _store as store
 from orchestrate.secrets.crypto import KeyRing, SecretKey
+from orchestrate.secrets.events import SecretKeyRotated
 from orchestrate.secrets.keys import load_key_ring, uses_key_file, write_key_file
 from orchestrate.secrets.loaded import refresh_masker
 from orchestrate.secrets.models import KeyRotation
@@ -66,7 +67,10 @@ async def _re_encrypt_all(uow: UnitOfWork, settings: Settings, actor: Actor) -> 
         _re_encrypt(ring, rows)
         details = {"key_id": ring.current.id, "re_encrypted": len(rows)}
         await auth.record_audit(uow, actor, "secret.rotate_key", "secrets", details)
-        record_event(uow, "secret.key_rotated", "secrets", details)
+        rotated = SecretKeyRotated(
+            subject="secrets", key_id=ring.current.id, re_encrypted=len(rows)
+        )
+        record_event(uow, rotated)
         await uow.commit()
         return ring.current.id, len(rows)
 

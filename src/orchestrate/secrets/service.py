@@ -29,6 +29,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.secrets import _store as store
 from orchestrate.secrets.crypto import KeyRing
+from orchestrate.secrets.events import SecretCreated, SecretDeleted, SecretUpdated
 from orchestrate.secrets.keys import KEY_ENV, KEY_FILE_NAME, load_key_ring, require_key_ring
 from orchestrate.secrets.loaded import (
     READ_ATTEMPTS,
@@ -87,9 +88,9 @@ async def set_secret(
             row = SecretRow(name=name, created_at=now)
             store.add(uow, row)
         row.ciphertext, row.key_id, row.updated_at = ciphertext, key_id, now
-        action = "created" if is_new else "updated"
         await auth.record_audit(uow, actor, "secret.set", name, {"created": is_new})
-        record_event(uow, f"secret.{action}", name, {"name": name})
+        written = SecretCreated if is_new else SecretUpdated
+        record_event(uow, written(subject=name, name=name))
         await uow.commit()
         info = _to_info(row)
     await refresh_masker(uow.sibling(read_only=True), settings)
@@ -123,7 +124,7 @@ async def delete_secret(uow: UnitOfWork, settings: Settings, name: str, actor: A
         info = _to_info(row)
         await store.delete_row(uow, name)
         await auth.record_audit(uow, actor, "secret.delete", name, {})
-        record_event(uow, "secret.deleted", name, {"name": name})
+        record_event(uow, SecretDeleted(subject=name, name=name))
         await uow.commit()
     await refresh_masker(uow.sibling(read_only=True), settings)
     return info

@@ -22,6 +22,14 @@ from orchestrate.core.uow import UnitOfWork
 from orchestrate.stories import _store as store
 from orchestrate.stories import bmad
 from orchestrate.stories._store import assign, criteria_json, criteria_of
+from orchestrate.stories.events import (
+    EpicCreated,
+    EpicUpdated,
+    StoriesImported,
+    StoryCreated,
+    StoryStatusChanged,
+    StoryUpdated,
+)
 from orchestrate.stories.models import (
     EpicStatus,
     ImportSummary,
@@ -56,7 +64,7 @@ async def import_bmad(uow: UnitOfWork, path: Path, actor: Actor) -> ImportSummar
         summary = run.summary(tuple(epic.file for epic in epics))
         details = {"path": str(path), **run.counts}
         await auth.record_audit(uow, actor, "story.import", str(path), details)
-        record_event(uow, "story.imported", str(path), details)
+        record_event(uow, StoriesImported(subject=str(path), path=str(path), **run.counts))
         try:
             await uow.commit()
         except IntegrityError:
@@ -106,7 +114,7 @@ class _Import:
             )
             store.add(self.uow, row)
             self.counts["epics_created"] += 1
-            record_event(self.uow, "epic.created", row.id, {"title": row.title, "key": row.key})
+            record_event(self.uow, EpicCreated(subject=row.id, title=row.title, key=row.key))
             return row.id
         row.source = parsed.file
         fields = assign(row, title=parsed.title, description=parsed.description)
@@ -129,8 +137,10 @@ class _Import:
         )
         status = _imported_status(StoryStatus(row.status), was_all_checked, parsed)
         if status.value != row.status:
-            moved = {"from": row.status, "to": status.value, "reason": "import"}
-            record_event(self.uow, "story.status_changed", row.id, moved)
+            moved = StoryStatusChanged(
+                subject=row.id, from_=row.status, to=status.value, reason="import"
+            )
+            record_event(self.uow, moved)
             row.status = status.value
             fields.append("status")
         self._record_update("story", row, fields)
@@ -152,8 +162,8 @@ class _Import:
         )
         store.add(self.uow, row)
         self.counts["stories_created"] += 1
-        details = {"title": row.title, "key": row.key, "status": row.status}
-        record_event(self.uow, "story.created", row.id, details)
+        created = StoryCreated(subject=row.id, title=row.title, key=row.key, status=row.status)
+        record_event(self.uow, created)
 
     def _record_update(self, kind: str, row: EpicRow | StoryRow, fields: list[str]) -> None:
         plural = "epics" if kind == "epic" else "stories"
@@ -162,7 +172,8 @@ class _Import:
             return
         row.updated_at = self.now
         self.counts[f"{plural}_updated"] += 1
-        record_event(self.uow, f"{kind}.updated", row.id, {"fields": fields, "reason": "import"})
+        updated = EpicUpdated if kind == "epic" else StoryUpdated
+        record_event(self.uow, updated(subject=row.id, fields=fields, reason="import"))
 
     def summary(self, files: tuple[str, ...]) -> ImportSummary:
         return ImportSummary(files=files, **self.counts)

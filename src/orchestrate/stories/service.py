@@ -43,6 +43,15 @@ from orchestrate.stories._store import (
     to_epic,
     to_story,
 )
+from orchestrate.stories.events import (
+    EpicCreated,
+    EpicStatusChanged,
+    EpicUpdated,
+    StoryCreated,
+    StoryDeleted,
+    StoryStatusChanged,
+    StoryUpdated,
+)
 from orchestrate.stories.importing import import_bmad
 from orchestrate.stories.models import (
     UNSET,
@@ -114,7 +123,7 @@ async def create_epic(
         )
         store.add(uow, row)
         await auth.record_audit(uow, actor, "epic.create", row.id, {"title": title})
-        record_event(uow, "epic.created", row.id, {"title": title, "status": status.value})
+        record_event(uow, EpicCreated(subject=row.id, title=title, status=status.value))
         await uow.commit()
         return to_epic(row, {})
 
@@ -136,11 +145,11 @@ async def update_epic(uow: UnitOfWork, ref: str, changes: EpicChanges, actor: Ac
         counts = (await story_counts(uow, [row.id])).get(row.id, {})
         if changed:
             if row.status != previous_status:
-                moved = {"from": previous_status, "to": row.status}
-                record_event(uow, "epic.status_changed", row.id, moved)
+                moved = EpicStatusChanged(subject=row.id, from_=previous_status, to=row.status)
+                record_event(uow, moved)
             row.updated_at = uow.now()
             await auth.record_audit(uow, actor, "epic.update", row.id, {"fields": changed})
-            record_event(uow, "epic.updated", row.id, {"fields": changed})
+            record_event(uow, EpicUpdated(subject=row.id, fields=changed))
             await uow.commit()
         return to_epic(row, counts)
 
@@ -227,7 +236,10 @@ async def create_story_once(uow: UnitOfWork, draft: StoryDraft, actor: Actor) ->
             await store.add_story(uow, row, labels)
             details = {"title": title, "epic_id": epic_id}
             await auth.record_audit(uow, actor, "story.create", row.id, details)
-            record_event(uow, "story.created", row.id, {**details, "status": row.status})
+            record_event(
+                uow,
+                StoryCreated(subject=row.id, title=title, epic_id=epic_id, status=row.status),
+            )
             await uow.commit()
             return to_story(row, labels), True
     except IntegrityError:
@@ -280,10 +292,12 @@ async def update_story(uow: UnitOfWork, ref: str, changes: StoryChanges, actor: 
         details: dict[str, Any] = {"fields": changed}
         if row.status != previous_status:
             details["status"] = {"from": previous_status.value, "to": row.status}
-            moved = {**details["status"], "reason": "manual"}
-            record_event(uow, "story.status_changed", row.id, moved)
+            moved = StoryStatusChanged(
+                subject=row.id, from_=previous_status.value, to=row.status, reason="manual"
+            )
+            record_event(uow, moved)
         if changed:
-            record_event(uow, "story.updated", row.id, {"fields": changed})
+            record_event(uow, StoryUpdated(subject=row.id, fields=changed))
         if changed or "status" in details:
             row.updated_at = uow.now()
             await auth.record_audit(uow, actor, "story.update", row.id, details)
@@ -335,7 +349,7 @@ async def delete_story(uow: UnitOfWork, ref: str, actor: Actor) -> Story:
         await store.delete_story(uow, row.id)
         details = {"key": story.key, "title": story.title}
         await auth.record_audit(uow, actor, "story.delete", story.id, details)
-        record_event(uow, "story.deleted", story.id, details)
+        record_event(uow, StoryDeleted(subject=story.id, key=story.key, title=story.title))
         await uow.commit()
         return story
 

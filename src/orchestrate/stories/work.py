@@ -12,6 +12,7 @@ from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.events import record_event
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.stories._store import labels_of, story_row, to_story
+from orchestrate.stories.events import StoryStatusChanged
 from orchestrate.stories.models import Story, StoryStatus, check_transition
 from orchestrate.stories.tables import StoryRow
 
@@ -66,7 +67,7 @@ def _move(uow: UnitOfWork, row: StoryRow, target: StoryStatus, agent_id: str) ->
     row.updated_at = uow.now()
     record_event(
         uow,
-        "story.status_changed",
-        row.id,
-        {"from": current.value, "to": target.value, "reason": "agent", "agent_id": agent_id},
+        StoryStatusChanged(
+            subject=row.id, from_=current.value, to=target.value, reason="agent", agent_id=agent_id
+        ),
     )

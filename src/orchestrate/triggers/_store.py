@@ -20,6 +20,7 @@ from orchestrate.core.ids import new_id
 from orchestrate.core.pagination import TimeCursor
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.triggers.deliveries import ID_PREFIX, NewDelivery, to_delivery
+from orchestrate.triggers.events import WebhookDeliveryReceived
 from orchestrate.triggers.models import DeliveryStatus, WebhookDelivery
 from orchestrate.triggers.tables import WebhookDeliveryRow
 
@@ -71,12 +72,10 @@ async def insert_unless_known(uow: UnitOfWork, news: Sequence[NewDelivery]) -> l
             answers.append(None)
             continue
         answers.append(values["id"])
-        record_event(
-            uow,
-            "webhook.delivery.received",
-            values["id"],
-            {"delivery_id": new.delivery_id, "event": new.event, "action": new.action},
+        received = WebhookDeliveryReceived(
+            subject=values["id"], delivery_id=new.delivery_id, event=new.event, action=new.action
         )
+        record_event(uow, received)
     return answers
 
 

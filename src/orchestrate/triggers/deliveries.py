@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrate.core.events import record_event
+from orchestrate.core.events import DomainEvent, record_event
 from orchestrate.core.pagination import TimeCursor
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.forges import service as forges
+from orchestrate.triggers.events import STATUS_EVENTS, WebhookDeliveryReceived
 from orchestrate.triggers.models import (
     DeliveryStatus,
     DeliverySummary,
@@ -69,10 +70,7 @@ def set_status(
     if error is not None:
         row.last_error = error[:MAX_ERROR_LENGTH]
     if target is not current:
-        payload: dict[str, Any] = {"from": current.value, "delivery_id": row.delivery_id}
-        if error:
-            payload["error"] = error[:500]
-        record_event(uow, f"webhook.delivery.{target.value}", row.id, payload)
+        record_event(uow, _status_event(row, current, target, error))
 
 
 def to_summary(row: WebhookDeliveryRow) -> DeliverySummary:
@@ -103,6 +101,21 @@ def _summary_fields(row: WebhookDeliveryRow) -> dict[str, Any]:
         "processed_at": row.processed_at,
         "result": row.result,
     }
+
+
+def _status_event(
+    row: WebhookDeliveryRow, current: DeliveryStatus, target: DeliveryStatus, error: str | None
+) -> DomainEvent:
+    if target is DeliveryStatus.RECEIVED:  # put back to be processed again
+        return WebhookDeliveryReceived(
+            subject=row.id, delivery_id=row.delivery_id, from_=current.value
+        )
+    return STATUS_EVENTS[target](
+        subject=row.id,
+        delivery_id=row.delivery_id,
+        from_=current.value,
+        error=error[:500] if error else None,
+    )
 
 
 def forge_event(delivery: WebhookDelivery) -> forges.ForgeEvent:

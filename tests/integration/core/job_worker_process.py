@@ -14,9 +14,10 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 from orchestrate.app.worker import install_stop_signals
-from orchestrate.core.events import record_event
+from orchestrate.core.events import DomainEvent, record_event
 from orchestrate.core.jobs import (
     JobContext,
     JobKind,
@@ -27,6 +28,11 @@ from orchestrate.core.jobs import (
 )
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import load_settings
+
+
+class EffectHappened(DomainEvent):  # as in tests/event_types.py: this script runs alone
+    event_type: ClassVar[str] = "test.effect"
+    worker: int | None = None
 
 
 class Numbered(JobPayload):
@@ -46,7 +52,7 @@ async def record(context: JobContext[Numbered]) -> None:
     """Exactly-once effect: the event and the completion commit together."""
     note(f"run {context.job.id} {context.job.attempt}")
     async with context.uow() as uow:
-        record_event(uow, "test.effect", context.job.id, {"worker": os.getpid()})
+        record_event(uow, EffectHappened(subject=context.job.id, worker=os.getpid()))
         await context.complete_in(uow)
         await uow.commit()
 

@@ -12,6 +12,7 @@ from orchestrate.core.db import create_database
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.events import read_events, record_event
 from orchestrate.core.runtime import Runtime
+from tests.event_types import Ticked
 
 
 async def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
@@ -30,7 +31,7 @@ async def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_pa
 
 async def test_timestamps_come_back_timezone_aware_in_utc(runtime: Runtime) -> None:
     async with runtime.uow() as uow:
-        record_event(uow, "test.tick", "subject")
+        record_event(uow, Ticked(subject="subject"))
         await uow.commit()
     async with runtime.uow(read_only=True) as uow:
         (event,) = await read_events(uow.session)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from orchestrate.core.clock import FrozenClock
 from orchestrate.core.errors import Conflict, NotFound
-from orchestrate.core.events import EventRow, read_events, record_event
+from orchestrate.core.events import EventFilter, EventRow, read_events, record_event
 from orchestrate.core.jobs import (
     JobContext,
     JobFailed,
@@ -32,6 +32,7 @@ from orchestrate.core.jobs import (
 from orchestrate.core.jobs.queue import claim_due_jobs
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
+from tests.event_types import EffectHappened
 from tests.job_kinds import Note, note_kind
 
 FAST = RunnerConfig(
@@ -256,7 +257,7 @@ class TestFailures:
         assert row.status == JobStatus.DEAD
         assert row.last_error == "still broken on attempt 3"
         async with frozen_runtime.uow(read_only=True) as uow:
-            events = await read_events(uow.session, subject=job_id)
+            events = await read_events(uow.session, only=EventFilter(subject=job_id))
         assert [e.type for e in events] == ["job.dead"]
 
     async def test_a_permanent_failure_skips_the_remaining_attempts(self, runtime: Runtime) -> None:
@@ -409,7 +410,7 @@ class TestLeases:
 
         async def handler(context: JobContext) -> None:
             async with context.uow() as uow:
-                record_event(uow, "test.effect", context.job.id)
+                record_event(uow, EffectHappened(subject=context.job.id))
                 await uow.session.execute(  # simulate losing the job to another worker
                     update(JobRow).where(JobRow.id == context.job.id).values(lease_owner="thief")
                 )
@@ -433,7 +434,7 @@ class TestLeases:
     async def test_effects_and_completion_commit_together(self, runtime: Runtime) -> None:
         async def handler(context: JobContext) -> None:
             async with context.uow() as uow:
-                record_event(uow, "test.effect", context.job.id)
+                record_event(uow, EffectHappened(subject=context.job.id))
                 await context.complete_in(uow, {"done": True})
                 await uow.commit()
 
@@ -442,7 +443,7 @@ class TestLeases:
         row = await job_row(runtime, job_id)
         assert (row.status, row.result) == (JobStatus.SUCCEEDED, {"done": True})
         async with runtime.uow(read_only=True) as uow:
-            events = await read_events(uow.session, subject=job_id)
+            events = await read_events(uow.session, only=EventFilter(subject=job_id))
         assert [e.type for e in events] == ["test.effect"]
 
     async def test_stopping_a_worker_gives_unfinished_jobs_back_without_using_an_attempt(

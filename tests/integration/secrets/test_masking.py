@@ -14,8 +14,7 @@ from sqlalchemy import select, text
 
 from orchestrate.agents.tables import AgentToolCallRow
 from orchestrate.auth.models import Actor
-from orchestrate.core.bus import Event
-from orchestrate.core.events import read_events, record_event
+from orchestrate.core.events import EventFilter, read_events, record_event
 from orchestrate.core.logging import configure_logging
 from orchestrate.core.masking import MASK, process_masker
 from orchestrate.core.runtime import Runtime
@@ -23,6 +22,7 @@ from orchestrate.core.settings import LogFormat
 from orchestrate.secrets import service as secrets
 from orchestrate.secrets.loaded import forget_loaded
 from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call
+from tests.event_types import Logged
 from tests.integration.agents.conftest import AgentRunner, git, repo
 
 __all__ = ["repo"]
@@ -35,27 +35,25 @@ async def store_value(runtime: Runtime, name: str = "API_TOKEN", value: str = VA
 
 
 class TestEvents:
-    async def test_an_event_payload_is_stored_and_published_with_the_value_masked(
+    async def test_an_event_payload_is_stored_and_streamed_with_the_value_masked(
         self, runtime: Runtime
     ) -> None:
         await store_value(runtime)
-        published: list[Event] = []
-
-        async def collect(event: Event) -> None:
-            published.append(event)
-
-        runtime.bus.subscribe("test.*", collect)
         async with runtime.uow() as uow:
-            payload = {"line": f"token={VALUE}", "nested": [{"argv": ["curl", VALUE]}], "n": 3}
-            record_event(uow, "test.logged", "run_1", payload)
+            logged = Logged(
+                subject="run_1", line=f"token={VALUE}", nested=[{"argv": ["curl", VALUE]}], n=3
+            )
+            record_event(uow, logged)
             await uow.commit()
 
+        only = EventFilter(types=("test.*",))
         async with runtime.uow(read_only=True) as uow:
-            [stored] = await read_events(uow.session, type_prefix="test.")
+            [stored] = await read_events(uow.session, only=only)
             raw = (await uow.session.execute(text("SELECT payload FROM events"))).all()
+        streamed = await anext(aiter(runtime.events.follow(0, only)))
         expected = {"line": f"token={MASK}", "nested": [{"argv": ["curl", MASK]}], "n": 3}
         assert stored.payload == expected
-        assert [event.payload for event in published] == [expected]
+        assert [event.payload for event in streamed] == [expected]
         assert VALUE not in str(raw)
 
     async def test_a_secret_set_behind_the_process_s_back_is_masked_after_a_refresh(

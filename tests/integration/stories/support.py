@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor
-from orchestrate.core.bus import Event
-from orchestrate.core.events import read_events
+from orchestrate.core.events import Event, EventFilter, read_events
 from orchestrate.core.runtime import Runtime
 from orchestrate.stories import service
 from orchestrate.stories.models import AcceptanceCriterion, Story, StoryDraft
@@ -30,7 +29,7 @@ async def make_story(
 
 async def events_about(runtime: Runtime, subject: str) -> list[Event]:
     async with runtime.uow(read_only=True) as uow:
-        return list(await read_events(uow.session, subject=subject, limit=1000))
+        return list(await read_events(uow.session, only=EventFilter(subject=subject), limit=1000))
 
 
 async def audit_actions(runtime: Runtime, subject: str | None = None) -> list[str]:

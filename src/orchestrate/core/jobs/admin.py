@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from orchestrate.core.clock import ensure_utc
 from orchestrate.core.errors import Conflict, NotFound
 from orchestrate.core.events import record_event
+from orchestrate.core.jobs.events import JobCancelled, JobRetried
 from orchestrate.core.jobs.models import JobInfo, JobStatus, QueueStats
 from orchestrate.core.jobs.signals import announce_new_jobs
 from orchestrate.core.jobs.tables import JobRow
@@ -67,7 +68,7 @@ async def retry_job(uow: UnitOfWork, job_id: str) -> JobInfo:
     row.run_at = now
     row.finished_at = None
     row.updated_at = now
-    record_event(uow, "job.retried", job_id, {"kind": row.kind})
+    record_event(uow, JobRetried(subject=job_id, kind=row.kind))
     await announce_new_jobs(uow)
     return _info(row)
 
@@ -89,7 +90,7 @@ async def cancel_job(uow: UnitOfWork, job_id: str) -> JobInfo:
             job_id=job_id,
             status=row.status,
         )
-    record_event(uow, "job.cancelled", job_id, {"kind": row.kind})
+    record_event(uow, JobCancelled(subject=job_id, kind=row.kind))
     return _info(row)
 
 

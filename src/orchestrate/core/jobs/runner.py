@@ -28,6 +28,7 @@ import structlog
 
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import signals
+from orchestrate.core.jobs.events import JobDeadLettered
 from orchestrate.core.jobs.kinds import NewJob
 from orchestrate.core.jobs.metrics import JOB_DURATION, JOB_START_DELAY, JOBS_PROCESSED
 from orchestrate.core.jobs.models import Job, JobFailed, JobStatus, LeaseLost, RetryPolicy
@@ -284,7 +285,9 @@ class JobRunner:
             return
         if status is JobStatus.DEAD:
             JOBS_PROCESSED.labels(job.kind, "dead").inc()
-            record_event(uow, "job.dead", job.id, {"kind": job.kind, "error": outcome.error[:500]})
+            record_event(
+                uow, JobDeadLettered(subject=job.id, kind=job.kind, error=outcome.error[:500])
+            )
             log.error("job_dead", job_id=job.id, kind=job.kind, attempt=job.attempt)
         else:
             JOBS_PROCESSED.labels(job.kind, "retried").inc()

@@ -1,0 +1,225 @@
+"""Durable consumers: handlers that get every matching event at least once, in order.
+
+A capability declares a :class:`Consumer` (a name, the event types it wants, an
+``async (event) -> None`` handler) and lists its factory in ``app/capabilities.py``;
+every worker runs all of them (:func:`run_consumers`). Each consumer's position is a
+row of ``event_consumers``:
+
+* one worker at a time runs a consumer: it holds the row's lease, renews it while it
+  works, and another worker takes over once the lease has expired;
+* events are read in log order from the stored cursor, handled one by one, and the
+  cursor moves past the handled ones in one write per batch, so a worker that dies
+  mid-batch leaves the cursor before the events it had not confirmed: the next one
+  handles them again (at least once; handlers must tolerate a repeat);
+* a handler that raises stops the batch at that event; the cursor keeps it, the error
+  is logged and stored on the row, and the event is tried again after a back-off
+  (1 s doubling to 5 minutes). Nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+
+from orchestrate.core.events import _store
+from orchestrate.core.events.log import EventFilter, read_events
+from orchestrate.core.events.model import Event
+from orchestrate.core.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from orchestrate.core.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+EventHandler = Callable[[Event], Awaitable[None]]
+
+LEASE = timedelta(seconds=30)
+_FIRST_BACKOFF = 1.0
+_MAX_BACKOFF = 300.0
+_IDLE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A named handler of the events matching ``types`` (none: every event)."""
+
+    name: str
+    handler: EventHandler
+    types: tuple[str, ...] = ()
+    batch_size: int = 100
+    lease: timedelta = LEASE
+    """How long a worker that stopped answering keeps the consumer from the others."""
+
+    @property
+    def only(self) -> EventFilter:
+        return EventFilter(types=self.types)
+
+
+@dataclass(frozen=True)
+class ConsumerStatus:
+    name: str
+    cursor: int
+    lag: int
+    """How many events of the log lie after the cursor (of any type)."""
+    lease_owner: str | None
+    failures: int
+    last_error: str | None
+    updated_at: datetime
+
+
+async def slowest_consumer_cursor(uow: UnitOfWork) -> int | None:
+    """The lowest cursor of every consumer known to the database (None: there are none).
+
+    Pruning the log must keep every event after it: a consumer has not handled them yet.
+    """
+    async with uow:
+        return await _store.lowest_cursor(uow)
+
+
+async def consumer_statuses(uow: UnitOfWork) -> list[ConsumerStatus]:
+    """Every consumer's cursor and how far behind the log it is, by name."""
+    async with uow:
+        rows = await _store.all_consumers(uow)
+        statuses = []
+        for row in rows:
+            lag = await _store.events_after(uow, row.cursor)
+            statuses.append(
+                ConsumerStatus(
+                    name=row.name,
+                    cursor=row.cursor,
+                    lag=lag,
+                    lease_owner=row.lease_owner,
+                    failures=row.failures,
+                    last_error=row.last_error,
+                    updated_at=row.updated_at,
+                )
+            )
+        return statuses
+
+
+async def run_consumers(
+    runtime: Runtime, consumers: Sequence[Consumer], owner: str, stop: asyncio.Event
+) -> None:
+    """Run every consumer until ``stop`` is set; each in its own task."""
+    names = [consumer.name for consumer in consumers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"consumer names must be unique: {sorted(names)}")
+    tasks = [
+        asyncio.create_task(
+            _ConsumerLoop(runtime, consumer, owner, stop).run(), name=f"consumer-{consumer.name}"
+        )
+        for consumer in consumers
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _ConsumerLoop:
+    def __init__(
+        self, runtime: Runtime, consumer: Consumer, owner: str, stop: asyncio.Event
+    ) -> None:
+        self.runtime = runtime
+        self.new_uow = runtime.uow
+        self.feed = runtime.events
+        self.consumer = consumer
+        self.owner = owner
+        self.stop = stop
+        self.backoff = _FIRST_BACKOFF
+        self.has_row = False
+
+    async def run(self) -> None:
+        name = self.consumer.name
+        try:
+            while not self.stop.is_set() and not self.feed.is_closed:
+                try:
+                    await self._turn()
+                except Exception:  # the database went away for a moment: try again later
+                    log.exception("event_consumer_turn_failed", consumer=name)
+                    await self._sleep(self.backoff)
+                    self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
+        finally:
+            with contextlib.suppress(Exception):
+                await _store.release_lease(self.new_uow(), name, self.owner)
+
+    async def _turn(self) -> None:
+        name = self.consumer.name
+        seen = self.feed.generation
+        if not self.has_row:
+            await _store.ensure_consumer(self.new_uow(), name)
+            self.has_row = True
+        lease = self.consumer.lease
+        cursor = await _store.take_lease(self.new_uow(), name, self.owner, lease)
+        if cursor is None:  # another worker runs it; look again when its lease may be over
+            await self._sleep(lease.total_seconds() / 3)
+            return
+        if not await self._batch(cursor):
+            await self._idle(seen)
+
+    async def _batch(self, cursor: int) -> bool:
+        """Handle one batch from ``cursor``; True when there may be more right away."""
+        consumer = self.consumer
+        async with self.new_uow(read_only=True) as uow:  # a fresh snapshot per batch
+            events = await read_events(
+                uow.session, after=cursor, limit=consumer.batch_size, only=consumer.only
+            )
+        if not events:
+            return False
+        handled = cursor
+        error: BaseException | None = None
+        renewing = asyncio.create_task(self._keep_lease())
+        try:
+            for event in events:
+                try:
+                    await consumer.handler(event)
+                except Exception as failure:
+                    error = failure
+                    log.exception(
+                        "event_consumer_failed",
+                        consumer=consumer.name,
+                        event_id=event.id,
+                        event_type=event.type,
+                    )
+                    break
+                handled = event.id
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        still_ours = await _store.advance(
+            self.new_uow(), consumer.name, self.owner, handled, consumer.lease, error
+        )
+        if error is not None or not still_ours:
+            await self._sleep(self.backoff)
+            self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
+            return False
+        self.backoff = _FIRST_BACKOFF
+        return True
+
+    async def _keep_lease(self) -> None:
+        lease = self.consumer.lease
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            with contextlib.suppress(Exception):
+                await _store.renew_lease(self.new_uow(), self.consumer.name, self.owner, lease)
+
+    async def _idle(self, seen: int) -> None:
+        waiter = asyncio.create_task(self.feed.wait(seen, _IDLE_SECONDS))
+        stopper = asyncio.create_task(self.stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiter, stopper):
+            task.cancel()
+        await asyncio.gather(waiter, stopper, return_exceptions=True)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), seconds)

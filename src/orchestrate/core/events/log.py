@@ -1,0 +1,184 @@
+"""Writing events in a unit of work and reading them back from a cursor.
+
+``record_event`` adds a typed event to the unit of work's transaction, so an event
+exists exactly when the change it describes was committed. Payloads are masked
+(``core.masking``) before they are stored. On PostgreSQL the transaction also sends
+``NOTIFY orchestrate_events``, delivered to every listening process on commit.
+
+``read_events`` is the one cursor API of the log: the events after the last one a reader
+saw, in log order. On SQLite that is id order (one writer at a time, so ids commit in
+order). On PostgreSQL ids are allocated when a row is inserted, not when it commits: a
+transaction holding id 5 may commit after the one holding id 6, and a reader that had
+moved past 6 would never see 5. So there the log order is (writing transaction, id),
+and a read stops below the oldest transaction of this database still running (the
+visibility horizon):
+everything before it has committed or rolled back, and every later row sorts after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, Select, or_, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.events.model import DomainEvent, Event
+from orchestrate.core.events.tables import EventRow
+from orchestrate.core.masking import process_masker
+
+if TYPE_CHECKING:
+    from orchestrate.core.uow import UnitOfWork
+
+NOTIFY_CHANNEL = "orchestrate_events"
+_TYPE_PATTERN = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$")
+# Below it every transaction of this database has committed or rolled back: the oldest
+# one still running here (a snapshot's xmin would also wait for other databases of the
+# server), or the next one to start. A transaction whose database is unknown (another
+# role's session) counts as ours: that only delays readers, it never skips an event.
+_HORIZON = text(
+    """(SELECT coalesce(
+               min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+           )
+       FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+       WHERE NOT EXISTS (
+           SELECT 1 FROM pg_stat_activity AS a
+           WHERE a.backend_xid = x::xid AND a.datname IS DISTINCT FROM current_database()
+       ))"""
+)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a reader wants: any of ``types`` (exact, or a prefix as ``pipeline.*``)
+    and, when given, only those about ``subject``."""
+
+    types: tuple[str, ...] = ()
+    subject: str | None = None
+
+    def __post_init__(self) -> None:
+        for pattern in self.types:
+            if not _TYPE_PATTERN.match(pattern) or len(pattern) > 100:
+                raise ValidationFailed(
+                    f"Invalid event type filter {pattern[:100]!r}: use a type such as "
+                    "'story.created' or a prefix such as 'pipeline.*'",
+                    field="type",
+                )
+        if self.subject is not None and not 0 < len(self.subject) <= 200:
+            raise ValidationFailed("A subject filter has 1 to 200 characters", field="subject")
+
+    def matches(self, event: Event) -> bool:
+        if self.subject is not None and event.subject != self.subject:
+            return False
+        return not self.types or any(_type_matches(p, event.type) for p in self.types)
+
+    def where(self) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
+        if self.subject is not None:
+            clauses.append(EventRow.subject == self.subject)
+        if self.types and "*" not in self.types:
+            clauses.append(or_(*(_type_clause(pattern) for pattern in self.types)))
+        return clauses
+
+
+def _type_matches(pattern: str, event_type: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return event_type.startswith(pattern[:-1])
+    return event_type == pattern
+
+
+def _type_clause(pattern: str) -> ColumnElement[bool]:
+    if pattern.endswith(".*"):
+        return EventRow.type.startswith(pattern[:-1], autoescape=True)
+    return EventRow.type == pattern
+
+
+def record_event(uow: UnitOfWork, event: DomainEvent) -> EventRow:
+    """Add ``event`` to the unit of work's transaction; readers see it once it commits.
+
+    Every secret value in the payload is replaced by ``***`` first, so neither the
+    stored log nor anything streamed from it (SSE, ``--follow``) can carry one.
+    """
+    payload = event.payload()
+    masked = process_masker().mask_value(payload) if payload else {}
+    row = EventRow(
+        type=event.event_type,
+        subject=event.subject,
+        payload=masked,
+        version=event.schema_version,
+        created_at=uow.now(),
+    )
+    uow.session.add(row)
+    if uow.track_event(row) and uow.database.dialect == "postgresql":
+
+        async def notify() -> None:
+            await uow.session.execute(
+                text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
+            )
+
+        uow.before_commit(notify)
+    return row
+
+
+async def read_events(
+    session: AsyncSession,
+    *,
+    after: int = 0,
+    limit: int = 100,
+    only: EventFilter | None = None,
+) -> Sequence[Event]:
+    """The committed events after the event ``after`` (0: from the start), in log order.
+
+    ``after`` is the id of the last event the reader saw, whatever filter it used; a
+    reader that passes back the id of the last event it got misses none and sees none
+    twice.
+    """
+    query = select(EventRow).limit(limit)
+    for clause in (only or EventFilter()).where():
+        query = query.where(clause)
+    if session.get_bind().dialect.name == "postgresql":
+        query = await _after_on_postgres(session, query, after)
+    else:
+        query = query.where(EventRow.id > after).order_by(EventRow.id)
+    rows = (await session.scalars(query)).all()
+    return [row.to_event() for row in rows]
+
+
+async def _after_on_postgres(
+    session: AsyncSession, query: Select[EventRow], after: int
+) -> Select[EventRow]:
+    query = query.where(EventRow.txid < _HORIZON).order_by(EventRow.txid, EventRow.id)
+    if after <= 0:
+        return query
+    txid = await session.scalar(select(EventRow.txid).where(EventRow.id == after))
+    if txid is None:  # pruned meanwhile, or never an event: go on by id alone
+        return query.where(EventRow.id > after)
+    return query.where(tuple_(EventRow.txid, EventRow.id) > tuple_(txid, after))
+
+
+async def last_event_id(session: AsyncSession) -> int:
+    """The position of the newest committed event: where a reader of only new events starts."""
+    newest = await read_recent(session, limit=1)
+    return newest[-1].id if newest else 0
+
+
+async def read_recent(
+    session: AsyncSession, *, limit: int, only: EventFilter | None = None
+) -> Sequence[Event]:
+    """The last ``limit`` committed events (matching ``only``), in log order."""
+    query = select(EventRow).limit(limit)
+    for clause in (only or EventFilter()).where():
+        query = query.where(clause)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.where(EventRow.txid < _HORIZON).order_by(
+            EventRow.txid.desc(), EventRow.id.desc()
+        )
+    else:
+        query = query.order_by(EventRow.id.desc())
+    rows = (await session.scalars(query)).all()
+    return [row.to_event() for row in reversed(rows)]

@@ -1,0 +1,163 @@
+"""The events of pipeline runs and their steps, all with the run's id as subject.
+
+The wire types are those readers have always seen: ``pipeline.run.<status>`` and
+``pipeline.step.<status>`` for every status a run or step enters, plus the step's log
+lines, retries, approvals and agent hand-offs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from orchestrate.core.events import DomainEvent
+from orchestrate.pipelines.models import RunStatus, StepStatus
+
+
+class RunQueued(DomainEvent):
+    """A run was created; it starts at once or waits for its concurrency group."""
+
+    event_type: ClassVar[str] = "pipeline.run.queued"
+    pipeline: str
+    number: int
+
+
+class RunHeldForGroup(DomainEvent):
+    """A queued run waits behind another run of its concurrency group."""
+
+    event_type: ClassVar[str] = "pipeline.run.waiting_for_group"
+    group: str
+    behind: str
+
+
+class RunStatusChanged(DomainEvent):
+    """A run entered the status its wire type names (``to``); ``from`` was the one before."""
+
+    pipeline: str
+    from_: str = Field(alias="from")
+    reason: str | None = None
+
+
+class RunStarted(RunStatusChanged):
+    """The run is running: it started, or it resumed after waiting."""
+
+    event_type: ClassVar[str] = "pipeline.run.running"
+
+
+class RunStartedWaiting(RunStatusChanged):
+    """Nothing of the run can go on until an approval or a child run finishes."""
+
+    event_type: ClassVar[str] = "pipeline.run.waiting"
+
+
+class RunSucceeded(RunStatusChanged):
+    event_type: ClassVar[str] = "pipeline.run.success"
+
+
+class RunFailed(RunStatusChanged):
+    event_type: ClassVar[str] = "pipeline.run.failure"
+
+
+class RunCancelled(RunStatusChanged):
+    event_type: ClassVar[str] = "pipeline.run.cancelled"
+
+
+RUN_STATUS_EVENTS: dict[RunStatus, type[RunStatusChanged]] = {
+    RunStatus.RUNNING: RunStarted,
+    RunStatus.WAITING: RunStartedWaiting,
+    RunStatus.SUCCESS: RunSucceeded,
+    RunStatus.FAILURE: RunFailed,
+    RunStatus.CANCELLED: RunCancelled,
+}
+"""The event each status a run can enter writes (a run is created queued: ``RunQueued``)."""
+
+
+class StepStatusChanged(DomainEvent):
+    """A step entered status ``to`` (the wire type's last part) from ``from``."""
+
+    step: str
+    from_: str = Field(alias="from")
+    to: str
+    skip_reason: str | None = None
+    error: str | None = None
+
+
+class StepQueued(StepStatusChanged):
+    event_type: ClassVar[str] = "pipeline.step.queued"
+
+
+class StepStarted(StepStatusChanged):
+    event_type: ClassVar[str] = "pipeline.step.running"
+
+
+class StepStartedWaiting(StepStatusChanged):
+    """The step waits on approvers, an agent or a child run."""
+
+    event_type: ClassVar[str] = "pipeline.step.waiting"
+
+
+class StepSucceeded(StepStatusChanged):
+    event_type: ClassVar[str] = "pipeline.step.success"
+
+
+class StepFailed(StepStatusChanged):
+    event_type: ClassVar[str] = "pipeline.step.failure"
+
+
+class StepCancelled(StepStatusChanged):
+    event_type: ClassVar[str] = "pipeline.step.cancelled"
+
+
+class StepSkipped(StepStatusChanged):
+    event_type: ClassVar[str] = "pipeline.step.skipped"
+
+
+STEP_STATUS_EVENTS: dict[StepStatus, type[StepStatusChanged]] = {
+    StepStatus.QUEUED: StepQueued,
+    StepStatus.RUNNING: StepStarted,
+    StepStatus.WAITING: StepStartedWaiting,
+    StepStatus.SUCCESS: StepSucceeded,
+    StepStatus.FAILURE: StepFailed,
+    StepStatus.CANCELLED: StepCancelled,
+    StepStatus.SKIPPED: StepSkipped,
+}
+"""The event each status a step can enter writes (steps are created pending)."""
+
+
+class StepLogged(DomainEvent):
+    """New lines of a running step's output (at most the last 500 of a chunk)."""
+
+    event_type: ClassVar[str] = "pipeline.step.log"
+    step: str
+    attempt: int
+    lines: list[str]
+
+
+class StepRetryScheduled(DomainEvent):
+    """A failed attempt will be tried again after ``delay_seconds``."""
+
+    event_type: ClassVar[str] = "pipeline.step.retrying"
+    step: str
+    attempt: int
+    delay_seconds: float
+
+
+class StepAgentStarted(DomainEvent):
+    """An agent step handed its work to agent ``agent_id``."""
+
+    event_type: ClassVar[str] = "pipeline.step.agent_started"
+    step: str
+    agent_id: str
+
+
+class StepApproved(DomainEvent):
+    event_type: ClassVar[str] = "pipeline.step.approved"
+    step: str
+    by: str
+
+
+class StepRejected(DomainEvent):
+    event_type: ClassVar[str] = "pipeline.step.rejected"
+    step: str
+    by: str

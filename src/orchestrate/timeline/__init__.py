@@ -1,0 +1,1 @@
+"""The timeline: the event log of every capability, listed, streamed live and tailed."""
