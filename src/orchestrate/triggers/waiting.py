@@ -55,8 +55,12 @@ async def wait_for_processing(
 
 async def _read(runtime: Runtime, queued: QueuedDelivery) -> tuple[WebhookDelivery, JobInfo]:
     async with runtime.uow(read_only=True) as uow:
-        row = await store.delivery_row(uow, queued.delivery.id)
+        # The job first: a job that ended committed the delivery's new status with it, so
+        # the delivery read after it shows that status. Read the other way round (each
+        # statement sees the latest commit under READ COMMITTED), a delivery still
+        # "processing" could be paired with a job that has just succeeded.
         job = await get_job(uow, queued.job_id)
+        row = await store.delivery_row(uow, queued.delivery.id)
         return deliveries.to_delivery(row), job
 
 
