@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers for `make test`; tests must stay safe side by side (docs/development.md).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools
+.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools api-docs
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Orchestrate needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -57,6 +57,10 @@ bench: dev
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/hostile_yaml.py
+
+## make api-docs: rewrite docs/api.md's route reference from the OpenAPI document
+api-docs: install
+	$(BIN)/python scripts/gen_api_docs.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

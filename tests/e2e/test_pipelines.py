@@ -166,7 +166,7 @@ def test_a_run_over_http_is_followed_live_and_resumes_when_its_approver_approves
                         headers={"Authorization": f"Bearer {other.stdout.strip()}"},
                     )
                     assert refused.status_code == 403
-                    pending = http.get("/api/approvals").json()
+                    pending = http.get("/api/approvals").json()["items"]
                     assert [(p["run_id"], p["step"]) for p in pending] == [(run_id, "release")]
                     approved = http.post(f"/api/pipeline-runs/{run_id}/steps/release/approve")
                     assert approved.status_code == 200, approved.text

@@ -19,18 +19,25 @@ from orchestrate.agents.schemas import (
 )
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
-from orchestrate.web.schemas import MAX_SEQUENCE, PageOut, ServerPath
+from orchestrate.web.schemas import MAX_SEQUENCE, PageCursor, PageLimit, PageOut, ServerPath
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
 
-@router.get("/types", response_model=list[AgentTypeOut])
+@router.get("/types", response_model=PageOut[AgentTypeOut])
 async def agent_types(
-    runtime: RuntimeDep, _actor: ActorDep, repo: ServerPath | None = None
-) -> list[AgentTypeOut]:
-    """Agent types: the built-in ones, then the server's home, then the repository's."""
-    definitions = service.agent_types(runtime.settings, Path(repo) if repo else None)
-    return [AgentTypeOut.of(d) for d in definitions]
+    runtime: RuntimeDep,
+    _actor: ActorDep,
+    repo: ServerPath | None = None,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> PageOut[AgentTypeOut]:
+    """Agent types by name: the built-in ones, overridden by the server's home's, then by
+    the repository's."""
+    page = service.agent_types_page(
+        runtime.settings, Path(repo) if repo else None, limit=limit, cursor=cursor
+    )
+    return PageOut(items=[AgentTypeOut.of(d) for d in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("", response_model=PageOut[AgentOut])
@@ -72,6 +79,7 @@ async def start_agent(
 
 @router.get("/{agent_id}", response_model=AgentOut)
 async def get_agent(agent_id: str, uow: UowDep, _actor: ActorDep) -> AgentOut:
+    """One agent run: its state, budgets used, branch and result."""
     return AgentOut.of(await service.get_agent(uow, agent_id))
 
 
@@ -98,11 +106,13 @@ async def agent_messages(
 
 @router.post("/{agent_id}/start", response_model=AgentOut)
 async def start_created(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    """Queue a run created with ``start: false`` for a worker."""
     return AgentOut.of(await service.start_created(uow, agent_id, actor))
 
 
 @router.post("/{agent_id}/pause", response_model=AgentOut)
 async def pause(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    """Pause the run after its current turn; ``resume`` continues it."""
     return AgentOut.of(await service.pause(uow, agent_id, actor))
 
 
@@ -110,20 +120,24 @@ async def pause(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
 async def resume(
     agent_id: str, uow: UowDep, actor: ActorDep, body: AgentResumeIn | None = None
 ) -> AgentOut:
+    """Continue a paused run, or answer one waiting for input with ``message``."""
     message = body.message if body else None
     return AgentOut.of(await service.resume(uow, agent_id, actor, message=message))
 
 
 @router.post("/{agent_id}/cancel", response_model=AgentOut)
 async def cancel(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    """Cancel the run; it ends ``cancelled``."""
     return AgentOut.of(await service.cancel(uow, agent_id, actor))
 
 
 @router.post("/{agent_id}/approve", response_model=AgentOut)
 async def approve(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    """Allow the tool call a run waiting for approval asked for."""
     return AgentOut.of(await service.approve(uow, agent_id, actor))
 
 
 @router.post("/{agent_id}/deny", response_model=AgentOut)
 async def deny(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
+    """Refuse the tool call a run waiting for approval asked for (the model is told)."""
     return AgentOut.of(await service.deny(uow, agent_id, actor))

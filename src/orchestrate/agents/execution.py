@@ -181,7 +181,7 @@ async def _prepare_workspace(runtime: Runtime, run: AgentRun) -> None:
             "base_commit": workspace.base_commit,
         }
     else:
-        scratch = runtime.settings.home.resolve() / "workspaces" / run.id
+        scratch = runtime.settings.home / "workspaces" / run.id
         scratch.mkdir(parents=True, exist_ok=True)
         values = {"workspace_path": str(scratch)}
     async with runtime.uow() as uow:

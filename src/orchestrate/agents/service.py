@@ -36,7 +36,7 @@ from orchestrate.core.db import IntegrityError
 from orchestrate.core.errors import Conflict, InvalidTransition, ValidationFailed
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import find_job_by_key
-from orchestrate.core.pagination import Page, check_page_size, page_of
+from orchestrate.core.pagination import Page, check_page_size, page_in_memory, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.service import Message, check_provider, provider_kind
@@ -51,6 +51,7 @@ __all__ = [
     "OnFinished",
     "StartAgent",
     "agent_types",
+    "agent_types_page",
     "approve",
     "cancel",
     "cleanup_workspaces",
@@ -94,6 +95,15 @@ class StartAgent:
 def agent_types(settings: Settings, repo: Path | None) -> list[AgentDefinition]:
     definitions = load_definitions(settings.home, repo)
     return [definitions[name] for name in sorted(definitions)]
+
+
+def agent_types_page(
+    settings: Settings, repo: Path | None, *, limit: int = 50, cursor: str | None = None
+) -> Page[AgentDefinition]:
+    """One page of the agent types by name (``GET /api/agents/types``)."""
+    check_page_size(limit)
+    definitions = load_definitions(settings.home, repo)
+    return page_in_memory(list(definitions.values()), lambda d: d.name, limit, cursor)
 
 
 async def start_agent(

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from orchestrate.auth.tables import ApiTokenRow, AuditRecordRow
+from orchestrate.core.pagination import newest_first, page_of
 from orchestrate.core.uow import UnitOfWork
 
 
@@ -28,6 +29,16 @@ async def tokens(uow: UnitOfWork, *, include_revoked: bool) -> list[ApiTokenRow]
     if not include_revoked:
         query = query.where(ApiTokenRow.revoked_at.is_(None))
     return list(await uow.session.scalars(query))
+
+
+async def tokens_page(
+    uow: UnitOfWork, *, include_revoked: bool, limit: int, cursor: str | None
+) -> tuple[list[ApiTokenRow], str | None]:
+    """One page of the tokens, newest first, and the cursor of the next."""
+    query = newest_first(select(ApiTokenRow), ApiTokenRow, limit, cursor)
+    if not include_revoked:
+        query = query.where(ApiTokenRow.revoked_at.is_(None))
+    return page_of(list(await uow.session.scalars(query)), limit)
 
 
 async def active_token_named(uow: UnitOfWork, name: str) -> ApiTokenRow | None:

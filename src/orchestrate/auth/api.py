@@ -11,7 +11,7 @@ from orchestrate.auth.schemas import AuditRecordOut, TokenCreate, TokenCreated, 
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orchestrate.core.runtime import Runtime
 from orchestrate.web.deps import ActorDep, AdminDep, UowDep, install_authenticator
-from orchestrate.web.schemas import PageOut
+from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
 router = APIRouter(tags=["auth"])
 
@@ -27,12 +27,19 @@ async def authenticate_token(runtime: Runtime, secret: str, source: str) -> serv
     return await service.authenticate(runtime.uow(read_only=True), runtime.uow(), secret, source)
 
 
-@router.get("/tokens", response_model=list[TokenOut])
+@router.get("/tokens", response_model=PageOut[TokenOut])
 async def list_tokens(
-    uow: UowDep, _admin: AdminDep, include_revoked: bool = False
-) -> list[TokenOut]:
+    uow: UowDep,
+    _admin: AdminDep,
+    include_revoked: bool = False,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> PageOut[TokenOut]:
     """API tokens, newest first (their secrets are never shown again)."""
-    return [TokenOut.of(t) for t in await service.list_tokens(uow, include_revoked=include_revoked)]
+    page = await service.tokens_page(
+        uow, include_revoked=include_revoked, limit=limit, cursor=cursor
+    )
+    return PageOut(items=[TokenOut.of(t) for t in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)

@@ -49,6 +49,7 @@ __all__ = [
     "list_tokens",
     "record_audit",
     "revoke_token",
+    "tokens_page",
 ]
 
 BOOTSTRAP_TOKEN_NAME = "admin"  # noqa: S105 - a name, not a secret
@@ -93,6 +94,18 @@ async def list_tokens(uow: UnitOfWork, *, include_revoked: bool = False) -> list
     async with uow:
         rows = await store.tokens(uow, include_revoked=include_revoked)
         return [_to_token(row) for row in rows]
+
+
+async def tokens_page(
+    uow: UnitOfWork, *, include_revoked: bool = False, limit: int = 50, cursor: str | None = None
+) -> Page[ApiToken]:
+    """One page of the tokens, newest first (``GET /api/tokens``)."""
+    check_page_size(limit)
+    async with uow:
+        rows, next_cursor = await store.tokens_page(
+            uow, include_revoked=include_revoked, limit=limit, cursor=cursor
+        )
+        return Page([_to_token(row) for row in rows], next_cursor)
 
 
 async def revoke_token(uow: UnitOfWork, name: str, actor: Actor) -> ApiToken:

@@ -1,8 +1,11 @@
-"""Opaque cursors for keyset pagination of newest-first lists.
+"""Opaque cursors for keyset pagination of every list the API returns.
 
 A cursor encodes the sort key of the last item a client saw; the next page continues
 strictly after it, so concurrent inserts never shift or repeat items the way
-``OFFSET`` does.
+``OFFSET`` does. Lists ordered by time are newest first (``TimeCursor``, ``IdCursor``);
+lists of named things are by name (``KeyCursor``), in SQL (``by_key``) or, for the
+few lists computed in Python (agent types, pending approvals), in memory
+(``page_in_memory``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -49,9 +53,12 @@ class TimeCursor:
         data = _decode(cursor)
         try:
             moment = datetime.fromisoformat(str(data["t"]))
-            return cls(created_at=ensure_utc(moment), id=str(data["i"]))
+            position = cls(created_at=ensure_utc(moment), id=str(data["i"]))
         except (KeyError, TypeError, ValueError, OverflowError):
             raise _invalid(cursor) from None
+        if "\x00" in position.id:  # PostgreSQL cannot compare text with a NUL in it
+            raise _invalid(cursor)
+        return position
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,24 @@ class IdCursor:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_ID:
             raise _invalid(cursor)
         return cls(id=value)
+
+
+@dataclass(frozen=True)
+class KeyCursor:
+    """Position after an item of a list sorted by a unique text key (a name), A to Z."""
+
+    key: str
+
+    def encode(self) -> str:
+        return _encode({"k": self.key})
+
+    @classmethod
+    def decode(cls, cursor: str) -> KeyCursor:
+        value = _decode(cursor).get("k")
+        # PostgreSQL cannot compare text with a NUL in it: refuse it here, not as a 500.
+        if not isinstance(value, str) or "\x00" in value:
+            raise _invalid(cursor)
+        return cls(key=value)
 
 
 def check_page_size(limit: int) -> int:
@@ -111,19 +136,23 @@ class _Timestamped(Protocol):
 _Row = TypeVar("_Row", bound=_Timestamped)
 
 
-def newest_first(query: Select[Any], table: Any, limit: int, cursor: str | None) -> Select[Any]:
+def newest_first(
+    query: Select[Any], table: Any, limit: int, cursor: str | None, *, time_column: Any = None
+) -> Select[Any]:
     """``query`` ordered newest first by (created_at, id), after ``cursor``, one row extra.
 
-    ``table`` is a mapped class with ``created_at`` and ``id`` columns; the extra row
-    tells ``page_of`` whether another page exists.
+    ``table`` is a mapped class with ``created_at`` and ``id`` columns (or another time
+    column given as ``time_column``); the extra row tells ``page_of`` whether another
+    page exists.
     """
-    query = query.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
+    moment = table.created_at if time_column is None else time_column
+    query = query.order_by(moment.desc(), table.id.desc()).limit(limit + 1)
     if cursor:
         after = TimeCursor.decode(cursor)
         query = query.where(
             or_(
-                table.created_at < after.created_at,
-                and_(table.created_at == after.created_at, table.id < after.id),
+                moment < after.created_at,
+                and_(moment == after.created_at, table.id < after.id),
             )
         )
     return query
@@ -135,3 +164,29 @@ def page_of(rows: list[_Row], limit: int) -> tuple[list[_Row], str | None]:
     more = len(rows) > limit and bool(page)
     next_cursor = TimeCursor(page[-1].created_at, page[-1].id).encode() if more else None
     return page, next_cursor
+
+
+def by_key(query: Select[Any], column: Any, limit: int, cursor: str | None) -> Select[Any]:
+    """``query`` ordered by the unique ``column`` A to Z, after ``cursor``, one row extra."""
+    query = query.order_by(column).limit(limit + 1)
+    if cursor:
+        query = query.where(column > KeyCursor.decode(cursor).key)
+    return query
+
+
+def page_by_key(items: Sequence[T], key: Callable[[T], str], limit: int) -> Page[T]:
+    """The first ``limit`` items of a ``by_key`` result and the cursor of the next page."""
+    page = list(items[:limit])
+    more = len(items) > limit and bool(page)
+    return Page(page, KeyCursor(key(page[-1])).encode() if more else None)
+
+
+def page_in_memory(
+    items: Sequence[T], key: Callable[[T], str], limit: int, cursor: str | None
+) -> Page[T]:
+    """One page of a list computed in Python, sorted by ``key`` (unique per item)."""
+    ordered = sorted(items, key=key)
+    if cursor:
+        after = KeyCursor.decode(cursor).key
+        ordered = [item for item in ordered if key(item) > after]
+    return page_by_key(ordered[: limit + 1], key, limit)

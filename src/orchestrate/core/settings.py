@@ -67,7 +67,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(
         default=Path(".orchestrate"),
-        description="Directory for the SQLite database, logs and artifacts.",
+        description="Directory for the SQLite database, logs and artifacts; a relative "
+        "path is resolved against the working directory once, when settings are read.",
     )
     database_url: SecretStr | None = Field(
         default=None,
@@ -261,6 +262,14 @@ class Settings(BaseSettings):
         default=25 * 1024**2, ge=1024, description="Largest webhook delivery accepted."
     )
 
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        # Pipeline steps and agents run in their workspace, not in the directory the
+        # process started in: a relative home (the default) would point somewhere else
+        # there ($ORCHESTRATE_OUTPUT, logs) and in every path stored in the database.
+        return value.expanduser().resolve()
+
     @field_validator("approval_tools", "github_trusted_associations", mode="before")
     @classmethod
     def _split_tool_names(cls, value: object) -> object:
@@ -333,7 +342,7 @@ class Settings(BaseSettings):
         """The database URL in clear, defaulting to ``<home>/orchestrate.db``."""
         if self.database_url is not None:
             return self.database_url.get_secret_value()
-        return f"sqlite+aiosqlite:///{(self.home / 'orchestrate.db').resolve()}"
+        return f"sqlite+aiosqlite:///{self.home / 'orchestrate.db'}"
 
     @classmethod
     def settings_customise_sources(

@@ -68,6 +68,7 @@ async def list_jobs(
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 async def get_job(job_id: str, uow: UowDep, _actor: ActorDep) -> JobOut:
+    """One job: its kind, status, attempts, last error and result."""
     return JobOut.of(await service.get_job(uow, job_id))
 
 

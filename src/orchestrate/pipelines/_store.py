@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import NewJob
-from orchestrate.core.pagination import newest_first
+from orchestrate.core.pagination import Page, by_key, newest_first, page_by_key
 from orchestrate.core.retention import Key
 from orchestrate.core.retention.sql import delete_where, keys_where
 from orchestrate.core.uow import UnitOfWork
@@ -96,6 +96,14 @@ async def find_pipeline(uow: UnitOfWork, name: str) -> PipelineRow | None:
 async def all_pipelines(uow: UnitOfWork) -> list[PipelineRow]:
     """Every registered pipeline, by name."""
     return list(await uow.session.scalars(select(PipelineRow).order_by(PipelineRow.name)))
+
+
+async def pipelines_page(uow: UnitOfWork, limit: int, cursor: str | None) -> Page[PipelineRow]:
+    """One page of the registered pipelines, by name."""
+    rows = list(
+        await uow.session.scalars(by_key(select(PipelineRow), PipelineRow.name, limit, cursor))
+    )
+    return page_by_key(rows, lambda row: row.name, limit)
 
 
 async def delete_pipeline(uow: UnitOfWork, row: PipelineRow) -> None:

@@ -34,7 +34,7 @@ from orchestrate.pipelines.schemas import (
     TriggerIn,
 )
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
-from orchestrate.web.schemas import MAX_SEQUENCE, PageOut
+from orchestrate.web.schemas import MAX_SEQUENCE, PageCursor, PageLimit, PageOut
 
 router = APIRouter(tags=["pipelines"])
 
@@ -82,10 +82,13 @@ async def _pipeline_in(request: Request, repo: str | None) -> service.PipelineSo
     return service.PipelineSource(body.yaml, repo_path=Path(body.repo) if body.repo else None)
 
 
-@router.get("/pipelines", response_model=list[PipelineOut])
-async def list_pipelines(uow: UowDep, _actor: ActorDep) -> list[PipelineOut]:
+@router.get("/pipelines", response_model=PageOut[PipelineOut])
+async def list_pipelines(
+    uow: UowDep, _actor: ActorDep, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None
+) -> PageOut[PipelineOut]:
     """Registered pipelines, by name."""
-    return [PipelineOut.of(p) for p in await service.list_pipelines(uow)]
+    page = await service.pipelines_page(uow, limit=limit, cursor=cursor)
+    return PageOut(items=[PipelineOut.of(p) for p in page.items], next_cursor=page.next_cursor)
 
 
 @router.post(
@@ -104,6 +107,7 @@ async def register_pipeline(
 
 @router.get("/pipelines/{name}", response_model=PipelineOut)
 async def get_pipeline(name: str, uow: UowDep, _actor: ActorDep) -> PipelineOut:
+    """One pipeline definition, with its YAML as registered."""
     return PipelineOut.of(await service.get_pipeline(uow, name))
 
 
@@ -254,7 +258,13 @@ async def _events(
     yield end_frame(await service.get_run(runtime.uow(read_only=True), run_id))
 
 
-@router.get("/approvals", response_model=list[PendingApprovalOut])
-async def pending_approvals(uow: UowDep, actor: ActorDep) -> list[PendingApprovalOut]:
-    """Approval steps waiting on the caller (named as an approver, not yet decided)."""
-    return [PendingApprovalOut.of(p) for p in await service.pending_approvals(uow, actor)]
+@router.get("/approvals", response_model=PageOut[PendingApprovalOut])
+async def pending_approvals(
+    uow: UowDep, actor: ActorDep, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None
+) -> PageOut[PendingApprovalOut]:
+    """Approval steps waiting on the caller (named as an approver, not yet decided),
+    oldest run first."""
+    page = await service.pending_approvals_page(uow, actor, limit=limit, cursor=cursor)
+    return PageOut(
+        items=[PendingApprovalOut.of(p) for p in page.items], next_cursor=page.next_cursor
+    )

@@ -21,7 +21,7 @@ from orchestrate.core.errors import Conflict, NotFound, ValidationFailed
 from orchestrate.core.events import Event, EventFilter, read_events
 from orchestrate.core.hooks import Hook
 from orchestrate.core.ids import new_id
-from orchestrate.core.pagination import Page, check_page_size, page_of
+from orchestrate.core.pagination import Page, check_page_size, page_in_memory, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import _store as store
@@ -75,7 +75,9 @@ __all__ = [
     "live_runs_within",
     "parse_assignments",
     "pending_approvals",
+    "pending_approvals_page",
     "pipeline_changed",
+    "pipelines_page",
     "register_pipeline",
     "register_pipeline_jobs",
     "rerun",
@@ -197,6 +199,16 @@ async def _upsert(
 async def list_pipelines(uow: UnitOfWork) -> list[Pipeline]:
     async with uow:
         return [store.to_pipeline(row) for row in await store.all_pipelines(uow)]
+
+
+async def pipelines_page(
+    uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None
+) -> Page[Pipeline]:
+    """One page of the registered pipelines, by name (``GET /api/pipelines``)."""
+    check_page_size(limit)
+    async with uow:
+        page = await store.pipelines_page(uow, limit, cursor)
+        return Page([store.to_pipeline(row) for row in page.items], page.next_cursor)
 
 
 async def get_pipeline(uow: UnitOfWork, name: str) -> Pipeline:
@@ -357,6 +369,23 @@ async def decide_approval(
 async def pending_approvals(uow: UnitOfWork, actor: Actor) -> list[PendingApproval]:
     async with uow:
         return await approvals.pending_for(uow, actor)
+
+
+async def pending_approvals_page(
+    uow: UnitOfWork, actor: Actor, *, limit: int = 50, cursor: str | None = None
+) -> Page[PendingApproval]:
+    """One page of the approvals waiting on ``actor``, oldest run first.
+
+    Which steps wait on whom is decided in Python (approvers live in each run's spec),
+    so the page is cut from that list; run ids sort by time.
+    """
+    check_page_size(limit)
+    waiting = await pending_approvals(uow, actor)
+    return page_in_memory(waiting, _approval_key, limit, cursor)
+
+
+def _approval_key(pending: PendingApproval) -> str:
+    return f"{pending.run_id}\n{pending.step}"
 
 
 async def run_events(

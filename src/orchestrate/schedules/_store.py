@@ -19,6 +19,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from orchestrate.core.errors import NotFound
 from orchestrate.core.ids import new_id
+from orchestrate.core.pagination import (
+    Page,
+    TimeCursor,
+    by_key,
+    newest_first,
+    page_by_key,
+)
 from orchestrate.core.retention import Key
 from orchestrate.core.retention.sql import delete_where, keys_where
 from orchestrate.core.uow import UnitOfWork
@@ -159,6 +166,12 @@ async def name_taken(uow: UnitOfWork, name: str, *, besides: str | None = None) 
 
 async def all_schedules(uow: UnitOfWork) -> list[ScheduleRow]:
     return list(await uow.session.scalars(select(ScheduleRow).order_by(ScheduleRow.name)))
+
+
+async def schedules_page(uow: UnitOfWork, limit: int, cursor: str | None) -> Page[ScheduleRow]:
+    query = by_key(select(ScheduleRow), ScheduleRow.name, limit, cursor)
+    rows = list(await uow.session.scalars(query))
+    return page_by_key(rows, lambda row: row.name, limit)
 
 
 def new_schedule_row(
@@ -309,15 +322,22 @@ async def schedule_by_id(uow: UnitOfWork, schedule_id: str) -> ScheduleRow | Non
     return await uow.session.get(ScheduleRow, schedule_id)
 
 
-async def fires_of(uow: UnitOfWork, schedule_id: str, limit: int) -> list[ScheduleFireRow]:
-    """A schedule's fires, newest first."""
-    rows = await uow.session.scalars(
-        select(ScheduleFireRow)
-        .where(ScheduleFireRow.schedule_id == schedule_id)
-        .order_by(ScheduleFireRow.fire_time.desc(), ScheduleFireRow.id.desc())
-        .limit(limit)
+async def fires_of(
+    uow: UnitOfWork, schedule_id: str, limit: int, cursor: str | None = None
+) -> Page[ScheduleFireRow]:
+    """A page of a schedule's fires, newest first (by fire time)."""
+    query = newest_first(
+        select(ScheduleFireRow).where(ScheduleFireRow.schedule_id == schedule_id),
+        ScheduleFireRow,
+        limit,
+        cursor,
+        time_column=ScheduleFireRow.fire_time,
     )
-    return list(rows)
+    rows = list(await uow.session.scalars(query))
+    page = rows[:limit]
+    more = len(rows) > limit and bool(page)
+    next_cursor = TimeCursor(page[-1].fire_time, page[-1].id).encode() if more else None
+    return Page(page, next_cursor)
 
 
 # Fire outcomes

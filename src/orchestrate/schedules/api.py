@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
 from orchestrate.schedules import service
 from orchestrate.schedules.schemas import ScheduleFireOut, ScheduleIn, ScheduleOut
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
+from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -18,10 +20,13 @@ if TYPE_CHECKING:
 router = APIRouter(tags=["schedules"])
 
 
-@router.get("/schedules", response_model=list[ScheduleOut])
-async def list_schedules(uow: UowDep, _actor: ActorDep) -> list[ScheduleOut]:
-    """Every schedule by name, with its next fire time."""
-    return [ScheduleOut.of(s) for s in await service.list_schedules(uow)]
+@router.get("/schedules", response_model=PageOut[ScheduleOut])
+async def list_schedules(
+    uow: UowDep, _actor: ActorDep, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None
+) -> PageOut[ScheduleOut]:
+    """Schedules by name, each with its next fire time."""
+    page = await service.schedules_page(uow, limit=limit, cursor=cursor)
+    return PageOut(items=[ScheduleOut.of(s) for s in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/schedules", response_model=ScheduleOut, status_code=status.HTTP_201_CREATED)
@@ -77,15 +82,17 @@ async def resume_schedule(schedule: str, uow: UowDep, actor: ActorDep) -> Schedu
     return ScheduleOut.of(await service.set_paused(uow, schedule, actor, is_paused=False))
 
 
-@router.get("/schedules/{schedule}/runs", response_model=list[ScheduleFireOut])
+@router.get("/schedules/{schedule}/runs", response_model=PageOut[ScheduleFireOut])
 async def schedule_runs(
     schedule: str,
     uow: UowDep,
     _actor: ActorDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[ScheduleFireOut]:
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> PageOut[ScheduleFireOut]:
     """The schedule's fires, newest first, with the run or agent each started."""
-    return [ScheduleFireOut.of(f) for f in await service.list_fires(uow, schedule, limit=limit)]
+    page = await service.list_fires(uow, schedule, limit=limit, cursor=cursor)
+    return PageOut(items=[ScheduleFireOut.of(f) for f in page.items], next_cursor=page.next_cursor)
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:

@@ -188,7 +188,7 @@ def runs(
         ScheduleFireOut.of(f)
         for f in run_with_runtime(
             lambda rt: service.list_fires(rt.uow(read_only=True), name, limit=limit)
-        )
+        ).items
     ]
     if json_output:
         print_json(found)

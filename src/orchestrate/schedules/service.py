@@ -23,6 +23,7 @@ from orchestrate.agents import service as agents
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.errors import Conflict, ValidationFailed
+from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
@@ -68,6 +69,7 @@ __all__ = [
     "list_fires",
     "list_schedules",
     "register_schedule_jobs",
+    "schedules_page",
     "set_paused",
     "start_schedule_firing",
     "sync_on_pipeline_changed",
@@ -133,6 +135,16 @@ async def list_schedules(uow: UnitOfWork) -> list[Schedule]:
         return [store.to_schedule(row) for row in await store.all_schedules(uow)]
 
 
+async def schedules_page(
+    uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None
+) -> Page[Schedule]:
+    """One page of the schedules by name, each with its next fire time."""
+    check_page_size(limit)
+    async with uow:
+        page = await store.schedules_page(uow, limit, cursor)
+        return Page([store.to_schedule(row) for row in page.items], page.next_cursor)
+
+
 async def get_schedule(uow: UnitOfWork, key: str) -> Schedule:
     """One schedule with its next five fire times (none while paused)."""
     async with uow:
@@ -186,11 +198,15 @@ async def delete_schedule(uow: UnitOfWork, key: str, actor: Actor) -> Schedule:
         return schedule
 
 
-async def list_fires(uow: UnitOfWork, key: str, *, limit: int = 50) -> list[ScheduleFire]:
-    """A schedule's fires, newest first, with the run or agent each started."""
+async def list_fires(
+    uow: UnitOfWork, key: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[ScheduleFire]:
+    """A page of a schedule's fires, newest first, with the run or agent each started."""
+    check_page_size(limit)
     async with uow:
         row = await store.schedule_row(uow, key)
-        return [store.to_fire(fire) for fire in await store.fires_of(uow, row.id, limit)]
+        page = await store.fires_of(uow, row.id, limit, cursor)
+        return Page([store.to_fire(fire) for fire in page.items], page.next_cursor)
 
 
 async def sync_pipeline_schedules(

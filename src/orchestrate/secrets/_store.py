@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, select, text
 
+from orchestrate.core.pagination import Page, by_key, page_by_key
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.secrets.tables import SecretRow
 
@@ -45,6 +46,11 @@ async def all_rows(uow: UnitOfWork, *, for_update: bool = False) -> Sequence[Sec
     if for_update:
         query = query.with_for_update()
     return (await uow.session.scalars(query)).all()
+
+
+async def rows_page(uow: UnitOfWork, limit: int, cursor: str | None) -> Page[SecretRow]:
+    rows = list(await uow.session.scalars(by_key(select(SecretRow), SecretRow.name, limit, cursor)))
+    return page_by_key(rows, lambda row: row.name, limit)
 
 
 async def rows_named(uow: UnitOfWork, names: Iterable[str]) -> Sequence[SecretRow]:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
 from orchestrate.secrets import service
 from orchestrate.secrets.schemas import KeyRotationOut, SecretOut, SecretValueIn
 from orchestrate.web.deps import AdminDep, RuntimeDep, UowDep
+from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
 router = APIRouter(tags=["secrets"])
 
 
-@router.get("/secrets", response_model=list[SecretOut])
-async def list_secrets(uow: UowDep, _admin: AdminDep) -> list[SecretOut]:
-    """Every secret's name and dates, by name."""
-    return [SecretOut.of(s) for s in await service.list_secrets(uow)]
+@router.get("/secrets", response_model=PageOut[SecretOut])
+async def list_secrets(
+    uow: UowDep, _admin: AdminDep, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None
+) -> PageOut[SecretOut]:
+    """Secrets' names and dates, by name (never their values)."""
+    page = await service.secrets_page(uow, limit=limit, cursor=cursor)
+    return PageOut(items=[SecretOut.of(s) for s in page.items], next_cursor=page.next_cursor)
 
 
 @router.put(
@@ -39,6 +44,7 @@ async def set_secret(
 
 @router.delete("/secrets/{name}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def delete_secret(name: str, uow: UowDep, runtime: RuntimeDep, admin: AdminDep) -> Response:
+    """Delete a secret; 404 when there is none of that name."""
     await service.delete_secret(uow, runtime.settings, name, admin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

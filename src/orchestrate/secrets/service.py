@@ -24,6 +24,7 @@ from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.errors import ConfigurationError, NotFound
 from orchestrate.core.events import record_event
+from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.secrets import _store as store
@@ -59,6 +60,7 @@ __all__ = [
     "list_secrets",
     "refresh_masker",
     "rotate_key",
+    "secrets_page",
     "set_secret",
     "start_masking",
 ]
@@ -99,6 +101,16 @@ async def list_secrets(uow: UnitOfWork) -> list[SecretInfo]:
     """Every secret's name and dates, by name; values are never part of the answer."""
     async with uow:
         return [_to_info(row) for row in await store.all_rows(uow)]
+
+
+async def secrets_page(
+    uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None
+) -> Page[SecretInfo]:
+    """One page of the secrets' names and dates, by name (``GET /api/secrets``)."""
+    check_page_size(limit)
+    async with uow:
+        page = await store.rows_page(uow, limit, cursor)
+        return Page([_to_info(row) for row in page.items], page.next_cursor)
 
 
 async def delete_secret(uow: UnitOfWork, settings: Settings, name: str, actor: Actor) -> SecretInfo:

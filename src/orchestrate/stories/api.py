@@ -37,6 +37,7 @@ async def list_epics(
 
 @router.post("/epics", response_model=EpicOut, status_code=http_status.HTTP_201_CREATED)
 async def create_epic(body: EpicCreate, uow: UowDep, actor: ActorDep) -> EpicOut:
+    """Create an epic."""
     epic = await service.create_epic(
         uow, body.title, actor, description=body.description, status=body.status
     )
@@ -45,6 +46,7 @@ async def create_epic(body: EpicCreate, uow: UowDep, actor: ActorDep) -> EpicOut
 
 @router.get("/epics/{epic_id}", response_model=EpicOut)
 async def get_epic(epic_id: str, uow: UowDep, _actor: ActorDep) -> EpicOut:
+    """One epic, by id or BMAD key, with its story counts by status."""
     return EpicOut.of(await service.get_epic(uow, epic_id))
 
 
@@ -86,6 +88,7 @@ async def create_story(body: StoryCreate, uow: UowDep, actor: ActorDep) -> Story
 
 @router.get("/stories/{story_id}", response_model=StoryOut)
 async def get_story(story_id: str, uow: UowDep, _actor: ActorDep) -> StoryOut:
+    """One story, by id or BMAD key."""
     return StoryOut.of(await service.get_story(uow, story_id))
 
 
@@ -99,5 +102,6 @@ async def update_story(story_id: str, body: StoryUpdate, uow: UowDep, actor: Act
     "/stories/{story_id}", status_code=http_status.HTTP_204_NO_CONTENT, response_class=Response
 )
 async def delete_story(story_id: str, uow: UowDep, actor: ActorDep) -> Response:
+    """Delete a story."""
     await service.delete_story(uow, story_id, actor)
     return Response(status_code=http_status.HTTP_204_NO_CONTENT)

@@ -79,7 +79,11 @@ def show(
 def redeliver(
     delivery: Annotated[str, typer.Argument(help="Its id (whd_…) or GitHub's delivery id.")],
     wait: Annotated[
-        bool, typer.Option("--wait", help="Process it here instead of leaving it to a worker.")
+        bool,
+        typer.Option(
+            "--wait",
+            help="Wait until it is processed (here, or by a running worker) and show the result.",
+        ),
     ] = False,
 ) -> None:
     """Process a stored delivery again."""
@@ -88,8 +92,8 @@ def redeliver(
         queued = await service.redeliver(runtime.uow(), delivery, Actor.local_cli())
         say(f"Delivery {queued.delivery.id} is queued for processing (job {queued.job_id}).")
         if wait:
-            await service.process_here(runtime, queued.job_id)
-        return await service.get_delivery(runtime.uow(read_only=True), queued.delivery.id)
+            return await service.wait_for_processing(runtime, queued)
+        return queued.delivery
 
     found = run_with_runtime(work)
     if wait:
@@ -104,12 +108,13 @@ def replay(
     event: Annotated[str, typer.Option(help="The X-GitHub-Event it is, e.g. push.")],
     json_output: JsonOption = False,
 ) -> None:
-    """Feed a payload from a file as if GitHub had sent it, and process it here."""
+    """Feed a payload from a file as if GitHub had sent it, and show what processing did.
+
+    It is processed here, or by a running ``serve`` or worker if one takes it first."""
 
     async def work(runtime: Runtime) -> service.WebhookDelivery:
         queued = await service.replay_file(runtime.uow(), file, event, Actor.local_cli())
-        await service.process_here(runtime, queued.job_id)
-        return await service.get_delivery(runtime.uow(read_only=True), queued.delivery.id)
+        return await service.wait_for_processing(runtime, queued)
 
     _exit_with(DeliveryOut.of(run_with_runtime(work)), json_output=json_output)
 

@@ -27,7 +27,6 @@ from orchestrate.core.errors import NotFound, ValidationFailed
 from orchestrate.core.jobs import (
     JobContext,
     JobRegistry,
-    JobRunner,
     LeaseLost,
     NewJob,
     enqueue_many,
@@ -56,16 +55,6 @@ def register_trigger_jobs(registry: JobRegistry, runtime: Runtime) -> None:
     del runtime  # handlers get the runtime from their job context
     registry.register(PROCESS_DELIVERIES, process_deliveries)
     registry.register(PROCESS_DELIVERY, process_delivery)
-
-
-async def process_here(runtime: Runtime, job_id: str) -> None:
-    """Run one queued processing job in this process (``webhook replay`` without a worker).
-
-    If a worker already took the job, this returns at once.
-    """
-    registry = JobRegistry()
-    register_trigger_jobs(registry, runtime)
-    await JobRunner(runtime, registry, only_jobs=[job_id]).run(until_idle=True)
 
 
 async def enqueue_processing(uow: UnitOfWork, delivery_ids: list[str]) -> list[str]:

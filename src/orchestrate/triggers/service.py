@@ -45,9 +45,9 @@ from orchestrate.triggers.models import (
 )
 from orchestrate.triggers.processing import (
     process_delivery,
-    process_here,
     register_trigger_jobs,
 )
+from orchestrate.triggers.waiting import wait_for_processing
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -68,11 +68,11 @@ __all__ = [
     "get_delivery",
     "list_deliveries",
     "process_delivery",
-    "process_here",
     "receive_delivery",
     "redeliver",
     "register_trigger_jobs",
     "replay_file",
+    "wait_for_processing",
 ]
 
 MAX_BODY_BYTES = 25 * 1024 * 1024

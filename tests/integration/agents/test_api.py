@@ -264,7 +264,7 @@ class TestReading:
         response = await api.get("/api/agents/types", headers=bearer(tokens[Role.VIEWER]))
 
         assert response.status_code == 200
-        types = response.json()
+        types = response.json()["items"]
         assert len(types) == BUILT_IN_TYPES
         by_name = {t["name"]: t for t in types}
         assert by_name["explorer"]["source"].endswith("explorer.md")

@@ -171,7 +171,7 @@ class TestRoles:
         )
 
         listed = await api.get("/api/tokens", headers=bearer(tokens[Role.ADMIN]))
-        assert "mine" not in [t["name"] for t in listed.json()]
+        assert "mine" not in [t["name"] for t in listed.json()["items"]]
 
 
 class TestTokensOverHttp:
@@ -207,12 +207,12 @@ class TestTokensOverHttp:
         response = await api.get("/api/tokens", headers=bearer(tokens[Role.ADMIN]))
 
         assert response.status_code == 200
-        assert [t["name"] for t in response.json()] == [
+        assert [t["name"] for t in response.json()["items"]] == [
             "test-viewer",
             "test-operator",
             "test-admin",
         ]
-        assert all("token" not in t for t in response.json())
+        assert all("token" not in t for t in response.json()["items"])
         assert not any(secret in response.text for secret in tokens.values())
 
     async def test_revoked_tokens_are_listed_only_on_request(
@@ -226,8 +226,8 @@ class TestTokensOverHttp:
         assert revoked.json()["revoked_at"] is not None
         active = await api.get("/api/tokens", headers=admin)
         everything = await api.get("/api/tokens?include_revoked=true", headers=admin)
-        assert "test-viewer" not in [t["name"] for t in active.json()]
-        assert "test-viewer" in [t["name"] for t in everything.json()]
+        assert "test-viewer" not in [t["name"] for t in active.json()["items"]]
+        assert "test-viewer" in [t["name"] for t in everything.json()["items"]]
 
     async def test_a_duplicate_name_is_a_409_problem(
         self, api: httpx.AsyncClient, tokens: dict[Role, str]

@@ -112,7 +112,7 @@ class TestDefinitions:
         assert response.status_code == 200, response.text
         assert (response.json()["version"], response.json()["description"]) == (2, "Says hello")
         listed = await api.get("/api/pipelines", headers=bearer(tokens[Role.VIEWER]))
-        assert [(p["name"], p["version"]) for p in listed.json()] == [("hello", 2)]
+        assert [(p["name"], p["version"]) for p in listed.json()["items"]] == [("hello", 2)]
 
     async def test_put_of_a_file_with_another_name_is_422(
         self, api: httpx.AsyncClient, tokens: Tokens
@@ -433,14 +433,14 @@ class TestApprovals:
         mine = await api.get("/api/approvals", headers=bearer(tokens[Role.OPERATOR]))
         theirs = await api.get("/api/approvals", headers=bearer(tokens[Role.ADMIN]))
 
-        (pending,) = mine.json()
+        (pending,) = mine.json()["items"]
         assert (pending["run_id"], pending["pipeline"], pending["step"]) == (
             started["id"],
             "gated",
             "ok",
         )
         assert pending["approvers"] == ["test-operator"]
-        assert theirs.json() == []
+        assert theirs.json() == {"items": [], "next_cursor": None}
 
     async def test_a_rejection_fails_the_run_with_the_comment(
         self, api: httpx.AsyncClient, tokens: Tokens, runtime: Runtime
@@ -459,7 +459,8 @@ class TestApprovals:
         assert run["status"] == "failure"
         assert "not today" in run["steps"][1]["error"]
         assert run["steps"][2]["status"] == "skipped"
-        assert (await api.get("/api/approvals", headers=bearer(tokens[Role.OPERATOR]))).json() == []
+        listed = await api.get("/api/approvals", headers=bearer(tokens[Role.OPERATOR]))
+        assert listed.json()["items"] == []
 
 
 def parse_sse(text: str) -> list[Json]:

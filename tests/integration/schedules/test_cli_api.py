@@ -107,7 +107,7 @@ class TestApi:
         assert shown.json()["name"] == "nightly"
         assert len(shown.json()["upcoming"]) == 5
         listed = await api.get("/api/schedules", headers=auth)
-        assert [s["name"] for s in listed.json()] == ["nightly"]
+        assert [s["name"] for s in listed.json()["items"]] == ["nightly"]
         operator = bearer(tokens[Role.OPERATOR])
         document = {"name": "nightly", "cron": "30 4 * * *", "pipeline": "hello"}
         updated = await api.put("/api/schedules/nightly", json=document, headers=operator)
@@ -142,7 +142,7 @@ class TestApi:
         assert fired.status_code == 200, fired.text
         assert fired.json()["outcome"] == "started"
         runs = await api.get("/api/schedules/nightly/runs", headers=operator)
-        assert [f["id"] for f in runs.json()] == [fired.json()["id"]]
+        assert [f["id"] for f in runs.json()["items"]] == [fired.json()["id"]]
 
     async def test_viewer_may_not_create(self, api: httpx.AsyncClient, tokens: Tokens) -> None:
         await register_pipeline(api, tokens)

@@ -64,7 +64,7 @@ async def tick(rt: Runtime) -> None:
 
 
 async def fires(rt: Runtime, name: str = "every-minute") -> list[service.ScheduleFire]:
-    return await service.list_fires(rt.uow(read_only=True), name)
+    return (await service.list_fires(rt.uow(read_only=True), name)).items
 
 
 async def finish_runs(rt: Runtime, admin: Actor) -> None:

@@ -21,15 +21,15 @@ async def test_an_admin_sets_lists_and_deletes_a_secret(
 
     assert created.status_code == 201, created.text
     assert updated.status_code == 200
-    assert [s["name"] for s in listed.json()] == ["DEPLOY_TOKEN"]
-    assert set(listed.json()[0]) == {"name", "created_at", "updated_at"}
+    assert [s["name"] for s in listed.json()["items"]] == ["DEPLOY_TOKEN"]
+    assert set(listed.json()["items"][0]) == {"name", "created_at", "updated_at"}
     assert "v4lue" not in created.text + updated.text + listed.text
     values = await secrets.get_secret_values(runtime.uow(), runtime.settings, ["DEPLOY_TOKEN"])
     assert values == {"DEPLOY_TOKEN": "v4lue-2"}
 
     deleted = await api.delete("/api/secrets/DEPLOY_TOKEN", headers=admin)
     assert deleted.status_code == 204
-    assert (await api.get("/api/secrets", headers=admin)).json() == []
+    assert (await api.get("/api/secrets", headers=admin)).json()["items"] == []
 
 
 async def test_operators_and_viewers_get_403(

@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrate.core.errors import ValidationFailed
-from orchestrate.core.pagination import MAX_PAGE_SIZE, IdCursor, TimeCursor, check_page_size
+from orchestrate.core.pagination import (
+    MAX_PAGE_SIZE,
+    IdCursor,
+    KeyCursor,
+    TimeCursor,
+    check_page_size,
+    page_in_memory,
+)
 
 
 def encode(data: object) -> str:
@@ -47,7 +54,7 @@ class TestRoundTrips:
 
     @given(
         st.datetimes(timezones=st.just(UTC)),
-        st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40),
     )
     def test_every_time_position_round_trips(self, moment: datetime, item_id: str) -> None:
         assert TimeCursor.decode(TimeCursor(moment, item_id).encode()) == TimeCursor(
@@ -137,3 +144,42 @@ class TestPageSize:
             check_page_size(limit)
 
         assert raised.value.context["field"] == "limit"
+
+
+class TestKeyCursors:
+    def test_a_key_cursor_comes_back_as_the_same_position(self) -> None:
+        assert KeyCursor.decode(KeyCursor("deploy/prod ü").encode()) == KeyCursor("deploy/prod ü")
+
+    @pytest.mark.parametrize("data", [{"k": 1}, {"k": None}, {"n": 3}, ["k"]])
+    def test_a_key_cursor_that_is_not_a_text_key_is_refused(self, data: object) -> None:
+        with pytest.raises(ValidationFailed, match="Invalid cursor"):
+            KeyCursor.decode(encode(data))
+
+    def test_pages_in_memory_follow_the_key_order_and_end_with_no_cursor(self) -> None:
+        names = ["delta", "alpha", "charlie", "bravo", "echo"]
+
+        first = page_in_memory(names, str, 2, None)
+        second = page_in_memory(names, str, 2, first.next_cursor)
+        third = page_in_memory(names, str, 2, second.next_cursor)
+
+        assert [first.items, second.items, third.items] == [
+            ["alpha", "bravo"],
+            ["charlie", "delta"],
+            ["echo"],
+        ]
+        assert third.next_cursor is None
+
+    def test_an_item_added_before_the_cursor_does_not_shift_the_next_page(self) -> None:
+        first = page_in_memory(["b", "c", "d"], str, 2, None)
+
+        second = page_in_memory(["a", "b", "c", "d"], str, 2, first.next_cursor)
+
+        assert second.items == ["d"]
+
+    def test_a_key_cursor_with_a_nul_character_is_refused(self) -> None:
+        with pytest.raises(ValidationFailed, match="Invalid cursor"):
+            KeyCursor.decode(encode({"k": "a\x00b"}))
+
+    def test_a_time_cursor_whose_id_has_a_nul_character_is_refused(self) -> None:
+        with pytest.raises(ValidationFailed, match="Invalid cursor"):
+            TimeCursor.decode(encode({"t": "2026-01-01T00:00:00+00:00", "i": "a\x00"}))

@@ -34,8 +34,30 @@ class TestDefaults:
 
         assert (settings.host, settings.port) == ("127.0.0.1", 8080)
 
-    def test_the_home_directory_defaults_to_dot_orchestrate(self) -> None:
-        assert load_settings().home == Path(".orchestrate")
+    def test_the_home_directory_defaults_to_dot_orchestrate_in_the_working_directory(
+        self, clean_environment: Path
+    ) -> None:
+        assert load_settings().home == clean_environment.resolve() / ".orchestrate"
+
+    def test_a_relative_home_is_made_absolute_once_when_settings_are_read(
+        self, clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("ORCHESTRATE_HOME", "data/here")
+        settings = load_settings()
+
+        monkeypatch.chdir("/")
+
+        home = clean_environment.resolve() / "data" / "here"
+        assert settings.home == home
+        assert settings.database_url_value == f"sqlite+aiosqlite:///{home / 'orchestrate.db'}"
+
+    def test_a_home_under_the_user_directory_is_expanded(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        monkeypatch.setenv("HOME", str(tmp_path))
+        monkeypatch.setenv("ORCHESTRATE_HOME", "~/orchestrate-home")
+
+        assert load_settings().home == tmp_path.resolve() / "orchestrate-home"
 
     def test_the_database_defaults_to_a_sqlite_file_in_the_home(self, tmp_path: Path) -> None:
         settings = load_settings(home=tmp_path / "data")
