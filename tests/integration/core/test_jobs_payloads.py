@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from orchestrate.core.events import read_events
+from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.jobs import (
     JobContext,
     JobKind,
@@ -114,7 +114,7 @@ async def test_a_malformed_payload_is_dead_lettered_at_once_with_the_validation_
     assert "Traceback" not in error
     assert "KeyError" not in error
     async with runtime.uow(read_only=True) as uow:
-        events = await read_events(uow.session, subject=job_id)
+        events = await read_events(uow.session, only=EventFilter(subject=job_id))
     assert [event.type for event in events] == ["job.dead"]
 
 
