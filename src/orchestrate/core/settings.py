@@ -359,6 +359,7 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings, turning any invalid value into one clear ``ConfigurationError``."""
+    _refuse_replaced_settings()
     try:
         return Settings(**overrides)
     except ValidationError as error:
@@ -367,6 +368,22 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigurationError(
             f"Cannot read settings file {config_file_path()}: {error}"
         ) from None
+
+
+_REPLACED = {
+    f"{ENV_PREFIX}JOB_RETENTION_DAYS": (
+        f"{ENV_PREFIX}RETENTION_JOBS",
+        "a duration: write 7d for 7, off for 0 (docs/retention.md)",
+    ),
+}
+
+
+def _refuse_replaced_settings() -> None:
+    """A setting that no longer exists must not be ignored silently: the user asked for
+    something, and would get the default instead."""
+    for old, (new, how) in _REPLACED.items():
+        if old in os.environ and new not in os.environ:
+            raise ConfigurationError(f"{old} was replaced by {new}, {how}; unset {old}")
 
 
 def _describe(error: ValidationError) -> str:

@@ -279,3 +279,16 @@ class TestInvalidValues:
             load_settings()
 
         assert "ORCHESTRATE_PORT ('port' in orchestrate.toml)" in raised.value.message
+
+
+def test_the_replaced_job_retention_setting_is_refused_not_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORCHESTRATE_JOB_RETENTION_DAYS", "3")
+    monkeypatch.delenv("ORCHESTRATE_RETENTION_JOBS", raising=False)
+
+    with pytest.raises(ConfigurationError, match="replaced by ORCHESTRATE_RETENTION_JOBS"):
+        load_settings()
+
+    monkeypatch.setenv("ORCHESTRATE_RETENTION_JOBS", "3d")
+    assert load_settings().retention_jobs == "3d"
