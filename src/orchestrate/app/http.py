@@ -12,6 +12,7 @@ from orchestrate.web.deps import require_actor
 from orchestrate.web.errors import install_error_handlers
 from orchestrate.web.limits import BodyLimitMiddleware
 from orchestrate.web.openapi import install_problem_responses
+from orchestrate.web.streams import install_stream_slots
 
 DESCRIPTION = """
 Orchestrate puts AI agents to work on software delivery.
@@ -34,6 +35,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
+    install_stream_slots(app, runtime.settings.max_streams_per_token)
     install_error_handlers(app)
     install_problem_responses(app)
     app.add_middleware(

@@ -261,6 +261,13 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(
         default=25 * 1024**2, ge=1024, description="Largest webhook delivery accepted."
     )
+    max_streams_per_token: int = Field(
+        default=16,
+        ge=1,
+        le=10_000,
+        description="Most live streams (event stream, followed logs) one API token may "
+        "hold open at once in serve; the next gets a 429 until one ends.",
+    )
 
     @field_validator("home", mode="after")
     @classmethod

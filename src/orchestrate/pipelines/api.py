@@ -35,6 +35,7 @@ from orchestrate.pipelines.schemas import (
 )
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import MAX_SEQUENCE, PageCursor, PageLimit, PageOut
+from orchestrate.web.streams import TOO_MANY_STREAMS, open_stream
 
 router = APIRouter(tags=["pipelines"])
 
@@ -218,14 +219,16 @@ async def reject(
             "content": {"text/plain": {}, "text/event-stream": {}},
             "description": "The step logs as text; with `follow=true`, Server-Sent Events "
             "`log`, `status` and a final `end`.",
-        }
+        },
+        **TOO_MANY_STREAMS,
     },
 )
 async def run_logs(
+    request: Request,
     run_id: str,
     uow: UowDep,
     runtime: RuntimeDep,
-    _actor: ActorDep,
+    actor: ActorDep,
     step: str | None = None,
     follow: bool = False,
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_SEQUENCE)] = None,
@@ -235,11 +238,7 @@ async def run_logs(
     steps = selected_steps(run, step)
     if not follow:
         return StreamingResponse(log_text(steps), media_type="text/plain; charset=utf-8")
-    return StreamingResponse(
-        _events(runtime, run_id, step, last_event_id or 0),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return open_stream(request, actor, _events(runtime, run_id, step, last_event_id or 0))
 
 
 async def _events(

@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from orchestrate.core.events import Event, EventFilter
@@ -16,6 +16,7 @@ from orchestrate.timeline import service
 from orchestrate.timeline.schemas import EventOut
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import MAX_SEQUENCE, PageOut
+from orchestrate.web.streams import TOO_MANY_STREAMS, open_stream
 
 router = APIRouter(tags=["events"])
 
@@ -69,13 +70,15 @@ async def list_events(
             "content": {"text/event-stream": {}},
             "description": "Server-Sent Events: `id:` the event's id, `event:` its type, "
             "`data:` the event as JSON; comments as keep-alives.",
-        }
+        },
+        **TOO_MANY_STREAMS,
     },
 )
 async def stream_events(
+    request: Request,
     uow: UowDep,
     runtime: RuntimeDep,
-    _actor: ActorDep,
+    actor: ActorDep,
     after: After = None,
     types: Types = None,
     subject: Subject = None,
@@ -83,16 +86,13 @@ async def stream_events(
 ) -> StreamingResponse:
     """Every event as it commits, in any process. A reconnecting client sends
     `Last-Event-ID` (browsers do) and misses nothing; `after` starts after a known event;
-    with neither the stream starts with the next event."""
+    with neither the stream starts with the next event. A token holds at most
+    `max_streams_per_token` streams at once (429 beyond)."""
     only = EventFilter(types=tuple(types or ()), subject=subject)
     start = last_event_id if last_event_id is not None else after
     if start is None:
         start = await service.start_of_new_events(uow)
-    return StreamingResponse(
-        _frames(runtime, start, only),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return open_stream(request, actor, _frames(runtime, start, only))
 
 
 async def _frames(runtime: Runtime, after: int, only: EventFilter) -> AsyncIterator[str]:

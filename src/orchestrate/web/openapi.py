@@ -48,6 +48,7 @@ _DESCRIPTIONS = {
     "409": "The thing is in a state that does not allow this now.",
     "413": "The body is over the route's limit (`api_max_body_bytes`, 1 MiB by default).",
     "422": "The request is invalid; `errors` or `problems` say where.",
+    "429": "Too many at once; retry after `Retry-After` seconds.",
     "503": "The database is locked, full or unreachable, or the disk is full; "
     "retry after `Retry-After` seconds.",
 }
