@@ -42,7 +42,7 @@ demo: install sandbox-tools
 ## make test: lint, type-check, architecture contracts, then the whole test suite on
 ## $(PYTEST_WORKERS) pytest-xdist workers (PYTEST_WORKERS=0 runs it in one process)
 test: lint typecheck sandbox-tools
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: dev
 	$(BIN)/ruff check src tests bench examples

@@ -145,7 +145,7 @@ def empty_db_url(engine_name: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=db_url)  # type: ignore[arg-type]
+    return Settings(home=tmp_path / "home", database_url=db_url)
 
 
 @pytest.fixture

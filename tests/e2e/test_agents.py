@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from orchestrate.testing import FakeAnthropic, finish, rate_limited, tool_call
+from orchestrate.testing import FakeAnthropic, Step, finish, rate_limited, tool_call
+from tests.e2e.processes import ORCHESTRATE, cli
 from tests.integration.agents.conftest import CALC, TEST_CALC, checkout_state, git
 
 pytestmark = pytest.mark.slow
 
 MODEL = "claude-sonnet-4-6"
-ORCHESTRATE = [sys.executable, "-m", "orchestrate"]
 
 
 def python_in_sandbox() -> dict[str, str]:
@@ -60,20 +60,6 @@ def env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
     return values
 
 
-def cli(
-    env: dict[str, str], *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ORCHESTRATE, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def show(env: dict[str, str], agent_id: str) -> dict[str, Any]:
     result = cli(env, "agent", "show", agent_id, "--json")
     assert result.returncode == 0, result.stderr
@@ -81,7 +67,7 @@ def show(env: dict[str, str], agent_id: str) -> dict[str, Any]:
     return data
 
 
-FIX = [
+FIX: list[Step] = [
     tool_call("read_file", {"path": "calc.py"}, model=MODEL),
     tool_call("bash", {"command": "python -m pytest -q test_calc.py"}, model=MODEL),
     rate_limited(1),
@@ -104,7 +90,7 @@ def test_a_story_developer_fixes_a_failing_test_from_the_cli(
     story_id = story.stdout.strip()
 
     with FakeAnthropic(FIX) as api:
-        env = env | {"ANTHROPIC_BASE_URL": api.base_url, "ANTHROPIC_API_KEY": api.api_key}
+        env = env | {"ANTHROPIC_BASE_URL": api.base_url, "ANTHROPIC_API_KEY": api.api_key or ""}
         started = cli(
             env,
             "agent",
@@ -187,7 +173,7 @@ def test_a_run_killed_with_sigkill_resumes_on_another_worker_without_repeating_t
     with FakeAnthropic(script) as api:
         env = env | {
             "ANTHROPIC_BASE_URL": api.base_url,
-            "ANTHROPIC_API_KEY": api.api_key,
+            "ANTHROPIC_API_KEY": api.api_key or "",
             "ORCHESTRATE_JOB_LEASE_SECONDS": "2",
         }
         started = cli(env, "agent", "start", "story-developer", "--task", "t", "--repo", str(repo))

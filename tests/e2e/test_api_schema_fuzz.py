@@ -8,7 +8,6 @@ only documented statuses and content types, bodies that match their schemas.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +23,12 @@ from schemathesis.checks import (
 )
 from schemathesis.generation import GenerationMode
 
-from tests.e2e.test_serve import Server, cli, free_port
+from tests.e2e.processes import Server, clean_env, cli, free_port
 
 pytestmark = pytest.mark.slow
+
+REQUEST_SECONDS = 30
+STREAM_READ_SECONDS = 0.3
 
 CHECKS = [
     not_a_server_error,
@@ -39,8 +41,7 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def running_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     home = tmp_path_factory.mktemp("fuzz") / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    env["ORCHESTRATE_HOME"] = str(home)
+    env = clean_env(home)
     server = Server(env, free_port())
     try:
         created = cli(env, "token", "create", "--name", "fuzz", "--role", "admin")
@@ -68,6 +69,12 @@ def test_no_operation_answers_a_5xx_or_contradicts_the_document(
     assert not failures, "\n\n".join(failures)
 
 
+def _streams(operation: Any) -> bool:
+    """Whether the operation may answer with Server-Sent Events."""
+    responses = operation.definition.raw.get("responses", {})
+    return any("text/event-stream" in answer.get("content", {}) for answer in responses.values())
+
+
 def _fuzz(operation: Any, mode: GenerationMode, token: str) -> str | None:
     """The first contradiction found on one operation, or None.
 
@@ -84,7 +91,14 @@ def _fuzz(operation: Any, mode: GenerationMode, token: str) -> str | None:
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:
-        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+        case.call_and_validate(
+            headers={"Authorization": f"Bearer {token}"}, checks=CHECKS, timeout=timeout
+        )
+
+    # A live stream never ends by itself: schemathesis reads an event stream until the
+    # timeout and checks what arrived. Without a short one, each accepted request to
+    # /api/events/stream held the test for seconds (90 of its 96 s).
+    timeout = STREAM_READ_SECONDS if _streams(operation) else REQUEST_SECONDS
 
     try:
         run()

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +14,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_serve import free_port
+from tests.e2e.processes import (
+    ORCHESTRATE,
+    Background,
+    Server,
+    clean_env,
+    cli,
+    create_token,
+    free_port,
+    sse,
+)
 
 pytestmark = pytest.mark.slow
-
-ORCHESTRATE = [sys.executable, "-m", "orchestrate"]
 
 STEPS = """\
 name: three
@@ -37,73 +41,18 @@ steps:
 """
 
 
-class Process:
-    """An `orchestrate` command running in the background."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.process = subprocess.Popen(
-            [*ORCHESTRATE, *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def stop(self) -> tuple[int, str, str]:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        stdout, stderr = self.process.communicate(timeout=60)
-        return self.process.returncode, stdout, stderr
-
-
-def start_serve(env: dict[str, str], *extra: str) -> tuple[Process, str]:
-    port = free_port()
-    server = Process(env, "serve", "--port", str(port), *extra)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"serve exited early: {server.stop()[2]}")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise AssertionError("serve did not become healthy within 60 s")
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ORCHESTRATE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+def start_serve(env: dict[str, str], *args: str) -> tuple[Server, str]:
+    server = Server(env, free_port(), args=args)
+    return server, server.url
 
 
 def token(env: dict[str, str], role: str = "operator") -> dict[str, str]:
-    created = cli(env, "token", "create", "--name", f"e2e-{role}", "--role", role)
-    assert created.returncode == 0, created.stderr
-    return {"Authorization": f"Bearer {created.stdout.strip()}"}
-
-
-def sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """The events of a Server-Sent Events stream as they arrive (comments skipped)."""
-    event: dict[str, Any] = {}
-    for line in lines:
-        if not line:
-            if "data" in event:
-                yield event
-            event = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(": ")
-            event[name] = json.loads(value) if name == "data" else value
+    return {"Authorization": f"Bearer {create_token(env, f'e2e-{role}', role)}"}
 
 
 @pytest.fixture
 def env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    values = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    values["ORCHESTRATE_HOME"] = str(tmp_path / "home")
-    values["ORCHESTRATE_LOG_LEVEL"] = "warning"
+    values = clean_env(tmp_path / "home", LOG_LEVEL="warning")
     if engine_name == "postgresql":
         values["ORCHESTRATE_DATABASE_URL"] = empty_db_url
     return values
@@ -113,7 +62,7 @@ def test_a_run_driven_by_a_separate_worker_streams_to_serve_within_a_second(
     env: dict[str, str],
 ) -> None:
     server, url = start_serve(env, "--no-worker")
-    worker = Process(env, "worker")
+    worker = Background(env, "worker")
     try:
         headers = token(env)
         with httpx.Client(base_url=url, headers=headers, timeout=30) as http:

@@ -8,14 +8,13 @@ health waits meanwhile, is measured by bench/hostile_yaml.py (docs/benchmarks.md
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.test_serve import Server, cli, free_port
+from tests.e2e.processes import Server, clean_env, cli, free_port
 from tests.unit.core.test_bounded_yaml import alias_bomb
 
 pytestmark = pytest.mark.slow
@@ -25,8 +24,7 @@ TEN_THOUSAND_DEEP = "name: deep\nsteps: " + "[" * 10_000 + "]" * 10_000 + "\n"
 
 @pytest.fixture
 def server_and_token(tmp_path: Path) -> Iterator[tuple[Server, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    env["ORCHESTRATE_HOME"] = str(tmp_path / "home")
+    env = clean_env(tmp_path / "home")
     server = Server(env, free_port())
     try:
         created = cli(env, "token", "create", "--name", "yaml", "--role", "operator")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_serve import Server, free_port
+from tests.e2e.processes import Server, clean_env, cli, free_port, sse
 
 pytestmark = pytest.mark.slow
-
-ORCHESTRATE = [sys.executable, "-m", "orchestrate"]
 
 CHAIN = """\
 name: chain
@@ -54,8 +49,7 @@ steps:
 
 @pytest.fixture
 def env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    values = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    values["ORCHESTRATE_HOME"] = str(tmp_path / "home")
+    values = clean_env(tmp_path / "home")
     values["ORCHESTRATE_LOG_LEVEL"] = "warning"
     if engine_name == "postgresql":
         values["ORCHESTRATE_DATABASE_URL"] = empty_db_url
@@ -69,20 +63,6 @@ def server(env: dict[str, str]) -> Iterator[Server]:
         yield running
     finally:
         running.stop()
-
-
-def cli(
-    env: dict[str, str], *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ORCHESTRATE, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def run_json(env: dict[str, str], run_id: str) -> dict[str, Any]:
@@ -127,19 +107,6 @@ def test_a_failing_step_makes_trigger_wait_exit_1(env: dict[str, str], tmp_path:
     assert run_json(env, result.stdout.strip())["status"] == "failure"
 
 
-def sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """Events of a Server-Sent Events stream as they arrive."""
-    event: dict[str, Any] = {}
-    for line in lines:
-        if not line:
-            if event:
-                yield event
-            event = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(": ")
-            event[name] = json.loads(value) if name == "data" else value
-
-
 def test_a_run_over_http_is_followed_live_and_resumes_when_its_approver_approves(
     server: Server, env: dict[str, str]
 ) -> None:
@@ -157,7 +124,7 @@ def test_a_run_over_http_is_followed_live_and_resumes_when_its_approver_approves
         with http.stream(
             "GET", f"/api/pipeline-runs/{run_id}/logs", params={"follow": "true"}
         ) as stream:
-            for event in sse_events(stream.iter_lines()):
+            for event in sse(stream.iter_lines()):
                 seen.append(event)
                 data = event["data"]
                 if event["event"] == "status" and data["type"] == "pipeline.step.waiting":

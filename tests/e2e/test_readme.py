@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.e2e.processes import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -86,14 +86,6 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     return {**env, "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", "HOME": str(tmp_path)}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _run(block: Block, cwd: Path, env: dict[str, str]) -> None:
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", block.body],
@@ -108,42 +100,6 @@ def _run(block: Block, cwd: Path, env: dict[str, str]) -> None:
         f"README block failed (exit {result.returncode}):\n{block.body}\n"
         f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     )
-
-
-class _Serve:
-    """``orchestrate serve`` in the background, as a second terminal would run it."""
-
-    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.url = f"http://127.0.0.1:{env['ORCHESTRATE_PORT']}"
-        self.process = subprocess.Popen(
-            ["orchestrate", "serve"],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited: {self.process.communicate()[1]}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError("serve did not answer /api/health within 120 s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
 
 
 def _wait_for_on_push_run(cwd: Path, env: dict[str, str]) -> str:
@@ -176,8 +132,9 @@ def test_the_quick_start_and_tour_run_verbatim_in_a_fresh_directory(tmp_path: Pa
         if block.mark == "run":
             _run(block, work, env)
         elif block.mark == "run with serve":
-            with_port = {**env, "ORCHESTRATE_PORT": str(_free_port())}
-            serve = _Serve(work, with_port)
+            with_port = {**env, "ORCHESTRATE_PORT": str(free_port())}
+            # As a second terminal would run it: the installed command, in the directory.
+            serve = Server(with_port, command=["orchestrate"], cwd=work, ready_within=120)
             try:
                 _run(block, work, with_port)
                 # The tour says serve's worker runs the run the replayed webhook started.

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,60 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.processes import ORCHESTRATE, Server, clean_env, cli, free_port
+
 pytestmark = pytest.mark.slow
-
-ORCHESTRATE = [sys.executable, "-m", "orchestrate"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env = env
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [*ORCHESTRATE, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self._wait_healthy()
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited early: {self.process.communicate()[1]}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("serve did not become healthy within 60 s")
-
-    def stop(self) -> tuple[int, str, str]:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        stdout, stderr = self.process.communicate(timeout=30)
-        return self.process.returncode, stdout, stderr
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ORCHESTRATE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 @pytest.fixture
 def server_env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    env["ORCHESTRATE_HOME"] = str(tmp_path / "home")
+    env = clean_env(tmp_path / "home")
     if engine_name == "postgresql":
         env["ORCHESTRATE_DATABASE_URL"] = empty_db_url
     return env  # on SQLite: the default database file inside the home

@@ -9,7 +9,6 @@ the run.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import time
@@ -22,7 +21,7 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.pipelines import service
 from orchestrate.pipelines.models import PipelineRun
-from tests.e2e.test_serve import ORCHESTRATE, Server, cli, free_port
+from tests.e2e.processes import ORCHESTRATE, Server, clean_env, cli, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +43,7 @@ steps:
 
 @pytest.fixture
 def env(empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    env["ORCHESTRATE_HOME"] = str(tmp_path / "home")
+    env = clean_env(tmp_path / "home")
     env["ORCHESTRATE_DATABASE_URL"] = empty_db_url
     env["ORCHESTRATE_WORKER_POLL_MAX_SECONDS"] = "0.2"
     return env

@@ -7,13 +7,12 @@ job the CLI queued; the CLI must still wait for it and report what it did.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_serve import Server, cli, free_port
+from tests.e2e.processes import Server, clean_env, cli, free_port
 from tests.support import GITHUB_WEBHOOKS
 
 pytestmark = pytest.mark.slow
@@ -34,8 +33,7 @@ REPLAYS = 3
 
 @pytest.fixture
 def server_env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    env["ORCHESTRATE_HOME"] = str(tmp_path / "home")
+    env = clean_env(tmp_path / "home")
     env["ORCHESTRATE_LOG_LEVEL"] = "warning"
     if engine_name == "postgresql":
         env["ORCHESTRATE_DATABASE_URL"] = empty_db_url

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +12,7 @@ from sqlalchemy import select
 from orchestrate.core.db import create_database
 from orchestrate.core.jobs.maintenance import PRUNE_KIND
 from orchestrate.core.jobs.tables import JobRow
+from tests.e2e.processes import Background, clean_env
 
 pytestmark = pytest.mark.slow
 
@@ -32,19 +29,12 @@ async def prune_status(url: str) -> str | None:
 async def test_a_worker_migrates_runs_its_upkeep_job_and_stops_cleanly_on_sigterm(
     empty_db_url: str, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATE_")}
-    env |= {"ORCHESTRATE_DATABASE_URL": empty_db_url, "ORCHESTRATE_HOME": str(tmp_path)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestrate", "worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = clean_env(tmp_path, DATABASE_URL=empty_db_url)
+    worker = Background(env, "worker")
     try:
         deadline = time.monotonic() + 60
         status = None
-        while time.monotonic() < deadline and process.poll() is None:
+        while time.monotonic() < deadline and worker.process.poll() is None:
             try:
                 status = await prune_status(empty_db_url)
             except Exception:  # the schema may not exist yet while the worker migrates
@@ -52,8 +42,7 @@ async def test_a_worker_migrates_runs_its_upkeep_job_and_stops_cleanly_on_sigter
             if status == "succeeded":
                 break
             await asyncio.sleep(0.2)
-        assert status == "succeeded", process.stderr.read() if process.poll() is not None else ""
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
+        code, _, stderr = worker.stop()
+    assert status == "succeeded", stderr
+    assert code == 0, stderr

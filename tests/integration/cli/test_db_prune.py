@@ -31,7 +31,7 @@ def on_database(db_url: str, days_ago: int, work: Callable[[Rows], Awaitable[T]]
     """Run ``work`` with row builders whose clock is ``days_ago`` days in the past."""
 
     async def main() -> T:
-        settings = Settings(database_url=db_url)  # type: ignore[arg-type]
+        settings = Settings(database_url=db_url)
         clock = FrozenClock(datetime.now(UTC) - timedelta(days=days_ago))
         runtime = Runtime(settings, create_database(db_url), clock=clock)
         try:

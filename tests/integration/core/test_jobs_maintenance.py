@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -49,10 +50,10 @@ async def test_jobs_finished_longer_ago_than_the_retention_are_deleted(
     clock = frozen_runtime.clock
     assert isinstance(clock, FrozenClock)
 
-    async def ok(context: JobContext) -> None:
+    async def ok(context: JobContext[Any]) -> None:
         return None
 
-    async def broken(context: JobContext) -> None:
+    async def broken(context: JobContext[Any]) -> None:
         raise JobFailed("keep me for the post-mortem", retry=False)
 
     registry = JobRegistry()

@@ -132,7 +132,7 @@ class TestRunningJobs:
         assert isinstance(clock, FrozenClock)
         ran: list[str] = []
 
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             ran.append(context.job.id)
 
         registry = registry_with("test.noop", handler)
@@ -159,7 +159,7 @@ class TestRunningJobs:
             await asyncio.sleep(0.05)
             running -= 1
 
-        async def free(context: JobContext) -> None:
+        async def free(context: JobContext[Any]) -> None:
             return None
 
         registry = registry_with("test.capped", capped, max_concurrent=2)
@@ -177,7 +177,7 @@ class TestRunningJobs:
     async def test_a_capped_kind_with_nothing_due_leaves_its_slots_to_other_kinds(
         self, runtime: Runtime
     ) -> None:
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             return None
 
         registry = registry_with("test.capped", handler, max_concurrent=1)
@@ -211,7 +211,7 @@ class TestRunningJobs:
         assert done == 30
 
     async def test_workers_only_claim_kinds_they_have_handlers_for(self, runtime: Runtime) -> None:
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             return None
 
         other = await add_job(runtime, kind="test.other")
@@ -221,7 +221,7 @@ class TestRunningJobs:
 
 class TestFailures:
     async def test_a_failing_job_is_retried_later_with_backoff(self, runtime: Runtime) -> None:
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             raise RuntimeError("flaky network")
 
         job_id = await add_job(runtime, max_attempts=3)
@@ -242,7 +242,7 @@ class TestFailures:
         assert isinstance(clock, FrozenClock)
         attempts: list[int] = []
 
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             attempts.append(context.job.attempt)
             raise JobFailed(f"still broken on attempt {context.job.attempt}")
 
@@ -261,7 +261,7 @@ class TestFailures:
         assert [e.type for e in events] == ["job.dead"]
 
     async def test_a_permanent_failure_skips_the_remaining_attempts(self, runtime: Runtime) -> None:
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             raise JobFailed("payload refers to a deleted story", retry=False)
 
         job_id = await add_job(runtime, max_attempts=5)
@@ -272,7 +272,7 @@ class TestFailures:
     async def test_a_handler_that_overruns_its_timeout_fails_the_attempt(
         self, runtime: Runtime
     ) -> None:
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             await asyncio.sleep(30)
 
         registry = registry_with("test.noop", handler, timeout=timedelta(milliseconds=100))
@@ -283,7 +283,7 @@ class TestFailures:
         assert "timed out" in (row.last_error or "")
 
     async def test_a_result_that_is_not_json_fails_clearly(self, runtime: Runtime) -> None:
-        async def handler(context: JobContext) -> object:
+        async def handler(context: JobContext[Any]) -> object:
             return object()
 
         job_id = await add_job(runtime)
@@ -301,7 +301,7 @@ class TestLeases:
         assert isinstance(clock, FrozenClock)
         attempts: list[int] = []
 
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             attempts.append(context.job.attempt)
 
         job_id = await add_job(frozen_runtime)
@@ -345,7 +345,7 @@ class TestLeases:
             await uow.commit()
         clock.advance(timedelta(minutes=1))
 
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             raise AssertionError("must not run again")
 
         await run_until_idle(frozen_runtime, registry_with("test.noop", handler))
@@ -356,7 +356,7 @@ class TestLeases:
     async def test_heartbeats_keep_a_long_job_owned_by_its_worker(self, runtime: Runtime) -> None:
         attempts: list[int] = []
 
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             attempts.append(context.job.attempt)
             await asyncio.sleep(1.2)
 
@@ -375,7 +375,7 @@ class TestLeases:
         started = asyncio.Event()
         cancelled = asyncio.Event()
 
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             started.set()
             try:
                 await asyncio.sleep(30)
@@ -408,7 +408,7 @@ class TestLeases:
     ) -> None:
         outcomes: list[str] = []
 
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             async with context.uow() as uow:
                 record_event(uow, EffectHappened(subject=context.job.id))
                 await uow.session.execute(  # simulate losing the job to another worker
@@ -432,7 +432,7 @@ class TestLeases:
         assert (await job_row(runtime, job_id)).status == JobStatus.RUNNING
 
     async def test_effects_and_completion_commit_together(self, runtime: Runtime) -> None:
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             async with context.uow() as uow:
                 record_event(uow, EffectHappened(subject=context.job.id))
                 await context.complete_in(uow, {"done": True})
@@ -451,7 +451,7 @@ class TestLeases:
     ) -> None:
         started = asyncio.Event()
 
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             started.set()
             await asyncio.sleep(30)
 
@@ -473,7 +473,7 @@ class TestLeases:
 
 class TestSteering:
     async def test_a_dead_job_can_be_retried_with_fresh_attempts(self, runtime: Runtime) -> None:
-        async def failing(context: JobContext) -> None:
+        async def failing(context: JobContext[Any]) -> None:
             raise JobFailed("boom", retry=False)
 
         job_id = await add_job(runtime)
@@ -483,7 +483,7 @@ class TestSteering:
             await uow.commit()
         assert (info.status, info.attempts) == (JobStatus.QUEUED, 0)
 
-        async def fixed(context: JobContext) -> str:
+        async def fixed(context: JobContext[Any]) -> str:
             return "ok"
 
         await run_until_idle(runtime, registry_with("test.noop", fixed))
@@ -498,7 +498,7 @@ class TestSteering:
     async def test_a_queued_job_can_be_cancelled_and_then_never_runs(
         self, runtime: Runtime
     ) -> None:
-        async def handler(context: JobContext) -> None:
+        async def handler(context: JobContext[Any]) -> None:
             raise AssertionError("cancelled jobs must not run")
 
         job_id = await add_job(runtime)

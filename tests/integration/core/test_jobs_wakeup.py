@@ -14,6 +14,7 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from orchestrate.core.jobs import (
     JobContext,
@@ -80,7 +81,7 @@ async def test_a_job_enqueued_by_another_process_sets_the_watchers_wake_event(
 async def test_an_idle_worker_runs_a_job_enqueued_by_another_process(runtime: Runtime) -> None:
     started = asyncio.Event()
 
-    async def handler(context: JobContext) -> None:
+    async def handler(context: JobContext[Any]) -> None:
         started.set()
 
     registry = JobRegistry()
@@ -102,7 +103,7 @@ async def test_an_idle_worker_runs_a_job_queued_for_later_once_it_is_due(
     started_at: list[datetime] = []
     ran = asyncio.Event()
 
-    async def handler(context: JobContext) -> None:
+    async def handler(context: JobContext[Any]) -> None:
         started_at.append(datetime.now(UTC))
         ran.set()
 

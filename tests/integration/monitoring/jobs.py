@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from orchestrate.core.jobs import (
     JobContext,
@@ -36,7 +37,7 @@ async def queued_job(runtime: Runtime, kind: str = "test.queued", n: int = 0) ->
 async def dead_job(runtime: Runtime, kind: str = "test.broken") -> str:
     """A job whose handler failed for good, so it sits in the dead-letter state."""
 
-    async def fail(context: JobContext) -> None:
+    async def fail(context: JobContext[Any]) -> None:
         raise JobFailed("the payload points at nothing", retry=False)
 
     registry = JobRegistry()

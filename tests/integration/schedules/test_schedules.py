@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,10 +31,9 @@ steps:
 """
 
 
-@dataclass(frozen=True)
-class CronEntry:
-    cron: str
-    timezone: str = "UTC"
+def declared(cron: str, timezone: str = "UTC") -> pipelines.DeclaredSchedule:
+    """One ``on: schedule:`` entry, as a pipeline's YAML declares it."""
+    return pipelines.DeclaredSchedule(cron, timezone)
 
 
 @pytest.fixture
@@ -386,19 +384,19 @@ class TestPipelineYaml:
         async with rt.uow(read_only=True) as uow:
             return int(await uow.session.scalar(select(func.count()).select_from(ScheduleRow)) or 0)
 
-    async def sync(self, rt: Runtime, entries: list[CronEntry]) -> None:
+    async def sync(self, rt: Runtime, entries: list[pipelines.DeclaredSchedule]) -> None:
         async with rt.uow() as uow:
             await service.sync_pipeline_schedules(uow, "nightly", entries)
             await uow.commit()
 
     async def test_declared_schedules_are_created_updated_and_removed(self, rt: Runtime) -> None:
-        await self.sync(rt, [CronEntry("0 2 * * *"), CronEntry("0 14 * * *", "Europe/Berlin")])
+        await self.sync(rt, [declared("0 2 * * *"), declared("0 14 * * *", "Europe/Berlin")])
         listed = await service.list_schedules(rt.uow(read_only=True))
         assert [(s.name, s.source) for s in listed] == [
             ("pipeline:nightly:0", "pipeline:nightly"),
             ("pipeline:nightly:1", "pipeline:nightly"),
         ]
-        await self.sync(rt, [CronEntry("0 3 * * *")])
+        await self.sync(rt, [declared("0 3 * * *")])
         [only] = await service.list_schedules(rt.uow(read_only=True))
         assert only.cron == "0 3 * * *"
         await self.sync(rt, [])
@@ -407,14 +405,14 @@ class TestPipelineYaml:
     async def test_declared_schedules_cannot_be_deleted_by_hand(
         self, rt: Runtime, admin: Actor
     ) -> None:
-        await self.sync(rt, [CronEntry("0 2 * * *")])
+        await self.sync(rt, [declared("0 2 * * *")])
         with pytest.raises(Conflict, match="declared in pipeline 'nightly'"):
             await service.delete_schedule(rt.uow(), "pipeline:nightly:0", admin)
 
     async def test_declared_schedules_fire_the_pipeline(
         self, rt: Runtime, clock: FrozenClock
     ) -> None:
-        await self.sync(rt, [CronEntry("* * * * *")])
+        await self.sync(rt, [declared("* * * * *")])
         clock.advance(timedelta(seconds=31))
         await tick(rt)
         async with rt.uow(read_only=True) as uow:

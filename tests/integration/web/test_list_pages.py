@@ -72,7 +72,7 @@ async def walk(api: httpx.AsyncClient, path: str, headers: dict[str, str]) -> li
     pages: list[list[Any]] = []
     cursor: str | None = None
     while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         response = await api.get(path, params=params, headers=headers)
         assert response.status_code == 200, response.text
         body = response.json()

@@ -108,7 +108,7 @@ async def test_a_postgresql_server_that_refuses_connections_is_a_503_with_retry_
 ) -> None:
     settings = Settings(
         home=tmp_path / "home",
-        database_url="postgresql+asyncpg://orchestrate@127.0.0.1:1/orchestrate",  # type: ignore[arg-type]
+        database_url="postgresql+asyncpg://orchestrate@127.0.0.1:1/orchestrate",
     )
     runtime = Runtime(settings=settings, database=create_database(settings.database_url_value))
     try:
