@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import hypothesis
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -27,6 +28,8 @@ from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.migrations.metadata import metadata
+from orchestrate.triggers.receiver import install as install_delivery_inbox
+from orchestrate.web.streams import install_stream_slots
 from tests.support import issue_token
 
 # Hypothesis' default 200 ms deadline per example is a wall-clock assertion: on a busy
@@ -98,12 +101,27 @@ def _postgres_migrated() -> Iterator[str]:
         drop_postgres_database(server, url)
 
 
-async def _truncate_all(url: str) -> None:
+# Every sequence back to its start, as a fresh database would have it.
+_RESTART_SEQUENCES = text(
+    "SELECT setval(c.oid, 1, false) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+)
+
+
+async def _empty_all(url: str) -> None:
+    """Every table emptied and every id sequence restarted, in one transaction.
+
+    DELETE rather than TRUNCATE: a test leaves a handful of rows, and TRUNCATE gives each
+    of the 19 tables new files (90 ms a test against 20 ms), which on 2,700 PostgreSQL
+    tests was the largest part of the suite's setup time.
+    """
     database = create_database(url)
     try:
-        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         async with database.engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in reversed(metadata.sorted_tables):  # children before parents
+                await connection.execute(table.delete())
+            await connection.execute(_RESTART_SEQUENCES)
     finally:
         await database.dispose()
 
@@ -125,7 +143,7 @@ def db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
         shutil.copyfile(template, target)
         return f"sqlite+aiosqlite:///{target}"
     url: str = request.getfixturevalue("_postgres_migrated")
-    asyncio.run(_truncate_all(url))
+    asyncio.run(_empty_all(url))
     return url
 
 
@@ -180,12 +198,37 @@ def admin() -> Actor:
     return Actor(name="test:admin", role=Role.ADMIN, source="127.0.0.1")
 
 
+_APPS: dict[str, FastAPI] = {}
+
+
+def app_on(runtime: Runtime) -> FastAPI:
+    """The real app, serving ``runtime``; built once per worker for each set of settings.
+
+    Building the app (FastAPI analysing 65 routes) takes ~100 ms, more than most API tests
+    themselves. Tests differ only in their home and database, which the app reads from
+    its runtime on every request, so an app built for the same other settings is
+    re-pointed at this test's runtime, with fresh per-app state: the open-stream counts,
+    the webhook inbox and the shutdown event (everything ``create_app`` puts in
+    ``app.state``).
+    """
+    from orchestrate.app.http import create_app
+
+    key = runtime.settings.model_dump_json(exclude={"home", "database_url"})
+    app = _APPS.get(key)
+    if app is None:
+        app = _APPS[key] = create_app(runtime)
+        return app
+    app.state.runtime = runtime
+    install_stream_slots(app, runtime.settings.max_streams_per_token)
+    install_delivery_inbox(app, runtime)  # its flusher task belongs to one event loop
+    app.state.shutdown = None  # web.lifecycle creates a fresh event on first use
+    return app
+
+
 @pytest.fixture
 async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the real app (in process, no network), without credentials."""
-    from orchestrate.app.http import create_app
-
-    transport = httpx.ASGITransport(app=create_app(runtime), client=("203.0.113.7", 50000))
+    transport = httpx.ASGITransport(app=app_on(runtime), client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://orchestrate.test") as client:
         yield client
 

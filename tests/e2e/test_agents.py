@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from orchestrate.agents import service as agents
+from orchestrate.agents.models import AgentRun, AgentState
 from orchestrate.testing import FakeAnthropic, Step, finish, rate_limited, tool_call
-from tests.e2e.processes import ORCHESTRATE, cli
+from tests.e2e.processes import ORCHESTRATE, cli, read_database
 from tests.integration.agents.conftest import CALC, TEST_CALC, checkout_state, git
 
 pytestmark = pytest.mark.slow
@@ -58,6 +60,11 @@ def env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
     if engine_name == "postgresql":
         values["ORCHESTRATE_DATABASE_URL"] = empty_db_url
     return values
+
+
+def stored_agent(env: dict[str, str], agent_id: str) -> AgentRun:
+    """The agent as stored, read in this process (cheap enough to poll)."""
+    return read_database(env, lambda uow: agents.get_agent(uow, agent_id))
 
 
 def show(env: dict[str, str], agent_id: str) -> dict[str, Any]:
@@ -181,13 +188,13 @@ def test_a_run_killed_with_sigkill_resumes_on_another_worker_without_repeating_t
         agent_id = started.stdout.strip()
         first = Worker(env)
         workers.append(first)
-        wait_for(lambda: (show(env, agent_id).get("workspace_path") or "") != "")
-        workspace = Path(show(env, agent_id)["workspace_path"])
+        wait_for(lambda: stored_agent(env, agent_id).workspace_path is not None)
+        workspace = Path(str(stored_agent(env, agent_id).workspace_path))
         wait_for(lambda: (workspace / "marker").exists())
 
         first.kill()
         workers.append(Worker(env))
-        wait_for(lambda: show(env, agent_id)["state"] == "completed", timeout=90)
+        wait_for(lambda: stored_agent(env, agent_id).state is AgentState.COMPLETED, timeout=90)
 
     assert (workspace / "counter.txt").read_text() == "ran\n"
     logged = cli(env, "agent", "logs", agent_id, "--json").stdout

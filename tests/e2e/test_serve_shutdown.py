@@ -8,7 +8,6 @@ the run.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import time
@@ -17,11 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.core.runtime import Runtime
-from orchestrate.core.settings import Settings
 from orchestrate.pipelines import service
 from orchestrate.pipelines.models import PipelineRun
-from tests.e2e.processes import ORCHESTRATE, Server, clean_env, cli, free_port
+from tests.e2e.processes import ORCHESTRATE, Server, clean_env, cli, free_port, read_database
 
 pytestmark = pytest.mark.slow
 
@@ -60,16 +57,7 @@ def workers() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def read_run(env: dict[str, str], run_id: str) -> PipelineRun:
-    async def main() -> PipelineRun:
-        home, url = Path(env["ORCHESTRATE_HOME"]), env["ORCHESTRATE_DATABASE_URL"]
-        settings = Settings(home=home, database_url=url)
-        runtime = Runtime.open(settings)
-        try:
-            return await service.get_run(runtime.uow(read_only=True), run_id)
-        finally:
-            await runtime.close()
-
-    return asyncio.run(main())
+    return read_database(env, lambda uow: service.get_run(uow, run_id))
 
 
 def wait_until(env: dict[str, str], run_id: str, done: str) -> PipelineRun:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.uow import UnitOfWork
 from orchestrate.triggers import service
 from orchestrate.triggers.inbox import DeliveryInbox
 from orchestrate.triggers.schemas import PongOut, ReceivedOut
@@ -27,9 +28,16 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     """Give the app its one delivery inbox (the composition root calls this).
 
     One per app, so concurrent deliveries share transactions (``inbox.py``); urgent,
-    because GitHub waits on each of them.
+    because GitHub waits on each of them. Its units of work come from the app's runtime
+    (``app.state.runtime``), the one every other route uses.
     """
-    app.state.delivery_inbox = DeliveryInbox(lambda: runtime.uow(urgent=True))
+    del runtime  # read from the app at each delivery, like every route does
+
+    def app_uow() -> UnitOfWork:
+        app_runtime: Runtime = app.state.runtime
+        return app_runtime.uow(urgent=True)
+
+    app.state.delivery_inbox = DeliveryInbox(app_uow)
 
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
