@@ -11,7 +11,7 @@ resumed run shows one; the running loop keeps what the model really said in memo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -24,10 +24,13 @@ from orchestrate.agents.events import STATE_EVENTS, AgentCreated
 from orchestrate.agents.models import (
     AgentRun,
     AgentState,
+    ChildRef,
     ControlRequest,
     FinishStatus,
+    Limits,
     ToolCallRecord,
     ToolCallStatus,
+    TreeTotals,
     check_transition,
     limits_from_json,
 )
@@ -78,6 +81,12 @@ def to_run(row: AgentRow | Row[Any]) -> AgentRun:
         cache_write_tokens=row.cache_write_tokens,
         cost_usd=Decimal(row.cost_usd),
         active_seconds=row.active_seconds,
+        tree=TreeTotals(
+            turns=row.tree_turns or 0,
+            tokens=row.tree_tokens or 0,
+            cost_usd=Decimal(row.tree_cost_usd or 0),
+            active_seconds=row.tree_active_seconds or 0.0,
+        ),
         finish_status=FinishStatus(row.finish_status) if row.finish_status else None,
         summary=row.summary,
         failure_reason=row.failure_reason,
@@ -106,6 +115,7 @@ def transition(
         row.control = None
         if row.on_finished:
             _notify_when_committed(uow, row)
+        _end_children_when_committed(uow, row)
     if reason:
         reason = process_masker().mask(reason)
     if target is AgentState.FAILED and reason:
@@ -136,6 +146,180 @@ def _notify_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
         await enqueue_many(uow, [continuation.job(outcome)])
 
     uow.before_commit(notify)
+
+
+def _end_children_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
+    """A run that ended takes its live sub-agents with it: none is left running.
+
+    A running child gets a cancel request (its loop stops within a second or so); one
+    that does not run is cancelled here, which in turn ends its own children.
+    """
+
+    async def cancel_children() -> None:
+        for child in await live_children(uow, row.id):
+            if AgentState(child.state) is AgentState.RUNNING:
+                child.control = ControlRequest.CANCEL.value
+                child.updated_at = uow.now()
+            else:
+                transition(uow, child, AgentState.CANCELLED, reason=f"its parent {row.id} ended")
+
+    uow.before_commit(cancel_children)
+
+
+async def live_children(uow: UnitOfWork, parent_id: str) -> list[AgentRow]:
+    """The sub-agents of ``parent_id`` that have not ended, locked for a change of state."""
+    query = (
+        select(AgentRow)
+        .where(AgentRow.parent_id == parent_id, AgentRow.state.in_(_LIVE))
+        .order_by(AgentRow.created_at, AgentRow.id)
+        .with_for_update()
+    )
+    return list(await uow.session.scalars(query))
+
+
+async def children_of(uow: UnitOfWork, parent_ids: Sequence[str]) -> dict[str, list[ChildRef]]:
+    """The sub-agents of each of ``parent_ids``, oldest first (one query)."""
+    if not parent_ids:
+        return {}
+    rows = await uow.session.execute(
+        select(AgentRow.parent_id, AgentRow.id, AgentRow.type, AgentRow.state)
+        .where(AgentRow.parent_id.in_(list(parent_ids)))
+        .order_by(AgentRow.created_at, AgentRow.id)
+    )
+    found: dict[str, list[ChildRef]] = {}
+    for parent_id, child_id, child_type, state in rows.all():
+        found.setdefault(str(parent_id), []).append(
+            ChildRef(child_id, child_type, AgentState(state))
+        )
+    return found
+
+
+async def with_children(uow: UnitOfWork, run: AgentRun) -> AgentRun:
+    """``run`` with its sub-agents listed."""
+    children = await children_of(uow, [run.id])
+    return replace(run, children=tuple(children.get(run.id, ())))
+
+
+async def agents_with_parents(uow: UnitOfWork, parent_ids: Sequence[str]) -> list[AgentRow]:
+    """The runs whose parent is one of ``parent_ids``, oldest first."""
+    query = (
+        select(AgentRow)
+        .where(AgentRow.parent_id.in_(list(parent_ids)))
+        .order_by(AgentRow.created_at, AgentRow.id)
+    )
+    return list(await uow.session.scalars(query))
+
+
+async def ancestor_ids(uow: UnitOfWork, agent_id: str) -> list[str]:
+    """The parent, grandparent … of a run, nearest first (a tree is a few levels deep)."""
+    found: list[str] = []
+    current: str | None = agent_id
+    while current is not None:
+        current = await uow.session.scalar(select(AgentRow.parent_id).where(AgentRow.id == current))
+        if current is None or current in found:
+            break
+        found.append(current)
+    return found
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A run's limits and what its tree spent, as limits across a tree compare them."""
+
+    agent_id: str
+    limits: Limits
+    tree: TreeTotals
+
+
+async def budgets(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[Budget]:
+    """Limits and tree totals of ``agent_ids``, in the order given."""
+    if not agent_ids:
+        return []
+    rows = await uow.session.execute(
+        select(
+            AgentRow.id,
+            AgentRow.limits,
+            AgentRow.tree_turns,
+            AgentRow.tree_tokens,
+            AgentRow.tree_cost_usd,
+            AgentRow.tree_active_seconds,
+        ).where(AgentRow.id.in_(list(agent_ids)))
+    )
+    by_id = {
+        row.id: Budget(
+            row.id,
+            limits_from_json(dict(row.limits)),
+            TreeTotals(
+                row.tree_turns or 0,
+                row.tree_tokens or 0,
+                Decimal(row.tree_cost_usd or 0),
+                row.tree_active_seconds or 0.0,
+            ),
+        )
+        for row in rows.all()
+    }
+    return [by_id[i] for i in agent_ids if i in by_id]
+
+
+async def add_tree_active(uow: UnitOfWork, agent_ids: Sequence[str], seconds: float) -> None:
+    """Count ``seconds`` of one run's active time toward it and its ancestors."""
+    if not agent_ids or seconds <= 0:
+        return
+    agents = _table(AgentRow)
+    await uow.session.execute(
+        update(agents)
+        .where(agents.c.id.in_(list(agent_ids)))
+        .values(tree_active_seconds=agents.c.tree_active_seconds + seconds)
+    )
+
+
+async def mark_awaiting_child(uow: UnitOfWork, agent_id: str, tool_use_id: str) -> None:
+    """A ``spawn_agent`` call whose child now exists waits for it (unless already done)."""
+    calls = _table(AgentToolCallRow)
+    await uow.session.execute(
+        update(calls)
+        .where(
+            calls.c.agent_id == agent_id,
+            calls.c.tool_use_id == tool_use_id,
+            calls.c.status == ToolCallStatus.PENDING.value,
+        )
+        .values(status=ToolCallStatus.AWAITING_CHILD.value)
+    )
+
+
+async def record_child_result(
+    uow: UnitOfWork, agent_id: str, tool_use_id: str, output: str, is_error: bool
+) -> bool:
+    """The child's result as the output of its ``spawn_agent`` call; False if recorded before."""
+    calls = _table(AgentToolCallRow)
+    result = await uow.session.execute(
+        update(calls)
+        .where(
+            calls.c.agent_id == agent_id,
+            calls.c.tool_use_id == tool_use_id,
+            calls.c.status != ToolCallStatus.DONE.value,
+        )
+        .values(
+            status=ToolCallStatus.DONE.value,
+            output=process_masker().mask(output),
+            is_error=is_error,
+            finished_at=uow.now(),
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def children_awaited(uow: UnitOfWork, agent_id: str) -> int:
+    """How many of the run's ``spawn_agent`` calls still wait for their child."""
+    count = await uow.session.scalar(
+        select(func.count())
+        .select_from(AgentToolCallRow)
+        .where(
+            AgentToolCallRow.agent_id == agent_id,
+            AgentToolCallRow.status == ToolCallStatus.AWAITING_CHILD.value,
+        )
+    )
+    return int(count or 0)
 
 
 async def load_transcript(uow: UnitOfWork, agent_id: str) -> list[Message]:
@@ -179,15 +363,39 @@ async def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Mess
 
 
 async def record_call(
-    uow: UnitOfWork, agent_id: str, call: CallRecord, active_seconds: float
+    uow: UnitOfWork,
+    agent_id: str,
+    call: CallRecord,
+    active_seconds: float,
+    *,
+    ancestors: Sequence[str] = (),
+    active_delta: float = 0.0,
 ) -> AgentRun:
-    """Store one provider call and add its usage and cost to the run's totals.
+    """Store one provider call and add its usage and cost to the run's totals, and to the
+    tree totals of the run and each of its ``ancestors`` (``active_delta``: the run's
+    active time since it last counted toward them).
 
     One ``UPDATE … RETURNING`` adds to the totals in the database, so no read comes first.
     """
     usage = call.usage
     now = uow.now()
     agents = _table(AgentRow)
+    tokens = (
+        usage.input_tokens
+        + usage.output_tokens
+        + usage.cache_read_tokens
+        + usage.cache_write_tokens
+    )
+    tree_values = {
+        "tree_turns": agents.c.tree_turns + 1,
+        "tree_tokens": agents.c.tree_tokens + tokens,
+        "tree_cost_usd": agents.c.tree_cost_usd + call.cost_usd,
+        "tree_active_seconds": agents.c.tree_active_seconds + max(active_delta, 0.0),
+    }
+    if ancestors:
+        await uow.session.execute(
+            update(agents).where(agents.c.id.in_(list(ancestors))).values(**tree_values)
+        )
     result = await uow.session.execute(
         update(agents)
         .where(agents.c.id == agent_id)
@@ -200,6 +408,7 @@ async def record_call(
             cost_usd=agents.c.cost_usd + call.cost_usd,
             active_seconds=active_seconds,
             updated_at=now,
+            **tree_values,
         )
         .returning(*agents.c)
     )
@@ -372,6 +581,12 @@ async def finished_with_workspace(uow: UnitOfWork) -> list[AgentRow]:
 async def find_agent_row(uow: UnitOfWork, agent_id: str) -> AgentRow | None:
     """The run ``agent_id``, or None when it was deleted meanwhile."""
     return await uow.session.get(AgentRow, agent_id)
+
+
+async def find_agent_row_locked(uow: UnitOfWork, agent_id: str) -> AgentRow | None:
+    """The run ``agent_id`` locked for update, or None when it was deleted."""
+    query = select(AgentRow).where(AgentRow.id == agent_id).with_for_update()
+    return await uow.session.scalar(query)
 
 
 def record_created(uow: UnitOfWork, row: AgentRow) -> None:

@@ -14,10 +14,17 @@ import typer
 from orchestrate.agents import service
 from orchestrate.agents.execution import run_agent_here
 from orchestrate.agents.models import AgentState
-from orchestrate.agents.rendering import describe_message, progress_line
+from orchestrate.agents.rendering import agent_forest, describe_message, progress_line
 from orchestrate.agents.schemas import AgentOut, AgentTypeOut, MessageOut
 from orchestrate.auth.service import Actor
-from orchestrate.cli.output import print_fields, print_json, print_table, say, stdout
+from orchestrate.cli.output import (
+    print_fields,
+    print_forest,
+    print_json,
+    print_table,
+    say,
+    stdout,
+)
 from orchestrate.cli.runtime import cli_settings, run_with_runtime
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy, require_sandbox, sandbox_warning
@@ -98,17 +105,31 @@ def list_agents(
     state: Annotated[AgentState | None, typer.Option(help="Only agents in this state.")] = None,
     agent_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_tree: Annotated[
+        bool, typer.Option("--tree", help="Draw each listed agent with its sub-agents below.")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """List agent runs, newest first."""
-    page = run_with_runtime(
-        lambda rt: service.list_agents(
-            rt.uow(read_only=True), state=state, agent_type=agent_type, limit=limit
+    """List agent runs, newest first (--tree: as trees of sub-agents)."""
+
+    async def work(runtime: Runtime) -> tuple[list[service.AgentRun], list[service.AgentRun]]:
+        page = await service.list_agents(
+            runtime.uow(read_only=True), state=state, agent_type=agent_type, limit=limit
         )
-    )
-    agents = [AgentOut.of(a) for a in page.items]
+        below: list[service.AgentRun] = []
+        if as_tree:
+            below = await service.descendants(
+                runtime.uow(read_only=True), [a.id for a in page.items]
+            )
+        return page.items, below
+
+    listed, below = run_with_runtime(work)
+    agents = [AgentOut.of(a) for a in listed]
     if json_output:
-        print_json(agents)
+        print_json(agents + [AgentOut.of(a) for a in below] if as_tree else agents)
+        return
+    if as_tree:
+        print_forest(agent_forest(agents, [AgentOut.of(a) for a in below]))
         return
     print_table(
         ["id", "type", "state", "turns", "tokens", "cost $", "branch", "task"],
@@ -130,6 +151,12 @@ def show(agent_id: str, json_output: JsonOption = False) -> None:
         return
     fields = agent.model_dump()
     fields.pop("limits")
+    fields["children"] = [f"{c.id} ({c.type}, {c.state.value})" for c in agent.children]
+    tree = agent.tree
+    fields["tree"] = (
+        f"{tree.turns} turns, {tree.tokens:,} tokens, ${tree.cost_usd:.4f}, "
+        f"{tree.active_seconds:.1f} s (with all sub-agents)"
+    )
     print_fields(list(fields.items()), title=f"Agent {agent.id}")
 
 

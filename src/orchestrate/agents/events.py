@@ -47,6 +47,12 @@ class AgentPaused(AgentStateChanged):
     event_type: ClassVar[str] = "agent.paused"
 
 
+class AgentWaitingForChildren(AgentStateChanged):
+    """The agent started sub-agents and waits, without a worker, for them all to end."""
+
+    event_type: ClassVar[str] = "agent.waiting_for_children"
+
+
 class AgentCompleted(AgentStateChanged):
     event_type: ClassVar[str] = "agent.completed"
 
@@ -64,6 +70,7 @@ STATE_EVENTS: dict[AgentState, type[AgentStateChanged]] = {
     AgentState.WAITING_FOR_INPUT: AgentAskedForInput,
     AgentState.WAITING_FOR_APPROVAL: AgentRequestedApproval,
     AgentState.PAUSED: AgentPaused,
+    AgentState.WAITING_FOR_CHILDREN: AgentWaitingForChildren,
     AgentState.COMPLETED: AgentCompleted,
     AgentState.FAILED: AgentFailed,
     AgentState.CANCELLED: AgentCancelled,

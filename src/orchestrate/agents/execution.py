@@ -3,9 +3,9 @@
 ``agents.run`` jobs are capped at ``max_concurrent_agents`` per worker process; agents
 beyond that wait as ``created`` and start in the order they were queued. A job picked
 up again after a worker died resumes the run from its stored transcript. Sub-agents
-started with ``spawn_agent`` run inside their parent's job (so a parent never waits for
-a slot its own children would need), each in its own worktree on a branch made from the
-parent's branch.
+started with ``spawn_agent`` are runs with jobs of their own (``tree.py``): the parent's
+job ends while they run, so a parent never holds a slot its children need; each child
+works in its own worktree on a branch made from the parent's branch.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import structlog
 
 from orchestrate.agents import _store as store
+from orchestrate.agents import tree
 from orchestrate.agents.definitions import get_definition
 from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
 from orchestrate.agents.models import AgentRun, AgentState
@@ -87,6 +88,7 @@ def register_agent_jobs(
         return {"agent_id": agent_id, "state": run.state.value}
 
     registry.register(RUN_JOB, run_agent, max_concurrent=runtime.settings.max_concurrent_agents)
+    registry.register(tree.CHILD_FINISHED, tree.child_finished)
 
 
 async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactory) -> AgentRun:
@@ -95,7 +97,7 @@ async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactor
     if run.state is not AgentState.RUNNING:
         return run
     try:
-        environment = await _environment(runtime, run, factory)
+        environment = await _environment(runtime, run)
         run = await _reload(runtime, agent_id)
         provider = factory(run)
     except OrchestrateError as error:
@@ -112,11 +114,19 @@ async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactor
 
 
 async def _begin(runtime: Runtime, agent_id: str) -> AgentRun:
+    """Mark the run running; a sub-agent whose parent ended (or is gone) is cancelled
+    instead, and one whose parent is paused pauses (the parent's resume resumes it)."""
     async with runtime.uow() as uow:
         row = await store.agent_row(uow, agent_id, for_update=True)
-        if AgentState(row.state) is AgentState.CREATED:
+        state = AgentState(row.state)
+        if state is AgentState.CREATED:
             store.transition(uow, row, AgentState.RUNNING)
-            await uow.commit()
+        if AgentState(row.state) is AgentState.RUNNING:
+            instead = await tree.check_parent(uow, row)
+            if instead is not None:
+                why = "ended" if instead is AgentState.CANCELLED else "is paused"
+                store.transition(uow, row, instead, reason=f"its parent {row.parent_id} {why}")
+        await uow.commit()
         return store.to_run(row)
 
 
@@ -125,9 +135,7 @@ async def _reload(runtime: Runtime, agent_id: str) -> AgentRun:
         return store.to_run(await store.agent_row(uow, agent_id))
 
 
-async def _environment(
-    runtime: Runtime, run: AgentRun, factory: ProviderFactory
-) -> LoopEnvironment:
+async def _environment(runtime: Runtime, run: AgentRun) -> LoopEnvironment:
     settings = runtime.settings
     repo = Path(run.repo_path) if run.repo_path else None
     definition = get_definition(run.type, settings.home, repo)
@@ -138,9 +146,11 @@ async def _environment(
     tools = {tool.spec.name: tool for tool in tools_for(definition.tools)}
 
     async def spawn_child(
-        parent: AgentRun, agent_type: str, task: str, budget: Decimal | None
-    ) -> str:
-        return await _run_child(runtime, parent, agent_type, task, budget, factory)
+        parent: AgentRun, agent_type: str, task: str, budget: Decimal | None, call_id: str
+    ) -> AgentRun:
+        return await create_sub_agent(
+            runtime.uow(), settings, parent, agent_type, task, budget, call_id
+        )
 
     return LoopEnvironment(
         definition=definition,
@@ -212,25 +222,6 @@ async def _submit_story(runtime: Runtime, run: AgentRun) -> None:
     )
 
 
-async def _run_child(
-    runtime: Runtime,
-    parent: AgentRun,
-    agent_type: str,
-    task: str,
-    budget: Decimal | None,
-    factory: ProviderFactory,
-) -> str:
-    child_run = await create_sub_agent(
-        runtime.uow(), runtime.settings, parent, agent_type, task, budget
-    )
-    child_id = child_run.id
-    child = await execute_agent(runtime, child_id, factory)
-    if child.state is AgentState.COMPLETED:
-        return f"Sub-agent {child_id} ({agent_type}) completed:\n\n{child.summary or ''}"
-    detail = child.failure_reason or child.summary or ""
-    return f"Sub-agent {child_id} ({agent_type}) ended {child.state.value}: {detail}"
-
-
 async def _fail_quietly(runtime: Runtime, agent_id: str, reason: str) -> None:
     try:
         async with runtime.uow() as uow:
@@ -254,19 +245,43 @@ def _actor(run: AgentRun) -> Actor:
 async def run_agent_here(
     runtime: Runtime, agent_id: str, factory: ProviderFactory | None = None
 ) -> None:
-    """Run the queued start job of this agent in this process (``agent start --wait``).
+    """Run this agent's jobs in this process (``agent start --wait``), its sub-agents' too.
 
-    Claims only that job, with a lease and heartbeats like any worker; if a worker
-    already took it, this returns at once and the caller just follows the agent.
+    Claims only the jobs of this agent's tree (its start, its children's starts, their
+    continuations and the parent's runs after them), with a lease and heartbeats like
+    any worker; a job a worker already took is left to it, and the caller just follows.
     """
-    from orchestrate.agents.service import run_job_of
     from orchestrate.core.jobs import JobRunner
 
-    job_id = await run_job_of(runtime.uow(read_only=True), await _reload(runtime, agent_id))
-    if job_id is None:
-        return
     registry = JobRegistry()
     register_agent_jobs(
         registry, runtime, (lambda _rt: factory) if factory else default_provider_factory
     )
-    await JobRunner(runtime, registry, only_jobs=[job_id]).run(until_idle=True)
+    while True:
+        job_ids = await _tree_jobs_queued(runtime, agent_id)
+        if not job_ids:
+            return
+        await JobRunner(runtime, registry, only_jobs=job_ids).run(until_idle=True)
+
+
+async def _tree_jobs_queued(runtime: Runtime, agent_id: str) -> list[str]:
+    """Queued jobs of an agent's tree that this process may run (see ``run_agent_here``)."""
+    from orchestrate.agents.queueing import children_job_key, run_job_key
+    from orchestrate.agents.service import descendants
+    from orchestrate.core.jobs import JobStatus, find_job_by_key
+
+    root = await _reload(runtime, agent_id)
+    runs = [root, *await descendants(runtime.uow(read_only=True), [agent_id])]
+    keys: list[str] = []
+    for run in runs:
+        keys.append(run_job_key(run.id, "start"))
+        keys.append(children_job_key(run.id, run.turns))
+        if run.parent_id is not None:
+            keys.append(tree.continuation_key(run.id))
+    found: list[str] = []
+    async with runtime.uow(read_only=True) as uow:
+        for key in keys:
+            job = await find_job_by_key(uow, key)
+            if job is not None and job.status is JobStatus.QUEUED:
+                found.append(job.id)
+    return found

@@ -3,9 +3,16 @@
 Every message, provider call and tool result is committed before the next provider
 call, so a run killed at any moment resumes from the stored transcript: tool calls
 with a recorded result are not run again, the others are. The loop ends when the agent
-calls ``finish``, when it must wait (approval, a human answer, a pause), or when a
-limit is crossed. Pause and cancel requests are polled every half second and cancel
-whatever is in flight (a provider call or a tool's process) at once.
+calls ``finish``, when it must wait (approval, a human answer, a pause, its
+sub-agents), or when a limit is crossed. Pause and cancel requests are polled every half
+second and cancel whatever is in flight (a provider call or a tool's process) at once.
+
+``spawn_agent`` calls do not run here: each starts a child run with a job of its own
+(``tree.py``) and the loop ends as ``waiting_for_children``; the last child to end
+queues this run again, which then finds every call's result recorded. Limits bound the
+whole tree: before each model call the run's tree totals and those of every ancestor
+are checked against their limits, a call that could cost more than the dollars left is
+not made, and a tool is stopped when the active time left runs out.
 """
 
 from __future__ import annotations
@@ -14,13 +21,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import structlog
 
 from orchestrate.agents import _store as store
+from orchestrate.agents import tree
+from orchestrate.agents.context import estimate_tokens
 from orchestrate.agents.control import ControlWatcher, Interrupted
 from orchestrate.agents.limits import Spent, ToolAction, breached_limit, stuck_reason
 from orchestrate.agents.models import (
@@ -34,14 +42,22 @@ from orchestrate.agents.models import (
 )
 from orchestrate.agents.prompting import build_request, first_message
 from orchestrate.agents.tables import AgentRow
-from orchestrate.agents.tools.base import Tool, ToolContext, ToolInputError, ToolOutput
-from orchestrate.core.errors import ConfigurationError
+from orchestrate.agents.tools.base import (
+    Tool,
+    ToolContext,
+    ToolInputError,
+    ToolOutput,
+    parse_arguments,
+)
+from orchestrate.agents.tools.control import SpawnAgentInput, dollars
+from orchestrate.core.errors import ConfigurationError, OrchestrateError
 from orchestrate.core.masking import process_masker
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.service import (
     CallRecord,
+    CompletionRequest,
     CompletionResponse,
     ContextWindowExceeded,
     Message,
@@ -51,6 +67,7 @@ from orchestrate.llm.service import (
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
+    Usage,
     context_window,
     cost_of,
 )
@@ -64,7 +81,9 @@ NUDGE = (
 )
 
 ProviderFactory = Callable[[AgentRun], Provider]
-ChildRunner = Callable[[AgentRun, str, str, Decimal | None], Awaitable[str]]
+ChildStarter = Callable[[AgentRun, str, str, Decimal | None, str], Awaitable[AgentRun]]
+"""Create and queue the child of (parent, type, task, dollar budget, spawn call id), once."""
+SPAWN = "spawn_agent"
 
 
 class _Stop(Exception):
@@ -80,7 +99,7 @@ class LoopEnvironment:
     workspace: Path
     env: dict[str, str]
     approval_tools: frozenset[str]
-    spawn_child: ChildRunner | None = None
+    spawn_child: ChildStarter | None = None
     sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
 
 
@@ -94,6 +113,10 @@ class AgentLoop:
         self._control = ControlWatcher(runtime, run.id)
         self._started = time.monotonic()
         self._active_base = run.active_seconds
+        self._tree_counted = run.active_seconds
+        """Own active seconds already added to the tree totals of this run and its ancestors."""
+        self._ancestors: list[str] = []
+        self._ancestor_budgets: list[store.Budget] = []
         self._nudges = 0
         self._messages: list[Message] = []
         self._calls: dict[str, ToolCallRecord] = {}
@@ -129,6 +152,8 @@ class AgentLoop:
             self._messages = await store.load_transcript(uow, self.run_id)
             self._calls = await store.tool_calls(uow, self.run_id)
             self.run = store.to_run(await store.agent_row(uow, self.run_id))
+            self._ancestors = await store.ancestor_ids(uow, self.run_id)
+        self._tree_counted = self.run.active_seconds
 
     async def _step(self) -> None:
         self._control.check()
@@ -172,6 +197,7 @@ class AgentLoop:
         reason = breached_limit(self.run.limits, self._spent())
         if reason:
             await self._fail(reason)
+        await self._check_ancestors()
         settings = self.runtime.settings
         window = context_window(self.run.model, settings.pricing)
         started = time.monotonic()
@@ -185,7 +211,16 @@ class AgentLoop:
             duration_ms=duration_ms,
         )
         async with self.runtime.uow() as uow:
-            run = await store.record_call(uow, self.run_id, call, self._active_seconds())
+            active = self._active_seconds()
+            run = await store.record_call(
+                uow,
+                self.run_id,
+                call,
+                active,
+                ancestors=self._ancestors,
+                active_delta=active - self._tree_counted,
+            )
+            self._tree_counted = active
             await store.append_message(uow, self.run_id, len(messages), response.message)
             await store.add_tool_calls(uow, self.run_id, run.turns, response.message.tool_uses)
             await uow.commit()
@@ -212,6 +247,7 @@ class AgentLoop:
             request = build_request(
                 self.run, self.env.definition, messages, tools, window, pressure
             )
+            await self._check_affordable(request)
             try:
                 return await self._control.interruptible(self.provider.complete(request))
             except ContextWindowExceeded:
@@ -233,10 +269,20 @@ class AgentLoop:
         """
         results: list[ToolResultBlock] = []
         unrecorded: list[tuple[ToolUseBlock, ToolOutput]] = []
+        children: list[ToolUseBlock] = []
         for use in message.tool_uses:
             record = calls.get(use.id)
             if record is not None and record.status is ToolCallStatus.DONE:
                 results.append(_result(use, record.output or "", record.is_error))
+                continue
+            if use.name == SPAWN and self._spawns_children():
+                failed = await self._start_child(use, record)
+                if failed is None:
+                    children.append(use)
+                    continue
+                output = failed
+                unrecorded.append((use, output))
+                results.append(_result(use, output.content, output.is_error))
                 continue
             # Earlier results are stored before the next tool runs, so an interruption
             # never repeats them; the last one is stored with the message that carries it.
@@ -248,6 +294,10 @@ class AgentLoop:
             if use.name != "finish":
                 unrecorded.append((use, output))
             results.append(_result(use, output.content, output.is_error))
+        if children:
+            await self._record_outputs(unrecorded)
+            await self._wait_for_children()
+            return
         await self._append(seq, Message(role=Role.USER, content=list(results)), unrecorded)
         await self._check_stuck()
 
@@ -283,25 +333,68 @@ class AgentLoop:
             env=self.env.env,
             bash_timeout=self.runtime.settings.bash_timeout_seconds,
             output_limit=self.runtime.settings.tool_output_limit,
-            spawn=self._spawn if self.env.spawn_child else None,
             sandbox=self.env.sandbox,
             network=self.env.definition.network,
         )
+        left = self._seconds_left()
+        deadline = asyncio.timeout(None if left is None else max(left, 0.0))
         try:
-            return await self._control.interruptible(tool.run(context, dict(use.input)))
+            async with deadline:
+                return await self._control.interruptible(tool.run(context, dict(use.input)))
+        except TimeoutError as error:
+            if deadline.expired():
+                await self._out_of_time(use)
+            return _crashed(self.run_id, use, error)
         except ToolInputError as error:
             return ToolOutput(str(error), is_error=True)
         except (Interrupted, asyncio.CancelledError):
             raise
         except Exception as error:
-            log.warning("agent_tool_crashed", agent_id=self.run_id, tool=use.name, exc_info=True)
-            return ToolOutput(
-                f"The tool failed unexpectedly: {type(error).__name__}: {error}", True
-            )
+            return _crashed(self.run_id, use, error)
 
-    async def _spawn(self, agent_type: str, task: str, max_cost: Decimal | None) -> str:
+    # --- sub-agents ---------------------------------------------------------------------
+
+    def _spawns_children(self) -> bool:
+        return self.env.spawn_child is not None and SPAWN in self.env.tools
+
+    async def _start_child(
+        self, use: ToolUseBlock, record: ToolCallRecord | None
+    ) -> ToolOutput | None:
+        """Start the child of a ``spawn_agent`` call (once: it is keyed by the call);
+        None when the call now waits for it, else the error the model reads."""
+        if record is not None and record.status is ToolCallStatus.AWAITING_CHILD:
+            return None
         assert self.env.spawn_child is not None
-        return await self.env.spawn_child(self.run, agent_type, task, max_cost)
+        try:
+            request = parse_arguments(SpawnAgentInput, dict(use.input))
+            await self.env.spawn_child(
+                self.run, request.type, request.task, dollars(request.max_cost_usd), use.id
+            )
+        except ToolInputError as error:
+            return ToolOutput(str(error), is_error=True)
+        except OrchestrateError as error:
+            # An unknown type or an exhausted budget is something the model can act on.
+            return ToolOutput(f"The sub-agent could not run: {error.message}", is_error=True)
+        if use.id in self._calls:
+            self._calls[use.id] = replace(self._calls[use.id], status=ToolCallStatus.AWAITING_CHILD)
+        return None
+
+    async def _wait_for_children(self) -> None:
+        """End this job and wait, without a worker, for the children of this turn.
+
+        Locks the run as ``tree.child_finished`` does, so a child that ended meanwhile
+        is seen: when none is awaited any more the loop carries on at once.
+        """
+        async with self.runtime.uow() as uow:
+            row = await store.agent_row(uow, self.run_id, for_update=True)
+            if not await store.children_awaited(uow, self.run_id):
+                self._calls = await store.tool_calls(uow, self.run_id)
+                return
+            store.transition(uow, row, AgentState.WAITING_FOR_CHILDREN)
+            await self._touch(uow, row)
+            await uow.commit()
+        log.info("agent_waiting_for_children", agent_id=self.run_id)
+        raise _Stop
 
     async def _record_outputs(self, outputs: Sequence[tuple[ToolUseBlock, ToolOutput]]) -> None:
         if not outputs:
@@ -404,21 +497,83 @@ class AgentLoop:
 
     # --- plumbing -----------------------------------------------------------------------
 
+    async def _check_ancestors(self) -> None:
+        """Fail before a model call when any ancestor's tree has used up a limit."""
+        if not self._ancestors:
+            return
+        async with self.runtime.uow(read_only=True) as uow:
+            self._ancestor_budgets = await store.budgets(uow, self._ancestors)
+        reason = tree.tree_breach(self._ancestor_budgets, self._unrecorded_active())
+        if reason:
+            await self._fail(reason)
+
+    async def _check_affordable(self, request: CompletionRequest) -> None:
+        """Do not make a call that could cost more than the dollars the tree has left:
+        its input (estimated) plus ``max_tokens`` of output, at the model's prices."""
+        own = store.Budget(self.run_id, self.run.limits, self.run.tree)
+        left = tree.dollars_left([own, *self._ancestor_budgets])
+        if left is None:
+            return
+        dollars_left, whose = left
+        worst = cost_of(
+            self.run.model,
+            Usage(input_tokens=estimate_tokens(request), output_tokens=request.max_tokens),
+            self.runtime.settings.pricing,
+        )
+        if worst > dollars_left:
+            limit = whose.limits.max_cost_usd or Decimal(0)
+            owner = "" if whose.agent_id == self.run_id else f" of ancestor {whose.agent_id}"
+            await self._fail(
+                f"cost budget exhausted: the next model call could cost up to ${worst:.4f} "
+                f"but only ${max(dollars_left, Decimal(0)):.4f} is left of the ${limit:.2f}"
+                f" budget{owner}"
+            )
+
+    async def _out_of_time(self, use: ToolUseBlock) -> None:
+        """A tool ran into the active-time limit of this run or an ancestor: fail the run."""
+        reason = breached_limit(self.run.limits, self._spent()) or tree.tree_breach(
+            self._ancestor_budgets, self._unrecorded_active()
+        )
+        await self._fail(
+            (reason or "time limit reached")
+            + f" (the {use.name} tool was still running and has been stopped)"
+        )
+
+    def _seconds_left(self) -> float | None:
+        """Active time this run may still spend, by its own and its ancestors' limits."""
+        own = store.Budget(self.run_id, self.run.limits, self.run.tree)
+        left = tree.seconds_left([own, *self._ancestor_budgets])
+        return None if left is None else left - self._unrecorded_active()
+
     def _spent(self) -> Spent:
-        return Spent(
-            turns=self.run.turns,
-            tokens=self.run.total_tokens,
-            cost_usd=self.run.cost_usd,
-            active=timedelta(seconds=self._active_seconds()),
+        """What this run and its descendants spent (the tree totals) and its time so far."""
+        return tree.spent_of(
+            store.Budget(self.run_id, self.run.limits, self.run.tree), self._unrecorded_active()
         )
 
     def _active_seconds(self) -> float:
         return self._active_base + (time.monotonic() - self._started)
 
+    def _unrecorded_active(self) -> float:
+        """Active seconds of this run not yet added to its tree totals."""
+        return max(self._active_seconds() - self._tree_counted, 0.0)
+
     async def _touch(self, uow: UnitOfWork, row: AgentRow) -> None:
-        """Record the time spent so far with whatever else this transaction writes."""
-        row.active_seconds = self._active_seconds()
+        """Record the time spent so far with whatever else this transaction writes, and
+        count it toward the tree totals of this run and its ancestors."""
+        active = self._active_seconds()
+        row.active_seconds = active
         row.updated_at = uow.now()
+        delta = active - self._tree_counted
+        if delta > 0:
+            row.tree_active_seconds = (row.tree_active_seconds or 0.0) + delta
+            await store.add_tree_active(uow, self._ancestors, delta)
+            self._tree_counted = active
+
+
+def _crashed(agent_id: str, use: ToolUseBlock, error: Exception) -> ToolOutput:
+    log.warning("agent_tool_crashed", agent_id=agent_id, tool=use.name, exc_info=True)
+    return ToolOutput(f"The tool failed unexpectedly: {type(error).__name__}: {error}", True)
 
 
 def _result(use: ToolUseBlock, content: str, is_error: bool) -> ToolResultBlock:

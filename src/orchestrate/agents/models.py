@@ -5,7 +5,7 @@ State machine::
     created ──▶ running ──▶ completed | failed | cancelled
                   │  ▲
                   ▼  │
-       waiting_for_input | waiting_for_approval | paused
+       waiting_for_input | waiting_for_approval | paused | waiting_for_children
 
 * ``created`` waits for a worker slot (at most ``max_concurrent_agents`` run at once).
 * ``running`` → ``waiting_for_approval`` when a tool that needs approval is called;
@@ -13,6 +13,8 @@ State machine::
 * ``running`` → ``waiting_for_input`` when the agent finishes with ``needs_input``;
   ``resume`` with a message continues it.
 * ``running`` → ``paused`` on request; ``resume`` continues.
+* ``running`` → ``waiting_for_children`` when it called ``spawn_agent``: its job ends
+  and the last child to end queues it again (``tree.py``).
 * Any non-terminal state may be cancelled; ``failed`` carries a reason.
 """
 
@@ -33,6 +35,7 @@ class AgentState(StrEnum):
     WAITING_FOR_INPUT = "waiting_for_input"
     WAITING_FOR_APPROVAL = "waiting_for_approval"
     PAUSED = "paused"
+    WAITING_FOR_CHILDREN = "waiting_for_children"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -51,10 +54,14 @@ _ALLOWED: dict[AgentState, frozenset[AgentState]] = {
             AgentState.WAITING_FOR_INPUT,
             AgentState.WAITING_FOR_APPROVAL,
             AgentState.PAUSED,
+            AgentState.WAITING_FOR_CHILDREN,
             AgentState.COMPLETED,
             AgentState.FAILED,
             AgentState.CANCELLED,
         }
+    ),
+    AgentState.WAITING_FOR_CHILDREN: frozenset(
+        {AgentState.RUNNING, AgentState.PAUSED, AgentState.CANCELLED, AgentState.FAILED}
     ),
     AgentState.WAITING_FOR_INPUT: frozenset(
         {AgentState.RUNNING, AgentState.CANCELLED, AgentState.FAILED}
@@ -162,6 +169,8 @@ class ToolCallStatus(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
     DENIED = "denied"
+    AWAITING_CHILD = "awaiting_child"
+    """A ``spawn_agent`` call whose child runs; the child's end records its result."""
     DONE = "done"
 
 
@@ -175,6 +184,25 @@ class ToolCallRecord:
     output: str | None
     is_error: bool
     decided_by: str | None
+
+
+@dataclass(frozen=True)
+class ChildRef:
+    """A sub-agent as its parent lists it."""
+
+    id: str
+    type: str
+    state: AgentState
+
+
+@dataclass(frozen=True)
+class TreeTotals:
+    """Turns, tokens, dollars and active time of a run and all its descendants."""
+
+    turns: int = 0
+    tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    active_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -204,6 +232,8 @@ class AgentRun:
     cache_write_tokens: int
     cost_usd: Decimal
     active_seconds: float
+    tree: TreeTotals
+    """What the run and all its descendants spent (equal to its own without children)."""
     finish_status: FinishStatus | None
     summary: str | None
     failure_reason: str | None
@@ -211,6 +241,8 @@ class AgentRun:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    children: tuple[ChildRef, ...] = ()
+    """Its sub-agents, oldest first (filled where a run is shown, empty elsewhere)."""
 
     @property
     def total_tokens(self) -> int:

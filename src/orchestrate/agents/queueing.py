@@ -28,8 +28,16 @@ def run_job_key(agent_id: str, reason: str, at: datetime | None = None) -> str:
     return f"agent:{agent_id}:{reason}" + (f":{at.isoformat()}" if at else "")
 
 
-async def enqueue_run(uow: UnitOfWork, agent_id: str, reason: str) -> str:
-    key = run_job_key(agent_id, reason, None if reason == "start" else uow.now())
+def children_job_key(agent_id: str, turn: int) -> str:
+    """Key of the job that runs a parent again once the children of its ``turn`` ended:
+    fixed, since that happens once per turn (``agent start --wait`` finds it by it)."""
+    return f"agent:{agent_id}:children:{turn}"
+
+
+async def enqueue_run(
+    uow: UnitOfWork, agent_id: str, reason: str, *, key: str | None = None
+) -> str:
+    key = key or run_job_key(agent_id, reason, None if reason == "start" else uow.now())
     payload = RunAgentJob(agent_id=agent_id, reason=reason)
     return await enqueue(uow, RUN_JOB, payload, key=key, max_attempts=5)
 

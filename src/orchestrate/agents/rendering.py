@@ -1,13 +1,17 @@
-"""How a transcript reads on a terminal: ``agent logs`` and ``agent start --wait``."""
+"""How agents read on a terminal: transcripts (``agent logs``, ``agent start --wait``)
+and trees of sub-agents (``agent list --tree``)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.text import Text
+from rich.tree import Tree
 
-from orchestrate.cli.output import styled
+from orchestrate.agents.schemas import AgentOut
+from orchestrate.cli.output import styled, tree_node
 from orchestrate.llm.service import Message, Role, TextBlock, ToolResultBlock, ToolUseBlock
 
 _PREVIEW = 2000
@@ -69,3 +73,40 @@ def _first_line(text: str) -> str:
 
 def _short(text: str, limit: int = _PREVIEW) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def agent_forest(listed: Sequence[AgentOut], below: Sequence[AgentOut]) -> list[Tree]:
+    """``agent list --tree``: each listed agent whose parent is not listed, as the root of
+    a tree of its sub-agents (``below`` holds every descendant of the listed ones).
+
+    Labels are model- and user-written (the task) and shown verbatim.
+    """
+    by_id = {agent.id: agent for agent in [*listed, *below]}
+    listed_ids = {agent.id for agent in listed}
+    roots: list[Tree] = []
+    for agent in listed:
+        if agent.parent_id in listed_ids:
+            continue
+        node = tree_node(_label(agent))
+        _grow(node, agent, by_id)
+        roots.append(node)
+    return roots
+
+
+def _grow(node: Tree, agent: AgentOut, by_id: dict[str, AgentOut]) -> None:
+    for child in agent.children:
+        found = by_id.get(child.id)
+        if found is None:
+            continue
+        _grow(tree_node(_label(found), node), found, by_id)
+
+
+def _label(agent: AgentOut) -> str:
+    task = agent.task.strip().splitlines()[0] if agent.task.strip() else ""
+    if len(task) > 60:
+        task = task[:57] + "..."
+    waiting = f" on {', '.join(agent.waiting_on)}" if agent.waiting_on else ""
+    return (
+        f"{agent.id}  {agent.type}  {agent.state.value}{waiting}  "
+        f"{agent.turns} turns  ${agent.cost_usd:.4f} (tree ${agent.tree.cost_usd:.4f})  {task}"
+    )

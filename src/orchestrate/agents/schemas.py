@@ -42,13 +42,34 @@ class AgentResumeIn(BaseModel):
     message: str | None = Field(default=None, description="The answer to an agent's question.")
 
 
+class AgentChildOut(BaseModel):
+    """A sub-agent as its parent lists it."""
+
+    id: str
+    type: str
+    state: AgentState
+
+
+class TreeTotalsOut(BaseModel):
+    """What a run and all its descendants spent; its limits bound these."""
+
+    turns: int
+    tokens: int
+    cost_usd: Decimal
+    active_seconds: float
+
+
 class AgentOut(BaseModel):
     id: str
     type: str
     state: AgentState
     task: str
     story_id: str | None
-    parent_id: str | None
+    parent_id: str | None = Field(description="The agent that started this one with spawn_agent.")
+    children: list[AgentChildOut] = Field(description="Sub-agents this one started, oldest first.")
+    waiting_on: list[str] = Field(
+        description="While waiting_for_children: the sub-agents that have not ended yet."
+    )
     provider: str
     model: str
     repo_path: str | None
@@ -64,6 +85,9 @@ class AgentOut(BaseModel):
     total_tokens: int
     cost_usd: Decimal
     active_seconds: float
+    tree: TreeTotalsOut = Field(
+        description="Turns, tokens, dollars and active time of this run and all descendants."
+    )
     limits: dict[str, Any]
     control: str | None
     finish_status: str | None
@@ -84,6 +108,12 @@ class AgentOut(BaseModel):
             task=run.task,
             story_id=run.story_id,
             parent_id=run.parent_id,
+            children=[AgentChildOut(id=c.id, type=c.type, state=c.state) for c in run.children],
+            waiting_on=(
+                [c.id for c in run.children if not c.state.is_terminal]
+                if run.state is AgentState.WAITING_FOR_CHILDREN
+                else []
+            ),
             provider=run.provider,
             model=run.model,
             repo_path=run.repo_path,
@@ -99,6 +129,12 @@ class AgentOut(BaseModel):
             total_tokens=run.total_tokens,
             cost_usd=run.cost_usd.quantize(_COST_QUANTUM),
             active_seconds=round(run.active_seconds, 3),
+            tree=TreeTotalsOut(
+                turns=run.tree.turns,
+                tokens=run.tree.tokens,
+                cost_usd=run.tree.cost_usd.quantize(_COST_QUANTUM),
+                active_seconds=round(run.tree.active_seconds, 3),
+            ),
             limits={
                 "max_turns": limits.max_turns,
                 "max_tokens": limits.max_tokens,

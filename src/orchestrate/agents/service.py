@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate.agents import _store as store
+from orchestrate.agents import tree
 from orchestrate.agents.cleanup import cleanup_workspaces
 from orchestrate.agents.continuation import AgentFinished, AgentOutcome, OnFinished
 from orchestrate.agents.definitions import get_definition, load_definitions
@@ -58,6 +59,7 @@ __all__ = [
     "create_sub_agent",
     "delete_agent",
     "deny",
+    "descendants",
     "get_agent",
     "list_agents",
     "live_agents_within",
@@ -170,36 +172,62 @@ async def create_sub_agent(
     agent_type: str,
     task: str,
     budget: Decimal | None,
+    call_id: str,
 ) -> AgentRun:
-    """A child run of ``parent`` (``spawn_agent``), not queued: the parent's job runs it.
+    """The child run of ``parent``'s ``spawn_agent`` call ``call_id``, created and queued once.
 
-    Same provider and story; its own worktree, on a branch made from where the parent's
-    branch is now; its type's limits, with ``budget`` as its cost limit when given.
+    The one place a sub-agent is made. Calling it again for the same call (a retried or
+    resumed turn) returns the child made the first time. The child has its own
+    ``agents.run`` job; the call waits for it (``awaiting_child``) and the child's end
+    records its result there (``tree.child_finished``). Same provider and story as the
+    parent (it never moves the story); its own worktree, on a branch made from where the
+    parent's branch is now; its type's limits with ``budget`` as its dollar limit, each
+    capped by what the parent and every further ancestor has left.
     """
+    origin = tree.spawn_origin(parent.id, call_id)
+    existing = await _run_with_origin(uow.sibling(read_only=True), origin)
+    if existing is not None:
+        return existing
     repo = Path(parent.repo_path) if parent.repo_path else None
     definition = get_definition(agent_type, settings.home, repo)
+    if not task.strip():
+        raise ValidationFailed("A sub-agent needs a task", field="task")
     request = StartAgent(
         type=agent_type,
         task=task,
         repo=repo,
         base_ref=parent.branch or parent.base_ref or "HEAD",
         max_cost_usd=budget,
-        enqueue=False,
+        origin_key=origin,
+        on_finished=OnFinished(
+            tree.CHILD_FINISHED,
+            tree.SpawnCall(parent_id=parent.id, tool_use_id=call_id, agent_type=agent_type),
+        ),
     )
-    limits = _limits(definition, request)
-    async with uow:
-        row = await _add_run(
-            uow,
-            definition,
-            request,
-            provider=parent.provider,
-            model=definition.model or parent.model,
-            story_id=parent.story_id,
-            limits=limits,
-            parent_id=parent.id,
-        )
-        await uow.commit()
-        return store.to_run(row)
+    asked = _limits(definition, request)
+    try:
+        async with uow:
+            lineage = [parent.id, *await store.ancestor_ids(uow, parent.id)]
+            limits = tree.bounded_by_ancestors(asked, await store.budgets(uow, lineage))
+            row = await _add_run(
+                uow,
+                definition,
+                request,
+                provider=parent.provider,
+                model=definition.model or parent.model,
+                story_id=parent.story_id,
+                limits=limits,
+                parent_id=parent.id,
+            )
+            await store.mark_awaiting_child(uow, parent.id, call_id)
+            await enqueue_run(uow, row.id, "start")
+            await uow.commit()
+            return store.to_run(row)
+    except IntegrityError:
+        winner = await _run_with_origin(uow.sibling(read_only=True), origin)
+        if winner is None:
+            raise
+        return winner
 
 
 async def _add_run(
@@ -256,8 +284,9 @@ async def start_created(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRu
 
 
 async def get_agent(uow: UnitOfWork, agent_id: str) -> AgentRun:
+    """One run, with its sub-agents listed."""
     async with uow:
-        return store.to_run(await store.agent_row(uow, agent_id))
+        return await store.with_children(uow, store.to_run(await store.agent_row(uow, agent_id)))
 
 
 async def list_agents(
@@ -281,7 +310,24 @@ async def list_agents(
             cursor=cursor,
         )
         rows, next_cursor = page_of(found, limit)
-    return Page(items=[store.to_run(row) for row in rows], next_cursor=next_cursor)
+        children = await store.children_of(uow, [row.id for row in rows])
+    items = [replace(store.to_run(row), children=tuple(children.get(row.id, ()))) for row in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def descendants(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[AgentRun]:
+    """Every sub-agent below ``agent_ids``, level by level, each with its children listed."""
+    found: list[AgentRun] = []
+    async with uow:
+        level = list(agent_ids)
+        while level:
+            rows = await store.agents_with_parents(uow, level)
+            children = await store.children_of(uow, [row.id for row in rows])
+            found.extend(
+                replace(store.to_run(row), children=tuple(children.get(row.id, ()))) for row in rows
+            )
+            level = [row.id for row in rows]
+    return found
 
 
 async def transcript(

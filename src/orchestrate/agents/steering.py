@@ -2,6 +2,8 @@
 
 Part of the agents service (re-exported there). Each request changes stored state
 through the state machine, is audited, and queues the agent again when it must run.
+Pause and resume reach the agent's sub-agents too; a cancelled (or otherwise ended)
+agent cancels its live sub-agents as it ends (``_store.transition``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from orchestrate.agents import _store as store
+from orchestrate.agents import tree
 from orchestrate.agents.models import AgentRun, AgentState, ControlRequest, ToolCallStatus
 from orchestrate.agents.queueing import enqueue_run
 from orchestrate.agents.tables import AgentRow
@@ -52,6 +55,8 @@ async def resume(
             )
         store.transition(uow, row, AgentState.RUNNING)
         await enqueue_run(uow, row.id, "resume")
+        if state is AgentState.PAUSED:
+            await tree.resume_descendants(uow, row.id)
 
     return await _steer(uow, agent_id, actor, "agent.resume", apply)
 
@@ -93,6 +98,7 @@ async def _pause(uow: UnitOfWork, row: AgentRow) -> None:
         row.control = ControlRequest.PAUSE.value
     else:
         store.transition(uow, row, AgentState.PAUSED)
+    await tree.pause_descendants(uow, row.id)
 
 
 async def _cancel(uow: UnitOfWork, row: AgentRow) -> None:
@@ -119,4 +125,4 @@ async def _steer(
             uow, actor, action, agent_id, {"from": before, "to": row.state, "control": row.control}
         )
         await uow.commit()
-        return store.to_run(row)
+        return await store.with_children(uow, store.to_run(row))

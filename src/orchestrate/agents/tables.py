@@ -52,6 +52,11 @@ class AgentRow(Base):
     cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal(0))
     active_seconds: Mapped[float] = mapped_column(default=0.0)
+    tree_turns: Mapped[int] = mapped_column(Integer, default=0)
+    """Turns of this run and all its descendants (``tree_*`` are kept by ``record_call``)."""
+    tree_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    tree_cost_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal(0))
+    tree_active_seconds: Mapped[float] = mapped_column(default=0.0)
     finish_status: Mapped[str | None] = mapped_column(String(20))
     summary: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 # Piped output is read by scripts and pagers, not squeezed into 80 columns.
 _PIPED_WIDTH = 240
@@ -91,6 +92,21 @@ def print_fields(fields: Sequence[tuple[str, Any]], *, title: str | None = None)
     for name, value in fields:
         table.add_row(Text(name), cell_text(value))
     stdout.print(table)
+
+
+def print_forest(roots: Sequence[Tree]) -> None:
+    """Trees built with ``tree_node`` on stdout, one after the other."""
+    if not roots:
+        stderr.print(Text("Nothing to show.", style="dim"))
+        return
+    for root in roots:
+        stdout.print(root)
+
+
+def tree_node(label: str, parent: Tree | None = None) -> Tree:
+    """A node shown verbatim (brackets included), under ``parent`` when given."""
+    text = Text(label)
+    return Tree(text) if parent is None else parent.add(text)
 
 
 def format_cell(value: Any) -> str:

@@ -32,6 +32,7 @@ from orchestrate.llm.models import (
     ToolResultBlock,
     ToolSpec,
     ToolUseBlock,
+    Usage,
 )
 from orchestrate.llm.pricing import context_window, cost_of
 from orchestrate.llm.provider import Provider
@@ -55,6 +56,7 @@ __all__ = [
     "UnknownModel",
     "UnknownProvider",
     "UnreachableProvider",
+    "Usage",
     "check_credentials",
     "check_provider",
     "context_window",

@@ -87,15 +87,14 @@ class SpawnAgent:
         if context.spawn is None:
             raise ToolInputError("spawning sub-agents is not available here; do the task yourself")
         try:
-            summary = await context.spawn(
-                request.type, request.task, _dollars(request.max_cost_usd)
-            )
+            summary = await context.spawn(request.type, request.task, dollars(request.max_cost_usd))
         except OrchestrateError as error:
             # An unknown type or an exhausted budget is something the model can act on.
             raise ToolInputError(f"The sub-agent could not run: {error.message}") from None
         return ToolOutput(summary)
 
 
-def _dollars(amount: float | None) -> Decimal | None:
+def dollars(amount: float | None) -> Decimal | None:
+    """A model's dollar amount as an exact Decimal."""
     # Through str, so 0.1 becomes Decimal("0.1") and not its binary approximation.
     return None if amount is None else Decimal(str(amount))

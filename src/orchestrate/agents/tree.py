@@ -1,0 +1,228 @@
+"""Agents as a tree: sub-agents with jobs of their own, budgets that bound the whole tree.
+
+A ``spawn_agent`` call creates a child run keyed by the call (``spawn:<parent>:<call>``),
+so however often the parent's turn is retried, paused, resumed or re-run after a crash,
+each call starts exactly one child. The child is queued as its own ``agents.run`` job
+with an ``on_finished`` continuation (``CHILD_FINISHED``); the parent's job ends and the
+parent waits as ``waiting_for_children`` without holding a worker slot. When a child
+ends, the continuation records its result as the call's output and, once no call of the
+parent waits any more, queues the parent again.
+
+Limits: a child gets the smaller of what it asks for and what each of its ancestors has
+left, and every provider call counts toward the tree totals of the run and all its
+ancestors (``_store.record_call``), which the loop checks against every ancestor's limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+import structlog
+
+from orchestrate.agents import _store as store
+from orchestrate.agents.continuation import AgentFinished, AgentOutcome
+from orchestrate.agents.limits import Spent, breached_limit
+from orchestrate.agents.models import AgentState, ControlRequest, Limits
+from orchestrate.agents.queueing import children_job_key, enqueue_run
+from orchestrate.agents.tables import AgentRow
+from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.jobs import JobContext, JobKind, JobPayload
+from orchestrate.core.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+class SpawnCall(JobPayload):
+    """Which ``spawn_agent`` call of which parent a child answers."""
+
+    parent_id: str
+    tool_use_id: str
+    agent_type: str
+
+
+CHILD_FINISHED = JobKind("agents.child_finished", AgentFinished[SpawnCall])
+
+
+def continuation_key(child_id: str) -> str:
+    """Idempotency key of the ``CHILD_FINISHED`` job of a child (``StoredContinuation``)."""
+    return f"{CHILD_FINISHED.name}:{child_id}"
+
+
+def spawn_origin(parent_id: str, tool_use_id: str) -> str:
+    """The origin key of the child a ``spawn_agent`` call starts: one child per call."""
+    return f"spawn:{parent_id}:{tool_use_id}"
+
+
+# --- budgets -------------------------------------------------------------------------------
+
+
+def spent_of(budget: store.Budget, unrecorded_seconds: float = 0.0) -> Spent:
+    """What a run's tree spent, plus active time of the caller not yet stored."""
+    return Spent(
+        turns=budget.tree.turns,
+        tokens=budget.tree.tokens,
+        cost_usd=budget.tree.cost_usd,
+        active=timedelta(seconds=budget.tree.active_seconds + unrecorded_seconds),
+    )
+
+
+def tree_breach(budgets: Sequence[store.Budget], unrecorded_seconds: float = 0.0) -> str | None:
+    """The first ancestor whose tree has used up one of its limits, named, or None."""
+    for budget in budgets:
+        reason = breached_limit(budget.limits, spent_of(budget, unrecorded_seconds))
+        if reason:
+            return f"{reason} (budget of ancestor {budget.agent_id}, which bounds its sub-agents)"
+    return None
+
+
+def dollars_left(budgets: Sequence[store.Budget]) -> tuple[Decimal, store.Budget] | None:
+    """The smallest dollar budget left among ``budgets``, and whose it is; None if unbounded."""
+    tightest: tuple[Decimal, store.Budget] | None = None
+    for budget in budgets:
+        if budget.limits.max_cost_usd is None:
+            continue
+        left = budget.limits.max_cost_usd - budget.tree.cost_usd
+        if tightest is None or left < tightest[0]:
+            tightest = (left, budget)
+    return tightest
+
+
+def seconds_left(budgets: Sequence[store.Budget]) -> float | None:
+    """The least active time any of ``budgets`` has left; None if none is bounded."""
+    left = [
+        budget.limits.max_wall_time.total_seconds() - budget.tree.active_seconds
+        for budget in budgets
+        if budget.limits.max_wall_time is not None
+    ]
+    return min(left) if left else None
+
+
+def bounded_by_ancestors(asked: Limits, budgets: Sequence[store.Budget]) -> Limits:
+    """``asked`` capped by what the parent and each further ancestor has left.
+
+    Refused (``ValidationFailed``, which the parent's model reads) when an ancestor has
+    nothing left of a limit: the child could not make a single call.
+    """
+    turns, tokens, cost, wall = (
+        asked.max_turns,
+        asked.max_tokens,
+        asked.max_cost_usd,
+        asked.max_wall_time,
+    )
+    for budget in budgets:
+        limits, spent = budget.limits, budget.tree
+        reason = breached_limit(limits, spent_of(budget))
+        if reason:
+            raise ValidationFailed(
+                f"no budget left for a sub-agent: {reason} (agent {budget.agent_id})",
+                field="budget",
+            )
+        turns = min(turns, limits.max_turns - spent.turns)
+        if limits.max_tokens is not None:
+            left_tokens = limits.max_tokens - spent.tokens
+            tokens = left_tokens if tokens is None else min(tokens, left_tokens)
+        if limits.max_cost_usd is not None:
+            left_cost = limits.max_cost_usd - spent.cost_usd
+            cost = left_cost if cost is None else min(cost, left_cost)
+        if limits.max_wall_time is not None:
+            left_wall = limits.max_wall_time - timedelta(seconds=spent.active_seconds)
+            wall = left_wall if wall is None else min(wall, left_wall)
+    return Limits(
+        max_turns=turns,
+        max_tokens=tokens,
+        max_cost_usd=cost,
+        max_wall_time=wall,
+        stuck_repeats=asked.stuck_repeats,
+    )
+
+
+# --- a child ended ---------------------------------------------------------------------------
+
+
+def result_text(call: SpawnCall, outcome: AgentOutcome) -> str:
+    """What the parent's model reads as the ``spawn_agent`` call's result."""
+    if outcome.state is AgentState.COMPLETED:
+        summary = outcome.summary or ""
+        return f"Sub-agent {outcome.agent_id} ({call.agent_type}) completed:\n\n{summary}"
+    detail = outcome.failure_reason or outcome.summary or ""
+    return f"Sub-agent {outcome.agent_id} ({call.agent_type}) ended {outcome.state.value}: {detail}"
+
+
+async def child_finished(context: JobContext[AgentFinished[SpawnCall]]) -> dict[str, str]:
+    """Record a child's result on its parent's call; queue the parent once none waits.
+
+    The parent's row is locked first, as the parent does before it starts waiting, so a
+    child ending while its parent is still deciding to wait is never missed.
+    """
+    call, outcome = context.payload.context, context.payload.outcome
+    async with context.runtime.uow() as uow:
+        parent = await store.find_agent_row_locked(uow, call.parent_id)
+        if parent is None:
+            return {"parent_id": call.parent_id, "outcome": "parent deleted"}
+        await store.record_child_result(
+            uow,
+            parent.id,
+            call.tool_use_id,
+            result_text(call, outcome),
+            outcome.state is not AgentState.COMPLETED,
+        )
+        resumed = await resume_when_children_ended(uow, parent)
+        await uow.commit()
+    return {"parent_id": call.parent_id, "outcome": "resumed" if resumed else "recorded"}
+
+
+async def resume_when_children_ended(uow: UnitOfWork, parent: AgentRow) -> bool:
+    """Queue a parent waiting for children when none of its calls waits any more."""
+    if AgentState(parent.state) is not AgentState.WAITING_FOR_CHILDREN:
+        return False
+    if await store.children_awaited(uow, parent.id):
+        return False
+    store.transition(uow, parent, AgentState.RUNNING)
+    await enqueue_run(uow, parent.id, "children", key=children_job_key(parent.id, parent.turns))
+    return True
+
+
+# --- cascades --------------------------------------------------------------------------------
+
+
+async def pause_descendants(uow: UnitOfWork, parent_id: str) -> None:
+    """Pause every live descendant: running ones on request, waiting ones at once.
+
+    A child waiting for input keeps waiting (an answer is what it needs); one not
+    started yet pauses itself when it starts (``execution._begin``).
+    """
+    for child in await store.live_children(uow, parent_id):
+        state = AgentState(child.state)
+        if state is AgentState.RUNNING:
+            child.control = ControlRequest.PAUSE.value
+            child.updated_at = uow.now()
+        elif state in (AgentState.WAITING_FOR_APPROVAL, AgentState.WAITING_FOR_CHILDREN):
+            store.transition(uow, child, AgentState.PAUSED, reason=f"its parent {parent_id} paused")
+        await pause_descendants(uow, child.id)
+
+
+async def resume_descendants(uow: UnitOfWork, parent_id: str) -> None:
+    """Resume the descendants a pause of ``parent_id`` paused (or was about to)."""
+    for child in await store.live_children(uow, parent_id):
+        state = AgentState(child.state)
+        if state is AgentState.PAUSED:
+            store.transition(uow, child, AgentState.RUNNING)
+            await enqueue_run(uow, child.id, "resume")
+        elif state is AgentState.RUNNING and child.control == ControlRequest.PAUSE.value:
+            child.control = None
+        await resume_descendants(uow, child.id)
+
+
+async def check_parent(uow: UnitOfWork, row: AgentRow) -> AgentState | None:
+    """What a child must do before it runs: be cancelled when its parent is gone or has
+    ended, pause when its parent is paused, else nothing (None)."""
+    if row.parent_id is None:
+        return None
+    parent = await store.find_agent_row(uow, row.parent_id)
+    if parent is None or AgentState(parent.state).is_terminal:
+        return AgentState.CANCELLED
+    if AgentState(parent.state) is AgentState.PAUSED:
+        return AgentState.PAUSED
+    return None

@@ -1,0 +1,359 @@
+"""Agents as a tree, run by the real job runner on SQLite and PostgreSQL: each sub-agent
+has its own job, started once per ``spawn_agent`` call; the parent waits without a
+worker; cancel and pause reach the children; budgets bound the whole tree."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from orchestrate.agents import service
+from orchestrate.agents.execution import execute_agent
+from orchestrate.agents.models import AgentState
+from orchestrate.agents.queueing import run_job_key
+from orchestrate.agents.schemas import AgentOut
+from orchestrate.auth.service import Actor
+from orchestrate.core.jobs import JobStatus, find_job_by_key
+from orchestrate.core.runtime import Runtime
+from orchestrate.llm.models import ToolResultBlock, Usage
+from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call, tool_calls, tool_use
+from tests.integration.agents.conftest import SlowProvider, git
+from tests.integration.agents.test_loop import FIX_THE_BUG
+from tests.integration.agents.tree_support import (
+    TreeWorker,
+    add_tree_types,
+    agent,
+    child_running_tool,
+    start_root,
+    tree_of,
+    wait_until,
+)
+
+CASCADE_BOUND = 2.0
+"""Seconds within which cancelling or pausing a parent must stop its running child."""
+
+
+def spawn(agent_type: str, task: str, **extra: object) -> dict[str, object]:
+    return {"type": agent_type, "task": task, **extra}
+
+
+def results_of(provider: object) -> list[ToolResultBlock]:
+    assert isinstance(provider, ScriptedProvider)
+    last = provider.requests[-1].messages
+    return [b for m in last for b in m.content if isinstance(b, ToolResultBlock)]
+
+
+class TestSubAgentsAreAgentsOfTheirOwn:
+    async def test_a_child_runs_in_its_own_job_on_its_own_branch_and_reports_back(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_call("spawn_agent", spawn("story-developer", "fix", max_cost_usd=100)),
+                finish("completed", "delegated the fix"),
+            ],
+            "fix": FIX_THE_BUG,
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead", max_cost_usd=Decimal("1"), max_turns=30)
+
+        await worker.run_until_idle()
+
+        parent = await agent(runtime, root.id)
+        assert parent.state is AgentState.COMPLETED, parent.failure_reason
+        (child,) = await tree_of(runtime, root.id)
+        assert child.parent_id == root.id
+        assert [c.id for c in parent.children] == [child.id]
+        assert child.state is AgentState.COMPLETED
+        assert child.limits.max_cost_usd == Decimal("1"), "capped at what the parent had left"
+        assert child.limits.max_turns == 30 - 1, "capped at the parent's turns left"
+        assert child.branch is not None
+        assert child.branch != parent.branch
+        assert "a + b" in git(repo, "show", f"{child.branch}:calc.py")
+        (result,) = results_of(worker.providers[root.id])
+        assert "completed" in result.content
+        assert "add() now adds" in result.content
+        async with runtime.uow(read_only=True) as uow:
+            job = await find_job_by_key(uow, run_job_key(child.id, "start"))
+        assert job is not None
+        assert job.status is JobStatus.SUCCEEDED, "the child had its own job"
+        assert parent.tree.turns == parent.turns + child.turns
+        shown = AgentOut.of(parent)
+        assert shown.children[0].id == child.id
+        assert shown.tree.turns == 2 + 7
+
+    async def test_children_of_one_reply_run_at_once_and_the_parent_resumes_when_all_ended(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_calls(*(tool_use("spawn_agent", spawn("worker", f"w{n}")) for n in range(3))),
+                finish("completed", "all three reported"),
+            ],
+            **{f"w{n}": [finish("completed", f"worker {n} done")] for n in range(3)},
+        }
+        SlowProvider.peak = 0
+        worker = TreeWorker(runtime, scripts, wrap=lambda p: SlowProvider(p, 0.5))
+        root = await start_root(runtime, repo, "lead")
+
+        await worker.run_until_idle()
+
+        parent = await agent(runtime, root.id)
+        assert parent.state is AgentState.COMPLETED, parent.failure_reason
+        children = await tree_of(runtime, root.id)
+        assert sorted(c.task for c in children) == ["w0", "w1", "w2"]
+        assert SlowProvider.peak >= 2, "the children ran at the same time"
+        slow = worker.providers[root.id]
+        assert isinstance(slow, SlowProvider)
+        results = results_of(slow.inner)
+        assert [
+            ("worker " + c.task[1:] + " done") in r.content
+            for c, r in zip(sorted(children, key=lambda c: c.task), results, strict=True)
+        ] == [True, True, True], "each call got its own child's result, in order"
+
+    async def test_cancelling_a_child_stops_it_and_the_parent_learns_it(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_call("spawn_agent", spawn("worker", "slow")),
+                finish("completed", "carried on without it"),
+            ],
+            "slow": [tool_call("bash", {"command": "sleep 3600"})],
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead")
+        worker.start()
+        try:
+            child = await child_running_tool(runtime, root.id)
+            await service.cancel(runtime.uow(), child.id, Actor.local_cli())
+            parent = await wait_until(runtime, root.id, lambda r: r.state.is_terminal)
+        finally:
+            await worker.stop()
+        assert parent.state is AgentState.COMPLETED
+        assert (await agent(runtime, child.id)).state is AgentState.CANCELLED
+        (result,) = results_of(worker.providers[root.id])
+        assert f"Sub-agent {child.id} (worker) ended cancelled" in result.content
+
+
+class TestCascades:
+    async def test_cancelling_the_parent_stops_its_running_child_within_two_seconds(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        scripts = {
+            "lead": [tool_call("spawn_agent", spawn("worker", "slow"))],
+            "slow": [tool_call("bash", {"command": "sleep 3600"})],
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead")
+        worker.start()
+        try:
+            child = await child_running_tool(runtime, root.id)
+            waiting = await agent(runtime, root.id)
+            assert waiting.state is AgentState.WAITING_FOR_CHILDREN
+            assert AgentOut.of(waiting).waiting_on == [child.id]
+
+            await service.cancel(runtime.uow(), root.id, Actor.local_cli())
+            stopped = await wait_until(
+                runtime, child.id, lambda r: r.state.is_terminal, timeout=CASCADE_BOUND
+            )
+        finally:
+            await worker.stop()
+        assert stopped.state is AgentState.CANCELLED
+        assert (await agent(runtime, root.id)).state is AgentState.CANCELLED
+
+    async def test_pausing_the_parent_pauses_its_child_and_resuming_it_finishes_both(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        slow_once = "if [ -f marker ]; then echo second run; else touch marker; sleep 3600; fi"
+        scripts = {
+            "lead": [
+                tool_call("spawn_agent", spawn("worker", "slow once")),
+                finish("completed", "resumed and done"),
+            ],
+            "slow once": [
+                tool_call("bash", {"command": slow_once}),
+                finish("completed", "ran twice"),
+            ],
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead")
+        worker.start()
+        try:
+            child = await child_running_tool(runtime, root.id)
+            await service.pause(runtime.uow(), root.id, Actor.local_cli())
+            paused = await wait_until(
+                runtime,
+                child.id,
+                lambda r: r.state is AgentState.PAUSED,
+                timeout=CASCADE_BOUND,
+            )
+            assert (await agent(runtime, root.id)).state is AgentState.PAUSED
+
+            await service.resume(runtime.uow(), root.id, Actor.local_cli())
+            parent = await wait_until(runtime, root.id, lambda r: r.state.is_terminal)
+        finally:
+            await worker.stop()
+        assert paused.state is AgentState.PAUSED
+        assert parent.state is AgentState.COMPLETED, parent.failure_reason
+        (only,) = await tree_of(runtime, root.id)
+        assert only.id == child.id, "exactly one child for the one spawn_agent call"
+        assert only.state is AgentState.COMPLETED
+        (result,) = results_of(worker.providers[root.id])
+        assert "ran twice" in result.content
+
+    async def test_a_child_whose_parent_ended_before_it_started_is_cancelled(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        scripts = {"lead": [tool_call("spawn_agent", spawn("worker", "never"))], "never": []}
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead")
+        # Only the parent's job runs: it starts the child and waits; the child's job waits.
+        await execute_agent(runtime, root.id, worker.provider)
+        (child,) = await tree_of(runtime, root.id)
+        assert child.state is AgentState.CREATED
+        await service.cancel(runtime.uow(), root.id, Actor.local_cli())
+
+        await worker.run_until_idle()
+        assert (await agent(runtime, child.id)).state is AgentState.CANCELLED
+
+
+class TestWaitingChildren:
+    async def test_a_child_waiting_for_approval_keeps_its_parent_waiting_until_approved(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        runtime.settings = runtime.settings.model_copy(update={"approval_tools": ["bash"]})
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_call("spawn_agent", spawn("worker", "careful")),
+                finish("completed", "the child's work is in"),
+            ],
+            "careful": [
+                tool_call("bash", {"command": "echo approved > out.txt"}),
+                finish("completed", "wrote out.txt after approval"),
+            ],
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead")
+
+        await worker.run_until_idle()
+        (child,) = await tree_of(runtime, root.id)
+        assert child.state is AgentState.WAITING_FOR_APPROVAL
+        parent = await agent(runtime, root.id)
+        assert parent.state is AgentState.WAITING_FOR_CHILDREN
+        assert AgentOut.of(parent).waiting_on == [child.id]
+
+        await service.approve(runtime.uow(), child.id, Actor.local_cli())
+        await worker.run_until_idle()
+
+        assert (await agent(runtime, child.id)).state is AgentState.COMPLETED
+        parent = await agent(runtime, root.id)
+        assert parent.state is AgentState.COMPLETED, parent.failure_reason
+        (result,) = results_of(worker.providers[root.id])
+        assert "wrote out.txt after approval" in result.content
+
+
+class TestTreeBudgets:
+    async def test_a_tree_of_depth_three_stays_within_the_roots_dollar_budget(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        price = Decimal(10)  # USD per million input tokens
+        runtime.settings = runtime.settings.model_copy(
+            update={"pricing": {"scripted-model": {"input": price, "output": 0}}}
+        )
+        one_call = Usage(input_tokens=2000, output_tokens=1)  # $0.02
+        call_cost = one_call.input_tokens * price / Decimal(1_000_000)
+        add_tree_types(repo)
+        greedy = [tool_call("bash", {"command": f"echo {n}"}, usage=one_call) for n in range(200)]
+        scripts = {
+            "root": [
+                tool_calls(
+                    tool_use("spawn_agent", spawn("delegator", "mid", max_cost_usd=100)),
+                    tool_use("spawn_agent", spawn("delegator", "mid", max_cost_usd=100)),
+                    usage=one_call,
+                ),
+                finish("completed", "done", usage=one_call),
+            ],
+            "mid": [
+                tool_calls(
+                    tool_use("spawn_agent", spawn("worker", "leaf", max_cost_usd=100)),
+                    tool_use("spawn_agent", spawn("worker", "leaf", max_cost_usd=100)),
+                    usage=one_call,
+                ),
+                finish("completed", "done", usage=one_call),
+            ],
+            "leaf": greedy,
+        }
+        budget = Decimal("0.5")
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "root", max_cost_usd=budget)
+
+        await worker.run_until_idle()
+
+        parent = await agent(runtime, root.id)
+        everyone = [parent, *await tree_of(runtime, root.id)]
+        assert len(everyone) == 1 + 2 + 4
+        assert all(run.state.is_terminal for run in everyone)
+        spent = sum((run.cost_usd for run in everyone), Decimal(0))
+        assert parent.tree.cost_usd == spent, "every descendant counts toward the root"
+        assert spent <= budget + call_cost, f"spent {spent} of {budget}"
+        leaves = [run for run in everyone if run.type == "worker"]
+        assert all(run.limits.max_cost_usd is not None for run in leaves)
+        assert all(run.limits.max_cost_usd <= budget for run in leaves if run.limits.max_cost_usd)
+        assert any("cost budget" in (run.failure_reason or "") for run in everyone), [
+            run.failure_reason for run in everyone
+        ]
+
+    async def test_a_model_call_that_could_cost_more_than_is_left_is_not_made(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        runtime.settings = runtime.settings.model_copy(
+            update={"pricing": {"scripted-model": {"input": 0, "output": Decimal(100)}}}
+        )
+        add_tree_types(repo)
+        # 8192 tokens of output at $100 a million could cost $0.82; $0.5 is all there is.
+        worker = TreeWorker(runtime, {"lead": [finish("completed", "never asked")]})
+        root = await start_root(runtime, repo, "lead", max_cost_usd=Decimal("0.5"))
+
+        await worker.run_until_idle()
+
+        run = await agent(runtime, root.id)
+        assert run.state is AgentState.FAILED
+        assert run.failure_reason is not None
+        assert run.failure_reason.startswith("cost budget exhausted: the next model call")
+        provider = worker.providers[root.id]
+        assert isinstance(provider, ScriptedProvider)
+        assert provider.requests == []
+
+    async def test_a_child_cannot_start_when_the_parent_has_nothing_left(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_call("spawn_agent", spawn("worker", "w")),
+                finish("completed", "gave up on the child"),
+            ],
+            "w": [finish("completed", "never")],
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead", max_turns=1)
+
+        await worker.run_until_idle()
+
+        assert await tree_of(runtime, root.id) == []
+        run = await agent(runtime, root.id)
+        assert run.state is AgentState.FAILED  # its next model call is past the turn limit
+        page = await service.transcript(runtime.uow(read_only=True), root.id)
+        outputs = [
+            b.content for _, _, m in page for b in m.content if isinstance(b, ToolResultBlock)
+        ]
+        assert outputs
+        assert outputs[0].startswith("The sub-agent could not run: no budget left")
