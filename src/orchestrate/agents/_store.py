@@ -261,6 +261,70 @@ async def budgets(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[Budget]:
     return [by_id[i] for i in agent_ids if i in by_id]
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """The ancestor (or run) whose dollar limit has no room for a call."""
+
+    agent_id: str
+    left: Decimal
+    limit: Decimal
+    reserved: Decimal
+
+
+async def reserve_dollars(
+    uow: UnitOfWork, lineage: Sequence[str], amount: Decimal
+) -> Shortfall | None:
+    """Reserve ``amount`` for the model call of ``lineage[0]`` on it and its ancestors, if
+    every dollar limit among them has room for it beyond what was spent and reserved;
+    otherwise reserve nothing and say whose limit has no room.
+
+    The rows are locked in id order, so concurrent sub-agents reserve one after another.
+    """
+    agents = _table(AgentRow)
+    rows = await uow.session.execute(
+        select(agents.c.id, agents.c.limits, agents.c.tree_cost_usd, agents.c.tree_reserved_usd)
+        .where(agents.c.id.in_(list(lineage)))
+        .order_by(agents.c.id)
+        .with_for_update()
+    )
+    for row in rows.all():
+        limit = limits_from_json(dict(row.limits)).max_cost_usd
+        if limit is None:
+            continue
+        reserved = Decimal(row.tree_reserved_usd or 0)
+        left = limit - Decimal(row.tree_cost_usd or 0) - reserved
+        if amount > left:
+            return Shortfall(row.id, left, limit, reserved)
+    await _add_reserved(uow, lineage, amount)
+    return None
+
+
+async def release_dollars(uow: UnitOfWork, lineage: Sequence[str], amount: Decimal) -> None:
+    """Give back what ``reserve_dollars`` reserved for a call that ended or never happened."""
+    if amount:
+        await _add_reserved(uow, lineage, -amount)
+
+
+async def _add_reserved(uow: UnitOfWork, lineage: Sequence[str], amount: Decimal) -> None:
+    agents = _table(AgentRow)
+    await uow.session.execute(
+        update(agents)
+        .where(agents.c.id.in_(list(lineage)))
+        .values(tree_reserved_usd=agents.c.tree_reserved_usd + amount)
+    )
+    await uow.session.execute(
+        update(agents)
+        .where(agents.c.id == lineage[0])
+        .values(reserved_usd=agents.c.reserved_usd + amount)
+    )
+
+
+async def reserved_by(uow: UnitOfWork, agent_id: str) -> Decimal:
+    """What the run has reserved for a call in flight (left over if its job died)."""
+    value = await uow.session.scalar(select(AgentRow.reserved_usd).where(AgentRow.id == agent_id))
+    return Decimal(value or 0)
+
+
 async def add_tree_active(uow: UnitOfWork, agent_ids: Sequence[str], seconds: float) -> None:
     """Count ``seconds`` of one run's active time toward it and its ancestors."""
     if not agent_ids or seconds <= 0:
@@ -370,6 +434,7 @@ async def record_call(
     *,
     ancestors: Sequence[str] = (),
     active_delta: float = 0.0,
+    released: Decimal = Decimal(0),
 ) -> AgentRun:
     """Store one provider call and add its usage and cost to the run's totals, and to the
     tree totals of the run and each of its ``ancestors`` (``active_delta``: the run's
@@ -391,6 +456,7 @@ async def record_call(
         "tree_tokens": agents.c.tree_tokens + tokens,
         "tree_cost_usd": agents.c.tree_cost_usd + call.cost_usd,
         "tree_active_seconds": agents.c.tree_active_seconds + max(active_delta, 0.0),
+        "tree_reserved_usd": agents.c.tree_reserved_usd - released,
     }
     if ancestors:
         await uow.session.execute(
@@ -408,6 +474,7 @@ async def record_call(
             cost_usd=agents.c.cost_usd + call.cost_usd,
             active_seconds=active_seconds,
             updated_at=now,
+            reserved_usd=agents.c.reserved_usd - released,
             **tree_values,
         )
         .returning(*agents.c)

@@ -117,6 +117,8 @@ class AgentLoop:
         """Own active seconds already added to the tree totals of this run and its ancestors."""
         self._ancestors: list[str] = []
         self._ancestor_budgets: list[store.Budget] = []
+        self._reserved = Decimal(0)
+        """Dollars reserved on this run and its ancestors for the model call in flight."""
         self._nudges = 0
         self._messages: list[Message] = []
         self._calls: dict[str, ToolCallRecord] = {}
@@ -153,7 +155,12 @@ class AgentLoop:
             self._calls = await store.tool_calls(uow, self.run_id)
             self.run = store.to_run(await store.agent_row(uow, self.run_id))
             self._ancestors = await store.ancestor_ids(uow, self.run_id)
+            leaked = await store.reserved_by(uow, self.run_id)
         self._tree_counted = self.run.active_seconds
+        if leaked:  # a call was in flight when the last job of this run died
+            async with self.runtime.uow() as uow:
+                await store.release_dollars(uow, self._lineage(), leaked)
+                await uow.commit()
 
     async def _step(self) -> None:
         self._control.check()
@@ -219,8 +226,10 @@ class AgentLoop:
                 active,
                 ancestors=self._ancestors,
                 active_delta=active - self._tree_counted,
+                released=self._reserved,
             )
             self._tree_counted = active
+            self._reserved = Decimal(0)
             await store.append_message(uow, self.run_id, len(messages), response.message)
             await store.add_tool_calls(uow, self.run_id, run.turns, response.message.tool_uses)
             await uow.commit()
@@ -508,26 +517,41 @@ class AgentLoop:
             await self._fail(reason)
 
     async def _check_affordable(self, request: CompletionRequest) -> None:
-        """Do not make a call that could cost more than the dollars the tree has left:
-        its input (estimated) plus ``max_tokens`` of output, at the model's prices."""
-        own = store.Budget(self.run_id, self.run.limits, self.run.tree)
-        left = tree.dollars_left([own, *self._ancestor_budgets])
-        if left is None:
+        """Reserve what the call could cost at most — its input (estimated) plus
+        ``max_tokens`` of output, at the model's prices — on this run and its ancestors;
+        a call that does not fit in a dollar budget beside the calls in flight in the
+        tree is not made. The reservation is given back when the call is recorded."""
+        if self._reserved or not self._has_dollar_limit():
             return
-        dollars_left, whose = left
         worst = cost_of(
             self.run.model,
             Usage(input_tokens=estimate_tokens(request), output_tokens=request.max_tokens),
             self.runtime.settings.pricing,
         )
-        if worst > dollars_left:
-            limit = whose.limits.max_cost_usd or Decimal(0)
-            owner = "" if whose.agent_id == self.run_id else f" of ancestor {whose.agent_id}"
-            await self._fail(
-                f"cost budget exhausted: the next model call could cost up to ${worst:.4f} "
-                f"but only ${max(dollars_left, Decimal(0)):.4f} is left of the ${limit:.2f}"
-                f" budget{owner}"
-            )
+        if worst <= 0:
+            return
+        async with self.runtime.uow() as uow:
+            short = await store.reserve_dollars(uow, self._lineage(), worst)
+            await uow.commit()
+        if short is None:
+            self._reserved = worst
+            return
+        owner = "" if short.agent_id == self.run_id else f" of ancestor {short.agent_id}"
+        in_flight = (
+            f", ${short.reserved:.4f} of it reserved by calls in flight" if short.reserved else ""
+        )
+        await self._fail(
+            f"cost budget exhausted: the next model call could cost up to ${worst:.4f} "
+            f"but only ${max(short.left, Decimal(0)):.4f} is left of the ${short.limit:.2f}"
+            f" budget{owner}{in_flight}"
+        )
+
+    def _has_dollar_limit(self) -> bool:
+        own = store.Budget(self.run_id, self.run.limits, self.run.tree)
+        return tree.dollars_left([own, *self._ancestor_budgets]) is not None
+
+    def _lineage(self) -> list[str]:
+        return [self.run_id, *self._ancestors]
 
     async def _out_of_time(self, use: ToolUseBlock) -> None:
         """A tool ran into the active-time limit of this run or an ancestor: fail the run."""
@@ -564,6 +588,9 @@ class AgentLoop:
         active = self._active_seconds()
         row.active_seconds = active
         row.updated_at = uow.now()
+        if self._reserved:  # the call it was for did not happen or was not recorded
+            await store.release_dollars(uow, self._lineage(), self._reserved)
+            self._reserved = Decimal(0)
         delta = active - self._tree_counted
         if delta > 0:
             row.tree_active_seconds = (row.tree_active_seconds or 0.0) + delta

@@ -57,6 +57,10 @@ class AgentRow(Base):
     tree_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     tree_cost_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal(0))
     tree_active_seconds: Mapped[float] = mapped_column(default=0.0)
+    reserved_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal(0))
+    """The most the run's model call in flight can cost (0 when none is)."""
+    tree_reserved_usd: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal(0))
+    """``reserved_usd`` summed over the run's tree: spent plus this never passes a limit."""
     finish_status: Mapped[str | None] = mapped_column(String(20))
     summary: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)

@@ -264,12 +264,12 @@ class TestTreeBudgets:
     async def test_a_tree_of_depth_three_stays_within_the_roots_dollar_budget(
         self, runtime: Runtime, repo: Path
     ) -> None:
-        price = Decimal(10)  # USD per million input tokens
+        price = Decimal(2)  # USD per million output tokens
         runtime.settings = runtime.settings.model_copy(
-            update={"pricing": {"scripted-model": {"input": price, "output": 0}}}
+            update={"pricing": {"scripted-model": {"input": 0, "output": price}}}
         )
-        one_call = Usage(input_tokens=2000, output_tokens=1)  # $0.02
-        call_cost = one_call.input_tokens * price / Decimal(1_000_000)
+        one_call = Usage(input_tokens=100, output_tokens=8000)  # $0.016
+        call_cost = one_call.output_tokens * price / Decimal(1_000_000)
         add_tree_types(repo)
         greedy = [tool_call("bash", {"command": f"echo {n}"}, usage=one_call) for n in range(200)]
         scripts = {
