@@ -208,6 +208,58 @@ def test_a_run_killed_with_sigkill_resumes_on_another_worker_without_repeating_t
     assert results[-1].startswith("resumed")
 
 
+def sleeping(pattern: str) -> bool:
+    """Whether a process whose command line contains ``pattern`` is alive."""
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, check=False)
+    return found.returncode == 0
+
+
+def test_a_tree_survives_sigkill_with_exactly_one_child_per_spawn_call(
+    env: dict[str, str], repo: Path, workers: list[Worker]
+) -> None:
+    from tests.integration.agents.tree_support import add_tree_types
+
+    add_tree_types(repo)
+    git(repo, "add", ".")
+    git(repo, "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-qm", "types")
+    nap = f"sleep {4000 + os.getpid() % 1000}"  # a command line no other test runs
+    slow_once = f"if [ -f marker ]; then echo resumed; else touch marker; {nap}; fi"
+    script = [
+        tool_call("spawn_agent", {"type": "worker", "task": "sleep once"}, model=MODEL),
+        tool_call("bash", {"command": slow_once}, model=MODEL),
+        finish("completed", "the child survived a crash", model=MODEL),
+        finish("completed", "the tree survived a crash", model=MODEL),
+    ]
+    with FakeAnthropic(script) as api:
+        env = env | {
+            "ANTHROPIC_BASE_URL": api.base_url,
+            "ANTHROPIC_API_KEY": api.api_key or "",
+            "ORCHESTRATE_JOB_LEASE_SECONDS": "2",
+        }
+        started = cli(env, "agent", "start", "delegator", "--task", "t", "--repo", str(repo))
+        assert started.returncode == 0, started.stderr
+        root_id = started.stdout.strip()
+        first = Worker(env)
+        workers.append(first)
+        wait_for(lambda: len(stored_agent(env, root_id).children) == 1)
+        child_id = stored_agent(env, root_id).children[0].id
+        wait_for(lambda: sleeping(nap))
+        assert stored_agent(env, root_id).state is AgentState.WAITING_FOR_CHILDREN
+
+        first.kill()
+        wait_for(lambda: not sleeping(nap), timeout=2)  # the child's command died with it
+        workers.append(Worker(env))
+        wait_for(lambda: stored_agent(env, root_id).state.is_terminal, timeout=90)
+
+    root = show(env, root_id)
+    assert root["state"] == "completed", root["failure_reason"]
+    assert [c["id"] for c in root["children"]] == [child_id], "one child for one spawn call"
+    child = show(env, child_id)
+    assert child["state"] == "completed"
+    assert child["parent_id"] == root_id
+    assert root["tree"]["turns"] == root["turns"] + child["turns"]
+
+
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 

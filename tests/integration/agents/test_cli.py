@@ -342,3 +342,65 @@ class TestCleanup:
 
         assert result.exit_code == 0
         assert "Removed 0 worktree(s)" in result.stderr
+
+
+def drive_tree(settings: Settings, repo: Path) -> str:
+    """A delegator whose task is written in brackets spawns two workers; returns its id."""
+    from tests.integration.agents.tree_support import TreeWorker, add_tree_types, start_root
+
+    add_tree_types(repo)
+    scripts: dict[str, Sequence[Step]] = {
+        "[lead] split the work": [
+            tool_call("spawn_agent", {"type": "worker", "task": "[w1] first half"}),
+            tool_call("spawn_agent", {"type": "worker", "task": "[w2] second half"}),
+            finish("completed", "both halves done"),
+        ],
+        "[w1] first half": [finish("completed", "first half done")],
+        "[w2] second half": [finish("completed", "second half done")],
+    }
+
+    async def main() -> str:
+        runtime = Runtime.open(settings)
+        try:
+            root = await start_root(runtime, repo, "[lead] split the work")
+            await TreeWorker(runtime, scripts).run_until_idle()
+            return root.id
+        finally:
+            await runtime.close()
+
+    return asyncio.run(main())
+
+
+class TestTrees:
+    def test_list_tree_draws_each_sub_agent_under_its_parent_verbatim(
+        self, cli: Cli, settings: Settings, repo: Path
+    ) -> None:
+        root_id = drive_tree(settings, repo)
+
+        result = cli("agent", "list", "--tree")
+
+        assert result.exit_code == 0, result.stderr
+        lines = result.stdout.splitlines()
+        (root_line,) = [n for n, line in enumerate(lines) if root_id in line]
+        assert "[lead] split the work" in lines[root_line]
+        assert "completed" in lines[root_line]
+        below = lines[root_line + 1 : root_line + 3]
+        assert ["[w1] first half" in below[0], "[w2] second half" in below[1]] == [True, True]
+        assert all(line.lstrip().startswith(("├", "└")) for line in below)
+        assert sum(root_id in line for line in lines) == 1, "children are not listed twice"
+
+    def test_show_json_lists_parent_children_and_tree_totals(
+        self, cli: Cli, settings: Settings, repo: Path
+    ) -> None:
+        root_id = drive_tree(settings, repo)
+
+        root = show(cli, root_id)
+        children = [show(cli, child["id"]) for child in root["children"]]
+
+        assert root["parent_id"] is None
+        assert [c["state"] for c in root["children"]] == ["completed", "completed"]
+        assert [c["parent_id"] for c in children] == [root_id, root_id]
+        assert [c["children"] for c in children] == [[], []]
+        assert root["turns"] == 3
+        assert root["tree"]["turns"] == 3 + 1 + 1
+        assert root["waiting_on"] == []
