@@ -278,16 +278,19 @@ async def reserve_dollars(
     every dollar limit among them has room for it beyond what was spent and reserved;
     otherwise reserve nothing and say whose limit has no room.
 
-    The rows are locked in id order, so concurrent sub-agents reserve one after another.
+    The rows are locked bottom-up, so concurrent sub-agents reserve one after another.
     """
     agents = _table(AgentRow)
-    rows = await uow.session.execute(
-        select(agents.c.id, agents.c.limits, agents.c.tree_cost_usd, agents.c.tree_reserved_usd)
-        .where(agents.c.id.in_(list(lineage)))
-        .order_by(agents.c.id)
-        .with_for_update()
-    )
-    for row in rows.all():
+    columns = (agents.c.id, agents.c.limits, agents.c.tree_cost_usd, agents.c.tree_reserved_usd)
+    rows = []
+    for agent_id in lineage:  # bottom-up, as record_call locks them
+        found = await uow.session.execute(
+            select(*columns).where(agents.c.id == agent_id).with_for_update()
+        )
+        row = found.one_or_none()
+        if row is not None:
+            rows.append(row)
+    for row in rows:
         limit = limits_from_json(dict(row.limits)).max_cost_usd
         if limit is None:
             continue
@@ -309,14 +312,18 @@ async def _add_reserved(uow: UnitOfWork, lineage: Sequence[str], amount: Decimal
     agents = _table(AgentRow)
     await uow.session.execute(
         update(agents)
-        .where(agents.c.id.in_(list(lineage)))
-        .values(tree_reserved_usd=agents.c.tree_reserved_usd + amount)
-    )
-    await uow.session.execute(
-        update(agents)
         .where(agents.c.id == lineage[0])
-        .values(reserved_usd=agents.c.reserved_usd + amount)
+        .values(
+            reserved_usd=agents.c.reserved_usd + amount,
+            tree_reserved_usd=agents.c.tree_reserved_usd + amount,
+        )
     )
+    for ancestor in lineage[1:]:
+        await uow.session.execute(
+            update(agents)
+            .where(agents.c.id == ancestor)
+            .values(tree_reserved_usd=agents.c.tree_reserved_usd + amount)
+        )
 
 
 async def reserved_by(uow: UnitOfWork, agent_id: str) -> Decimal:
@@ -330,11 +337,12 @@ async def add_tree_active(uow: UnitOfWork, agent_ids: Sequence[str], seconds: fl
     if not agent_ids or seconds <= 0:
         return
     agents = _table(AgentRow)
-    await uow.session.execute(
-        update(agents)
-        .where(agents.c.id.in_(list(agent_ids)))
-        .values(tree_active_seconds=agents.c.tree_active_seconds + seconds)
-    )
+    for agent_id in agent_ids:  # bottom-up, as record_call locks them
+        await uow.session.execute(
+            update(agents)
+            .where(agents.c.id == agent_id)
+            .values(tree_active_seconds=agents.c.tree_active_seconds + seconds)
+        )
 
 
 async def mark_awaiting_child(uow: UnitOfWork, agent_id: str, tool_use_id: str) -> None:
@@ -441,6 +449,8 @@ async def record_call(
     active time since it last counted toward them).
 
     One ``UPDATE … RETURNING`` adds to the totals in the database, so no read comes first.
+    Rows of a tree are always locked bottom-up (the run, its parent, …): writers that
+    share ancestors then never wait on each other in a cycle.
     """
     usage = call.usage
     now = uow.now()
@@ -458,10 +468,6 @@ async def record_call(
         "tree_active_seconds": agents.c.tree_active_seconds + max(active_delta, 0.0),
         "tree_reserved_usd": agents.c.tree_reserved_usd - released,
     }
-    if ancestors:
-        await uow.session.execute(
-            update(agents).where(agents.c.id.in_(list(ancestors))).values(**tree_values)
-        )
     result = await uow.session.execute(
         update(agents)
         .where(agents.c.id == agent_id)
@@ -482,6 +488,10 @@ async def record_call(
     row = result.one_or_none()
     if row is None:
         raise NotFound(f"No agent {agent_id!r}", agent_id=agent_id)
+    for ancestor in ancestors:  # bottom-up, the one order every writer locks a tree's rows in
+        await uow.session.execute(
+            update(agents).where(agents.c.id == ancestor).values(**tree_values)
+        )
     await uow.session.execute(
         insert(AgentCallRow).values(
             agent_id=agent_id,

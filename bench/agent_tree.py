@@ -1,0 +1,218 @@
+"""Agent tree benchmark: a root fans out to children, each to grandchildren, on one worker.
+
+The root calls ``spawn_agent`` ``--children`` times in one reply, each child calls it
+``--grandchildren`` times in one reply, and the grandchildren just ``finish``; every
+parent finishes once its children have reported. Every agent is its own ``agents.run``
+job on one ``JobRunner`` in this process (worker settings as a deployment would use
+them, with ``max_concurrent_agents`` above the tree's width). The model is a
+``ScriptedProvider`` that answers each call after ``--latency`` seconds (no HTTP: the
+orchestration is measured, not a socket).
+
+Ideal = the model calls on the critical path times the latency: root, child and grandchild
+each answer once on the way down, child and root once more on the way up, so 5 calls
+(depth 3: 2 * 3 - 1). Overhead per agent = (measured - ideal) / agents. The root's
+state is polled every 50 ms (cheap next to the run, and it does not load the worker).
+
+    .venv/bin/python bench/agent_tree.py [--children 20] [--grandchildren 3]
+        [--latency 0.2] [--repeat 3] [--only sqlite|postgresql]
+        [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+
+Prints a Markdown table to paste into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from _common import Database, machine
+from orchestrate.agents import service
+from orchestrate.agents.execution import register_agent_jobs
+from orchestrate.agents.models import AgentRun, AgentState
+from orchestrate.auth.service import Actor
+from orchestrate.core.jobs import JobRegistry, JobRunner
+from orchestrate.core.logging import configure_logging
+from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import Settings
+from orchestrate.llm.models import CompletionRequest, CompletionResponse
+from orchestrate.testing.scripted import ScriptedProvider, Step, finish, tool_calls, tool_use
+
+TYPES = {
+    "fan-out": (
+        "---\nname: fan-out\ndescription: Delegates.\ntools: [spawn_agent]\nmax_turns: 1000\n"
+        "---\nDelegate, then finish.\n"
+    ),
+    "leaf": "---\nname: leaf\ndescription: Works.\ntools: [bash]\n---\nFinish.\n",
+}
+
+
+class Delayed:
+    """A scripted model that answers after ``latency`` seconds, like a remote API."""
+
+    name = "delayed"
+
+    def __init__(self, steps: list[Step], latency: float) -> None:
+        self.inner = ScriptedProvider(steps)
+        self.latency = latency
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        await asyncio.sleep(self.latency)
+        return await self.inner.complete(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def script(run: AgentRun, args: argparse.Namespace) -> list[Step]:
+    """The root spawns children, children spawn grandchildren, grandchildren finish."""
+    if run.task == "root":
+        spawns = [("fan-out", f"child {n}") for n in range(args.children)]
+    elif run.task.startswith("child"):
+        spawns = [("leaf", f"leaf of {run.task}") for _ in range(args.grandchildren)]
+    else:
+        return [finish("completed", "leaf done")]
+    uses = [tool_use("spawn_agent", {"type": kind, "task": task}) for kind, task in spawns]
+    return [tool_calls(*uses), finish("completed", f"{len(uses)} sub-agents reported")]
+
+
+@dataclass(frozen=True)
+class Result:
+    scenario: str
+    agents: int
+    measured_seconds: float
+    ideal_seconds: float
+    cpu_seconds: float
+
+    @property
+    def overhead_ms_per_agent(self) -> float:
+        return (self.measured_seconds - self.ideal_seconds) * 1000 / self.agents
+
+    @property
+    def ratio(self) -> float:
+        return self.measured_seconds / self.ideal_seconds
+
+
+async def run_tree(scenario: str, url: str, home: Path, args: argparse.Namespace) -> Result:
+    (home / "agents").mkdir(parents=True)
+    for name, text in TYPES.items():
+        (home / "agents" / f"{name}.md").write_text(text)
+    width = args.children * (1 + args.grandchildren) + 1
+    runtime = Runtime.open(
+        Settings(
+            database_url=url,
+            home=home,
+            max_concurrent_agents=width,
+            worker_concurrency=width + 8,
+        )
+    )
+    models: dict[str, Delayed] = {}  # one per agent, kept across its jobs
+
+    def model(run: AgentRun) -> Delayed:
+        if run.id not in models:
+            models[run.id] = Delayed(script(run, args), args.latency)
+        return models[run.id]
+
+    registry = JobRegistry()
+    register_agent_jobs(registry, runtime, lambda _rt: model)
+    try:
+        request = service.StartAgent(
+            type="fan-out", task="root", provider="openai", model="scripted-model"
+        )
+        stop = asyncio.Event()
+        worker = asyncio.create_task(JobRunner(runtime, registry).run(stop))
+        await asyncio.sleep(0.2)  # the worker is up and idle, as a deployed one would be
+        started, cpu = time.perf_counter(), time.process_time()
+        root = await service.start_agent(
+            runtime.uow(), runtime.settings, request, Actor.local_cli()
+        )
+        while True:
+            current = await service.get_agent(runtime.uow(read_only=True), root.id)
+            if current.state.is_terminal:
+                break
+            await asyncio.sleep(0.05)
+        measured, cpu = time.perf_counter() - started, time.process_time() - cpu
+        stop.set()
+        await worker
+        done = await service.get_agent(runtime.uow(read_only=True), root.id)
+        everyone = [done, *await service.descendants(runtime.uow(read_only=True), [root.id])]
+    finally:
+        await runtime.close()
+    if done.state is not AgentState.COMPLETED or len(everyone) != width:
+        raise SystemExit(f"the tree did not complete: {done.state} {done.failure_reason}")
+    if any(run.state is not AgentState.COMPLETED for run in everyone):
+        raise SystemExit("a sub-agent did not complete")
+    if args.timeline:
+        origin = min(run.created_at for run in everyone)
+        for level, pick in (
+            ("root", lambda r: r.parent_id is None),
+            ("children", lambda r: r.type == "fan-out" and r.parent_id is not None),
+            ("grandchildren", lambda r: r.type == "leaf"),
+        ):
+            runs = [r for r in everyone if pick(r)]
+            started = sorted((r.started_at - origin).total_seconds() for r in runs if r.started_at)
+            ended = sorted((r.finished_at - origin).total_seconds() for r in runs if r.finished_at)
+            print(
+                f"{level}: started {started[0]:.2f}-{started[-1]:.2f} s, "
+                f"finished {ended[0]:.2f}-{ended[-1]:.2f} s"
+            )
+    return Result(scenario, len(everyone), measured, 5 * args.latency, cpu)
+
+
+def run_kind(kind: str, args: argparse.Namespace) -> Result:
+    label = "SQLite" if kind == "sqlite" else "PostgreSQL"
+    shape = f"1 + {args.children} + {args.children * args.grandchildren} agents"
+    scenario = f"{label}, {shape}, {args.latency * 1000:.0f} ms model, 1 worker"
+    results = []
+    for _ in range(args.repeat):
+        database = Database(kind, args.postgres)
+        try:
+            with tempfile.TemporaryDirectory() as home:
+                results.append(asyncio.run(run_tree(scenario, database.url, Path(home), args)))
+        finally:
+            database.drop()
+    return sorted(results, key=lambda r: r.measured_seconds)[len(results) // 2]
+
+
+def print_report(results: list[Result], args: argparse.Namespace) -> None:
+    print(f"Machine: {machine()}")
+    print(f"Date: {datetime.now(UTC):%Y-%m-%d}; median of {args.repeat} runs\n")
+    print("| scenario | agents | ideal | measured | x ideal | overhead / agent | CPU |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r.scenario} | {r.agents} | {r.ideal_seconds:.2f} s | "
+            f"{r.measured_seconds:.2f} s | {r.ratio:.2f} | "
+            f"{r.overhead_ms_per_agent:.1f} ms | {r.cpu_seconds:.2f} s |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--children", type=int, default=20)
+    parser.add_argument("--grandchildren", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--timeline", action="store_true", help="Print when each level ran.")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "ORCHESTRATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    configure_logging("warning")
+    kinds = [args.only] if args.only else ["sqlite", "postgresql"]
+    print_report([run_kind(kind, args) for kind in kinds], args)
+
+
+if __name__ == "__main__":
+    main()
