@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from orchestrate.agents import service
-from orchestrate.agents.execution import execute_agent
+from orchestrate.agents.execution import execute_agent, run_agent_here
 from orchestrate.agents.models import AgentState
 from orchestrate.agents.queueing import run_job_key
 from orchestrate.agents.schemas import AgentOut
@@ -357,3 +357,34 @@ class TestTreeBudgets:
         ]
         assert outputs
         assert outputs[0].startswith("The sub-agent could not run: no budget left")
+
+
+class TestWaitingHere:
+    async def test_running_a_tree_here_runs_its_sub_agents_jobs_too(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_call("spawn_agent", spawn("delegator", "middle")),
+                finish("completed", "tree done"),
+            ],
+            "middle": [
+                tool_call("spawn_agent", spawn("worker", "leaf")),
+                finish("completed", "middle done"),
+            ],
+            "leaf": [finish("completed", "leaf done")],
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead")
+
+        await run_agent_here(runtime, root.id, worker.provider)  # what `agent start --wait` does
+
+        parent = await agent(runtime, root.id)
+        assert parent.state is AgentState.COMPLETED, parent.failure_reason
+        below = await tree_of(runtime, root.id)
+        assert [(run.task, run.state) for run in below] == [
+            ("middle", AgentState.COMPLETED),
+            ("leaf", AgentState.COMPLETED),
+        ]
+        assert parent.tree.turns == 2 + 2 + 1
