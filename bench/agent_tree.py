@@ -28,6 +28,7 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,20 +150,26 @@ async def run_tree(scenario: str, url: str, home: Path, args: argparse.Namespace
     if any(run.state is not AgentState.COMPLETED for run in everyone):
         raise SystemExit("a sub-agent did not complete")
     if args.timeline:
-        origin = min(run.created_at for run in everyone)
-        for level, pick in (
-            ("root", lambda r: r.parent_id is None),
-            ("children", lambda r: r.type == "fan-out" and r.parent_id is not None),
-            ("grandchildren", lambda r: r.type == "leaf"),
-        ):
-            runs = [r for r in everyone if pick(r)]
-            started = sorted((r.started_at - origin).total_seconds() for r in runs if r.started_at)
-            ended = sorted((r.finished_at - origin).total_seconds() for r in runs if r.finished_at)
-            print(
-                f"{level}: started {started[0]:.2f}-{started[-1]:.2f} s, "
-                f"finished {ended[0]:.2f}-{ended[-1]:.2f} s"
-            )
+        print_timeline(everyone)
     return Result(scenario, len(everyone), measured, 5 * args.latency, cpu)
+
+
+def print_timeline(everyone: list[AgentRun]) -> None:
+    """When each level of the tree started and finished, from the root's creation."""
+    origin = min(run.created_at for run in everyone)
+    levels: dict[str, Callable[[AgentRun], bool]] = {
+        "root": lambda r: r.parent_id is None,
+        "children": lambda r: r.type == "fan-out" and r.parent_id is not None,
+        "grandchildren": lambda r: r.type == "leaf",
+    }
+    for level, pick in levels.items():
+        runs = [r for r in everyone if pick(r)]
+        began = sorted((r.started_at - origin).total_seconds() for r in runs if r.started_at)
+        ended = sorted((r.finished_at - origin).total_seconds() for r in runs if r.finished_at)
+        print(
+            f"{level}: started {began[0]:.2f}-{began[-1]:.2f} s, "
+            f"finished {ended[0]:.2f}-{ended[-1]:.2f} s"
+        )
 
 
 def run_kind(kind: str, args: argparse.Namespace) -> Result:

@@ -4,7 +4,7 @@ scripted model answers each agent from the script named by its task."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -46,7 +46,7 @@ class TreeWorker:
     def __init__(
         self,
         runtime: Runtime,
-        scripts: dict[str, Sequence[Step]],
+        scripts: Mapping[str, Sequence[Step]],
         wrap: Callable[[Provider], Provider] | None = None,
     ) -> None:
         self.runtime = runtime
