@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pytest
 
@@ -15,11 +15,11 @@ from orchestrate.agents.stuck import (
     was_warned,
 )
 
-READ = ("read_file", {"path": "calc.py"}, "def add(a, b):\n    return a - b\n")
-TEST = ("bash", {"command": "pytest -q"}, "1 failed in 0.41s")
-EDIT = ("edit_file", {"path": "calc.py", "old_string": "a", "new_string": "b"}, "ok")
+Call = tuple[str, Mapping[str, object], str]
 
-Call = tuple[str, dict[str, object], str]
+READ: Call = ("read_file", {"path": "calc.py"}, "def add(a, b):\n    return a - b\n")
+TEST: Call = ("bash", {"command": "pytest -q"}, "1 failed in 0.41s")
+EDIT: Call = ("edit_file", {"path": "calc.py", "old_string": "a", "new_string": "b"}, "ok")
 
 
 def replies(*steps: Call | list[Call]) -> list[ToolAction]:
