@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 
 MAX_CYCLE = 5
@@ -31,6 +32,8 @@ WARNING_HEADING = "Loop warning from Orchestrate"
 """Starts the one warning a run gets, so a resumed run can tell it was warned already."""
 
 _SHOWN_ARGUMENTS = 120
+
+_Key = tuple[str, str, bool, str]
 
 _VOLATILE: tuple[tuple[re.Pattern[str], str], ...] = (
     # Dates and times: ISO 8601, `date` and log prefixes.
@@ -78,8 +81,12 @@ _VOLATILE: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+@lru_cache(maxsize=64)
 def normalise_output(text: str) -> str:
-    """``text`` with its volatile parts masked, for comparing two results of one call."""
+    """``text`` with its volatile parts masked, for comparing two results of one call.
+
+    Cached: each turn compares the same recent outputs again (up to ~20 ms for 30 KB).
+    """
     for pattern, replacement in _VOLATILE:
         text = pattern.sub(replacement, text)
     return text
@@ -96,8 +103,14 @@ class ToolAction:
     is_error: bool
 
     @property
-    def key(self) -> tuple[str, str, str, bool]:
-        return (self.name, _arguments(self.arguments), normalise_output(self.output), self.is_error)
+    def call(self) -> tuple[str, str, bool]:
+        """What was asked, without the result: cheap to compare."""
+        return (self.name, _arguments(self.arguments), self.is_error)
+
+    @property
+    def key(self) -> _Key:
+        """What was asked and what came back, volatile parts masked."""
+        return (*self.call, normalise_output(self.output))
 
     def describe(self) -> str:
         shown = _arguments(self.arguments)
@@ -140,16 +153,25 @@ class Loop:
 def find_loop(history: Sequence[ToolAction], repeats: int) -> Loop | None:
     """The shortest cycle the last steps of ``history`` repeat ``repeats`` times, or None.
 
-    ``history`` is in call order; calls of one reply (same ``turn``) form one step.
+    ``history`` is in call order; calls of one reply (same ``turn``) form one step. Only
+    the last ``MAX_CYCLE * (repeats + 1)`` steps are read (a run fails one repeat after
+    its warning, so a loop never grows longer), and outputs are masked only for cycles
+    whose calls already repeat, so a long run pays little for this check every turn.
     """
     if repeats < MIN_REPEATS:
         return None
-    steps = _steps(history)
-    keys = [frozenset(action.key for action in step) for step in steps]
+    steps = _steps(history)[-MAX_CYCLE * (repeats + 1) :]
+    calls = [frozenset(action.call for action in step) for step in steps]
+    results: list[frozenset[_Key]] | None = None
     for length in range(1, MAX_CYCLE + 1):
-        cycles = _periodic_tail(keys, length) // length
+        if _periodic_tail(calls, length) // length < repeats:
+            continue
+        if results is None:
+            results = [frozenset(action.key for action in step) for step in steps]
+        cycles = _periodic_tail(results, length) // length
         if cycles >= repeats:
-            return Loop(cycle=tuple(steps[-length:]), repeats=cycles)
+            cycle = tuple(_distinct(step) for step in steps[-length:])
+            return Loop(cycle=cycle, repeats=cycles)
     return None
 
 
@@ -158,7 +180,7 @@ def was_warned(texts: Sequence[str]) -> bool:
     return any(text.startswith(WARNING_HEADING) for text in texts)
 
 
-def _periodic_tail(keys: Sequence[frozenset[tuple[str, str, str, bool]]], length: int) -> int:
+def _periodic_tail(keys: Sequence[Hashable], length: int) -> int:
     """How many of the last steps repeat the ``length`` steps before them (plus those)."""
     if len(keys) < length:
         return 0
@@ -169,13 +191,14 @@ def _periodic_tail(keys: Sequence[frozenset[tuple[str, str, str, bool]]], length
 
 
 def _steps(history: Sequence[ToolAction]) -> list[tuple[ToolAction, ...]]:
-    """One step per reply, each call once: parallel duplicates are one piece of work."""
+    """The calls of each reply, in call order."""
     ordered = sorted(history, key=lambda action: action.turn)  # stable: call order kept
-    steps: list[tuple[ToolAction, ...]] = []
-    for _, actions in groupby(ordered, key=lambda action: action.turn):
-        distinct = {action.key: action for action in actions}
-        steps.append(tuple(distinct.values()))
-    return steps
+    return [tuple(actions) for _, actions in groupby(ordered, key=lambda action: action.turn)]
+
+
+def _distinct(step: tuple[ToolAction, ...]) -> tuple[ToolAction, ...]:
+    """Each call once: parallel duplicates within a reply are one piece of work."""
+    return tuple({action.key: action for action in step}.values())
 
 
 def _arguments(arguments: Mapping[str, object]) -> str:
