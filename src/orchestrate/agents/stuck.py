@@ -21,6 +21,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
+from typing import Protocol
 
 MAX_CYCLE = 5
 """The longest cycle, in steps, that is looked for."""
@@ -162,12 +163,10 @@ def find_loop(history: Sequence[ToolAction], repeats: int) -> Loop | None:
         return None
     steps = _steps(history)[-MAX_CYCLE * (repeats + 1) :]
     calls = [frozenset(action.call for action in step) for step in steps]
-    results: list[frozenset[_Key]] | None = None
+    results = _LazyKeys(steps)
     for length in range(1, MAX_CYCLE + 1):
         if _periodic_tail(calls, length) // length < repeats:
             continue
-        if results is None:
-            results = [frozenset(action.key for action in step) for step in steps]
         cycles = _periodic_tail(results, length) // length
         if cycles >= repeats:
             cycle = tuple(_distinct(step) for step in steps[-length:])
@@ -180,7 +179,30 @@ def was_warned(texts: Sequence[str]) -> bool:
     return any(text.startswith(WARNING_HEADING) for text in texts)
 
 
-def _periodic_tail(keys: Sequence[Hashable], length: int) -> int:
+class _LazyKeys:
+    """The masked key of each step, computed only when compared: comparing from the end
+    stops at the first difference, so most steps' outputs are never masked."""
+
+    def __init__(self, steps: Sequence[tuple[ToolAction, ...]]) -> None:
+        self._steps = steps
+        self._keys: dict[int, frozenset[_Key]] = {}
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __getitem__(self, index: int) -> frozenset[_Key]:
+        index %= len(self._steps)
+        if index not in self._keys:
+            self._keys[index] = frozenset(action.key for action in self._steps[index])
+        return self._keys[index]
+
+
+class _Indexable(Protocol):
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int, /) -> Hashable: ...
+
+
+def _periodic_tail(keys: _Indexable, length: int) -> int:
     """How many of the last steps repeat the ``length`` steps before them (plus those)."""
     if len(keys) < length:
         return 0
