@@ -58,7 +58,7 @@ ELIDED = "[output elided to fit the context window: {n} characters]"
 ELIDED_INPUT = "[{n} characters elided to fit the context window; it began: {head}]"
 ELIDED_TURNS = (
     "[Context note: {messages} earlier messages ({turns} turns of yours) are left out of "
-    "this request to fit the context window. Tools you called in them: {tools}. Their "
+    "this request to fit the context window. Tool calls in them: {tools}. Their "
     "effects (files written, commits) are still in the workspace.]"
 )
 
@@ -234,7 +234,7 @@ def _calls(messages: Sequence[Message]) -> Counter[str]:
 
 def _note(left_out: Sequence[Message]) -> str:
     calls = _calls(left_out)
-    tools = ", ".join(f"{name} ×{n}" for name, n in sorted(calls.items())) or "none"
+    tools = ", ".join(f"{name} {n}" for name, n in sorted(calls.items())) or "none"
     turns = sum(1 for m in left_out if m.role is Role.ASSISTANT)
     return ELIDED_TURNS.format(messages=len(left_out), turns=turns, tools=tools)
 

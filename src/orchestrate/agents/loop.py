@@ -14,9 +14,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import timedelta
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 import structlog
