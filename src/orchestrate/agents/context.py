@@ -87,6 +87,8 @@ class ContextFitter:
         """Estimated input tokens of the last request fitted."""
         self.last_elided = 0
         """Messages left out of the last request fitted."""
+        self.cut_moved = False
+        """Whether the last request left out a different number of messages than the one before."""
 
     def fit(
         self, request: CompletionRequest, window_tokens: int, *, pressure: float = 1.0
@@ -100,16 +102,14 @@ class ContextFitter:
         fixed = self.estimator.fixed_tokens(request.system, request.tools)
         sizes = [self.estimator.message_tokens(m) for m in request.messages]
         total = fixed + sum(sizes)
-        self.last_elided = 0
         if total <= budget:
-            self.last_tokens = total
+            self._fitted(total, 0)
             return request
         chunk = max(int(budget * CHUNK), 1)
         for keep in dict.fromkeys((KEEP_RECENT_TURNS, 1, 0)):
             plan = self._plan(request.messages, sizes, fixed, budget, chunk, keep)
             if plan.tokens <= budget:
-                self.last_tokens = plan.tokens
-                self.last_elided = plan.elided
+                self._fitted(plan.tokens, plan.elided)
                 return request.model_copy(update={"messages": plan.messages})
         raise ContextDoesNotFit(
             f"With every earlier turn left out the request still needs about {plan.tokens} "
@@ -119,6 +119,10 @@ class ContextFitter:
             estimated_tokens=plan.tokens,
             budget_tokens=budget,
         )
+
+    def _fitted(self, tokens: int, elided: int) -> None:
+        self.cut_moved = elided != self.last_elided
+        self.last_tokens, self.last_elided = tokens, elided
 
     def _plan(
         self,

@@ -226,7 +226,7 @@ class AgentLoop:
                     f"the conversation no longer fits the context window of {self.run.model}: "
                     f"{error}"
                 )
-            if self._fitter.last_elided:
+            if self._fitter.cut_moved:
                 log.info(
                     "agent_context_elided",
                     agent_id=self.run_id,

@@ -8,15 +8,20 @@ provider would bill.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orchestrate.agents import service
+from orchestrate.agents.execution import execute_agent
 from orchestrate.agents.models import AgentState
+from orchestrate.auth.service import Actor
 from orchestrate.core.runtime import Runtime
+from orchestrate.llm.anthropic import AnthropicProvider
 from orchestrate.llm.models import (
     CompletionRequest,
     CompletionResponse,
@@ -25,7 +30,16 @@ from orchestrate.llm.models import (
     ToolUseBlock,
     Usage,
 )
+from orchestrate.llm.openai_compat import OpenAIProvider
 from orchestrate.llm.pricing import cost_of
+from orchestrate.llm.provider import Provider
+from orchestrate.testing import (
+    ErrorReply,
+    FakeAnthropic,
+    FakeOpenAI,
+    Step,
+    context_length_exceeded,
+)
 from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call
 from tests.integration.agents.conftest import AgentRunner
 from tests.unit.agents.transcripts import assert_valid_request
@@ -52,13 +66,14 @@ def billed(
     return answer
 
 
-def content(n: int) -> str:
+def content(n: int, size: int = FILE_BYTES) -> str:
     line = f"# generated file {n:03d}: " + "x" * 70 + "\n"
-    return (line * (FILE_BYTES // len(line) + 1))[:FILE_BYTES]
+    return (line * (size // len(line) + 1))[:size]
 
 
-def write(n: int) -> Callable[[], CompletionResponse]:
-    return lambda: tool_call("write_file", {"path": f"gen/f{n:03d}.txt", "content": content(n)})
+def write(n: int, size: int = FILE_BYTES) -> Callable[[], CompletionResponse]:
+    arguments = {"path": f"gen/f{n:03d}.txt", "content": content(n, size)}
+    return lambda: tool_call("write_file", arguments)
 
 
 @pytest.mark.parametrize("window", [128_000, 40_000])
@@ -119,3 +134,66 @@ async def test_200_turns_of_40kb_writes_stay_under_the_window_at_a_flat_cost(
 def agent_workspace(path: str | None) -> Path:
     assert path is not None
     return Path(path)
+
+
+SMALL_WINDOW = 12_000
+VENDOR_TURNS = 40
+VENDOR_FILE_BYTES = 8_000
+
+
+def within(window: int, reply: CompletionResponse) -> Step:
+    """The vendor's answer, or its prompt-too-long error for a body over the window."""
+
+    def answer(body: dict[str, Any]) -> CompletionResponse | ErrorReply:
+        if len(json.dumps(body)) // 4 + int(body["max_tokens"]) > window:
+            return context_length_exceeded()
+        return reply
+
+    return answer
+
+
+def connect(server: FakeAnthropic | FakeOpenAI) -> Provider:
+    if isinstance(server, FakeAnthropic):
+        return AnthropicProvider(api_key=server.api_key, base_url=server.base_url)
+    return OpenAIProvider(api_key=server.api_key, base_url=server.base_url)
+
+
+@pytest.mark.parametrize("vendor", ["anthropic", "openai"])
+async def test_the_vendor_apis_accept_every_fitted_request_without_a_retry(
+    runtime: Runtime, repo: Path, vendor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real SDKs send the fitted requests; the fakes check pairing and the window."""
+    writes = [write(n, VENDOR_FILE_BYTES)() for n in range(VENDOR_TURNS)]
+    replies = [*writes, finish("completed", "all written")]
+    script = [within(SMALL_WINDOW, reply) for reply in replies]
+    server = FakeAnthropic(script) if vendor == "anthropic" else FakeOpenAI(script)
+    model = "claude-sonnet-4-5" if vendor == "anthropic" else "gpt-4o"
+    pricing = {model: {"context_window": Decimal(SMALL_WINDOW)}}
+    runtime.settings = runtime.settings.model_copy(update={"pricing": pricing})
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    with server:
+        provider = connect(server)
+        run = await service.start_agent(
+            runtime.uow(),
+            runtime.settings,
+            service.StartAgent(
+                type="story-developer",
+                task=TASK,
+                repo=repo,
+                provider=vendor,
+                model=model,
+                max_turns=VENDOR_TURNS + 5,
+                enqueue=False,
+            ),
+            Actor.local_cli(),
+        )
+        try:
+            run = await execute_agent(runtime, run.id, lambda _run: provider)
+        finally:
+            await provider.aclose()
+
+    assert run.state is AgentState.COMPLETED, run.failure_reason
+    assert [request.status for request in server.requests] == [200] * (VENDOR_TURNS + 1)
+    last = json.dumps(server.bodies[-1])
+    assert "[Context note:" in last
+    assert f"[{VENDOR_FILE_BYTES} characters elided" in last
