@@ -220,7 +220,7 @@ def _shorten_value(value: Any) -> Any:
     text = value if isinstance(value, str) else json.dumps(value)
     if len(text) <= SHORTEN_OVER:
         return value
-    return ELIDED_INPUT.format(n=len(text), head=json.dumps(text[:HEAD] + "…"))
+    return ELIDED_INPUT.format(n=len(text), head=json.dumps(text[:HEAD] + "…", ensure_ascii=False))
 
 
 def _chunks(excess: int, chunk: int) -> int:
