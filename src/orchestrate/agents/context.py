@@ -73,7 +73,6 @@ class ContextDoesNotFit(OrchestrateError):
 class _Plan:
     messages: list[Message]
     tokens: int
-    shortened: int
     elided: int
 
 
@@ -139,7 +138,7 @@ class ContextFitter:
         protected = protected_from(messages, keep)
         # Step 1: shorten old messages, oldest first, until the chunked target is saved.
         target = _chunks(total - budget, chunk)
-        saved = shortened = 0
+        saved = 0
         for index in range(1, protected):
             if saved >= target:
                 break
@@ -147,15 +146,14 @@ class ContextFitter:
             if short is not messages[index]:
                 saved += sizes[index] - tokens
                 out[index], sizes[index] = short, tokens
-                shortened += 1
         total -= saved
         if total <= budget:
-            return _Plan(out, total, shortened, 0)
+            return _Plan(out, total, 0)
         # Step 2: leave out the oldest whole turns, in chunks, with a note on the task.
         target = _chunks(total - budget, chunk)
         cuts = {i for i in range(2, min(protected, len(out) - 1) + 1) if _is_assistant(out[i])}
         if not cuts:
-            return _Plan(out, total, shortened, 0)
+            return _Plan(out, total, 0)
         cut, dropped, calls = max(cuts), 0, Counter[str]()
         for index in range(1, max(cuts)):
             dropped += sizes[index]
@@ -168,7 +166,7 @@ class ContextFitter:
         task = out[0].model_copy(update={"content": [*out[0].content, TextBlock(text=note)]})
         task_tokens = sizes[0] + _note_tokens(_calls(left_out))
         total = total - sum(sizes[:cut]) + task_tokens
-        return _Plan([task, *out[cut:]], total, shortened, len(left_out))
+        return _Plan([task, *out[cut:]], total, len(left_out))
 
     def _shortened(self, message: Message) -> tuple[Message, int]:
         """The message with large tool inputs and results replaced by notes (cached)."""
