@@ -111,7 +111,12 @@ def agent_types_page(
 async def start_agent(
     uow: UnitOfWork, settings: Settings, request: StartAgent, actor: Actor
 ) -> AgentRun:
-    """Create a run and queue it; credentials and inputs are checked before anything is stored."""
+    """Create a run and queue it; credentials and inputs are checked before anything is stored.
+
+    A run on a story takes it in the same transaction (``_take_story``: one active
+    agent per story, no done story) and moves it to ``in_progress``; its end moves it on
+    (``story_sync.py``).
+    """
     auth.authorize(actor, Permission.WRITE)
     if not request.task.strip():
         raise ValidationFailed("An agent needs a task: pass --task TEXT", field="task")

@@ -177,6 +177,25 @@ class TestTheStoryFollowsTheAgentsEnd:
         assert reviewed.branch == run.branch
         assert reviewed.assignee == f"agent:{run.id}"
 
+    async def test_after_a_forced_start_only_the_new_agents_branch_reaches_the_story(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        story = await new_story(runtime)
+        first = AgentRunner(runtime, ScriptedProvider(FIX_AND_COMMIT))
+        await first.start(repo=repo, story=story.id)
+        second = AgentRunner(runtime, ScriptedProvider(FIX_AND_COMMIT))
+        second.agent_id = (await start(runtime, repo, story.id, force=True)).id
+
+        first_run = await first.drive()
+        meanwhile = await story_now(runtime, story.id)
+        second_run = await second.drive()
+
+        assert first_run.state is AgentState.COMPLETED, first_run.failure_reason
+        assert (meanwhile.status, meanwhile.branch) == (StoryStatus.IN_PROGRESS, None)
+        reviewed = await story_now(runtime, story.id)
+        assert second_run.branch is not None
+        assert (reviewed.status, reviewed.branch) == (StoryStatus.REVIEW, second_run.branch)
+
     async def test_an_agent_completing_without_a_commit_gives_the_story_back(
         self, runtime: Runtime, repo: Path
     ) -> None:
