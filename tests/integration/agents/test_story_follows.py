@@ -133,12 +133,16 @@ class TestOneAgentPerStory:
         self, runtime: Runtime, repo: Path
     ) -> None:
         story = await new_story(runtime)
-
-        outcomes = await asyncio.gather(
-            start(runtime, repo, story.id),
-            start(runtime, repo, story.id),
-            return_exceptions=True,
-        )
+        # Another process's connections: on SQLite only its writer lock stands between them.
+        other = Runtime.open(runtime.settings)
+        try:
+            outcomes = await asyncio.gather(
+                start(runtime, repo, story.id),
+                start(other, repo, story.id),
+                return_exceptions=True,
+            )
+        finally:
+            await other.close()
 
         started = [o for o in outcomes if isinstance(o, AgentRun)]
         refused = [o for o in outcomes if isinstance(o, Conflict)]
