@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from orchestrate.agents import service
-from orchestrate.agents.execution import run_agent_here
+from orchestrate.agents.execution import execute_agent, run_agent_here
 from orchestrate.agents.models import AgentRun, AgentState
 from orchestrate.auth.models import Role
 from orchestrate.auth.service import Actor
@@ -228,6 +228,20 @@ class TestTheStoryFollowsTheAgentsEnd:
         moved = [e for e in await events_about(runtime, story.id) if e.payload.get("to") == "ready"]
         assert moved[-1].payload["agent_id"] == run.id
         assert "failed" in moved[-1].payload["detail"]
+
+    async def test_an_agent_that_could_not_start_gives_the_story_back(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        story = await new_story(runtime)
+        run = await start(runtime, repo, story.id, base_ref="no-such-branch")
+
+        ended = await execute_agent(runtime, run.id, lambda _run: ScriptedProvider([]))
+
+        assert ended.state is AgentState.FAILED
+        assert ended.failure_reason is not None
+        assert ended.failure_reason.startswith("could not start")
+        back = await story_now(runtime, story.id)
+        assert (back.status, back.assignee) == (StoryStatus.READY, None)
 
     async def test_an_agent_reporting_blocked_blocks_the_story_with_its_reason(
         self, runtime: Runtime, repo: Path
