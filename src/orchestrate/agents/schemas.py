@@ -41,6 +41,11 @@ class AgentStartIn(BaseModel):
         "before the agent is warned, then failed (default: the type's, else 4).",
     )
     start: bool = Field(default=True, description="Queue it now; false leaves it 'created'.")
+    force: bool = Field(
+        default=False,
+        description="Start on the story even while another agent is active on it "
+        "(otherwise 409 naming that agent).",
+    )
 
 
 class AgentResumeIn(BaseModel):
