@@ -16,6 +16,7 @@ from orchestrate.agents.execution import run_agent_here
 from orchestrate.agents.models import AgentState
 from orchestrate.agents.rendering import agent_forest, describe_message, progress_line
 from orchestrate.agents.schemas import AgentOut, AgentTypeOut, MessageOut
+from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.auth.service import Actor
 from orchestrate.cli.output import (
     print_fields,
@@ -65,10 +66,26 @@ def start(
     model: Annotated[str | None, typer.Option(help="Model name.")] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="USD budget.")] = None,
     max_turns: Annotated[int | None, typer.Option(min=1)] = None,
+    stuck_repeats: Annotated[
+        int | None,
+        typer.Option(
+            "--stuck-repeats",
+            min=MIN_REPEATS,
+            help="Repeats of the same tool calls that count as a loop (default: the type's, 4).",
+        ),
+    ] = None,
     record: Annotated[Path | None, typer.Option(help="Record the session to this file.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Run it here and follow it.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Start on the story even while another agent works on it."),
+    ] = False,
 ) -> None:
-    """Start an agent; prints its id (with --wait: its progress, exit 0 only if completed)."""
+    """Start an agent; prints its id (with --wait: its progress, exit 0 only if completed).
+
+    One agent works on a story at a time: a second start on it is refused with the
+    active agent's id unless --force; a done story is refused.
+    """
     request = service.StartAgent(
         type=agent_type,
         task=task,
@@ -79,7 +96,9 @@ def start(
         model=model,
         max_turns=max_turns,
         max_cost_usd=Decimal(str(max_cost)) if max_cost is not None else None,
+        stuck_repeats=stuck_repeats,
         record=record,
+        force=force,
     )
 
     async def work(runtime: Runtime) -> AgentOut:

@@ -22,15 +22,16 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 import structlog
 
 from orchestrate.agents import _store as store
 from orchestrate.agents import tree
-from orchestrate.agents.context import estimate_tokens
+from orchestrate.agents.context import ContextDoesNotFit, ContextFitter
 from orchestrate.agents.control import ControlWatcher, Interrupted
-from orchestrate.agents.limits import Spent, ToolAction, breached_limit, stuck_reason
+from orchestrate.agents.limits import Spent, breached_limit
 from orchestrate.agents.models import (
     AgentDefinition,
     AgentRun,
@@ -41,6 +42,7 @@ from orchestrate.agents.models import (
     ToolCallStatus,
 )
 from orchestrate.agents.prompting import build_request, first_message
+from orchestrate.agents.stuck import ToolAction, find_loop, was_warned
 from orchestrate.agents.tables import AgentRow
 from orchestrate.agents.tools.base import (
     Tool,
@@ -70,6 +72,7 @@ from orchestrate.llm.service import (
     Usage,
     context_window,
     cost_of,
+    estimator_for,
 )
 
 log = structlog.get_logger(__name__)
@@ -210,7 +213,12 @@ class AgentLoop:
         started = time.monotonic()
         response = await self._complete(messages, window)
         duration_ms = int((time.monotonic() - started) * 1000)
-        cost = cost_of(response.model or self.run.model, response.usage, settings.pricing)
+        cost = cost_of(
+            response.model or self.run.model,
+            response.usage,
+            settings.pricing,
+            fallback=self.run.model,
+        )
         call = CallRecord(
             model=response.model or self.run.model,
             usage=response.usage,
@@ -250,12 +258,30 @@ class AgentLoop:
             self._nudges = 0
 
     async def _complete(self, messages: list[Message], window: int) -> CompletionResponse:
+        """Call the model with the transcript fitted to its window (see ``context``).
+
+        The fitter keeps every request within the window by its estimate; should the
+        provider still refuse one as too long, it is retried with a smaller budget.
+        """
         tools = [tool.spec for tool in self.env.tools.values()]
         pressure = 1.0
         while True:
-            request = build_request(
-                self.run, self.env.definition, messages, tools, window, pressure
-            )
+            try:
+                request = build_request(
+                    self.run, self.env.definition, messages, tools, window, self._fitter, pressure
+                )
+            except ContextDoesNotFit as error:
+                await self._fail(
+                    f"the conversation no longer fits the context window of {self.run.model}: "
+                    f"{error}"
+                )
+            if self._fitter.cut_moved:
+                log.info(
+                    "agent_context_elided",
+                    agent_id=self.run_id,
+                    messages_left_out=self._fitter.last_elided,
+                    estimated_tokens=self._fitter.last_tokens,
+                )
             await self._check_affordable(request)
             try:
                 return await self._control.interruptible(self.provider.complete(request))
@@ -265,6 +291,11 @@ class AgentLoop:
                         f"the conversation no longer fits the context window of {self.run.model}"
                     )
                 pressure /= 2
+
+    @cached_property
+    def _fitter(self) -> ContextFitter:
+        """Fits this run's requests; remembers message sizes for the whole loop."""
+        return ContextFitter(estimator_for(self.run.provider))
 
     # --- tools ------------------------------------------------------------------------
 
@@ -450,14 +481,31 @@ class AgentLoop:
         raise _Stop
 
     async def _check_stuck(self) -> None:
+        """Warn the model once when its last replies repeat a cycle; fail it after that.
+
+        The warning is a user message in the transcript, so a resumed run knows it was
+        given and the next repeat fails the run instead of warning again.
+        """
         history = [
-            ToolAction(c.name, c.arguments, c.output or "", c.is_error)
+            ToolAction(c.turn, c.name, c.arguments, c.output or "", c.is_error)
             for c in self._calls.values()
             if c.status is ToolCallStatus.DONE and c.name != "finish"
         ]
-        reason = stuck_reason(history, self.run.limits.stuck_repeats)
-        if reason:
-            await self._fail(reason)
+        loop = find_loop(history, self.run.limits.stuck_repeats)
+        if loop is None:
+            return
+        texts = [
+            block.text
+            for message in self._messages
+            if message.role is Role.USER
+            for block in message.content
+            if isinstance(block, TextBlock)
+        ]
+        if was_warned(texts):
+            await self._fail(loop.failure_reason())
+        log.info("agent_loop_warned", agent_id=self.run_id, loop=loop.describe())
+        warning = Message(role=Role.USER, content=[TextBlock(text=loop.warning())])
+        await self._append(len(self._messages), warning)
 
     # --- endings ------------------------------------------------------------------------
 
@@ -525,7 +573,7 @@ class AgentLoop:
             return
         worst = cost_of(
             self.run.model,
-            Usage(input_tokens=estimate_tokens(request), output_tokens=request.max_tokens),
+            Usage(input_tokens=self._fitter.last_tokens, output_tokens=request.max_tokens),
             self.runtime.settings.pricing,
         )
         if worst <= 0:

@@ -14,6 +14,7 @@ from orchestrate.llm.errors import (
     UnknownProvider,
     UnreachableProvider,
 )
+from orchestrate.llm.estimate import CHARS_PER_TOKEN, RequestEstimator, estimator_for
 from orchestrate.llm.factory import (
     CREDENTIAL_NAMES,
     check_credentials,
@@ -38,6 +39,7 @@ from orchestrate.llm.pricing import context_window, cost_of
 from orchestrate.llm.provider import Provider
 
 __all__ = [
+    "CHARS_PER_TOKEN",
     "CREDENTIAL_NAMES",
     "CallRecord",
     "CompletionRequest",
@@ -48,6 +50,7 @@ __all__ = [
     "MissingCredentials",
     "Provider",
     "ProviderError",
+    "RequestEstimator",
     "Role",
     "TextBlock",
     "ToolResultBlock",
@@ -62,6 +65,7 @@ __all__ = [
     "context_window",
     "cost_of",
     "create_provider",
+    "estimator_for",
     "provider_kind",
     "use_stored_credentials",
 ]
