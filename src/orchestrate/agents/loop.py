@@ -539,6 +539,10 @@ class AgentLoop:
                 store.transition(uow, row, AgentState.FAILED, reason=reason)
                 await self._touch(uow, row)
                 await uow.commit()
+            elif self._reserved:  # ended meanwhile: still give the ancestors their dollars back
+                await store.release_dollars(uow, self._lineage(), self._reserved)
+                self._reserved = Decimal(0)
+                await uow.commit()
         log.warning("agent_failed", agent_id=self.run_id, reason=reason)
         raise _Stop
 
