@@ -23,6 +23,7 @@ from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
 from orchestrate.agents.models import AgentRun, AgentState
 from orchestrate.agents.queueing import RunAgentJob
 from orchestrate.agents.service import RUN_JOB, create_sub_agent
+from orchestrate.agents.sessions import is_session, session_provider
 from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
 from orchestrate.agents.workspaces import Workspace, commits_since, create_workspace
@@ -58,10 +59,8 @@ def default_provider_factory(runtime: Runtime) -> ProviderFactory:
     shared: dict[str, Provider] = {}
 
     def make(run: AgentRun) -> Provider:
-        if run.record_path:
-            return create_provider(run.provider, runtime.settings, record=Path(run.record_path))
-        if run.provider.startswith("replay"):
-            return create_provider(run.provider, runtime.settings)
+        if is_session(run):
+            return session_provider(run, runtime.settings)
         if run.provider not in shared:
             shared[run.provider] = _Shared(create_provider(run.provider, runtime.settings))
         return shared[run.provider]
@@ -138,9 +137,9 @@ async def _environment(
     tools = {tool.spec.name: tool for tool in tools_for(definition.tools)}
 
     async def spawn_child(
-        parent: AgentRun, agent_type: str, task: str, budget: Decimal | None
+        parent: AgentRun, agent_type: str, task: str, budget: Decimal | None, call_id: str
     ) -> str:
-        return await _run_child(runtime, parent, agent_type, task, budget, factory)
+        return await _run_child(runtime, parent, agent_type, task, budget, factory, call_id)
 
     return LoopEnvironment(
         definition=definition,
@@ -219,9 +218,10 @@ async def _run_child(
     task: str,
     budget: Decimal | None,
     factory: ProviderFactory,
+    call_id: str,
 ) -> str:
     child_run = await create_sub_agent(
-        runtime.uow(), runtime.settings, parent, agent_type, task, budget
+        runtime.uow(), runtime.settings, parent, agent_type, task, budget, call_id=call_id
     )
     child_id = child_run.id
     child = await execute_agent(runtime, child_id, factory)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -64,7 +65,8 @@ NUDGE = (
 )
 
 ProviderFactory = Callable[[AgentRun], Provider]
-ChildRunner = Callable[[AgentRun, str, str, Decimal | None], Awaitable[str]]
+ChildRunner = Callable[[AgentRun, str, str, Decimal | None, str], Awaitable[str]]
+"""Runs a sub-agent: parent, type, task, budget and the id of the spawn_agent call."""
 
 
 class _Stop(Exception):
@@ -283,7 +285,7 @@ class AgentLoop:
             env=self.env.env,
             bash_timeout=self.runtime.settings.bash_timeout_seconds,
             output_limit=self.runtime.settings.tool_output_limit,
-            spawn=self._spawn if self.env.spawn_child else None,
+            spawn=partial(self._spawn, use.id) if self.env.spawn_child else None,
             sandbox=self.env.sandbox,
             network=self.env.definition.network,
         )
@@ -299,9 +301,11 @@ class AgentLoop:
                 f"The tool failed unexpectedly: {type(error).__name__}: {error}", True
             )
 
-    async def _spawn(self, agent_type: str, task: str, max_cost: Decimal | None) -> str:
+    async def _spawn(
+        self, call_id: str, agent_type: str, task: str, max_cost: Decimal | None
+    ) -> str:
         assert self.env.spawn_child is not None
-        return await self.env.spawn_child(self.run, agent_type, task, max_cost)
+        return await self.env.spawn_child(self.run, agent_type, task, max_cost, call_id)
 
     async def _record_outputs(self, outputs: Sequence[tuple[ToolUseBlock, ToolOutput]]) -> None:
         if not outputs:

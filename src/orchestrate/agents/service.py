@@ -28,6 +28,7 @@ from orchestrate.agents.models import (
     limits_to_json,
 )
 from orchestrate.agents.queueing import RUN_JOB, enqueue_run, run_job_key, run_job_of
+from orchestrate.agents.sessions import child_session
 from orchestrate.agents.steering import approve, cancel, deny, pause, resume
 from orchestrate.agents.tables import AgentRow
 from orchestrate.auth import service as auth
@@ -170,12 +171,16 @@ async def create_sub_agent(
     agent_type: str,
     task: str,
     budget: Decimal | None,
+    *,
+    call_id: str,
 ) -> AgentRun:
     """A child run of ``parent`` (``spawn_agent``), not queued: the parent's job runs it.
 
     Same provider and story; its own worktree, on a branch made from where the parent's
-    branch is now; its type's limits, with ``budget`` as its cost limit when given.
+    branch is now; its type's limits, with ``budget`` as its cost limit when given. A
+    recorded or replayed parent gives it its own stream, keyed by ``call_id``.
     """
+    session = child_session(parent, call_id)
     repo = Path(parent.repo_path) if parent.repo_path else None
     definition = get_definition(agent_type, settings.home, repo)
     request = StartAgent(
@@ -184,6 +189,7 @@ async def create_sub_agent(
         repo=repo,
         base_ref=parent.branch or parent.base_ref or "HEAD",
         max_cost_usd=budget,
+        record=session.record_path,
         enqueue=False,
     )
     limits = _limits(definition, request)
@@ -192,7 +198,7 @@ async def create_sub_agent(
             uow,
             definition,
             request,
-            provider=parent.provider,
+            provider=session.provider,
             model=definition.model or parent.model,
             story_id=parent.story_id,
             limits=limits,

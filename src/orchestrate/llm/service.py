@@ -35,6 +35,8 @@ from orchestrate.llm.models import (
 )
 from orchestrate.llm.pricing import context_window, cost_of
 from orchestrate.llm.provider import Provider
+from orchestrate.llm.replay import child_stream_path
+from orchestrate.llm.replay_match import RunIdentity
 
 __all__ = [
     "CREDENTIAL_NAMES",
@@ -48,6 +50,7 @@ __all__ = [
     "Provider",
     "ProviderError",
     "Role",
+    "RunIdentity",
     "TextBlock",
     "ToolResultBlock",
     "ToolSpec",
@@ -57,6 +60,7 @@ __all__ = [
     "UnreachableProvider",
     "check_credentials",
     "check_provider",
+    "child_stream_path",
     "context_window",
     "cost_of",
     "create_provider",
