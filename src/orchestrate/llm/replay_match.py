@@ -8,11 +8,11 @@ new input is compared, which keeps a long run's check linear.
 
 Some text differs between two honest runs and is masked on both sides first:
 
-- the run's identity (``RunIdentity``): its agent id, workspace path, repository path
-  and branch, recorded in the session header and known to the replaying run, each
-  replaced by a placeholder (``<workspace>``, ``<repo>``, ``<branch>``, ``<agent>``);
-- any other Orchestrate id (``agent_01j…``: a sub-agent's id in a ``spawn_agent``
-  result), because ids are made from the clock;
+- the run's identity (``RunIdentity``): its workspace path, repository path and
+  branch, recorded in the session header and known to the replaying run, each replaced
+  by a placeholder (``<workspace>``, ``<repo>``, ``<branch>``);
+- any Orchestrate id (``agent_01j…``: the agent's own, a sub-agent's in a
+  ``spawn_agent`` result), because ids are made from the clock;
 - git commit ids (7 to 40 hex digits, with a letter and a digit), because a commit's
   id covers its time;
 - ISO 8601 timestamps.
@@ -65,7 +65,6 @@ class RunIdentity(BaseModel):
             (self.workspace, "<workspace>"),
             (self.repo, "<repo>"),
             (self.branch, "<branch>"),
-            (self.agent_id, "<agent>"),
         ]
         return sorted(
             ((value, name) for value, name in pairs if value), key=lambda pair: -len(pair[0])
@@ -75,7 +74,8 @@ class RunIdentity(BaseModel):
 def normalise(text: str, identity: RunIdentity | None) -> str:
     """``text`` with the volatile parts listed in the module docstring masked."""
     for value, placeholder in identity.placeholders() if identity else ():
-        text = text.replace(value, placeholder)
+        # Whole words only: branch ``orchestrate/fix`` is not a part of ``orchestrate/fix-2``.
+        text = re.sub(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])", placeholder, text)
     text = _ID.sub("<id>", text)
     text = _COMMIT.sub("<commit>", text)
     return _TIME.sub("<time>", text)
