@@ -43,7 +43,11 @@ def child_session(parent: AgentRun, call_id: str) -> ChildSession:
 def run_identity(run: AgentRun) -> RunIdentity:
     """What differs between a recorded run and its replay, masked before comparing."""
     return RunIdentity(
-        agent_id=run.id, workspace=run.workspace_path, repo=run.repo_path, branch=run.branch
+        agent_id=run.id,
+        workspace=run.workspace_path,
+        repo=run.repo_path,
+        branch=run.branch,
+        base_ref=run.base_ref,
     )
 
 

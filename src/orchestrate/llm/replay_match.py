@@ -8,14 +8,17 @@ new input is compared, which keeps a long run's check linear.
 
 Some text differs between two honest runs and is masked on both sides first:
 
-- the run's identity (``RunIdentity``): its workspace path, repository path and
-  branch, recorded in the session header and known to the replaying run, each replaced
-  by a placeholder (``<workspace>``, ``<repo>``, ``<branch>``);
+- the run's identity (``RunIdentity``): its workspace path, repository path, branch
+  and the ref that branch was made from (a sub-agent's is its parent's branch),
+  recorded in the session header and known to the replaying run, each replaced by a
+  placeholder (``<workspace>``, ``<repo>``, ``<branch>``, ``<base>``);
 - any Orchestrate id (``agent_01j…``: the agent's own, a sub-agent's in a
   ``spawn_agent`` result), because ids are made from the clock;
-- git commit ids (7 to 40 hex digits, with a letter and a digit), because a commit's
-  id covers its time;
-- ISO 8601 timestamps.
+- git commit ids (7 to 40 hex digits, at least one of them 0-9: a short id may have
+  no letter, so a number of 7 or more digits is masked too), because a commit's id
+  covers its time;
+- ISO 8601 timestamps and durations (``in 0.02s``, ``350 ms``), which test runners
+  and build tools print.
 
 Everything else — a file's contents, a command's output, a sub-agent's summary — must
 be equal, or the replay reports what differed.
@@ -39,8 +42,9 @@ from orchestrate.llm.models import (
 )
 
 _ID = re.compile(r"\b[a-z][a-z0-9]*_[0-9a-hjkmnp-tv-z]{26}\b")
-_COMMIT = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")
+_COMMIT = re.compile(r"\b(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")
 _TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?\b")
+_DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|secs?|seconds)\b")
 _EXCERPT = 60
 _Differ = Callable[[str, str, str], "str | None"]
 
@@ -58,6 +62,8 @@ class RunIdentity(BaseModel):
     workspace: str | None = None
     repo: str | None = None
     branch: str | None = None
+    base_ref: str | None = None
+    """What the branch was made from: a sub-agent's is its parent's branch."""
 
     def placeholders(self) -> list[tuple[str, str]]:
         """``(value, placeholder)`` pairs, longest value first (a workspace holds the repo)."""
@@ -65,6 +71,7 @@ class RunIdentity(BaseModel):
             (self.workspace, "<workspace>"),
             (self.repo, "<repo>"),
             (self.branch, "<branch>"),
+            (self.base_ref, "<base>"),
         ]
         return sorted(
             ((value, name) for value, name in pairs if value), key=lambda pair: -len(pair[0])
@@ -78,7 +85,8 @@ def normalise(text: str, identity: RunIdentity | None) -> str:
         text = re.sub(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])", placeholder, text)
     text = _ID.sub("<id>", text)
     text = _COMMIT.sub("<commit>", text)
-    return _TIME.sub("<time>", text)
+    text = _TIME.sub("<time>", text)
+    return _DURATION.sub("<duration>", text)
 
 
 def content_difference(

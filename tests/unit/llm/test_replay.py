@@ -191,7 +191,7 @@ class TestReplay:
             ScriptedProvider([text_reply("hi")]), path, clock=CLOCK, identity=recorded
         )
         await recorder.complete(
-            make_request(situation(recorded, "a1b2c3d", "2026-03-01T09:30:00Z"))
+            make_request(situation(recorded, "3881220", "2026-03-01T09:30:00Z"))
         )
 
         reply = await ReplayProvider(path, identity=replaying).complete(
