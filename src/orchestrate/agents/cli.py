@@ -58,7 +58,12 @@ def start(
     model: Annotated[str | None, typer.Option(help="Model name.")] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="USD budget.")] = None,
     max_turns: Annotated[int | None, typer.Option(min=1)] = None,
-    record: Annotated[Path | None, typer.Option(help="Record the session to this file.")] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            help="Record the session to this file; sub-agents record next to it (docs/replay.md)."
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Run it here and follow it.")] = False,
 ) -> None:
     """Start an agent; prints its id (with --wait: its progress, exit 0 only if completed)."""

@@ -9,7 +9,7 @@ against the fake Anthropic API (the real SDK, the real job runner), then replaye
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from orchestrate.auth.service import Actor
 from orchestrate.core.runtime import Runtime
 from orchestrate.llm.models import CompletionResponse
 from orchestrate.testing import FakeAnthropic, finish, tool_call
-from orchestrate.testing.scripted import Step
 from tests.integration.agents.conftest import git
 
 ROOT_TASK = "Ship the calculator fix."
@@ -33,7 +32,7 @@ SPAWN_CHILD = "toolu_spawn_child"
 SPAWN_GRANDCHILD = "toolu_spawn_grandchild"
 
 
-def scripts() -> dict[str, list[Step]]:
+def scripts() -> dict[str, list[CompletionResponse]]:
     """Each agent's model replies, keyed by the task it is given."""
     return {
         ROOT_TASK: [
@@ -64,16 +63,16 @@ def scripts() -> dict[str, list[Step]]:
     }
 
 
-def by_task(script: dict[str, list[Step]]) -> Step:
+def by_task(
+    script: dict[str, list[CompletionResponse]],
+) -> Callable[[dict[str, Any]], CompletionResponse]:
     """A fake-server step answering each agent from its own script, whatever the order."""
 
     def answer(body: dict[str, Any]) -> CompletionResponse:
         first = body["messages"][0]["content"]
         text = first if isinstance(first, str) else " ".join(b.get("text", "") for b in first)
         (task,) = [task for task in script if task in text]
-        step = script[task].pop(0)
-        assert isinstance(step, CompletionResponse)
-        return step
+        return script[task].pop(0)
 
     return answer
 
@@ -97,7 +96,8 @@ class Outcome:
 
     @staticmethod
     def _of(repo: Path, run: AgentRun) -> tuple[str, str | None, list[str], dict[str, str]]:
-        assert run.branch and run.base_commit
+        assert run.branch
+        assert run.base_commit
         subjects = git(repo, "log", "--format=%s", f"{run.base_commit}..{run.branch}").split()
         files = {
             name: git(repo, "show", f"{run.branch}:{name}")
@@ -196,7 +196,8 @@ class TestADivergingTree:
         reason = child.failure_reason or ""
         assert f"diverged at call 2 of agent {child.id}" in reason
         assert f"{SPAWN_GRANDCHILD} (spawn_agent) differs" in reason
-        assert "Notes written." in reason and "Notes skipped." in reason
+        assert "Notes written." in reason
+        assert "Notes skipped." in reason
         root = replayed.runs[ROOT_TASK]
         assert root.state is AgentState.FAILED
         assert f"diverged at call 2 of agent {root.id}" in (root.failure_reason or "")
@@ -215,4 +216,5 @@ class TestADivergingTree:
         assert child.state is AgentState.FAILED
         reason = child.failure_reason or ""
         assert f"diverged at call 3 of agent {child.id}" in reason
-        assert "(read_file) differs" in reason and "# changed" in reason
+        assert "(read_file) differs" in reason
+        assert "# changed" in reason

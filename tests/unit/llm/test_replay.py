@@ -168,7 +168,8 @@ class TestReplay:
         message = str(raised.value)
         assert "diverged at call 2 of agent agent_x" in message
         assert "(read_file) differs" in message
-        assert "'file contents'" in message and "'other contents'" in message
+        assert "'file contents'" in message
+        assert "'other contents'" in message
 
     async def test_different_wording_of_the_task_is_a_divergence(self, tmp_path: Path) -> None:
         path = tmp_path / "session.jsonl"
