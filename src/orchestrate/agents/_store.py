@@ -31,6 +31,7 @@ from orchestrate.agents.models import (
     check_transition,
     limits_from_json,
 )
+from orchestrate.agents.story_sync import follow_story_when_committed, follows_story
 from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, AgentToolCallRow
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
@@ -91,7 +92,11 @@ def to_run(row: AgentRow | Row[Any]) -> AgentRun:
 def transition(
     uow: UnitOfWork, row: AgentRow, target: AgentState, *, reason: str | None = None
 ) -> None:
-    """The one place an agent changes state; it also writes the event."""
+    """The one place an agent changes state; it also writes the event.
+
+    A final state also queues the run's ``on_finished`` job and moves the story of a
+    top-level run (``story_sync.py``), both in the caller's transaction.
+    """
     current = AgentState(row.state)
     if current == target:
         return
@@ -106,6 +111,8 @@ def transition(
         row.control = None
         if row.on_finished:
             _notify_when_committed(uow, row)
+        if follows_story(row):
+            follow_story_when_committed(uow, row)
     if reason:
         reason = process_masker().mask(reason)
     if target is AgentState.FAILED and reason:
@@ -331,6 +338,21 @@ async def add_agent(uow: UnitOfWork, row: AgentRow) -> None:
 async def delete_agent(uow: UnitOfWork, row: AgentRow) -> None:
     """Delete a run; its transcript, calls and tool calls go with it (foreign keys)."""
     await uow.session.delete(row)
+
+
+async def active_story_agent(uow: UnitOfWork, story_id: str) -> AgentRow | None:
+    """The oldest top-level run on the story that has not ended (created, running,
+    waiting or paused), if any; sub-agents share their parent's story and do not count."""
+    return await uow.session.scalar(
+        select(AgentRow)
+        .where(
+            AgentRow.story_id == story_id,
+            AgentRow.parent_id.is_(None),
+            AgentRow.state.in_(_LIVE),
+        )
+        .order_by(AgentRow.created_at, AgentRow.id)
+        .limit(1)
+    )
 
 
 async def agent_with_origin(uow: UnitOfWork, origin_key: str) -> AgentRow | None:

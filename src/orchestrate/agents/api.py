@@ -61,7 +61,11 @@ async def list_agents(
 async def start_agent(
     body: AgentStartIn, uow: UowDep, runtime: RuntimeDep, actor: ActorDep
 ) -> AgentOut:
-    """Create an agent run and queue it for a worker."""
+    """Create an agent run and queue it for a worker.
+
+    409 when another agent is active on the story (the problem names it in
+    ``agent_id``; ``force: true`` starts anyway) or when the story is done.
+    """
     request = service.StartAgent(
         type=body.type,
         task=body.task,
@@ -73,6 +77,7 @@ async def start_agent(
         max_turns=body.max_turns,
         max_cost_usd=body.max_cost_usd,
         enqueue=body.start,
+        force=body.force,
     )
     return AgentOut.of(await service.start_agent(uow, runtime.settings, request, actor))
 

@@ -65,8 +65,16 @@ def start(
         ),
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Run it here and follow it.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Start on the story even while another agent works on it."),
+    ] = False,
 ) -> None:
-    """Start an agent; prints its id (with --wait: its progress, exit 0 only if completed)."""
+    """Start an agent; prints its id (with --wait: its progress, exit 0 only if completed).
+
+    One agent works on a story at a time: a second start on it is refused with the
+    active agent's id unless --force; a done story is refused.
+    """
     request = service.StartAgent(
         type=agent_type,
         task=task,
@@ -78,6 +86,7 @@ def start(
         max_turns=max_turns,
         max_cost_usd=Decimal(str(max_cost)) if max_cost is not None else None,
         record=record,
+        force=force,
     )
 
     async def work(runtime: Runtime) -> AgentOut:

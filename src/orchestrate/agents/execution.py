@@ -1,11 +1,12 @@
-"""Running an agent as a durable job: set up its workspace, drive the loop, link its story.
+"""Running an agent as a durable job: set up its workspace and drive the loop.
 
 ``agents.run`` jobs are capped at ``max_concurrent_agents`` per worker process; agents
 beyond that wait as ``created`` and start in the order they were queued. A job picked
 up again after a worker died resumes the run from its stored transcript. Sub-agents
 started with ``spawn_agent`` run inside their parent's job (so a parent never waits for
 a slot its own children would need), each in its own worktree on a branch made from the
-parent's branch.
+parent's branch. The story a run works on follows it from ``start_agent`` (in progress)
+to its final transition (``story_sync.py``: review, ready or blocked).
 """
 
 from __future__ import annotations
@@ -26,14 +27,12 @@ from orchestrate.agents.service import RUN_JOB, create_sub_agent
 from orchestrate.agents.sessions import is_session, session_provider
 from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
-from orchestrate.agents.workspaces import Workspace, commits_since, create_workspace
-from orchestrate.auth.service import Actor
+from orchestrate.agents.workspaces import create_workspace
 from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy
 from orchestrate.llm.service import CompletionRequest, CompletionResponse, Provider, create_provider
-from orchestrate.stories import service as stories
 
 log = structlog.get_logger(__name__)
 
@@ -104,10 +103,7 @@ async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactor
         await AgentLoop(runtime, run, provider, environment).drive()
     finally:
         await provider.aclose()
-    run = await _reload(runtime, agent_id)
-    if run.state is AgentState.COMPLETED and run.story_id and run.branch and run.parent_id is None:
-        await _submit_story(runtime, run)
-    return run
+    return await _reload(runtime, agent_id)
 
 
 async def _begin(runtime: Runtime, agent_id: str) -> AgentRun:
@@ -189,26 +185,6 @@ async def _prepare_workspace(runtime: Runtime, run: AgentRun) -> None:
             setattr(row, name, value)
         row.updated_at = uow.now()
         await uow.commit()
-    if run.story_id and run.parent_id is None:
-        await stories.start_work_on_story(runtime.uow(), run.story_id, run.id, _actor(run))
-
-
-async def _submit_story(runtime: Runtime, run: AgentRun) -> None:
-    if not (run.workspace_path and run.base_commit and run.story_id and run.branch):
-        return
-    workspace = Workspace(
-        path=Path(run.workspace_path),
-        branch=run.branch,
-        base_ref=run.base_ref or run.base_commit,
-        base_commit=run.base_commit,
-    )
-    commits = await commits_since(workspace)
-    if not commits:
-        log.info("agent_completed_without_commits", agent_id=run.id, story_id=run.story_id)
-        return
-    await stories.submit_story_for_review(
-        runtime.uow(), run.story_id, run.branch, run.id, _actor(run)
-    )
 
 
 async def _run_child(
@@ -245,10 +221,6 @@ async def _fail_quietly(runtime: Runtime, agent_id: str, reason: str) -> None:
 def _slug(run: AgentRun) -> str:
     words = re.sub(r"[^a-z0-9]+", "-", run.task.lower()).strip("-")
     return f"{run.type}-{words[:40].rstrip('-')}" if words else run.type
-
-
-def _actor(run: AgentRun) -> Actor:
-    return Actor.system(f"agent:{run.id}")
 
 
 async def run_agent_here(

@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import structlog
 
 from orchestrate.agents import _store as store
+from orchestrate.agents.context import ContextDoesNotFit, ContextFitter
 from orchestrate.agents.control import ControlWatcher, Interrupted
 from orchestrate.agents.limits import Spent, ToolAction, breached_limit, stuck_reason
 from orchestrate.agents.models import (
@@ -54,6 +55,7 @@ from orchestrate.llm.service import (
     ToolUseBlock,
     context_window,
     cost_of,
+    estimator_for,
 )
 
 log = structlog.get_logger(__name__)
@@ -208,12 +210,30 @@ class AgentLoop:
             self._nudges = 0
 
     async def _complete(self, messages: list[Message], window: int) -> CompletionResponse:
+        """Call the model with the transcript fitted to its window (see ``context``).
+
+        The fitter keeps every request within the window by its estimate; should the
+        provider still refuse one as too long, it is retried with a smaller budget.
+        """
         tools = [tool.spec for tool in self.env.tools.values()]
         pressure = 1.0
         while True:
-            request = build_request(
-                self.run, self.env.definition, messages, tools, window, pressure
-            )
+            try:
+                request = build_request(
+                    self.run, self.env.definition, messages, tools, window, self._fitter, pressure
+                )
+            except ContextDoesNotFit as error:
+                await self._fail(
+                    f"the conversation no longer fits the context window of {self.run.model}: "
+                    f"{error}"
+                )
+            if self._fitter.cut_moved:
+                log.info(
+                    "agent_context_elided",
+                    agent_id=self.run_id,
+                    messages_left_out=self._fitter.last_elided,
+                    estimated_tokens=self._fitter.last_tokens,
+                )
             try:
                 return await self._control.interruptible(self.provider.complete(request))
             except ContextWindowExceeded:
@@ -222,6 +242,11 @@ class AgentLoop:
                         f"the conversation no longer fits the context window of {self.run.model}"
                     )
                 pressure /= 2
+
+    @cached_property
+    def _fitter(self) -> ContextFitter:
+        """Fits this run's requests; remembers message sizes for the whole loop."""
+        return ContextFitter(estimator_for(self.run.provider))
 
     # --- tools ------------------------------------------------------------------------
 

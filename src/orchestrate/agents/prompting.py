@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestrate.agents.context import fit_to_window
+from orchestrate.agents.context import ContextFitter
 from orchestrate.agents.models import AgentDefinition, AgentRun
 from orchestrate.core.quoting import quote_untrusted
 from orchestrate.core.runtime import Runtime
@@ -75,8 +75,13 @@ def build_request(
     messages: list[Message],
     tools: list[ToolSpec],
     window_tokens: int,
+    fitter: ContextFitter,
     pressure: float = 1.0,
 ) -> CompletionRequest:
+    """The next request: everything the model should see, fitted to its context window.
+
+    ``messages`` is the whole stored transcript; the fitter decides what of it is sent.
+    """
     request = CompletionRequest(
         model=run.model,
         system=system_prompt(run, definition),
@@ -84,4 +89,4 @@ def build_request(
         tools=tools,
         max_tokens=min(MAX_OUTPUT_TOKENS, max(1024, window_tokens // 8)),
     )
-    return fit_to_window(request, window_tokens, pressure=pressure)
+    return fitter.fit(request, window_tokens, pressure=pressure)

@@ -34,6 +34,11 @@ class AgentStartIn(BaseModel):
     max_turns: int | None = Field(default=None, ge=1)
     max_cost_usd: Decimal | None = Field(default=None, gt=0)
     start: bool = Field(default=True, description="Queue it now; false leaves it 'created'.")
+    force: bool = Field(
+        default=False,
+        description="Start on the story even while another agent is active on it "
+        "(otherwise 409 naming that agent).",
+    )
 
 
 class AgentResumeIn(BaseModel):

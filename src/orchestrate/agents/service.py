@@ -91,6 +91,8 @@ class StartAgent:
     on_finished: OnFinished[Any] | None = None
     """A job of the caller's kind enqueued when the run ends: the caller's context and
     the run's ``AgentOutcome`` (``continuation.py``)."""
+    force: bool = False
+    """Start on a story even though another agent is active on it (it takes the story over)."""
 
 
 def agent_types(settings: Settings, repo: Path | None) -> list[AgentDefinition]:
@@ -110,7 +112,12 @@ def agent_types_page(
 async def start_agent(
     uow: UnitOfWork, settings: Settings, request: StartAgent, actor: Actor
 ) -> AgentRun:
-    """Create a run and queue it; credentials and inputs are checked before anything is stored."""
+    """Create a run and queue it; credentials and inputs are checked before anything is stored.
+
+    A run on a story takes it in the same transaction (``_take_story``: one active
+    agent per story, no done story) and moves it to ``in_progress``; its end moves it on
+    (``story_sync.py``).
+    """
     auth.authorize(actor, Permission.WRITE)
     if not request.task.strip():
         raise ValidationFailed("An agent needs a task: pass --task TEXT", field="task")
@@ -126,12 +133,15 @@ async def start_agent(
         existing = await _run_with_origin(uow.sibling(read_only=True), request.origin_key)
         if existing is not None:
             return existing
-    story_id = None
-    if request.story:
-        story_id = (await stories.get_story(uow.sibling(read_only=True), request.story)).id
     limits = _limits(definition, request)
     try:
         async with uow:
+            story_id: str | None = None
+            if request.story:
+                taken = await _take_story(uow, request)
+                if isinstance(taken, AgentRun):
+                    return taken
+                story_id = taken
             row = await _add_run(
                 uow,
                 definition,
@@ -144,6 +154,8 @@ async def start_agent(
             await auth.record_audit(
                 uow, actor, "agent.start", row.id, {"type": row.type, "story_id": story_id}
             )
+            if story_id is not None:
+                await stories.start_work_on_story(uow, story_id, row.id, actor)
             if request.enqueue:
                 await enqueue_run(uow, row.id, "start")
             await uow.commit()
@@ -156,6 +168,31 @@ async def start_agent(
         if winner is None:
             raise
         return winner
+
+
+async def _take_story(uow: UnitOfWork, request: StartAgent) -> str | AgentRun:
+    """The id of the story to start on, locked in the entered transaction; or the run
+    this request's ``origin_key`` already started on it.
+
+    One agent is active on a story at a time: a second start is refused with the
+    active one's id unless forced. The story's row lock (PostgreSQL) or the single
+    writer (SQLite) makes the check and the insert that follows one step, so of two
+    concurrent starts exactly one gets the story.
+    """
+    assert request.story is not None
+    story = await stories.story_for_agent(uow, request.story)
+    active = await store.active_story_agent(uow, story.id)
+    if active is None or request.force:
+        return story.id
+    if request.origin_key is not None and active.origin_key == request.origin_key:
+        return store.to_run(active)
+    raise Conflict(
+        f"Agent {active.id} ({active.type}, {active.state}) is already working on story "
+        f"{story.key or story.id}; wait for it, cancel it (orchestrate agent cancel "
+        f"{active.id}), or start with --force to take the story over",
+        agent_id=active.id,
+        story_id=story.id,
+    )
 
 
 async def _run_with_origin(uow: UnitOfWork, origin_key: str) -> AgentRun | None:

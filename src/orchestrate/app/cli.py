@@ -9,7 +9,7 @@ handler for work run in this process (``--wait``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
@@ -62,13 +62,24 @@ def _retention_plan() -> RetentionPlan:
     return retention_plan()
 
 
+async def _audit(runtime: Runtime, action: str, subject: str, details: dict[str, Any]) -> None:
+    from orchestrate.auth import service as auth
+
+    async with runtime.uow() as uow:
+        await auth.record_audit(uow, auth.Actor.local_cli(), action, subject, details)
+        await uow.commit()
+
+
 class _Orchestrate(RootGroup):
     lazy_commands = (*PLATFORM_COMMANDS, *capabilities.commands())
 
     def make_wiring(self) -> CliWiring:
         hooks = [_hook(t) for c in capabilities.CAPABILITIES for t in c.on_open]
         return CliWiring(
-            on_open=tuple(hooks), job_registry=_job_registry, retention=_retention_plan
+            on_open=tuple(hooks),
+            job_registry=_job_registry,
+            retention=_retention_plan,
+            audit=_audit,
         )
 
 

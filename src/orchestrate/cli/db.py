@@ -21,6 +21,7 @@ from orchestrate.core.migrate import migration_status, upgrade_to_head
 
 if TYPE_CHECKING:
     from orchestrate.core.retention import RuleOutcome
+    from orchestrate.core.runtime import Runtime
 
 app = typer.Typer(help="Manage the database: schema migrations and pruning.", no_args_is_help=True)
 
@@ -85,10 +86,17 @@ def prune(
     from orchestrate.core.retention import prune as run_rules
 
     override = _checked_period(older_than)
-    plan = current_wiring().retention()
-    outcomes = run_with_runtime(
-        lambda runtime: run_rules(runtime, plan, older_than=override, dry_run=dry_run)
-    )
+    wiring = current_wiring()
+    plan = wiring.retention()
+
+    async def prune_and_audit(runtime: Runtime) -> list[RuleOutcome]:
+        outcomes = await run_rules(runtime, plan, older_than=override, dry_run=dry_run)
+        if not dry_run:  # what was removed, and on whose word, stays on record
+            details = {"older_than": override, "rules": _as_json(outcomes)}
+            await wiring.audit(runtime, "db.prune", "database", details)
+        return outcomes
+
+    outcomes = run_with_runtime(prune_and_audit)
     if json_output:
         print_json({"dry_run": dry_run, "older_than": override, "rules": _as_json(outcomes)})
     else:
@@ -120,7 +128,7 @@ def _as_json(outcomes: list[RuleOutcome]) -> list[dict[str, Any]]:
             "setting": f"ORCHESTRATE_{outcome.setting.upper()}",
             "removes": outcome.removes,
             "older_than": outcome.age,
-            "cutoff": outcome.cutoff,
+            "cutoff": outcome.cutoff.isoformat() if outcome.cutoff else None,
             "rows": outcome.rows,
             "files": outcome.files,
             "batches": outcome.batches,

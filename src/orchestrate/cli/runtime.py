@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from orchestrate.cli.output import say
 from orchestrate.cli.wiring import RuntimeHook, current_wiring
 from orchestrate.core.errors import ConfigurationError
-from orchestrate.core.jobs import JobRegistry
 from orchestrate.core.logging import configure_logging
-from orchestrate.core.migrate import migration_status_async, upgrade_to_head_async
-from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # imported when used: a command that opens no runtime never loads them
+    from orchestrate.core.jobs import JobRegistry
+    from orchestrate.core.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -37,6 +38,8 @@ def cli_settings() -> Settings:
 
 def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Open a runtime on the configured database, run ``work``, close it again."""
+    from orchestrate.core.runtime import Runtime
+
     settings = cli_settings()
     wiring = current_wiring()
 
@@ -65,6 +68,8 @@ async def _run_open_hooks(runtime: Runtime, hooks: Sequence[RuntimeHook]) -> Non
 
 async def ensure_migrated(runtime: Runtime) -> None:
     """Bring the schema up to date, as ``serve`` does, so every command works on a fresh home."""
+    from orchestrate.core.migrate import migration_status_async, upgrade_to_head_async
+
     url = runtime.settings.database_url_value
     status = await migration_status_async(url)
     if not status.is_up_to_date:

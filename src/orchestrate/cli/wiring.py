@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from orchestrate.core.jobs import JobRegistry
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from orchestrate.core.runtime import Runtime
 
 RuntimeHook = Callable[["Runtime"], Awaitable[None]]
+AuditHook = Callable[["Runtime", str, str, "dict[str, Any]"], Awaitable[None]]
+"""``(runtime, action, subject, details)``: record what the person at the terminal did."""
 
 
 def _no_job_handlers(runtime: Runtime) -> JobRegistry:
@@ -31,6 +33,12 @@ def _no_job_handlers(runtime: Runtime) -> JobRegistry:
 
     del runtime
     return JobRegistry()
+
+
+async def _no_audit_log(
+    runtime: Runtime, action: str, subject: str, details: dict[str, Any]
+) -> None:
+    del runtime, action, subject, details
 
 
 def _no_retention_rules() -> RetentionPlan:
@@ -49,6 +57,8 @@ class CliWiring:
     """Every job handler, for work a command runs in this process (``--wait``)."""
     retention: Callable[[], RetentionPlan] = _no_retention_rules
     """Every retention rule, for ``orchestrate db prune``."""
+    audit: AuditHook = _no_audit_log
+    """The audit log, for platform commands that change data (``db prune``)."""
 
 
 _UNWIRED = CliWiring()  # a capability's sub-app run on its own: no hooks, no job handlers

@@ -16,6 +16,7 @@ before it (three of the four breakpoints the API allows).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -159,6 +160,17 @@ class AnthropicProvider:
             f"Anthropic API answered {status} {kind}: {detail}{_hint(status, self.max_retries)}",
             **context,
         )
+
+
+def wire_chars(message: Message) -> int:
+    """Characters ``message`` takes in a Messages API request, for the size estimate."""
+    param = {"role": message.role.value, "content": _content(message, is_last=False)}
+    return len(json.dumps(param))
+
+
+def fixed_chars(system: str, tools: Sequence[ToolSpec]) -> int:
+    """Characters of the system prompt and tool definitions of a request."""
+    return len(json.dumps(_system(system))) + len(json.dumps(_tools(tools)))
 
 
 def _hint(status: int, max_retries: int) -> str:

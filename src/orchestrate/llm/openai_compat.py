@@ -181,6 +181,19 @@ def _error_message(error: openai.APIStatusError) -> str:
     return error.message
 
 
+def wire_chars(message: Message) -> int:
+    """Characters ``message`` takes in a Chat Completions request, for the size estimate.
+
+    One of our user messages may become several (a ``tool`` message per result).
+    """
+    return len(json.dumps(_messages("", [message])))
+
+
+def fixed_chars(system: str, tools: Sequence[ToolSpec]) -> int:
+    """Characters of the system message and function definitions of a request."""
+    return len(json.dumps(_messages(system, []))) + len(json.dumps([_tool(t) for t in tools]))
+
+
 def _tool(tool: ToolSpec) -> ChatCompletionFunctionToolParam:
     return {
         "type": "function",

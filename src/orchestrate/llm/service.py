@@ -14,6 +14,7 @@ from orchestrate.llm.errors import (
     UnknownProvider,
     UnreachableProvider,
 )
+from orchestrate.llm.estimate import CHARS_PER_TOKEN, RequestEstimator, estimator_for
 from orchestrate.llm.factory import (
     CREDENTIAL_NAMES,
     check_credentials,
@@ -39,6 +40,7 @@ from orchestrate.llm.replay import child_stream_path
 from orchestrate.llm.replay_match import RunIdentity
 
 __all__ = [
+    "CHARS_PER_TOKEN",
     "CREDENTIAL_NAMES",
     "CallRecord",
     "CompletionRequest",
@@ -49,6 +51,7 @@ __all__ = [
     "MissingCredentials",
     "Provider",
     "ProviderError",
+    "RequestEstimator",
     "Role",
     "RunIdentity",
     "TextBlock",
@@ -64,6 +67,7 @@ __all__ = [
     "context_window",
     "cost_of",
     "create_provider",
+    "estimator_for",
     "provider_kind",
     "use_stored_credentials",
 ]

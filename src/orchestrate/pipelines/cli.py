@@ -9,19 +9,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orchestrate.auth.service import Actor
 from orchestrate.cli.output import print_fields, print_json, print_table, say, stdout
 from orchestrate.cli.runtime import run_with_runtime
 from orchestrate.core.errors import ValidationFailed
-from orchestrate.pipelines import catalog, cli_runs, service
+from orchestrate.core.identity import Actor
+from orchestrate.pipelines import catalog, cli_runs
 from orchestrate.pipelines.schemas import PipelineOut, ProblemOut, TemplateOut
 from orchestrate.pipelines.spec.loader import parse_pipeline
 from orchestrate.pipelines.spec.schema import pipeline_json_schema
 from orchestrate.pipelines.spec.script_notes import script_notes
+
+if TYPE_CHECKING:  # the service loads only when a command runs: `pipeline validate` stays quick
+    from orchestrate.pipelines.service import PipelineSource
 
 pipeline_app = typer.Typer(help="Define, run and follow durable pipelines.", no_args_is_help=True)
 
@@ -39,6 +42,8 @@ _SUFFIXES = (".yml", ".yaml")
 @pipeline_app.command("list")
 def list_pipelines(json_output: JsonOption = False) -> None:
     """List registered pipelines."""
+    from orchestrate.pipelines import service
+
     pipelines = [
         PipelineOut.of(p)
         for p in run_with_runtime(lambda rt: service.list_pipelines(rt.uow(read_only=True)))
@@ -59,6 +64,8 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Show a pipeline: its steps with their kinds and needs, inputs and triggers."""
+    from orchestrate.pipelines import service
+
     pipeline = PipelineOut.of(
         run_with_runtime(lambda rt: service.get_pipeline(rt.uow(read_only=True), name))
     )
@@ -93,6 +100,8 @@ def create(
     repo: RepoOption = None,
 ) -> None:
     """Register a pipeline from a file, or update the one of that name."""
+    from orchestrate.pipelines import service
+
     source = _source(file, repo)
     pipeline = run_with_runtime(
         lambda rt: service.register_pipeline(rt.uow(), source, Actor.local_cli())
@@ -108,6 +117,8 @@ def apply(
     repo: RepoOption = None,
 ) -> None:
     """Register every *.yml / *.yaml of a folder: all of them, or none if one has a problem."""
+    from orchestrate.pipelines import service
+
     files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in _SUFFIXES)
     if not files:
         raise ValidationFailed(f"No *.yml or *.yaml files in {directory}")
@@ -122,6 +133,8 @@ def apply(
 @pipeline_app.command("delete")
 def delete(name: str) -> None:
     """Delete a pipeline definition (its runs stay)."""
+    from orchestrate.pipelines import service
+
     run_with_runtime(lambda rt: service.delete_pipeline(rt.uow(), name, Actor.local_cli()))
     say(f"Deleted pipeline {name}")
 
@@ -195,7 +208,9 @@ def init(
     say(f"Wrote {output}; register it with: orchestrate pipeline create {output}")
 
 
-def _source(file: Path, repo: Path | None) -> service.PipelineSource:
+def _source(file: Path, repo: Path | None) -> PipelineSource:
+    from orchestrate.pipelines import service
+
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -4,8 +4,10 @@ The CLI needs no server (see ARCHITECTURE.md, "Process model"), so waiting on a 
 means running a job runner here, like ``orchestrate worker`` would, until the run ends;
 its handlers are every capability's, as the composition root wires them (``job_registry``).
 Any worker already running shares the work; the queue's leases keep each job to one.
-Progress is read by polling the run: a status seen is printed once, with the step's
-time once it has ended.
+Progress is read from the run each time the event feed says something committed (in
+this process at once, from other processes within the feed's latency), and at least
+every ``POLL_SECONDS``: a status seen is printed once, with the step's time once it has
+ended.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ async def follow_progress(
     """Print each step's status changes until the run has ended."""
     seen: dict[str, StepStatus] = {}
     while True:
+        generation = runtime.events.generation
         run = await service.get_run(runtime.uow(read_only=True), run_id)
         width = max((len(step.key) for step in run.steps), default=0)
         for step in run.steps:
@@ -72,7 +75,7 @@ async def follow_progress(
             return run
         if runner is not None and runner.done():
             await runner  # it only ends early when it failed: raise that
-        await asyncio.sleep(POLL_SECONDS)
+        await runtime.events.wait(generation, POLL_SECONDS)
 
 
 def progress_line(step: StepRun, width: int = 0) -> str | None:

@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from orchestrate.auth.service import Actor
 from orchestrate.cli.output import print_fields, print_json, print_table, say
 from orchestrate.cli.runtime import run_with_runtime
-from orchestrate.core.runtime import Runtime
-from orchestrate.pipelines import service
-from orchestrate.pipelines.cli_progress import (
-    duration,
-    report_end,
-    run_here_and_follow,
-)
-from orchestrate.pipelines.log_view import follow_run, log_lines, log_text, selected_steps
+from orchestrate.core.identity import Actor
 from orchestrate.pipelines.models import PipelineRun, RunStatus
 from orchestrate.pipelines.schemas import PipelineRunOut, StepOut
+
+if TYPE_CHECKING:  # the service loads only when a command runs: `pipeline validate` stays quick
+    from orchestrate.core.runtime import Runtime
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 WaitOption = Annotated[
@@ -43,6 +38,8 @@ def trigger(
     json_output: JsonOption = False,
 ) -> None:
     """Start a run of a pipeline; prints the run id."""
+    from orchestrate.pipelines import service
+
     request = service.TriggerRequest(name, inputs=service.parse_assignments(inputs or []))
     _launch(
         lambda rt: service.trigger_pipeline(rt.uow(), rt.settings, request, Actor.local_cli()),
@@ -60,6 +57,8 @@ def rerun(
     json_output: JsonOption = False,
 ) -> None:
     """Run a finished run again with the same inputs; prints the new run's id."""
+    from orchestrate.pipelines import service
+
     _launch(
         lambda rt: service.rerun(
             rt.uow(), rt.settings, run_id, Actor.local_cli(), failed_only=failed
@@ -72,6 +71,8 @@ def rerun(
 def _launch(
     start: Callable[[Runtime], Awaitable[PipelineRun]], *, wait: bool, json_output: bool
 ) -> None:
+    from orchestrate.pipelines.cli_progress import report_end, run_here_and_follow
+
     async def work(runtime: Runtime) -> PipelineRun:
         run = await start(runtime)
         if not json_output:
@@ -96,6 +97,9 @@ def runs(
     json_output: JsonOption = False,
 ) -> None:
     """List runs, newest first."""
+    from orchestrate.pipelines import service
+    from orchestrate.pipelines.cli_progress import duration
+
     page = run_with_runtime(
         lambda rt: service.list_runs(
             rt.uow(read_only=True), pipeline=name, status=status, limit=limit
@@ -124,6 +128,9 @@ def runs(
 
 def run_show(run_id: str, json_output: JsonOption = False) -> None:
     """Show a run: its status, inputs and every step with outputs, attempts and timings."""
+    from orchestrate.pipelines import service
+    from orchestrate.pipelines.cli_progress import duration
+
     run = PipelineRunOut.of(
         run_with_runtime(lambda rt: service.get_run(rt.uow(read_only=True), run_id))
     )
@@ -169,6 +176,8 @@ def logs(
     ] = False,
 ) -> None:
     """Print the step logs of a run, each under a '==> step KEY <==' line."""
+    from orchestrate.pipelines import service
+    from orchestrate.pipelines.log_view import follow_run, log_lines, log_text, selected_steps
 
     async def work(runtime: Runtime) -> PipelineRun:
         run = await service.get_run(runtime.uow(read_only=True), run_id)
@@ -196,6 +205,8 @@ def cancel(
     step: Annotated[str | None, typer.Option("--step", help="Cancel only this step.")] = None,
 ) -> None:
     """Cancel a run, or one of its steps; running processes are stopped."""
+    from orchestrate.pipelines import service
+
     actor = Actor.local_cli()
     run = run_with_runtime(
         lambda rt: (
@@ -229,6 +240,8 @@ def reject(run_id: str, step: str, comment: CommentOption = None) -> None:
 def _decide(
     run_id: str, step: str, decision: Literal["approve", "reject"], comment: str | None
 ) -> None:
+    from orchestrate.pipelines import service
+
     run = run_with_runtime(
         lambda rt: service.decide_approval(
             rt.uow(), run_id, step, Actor.local_cli(), decision, comment

@@ -30,11 +30,16 @@ from orchestrate.stories.models import (
 from orchestrate.stories.tables import EpicRow, StoryLabelRow, StoryRow
 
 
-async def story_row(uow: UnitOfWork, ref: str) -> StoryRow:
-    """The story with id or key ``ref``, or ``NotFound``."""
-    row = await uow.session.scalar(
-        select(StoryRow).where(or_(StoryRow.id == ref, StoryRow.key == ref)).limit(1)
-    )
+async def story_row(uow: UnitOfWork, ref: str, *, for_update: bool = False) -> StoryRow:
+    """The story with id or key ``ref``, or ``NotFound``.
+
+    ``for_update`` locks the row until the transaction ends (PostgreSQL; on SQLite a
+    write transaction already holds the single writer's lock from its ``BEGIN``).
+    """
+    query = select(StoryRow).where(or_(StoryRow.id == ref, StoryRow.key == ref)).limit(1)
+    if for_update:
+        query = query.with_for_update()
+    row = await uow.session.scalar(query)
     if row is None:
         raise NotFound(f"No story with id or key {ref!r}; see 'orchestrate story list'", story=ref)
     return row

@@ -45,13 +45,16 @@ class StoryUpdated(DomainEvent):
 
 
 class StoryStatusChanged(DomainEvent):
-    """``reason``: ``manual``, ``import`` or ``agent`` (then ``agent_id`` says which)."""
+    """``reason``: ``manual``, ``import`` or ``agent`` (then ``agent_id`` says which, and
+    ``detail`` why an agent gave the story back: what it reported blocked it, or how it
+    ended)."""
 
     event_type: ClassVar[str] = "story.status_changed"
     from_: str = Field(alias="from")
     to: str
     reason: str
     agent_id: str | None = None
+    detail: str | None = None
 
 
 class StoryDeleted(DomainEvent):

@@ -72,13 +72,17 @@ from orchestrate.stories.models import (
     normalise_labels,
 )
 from orchestrate.stories.tables import EpicRow, StoryRow
-from orchestrate.stories.work import (
+from orchestrate.stories.work import (  # re-exported: part of the API
+    agent_assignee,
+    release_story,
     start_work_on_story,
+    story_for_agent,
     submit_story_for_review,
-)  # re-exported: part of the API
+)
 
 __all__ = [
     "StoryDraft",
+    "agent_assignee",
     "create_epic",
     "create_story",
     "delete_story",
@@ -88,8 +92,10 @@ __all__ = [
     "import_bmad",
     "list_epics",
     "list_stories",
+    "release_story",
     "start_work_on_story",
     "story_draft_from_file",
+    "story_for_agent",
     "submit_story_for_review",
     "update_epic",
     "update_story",

@@ -1,20 +1,40 @@
-"""A story taken up by an agent: work starts, then the result goes to review.
+"""A story taken up by an agent: the one place an agent's life moves a story.
 
-The agent runtime calls these through ``stories.service``. Each move goes through the
-story state machine one step at a time (``backlog → ready → in_progress``), so the
-history shows every step with the reason ``agent``.
+The agents capability calls these through ``stories.service``, each inside the
+transaction that changes the agent (the caller has entered ``uow`` and commits it), so
+a story and its agent never disagree after a crash:
+
+- ``story_for_agent`` locks the story before an agent is added to it, and refuses a
+  story no agent may start on (``done``, ``cancelled``);
+- ``start_work_on_story`` moves it to ``in_progress`` and assigns it to the agent
+  (``agent:<id>``), one state-machine step at a time (``backlog → ready →
+  in_progress``), so the history shows every step;
+- ``submit_story_for_review`` records a completed agent's branch and moves the story to
+  ``review``; ``release_story`` gives the story of a failed, cancelled or blocked
+  agent back: ``ready`` (or ``blocked``, with the agent's reason) and no assignee.
+
+A story follows only the agent it is assigned to: once another agent was started on it
+with ``--force``, or a person assigned it to someone, the first agent's end leaves it
+alone. The end of an agent never fails because of its story: a move the state machine
+refuses (someone moved the story meanwhile) is skipped, and a deleted story is ignored.
+Every move goes through ``models.check_transition`` with the reason ``agent``.
 """
 
 from __future__ import annotations
 
+import structlog
+
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.errors import InvalidTransition, NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.stories._store import labels_of, story_row, to_story
 from orchestrate.stories.events import StoryStatusChanged
 from orchestrate.stories.models import Story, StoryStatus, check_transition
 from orchestrate.stories.tables import StoryRow
+
+log = structlog.get_logger(__name__)
 
 _TOWARDS_WORK = {
     StoryStatus.BACKLOG: StoryStatus.READY,
@@ -24,50 +44,155 @@ _TOWARDS_WORK = {
 }
 
 
+def agent_assignee(agent_id: str) -> str:
+    """The assignee of a story an agent works on."""
+    return f"agent:{agent_id}"
+
+
+async def story_for_agent(uow: UnitOfWork, ref: str) -> Story:
+    """The story ``ref``, locked for the caller's entered transaction, if an agent may
+    start on it; ``InvalidTransition`` for a ``done`` or ``cancelled`` story.
+
+    Called before the agent is stored: while the lock is held, no other start on the
+    same story can look for active agents, so of two concurrent starts exactly one sees
+    the other's agent.
+    """
+    row = await story_row(uow, ref, for_update=True)
+    status = StoryStatus(row.status)
+    name = row.key or row.id
+    if status is StoryStatus.DONE:
+        raise InvalidTransition(
+            f"Story {name} is done; reopen it first "
+            f"(orchestrate story update {name} --status in_progress) to start an agent on it",
+            story_id=row.id,
+            current=status.value,
+        )
+    if status is StoryStatus.CANCELLED:
+        raise InvalidTransition(
+            f"Story {name} is cancelled; restore it first "
+            f"(orchestrate story update {name} --status backlog) to start an agent on it",
+            story_id=row.id,
+            current=status.value,
+        )
+    return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
+
+
 async def start_work_on_story(uow: UnitOfWork, ref: str, agent_id: str, actor: Actor) -> Story:
-    """Move a story to ``in_progress`` for an agent; a story already there stays."""
+    """Move a story to ``in_progress`` and assign it to the agent, in the caller's
+    entered transaction (the one storing the agent)."""
     auth.authorize(actor, Permission.WRITE)
-    async with uow:
-        row = await story_row(uow, ref)
-        while StoryStatus(row.status) in _TOWARDS_WORK:
-            _move(uow, row, _TOWARDS_WORK[StoryStatus(row.status)], agent_id)
-        if StoryStatus(row.status) is not StoryStatus.IN_PROGRESS:
-            check_transition(
-                StoryStatus(row.status), StoryStatus.IN_PROGRESS, subject=f"story {row.id}"
-            )
-        row.assignee = row.assignee or f"agent:{agent_id}"
-        await auth.record_audit(uow, actor, "story.start_work", row.id, {"agent_id": agent_id})
-        await uow.commit()
-        labels = (await labels_of(uow, [row.id])).get(row.id, ())
-        return to_story(row, labels)
+    row = await story_row(uow, ref, for_update=True)
+    while StoryStatus(row.status) in _TOWARDS_WORK:
+        _move(uow, row, _TOWARDS_WORK[StoryStatus(row.status)], agent_id)
+    _move(uow, row, StoryStatus.IN_PROGRESS, agent_id)
+    row.assignee = agent_assignee(agent_id)
+    row.updated_at = uow.now()
+    await auth.record_audit(uow, actor, "story.start_work", row.id, {"agent_id": agent_id})
+    return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
 
 
 async def submit_story_for_review(
     uow: UnitOfWork, ref: str, branch: str, agent_id: str, actor: Actor
-) -> Story:
-    """Record the agent's branch and move the story from ``in_progress`` to ``review``."""
+) -> Story | None:
+    """Record a completed agent's branch and move its story to ``review``, in the
+    caller's entered transaction; None when the story is not (or no longer) the agent's."""
     auth.authorize(actor, Permission.WRITE)
-    async with uow:
-        row = await story_row(uow, ref)
-        row.branch = branch
-        if StoryStatus(row.status) is not StoryStatus.REVIEW:
-            _move(uow, row, StoryStatus.REVIEW, agent_id)
-        await auth.record_audit(
-            uow, actor, "story.submit_for_review", row.id, {"agent_id": agent_id, "branch": branch}
+    row = await _agents_story(uow, ref, agent_id)
+    if row is None:
+        return None
+    row.branch = branch
+    row.updated_at = uow.now()
+    _move_if_allowed(uow, row, StoryStatus.REVIEW, agent_id, detail=None)
+    details = {"agent_id": agent_id, "branch": branch, "status": row.status}
+    await auth.record_audit(uow, actor, "story.submit_for_review", row.id, details)
+    return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
+
+
+async def release_story(
+    uow: UnitOfWork,
+    ref: str,
+    agent_id: str,
+    actor: Actor,
+    *,
+    blocked_reason: str | None = None,
+    detail: str | None = None,
+) -> Story | None:
+    """Give the story of an agent that ended without a result back, in the caller's
+    entered transaction: ``ready`` with no assignee, or ``blocked`` when the agent
+    reported ``blocked_reason``. None when the story is not (or no longer) the agent's.
+
+    ``detail`` (why the agent ended) goes into the status event and the audit entry; a
+    story a person has moved on from ``in_progress`` keeps its status.
+    """
+    auth.authorize(actor, Permission.WRITE)
+    row = await _agents_story(uow, ref, agent_id)
+    if row is None:
+        return None
+    before = StoryStatus(row.status)
+    row.assignee = None
+    row.updated_at = uow.now()
+    if before is StoryStatus.IN_PROGRESS:
+        target = StoryStatus.BLOCKED if blocked_reason is not None else StoryStatus.READY
+        _move_if_allowed(uow, row, target, agent_id, detail=blocked_reason or detail)
+    details = {
+        "agent_id": agent_id,
+        "from": before.value,
+        "to": row.status,
+        "reason": blocked_reason or detail,
+    }
+    await auth.record_audit(uow, actor, "story.release", row.id, details)
+    return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
+
+
+async def _agents_story(uow: UnitOfWork, ref: str, agent_id: str) -> StoryRow | None:
+    """The story, locked, if it is still assigned to the agent."""
+    try:
+        row = await story_row(uow, ref, for_update=True)
+    except NotFound:
+        log.info("agent_story_gone", story=ref, agent_id=agent_id)
+        return None
+    if row.assignee != agent_assignee(agent_id):
+        log.info("agent_story_not_followed", story_id=row.id, agent_id=agent_id)
+        return None
+    return row
+
+
+def _move_if_allowed(
+    uow: UnitOfWork, row: StoryRow, target: StoryStatus, agent_id: str, *, detail: str | None
+) -> None:
+    try:
+        _move(uow, row, target, agent_id, detail=detail)
+    except InvalidTransition:
+        log.info(
+            "agent_story_move_skipped", story_id=row.id, status=row.status, target=target.value
         )
-        await uow.commit()
-        labels = (await labels_of(uow, [row.id])).get(row.id, ())
-        return to_story(row, labels)
 
 
-def _move(uow: UnitOfWork, row: StoryRow, target: StoryStatus, agent_id: str) -> None:
+def _move(
+    uow: UnitOfWork,
+    row: StoryRow,
+    target: StoryStatus,
+    agent_id: str,
+    *,
+    detail: str | None = None,
+) -> None:
     current = StoryStatus(row.status)
-    check_transition(current, target, subject=f"story {row.key or row.id}")
+    if not check_transition(current, target, subject=_subject(row)):
+        return
     row.status = target.value
     row.updated_at = uow.now()
     record_event(
         uow,
         StoryStatusChanged(
-            subject=row.id, from_=current.value, to=target.value, reason="agent", agent_id=agent_id
+            subject=row.id,
+            from_=current.value,
+            to=target.value,
+            reason="agent",
+            agent_id=agent_id,
+            detail=detail,
         ),
     )
+
+
+def _subject(row: StoryRow) -> str:
+    return f"story {row.key or row.id}"

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from orchestrate.cli.output import print_json, print_table
+from orchestrate.cli.output import print_json, print_table, say
 from orchestrate.cli.runtime import run_with_runtime
 from orchestrate.core.events import Event
 from orchestrate.core.runtime import Runtime
@@ -97,6 +97,22 @@ def _print(events: list[Event], as_json: bool) -> None:
             line = f"{at}  {event.id:>8}  {event.type:<32} {event.subject}  {payload}"
         sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+@events_app.command("forget-consumer")
+def forget_consumer(
+    name: Annotated[str, typer.Argument(help="Its name, as `events consumers` lists it.")],
+) -> None:
+    """Drop a durable consumer's cursor, so it stops holding back event pruning.
+
+    For a consumer that no longer exists in the code (removed or renamed); refused while a
+    worker runs it.
+    """
+    forgotten = run_with_runtime(lambda rt: service.forget_consumer(rt.uow(), name))
+    say(
+        f"Forgot event consumer '{forgotten.name}' (it was at event {forgotten.cursor}, "
+        f"{forgotten.lag} behind)."
+    )
 
 
 @events_app.command("consumers")

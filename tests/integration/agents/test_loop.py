@@ -216,7 +216,7 @@ class TestLimits:
         (repo / "big.txt").write_text("x" * 3000 + "\n")
         git(repo, "add", "big.txt")
         git(repo, "-c", "user.name=D", "-c", "user.email=d@e", "commit", "-qm", "big")
-        with_pricing(runtime, pricing={"scripted-model": {"context_window": 4000}})
+        with_pricing(runtime, pricing={"scripted-model": {"context_window": 6000}})
         reads = [tool_call("read_file", {"path": "big.txt", "start_line": n}) for n in (1, 1, 1)]
         provider = ScriptedProvider([*reads, finish("completed", "read it")])
         agent = AgentRunner(runtime, provider)

@@ -65,6 +65,12 @@ def pruned(cli: Cli, *args: str) -> dict[str, Any]:
     return report
 
 
+def audited_prunes(cli: Cli) -> list[dict[str, Any]]:
+    listed = cli("audit", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    return [record for record in json.loads(listed.stdout) if record["action"] == "db.prune"]
+
+
 def rows_by_rule(report: dict[str, Any]) -> dict[str, int]:
     return {rule["rule"]: rule["rows"] for rule in report["rules"]}
 
@@ -104,6 +110,21 @@ class TestPrune:
         assert abs(cutoff - (datetime.now(UTC) - timedelta(days=30))) < timedelta(minutes=5)
         assert what_is_stored(db_url) == before
         assert (tmp_path / "logs" / run_id).is_dir()
+
+    def test_a_prune_is_audited_with_what_it_removed_and_a_dry_run_is_not(
+        self, cli: Cli, db_url: str, tmp_path: Path
+    ) -> None:
+        on_database(db_url, 40, lambda rows: old_data(rows, tmp_path / "logs"))
+
+        pruned(cli, "--dry-run")
+        assert audited_prunes(cli) == []
+        pruned(cli, "--older-than", "7d")
+
+        [record] = audited_prunes(cli)
+        assert record["actor"].startswith("cli:")
+        assert record["subject"] == "database"
+        assert record["details"]["older_than"] == "7d"
+        assert rows_by_rule(record["details"])["pipeline_runs"] == 1
 
     def test_the_human_dry_run_says_nothing_changed(self, cli: Cli) -> None:
         result = cli("db", "prune", "--dry-run")

@@ -10,19 +10,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from orchestrate.core.errors import Conflict, NotFound
 from orchestrate.core.events import (
     Consumer,
     Event,
     consumer_statuses,
+    forget_consumer,
     read_events,
     record_event,
     run_consumers,
     slowest_consumer_cursor,
 )
+from orchestrate.core.events import _store as consumer_store
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from tests.event_types import Logged, Ticked
@@ -78,6 +82,33 @@ async def test_a_consumer_gets_every_matching_event_in_order_and_its_cursor_is_s
     assert (status.name, status.failures, status.lease_owner) == ("counter", 0, None)
     assert await slowest_consumer_cursor(runtime.uow(read_only=True)) == status.cursor > 0
     assert status.lag == 1  # the Logged event after the last tick is not for it
+
+
+async def test_a_forgotten_consumer_no_longer_holds_back_pruning(runtime: Runtime) -> None:
+    await tick(runtime, range(3))
+    seen: list[int] = []
+    await consume(runtime, [Consumer("gone", collecting(seen))], lambda: len(seen) >= 3)
+    assert await slowest_consumer_cursor(runtime.uow(read_only=True)) is not None
+
+    forgotten = await forget_consumer(runtime.uow(), "gone")
+
+    assert (forgotten.name, forgotten.cursor > 0) == ("gone", True)
+    assert await consumer_statuses(runtime.uow(read_only=True)) == []
+    assert await slowest_consumer_cursor(runtime.uow(read_only=True)) is None
+    with pytest.raises(NotFound, match="No event consumer named 'gone'"):
+        await forget_consumer(runtime.uow(), "gone")
+
+
+async def test_a_consumer_a_worker_runs_cannot_be_forgotten(runtime: Runtime) -> None:
+    await consumer_store.ensure_consumer(runtime.uow(), "busy")
+    taken = await consumer_store.take_lease(runtime.uow(), "busy", "worker-7", timedelta(minutes=1))
+    assert taken == 0
+
+    with pytest.raises(Conflict, match="running on worker-7"):
+        await forget_consumer(runtime.uow(), "busy")
+
+    [status] = await consumer_statuses(runtime.uow(read_only=True))
+    assert (status.name, status.lease_owner) == ("busy", "worker-7")
 
 
 async def test_a_failing_handler_is_retried_from_the_failed_event_and_nothing_is_skipped(

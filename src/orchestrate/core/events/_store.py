@@ -132,6 +132,18 @@ async def first_id_to_keep(uow: UnitOfWork) -> int | None:
     return cursor if later is None else min(cursor, later)
 
 
+async def delete_consumer(uow: UnitOfWork, name: str) -> EventConsumerRow | None:
+    """Remove the consumer's row unless a worker holds its lease; the row as it was.
+
+    Returns None when there is no such consumer; raises nothing itself: the caller
+    checks ``lease_owner``/``lease_expires_at`` on the returned row before committing.
+    """
+    row = await uow.session.get(EventConsumerRow, name, with_for_update=True)
+    if row is not None:
+        await uow.session.delete(row)
+    return row
+
+
 async def all_consumers(uow: UnitOfWork) -> Sequence[EventConsumerRow]:
     return (await uow.session.scalars(select(EventConsumerRow).order_by("name"))).all()
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from orchestrate.core.errors import Conflict, NotFound
 from orchestrate.core.events import _store
 from orchestrate.core.events.log import EventFilter, read_events
 from orchestrate.core.events.model import Event
@@ -111,6 +112,38 @@ async def consumer_statuses(uow: UnitOfWork) -> list[ConsumerStatus]:
                 )
             )
         return statuses
+
+
+async def forget_consumer(uow: UnitOfWork, name: str) -> ConsumerStatus:
+    """Drop a consumer's cursor row: the consumer starts from the log's start if it runs
+    again, and no longer holds back event pruning.
+
+    For a consumer removed from the code (or renamed): its row keeps the retention floor
+    where it stopped forever. Refused while a worker holds its lease, since that worker
+    would only recreate the row at the start of the log.
+    """
+    async with uow:
+        row = await _store.delete_consumer(uow, name)
+        if row is None:
+            raise NotFound(f"No event consumer named '{name}'", consumer=name)
+        now = uow.now()
+        if row.lease_owner and row.lease_expires_at and row.lease_expires_at > now:
+            raise Conflict(
+                f"Event consumer '{name}' is running on {row.lease_owner}; stop that "
+                "worker (or remove the consumer from its code) first",
+                consumer=name,
+            )
+        status = ConsumerStatus(
+            name=row.name,
+            cursor=row.cursor,
+            lag=await _store.events_after(uow, row.cursor),
+            lease_owner=row.lease_owner,
+            failures=row.failures,
+            last_error=row.last_error,
+            updated_at=row.updated_at,
+        )
+        await uow.commit()
+        return status
 
 
 async def run_consumers(
