@@ -25,7 +25,7 @@ finds its place in the file from the conversation it is sent (see ``_resume_poin
 Replaying checks each request against the recorded one: first its shape (the roles of
 the last two messages, the tool calls of the last assistant message and the results
 answering them), then its content — the system prompt and the new input since the
-model's last answer, with paths, ids, commits and times of the run masked
+model's last answer, with the run's paths, ids, commits, times and durations masked
 (``replay_match``). Version 1 files, recorded before the content check, are replayed
 on shape only, and refused when they hold a ``spawn_agent`` call (their sub-agents
 were not recorded).
@@ -71,7 +71,7 @@ class SessionHeader(BaseModel):
     model: str
     created_at: str
     identity: RunIdentity | None = None
-    """The recording run's id, workspace, repository and branch, masked when comparing."""
+    """The recording run's id, workspace, repository, branch and base, masked when comparing."""
 
 
 class RecordedError(BaseModel):
@@ -185,8 +185,9 @@ class ReplayProvider:
 
     @property
     def _agent(self) -> str:
+        """`` agent_01…`` when the replaying run is known, for the messages, else ``""``."""
         agent = self._identity.agent_id if self._identity else None
-        return f" of agent {agent}" if agent else ""
+        return f" {agent}" if agent else ""
 
     @property
     def remaining(self) -> int:
@@ -198,7 +199,7 @@ class ReplayProvider:
         if self._position >= len(self._entries):
             raise ProviderError(
                 f"Replay session {self.path} has only {len(self._entries)} recorded calls and "
-                f"the agent{self._agent.removeprefix(' of agent')} asked for call {number}; "
+                f"the agent{self._agent} asked for call {number}; "
                 "the run went further than the recording. Record the session again with "
                 "--record.",
                 path=str(self.path),
@@ -212,8 +213,9 @@ class ReplayProvider:
             else self._content_difference(entry.request, request)
         )
         if difference:
+            whose = f" of agent{self._agent}" if self._agent else ""
             raise ProviderError(
-                f"Replay of {self.path} diverged at call {number}{self._agent}: {difference}. "
+                f"Replay of {self.path} diverged at call {number}{whose}: {difference}. "
                 "The agent no longer behaves as when the session was recorded; record it "
                 "again with --record.",
                 path=str(self.path),
