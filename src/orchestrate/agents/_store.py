@@ -381,12 +381,11 @@ async def agent_page(
 
 
 async def finished_with_workspace(uow: UnitOfWork) -> list[AgentRow]:
-    """Finished top-level runs whose worktree is still recorded."""
+    """Finished runs, sub-agents included, whose worktree is still recorded."""
     finished = [state.value for state in AgentState if state.is_terminal]
     query = select(AgentRow).where(
         AgentRow.state.in_(finished),
         AgentRow.workspace_path.is_not(None),
-        AgentRow.parent_id.is_(None),
     )
     return list(await uow.session.scalars(query))
 

@@ -76,6 +76,7 @@ async def start_agent(
         model=body.model,
         max_turns=body.max_turns,
         max_cost_usd=body.max_cost_usd,
+        stuck_repeats=body.stuck_repeats,
         enqueue=body.start,
         force=body.force,
     )

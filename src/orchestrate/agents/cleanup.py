@@ -1,4 +1,9 @@
-"""Removing the worktrees of finished agents; their branches (and commits) stay."""
+"""Removing the worktrees of finished agents; their branches (and commits) stay.
+
+Sub-agents count like any other run: a finished child's worktree goes even while its
+parent still runs, since the parent reads the child's work from its branch, not its
+directory. A run that is not finished keeps its worktree, whoever started it.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from orchestrate.core.uow import UnitOfWork
 
 
 async def cleanup_workspaces(uow: UnitOfWork, actor: Actor) -> list[tuple[str, str]]:
-    """Remove every finished top-level agent's worktree; returns (agent id, path) pairs."""
+    """Remove every finished agent's worktree; returns (agent id, path) pairs."""
     auth.authorize(actor, Permission.WRITE)
     async with uow.sibling(read_only=True) as reader:
         rows = await store.finished_with_workspace(reader)

@@ -16,6 +16,7 @@ from orchestrate.agents.execution import run_agent_here
 from orchestrate.agents.models import AgentState
 from orchestrate.agents.rendering import describe_message, progress_line
 from orchestrate.agents.schemas import AgentOut, AgentTypeOut, MessageOut
+from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.auth.service import Actor
 from orchestrate.cli.output import print_fields, print_json, print_table, say, stdout
 from orchestrate.cli.runtime import cli_settings, run_with_runtime
@@ -58,6 +59,14 @@ def start(
     model: Annotated[str | None, typer.Option(help="Model name.")] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="USD budget.")] = None,
     max_turns: Annotated[int | None, typer.Option(min=1)] = None,
+    stuck_repeats: Annotated[
+        int | None,
+        typer.Option(
+            "--stuck-repeats",
+            min=MIN_REPEATS,
+            help="Repeats of the same tool calls that count as a loop (default: the type's, 4).",
+        ),
+    ] = None,
     record: Annotated[
         Path | None,
         typer.Option(
@@ -85,6 +94,7 @@ def start(
         model=model,
         max_turns=max_turns,
         max_cost_usd=Decimal(str(max_cost)) if max_cost is not None else None,
+        stuck_repeats=stuck_repeats,
         record=record,
         force=force,
     )

@@ -24,6 +24,8 @@ Front matter keys:
   configured default.
 * ``max_turns``, ``max_tokens`` (integers ≥ 1), ``max_cost_usd`` (a decimal > 0),
   ``max_wall_minutes`` (a number > 0).
+* ``stuck_repeats`` (an integer ≥ 2): how often a cycle of identical tool calls may
+  repeat before the agent is warned, then failed (``stuck.py``; default 4).
 * ``network``: ``true`` gives the type's bash outbound network access (user-mode
   networking without the host's loopback); off by default.
 * Any other key (Claude Code files have e.g. ``color``) is kept in ``extra``.
@@ -53,6 +55,7 @@ from typing import Any
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from orchestrate.agents.models import AgentDefinition
+from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.core.bounded_yaml import FRONT_MATTER_LIMITS, load_bounded
 from orchestrate.core.errors import NotFound, ValidationFailed
 
@@ -78,6 +81,7 @@ KNOWN_KEYS = (
     "max_cost_usd",
     "max_tokens",
     "max_wall_minutes",
+    "stuck_repeats",
     "network",
 )
 
@@ -103,6 +107,7 @@ def parse_definition(text: str, source: Path) -> AgentDefinition:
         max_cost_usd=front.positive_decimal("max_cost_usd"),
         max_tokens=front.positive_int("max_tokens"),
         max_wall_minutes=front.positive_number("max_wall_minutes"),
+        stuck_repeats=front.repeat_count("stuck_repeats"),
         network=front.flag("network"),
         extra={key: value for key, value in front.data.items() if key not in KNOWN_KEYS},
     )
@@ -308,6 +313,18 @@ class _FrontMatter:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise self._error(key, f"{key} must be a positive integer, got {value!r}")
+        return value
+
+    def repeat_count(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < MIN_REPEATS:
+            raise self._error(
+                key,
+                f"{key} must be an integer of at least {MIN_REPEATS} (how many times a "
+                f"repeated call counts as a loop), got {value!r}",
+            )
         return value
 
     def positive_decimal(self, key: str) -> Decimal | None:

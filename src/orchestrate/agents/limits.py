@@ -1,9 +1,7 @@
-"""The hard limits of a run and stuck detection; each breach names itself clearly."""
+"""The hard limits of a run; each breach names itself clearly (loops: ``stuck.py``)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -34,31 +32,3 @@ def breached_limit(limits: Limits, spent: Spent) -> str | None:
         minutes = limits.max_wall_time.total_seconds() / 60
         return f"time limit reached: ran for {spent.active} (limit {minutes:g} minutes)"
     return None
-
-
-@dataclass(frozen=True)
-class ToolAction:
-    """One tool call and its result, as compared by stuck detection."""
-
-    name: str
-    arguments: dict[str, object]
-    output: str
-    is_error: bool
-
-
-def stuck_reason(history: Sequence[ToolAction], repeats: int) -> str | None:
-    """A reason when the last ``repeats`` actions were the same call with the same result."""
-    if repeats < 2 or len(history) < repeats:
-        return None
-    tail = history[-repeats:]
-    keys = {
-        (a.name, json.dumps(a.arguments, sort_keys=True, default=str), a.output, a.is_error)
-        for a in tail
-    }
-    if len(keys) != 1:
-        return None
-    action = tail[-1]
-    shown = json.dumps(action.arguments, sort_keys=True, default=str)
-    if len(shown) > 120:
-        shown = shown[:117] + "..."
-    return f"stuck: called {action.name} {shown} {repeats} times in a row with the same result"

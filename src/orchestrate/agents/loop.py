@@ -24,7 +24,7 @@ import structlog
 from orchestrate.agents import _store as store
 from orchestrate.agents.context import ContextDoesNotFit, ContextFitter
 from orchestrate.agents.control import ControlWatcher, Interrupted
-from orchestrate.agents.limits import Spent, ToolAction, breached_limit, stuck_reason
+from orchestrate.agents.limits import Spent, breached_limit
 from orchestrate.agents.models import (
     AgentDefinition,
     AgentRun,
@@ -35,6 +35,7 @@ from orchestrate.agents.models import (
     ToolCallStatus,
 )
 from orchestrate.agents.prompting import build_request, first_message
+from orchestrate.agents.stuck import ToolAction, find_loop, was_warned
 from orchestrate.agents.tables import AgentRow
 from orchestrate.agents.tools.base import Tool, ToolContext, ToolInputError, ToolOutput
 from orchestrate.core.errors import ConfigurationError
@@ -181,7 +182,12 @@ class AgentLoop:
         started = time.monotonic()
         response = await self._complete(messages, window)
         duration_ms = int((time.monotonic() - started) * 1000)
-        cost = cost_of(response.model or self.run.model, response.usage, settings.pricing)
+        cost = cost_of(
+            response.model or self.run.model,
+            response.usage,
+            settings.pricing,
+            fallback=self.run.model,
+        )
         call = CallRecord(
             model=response.model or self.run.model,
             usage=response.usage,
@@ -377,14 +383,31 @@ class AgentLoop:
         raise _Stop
 
     async def _check_stuck(self) -> None:
+        """Warn the model once when its last replies repeat a cycle; fail it after that.
+
+        The warning is a user message in the transcript, so a resumed run knows it was
+        given and the next repeat fails the run instead of warning again.
+        """
         history = [
-            ToolAction(c.name, c.arguments, c.output or "", c.is_error)
+            ToolAction(c.turn, c.name, c.arguments, c.output or "", c.is_error)
             for c in self._calls.values()
             if c.status is ToolCallStatus.DONE and c.name != "finish"
         ]
-        reason = stuck_reason(history, self.run.limits.stuck_repeats)
-        if reason:
-            await self._fail(reason)
+        loop = find_loop(history, self.run.limits.stuck_repeats)
+        if loop is None:
+            return
+        texts = [
+            block.text
+            for message in self._messages
+            if message.role is Role.USER
+            for block in message.content
+            if isinstance(block, TextBlock)
+        ]
+        if was_warned(texts):
+            await self._fail(loop.failure_reason())
+        log.info("agent_loop_warned", agent_id=self.run_id, loop=loop.describe())
+        warning = Message(role=Role.USER, content=[TextBlock(text=loop.warning())])
+        await self._append(len(self._messages), warning)
 
     # --- endings ------------------------------------------------------------------------
 

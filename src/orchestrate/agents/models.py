@@ -108,6 +108,8 @@ class Limits:
     max_cost_usd: Decimal | None = None
     max_wall_time: timedelta | None = timedelta(hours=2)
     stuck_repeats: int = 4
+    """How many times in a row a cycle of tool calls may repeat before the model is
+    warned (and, repeating once more, failed); see ``stuck.py``."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class AgentDefinition:
     max_cost_usd: Decimal | None = None
     max_tokens: int | None = None
     max_wall_minutes: float | None = None
+    stuck_repeats: int | None = None
     network: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 

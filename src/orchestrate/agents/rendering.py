@@ -7,6 +7,7 @@ import json
 from rich.console import Console
 from rich.text import Text
 
+from orchestrate.agents.stuck import WARNING_HEADING
 from orchestrate.cli.output import styled
 from orchestrate.llm.service import Message, Role, TextBlock, ToolResultBlock, ToolUseBlock
 
@@ -42,7 +43,14 @@ def progress_line(message: Message) -> Text | None:
     """One line per step for ``--wait``: what the agent said or which tools it called."""
     if message.role is not Role.ASSISTANT:
         errors = [b for b in message.content if isinstance(b, ToolResultBlock) and b.is_error]
-        return Text(f"  ! {_first_line(errors[0].content)}") if errors else None
+        if errors:
+            return Text(f"  ! {_first_line(errors[0].content)}")
+        warned = [
+            b.text
+            for b in message.content
+            if isinstance(b, TextBlock) and b.text.startswith(WARNING_HEADING)
+        ]
+        return Text(f"  ! {_short(warned[0], 300)}", style="yellow") if warned else None
     calls = [
         f"{b.name}({_short(_arguments(b), 60)})"
         for b in message.content

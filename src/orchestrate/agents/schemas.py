@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrate.agents.models import AgentDefinition, AgentRun, AgentState
+from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.llm.service import ContentBlock, Message
 from orchestrate.web.schemas import ServerPath
 
@@ -33,6 +34,12 @@ class AgentStartIn(BaseModel):
     model: str | None = Field(default=None, max_length=200)
     max_turns: int | None = Field(default=None, ge=1)
     max_cost_usd: Decimal | None = Field(default=None, gt=0)
+    stuck_repeats: int | None = Field(
+        default=None,
+        ge=MIN_REPEATS,
+        description="How many times in a row a cycle of identical tool calls may repeat "
+        "before the agent is warned, then failed (default: the type's, else 4).",
+    )
     start: bool = Field(default=True, description="Queue it now; false leaves it 'created'.")
     force: bool = Field(
         default=False,
@@ -111,6 +118,7 @@ class AgentOut(BaseModel):
                 "max_wall_seconds": (
                     limits.max_wall_time.total_seconds() if limits.max_wall_time else None
                 ),
+                "stuck_repeats": limits.stuck_repeats,
             },
             control=run.control.value if run.control else None,
             finish_status=run.finish_status.value if run.finish_status else None,
@@ -131,6 +139,7 @@ class AgentTypeOut(BaseModel):
     provider: str | None
     max_turns: int | None
     max_cost_usd: Decimal | None
+    stuck_repeats: int | None
     source: str
 
     @classmethod
@@ -143,6 +152,7 @@ class AgentTypeOut(BaseModel):
             provider=definition.provider,
             max_turns=definition.max_turns,
             max_cost_usd=definition.max_cost_usd,
+            stuck_repeats=definition.stuck_repeats,
             source=str(definition.source),
         )
 

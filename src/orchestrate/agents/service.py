@@ -30,6 +30,7 @@ from orchestrate.agents.models import (
 from orchestrate.agents.queueing import RUN_JOB, enqueue_run, run_job_key, run_job_of
 from orchestrate.agents.sessions import child_session
 from orchestrate.agents.steering import approve, cancel, deny, pause, resume
+from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.agents.tables import AgentRow
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
@@ -84,6 +85,8 @@ class StartAgent:
     model: str | None = None
     max_turns: int | None = None
     max_cost_usd: Decimal | None = None
+    stuck_repeats: int | None = None
+    """How many repeats of a cycle of tool calls count as a loop (default: the type's, 4)."""
     record: Path | None = None
     enqueue: bool = True
     origin_key: str | None = None
@@ -409,9 +412,20 @@ def _limits(definition: AgentDefinition, request: StartAgent) -> Limits:
     cost = request.max_cost_usd if request.max_cost_usd is not None else definition.max_cost_usd
     if cost is not None and cost <= 0:
         raise ValidationFailed("max_cost_usd must be more than 0", field="max_cost_usd")
+    repeats = next(
+        (value for value in (request.stuck_repeats, definition.stuck_repeats) if value is not None),
+        defaults.stuck_repeats,
+    )
+    if repeats < MIN_REPEATS:
+        raise ValidationFailed(
+            f"stuck_repeats must be at least {MIN_REPEATS} (how many times a repeated "
+            f"call or cycle of calls counts as a loop), got {repeats}",
+            field="stuck_repeats",
+        )
     return Limits(
         max_turns=max_turns,
         max_tokens=definition.max_tokens,
         max_cost_usd=cost,
         max_wall_time=wall,
+        stuck_repeats=repeats,
     )

@@ -208,6 +208,7 @@ def _tools(tools: Sequence[ToolSpec]) -> list[ToolParam]:
 
 def _messages(messages: Sequence[Message]) -> list[MessageParam]:
     params: list[MessageParam] = []
+    messages = _alternating(messages)
     for position, message in enumerate(messages, start=1):
         content = _content(message, is_last=position == len(messages))
         if message.role is Role.USER:
@@ -215,6 +216,19 @@ def _messages(messages: Sequence[Message]) -> list[MessageParam]:
         else:
             params.append({"role": "assistant", "content": content})
     return params
+
+
+def _alternating(messages: Sequence[Message]) -> list[Message]:
+    """Consecutive messages of one role as one: the API wants roles to alternate, and a
+    transcript may hold a note (e.g. the loop warning) right after a turn's tool results."""
+    merged: list[Message] = []
+    for message in messages:
+        if merged and merged[-1].role is message.role:
+            previous = merged[-1]
+            merged[-1] = Message(role=previous.role, content=[*previous.content, *message.content])
+        else:
+            merged.append(message)
+    return merged
 
 
 def _content(message: Message, *, is_last: bool) -> list[ContentBlockParam]:

@@ -5,7 +5,8 @@ model is looked up by exact name first, then by the longest known prefix, so a d
 snapshot (``claude-sonnet-4-5-20250929``) or a newer release of a known family
 (``claude-sonnet-4-6``, ``claude-opus-5``) gets its family's price. Anything else (a local
 Ollama or vLLM model, a fine-tune) costs nothing and is assumed to read ``DEFAULT_CONTEXT_WINDOW``
-tokens; set ``ORCHESTRATE_PRICING`` (``Settings.pricing``) to correct either::
+tokens (a reply naming an unknown model is priced as the model the run asked for,
+see ``cost_of``); set ``ORCHESTRATE_PRICING`` (``Settings.pricing``) to correct either::
 
     {"my-model": {"input": 3, "output": 15, "cache_read": 0.3, "cache_write": 3.75,
                   "context_window": 200000}}
@@ -135,8 +136,28 @@ def price_of(model: str, overrides: Overrides | None = None) -> ModelPrice:
     )
 
 
-def cost_of(model: str, usage: Usage, overrides: Overrides | None = None) -> Decimal:
-    """USD that one call with ``usage`` cost on ``model``."""
+def is_priced(model: str, overrides: Overrides | None = None) -> bool:
+    """Whether ``model`` has a price, built in or from ``Settings.pricing``."""
+    return (
+        _lookup(model, BUILT_IN_PRICES) is not None or _lookup(model, overrides or {}) is not None
+    )
+
+
+def cost_of(
+    model: str,
+    usage: Usage,
+    overrides: Overrides | None = None,
+    *,
+    fallback: str | None = None,
+) -> Decimal:
+    """USD that one call with ``usage`` cost on ``model``.
+
+    A reply may name a model the table does not know (a provider's alias or a new
+    snapshot) although the run asked for a known one; with ``fallback`` (the model
+    that was asked for) such a call is priced as that model, not as free, so budgets hold.
+    """
+    if fallback is not None and not is_priced(model, overrides):
+        model = fallback
     price = price_of(model, overrides)
     total = (
         usage.input_tokens * price.input

@@ -81,6 +81,28 @@ class TestStarting:
         assert agent["limits"]["max_turns"] == 40  # explorer.md
         assert agent["limits"]["max_cost_usd"] == "1"
 
+    async def test_a_start_sets_how_many_repeats_count_as_a_loop(
+        self, api: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        assert (await start(api, tokens))["limits"]["stuck_repeats"] == 4
+        assert (await start(api, tokens, stuck_repeats=9))["limits"]["stuck_repeats"] == 9
+
+    @pytest.mark.parametrize("repeats", [1, 0, "many"])
+    async def test_fewer_than_two_repeats_is_a_problem_and_nothing_is_started(
+        self, api: httpx.AsyncClient, tokens: Tokens, repeats: object
+    ) -> None:
+        response = await api.post(
+            "/api/agents",
+            json=start_body(stuck_repeats=repeats),
+            headers=bearer(tokens[Role.OPERATOR]),
+        )
+
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert ["body", "stuck_repeats"] in [e["loc"] for e in response.json()["errors"]]
+        listed = await api.get("/api/agents", headers=bearer(tokens[Role.VIEWER]))
+        assert listed.json()["items"] == []
+
     async def test_an_agent_created_without_start_is_queued_only_when_started(
         self, api: httpx.AsyncClient, tokens: Tokens
     ) -> None:

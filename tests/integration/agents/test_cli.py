@@ -154,6 +154,20 @@ class TestStart:
         assert "not the top of a git repository" in result.stderr
         assert json.loads(cli("agent", "list", "--json").stdout) == []
 
+    def test_stuck_repeats_is_kept_in_the_runs_limits(self, cli: Cli, repo: Path) -> None:
+        result = cli(*start_command(repo), "--stuck-repeats", "7")
+
+        assert result.exit_code == 0, result.stderr
+        assert show(cli, result.stdout.strip())["limits"]["stuck_repeats"] == 7
+
+    def test_fewer_than_two_stuck_repeats_is_a_usage_error(self, cli: Cli, repo: Path) -> None:
+        result = cli(*start_command(repo), "--stuck-repeats", "1")
+
+        assert result.exit_code == 2
+        assert "--stuck-repeats" in result.stderr
+        assert "greater than or equal" in " ".join(result.stderr.split())
+        assert json.loads(cli("agent", "list", "--json").stdout) == []
+
     def test_an_unknown_provider_is_a_usage_error_naming_the_providers(
         self, cli: Cli, repo: Path
     ) -> None:

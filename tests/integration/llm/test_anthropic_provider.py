@@ -67,6 +67,25 @@ async def test_a_tool_call_and_its_result_make_a_round_trip(anthropic_for: Conne
     assert sent[2]["content"][0]["content"] == "print(1)"
 
 
+async def test_a_note_stored_after_tool_results_goes_in_the_same_user_turn(
+    anthropic_for: Connect,
+) -> None:
+    # The agent loop stores its loop warning as a user message right after the results.
+    with FakeAnthropic([tool_call("read_file", {"path": "app.py"}), finish()]) as api:
+        provider = anthropic_for(api)
+        request = make_request()
+        first = await provider.complete(request)
+        follow_up = continue_with_results(request, first, "print(1)")
+        note = Message(role=Role.USER, content=[TextBlock(text="You appear to be looping.")])
+        follow_up = follow_up.model_copy(update={"messages": [*follow_up.messages, note]})
+        await provider.complete(follow_up)
+
+    sent = api.requests[1].body["messages"]
+    assert [message["role"] for message in sent] == ["user", "assistant", "user"]
+    assert [block["type"] for block in sent[2]["content"]] == ["tool_result", "text"]
+    assert sent[2]["content"][1]["text"] == "You appear to be looping."
+
+
 async def test_usage_counts_cache_reads_and_writes_apart(anthropic_for: Connect) -> None:
     usage = Usage(input_tokens=12, output_tokens=34, cache_read_tokens=5600, cache_write_tokens=780)
     with FakeAnthropic([text_reply("ok", usage=usage)]) as api:

@@ -96,6 +96,10 @@ class TestParsing:
         assert (definition.model, definition.provider, definition.max_turns) == (None,) * 3
         assert (definition.max_cost_usd, definition.max_tokens) == (None, None)
         assert definition.max_wall_minutes is None
+        assert definition.stuck_repeats is None
+
+    def test_stuck_repeats_sets_how_many_repeats_are_a_loop(self) -> None:
+        assert parse(definition_text("stuck_repeats: 8\n")).stuck_repeats == 8
 
     def test_claude_model_inherit_means_the_configured_default(self) -> None:
         assert parse(definition_text("model: inherit\n")).model is None
@@ -163,6 +167,10 @@ class TestInvalidFiles:
             ("max_cost_usd: [1]\n", "max_cost_usd must be a positive amount"),
             ("max_wall_minutes: 0\n", "max_wall_minutes must be a positive number"),
             ("max_wall_minutes: soon\n", "max_wall_minutes must be a positive number"),
+            ("stuck_repeats: 1\n", "stuck_repeats must be an integer of at least 2"),
+            ("stuck_repeats: 0\n", "counts as a loop), got 0"),
+            ("stuck_repeats: many\n", "stuck_repeats must be an integer of at least 2"),
+            ("stuck_repeats: true\n", "stuck_repeats must be an integer of at least 2"),
             ("tools: 5\n", "tools must be a list of tool names"),
             ("tools: [read_file, 7]\n", "tools must be a list of tool names"),
             ("tools: {read_file: yes}\n", "tools must be a list of tool names"),

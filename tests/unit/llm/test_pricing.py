@@ -98,6 +98,31 @@ class TestCost:
         assert cost_of("claude-opus-4-1", Usage()) == 0
 
 
+class TestUnknownReplyModel:
+    def test_a_reply_naming_an_unknown_model_is_priced_as_the_model_asked_for(self) -> None:
+        usage = Usage(input_tokens=MILLION, output_tokens=MILLION)
+
+        cost = cost_of("sonnet-latest-alias", usage, fallback="claude-sonnet-4-5")
+
+        assert cost == Decimal(18)  # $3 input + $15 output per million
+
+    def test_a_known_reply_model_keeps_its_own_price(self) -> None:
+        usage = Usage(input_tokens=MILLION)
+
+        assert cost_of("claude-haiku-4-5", usage, fallback="claude-opus-4-5") == Decimal(1)
+
+    def test_a_model_priced_by_an_override_is_known(self) -> None:
+        overrides = {"llama3.1": {"input": Decimal("0.1")}}
+        usage = Usage(input_tokens=MILLION)
+
+        assert cost_of("llama3.1:8b", usage, overrides, fallback="gpt-4o") == Decimal("0.1")
+
+    def test_when_neither_is_known_the_call_is_free(self) -> None:
+        usage = Usage(input_tokens=MILLION)
+
+        assert cost_of("my-alias", usage, fallback="my-fine-tune") == 0
+
+
 class TestOverrides:
     def test_an_override_replaces_the_built_in_price(self) -> None:
         overrides = {"claude-sonnet-4-5": {"input": Decimal(1), "output": Decimal(2)}}
