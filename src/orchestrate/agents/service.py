@@ -212,13 +212,14 @@ async def create_sub_agent(
     task: str,
     budget: Decimal | None,
     *,
-    call_id: str,
+    call_id: str | None = None,
 ) -> AgentRun:
     """A child run of ``parent`` (``spawn_agent``), not queued: the parent's job runs it.
 
     Same provider and story; its own worktree, on a branch made from where the parent's
     branch is now; its type's limits, with ``budget`` as its cost limit when given. A
-    recorded or replayed parent gives it its own stream, keyed by ``call_id``.
+    recorded or replayed parent gives it its own stream, keyed by ``call_id`` (the
+    ``spawn_agent`` call's id, required then).
     """
     session = child_session(parent, call_id)
     repo = Path(parent.repo_path) if parent.repo_path else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrate.agents.models import AgentRun
+from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.settings import Settings
 from orchestrate.llm.service import Provider, RunIdentity, child_stream_path, create_provider
 
@@ -29,9 +30,18 @@ class ChildSession:
     record_path: Path | None
 
 
-def child_session(parent: AgentRun, call_id: str) -> ChildSession:
+def child_session(parent: AgentRun, call_id: str | None) -> ChildSession:
     """Where the sub-agent started by ``parent``'s ``spawn_agent`` call ``call_id`` records
-    and replays. A parent that neither records nor replays passes its provider on."""
+    and replays. A parent that neither records nor replays passes its provider on; one
+    that does needs the call's id, the only name its child's stream can have."""
+    if call_id is None:
+        if is_session(parent):
+            raise ConfigurationError(
+                f"Agent {parent.id} records or replays a session, so a sub-agent it starts "
+                "needs the id of the spawn_agent call that starts it (call_id).",
+                agent_id=parent.id,
+            )
+        return ChildSession(provider=parent.provider, record_path=None)
     record = child_stream_path(Path(parent.record_path), call_id) if parent.record_path else None
     provider = parent.provider
     if provider.startswith(REPLAY_PREFIX) and len(provider) > len(REPLAY_PREFIX):
