@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from orchestrate.agents import service
 from orchestrate.agents.execution import execute_agent
+from orchestrate.agents.sessions import run_identity
 from orchestrate.auth.service import Actor
 from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
@@ -110,7 +112,13 @@ def prepare_repository(target: Path) -> Path:
 
 
 async def record(home: Path, repo: Path) -> None:
-    settings = Settings(home=home)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        home=home,
+        # The agent's `python -m unittest` must find this interpreter inside the sandbox,
+        # or the recording holds "python: command not found" and the replay diverges.
+        sandbox_path=f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin",
+        sandbox_read_only_paths=[Path(sys.prefix), Path(sys.base_prefix)],
+    )
     runtime = Runtime.open(settings)
     try:
         run = await service.start_agent(
@@ -126,8 +134,13 @@ async def record(home: Path, repo: Path) -> None:
             ),
             Actor.local_cli(),
         )
-        provider = RecordingProvider(ScriptedProvider(STEPS), SESSION)
-        finished = await execute_agent(runtime, run.id, lambda _run: provider)
+        model = ScriptedProvider(STEPS)
+        finished = await execute_agent(
+            runtime,
+            run.id,
+            # The run's identity (paths, branch) goes into the header: replays mask it.
+            lambda run: RecordingProvider(model, SESSION, identity=run_identity(run)),
+        )
         print(finished.state.value, finished.summary)
     finally:
         await runtime.close()

@@ -74,7 +74,12 @@ def start(
             help="Repeats of the same tool calls that count as a loop (default: the type's, 4).",
         ),
     ] = None,
-    record: Annotated[Path | None, typer.Option(help="Record the session to this file.")] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            help="Record the session to this file; sub-agents record next to it (docs/replay.md)."
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Run it here and follow it.")] = False,
     force: Annotated[
         bool,

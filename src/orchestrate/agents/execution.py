@@ -26,6 +26,7 @@ from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
 from orchestrate.agents.models import AgentRun, AgentState
 from orchestrate.agents.queueing import RunAgentJob
 from orchestrate.agents.service import RUN_JOB, create_sub_agent
+from orchestrate.agents.sessions import is_session, session_provider
 from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
 from orchestrate.agents.workspaces import create_workspace
@@ -59,10 +60,8 @@ def default_provider_factory(runtime: Runtime) -> ProviderFactory:
     shared: dict[str, Provider] = {}
 
     def make(run: AgentRun) -> Provider:
-        if run.record_path:
-            return create_provider(run.provider, runtime.settings, record=Path(run.record_path))
-        if run.provider.startswith("replay"):
-            return create_provider(run.provider, runtime.settings)
+        if is_session(run):
+            return session_provider(run, runtime.settings)
         if run.provider not in shared:
             shared[run.provider] = _Shared(create_provider(run.provider, runtime.settings))
         return shared[run.provider]

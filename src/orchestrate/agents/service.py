@@ -29,6 +29,7 @@ from orchestrate.agents.models import (
     limits_to_json,
 )
 from orchestrate.agents.queueing import RUN_JOB, enqueue_run, run_job_key, run_job_of
+from orchestrate.agents.sessions import child_session
 from orchestrate.agents.steering import approve, cancel, deny, pause, resume
 from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.agents.tables import AgentRow
@@ -222,8 +223,11 @@ async def create_sub_agent(
     records its result there (``tree.child_finished``). Same provider and story as the
     parent (it never moves the story); its own worktree, on a branch made from where the
     parent's branch is now; its type's limits with ``budget`` as its dollar limit, each
-    capped by what the parent and every further ancestor has left.
+    capped by what the parent and every further ancestor has left. A recorded or
+    replayed parent gives the child its own stream, keyed by ``call_id``
+    (``sessions.child_session``).
     """
+    session = child_session(parent, call_id)
     origin = tree.spawn_origin(parent.id, call_id)
     existing = await _run_with_origin(uow.sibling(read_only=True), origin)
     if existing is not None:
@@ -238,6 +242,7 @@ async def create_sub_agent(
         repo=repo,
         base_ref=parent.branch or parent.base_ref or "HEAD",
         max_cost_usd=budget,
+        record=session.record_path,
         origin_key=origin,
         on_finished=OnFinished(
             tree.CHILD_FINISHED,
@@ -253,7 +258,7 @@ async def create_sub_agent(
                 uow,
                 definition,
                 request,
-                provider=parent.provider,
+                provider=session.provider,
                 model=definition.model or parent.model,
                 story_id=parent.story_id,
                 limits=limits,

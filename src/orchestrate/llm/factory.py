@@ -3,7 +3,8 @@
 Names: ``anthropic``, ``openai`` (also any OpenAI-compatible server through
 ``OPENAI_BASE_URL``) and ``replay`` (a recorded session; the file comes from ``replay=``
 or from the name itself, ``replay:PATH``). ``record=`` wraps whichever provider in a
-``RecordingProvider`` writing that file.
+``RecordingProvider`` writing that file; ``identity`` names the run in a recording and
+is masked when a replay compares what the run sends with what was recorded.
 
 API keys come from the environment variables the vendors document; when one is not
 set, a secret of the same name in the secret store is used instead. The secrets
@@ -23,6 +24,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.llm.errors import UnknownProvider
 from orchestrate.llm.provider import Provider
 from orchestrate.llm.replay import RecordingProvider, ReplayProvider
+from orchestrate.llm.replay_match import RunIdentity
 
 PROVIDER_NAMES = ("anthropic", "openai", "replay")
 ANTHROPIC_KEY_NAME = "ANTHROPIC_API_KEY"
@@ -86,11 +88,15 @@ def create_provider(
     *,
     record: Path | None = None,
     replay: Path | None = None,
+    identity: RunIdentity | None = None,
+    allow_missing_replay: bool = False,
 ) -> Provider:
     """The provider called ``name``; a ``replay`` file, when given, wins over the name.
 
     ``settings`` is the process configuration; providers read their keys and base URLs
     from the environment variables their vendors document, keys also from the store.
+    ``allow_missing_replay`` is for a sub-agent's stream, which does not exist when the
+    sub-agent never called its model (``ReplayProvider``).
     """
     kind, argument = split_name(name)
     provider: Provider
@@ -102,7 +108,7 @@ def create_provider(
                 "replay:PATH, or record one first with --record PATH.",
                 provider=name,
             )
-        provider = ReplayProvider(path)
+        provider = ReplayProvider(path, identity=identity, allow_missing=allow_missing_replay)
     elif kind == "anthropic":
         from orchestrate.llm import anthropic
 
@@ -112,7 +118,7 @@ def create_provider(
 
         provider = openai_compat.OpenAIProvider(api_key=_stored_key(OPENAI_KEY_NAME))
     if record is not None:
-        provider = RecordingProvider(provider, record)
+        provider = RecordingProvider(provider, record, identity=identity)
     return provider
 
 

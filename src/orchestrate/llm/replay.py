@@ -2,8 +2,8 @@
 
 A session file is JSON Lines (``docs/replay.md`` has a full example)::
 
-    {"type": "session", "version": 1, "provider": "anthropic", "model": "claude-sonnet-4-5",
-     "created_at": "2026-01-01T12:00:00Z"}
+    {"type": "session", "version": 2, "provider": "anthropic", "model": "claude-sonnet-4-5",
+     "created_at": "2026-01-01T12:00:00Z", "identity": {"agent_id": "agent_01…", …}}
     {"type": "call", "request": {…CompletionRequest…}, "response": {…CompletionResponse…}}
     {"type": "error", "request": {…}, "error": {"kind": "context_window_exceeded",
      "message": "…"}}
@@ -14,18 +14,27 @@ is kept as an ``error`` line so a replay fails the same way (``kind`` is
 is written, so a crashed run keeps everything up to the crash; recording into an
 existing session file appends to it.
 
+Every agent of a tree has its own file: a sub-agent's stream sits next to its parent's,
+named by the ``spawn_agent`` call that started it (``child_stream_path``); that call's
+id comes from the recorded model reply, so recording and replay derive the same name.
+
 A replay may be spread over several providers: an agent that pauses, waits for an
 approval or asks a question continues in a new job with a new ``ReplayProvider``, which
 finds its place in the file from the conversation it is sent (see ``_resume_point``).
 
-Replaying checks each request against the recorded one loosely: the roles of the last
-two messages, the tool calls (ids and names) of the last assistant message and the
-tool results answering them must agree. Text is not compared, since it may hold paths
-or times that differ from run to run.
+Replaying checks each request against the recorded one: first its shape (the roles of
+the last two messages, the tool calls of the last assistant message and the results
+answering them), then its content — the system prompt and the new input since the
+model's last answer, with the run's paths, ids, commits, times and durations masked
+(``replay_match``). Version 1 files, recorded before the content check, are replayed
+on shape only, and refused when they hold a ``spawn_agent`` call (their sub-agents
+were not recorded).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -43,8 +52,14 @@ from orchestrate.llm.models import (
     ToolResultBlock,
 )
 from orchestrate.llm.provider import Provider
+from orchestrate.llm.replay_match import RunIdentity, content_difference
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 added the header's ``identity`` and replays compare content."""
+SHAPE_ONLY_VERSION = 1
+SPAWN_TOOL = "spawn_agent"
+"""The agents' tool that starts a sub-agent; a version 1 file holding it cannot replay."""
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class SessionHeader(BaseModel):
@@ -55,6 +70,8 @@ class SessionHeader(BaseModel):
     provider: str
     model: str
     created_at: str
+    identity: RunIdentity | None = None
+    """The recording run's id, workspace, repository, branch and base, masked when comparing."""
 
 
 class RecordedError(BaseModel):
@@ -89,11 +106,19 @@ _HEADER = TypeAdapter(SessionHeader)
 class RecordingProvider:
     """Wraps any provider and appends each of its calls to a session file."""
 
-    def __init__(self, inner: Provider, path: Path, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        inner: Provider,
+        path: Path,
+        *,
+        clock: Clock | None = None,
+        identity: RunIdentity | None = None,
+    ) -> None:
         self.name = inner.name
         self.path = path
         self._inner = inner
         self._clock = clock or SystemClock()
+        self._identity = identity
         path.parent.mkdir(parents=True, exist_ok=True)
         self._has_header = path.is_file() and path.stat().st_size > 0
 
@@ -122,6 +147,7 @@ class RecordingProvider:
                 provider=self.name,
                 model=entry.request.model,
                 created_at=self._clock.now().isoformat().replace("+00:00", "Z"),
+                identity=self._identity,
             )
             self._write(header)
             self._has_header = True
@@ -139,10 +165,29 @@ class ReplayProvider:
 
     name = "replay"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, identity: RunIdentity | None = None, allow_missing: bool = False
+    ) -> None:
+        """``identity`` is the replaying run's (masked when comparing content).
+
+        ``allow_missing`` is for a sub-agent's stream: a sub-agent that never called its
+        model while recording has no file, and fails on replay only if it calls now.
+        """
         self.path = path
-        self.header, self._entries = load_session(path)
+        self._identity = identity
         self._position = 0
+        self.header: SessionHeader | None
+        self._entries: list[CallLine | ErrorLine]
+        if allow_missing and not path.exists():
+            self.header, self._entries = None, []
+        else:
+            self.header, self._entries = load_session(path)
+
+    @property
+    def _agent(self) -> str:
+        """`` agent_01…`` when the replaying run is known, for the messages, else ``""``."""
+        agent = self._identity.agent_id if self._identity else None
+        return f" {agent}" if agent else ""
 
     @property
     def remaining(self) -> int:
@@ -154,18 +199,25 @@ class ReplayProvider:
         if self._position >= len(self._entries):
             raise ProviderError(
                 f"Replay session {self.path} has only {len(self._entries)} recorded calls and "
-                f"the agent asked for call {number}; the run went further than the recording. "
-                "Record the session again with --record.",
+                f"the agent{self._agent} asked for call {number}; "
+                "the run went further than the recording. Record the session again with "
+                "--record.",
                 path=str(self.path),
                 call=number,
             )
         entry = self._entries[self._position]
         expected, actual = _tail(entry.request.messages), _tail(request.messages)
-        if expected != actual:
+        difference = (
+            f"the recording continued from {expected} but the agent sent {actual}"
+            if expected != actual
+            else self._content_difference(entry.request, request)
+        )
+        if difference:
+            whose = f" of agent{self._agent}" if self._agent else ""
             raise ProviderError(
-                f"Replay of {self.path} diverged at call {number}: the recording continued "
-                f"from {expected} but the agent sent {actual}. The agent no longer behaves "
-                "as when the session was recorded; record it again with --record.",
+                f"Replay of {self.path} diverged at call {number}{whose}: {difference}. "
+                "The agent no longer behaves as when the session was recorded; record it "
+                "again with --record.",
                 path=str(self.path),
                 call=number,
             )
@@ -175,6 +227,13 @@ class ReplayProvider:
                 raise ContextWindowExceeded(entry.error.message, replayed=True)
             raise ProviderError(entry.error.message, replayed=True)
         return entry.response
+
+    def _content_difference(
+        self, recorded: CompletionRequest, sent: CompletionRequest
+    ) -> str | None:
+        if self.header is None or self.header.version == SHAPE_ONLY_VERSION:
+            return None
+        return content_difference(recorded, sent, self.header.identity, self._identity)
 
     def _resume_point(self, request: CompletionRequest) -> int:
         """The index of the recorded call that answers ``request``.
@@ -218,10 +277,10 @@ def load_session(path: Path) -> tuple[SessionHeader, list[CallLine | ErrorLine]]
     if not lines:
         raise ConfigurationError(f"Replay session file {path} is empty.", path=str(path))
     header = _parse(path, 1, lines[0], _HEADER, "session header")
-    if header.version != FORMAT_VERSION:
+    if header.version not in (SHAPE_ONLY_VERSION, FORMAT_VERSION):
         raise ConfigurationError(
             f"Replay session file {path} has format version {header.version}; this "
-            f"Orchestrate reads version {FORMAT_VERSION}.",
+            f"Orchestrate reads versions {SHAPE_ONLY_VERSION} and {FORMAT_VERSION}.",
             path=str(path),
         )
     entries = [
@@ -229,7 +288,34 @@ def load_session(path: Path) -> tuple[SessionHeader, list[CallLine | ErrorLine]]
         for number, line in enumerate(lines[1:], start=2)
         if line.strip()
     ]
+    if header.version == SHAPE_ONLY_VERSION and any(_spawns(entry) for entry in entries):
+        raise ConfigurationError(
+            f"Replay session file {path} has format version {SHAPE_ONLY_VERSION}, recorded "
+            f"before sub-agents were recorded: its {SPAWN_TOOL} calls have no recording of "
+            f"their sub-agents, so it cannot replay. Record it again with --record {path}.",
+            path=str(path),
+        )
     return header, entries
+
+
+def child_stream_path(parent: Path, call_id: str) -> Path:
+    """The session file of the sub-agent that the ``spawn_agent`` call ``call_id`` started.
+
+    It sits next to the parent's: ``session.jsonl`` → ``session.<call_id>.jsonl``, and a
+    grandchild's ``session.<call_id>.<its call_id>.jsonl``. An id that is not a plain
+    name (the model chose it) is made one, with a hash so that two ids never collide.
+    """
+    key = call_id
+    if not _SAFE_KEY.fullmatch(call_id):
+        digest = hashlib.sha256(call_id.encode()).hexdigest()[:12]
+        key = re.sub(r"[^A-Za-z0-9_-]+", "-", call_id)[:40].strip("-") + "-" + digest
+    return parent.with_name(f"{parent.stem}.{key}{parent.suffix}")
+
+
+def _spawns(entry: CallLine | ErrorLine) -> bool:
+    return isinstance(entry, CallLine) and any(
+        use.name == SPAWN_TOOL for use in entry.response.message.tool_uses
+    )
 
 
 def _parse(path: Path, number: int, line: str, adapter: TypeAdapter[_Line], what: str) -> _Line:

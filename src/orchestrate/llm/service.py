@@ -37,6 +37,8 @@ from orchestrate.llm.models import (
 )
 from orchestrate.llm.pricing import context_window, cost_of
 from orchestrate.llm.provider import Provider
+from orchestrate.llm.replay import child_stream_path
+from orchestrate.llm.replay_match import RunIdentity
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -52,6 +54,7 @@ __all__ = [
     "ProviderError",
     "RequestEstimator",
     "Role",
+    "RunIdentity",
     "TextBlock",
     "ToolResultBlock",
     "ToolSpec",
@@ -62,6 +65,7 @@ __all__ = [
     "Usage",
     "check_credentials",
     "check_provider",
+    "child_stream_path",
     "context_window",
     "cost_of",
     "create_provider",

@@ -17,6 +17,7 @@ from orchestrate.agents import service
 from orchestrate.agents.execution import default_provider_factory, execute_agent
 from orchestrate.agents.loop import ProviderFactory
 from orchestrate.agents.models import AgentRun, AgentState
+from orchestrate.agents.sessions import run_identity
 from orchestrate.auth.service import Actor
 from orchestrate.core.runtime import Runtime
 from orchestrate.llm.replay import RecordingProvider
@@ -59,7 +60,11 @@ async def record_then_replay(
     session = tmp_path / "session.jsonl"
     model = ScriptedProvider(script)
     recorded = await play(
-        runtime, repo, "openai", lambda _run: RecordingProvider(model, session), steer
+        runtime,
+        repo,
+        "openai",
+        lambda run: RecordingProvider(model, session, identity=run_identity(run)),
+        steer,
     )
     replayed = await play(
         runtime, repo, f"replay:{session}", default_provider_factory(runtime), steer

@@ -60,6 +60,7 @@ async def test_the_recording_names_the_provider_and_model(tmp_path: Path) -> Non
 
     header = ReplayProvider(path).header
 
+    assert header is not None
     assert (header.provider, header.model) == ("anthropic", "claude-sonnet-4-6")
 
 

@@ -13,7 +13,8 @@ from orchestrate.core.errors import ConfigurationError
 from orchestrate.llm.errors import ContextWindowExceeded, ProviderError
 from orchestrate.llm.models import CompletionRequest, CompletionResponse
 from orchestrate.llm.provider import Provider
-from orchestrate.llm.replay import RecordingProvider, ReplayProvider
+from orchestrate.llm.replay import RecordingProvider, ReplayProvider, child_stream_path
+from orchestrate.llm.replay_match import RunIdentity
 from orchestrate.testing import ScriptedProvider, finish, text_reply, tool_call
 from tests.unit.llm.builders import continue_with_results, make_request
 
@@ -50,10 +51,11 @@ class TestFormat:
 
         assert lines(path)[0] == {
             "type": "session",
-            "version": 1,
+            "version": 2,
             "provider": "scripted",
             "model": "claude-sonnet-4-6",
             "created_at": "2026-03-01T09:30:00Z",
+            "identity": None,
         }
 
     async def test_each_call_is_one_line_with_request_and_response(self, tmp_path: Path) -> None:
@@ -152,11 +154,59 @@ class TestReplay:
         with pytest.raises(ProviderError, match="diverged at call 2"):
             await replay.complete(other)
 
-    async def test_different_wording_in_the_conversation_still_replays(
+    async def test_a_different_tool_result_is_a_divergence_saying_what_differed(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "session.jsonl"
+        await record(path, tool_call("read_file", {"path": "a"}), finish())
+        replay = ReplayProvider(path, identity=RunIdentity(agent_id="agent_x"))
+        first = await replay.complete(make_request())
+
+        with pytest.raises(ProviderError) as raised:
+            await replay.complete(continue_with_results(make_request(), first, "other contents"))
+
+        message = str(raised.value)
+        assert "diverged at call 2 of agent agent_x" in message
+        assert "(read_file) differs" in message
+        assert "'file contents'" in message
+        assert "'other contents'" in message
+
+    async def test_different_wording_of_the_task_is_a_divergence(self, tmp_path: Path) -> None:
+        path = tmp_path / "session.jsonl"
+        await record(path, text_reply("hi"))
+
+        with pytest.raises(ProviderError, match="diverged at call 1: the text sent"):
+            await ReplayProvider(path).complete(make_request("Other words, same shape."))
+
+    async def test_the_runs_paths_ids_commits_and_times_do_not_count_as_divergence(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "session.jsonl"
+        recorded = RunIdentity(
+            agent_id=RECORDED_ID, workspace="/rec/ws", repo="/rec", branch="orchestrate/fix"
+        )
+        replaying = RunIdentity(
+            agent_id=REPLAY_ID, workspace="/new/ws", repo="/new", branch="orchestrate/fix-2"
+        )
+        recorder = RecordingProvider(
+            ScriptedProvider([text_reply("hi")]), path, clock=CLOCK, identity=recorded
+        )
+        await recorder.complete(
+            make_request(situation(recorded, "3881220", "2026-03-01T09:30:00Z"))
+        )
+
+        reply = await ReplayProvider(path, identity=replaying).complete(
+            make_request(situation(replaying, "9f8e7d6c5b4a", "2026-12-06 05:00:01+00:00"))
+        )
+
+        assert reply.message.text == "hi"
+
+    async def test_a_version_1_session_is_still_replayed_on_shape_only(
         self, tmp_path: Path
     ) -> None:
         path = tmp_path / "session.jsonl"
         await record(path, text_reply("hi"))
+        as_version_1(path)
 
         reply = await ReplayProvider(path).complete(make_request("Other words, same shape."))
 
@@ -179,8 +229,65 @@ class TestBadFiles:
     def test_a_newer_format_version_is_refused(self, tmp_path: Path) -> None:
         path = tmp_path / "session.jsonl"
         path.write_text(
-            '{"type":"session","version":2,"provider":"x","model":"m","created_at":"t"}\n'
+            '{"type":"session","version":3,"provider":"x","model":"m","created_at":"t"}\n'
         )
 
-        with pytest.raises(ConfigurationError, match="version 2"):
+        with pytest.raises(ConfigurationError, match="version 3"):
             ReplayProvider(path)
+
+    async def test_a_version_1_session_with_sub_agents_is_refused_saying_why(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "session.jsonl"
+        await record(path, tool_call("spawn_agent", {"type": "developer", "task": "t"}), finish())
+        as_version_1(path)
+
+        with pytest.raises(ConfigurationError, match="spawn_agent calls have no recording"):
+            ReplayProvider(path)
+
+    async def test_a_missing_sub_agent_stream_fails_only_when_called(self, tmp_path: Path) -> None:
+        replay = ReplayProvider(tmp_path / "nope.jsonl", allow_missing=True)
+
+        with pytest.raises(ProviderError, match="only 0 recorded calls"):
+            await replay.complete(make_request())
+
+
+class TestChildStreams:
+    def test_a_sub_agents_stream_sits_next_to_its_parents_named_by_the_call(self) -> None:
+        root = Path("/s/session.jsonl")
+
+        child = child_stream_path(root, "toolu_01")
+
+        assert child == Path("/s/session.toolu_01.jsonl")
+        assert child_stream_path(child, "toolu_07") == Path("/s/session.toolu_01.toolu_07.jsonl")
+
+    def test_a_hostile_call_id_cannot_leave_the_folder_or_collide(self) -> None:
+        root = Path("/s/session.jsonl")
+
+        first = child_stream_path(root, "../../etc/passwd")
+        second = child_stream_path(root, "../../etc/passwe")
+
+        assert first.parent == second.parent == Path("/s")
+        assert first != second
+        assert "/" not in first.name.removeprefix("session.")
+
+
+RECORDED_ID = "agent_01jabcdefghjkmnpqrstvwxyz0"
+REPLAY_ID = "agent_01jzzzzzzzzzzzzzzzzzzzzzz1"
+
+
+def situation(identity: RunIdentity, commit: str, at: str) -> str:
+    return (
+        f"You are {identity.agent_id} in {identity.workspace}. Repository: {identity.repo}, "
+        f"on branch {identity.branch} from {commit}, at {at}. Sub-agent {identity.agent_id} "
+        f"is done; 3 passed in {len(commit) / 7:.2f}s."
+    )
+
+
+def as_version_1(path: Path) -> None:
+    """Rewrite a session's header as an older Orchestrate wrote it."""
+    header, *rest = path.read_text().splitlines()
+    fields = json.loads(header)
+    fields["version"] = 1
+    del fields["identity"]
+    path.write_text("\n".join([json.dumps(fields), *rest]) + "\n")
