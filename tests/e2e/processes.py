@@ -49,6 +49,15 @@ def clean_env(home: Path, **settings: str) -> dict[str, str]:
     return env
 
 
+def engine_env(home: Path, engine_name: str, database_url: str, **settings: str) -> dict[str, str]:
+    """``clean_env`` for the parametrised engine: PostgreSQL's URL when it is PostgreSQL,
+    else nothing, so SQLite is the default file inside the home, as a user gets it."""
+    env = clean_env(home, **settings)
+    if engine_name == "postgresql":
+        env["ORCHESTRATE_DATABASE_URL"] = database_url
+    return env
+
+
 def cli(
     env: dict[str, str], *args: str, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

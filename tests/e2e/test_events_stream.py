@@ -18,9 +18,9 @@ from tests.e2e.processes import (
     ORCHESTRATE,
     Background,
     Server,
-    clean_env,
     cli,
     create_token,
+    engine_env,
     free_port,
     sse,
 )
@@ -52,10 +52,7 @@ def token(env: dict[str, str], role: str = "operator") -> dict[str, str]:
 
 @pytest.fixture
 def env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    values = clean_env(tmp_path / "home", LOG_LEVEL="warning")
-    if engine_name == "postgresql":
-        values["ORCHESTRATE_DATABASE_URL"] = empty_db_url
-    return values
+    return engine_env(tmp_path / "home", engine_name, empty_db_url, LOG_LEVEL="warning")
 
 
 def test_a_run_driven_by_a_separate_worker_streams_to_serve_within_a_second(

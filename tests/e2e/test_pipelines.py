@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.processes import Server, clean_env, cli, free_port, sse
+from tests.e2e.processes import Server, cli, engine_env, free_port, sse
 
 pytestmark = pytest.mark.slow
 
@@ -49,11 +49,7 @@ steps:
 
 @pytest.fixture
 def env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    values = clean_env(tmp_path / "home")
-    values["ORCHESTRATE_LOG_LEVEL"] = "warning"
-    if engine_name == "postgresql":
-        values["ORCHESTRATE_DATABASE_URL"] = empty_db_url
-    return values
+    return engine_env(tmp_path / "home", engine_name, empty_db_url, LOG_LEVEL="warning")
 
 
 @pytest.fixture

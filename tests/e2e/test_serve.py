@@ -13,17 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.processes import ORCHESTRATE, Server, clean_env, cli, free_port
+from tests.e2e.processes import ORCHESTRATE, Server, cli, engine_env, free_port
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def server_env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = clean_env(tmp_path / "home")
-    if engine_name == "postgresql":
-        env["ORCHESTRATE_DATABASE_URL"] = empty_db_url
-    return env  # on SQLite: the default database file inside the home
+    return engine_env(tmp_path / "home", engine_name, empty_db_url)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.processes import Server, clean_env, cli, free_port
+from tests.e2e.processes import Server, cli, engine_env, free_port
 from tests.support import GITHUB_WEBHOOKS
 
 pytestmark = pytest.mark.slow
@@ -33,11 +33,7 @@ REPLAYS = 3
 
 @pytest.fixture
 def server_env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
-    env = clean_env(tmp_path / "home")
-    env["ORCHESTRATE_LOG_LEVEL"] = "warning"
-    if engine_name == "postgresql":
-        env["ORCHESTRATE_DATABASE_URL"] = empty_db_url
-    return env
+    return engine_env(tmp_path / "home", engine_name, empty_db_url, LOG_LEVEL="warning")
 
 
 @pytest.fixture
