@@ -253,6 +253,7 @@ async def create_sub_agent(
     try:
         async with uow:
             lineage = [parent.id, *await store.ancestor_ids(uow, parent.id)]
+            await _check_room_for_child(uow, settings, parent, depth=len(lineage))
             limits = tree.bounded_by_ancestors(asked, await store.budgets(uow, lineage))
             row = await _add_run(
                 uow,
@@ -273,6 +274,30 @@ async def create_sub_agent(
         if winner is None:
             raise
         return winner
+
+
+async def _check_room_for_child(
+    uow: UnitOfWork, settings: Settings, parent: AgentRun, *, depth: int
+) -> None:
+    """Refuse a child past the tree's shape limits, before anything is created.
+
+    A model's replies decide how many children it starts; without a bound a looping or
+    prompt-injected agent could fan out without end (each child a worktree and a job)
+    while costing nothing until the children call their model.
+    """
+    if depth > settings.max_agent_depth:
+        raise ValidationFailed(
+            f"Sub-agents may nest {settings.max_agent_depth} levels deep "
+            "(max_agent_depth); do this task yourself",
+            field="depth",
+        )
+    started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
+    if started >= settings.max_sub_agents:
+        raise ValidationFailed(
+            f"Agent {parent.id} has started {started} sub-agents, the most allowed "
+            "(max_sub_agents); do the rest yourself",
+            field="spawn_agent",
+        )
 
 
 async def _add_run(

@@ -117,6 +117,19 @@ class Settings(BaseSettings):
     max_concurrent_agents: int = Field(
         default=4, ge=1, le=256, description="Agents one worker process runs at the same time."
     )
+    max_sub_agents: int = Field(
+        default=32,
+        ge=0,
+        le=1000,
+        description="Sub-agents one agent may start in all (spawn_agent calls beyond are "
+        "refused to the model).",
+    )
+    max_agent_depth: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Levels of sub-agents below a top-level agent (1: children only).",
+    )
     approval_tools: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Tools that wait for a human 'agent approve' (comma-separated, e.g. bash,git).",
