@@ -15,7 +15,8 @@ Some text differs between two honest runs and is masked on both sides first:
 - any Orchestrate id (``agent_01j…``: the agent's own, a sub-agent's in a
   ``spawn_agent`` result), because ids are made from the clock;
 - git commit ids (7 to 40 hex digits, at least one of them 0-9: a short id may have
-  no letter, so a number of 7 or more digits is masked too), because a commit's id
+  no letter, so a number of 7 or more digits is masked too; and any hex id where git
+  names the commit it made, ``[branch dfcebfe] message``), because a commit's id
   covers its time;
 - ISO 8601 timestamps and durations (``in 0.02s``, ``350 ms``), which test runners
   and build tools print.
@@ -50,6 +51,9 @@ _VOLATILE = re.compile(
     r"|(?P<commit>(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b)"
     r"|(?P<duration>\d+(?:\.\d+)?\s?(?:ms|s|secs?|seconds)\b))"
 )
+# A commit id with no digit (1 in about 1,000 short ids: ``dfcebfe``) passes the gate
+# above; where git names the commit it made (``[branch 1a2b3c4] message``), any hex is one.
+_COMMIT_SUMMARY = re.compile(r"^(\[\S+ (?:\(root-commit\) )?)[0-9a-f]{7,40}\]", re.MULTILINE)
 _EXCERPT = 60
 _Differ = Callable[[str, str, str], "str | None"]
 
@@ -91,6 +95,7 @@ def normalise(text: str, identity: RunIdentity | None) -> str:
         # Whole names only: branch ``orchestrate/fix`` is no part of ``orchestrate/fix-2``
         # (a full stop that ends a sentence still ends the name).
         text = re.sub(rf"(?<![\w.-]){re.escape(value)}(?![\w-]|\.\w)", placeholder, text)
+    text = _COMMIT_SUMMARY.sub(r"\1<commit>]", text)
     return _VOLATILE.sub(lambda match: f"<{match.lastgroup}>", text)
 
 

@@ -291,3 +291,15 @@ def as_version_1(path: Path) -> None:
     fields["version"] = 1
     del fields["identity"]
     path.write_text("\n".join([json.dumps(fields), *rest]) + "\n")
+
+
+def test_a_commit_id_without_a_digit_is_masked_where_git_names_the_commit_it_made() -> None:
+    from orchestrate.llm.replay_match import normalise
+
+    recorded = normalise("[orchestrate/fix dfcebfe] Add notes\n 1 file changed", None)
+    replayed = normalise("[orchestrate/fix 4c0b2a9] Add notes\n 1 file changed", None)
+    root = normalise("[main (root-commit) abcdefa] init", None)
+
+    assert recorded == replayed == "[orchestrate/fix <commit>] Add notes\n 1 file changed"
+    assert root == "[main (root-commit) <commit>] init"
+    assert normalise("the facade decayed", None) == "the facade decayed"
