@@ -13,8 +13,7 @@ works on follows it from ``start_agent`` (in progress) to its final transition
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
@@ -23,9 +22,9 @@ from orchestrate.agents import _store as store
 from orchestrate.agents import tree
 from orchestrate.agents.definitions import get_definition
 from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
-from orchestrate.agents.models import AgentRun, AgentState
+from orchestrate.agents.models import AgentRun, AgentState, SpawnRequest
 from orchestrate.agents.queueing import RunAgentJob
-from orchestrate.agents.service import RUN_JOB, create_sub_agent
+from orchestrate.agents.service import RUN_JOB, create_sub_agents
 from orchestrate.agents.sessions import is_session, session_provider
 from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
@@ -141,12 +140,10 @@ async def _environment(runtime: Runtime, run: AgentRun) -> LoopEnvironment:
     assert run.workspace_path is not None
     tools = {tool.spec.name: tool for tool in tools_for(definition.tools)}
 
-    async def spawn_child(
-        parent: AgentRun, agent_type: str, task: str, budget: Decimal | None, call_id: str
-    ) -> AgentRun:
-        return await create_sub_agent(
-            runtime.uow(), settings, parent, agent_type, task, budget, call_id
-        )
+    async def spawn_children(
+        parent: AgentRun, requests: Sequence[SpawnRequest]
+    ) -> list[AgentRun | OrchestrateError]:
+        return await create_sub_agents(runtime.uow(), settings, parent, requests)
 
     return LoopEnvironment(
         definition=definition,
@@ -154,7 +151,7 @@ async def _environment(runtime: Runtime, run: AgentRun) -> LoopEnvironment:
         workspace=Path(run.workspace_path),
         env=_agent_environment(),
         approval_tools=frozenset(settings.approval_tools),
-        spawn_child=spawn_child,
+        spawn_child=spawn_children,
         sandbox=SandboxPolicy.from_settings(settings),
     )
 

@@ -38,6 +38,7 @@ from orchestrate.agents.models import (
     AgentState,
     ControlRequest,
     FinishStatus,
+    SpawnRequest,
     ToolCallRecord,
     ToolCallStatus,
 )
@@ -84,8 +85,11 @@ NUDGE = (
 )
 
 ProviderFactory = Callable[[AgentRun], Provider]
-ChildStarter = Callable[[AgentRun, str, str, Decimal | None, str], Awaitable[AgentRun]]
-"""Create and queue the child of (parent, type, task, dollar budget, spawn call id), once."""
+ChildStarter = Callable[
+    [AgentRun, Sequence[SpawnRequest]], Awaitable[list[AgentRun | OrchestrateError]]
+]
+"""Create and queue the children of a parent's ``spawn_agent`` calls, each once; for a
+call that cannot run, the error its model reads instead."""
 SPAWN = "spawn_agent"
 
 
@@ -310,13 +314,14 @@ class AgentLoop:
         results: list[ToolResultBlock] = []
         unrecorded: list[tuple[ToolUseBlock, ToolOutput]] = []
         children: list[ToolUseBlock] = []
+        spawned = await self._start_children(message.tool_uses, calls)
         for use in message.tool_uses:
             record = calls.get(use.id)
             if record is not None and record.status is ToolCallStatus.DONE:
                 results.append(_result(use, record.output or "", record.is_error))
                 continue
-            if use.name == SPAWN and self._spawns_children():
-                failed = await self._start_child(use, record)
+            if use.id in spawned:
+                failed = spawned[use.id]
                 if failed is None:
                     children.append(use)
                     continue
@@ -397,27 +402,48 @@ class AgentLoop:
     def _spawns_children(self) -> bool:
         return self.env.spawn_child is not None and SPAWN in self.env.tools
 
-    async def _start_child(
-        self, use: ToolUseBlock, record: ToolCallRecord | None
-    ) -> ToolOutput | None:
-        """Start the child of a ``spawn_agent`` call (once: it is keyed by the call);
-        None when the call now waits for it, else the error the model reads."""
-        if record is not None and record.status is ToolCallStatus.AWAITING_CHILD:
-            return None
-        assert self.env.spawn_child is not None
-        try:
-            request = parse_arguments(SpawnAgentInput, dict(use.input))
-            await self.env.spawn_child(
-                self.run, request.type, request.task, dollars(request.max_cost_usd), use.id
+    async def _start_children(
+        self, uses: Sequence[ToolUseBlock], calls: dict[str, ToolCallRecord]
+    ) -> dict[str, ToolOutput | None]:
+        """Start the children of the reply's ``spawn_agent`` calls without a result, all in
+        one transaction (each once: a child is keyed by its call). By call id: None when
+        the call now waits for its child, else the error the model reads."""
+        if not self._spawns_children():
+            return {}
+        outcome: dict[str, ToolOutput | None] = {}
+        requests: list[SpawnRequest] = []
+        for use in uses:
+            record = calls.get(use.id)
+            if use.name != SPAWN or (record is not None and record.status is ToolCallStatus.DONE):
+                continue
+            if record is not None and record.status is ToolCallStatus.AWAITING_CHILD:
+                outcome[use.id] = None
+                continue
+            try:
+                asked = parse_arguments(SpawnAgentInput, dict(use.input))
+            except ToolInputError as error:
+                outcome[use.id] = ToolOutput(str(error), is_error=True)
+                continue
+            requests.append(
+                SpawnRequest(use.id, asked.type, asked.task, dollars(asked.max_cost_usd))
             )
-        except ToolInputError as error:
-            return ToolOutput(str(error), is_error=True)
-        except OrchestrateError as error:
-            # An unknown type or an exhausted budget is something the model can act on.
-            return ToolOutput(f"The sub-agent could not run: {error.message}", is_error=True)
-        if use.id in self._calls:
-            self._calls[use.id] = replace(self._calls[use.id], status=ToolCallStatus.AWAITING_CHILD)
-        return None
+        if not requests:
+            return outcome
+        assert self.env.spawn_child is not None
+        children = await self.env.spawn_child(self.run, requests)
+        for request, child in zip(requests, children, strict=True):
+            if isinstance(child, OrchestrateError):
+                # An unknown type or an exhausted budget is something the model can act on.
+                outcome[request.call_id] = ToolOutput(
+                    f"The sub-agent could not run: {child.message}", is_error=True
+                )
+                continue
+            outcome[request.call_id] = None
+            if request.call_id in self._calls:
+                self._calls[request.call_id] = replace(
+                    self._calls[request.call_id], status=ToolCallStatus.AWAITING_CHILD
+                )
+        return outcome
 
     async def _wait_for_children(self) -> None:
         """End this job and wait, without a worker, for the children of this turn.
