@@ -16,7 +16,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from orchestrate.agents.continuation import AgentOutcome, StoredContinuation
@@ -223,20 +235,7 @@ async def ancestor_ids(uow: UnitOfWork, agent_id: str) -> list[str]:
     The walk stops after ``_MAX_ANCESTRY`` levels, so even a corrupt cycle of parents
     cannot make it endless (a tree is at most ``max_agent_depth`` deep).
     """
-    start = (
-        select(AgentRow.parent_id.label("id"), literal(1).label("depth"))
-        .where(AgentRow.id == agent_id)
-        .cte("lineage", recursive=True)
-    )
-    parent = aliased(AgentRow)
-    lineage = start.union_all(
-        select(parent.parent_id, start.c.depth + 1).where(
-            parent.id == start.c.id, start.c.depth < _MAX_ANCESTRY
-        )
-    )
-    rows = await uow.session.scalars(
-        select(lineage.c.id).where(lineage.c.id.is_not(None)).order_by(lineage.c.depth)
-    )
+    rows = await uow.session.scalars(_ANCESTORS, {"agent_id": agent_id})
     found: list[str] = []
     for ancestor in rows:
         if ancestor in found or ancestor == agent_id:
@@ -245,7 +244,31 @@ async def ancestor_ids(uow: UnitOfWork, agent_id: str) -> list[str]:
     return found
 
 
+def _ancestors_query() -> Select[Any]:
+    """``ancestor_ids``'s statement, built once: building a recursive query costs more
+    Python than running it."""
+    start = (
+        select(AgentRow.parent_id.label("id"), literal(1).label("depth"))
+        .where(AgentRow.id == bindparam("agent_id"))
+        .cte("lineage", recursive=True)
+    )
+    parent = aliased(AgentRow)
+    lineage = start.union_all(
+        select(parent.parent_id, start.c.depth + 1).where(
+            parent.id == start.c.id, start.c.depth < _MAX_ANCESTRY
+        )
+    )
+    return select(lineage.c.id).where(lineage.c.id.is_not(None)).order_by(lineage.c.depth)
+
+
 _MAX_ANCESTRY = 64
+_ANCESTORS = _ancestors_query()
+
+
+async def parent_state(uow: UnitOfWork, agent_id: str) -> AgentState | None:
+    """The state of run ``agent_id`` (a parent a child checks on), None if it is gone."""
+    state = await uow.session.scalar(select(AgentRow.state).where(AgentRow.id == agent_id))
+    return None if state is None else AgentState(state)
 
 
 @dataclass(frozen=True)
@@ -350,12 +373,6 @@ async def _add_reserved(uow: UnitOfWork, lineage: Sequence[str], amount: Decimal
             .where(agents.c.id == ancestor)
             .values(tree_reserved_usd=agents.c.tree_reserved_usd + amount)
         )
-
-
-async def reserved_by(uow: UnitOfWork, agent_id: str) -> Decimal:
-    """What the run has reserved for a call in flight (left over if its job died)."""
-    value = await uow.session.scalar(select(AgentRow.reserved_usd).where(AgentRow.id == agent_id))
-    return Decimal(value or 0)
 
 
 async def add_tree_active(uow: UnitOfWork, agent_ids: Sequence[str], seconds: float) -> None:

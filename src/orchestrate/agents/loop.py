@@ -110,9 +110,54 @@ class LoopEnvironment:
     sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
 
 
+@dataclass(frozen=True)
+class SavedLoop:
+    """What a loop resumes from: the stored transcript and tool calls, the run's
+    ancestors and their budgets, and dollars a call in flight reserved when the last
+    job of the run died."""
+
+    messages: list[Message]
+    calls: dict[str, ToolCallRecord]
+    ancestors: list[str]
+    budgets: list[store.Budget]
+    leaked: Decimal
+
+
+async def load_saved(uow: UnitOfWork, row: AgentRow, *, new: bool = False) -> SavedLoop:
+    """Read a run's ``SavedLoop`` in the caller's entered transaction (the one that
+    starts the run). A ``new`` run (one that was ``created`` until now) has no
+    transcript yet: its first message, the task, is stored here instead."""
+    ancestors = await store.ancestor_ids(uow, row.id) if row.parent_id else []
+    if new:
+        first = await first_message(uow.sibling(read_only=True), store.to_run(row))
+        await store.append_message(uow, row.id, 0, first)
+        messages, calls = [first], {}
+    else:
+        messages = await store.load_transcript(uow, row.id)
+        calls = await store.tool_calls(uow, row.id)
+    return SavedLoop(
+        messages=messages,
+        calls=calls,
+        ancestors=ancestors,
+        budgets=await store.budgets(uow, ancestors),
+        leaked=Decimal(row.reserved_usd or 0),
+    )
+
+
 class AgentLoop:
-    def __init__(self, runtime: Runtime, run: AgentRun, provider: Provider, env: LoopEnvironment):
+    def __init__(
+        self,
+        runtime: Runtime,
+        run: AgentRun,
+        provider: Provider,
+        env: LoopEnvironment,
+        saved: SavedLoop | None = None,
+    ):
+        """``saved``: the run's stored state, when the caller read it with ``run`` (else
+        the loop reads it first). ``run`` is kept current: after ``drive`` it is the
+        state the loop left the run in."""
         self.runtime = runtime
+        self._saved = saved
         self.run_id = run.id
         self.run = run
         self.provider = provider
@@ -124,6 +169,8 @@ class AgentLoop:
         """Own active seconds already added to the tree totals of this run and its ancestors."""
         self._ancestors: list[str] = []
         self._ancestor_budgets: list[store.Budget] = []
+        self._budgets_read = False
+        """The budgets were read by the transaction just before the next model call."""
         self._reserved = Decimal(0)
         """Dollars reserved on this run and its ancestors for the model call in flight."""
         self._nudges = 0
@@ -157,12 +204,15 @@ class AgentLoop:
         While a run is ``running`` only its loop writes its messages and tool results
         (operators only set the control flag), so the copy in memory stays true.
         """
-        async with self.runtime.uow(read_only=True) as uow:
-            self._messages = await store.load_transcript(uow, self.run_id)
-            self._calls = await store.tool_calls(uow, self.run_id)
-            self.run = store.to_run(await store.agent_row(uow, self.run_id))
-            self._ancestors = await store.ancestor_ids(uow, self.run_id)
-            leaked = await store.reserved_by(uow, self.run_id)
+        saved, self._saved = self._saved, None
+        if saved is None:
+            async with self.runtime.uow(read_only=True) as uow:
+                row = await store.agent_row(uow, self.run_id)
+                self.run = store.to_run(row)
+                saved = await load_saved(uow, row)
+        self._messages, self._calls = saved.messages, saved.calls
+        self._ancestors, leaked = saved.ancestors, saved.leaked
+        self._ancestor_budgets, self._budgets_read = saved.budgets, bool(saved.ancestors)
         self._tree_counted = self.run.active_seconds
         if leaked:  # a call was in flight when the last job of this run died
             async with self.runtime.uow() as uow:
@@ -175,7 +225,8 @@ class AgentLoop:
             raise _Stop
         messages, calls = self._messages, self._calls
         if not messages:
-            await self._append(0, await first_message(self.runtime, self.run, self.env))
+            first = await first_message(self.runtime.uow(read_only=True), self.run)
+            await self._append(0, first)
             return
         last = messages[-1]
         if last.role is Role.ASSISTANT and last.tool_uses:
@@ -195,6 +246,9 @@ class AgentLoop:
         async with self.runtime.uow() as uow:
             await self._store_outputs(uow, outputs)
             await store.append_message(uow, self.run_id, seq, message)
+            if self._ancestors:  # for the model call that follows (``_check_ancestors``)
+                self._ancestor_budgets = await store.budgets(uow, self._ancestors)
+                self._budgets_read = True
             await uow.commit()
         self._remember_outputs(outputs)
         self._messages.append(message)
@@ -459,6 +513,7 @@ class AgentLoop:
             store.transition(uow, row, AgentState.WAITING_FOR_CHILDREN)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
         log.info("agent_waiting_for_children", agent_id=self.run_id)
         raise _Stop
 
@@ -503,6 +558,7 @@ class AgentLoop:
             store.transition(uow, row, AgentState.WAITING_FOR_APPROVAL)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
         log.info("agent_waiting_for_approval", agent_id=self.run_id, tool=use.name)
         raise _Stop
 
@@ -556,6 +612,7 @@ class AgentLoop:
             store.transition(uow, row, targets[status], reason=reason)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
         raise _Stop
 
     async def _fail(self, reason: str) -> None:
@@ -569,6 +626,7 @@ class AgentLoop:
                 await store.release_dollars(uow, self._lineage(), self._reserved)
                 self._reserved = Decimal(0)
                 await uow.commit()
+            self.run = store.to_run(row)
         log.warning("agent_failed", agent_id=self.run_id, reason=reason)
         raise _Stop
 
@@ -581,6 +639,7 @@ class AgentLoop:
                 store.transition(uow, row, target)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -588,8 +647,10 @@ class AgentLoop:
         """Fail before a model call when any ancestor's tree has used up a limit."""
         if not self._ancestors:
             return
-        async with self.runtime.uow(read_only=True) as uow:
-            self._ancestor_budgets = await store.budgets(uow, self._ancestors)
+        if not self._budgets_read:
+            async with self.runtime.uow(read_only=True) as uow:
+                self._ancestor_budgets = await store.budgets(uow, self._ancestors)
+        self._budgets_read = False
         reason = tree.tree_breach(self._ancestor_budgets, self._unrecorded_active())
         if reason:
             await self._fail(reason)
