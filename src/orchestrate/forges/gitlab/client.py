@@ -1,0 +1,584 @@
+"""``ForgeClient`` for GitLab, with python-gitlab (API v4).
+
+Pull request = merge request (``number`` is its ``iid``); repository = the project's
+full path (``group/subgroup/name``). python-gitlab is synchronous (requests): each
+operation runs whole in a worker thread (``anyio.to_thread``), so the event loop never
+waits on GitLab, and the HTTP calls it made are reported to the observer, in order,
+when the thread is done — also when it failed. Retries, rate limits and the record of
+each call live in ``_transport``; reading GitLab's JSON in ``_convert``; the review
+convention in ``_reviews`` (see docs/forges-gitlab.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import anyio
+import gitlab
+import requests
+import structlog
+from gitlab.exceptions import GitlabAuthenticationError, GitlabError
+from gitlab.utils import EncodedId
+from gitlab.v4.objects import Project, ProjectMergeRequest
+
+from orchestrate.core.errors import Conflict, OrchestrateError, ValidationFailed
+from orchestrate.forges.client import (
+    CallObserver,
+    Check,
+    Comment,
+    ForgeCall,
+    LineComment,
+    MergeMethod,
+    MergeRefused,
+    MergeResult,
+    NewPullRequest,
+    PullRequestInfo,
+    PullRequestState,
+    RepositoryInfo,
+    Review,
+    ReviewThread,
+    ReviewVerdict,
+    ThreadComment,
+)
+from orchestrate.forges.gitlab import _convert as convert
+from orchestrate.forges.gitlab._errors import Operation, merge_refusal, reason, translate
+from orchestrate.forges.gitlab._reviews import read_marker, review_body, review_note
+from orchestrate.forges.gitlab._transport import FORGE, ObservedAdapter
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+_LIST_STATES = {
+    None: "all",
+    PullRequestState.OPEN: "opened",
+    PullRequestState.CLOSED: "closed",
+    PullRequestState.MERGED: "merged",
+}
+# GitLab's answers when it will not merge: 405 not mergeable now (draft, closed, policy),
+# 406/422 conflicts, 409 the head is not the given sha.
+_MERGE_REFUSALS = frozenset({405, 406, 409, 422})
+
+
+class GitLabClient:
+    """One GitLab instance and one token; safe to share between tasks."""
+
+    def __init__(
+        self,
+        api: gitlab.Gitlab,
+        adapter: ObservedAdapter,
+        observer: CallObserver,
+        *,
+        rebase_poll_seconds: float = 1.0,
+        rebase_timeout_seconds: float = 120.0,
+        max_log_bytes: int = 4 * 1024 * 1024,
+    ) -> None:
+        self._api = api
+        self._adapter = adapter
+        self._observer = observer
+        self._web_url = api.url
+        self._rebase_poll = rebase_poll_seconds
+        self._rebase_timeout = rebase_timeout_seconds
+        self._max_log_bytes = max_log_bytes
+        self._username: str | None = None
+
+    @property
+    def forge(self) -> str:
+        return FORGE
+
+    # -- repositories and merge requests ---------------------------------------------------
+
+    async def get_repository(self, repository: str) -> RepositoryInfo:
+        def work() -> RepositoryInfo:
+            return convert.repository_info(self._api.projects.get(repository).attributes)
+
+        return await self._run(work, Operation("project", repository))
+
+    async def open_pull_request(self, new: NewPullRequest) -> PullRequestInfo:
+        def work() -> PullRequestInfo:
+            project = self._project(new.repository)
+            title = new.title
+            if new.draft and not convert.is_draft({"title": title}):
+                title = convert.DRAFT_TITLE_PREFIX + title
+            data: dict[str, Any] = {
+                "source_branch": new.head_branch,
+                "target_branch": new.base_branch,
+                "title": title,
+                "description": new.body,
+            }
+            if new.labels:
+                data["labels"] = ",".join(new.labels)
+            try:
+                created = project.mergerequests.create(data).attributes
+            except GitlabError as error:
+                # 409 "Another open merge request already exists for this source branch"
+                # — but also "Source branch does not exist": look before trusting it.
+                existing = self._open_between(project, new.head_branch, new.base_branch)
+                if error.response_code != 409 or existing is None:
+                    raise
+                return convert.pull_request_info(new.repository, existing)
+            return convert.pull_request_info(new.repository, created)
+
+        return await self._run(
+            work, Operation("merge request from", f"{new.repository}:{new.head_branch}")
+        )
+
+    async def get_pull_request(self, repository: str, number: int) -> PullRequestInfo:
+        def work() -> PullRequestInfo:
+            data = self._project(repository).mergerequests.get(number).attributes
+            return convert.pull_request_info(repository, data)
+
+        return await self._run(work, _merge_request(repository, number))
+
+    async def list_pull_requests(
+        self,
+        repository: str,
+        *,
+        state: PullRequestState | None = PullRequestState.OPEN,
+        head_branch: str | None = None,
+    ) -> list[PullRequestInfo]:
+        def work() -> list[PullRequestInfo]:
+            query: dict[str, Any] = {"state": _LIST_STATES[state]}
+            if head_branch is not None:
+                query["source_branch"] = head_branch
+            found = self._project(repository).mergerequests.list(get_all=True, **query)
+            return [convert.pull_request_info(repository, mr.attributes) for mr in found]
+
+        return await self._run(work, Operation("merge requests of", repository))
+
+    async def add_labels(self, repository: str, number: int, labels: Sequence[str]) -> None:
+        if not labels:
+            return
+
+        def work() -> None:
+            update = {"add_labels": ",".join(labels)}
+            self._project(repository).mergerequests.update(number, update)
+
+        await self._run(work, _merge_request(repository, number))
+
+    async def close_pull_request(self, repository: str, number: int) -> PullRequestInfo:
+        def work() -> PullRequestInfo:
+            data = self._project(repository).mergerequests.update(number, {"state_event": "close"})
+            return convert.pull_request_info(repository, data)
+
+        return await self._run(work, _merge_request(repository, number))
+
+    # -- comments, reviews, threads --------------------------------------------------------
+
+    async def list_comments(self, repository: str, number: int) -> list[Comment]:
+        def work() -> list[Comment]:
+            notes = self._merge_request(repository, number).notes.list(
+                get_all=True, sort="asc", order_by="created_at"
+            )
+            url = self._merge_request_url(repository, number)
+            return [
+                convert.comment(note.attributes, url)
+                for note in notes
+                if convert.is_conversation_note(note.attributes)
+            ]
+
+        return await self._run(work, _merge_request(repository, number))
+
+    async def comment(self, repository: str, number: int, body: str) -> Comment:
+        def work() -> Comment:
+            note = self._merge_request(repository, number).notes.create({"body": body})
+            return convert.comment(note.attributes, self._merge_request_url(repository, number))
+
+        return await self._run(work, _merge_request(repository, number))
+
+    async def list_reviews(self, repository: str, number: int) -> list[Review]:
+        """Marked notes (oldest first), then approvals, then reviewers whose GitLab
+        state is ``requested_changes`` (set in GitLab's own review UI)."""
+
+        def work() -> list[Review]:
+            merge_request = self._merge_request(repository, number)
+            url = self._merge_request_url(repository, number)
+            discussions = merge_request.discussions.list(get_all=True)
+            reviews = [
+                review
+                for discussion in discussions
+                if (review := _marked_review(discussion.attributes, url)) is not None
+            ]
+            base = f"/projects/{EncodedId(repository)}/merge_requests/{number}"
+            approvals = _document(self._api.http_get(f"{base}/approvals"))
+            for entry in convert.documents(approvals.get("approved_by")):
+                reviews.append(_state_review("approval", entry, ReviewVerdict.APPROVED, url))
+            for entry in self._reviewers(f"{base}/reviewers"):
+                if convert.text(entry, "state") == "requested_changes":
+                    verdict = ReviewVerdict.CHANGES_REQUESTED
+                    reviews.append(_state_review("reviewer", entry, verdict, url))
+            return reviews
+
+        return await self._run(work, _merge_request(repository, number))
+
+    async def submit_review(
+        self,
+        repository: str,
+        number: int,
+        *,
+        verdict: ReviewVerdict,
+        body: str,
+        comments: Sequence[LineComment] = (),
+        commit_sha: str | None = None,
+    ) -> Review:
+        """Line comments become discussions on the diff; the verdict follows the
+        convention of ``_reviews``. Refused (``Conflict``) when ``commit_sha`` is no
+        longer the head: the lines reviewed may have moved."""
+        if verdict is ReviewVerdict.DISMISSED:
+            raise ValidationFailed("A review is submitted approved, changes_requested or commented")
+
+        def work() -> Review:
+            merge_request = self._project(repository).mergerequests.get(number)
+            head = convert.text(merge_request.attributes, "sha")
+            if commit_sha is not None and commit_sha != head:
+                raise Conflict(
+                    f"Merge request {repository}!{number} moved to {head[:12]} since "
+                    f"{commit_sha[:12]} was reviewed; review the new head"
+                )
+            refs = convert.mapping(merge_request.attributes, "diff_refs")
+            for line_comment in comments:
+                merge_request.discussions.create(_positioned(line_comment, refs))
+            url = self._merge_request_url(repository, number)
+            return self._conclude(merge_request, verdict, body or _summary(comments), head, url)
+
+        return await self._run(work, _merge_request(repository, number))
+
+    async def list_review_threads(self, repository: str, number: int) -> list[ReviewThread]:
+        def work() -> list[ReviewThread]:
+            merge_request = self._project(repository).mergerequests.get(number)
+            head = convert.head_sha(merge_request.attributes)
+            threads = (
+                convert.review_thread(discussion.attributes, head)
+                for discussion in merge_request.discussions.list(get_all=True)
+            )
+            return [thread for thread in threads if thread is not None]
+
+        return await self._run(work, _merge_request(repository, number))
+
+    async def reply_to_thread(
+        self, repository: str, number: int, thread_id: str, body: str
+    ) -> ThreadComment:
+        def work() -> ThreadComment:
+            discussion = self._merge_request(repository, number).discussions.get(
+                thread_id, lazy=True
+            )
+            return convert.thread_comment(discussion.notes.create({"body": body}).attributes)
+
+        return await self._run(work, Operation("thread", f"{repository}!{number} {thread_id}"))
+
+    async def resolve_thread(self, repository: str, number: int, thread_id: str) -> None:
+        def work() -> None:
+            discussions = self._merge_request(repository, number).discussions
+            discussions.update(thread_id, {"resolved": True})
+
+        await self._run(work, Operation("thread", f"{repository}!{number} {thread_id}"))
+
+    # -- checks ----------------------------------------------------------------------------
+
+    async def list_checks(self, repository: str, sha: str) -> list[Check]:
+        """The jobs of the latest pipeline for ``sha`` (none: no checks yet)."""
+
+        def work() -> list[Check]:
+            project = self._project(repository)
+            pipelines = project.pipelines.list(
+                iterator=True, sha=sha, order_by="id", sort="desc", per_page=1
+            )
+            latest = next(iter(pipelines), None)
+            pipeline_id = None if latest is None else convert.integer(latest.attributes, "id")
+            if pipeline_id is None:
+                return []
+            jobs = project.pipelines.get(pipeline_id, lazy=True).jobs.list(get_all=True)
+            return convert.checks(job.attributes for job in jobs)
+
+        return await self._run(work, Operation("pipelines of", f"{repository}@{sha[:12]}"))
+
+    async def check_log(self, repository: str, job_id: str) -> str:
+        """The job's trace; past ``max_log_bytes`` only its end, where failures show."""
+        if not job_id.isdigit():
+            raise ValidationFailed(f"GitLab job ids are numbers, not {job_id!r}")
+
+        def work() -> str:
+            tail = _Tail(self._max_log_bytes)
+            job = self._project(repository).jobs.get(int(job_id), lazy=True)
+            job.trace(streamed=True, action=tail.add, chunk_size=64 * 1024)
+            return tail.text()
+
+        return await self._run(work, Operation("job", f"{repository} #{job_id}"))
+
+    # -- branch update and merge -----------------------------------------------------------
+
+    async def update_branch(self, repository: str, number: int, *, expected_head_sha: str) -> None:
+        """GitLab's rebase, then wait until it is done (``rebase_in_progress``)."""
+
+        def work() -> None:
+            project = self._project(repository)
+            current = project.mergerequests.get(number).attributes
+            _require_head(repository, number, current, expected_head_sha)
+            try:
+                project.mergerequests.get(number, lazy=True).rebase()
+            except GitlabError as error:
+                if error.response_code in (403, 405, 409, 422):
+                    raise merge_refusal(f"rebase {repository}!{number}", error) from error
+                raise
+            self._wait_for_rebase(project, repository, number)
+
+        await self._run(work, _merge_request(repository, number))
+
+    async def merge(
+        self,
+        repository: str,
+        number: int,
+        *,
+        method: MergeMethod,
+        expected_head_sha: str,
+        commit_title: str | None = None,
+    ) -> MergeResult:
+        """``squash`` squashes; ``merge`` and ``rebase`` both merge the way the project
+        is set up to (merge commit, semi-linear or fast-forward): GitLab chooses that
+        per project, not per merge request."""
+
+        def work() -> MergeResult:
+            project = self._project(repository)
+            options: dict[str, Any] = {"sha": expected_head_sha}
+            options["squash"] = method is MergeMethod.SQUASH
+            if commit_title:
+                key = "squash_commit_message" if options["squash"] else "merge_commit_message"
+                options[key] = commit_title
+            try:
+                data = project.mergerequests.get(number, lazy=True).merge(**options)
+            except GitlabError as error:
+                if error.response_code not in _MERGE_REFUSALS:
+                    raise
+                raise self._refused_merge(project, repository, number, error) from error
+            merged = convert.pull_request_info(repository, data)
+            if merged.state is PullRequestState.MERGED:
+                return MergeResult(True, merged.merge_commit_sha, "Merged")
+            status = convert.text(data, "detailed_merge_status") or convert.text(data, "state")
+            return MergeResult(False, None, f"GitLab accepted the merge but left it {status}")
+
+        return await self._run(work, _merge_request(repository, number))
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _run(self, work: Callable[[], T], operation: Operation) -> T:
+        calls: list[ForgeCall] = []
+
+        def in_thread() -> T:
+            with self._adapter.recording(calls):
+                return work()
+
+        try:
+            return await anyio.to_thread.run_sync(in_thread)
+        except OrchestrateError:
+            raise
+        except (GitlabError, requests.RequestException, OSError) as error:
+            raise translate(error, operation) from error
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._report(calls)
+
+    async def _report(self, calls: list[ForgeCall]) -> None:
+        for call in calls:
+            try:
+                await self._observer(call)
+            except Exception:  # the call happened; a lost record must not undo it
+                log.warning("forge_call_not_recorded", forge=FORGE, path=call.path, exc_info=True)
+
+    def _project(self, repository: str) -> Project:
+        return self._api.projects.get(repository, lazy=True)
+
+    def _merge_request(self, repository: str, number: int) -> ProjectMergeRequest:
+        return self._project(repository).mergerequests.get(number, lazy=True)
+
+    def _merge_request_url(self, repository: str, number: int) -> str:
+        return f"{self._web_url}/{repository}/-/merge_requests/{number}"
+
+    def _open_between(self, project: Project, head: str, base: str) -> dict[str, Any] | None:
+        found = project.mergerequests.list(
+            get_all=True, state="opened", source_branch=head, target_branch=base
+        )
+        return found[0].attributes if found else None
+
+    def _reviewers(self, path: str) -> list[convert.Document]:
+        try:
+            return convert.documents(self._api.http_get(path))
+        except GitlabError as error:
+            if error.response_code == 404:  # before GitLab 15.x: no reviewer states
+                return []
+            raise
+
+    def _conclude(
+        self,
+        merge_request: ProjectMergeRequest,
+        verdict: ReviewVerdict,
+        body: str,
+        head: str,
+        url: str,
+    ) -> Review:
+        text = review_note(verdict, body, head)
+        if verdict is ReviewVerdict.APPROVED:
+            self._approve(merge_request, head)
+        elif verdict is ReviewVerdict.CHANGES_REQUESTED:
+            self._unapprove(merge_request)
+            discussion = merge_request.discussions.create({"body": text})
+            first = convert.documents(discussion.attributes.get("notes"))[:1] or [{}]
+            return _note_review(first[0], verdict, url)
+        note = merge_request.notes.create({"body": text})
+        return _note_review(note.attributes, verdict, url)
+
+    def _approve(self, merge_request: ProjectMergeRequest, head: str) -> None:
+        try:
+            merge_request.approve(sha=head)
+        except GitlabAuthenticationError:
+            # GitLab answers 401 to an approval by someone who already approved.
+            path = f"{merge_request.manager.path}/{merge_request.encoded_id}/approvals"
+            approvals = _document(self._api.http_get(path))
+            approvers = {
+                convert.text(convert.mapping(entry, "user"), "username")
+                for entry in convert.documents(approvals.get("approved_by"))
+            }
+            if self._current_username() not in approvers:
+                raise
+
+    def _unapprove(self, merge_request: ProjectMergeRequest) -> None:
+        try:
+            merge_request.unapprove()
+        except GitlabError as error:
+            if error.response_code != 404:  # 404: this user had not approved
+                raise
+
+    def _current_username(self) -> str:
+        if self._username is None:
+            self._api.auth()
+            user = self._api.user
+            self._username = "" if user is None else convert.text(user.attributes, "username")
+        return self._username
+
+    def _wait_for_rebase(self, project: Project, repository: str, number: int) -> None:
+        deadline = time.monotonic() + self._rebase_timeout
+        while True:
+            data = project.mergerequests.get(number, include_rebase_in_progress=True).attributes
+            if data.get("rebase_in_progress") is not True:
+                if error := convert.optional_text(data, "merge_error"):
+                    raise MergeRefused(
+                        f"GitLab could not rebase {repository}!{number}: {error}", reason=error
+                    )
+                return
+            if time.monotonic() > deadline:
+                raise Conflict(
+                    f"GitLab's rebase of {repository}!{number} still runs after "
+                    f"{self._rebase_timeout:.0f} s; look again later"
+                )
+            time.sleep(self._rebase_poll)
+
+    def _refused_merge(
+        self, project: Project, repository: str, number: int, error: GitlabError
+    ) -> MergeRefused:
+        """GitLab says only "405 Method Not Allowed"; its merge status says why."""
+        refusal = merge_refusal(f"merge {repository}!{number}", error)
+        if error.response_code != 405:
+            return refusal
+        try:
+            data = project.mergerequests.get(number).attributes
+        except GitlabError:
+            return refusal
+        why = convert.text(data, "detailed_merge_status") or convert.text(data, "merge_status")
+        state = convert.text(data, "state")
+        detail = why if state == "opened" else state
+        if convert.is_draft(data):
+            detail = "draft_status"
+        return MergeRefused(f"{refusal.message} ({detail})", reason=f"{reason(error)}: {detail}")
+
+
+class _Tail:
+    """The last ``limit`` bytes of a stream, decoded as UTF-8 (damage replaced)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._buffer = bytearray()
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> None:
+        self._buffer += chunk
+        if len(self._buffer) > self._limit:
+            del self._buffer[: len(self._buffer) - self._limit]
+            self.truncated = True
+
+    def text(self) -> str:
+        text = self._buffer.decode("utf-8", errors="replace")
+        return f"[… earlier output cut …]\n{text}" if self.truncated else text
+
+
+def _merge_request(repository: str, number: int) -> Operation:
+    return Operation("merge request", f"{repository}!{number}")
+
+
+def _document(value: object) -> convert.Document:
+    return value if isinstance(value, dict) else {}
+
+
+def _require_head(repository: str, number: int, data: convert.Document, expected: str) -> None:
+    if convert.text(data, "state") != "opened":
+        state = convert.text(data, "state")
+        raise MergeRefused(f"Merge request {repository}!{number} is {state}", reason=state)
+    head = convert.text(data, "sha")
+    if head != expected:
+        reason_text = f"the head is {head}, not {expected}"
+        raise MergeRefused(
+            f"Merge request {repository}!{number}: {reason_text}", reason=reason_text
+        )
+
+
+def _positioned(comment: LineComment, refs: convert.Document) -> dict[str, Any]:
+    return {
+        "body": comment.body,
+        "position": {
+            "position_type": "text",
+            "base_sha": convert.text(refs, "base_sha"),
+            "start_sha": convert.text(refs, "start_sha"),
+            "head_sha": convert.text(refs, "head_sha"),
+            "old_path": comment.path,
+            "new_path": comment.path,
+            "new_line": comment.line,
+        },
+    }
+
+
+def _summary(comments: Sequence[LineComment]) -> str:
+    return f"{len(comments)} comment(s) on the diff." if comments else ""
+
+
+def _note_review(note: convert.Document, verdict: ReviewVerdict, url: str) -> Review:
+    marked = read_marker(convert.text(note, "body"))
+    note_id = convert.integer(note, "id")
+    return Review(
+        id=str(note_id),
+        verdict=verdict,
+        body=review_body(convert.text(note, "body")),
+        author=convert.person(convert.mapping(note, "author")),
+        commit_sha=None if marked is None else marked.commit_sha,
+        url=f"{url}#note_{note_id}",
+    )
+
+
+def _marked_review(discussion: convert.Document, url: str) -> Review | None:
+    notes = convert.documents(discussion.get("notes"))
+    if not notes or (marked := read_marker(convert.text(notes[0], "body"))) is None:
+        return None
+    verdict = marked.verdict
+    if verdict is ReviewVerdict.CHANGES_REQUESTED and notes[0].get("resolved") is True:
+        verdict = ReviewVerdict.DISMISSED  # its thread was resolved: the request is met
+    return _note_review(notes[0], verdict, url)
+
+
+def _state_review(kind: str, entry: convert.Document, verdict: ReviewVerdict, url: str) -> Review:
+    author = convert.person(convert.mapping(entry, "user"))
+    return Review(
+        id=f"{kind}:{author.login}",
+        verdict=verdict,
+        body="",
+        author=author,
+        commit_sha=None,
+        url=url,
+    )
