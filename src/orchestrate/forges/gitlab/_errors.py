@@ -18,10 +18,8 @@ from orchestrate.core.errors import AuthenticationFailed, OrchestrateError
 from orchestrate.forges.client import ForgeError, ForgeNotFound, MergeRefused
 from orchestrate.forges.gitlab._transport import RateLimited
 
-TOKEN_HINT = (
-    "set ORCHESTRATE_GITLAB_TOKEN or the stored secret GITLAB_TOKEN to a GitLab access "
-    "token with the api scope"
-)
+# Names where the token goes; holds none.
+TOKEN_HINT = "set ORCHESTRATE_GITLAB_TOKEN or the stored secret GITLAB_TOKEN to an api-scoped token"  # noqa: S105
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try: ``max_attempts`` per request (the first one included), backoff
-    ``backoff_base`` × 2ⁿ (with jitter) up to ``backoff_max``, and rate-limit waits of
+    ``backoff_base * 2**n`` (with jitter) up to ``backoff_max``, and rate-limit waits of
     at most ``max_wait`` seconds each."""
 
     max_attempts: int = 5
@@ -62,7 +62,7 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy
 
 
-class RateLimited(Exception):  # noqa: N818 - a state, like requests' Timeout
+class RateLimited(Exception):
     """GitLab kept answering 429, or asked for a longer wait than the policy allows."""
 
     def __init__(self, retry_after: float | None, attempts: int) -> None:

@@ -13,8 +13,8 @@ from orchestrate.forges.gitlab._transport import ObservedAdapter, RetryPolicy, o
 from orchestrate.forges.gitlab.client import GitLabClient
 from orchestrate.secrets import service as secrets
 
-STORED_TOKEN = "GITLAB_TOKEN"
-TOKEN_SETTING = "ORCHESTRATE_GITLAB_TOKEN"
+STORED_TOKEN = "GITLAB_TOKEN"  # noqa: S105 - a secret's name
+TOKEN_SETTING = "ORCHESTRATE_GITLAB_TOKEN"  # noqa: S105 - a setting's name
 
 
 def gitlab_client(
