@@ -45,7 +45,7 @@ from orchestrate.forges.client import (
 from orchestrate.forges.gitlab import _convert as convert
 from orchestrate.forges.gitlab._errors import Operation, merge_refusal, reason, translate
 from orchestrate.forges.gitlab._reviews import read_marker, review_body, review_note
-from orchestrate.forges.gitlab._transport import FORGE, ObservedAdapter
+from orchestrate.forges.gitlab._transport import FORGE, ObservedAdapter, RateLimited
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -176,6 +176,7 @@ class GitLabClient:
                 convert.comment(note.attributes, url)
                 for note in notes
                 if convert.is_conversation_note(note.attributes)
+                and read_marker(convert.text(note.attributes, "body")) is None  # a review
             ]
 
         return await self._run(work, _merge_request(repository, number))
@@ -346,7 +347,10 @@ class GitLabClient:
                 key = "squash_commit_message" if options["squash"] else "merge_commit_message"
                 options[key] = commit_title
             try:
-                data = project.mergerequests.get(number, lazy=True).merge(**options)
+                # In the body: ProjectMergeRequest.merge() would put sha and squash in
+                # the query string, as text.
+                path = f"/projects/{EncodedId(repository)}/merge_requests/{number}/merge"
+                data = _document(self._api.http_put(path, post_data=options))
             except GitlabError as error:
                 if error.response_code not in _MERGE_REFUSALS:
                     raise
@@ -372,7 +376,7 @@ class GitLabClient:
             return await anyio.to_thread.run_sync(in_thread)
         except OrchestrateError:
             raise
-        except (GitlabError, requests.RequestException, OSError) as error:
+        except (GitlabError, RateLimited, requests.RequestException, OSError) as error:
             raise translate(error, operation) from error
         finally:
             with anyio.CancelScope(shield=True):
@@ -419,6 +423,9 @@ class GitLabClient:
         text = review_note(verdict, body, head)
         if verdict is ReviewVerdict.APPROVED:
             self._approve(merge_request, head)
+            if not body.strip():
+                approver = {"user": {"username": self._current_username()}}
+                return _state_review("approval", approver, verdict, url)
         elif verdict is ReviewVerdict.CHANGES_REQUESTED:
             self._unapprove(merge_request)
             discussion = merge_request.discussions.create({"body": text})
