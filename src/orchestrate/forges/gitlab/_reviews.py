@@ -23,9 +23,19 @@ and the author is GitLab's, not the marker's.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from orchestrate.forges.client import ReviewVerdict
+from orchestrate.forges.client import LineComment, Review, ReviewVerdict
+from orchestrate.forges.gitlab._convert import (
+    Document,
+    documents,
+    integer,
+    mapping,
+    person,
+    text,
+)
 
 _MARKER = re.compile(
     r"<!-- orchestrate:review (?P<verdict>approved|changes_requested|commented)"
@@ -63,7 +73,65 @@ def read_marker(body: str) -> Marked | None:
 
 def review_body(body: str) -> str:
     """The review's own words: without the marker and the heading we put on it."""
-    text = _MARKER.sub("", body).strip()
+    words = _MARKER.sub("", body).strip()
     for heading in _HEADINGS.values():
-        text = text.removeprefix(heading).strip()
-    return text
+        words = words.removeprefix(heading).strip()
+    return words
+
+
+def positioned(comment: LineComment, refs: Document) -> dict[str, Any]:
+    """A discussion on ``comment``'s line of the merge request's current diff."""
+    return {
+        "body": comment.body,
+        "position": {
+            "position_type": "text",
+            "base_sha": text(refs, "base_sha"),
+            "start_sha": text(refs, "start_sha"),
+            "head_sha": text(refs, "head_sha"),
+            "old_path": comment.path,
+            "new_path": comment.path,
+            "new_line": comment.line,
+        },
+    }
+
+
+def summary(comments: Sequence[LineComment]) -> str:
+    """The words of a review that has only line comments."""
+    return f"{len(comments)} comment(s) on the diff." if comments else ""
+
+
+def note_review(note: Document, verdict: ReviewVerdict, url: str) -> Review:
+    marked = read_marker(text(note, "body"))
+    note_id = integer(note, "id")
+    return Review(
+        id=str(note_id),
+        verdict=verdict,
+        body=review_body(text(note, "body")),
+        author=person(mapping(note, "author")),
+        commit_sha=None if marked is None else marked.commit_sha,
+        url=f"{url}#note_{note_id}",
+    )
+
+
+def marked_review(discussion: Document, url: str) -> Review | None:
+    """The review a discussion's first note carries, None for any other discussion."""
+    notes = documents(discussion.get("notes"))
+    if not notes or (marked := read_marker(text(notes[0], "body"))) is None:
+        return None
+    verdict = marked.verdict
+    if verdict is ReviewVerdict.CHANGES_REQUESTED and notes[0].get("resolved") is True:
+        verdict = ReviewVerdict.DISMISSED  # its thread was resolved: the request is met
+    return note_review(notes[0], verdict, url)
+
+
+def state_review(kind: str, entry: Document, verdict: ReviewVerdict, url: str) -> Review:
+    """A review known only as a state: an approval, or a reviewer's GitLab state."""
+    author = person(mapping(entry, "user"))
+    return Review(
+        id=f"{kind}:{author.login}",
+        verdict=verdict,
+        body="",
+        author=author,
+        commit_sha=None,
+        url=url,
+    )

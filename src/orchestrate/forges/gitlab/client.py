@@ -11,7 +11,6 @@ convention in ``_reviews`` (see docs/forges-gitlab.md).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -31,7 +30,6 @@ from orchestrate.forges.client import (
     ForgeCall,
     LineComment,
     MergeMethod,
-    MergeRefused,
     MergeResult,
     NewPullRequest,
     PullRequestInfo,
@@ -43,8 +41,17 @@ from orchestrate.forges.client import (
     ThreadComment,
 )
 from orchestrate.forges.gitlab import _convert as convert
-from orchestrate.forges.gitlab._errors import Operation, merge_refusal, reason, translate
-from orchestrate.forges.gitlab._reviews import read_marker, review_body, review_note
+from orchestrate.forges.gitlab import _merging
+from orchestrate.forges.gitlab._errors import Operation, translate
+from orchestrate.forges.gitlab._reviews import (
+    marked_review,
+    note_review,
+    positioned,
+    read_marker,
+    review_note,
+    state_review,
+    summary,
+)
 from orchestrate.forges.gitlab._transport import FORGE, ObservedAdapter, RateLimited
 
 log = structlog.get_logger(__name__)
@@ -56,9 +63,6 @@ _LIST_STATES = {
     PullRequestState.CLOSED: "closed",
     PullRequestState.MERGED: "merged",
 }
-# GitLab's answers when it will not merge: 405 not mergeable now (draft, closed, policy),
-# 406/422 conflicts, 409 the head is not the given sha.
-_MERGE_REFUSALS = frozenset({405, 406, 409, 422})
 
 
 class GitLabClient:
@@ -199,16 +203,16 @@ class GitLabClient:
             reviews = [
                 review
                 for discussion in discussions
-                if (review := _marked_review(discussion.attributes, url)) is not None
+                if (review := marked_review(discussion.attributes, url)) is not None
             ]
             base = f"/projects/{EncodedId(repository)}/merge_requests/{number}"
             approvals = _document(self._api.http_get(f"{base}/approvals"))
             for entry in convert.documents(approvals.get("approved_by")):
-                reviews.append(_state_review("approval", entry, ReviewVerdict.APPROVED, url))
+                reviews.append(state_review("approval", entry, ReviewVerdict.APPROVED, url))
             for entry in self._reviewers(f"{base}/reviewers"):
                 if convert.text(entry, "state") == "requested_changes":
                     verdict = ReviewVerdict.CHANGES_REQUESTED
-                    reviews.append(_state_review("reviewer", entry, verdict, url))
+                    reviews.append(state_review("reviewer", entry, verdict, url))
             return reviews
 
         return await self._run(work, _merge_request(repository, number))
@@ -239,9 +243,9 @@ class GitLabClient:
                 )
             refs = convert.mapping(merge_request.attributes, "diff_refs")
             for line_comment in comments:
-                merge_request.discussions.create(_positioned(line_comment, refs))
+                merge_request.discussions.create(positioned(line_comment, refs))
             url = self._merge_request_url(repository, number)
-            return self._conclude(merge_request, verdict, body or _summary(comments), head, url)
+            return self._conclude(merge_request, verdict, body or summary(comments), head, url)
 
         return await self._run(work, _merge_request(repository, number))
 
@@ -313,16 +317,14 @@ class GitLabClient:
         """GitLab's rebase, then wait until it is done (``rebase_in_progress``)."""
 
         def work() -> None:
-            project = self._project(repository)
-            current = project.mergerequests.get(number).attributes
-            _require_head(repository, number, current, expected_head_sha)
-            try:
-                project.mergerequests.get(number, lazy=True).rebase()
-            except GitlabError as error:
-                if error.response_code in (403, 405, 409, 422):
-                    raise merge_refusal(f"rebase {repository}!{number}", error) from error
-                raise
-            self._wait_for_rebase(project, repository, number)
+            _merging.rebase(
+                self._project(repository),
+                repository,
+                number,
+                expected_head_sha=expected_head_sha,
+                poll_seconds=self._rebase_poll,
+                timeout_seconds=self._rebase_timeout,
+            )
 
         await self._run(work, _merge_request(repository, number))
 
@@ -340,26 +342,15 @@ class GitLabClient:
         per project, not per merge request."""
 
         def work() -> MergeResult:
-            project = self._project(repository)
-            options: dict[str, Any] = {"sha": expected_head_sha}
-            options["squash"] = method is MergeMethod.SQUASH
-            if commit_title:
-                key = "squash_commit_message" if options["squash"] else "merge_commit_message"
-                options[key] = commit_title
-            try:
-                # In the body: ProjectMergeRequest.merge() would put sha and squash in
-                # the query string, as text.
-                path = f"/projects/{EncodedId(repository)}/merge_requests/{number}/merge"
-                data = _document(self._api.http_put(path, post_data=options))
-            except GitlabError as error:
-                if error.response_code not in _MERGE_REFUSALS:
-                    raise
-                raise self._refused_merge(project, repository, number, error) from error
-            merged = convert.pull_request_info(repository, data)
-            if merged.state is PullRequestState.MERGED:
-                return MergeResult(True, merged.merge_commit_sha, "Merged")
-            status = convert.text(data, "detailed_merge_status") or convert.text(data, "state")
-            return MergeResult(False, None, f"GitLab accepted the merge but left it {status}")
+            return _merging.merge(
+                self._api,
+                self._project(repository),
+                repository,
+                number,
+                method=method,
+                expected_head_sha=expected_head_sha,
+                commit_title=commit_title,
+            )
 
         return await self._run(work, _merge_request(repository, number))
 
@@ -425,14 +416,14 @@ class GitLabClient:
             self._approve(merge_request, head)
             if not body.strip():
                 approver = {"user": {"username": self._current_username()}}
-                return _state_review("approval", approver, verdict, url)
+                return state_review("approval", approver, verdict, url)
         elif verdict is ReviewVerdict.CHANGES_REQUESTED:
             self._unapprove(merge_request)
             discussion = merge_request.discussions.create({"body": text})
             first = convert.documents(discussion.attributes.get("notes"))[:1] or [{}]
-            return _note_review(first[0], verdict, url)
+            return note_review(first[0], verdict, url)
         note = merge_request.notes.create({"body": text})
-        return _note_review(note.attributes, verdict, url)
+        return note_review(note.attributes, verdict, url)
 
     def _approve(self, merge_request: ProjectMergeRequest, head: str) -> None:
         try:
@@ -462,41 +453,6 @@ class GitLabClient:
             self._username = "" if user is None else convert.text(user.attributes, "username")
         return self._username
 
-    def _wait_for_rebase(self, project: Project, repository: str, number: int) -> None:
-        deadline = time.monotonic() + self._rebase_timeout
-        while True:
-            data = project.mergerequests.get(number, include_rebase_in_progress=True).attributes
-            if data.get("rebase_in_progress") is not True:
-                if error := convert.optional_text(data, "merge_error"):
-                    raise MergeRefused(
-                        f"GitLab could not rebase {repository}!{number}: {error}", reason=error
-                    )
-                return
-            if time.monotonic() > deadline:
-                raise Conflict(
-                    f"GitLab's rebase of {repository}!{number} still runs after "
-                    f"{self._rebase_timeout:.0f} s; look again later"
-                )
-            time.sleep(self._rebase_poll)
-
-    def _refused_merge(
-        self, project: Project, repository: str, number: int, error: GitlabError
-    ) -> MergeRefused:
-        """GitLab says only "405 Method Not Allowed"; its merge status says why."""
-        refusal = merge_refusal(f"merge {repository}!{number}", error)
-        if error.response_code != 405:
-            return refusal
-        try:
-            data = project.mergerequests.get(number).attributes
-        except GitlabError:
-            return refusal
-        why = convert.text(data, "detailed_merge_status") or convert.text(data, "merge_status")
-        state = convert.text(data, "state")
-        detail = why if state == "opened" else state
-        if convert.is_draft(data):
-            detail = "draft_status"
-        return MergeRefused(f"{refusal.message} ({detail})", reason=f"{reason(error)}: {detail}")
-
 
 class _Tail:
     """The last ``limit`` bytes of a stream, decoded as UTF-8 (damage replaced)."""
@@ -523,69 +479,3 @@ def _merge_request(repository: str, number: int) -> Operation:
 
 def _document(value: object) -> convert.Document:
     return value if isinstance(value, dict) else {}
-
-
-def _require_head(repository: str, number: int, data: convert.Document, expected: str) -> None:
-    if convert.text(data, "state") != "opened":
-        state = convert.text(data, "state")
-        raise MergeRefused(f"Merge request {repository}!{number} is {state}", reason=state)
-    head = convert.text(data, "sha")
-    if head != expected:
-        reason_text = f"the head is {head}, not {expected}"
-        raise MergeRefused(
-            f"Merge request {repository}!{number}: {reason_text}", reason=reason_text
-        )
-
-
-def _positioned(comment: LineComment, refs: convert.Document) -> dict[str, Any]:
-    return {
-        "body": comment.body,
-        "position": {
-            "position_type": "text",
-            "base_sha": convert.text(refs, "base_sha"),
-            "start_sha": convert.text(refs, "start_sha"),
-            "head_sha": convert.text(refs, "head_sha"),
-            "old_path": comment.path,
-            "new_path": comment.path,
-            "new_line": comment.line,
-        },
-    }
-
-
-def _summary(comments: Sequence[LineComment]) -> str:
-    return f"{len(comments)} comment(s) on the diff." if comments else ""
-
-
-def _note_review(note: convert.Document, verdict: ReviewVerdict, url: str) -> Review:
-    marked = read_marker(convert.text(note, "body"))
-    note_id = convert.integer(note, "id")
-    return Review(
-        id=str(note_id),
-        verdict=verdict,
-        body=review_body(convert.text(note, "body")),
-        author=convert.person(convert.mapping(note, "author")),
-        commit_sha=None if marked is None else marked.commit_sha,
-        url=f"{url}#note_{note_id}",
-    )
-
-
-def _marked_review(discussion: convert.Document, url: str) -> Review | None:
-    notes = convert.documents(discussion.get("notes"))
-    if not notes or (marked := read_marker(convert.text(notes[0], "body"))) is None:
-        return None
-    verdict = marked.verdict
-    if verdict is ReviewVerdict.CHANGES_REQUESTED and notes[0].get("resolved") is True:
-        verdict = ReviewVerdict.DISMISSED  # its thread was resolved: the request is met
-    return _note_review(notes[0], verdict, url)
-
-
-def _state_review(kind: str, entry: convert.Document, verdict: ReviewVerdict, url: str) -> Review:
-    author = convert.person(convert.mapping(entry, "user"))
-    return Review(
-        id=f"{kind}:{author.login}",
-        verdict=verdict,
-        body="",
-        author=author,
-        commit_sha=None,
-        url=url,
-    )
