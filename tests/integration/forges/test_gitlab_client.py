@@ -84,6 +84,15 @@ class TestRepositories:
         with pytest.raises(ForgeNotFound, match="nobody/nothing"):
             await client.get_repository("nobody/nothing")
 
+    @pytest.mark.parametrize("path", ["app", "group/../admin", "group//app", "group/app?x=1"])
+    async def test_a_path_that_is_no_project_is_refused_before_any_call(
+        self, client: GitLabClient, gitlab: FakeGitLab, path: str
+    ) -> None:
+        with pytest.raises(ValidationFailed, match="not a GitLab project path"):
+            await client.get_pull_request(path, 1)
+
+        assert gitlab.requests == []
+
     async def test_a_rejected_token_says_where_the_token_comes_from(
         self, gitlab: FakeGitLab, observed: list[ForgeCall]
     ) -> None:
@@ -186,7 +195,7 @@ class TestComments:
         assert [(c.id, c.body, c.author.login) for c in comments] == [
             (posted.id, "Ready for review.", "orchestrate-bot")
         ]
-        assert comments[0].url.endswith(f"/merge_requests/{opened.number}#note_{posted.id}")
+        assert comments[0].url == f"{opened.url}#note_{posted.id}"
 
 
 class TestReviews:

@@ -11,6 +11,7 @@ convention in ``_reviews`` (see docs/forges-gitlab.md).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -18,11 +19,10 @@ import anyio
 import gitlab
 import requests
 import structlog
-from gitlab.exceptions import GitlabAuthenticationError, GitlabError
-from gitlab.utils import EncodedId
+from gitlab.exceptions import GitlabError
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
-from orchestrate.core.errors import Conflict, OrchestrateError, ValidationFailed
+from orchestrate.core.errors import OrchestrateError, ValidationFailed
 from orchestrate.forges.client import (
     CallObserver,
     Check,
@@ -43,19 +43,13 @@ from orchestrate.forges.client import (
 from orchestrate.forges.gitlab import _convert as convert
 from orchestrate.forges.gitlab import _merging
 from orchestrate.forges.gitlab._errors import Operation, translate
-from orchestrate.forges.gitlab._reviews import (
-    marked_review,
-    note_review,
-    positioned,
-    read_marker,
-    review_note,
-    state_review,
-    summary,
-)
+from orchestrate.forges.gitlab._reviewing import Reviewing
+from orchestrate.forges.gitlab._reviews import read_marker
 from orchestrate.forges.gitlab._transport import FORGE, ObservedAdapter, RateLimited
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+_PATH_SEGMENT = re.compile(r"(?!\.{1,2}\Z)[\w.-]+")
 
 _LIST_STATES = {
     None: "all",
@@ -85,7 +79,7 @@ class GitLabClient:
         self._rebase_poll = rebase_poll_seconds
         self._rebase_timeout = rebase_timeout_seconds
         self._max_log_bytes = max_log_bytes
-        self._username: str | None = None
+        self._reviewing = Reviewing(api)
 
     @property
     def forge(self) -> str:
@@ -95,6 +89,7 @@ class GitLabClient:
 
     async def get_repository(self, repository: str) -> RepositoryInfo:
         def work() -> RepositoryInfo:
+            _check_path(repository)
             return convert.repository_info(self._api.projects.get(repository).attributes)
 
         return await self._run(work, Operation("project", repository))
@@ -198,22 +193,7 @@ class GitLabClient:
 
         def work() -> list[Review]:
             merge_request = self._merge_request(repository, number)
-            url = self._merge_request_url(repository, number)
-            discussions = merge_request.discussions.list(get_all=True)
-            reviews = [
-                review
-                for discussion in discussions
-                if (review := marked_review(discussion.attributes, url)) is not None
-            ]
-            base = f"/projects/{EncodedId(repository)}/merge_requests/{number}"
-            approvals = _document(self._api.http_get(f"{base}/approvals"))
-            for entry in convert.documents(approvals.get("approved_by")):
-                reviews.append(state_review("approval", entry, ReviewVerdict.APPROVED, url))
-            for entry in self._reviewers(f"{base}/reviewers"):
-                if convert.text(entry, "state") == "requested_changes":
-                    verdict = ReviewVerdict.CHANGES_REQUESTED
-                    reviews.append(state_review("reviewer", entry, verdict, url))
-            return reviews
+            return self._reviewing.read(merge_request, self._merge_request_url(repository, number))
 
         return await self._run(work, _merge_request(repository, number))
 
@@ -234,18 +214,14 @@ class GitLabClient:
             raise ValidationFailed("A review is submitted approved, changes_requested or commented")
 
         def work() -> Review:
-            merge_request = self._project(repository).mergerequests.get(number)
-            head = convert.text(merge_request.attributes, "sha")
-            if commit_sha is not None and commit_sha != head:
-                raise Conflict(
-                    f"Merge request {repository}!{number} moved to {head[:12]} since "
-                    f"{commit_sha[:12]} was reviewed; review the new head"
-                )
-            refs = convert.mapping(merge_request.attributes, "diff_refs")
-            for line_comment in comments:
-                merge_request.discussions.create(positioned(line_comment, refs))
-            url = self._merge_request_url(repository, number)
-            return self._conclude(merge_request, verdict, body or summary(comments), head, url)
+            return self._reviewing.submit(
+                self._project(repository).mergerequests.get(number),
+                self._merge_request_url(repository, number),
+                verdict=verdict,
+                body=body,
+                comments=comments,
+                commit_sha=commit_sha,
+            )
 
         return await self._run(work, _merge_request(repository, number))
 
@@ -381,6 +357,7 @@ class GitLabClient:
                 log.warning("forge_call_not_recorded", forge=FORGE, path=call.path, exc_info=True)
 
     def _project(self, repository: str) -> Project:
+        _check_path(repository)
         return self._api.projects.get(repository, lazy=True)
 
     def _merge_request(self, repository: str, number: int) -> ProjectMergeRequest:
@@ -394,64 +371,6 @@ class GitLabClient:
             get_all=True, state="opened", source_branch=head, target_branch=base
         )
         return found[0].attributes if found else None
-
-    def _reviewers(self, path: str) -> list[convert.Document]:
-        try:
-            return convert.documents(self._api.http_get(path))
-        except GitlabError as error:
-            if error.response_code == 404:  # before GitLab 15.x: no reviewer states
-                return []
-            raise
-
-    def _conclude(
-        self,
-        merge_request: ProjectMergeRequest,
-        verdict: ReviewVerdict,
-        body: str,
-        head: str,
-        url: str,
-    ) -> Review:
-        text = review_note(verdict, body, head)
-        if verdict is ReviewVerdict.APPROVED:
-            self._approve(merge_request, head)
-            if not body.strip():
-                approver = {"user": {"username": self._current_username()}}
-                return state_review("approval", approver, verdict, url)
-        elif verdict is ReviewVerdict.CHANGES_REQUESTED:
-            self._unapprove(merge_request)
-            discussion = merge_request.discussions.create({"body": text})
-            first = convert.documents(discussion.attributes.get("notes"))[:1] or [{}]
-            return note_review(first[0], verdict, url)
-        note = merge_request.notes.create({"body": text})
-        return note_review(note.attributes, verdict, url)
-
-    def _approve(self, merge_request: ProjectMergeRequest, head: str) -> None:
-        try:
-            merge_request.approve(sha=head)
-        except GitlabAuthenticationError:
-            # GitLab answers 401 to an approval by someone who already approved.
-            path = f"{merge_request.manager.path}/{merge_request.encoded_id}/approvals"
-            approvals = _document(self._api.http_get(path))
-            approvers = {
-                convert.text(convert.mapping(entry, "user"), "username")
-                for entry in convert.documents(approvals.get("approved_by"))
-            }
-            if self._current_username() not in approvers:
-                raise
-
-    def _unapprove(self, merge_request: ProjectMergeRequest) -> None:
-        try:
-            merge_request.unapprove()
-        except GitlabError as error:
-            if error.response_code != 404:  # 404: this user had not approved
-                raise
-
-    def _current_username(self) -> str:
-        if self._username is None:
-            self._api.auth()
-            user = self._api.user
-            self._username = "" if user is None else convert.text(user.attributes, "username")
-        return self._username
 
 
 class _Tail:
@@ -479,3 +398,13 @@ def _merge_request(repository: str, number: int) -> Operation:
 
 def _document(value: object) -> convert.Document:
     return value if isinstance(value, dict) else {}
+
+
+def _check_path(repository: str) -> None:
+    """A project path is ``group[/subgroup…]/name``: the client URL-encodes it whole, and
+    a ``..`` segment would still be resolved away by the HTTP layer."""
+    segments = repository.split("/")
+    if len(segments) < 2 or not all(_PATH_SEGMENT.fullmatch(part) for part in segments):
+        raise ValidationFailed(
+            f"{repository!r} is not a GitLab project path (group/name, subgroups allowed)"
+        )
