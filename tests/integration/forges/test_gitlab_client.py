@@ -666,3 +666,14 @@ class TestObservation:
         client = gitlab_client(Settings(gitlab_url=gitlab.url), gitlab.token, broken, policy=FAST)
 
         assert (await client.get_repository(REPO)).repository == REPO
+
+    async def test_calls_made_side_by_side_are_each_observed_once(
+        self, client: GitLabClient, gitlab: FakeGitLab, observed: list[ForgeCall]
+    ) -> None:
+        opened = await client.open_pull_request(new_pull_request())
+        observed.clear()
+
+        await asyncio.gather(*(client.get_pull_request(REPO, opened.number) for _ in range(12)))
+
+        assert len(observed) == 12
+        assert {(c.method, c.status, c.attempt) for c in observed} == {("GET", 200, 1)}
