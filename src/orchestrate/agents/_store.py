@@ -32,7 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from orchestrate.agents.continuation import AgentOutcome, StoredContinuation
+from orchestrate.agents.continuation import (
+    AgentOutcome,
+    StoredContinuation,
+    inline_continuation,
+)
 from orchestrate.agents.events import STATE_EVENTS, AgentCreated
 from orchestrate.agents.models import (
     AgentRun,
@@ -163,7 +167,11 @@ def _notify_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
             failure_reason=row.failure_reason,
             cost_usd=Decimal(row.cost_usd or 0),
         )
-        await enqueue_many(uow, [continuation.job(outcome)])
+        inline = inline_continuation(continuation.kind)
+        if inline is not None:
+            await inline(uow, continuation.payload, outcome)
+        else:
+            await enqueue_many(uow, [continuation.job(outcome)])
 
     uow.before_commit(notify)
 
