@@ -49,7 +49,7 @@ async def all_dependencies(uow: UnitOfWork) -> list[tuple[str, str]]:
             RepositoryDependencyRow.repository, RepositoryDependencyRow.depends_on
         )
     )
-    return [(source, target) for source, target in rows.tuples()]
+    return [(source, target) for source, target in rows]
 
 
 async def dependency_row(

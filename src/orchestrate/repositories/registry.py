@@ -37,17 +37,25 @@ class RepositoryIndex:
 
     repositories: tuple[Repository, ...] = ()
 
-    def names(self, forge: Forge | None = None) -> list[str]:
+    def names(self, forge: Forge | str | None = None) -> list[str]:
         """The names of the repositories on ``forge`` (all of them without one)."""
-        return [r.name for r in self.repositories if forge is None or r.forge is forge]
+        return [r.name for r in self.repositories if forge is None or r.forge.value == forge]
 
-    def find(self, name: str) -> Repository | None:
+    def find(self, name: str, forge: Forge | str | None = None) -> Repository | None:
+        """The repository ``name`` (case-insensitive), on ``forge`` when one is given."""
         wanted = name_key(name)
-        return next((r for r in self.repositories if r.key == wanted), None)
+        return next(
+            (
+                r
+                for r in self.repositories
+                if r.key == wanted and (forge is None or r.forge.value == forge)
+            ),
+            None,
+        )
 
-    def local_clone(self, name: str) -> Path | None:
+    def local_clone(self, name: str, forge: Forge | str | None = None) -> Path | None:
         """The work tree agents start from for ``name``, if it is registered."""
-        found = self.find(name)
+        found = self.find(name, forge)
         return None if found is None else found.path
 
 

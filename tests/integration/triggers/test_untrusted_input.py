@@ -164,9 +164,9 @@ class TestRepositoryBinding:
         assert [run["pipeline"] for run in first.result["runs"]] == ["on-push"]
         assert second.result["runs"] == []
         assert second.result["pipelines"][0]["reasons"] == [
-            "on.github[0]: no repositories given and octo/evil is not managed "
-            "(ORCHESTRATE_GITHUB_REPOSITORIES): add repositories: [octo/evil] to bind the "
-            "pipeline to it"
+            "on.github[0]: no repositories given and octo/evil is not registered "
+            "(orchestrate repo list): add repositories: [octo/evil] to bind the pipeline to "
+            "it, or register it with 'orchestrate repo add PATH_OR_URL --name octo/evil'"
         ]
 
     async def test_with_no_repository_managed_an_unbound_pipeline_runs_for_nothing(
@@ -181,7 +181,7 @@ class TestRepositoryBinding:
         assert delivery.result is not None
         assert delivery.result["runs"] == []
         [verdict] = (await explained(api, tokens, key))["pipelines"]
-        assert "no repository is managed" in verdict["reasons"][0]
+        assert "no repository is registered" in verdict["reasons"][0]
 
     async def test_repositories_globs_bind_a_pipeline_to_repositories_not_managed(
         self, api: httpx.AsyncClient, runtime: Runtime
