@@ -52,7 +52,11 @@ class _GitResult:
         return self.returncode == 0
 
     def error_text(self) -> str:
-        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        lines = [
+            line
+            for line in self.stderr.splitlines()
+            if line.strip() and not line.startswith("Cloning into")
+        ]
         return without_password("\n".join(lines[-_ERROR_LINES:])) or f"exit {self.returncode}"
 
 
@@ -144,6 +148,13 @@ async def clone(url: str, destination: Path, *, remote: str) -> None:
             ) from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+        remove_if_empty(destination.parent)
+
+
+def remove_if_empty(directory: Path) -> None:
+    """Remove ``directory`` if nothing is in it (an owner's folder of the clone cache)."""
+    with contextlib.suppress(OSError):
+        directory.rmdir()
 
 
 async def detect_default_branch(path: Path, remote: str) -> str | None:

@@ -83,6 +83,8 @@ def _detected(
     manifests: Mapping[str, Manifests | None],
 ) -> list[Edge]:
     evidence: dict[str, list[Evidence]] = defaultdict(list)
+    if not found.requirements:
+        return []
     for other in repositories:
         if other.key == repository.key:
             continue

@@ -136,7 +136,7 @@ async def add_repository(
         )
     except BaseException:
         if is_cloned:
-            await asyncio.to_thread(shutil.rmtree, path, True)
+            await asyncio.to_thread(_remove_clone, path)
         raise
 
 
@@ -200,7 +200,7 @@ async def remove_repository(
         )
         await uow.commit()
     if clone_removed:
-        await asyncio.to_thread(shutil.rmtree, repository.path, True)
+        await asyncio.to_thread(_remove_clone, repository.path)
     return Removal(repository, clone_removed)
 
 
@@ -390,6 +390,11 @@ def _read_all_manifests(repositories: list[Repository]) -> dict[str, Manifests |
         repository.key: read_manifests(repository.path) if repository.path.is_dir() else None
         for repository in repositories
     }
+
+
+def _remove_clone(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    git.remove_if_empty(path.parent)
 
 
 def _is_within(path: Path, root: Path) -> bool:
