@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from orchestrate.core.errors import NotFound
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.repositories import _store as store
@@ -121,3 +122,14 @@ def _merged(
         )
         merged.append(replace(found[key], depends_on=depends_on))
     return merged
+
+
+def require(index: RepositoryIndex, name: str) -> Repository:
+    """``name`` from ``index``, or ``NotFound`` pointing at ``repo list``."""
+    found = index.find(name.strip())
+    if found is None:
+        raise NotFound(
+            f"No repository named {name.strip()!r} is registered; see 'orchestrate repo list'",
+            name=name,
+        )
+    return found
