@@ -78,7 +78,7 @@ async def add_repository(
         require(index, other)
     checkout = await _check_out(settings, name, source, remote)
     try:
-        branch = branch or await _detected_branch(checkout.path, remote, name)
+        branch = await _default_branch(checkout.path, remote, name, given=branch)
         added = Repository(
             name=name, forge=request.forge, path=checkout.path, remote=remote,
             default_branch=branch, url=checkout.url, is_cloned=checkout.is_cloned,
@@ -137,7 +137,16 @@ async def _clone(settings: Settings, name: str, source: CloneUrl, remote: str) -
     return destination
 
 
-async def _detected_branch(path: Path, remote: str, name: str) -> str:
+async def _default_branch(path: Path, remote: str, name: str, *, given: str | None) -> str:
+    """The branch given, once it is known to exist; else the one detected."""
+    if given is not None:
+        if not await git.has_branch(path, remote, given):
+            raise ValidationFailed(
+                f"{name} has no branch {given!r} (neither locally nor on {remote}): "
+                "pass an existing --default-branch, or leave it out to detect it",
+                field="default_branch",
+            )
+        return given
     branch = await git.detect_default_branch(path, remote)
     if branch is None:
         raise ValidationFailed(

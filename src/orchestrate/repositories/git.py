@@ -169,6 +169,15 @@ async def detect_default_branch(path: Path, remote: str) -> str | None:
     return current.stdout.strip() or None if current.ok else None
 
 
+async def has_branch(path: Path, remote: str, branch: str) -> bool:
+    """Whether ``branch`` exists in the repository, locally or as ``<remote>/<branch>``."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"):
+        found = await _git("-C", str(path), "rev-parse", "--verify", "--quiet", ref)
+        if found.ok:
+            return True
+    return False
+
+
 async def remote_url(path: Path, remote: str) -> str | None:
     """The URL of ``remote`` in the repository at ``path`` (no password), if it has one."""
     result = await _git("-C", str(path), "remote", "get-url", "--", remote)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.cli.support import Cli
-from tests.integration.repositories.git_repositories import bare_repository, work_tree
+from tests.integration.repositories.git_repositories import bare_repository, git, work_tree
 
 
 def cli_json(cli: Cli, *args: str) -> Any:
@@ -38,6 +38,15 @@ class TestAddingAPath:
         assert (shown["forge"], shown["remote"], shown["cloned"], shown["seed"]) == (
             "github", "origin", False, False,
         )  # fmt: skip
+
+    def test_the_remotes_url_is_recorded_without_its_password(self, cli: Cli) -> None:
+        path = work_tree(cli.workdir / "app")
+        git(path, "remote", "add", "upstream", "https://me:s3cret@example.com/octo/app.git")
+
+        added = cli_json(cli, "repo", "add", "app", "--name", "octo/app", "--remote", "upstream")
+
+        assert added["url"] == "https://me@example.com/octo/app.git"
+        assert added["remote"] == "upstream"
 
     def test_removing_it_leaves_the_users_work_tree_alone(self, cli: Cli) -> None:
         path = work_tree(cli.workdir / "app")
@@ -130,6 +139,30 @@ class TestCloningAUrl:
         assert "partial" not in result.output
         assert list(cache(cli).rglob("*")) == []
         assert cli_json(cli, "repo", "list") == []
+
+    def test_a_clone_without_the_given_default_branch_is_removed_again(
+        self, cli: Cli, tmp_path: Path
+    ) -> None:
+        bare = bare_repository(tmp_path / "upstream.git", branch="main")
+
+        result = cli("repo", "add", bare.as_uri(), "--name", "octo/lib", "--default-branch", "dev")
+
+        assert result.exit_code == 2
+        assert "octo/lib has no branch 'dev' (neither locally nor on origin)" in result.output
+        assert list(cache(cli).rglob("*")) == []
+        assert cli_json(cli, "repo", "list") == []
+
+    def test_a_given_default_branch_of_the_clone_is_kept(self, cli: Cli, tmp_path: Path) -> None:
+        source = work_tree(tmp_path / "source")
+        git(source, "branch", "release")
+        bare = tmp_path / "upstream.git"
+        git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
+
+        added = cli_json(
+            cli, "repo", "add", bare.as_uri(), "--name", "octo/lib", "--default-branch", "release"
+        )
+
+        assert added["default_branch"] == "release"
 
     def test_a_url_with_a_password_is_refused_before_anything_is_cloned(self, cli: Cli) -> None:
         result = cli("repo", "add", "https://me:s3cret@example.com/a.git", "--name", "octo/a")
