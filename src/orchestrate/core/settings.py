@@ -269,6 +269,16 @@ class Settings(BaseSettings):
         description="author_association values whose pull requests, reviews and issues "
         "the built-in automations act on (comma-separated).",
     )
+    gitlab_url: str = Field(
+        default="https://gitlab.com",
+        description="Address of the GitLab instance (gitlab.com or self-managed); the API "
+        "is under /api/v4 of it.",
+    )
+    gitlab_token: SecretStr | None = Field(
+        default=None,
+        description="GitLab access token (scope api) Orchestrate acts with on merge "
+        "requests; when unset, the stored secret GITLAB_TOKEN is used.",
+    )
     api_max_body_bytes: int = Field(
         default=1024**2, ge=1024, description="Largest JSON request body the API accepts."
     )
@@ -290,6 +300,15 @@ class Settings(BaseSettings):
         # process started in: a relative home (the default) would point somewhere else
         # there ($ORCHESTRATE_OUTPUT, logs) and in every path stored in the database.
         return value.expanduser().resolve()
+
+    @field_validator("gitlab_url", mode="after")
+    @classmethod
+    def _gitlab_base_url(cls, value: str) -> str:
+        # python-gitlab appends /api/v4 itself: a URL copied with it would double it.
+        url = value.strip().rstrip("/").removesuffix("/api/v4").rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"must be an http(s) URL such as https://gitlab.com (got {value!r})")
+        return url
 
     @field_validator("approval_tools", "github_trusted_associations", mode="before")
     @classmethod

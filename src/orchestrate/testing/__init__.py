@@ -1,8 +1,9 @@
-"""Test doubles shipped with the package: a scripted provider and fake model servers.
+"""Test doubles shipped with the package: a scripted provider, fake model and forge servers.
 
 ``ScriptedProvider`` answers from a script without any network; ``FakeAnthropic`` and
 ``FakeOpenAI`` are real HTTP servers on 127.0.0.1 that the vendor SDKs talk to, so the
-providers' translation, retries and error handling are exercised end to end.
+providers' translation, retries and error handling are exercised end to end. ``FakeGitLab``
+is a stateful GitLab (API v4) for the real python-gitlab client.
 """
 
 from orchestrate.testing._fake_server import (
@@ -17,6 +18,7 @@ from orchestrate.testing._fake_server import (
     server_error,
 )
 from orchestrate.testing.fake_anthropic import FakeAnthropic
+from orchestrate.testing.fake_gitlab import FakeGitLab, FakeJob, GitLabRequest
 from orchestrate.testing.fake_openai import FakeOpenAI
 from orchestrate.testing.scripted import (
     DEFAULT_USAGE,
@@ -35,8 +37,11 @@ __all__ = [
     "Delayed",
     "ErrorReply",
     "FakeAnthropic",
+    "FakeGitLab",
+    "FakeJob",
     "FakeModelServer",
     "FakeOpenAI",
+    "GitLabRequest",
     "RecordedRequest",
     "ScriptExhausted",
     "ScriptedProvider",
