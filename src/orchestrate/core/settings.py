@@ -200,8 +200,9 @@ class Settings(BaseSettings):
     )
     github_repositories: dict[str, Path] = Field(
         default_factory=dict,
-        description="Local clones of GitHub repositories, for the agents built-in "
-        'automations start: {"owner/name": "/path/to/clone"} (JSON).',
+        description="The seed of the repository registry (orchestrate repo add): local "
+        'clones of GitHub repositories, {"owner/name": "/path/to/clone"} (JSON), merged in '
+        "whenever the registry is read.",
     )
     automation_pr_shepherd: bool = Field(
         default=True,
