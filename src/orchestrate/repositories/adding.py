@@ -70,6 +70,10 @@ async def add_repository(
     remote = check_remote(request.remote)
     branch = check_branch(request.default_branch) if request.default_branch else None
     source = classify_source(request.source)
+    if _reads_the_server(source):
+        # A path or a file:// URL reads this machine's own files: only an admin may
+        # point the registry (and the agents that work in it) there.
+        auth.authorize(actor, Permission.ADMIN)
     depends_on = _check_dependencies(name_key(name), request.depends_on)
     async with uow.sibling(read_only=True) as reading:
         await _refuse_taken(reading, name)
@@ -89,6 +93,10 @@ async def add_repository(
         if checkout.is_cloned:
             await asyncio.to_thread(remove_clone, checkout.path)
         raise
+
+
+def _reads_the_server(source: CloneUrl | LocalPath) -> bool:
+    return isinstance(source, LocalPath) or source.url.lower().startswith("file:")
 
 
 async def _check_out(

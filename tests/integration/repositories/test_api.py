@@ -24,14 +24,15 @@ def assert_problem(response: httpx.Response, status: int, detail: str) -> None:
 
 
 class TestRoles:
-    async def test_an_operator_adds_and_removes_and_a_viewer_reads(
+    async def test_an_admin_adds_an_operator_removes_and_a_viewer_reads(
         self, api: httpx.AsyncClient, tokens: Tokens, tmp_path: Path
     ) -> None:
         path = work_tree(tmp_path / "app")
         operator, viewer = bearer(tokens[Role.OPERATOR]), bearer(tokens[Role.VIEWER])
+        admin = bearer(tokens[Role.ADMIN])
 
         created = await api.post(
-            "/api/repositories", json={"source": str(path), "name": "octo/app"}, headers=operator
+            "/api/repositories", json={"source": str(path), "name": "octo/app"}, headers=admin
         )
         listed = await api.get("/api/repositories", headers=viewer)
         shown = await api.get("/api/repositories/Octo/App", headers=viewer)
@@ -46,6 +47,19 @@ class TestRoles:
         removed = await api.delete("/api/repositories/octo/app", headers=operator)
         assert removed.status_code == 204
         assert (await api.get("/api/repositories", headers=viewer)).json()["items"] == []
+
+    async def test_only_an_admin_registers_a_path_or_a_file_url_of_the_server(
+        self, api: httpx.AsyncClient, tokens: Tokens, tmp_path: Path
+    ) -> None:
+        operator = bearer(tokens[Role.OPERATOR])
+        path = work_tree(tmp_path / "app")
+
+        for source in (str(path), path.as_uri(), "FILE:///etc"):
+            response = await api.post(
+                "/api/repositories", json={"source": source, "name": "octo/app"}, headers=operator
+            )
+            assert_problem(response, 403, "may not admin")
+        assert not (tmp_path / "home" / "repositories").exists()
 
     async def test_a_viewer_may_not_change_the_registry(
         self, api: httpx.AsyncClient, tokens: Tokens, tmp_path: Path
