@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestrate.core.clock import Clock, SystemClock
 from orchestrate.core.db import Database, WriteGate, read_only_options
 
-if TYPE_CHECKING:
-    from orchestrate.core.events.tables import EventRow
+EventWriter = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
+"""Inserts a transaction's event rows (``core.events.log``) just before it commits."""
 
 EventsCommitted = Callable[[], None]
 """Told that a transaction of this process committed events (wakes its live readers)."""
@@ -45,7 +45,8 @@ class UnitOfWork:
         self.urgent = urgent
         self._session: AsyncSession | None = None
         self._gate: WriteGate | None = None
-        self._pending_events: list[EventRow] = []
+        self._pending_events: list[dict[str, Any]] = []
+        self._event_writer: EventWriter | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
 
@@ -68,10 +69,14 @@ class UnitOfWork:
             self.database, self.clock, self.on_events, read_only=read_only, urgent=self.urgent
         )
 
-    def track_event(self, row: EventRow) -> bool:
-        """Remember an event of this transaction; True for its first one."""
+    def track_event(self, row: dict[str, Any], writer: EventWriter) -> None:
+        """Keep an event row for ``writer`` to insert with the others when this commits.
+
+        They are written after the ``before_commit`` callbacks, so an event one of them
+        records is committed too.
+        """
         self._pending_events.append(row)
-        return len(self._pending_events) == 1
+        self._event_writer = writer
 
     def before_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Await ``callback`` inside this transaction just before it commits.
@@ -124,6 +129,8 @@ class UnitOfWork:
             prepare = self._before_commit.pop(0)
             await prepare()
         await session.flush()
+        if self._pending_events and self._event_writer is not None:
+            await self._event_writer(session, self._pending_events)
         has_events = bool(self._pending_events)
         await session.commit()
         callbacks = list(self._after_commit)

@@ -12,11 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, AgentToolCallRow
 from orchestrate.agents.workspaces import create_workspace
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor, Role
 from orchestrate.core.events import record_event
+from orchestrate.core.events.tables import EventRow
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs.events import JobCancelled
 from orchestrate.core.jobs.tables import JobRow
@@ -265,10 +268,11 @@ class Rows:
 
     async def event(self) -> int:
         async with self.runtime.uow() as uow:
-            row = record_event(uow, JobCancelled(subject="job_old", kind="test.work"))
-            await uow.session.flush()
+            record_event(uow, JobCancelled(subject="job_old", kind="test.work"))
             await uow.commit()
-            return int(row.id)
+        async with self.runtime.uow(read_only=True) as uow:
+            newest = await uow.session.scalar(select(func.max(EventRow.id)))
+            return int(newest or 0)
 
     async def audit(self) -> None:
         actor = Actor(name="test", role=Role.ADMIN, source="test")

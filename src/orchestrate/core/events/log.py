@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, Table, insert, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestrate.core.errors import ValidationFailed
@@ -98,31 +98,36 @@ def _type_clause(pattern: str) -> ColumnElement[bool]:
     return EventRow.type == pattern
 
 
-def record_event(uow: UnitOfWork, event: DomainEvent) -> EventRow:
+def record_event(uow: UnitOfWork, event: DomainEvent) -> None:
     """Add ``event`` to the unit of work's transaction; readers see it once it commits.
 
     Every secret value in the payload is replaced by ``***`` first, so neither the
-    stored log nor anything streamed from it (SSE, ``--follow``) can carry one.
+    stored log nor anything streamed from it (SSE, ``--follow``) can carry one. The
+    transaction's events are inserted together, in the order recorded, when it commits
+    (``_write_events``): one statement however many there are.
     """
     payload = event.payload()
     masked = process_masker().mask_value(payload) if payload else {}
-    row = EventRow(
-        type=event.event_type,
-        subject=event.subject,
-        payload=masked,
-        version=event.schema_version,
-        created_at=uow.now(),
+    uow.track_event(
+        {
+            "type": event.event_type,
+            "subject": event.subject,
+            "payload": masked,
+            "version": event.schema_version,
+            "created_at": uow.now(),
+        },
+        _write_events,
     )
-    uow.session.add(row)
-    if uow.track_event(row) and uow.database.dialect == "postgresql":
 
-        async def notify() -> None:
-            await uow.session.execute(
-                text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL}
-            )
 
-        uow.before_commit(notify)
-    return row
+async def _write_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert a transaction's events (and, on PostgreSQL, wake the listening processes)."""
+    await session.execute(insert(_EVENTS), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
+_EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
 
 
 async def read_events(
