@@ -91,6 +91,10 @@ ChildStarter = Callable[
 """Create and queue the children of a parent's ``spawn_agent`` calls, each once; for a
 call that cannot run, the error its model reads instead."""
 SPAWN = "spawn_agent"
+RESERVATION_POLL_SECONDS = 0.05
+RESERVATION_WAIT_SECONDS = 600.0
+"""How long a model call waits for room in a dollar budget that calls in flight elsewhere
+in the tree have reserved, before the run fails as out of budget."""
 
 
 class _Stop(Exception):
@@ -669,12 +673,23 @@ class AgentLoop:
         )
         if worst <= 0:
             return
-        async with self.runtime.uow() as uow:
-            short = await store.reserve_dollars(uow, self._lineage(), worst)
-            await uow.commit()
-        if short is None:
-            self._reserved = worst
-            return
+        waited, pause = 0.0, RESERVATION_POLL_SECONDS
+        while True:
+            async with self.runtime.uow() as uow:
+                short = await store.reserve_dollars(uow, self._lineage(), worst)
+                await uow.commit()
+            if short is None:
+                self._reserved = worst
+                return
+            # Siblings' calls in flight hold reservations they mostly give back: when the
+            # budget has room for this call once they settle, wait for them (the tree's
+            # calls then take turns at the edge of its budget) rather than fail.
+            fits_later = short.reserved > 0 and worst <= short.left + short.reserved
+            if not fits_later or waited >= RESERVATION_WAIT_SECONDS:
+                break
+            await self._control.interruptible(asyncio.sleep(pause))
+            waited += pause
+            pause = min(pause * 2, 1.0)
         owner = "" if short.agent_id == self.run_id else f" of ancestor {short.agent_id}"
         in_flight = (
             f", ${short.reserved:.4f} of it reserved by calls in flight" if short.reserved else ""

@@ -332,6 +332,37 @@ class TestTreeBudgets:
         assert isinstance(provider, ScriptedProvider)
         assert provider.requests == []
 
+    async def test_siblings_take_turns_at_the_edge_of_the_budget_instead_of_failing(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        runtime.settings = runtime.settings.model_copy(
+            update={"pricing": {"scripted-model": {"input": 0, "output": Decimal(2)}}}
+        )
+        add_tree_types(repo)
+        # A call may cost up to 8192 output tokens at $2 a million: $0.0164 reserved while
+        # it runs. $0.05 has room for three at once; each really costs $0.0002.
+        small = Usage(input_tokens=10, output_tokens=100)
+        spawns = [tool_use("spawn_agent", spawn("worker", "w")) for _ in range(4)]
+        scripts = {
+            "lead": [
+                tool_calls(*spawns, usage=small),
+                finish("completed", "all four", usage=small),
+            ],
+            "w": [finish("completed", "did it", usage=small)],
+        }
+        SlowProvider.peak = 0
+        worker = TreeWorker(runtime, scripts, wrap=lambda p: SlowProvider(p, 0.3))
+        root = await start_root(runtime, repo, "lead", max_cost_usd=Decimal("0.05"))
+
+        await worker.run_until_idle()
+
+        children = await tree_of(runtime, root.id)
+        assert [c.state for c in children] == [AgentState.COMPLETED] * 4, [
+            c.failure_reason for c in children
+        ]
+        assert (await agent(runtime, root.id)).state is AgentState.COMPLETED
+        assert SlowProvider.peak == 3, "the fourth call waited for room, none failed"
+
     async def test_a_child_cannot_start_when_the_parent_has_nothing_left(
         self, runtime: Runtime, repo: Path
     ) -> None:

@@ -193,7 +193,7 @@ class TestRepositoryBinding:
         request = repositories.NewRepository(
             source=str(work_tree(tmp_path / "registered")), name="codertocat/hello-world"
         )
-        actor = auth.Actor(name="test", role=Role.OPERATOR, source="test")
+        actor = auth.Actor(name="test", role=Role.ADMIN, source="test")
         await repositories.add_repository(runtime.uow(), runtime.settings, request, actor)
 
         key = await deliver_and_process(api, runtime, "push", payload(PUSH))
