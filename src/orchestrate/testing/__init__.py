@@ -1,8 +1,9 @@
-"""Test doubles shipped with the package: a scripted provider and fake model servers.
+"""Test doubles shipped with the package: a scripted provider, fake model and forge servers.
 
 ``ScriptedProvider`` answers from a script without any network; ``FakeAnthropic`` and
 ``FakeOpenAI`` are real HTTP servers on 127.0.0.1 that the vendor SDKs talk to, so the
-providers' translation, retries and error handling are exercised end to end.
+providers' translation, retries and error handling are exercised end to end;
+``FakeGitHub`` does the same for githubkit (REST and GraphQL, with state).
 """
 
 from orchestrate.testing._fake_server import (
@@ -17,6 +18,13 @@ from orchestrate.testing._fake_server import (
     server_error,
 )
 from orchestrate.testing.fake_anthropic import FakeAnthropic
+from orchestrate.testing.fake_github import (
+    Failure,
+    FakeGitHub,
+    RecordedCall,
+    bad_gateway,
+    secondary_rate_limit,
+)
 from orchestrate.testing.fake_openai import FakeOpenAI
 from orchestrate.testing.scripted import (
     DEFAULT_USAGE,
@@ -34,18 +42,23 @@ __all__ = [
     "DEFAULT_USAGE",
     "Delayed",
     "ErrorReply",
+    "Failure",
     "FakeAnthropic",
+    "FakeGitHub",
     "FakeModelServer",
     "FakeOpenAI",
+    "RecordedCall",
     "RecordedRequest",
     "ScriptExhausted",
     "ScriptedProvider",
     "Step",
+    "bad_gateway",
     "context_length_exceeded",
     "finish",
     "overloaded",
     "rate_limited",
     "response",
+    "secondary_rate_limit",
     "server_error",
     "text_reply",
     "tool_call",

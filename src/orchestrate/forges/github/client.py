@@ -118,7 +118,7 @@ class GitHubClient:
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
 
-    # -- repositories and pull requests ----------------------------------------------------
+    # -- repositories and pull requests --------------------------------------------------------
 
     async def get_repository(self, repository: str) -> RepositoryInfo:
         owner, name = split(repository)
@@ -164,7 +164,8 @@ class GitHubClient:
         found = await self.list_pull_requests(new.repository, head_branch=new.head_branch)
         for pull_request in found:
             if pull_request.base_branch == new.base_branch:
-                return pull_request
+                # A listed pull request lacks ``mergeable``: read it whole.
+                return await self.get_pull_request(new.repository, pull_request.number)
         raise error
 
     async def get_pull_request(self, repository: str, number: int) -> PullRequestInfo:
@@ -262,7 +263,7 @@ class GitHubClient:
         )
         return convert.pull_request(repository, mapping(response.json()))
 
-    # -- conversation and reviews -----------------------------------------------------------
+    # -- conversation and reviews --------------------------------------------------------------
 
     async def list_comments(self, repository: str, number: int) -> list[Comment]:
         owner, name = split(repository)
@@ -372,7 +373,7 @@ class GitHubClient:
             {"thread": thread_id},
         )
 
-    # -- checks -----------------------------------------------------------------------------
+    # -- checks --------------------------------------------------------------------------------
 
     async def list_checks(self, repository: str, sha: str) -> list[Check]:
         owner, name = split(repository)
@@ -406,7 +407,7 @@ class GitHubClient:
         log = response.text
         return log[-MAX_LOG_CHARS:]
 
-    # -- plumbing ---------------------------------------------------------------------------
+    # -- plumbing ------------------------------------------------------------------------------
 
     def _github(self, auth: BaseAuthStrategy) -> GitHub[Any]:
         return GitHub(

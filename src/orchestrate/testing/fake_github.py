@@ -1,0 +1,493 @@
+"""A fake GitHub on 127.0.0.1 for tests that run the real githubkit client.
+
+    with FakeGitHub() as github:
+        github.add_repository("octo/app")
+        github.push_branch("octo/app", "feature")
+        client = GitHubClient(TokenCredentials(github.token, "test"), api_url=github.api_url)
+        ...
+        github.add_review("octo/app", 1, user="alice", verdict="CHANGES_REQUESTED",
+                          body="Please fix", comments=[("src/app.py", 3, "Off by one")])
+        github.set_check("octo/app", sha, "test", conclusion="failure", log="FAILED test_x")
+        github.fail_next(secondary_rate_limit(retry_after=1), bad_gateway())
+
+It keeps state (repositories, branches, pull requests, labels, comments, reviews and
+their threads, check runs, commit statuses, job logs) and speaks GitHub's REST shapes
+(``_github_rest``) and a validated slice of its GraphQL schema (``_github_graphql``).
+Every request needs a known token (``Authorization: token …`` or ``Bearer …``), or, for
+a GitHub App's routes, a JWT signed with the app's key; rate-limit headers come with
+every answer. A repository may be backed by a local bare git repository
+(``git_dir=``): heads are then read from it and merges are real git merges.
+
+Scripted failures (``fail_next``) answer the next matching requests instead of the
+route: a secondary rate limit (403/429 with ``retry-after``), a 502; and
+``exhaust_rate_limit`` refuses everything with GitHub's primary-limit 403 until reset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from orchestrate.testing._fake_server import _close_quietly, _Server
+from orchestrate.testing._github_graphql import FakeGraphQL
+from orchestrate.testing._github_rest import Answer, RestRequest, add_review, answer_rest, error
+from orchestrate.testing._github_state import (
+    FakeApp,
+    FakeCheckRun,
+    FakePullRequest,
+    FakeRepository,
+    FakeStatus,
+    FakeThread,
+    FakeUser,
+    GitHubState,
+    random_sha,
+)
+
+DEFAULT_TOKEN = "ghp_fake_token"  # noqa: S105 - the fake's own test credential
+RATE_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An answer the fake gives instead of the route's, to the next matching request.
+
+    ``method``/``path_contains`` narrow which request it answers (any when None).
+    """
+
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str | None = None
+    path_contains: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path_contains is None or self.path_contains in path
+        )
+
+
+def secondary_rate_limit(retry_after: int = 1, *, status: int = 403, **match: Any) -> Failure:
+    """GitHub's secondary rate limit: 403 (or 429) with ``retry-after`` in whole seconds."""
+    return Failure(
+        status,
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        {"retry-after": str(retry_after)},
+        **match,
+    )
+
+
+def bad_gateway(status: int = 502, **match: Any) -> Failure:
+    """A transient server error (502, 503 or 504)."""
+    return Failure(status, "Server Error", **match)
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    method: str
+    path: str
+    status: int
+    login: str | None
+    body: Any
+    received_at: float
+
+
+class FakeGitHub:
+    """A stateful GitHub API on 127.0.0.1; ``api_url`` goes to ``ORCHESTRATE_GITHUB_API_URL``."""
+
+    def __init__(self, *, token: str = DEFAULT_TOKEN, login: str = "orchestrate-bot") -> None:
+        self.token = token
+        self.state = GitHubState()
+        self.state.tokens[token] = self.state.user(login)
+        self.graphql = FakeGraphQL(self.state)
+        self.requests: list[RecordedCall] = []
+        self._failures: deque[Failure] = deque()
+        self._limit_resets_at: float | None = None
+        self._remaining = RATE_LIMIT
+        self.lock = threading.RLock()
+        self._connections: set[socket.socket] = set()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._httpd is None:
+            handler = type("Handler", (_Handler,), {"fake": self})
+            self._httpd = _Server(("127.0.0.1", 0), handler)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="fake-github",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        with self.lock:
+            for connection in list(self._connections):
+                _close_quietly(connection)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return self.start()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def origin(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("The fake GitHub is not running; use it in `with`.")
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return self.origin
+
+    # -- arranging state -----------------------------------------------------------------------
+
+    def add_repository(
+        self,
+        full_name: str,
+        *,
+        default_branch: str = "main",
+        private: bool = False,
+        git_dir: Path | None = None,
+    ) -> None:
+        """A repository; with ``git_dir`` (a bare repository) its branches are real."""
+        with self.lock:
+            self.state.add_repository(
+                full_name, default_branch=default_branch, private=private, git_dir=git_dir
+            )
+
+    def add_token(self, token: str, login: str, *, association: str = "MEMBER") -> None:
+        with self.lock:
+            self.state.tokens[token] = self.state.user(login, association)
+
+    def add_user(self, login: str, *, association: str) -> None:
+        """Set how ``login`` relates to the repositories (``OWNER``, ``NONE``…)."""
+        with self.lock:
+            self.state.user(login, association)
+
+    def push_branch(self, repository: str, branch: str, sha: str | None = None) -> str:
+        """Move (or create) a branch of a repository without git; returns its new head."""
+        with self.lock:
+            repo = self._repository(repository)
+            if repo.git is not None:
+                raise ValueError(f"{repository} is backed by git: push to {repo.git.git_dir}")
+            repo.branches[branch] = sha or random_sha()
+            return repo.branches[branch]
+
+    def set_mergeable(self, repository: str, number: int, mergeable: bool | None) -> None:
+        """Fix what GitHub says of conflicts (None: still computing) instead of computing it."""
+        with self.lock:
+            pull = self._pull(repository, number)
+            pull.mergeable, pull.mergeable_override = mergeable, True
+
+    def add_review(
+        self,
+        repository: str,
+        number: int,
+        *,
+        user: str,
+        verdict: str = "CHANGES_REQUESTED",
+        body: str = "",
+        comments: Iterable[tuple[str, int, str]] = (),
+        association: str | None = None,
+    ) -> int:
+        """A review by ``user``; each ``(path, line, body)`` starts a thread. Returns its id."""
+        with self.lock:
+            repo = self._repository(repository)
+            author = self.state.user(user, association)
+            review = add_review(
+                self.state,
+                repo,
+                self._pull(repository, number),
+                user=author,
+                verdict=verdict,
+                body=body,
+                comments=list(comments),
+                commit_id=None,
+            )
+            return review.id
+
+    def set_check(
+        self,
+        repository: str,
+        sha: str,
+        name: str,
+        *,
+        status: str = "completed",
+        conclusion: str | None = "success",
+        log: str | None = None,
+        title: str = "",
+        app: str = "github-actions",
+    ) -> int:
+        """A new check run (a re-run if the name exists) with ``log`` as job log; returns its id."""
+        with self.lock:
+            repo = self._repository(repository)
+            run = FakeCheckRun(
+                self.state.next_id(),
+                name,
+                sha,
+                status,
+                conclusion if status == "completed" else None,
+                title=title,
+                app_slug=app,
+            )
+            repo.check_runs.append(run)
+            if log is not None:
+                repo.job_logs[run.id] = log
+            return run.id
+
+    def set_status(
+        self,
+        repository: str,
+        sha: str,
+        context: str,
+        state: str,
+        *,
+        description: str = "",
+        target_url: str | None = None,
+    ) -> None:
+        with self.lock:
+            repo = self._repository(repository)
+            repo.statuses.append(
+                FakeStatus(self.state.next_id(), context, sha, state, description, target_url)
+            )
+
+    def add_app(self, app_id: str, public_key_pem: str, installations: dict[str, int]) -> None:
+        """A GitHub App whose JWTs verify with ``public_key_pem``, installed on these owners."""
+        with self.lock:
+            owners = {owner.lower(): installation for owner, installation in installations.items()}
+            self.state.apps[app_id] = FakeApp(app_id, public_key_pem, owners)
+
+    # -- scripted failures ---------------------------------------------------------------------
+
+    def fail_next(self, *failures: Failure) -> None:
+        with self.lock:
+            self._failures.extend(failures)
+
+    def exhaust_rate_limit(self, reset_in: float = 1.0) -> None:
+        """Refuse every request with the primary limit's 403 for ``reset_in`` seconds."""
+        with self.lock:
+            self._limit_resets_at = time.time() + reset_in
+            self._remaining = 0
+
+    # -- reading state -------------------------------------------------------------------------
+
+    def pull_requests(self, repository: str) -> list[FakePullRequest]:
+        with self.lock:
+            repo = self._repository(repository)
+            for pull in repo.pulls.values():
+                repo.head_of(pull)
+            return list(repo.pulls.values())
+
+    def pull_request(self, repository: str, number: int) -> FakePullRequest:
+        with self.lock:
+            return self._pull(repository, number)
+
+    def threads(self, repository: str, number: int) -> list[FakeThread]:
+        with self.lock:
+            return list(self._pull(repository, number).threads)
+
+    def branch(self, repository: str, name: str) -> str | None:
+        with self.lock:
+            return self._repository(repository).head(name)
+
+    def calls(self, method: str | None = None, path_contains: str = "") -> list[RecordedCall]:
+        with self.lock:
+            return [
+                call
+                for call in self.requests
+                if (method is None or call.method == method) and path_contains in call.path
+            ]
+
+    def _repository(self, full_name: str) -> FakeRepository:
+        repository = self.state.repository(full_name)
+        if repository is None:
+            raise KeyError(f"The fake GitHub has no repository {full_name!r}; add_repository first")
+        return repository
+
+    def _pull(self, repository: str, number: int) -> FakePullRequest:
+        pull = self._repository(repository).pulls.get(number)
+        if pull is None:
+            raise KeyError(f"{repository} has no pull request #{number}")
+        return pull
+
+    # -- answering -----------------------------------------------------------------------------
+
+    def answer(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
+        parts = urlsplit(target)
+        path, query = parts.path, dict(parse_qsl(parts.query))
+        with self.lock:
+            body: Any = None
+            user: FakeUser | None = None
+            try:
+                body = json.loads(raw) if raw else None
+                answer, user = self._answer(method, path, query, headers, body)
+            except ValueError:
+                answer = error(400, "Problems parsing JSON")
+            answer.headers.update(self._rate_headers())
+            self.requests.append(
+                RecordedCall(
+                    method,
+                    path,
+                    answer.status,
+                    user.login if user else None,
+                    body,
+                    time.monotonic(),
+                )
+            )
+            return answer
+
+    def _answer(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
+    ) -> tuple[Answer, FakeUser | None]:
+        if path.startswith("/_fake/job-logs/"):
+            return self._archive(path, query), None
+        if path.startswith("/app/") or path.endswith("/installation"):
+            from orchestrate.testing._github_apps import answer_app  # PyJWT only when used
+
+            return answer_app(self.state, method, path, headers, body, self.origin), None
+        user = self.state.tokens.get(_credential(headers))
+        if user is None:
+            return error(401, "Bad credentials"), None
+        limited = self._limited(method, path)
+        if limited is not None:
+            return limited, user
+        if path in ("/graphql", "/api/graphql"):
+            if method != "POST":
+                return error(404, "Not Found"), user
+            return Answer(200, self.graphql.execute(body, user)), user
+        request = RestRequest(method, path, query, body, user, self.origin)
+        return answer_rest(self.state, request), user
+
+    def _limited(self, method: str, path: str) -> Answer | None:
+        if self._limit_resets_at is not None:
+            if time.time() < self._limit_resets_at:
+                return error(403, "API rate limit exceeded for user ID 1.")
+            self._limit_resets_at, self._remaining = None, RATE_LIMIT
+        self._remaining = max(0, self._remaining - 1)
+        for failure in list(self._failures):
+            if failure.matches(method, path):
+                self._failures.remove(failure)
+                return Answer(
+                    failure.status,
+                    {"message": failure.message, "documentation_url": ""},
+                    dict(failure.headers),
+                )
+        return None
+
+    def _rate_headers(self) -> dict[str, str]:
+        reset = self._limit_resets_at or time.time() + 3600
+        return {
+            "x-ratelimit-limit": str(RATE_LIMIT),
+            "x-ratelimit-remaining": str(self._remaining),
+            "x-ratelimit-used": str(RATE_LIMIT - self._remaining),
+            "x-ratelimit-reset": str(math.ceil(reset)),
+            "x-ratelimit-resource": "core",
+        }
+
+    def _archive(self, path: str, query: dict[str, str]) -> Answer:
+        """Where a job log's 302 leads: no token needed, a signature in the query instead."""
+        owner, name, job = path.removeprefix("/_fake/job-logs/").split("/", 2)
+        repository = self.state.repository(f"{owner}/{name}")
+        if repository is None or not query.get("sig") or not job.isdigit():
+            return error(404, "Not Found")
+        log = repository.job_logs.get(int(job))
+        if log is None:
+            return error(404, "Not Found")
+        return Answer(200, log, content_type="text/plain; charset=utf-8")
+
+
+def _credential(headers: dict[str, str]) -> str:
+    value = headers.get("authorization", "")
+    scheme, _, credential = value.partition(" ")
+    return credential.strip() if scheme.lower() in ("token", "bearer") else ""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True
+    fake: ClassVar[FakeGitHub]
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+
+    def setup(self) -> None:
+        super().setup()
+        with self.fake.lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake.lock:
+            self.fake._connections.discard(self.connection)
+        super().finish()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        answer = self.fake.answer(self.command, self.path, headers, raw)
+        payload = (
+            answer.body.encode()
+            if isinstance(answer.body, str)
+            else json.dumps(answer.body).encode()
+        )
+        self.send_response(answer.status)
+        self.send_header("content-type", answer.content_type)
+        self.send_header("content-length", str(len(payload)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Tests read ``requests`` instead of the access log."""
+
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "Failure",
+    "FakeGitHub",
+    "RecordedCall",
+    "bad_gateway",
+    "secondary_rate_limit",
+]
