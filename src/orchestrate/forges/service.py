@@ -15,7 +15,7 @@ from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.forges.client import CallObserver, ForgeCall, ForgeClient
+from orchestrate.forges.client import CallObserver, ForgeCall
 from orchestrate.forges.events import ForgeCalled
 from orchestrate.forges.github import auth as github_auth
 from orchestrate.forges.github import events as github_events
@@ -40,6 +40,7 @@ __all__ = [
     "CheckRun",
     "ForgeDelivery",
     "ForgeEvent",
+    "GitHubClient",
     "Issue",
     "MalformedDelivery",
     "Person",
@@ -101,7 +102,7 @@ def _check_forge(forge: str) -> None:
         raise ValidationFailed(f"Unknown forge {forge!r}; the known one is {GITHUB!r}")
 
 
-async def github_client(uow: UnitOfWork, settings: Settings) -> ForgeClient:
+async def github_client(uow: UnitOfWork, settings: Settings) -> GitHubClient:
     """A GitHub client with the configured credentials whose every call is in the event log.
 
     Credentials: a GitHub App, ``ORCHESTRATE_GITHUB_TOKEN`` or the stored ``GITHUB_TOKEN``
@@ -109,7 +110,7 @@ async def github_client(uow: UnitOfWork, settings: Settings) -> ForgeClient:
     ``uow`` reads the secret store and is the model of the short unit of work each call
     is recorded in, so do not hold a write transaction open across a forge call (on
     SQLite the record would wait for it; it is then logged and dropped instead).
-    The caller closes the client (``async with`` or ``aclose``).
+    The caller closes the client (``async with`` or ``aclose``); it is a ``ForgeClient``.
     """
     stored = await secret_store.get_secret_values(uow, settings, github_auth.STORED_NAMES)
     credentials = github_auth.resolve_credentials(settings, stored)

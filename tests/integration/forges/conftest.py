@@ -29,7 +29,9 @@ def forge_calls() -> list[ForgeCall]:
 
 
 @pytest.fixture
-async def github(fake_github: FakeGitHub, forge_calls: list[ForgeCall]) -> AsyncIterator[GitHubClient]:
+async def github(
+    fake_github: FakeGitHub, forge_calls: list[ForgeCall]
+) -> AsyncIterator[GitHubClient]:
     async def observe(call: ForgeCall) -> None:
         forge_calls.append(call)
 

@@ -40,7 +40,9 @@ class TestPullRequests:
         self, fake_github: FakeGitHub, github: GitHubClient
     ) -> None:
         head = fake_github.push_branch(REPO, "feature")
-        new = NewPullRequest(REPO, "feature", "main", "Add", "Body", draft=True, labels=("orchestrate",))
+        new = NewPullRequest(
+            REPO, "feature", "main", "Add", "Body", draft=True, labels=("orchestrate",)
+        )
         opened = await github.open_pull_request(new)
         assert (opened.number, opened.head_sha, opened.labels) == (1, head, ("orchestrate",))
         assert opened.draft
@@ -148,7 +150,11 @@ class TestConversation:
     ) -> None:
         opened = await open_feature(fake_github, github)
         fake_github.add_review(
-            REPO, opened.number, user="alice", association="OWNER", body="Fix",
+            REPO,
+            opened.number,
+            user="alice",
+            association="OWNER",
+            body="Fix",
             comments=[("src/a.py", 3, "Off by one")],
         )
         thread = (await github.list_review_threads(REPO, opened.number))[0]
@@ -341,7 +347,10 @@ class TestRateLimitsAndRetries:
 
         policy = RetryPolicy(attempts=2, backoff_base=0.01)
         client = GitHubClient(
-            TokenCredentials("t", "test"), api_url="http://127.0.0.1:9", observer=observe, policy=policy
+            TokenCredentials("t", "test"),
+            api_url="http://127.0.0.1:9",
+            observer=observe,
+            policy=policy,
         )
         async with client:
             with pytest.raises(ForgeError, match="Could not reach GitHub"):
@@ -353,7 +362,9 @@ class TestRateLimitsAndRetries:
             raise RuntimeError("database is down")
 
         client = GitHubClient(
-            TokenCredentials(fake_github.token, "test"), api_url=fake_github.api_url, observer=broken
+            TokenCredentials(fake_github.token, "test"),
+            api_url=fake_github.api_url,
+            observer=broken,
         )
         async with client:
             assert (await client.get_repository(REPO)).repository == REPO
