@@ -235,6 +235,19 @@ class TestMerging:
         assert merged.state is PullRequestState.MERGED
         assert merged.merge_commit_sha == result.sha
 
+    async def test_merging_again_what_is_merged_at_that_head_is_the_same_success(
+        self, fake_github: FakeGitHub, github: GitHubClient
+    ) -> None:
+        opened = await open_feature(fake_github, github)
+        first = await github.merge(
+            REPO, opened.number, method=MergeMethod.MERGE, expected_head_sha=opened.head_sha
+        )
+        again = await github.merge(
+            REPO, opened.number, method=MergeMethod.MERGE, expected_head_sha=opened.head_sha
+        )
+        assert (again.merged, again.sha) == (True, first.sha)
+        assert len(fake_github.calls("PUT", "/merge")) == 2
+
     async def test_a_head_that_moved_is_refused_with_githubs_reason(
         self, fake_github: FakeGitHub, github: GitHubClient
     ) -> None:

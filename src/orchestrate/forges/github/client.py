@@ -27,6 +27,7 @@ from orchestrate.forges.client import (
     ForgeError,
     LineComment,
     MergeMethod,
+    MergeRefused,
     MergeResult,
     NewPullRequest,
     PullRequestInfo,
@@ -234,19 +235,27 @@ class GitHubClient:
         commit_title: str | None = None,
     ) -> MergeResult:
         owner, name = split(repository)
-        response = await self._call(
-            repository,
-            f"merging pull request #{number} of {repository}",
-            lambda gh: gh.rest.pulls.async_merge(
-                owner,
-                name,
-                number,
-                sha=expected_head_sha,
-                merge_method=_MERGE_METHODS[method],
-                commit_title=commit_title or UNSET,
-            ),
-            refusals=True,
-        )
+        try:
+            response = await self._call(
+                repository,
+                f"merging pull request #{number} of {repository}",
+                lambda gh: gh.rest.pulls.async_merge(
+                    owner,
+                    name,
+                    number,
+                    sha=expected_head_sha,
+                    merge_method=_MERGE_METHODS[method],
+                    commit_title=commit_title or UNSET,
+                ),
+                refusals=True,
+            )
+        except MergeRefused:
+            # A merge retried after a lost answer (a 502, a worker killed) finds it done:
+            # that is this merge's success, not a refusal.
+            current = await self.get_pull_request(repository, number)
+            if current.state is PullRequestState.MERGED and current.head_sha == expected_head_sha:
+                return MergeResult(True, current.merge_commit_sha, "Pull Request already merged")
+            raise
         data = mapping(response.json())
         return MergeResult(
             merged=data.get("merged") is True,
