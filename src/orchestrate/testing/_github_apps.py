@@ -13,7 +13,7 @@ from typing import Any
 
 import jwt
 
-from orchestrate.testing._github_rest import Answer, error
+from orchestrate.testing._github_http import Answer, error
 from orchestrate.testing._github_state import FakeApp, GitHubState
 
 

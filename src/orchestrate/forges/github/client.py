@@ -9,16 +9,12 @@ retries and HTTP cache are off: waits must be ours to bound and to show, and a c
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import httpx
-from githubkit import GitHub, Response
-from githubkit.auth import BaseAuthStrategy
 from githubkit.utils import UNSET
 
-from orchestrate import __version__
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.forges.client import (
     CallObserver,
@@ -39,9 +35,10 @@ from orchestrate.forges.client import (
     ThreadComment,
 )
 from orchestrate.forges.github import convert
-from orchestrate.forges.github.auth import AppCredentials, GitHubCredentials
+from orchestrate.forges.github.auth import GitHubCredentials
 from orchestrate.forges.github.convert import items, mapping
-from orchestrate.forges.github.errors import response_reason, translated
+from orchestrate.forges.github.errors import translated
+from orchestrate.forges.github.session import PER_PAGE, Fetch, GitHubSession, split
 from orchestrate.forges.github.threads import (
     MAX_THREAD_PAGES,
     REPLY_TO_THREAD,
@@ -52,8 +49,6 @@ from orchestrate.forges.github.transport import ObservedTransport, RetryPolicy
 
 FORGE = "github"
 DEFAULT_API_URL = "https://api.github.com"
-PER_PAGE = 100
-MAX_PAGES = 20
 MAX_LOG_CHARS = 2_000_000
 """A job log longer than this is cut to its end: the failure is at the end."""
 
@@ -74,8 +69,6 @@ _LIST_STATES: dict[PullRequestState | None, Literal["open", "closed", "all"]] = 
     PullRequestState.MERGED: "closed",
 }
 
-Fetch = Callable[[GitHub[Any]], Awaitable[Response[Any, Any]]]
-
 
 class GitHubClient:
     """GitHub through githubkit. Use ``async with`` or call ``aclose`` when done."""
@@ -90,28 +83,21 @@ class GitHubClient:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._credentials = credentials
-        self._api_url = api_url
-        self._timeout = timeout
-        self._transport = ObservedTransport(
-            forge=FORGE, observer=observer, policy=policy, inner=transport
+        self._session = GitHubSession(
+            credentials,
+            api_url=api_url,
+            timeout=timeout,
+            transport=ObservedTransport(
+                forge=FORGE, observer=observer, policy=policy, inner=transport
+            ),
         )
-        self._installations: dict[str, GitHub[Any]] = {}
-        self._lock = asyncio.Lock()
-        self._shared: GitHub[Any] | None = None
-        if not isinstance(credentials, AppCredentials):
-            self._shared = self._github(credentials.strategy())
-        elif credentials.installation_id is not None:
-            self._shared = self._github(
-                credentials.installation_strategy(credentials.installation_id)
-            )
 
     @property
     def forge(self) -> str:
         return FORGE
 
     async def aclose(self) -> None:
-        await self._transport.close()
+        await self._session.close()
 
     async def __aenter__(self) -> GitHubClient:
         return self
@@ -123,7 +109,7 @@ class GitHubClient:
 
     async def get_repository(self, repository: str) -> RepositoryInfo:
         owner, name = split(repository)
-        response = await self._call(
+        response = await self._session.call(
             repository,
             f"reading repository {repository}",
             lambda gh: gh.rest.repos.async_get(owner, name),
@@ -136,7 +122,7 @@ class GitHubClient:
             f"opening a pull request from {new.head_branch} into {new.base_branch} "
             f"of {new.repository}"
         )
-        github = await self._client_for(new.repository)
+        github = await self._session.client_for(new.repository)
         try:
             with translated(what):
                 response = await github.rest.pulls.async_create(
@@ -171,7 +157,7 @@ class GitHubClient:
 
     async def get_pull_request(self, repository: str, number: int) -> PullRequestInfo:
         owner, name = split(repository)
-        response = await self._call(
+        response = await self._session.call(
             repository,
             f"reading pull request #{number} of {repository}",
             lambda gh: gh.rest.pulls.async_get(owner, name, number),
@@ -198,7 +184,9 @@ class GitHubClient:
                 head=head,
             )
 
-        found = await self._pages(repository, f"listing pull requests of {repository}", page)
+        found = await self._session.pages(
+            repository, f"listing pull requests of {repository}", page
+        )
         pull_requests = [convert.pull_request(repository, data) for data in found]
         if state is None:
             return pull_requests
@@ -208,7 +196,7 @@ class GitHubClient:
         owner, name = split(repository)
         if not labels:
             return
-        await self._call(
+        await self._session.call(
             repository,
             f"labelling pull request #{number} of {repository}",
             lambda gh: gh.rest.issues.async_add_labels(owner, name, number, labels=list(labels)),
@@ -216,7 +204,7 @@ class GitHubClient:
 
     async def update_branch(self, repository: str, number: int, *, expected_head_sha: str) -> None:
         owner, name = split(repository)
-        await self._call(
+        await self._session.call(
             repository,
             f"updating the branch of pull request #{number} of {repository}",
             lambda gh: gh.rest.pulls.async_update_branch(
@@ -236,7 +224,7 @@ class GitHubClient:
     ) -> MergeResult:
         owner, name = split(repository)
         try:
-            response = await self._call(
+            response = await self._session.call(
                 repository,
                 f"merging pull request #{number} of {repository}",
                 lambda gh: gh.rest.pulls.async_merge(
@@ -265,7 +253,7 @@ class GitHubClient:
 
     async def close_pull_request(self, repository: str, number: int) -> PullRequestInfo:
         owner, name = split(repository)
-        response = await self._call(
+        response = await self._session.call(
             repository,
             f"closing pull request #{number} of {repository}",
             lambda gh: gh.rest.pulls.async_update(owner, name, number, state="closed"),
@@ -282,14 +270,14 @@ class GitHubClient:
                 owner, name, number, per_page=PER_PAGE, page=index
             )
 
-        found = await self._pages(
+        found = await self._session.pages(
             repository, f"reading comments of #{number} of {repository}", page
         )
         return [convert.comment(data) for data in found]
 
     async def comment(self, repository: str, number: int, body: str) -> Comment:
         owner, name = split(repository)
-        response = await self._call(
+        response = await self._session.call(
             repository,
             f"commenting on #{number} of {repository}",
             lambda gh: gh.rest.issues.async_create_comment(owner, name, number, body=body),
@@ -304,7 +292,9 @@ class GitHubClient:
                 owner, name, number, per_page=PER_PAGE, page=index
             )
 
-        found = await self._pages(repository, f"reading reviews of #{number} of {repository}", page)
+        found = await self._session.pages(
+            repository, f"reading reviews of #{number} of {repository}", page
+        )
         return [convert.review(data) for data in found]
 
     async def submit_review(
@@ -324,7 +314,7 @@ class GitHubClient:
         line_comments = [
             {"path": c.path, "line": c.line, "side": "RIGHT", "body": c.body} for c in comments
         ]
-        response = await self._call(
+        response = await self._session.call(
             repository,
             f"reviewing #{number} of {repository}",
             lambda gh: gh.rest.pulls.async_create_review(
@@ -347,7 +337,7 @@ class GitHubClient:
         after: str | None = None
         for _ in range(MAX_THREAD_PAGES):
             variables = {"owner": owner, "name": name, "number": number, "after": after}
-            data = await self._graphql(
+            data = await self._session.graphql(
                 repository,
                 f"reading review threads of #{number} of {repository}",
                 REVIEW_THREADS,
@@ -365,7 +355,7 @@ class GitHubClient:
     async def reply_to_thread(
         self, repository: str, number: int, thread_id: str, body: str
     ) -> ThreadComment:
-        data = await self._graphql(
+        data = await self._session.graphql(
             repository,
             f"replying in review thread {thread_id} of #{number} of {repository}",
             REPLY_TO_THREAD,
@@ -375,7 +365,7 @@ class GitHubClient:
         return convert.thread_comment(mapping(payload.get("comment")))
 
     async def resolve_thread(self, repository: str, number: int, thread_id: str) -> None:
-        await self._graphql(
+        await self._session.graphql(
             repository,
             f"resolving review thread {thread_id} of #{number} of {repository}",
             RESOLVE_THREAD,
@@ -398,15 +388,15 @@ class GitHubClient:
             )
 
         what = f"reading the checks of {sha[:12]} in {repository}"
-        check_runs = await self._pages(repository, what, runs, key="check_runs")
-        commit_statuses = await self._pages(repository, what, statuses)
+        check_runs = await self._session.pages(repository, what, runs, key="check_runs")
+        commit_statuses = await self._session.pages(repository, what, statuses)
         return convert.latest_checks(check_runs, commit_statuses)
 
     async def check_log(self, repository: str, job_id: str) -> str:
         owner, name = split(repository)
         if not job_id.isdigit():
             raise ValidationFailed(f"A GitHub Actions job id is a number, not {job_id[:40]!r}")
-        response = await self._call(
+        response = await self._session.call(
             repository,
             f"reading the log of job {job_id} in {repository}",
             lambda gh: gh.rest.actions.async_download_job_logs_for_workflow_run(
@@ -416,80 +406,5 @@ class GitHubClient:
         log = response.text
         return log[-MAX_LOG_CHARS:]
 
-    # -- plumbing ------------------------------------------------------------------------------
 
-    def _github(self, auth: BaseAuthStrategy) -> GitHub[Any]:
-        return GitHub(
-            auth,
-            base_url=self._api_url,
-            user_agent=f"orchestrate/{__version__}",
-            timeout=self._timeout,
-            async_transport=self._transport,
-            http_cache=False,
-            auto_retry=False,
-        )
-
-    async def _client_for(self, repository: str) -> GitHub[Any]:
-        if self._shared is not None:
-            return self._shared
-        credentials = self._credentials
-        assert isinstance(credentials, AppCredentials)  # the shared client serves tokens
-        owner, name = split(repository)
-        async with self._lock:
-            known = self._installations.get(owner.lower())
-            if known is not None:
-                return known
-            app = self._github(credentials.app_strategy())
-            with translated(f"finding the GitHub App installation for {repository}"):
-                response = await app.rest.apps.async_get_repo_installation(owner, name)
-            installation_id = convert.integer(mapping(response.json()).get("id"))
-            if installation_id is None:
-                raise ForgeError(f"GitHub named no installation of the app for {repository}")
-            github = self._github(credentials.installation_strategy(installation_id))
-            self._installations[owner.lower()] = github
-            return github
-
-    async def _call(
-        self, repository: str, what: str, fetch: Fetch, *, refusals: bool = False
-    ) -> Response[Any, Any]:
-        github = await self._client_for(repository)
-        with translated(what, refusals=refusals):
-            return await fetch(github)
-
-    async def _pages(
-        self,
-        repository: str,
-        what: str,
-        page: Callable[[int], Fetch],
-        *,
-        key: str | None = None,
-    ) -> list[Any]:
-        collected: list[Any] = []
-        for index in range(1, MAX_PAGES + 1):
-            response = await self._call(repository, what, page(index))
-            body = response.json()
-            batch = items(body if key is None else mapping(body).get(key))
-            collected.extend(batch)
-            if len(batch) < PER_PAGE:
-                break
-        return collected
-
-    async def _graphql(
-        self, repository: str, what: str, query: str, variables: dict[str, Any]
-    ) -> dict[str, Any]:
-        github = await self._client_for(repository)
-        with translated(what):
-            return await github.async_graphql(query, variables)
-
-
-def split(repository: str) -> tuple[str, str]:
-    """``owner/name`` into its two parts; anything else is refused before any call."""
-    owner, _, name = repository.partition("/")
-    if not owner or not name or "/" in name or len(repository) > 200:
-        raise ValidationFailed(
-            f"A GitHub repository is named owner/name, not {repository[:200]!r}", field="repository"
-        )
-    return owner, name
-
-
-__all__ = ["DEFAULT_API_URL", "FORGE", "GitHubClient", "response_reason", "split"]
+__all__ = ["DEFAULT_API_URL", "FORGE", "GitHubClient", "split"]
