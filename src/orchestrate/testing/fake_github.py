@@ -26,13 +26,11 @@ route: a secondary rate limit (403/429 with ``retry-after``), a 502; and
 from __future__ import annotations
 
 import json
-import math
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -40,6 +38,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from orchestrate.testing._fake_server import _close_quietly, _Server
 from orchestrate.testing._github_graphql import FakeGraphQL
+from orchestrate.testing._github_limits import (
+    Failure,
+    RateLimits,
+    bad_gateway,
+    secondary_rate_limit,
+)
 from orchestrate.testing._github_rest import Answer, RestRequest, add_review, answer_rest, error
 from orchestrate.testing._github_state import (
     FakeApp,
@@ -54,41 +58,6 @@ from orchestrate.testing._github_state import (
 )
 
 DEFAULT_TOKEN = "ghp_fake_token"  # noqa: S105 - the fake's own test credential
-RATE_LIMIT = 5000
-
-
-@dataclass(frozen=True)
-class Failure:
-    """An answer the fake gives instead of the route's, to the next matching request.
-
-    ``method``/``path_contains`` narrow which request it answers (any when None).
-    """
-
-    status: int
-    message: str
-    headers: dict[str, str] = field(default_factory=dict)
-    method: str | None = None
-    path_contains: str | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.path_contains is None or self.path_contains in path
-        )
-
-
-def secondary_rate_limit(retry_after: int = 1, *, status: int = 403, **match: Any) -> Failure:
-    """GitHub's secondary rate limit: 403 (or 429) with ``retry-after`` in whole seconds."""
-    return Failure(
-        status,
-        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-        {"retry-after": str(retry_after)},
-        **match,
-    )
-
-
-def bad_gateway(status: int = 502, **match: Any) -> Failure:
-    """A transient server error (502, 503 or 504)."""
-    return Failure(status, "Server Error", **match)
 
 
 @dataclass(frozen=True)
@@ -110,9 +79,7 @@ class FakeGitHub:
         self.state.tokens[token] = self.state.user(login)
         self.graphql = FakeGraphQL(self.state)
         self.requests: list[RecordedCall] = []
-        self._failures: deque[Failure] = deque()
-        self._limit_resets_at: float | None = None
-        self._remaining = RATE_LIMIT
+        self.limits = RateLimits()
         self.lock = threading.RLock()
         self._connections: set[socket.socket] = set()
         self._httpd: _Server | None = None
@@ -288,14 +255,14 @@ class FakeGitHub:
     # -- scripted failures ---------------------------------------------------------------------
 
     def fail_next(self, *failures: Failure) -> None:
+        """Answer the next matching requests with these failures, in order."""
         with self.lock:
-            self._failures.extend(failures)
+            self.limits.failures.extend(failures)
 
     def exhaust_rate_limit(self, reset_in: float = 1.0) -> None:
         """Refuse every request with the primary limit's 403 for ``reset_in`` seconds."""
         with self.lock:
-            self._limit_resets_at = time.time() + reset_in
-            self._remaining = 0
+            self.limits.exhaust(reset_in)
 
     # -- reading state -------------------------------------------------------------------------
 
@@ -351,7 +318,7 @@ class FakeGitHub:
                 answer, user = self._answer(method, path, query, headers, body)
             except ValueError:
                 answer = error(400, "Problems parsing JSON")
-            answer.headers.update(self._rate_headers())
+            answer.headers.update(self.limits.headers())
             self.requests.append(
                 RecordedCall(
                     method,
@@ -376,7 +343,7 @@ class FakeGitHub:
         user = self.state.tokens.get(_credential(headers))
         if user is None:
             return error(401, "Bad credentials"), None
-        limited = self._limited(method, path)
+        limited = self.limits.refusal(method, path)
         if limited is not None:
             return limited, user
         if path in ("/graphql", "/api/graphql"):
@@ -385,32 +352,6 @@ class FakeGitHub:
             return Answer(200, self.graphql.execute(body, user)), user
         request = RestRequest(method, path, query, body, user, self.origin)
         return answer_rest(self.state, request), user
-
-    def _limited(self, method: str, path: str) -> Answer | None:
-        if self._limit_resets_at is not None:
-            if time.time() < self._limit_resets_at:
-                return error(403, "API rate limit exceeded for user ID 1.")
-            self._limit_resets_at, self._remaining = None, RATE_LIMIT
-        self._remaining = max(0, self._remaining - 1)
-        for failure in list(self._failures):
-            if failure.matches(method, path):
-                self._failures.remove(failure)
-                return Answer(
-                    failure.status,
-                    {"message": failure.message, "documentation_url": ""},
-                    dict(failure.headers),
-                )
-        return None
-
-    def _rate_headers(self) -> dict[str, str]:
-        reset = self._limit_resets_at or time.time() + 3600
-        return {
-            "x-ratelimit-limit": str(RATE_LIMIT),
-            "x-ratelimit-remaining": str(self._remaining),
-            "x-ratelimit-used": str(RATE_LIMIT - self._remaining),
-            "x-ratelimit-reset": str(math.ceil(reset)),
-            "x-ratelimit-resource": "core",
-        }
 
     def _archive(self, path: str, query: dict[str, str]) -> Answer:
         """Where a job log's 302 leads: no token needed, a signature in the query instead."""
