@@ -29,7 +29,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,7 +73,9 @@ class Delayed:
 
 def script(run: AgentRun, args: argparse.Namespace) -> list[Step]:
     """The root spawns children, children spawn grandchildren, grandchildren finish."""
-    if run.task == "root":
+    if run.task == "root (warm-up)":
+        spawns = [("fan-out", "child (warm-up)")]
+    elif run.task == "root":
         spawns = [("fan-out", f"child {n}") for n in range(args.children)]
     elif run.task.startswith("child"):
         spawns = [("leaf", f"leaf of {run.task}") for _ in range(args.grandchildren)]
@@ -128,16 +130,18 @@ async def run_tree(scenario: str, url: str, home: Path, args: argparse.Namespace
         )
         stop = asyncio.Event()
         worker = asyncio.create_task(JobRunner(runtime, registry).run(stop))
-        await asyncio.sleep(0.2)  # the worker is up and idle, as a deployed one would be
+        # A small tree first, as a worker that has been up a while has run one: the
+        # provider SDK and the modules loaded on first use are then imported.
+        warm_up = replace(request, task="root (warm-up)")
+        await wait_for(
+            runtime,
+            await service.start_agent(runtime.uow(), runtime.settings, warm_up, Actor.local_cli()),
+        )
         started, cpu = time.perf_counter(), time.process_time()
         root = await service.start_agent(
             runtime.uow(), runtime.settings, request, Actor.local_cli()
         )
-        while True:
-            current = await service.get_agent(runtime.uow(read_only=True), root.id)
-            if current.state.is_terminal:
-                break
-            await asyncio.sleep(0.05)
+        await wait_for(runtime, root)
         measured, cpu = time.perf_counter() - started, time.process_time() - cpu
         stop.set()
         await worker
@@ -152,6 +156,12 @@ async def run_tree(scenario: str, url: str, home: Path, args: argparse.Namespace
     if args.timeline:
         print_timeline(everyone)
     return Result(scenario, len(everyone), measured, 5 * args.latency, cpu)
+
+
+async def wait_for(runtime: Runtime, root: AgentRun) -> None:
+    """Poll the root every 50 ms until it ends (cheap next to the run)."""  # noqa: ASYNC110
+    while not (await service.get_agent(runtime.uow(read_only=True), root.id)).state.is_terminal:
+        await asyncio.sleep(0.05)
 
 
 def print_timeline(everyone: list[AgentRun]) -> None:

@@ -16,7 +16,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from orchestrate.agents.continuation import AgentOutcome, StoredContinuation
@@ -218,15 +230,45 @@ async def agents_with_parents(uow: UnitOfWork, parent_ids: Sequence[str]) -> lis
 
 
 async def ancestor_ids(uow: UnitOfWork, agent_id: str) -> list[str]:
-    """The parent, grandparent … of a run, nearest first (a tree is a few levels deep)."""
+    """The parent, grandparent … of a run, nearest first, in one recursive query.
+
+    The walk stops after ``_MAX_ANCESTRY`` levels, so even a corrupt cycle of parents
+    cannot make it endless (a tree is at most ``max_agent_depth`` deep).
+    """
+    rows = await uow.session.scalars(_ANCESTORS, {"agent_id": agent_id})
     found: list[str] = []
-    current: str | None = agent_id
-    while current is not None:
-        current = await uow.session.scalar(select(AgentRow.parent_id).where(AgentRow.id == current))
-        if current is None or current in found:
+    for ancestor in rows:
+        if ancestor in found or ancestor == agent_id:
             break
-        found.append(current)
+        found.append(str(ancestor))
     return found
+
+
+def _ancestors_query() -> Select[Any]:
+    """``ancestor_ids``'s statement, built once: building a recursive query costs more
+    Python than running it."""
+    start = (
+        select(AgentRow.parent_id.label("id"), literal(1).label("depth"))
+        .where(AgentRow.id == bindparam("agent_id"))
+        .cte("lineage", recursive=True)
+    )
+    parent = aliased(AgentRow)
+    lineage = start.union_all(
+        select(parent.parent_id, start.c.depth + 1).where(
+            parent.id == start.c.id, start.c.depth < _MAX_ANCESTRY
+        )
+    )
+    return select(lineage.c.id).where(lineage.c.id.is_not(None)).order_by(lineage.c.depth)
+
+
+_MAX_ANCESTRY = 64
+_ANCESTORS = _ancestors_query()
+
+
+async def parent_state(uow: UnitOfWork, agent_id: str) -> AgentState | None:
+    """The state of run ``agent_id`` (a parent a child checks on), None if it is gone."""
+    state = await uow.session.scalar(select(AgentRow.state).where(AgentRow.id == agent_id))
+    return None if state is None else AgentState(state)
 
 
 @dataclass(frozen=True)
@@ -333,12 +375,6 @@ async def _add_reserved(uow: UnitOfWork, lineage: Sequence[str], amount: Decimal
         )
 
 
-async def reserved_by(uow: UnitOfWork, agent_id: str) -> Decimal:
-    """What the run has reserved for a call in flight (left over if its job died)."""
-    value = await uow.session.scalar(select(AgentRow.reserved_usd).where(AgentRow.id == agent_id))
-    return Decimal(value or 0)
-
-
 async def add_tree_active(uow: UnitOfWork, agent_ids: Sequence[str], seconds: float) -> None:
     """Count ``seconds`` of one run's active time toward it and its ancestors."""
     if not agent_ids or seconds <= 0:
@@ -352,14 +388,18 @@ async def add_tree_active(uow: UnitOfWork, agent_ids: Sequence[str], seconds: fl
         )
 
 
-async def mark_awaiting_child(uow: UnitOfWork, agent_id: str, tool_use_id: str) -> None:
-    """A ``spawn_agent`` call whose child now exists waits for it (unless already done)."""
+async def mark_awaiting_children(
+    uow: UnitOfWork, agent_id: str, tool_use_ids: Sequence[str]
+) -> None:
+    """``spawn_agent`` calls whose child now exists wait for it (unless already done)."""
+    if not tool_use_ids:
+        return
     calls = _table(AgentToolCallRow)
     await uow.session.execute(
         update(calls)
         .where(
             calls.c.agent_id == agent_id,
-            calls.c.tool_use_id == tool_use_id,
+            calls.c.tool_use_id.in_(list(tool_use_ids)),
             calls.c.status == ToolCallStatus.PENDING.value,
         )
         .values(status=ToolCallStatus.AWAITING_CHILD.value)
@@ -644,6 +684,16 @@ async def active_story_agent(uow: UnitOfWork, story_id: str) -> AgentRow | None:
 async def agent_with_origin(uow: UnitOfWork, origin_key: str) -> AgentRow | None:
     """The run started from ``origin_key`` (an automation's idempotency key), if any."""
     return await uow.session.scalar(select(AgentRow).where(AgentRow.origin_key == origin_key))
+
+
+async def agents_with_origins(uow: UnitOfWork, origin_keys: Sequence[str]) -> dict[str, AgentRow]:
+    """The runs started from any of ``origin_keys``, by key (one query)."""
+    if not origin_keys:
+        return {}
+    rows = await uow.session.scalars(
+        select(AgentRow).where(AgentRow.origin_key.in_(list(origin_keys)))
+    )
+    return {str(row.origin_key): row for row in rows}
 
 
 async def agent_page(

@@ -13,8 +13,7 @@ works on follows it from ``start_agent`` (in progress) to its final transition
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
@@ -22,10 +21,16 @@ import structlog
 from orchestrate.agents import _store as store
 from orchestrate.agents import tree
 from orchestrate.agents.definitions import get_definition
-from orchestrate.agents.loop import AgentLoop, LoopEnvironment, ProviderFactory
-from orchestrate.agents.models import AgentRun, AgentState
+from orchestrate.agents.loop import (
+    AgentLoop,
+    LoopEnvironment,
+    ProviderFactory,
+    SavedLoop,
+    load_saved,
+)
+from orchestrate.agents.models import AgentRun, AgentState, SpawnRequest
 from orchestrate.agents.queueing import RunAgentJob
-from orchestrate.agents.service import RUN_JOB, create_sub_agent
+from orchestrate.agents.service import RUN_JOB, create_sub_agents
 from orchestrate.agents.sessions import is_session, session_provider
 from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
@@ -92,38 +97,49 @@ def register_agent_jobs(
 
 async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactory) -> AgentRun:
     """Drive one agent until it finishes, waits or fails; returns its state afterwards."""
-    run = await _begin(runtime, agent_id)
+    run, saved = await _begin(runtime, agent_id)
     if run.state is not AgentState.RUNNING:
         return run
     try:
-        environment = await _environment(runtime, run)
-        run = await _reload(runtime, agent_id)
+        run, environment = await _environment(runtime, run)
         provider = factory(run)
     except OrchestrateError as error:
         await _fail_quietly(runtime, agent_id, f"could not start: {error}")
         return await _reload(runtime, agent_id)
+    loop = AgentLoop(runtime, run, provider, environment, saved)
     try:
-        await AgentLoop(runtime, run, provider, environment).drive()
+        await loop.drive()
     finally:
         await provider.aclose()
-    return await _reload(runtime, agent_id)
+    return loop.run
 
 
-async def _begin(runtime: Runtime, agent_id: str) -> AgentRun:
-    """Mark the run running; a sub-agent whose parent ended (or is gone) is cancelled
-    instead, and one whose parent is paused pauses (the parent's resume resumes it)."""
+async def _begin(runtime: Runtime, agent_id: str) -> tuple[AgentRun, SavedLoop | None]:
+    """Mark the run running and read what its loop resumes from, in one transaction.
+
+    A sub-agent whose parent ended (or is gone) is cancelled instead, and one whose
+    parent is paused pauses (the parent's resume resumes it). A run without a
+    repository gets its scratch folder here, so starting it costs no further commit.
+    """
     async with runtime.uow() as uow:
         row = await store.agent_row(uow, agent_id, for_update=True)
-        state = AgentState(row.state)
-        if state is AgentState.CREATED:
+        new = AgentState(row.state) is AgentState.CREATED
+        if new:
             store.transition(uow, row, AgentState.RUNNING)
         if AgentState(row.state) is AgentState.RUNNING:
             instead = await tree.check_parent(uow, row)
             if instead is not None:
                 why = "ended" if instead is AgentState.CANCELLED else "is paused"
                 store.transition(uow, row, instead, reason=f"its parent {row.parent_id} {why}")
+        saved = None
+        if AgentState(row.state) is AgentState.RUNNING:
+            if row.workspace_path is None and not row.repo_path:
+                scratch = runtime.settings.home / "workspaces" / row.id
+                scratch.mkdir(parents=True, exist_ok=True)
+                row.workspace_path = str(scratch)
+            saved = await load_saved(uow, row, new=new)
         await uow.commit()
-        return store.to_run(row)
+        return store.to_run(row), saved
 
 
 async def _reload(runtime: Runtime, agent_id: str) -> AgentRun:
@@ -131,30 +147,28 @@ async def _reload(runtime: Runtime, agent_id: str) -> AgentRun:
         return store.to_run(await store.agent_row(uow, agent_id))
 
 
-async def _environment(runtime: Runtime, run: AgentRun) -> LoopEnvironment:
+async def _environment(runtime: Runtime, run: AgentRun) -> tuple[AgentRun, LoopEnvironment]:
+    """The run (with its workspace, made now if it has none) and what its loop needs."""
     settings = runtime.settings
     repo = Path(run.repo_path) if run.repo_path else None
     definition = get_definition(run.type, settings.home, repo)
     if run.workspace_path is None:
-        await _prepare_workspace(runtime, run)
-        run = await _reload(runtime, run.id)
+        run = await _prepare_workspace(runtime, run)
     assert run.workspace_path is not None
     tools = {tool.spec.name: tool for tool in tools_for(definition.tools)}
 
-    async def spawn_child(
-        parent: AgentRun, agent_type: str, task: str, budget: Decimal | None, call_id: str
-    ) -> AgentRun:
-        return await create_sub_agent(
-            runtime.uow(), settings, parent, agent_type, task, budget, call_id
-        )
+    async def spawn_children(
+        parent: AgentRun, requests: Sequence[SpawnRequest]
+    ) -> list[AgentRun | OrchestrateError]:
+        return await create_sub_agents(runtime.uow(), settings, parent, requests)
 
-    return LoopEnvironment(
+    return run, LoopEnvironment(
         definition=definition,
         tools=tools,
         workspace=Path(run.workspace_path),
         env=_agent_environment(),
         approval_tools=frozenset(settings.approval_tools),
-        spawn_child=spawn_child,
+        spawn_child=spawn_children,
         sandbox=SandboxPolicy.from_settings(settings),
     )
 
@@ -173,29 +187,26 @@ def _agent_environment() -> dict[str, str]:
     }
 
 
-async def _prepare_workspace(runtime: Runtime, run: AgentRun) -> None:
-    """A git worktree for runs on a repository, a scratch folder otherwise."""
-    values: dict[str, str] = {}
-    if run.repo_path:
-        workspace = await create_workspace(
-            Path(run.repo_path), run.id, _slug(run), run.base_ref or "HEAD"
-        )
-        values = {
-            "workspace_path": str(workspace.path),
-            "branch": workspace.branch,
-            "base_ref": workspace.base_ref,
-            "base_commit": workspace.base_commit,
-        }
-    else:
-        scratch = runtime.settings.home / "workspaces" / run.id
-        scratch.mkdir(parents=True, exist_ok=True)
-        values = {"workspace_path": str(scratch)}
+async def _prepare_workspace(runtime: Runtime, run: AgentRun) -> AgentRun:
+    """A git worktree for a run on a repository (a run without one got its scratch
+    folder in ``_begin``); returns the run with it."""
+    assert run.repo_path is not None
+    workspace = await create_workspace(
+        Path(run.repo_path), run.id, _slug(run), run.base_ref or "HEAD"
+    )
+    values = {
+        "workspace_path": str(workspace.path),
+        "branch": workspace.branch,
+        "base_ref": workspace.base_ref,
+        "base_commit": workspace.base_commit,
+    }
     async with runtime.uow() as uow:
         row = await store.agent_row(uow, run.id, for_update=True)
         for name, value in values.items():
             setattr(row, name, value)
         row.updated_at = uow.now()
         await uow.commit()
+        return store.to_run(row)
 
 
 async def _fail_quietly(runtime: Runtime, agent_id: str, reason: str) -> None:

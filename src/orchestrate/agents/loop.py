@@ -38,6 +38,7 @@ from orchestrate.agents.models import (
     AgentState,
     ControlRequest,
     FinishStatus,
+    SpawnRequest,
     ToolCallRecord,
     ToolCallStatus,
 )
@@ -84,8 +85,11 @@ NUDGE = (
 )
 
 ProviderFactory = Callable[[AgentRun], Provider]
-ChildStarter = Callable[[AgentRun, str, str, Decimal | None, str], Awaitable[AgentRun]]
-"""Create and queue the child of (parent, type, task, dollar budget, spawn call id), once."""
+ChildStarter = Callable[
+    [AgentRun, Sequence[SpawnRequest]], Awaitable[list[AgentRun | OrchestrateError]]
+]
+"""Create and queue the children of a parent's ``spawn_agent`` calls, each once; for a
+call that cannot run, the error its model reads instead."""
 SPAWN = "spawn_agent"
 
 
@@ -106,9 +110,54 @@ class LoopEnvironment:
     sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
 
 
+@dataclass(frozen=True)
+class SavedLoop:
+    """What a loop resumes from: the stored transcript and tool calls, the run's
+    ancestors and their budgets, and dollars a call in flight reserved when the last
+    job of the run died."""
+
+    messages: list[Message]
+    calls: dict[str, ToolCallRecord]
+    ancestors: list[str]
+    budgets: list[store.Budget]
+    leaked: Decimal
+
+
+async def load_saved(uow: UnitOfWork, row: AgentRow, *, new: bool = False) -> SavedLoop:
+    """Read a run's ``SavedLoop`` in the caller's entered transaction (the one that
+    starts the run). A ``new`` run (one that was ``created`` until now) has no
+    transcript yet: its first message, the task, is stored here instead."""
+    ancestors = await store.ancestor_ids(uow, row.id) if row.parent_id else []
+    if new:
+        first = await first_message(uow.sibling(read_only=True), store.to_run(row))
+        await store.append_message(uow, row.id, 0, first)
+        messages, calls = [first], {}
+    else:
+        messages = await store.load_transcript(uow, row.id)
+        calls = await store.tool_calls(uow, row.id)
+    return SavedLoop(
+        messages=messages,
+        calls=calls,
+        ancestors=ancestors,
+        budgets=await store.budgets(uow, ancestors),
+        leaked=Decimal(row.reserved_usd or 0),
+    )
+
+
 class AgentLoop:
-    def __init__(self, runtime: Runtime, run: AgentRun, provider: Provider, env: LoopEnvironment):
+    def __init__(
+        self,
+        runtime: Runtime,
+        run: AgentRun,
+        provider: Provider,
+        env: LoopEnvironment,
+        saved: SavedLoop | None = None,
+    ):
+        """``saved``: the run's stored state, when the caller read it with ``run`` (else
+        the loop reads it first). ``run`` is kept current: after ``drive`` it is the
+        state the loop left the run in."""
         self.runtime = runtime
+        self._saved = saved
         self.run_id = run.id
         self.run = run
         self.provider = provider
@@ -120,6 +169,8 @@ class AgentLoop:
         """Own active seconds already added to the tree totals of this run and its ancestors."""
         self._ancestors: list[str] = []
         self._ancestor_budgets: list[store.Budget] = []
+        self._budgets_read = False
+        """The budgets were read by the transaction just before the next model call."""
         self._reserved = Decimal(0)
         """Dollars reserved on this run and its ancestors for the model call in flight."""
         self._nudges = 0
@@ -153,12 +204,15 @@ class AgentLoop:
         While a run is ``running`` only its loop writes its messages and tool results
         (operators only set the control flag), so the copy in memory stays true.
         """
-        async with self.runtime.uow(read_only=True) as uow:
-            self._messages = await store.load_transcript(uow, self.run_id)
-            self._calls = await store.tool_calls(uow, self.run_id)
-            self.run = store.to_run(await store.agent_row(uow, self.run_id))
-            self._ancestors = await store.ancestor_ids(uow, self.run_id)
-            leaked = await store.reserved_by(uow, self.run_id)
+        saved, self._saved = self._saved, None
+        if saved is None:
+            async with self.runtime.uow(read_only=True) as uow:
+                row = await store.agent_row(uow, self.run_id)
+                self.run = store.to_run(row)
+                saved = await load_saved(uow, row)
+        self._messages, self._calls = saved.messages, saved.calls
+        self._ancestors, leaked = saved.ancestors, saved.leaked
+        self._ancestor_budgets, self._budgets_read = saved.budgets, bool(saved.ancestors)
         self._tree_counted = self.run.active_seconds
         if leaked:  # a call was in flight when the last job of this run died
             async with self.runtime.uow() as uow:
@@ -171,7 +225,8 @@ class AgentLoop:
             raise _Stop
         messages, calls = self._messages, self._calls
         if not messages:
-            await self._append(0, await first_message(self.runtime, self.run, self.env))
+            first = await first_message(self.runtime.uow(read_only=True), self.run)
+            await self._append(0, first)
             return
         last = messages[-1]
         if last.role is Role.ASSISTANT and last.tool_uses:
@@ -191,6 +246,9 @@ class AgentLoop:
         async with self.runtime.uow() as uow:
             await self._store_outputs(uow, outputs)
             await store.append_message(uow, self.run_id, seq, message)
+            if self._ancestors:  # for the model call that follows (``_check_ancestors``)
+                self._ancestor_budgets = await store.budgets(uow, self._ancestors)
+                self._budgets_read = True
             await uow.commit()
         self._remember_outputs(outputs)
         self._messages.append(message)
@@ -310,13 +368,14 @@ class AgentLoop:
         results: list[ToolResultBlock] = []
         unrecorded: list[tuple[ToolUseBlock, ToolOutput]] = []
         children: list[ToolUseBlock] = []
+        spawned = await self._start_children(message.tool_uses, calls)
         for use in message.tool_uses:
             record = calls.get(use.id)
             if record is not None and record.status is ToolCallStatus.DONE:
                 results.append(_result(use, record.output or "", record.is_error))
                 continue
-            if use.name == SPAWN and self._spawns_children():
-                failed = await self._start_child(use, record)
+            if use.id in spawned:
+                failed = spawned[use.id]
                 if failed is None:
                     children.append(use)
                     continue
@@ -397,27 +456,48 @@ class AgentLoop:
     def _spawns_children(self) -> bool:
         return self.env.spawn_child is not None and SPAWN in self.env.tools
 
-    async def _start_child(
-        self, use: ToolUseBlock, record: ToolCallRecord | None
-    ) -> ToolOutput | None:
-        """Start the child of a ``spawn_agent`` call (once: it is keyed by the call);
-        None when the call now waits for it, else the error the model reads."""
-        if record is not None and record.status is ToolCallStatus.AWAITING_CHILD:
-            return None
-        assert self.env.spawn_child is not None
-        try:
-            request = parse_arguments(SpawnAgentInput, dict(use.input))
-            await self.env.spawn_child(
-                self.run, request.type, request.task, dollars(request.max_cost_usd), use.id
+    async def _start_children(
+        self, uses: Sequence[ToolUseBlock], calls: dict[str, ToolCallRecord]
+    ) -> dict[str, ToolOutput | None]:
+        """Start the children of the reply's ``spawn_agent`` calls without a result, all in
+        one transaction (each once: a child is keyed by its call). By call id: None when
+        the call now waits for its child, else the error the model reads."""
+        if not self._spawns_children():
+            return {}
+        outcome: dict[str, ToolOutput | None] = {}
+        requests: list[SpawnRequest] = []
+        for use in uses:
+            record = calls.get(use.id)
+            if use.name != SPAWN or (record is not None and record.status is ToolCallStatus.DONE):
+                continue
+            if record is not None and record.status is ToolCallStatus.AWAITING_CHILD:
+                outcome[use.id] = None
+                continue
+            try:
+                asked = parse_arguments(SpawnAgentInput, dict(use.input))
+            except ToolInputError as error:
+                outcome[use.id] = ToolOutput(str(error), is_error=True)
+                continue
+            requests.append(
+                SpawnRequest(use.id, asked.type, asked.task, dollars(asked.max_cost_usd))
             )
-        except ToolInputError as error:
-            return ToolOutput(str(error), is_error=True)
-        except OrchestrateError as error:
-            # An unknown type or an exhausted budget is something the model can act on.
-            return ToolOutput(f"The sub-agent could not run: {error.message}", is_error=True)
-        if use.id in self._calls:
-            self._calls[use.id] = replace(self._calls[use.id], status=ToolCallStatus.AWAITING_CHILD)
-        return None
+        if not requests:
+            return outcome
+        assert self.env.spawn_child is not None
+        children = await self.env.spawn_child(self.run, requests)
+        for request, child in zip(requests, children, strict=True):
+            if isinstance(child, OrchestrateError):
+                # An unknown type or an exhausted budget is something the model can act on.
+                outcome[request.call_id] = ToolOutput(
+                    f"The sub-agent could not run: {child.message}", is_error=True
+                )
+                continue
+            outcome[request.call_id] = None
+            if request.call_id in self._calls:
+                self._calls[request.call_id] = replace(
+                    self._calls[request.call_id], status=ToolCallStatus.AWAITING_CHILD
+                )
+        return outcome
 
     async def _wait_for_children(self) -> None:
         """End this job and wait, without a worker, for the children of this turn.
@@ -433,6 +513,7 @@ class AgentLoop:
             store.transition(uow, row, AgentState.WAITING_FOR_CHILDREN)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
         log.info("agent_waiting_for_children", agent_id=self.run_id)
         raise _Stop
 
@@ -477,6 +558,7 @@ class AgentLoop:
             store.transition(uow, row, AgentState.WAITING_FOR_APPROVAL)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
         log.info("agent_waiting_for_approval", agent_id=self.run_id, tool=use.name)
         raise _Stop
 
@@ -530,6 +612,7 @@ class AgentLoop:
             store.transition(uow, row, targets[status], reason=reason)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
         raise _Stop
 
     async def _fail(self, reason: str) -> None:
@@ -543,6 +626,7 @@ class AgentLoop:
                 await store.release_dollars(uow, self._lineage(), self._reserved)
                 self._reserved = Decimal(0)
                 await uow.commit()
+            self.run = store.to_run(row)
         log.warning("agent_failed", agent_id=self.run_id, reason=reason)
         raise _Stop
 
@@ -555,6 +639,7 @@ class AgentLoop:
                 store.transition(uow, row, target)
             await self._touch(uow, row)
             await uow.commit()
+            self.run = store.to_run(row)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -562,8 +647,10 @@ class AgentLoop:
         """Fail before a model call when any ancestor's tree has used up a limit."""
         if not self._ancestors:
             return
-        async with self.runtime.uow(read_only=True) as uow:
-            self._ancestor_budgets = await store.budgets(uow, self._ancestors)
+        if not self._budgets_read:
+            async with self.runtime.uow(read_only=True) as uow:
+                self._ancestor_budgets = await store.budgets(uow, self._ancestors)
+        self._budgets_read = False
         reason = tree.tree_breach(self._ancestor_budgets, self._unrecorded_active())
         if reason:
             await self._fail(reason)

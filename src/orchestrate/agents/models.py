@@ -120,6 +120,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class SpawnRequest:
+    """One ``spawn_agent`` call of a parent: the child's type and task, its dollar
+    budget (None: what its type and the ancestors allow), and the call's id."""
+
+    call_id: str
+    type: str
+    task: str
+    budget: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class AgentDefinition:
     """An agent type: a Markdown file with YAML front matter, like ``.claude/agents/*.md``.
 

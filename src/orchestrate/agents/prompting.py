@@ -3,17 +3,12 @@ the first user message with the task (and the story, when the run is linked to o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from orchestrate.agents.context import ContextFitter
 from orchestrate.agents.models import AgentDefinition, AgentRun
 from orchestrate.core.quoting import quote_untrusted
-from orchestrate.core.runtime import Runtime
+from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.service import CompletionRequest, Message, Role, TextBlock, ToolSpec
 from orchestrate.stories import service as stories
-
-if TYPE_CHECKING:
-    from orchestrate.agents.loop import LoopEnvironment
 
 MAX_OUTPUT_TOKENS = 8192
 GITHUB_LABEL = "github"
@@ -43,10 +38,14 @@ def system_prompt(run: AgentRun, definition: AgentDefinition) -> str:
     return definition.system_prompt.rstrip() + "\n" + "\n".join(situation) + "\n"
 
 
-async def first_message(runtime: Runtime, run: AgentRun, env: LoopEnvironment) -> Message:
+async def first_message(uow: UnitOfWork, run: AgentRun) -> Message:
+    """The task (and the story it is for), as the user message a run starts with.
+
+    ``uow`` is an unentered unit of work the story is read with.
+    """
     parts = [run.task.strip()]
     if run.story_id:
-        story = await stories.get_story(runtime.uow(read_only=True), run.story_id)
+        story = await stories.get_story(uow, run.story_id)
         criteria = "\n".join(
             f"- [{'x' if c.done else ' '}] {c.text}" for c in story.acceptance_criteria
         )

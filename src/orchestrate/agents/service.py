@@ -26,6 +26,7 @@ from orchestrate.agents.models import (
     AgentRun,
     AgentState,
     Limits,
+    SpawnRequest,
     limits_to_json,
 )
 from orchestrate.agents.queueing import RUN_JOB, enqueue_run, run_job_key, run_job_of
@@ -36,7 +37,7 @@ from orchestrate.agents.tables import AgentRow
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.db import IntegrityError
-from orchestrate.core.errors import Conflict, InvalidTransition, ValidationFailed
+from orchestrate.core.errors import Conflict, InvalidTransition, OrchestrateError, ValidationFailed
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import find_job_by_key
 from orchestrate.core.pagination import Page, check_page_size, page_in_memory, page_of
@@ -52,6 +53,7 @@ __all__ = [
     "AgentRun",
     "AgentState",
     "OnFinished",
+    "SpawnRequest",
     "StartAgent",
     "agent_types",
     "agent_types_page",
@@ -59,6 +61,7 @@ __all__ = [
     "cancel",
     "cleanup_workspaces",
     "create_sub_agent",
+    "create_sub_agents",
     "delete_agent",
     "deny",
     "descendants",
@@ -215,69 +218,126 @@ async def create_sub_agent(
     budget: Decimal | None,
     call_id: str,
 ) -> AgentRun:
-    """The child run of ``parent``'s ``spawn_agent`` call ``call_id``, created and queued once.
+    """The child of one ``spawn_agent`` call (``create_sub_agents`` for a single call);
+    raises what the model would read as the call's error."""
+    request = SpawnRequest(call_id=call_id, type=agent_type, task=task, budget=budget)
+    (child,) = await create_sub_agents(uow, settings, parent, [request])
+    if isinstance(child, OrchestrateError):
+        raise child
+    return child
 
-    The one place a sub-agent is made. Calling it again for the same call (a retried or
-    resumed turn) returns the child made the first time. The child has its own
-    ``agents.run`` job; the call waits for it (``awaiting_child``) and the child's end
-    records its result there (``tree.child_finished``). Same provider and story as the
-    parent (it never moves the story); its own worktree, on a branch made from where the
-    parent's branch is now; its type's limits with ``budget`` as its dollar limit, each
-    capped by what the parent and every further ancestor has left. A recorded or
-    replayed parent gives the child its own stream, keyed by ``call_id``
-    (``sessions.child_session``).
+
+async def create_sub_agents(
+    uow: UnitOfWork, settings: Settings, parent: AgentRun, requests: Sequence[SpawnRequest]
+) -> list[AgentRun | OrchestrateError]:
+    """The children of ``parent``'s ``spawn_agent`` calls, each created and queued once;
+    in the order of ``requests``, an error instead of a child for a call that cannot run.
+
+    The one place sub-agents are made, all of one reply in one transaction. Calling it
+    again for the same call (a retried or resumed turn) returns the child made the first
+    time. Each child has its own ``agents.run`` job; its call waits for it
+    (``awaiting_child``) and the child's end records its result there
+    (``tree.child_finished``). Same provider and story as the parent (it never moves
+    the story); its own worktree, on a branch made from where the parent's branch is
+    now; its type's limits with the call's budget as its dollar limit, each capped by
+    what the parent and every further ancestor has left. A recorded or replayed parent
+    gives the child its own stream, keyed by the call's id (``sessions.child_session``).
+
+    Errors a model can act on (an unknown type, an empty task, no budget left, too
+    many or too deep sub-agents) are returned, not raised, so one bad call does not
+    stop its siblings.
     """
-    session = child_session(parent, call_id)
-    origin = tree.spawn_origin(parent.id, call_id)
-    existing = await _run_with_origin(uow.sibling(read_only=True), origin)
-    if existing is not None:
-        return existing
+    results: dict[str, AgentRun | OrchestrateError] = {}
+    planned: list[tuple[SpawnRequest, AgentDefinition, StartAgent, str]] = []
     repo = Path(parent.repo_path) if parent.repo_path else None
-    definition = get_definition(agent_type, settings.home, repo)
-    if not task.strip():
+    for spawn in requests:
+        try:
+            planned.append((spawn, *_plan_child(settings, parent, spawn, repo)))
+        except OrchestrateError as error:
+            results[spawn.call_id] = error
+    if planned:
+        try:
+            results |= await _add_children(uow, settings, parent, planned)
+        except IntegrityError:
+            # Another transaction made one of these children between the lookup and the
+            # commit (a duplicate job of the parent's turn): the next try finds them all.
+            results |= await _add_children(uow, settings, parent, planned)
+    return [results[spawn.call_id] for spawn in requests]
+
+
+def _plan_child(
+    settings: Settings, parent: AgentRun, spawn: SpawnRequest, repo: Path | None
+) -> tuple[AgentDefinition, StartAgent, str]:
+    """The definition, the start request and the provider of one call's child."""
+    session = child_session(parent, spawn.call_id)
+    definition = get_definition(spawn.type, settings.home, repo)
+    if not spawn.task.strip():
         raise ValidationFailed("A sub-agent needs a task", field="task")
     request = StartAgent(
-        type=agent_type,
-        task=task,
+        type=spawn.type,
+        task=spawn.task,
         repo=repo,
         base_ref=parent.branch or parent.base_ref or "HEAD",
-        max_cost_usd=budget,
+        max_cost_usd=spawn.budget,
         record=session.record_path,
-        origin_key=origin,
+        origin_key=tree.spawn_origin(parent.id, spawn.call_id),
         on_finished=OnFinished(
             tree.CHILD_FINISHED,
-            tree.SpawnCall(parent_id=parent.id, tool_use_id=call_id, agent_type=agent_type),
+            tree.SpawnCall(
+                parent_id=parent.id, tool_use_id=spawn.call_id, agent_type=definition.name
+            ),
         ),
     )
-    asked = _limits(definition, request)
-    try:
-        async with uow:
-            lineage = [parent.id, *await store.ancestor_ids(uow, parent.id)]
-            await _check_room_for_child(uow, settings, parent, depth=len(lineage))
-            limits = tree.bounded_by_ancestors(asked, await store.budgets(uow, lineage))
+    return definition, request, session.provider
+
+
+async def _add_children(
+    uow: UnitOfWork,
+    settings: Settings,
+    parent: AgentRun,
+    planned: Sequence[tuple[SpawnRequest, AgentDefinition, StartAgent, str]],
+) -> dict[str, AgentRun | OrchestrateError]:
+    """Create (or find) the planned children in one transaction."""
+    results: dict[str, AgentRun | OrchestrateError] = {}
+    async with uow:
+        origins = [request.origin_key for _, _, request, _ in planned if request.origin_key]
+        existing = await store.agents_with_origins(uow, origins)
+        lineage = [parent.id, *await store.ancestor_ids(uow, parent.id)]
+        budgets = await store.budgets(uow, lineage)
+        started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
+        created: list[str] = []
+        for spawn, definition, request, provider in planned:
+            found = existing.get(request.origin_key or "")
+            if found is not None:
+                results[spawn.call_id] = store.to_run(found)
+                continue
+            try:
+                _check_room_for_child(settings, parent, depth=len(lineage), started=started)
+                limits = tree.bounded_by_ancestors(_limits(definition, request), budgets)
+            except OrchestrateError as error:
+                results[spawn.call_id] = error
+                continue
             row = await _add_run(
                 uow,
                 definition,
                 request,
-                provider=session.provider,
+                provider=provider,
                 model=definition.model or parent.model,
                 story_id=parent.story_id,
                 limits=limits,
                 parent_id=parent.id,
             )
-            await store.mark_awaiting_child(uow, parent.id, call_id)
+            started += 1
+            created.append(spawn.call_id)
+            results[spawn.call_id] = store.to_run(row)
             await enqueue_run(uow, row.id, "start")
-            await uow.commit()
-            return store.to_run(row)
-    except IntegrityError:
-        winner = await _run_with_origin(uow.sibling(read_only=True), origin)
-        if winner is None:
-            raise
-        return winner
+        await store.mark_awaiting_children(uow, parent.id, created)
+        await uow.commit()
+    return results
 
 
-async def _check_room_for_child(
-    uow: UnitOfWork, settings: Settings, parent: AgentRun, *, depth: int
+def _check_room_for_child(
+    settings: Settings, parent: AgentRun, *, depth: int, started: int
 ) -> None:
     """Refuse a child past the tree's shape limits, before anything is created.
 
@@ -291,7 +351,6 @@ async def _check_room_for_child(
             "(max_agent_depth); do this task yourself",
             field="depth",
         )
-    started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
     if started >= settings.max_sub_agents:
         raise ValidationFailed(
             f"Agent {parent.id} has started {started} sub-agents, the most allowed "

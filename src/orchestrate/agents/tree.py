@@ -220,9 +220,9 @@ async def check_parent(uow: UnitOfWork, row: AgentRow) -> AgentState | None:
     ended, pause when its parent is paused, else nothing (None)."""
     if row.parent_id is None:
         return None
-    parent = await store.find_agent_row(uow, row.parent_id)
-    if parent is None or AgentState(parent.state).is_terminal:
+    parent = await store.parent_state(uow, row.parent_id)
+    if parent is None or parent.is_terminal:
         return AgentState.CANCELLED
-    if AgentState(parent.state) is AgentState.PAUSED:
+    if parent is AgentState.PAUSED:
         return AgentState.PAUSED
     return None
