@@ -343,10 +343,15 @@ class FakeGitHub:
         user = self.state.tokens.get(_credential(headers))
         if user is None:
             return error(401, "Bad credentials"), None
+        is_graphql = path in ("/graphql", "/api/graphql")
         limited = self.limits.refusal(method, path)
+        if limited is not None and is_graphql and self.limits.resets_at is not None:
+            # GraphQL reports an exhausted primary limit in a 200, as a typed error.
+            message = "API rate limit exceeded for user ID 1."
+            return Answer(200, {"errors": [{"type": "RATE_LIMITED", "message": message}]}), user
         if limited is not None:
             return limited, user
-        if path in ("/graphql", "/api/graphql"):
+        if is_graphql:
             if method != "POST":
                 return error(404, "Not Found"), user
             return Answer(200, self.graphql.execute(body, user)), user

@@ -309,6 +309,19 @@ class TestRateLimitsAndRetries:
         assert [c.status for c in forge_calls] == [403, 200]
         assert 0 < forge_calls[1].waited_s <= 2.1
 
+    async def test_an_exhausted_limit_on_graphql_is_waited_out_too(
+        self, fake_github: FakeGitHub, github: GitHubClient, forge_calls: list[ForgeCall]
+    ) -> None:
+        opened = await open_feature(fake_github, github)
+        forge_calls.clear()
+        fake_github.exhaust_rate_limit(reset_in=0.5)
+        assert await github.list_review_threads(REPO, opened.number) == []
+        assert [(c.path, c.status, c.attempt) for c in forge_calls] == [
+            ("/graphql", 200, 1),
+            ("/graphql", 200, 2),
+        ]
+        assert forge_calls[1].waited_s > 0
+
     async def test_a_wait_longer_than_the_bound_fails_at_once_saying_when_to_retry(
         self, fake_github: FakeGitHub
     ) -> None:

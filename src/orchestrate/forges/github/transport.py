@@ -5,8 +5,8 @@ githubkit takes an ``httpx.AsyncBaseTransport``; everything it sends goes throug
 App and each hop of a redirect (a job log's 302 to its archive). So this is the one
 place that sees every HTTP call, and the one place that decides to wait:
 
-- **primary limit** — 403/429 with ``x-ratelimit-remaining: 0``: wait until
-  ``x-ratelimit-reset``;
+- **primary limit** — 403/429 with ``x-ratelimit-remaining: 0`` (GraphQL: 200 with a
+  ``RATE_LIMITED`` error): wait until ``x-ratelimit-reset``;
 - **secondary limit** — 403/429 with ``retry-after``: wait that long; a 403 whose
   message speaks of a secondary rate limit but gives no time: a minute (GitHub's advice);
 - **transient failure** — a connection error, 502, 503 or 504: exponential backoff with
@@ -89,7 +89,7 @@ class ObservedTransport(httpx.AsyncBaseTransport):
                     raise
                 wait = self._backoff(attempt)
             else:
-                retry_in = await self._wait_for(response, attempt)
+                retry_in = await self._wait_for(request, response, attempt)
                 await self._report(request, response.status_code, started, attempt, waited, None)
                 if retry_in is None:
                     return response
@@ -113,10 +113,12 @@ class ObservedTransport(httpx.AsyncBaseTransport):
     async def close(self) -> None:
         await self._inner.aclose()
 
-    async def _wait_for(self, response: httpx.Response, attempt: int) -> float | None:
+    async def _wait_for(
+        self, request: httpx.Request, response: httpx.Response, attempt: int
+    ) -> float | None:
         """How long to wait before trying again, or None to hand the answer back."""
         status = response.status_code
-        if status in (403, 429):
+        if status in (403, 429) or await _graphql_rate_limited(request, response):
             wait = await _rate_limit_wait(response)
             if wait is None or wait > self.policy.max_rate_limit_wait:
                 return None
@@ -155,6 +157,16 @@ class ObservedTransport(httpx.AsyncBaseTransport):
             await self.observer(call)
         except Exception as problem:
             log.warning("forge_call_not_recorded", forge=self.forge, error=repr(problem))
+
+
+async def _graphql_rate_limited(request: httpx.Request, response: httpx.Response) -> bool:
+    """GraphQL answers an exhausted primary limit with 200 and a ``RATE_LIMITED`` error."""
+    if response.status_code != 200 or response.headers.get("x-ratelimit-remaining") != "0":
+        return False
+    if not request.url.path.endswith("graphql"):
+        return False
+    body = await response.aread()
+    return b'"RATE_LIMITED"' in body[:_MAX_ERROR_BODY] or b'"RATE_LIMIT"' in body[:_MAX_ERROR_BODY]
 
 
 async def _rate_limit_wait(response: httpx.Response) -> float | None:
