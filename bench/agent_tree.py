@@ -159,8 +159,8 @@ async def run_tree(scenario: str, url: str, home: Path, args: argparse.Namespace
 
 
 async def wait_for(runtime: Runtime, root: AgentRun) -> None:
-    """Poll the root every 50 ms until it ends (cheap next to the run)."""  # noqa: ASYNC110
-    while not (await service.get_agent(runtime.uow(read_only=True), root.id)).state.is_terminal:
+    """Poll the root every 50 ms until it ends (cheap next to the run)."""
+    while not (await service.get_agent(runtime.uow(read_only=True), root.id)).state.is_terminal:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
 
 
