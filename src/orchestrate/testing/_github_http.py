@@ -16,6 +16,7 @@ from typing import Any
 from orchestrate.testing._github_state import (
     FakeCheckRun,
     FakeComment,
+    FakeIssue,
     FakePullRequest,
     FakeRepository,
     FakeReview,
@@ -176,7 +177,86 @@ def render_check_run(run: FakeCheckRun, origin: str, repository: FakeRepository)
         "app": {"slug": run.app_slug},
         "details_url": run.details_url
         or f"{origin}/{repository.full_name}/actions/runs/{run.id}/job/{run.id}",
+        "html_url": f"{origin}/{repository.full_name}/runs/{run.id}",
     }
+
+
+def render_issue(repository: FakeRepository, issue: FakeIssue, origin: str) -> dict[str, Any]:
+    return {
+        "id": issue.id,
+        "number": issue.number,
+        "title": issue.title,
+        "body": issue.body,
+        "state": issue.state,
+        "user": render_user(issue.user),
+        "author_association": issue.user.association,
+        "labels": [{"name": name} for name in issue.labels],
+        "html_url": f"{origin}/{repository.full_name}/issues/{issue.number}",
+        "created_at": issue.created_at,
+    }
+
+
+# -- webhook payloads -----------------------------------------------------------------------
+
+
+def emit(
+    github: GitHubState,
+    event: str,
+    repository: FakeRepository,
+    sender: FakeUser,
+    action: str | None = None,
+    /,
+    **fields: Any,
+) -> None:
+    """Queue a webhook event with GitHub's common fields (action, repository, sender)."""
+    payload: dict[str, Any] = {} if action is None else {"action": action}
+    payload.update(fields)
+    payload["repository"] = render_repository(repository, github.origin)
+    payload["sender"] = render_user(sender)
+    github.emit(event, payload)
+
+
+def emit_pull_request(
+    state: GitHubState,
+    repository: FakeRepository,
+    pull: FakePullRequest,
+    sender: FakeUser,
+    action: str,
+    **fields: Any,
+) -> None:
+    rendered = render_pull(repository, pull, state.origin)
+    emit(
+        state,
+        "pull_request",
+        repository,
+        sender,
+        action,
+        number=pull.number,
+        pull_request=rendered,
+        **fields,
+    )
+
+
+def emit_push(
+    state: GitHubState, repository: FakeRepository, branch: str, before: str, sender: FakeUser
+) -> None:
+    """A push of ``branch``, and ``synchronize`` for each open pull request it is the head of."""
+    after = repository.head(branch) or ""
+    emit(
+        state,
+        "push",
+        repository,
+        sender,
+        ref=f"refs/heads/{branch}",
+        before=before,
+        after=after,
+        commits=[],
+    )
+    for pull in repository.pulls.values():
+        if pull.state == "open" and pull.head == branch:
+            emit_pull_request(
+                state, repository, pull, sender, "synchronize", before=before, after=after
+            )
 
 
 def page_of(request: RestRequest, rendered: list[Any]) -> list[Any]:

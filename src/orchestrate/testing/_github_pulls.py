@@ -6,6 +6,8 @@ from __future__ import annotations
 from orchestrate.testing._github_http import (
     Answer,
     RestRequest,
+    emit_pull_request,
+    emit_push,
     error,
     invalid,
     pull_of,
@@ -103,6 +105,7 @@ def create_pull(
     )
     repository.next_number += 1
     repository.pulls[pull.number] = pull
+    emit_pull_request(state, repository, pull, request.user, "opened")
     return Answer(201, render_pull(repository, pull, request.origin))
 
 
@@ -129,6 +132,7 @@ def update_pull(
     if body.get("state") == "closed" and pull.state == "open":
         repository.head_of(pull)
         pull.state, pull.closed_at = "closed", now_iso()
+        emit_pull_request(state, repository, pull, request.user, "closed")
     for name in ("title", "body"):
         if isinstance(body.get(name), str):
             setattr(pull, name, body[name])
@@ -162,6 +166,7 @@ def merge_pull(
         repository.branches[pull.base] = sha
     pull.state, pull.merged, pull.merge_commit_sha = "closed", True, sha
     pull.merged_at = pull.closed_at = now_iso()
+    emit_pull_request(state, repository, pull, request.user, "closed")
     return Answer(200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
 
 
@@ -189,5 +194,6 @@ def update_branch(
             return error(422, "merge conflict between base and head")
     else:
         repository.branches[pull.head] = random_sha()
+    emit_push(state, repository, pull.head, head_sha, request.user)
     url = f"{request.origin}/{repository.full_name}/pull/{pull.number}"
     return Answer(202, {"message": "Updating pull request branch.", "url": url})

@@ -8,12 +8,15 @@ from typing import Any
 from orchestrate.testing._github_http import (
     Answer,
     RestRequest,
+    emit,
+    emit_pull_request,
     error,
     invalid,
     page_of,
     pull_of,
     render_check_run,
     render_comment,
+    render_pull,
     render_review,
     route,
 )
@@ -55,6 +58,9 @@ def add_labels(
     for name in labels:
         if name not in pull.labels:
             pull.labels.append(name)
+            emit_pull_request(
+                state, repository, pull, request.user, "labeled", label={"name": name}
+            )
     return Answer(200, [{"name": name} for name in pull.labels])
 
 
@@ -86,6 +92,10 @@ def create_comment(
         return invalid({"resource": "IssueComment", "field": "body", "code": "missing_field"})
     comment = FakeComment(state.next_id(), body["body"], request.user)
     pull.comments.append(comment)
+    rendered_pull = render_pull(repository, pull, request.origin)
+    issue = {**rendered_pull, "pull_request": {"html_url": rendered_pull["html_url"]}}
+    rendered = render_comment(repository, pull.number, comment, request.origin)
+    emit(state, "issue_comment", repository, request.user, "created", issue=issue, comment=rendered)
     return Answer(201, render_comment(repository, pull.number, comment, request.origin))
 
 
@@ -159,6 +169,19 @@ def add_review(
     """A submitted review; each line comment starts a review thread, as on GitHub."""
     review = FakeReview(state.next_id(), verdict, body, user, commit_id or repository.head_of(pull))
     pull.reviews.append(review)
+    # Webhooks spell the review state in lower case, the REST API in upper case.
+    rendered = render_review(repository, pull.number, review, state.origin)
+    rendered["state"] = review.state.lower()
+    pull_request = render_pull(repository, pull, state.origin)
+    emit(
+        state,
+        "pull_request_review",
+        repository,
+        user,
+        "submitted",
+        review=rendered,
+        pull_request=pull_request,
+    )
     for path, line, text in comments:
         comment_id = state.next_id()
         first = FakeThreadComment(

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from orchestrate.testing._github_git import BareRepository
 
@@ -126,6 +127,18 @@ class FakeStatus:
 
 
 @dataclass
+class FakeIssue:
+    number: int
+    id: int
+    title: str
+    body: str
+    user: FakeUser
+    labels: list[str] = field(default_factory=list)
+    state: str = "open"
+    created_at: str = field(default_factory=now_iso)
+
+
+@dataclass
 class FakeRepository:
     full_name: str
     id: int
@@ -137,7 +150,9 @@ class FakeRepository:
     check_runs: list[FakeCheckRun] = field(default_factory=list)
     statuses: list[FakeStatus] = field(default_factory=list)
     job_logs: dict[int, str] = field(default_factory=dict)
+    issues: dict[int, FakeIssue] = field(default_factory=dict)
     next_number: int = 1
+    """Issues and pull requests share one sequence of numbers, as on GitHub."""
 
     def head(self, branch: str) -> str | None:
         if self.git is not None:
@@ -181,7 +196,17 @@ class GitHubState:
         self.users: dict[str, FakeUser] = {}
         self.tokens: dict[str, FakeUser] = {}
         self.apps: dict[str, FakeApp] = {}
+        self.origin = ""
+        self.outbox: list[tuple[str, dict[str, Any]]] = []
+        """Webhook events of the request being answered, sent once it is answered."""
         self._ids = itertools.count(1000)
+
+    def emit(self, event: str, payload: dict[str, Any]) -> None:
+        self.outbox.append((event, payload))
+
+    def take_outbox(self) -> list[tuple[str, dict[str, Any]]]:
+        events, self.outbox = self.outbox, []
+        return events
 
     def next_id(self) -> int:
         return next(self._ids)

@@ -29,7 +29,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -38,6 +39,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from orchestrate.testing._fake_server import _close_quietly, _Server
 from orchestrate.testing._github_graphql import FakeGraphQL
+from orchestrate.testing._github_hooks import Delivery, HookSender, Webhook
+from orchestrate.testing._github_http import emit, emit_push, render_check_run, render_issue
 from orchestrate.testing._github_limits import (
     Failure,
     RateLimits,
@@ -48,6 +51,7 @@ from orchestrate.testing._github_rest import Answer, RestRequest, add_review, an
 from orchestrate.testing._github_state import (
     FakeApp,
     FakeCheckRun,
+    FakeIssue,
     FakePullRequest,
     FakeRepository,
     FakeStatus,
@@ -76,10 +80,12 @@ class FakeGitHub:
     def __init__(self, *, token: str = DEFAULT_TOKEN, login: str = "orchestrate-bot") -> None:
         self.token = token
         self.state = GitHubState()
-        self.state.tokens[token] = self.state.user(login)
+        self._default_user = self.state.user(login)
+        self.state.tokens[token] = self._default_user
         self.graphql = FakeGraphQL(self.state)
         self.requests: list[RecordedCall] = []
         self.limits = RateLimits()
+        self.hooks = HookSender()
         self.lock = threading.RLock()
         self._connections: set[socket.socket] = set()
         self._httpd: _Server | None = None
@@ -98,11 +104,13 @@ class FakeGitHub:
                 daemon=True,
             )
             self._thread.start()
+            self.state.origin = self.origin
         return self
 
     def stop(self) -> None:
         if self._httpd is None:
             return
+        self.hooks.stop()
         self._httpd.shutdown()
         self._httpd.server_close()
         with self.lock:
@@ -145,32 +153,34 @@ class FakeGitHub:
         git_dir: Path | None = None,
     ) -> None:
         """A repository; with ``git_dir`` (a bare repository) its branches are real."""
-        with self.lock:
+        with self._changing():
             self.state.add_repository(
                 full_name, default_branch=default_branch, private=private, git_dir=git_dir
             )
 
     def add_token(self, token: str, login: str, *, association: str = "MEMBER") -> None:
-        with self.lock:
+        with self._changing():
             self.state.tokens[token] = self.state.user(login, association)
 
     def add_user(self, login: str, *, association: str) -> None:
         """Set how ``login`` relates to the repositories (``OWNER``, ``NONE``…)."""
-        with self.lock:
+        with self._changing():
             self.state.user(login, association)
 
     def push_branch(self, repository: str, branch: str, sha: str | None = None) -> str:
         """Move (or create) a branch of a repository without git; returns its new head."""
-        with self.lock:
+        with self._changing():
             repo = self._repository(repository)
             if repo.git is not None:
                 raise ValueError(f"{repository} is backed by git: push to {repo.git.git_dir}")
+            before = repo.branches.get(branch, "0" * 40)
             repo.branches[branch] = sha or random_sha()
+            emit_push(self.state, repo, branch, before, self._default_user)
             return repo.branches[branch]
 
     def set_mergeable(self, repository: str, number: int, mergeable: bool | None) -> None:
         """Fix what GitHub says of conflicts (None: still computing) instead of computing it."""
-        with self.lock:
+        with self._changing():
             pull = self._pull(repository, number)
             pull.mergeable, pull.mergeable_override = mergeable, True
 
@@ -186,7 +196,7 @@ class FakeGitHub:
         association: str | None = None,
     ) -> int:
         """A review by ``user``; each ``(path, line, body)`` starts a thread. Returns its id."""
-        with self.lock:
+        with self._changing():
             repo = self._repository(repository)
             author = self.state.user(user, association)
             review = add_review(
@@ -214,7 +224,7 @@ class FakeGitHub:
         app: str = "github-actions",
     ) -> int:
         """A new check run (a re-run if the name exists) with ``log`` as job log; returns its id."""
-        with self.lock:
+        with self._changing():
             repo = self._repository(repository)
             run = FakeCheckRun(
                 self.state.next_id(),
@@ -228,7 +238,25 @@ class FakeGitHub:
             repo.check_runs.append(run)
             if log is not None:
                 repo.job_logs[run.id] = log
+            self._emit_check_run(repo, run)
             return run.id
+
+    def _emit_check_run(self, repo: FakeRepository, run: FakeCheckRun) -> None:
+        rendered = render_check_run(run, self.origin, repo)
+        pulls: list[dict[str, Any]] = [
+            {
+                "number": p.number,
+                "head": {"ref": p.head, "sha": p.head_sha},
+                "base": {"ref": p.base},
+            }
+            for p in repo.pulls.values()
+            if p.state == "open" and repo.head_of(p) == run.head_sha
+        ]
+        branch = next((p.head for p in repo.pulls.values() if p.head_sha == run.head_sha), None)
+        rendered["pull_requests"] = pulls
+        rendered["check_suite"] = {"head_branch": branch, "head_sha": run.head_sha}
+        action = "completed" if run.status == "completed" else "created"
+        emit(self.state, "check_run", repo, self._default_user, action, check_run=rendered)
 
     def set_status(
         self,
@@ -240,53 +268,124 @@ class FakeGitHub:
         description: str = "",
         target_url: str | None = None,
     ) -> None:
-        with self.lock:
+        with self._changing():
             repo = self._repository(repository)
             repo.statuses.append(
                 FakeStatus(self.state.next_id(), context, sha, state, description, target_url)
             )
+            emit(
+                self.state,
+                "status",
+                repo,
+                self._default_user,
+                None,
+                sha=sha,
+                context=context,
+                state=state,
+                description=description,
+                target_url=target_url,
+            )
 
     def add_app(self, app_id: str, public_key_pem: str, installations: dict[str, int]) -> None:
         """A GitHub App whose JWTs verify with ``public_key_pem``, installed on these owners."""
-        with self.lock:
+        with self._changing():
             owners = {owner.lower(): installation for owner, installation in installations.items()}
             self.state.apps[app_id] = FakeApp(app_id, public_key_pem, owners)
+
+    def add_webhook(
+        self, url: str, *, secret: str | None = None, events: Iterable[str] | None = None
+    ) -> None:
+        """Deliver events (all, or those named) to ``url``, signed when ``secret`` is given."""
+        with self._changing():
+            wanted = frozenset(events) if events is not None else None
+            self.hooks.hooks.append(Webhook(url, secret, wanted))
+
+    def deliveries(self, *, timeout: float = 10.0) -> list[Delivery]:
+        """Every webhook delivery made, once those queued so far are made."""
+        return self.hooks.wait(timeout)
+
+    def pushed(
+        self, repository: str, branch: str, *, before: str = "0" * 40, user: str | None = None
+    ) -> None:
+        """Tell the fake a branch of a git-backed repository was pushed (its webhooks)."""
+        with self._changing():
+            repo = self._repository(repository)
+            sender = self.state.user(user) if user else self._default_user
+            emit_push(self.state, repo, branch, before, sender)
+
+    def open_issue(
+        self,
+        repository: str,
+        title: str,
+        body: str = "",
+        *,
+        user: str,
+        labels: Iterable[str] = (),
+        association: str | None = None,
+    ) -> int:
+        """An issue opened by ``user`` (an ``issues opened`` webhook); returns its number."""
+        with self._changing():
+            repo = self._repository(repository)
+            author = self.state.user(user, association)
+            issue = FakeIssue(
+                repo.next_number, self.state.next_id(), title, body, author, list(labels)
+            )
+            repo.next_number += 1
+            repo.issues[issue.number] = issue
+            emit(
+                self.state,
+                "issues",
+                repo,
+                author,
+                "opened",
+                issue=render_issue(repo, issue, self.origin),
+            )
+            return issue.number
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Hold the lock for a change; send its webhook events once the lock is released."""
+        with self.lock:
+            yield
+            events = self.state.take_outbox()
+        for event, payload in events:
+            self.hooks.send(event, payload)
 
     # -- scripted failures ---------------------------------------------------------------------
 
     def fail_next(self, *failures: Failure) -> None:
         """Answer the next matching requests with these failures, in order."""
-        with self.lock:
+        with self._changing():
             self.limits.failures.extend(failures)
 
     def exhaust_rate_limit(self, reset_in: float = 1.0) -> None:
         """Refuse every request with the primary limit's 403 for ``reset_in`` seconds."""
-        with self.lock:
+        with self._changing():
             self.limits.exhaust(reset_in)
 
     # -- reading state -------------------------------------------------------------------------
 
     def pull_requests(self, repository: str) -> list[FakePullRequest]:
-        with self.lock:
+        with self._changing():
             repo = self._repository(repository)
             for pull in repo.pulls.values():
                 repo.head_of(pull)
             return list(repo.pulls.values())
 
     def pull_request(self, repository: str, number: int) -> FakePullRequest:
-        with self.lock:
+        with self._changing():
             return self._pull(repository, number)
 
     def threads(self, repository: str, number: int) -> list[FakeThread]:
-        with self.lock:
+        with self._changing():
             return list(self._pull(repository, number).threads)
 
     def branch(self, repository: str, name: str) -> str | None:
-        with self.lock:
+        with self._changing():
             return self._repository(repository).head(name)
 
     def calls(self, method: str | None = None, path_contains: str = "") -> list[RecordedCall]:
-        with self.lock:
+        with self._changing():
             return [
                 call
                 for call in self.requests
@@ -310,7 +409,7 @@ class FakeGitHub:
     def answer(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
         parts = urlsplit(target)
         path, query = parts.path, dict(parse_qsl(parts.query))
-        with self.lock:
+        with self._changing():
             body: Any = None
             user: FakeUser | None = None
             try:
@@ -431,6 +530,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "Delivery",
     "Failure",
     "FakeGitHub",
     "RecordedCall",

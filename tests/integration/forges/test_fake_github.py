@@ -3,6 +3,7 @@ a bare repository, and GitHub App authentication as GitHub checks it."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -190,3 +191,78 @@ class TestGitHubApp:
             async with GitHubClient(credentials, api_url=fake.api_url) as github:
                 with pytest.raises(AuthenticationFailed):
                     await github.get_repository(REPO)
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        received: list[tuple[dict[str, str], bytes]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(202)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+        self.received = received
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/github"
+
+
+class TestWebhooks:
+    async def test_what_happens_is_delivered_signed_and_reads_as_forge_events(self) -> None:
+        from pydantic import SecretStr
+
+        from orchestrate.core.settings import Settings
+        from orchestrate.forges import service as forges
+
+        receiver = Receiver()
+        settings = Settings(github_webhook_secret=SecretStr("s3cret"))
+        with FakeGitHub() as fake:
+            fake.add_repository(REPO)
+            fake.add_webhook(receiver.url, secret="s3cret")
+            number = fake.open_issue(REPO, "Crash on start", user="carol", association="OWNER")
+            sha = fake.push_branch(REPO, "story-1")
+            async with GitHubClient(
+                TokenCredentials(fake.token, "t"), api_url=fake.api_url
+            ) as github:
+                opened = await github.open_pull_request(
+                    NewPullRequest(REPO, "story-1", "main", "T", "B")
+                )
+            fake.add_review(
+                REPO, opened.number, user="alice", body="No", comments=[("a.py", 1, "x")]
+            )
+            fake.set_check(REPO, sha, "test", conclusion="failure")
+            deliveries = fake.deliveries()
+        events = [
+            forges.event_from_delivery(
+                "github", d.kind, json.loads(d.body), delivery_id=d.delivery_id
+            )
+            for d in (forges.parse_github_delivery(settings, h, b) for h, b in receiver.received)
+        ]
+        receiver.server.shutdown()
+        assert [d.status for d in deliveries] == [202] * len(deliveries)
+        assert [(e.kind, e.action) for e in events] == [
+            ("issues", "opened"),
+            ("push", None),
+            ("pull_request", "opened"),
+            ("pull_request_review", "submitted"),
+            ("check_run", "completed"),
+        ]
+        issue, push, pull, review, check = events
+        assert (issue.issue.number, issue.issue.author.association) == (number, "OWNER")  # type: ignore[union-attr]
+        assert push.ref == "refs/heads/story-1"
+        assert (pull.head_branch, pull.pull_request.head_sha) == ("story-1", sha)  # type: ignore[union-attr]
+        assert review.review.state == "changes_requested"  # type: ignore[union-attr]
+        assert (check.check.conclusion, check.check.head_sha) == ("failure", sha)  # type: ignore[union-attr]
+        assert check.branch == "story-1"
