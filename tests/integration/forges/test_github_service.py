@@ -60,6 +60,18 @@ async def test_every_call_is_an_event_about_its_repository(
     assert "ghp_from_test" not in str([e.payload for e in events])
 
 
+async def test_the_github_client_is_a_forge_client(runtime: Runtime, fake: FakeGitHub) -> None:
+    from pydantic import SecretStr
+
+    from orchestrate.forges.client import ForgeClient
+
+    configure(runtime, fake, github_token=SecretStr("ghp_from_test"))
+    github = await forges.github_client(runtime.uow(), runtime.settings)
+    async with github:
+        client: ForgeClient = github  # mypy checks that it satisfies the protocol
+        assert client.forge == "github"
+
+
 async def test_the_token_may_come_from_the_secret_store(
     runtime: Runtime, fake: FakeGitHub, admin: Actor
 ) -> None:
