@@ -1,10 +1,9 @@
 """``ForgeClient`` for GitHub: githubkit's REST API, and GraphQL for review threads.
 
-One ``GitHubClient`` serves every repository its credentials reach; with a GitHub App
-it keeps one githubkit client per installation. All of them send through one
-``ObservedTransport`` (rate limits, retries, every call reported), and githubkit's own
-retries and HTTP cache are off: waits must be ours to bound and to show, and a cached
-``mergeable`` would be stale. Answers are read as JSON by ``convert``, never raised on.
+One ``GitHubClient`` serves every repository its credentials reach. Its ``session``
+holds the githubkit clients (one per installation of a GitHub App) and turns failures
+into forge errors; its ``ObservedTransport`` waits out rate limits, retries and reports
+every call. Answers are read as JSON by ``convert``, never raised on.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from orchestrate.forges.client import (
 from orchestrate.forges.github import convert
 from orchestrate.forges.github.auth import GitHubCredentials
 from orchestrate.forges.github.convert import items, mapping
-from orchestrate.forges.github.errors import translated
 from orchestrate.forges.github.session import PER_PAGE, Fetch, GitHubSession, split
 from orchestrate.forges.github.threads import (
     MAX_THREAD_PAGES,
@@ -122,10 +120,11 @@ class GitHubClient:
             f"opening a pull request from {new.head_branch} into {new.base_branch} "
             f"of {new.repository}"
         )
-        github = await self._session.client_for(new.repository)
         try:
-            with translated(what):
-                response = await github.rest.pulls.async_create(
+            response = await self._session.call(
+                new.repository,
+                what,
+                lambda gh: gh.rest.pulls.async_create(
                     owner,
                     name,
                     head=new.head_branch,
@@ -133,7 +132,8 @@ class GitHubClient:
                     title=new.title,
                     body=new.body,
                     draft=new.draft,
-                )
+                ),
+            )
             opened = convert.pull_request(new.repository, mapping(response.json()))
         except ForgeError as error:
             if error.status != 422 or "already exists" not in error.reason:
