@@ -21,6 +21,7 @@ every answer. A repository may be backed by a local bare git repository
 Scripted failures (``fail_next``) answer the next matching requests instead of the
 route: a secondary rate limit (403/429 with ``retry-after``), a 502; and
 ``exhaust_rate_limit`` refuses everything with GitHub's primary-limit 403 until reset.
+Webhooks (``add_webhook``) are delivered, signed, after each change (``_github_hooks``).
 """
 
 from __future__ import annotations
