@@ -27,18 +27,15 @@ Webhooks (``add_webhook``) are delivered, signed, after each change (``_github_h
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from orchestrate.testing._fake_server import _close_quietly, _Server
 from orchestrate.testing._github_graphql import FakeGraphQL
 from orchestrate.testing._github_hooks import Delivery, HookSender, Webhook
 from orchestrate.testing._github_http import emit, emit_push, render_check_run, render_issue
@@ -49,6 +46,7 @@ from orchestrate.testing._github_limits import (
     secondary_rate_limit,
 )
 from orchestrate.testing._github_rest import Answer, RestRequest, add_review, answer_rest, error
+from orchestrate.testing._github_server import ThreadedServer
 from orchestrate.testing._github_state import (
     FakeApp,
     FakeCheckRun,
@@ -88,38 +86,20 @@ class FakeGitHub:
         self.limits = RateLimits()
         self.hooks = HookSender()
         self.lock = threading.RLock()
-        self._connections: set[socket.socket] = set()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server = ThreadedServer(self.answer, name="fake-github")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Self:
-        if self._httpd is None:
-            handler = type("Handler", (_Handler,), {"fake": self})
-            self._httpd = _Server(("127.0.0.1", 0), handler)
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="fake-github",
-                daemon=True,
-            )
-            self._thread.start()
+        if not self._server.running:
+            self._server.start()
             self.state.origin = self.origin
         return self
 
     def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self.hooks.stop()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        with self.lock:
-            for connection in list(self._connections):
-                _close_quietly(connection)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
+        if self._server.running:
+            self.hooks.stop()
+            self._server.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -135,9 +115,7 @@ class FakeGitHub:
 
     @property
     def origin(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("The fake GitHub is not running; use it in `with`.")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self._server.origin
 
     @property
     def api_url(self) -> str:
@@ -474,59 +452,6 @@ def _credential(headers: dict[str, str]) -> str:
     value = headers.get("authorization", "")
     scheme, _, credential = value.partition(" ")
     return credential.strip() if scheme.lower() in ("token", "bearer") else ""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    disable_nagle_algorithm = True
-    fake: ClassVar[FakeGitHub]
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        with self.fake.lock:
-            self.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.fake.lock:
-            self.fake._connections.discard(self.connection)
-        super().finish()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        answer = self.fake.answer(self.command, self.path, headers, raw)
-        payload = (
-            answer.body.encode()
-            if isinstance(answer.body, str)
-            else json.dumps(answer.body).encode()
-        )
-        self.send_response(answer.status)
-        self.send_header("content-type", answer.content_type)
-        self.send_header("content-length", str(len(payload)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Tests read ``requests`` instead of the access log."""
 
 
 __all__ = [
