@@ -160,6 +160,7 @@ async def run_tree(scenario: str, url: str, home: Path, args: argparse.Namespace
 
 async def wait_for(runtime: Runtime, root: AgentRun) -> None:
     """Poll the root every 50 ms until it ends (cheap next to the run)."""
+    # Workers end it, not this task: there is no event to wait on.
     while not (await service.get_agent(runtime.uow(read_only=True), root.id)).state.is_terminal:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
 

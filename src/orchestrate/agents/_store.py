@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Row,
     Select,
@@ -31,7 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from orchestrate.agents.continuation import AgentOutcome, StoredContinuation
+from orchestrate.agents.continuation import (
+    AgentOutcome,
+    StoredContinuation,
+    inline_continuation,
+)
 from orchestrate.agents.events import STATE_EVENTS, AgentCreated
 from orchestrate.agents.models import (
     AgentRun,
@@ -162,7 +167,11 @@ def _notify_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
             failure_reason=row.failure_reason,
             cost_usd=Decimal(row.cost_usd or 0),
         )
-        await enqueue_many(uow, [continuation.job(outcome)])
+        inline = inline_continuation(continuation.kind)
+        if inline is not None:
+            await inline(uow, continuation.payload, outcome)
+        else:
+            await enqueue_many(uow, [continuation.job(outcome)])
 
     uow.before_commit(notify)
 
@@ -379,13 +388,10 @@ async def add_tree_active(uow: UnitOfWork, agent_ids: Sequence[str], seconds: fl
     """Count ``seconds`` of one run's active time toward it and its ancestors."""
     if not agent_ids or seconds <= 0:
         return
-    agents = _table(AgentRow)
-    for agent_id in agent_ids:  # bottom-up, as record_call locks them
-        await uow.session.execute(
-            update(agents)
-            .where(agents.c.id == agent_id)
-            .values(tree_active_seconds=agents.c.tree_active_seconds + seconds)
-        )
+    # One statement per row, bottom-up, as record_call locks them.
+    await uow.session.execute(
+        _ADD_TREE_ACTIVE, [{"p_id": agent_id, "p_seconds": seconds} for agent_id in agent_ids]
+    )
 
 
 async def mark_awaiting_children(
@@ -497,63 +503,104 @@ async def record_call(
 
     One ``UPDATE … RETURNING`` adds to the totals in the database, so no read comes first.
     Rows of a tree are always locked bottom-up (the run, its parent, …): writers that
-    share ancestors then never wait on each other in a cycle.
+    share ancestors then never wait on each other in a cycle. The statements are built
+    once (``_RECORD_*``): building them cost more than running them.
     """
     usage = call.usage
     now = uow.now()
-    agents = _table(AgentRow)
-    tokens = (
-        usage.input_tokens
+    tree = {
+        "p_tokens": usage.input_tokens
         + usage.output_tokens
         + usage.cache_read_tokens
-        + usage.cache_write_tokens
-    )
-    tree_values = {
-        "tree_turns": agents.c.tree_turns + 1,
-        "tree_tokens": agents.c.tree_tokens + tokens,
-        "tree_cost_usd": agents.c.tree_cost_usd + call.cost_usd,
-        "tree_active_seconds": agents.c.tree_active_seconds + max(active_delta, 0.0),
-        "tree_reserved_usd": agents.c.tree_reserved_usd - released,
+        + usage.cache_write_tokens,
+        "p_cost": call.cost_usd,
+        "p_active_delta": max(active_delta, 0.0),
+        "p_released": released,
     }
     result = await uow.session.execute(
-        update(agents)
-        .where(agents.c.id == agent_id)
-        .values(
-            turns=agents.c.turns + 1,
-            input_tokens=agents.c.input_tokens + usage.input_tokens,
-            output_tokens=agents.c.output_tokens + usage.output_tokens,
-            cache_read_tokens=agents.c.cache_read_tokens + usage.cache_read_tokens,
-            cache_write_tokens=agents.c.cache_write_tokens + usage.cache_write_tokens,
-            cost_usd=agents.c.cost_usd + call.cost_usd,
-            active_seconds=active_seconds,
-            updated_at=now,
-            reserved_usd=agents.c.reserved_usd - released,
-            **tree_values,
-        )
-        .returning(*agents.c)
+        _RECORD_OWN_CALL,
+        {
+            "p_id": agent_id,
+            "p_input": usage.input_tokens,
+            "p_output": usage.output_tokens,
+            "p_cache_read": usage.cache_read_tokens,
+            "p_cache_write": usage.cache_write_tokens,
+            "p_active": active_seconds,
+            "p_now": now,
+            **tree,
+        },
     )
     row = result.one_or_none()
     if row is None:
         raise NotFound(f"No agent {agent_id!r}", agent_id=agent_id)
-    for ancestor in ancestors:  # bottom-up, the one order every writer locks a tree's rows in
+    if ancestors:  # bottom-up, the one order every writer locks a tree's rows in
         await uow.session.execute(
-            update(agents).where(agents.c.id == ancestor).values(**tree_values)
+            _RECORD_ANCESTOR_CALL, [{"p_id": ancestor, **tree} for ancestor in ancestors]
         )
     await uow.session.execute(
-        insert(AgentCallRow).values(
-            agent_id=agent_id,
-            turn=row.turns,
-            model=call.model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            cost_usd=call.cost_usd,
-            duration_ms=call.duration_ms,
-            created_at=now,
-        )
+        _INSERT_CALL,
+        {
+            "agent_id": agent_id,
+            "turn": row.turns,
+            "model": call.model,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+            "cost_usd": call.cost_usd,
+            "duration_ms": call.duration_ms,
+            "created_at": now,
+        },
     )
     return to_run(row)
+
+
+def _tree_call_values(agents: Table) -> dict[str, Any]:
+    """What one provider call adds to the tree totals of its run and each ancestor."""
+    return {
+        "tree_turns": agents.c.tree_turns + 1,
+        "tree_tokens": agents.c.tree_tokens + _param("p_tokens", agents.c.tree_tokens),
+        "tree_cost_usd": agents.c.tree_cost_usd + _param("p_cost", agents.c.tree_cost_usd),
+        "tree_active_seconds": agents.c.tree_active_seconds
+        + _param("p_active_delta", agents.c.tree_active_seconds),
+        "tree_reserved_usd": agents.c.tree_reserved_usd
+        - _param("p_released", agents.c.tree_reserved_usd),
+    }
+
+
+def _param(name: str, like: ColumnElement[Any]) -> BindParameter[Any]:
+    """A named parameter typed as the column it is written to (so UTC datetimes and
+    decimals are bound as that column binds them)."""
+    return bindparam(name, type_=like.type)
+
+
+def _record_statements() -> tuple[Any, Any, Any]:
+    agents = _table(AgentRow)
+    c = agents.c
+    own = (
+        update(agents)
+        .where(c.id == bindparam("p_id"))
+        .values(
+            turns=c.turns + 1,
+            input_tokens=c.input_tokens + _param("p_input", c.input_tokens),
+            output_tokens=c.output_tokens + _param("p_output", c.output_tokens),
+            cache_read_tokens=c.cache_read_tokens + _param("p_cache_read", c.cache_read_tokens),
+            cache_write_tokens=c.cache_write_tokens + _param("p_cache_write", c.cache_write_tokens),
+            cost_usd=c.cost_usd + _param("p_cost", c.cost_usd),
+            active_seconds=_param("p_active", c.active_seconds),
+            updated_at=_param("p_now", c.updated_at),
+            reserved_usd=c.reserved_usd - _param("p_released", c.reserved_usd),
+            **_tree_call_values(agents),
+        )
+        .returning(*c)
+    )
+    ancestor = update(agents).where(c.id == bindparam("p_id")).values(**_tree_call_values(agents))
+    active = (
+        update(agents)
+        .where(c.id == bindparam("p_id"))
+        .values(tree_active_seconds=c.tree_active_seconds + _param("p_seconds", c.active_seconds))
+    )
+    return own, ancestor, active
 
 
 async def add_tool_calls(
@@ -843,3 +890,8 @@ async def delete_finished_agents(
         .execution_options(synchronize_session=False)
     )
     return [AgentLeftovers(*row) for row in deleted.all()]
+
+
+# Statements of the hot path, built once (they need ``_table``, defined above).
+_RECORD_OWN_CALL, _RECORD_ANCESTOR_CALL, _ADD_TREE_ACTIVE = _record_statements()
+_INSERT_CALL = insert(_table(AgentCallRow))

@@ -15,6 +15,7 @@ the caller's handler parses it into its own model like any job payload.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from orchestrate.agents.models import AgentState
 from orchestrate.core.jobs import JobKind, JobPayload, NewJob
+from orchestrate.core.uow import UnitOfWork
 
 C = TypeVar("C", bound=JobPayload)
 
@@ -105,3 +107,26 @@ class StoredContinuation(BaseModel):
         context = CallerContext.model_validate(self.payload)
         payload = AgentFinished[CallerContext](context=context, outcome=outcome)
         return NewJob(kind, payload, key=f"{self.kind}:{outcome.agent_id}")
+
+
+InlineContinuation = Callable[[UnitOfWork, dict[str, Any], AgentOutcome], Awaitable[None]]
+"""Does a continuation's work in the transaction that ends the run: given that unit of
+work, the stored context and the outcome."""
+
+_inline: dict[str, InlineContinuation] = {}
+
+
+def run_inline(kind: JobKind[Any], handler: InlineContinuation) -> None:
+    """Let the transaction that ends a run do the work of its ``kind`` continuation itself.
+
+    For a continuation of this capability (a sub-agent reporting to its parent) the job
+    is only a hand-off; doing it in the ending transaction saves a job's enqueue, claim
+    and transaction, with the same effect, once. The job kind stays registered, so jobs
+    queued before (or by a process without the handler) still run.
+    """
+    _inline[kind.name] = handler
+
+
+def inline_continuation(kind: str) -> InlineContinuation | None:
+    """The handler ``run_inline`` registered for ``kind``, if any."""
+    return _inline.get(kind)

@@ -4,9 +4,10 @@ A ``spawn_agent`` call creates a child run keyed by the call (``spawn:<parent>:<
 so however often the parent's turn is retried, paused, resumed or re-run after a crash,
 each call starts exactly one child. The child is queued as its own ``agents.run`` job
 with an ``on_finished`` continuation (``CHILD_FINISHED``); the parent's job ends and the
-parent waits as ``waiting_for_children`` without holding a worker slot. When a child
-ends, the continuation records its result as the call's output and, once no call of the
-parent waits any more, queues the parent again.
+parent waits as ``waiting_for_children`` without holding a worker slot. The transaction
+that ends a child records its result as the call's output (``record_in_parent``, run
+inline rather than as a job) and, once no call of the parent waits any more, queues the
+parent again.
 
 Limits: a child gets the smaller of what it asks for and what each of its ancestors has
 left, and every provider call counts toward the tree totals of the run and all its
@@ -18,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import structlog
 
 from orchestrate.agents import _store as store
-from orchestrate.agents.continuation import AgentFinished, AgentOutcome
+from orchestrate.agents.continuation import AgentFinished, AgentOutcome, run_inline
 from orchestrate.agents.limits import Spent, breached_limit
 from orchestrate.agents.models import AgentState, ControlRequest, Limits
 from orchestrate.agents.queueing import children_job_key, enqueue_run
@@ -153,24 +155,43 @@ def result_text(call: SpawnCall, outcome: AgentOutcome) -> str:
 async def child_finished(context: JobContext[AgentFinished[SpawnCall]]) -> dict[str, str]:
     """Record a child's result on its parent's call; queue the parent once none waits.
 
-    The parent's row is locked first, as the parent does before it starts waiting, so a
-    child ending while its parent is still deciding to wait is never missed.
+    Runs for children whose end was handed over as a job (those ended before the
+    hand-off was done in the ending transaction, ``record_in_parent``).
     """
     call, outcome = context.payload.context, context.payload.outcome
     async with context.runtime.uow() as uow:
-        parent = await store.find_agent_row_locked(uow, call.parent_id)
-        if parent is None:
-            return {"parent_id": call.parent_id, "outcome": "parent deleted"}
-        await store.record_child_result(
-            uow,
-            parent.id,
-            call.tool_use_id,
-            result_text(call, outcome),
-            outcome.state is not AgentState.COMPLETED,
-        )
-        resumed = await resume_when_children_ended(uow, parent)
+        result = await record_in_parent(uow, call, outcome)
         await uow.commit()
-    return {"parent_id": call.parent_id, "outcome": "resumed" if resumed else "recorded"}
+    return {"parent_id": call.parent_id, "outcome": result}
+
+
+async def record_in_parent(uow: UnitOfWork, call: SpawnCall, outcome: AgentOutcome) -> str:
+    """Record a child's result as its ``spawn_agent`` call's output and queue the parent
+    once no call of it waits any more; says what happened.
+
+    Runs in the transaction that ends the child (``run_inline``). The parent's row is
+    locked, as the parent does before it starts waiting, so a child ending while its
+    parent is still deciding to wait is never missed. The child's own row is already
+    locked: rows of a tree are locked bottom-up, as everywhere.
+    """
+    parent = await store.find_agent_row_locked(uow, call.parent_id)
+    if parent is None:
+        return "parent deleted"
+    await store.record_child_result(
+        uow,
+        parent.id,
+        call.tool_use_id,
+        result_text(call, outcome),
+        outcome.state is not AgentState.COMPLETED,
+    )
+    return "resumed" if await resume_when_children_ended(uow, parent) else "recorded"
+
+
+async def _record_inline(uow: UnitOfWork, context: dict[str, Any], outcome: AgentOutcome) -> None:
+    await record_in_parent(uow, SpawnCall.model_validate(context), outcome)
+
+
+run_inline(CHILD_FINISHED, _record_inline)
 
 
 async def resume_when_children_ended(uow: UnitOfWork, parent: AgentRow) -> bool:

@@ -117,6 +117,17 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         routers=("orchestrate.timeline.api:router",),
     ),
+    Capability(
+        "repositories",
+        commands=(
+            _command(
+                "repo",
+                "orchestrate.repositories.cli:repo_app",
+                "Register the repositories agents work on, and see how they depend on each other.",
+            ),
+        ),
+        routers=("orchestrate.repositories.api:router",),
+    ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
     Capability("forges"),  # forge adapters (GitHub); used by triggers, no entry point of its own
     Capability(

@@ -200,8 +200,9 @@ class Settings(BaseSettings):
     )
     github_repositories: dict[str, Path] = Field(
         default_factory=dict,
-        description="Local clones of GitHub repositories, for the agents built-in "
-        'automations start: {"owner/name": "/path/to/clone"} (JSON).',
+        description="The seed of the repository registry (orchestrate repo add): local "
+        'clones of GitHub repositories, {"owner/name": "/path/to/clone"} (JSON), merged in '
+        "whenever the registry is read.",
     )
     github_api_url: str = Field(
         default="https://api.github.com",
@@ -317,6 +318,16 @@ class Settings(BaseSettings):
         description="author_association values whose pull requests, reviews and issues "
         "the built-in automations act on (comma-separated).",
     )
+    gitlab_url: str = Field(
+        default="https://gitlab.com",
+        description="Address of the GitLab instance (gitlab.com or self-managed); the API "
+        "is under /api/v4 of it.",
+    )
+    gitlab_token: SecretStr | None = Field(
+        default=None,
+        description="GitLab access token (scope api) Orchestrate acts with on merge "
+        "requests; when unset, the stored secret GITLAB_TOKEN is used.",
+    )
     api_max_body_bytes: int = Field(
         default=1024**2, ge=1024, description="Largest JSON request body the API accepts."
     )
@@ -338,6 +349,15 @@ class Settings(BaseSettings):
         # process started in: a relative home (the default) would point somewhere else
         # there ($ORCHESTRATE_OUTPUT, logs) and in every path stored in the database.
         return value.expanduser().resolve()
+
+    @field_validator("gitlab_url", mode="after")
+    @classmethod
+    def _gitlab_base_url(cls, value: str) -> str:
+        # python-gitlab appends /api/v4 itself: a URL copied with it would double it.
+        url = value.strip().rstrip("/").removesuffix("/api/v4").rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"must be an http(s) URL such as https://gitlab.com (got {value!r})")
+        return url
 
     @field_validator("approval_tools", "github_trusted_associations", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ import orchestrate.auth.tables
 import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
 import orchestrate.pipelines.tables
+import orchestrate.repositories.tables
 import orchestrate.schedules.tables
 import orchestrate.secrets.tables
 import orchestrate.stories.tables

@@ -2,8 +2,9 @@
 
 ``ScriptedProvider`` answers from a script without any network; ``FakeAnthropic`` and
 ``FakeOpenAI`` are real HTTP servers on 127.0.0.1 that the vendor SDKs talk to, so the
-providers' translation, retries and error handling are exercised end to end;
-``FakeGitHub`` does the same for githubkit (REST and GraphQL, with state).
+providers' translation, retries and error handling are exercised end to end.
+``FakeGitHub`` is a stateful GitHub (REST and GraphQL) for the real githubkit client,
+``FakeGitLab`` a stateful GitLab (API v4) for the real python-gitlab client.
 """
 
 from orchestrate.testing._fake_server import (
@@ -25,6 +26,7 @@ from orchestrate.testing.fake_github import (
     bad_gateway,
     secondary_rate_limit,
 )
+from orchestrate.testing.fake_gitlab import FakeGitLab, FakeJob, GitLabRequest
 from orchestrate.testing.fake_openai import FakeOpenAI
 from orchestrate.testing.scripted import (
     DEFAULT_USAGE,
@@ -45,8 +47,11 @@ __all__ = [
     "Failure",
     "FakeAnthropic",
     "FakeGitHub",
+    "FakeGitLab",
+    "FakeJob",
     "FakeModelServer",
     "FakeOpenAI",
+    "GitLabRequest",
     "RecordedCall",
     "RecordedRequest",
     "ScriptExhausted",

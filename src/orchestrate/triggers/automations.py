@@ -12,7 +12,9 @@ redelivered job repeats nothing:
   and description carry the issue's link).
 
 A plan with ``skipped`` set (an untrusted author, a failure from a fork) and an agent
-plan for a repository without a local clone start nothing; both are recorded.
+plan for a repository the registry does not know (``orchestrate repo add``, or the seed
+``ORCHESTRATE_GITHUB_REPOSITORIES``) start nothing; both are recorded. Agents start
+from the registered work tree of the repository.
 Work on a fork's branch is not automated: the branch lives in another repository, so
 an agent could not push its fixes there.
 """
@@ -26,8 +28,9 @@ from orchestrate.agents import service as agents
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import ConfigurationError, NotFound, ValidationFailed
 from orchestrate.core.runtime import Runtime
-from orchestrate.core.settings import Settings
+from orchestrate.forges import service as forges
 from orchestrate.forges.service import ForgeEvent
+from orchestrate.repositories.service import RepositoryIndex
 from orchestrate.stories import service as stories
 from orchestrate.triggers.automation_plans import (
     AgentPlan,
@@ -38,30 +41,17 @@ from orchestrate.triggers.automation_plans import (
 )
 
 __all__ = [
-    "CLONES_SETTING",
     "AgentPlan",
     "Automation",
     "AutomationKind",
     "StoryPlan",
     "describe",
-    "local_clone",
     "plan_automations",
     "run_automations",
 ]
 
-CLONES_SETTING = "ORCHESTRATE_GITHUB_REPOSITORIES"
 
-
-def local_clone(settings: Settings, repository: str) -> Path | None:
-    """The configured clone of ``owner/name``; GitHub names compare case-insensitively."""
-    wanted = repository.lower()
-    for name, path in settings.github_repositories.items():
-        if name.lower() == wanted:
-            return path
-    return None
-
-
-def describe(plan: Automation, settings: Settings) -> dict[str, Any]:
+def describe(plan: Automation, registry: RepositoryIndex) -> dict[str, Any]:
     """What a plan would do, as recorded on a delivery and shown by ``webhook explain``."""
     described: dict[str, Any] = {
         "automation": plan.kind.value,
@@ -70,7 +60,7 @@ def describe(plan: Automation, settings: Settings) -> dict[str, Any]:
     }
     if plan.agent is not None:
         described |= {"agent_type": plan.agent.type, "base_ref": plan.agent.base_ref}
-        if plan.skipped is None and local_clone(settings, plan.repository) is None:
+        if plan.skipped is None and _local_clone(registry, plan.repository) is None:
             described["skipped"] = _no_clone(plan.repository)
     if plan.skipped is not None:
         described["skipped"] = plan.skipped
@@ -79,11 +69,20 @@ def describe(plan: Automation, settings: Settings) -> dict[str, Any]:
     return described
 
 
+def _local_clone(registry: RepositoryIndex, repository: str) -> Path | None:
+    return registry.local_clone(repository, forges.GITHUB)
+
+
 def _no_clone(repository: str) -> str:
-    return f"no local clone of {repository}; set {CLONES_SETTING}"
+    return (
+        f"no local clone of {repository}: register one with "
+        f"'orchestrate repo add PATH_OR_URL --name {repository}'"
+    )
 
 
-async def run_automations(runtime: Runtime, event: ForgeEvent) -> list[dict[str, Any]]:
+async def run_automations(
+    runtime: Runtime, event: ForgeEvent, registry: RepositoryIndex
+) -> list[dict[str, Any]]:
     """Carry out every planned automation; what each did is returned for the delivery.
 
     Safe to repeat: each agent and each story has a unique origin key. A
@@ -92,13 +91,14 @@ async def run_automations(runtime: Runtime, event: ForgeEvent) -> list[dict[str,
     """
     results: list[dict[str, Any]] = []
     for plan in plan_automations(event, runtime.settings):
-        described = describe(plan, runtime.settings)
+        described = describe(plan, registry)
         if plan.skipped is not None or "skipped" in described:
             results.append(described)
             continue
         try:
             if plan.agent is not None:
-                described |= await _start_agent(runtime, plan, plan.agent)
+                repo = _local_clone(registry, plan.repository)
+                described |= await _start_agent(runtime, plan.agent, repo)
             elif plan.story is not None:
                 described |= await _create_story(runtime, plan.story)
         except (ValidationFailed, NotFound, ConfigurationError) as error:
@@ -107,11 +107,11 @@ async def run_automations(runtime: Runtime, event: ForgeEvent) -> list[dict[str,
     return results
 
 
-async def _start_agent(runtime: Runtime, plan: Automation, agent: AgentPlan) -> dict[str, Any]:
+async def _start_agent(runtime: Runtime, agent: AgentPlan, repo: Path | None) -> dict[str, Any]:
     request = agents.StartAgent(
         type=agent.type,
         task=agent.task,
-        repo=local_clone(runtime.settings, plan.repository),
+        repo=repo,
         base_ref=agent.base_ref,
         origin_key=agent.origin_key,
     )

@@ -37,6 +37,8 @@ from orchestrate.core.uow import UnitOfWork
 from orchestrate.forges.service import ForgeEvent
 from orchestrate.pipelines import service as pipelines
 from orchestrate.pipelines.spec import PipelineSpec
+from orchestrate.repositories import service as repositories
+from orchestrate.repositories.service import RepositoryIndex
 from orchestrate.triggers import _store as store
 from orchestrate.triggers import automations, deliveries, routing
 from orchestrate.triggers.kinds import (
@@ -85,13 +87,14 @@ async def process_deliveries(context: JobContext[DeliveryBatch]) -> dict[str, An
             await uow.commit()
         return outcome
     specs = await pipeline_specs(runtime.uow(read_only=True))
+    registry = await repositories.repository_index(runtime.uow(read_only=True), runtime.settings)
     results: dict[str, tuple[WebhookDelivery, dict[str, Any]]] = {}
     alone: list[str] = []
     for delivery in received:
         try:
             event = deliveries.forge_event(delivery)
-            result = routed(event, specs, runtime.settings)
-            result["automations"] = await automations.run_automations(runtime, event)
+            result = routed(event, specs, registry)
+            result["automations"] = await automations.run_automations(runtime, event, registry)
         except Exception as error:
             log.warning("webhook_delivery_processed_alone", delivery=delivery.id, error=str(error))
             alone.append(delivery.id)
@@ -134,9 +137,12 @@ async def process_delivery(context: JobContext[DeliveryRef]) -> dict[str, Any] |
     if delivery is None:
         return {"delivery": key, "skipped": "already processed"}
     try:
-        result = await route_delivery(runtime.uow(read_only=True), runtime.settings, delivery)
+        registry = await repositories.repository_index(
+            runtime.uow(read_only=True), runtime.settings
+        )
         event = deliveries.forge_event(delivery)
-        result["automations"] = await automations.run_automations(runtime, event)
+        result = routed(event, await pipeline_specs(runtime.uow(read_only=True)), registry)
+        result["automations"] = await automations.run_automations(runtime, event, registry)
         async with runtime.uow() as uow:
             row = await store.delivery_row(uow, key, for_update=True)
             result["runs"] = await start_matched_pipelines(
@@ -206,13 +212,16 @@ async def pipeline_specs(uow: UnitOfWork) -> list[PipelineSpec]:
     ]
 
 
-def routed(event: ForgeEvent, specs: list[PipelineSpec], settings: Settings) -> dict[str, Any]:
+def routed(
+    event: ForgeEvent, specs: list[PipelineSpec], registry: RepositoryIndex
+) -> dict[str, Any]:
     """Which of ``specs`` the event matches, and why the others do not.
 
-    Filters without ``repositories:`` are bound to the repositories ``settings``
-    manages (``ORCHESTRATE_GITHUB_REPOSITORIES``).
+    Filters without ``repositories:`` are bound to the repositories of the registry
+    (``orchestrate repo add``, and the seed ``ORCHESTRATE_GITHUB_REPOSITORIES``) on the
+    event's forge.
     """
-    verdicts = routing.route(event, specs, managed=list(settings.github_repositories))
+    verdicts = routing.route(event, specs, managed=registry.names(event.forge))
     return {
         "pipelines": [
             {"pipeline": v.pipeline, "matched": v.matched, "reasons": v.reasons} for v in verdicts
@@ -224,6 +233,7 @@ def routed(event: ForgeEvent, specs: list[PipelineSpec], settings: Settings) -> 
 async def route_delivery(
     uow: UnitOfWork, settings: Settings, delivery: WebhookDelivery
 ) -> dict[str, Any]:
-    """Route one stored delivery against the pipelines registered now."""
+    """Route one stored delivery against the pipelines and repositories registered now."""
     event = deliveries.forge_event(delivery)
-    return routed(event, await pipeline_specs(uow), settings)
+    registry = await repositories.repository_index(uow.sibling(read_only=True), settings)
+    return routed(event, await pipeline_specs(uow), registry)

@@ -6,8 +6,9 @@ pipeline runs with its secrets on whatever the delivery names. So an entry is bo
 - with ``repositories:`` the delivery's repository must be selected by those patterns:
   the filter patterns of ``globs.py`` (``octo/*``, ``!octo/secret``, the last matching
   pattern decides), compared case-insensitively because GitHub treats ``owner/name`` so;
-- without it only the repositories Orchestrate manages match (the keys of
-  ``ORCHESTRATE_GITHUB_REPOSITORIES``), and nothing at all when none is configured;
+- without it only the repositories Orchestrate manages match: those of the repository
+  registry on the delivery's forge (``orchestrate repo add``, with the seed setting
+  ``ORCHESTRATE_GITHUB_REPOSITORIES`` merged in), and nothing at all when none is;
 - a delivery that names no repository (organisation-level events) matches nothing.
 
 An entry that is not ``owner/name`` (``repositories: [app]``) makes the filter not
@@ -24,7 +25,7 @@ from orchestrate.forges.service import ForgeEvent
 from orchestrate.pipelines.spec import GithubEventFilter
 from orchestrate.triggers.globs import matches_any, only_negative
 
-MANAGED_SETTING = "ORCHESTRATE_GITHUB_REPOSITORIES"
+REGISTER_HINT = "orchestrate repo add PATH_OR_URL --name"
 
 # GitHub owners and repository names use letters, digits, '-', '_' and '.'; the other
 # characters are those of filter patterns.
@@ -75,15 +76,16 @@ def check_repository(
 def _check_managed(repository: str, managed: Collection[str]) -> list[str]:
     if not managed:
         return [
-            f"no repositories given and no repository is managed ({MANAGED_SETTING} is "
-            f"empty), so the filter matches nothing: add repositories: [{repository}] "
-            f"or set {MANAGED_SETTING}"
+            "no repositories given and no repository is registered (orchestrate repo list), "
+            f"so the filter matches nothing: add repositories: [{repository}] or register "
+            f"it with '{REGISTER_HINT} {repository}'"
         ]
     if is_managed(repository, managed):
         return []
     return [
-        f"no repositories given and {repository} is not managed ({MANAGED_SETTING}): "
-        f"add repositories: [{repository}] to bind the pipeline to it"
+        f"no repositories given and {repository} is not registered (orchestrate repo list): "
+        f"add repositories: [{repository}] to bind the pipeline to it, or register it with "
+        f"'{REGISTER_HINT} {repository}'"
     ]
 
 

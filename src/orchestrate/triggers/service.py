@@ -29,6 +29,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.forges import service as forges
 from orchestrate.forges.service import MalformedDelivery, SignatureRejected
+from orchestrate.repositories import service as repositories
 from orchestrate.triggers import _store as store
 from orchestrate.triggers import automations, deliveries, processing
 from orchestrate.triggers.deliveries import NewDelivery
@@ -209,10 +210,12 @@ async def explain_delivery(uow: UnitOfWork, settings: Settings, key: str) -> Exp
     Nothing is started: this answers "why did (or would) this delivery start that?".
     """
     delivery = await get_delivery(uow.sibling(read_only=True), key)
-    routed = await processing.route_delivery(uow.sibling(read_only=True), settings, delivery)
     event = deliveries.forge_event(delivery)
+    registry = await repositories.repository_index(uow.sibling(read_only=True), settings)
+    specs = await processing.pipeline_specs(uow.sibling(read_only=True))
+    routed = processing.routed(event, specs, registry)
     planned = [
-        automations.describe(plan, settings)
+        automations.describe(plan, registry)
         for plan in automations.plan_automations(event, settings)
     ]
     return Explanation(delivery, routed["pipelines"], routed["matched"], planned)

@@ -14,10 +14,11 @@ import pytest
 
 from orchestrate.agents import service as agents
 from orchestrate.agents.models import AgentRun, AgentState
-from orchestrate.auth.models import Role
+from orchestrate.auth.models import Actor, Role
 from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
+from orchestrate.repositories import service as repositories
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import Story
 from orchestrate.triggers import service
@@ -109,6 +110,22 @@ async def test_an_opened_pull_request_gets_a_pr_shepherd_on_its_branch(
     assert done["agent_id"] == agent.id
 
 
+async def test_a_repository_registered_with_repo_add_is_worked_on_without_the_seed(
+    api: httpx.AsyncClient, runtime: Runtime, clone: Path, admin: Actor
+) -> None:
+    runtime.settings = runtime.settings.model_copy(update={"github_repositories": {}})
+    request = repositories.NewRepository(source=str(clone), name=REPOSITORY.lower())
+    await repositories.add_repository(runtime.uow(), runtime.settings, request, admin)
+
+    await deliver_and_process(
+        api, runtime, "pull_request", payload("pull_request/opened.payload.json")
+    )
+
+    [agent] = await all_agents(runtime)
+    assert agent.type == "pr-shepherd"
+    assert agent.repo_path == str(clone.resolve())
+
+
 async def test_the_same_ci_failure_delivered_twice_starts_one_fixer(
     api: httpx.AsyncClient, runtime: Runtime
 ) -> None:
@@ -159,7 +176,8 @@ async def test_without_a_local_clone_an_agent_automation_is_recorded_as_skipped(
     assert delivery.status is service.DeliveryStatus.PROCESSED
     assert delivery.result is not None
     assert delivery.result["automations"][0]["skipped"] == (
-        f"no local clone of {REPOSITORY}; set ORCHESTRATE_GITHUB_REPOSITORIES"
+        f"no local clone of {REPOSITORY}: register one with "
+        f"'orchestrate repo add PATH_OR_URL --name {REPOSITORY}'"
     )
 
 

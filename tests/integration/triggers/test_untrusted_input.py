@@ -15,8 +15,10 @@ from orchestrate.auth.models import Role
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.pipelines import service as pipelines
+from orchestrate.repositories import service as repositories
 from orchestrate.triggers import service
 from tests.integration.cli.support import Cli, make_cli
+from tests.integration.repositories.git_repositories import work_tree
 from tests.integration.triggers.test_automations import (
     REPOSITORY,
     all_agents,
@@ -164,9 +166,9 @@ class TestRepositoryBinding:
         assert [run["pipeline"] for run in first.result["runs"]] == ["on-push"]
         assert second.result["runs"] == []
         assert second.result["pipelines"][0]["reasons"] == [
-            "on.github[0]: no repositories given and octo/evil is not managed "
-            "(ORCHESTRATE_GITHUB_REPOSITORIES): add repositories: [octo/evil] to bind the "
-            "pipeline to it"
+            "on.github[0]: no repositories given and octo/evil is not registered "
+            "(orchestrate repo list): add repositories: [octo/evil] to bind the pipeline to "
+            "it, or register it with 'orchestrate repo add PATH_OR_URL --name octo/evil'"
         ]
 
     async def test_with_no_repository_managed_an_unbound_pipeline_runs_for_nothing(
@@ -181,7 +183,24 @@ class TestRepositoryBinding:
         assert delivery.result is not None
         assert delivery.result["runs"] == []
         [verdict] = (await explained(api, tokens, key))["pipelines"]
-        assert "no repository is managed" in verdict["reasons"][0]
+        assert "no repository is registered" in verdict["reasons"][0]
+
+    async def test_a_repository_added_to_the_registry_is_managed_without_the_seed(
+        self, api: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+    ) -> None:
+        runtime.settings = runtime.settings.model_copy(update={"github_repositories": {}})
+        await register(runtime, unbound_pipeline())
+        request = repositories.NewRepository(
+            source=str(work_tree(tmp_path / "registered")), name="codertocat/hello-world"
+        )
+        actor = auth.Actor(name="test", role=Role.OPERATOR, source="test")
+        await repositories.add_repository(runtime.uow(), runtime.settings, request, actor)
+
+        key = await deliver_and_process(api, runtime, "push", payload(PUSH))
+
+        delivery = await service.get_delivery(runtime.uow(read_only=True), key)
+        assert delivery.result is not None
+        assert [run["pipeline"] for run in delivery.result["runs"]] == ["on-push"]
 
     async def test_repositories_globs_bind_a_pipeline_to_repositories_not_managed(
         self, api: httpx.AsyncClient, runtime: Runtime

@@ -144,6 +144,8 @@ NOT_GROWING = {
     "stories",
     "story_labels",
     "event_consumers",  # one row per durable consumer: its cursor
+    "repositories",
+    "repository_dependencies",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from orchestrate.core.settings import Settings
+from orchestrate.repositories.service import seed_index
 from orchestrate.triggers.automations import (
     Automation,
     AutomationKind,
@@ -182,19 +183,19 @@ def test_the_story_label_is_configurable() -> None:
 def test_an_agent_automation_without_a_local_clone_is_described_as_skipped() -> None:
     [automation] = plan("pull_request", load("pull_request/opened.payload.json"))
 
-    described = describe(automation, settings())
+    described = describe(automation, seed_index(settings()))
 
     assert described["skipped"] == (
-        "no local clone of Codertocat/Hello-World; set ORCHESTRATE_GITHUB_REPOSITORIES"
+        "no local clone of Codertocat/Hello-World: register one with "
+        "'orchestrate repo add PATH_OR_URL --name Codertocat/Hello-World'"
     )
 
 
-def test_a_configured_clone_is_found_whatever_the_case_of_the_name(tmp_path: Path) -> None:
+def test_a_seeded_clone_is_found_whatever_the_case_of_the_name(tmp_path: Path) -> None:
     [automation] = plan("pull_request", load("pull_request/opened.payload.json"))
+    seeded = settings(github_repositories={"codertocat/hello-world": tmp_path})
 
-    described = describe(
-        automation, settings(github_repositories={"codertocat/hello-world": tmp_path})
-    )
+    described = describe(automation, seed_index(seeded))
 
     assert "skipped" not in described
 
@@ -212,7 +213,7 @@ class TestTrustedAuthors:
             "review author @Codertocat's association NONE is not trusted "
             "(ORCHESTRATE_GITHUB_TRUSTED_ASSOCIATIONS=OWNER,MEMBER,COLLABORATOR)"
         )
-        assert describe(automation, settings())["skipped"] == automation.skipped
+        assert describe(automation, seed_index(settings()))["skipped"] == automation.skipped
 
     def test_a_review_by_a_member_is_acted_on(self) -> None:
         payload = changes_requested()

@@ -49,9 +49,9 @@ class TestWithoutRepositories:
         verdict = match_filter(opened_in("octo/evil"), bound(), managed=["octo/app"])
 
         assert verdict.reasons == [
-            "no repositories given and octo/evil is not managed "
-            "(ORCHESTRATE_GITHUB_REPOSITORIES): add repositories: [octo/evil] to bind the "
-            "pipeline to it"
+            "no repositories given and octo/evil is not registered (orchestrate repo list): "
+            "add repositories: [octo/evil] to bind the pipeline to it, or register it with "
+            "'orchestrate repo add PATH_OR_URL --name octo/evil'"
         ]
 
     def test_with_no_repository_managed_a_pipeline_without_repositories_matches_nothing(
@@ -61,9 +61,9 @@ class TestWithoutRepositories:
 
         assert not verdict.matched
         assert verdict.reasons == [
-            "no repositories given and no repository is managed "
-            "(ORCHESTRATE_GITHUB_REPOSITORIES is empty), so the filter matches nothing: add "
-            "repositories: [octo/app] or set ORCHESTRATE_GITHUB_REPOSITORIES"
+            "no repositories given and no repository is registered (orchestrate repo list), "
+            "so the filter matches nothing: add repositories: [octo/app] or register it with "
+            "'orchestrate repo add PATH_OR_URL --name octo/app'"
         ]
 
     def test_route_defaults_to_no_managed_repository(self) -> None:

@@ -188,8 +188,9 @@ class GithubEventFilter(_Strict):
         default=None,
         description=(
             "The repositories ('owner/name', globs allowed) whose deliveries may start the "
-            "pipeline. Without it, only the repositories Orchestrate manages "
-            "(ORCHESTRATE_GITHUB_REPOSITORIES) match, and nothing when none is configured."
+            "pipeline. Without it, only the repositories Orchestrate manages (the "
+            "repository registry: orchestrate repo add, and ORCHESTRATE_GITHUB_REPOSITORIES) "
+            "match, and nothing when none is registered."
         ),
     )
 
