@@ -256,27 +256,28 @@ async def ancestor_ids(uow: UnitOfWork, agent_id: str) -> list[str]:
 def _ancestors_query() -> Select[Any]:
     """``ancestor_ids``'s statement, built once: building a recursive query costs more
     Python than running it."""
+    agents = _table(AgentRow)
     start = (
-        select(AgentRow.parent_id.label("id"), literal(1).label("depth"))
-        .where(AgentRow.id == bindparam("agent_id"))
+        select(agents.c.parent_id.label("id"), literal(1).label("depth"))
+        .where(agents.c.id == bindparam("agent_id"))
         .cte("lineage", recursive=True)
     )
-    parent = aliased(AgentRow)
+    parent = agents.alias("parent")
     lineage = start.union_all(
-        select(parent.parent_id, start.c.depth + 1).where(
-            parent.id == start.c.id, start.c.depth < _MAX_ANCESTRY
+        select(parent.c.parent_id, start.c.depth + 1).where(
+            parent.c.id == start.c.id, start.c.depth < _MAX_ANCESTRY
         )
     )
     return select(lineage.c.id).where(lineage.c.id.is_not(None)).order_by(lineage.c.depth)
 
 
 _MAX_ANCESTRY = 64
-_ANCESTORS = _ancestors_query()
 
 
 async def parent_state(uow: UnitOfWork, agent_id: str) -> AgentState | None:
     """The state of run ``agent_id`` (a parent a child checks on), None if it is gone."""
-    state = await uow.session.scalar(select(AgentRow.state).where(AgentRow.id == agent_id))
+    agents = _table(AgentRow)
+    state = await uow.session.scalar(select(agents.c.state).where(agents.c.id == agent_id))
     return None if state is None else AgentState(state)
 
 
@@ -293,15 +294,16 @@ async def budgets(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[Budget]:
     """Limits and tree totals of ``agent_ids``, in the order given."""
     if not agent_ids:
         return []
+    agents = _table(AgentRow).c
     rows = await uow.session.execute(
         select(
-            AgentRow.id,
-            AgentRow.limits,
-            AgentRow.tree_turns,
-            AgentRow.tree_tokens,
-            AgentRow.tree_cost_usd,
-            AgentRow.tree_active_seconds,
-        ).where(AgentRow.id.in_(list(agent_ids)))
+            agents.id,
+            agents.limits,
+            agents.tree_turns,
+            agents.tree_tokens,
+            agents.tree_cost_usd,
+            agents.tree_active_seconds,
+        ).where(agents.id.in_(list(agent_ids)))
     )
     by_id = {
         row.id: Budget(
@@ -436,12 +438,13 @@ async def record_child_result(
 
 async def children_awaited(uow: UnitOfWork, agent_id: str) -> int:
     """How many of the run's ``spawn_agent`` calls still wait for their child."""
+    calls = _table(AgentToolCallRow)
     count = await uow.session.scalar(
         select(func.count())
-        .select_from(AgentToolCallRow)
+        .select_from(calls)
         .where(
-            AgentToolCallRow.agent_id == agent_id,
-            AgentToolCallRow.status == ToolCallStatus.AWAITING_CHILD.value,
+            calls.c.agent_id == agent_id,
+            calls.c.status == ToolCallStatus.AWAITING_CHILD.value,
         )
     )
     return int(count or 0)
@@ -477,7 +480,7 @@ async def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Mess
     masker = process_masker()
     content = [masker.mask_value(block.model_dump(mode="json")) for block in message.content]
     await uow.session.execute(
-        insert(AgentMessageRow).values(
+        insert(_table(AgentMessageRow)).values(
             agent_id=agent_id,
             seq=seq,
             role=message.role.value,
@@ -612,7 +615,7 @@ async def add_tool_calls(
     now = uow.now()
     masker = process_masker()
     await uow.session.execute(
-        insert(AgentToolCallRow),
+        insert(_table(AgentToolCallRow)),
         [
             {
                 "agent_id": agent_id,
@@ -895,3 +898,4 @@ async def delete_finished_agents(
 # Statements of the hot path, built once (they need ``_table``, defined above).
 _RECORD_OWN_CALL, _RECORD_ANCESTOR_CALL, _ADD_TREE_ACTIVE = _record_statements()
 _INSERT_CALL = insert(_table(AgentCallRow))
+_ANCESTORS = _ancestors_query()
