@@ -204,6 +204,55 @@ class Settings(BaseSettings):
         'clones of GitHub repositories, {"owner/name": "/path/to/clone"} (JSON), merged in '
         "whenever the registry is read.",
     )
+    github_api_url: str = Field(
+        default="https://api.github.com",
+        description="GitHub's REST API base URL: https://HOST/api/v3 for GitHub Enterprise "
+        "Server, or a fake forge's address in tests.",
+    )
+    github_token: SecretStr | None = Field(
+        default=None,
+        description="Token Orchestrate calls GitHub with; wins over the stored secret "
+        "GITHUB_TOKEN, and a GitHub App (github_app_id) wins over both.",
+    )
+    github_app_id: str | None = Field(
+        default=None,
+        description="A GitHub App's id: Orchestrate then acts as the app's installation.",
+    )
+    github_app_private_key: SecretStr | None = Field(
+        default=None,
+        description="The GitHub App's private key (PEM); else the stored secret "
+        "GITHUB_APP_PRIVATE_KEY.",
+    )
+    github_app_installation_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="The app installation to act as; by default the one installed on each "
+        "repository's owner, looked up once.",
+    )
+    forge_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time limit of one HTTP call to a forge."
+    )
+    forge_retry_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Tries of a forge call that fails to connect or gets 502, 503 or 504.",
+    )
+    forge_retry_base_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Backoff before the second try of a failed forge call; doubles each "
+        "try, with full jitter.",
+    )
+    forge_retry_max_seconds: float = Field(
+        default=30.0, ge=0, description="Upper bound of one backoff between forge call tries."
+    )
+    forge_rate_limit_max_wait_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Longest wait for a forge's rate limit to reset (retry-after or "
+        "x-ratelimit-reset); a call that would wait longer fails, saying when to retry.",
+    )
     automation_pr_shepherd: bool = Field(
         default=True,
         description="Start a pr-shepherd agent when a pull request (not from a fork) is "

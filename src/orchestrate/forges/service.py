@@ -1,8 +1,9 @@
-"""The forges capability's public API: events and webhook deliveries in forge-neutral terms.
+"""The forges capability's public API: events and webhook deliveries in forge-neutral terms,
+and clients that call a forge (``ForgeClient``, see ``forges.client``).
 
-Other capabilities use this module only. Today GitHub is the one forge; each function
-names the forge it serves, so another adapter (GitLab) adds functions of its own, or a
-``forge`` argument where the callers are forge-neutral already (``event_from_delivery``).
+Other capabilities use this module only. Each function names the forge it serves, so
+another adapter (GitLab) adds functions of its own, or a ``forge`` argument where the
+callers are forge-neutral already (``event_from_delivery``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.events import record_event
 from orchestrate.core.settings import Settings
+from orchestrate.core.uow import UnitOfWork
+from orchestrate.forges.client import CallObserver, ForgeCall
+from orchestrate.forges.events import ForgeCalled
+from orchestrate.forges.github import auth as github_auth
 from orchestrate.forges.github import events as github_events
 from orchestrate.forges.github import webhooks as github_webhooks
+from orchestrate.forges.github.client import GitHubClient
+from orchestrate.forges.github.transport import RetryPolicy
 from orchestrate.forges.models import (
     CheckRun,
     ForgeDelivery,
@@ -25,12 +33,14 @@ from orchestrate.forges.models import (
     Review,
     SignatureRejected,
 )
+from orchestrate.secrets import service as secret_store
 
 __all__ = [
     "GITHUB",
     "CheckRun",
     "ForgeDelivery",
     "ForgeEvent",
+    "GitHubClient",
     "Issue",
     "MalformedDelivery",
     "Person",
@@ -38,6 +48,8 @@ __all__ = [
     "Review",
     "SignatureRejected",
     "event_from_delivery",
+    "forge_call_recorder",
+    "github_client",
     "github_replay_headers",
     "parse_github_delivery",
     "read_github_delivery",
@@ -88,3 +100,63 @@ def event_from_delivery(
 def _check_forge(forge: str) -> None:
     if forge != GITHUB:
         raise ValidationFailed(f"Unknown forge {forge!r}; the known one is {GITHUB!r}")
+
+
+async def github_client(uow: UnitOfWork, settings: Settings) -> GitHubClient:
+    """A GitHub client with the configured credentials whose every call is in the event log.
+
+    Credentials: a GitHub App, ``ORCHESTRATE_GITHUB_TOKEN`` or the stored ``GITHUB_TOKEN``
+    (``forges/github/auth.py``); raises ``AuthenticationFailed`` when there are none.
+    ``uow`` reads the secret store and is the model of the short unit of work each call
+    is recorded in, so do not hold a write transaction open across a forge call (on
+    SQLite the record would wait for it; it is then logged and dropped instead).
+    The caller closes the client (``async with`` or ``aclose``); it is a ``ForgeClient``.
+    """
+    stored = await secret_store.get_secret_values(uow, settings, github_auth.STORED_NAMES)
+    credentials = github_auth.resolve_credentials(settings, stored)
+    return GitHubClient(
+        credentials,
+        api_url=settings.github_api_url,
+        observer=forge_call_recorder(uow),
+        policy=RetryPolicy(
+            attempts=settings.forge_retry_attempts,
+            backoff_base=settings.forge_retry_base_seconds,
+            backoff_max=settings.forge_retry_max_seconds,
+            max_rate_limit_wait=settings.forge_rate_limit_max_wait_seconds,
+        ),
+        timeout=settings.forge_timeout_seconds,
+    )
+
+
+def forge_call_recorder(uow: UnitOfWork) -> CallObserver:
+    """An observer that appends a ``forge.called`` event per call, each in its own unit of
+    work (a sibling of ``uow``), so a call is in the log whatever its caller then does."""
+
+    async def record(call: ForgeCall) -> None:
+        event = ForgeCalled(
+            subject=_call_subject(call),
+            forge=call.forge,
+            method=call.method,
+            path=call.path[:500],
+            status=call.status,
+            duration_ms=call.duration_ms,
+            attempt=call.attempt,
+            waited_s=call.waited_s or None,
+            error=call.error,
+        )
+        recording = uow.sibling()
+        async with recording:
+            record_event(recording, event)
+            await recording.commit()
+
+    return record
+
+
+def _call_subject(call: ForgeCall) -> str:
+    """The repository a call is about (``/repos/{owner}/{name}/…``), else the forge."""
+    parts = call.path.split("/")
+    if "repos" in parts:
+        at = parts.index("repos")
+        if len(parts) > at + 2 and parts[at + 1] and parts[at + 2]:
+            return f"{parts[at + 1]}/{parts[at + 2]}"[:200]
+    return call.forge

@@ -2,8 +2,9 @@
 
 ``ScriptedProvider`` answers from a script without any network; ``FakeAnthropic`` and
 ``FakeOpenAI`` are real HTTP servers on 127.0.0.1 that the vendor SDKs talk to, so the
-providers' translation, retries and error handling are exercised end to end. ``FakeGitLab``
-is a stateful GitLab (API v4) for the real python-gitlab client.
+providers' translation, retries and error handling are exercised end to end.
+``FakeGitHub`` is a stateful GitHub (REST and GraphQL) for the real githubkit client,
+``FakeGitLab`` a stateful GitLab (API v4) for the real python-gitlab client.
 """
 
 from orchestrate.testing._fake_server import (
@@ -18,6 +19,13 @@ from orchestrate.testing._fake_server import (
     server_error,
 )
 from orchestrate.testing.fake_anthropic import FakeAnthropic
+from orchestrate.testing.fake_github import (
+    Failure,
+    FakeGitHub,
+    RecordedCall,
+    bad_gateway,
+    secondary_rate_limit,
+)
 from orchestrate.testing.fake_gitlab import FakeGitLab, FakeJob, GitLabRequest
 from orchestrate.testing.fake_openai import FakeOpenAI
 from orchestrate.testing.scripted import (
@@ -36,21 +44,26 @@ __all__ = [
     "DEFAULT_USAGE",
     "Delayed",
     "ErrorReply",
+    "Failure",
     "FakeAnthropic",
+    "FakeGitHub",
     "FakeGitLab",
     "FakeJob",
     "FakeModelServer",
     "FakeOpenAI",
     "GitLabRequest",
+    "RecordedCall",
     "RecordedRequest",
     "ScriptExhausted",
     "ScriptedProvider",
     "Step",
+    "bad_gateway",
     "context_length_exceeded",
     "finish",
     "overloaded",
     "rate_limited",
     "response",
+    "secondary_rate_limit",
     "server_error",
     "text_reply",
     "tool_call",
