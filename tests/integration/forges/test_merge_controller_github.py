@@ -11,7 +11,7 @@ import pytest
 
 from orchestrate.auth.service import Actor, Role
 from orchestrate.core.errors import PermissionDenied
-from orchestrate.forges.client import MergeMethod, MergeResult, NewPullRequest
+from orchestrate.forges.client import Check, MergeMethod, NewPullRequest
 from orchestrate.forges.github.auth import TokenCredentials
 from orchestrate.forges.github.client import GitHubClient
 from orchestrate.forges.merge_controller import MergeOutcome, MergeStatus, merge_when_ready
@@ -225,11 +225,12 @@ class TestMerging:
         self, forge: Forge
     ) -> None:
         class PushedMeanwhile(GitHubClient):
-            """Someone pushes to the branch between the decision and the merge."""
+            """Someone pushes to the branch once its checks have been read."""
 
-            async def merge(self, *args: object, **kwargs: object) -> MergeResult:
+            async def list_checks(self, repository: str, sha: str) -> list[Check]:
+                checks = await super().list_checks(repository, sha)
                 forge.push("feature", "late.py", "late\n")
-                return await super().merge(*args, **kwargs)  # type: ignore[arg-type]
+                return checks
 
         async with PushedMeanwhile(
             TokenCredentials(forge.fake.token, "t"), api_url=forge.fake.api_url, policy=FAST
