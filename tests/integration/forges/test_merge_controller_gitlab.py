@@ -8,7 +8,13 @@ import pytest
 
 from orchestrate.auth.service import Actor, Role
 from orchestrate.core.settings import Settings
-from orchestrate.forges.client import ForgeCall, MergeMethod, NewPullRequest, ReviewVerdict
+from orchestrate.forges.client import (
+    Check,
+    ForgeCall,
+    MergeMethod,
+    NewPullRequest,
+    ReviewVerdict,
+)
 from orchestrate.forges.gitlab import GitLabClient, RetryPolicy, gitlab_client
 from orchestrate.forges.merge_controller import MergeOutcome, MergeStatus, merge_when_ready
 from orchestrate.forges.merging import ReasonKind
@@ -194,6 +200,28 @@ class TestMerging:
         assert outcome.status is MergeStatus.REFUSED
         assert outcome.refused_reason is not None
         assert "ci_must_pass" in outcome.refused_reason
+
+    async def test_a_head_moved_since_it_was_judged_is_refused_with_gitlabs_reason(
+        self, gitlab: FakeGitLab
+    ) -> None:
+        class PushedMeanwhile(GitLabClient):
+            """Someone pushes to the branch once its pipeline has been read."""
+
+            async def list_checks(self, repository: str, sha: str) -> list[Check]:
+                checks = await super().list_checks(repository, sha)
+                gitlab.push(REPO, "feature")
+                return checks
+
+        built = client_of(gitlab)
+        client = PushedMeanwhile(built._api, built._adapter, built._observer)
+        number = await open_feature(gitlab, client)
+
+        outcome = await attempt(client, number)
+
+        assert outcome.status is MergeStatus.REFUSED
+        assert outcome.refused_reason is not None
+        assert "SHA does not match HEAD of source branch" in outcome.refused_reason
+        assert gitlab.merge_request(REPO, number)["state"] == "opened"
 
 
 class TestUpToDate:
