@@ -11,17 +11,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrate.auth import service as auth
+from orchestrate.auth.service import Actor
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.forges.client import CallObserver, ForgeCall
-from orchestrate.forges.events import ForgeCalled
+from orchestrate.forges.client import CallObserver, ForgeCall, ForgeClient
+from orchestrate.forges.events import (
+    ForgeCalled,
+    PullRequestBranchUpdated,
+    PullRequestMerged,
+    PullRequestMergeRefused,
+)
 from orchestrate.forges.github import auth as github_auth
 from orchestrate.forges.github import events as github_events
 from orchestrate.forges.github import webhooks as github_webhooks
 from orchestrate.forges.github.client import GitHubClient
 from orchestrate.forges.github.transport import RetryPolicy
+from orchestrate.forges.merge_controller import MergeOutcome, MergeStatus, merge_when_ready
+from orchestrate.forges.merging import (
+    MergeDecision,
+    MergeFacts,
+    Reason,
+    ReasonKind,
+    Verdict,
+    decide_merge,
+)
 from orchestrate.forges.models import (
     CheckRun,
     ForgeDelivery,
@@ -33,6 +49,8 @@ from orchestrate.forges.models import (
     Review,
     SignatureRejected,
 )
+from orchestrate.forges.trust import is_trusted_association, review_trust
+from orchestrate.repositories import service as repositories
 from orchestrate.secrets import service as secret_store
 
 __all__ = [
@@ -43,16 +61,28 @@ __all__ = [
     "GitHubClient",
     "Issue",
     "MalformedDelivery",
+    "MergeDecision",
+    "MergeFacts",
+    "MergeOutcome",
+    "MergeStatus",
     "Person",
     "PullRequest",
+    "Reason",
+    "ReasonKind",
     "Review",
     "SignatureRejected",
+    "Verdict",
+    "decide_merge",
     "event_from_delivery",
     "forge_call_recorder",
     "github_client",
     "github_replay_headers",
+    "is_trusted_association",
+    "merge_pull_request",
+    "merge_when_ready",
     "parse_github_delivery",
     "read_github_delivery",
+    "review_trust",
     "storable_headers",
 ]
 
@@ -160,3 +190,62 @@ def _call_subject(call: ForgeCall) -> str:
         if len(parts) > at + 2 and parts[at + 1] and parts[at + 2]:
             return f"{parts[at + 1]}/{parts[at + 2]}"[:200]
     return call.forge
+
+
+async def merge_pull_request(
+    uow: UnitOfWork,
+    settings: Settings,
+    client: ForgeClient,
+    repository: str,
+    number: int,
+    *,
+    actor: Actor,
+    automatic: bool = False,
+) -> MergeOutcome:
+    """Merge a registered repository's pull request if its merge policy says it is ready.
+
+    The policy comes from the registry (``NotFound`` for a repository not registered),
+    the trusted associations from the settings; ``merge_when_ready`` decides and merges
+    (see ``merge_controller``). What changed something on the forge (merged, refused,
+    branch updated) is audited and recorded as an event afterwards, in a unit of work
+    of its own: no transaction is held open across forge calls.
+    """
+    found = await repositories.get_merge_policy(uow, settings, repository)
+    outcome = await merge_when_ready(
+        client,
+        found.policy,
+        found.repository,
+        number,
+        actor=actor,
+        trusted_associations=settings.github_trusted_associations,
+        automatic=automatic,
+    )
+    event = _merge_event(outcome, actor)
+    if event is not None:
+        recording = uow.sibling()
+        async with recording:
+            details = event.model_dump(exclude={"actor"})
+            await auth.record_audit(recording, actor, event.event_type, event.subject, details)
+            record_event(recording, event)
+            await recording.commit()
+    return outcome
+
+
+def _merge_event(
+    outcome: MergeOutcome, actor: Actor
+) -> PullRequestMerged | PullRequestMergeRefused | PullRequestBranchUpdated | None:
+    subject = f"{outcome.repository}#{outcome.number}"
+    common = {
+        "subject": subject,
+        "repository": outcome.repository,
+        "number": outcome.number,
+        "head_sha": outcome.head_sha,
+        "actor": actor.name,
+    }
+    if outcome.status is MergeStatus.MERGED:
+        return PullRequestMerged(**common, method=outcome.method.value, sha=outcome.sha)
+    if outcome.status is MergeStatus.REFUSED:
+        return PullRequestMergeRefused(**common, reason=(outcome.refused_reason or "")[:2000])
+    if outcome.branch_updated:
+        return PullRequestBranchUpdated(**common)
+    return None
