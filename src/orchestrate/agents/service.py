@@ -302,8 +302,8 @@ async def _add_children(
     async with uow:
         origins = [request.origin_key for _, _, request, _ in planned if request.origin_key]
         existing = await store.agents_with_origins(uow, origins)
-        lineage = [parent.id, *await store.ancestor_ids(uow, parent.id)]
-        budgets = await store.budgets(uow, lineage)
+        budgets = await store.lineage_budgets(uow, parent.id)
+        lineage = [budget.agent_id for budget in budgets] or [parent.id]
         started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
         created: list[str] = []
         for spawn, definition, request, provider in planned:
