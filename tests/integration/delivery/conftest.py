@@ -8,7 +8,7 @@ test counts pushes that moved a branch by its reflog.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -146,12 +146,10 @@ async def register(runtime: Runtime, project: Project, name: str, forge: str) ->
 
 
 @pytest.fixture
-async def on_github(
-    runtime: Runtime, project: Project, github: FakeGitHub
-) -> AsyncIterator[FakeGitHub]:
+async def on_github(runtime: Runtime, project: Project, github: FakeGitHub) -> FakeGitHub:
     point_at(runtime, github=github)
     await register(runtime, project, GITHUB_REPO, "github")
-    yield github
+    return github
 
 
 async def new_story(runtime: Runtime, title: str = "Addition adds") -> Story:

@@ -66,7 +66,8 @@ class TestOnGitHub:
         )
         now = await stories.get_story(runtime.uow(read_only=True), story.id)
         assert now.status is StoryStatus.REVIEW
-        assert now.pr_url is not None and now.pr_url.endswith(f"/pull/{opened.number}")
+        assert now.pr_url is not None
+        assert now.pr_url.endswith(f"/pull/{opened.number}")
         [recorded] = (await delivery.list_pull_requests(runtime.uow(read_only=True))).items
         assert (recorded.number, recorded.branch, recorded.head_sha) == (
             opened.number,
@@ -97,7 +98,8 @@ class TestOnGitHub:
         async with runtime.uow(read_only=True) as uow:
             job = await find_job_by_key(uow, delivery.open_job_key(run.id))
 
-        assert job is not None and job.kind == delivery.OPEN_PULL_REQUEST.name
+        assert job is not None
+        assert job.kind == delivery.OPEN_PULL_REQUEST.name
 
     async def test_an_agent_without_a_commit_opens_nothing(
         self, runtime: Runtime, project: Project, on_github: FakeGitHub
