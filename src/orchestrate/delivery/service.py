@@ -27,11 +27,12 @@ from orchestrate.delivery.merging import merge_pull_request
 from orchestrate.delivery.models import PullRequest, PullRequestState, PullRequestView
 from orchestrate.delivery.opening import NothingToDeliver, Opened, open_for_agent
 from orchestrate.delivery.refreshing import recorded_row, show_pull_request
-from orchestrate.forges.service import MergeMethod
+from orchestrate.forges.service import MergeMethod, MergeRefused
 
 __all__ = [
     "OPEN_PULL_REQUEST",
     "MergeMethod",
+    "MergeRefused",
     "NothingToDeliver",
     "OpenPullRequest",
     "Opened",

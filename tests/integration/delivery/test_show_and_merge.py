@@ -1,0 +1,148 @@
+"""Showing a pull request refreshes it from the forge; merging goes through the forge with
+the expected head, and a refusal is reported with the forge's reason (SQLite and
+PostgreSQL, the fake GitHub backed by the bare remote, so merges are real git merges)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrate.auth.models import Role
+from orchestrate.auth.service import Actor
+from orchestrate.core.errors import Conflict, PermissionDenied
+from orchestrate.core.events import EventFilter, read_events
+from orchestrate.core.runtime import Runtime
+from orchestrate.delivery import service as delivery
+from orchestrate.testing import FakeGitHub
+from tests.integration.delivery.conftest import GITHUB_REPO, Project, run_agent, run_jobs
+
+SYSTEM = Actor.system("test")
+
+
+async def opened(runtime: Runtime, project: Project) -> delivery.PullRequest:
+    await run_agent(runtime, project)
+    await run_jobs(runtime)
+    [pull_request] = (await delivery.list_pull_requests(runtime.uow(read_only=True))).items
+    return pull_request
+
+
+class TestShow:
+    async def test_show_reports_the_checks_and_reviews_the_forge_has_now(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        pull_request = await opened(runtime, project)
+        on_github.set_check(GITHUB_REPO, pull_request.head_sha, "lint")
+        on_github.set_check(GITHUB_REPO, pull_request.head_sha, "test", conclusion="failure")
+        on_github.add_review(GITHUB_REPO, pull_request.number, user="alice", verdict="APPROVED")
+
+        view = await delivery.show_pull_request(
+            runtime.uow(), runtime.settings, GITHUB_REPO, pull_request.number
+        )
+
+        assert view.is_fresh
+        assert (view.checks.total, view.checks.succeeded, view.checks.failed) == (2, 1, 1)
+        assert view.checks.failing == ("test",)
+        assert (view.reviews.approved, view.reviews.approvers) == (1, ("alice",))
+
+    async def test_a_pull_request_closed_on_the_forge_is_recorded_closed(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        pull_request = await opened(runtime, project)
+        on_github.pull_request(GITHUB_REPO, pull_request.number).state = "closed"
+
+        view = await delivery.show_pull_request(
+            runtime.uow(), runtime.settings, GITHUB_REPO, pull_request.number
+        )
+
+        assert view.pull_request.state is delivery.PullRequestState.CLOSED
+        async with runtime.uow(read_only=True) as uow:
+            moves = await read_events(
+                uow.session, only=EventFilter(types=("pull_request.state_changed",))
+            )
+        assert [(e.payload["from_state"], e.payload["to_state"]) for e in moves] == [
+            ("open", "closed")
+        ]
+
+    async def test_an_unreachable_forge_shows_the_record_and_says_why(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        pull_request = await opened(runtime, project)
+        runtime.settings = runtime.settings.model_copy(update={"github_token": None})
+
+        view = await delivery.show_pull_request(
+            runtime.uow(), runtime.settings, GITHUB_REPO, pull_request.number
+        )
+
+        assert not view.is_fresh
+        assert view.stale_reason is not None and "ORCHESTRATE_GITHUB_TOKEN" in view.stale_reason
+        assert view.pull_request == pull_request
+
+
+class TestMerge:
+    async def test_a_merge_lands_on_the_base_branch_and_is_recorded(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        pull_request = await opened(runtime, project)
+
+        merged = await delivery.merge_pull_request(
+            runtime.uow(),
+            runtime.settings,
+            GITHUB_REPO,
+            pull_request.number,
+            SYSTEM,
+            method=delivery.MergeMethod.SQUASH,
+        )
+
+        assert merged.state is delivery.PullRequestState.MERGED
+        assert merged.merged_at is not None
+        assert on_github.pull_request(GITHUB_REPO, pull_request.number).merged
+        assert project.remote_head("main") != pull_request.head_sha  # a squash commit
+
+    async def test_a_merge_refused_by_the_forge_says_why_and_changes_nothing(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        pull_request = await opened(runtime, project)
+
+        with pytest.raises(delivery.MergeRefused) as refused:
+            await delivery.merge_pull_request(
+                runtime.uow(),
+                runtime.settings,
+                GITHUB_REPO,
+                pull_request.number,
+                SYSTEM,
+                expected_head_sha="0" * 40,
+            )
+
+        assert refused.value.reason
+        assert refused.value.reason in str(refused.value)
+        assert not on_github.pull_request(GITHUB_REPO, pull_request.number).merged
+        still = await delivery.get_pull_request(
+            runtime.uow(read_only=True), GITHUB_REPO, pull_request.number
+        )
+        assert still.state is delivery.PullRequestState.OPEN
+        async with runtime.uow(read_only=True) as uow:
+            [event] = await read_events(
+                uow.session, only=EventFilter(types=("pull_request.merge_refused",))
+            )
+        assert event.payload["reason"] == refused.value.reason
+
+    async def test_a_merged_pull_request_is_not_merged_again(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        pull_request = await opened(runtime, project)
+        args = (runtime.settings, GITHUB_REPO, pull_request.number, SYSTEM)
+        await delivery.merge_pull_request(runtime.uow(), *args)
+
+        with pytest.raises(Conflict, match="is merged"):
+            await delivery.merge_pull_request(runtime.uow(), *args)
+
+    async def test_a_viewer_may_not_merge(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        pull_request = await opened(runtime, project)
+        viewer = Actor(name="test:viewer", role=Role.VIEWER, source="test")
+
+        with pytest.raises(PermissionDenied):
+            await delivery.merge_pull_request(
+                runtime.uow(), runtime.settings, GITHUB_REPO, pull_request.number, viewer
+            )
+        assert not on_github.pull_request(GITHUB_REPO, pull_request.number).merged
