@@ -61,7 +61,7 @@ async def test_create_list_show_and_merge(
     assert created.exit_code == 0, created.output
     assert f"Opened {GITHUB_REPO}#1 from {run.branch}" in created.output
     [item] = json.loads(listed.output)
-    assert LISTED_FIELDS <= set(item)
+    assert set(item) >= LISTED_FIELDS
     assert (item["number"], item["story_id"], item["agent_id"]) == (1, story.id, run.id)
     assert json.loads(elsewhere.output) == []
     assert json.loads(shown.output)["fresh"] is True

@@ -73,7 +73,8 @@ class TestShow:
         )
 
         assert not view.is_fresh
-        assert view.stale_reason is not None and "ORCHESTRATE_GITHUB_TOKEN" in view.stale_reason
+        assert view.stale_reason is not None
+        assert "ORCHESTRATE_GITHUB_TOKEN" in view.stale_reason
         assert view.pull_request == pull_request
 
 
