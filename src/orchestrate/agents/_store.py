@@ -392,10 +392,28 @@ async def add_tree_active(uow: UnitOfWork, agent_ids: Sequence[str], seconds: fl
     """Count ``seconds`` of one run's active time toward it and its ancestors."""
     if not agent_ids or seconds <= 0:
         return
-    # One statement per row, bottom-up, as record_call locks them.
-    await uow.session.execute(
-        _ADD_TREE_ACTIVE, [{"p_id": agent_id, "p_seconds": seconds} for agent_id in agent_ids]
+    _update_ancestors_at_commit(
+        uow, _ADD_TREE_ACTIVE, [{"p_id": agent_id, "p_seconds": seconds} for agent_id in agent_ids]
     )
+
+
+def _update_ancestors_at_commit(
+    uow: UnitOfWork, statement: Any, rows: list[dict[str, Any]]
+) -> None:
+    """Run ``statement`` for each of ``rows`` (ancestors, nearest first) as the transaction
+    commits, after its other work.
+
+    Every run of a tree adds to its root's totals, so the root's row is the one all of
+    them lock: taking it last keeps it locked for a commit, not for the whole
+    transaction (PostgreSQL). The order stays bottom-up — the run's own row earlier in
+    the transaction, then its parent, grandparent… — the one order every writer locks a
+    tree's rows in, so writers sharing ancestors never wait on each other in a cycle.
+    """
+
+    async def update() -> None:
+        await uow.session.execute(statement, rows)
+
+    uow.before_commit(update)
 
 
 async def mark_awaiting_children(
@@ -538,9 +556,9 @@ async def record_call(
     row = result.one_or_none()
     if row is None:
         raise NotFound(f"No agent {agent_id!r}", agent_id=agent_id)
-    if ancestors:  # bottom-up, the one order every writer locks a tree's rows in
-        await uow.session.execute(
-            _RECORD_ANCESTOR_CALL, [{"p_id": ancestor, **tree} for ancestor in ancestors]
+    if ancestors:
+        _update_ancestors_at_commit(
+            uow, _RECORD_ANCESTOR_CALL, [{"p_id": ancestor, **tree} for ancestor in ancestors]
         )
     await uow.session.execute(
         _INSERT_CALL,

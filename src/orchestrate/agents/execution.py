@@ -115,7 +115,7 @@ async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactor
 
 
 async def _begin(runtime: Runtime, agent_id: str) -> tuple[AgentRun, SavedLoop | None]:
-    """Mark the run running and read what its loop resumes from, in one transaction.
+    """Mark the run running and, for a new run, store its first message: one transaction.
 
     A sub-agent whose parent ended (or is gone) is cancelled instead, and one whose
     parent is paused pauses (the parent's resume resumes it). A run without a
@@ -137,7 +137,9 @@ async def _begin(runtime: Runtime, agent_id: str) -> tuple[AgentRun, SavedLoop |
                 scratch = runtime.settings.home / "workspaces" / row.id
                 scratch.mkdir(parents=True, exist_ok=True)
                 row.workspace_path = str(scratch)
-            saved = await load_saved(uow, row, new=new)
+            if new:  # nothing to read yet; a resumed run's transcript, possibly long, is
+                # read by its loop outside this transaction (SQLite has one writer).
+                saved = await load_saved(uow, row, new=True)
         await uow.commit()
         return store.to_run(row), saved
 

@@ -128,9 +128,9 @@ class SavedLoop:
 
 
 async def load_saved(uow: UnitOfWork, row: AgentRow, *, new: bool = False) -> SavedLoop:
-    """Read a run's ``SavedLoop`` in the caller's entered transaction (the one that
-    starts the run). A ``new`` run (one that was ``created`` until now) has no
-    transcript yet: its first message, the task, is stored here instead."""
+    """Read a run's ``SavedLoop`` in the caller's entered transaction. A ``new`` run (one
+    that was ``created`` until now, in the transaction that starts it) has no transcript
+    yet: its first message, the task, is stored here instead."""
     ancestors = await store.ancestor_ids(uow, row.id) if row.parent_id else []
     if new:
         first = await first_message(uow.sibling(read_only=True), store.to_run(row))

@@ -159,7 +159,10 @@ def _glob_filter(glob: str | None) -> Callable[[str], bool]:
 
 async def _ripgrep(rg: str, context: ToolContext, request: GrepInput, start: Path) -> list[str]:
     root = workspace_root(context.workspace)
+    # --sort=path: the same search gives the same lines in the same order (a replayed
+    # session compares tool results), at the cost of ripgrep's parallel walk.
     argv = [rg, "--line-number", "--with-filename", "--no-heading", "--null", "--color=never"]
+    argv.append("--sort=path")
     argv += ["--hidden", "--glob=!.git", f"--max-columns={MAX_MATCH_CHARS * 2}"]
     if request.case_insensitive:
         argv.append("--ignore-case")
