@@ -104,11 +104,12 @@ async def open_for_agent(
     if existing is not None:
         await _finish_only(uow, finish)
         return Opened(store.to_pull_request(existing), is_new=False)
-    await push.push_commit(
-        delivery.push_from, delivery.repository.remote, delivery.head.sha, branch
-    )
     new = _new_pull_request(settings, delivery, settings.pr_draft if draft is None else draft)
+    # The client first: without forge credentials nothing is pushed.
     async with forges.forge_client(uow.sibling(), settings, delivery.repository.forge) as client:
+        await push.push_commit(
+            delivery.push_from, delivery.repository.remote, delivery.head.sha, branch
+        )
         info = await client.open_pull_request(new)
     return await _record(uow, delivery, info, actor, finish)
 

@@ -124,3 +124,16 @@ async def test_a_refused_merge_prints_the_forges_reason_and_exits_1(
     assert bad_method.exit_code == 2
     assert missing.exit_code == 1
     assert "opened no pull request #99" in missing.output
+
+
+async def test_without_forge_credentials_create_names_the_setting_and_exits_2(
+    pr: Cli, runtime: Runtime, project: Project, on_github: FakeGitHub
+) -> None:
+    run = await run_agent(runtime, project)
+    pr.env["ORCHESTRATE_GITHUB_TOKEN"] = None
+
+    refused = await invoke(pr, "pr", "create", run.id)
+
+    assert refused.exit_code == 2
+    assert "ORCHESTRATE_GITHUB_TOKEN" in refused.output
+    assert project.remote_head(run.branch or "") is None  # nothing pushed either
