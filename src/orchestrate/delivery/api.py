@@ -7,7 +7,9 @@ the forge refuses is a 409 with the forge's reason.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
 
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
 from orchestrate.delivery import service
@@ -21,6 +23,10 @@ from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
 router = APIRouter(tags=["pull requests"])
+
+Number = Annotated[
+    int, Path(ge=1, le=2**31 - 1, description="The pull request's number (GitLab: its iid).")
+]
 
 
 @router.get("/pull-requests", response_model=PageOut[PullRequestOut])
@@ -67,7 +73,7 @@ async def create_pull_request(
 
 @router.get("/pull-requests/{owner}/{name}/{number}", response_model=PullRequestDetailOut)
 async def get_pull_request(
-    owner: str, name: str, number: int, uow: UowDep, runtime: RuntimeDep, _actor: ActorDep
+    owner: str, name: str, number: Number, uow: UowDep, runtime: RuntimeDep, _actor: ActorDep
 ) -> PullRequestDetailOut:
     """One pull request, refreshed from its forge with its checks and reviews when the
     forge can be reached (``fresh`` says whether it was)."""
@@ -79,7 +85,7 @@ async def get_pull_request(
 async def merge_pull_request(
     owner: str,
     name: str,
-    number: int,
+    number: Number,
     body: PullRequestMerge,
     uow: UowDep,
     runtime: RuntimeDep,

@@ -17,7 +17,9 @@ pr_app = typer.Typer(
     no_args_is_help=True,
 )
 
-NumberArgument = Annotated[int, typer.Argument(help="The pull request's number.", min=1)]
+NumberArgument = Annotated[
+    int, typer.Argument(help="The pull request's number.", min=1, max=2**31 - 1)
+]
 RepoOption = Annotated[str, typer.Option("--repo", help="The repository, OWNER/NAME.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 _LIST_LIMIT = 500
