@@ -107,6 +107,7 @@ def test_a_worker_opens_the_pull_request_of_a_completed_agent(
 
         [listed] = json.loads(cli(env, "pr", "list", "--repo", "octo/app", "--json").stdout)
         shown = cli(env, "pr", "show", str(listed["number"]), "--repo", "octo/app")
+        github.add_review("octo/app", listed["number"], user="alice", verdict="APPROVED")
         merged = cli(env, "pr", "merge", str(listed["number"]), "--repo", "octo/app")
         story = json.loads(cli(env, "story", "show", story_id, "--json").stdout)
 

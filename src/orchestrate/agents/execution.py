@@ -124,13 +124,15 @@ async def _begin(runtime: Runtime, agent_id: str) -> tuple[AgentRun, SavedLoop |
     async with runtime.uow() as uow:
         row = await store.agent_row(uow, agent_id, for_update=True)
         new = AgentState(row.state) is AgentState.CREATED
+        # Read before changing the row, so its changes go out in one UPDATE at commit.
+        instead = None
+        if new or AgentState(row.state) is AgentState.RUNNING:
+            instead = await tree.check_parent(uow, row)
         if new:
             store.transition(uow, row, AgentState.RUNNING)
-        if AgentState(row.state) is AgentState.RUNNING:
-            instead = await tree.check_parent(uow, row)
-            if instead is not None:
-                why = "ended" if instead is AgentState.CANCELLED else "is paused"
-                store.transition(uow, row, instead, reason=f"its parent {row.parent_id} {why}")
+        if AgentState(row.state) is AgentState.RUNNING and instead is not None:
+            why = "ended" if instead is AgentState.CANCELLED else "is paused"
+            store.transition(uow, row, instead, reason=f"its parent {row.parent_id} {why}")
         saved = None
         if AgentState(row.state) is AgentState.RUNNING:
             if row.workspace_path is None and not row.repo_path:

@@ -1,8 +1,8 @@
 """HTTP routes of pull requests: ``/api/pull-requests``; ``{owner}/{name}/{number}`` names one.
 
 Any token reads; operators and admins open and merge (the service checks the role and
-audits). Opening for an agent that has nothing to deliver is a 409 saying why; a merge
-the forge refuses is a 409 with the forge's reason.
+audits). Opening for an agent that has nothing to deliver is a 409 saying why; so is a merge
+the merge policy does not allow yet, and one the forge refuses (with its reason).
 """
 
 from __future__ import annotations
@@ -91,15 +91,14 @@ async def merge_pull_request(
     runtime: RuntimeDep,
     actor: ActorDep,
 ) -> PullRequestOut:
-    """Merge through the forge if the head is still the expected commit (409 with the
-    forge's reason when it refuses)."""
+    """Merge through the forge if the repository's merge policy says it is ready (409
+    saying why not, or with the forge's reason when it refuses)."""
     merged = await service.merge_pull_request(
         uow,
         runtime.settings,
         f"{owner}/{name}",
         number,
         actor,
-        method=service.MergeMethod(body.method),
-        expected_head_sha=body.expected_head_sha,
+        method=None if body.method is None else service.MergeMethod(body.method),
     )
     return PullRequestOut.of(merged)

@@ -115,26 +115,18 @@ def merge(
     number: NumberArgument,
     repo: RepoOption,
     method: Annotated[
-        service.MergeMethod, typer.Option("--method", help="How to merge.")
-    ] = service.MergeMethod.MERGE,
-    expected_sha: Annotated[
-        str | None,
-        typer.Option("--sha", help="Merge only if the head is still this commit."),
+        service.MergeMethod | None,
+        typer.Option("--method", help="Replaces the merge policy's method for this merge."),
     ] = None,
 ) -> None:
-    """Merge through the forge; a refusal prints the forge's reason and exits 1."""
+    """Merge through the forge if the repository's merge policy says it is ready; else
+    say why (or the forge's reason for refusing) and exit 1."""
     merged = run_with_runtime(
         lambda rt: service.merge_pull_request(
-            rt.uow(),
-            rt.settings,
-            repo,
-            number,
-            Actor.local_cli(),
-            method=method,
-            expected_head_sha=expected_sha,
+            rt.uow(), rt.settings, repo, number, Actor.local_cli(), method=method
         )
     )
-    say(f"Merged {merged.repository}#{merged.number} ({method.value}) at {merged.head_sha[:12]}.")
+    say(f"Merged {merged.repository}#{merged.number} at {merged.head_sha[:12]}.")
 
 
 def _state(pull_request: PullRequestOut) -> str:

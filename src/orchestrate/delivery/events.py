@@ -23,27 +23,9 @@ class PullRequestOpened(DomainEvent):
     story_id: str | None = None
 
 
-class PullRequestMerged(DomainEvent):
-    event_type: ClassVar[str] = "pull_request.merged"
-    repository: str
-    number: int
-    method: str
-    head_sha: str
-    merge_sha: str | None = None
-
-
-class PullRequestMergeRefused(DomainEvent):
-    """The forge would not merge; ``reason`` is its own words (untrusted, bounded)."""
-
-    event_type: ClassVar[str] = "pull_request.merge_refused"
-    repository: str
-    number: int
-    method: str
-    reason: str
-
-
 class PullRequestStateChanged(DomainEvent):
-    """A refresh found the pull request closed, merged or reopened on the forge."""
+    """The record's state moved: ``pr merge`` merged it (or found it merged), or a
+    refresh found it closed, merged or reopened on the forge."""
 
     event_type: ClassVar[str] = "pull_request.state_changed"
     repository: str

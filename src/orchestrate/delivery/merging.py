@@ -1,12 +1,14 @@
-"""Merging a pull request Orchestrate opened, through its forge, never by force.
+"""Merging a pull request Orchestrate opened: the repository's merge policy decides.
 
-``merge_pull_request`` is the one entry: the CLI's ``pr merge`` and the API's merge
-route call it, and a per-repository merge policy (required approvals and checks, the
-allowed method) belongs at its start, before the forge is asked. The merge is
-conditional on the head commit (``expected_head_sha``, by default the head the forge
-reports just before), so a push that lands in between makes the forge refuse instead
-of merging unseen code. A refusal is recorded (``pull_request.merge_refused``, with
-the forge's reason) and raised as ``MergeRefused`` (HTTP 409, exit 1).
+``merge_pull_request`` is the one entry (``pr merge`` and the API's merge route): it
+hands the pull request to the forges' merge controller (``forges.merge_pull_request``,
+docs/merging.md), which reads the repository's policy (approvals, checks, method),
+judges the head, and merges that head only — never with an admin override. The
+controller audits and records the merge or the forge's refusal
+(``forge.pull_request_merged``, ``forge.pull_request_merge_refused``); here the record
+of the pull request follows (``pull_request.state_changed``), and an outcome that is no
+merge is raised: ``MergeRefused`` with the forge's reason, ``NotReadyToMerge`` with the
+policy's reasons (both HTTP 409, exit 1).
 """
 
 from __future__ import annotations
@@ -15,17 +17,21 @@ from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.errors import Conflict
 from orchestrate.core.events import record_event
-from orchestrate.core.masking import process_masker
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
-from orchestrate.delivery.events import PullRequestMerged, PullRequestMergeRefused
+from orchestrate.delivery.events import PullRequestStateChanged
 from orchestrate.delivery.models import PullRequest, PullRequestState
 from orchestrate.delivery.refreshing import recorded_row
 from orchestrate.forges import service as forges
-from orchestrate.forges.service import MergeMethod, MergeRefused
+from orchestrate.forges.service import MergeMethod, MergeRefused, MergeStatus
 
-_REASON_MAX_LENGTH = 500
+
+class NotReadyToMerge(Conflict):
+    """The merge policy says not now: waiting (approvals, checks to come) or blocked
+    (changes requested, a failed check, conflicts, a draft); the message lists why."""
+
+    title = "Not ready to merge"
 
 
 async def merge_pull_request(
@@ -35,11 +41,10 @@ async def merge_pull_request(
     number: int,
     actor: Actor,
     *,
-    method: MergeMethod = MergeMethod.MERGE,
-    expected_head_sha: str | None = None,
+    method: MergeMethod | None = None,
 ) -> PullRequest:
-    """Merge pull request ``number`` of ``repository`` with ``method`` if its head is
-    ``expected_head_sha`` (default: the head the forge reports now)."""
+    """Merge pull request ``number`` of ``repository`` if its merge policy says it is ready;
+    ``method`` replaces the policy's method for this merge."""
     auth.authorize(actor, Permission.WRITE)
     async with uow.sibling(read_only=True) as reader:
         recorded = store.to_pull_request(await recorded_row(reader, repository, number))
@@ -50,77 +55,45 @@ async def merge_pull_request(
             state=recorded.state.value,
         )
     async with forges.forge_client(uow.sibling(), settings, recorded.forge) as client:
-        head = expected_head_sha
-        if head is None:
-            head = (await client.get_pull_request(recorded.repository, recorded.number)).head_sha
-        try:
-            result = await client.merge(
-                recorded.repository, recorded.number, method=method, expected_head_sha=head
-            )
-        except MergeRefused as refused:
-            raise await _refused(uow, actor, recorded, method, refused.reason) from None
-    if not result.merged:
-        raise await _refused(uow, actor, recorded, method, result.message)
-    return await _record_merge(uow, actor, recorded, method, head, result.sha)
-
-
-async def _refused(
-    uow: UnitOfWork, actor: Actor, recorded: PullRequest, method: MergeMethod, reason: str
-) -> MergeRefused:
-    """Record the refusal (its own transaction: it stays whatever the caller does)."""
-    said = process_masker().mask(" ".join(reason.split()))[:_REASON_MAX_LENGTH] or "no reason given"
-    name = f"{recorded.repository}#{recorded.number}"
-    async with uow.sibling() as recording:
-        await auth.record_audit(
-            recording,
-            actor,
-            "pull_request.merge_refused",
-            name,
-            {"method": method.value, "reason": said},
+        outcome = await forges.merge_pull_request(
+            uow.sibling(),
+            settings,
+            client,
+            recorded.repository,
+            recorded.number,
+            actor=actor,
+            method=method,
         )
-        record_event(
-            recording,
-            PullRequestMergeRefused(
-                subject=name,
-                repository=recorded.repository,
-                number=recorded.number,
-                method=method.value,
-                reason=said,
-            ),
-        )
-        await recording.commit()
-    return MergeRefused(f"The forge refused to merge {name}: {said}", reason=said)
+    if outcome.status in (MergeStatus.MERGED, MergeStatus.ALREADY_MERGED):
+        return await _record_merge(uow, recorded, outcome.head_sha)
+    if outcome.status is MergeStatus.REFUSED:
+        raise MergeRefused(outcome.summary, reason=outcome.refused_reason or "")
+    raise NotReadyToMerge(
+        outcome.summary,
+        status=outcome.status.value,
+        reasons=[reason.kind.value for reason in outcome.reasons],
+    )
 
 
-async def _record_merge(
-    uow: UnitOfWork,
-    actor: Actor,
-    recorded: PullRequest,
-    method: MergeMethod,
-    head: str,
-    merge_sha: str | None,
-) -> PullRequest:
+async def _record_merge(uow: UnitOfWork, recorded: PullRequest, head: str) -> PullRequest:
     async with uow:
         row = await recorded_row(uow, recorded.repository, recorded.number, for_update=True)
+        before = PullRequestState(row.state)
         now = uow.now()
         row.state = PullRequestState.MERGED.value
-        row.head_sha = head
+        row.head_sha = head or row.head_sha
         row.merged_at = row.merged_at or now
         row.updated_at = now
-        name = f"{row.repository}#{row.number}"
-        await auth.record_audit(
-            uow, actor, "pull_request.merge", name, {"method": method.value, "head_sha": head}
-        )
-        record_event(
-            uow,
-            PullRequestMerged(
-                subject=name,
-                repository=row.repository,
-                number=row.number,
-                method=method.value,
-                head_sha=head,
-                merge_sha=merge_sha,
-            ),
-        )
+        if before is not PullRequestState.MERGED:
+            record_event(
+                uow,
+                PullRequestStateChanged(
+                    subject=f"{row.repository}#{row.number}",
+                    repository=row.repository,
+                    number=row.number,
+                    from_state=before.value,
+                    to_state=PullRequestState.MERGED.value,
+                ),
+            )
         await uow.commit()
         return store.to_pull_request(row)

@@ -26,12 +26,11 @@ class PullRequestCreate(BaseModel):
 class PullRequestMerge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    method: str = Field(default="merge", pattern="^(merge|squash|rebase)$")
-    expected_head_sha: str | None = Field(
+    method: str | None = Field(
         default=None,
-        pattern="^[0-9a-f]{7,64}$",
-        description="Merge only if the head is still this commit; default: the head the "
-        "forge reports just before merging.",
+        pattern="^(merge|squash|rebase)$",
+        description="Replaces the repository's merge policy's method for this merge; "
+        "null: the policy's.",
     )
 
 

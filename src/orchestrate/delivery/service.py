@@ -5,8 +5,8 @@ When a top-level agent completes, the transaction that ends it enqueues a durabl
 ``top_level_agent_ended`` hook; the job pushes the branch and opens the pull request
 (``opening.py``) if the agent worked in a registered repository and committed —
 otherwise it ends quietly, saying why in the log. ``pr create`` does the same for one
-agent on demand. Merging goes through ``merge_pull_request`` (``merging.py``), the one
-place a per-repository merge policy will apply.
+agent on demand. Merging goes through ``merge_pull_request`` (``merging.py``), which
+hands it to the forges' merge controller and the repository's merge policy.
 
 Reads need no role; opening and merging need ``write`` (operators and admins), and
 are audited.
@@ -23,7 +23,7 @@ from orchestrate.core.pagination import Page, TimeCursor, check_page_size
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
-from orchestrate.delivery.merging import merge_pull_request
+from orchestrate.delivery.merging import NotReadyToMerge, merge_pull_request
 from orchestrate.delivery.models import PullRequest, PullRequestState, PullRequestView
 from orchestrate.delivery.opening import NothingToDeliver, Opened, open_for_agent
 from orchestrate.delivery.refreshing import recorded_row, show_pull_request
@@ -33,6 +33,7 @@ __all__ = [
     "OPEN_PULL_REQUEST",
     "MergeMethod",
     "MergeRefused",
+    "NotReadyToMerge",
     "NothingToDeliver",
     "OpenPullRequest",
     "Opened",

@@ -282,6 +282,12 @@ class ForgeClient(Protocol):
         """The job's log as text (a GitHub Actions job log follows the redirect to the archive)."""
         ...
 
+    async def commits_behind_base(self, repository: str, number: int) -> int:
+        """How many commits of the base branch the pull request's head lacks (0: up to
+        date), as the forge computes it now (GitHub's compare, GitLab's
+        ``diverged_commits_count``)."""
+        ...
+
     async def update_branch(self, repository: str, number: int, *, expected_head_sha: str) -> None:
         """Bring the base branch into the pull request's branch on the forge (GitHub's
         update-branch, GitLab's rebase); raises ``MergeRefused`` on conflicts."""

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
+from orchestrate.auth import service as auth
+from orchestrate.auth.service import Actor
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.settings import Settings
@@ -35,7 +38,12 @@ from orchestrate.forges.client import (
     ReviewVerdict,
 )
 from orchestrate.forges.client import Review as ForgeReview
-from orchestrate.forges.events import ForgeCalled
+from orchestrate.forges.events import (
+    ForgeCalled,
+    PullRequestBranchUpdated,
+    PullRequestMerged,
+    PullRequestMergeRefused,
+)
 from orchestrate.forges.github import auth as github_auth
 from orchestrate.forges.github import events as github_events
 from orchestrate.forges.github import webhooks as github_webhooks
@@ -43,6 +51,15 @@ from orchestrate.forges.github.client import GitHubClient
 from orchestrate.forges.github.transport import RetryPolicy
 from orchestrate.forges.gitlab import RetryPolicy as GitLabRetryPolicy
 from orchestrate.forges.gitlab import gitlab_client, gitlab_token
+from orchestrate.forges.merge_controller import MergeOutcome, MergeStatus, merge_when_ready
+from orchestrate.forges.merging import (
+    MergeDecision,
+    MergeFacts,
+    Reason,
+    ReasonKind,
+    Verdict,
+    decide_merge,
+)
 from orchestrate.forges.models import (
     CheckRun,
     ForgeDelivery,
@@ -54,6 +71,8 @@ from orchestrate.forges.models import (
     Review,
     SignatureRejected,
 )
+from orchestrate.forges.trust import is_trusted_association, review_trust
+from orchestrate.repositories import service as repositories
 from orchestrate.secrets import service as secret_store
 
 __all__ = [
@@ -70,23 +89,35 @@ __all__ = [
     "GitHubClient",
     "Issue",
     "MalformedDelivery",
+    "MergeDecision",
+    "MergeFacts",
     "MergeMethod",
+    "MergeOutcome",
     "MergeRefused",
+    "MergeStatus",
     "NewPullRequest",
     "Person",
     "PullRequest",
     "PullRequestInfo",
     "PullRequestState",
+    "Reason",
+    "ReasonKind",
     "Review",
     "ReviewVerdict",
     "SignatureRejected",
+    "Verdict",
+    "decide_merge",
     "event_from_delivery",
     "forge_call_recorder",
     "forge_client",
     "github_client",
     "github_replay_headers",
+    "is_trusted_association",
+    "merge_pull_request",
+    "merge_when_ready",
     "parse_github_delivery",
     "read_github_delivery",
+    "review_trust",
     "storable_headers",
 ]
 
@@ -236,3 +267,68 @@ def _call_subject(call: ForgeCall) -> str:
         if len(parts) > at + 2 and parts[at + 1] and parts[at + 2]:
             return f"{parts[at + 1]}/{parts[at + 2]}"[:200]
     return call.forge
+
+
+async def merge_pull_request(
+    uow: UnitOfWork,
+    settings: Settings,
+    client: ForgeClient,
+    repository: str,
+    number: int,
+    *,
+    actor: Actor,
+    automatic: bool = False,
+    method: MergeMethod | None = None,
+) -> MergeOutcome:
+    """Merge a registered repository's pull request if its merge policy says it is ready.
+
+    The policy comes from the registry (``NotFound`` for a repository not registered),
+    the trusted associations from the settings; ``merge_when_ready`` decides and merges
+    (see ``merge_controller``). ``method`` replaces the policy's method for this merge
+    (``pr merge --method``); every other rule of the policy holds. What changed
+    something on the forge (merged, refused, branch updated) is audited and recorded as
+    an event afterwards, in a unit of work of its own: no transaction is held open
+    across forge calls.
+    """
+    found = await repositories.get_merge_policy(uow, settings, repository)
+    policy = found.policy
+    if method is not None:
+        policy = replace(policy, method=repositories.MergeMethodName(method.value))
+    outcome = await merge_when_ready(
+        client,
+        policy,
+        found.repository,
+        number,
+        actor=actor,
+        trusted_associations=settings.github_trusted_associations,
+        automatic=automatic,
+    )
+    event = _merge_event(outcome, actor)
+    if event is not None:
+        recording = uow.sibling()
+        async with recording:
+            details = event.model_dump(exclude={"actor"})
+            await auth.record_audit(recording, actor, event.event_type, event.subject, details)
+            record_event(recording, event)
+            await recording.commit()
+    return outcome
+
+
+def _merge_event(
+    outcome: MergeOutcome, actor: Actor
+) -> PullRequestMerged | PullRequestMergeRefused | PullRequestBranchUpdated | None:
+    subject = f"{outcome.repository}#{outcome.number}"
+    common = {
+        "subject": subject,
+        "repository": outcome.repository,
+        "number": outcome.number,
+        "head_sha": outcome.head_sha,
+        "actor": actor.name,
+    }
+    if outcome.status is MergeStatus.MERGED:
+        return PullRequestMerged(**common, method=outcome.method.value, sha=outcome.sha)
+    if outcome.status is MergeStatus.REFUSED:
+        return PullRequestMergeRefused(**common, reason=(outcome.refused_reason or "")[:2000])
+    if outcome.branch_updated:
+        return PullRequestBranchUpdated(**common)
+    return None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, or_, select
 
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.repositories.tables import RepositoryDependencyRow, RepositoryRow
+from orchestrate.repositories.tables import MergePolicyRow, RepositoryDependencyRow, RepositoryRow
 
 
 async def all_rows(uow: UnitOfWork) -> Sequence[RepositoryRow]:
@@ -72,3 +72,15 @@ async def delete_dependencies_of(uow: UnitOfWork, name_key: str) -> None:
             )
         )
     )
+
+
+async def merge_policy_row(uow: UnitOfWork, name_key: str) -> MergePolicyRow | None:
+    return await uow.session.get(MergePolicyRow, name_key)
+
+
+def add_merge_policy(uow: UnitOfWork, row: MergePolicyRow) -> None:
+    uow.session.add(row)
+
+
+async def delete_merge_policy_of(uow: UnitOfWork, name_key: str) -> None:
+    await uow.session.execute(delete(MergePolicyRow).where(MergePolicyRow.repository == name_key))

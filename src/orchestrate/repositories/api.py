@@ -1,7 +1,7 @@
 """HTTP routes of the repository registry: ``/api/repositories``; ``{owner}/{name}`` names one.
 
-Any token reads; operators and admins add, remove and declare dependencies (the
-service checks the role and audits the change).
+Any token reads; operators and admins add, remove, declare dependencies and change merge
+policies (the service checks the role and audits the change).
 """
 
 from __future__ import annotations
@@ -10,7 +10,13 @@ from fastapi import APIRouter, Response, status
 
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
 from orchestrate.repositories import service
-from orchestrate.repositories.schemas import GraphOut, RepositoryIn, RepositoryOut
+from orchestrate.repositories.schemas import (
+    GraphOut,
+    MergePolicyIn,
+    MergePolicyOut,
+    RepositoryIn,
+    RepositoryOut,
+)
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
@@ -102,3 +108,24 @@ async def remove_dependency(
         uow, runtime.settings, f"{owner}/{name}", f"{other_owner}/{other_name}", actor
     )
     return RepositoryOut.of(changed)
+
+
+@router.get("/repositories/{owner}/{name}/merge-policy", response_model=MergePolicyOut)
+async def get_merge_policy(
+    owner: str, name: str, uow: UowDep, runtime: RuntimeDep, _actor: ActorDep
+) -> MergePolicyOut:
+    """The repository's merge policy (the default when none is stored)."""
+    found = await service.get_merge_policy(uow, runtime.settings, f"{owner}/{name}")
+    return MergePolicyOut.of(found)
+
+
+@router.put("/repositories/{owner}/{name}/merge-policy", response_model=MergePolicyOut)
+async def put_merge_policy(
+    owner: str, name: str, body: MergePolicyIn, uow: UowDep, runtime: RuntimeDep, actor: ActorDep
+) -> MergePolicyOut:
+    """Replace the repository's merge policy (fields left out take their defaults); 422 for
+    a bad value, 409 for a repository of the seed setting (register it first)."""
+    changed = await service.change_merge_policy(
+        uow, runtime.settings, f"{owner}/{name}", body.to_change(), actor
+    )
+    return MergePolicyOut.of(changed)

@@ -1,4 +1,4 @@
-"""``orchestrate repo …``: add, list, show, remove, depend, undepend, graph."""
+"""``orchestrate repo …``: add, list, show, remove, depend, undepend, graph, policy."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import typer
 from orchestrate.auth.service import Actor
 from orchestrate.cli.output import print_fields, print_json, print_table, say
 from orchestrate.cli.runtime import run_with_runtime
+from orchestrate.core.errors import ValidationFailed
 from orchestrate.repositories import service
-from orchestrate.repositories.schemas import GraphOut, RepositoryOut
+from orchestrate.repositories.schemas import GraphOut, MergePolicyOut, RepositoryOut
 
 repo_app = typer.Typer(
     help="Register the repositories agents work on, and see how they depend on each other.",
@@ -170,3 +171,89 @@ def _origin(repository: RepositoryOut) -> str:
     if repository.seed:
         return "ORCHESTRATE_GITHUB_REPOSITORIES"
     return "cloned" if repository.cloned else "path"
+
+
+@repo_app.command("policy")
+def policy(
+    name: NameArgument,
+    approvals: Annotated[
+        int | None, typer.Option("--approvals", help="Approvals by trusted reviewers needed.")
+    ] = None,
+    require_check: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require-check",
+            help="A check that must succeed (repeatable; replaces the list). Without any, "
+            "every reported check must pass.",
+        ),
+    ] = None,
+    all_checks: Annotated[
+        bool,
+        typer.Option("--all-checks", help="Require no named check: every reported one must pass."),
+    ] = False,
+    method: Annotated[str | None, typer.Option("--method", help="merge, squash or rebase.")] = None,
+    auto_merge: Annotated[
+        bool | None,
+        typer.Option("--auto-merge/--no-auto-merge", help="Merge on its own once ready."),
+    ] = None,
+    up_to_date: Annotated[
+        bool | None,
+        typer.Option(
+            "--up-to-date/--no-up-to-date", help="Update a branch behind its base before merging."
+        ),
+    ] = None,
+    stale_approvals: Annotated[
+        bool | None,
+        typer.Option(
+            "--stale-approvals/--no-stale-approvals",
+            help="Count approvals given on an older head.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show a repository's merge policy, or change what the options name."""
+    if all_checks and require_check:
+        raise ValidationFailed("Give --require-check or --all-checks, not both")
+    checks = () if all_checks else None if require_check is None else tuple(require_check)
+    change = service.MergePolicyChange(
+        required_approvals=approvals,
+        required_checks=checks,
+        method=None if method is None else service.check_merge_method(method),
+        auto_merge=auto_merge,
+        require_up_to_date=up_to_date,
+        count_stale_approvals=stale_approvals,
+    )
+    if change.is_empty:
+        shown = run_with_runtime(
+            lambda rt: service.get_merge_policy(rt.uow(read_only=True), rt.settings, name)
+        )
+    else:
+        shown = run_with_runtime(
+            lambda rt: service.change_merge_policy(
+                rt.uow(), rt.settings, name, change, Actor.local_cli()
+            )
+        )
+    found = MergePolicyOut.of(shown)
+    if json_output:
+        print_json(found)
+        return
+    print_fields(
+        [
+            ("approvals", found.required_approvals),
+            ("checks", ", ".join(found.required_checks) or "every reported check"),
+            ("method", found.method),
+            ("auto-merge", "on" if found.auto_merge else "off"),
+            ("up to date", "required" if found.require_up_to_date else "not required"),
+            ("stale approvals", "count" if found.count_stale_approvals else "do not count"),
+            ("from", _policy_origin(found)),
+        ],
+        title=f"Merge policy of {found.repository}",
+    )
+
+
+def _policy_origin(found: MergePolicyOut) -> str:
+    if found.seed:
+        return "default (a seed repository: register it with repo add to change it)"
+    if found.default:
+        return "default"
+    return f"set by {found.updated_by} at {found.updated_at}"

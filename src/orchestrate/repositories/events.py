@@ -34,3 +34,16 @@ class RepositoryDependencyRemoved(DomainEvent):
     event_type: ClassVar[str] = "repository.dependency_removed"
     name: str
     depends_on: str
+
+
+class RepositoryMergePolicyChanged(DomainEvent):
+    """The repository's merge policy is now this (the whole policy, not the difference)."""
+
+    event_type: ClassVar[str] = "repository.merge_policy_changed"
+    name: str
+    required_approvals: int
+    required_checks: list[str]
+    method: str
+    auto_merge: bool
+    require_up_to_date: bool
+    count_stale_approvals: bool

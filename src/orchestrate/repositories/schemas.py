@@ -1,4 +1,4 @@
-"""Request and response models of ``/api/repositories``."""
+"""Request and response models of ``/api/repositories`` (and a repository's merge policy)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestrate.repositories.merge_policy import (
+    DEFAULT_POLICY,
+    MAX_APPROVALS,
+    MAX_REQUIRED_CHECKS,
+    MergePolicyChange,
+    RepositoryMergePolicy,
+    check_method,
+)
 from orchestrate.repositories.models import (
     DEFAULT_REMOTE,
     NAME_MAX_LENGTH,
@@ -122,4 +130,79 @@ class GraphOut(BaseModel):
             order=list(graph.order),
             cycles=[list(cycle) for cycle in graph.cycles],
             warnings=list(graph.warnings),
+        )
+
+
+class MergePolicyIn(BaseModel):
+    """The whole policy: a field left out takes its default (``PUT`` replaces)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    required_approvals: int = Field(
+        default=DEFAULT_POLICY.required_approvals,
+        ge=0,
+        le=MAX_APPROVALS,
+        description="Approvals by trusted reviewers needed to merge.",
+    )
+    required_checks: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_REQUIRED_CHECKS,
+        description="Checks that must succeed, by name; empty: every reported check must "
+        "pass. A required check not reported yet is pending.",
+        examples=[["test", "lint"]],
+    )
+    method: str = Field(default=DEFAULT_POLICY.method.value, description="merge, squash or rebase.")
+    auto_merge: bool = Field(
+        default=DEFAULT_POLICY.auto_merge,
+        description="The shepherd merges on its own once the pull request is ready.",
+    )
+    require_up_to_date: bool = Field(
+        default=DEFAULT_POLICY.require_up_to_date,
+        description="A branch behind its base is updated before it merges.",
+    )
+    count_stale_approvals: bool = Field(
+        default=DEFAULT_POLICY.count_stale_approvals,
+        description="An approval of an older head still counts (false: only approvals of "
+        "the current head).",
+    )
+
+    def to_change(self) -> MergePolicyChange:
+        return MergePolicyChange(
+            required_approvals=self.required_approvals,
+            required_checks=tuple(self.required_checks),
+            method=check_method(self.method),
+            auto_merge=self.auto_merge,
+            require_up_to_date=self.require_up_to_date,
+            count_stale_approvals=self.count_stale_approvals,
+        )
+
+
+class MergePolicyOut(BaseModel):
+    repository: str = Field(examples=["octo/app"])
+    required_approvals: int
+    required_checks: list[str]
+    method: str
+    auto_merge: bool
+    require_up_to_date: bool
+    count_stale_approvals: bool
+    default: bool = Field(description="No policy is stored: these are the defaults.")
+    seed: bool = Field(description="From ORCHESTRATE_GITHUB_REPOSITORIES: always the default.")
+    updated_at: datetime | None
+    updated_by: str | None
+
+    @classmethod
+    def of(cls, shown: RepositoryMergePolicy) -> MergePolicyOut:
+        policy = shown.policy
+        return cls(
+            repository=shown.repository,
+            required_approvals=policy.required_approvals,
+            required_checks=list(policy.required_checks),
+            method=policy.method.value,
+            auto_merge=policy.auto_merge,
+            require_up_to_date=policy.require_up_to_date,
+            count_stale_approvals=policy.count_stale_approvals,
+            default=shown.is_default,
+            seed=shown.is_seed,
+            updated_at=shown.updated_at,
+            updated_by=shown.updated_by,
         )

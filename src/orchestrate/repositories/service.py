@@ -5,12 +5,13 @@ is (its top, resolved absolute); a URL is cloned into
 ``$ORCHESTRATE_HOME/repositories/<owner>/<name>`` before anything is stored, so a
 failed clone stores nothing and leaves no directory. The default branch is the one
 given, else the remote's ``HEAD``, else the branch checked out. Removing a repository
-removes its row and its declared dependencies, and the clone only when Orchestrate made
-it: a user's own work tree is never touched.
+removes its row, its declared dependencies and its merge policy, and the clone only when
+Orchestrate made it: a user's own work tree is never touched.
 
 Every change needs the ``write`` permission (operators and admins), and writes an
-audit record and an event in its transaction. Reads merge in the seed setting
-(``registry.py``). Other capabilities ask :func:`repository_index` — which repositories
+audit record and an event in its transaction. Each repository has a merge policy
+(``merge_policy.py``, ``policies.py``), the default until changed. Reads merge in the
+seed setting (``registry.py``). Other capabilities ask :func:`repository_index` — which repositories
 are managed and where their work trees are — instead of reading settings.
 """
 
@@ -34,6 +35,14 @@ from orchestrate.repositories.dependencies import declare_dependency, remove_dep
 from orchestrate.repositories.events import RepositoryRemoved
 from orchestrate.repositories.graph import build_graph
 from orchestrate.repositories.manifests import Manifests, read_manifests
+from orchestrate.repositories.merge_policy import (
+    DEFAULT_POLICY,
+    MergeMethodName,
+    MergePolicy,
+    MergePolicyChange,
+    RepositoryMergePolicy,
+)
+from orchestrate.repositories.merge_policy import check_method as check_merge_method
 from orchestrate.repositories.models import (
     SEED_SETTING,
     Edge,
@@ -46,6 +55,7 @@ from orchestrate.repositories.models import (
     check_forge,
     name_key,
 )
+from orchestrate.repositories.policies import change_merge_policy, get_merge_policy
 from orchestrate.repositories.registry import (
     RepositoryIndex,
     cache_root,
@@ -57,20 +67,28 @@ from orchestrate.repositories.registry import (
 from orchestrate.repositories.sources import against as absolute_source
 
 __all__ = [
+    "DEFAULT_POLICY",
     "SEED_SETTING",
     "Edge",
     "EdgeSource",
     "Evidence",
     "Forge",
+    "MergeMethodName",
+    "MergePolicy",
+    "MergePolicyChange",
     "NewRepository",
     "Removal",
     "Repository",
     "RepositoryGraph",
     "RepositoryIndex",
+    "RepositoryMergePolicy",
     "absolute_source",
     "add_repository",
+    "change_merge_policy",
     "check_forge",
+    "check_merge_method",
     "declare_dependency",
+    "get_merge_policy",
     "get_repository",
     "list_repositories",
     "remove_dependency",
@@ -141,6 +159,7 @@ async def remove_repository(
             )
         repository = to_repository(row)
         await store.delete_dependencies_of(uow, key)
+        await store.delete_merge_policy_of(uow, key)
         await store.delete_row(uow, row)
         cache = cache_root(settings)
         clone_removed = row.is_cloned and _is_within(Path(row.path), cache)

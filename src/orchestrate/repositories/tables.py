@@ -1,4 +1,5 @@
-"""Tables of the repository registry: the repositories, and the dependencies declared.
+"""Tables of the repository registry: the repositories, the dependencies declared, and
+merge policies.
 
 ``repositories.name_key`` (the name case-folded) is unique: ``Octo/App`` and
 ``octo/app`` are one repository on GitHub and GitLab, so they are one here.
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orchestrate.core.db import Base, UTCDateTime
+from orchestrate.core.db import Base, JSONDocument, UTCDateTime
 
 
 class RepositoryRow(Base):
@@ -43,3 +44,23 @@ class RepositoryDependencyRow(Base):
     repository: Mapped[str] = mapped_column(String(200), primary_key=True)
     depends_on: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MergePolicyRow(Base):
+    """A registered repository's merge policy (``merge_policy.py``); none stored: the default.
+
+    Keyed by the repository's name key, like declared dependencies; removing the
+    repository removes its policy.
+    """
+
+    __tablename__ = "merge_policies"
+
+    repository: Mapped[str] = mapped_column(String(200), primary_key=True)
+    required_approvals: Mapped[int] = mapped_column(Integer)
+    required_checks: Mapped[list[str]] = mapped_column(JSONDocument)
+    method: Mapped[str] = mapped_column(String(20))
+    auto_merge: Mapped[bool] = mapped_column(Boolean)
+    require_up_to_date: Mapped[bool] = mapped_column(Boolean)
+    count_stale_approvals: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))

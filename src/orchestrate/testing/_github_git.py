@@ -45,6 +45,15 @@ class BareRepository:
         pairs = (line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
         return {pair[0]: pair[1] for pair in pairs}
 
+    def resolve(self, revision: str) -> str | None:
+        """The commit a branch name or sha names, None when there is none."""
+        done = self._git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+    def count(self, since: str, until: str) -> int:
+        """Commits reachable from ``until`` and not from ``since`` (both commits)."""
+        return int(self._git("rev-list", "--count", f"{since}..{until}").stdout.strip())
+
     def merged_tree(self, into: str, other: str) -> str | None:
         """The tree of merging ``other`` into ``into``; None when they conflict."""
         done = self._git("merge-tree", "--write-tree", into, other, check=False)

@@ -1,7 +1,10 @@
 """The fake GitHub's routes for repositories and pull requests: open, list, read, close,
-merge (with the head check) and update-branch, each validated as GitHub validates it."""
+merge (with the head check), update-branch and compare, each validated as GitHub
+validates it."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote
 
 from orchestrate.testing._github_http import (
     Answer,
@@ -168,6 +171,40 @@ def merge_pull(
     pull.merged_at = pull.closed_at = now_iso()
     emit_pull_request(state, repository, pull, request.user, "closed")
     return Answer(200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
+
+
+@route("GET", r"/compare/(?P<basehead>.+)")
+def compare(
+    state: GitHubState, request: RestRequest, repository: FakeRepository, args: list[str]
+) -> Answer:
+    """How two commits or branches compare (``BASE...HEAD``): counts only, no commit list.
+    Without git behind the repository nothing is ever behind."""
+    base, separator, head = unquote(args[0]).partition("...")
+    if not separator or not base or not head:
+        return error(404, "Not Found")
+    if repository.git is None:
+        ahead, behind = (0 if base == head else 1), 0
+    else:
+        base_sha, head_sha = repository.git.resolve(base), repository.git.resolve(head)
+        if base_sha is None or head_sha is None:
+            return error(404, "Not Found")
+        ahead = repository.git.count(base_sha, head_sha)
+        behind = repository.git.count(head_sha, base_sha)
+    status = {(0, 0): "identical", (1, 0): "ahead", (0, 1): "behind"}.get(
+        (min(ahead, 1), min(behind, 1)), "diverged"
+    )
+    return Answer(
+        200,
+        {
+            "url": f"{request.origin}/repos/{repository.full_name}/compare/{args[0]}",
+            "status": status,
+            "ahead_by": ahead,
+            "behind_by": behind,
+            "total_commits": ahead,
+            "commits": [],
+            "files": [],
+        },
+    )
 
 
 @route("PUT", r"/pulls/(?P<number>\d+)/update-branch")

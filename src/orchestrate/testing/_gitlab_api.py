@@ -102,7 +102,12 @@ def _merge_request_route(world: World, call: Call, project: Project, mr: MergeRe
         case ("GET",):
             if _flag(call.params.get("include_rebase_in_progress")):
                 return Reply(200, _with_rebase_state(world, project, mr))
-            return Reply(200, merge_request_json(o, project, mr))
+            data = merge_request_json(o, project, mr)
+            if _flag(call.params.get("include_diverged_commits_count")):
+                data["diverged_commits_count"] = project.commits_since(
+                    mr.target_branch, mr.base_sha
+                )
+            return Reply(200, data)
         case ("PUT",):
             return Reply(200, _update_merge_request(world, project, mr, call.params))
         case ("PUT", "merge"):
@@ -291,7 +296,7 @@ def _merge(
     if mr.squash:
         mr.squash_commit_sha = new_sha()
     mr.merge_commit_sha = None if project.merge_method == "ff" else new_sha()
-    project.branches[mr.target_branch] = mr.merge_commit_sha or mr.squash_commit_sha or mr.sha
+    world.push(project, mr.target_branch, mr.merge_commit_sha or mr.squash_commit_sha or mr.sha)
     mr.state = "merged"
     mr.updated_at = now()
     return merge_request_json(world.origin, project, mr)

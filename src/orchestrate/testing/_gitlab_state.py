@@ -161,6 +161,17 @@ class Project:
     merge_method: str = "merge"
     only_allow_merge_if_all_discussions_are_resolved: bool = False
     only_allow_merge_if_pipeline_succeeds: bool = False
+    history: dict[str, list[str]] = field(default_factory=dict)
+    """Every sha each branch was pushed to, in order (the fake has no commits to count)."""
+
+    def commits_since(self, branch: str, sha: str) -> int:
+        """Pushes to ``branch`` after it was at ``sha``: the fake's count of the commits a
+        branch based on ``sha`` lacks (one per push; 1 when ``sha`` is not in its history)."""
+        current = self.branches.get(branch)
+        if current is None or current == sha:
+            return 0
+        pushed = self.history.get(branch, [])
+        return len(pushed) - 1 - pushed.index(sha) if sha in pushed else 1
 
     def json(self, origin: str) -> JsonObject:
         namespace, _, name = self.path.rpartition("/")
@@ -393,6 +404,9 @@ class World:
     def push(self, project: Project, branch: str, sha: str | None = None) -> str:
         """Move ``branch`` (created if new) to ``sha``; its open merge requests follow."""
         sha = sha or new_sha()
+        if branch in project.branches and branch not in project.history:
+            project.history[branch] = [project.branches[branch]]
+        project.history.setdefault(branch, []).append(sha)
         project.branches[branch] = sha
         for mr in project.merge_requests.values():
             if mr.state == "opened" and mr.source_branch == branch:

@@ -22,6 +22,9 @@ never on ``sender``):
   pull request, and a workflow run of a fork has another head repository; neither
   starts a fixer. The repository must be managed too (an agent needs its clone).
 
+The association test itself is the forges' (``is_trusted_association``), shared with
+the merge controller, which counts only trusted reviewers' approvals.
+
 Text from trusted authors is still quoted as data (``quoting.py``): trust decides
 whether to act, not whether to obey.
 """
@@ -31,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrate.forges.service import ForgeEvent, Person
+from orchestrate.forges.service import ForgeEvent, Person, is_trusted_association
 
 TRUSTED_SETTING = "ORCHESTRATE_GITHUB_TRUSTED_ASSOCIATIONS"
 
@@ -52,9 +55,9 @@ class Author:
 
 def untrusted_reason(author: Author, trusted: Sequence[str]) -> str | None:
     """Why the automation must not act for ``author``, or None when it may."""
-    association = (author.association or "").upper()
-    if association and association in trusted:
+    if is_trusted_association(author.association, trusted):
         return None
+    association = (author.association or "").upper()
     who = f"{author.role} @{author.login}" if author.login else author.role
     shown = association or "(none given)"
     setting = f"{TRUSTED_SETTING}={','.join(trusted)}" if trusted else f"{TRUSTED_SETTING} empty"

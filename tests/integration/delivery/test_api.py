@@ -7,7 +7,7 @@ import httpx
 
 from orchestrate.auth.models import Role
 from orchestrate.core.runtime import Runtime
-from orchestrate.testing import FakeGitHub
+from orchestrate.testing import Failure, FakeGitHub
 from tests.integration.agents.conftest import AgentRunner
 from tests.integration.delivery.conftest import (
     GITHUB_REPO,
@@ -142,7 +142,7 @@ class TestReading:
 
 
 class TestMerging:
-    async def test_a_refusal_is_a_409_with_the_forges_reason_then_a_merge_succeeds(
+    async def test_not_ready_then_refused_with_the_forges_reason_then_merged(
         self,
         api: httpx.AsyncClient,
         tokens: Tokens,
@@ -154,16 +154,18 @@ class TestMerging:
         run = await run_agent(runtime, project)
         await api.post("/api/pull-requests", json={"agent_id": run.id}, headers=operator)
 
-        refused = await api.post(
-            f"{BASE}/1/merge", json={"expected_head_sha": "0" * 40}, headers=operator
-        )
+        waiting = await api.post(f"{BASE}/1/merge", json={}, headers=operator)
+        on_github.add_review(GITHUB_REPO, 1, user="alice", verdict="APPROVED")
+        on_github.fail_next(Failure(405, "Protected branch", method="PUT", path_contains="/merge"))
+        refused = await api.post(f"{BASE}/1/merge", json={}, headers=operator)
         bad_method = await api.post(
             f"{BASE}/1/merge", json={"method": "fast-forward"}, headers=operator
         )
         by_viewer = await api.post(f"{BASE}/1/merge", json={}, headers=bearer(tokens[Role.VIEWER]))
         merged = await api.post(f"{BASE}/1/merge", json={"method": "rebase"}, headers=operator)
 
-        assert_problem(refused, 409, "The forge refused to merge octo/app#1")
+        assert_problem(waiting, 409, "approval")
+        assert_problem(refused, 409, "The forge refused to merge octo/app#1: Protected branch")
         assert bad_method.status_code == 422
         assert by_viewer.status_code == 403
         assert merged.status_code == 200, merged.text

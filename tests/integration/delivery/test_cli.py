@@ -12,7 +12,7 @@ import pytest
 from typer.testing import Result
 
 from orchestrate.core.runtime import Runtime
-from orchestrate.testing import FakeGitHub
+from orchestrate.testing import Failure, FakeGitHub
 from tests.integration.agents.conftest import AgentRunner
 from tests.integration.cli.support import Cli, make_cli
 from tests.integration.delivery.conftest import (
@@ -67,10 +67,11 @@ async def test_create_list_show_and_merge(
     assert json.loads(shown.output)["fresh"] is True
     assert GITHUB_REPO in table.output
 
+    on_github.add_review(GITHUB_REPO, 1, user="alice", verdict="APPROVED")
     merged = await invoke(pr, "pr", "merge", "1", "--repo", GITHUB_REPO, "--method", "squash")
 
     assert merged.exit_code == 0, merged.output
-    assert f"Merged {GITHUB_REPO}#1 (squash)" in merged.output
+    assert f"Merged {GITHUB_REPO}#1" in merged.output
     assert on_github.pull_request(GITHUB_REPO, 1).merged
 
 
@@ -108,18 +109,23 @@ async def test_create_explains_what_is_missing(
     assert unknown.exit_code == 1
 
 
-async def test_a_refused_merge_prints_the_forges_reason_and_exits_1(
+async def test_a_merge_not_allowed_yet_or_refused_says_why_and_exits_1(
     pr: Cli, runtime: Runtime, project: Project, on_github: FakeGitHub
 ) -> None:
     run = await run_agent(runtime, project)
     await invoke(pr, "pr", "create", run.id)
+    waiting = await invoke(pr, "pr", "merge", "1", "--repo", GITHUB_REPO)
+    on_github.add_review(GITHUB_REPO, 1, user="alice", verdict="APPROVED")
+    on_github.fail_next(Failure(405, "Protected branch", method="PUT", path_contains="/merge"))
 
-    refused = await invoke(pr, "pr", "merge", "1", "--repo", GITHUB_REPO, "--sha", "0" * 40)
+    refused = await invoke(pr, "pr", "merge", "1", "--repo", GITHUB_REPO)
     bad_method = await invoke(pr, "pr", "merge", "1", "--repo", GITHUB_REPO, "--method", "fast")
     missing = await invoke(pr, "pr", "show", "99", "--repo", GITHUB_REPO)
 
+    assert waiting.exit_code == 1
+    assert "approval" in waiting.output
     assert refused.exit_code == 1
-    assert "The forge refused to merge octo/app#1" in refused.output
+    assert "The forge refused to merge octo/app#1: Protected branch" in refused.output
     assert not on_github.pull_request(GITHUB_REPO, 1).merged
     assert bad_method.exit_code == 2
     assert missing.exit_code == 1

@@ -12,10 +12,17 @@ from orchestrate.core.errors import Conflict, PermissionDenied
 from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.runtime import Runtime
 from orchestrate.delivery import service as delivery
-from orchestrate.testing import FakeGitHub
+from orchestrate.testing import Failure, FakeGitHub
+from tests.integration.agents.conftest import git
 from tests.integration.delivery.conftest import GITHUB_REPO, Project, run_agent, run_jobs
 
 SYSTEM = Actor.system("test")
+
+
+async def event_types(runtime: Runtime, *patterns: str) -> list[str]:
+    async with runtime.uow(read_only=True) as uow:
+        found = await read_events(uow.session, only=EventFilter(types=patterns))
+    return [event.type for event in found]
 
 
 async def opened(runtime: Runtime, project: Project) -> delivery.PullRequest:
@@ -78,11 +85,17 @@ class TestShow:
         assert view.pull_request == pull_request
 
 
+def approve(github: FakeGitHub, number: int) -> None:
+    """What the default merge policy asks for: one trusted reviewer's approval."""
+    github.add_review(GITHUB_REPO, number, user="alice", verdict="APPROVED")
+
+
 class TestMerge:
-    async def test_a_merge_lands_on_the_base_branch_and_is_recorded(
+    async def test_an_approved_pull_request_merges_and_is_recorded(
         self, runtime: Runtime, project: Project, on_github: FakeGitHub
     ) -> None:
         pull_request = await opened(runtime, project)
+        approve(on_github, pull_request.number)
 
         merged = await delivery.merge_pull_request(
             runtime.uow(),
@@ -90,46 +103,61 @@ class TestMerge:
             GITHUB_REPO,
             pull_request.number,
             SYSTEM,
-            method=delivery.MergeMethod.SQUASH,
+            method=delivery.MergeMethod.MERGE,
         )
 
         assert merged.state is delivery.PullRequestState.MERGED
         assert merged.merged_at is not None
         assert on_github.pull_request(GITHUB_REPO, pull_request.number).merged
-        assert project.remote_head("main") != pull_request.head_sha  # a squash commit
+        # --method merge replaced the policy's squash: the branch's commit is on main.
+        assert (
+            git(project.remote, "merge-base", "--is-ancestor", pull_request.head_sha, "main") == ""
+        )
+        assert await event_types(runtime, "pull_request.*", "forge.pull_request_merged") == [
+            "pull_request.opened",
+            "forge.pull_request_merged",
+            "pull_request.state_changed",
+        ]
+
+    async def test_without_the_approval_the_policy_asks_for_nothing_is_merged(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        pull_request = await opened(runtime, project)
+
+        with pytest.raises(delivery.NotReadyToMerge, match="approval") as waiting:
+            await delivery.merge_pull_request(
+                runtime.uow(), runtime.settings, GITHUB_REPO, pull_request.number, SYSTEM
+            )
+
+        assert waiting.value.context["reasons"] == ["approvals_missing"]
+        assert not on_github.pull_request(GITHUB_REPO, pull_request.number).merged
 
     async def test_a_merge_refused_by_the_forge_says_why_and_changes_nothing(
         self, runtime: Runtime, project: Project, on_github: FakeGitHub
     ) -> None:
         pull_request = await opened(runtime, project)
+        approve(on_github, pull_request.number)
+        protected = 'Required status check "ci" is expected.'
+        on_github.fail_next(Failure(405, protected, method="PUT", path_contains="/merge"))
 
         with pytest.raises(delivery.MergeRefused) as refused:
             await delivery.merge_pull_request(
-                runtime.uow(),
-                runtime.settings,
-                GITHUB_REPO,
-                pull_request.number,
-                SYSTEM,
-                expected_head_sha="0" * 40,
+                runtime.uow(), runtime.settings, GITHUB_REPO, pull_request.number, SYSTEM
             )
 
-        assert refused.value.reason
-        assert refused.value.reason in str(refused.value)
+        assert protected in refused.value.reason
+        assert protected in str(refused.value)
         assert not on_github.pull_request(GITHUB_REPO, pull_request.number).merged
         still = await delivery.get_pull_request(
             runtime.uow(read_only=True), GITHUB_REPO, pull_request.number
         )
         assert still.state is delivery.PullRequestState.OPEN
-        async with runtime.uow(read_only=True) as uow:
-            [event] = await read_events(
-                uow.session, only=EventFilter(types=("pull_request.merge_refused",))
-            )
-        assert event.payload["reason"] == refused.value.reason
 
     async def test_a_merged_pull_request_is_not_merged_again(
         self, runtime: Runtime, project: Project, on_github: FakeGitHub
     ) -> None:
         pull_request = await opened(runtime, project)
+        approve(on_github, pull_request.number)
         args = (runtime.settings, GITHUB_REPO, pull_request.number, SYSTEM)
         await delivery.merge_pull_request(runtime.uow(), *args)
 
@@ -140,6 +168,7 @@ class TestMerge:
         self, runtime: Runtime, project: Project, on_github: FakeGitHub
     ) -> None:
         pull_request = await opened(runtime, project)
+        approve(on_github, pull_request.number)
         viewer = Actor(name="test:viewer", role=Role.VIEWER, source="test")
 
         with pytest.raises(PermissionDenied):

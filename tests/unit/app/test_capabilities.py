@@ -147,6 +147,7 @@ NOT_GROWING = {
     "repositories",
     "repository_dependencies",
     "pull_requests",  # one row per pull request opened: kept, like the stories they deliver
+    "merge_policies",  # at most one row per registered repository
 }
 
 

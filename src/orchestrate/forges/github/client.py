@@ -202,6 +202,20 @@ class GitHubClient:
             lambda gh: gh.rest.issues.async_add_labels(owner, name, number, labels=list(labels)),
         )
 
+    async def commits_behind_base(self, repository: str, number: int) -> int:
+        """GitHub's comparison of the base branch with the head commit (``behind_by``);
+        ``mergeable_state`` says ``behind`` only under a branch protection rule."""
+        pull_request = await self.get_pull_request(repository, number)
+        owner, name = split(repository)
+        basehead = f"{pull_request.base_branch}...{pull_request.head_sha}"
+        response = await self._session.call(
+            repository,
+            f"comparing pull request #{number} of {repository} with its base",
+            lambda gh: gh.rest.repos.async_compare_commits(owner, name, basehead),
+        )
+        behind = mapping(response.json()).get("behind_by")
+        return behind if isinstance(behind, int) and behind > 0 else 0
+
     async def update_branch(self, repository: str, number: int, *, expected_head_sha: str) -> None:
         owner, name = split(repository)
         await self._session.call(

@@ -124,6 +124,17 @@ def marked_review(discussion: Document, url: str) -> Review | None:
     return note_review(notes[0], verdict, url)
 
 
+_STATE_KINDS = frozenset({"approval", "reviewer"})
+
+
+def is_recorded_by_gitlab(review: Review) -> bool:
+    """Whether GitLab itself holds the review's verdict (an approval, a reviewer's state),
+    rather than a note's marker, which anyone able to comment can write. GitLab lets only
+    those allowed to approve a merge request approve it, so such a verdict is a member's."""
+    kind, separator, _ = review.id.partition(":")
+    return bool(separator) and kind in _STATE_KINDS
+
+
 def state_review(kind: str, entry: Document, verdict: ReviewVerdict, url: str) -> Review:
     """A review known only as a state: an approval, or a reviewer's GitLab state."""
     author = person(mapping(entry, "user"))

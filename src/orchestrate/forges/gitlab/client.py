@@ -299,6 +299,21 @@ class GitLabClient:
 
     # -- branch update and merge -----------------------------------------------------------
 
+    async def commits_behind_base(self, repository: str, number: int) -> int:
+        """GitLab's ``diverged_commits_count``: commits of the target branch the source
+        branch lacks."""
+
+        def work() -> int:
+            data = (
+                self._project(repository)
+                .mergerequests.get(number, include_diverged_commits_count=True)
+                .attributes
+            )
+            count = convert.integer(data, "diverged_commits_count")
+            return count if count is not None and count > 0 else 0
+
+        return await self._run(work, _merge_request(repository, number))
+
     async def update_branch(self, repository: str, number: int, *, expected_head_sha: str) -> None:
         """GitLab's rebase, then wait until it is done (``rebase_in_progress``)."""
 

@@ -3,8 +3,8 @@
 One per (repository, branch) — ``repository_key`` is the name case-folded, as the
 registry compares names — which makes opening one idempotent across retries.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 09:00:00.000000
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import orchestrate.core.db
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
