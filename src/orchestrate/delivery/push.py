@@ -1,7 +1,8 @@
 """Pushing an agent's branch to its repository's remote, with the host's git.
 
-Through ``core.git``: the branch's head is read from the repository (a worktree shares its refs, and the
-agent's worktree may already be cleaned up), then pushed as that exact commit:
+With ``core.git``'s runner: the branch's head is read from the repository (a worktree
+shares its refs, and the agent's worktree may already be cleaned up), then pushed as
+that exact commit:
 ``git push --porcelain REMOTE -- SHA:refs/heads/BRANCH``. Pushing the same commit
 again changes nothing on the remote, so a job that resumes after a crash re-runs the
 push safely. No hook of the repository runs (``core.hooksPath=/dev/null``), git never
