@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 from orchestrate.agents.continuation import (
     AgentOutcome,
     StoredContinuation,
+    announce_end_when_committed,
     inline_continuation,
 )
 from orchestrate.agents.events import STATE_EVENTS, AgentCreated
@@ -140,6 +141,7 @@ def transition(
         _end_children_when_committed(uow, row)
         if follows_story(row):
             follow_story_when_committed(uow, row)
+        announce_end_when_committed(uow, row)
     if reason:
         reason = process_masker().mask(reason)
     if target is AgentState.FAILED and reason:

@@ -328,6 +328,16 @@ class Settings(BaseSettings):
         description="GitLab access token (scope api) Orchestrate acts with on merge "
         "requests; when unset, the stored secret GITLAB_TOKEN is used.",
     )
+    pr_draft: bool = Field(
+        default=False,
+        description="Open the pull requests of completed agent runs as drafts "
+        "(`pr create --draft` overrides it for one).",
+    )
+    pr_labels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Labels added to every pull request Orchestrate opens, besides "
+        "`orchestrate` (comma-separated).",
+    )
     api_max_body_bytes: int = Field(
         default=1024**2, ge=1024, description="Largest JSON request body the API accepts."
     )
@@ -359,7 +369,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s) URL such as https://gitlab.com (got {value!r})")
         return url
 
-    @field_validator("approval_tools", "github_trusted_associations", mode="before")
+    @field_validator("approval_tools", "github_trusted_associations", "pr_labels", mode="before")
     @classmethod
     def _split_tool_names(cls, value: object) -> object:
         if isinstance(value, str):
