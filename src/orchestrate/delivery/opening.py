@@ -89,14 +89,23 @@ async def open_for_agent(
     *,
     draft: bool | None = None,
     finish: Finisher | None = None,
+    only_from_default: bool = False,
 ) -> Opened:
     """Push a completed agent's branch and open its pull request (once).
+
+    ``only_from_default``: open it only when the agent's work started from the
+    repository's default branch — what opening on completion asks. An agent that
+    started from another branch (a fixer on a pull request's branch) did work that
+    belongs to that branch, not to a new pull request against the default branch;
+    asked explicitly (``pr create``), it is opened all the same.
 
     Raises ``NothingToDeliver`` when there is nothing to open, ``ConfigurationError``
     without forge credentials, ``IntegrationError`` when git or the forge fails.
     """
     auth.authorize(actor, auth.Permission.WRITE)
     delivery = await _plan(uow, settings, agent_id)
+    if only_from_default:
+        await _check_from_default(delivery)
     branch = delivery.agent.branch
     assert branch is not None
     async with uow.sibling(read_only=True) as reader:
@@ -151,6 +160,22 @@ async def _plan(uow: UnitOfWork, settings: Settings, agent_id: str) -> Delivery:
         head=head,
         story=await _story(uow, agent.story_id),
     )
+
+
+async def _check_from_default(delivery: Delivery) -> None:
+    agent, repository = delivery.agent, delivery.repository
+    assert agent.repo_path is not None
+    assert agent.base_commit is not None
+    started_there = await push.branches_from(
+        Path(agent.repo_path), agent.base_commit, delivery.base, repository.remote
+    )
+    if not started_there:
+        raise NothingToDeliver(
+            f"Agent {agent.id} started from {agent.base_ref or agent.base_commit}, not from "
+            f"{repository.name}'s default branch {delivery.base}: its work belongs to that "
+            f"branch; open a pull request for it with 'orchestrate pr create {agent.id}'",
+            agent_id=agent.id,
+        )
 
 
 async def _registered(

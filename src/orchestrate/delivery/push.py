@@ -52,6 +52,17 @@ async def branch_head(repo: Path, branch: str, base_commit: str) -> BranchHead |
     return BranchHead(sha, int(counted.stdout.strip() or 0))
 
 
+async def branches_from(repo: Path, commit: str, branch: str, remote: str) -> bool | None:
+    """Whether ``commit`` is in the history of ``branch`` (the local branch, else the
+    remote's copy of it); None when ``repo`` has neither."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"):
+        exists = await _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        if exists.ok:
+            found = await _git(repo, "merge-base", "--is-ancestor", commit, ref)
+            return found.returncode == 0
+    return None
+
+
 async def push_commit(repo: Path, remote: str, sha: str, branch: str) -> None:
     """Make ``branch`` on ``remote`` point at ``sha`` (a fast-forward or a new branch)."""
     result = await _git(

@@ -135,6 +135,7 @@ async def _open_pull_request(context: JobContext[OpenPullRequest]) -> None:
             context.payload.agent_id,
             Actor.system("delivery"),
             finish=context.complete_in,
+            only_from_default=True,
         )
     except NothingToDeliver as skipped:
         log.info("pull_request_not_opened", agent_id=context.payload.agent_id, reason=str(skipped))

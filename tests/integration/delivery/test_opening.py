@@ -112,6 +112,27 @@ class TestOnGitHub:
         with pytest.raises(delivery.NothingToDeliver, match="made no commit"):
             await delivery.open_for_agent(runtime.uow(), runtime.settings, run.id, SYSTEM)
 
+    async def test_an_agent_that_started_off_the_default_branch_opens_nothing_on_its_own(
+        self, runtime: Runtime, project: Project, on_github: FakeGitHub
+    ) -> None:
+        # A fixer on a pull request's branch: its work belongs there, not in a new one.
+        git(project.work_tree, "checkout", "-q", "-b", "feature")
+        (project.work_tree / "NOTES.md").write_text("feature work\n")
+        git(project.work_tree, "add", "NOTES.md")
+        identity = ("-c", "user.name=Dev", "-c", "user.email=dev@example.com")
+        git(project.work_tree, *identity, "commit", "-qm", "feature work")
+        run = await run_agent(runtime, project)
+
+        await run_jobs(runtime)
+
+        assert on_github.pull_requests(GITHUB_REPO) == []
+        assert project.remote_head(run.branch or "") is None
+        asked = await delivery.open_for_agent(runtime.uow(), runtime.settings, run.id, SYSTEM)
+        assert asked.is_new, "asked explicitly (pr create), it is opened"
+        assert [p.number for p in on_github.pull_requests(GITHUB_REPO)] == [
+            asked.pull_request.number
+        ]
+
     async def test_an_agent_on_an_unregistered_work_tree_opens_nothing(
         self, runtime: Runtime, project: Project, github: FakeGitHub
     ) -> None:
