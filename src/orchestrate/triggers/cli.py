@@ -46,7 +46,17 @@ def list_deliveries(
         print_json(found)
         return
     print_table(
-        ["id", "forge", "event", "action", "repository", "status", "attempts", "received", "delivery"],
+        [
+            "id",
+            "forge",
+            "event",
+            "action",
+            "repository",
+            "status",
+            "attempts",
+            "received",
+            "delivery",
+        ],
         (
             (
                 d.id,
