@@ -12,7 +12,8 @@ against the documented examples in ``tests/fixtures/gitlab-webhooks``):
   issue's ``object_attributes.action`` (``open`` → ``opened``, ``update`` →
   ``updated``, or ``labeled`` when the update added labels, ``merge`` → ``merged``,
   ``approved``…), ``created`` for a note, ``completed`` for a finished pipeline or job
-  (else its status: ``running``, ``pending``…), none for pushes;
+  (else its status: ``running``, ``pending``…), a release's ``created``/``updated``/
+  ``deleted``, a deployment's status, none for pushes;
 - the repository: ``project.path_with_namespace``;
 - people: GitLab says nothing of anyone's role (no ``author_association``); ``user`` is
   who acted. The author of a merge request or issue is known only when they are who
@@ -109,6 +110,11 @@ def action_of(kind: str, payload: Mapping[str, Any]) -> str | None:
         if status is None:
             return None
         return "completed" if status in _FINISHED else status
+    if kind == "release":
+        raw = text(payload.get("action"))
+        return {"create": "created", "update": "updated", "delete": "deleted"}.get(raw or "", raw)
+    if kind == "deployment":
+        return text(payload.get("status"))
     return None
 
 
