@@ -24,7 +24,7 @@ from tests.integration.triggers.test_deliveries import work
 from tests.integration.triggers.test_receiver import assert_problem
 from tests.support import GITLAB_WEBHOOKS, bearer
 
-TOKEN = "gl-webhook-token"  # noqa: S105 - a test secret
+TOKEN = "gl-webhook-token"
 URL = "/webhooks/gitlab"
 MERGE_REQUEST = (GITLAB_WEBHOOKS / "merge_request.open.json").read_bytes()
 
@@ -85,7 +85,10 @@ def gitlab_headers(
 
 
 async def deliver(
-    api: httpx.AsyncClient, body: bytes = MERGE_REQUEST, event: str = "Merge Request Hook", **kw: Any
+    api: httpx.AsyncClient,
+    body: bytes = MERGE_REQUEST,
+    event: str = "Merge Request Hook",
+    **kw: Any,
 ) -> httpx.Response:
     return await api.post(URL, content=body, headers=gitlab_headers(event, **kw))
 
@@ -244,9 +247,7 @@ class TestProcessing:
     ) -> None:
         actor = auth.Actor(name="test", role=Role.ADMIN, source="test")
         for text in (MR_PIPELINE, GITHUB_ONLY):
-            await pipelines.register_pipeline(
-                runtime.uow(), pipelines.PipelineSource(text), actor
-            )
+            await pipelines.register_pipeline(runtime.uow(), pipelines.PipelineSource(text), actor)
 
         await deliver(api)
         await work(runtime)

@@ -64,7 +64,8 @@ class TestMergeRequests:
         by_author = gitlab_event(
             "merge_request", gitlab_payload("merge_request.open.draft-by-author")
         )
-        assert by_someone.pull_request is not None and by_author.pull_request is not None
+        assert by_someone.pull_request is not None
+        assert by_author.pull_request is not None
         assert by_someone.pull_request.author.login is None
         assert by_author.pull_request.author.login == "root"
         assert by_author.is_draft is True
@@ -96,7 +97,8 @@ class TestNotes:
         assert review.id == "6a9c1750b37d513a43987b574953fceb50b03ce7"
         assert review.body == "Please handle the nil case here."
         assert review.author.login == "root"
-        assert event.pull_request is not None and event.pull_request.number == 1
+        assert event.pull_request is not None
+        assert event.pull_request.number == 1
         assert event.labels == ("Afterpod", "Element")
 
     def test_a_plain_comment_on_a_merge_request_is_no_review(self) -> None:
@@ -106,7 +108,8 @@ class TestNotes:
 
     def test_a_comment_on_an_issue_names_the_issue(self) -> None:
         event = gitlab_event("note", gitlab_payload("note.issue"))
-        assert event.issue is not None and event.issue.number == 17
+        assert event.issue is not None
+        assert event.issue.number == 17
         assert event.pull_request is None
 
 
@@ -126,7 +129,8 @@ class TestPipelinesAndJobs:
 
     def test_a_failed_pipeline_concludes_failure(self) -> None:
         event = gitlab_event("pipeline", gitlab_payload("pipeline.failed"))
-        assert event.check is not None and event.check.conclusion == "failure"
+        assert event.check is not None
+        assert event.check.conclusion == "failure"
 
     def test_a_running_pipeline_has_no_check_yet(self) -> None:
         event = gitlab_event("pipeline", gitlab_payload("pipeline.running"))
@@ -188,30 +192,32 @@ class TestHostilePayloads:
         kind=st.sampled_from(["merge_request", "note", "pipeline", "job", "push", "issue"]),
         payload=st.recursive(
             st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-            lambda children: st.lists(children, max_size=3)
-            | st.dictionaries(
-                st.sampled_from(
-                    [
-                        "object_attributes",
-                        "action",
-                        "labels",
-                        "changes",
-                        "merge_request",
-                        "user",
-                        "commits",
-                        "ref",
-                        "status",
-                        "position",
-                        "project",
-                        "last_commit",
-                        "added",
-                        "title",
-                        "previous",
-                        "current",
-                    ]
-                ),
-                children,
-                max_size=5,
+            lambda children: (
+                st.lists(children, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "object_attributes",
+                            "action",
+                            "labels",
+                            "changes",
+                            "merge_request",
+                            "user",
+                            "commits",
+                            "ref",
+                            "status",
+                            "position",
+                            "project",
+                            "last_commit",
+                            "added",
+                            "title",
+                            "previous",
+                            "current",
+                        ]
+                    ),
+                    children,
+                    max_size=5,
+                )
             ),
             max_leaves=20,
         ),
