@@ -30,8 +30,8 @@ from pathlib import Path
 
 import structlog
 
-from orchestrate.agents.tools.shell import GIT_LOCATION_VARIABLES
-from orchestrate.core.errors import ConfigurationError, Conflict, IntegrationError, ValidationFailed
+from orchestrate.core.errors import Conflict, IntegrationError, ValidationFailed
+from orchestrate.core.git import GitResult, run_git
 from orchestrate.core.sandbox.gitdirs import discard_private_store, record_branch
 
 log = structlog.get_logger(__name__)
@@ -72,17 +72,6 @@ class _Repository:
     @property
     def worktrees_root(self) -> Path:
         return self.root / WORKTREES_DIR
-
-
-@dataclass(frozen=True)
-class _GitResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def message(self) -> str:
-        return self.stderr.strip() or self.stdout.strip() or f"exit code {self.returncode}"
 
 
 async def create_workspace(
@@ -361,37 +350,6 @@ async def _worktree_lock(common_dir: Path) -> AsyncIterator[None]:
         os.close(descriptor)  # closing the descriptor releases the lock
 
 
-def _git_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.upper() not in GIT_LOCATION_VARIABLES}
-    # Optional locks off: reading status must not rewrite the user's index.
-    env.update(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
-    return env
-
-
-async def _git(cwd: Path, *args: str, time_limit: float = _GIT_TIME_LIMIT) -> _GitResult:
-    try:
-        process = await asyncio.create_subprocess_exec(
-            # No hook of the repository runs for git Orchestrate runs on an agent's behalf.
-            *("git", "-C", str(cwd), "-c", "core.hooksPath=/dev/null", *args),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=_git_environment(),
-        )
-    except FileNotFoundError:
-        raise ConfigurationError("git is not installed or not on PATH; install git") from None
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), time_limit)
-    except (TimeoutError, asyncio.CancelledError) as error:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
-        if isinstance(error, asyncio.CancelledError):
-            raise
-        raise IntegrationError(
-            f"git {args[0]} in {cwd} took longer than {time_limit:g} s and was stopped",
-            command=args[0],
-        ) from None
-    return _GitResult(
-        process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")
-    )
+async def _git(cwd: Path, *args: str, time_limit: float = _GIT_TIME_LIMIT) -> GitResult:
+    # No hook of the repository runs for git Orchestrate runs on an agent's behalf.
+    return await run_git(*args, cwd=cwd, time_limit=time_limit)

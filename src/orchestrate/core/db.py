@@ -189,6 +189,10 @@ def create_database(
         if database_path and database_path != ":memory:":
             Path(database_path).parent.mkdir(parents=True, exist_ok=True)
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # Every unit of work ends its transaction itself (commit, or rollback on close),
+        # so the pool's own rollback when a connection comes back would be a second one:
+        # with aiosqlite each is a trip to the connection's thread.
+        options["pool_reset_on_return"] = None
     else:
         options["pool_size"] = pool_size
         options["max_overflow"] = pool_size

@@ -309,7 +309,19 @@ def child_stream_path(parent: Path, call_id: str) -> Path:
     if not _SAFE_KEY.fullmatch(call_id):
         digest = hashlib.sha256(call_id.encode()).hexdigest()[:12]
         key = re.sub(r"[^A-Za-z0-9_-]+", "-", call_id)[:40].strip("-") + "-" + digest
-    return parent.with_name(f"{parent.stem}.{key}{parent.suffix}")
+    name = f"{parent.stem}.{key}{parent.suffix}"
+    if len(name.encode()) > _MAX_STREAM_NAME:
+        # Each level adds its call's id; deep trees would pass the file system's 255
+        # bytes. The chain is then replaced by its hash: the same parent and call give
+        # the same name when recording and replaying, and the name keeps its start.
+        digest = hashlib.sha256(name.encode()).hexdigest()[:20]
+        start = parent.stem.encode()[:_KEPT_STEM].decode(errors="ignore")
+        name = f"{start}.{digest}{parent.suffix}"
+    return parent.with_name(name)
+
+
+_MAX_STREAM_NAME = 200
+_KEPT_STEM = 100
 
 
 def _spawns(entry: CallLine | ErrorLine) -> bool:

@@ -182,6 +182,7 @@ def _agent_request(attempt: Attempt) -> agents.StartAgent:
         max_turns=int(values["max_turns"]) if values.get("max_turns") not in (None, "") else None,
         max_cost_usd=_money(values.get("max_cost_usd")),
         origin_key=f"pipeline-step:{attempt.step_row_id}:{attempt.number}",
+        force=_flag(values.get("force"), "force"),
         on_finished=agents.OnFinished(
             kinds.AGENT_FINISHED,
             kinds.AttemptRef(step=attempt.step_row_id, run=attempt.run_id, attempt=attempt.number),
@@ -191,6 +192,15 @@ def _agent_request(attempt: Attempt) -> agents.StartAgent:
 
 def _optional(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def _flag(value: Any, key: str) -> bool:
+    """A ``with:`` switch: true or false (as YAML or an expression renders it)."""
+    if value in (None, "", False, "false", "False"):
+        return False
+    if value in (True, "true", "True"):
+        return True
+    raise ValidationFailed(f"with: {key} must be true or false, got {value!r}")
 
 
 def _money(value: Any) -> Decimal | None:

@@ -13,91 +13,43 @@ import contextlib
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrate.core.errors import (
-    ConfigurationError,
     Conflict,
     IntegrationError,
     ValidationFailed,
 )
+from orchestrate.core.git import GitResult, git_environment, run_git
 from orchestrate.repositories.sources import ALLOWED_SCHEMES, without_password
 
-_GIT_LOCATION_VARIABLES = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_COMMON_DIR",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_NAMESPACE",
-        "GIT_CEILING_DIRECTORIES",
-    }
-)
 _READ_TIME_LIMIT = 30.0
 CLONE_TIME_LIMIT = 900.0
 _ERROR_LINES = 6
 
 
-@dataclass(frozen=True)
-class _GitResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    def error_text(self) -> str:
-        lines = [
-            line
-            for line in self.stderr.splitlines()
-            if line.strip() and not line.startswith("Cloning into")
-        ]
-        return without_password("\n".join(lines[-_ERROR_LINES:])) or f"exit {self.returncode}"
+def _error_text(result: GitResult) -> str:
+    """The last lines git wrote to stderr, any password of a URL in them removed."""
+    lines = [
+        line
+        for line in result.stderr.splitlines()
+        if line.strip() and not line.startswith("Cloning into")
+    ]
+    return without_password("\n".join(lines[-_ERROR_LINES:])) or f"exit {result.returncode}"
 
 
 def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.upper() not in _GIT_LOCATION_VARIABLES}
-    env.update(
-        GIT_TERMINAL_PROMPT="0",
-        GIT_OPTIONAL_LOCKS="0",
-        GIT_ALLOW_PROTOCOL=":".join(ALLOWED_SCHEMES),
-        # ssh asks no question either (an unknown host key fails the clone).
-        GIT_SSH_COMMAND=env.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+    return git_environment(
+        {
+            "GIT_ALLOW_PROTOCOL": ":".join(ALLOWED_SCHEMES),
+            # ssh asks no question either (an unknown host key fails the clone).
+            "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+        }
     )
-    return env
 
 
-async def _git(*args: str, time_limit: float = _READ_TIME_LIMIT) -> _GitResult:
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *("git", "-c", "core.hooksPath=/dev/null", *args),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=_environment(),
-        )
-    except FileNotFoundError:
-        raise ConfigurationError("git is not installed or not on PATH; install git") from None
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), time_limit)
-    except (TimeoutError, asyncio.CancelledError) as error:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
-        if isinstance(error, asyncio.CancelledError):
-            raise
-        raise IntegrationError(
-            f"git {args[2] if args[0] == '-C' else args[0]} took longer than "
-            f"{time_limit:g} s and was stopped",
-        ) from None
-    return _GitResult(
-        process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")
-    )
+async def _git(*args: str, time_limit: float = _READ_TIME_LIMIT) -> GitResult:
+    return await run_git(*args, time_limit=time_limit, env=_environment())
 
 
 async def work_tree_root(path: Path) -> Path:
@@ -135,7 +87,7 @@ async def clone(url: str, destination: Path, *, remote: str) -> None:
         )
         if not result.ok:
             raise IntegrationError(
-                f"Could not clone {without_password(url)}: {result.error_text()}",
+                f"Could not clone {without_password(url)}: {_error_text(result)}",
                 url=without_password(url),
             )
         try:

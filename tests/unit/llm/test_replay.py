@@ -261,6 +261,24 @@ class TestChildStreams:
         assert child == Path("/s/session.toolu_01.jsonl")
         assert child_stream_path(child, "toolu_07") == Path("/s/session.toolu_01.toolu_07.jsonl")
 
+    def test_a_deep_trees_stream_names_stay_short_and_distinct(self) -> None:
+        path = Path("/s/a-long-session-name-chosen-by-someone.jsonl")
+        seen = {path}
+        for level in range(12):  # deeper than any tree may grow
+            for sibling in ("toolu_01A09q90qw90lq917835lq9", "toolu_01A09q90qw90lq917835lq8"):
+                name = child_stream_path(path, sibling)
+                assert len(name.name.encode()) <= 255
+                assert name.parent == path.parent
+                assert name.name.startswith("a-long-session-name")
+                assert name.suffix == ".jsonl"
+                assert name not in seen, f"level {level}"
+                seen.add(name)
+            path = child_stream_path(path, "toolu_01A09q90qw90lq917835lq9")
+        again = Path("/s/a-long-session-name-chosen-by-someone.jsonl")
+        for _ in range(12):
+            again = child_stream_path(again, "toolu_01A09q90qw90lq917835lq9")
+        assert again == path, "recording and replaying name the same file"
+
     def test_a_hostile_call_id_cannot_leave_the_folder_or_collide(self) -> None:
         root = Path("/s/session.jsonl")
 

@@ -334,6 +334,8 @@ class AgentInputs(_Strict):
 
     task: str
     story: str | None = None
+    force: bool | str | None = None
+    """Take the story over from the agent active on it (an expression may give it)."""
     repo: str | None = None
     base_ref: str | None = None
     provider: str | None = None

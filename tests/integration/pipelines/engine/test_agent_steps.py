@@ -17,6 +17,8 @@ from orchestrate.core.jobs import JobRegistry, JobRunner
 from orchestrate.llm.provider import Provider
 from orchestrate.pipelines import service
 from orchestrate.pipelines.reactions import register_pipeline_jobs
+from orchestrate.stories import service as stories
+from orchestrate.stories.models import StoryChanges, StoryDraft, StoryStatus
 from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call
 from tests.integration.pipelines.engine.conftest import Pipelines, statuses
 
@@ -158,3 +160,53 @@ async def test_agent_step_is_audited_as_the_token_that_started_the_run(
         pipelines.runtime.uow(read_only=True), action="agent.start", subject=agent_id
     )
     assert [record.actor for record in page.items] == ["token:ci-bot"]
+
+
+async def test_an_agent_step_on_a_story_another_agent_holds_fails_unless_forced(
+    pipelines: Pipelines, repo: Path
+) -> None:
+    story = await stories.create_story(
+        pipelines.runtime.uow(), StoryDraft(title="Notes"), Actor.local_cli()
+    )
+    await stories.update_story(
+        pipelines.runtime.uow(), story.id, StoryChanges(status=StoryStatus.READY), Actor.local_cli()
+    )
+    holder = await agents.start_agent(
+        pipelines.runtime.uow(),
+        pipelines.runtime.settings,
+        agents.StartAgent(
+            type="doc-generator", task="hold it", story=story.id, repo=repo,
+            provider="openai", model="m", enqueue=False,
+        ),
+        Actor.local_cli(),
+    )  # fmt: skip
+    for name, force in (("polite", "false"), ("forceful", "true")):
+        await pipelines.register(
+            f"""
+            name: {name}
+            steps:
+              - id: write
+                agent: doc-generator
+                with:
+                  task: notes
+                  story: {story.id}
+                  force: {force}
+                  repo: {repo}
+                  provider: openai
+                  model: m
+            """
+        )
+
+    polite = await pipelines.trigger("polite")
+    await work(pipelines)
+    polite = await pipelines.get(polite.id)
+    assert polite.status.value == "failure"
+    assert f"Agent {holder.id}" in (polite.step("write").error or "")
+    assert "already working on story" in (polite.step("write").error or "")
+
+    forceful = await pipelines.trigger("forceful")
+    await work(pipelines)
+    forceful = await pipelines.get(forceful.id)
+    assert forceful.status.value == "success", forceful.step("write").error
+    taken = await stories.get_story(pipelines.runtime.uow(read_only=True), story.id)
+    assert taken.assignee == f"agent:{forceful.step('write').outputs['agent_id']}"
