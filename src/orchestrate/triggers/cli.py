@@ -16,7 +16,7 @@ from orchestrate.triggers import service
 from orchestrate.triggers.schemas import DeliveryOut, DeliverySummaryOut, ExplanationOut
 
 webhook_app = typer.Typer(
-    help="Inspect GitHub and GitLab webhook deliveries, process them again, replay payloads.",
+    help="Inspect GitHub and GitLab webhook deliveries; process again, replay payloads.",
     no_args_is_help=True,
 )
 
