@@ -204,7 +204,8 @@ def _plan_ci_fixer(event: ForgeEvent, settings: Settings, repository: str) -> Au
 
 def _plan_issue_story(event: ForgeEvent, settings: Settings, repository: str) -> Automation | None:
     issue = event.issue
-    if event.kind not in _ISSUE_EVENTS or issue is None:
+    if event.kind not in _ISSUE_EVENTS or issue is None or not issue.id:
+        # Without an id the story's origin key would be shared by every such issue.
         return None
     label = settings.automation_issue_label
     number = issue.number

@@ -201,7 +201,7 @@ def _not_selected(label: str, value: str, key: str, patterns: Sequence[str]) -> 
 def _check_paths(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     if filter.paths is None and filter.paths_ignore is None:
         return []
-    if event.kind == "push" and event.tag is not None:
+    if event.kind in ("push", "tag_push") and event.tag is not None:
         return []  # GitHub: "Path filters are not evaluated for pushes of tags."
     keys = " and ".join(k for k in ("paths", "paths_ignore") if getattr(filter, k) is not None)
     changed = event.changed_paths

@@ -83,6 +83,14 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _id(value: Any) -> str:
+    """An id GitLab sends as a number or a string; anything else is no id ("")."""
+    if isinstance(value, str):
+        return value[:100]
+    number = _int(value)
+    return "" if number is None else str(number)
+
+
 def kind_of(event_header: str, payload: Mapping[str, Any]) -> str:
     """The event's kind from ``X-Gitlab-Event`` (a system hook's from ``object_kind``)."""
     known = _KINDS.get(event_header.strip())
@@ -198,7 +206,7 @@ def _issue(payload: Mapping[str, Any], kind: str) -> Issue | None:
     if not isinstance(data, Mapping):
         return None
     return Issue(
-        id=str(data.get("id")),
+        id=_id(data.get("id")),
         number=_int(data.get("iid")),
         title=text(data.get("title")) or "",
         body=text(data.get("description")) or "",
@@ -217,7 +225,7 @@ def _review(payload: Mapping[str, Any], kind: str) -> Review | None:
     if note.get("type") != "DiffNote" and not isinstance(note.get("position"), Mapping):
         return None
     return Review(
-        id=str(note.get("discussion_id") or note.get("id")),
+        id=_id(note.get("discussion_id")) or _id(note.get("id")),
         state="commented",
         body=text(note.get("note")) or "",
         url=text(note.get("url")) or "",

@@ -259,3 +259,31 @@ class TestDeliveries:
         parsed = parse_delivery({"x-gitlab-event": "Merge Request Hook"}, body)
         assert (parsed.forge, parsed.kind, parsed.action) == ("gitlab", "merge_request", "opened")
         assert parsed.repository == "gitlabhq/gitlab-test"
+
+
+def test_an_id_that_is_not_a_number_or_text_is_no_id() -> None:
+    payload = gitlab_payload("issue.open")
+    payload["object_attributes"]["id"] = {"nested": ["x" * 10_000]}
+
+    event = gitlab_event("issue", payload)
+
+    assert event.issue is not None
+    assert event.issue.id == ""
+
+
+def test_path_filters_are_not_evaluated_for_tag_pushes() -> None:
+    from orchestrate.pipelines.spec import PipelineSpec
+    from orchestrate.triggers.routing import route
+
+    event = gitlab_event("tag_push", gitlab_payload("tag_push"))
+    pipeline = PipelineSpec.model_validate(
+        {
+            "name": "release",
+            "on": {"gitlab": [{"event": "tag_push", "tags": ["v*"], "paths": ["src/**"]}]},
+            "steps": [{"id": "a", "run": "true"}],
+        }
+    )
+
+    [verdict] = route(event, [pipeline], managed=["jsmith/example"])
+
+    assert verdict.matched, verdict.reasons
