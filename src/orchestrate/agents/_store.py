@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 from orchestrate.agents.continuation import (
     AgentOutcome,
     StoredContinuation,
+    announce_end_when_committed,
     inline_continuation,
 )
 from orchestrate.agents.events import STATE_EVENTS, AgentCreated
@@ -140,6 +141,7 @@ def transition(
         _end_children_when_committed(uow, row)
         if follows_story(row):
             follow_story_when_committed(uow, row)
+        announce_end_when_committed(uow, row)
     if reason:
         reason = process_masker().mask(reason)
     if target is AgentState.FAILED and reason:
@@ -238,39 +240,6 @@ async def agents_with_parents(uow: UnitOfWork, parent_ids: Sequence[str]) -> lis
     return list(await uow.session.scalars(query))
 
 
-async def ancestor_ids(uow: UnitOfWork, agent_id: str) -> list[str]:
-    """The parent, grandparent … of a run, nearest first, in one recursive query.
-
-    The walk stops after ``_MAX_ANCESTRY`` levels, so even a corrupt cycle of parents
-    cannot make it endless (a tree is at most ``max_agent_depth`` deep).
-    """
-    rows = await uow.session.scalars(_ANCESTORS, {"agent_id": agent_id})
-    found: list[str] = []
-    for ancestor in rows:
-        if ancestor in found or ancestor == agent_id:
-            break
-        found.append(str(ancestor))
-    return found
-
-
-def _ancestors_query() -> Select[Any]:
-    """``ancestor_ids``'s statement, built once: building a recursive query costs more
-    Python than running it."""
-    agents = _table(AgentRow)
-    start = (
-        select(agents.c.parent_id.label("id"), literal(1).label("depth"))
-        .where(agents.c.id == bindparam("agent_id"))
-        .cte("lineage", recursive=True)
-    )
-    parent = agents.alias("parent")
-    lineage = start.union_all(
-        select(parent.c.parent_id, start.c.depth + 1).where(
-            parent.c.id == start.c.id, start.c.depth < _MAX_ANCESTRY
-        )
-    )
-    return select(lineage.c.id).where(lineage.c.id.is_not(None)).order_by(lineage.c.depth)
-
-
 _MAX_ANCESTRY = 64
 
 
@@ -279,6 +248,44 @@ async def parent_state(uow: UnitOfWork, agent_id: str) -> AgentState | None:
     agents = _table(AgentRow)
     state = await uow.session.scalar(select(agents.c.state).where(agents.c.id == agent_id))
     return None if state is None else AgentState(state)
+
+
+async def lineage_budgets(uow: UnitOfWork, agent_id: str) -> list[Budget]:
+    """The budgets of ``agent_id`` and each of its ancestors, nearest first, in one
+    recursive query built once (building it costs more Python than running it).
+
+    The walk stops after ``_MAX_ANCESTRY`` levels, so even a corrupt cycle of parents
+    cannot make it endless (a tree is at most ``max_agent_depth`` deep)."""
+    rows = (await uow.session.execute(_LINEAGE_BUDGETS, {"agent_id": agent_id})).all()
+    found: list[Budget] = []
+    seen: set[str] = set()
+    for row in rows:
+        if row.id in seen:  # a corrupt cycle of parents: stop where it closes
+            break
+        seen.add(row.id)
+        found.append(_budget(row))
+    return found
+
+
+def _lineage_budgets_query() -> Select[Any]:
+    agents = _table(AgentRow)
+    start = select(
+        bindparam("agent_id", type_=agents.c.id.type).label("id"), literal(0).label("depth")
+    ).cte("lineage", recursive=True)
+    child = agents.alias("child")
+    lineage = start.union_all(
+        select(child.c.parent_id, start.c.depth + 1).where(
+            child.c.id == start.c.id,
+            child.c.parent_id.is_not(None),
+            start.c.depth < _MAX_ANCESTRY,
+        )
+    )
+    c = agents.c
+    return (
+        select(c.id, c.limits, c.tree_turns, c.tree_tokens, c.tree_cost_usd, c.tree_active_seconds)
+        .join_from(lineage, agents, c.id == lineage.c.id)
+        .order_by(lineage.c.depth)
+    )
 
 
 @dataclass(frozen=True)
@@ -305,20 +312,21 @@ async def budgets(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[Budget]:
             agents.tree_active_seconds,
         ).where(agents.id.in_(list(agent_ids)))
     )
-    by_id = {
-        row.id: Budget(
-            row.id,
-            limits_from_json(dict(row.limits)),
-            TreeTotals(
-                row.tree_turns or 0,
-                row.tree_tokens or 0,
-                Decimal(row.tree_cost_usd or 0),
-                row.tree_active_seconds or 0.0,
-            ),
-        )
-        for row in rows.all()
-    }
+    by_id = {row.id: _budget(row) for row in rows.all()}
     return [by_id[i] for i in agent_ids if i in by_id]
+
+
+def _budget(row: Any) -> Budget:
+    return Budget(
+        row.id,
+        limits_from_json(dict(row.limits)),
+        TreeTotals(
+            row.tree_turns or 0,
+            row.tree_tokens or 0,
+            Decimal(row.tree_cost_usd or 0),
+            row.tree_active_seconds or 0.0,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -916,4 +924,4 @@ async def delete_finished_agents(
 # Statements of the hot path, built once (they need ``_table``, defined above).
 _RECORD_OWN_CALL, _RECORD_ANCESTOR_CALL, _ADD_TREE_ACTIVE = _record_statements()
 _INSERT_CALL = insert(_table(AgentCallRow))
-_ANCESTORS = _ancestors_query()
+_LINEAGE_BUDGETS = _lineage_budgets_query()

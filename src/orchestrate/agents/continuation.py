@@ -11,6 +11,10 @@ needs nothing else from this capability and reads ``payload.outcome.state``, an 
 The agents capability cannot import its callers, so it enqueues the job as
 ``AgentFinished[CallerContext]``: the caller's context passes through as stored, and
 the caller's handler parses it into its own model like any job payload.
+
+Capabilities that follow every top-level run without having started it (delivery opens
+a pull request for a completed run's commits) subscribe to ``top_level_agent_ended``,
+announced in the transaction that ends the run, so what they enqueue commits with it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from orchestrate.agents.models import AgentState
+from orchestrate.agents.tables import AgentRow
+from orchestrate.core.hooks import Hook
 from orchestrate.core.jobs import JobKind, JobPayload, NewJob
 from orchestrate.core.uow import UnitOfWork
 
@@ -130,3 +136,41 @@ def run_inline(kind: JobKind[Any], handler: InlineContinuation) -> None:
 def inline_continuation(kind: str) -> InlineContinuation | None:
     """The handler ``run_inline`` registered for ``kind``, if any."""
     return _inline.get(kind)
+
+
+@dataclass(frozen=True)
+class AgentEnded:
+    """A top-level run reached a final state; what a follower needs to act on its work."""
+
+    agent_id: str
+    type: str
+    state: AgentState
+    story_id: str | None
+    repo_path: str | None
+    branch: str | None
+    base_commit: str | None
+
+
+top_level_agent_ended: Hook[AgentEnded] = Hook("agent.top_level_ended")
+"""Announced inside the transaction that ends a run without a parent (sub-agents' ends
+are their parent's business); a subscriber's error rolls that transaction back."""
+
+
+def announce_end_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
+    """Announce ``top_level_agent_ended`` just before the ending transaction commits."""
+    if row.parent_id is not None or not top_level_agent_ended.subscribers:
+        return
+
+    async def announce() -> None:
+        ended = AgentEnded(
+            agent_id=row.id,
+            type=row.type,
+            state=AgentState(row.state),
+            story_id=row.story_id,
+            repo_path=row.repo_path,
+            branch=row.branch,
+            base_commit=row.base_commit,
+        )
+        await top_level_agent_ended.announce(uow, ended)
+
+    uow.before_commit(announce)

@@ -131,7 +131,7 @@ async def load_saved(uow: UnitOfWork, row: AgentRow, *, new: bool = False) -> Sa
     """Read a run's ``SavedLoop`` in the caller's entered transaction. A ``new`` run (one
     that was ``created`` until now, in the transaction that starts it) has no transcript
     yet: its first message, the task, is stored here instead."""
-    ancestors = await store.ancestor_ids(uow, row.id) if row.parent_id else []
+    budgets = await store.lineage_budgets(uow, row.parent_id) if row.parent_id else []
     if new:
         first = await first_message(uow.sibling(read_only=True), store.to_run(row))
         await store.append_message(uow, row.id, 0, first)
@@ -142,8 +142,8 @@ async def load_saved(uow: UnitOfWork, row: AgentRow, *, new: bool = False) -> Sa
     return SavedLoop(
         messages=messages,
         calls=calls,
-        ancestors=ancestors,
-        budgets=await store.budgets(uow, ancestors),
+        ancestors=[budget.agent_id for budget in budgets],
+        budgets=budgets,
         leaked=Decimal(row.reserved_usd or 0),
     )
 

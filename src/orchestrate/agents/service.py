@@ -19,7 +19,13 @@ from typing import Any
 from orchestrate.agents import _store as store
 from orchestrate.agents import tree
 from orchestrate.agents.cleanup import cleanup_workspaces
-from orchestrate.agents.continuation import AgentFinished, AgentOutcome, OnFinished
+from orchestrate.agents.continuation import (
+    AgentEnded,
+    AgentFinished,
+    AgentOutcome,
+    OnFinished,
+    top_level_agent_ended,
+)
 from orchestrate.agents.definitions import get_definition, load_definitions
 from orchestrate.agents.models import (
     AgentDefinition,
@@ -48,6 +54,7 @@ from orchestrate.stories import service as stories
 
 __all__ = [
     "RUN_JOB",
+    "AgentEnded",
     "AgentFinished",
     "AgentOutcome",
     "AgentRun",
@@ -73,6 +80,7 @@ __all__ = [
     "run_job_of",
     "start_agent",
     "start_created",
+    "top_level_agent_ended",
     "transcript",
 ]
 
@@ -302,8 +310,8 @@ async def _add_children(
     async with uow:
         origins = [request.origin_key for _, _, request, _ in planned if request.origin_key]
         existing = await store.agents_with_origins(uow, origins)
-        lineage = [parent.id, *await store.ancestor_ids(uow, parent.id)]
-        budgets = await store.budgets(uow, lineage)
+        budgets = await store.lineage_budgets(uow, parent.id)
+        lineage = [budget.agent_id for budget in budgets] or [parent.id]
         started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
         created: list[str] = []
         for spawn, definition, request, provider in planned:

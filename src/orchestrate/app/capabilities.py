@@ -129,7 +129,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         routers=("orchestrate.repositories.api:router",),
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
-    Capability("forges"),  # forge adapters (GitHub); used by triggers, no entry point of its own
+    Capability("forges"),  # forge adapters (GitHub, GitLab); no entry point of its own
     Capability(
         "agents",
         commands=(
@@ -138,6 +138,19 @@ CAPABILITIES: tuple[Capability, ...] = (
         routers=("orchestrate.agents.api:router",),
         jobs=("orchestrate.agents.execution:register_agent_jobs",),
         retention=("orchestrate.agents.retention:retention",),
+    ),
+    Capability(
+        "delivery",
+        commands=(
+            _command(
+                "pr",
+                "orchestrate.delivery.cli:pr_app",
+                "Pull requests of agent runs: list, show, open for an agent, merge.",
+            ),
+        ),
+        routers=("orchestrate.delivery.api:router",),
+        jobs=("orchestrate.delivery.service:register_delivery_jobs",),
+        on_open=("orchestrate.delivery.service:follow_agents_on_open",),
     ),
     Capability(
         "pipelines",

@@ -344,6 +344,16 @@ class Settings(BaseSettings):
         "automations act on (comma-separated); GitLab's payloads say nothing of a "
         "person's role, so nobody is trusted unless listed.",
     )
+    pr_draft: bool = Field(
+        default=False,
+        description="Open the pull requests of completed agent runs as drafts "
+        "(`pr create --draft` overrides it for one).",
+    )
+    pr_labels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Labels added to every pull request Orchestrate opens, besides "
+        "`orchestrate` (comma-separated).",
+    )
     api_max_body_bytes: int = Field(
         default=1024**2, ge=1024, description="Largest JSON request body the API accepts."
     )
@@ -376,7 +386,11 @@ class Settings(BaseSettings):
         return url
 
     @field_validator(
-        "approval_tools", "github_trusted_associations", "gitlab_trusted_users", mode="before"
+        "approval_tools",
+        "github_trusted_associations",
+        "gitlab_trusted_users",
+        "pr_labels",
+        mode="before",
     )
     @classmethod
     def _split_tool_names(cls, value: object) -> object:

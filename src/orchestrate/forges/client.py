@@ -222,7 +222,8 @@ class NewPullRequest:
 class ForgeClient(Protocol):
     """The calls Orchestrate makes to a forge. Every method may raise ``ForgeError``,
     ``ForgeNotFound`` (repository, pull request, thread or job unknown) or
-    ``AuthenticationFailed`` (no or a rejected credential)."""
+    ``AuthenticationFailed`` (a credential the forge rejects; a missing one is a
+    ``ConfigurationError`` when the client is built)."""
 
     @property
     def forge(self) -> str:

@@ -1,15 +1,22 @@
 """The forges capability's public API: events and webhook deliveries in forge-neutral terms,
 and clients that call a forge (``ForgeClient``, see ``forges.client``).
 
-Other capabilities use this module only. Each function names the forge it serves, so
-another adapter (GitLab) adds functions of its own, or a ``forge`` argument where the
-callers are forge-neutral already (``event_from_delivery``).
+Other capabilities use this module only. Callers that act on a repository whichever
+forge it lives on ask ``forge_client(uow, settings, forge)`` for a ``ForgeClient``;
+webhook parsing names the forge it serves (GitHub today).
+
+Missing credentials raise ``ConfigurationError`` naming the setting and the stored
+secret to provide, for either forge; a credential the forge rejects is
+``AuthenticationFailed`` (from the adapter).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
+from urllib.parse import unquote
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor
@@ -17,7 +24,20 @@ from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.forges.client import CallObserver, ForgeCall, ForgeClient
+from orchestrate.forges.client import (
+    CallObserver,
+    Check,
+    CheckState,
+    ForgeCall,
+    ForgeClient,
+    MergeMethod,
+    MergeRefused,
+    NewPullRequest,
+    PullRequestInfo,
+    PullRequestState,
+    ReviewVerdict,
+)
+from orchestrate.forges.client import Review as ForgeReview
 from orchestrate.forges.events import (
     ForgeCalled,
     PullRequestBranchUpdated,
@@ -29,7 +49,9 @@ from orchestrate.forges.github import events as github_events
 from orchestrate.forges.github import webhooks as github_webhooks
 from orchestrate.forges.github.client import GitHubClient
 from orchestrate.forges.github.transport import RetryPolicy
+from orchestrate.forges.gitlab import RetryPolicy as GitLabRetryPolicy
 from orchestrate.forges.gitlab import events as gitlab_events
+from orchestrate.forges.gitlab import gitlab_client, gitlab_token
 from orchestrate.forges.gitlab import webhooks as gitlab_webhooks
 from orchestrate.forges.merge_controller import MergeOutcome, MergeStatus, merge_when_ready
 from orchestrate.forges.merging import (
@@ -59,26 +81,37 @@ __all__ = [
     "FORGES",
     "GITHUB",
     "GITLAB",
+    "Check",
     "CheckRun",
+    "CheckState",
+    "ForgeClient",
     "ForgeDelivery",
     "ForgeEvent",
+    "ForgeReview",
     "GitHubClient",
     "Issue",
     "MalformedDelivery",
     "MergeDecision",
     "MergeFacts",
+    "MergeMethod",
     "MergeOutcome",
+    "MergeRefused",
     "MergeStatus",
+    "NewPullRequest",
     "Person",
     "PullRequest",
+    "PullRequestInfo",
+    "PullRequestState",
     "Reason",
     "ReasonKind",
     "Review",
+    "ReviewVerdict",
     "SignatureRejected",
     "Verdict",
     "decide_merge",
     "event_from_delivery",
     "forge_call_recorder",
+    "forge_client",
     "github_client",
     "github_replay_headers",
     "gitlab_replay_headers",
@@ -97,7 +130,7 @@ __all__ = [
 GITHUB = github_events.FORGE
 GITLAB = gitlab_events.FORGE
 FORGES = (GITHUB, GITLAB)
-"""The forges whose webhook deliveries Orchestrate receives."""
+"""The forges Orchestrate works with and receives webhook deliveries from."""
 
 
 def parse_github_delivery(
@@ -177,7 +210,7 @@ async def github_client(uow: UnitOfWork, settings: Settings) -> GitHubClient:
     """A GitHub client with the configured credentials whose every call is in the event log.
 
     Credentials: a GitHub App, ``ORCHESTRATE_GITHUB_TOKEN`` or the stored ``GITHUB_TOKEN``
-    (``forges/github/auth.py``); raises ``AuthenticationFailed`` when there are none.
+    (``forges/github/auth.py``); raises ``ConfigurationError`` when there are none.
     ``uow`` reads the secret store and is the model of the short unit of work each call
     is recorded in, so do not hold a write transaction open across a forge call (on
     SQLite the record would wait for it; it is then logged and dropped instead).
@@ -197,6 +230,41 @@ async def github_client(uow: UnitOfWork, settings: Settings) -> GitHubClient:
         ),
         timeout=settings.forge_timeout_seconds,
     )
+
+
+@asynccontextmanager
+async def forge_client(
+    uow: UnitOfWork, settings: Settings, forge: str
+) -> AsyncIterator[ForgeClient]:
+    """A client of ``forge`` (``github`` or ``gitlab``) with the configured credentials,
+    every call of which is a ``forge.called`` event; closed when the block ends.
+
+    ``ConfigurationError`` names what to set when the forge has no credentials; the
+    same rule as ``github_client`` about not holding a write transaction across calls.
+    """
+    if forge == GITHUB:
+        async with await github_client(uow, settings) as github:
+            yield github
+        return
+    if forge != GITLAB:
+        raise ValidationFailed(f"Unknown forge {forge!r}; use one of {', '.join(FORGES)}")
+    token = await gitlab_token(uow, settings)
+    gitlab = gitlab_client(
+        settings,
+        token,
+        forge_call_recorder(uow),
+        policy=GitLabRetryPolicy(
+            max_attempts=settings.forge_retry_attempts,
+            backoff_base=settings.forge_retry_base_seconds,
+            backoff_max=settings.forge_retry_max_seconds,
+            max_wait=settings.forge_rate_limit_max_wait_seconds,
+        ),
+        timeout_seconds=settings.forge_timeout_seconds,
+    )
+    try:
+        yield gitlab
+    finally:
+        await gitlab.aclose()
 
 
 def forge_call_recorder(uow: UnitOfWork) -> CallObserver:
@@ -224,8 +292,13 @@ def forge_call_recorder(uow: UnitOfWork) -> CallObserver:
 
 
 def _call_subject(call: ForgeCall) -> str:
-    """The repository a call is about (``/repos/{owner}/{name}/…``), else the forge."""
-    parts = call.path.split("/")
+    """The repository a call is about (GitHub's ``/repos/{owner}/{name}/…``, GitLab's
+    ``/api/v4/projects/{url-encoded path}/…``), else the forge."""
+    parts = call.path.split("?")[0].split("/")
+    if "projects" in parts and call.forge == GITLAB:
+        at = parts.index("projects")
+        if len(parts) > at + 1 and "%2F" in parts[at + 1].upper():
+            return unquote(parts[at + 1])[:200]
     if "repos" in parts:
         at = parts.index("repos")
         if len(parts) > at + 2 and parts[at + 1] and parts[at + 2]:
@@ -242,19 +315,25 @@ async def merge_pull_request(
     *,
     actor: Actor,
     automatic: bool = False,
+    method: MergeMethod | None = None,
 ) -> MergeOutcome:
     """Merge a registered repository's pull request if its merge policy says it is ready.
 
     The policy comes from the registry (``NotFound`` for a repository not registered),
     the trusted associations from the settings; ``merge_when_ready`` decides and merges
-    (see ``merge_controller``). What changed something on the forge (merged, refused,
-    branch updated) is audited and recorded as an event afterwards, in a unit of work
-    of its own: no transaction is held open across forge calls.
+    (see ``merge_controller``). ``method`` replaces the policy's method for this merge
+    (``pr merge --method``); every other rule of the policy holds. What changed
+    something on the forge (merged, refused, branch updated) is audited and recorded as
+    an event afterwards, in a unit of work of its own: no transaction is held open
+    across forge calls.
     """
     found = await repositories.get_merge_policy(uow, settings, repository)
+    policy = found.policy
+    if method is not None:
+        policy = replace(policy, method=repositories.MergeMethodName(method.value))
     outcome = await merge_when_ready(
         client,
-        found.policy,
+        policy,
         found.repository,
         number,
         actor=actor,

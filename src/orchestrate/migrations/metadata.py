@@ -8,6 +8,7 @@ import orchestrate.agents.tables
 import orchestrate.auth.tables
 import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
+import orchestrate.delivery.tables
 import orchestrate.pipelines.tables
 import orchestrate.repositories.tables
 import orchestrate.schedules.tables

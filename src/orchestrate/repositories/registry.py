@@ -54,6 +54,11 @@ class RepositoryIndex:
             None,
         )
 
+    def at_path(self, path: Path) -> Repository | None:
+        """The repository whose work tree is ``path`` (both resolved), if one is registered."""
+        wanted = path.expanduser().resolve()
+        return next((r for r in self.repositories if r.path.resolve() == wanted), None)
+
     def local_clone(self, name: str, forge: Forge | str | None = None) -> Path | None:
         """The work tree agents start from for ``name``, if it is registered."""
         found = self.find(name, forge)

@@ -74,6 +74,7 @@ from orchestrate.stories.models import (
 from orchestrate.stories.tables import EpicRow, StoryRow
 from orchestrate.stories.work import (  # re-exported: part of the API
     agent_assignee,
+    record_pull_request,
     release_story,
     start_work_on_story,
     story_for_agent,
@@ -92,6 +93,7 @@ __all__ = [
     "import_bmad",
     "list_epics",
     "list_stories",
+    "record_pull_request",
     "release_story",
     "start_work_on_story",
     "story_draft_from_file",

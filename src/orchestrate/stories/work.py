@@ -11,7 +11,9 @@ a story and its agent never disagree after a crash:
   in_progress``), so the history shows every step;
 - ``submit_story_for_review`` records a completed agent's branch and moves the story to
   ``review``; ``release_story`` gives the story of a failed, cancelled or blocked
-  agent back: ``ready`` (or ``blocked``, with the agent's reason) and no assignee.
+  agent back: ``ready`` (or ``blocked``, with the agent's reason) and no assignee;
+- ``record_pull_request`` records the pull request opened for the agent's branch
+  (``pr_url``) and moves a story still ``in_progress`` on to ``review``.
 
 A story follows only the agent it is assigned to: once another agent was started on it
 with ``--force``, or a person assigned it to someone, the first agent's end leaves it
@@ -30,7 +32,7 @@ from orchestrate.core.errors import InvalidTransition, NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.stories._store import labels_of, story_row, to_story
-from orchestrate.stories.events import StoryStatusChanged
+from orchestrate.stories.events import StoryStatusChanged, StoryUpdated
 from orchestrate.stories.models import Story, StoryStatus, check_transition
 from orchestrate.stories.tables import StoryRow
 
@@ -105,6 +107,30 @@ async def submit_story_for_review(
     _move_if_allowed(uow, row, StoryStatus.REVIEW, agent_id, detail=None)
     details = {"agent_id": agent_id, "branch": branch, "status": row.status}
     await auth.record_audit(uow, actor, "story.submit_for_review", row.id, details)
+    return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
+
+
+async def record_pull_request(
+    uow: UnitOfWork, ref: str, pr_url: str, agent_id: str, actor: Actor
+) -> Story | None:
+    """Record the pull request of an agent's work on its story, in the caller's entered
+    transaction; a story still ``in_progress`` moves to ``review``. None when the story
+    is gone. Unlike the moves above, this does not need the story to be assigned to the
+    agent any more: the pull request exists whoever holds the story now."""
+    auth.authorize(actor, Permission.WRITE)
+    try:
+        row = await story_row(uow, ref, for_update=True)
+    except NotFound:
+        log.info("pull_request_story_gone", story=ref, agent_id=agent_id)
+        return None
+    if row.pr_url != pr_url:
+        row.pr_url = pr_url
+        row.updated_at = uow.now()
+        record_event(uow, StoryUpdated(subject=row.id, fields=["pr_url"]))
+    if StoryStatus(row.status) is StoryStatus.IN_PROGRESS:
+        _move_if_allowed(uow, row, StoryStatus.REVIEW, agent_id, detail=f"pull request {pr_url}")
+    details = {"agent_id": agent_id, "pr_url": pr_url, "status": row.status}
+    await auth.record_audit(uow, actor, "story.pull_request", row.id, details)
     return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
 
 

@@ -8,21 +8,18 @@ live in ``fake_anthropic`` and ``fake_openai``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import socket
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, ClassVar, Self
 
 from orchestrate.llm.models import CompletionResponse
+from orchestrate.testing._http_server import InBackground, ThreadedServer
 
 JsonObject = dict[str, Any]
 
@@ -101,7 +98,7 @@ class RecordedRequest:
     """``time.monotonic()`` when the request arrived, to measure waits between retries."""
 
 
-class FakeModelServer(ABC):
+class FakeModelServer(InBackground, ABC):
     """A vendor API on 127.0.0.1 driven by a script of steps, one step per valid request.
 
     Requests the vendor would reject (bad credentials, malformed body) are answered with
@@ -127,62 +124,20 @@ class FakeModelServer(ABC):
         self.requests: list[RecordedRequest] = []
         self._steps: deque[Step] = deque(script)
         self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = ThreadedServer(self.answer, name=f"fake-{self.vendor}")
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Self:
-        if self._httpd is not None:
-            return self
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = _Server(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-{self.vendor}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        with self._lock:
-            # Idle keep-alive connections would otherwise keep their handler threads.
-            for connection in list(self._connections):
-                _close_quietly(connection)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return self.start()
-
-    async def __aexit__(
-        self,
-        _type: type[BaseException] | None,
-        _exc: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._server.stop()
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError(f"The fake {self.vendor} server is not running; use it in `with`.")
-        return int(self._httpd.server_address[1])
+        return self._server.port
 
     @property
     def origin(self) -> str:
@@ -276,60 +231,8 @@ class FakeModelServer(ABC):
         return _Answer(200, reply, {})
 
 
-def _close_quietly(connection: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        connection.shutdown(socket.SHUT_RDWR)
-
-
 @dataclass(frozen=True)
 class _Answer:
     status: int
     body: JsonObject
     headers: Mapping[str, str]
-
-
-class _Server(ThreadingHTTPServer):
-    # Bursts of connects from many agents overflow the default backlog of 5 (a 1 s SYN retry).
-    request_queue_size = 256
-    daemon_threads = True
-
-
-class _Handler(BaseHTTPRequestHandler):
-    # Without TCP_NODELAY each answer waits for the client's delayed ACK (~40 ms).
-    disable_nagle_algorithm = True
-    fake: ClassVar[FakeModelServer]
-    protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        with self.fake._lock:
-            self.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.fake._lock:
-            self.fake._connections.discard(self.connection)
-        super().finish()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        answer = self.fake.answer(self.command, self.path, headers, raw)
-        payload = json.dumps(answer.body).encode()
-        self.send_response(answer.status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Tests read recorded requests instead of the access log."""

@@ -6,20 +6,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from orchestrate.testing import _gitlab_api as api
-from orchestrate.testing._fake_server import _close_quietly, _Server
 from orchestrate.testing._gitlab_state import World
+from orchestrate.testing._http_server import InBackground, ThreadedServer
 
 DEFAULT_TOKEN = "glpat-fake-orchestrate"  # noqa: S105 - a fake's token
 DEFAULT_USER = "orchestrate-bot"
@@ -58,7 +55,7 @@ class GitLabRequest:
     received_at: float
 
 
-class GitLabServer:
+class GitLabServer(InBackground):
     """GitLab on 127.0.0.1; ``url`` is what python-gitlab takes, ``token`` its token."""
 
     def __init__(self, *, token: str = DEFAULT_TOKEN, username: str = DEFAULT_USER) -> None:
@@ -68,60 +65,22 @@ class GitLabServer:
         self._world.users_by_token[token] = self._world.user(username)
         self._failures: list[Failure] = []
         self._lock = threading.RLock()
-        self._connections: set[Any] = set()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server = ThreadedServer(self.serve, name="fake-gitlab")
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Self:
-        if self._httpd is None:
-            handler = type("Handler", (_Handler,), {"fake": self})
-            self._httpd = _Server(("127.0.0.1", 0), handler)
+        if not self._server.running:
+            self._server.start()
             self._world.origin = self.url
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="fake-gitlab",
-                daemon=True,
-            )
-            self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        with self._lock:
-            for connection in list(self._connections):
-                _close_quietly(connection)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return self.start()
-
-    async def __aexit__(
-        self,
-        _type: type[BaseException] | None,
-        _exc: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._server.stop()
 
     @property
     def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("The fake GitLab is not running; use it in `with`.")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self._server.origin
 
     # -- scripted failures -----------------------------------------------------------------
 
@@ -223,57 +182,3 @@ def _failure_reply(failure: Failure) -> api.Reply:
         headers |= {"RateLimit-Limit": "600", "RateLimit-Remaining": "0"}
         return api.Reply(429, "Retry later\n", headers)
     return api.Reply(failure.status, f"{failure.status} GitLab is not responding\n", headers)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    disable_nagle_algorithm = True
-    fake: ClassVar[GitLabServer]
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        with self.fake._lock:
-            self.fake._connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.fake._lock:
-            self.fake._connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        reply = self.fake.serve(self.command, self.path, headers, raw)
-        if reply is None:
-            self.close_connection = True
-            _close_quietly(self.connection)
-            return
-        if isinstance(reply.body, str):
-            payload, content_type = reply.body.encode(), "text/plain; charset=utf-8"
-        else:
-            payload, content_type = json.dumps(reply.body).encode(), "application/json"
-        self.send_response(reply.status)
-        self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Tests read ``requests`` instead of the access log."""

@@ -46,7 +46,6 @@ from orchestrate.testing._github_limits import (
     secondary_rate_limit,
 )
 from orchestrate.testing._github_rest import Answer, RestRequest, add_review, answer_rest, error
-from orchestrate.testing._github_server import ThreadedServer
 from orchestrate.testing._github_state import (
     FakeApp,
     FakeCheckRun,
@@ -59,6 +58,7 @@ from orchestrate.testing._github_state import (
     GitHubState,
     random_sha,
 )
+from orchestrate.testing._http_server import InBackground, ThreadedServer
 
 DEFAULT_TOKEN = "ghp_fake_token"  # noqa: S105 - the fake's own test credential
 
@@ -73,7 +73,7 @@ class RecordedCall:
     received_at: float
 
 
-class FakeGitHub:
+class FakeGitHub(InBackground):
     """A stateful GitHub API on 127.0.0.1; ``api_url`` goes to ``ORCHESTRATE_GITHUB_API_URL``."""
 
     def __init__(self, *, token: str = DEFAULT_TOKEN, login: str = "orchestrate-bot") -> None:
@@ -100,18 +100,6 @@ class FakeGitHub:
         if self._server.running:
             self.hooks.stop()
             self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return self.start()
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self.stop()
 
     @property
     def origin(self) -> str:

@@ -46,7 +46,10 @@ _STATUS_BY_ERROR: tuple[tuple[type[OrchestrateError], int], ...] = (
     (AuthenticationFailed, 401),
     (PermissionDenied, 403),
     (IntegrationError, 502),
-    (ConfigurationError, 500),
+    # The server lacks a setting or credential the request needs (a forge token, a
+    # model key): not the client's fault, and nothing a retry cures until an operator
+    # configures it — but not a crash either.
+    (ConfigurationError, 503),
 )
 
 

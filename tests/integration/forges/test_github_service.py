@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from orchestrate.auth.service import Actor
-from orchestrate.core.errors import AuthenticationFailed
+from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.events import Event, EventFilter, read_events
 from orchestrate.core.runtime import Runtime
 from orchestrate.forges import service as forges
@@ -105,5 +105,5 @@ async def test_without_credentials_the_client_says_what_to_set(
     runtime: Runtime, fake: FakeGitHub
 ) -> None:
     configure(runtime, fake)
-    with pytest.raises(AuthenticationFailed, match="ORCHESTRATE_GITHUB_TOKEN"):
+    with pytest.raises(ConfigurationError, match="ORCHESTRATE_GITHUB_TOKEN"):
         await forges.github_client(runtime.uow(), runtime.settings)

@@ -146,6 +146,7 @@ NOT_GROWING = {
     "event_consumers",  # one row per durable consumer: its cursor
     "repositories",
     "repository_dependencies",
+    "pull_requests",  # one row per pull request opened: kept, like the stories they deliver
     "merge_policies",  # at most one row per registered repository
 }
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, TokenAuthStrategy
 
-from orchestrate.core.errors import AuthenticationFailed
+from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.settings import Settings
 
 STORED_TOKEN = "GITHUB_TOKEN"  # noqa: S105 - the name of a secret-store entry
@@ -63,7 +63,7 @@ GitHubCredentials = TokenCredentials | AppCredentials
 def resolve_credentials(settings: Settings, stored: Mapping[str, str]) -> GitHubCredentials:
     """The credentials to use, from ``settings`` and the ``stored`` secrets by name.
 
-    Raises ``AuthenticationFailed`` saying what to set when there are none.
+    Raises ``ConfigurationError`` saying what to set when there are none.
     """
     if settings.github_app_id:
         return _app_credentials(settings, stored)
@@ -73,7 +73,7 @@ def resolve_credentials(settings: Settings, stored: Mapping[str, str]) -> GitHub
         )
     if stored.get(STORED_TOKEN):
         return TokenCredentials(stored[STORED_TOKEN], f"secret {STORED_TOKEN}")
-    raise AuthenticationFailed(
+    raise ConfigurationError(
         "No GitHub credentials: set ORCHESTRATE_GITHUB_TOKEN, store a secret "
         f"{STORED_TOKEN} (orchestrate secret set {STORED_TOKEN}), or configure a GitHub "
         "App (ORCHESTRATE_GITHUB_APP_ID and its private key); see docs/forges.md"
@@ -89,7 +89,7 @@ def _app_credentials(settings: Settings, stored: Mapping[str, str]) -> AppCreden
         key = stored.get(STORED_APP_KEY, "")
         source = f"secret {STORED_APP_KEY}"
     if "PRIVATE KEY" not in key:
-        raise AuthenticationFailed(
+        raise ConfigurationError(
             f"GitHub App {app_id} has no private key: set ORCHESTRATE_GITHUB_APP_PRIVATE_KEY "
             f"or store the PEM as the secret {STORED_APP_KEY} (see docs/forges.md)"
         )

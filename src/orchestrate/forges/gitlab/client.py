@@ -85,6 +85,16 @@ class GitLabClient:
     def forge(self) -> str:
         return FORGE
 
+    async def aclose(self) -> None:
+        """Close the HTTP session's pooled connections."""
+        await anyio.to_thread.run_sync(self._api.session.close)
+
+    async def __aenter__(self) -> GitLabClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
     # -- repositories and merge requests ---------------------------------------------------
 
     async def get_repository(self, repository: str) -> RepositoryInfo:

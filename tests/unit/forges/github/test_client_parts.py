@@ -8,7 +8,7 @@ from email.utils import formatdate
 import pytest
 from pydantic import SecretStr
 
-from orchestrate.core.errors import AuthenticationFailed, ValidationFailed
+from orchestrate.core.errors import ConfigurationError, ValidationFailed
 from orchestrate.core.settings import Settings
 from orchestrate.forges.client import CheckState, PullRequestState, ReviewVerdict
 from orchestrate.forges.github import convert
@@ -89,7 +89,7 @@ class TestCredentials:
         assert (credentials.app_id, credentials.installation_id) == ("12", None)
 
     def test_an_app_without_a_key_says_where_to_put_it(self) -> None:
-        with pytest.raises(AuthenticationFailed, match="GITHUB_APP_PRIVATE_KEY"):
+        with pytest.raises(ConfigurationError, match="GITHUB_APP_PRIVATE_KEY"):
             resolve_credentials(Settings(github_app_id="12"), {})
 
     def test_credentials_never_show_in_their_repr(self) -> None:

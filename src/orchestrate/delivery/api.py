@@ -1,0 +1,104 @@
+"""HTTP routes of pull requests: ``/api/pull-requests``; ``{owner}/{name}/{number}`` names one.
+
+Any token reads; operators and admins open and merge (the service checks the role and
+audits). Opening for an agent that has nothing to deliver is a 409 saying why; so is a merge
+the merge policy does not allow yet, and one the forge refuses (with its reason).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
+from orchestrate.delivery import service
+from orchestrate.delivery.schemas import (
+    PullRequestCreate,
+    PullRequestDetailOut,
+    PullRequestMerge,
+    PullRequestOut,
+)
+from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
+from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
+
+router = APIRouter(tags=["pull requests"])
+
+Number = Annotated[
+    int, Path(ge=1, le=2**31 - 1, description="The pull request's number (GitLab: its iid).")
+]
+
+
+@router.get("/pull-requests", response_model=PageOut[PullRequestOut])
+async def list_pull_requests(
+    uow: UowDep,
+    _actor: ActorDep,
+    repository: str | None = None,
+    state: service.PullRequestState | None = None,
+    story_id: str | None = None,
+    agent_id: str | None = None,
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> PageOut[PullRequestOut]:
+    """Pull requests Orchestrate opened, newest first, optionally filtered."""
+    page = await service.list_pull_requests(
+        uow,
+        repository=repository,
+        state=state,
+        story_id=story_id,
+        agent_id=agent_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return PageOut(items=[PullRequestOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/pull-requests", response_model=PullRequestOut, status_code=status.HTTP_201_CREATED)
+async def create_pull_request(
+    body: PullRequestCreate,
+    response: Response,
+    uow: UowDep,
+    runtime: RuntimeDep,
+    actor: ActorDep,
+) -> PullRequestOut:
+    """Push a completed agent's branch and open its pull request (200 when it was opened
+    before; 409 when the agent has nothing to deliver, saying why)."""
+    opened = await service.open_for_agent(
+        uow, runtime.settings, body.agent_id, actor, draft=body.draft
+    )
+    if not opened.is_new:
+        response.status_code = status.HTTP_200_OK
+    return PullRequestOut.of(opened.pull_request)
+
+
+@router.get("/pull-requests/{owner}/{name}/{number}", response_model=PullRequestDetailOut)
+async def get_pull_request(
+    owner: str, name: str, number: Number, uow: UowDep, runtime: RuntimeDep, _actor: ActorDep
+) -> PullRequestDetailOut:
+    """One pull request, refreshed from its forge with its checks and reviews when the
+    forge can be reached (``fresh`` says whether it was)."""
+    view = await service.show_pull_request(uow, runtime.settings, f"{owner}/{name}", number)
+    return PullRequestDetailOut.of_view(view)
+
+
+@router.post("/pull-requests/{owner}/{name}/{number}/merge", response_model=PullRequestOut)
+async def merge_pull_request(
+    owner: str,
+    name: str,
+    number: Number,
+    body: PullRequestMerge,
+    uow: UowDep,
+    runtime: RuntimeDep,
+    actor: ActorDep,
+) -> PullRequestOut:
+    """Merge through the forge if the repository's merge policy says it is ready (409
+    saying why not, or with the forge's reason when it refuses)."""
+    merged = await service.merge_pull_request(
+        uow,
+        runtime.settings,
+        f"{owner}/{name}",
+        number,
+        actor,
+        method=None if body.method is None else service.MergeMethod(body.method),
+    )
+    return PullRequestOut.of(merged)

@@ -1,0 +1,81 @@
+"""Pushing an agent's branch to its repository's remote, with the host's git.
+
+With ``core.git``'s runner: the branch's head is read from the repository (a worktree
+shares its refs, and the agent's worktree may already be cleaned up), then pushed as
+that exact commit:
+``git push --porcelain REMOTE -- SHA:refs/heads/BRANCH``. Pushing the same commit
+again changes nothing on the remote, so a job that resumes after a crash re-runs the
+push safely. No hook of the repository runs (``core.hooksPath=/dev/null``), git never
+prompts (a remote needing a password it was not given fails instead of hanging), and
+the command's output is stripped of any password in a URL before it is shown.
+
+Credentials for HTTPS remotes come from git itself (a credential helper, or
+``~/.git-credentials``), as for any push from this machine; Orchestrate never puts a
+token on a command line or in a log (docs/pull-requests.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrate.core.errors import IntegrationError
+from orchestrate.core.git import GitResult, git_environment, run_git
+
+_TIME_LIMIT = 300.0
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_ERROR_LINES = 6
+
+
+@dataclass(frozen=True)
+class BranchHead:
+    """A branch's tip and how many commits it has beyond the agent's base commit."""
+
+    sha: str
+    commits: int
+
+
+async def branch_head(repo: Path, branch: str, base_commit: str) -> BranchHead | None:
+    """The branch's head in ``repo`` and its commits since ``base_commit``; None when the
+    branch no longer exists."""
+    found = await _git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+    if not found.ok:
+        return None
+    sha = found.stdout.strip()
+    counted = await _git(repo, "rev-list", "--count", f"{base_commit}..{sha}")
+    if not counted.ok:
+        raise IntegrationError(
+            f"git could not count the commits of {branch} in {repo}: {_said(counted)}",
+            branch=branch,
+        )
+    return BranchHead(sha, int(counted.stdout.strip() or 0))
+
+
+async def push_commit(repo: Path, remote: str, sha: str, branch: str) -> None:
+    """Make ``branch`` on ``remote`` point at ``sha`` (a fast-forward or a new branch)."""
+    result = await _git(
+        repo, "push", "--porcelain", "--no-verify", remote, "--", f"{sha}:refs/heads/{branch}"
+    )
+    if not result.ok:
+        raise IntegrationError(
+            f"git push of {branch} to the remote {remote!r} of {repo} failed: {_said(result)}. "
+            "Check that the remote exists and that git on this machine may push to it "
+            "(docs/pull-requests.md, credentials)",
+            branch=branch,
+            remote=remote,
+        )
+
+
+def _said(result: GitResult) -> str:
+    """git's last error lines, with any password of a URL taken out."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    text = "\n".join(lines[-_ERROR_LINES:]) or f"exit code {result.returncode}"
+    return _USERINFO.sub("", text)
+
+
+async def _git(cwd: Path, *args: str) -> GitResult:
+    # ssh asks no question either: an unknown host key or a locked key fails the push.
+    env = git_environment()
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    return await run_git(*args, cwd=cwd, time_limit=_TIME_LIMIT, env=env)
