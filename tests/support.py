@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,8 @@ from orchestrate.forges import service as forges
 
 GITHUB_WEBHOOKS = Path(__file__).parent / "fixtures" / "github-webhooks"
 """Real GitHub webhook payloads, one folder per event (copied from shared/testdata)."""
+GITLAB_WEBHOOKS = Path(__file__).parent / "fixtures" / "gitlab-webhooks"
+"""GitLab's documented webhook payloads, one file per case (see its README)."""
 
 
 async def issue_token(runtime: Runtime, name: str, role: Role) -> str:
@@ -21,6 +24,17 @@ async def issue_token(runtime: Runtime, name: str, role: Role) -> str:
     actor = Actor(name="test:setup", role=Role.ADMIN, source="test")
     issued = await auth.create_token(runtime.uow(), name, role, actor)
     return issued.secret
+
+
+def gitlab_payload(name: str) -> dict[str, Any]:
+    """The GitLab example payload ``name`` (``merge_request.open``) as parsed JSON."""
+    document: dict[str, Any] = json.loads((GITLAB_WEBHOOKS / f"{name}.json").read_text())
+    return document
+
+
+def gitlab_event(kind: str, payload: Mapping[str, Any]) -> forges.ForgeEvent:
+    """The forge-neutral event of a GitLab delivery of ``kind`` with ``payload``."""
+    return forges.event_from_delivery(forges.GITLAB, kind, payload)
 
 
 def github_event(name: str, payload: Mapping[str, Any]) -> forges.ForgeEvent:

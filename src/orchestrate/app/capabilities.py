@@ -182,11 +182,11 @@ CAPABILITIES: tuple[Capability, ...] = (
             _command(
                 "webhook",
                 "orchestrate.triggers.cli:webhook_app",
-                "Inspect GitHub webhook deliveries, process them again, replay payloads.",
+                "Inspect GitHub and GitLab webhook deliveries; process again, replay payloads.",
             ),
         ),
         routers=("orchestrate.triggers.api:router",),
-        public_routers=("orchestrate.triggers.receiver:router",),  # signed by GitHub
+        public_routers=("orchestrate.triggers.receiver:router",),  # GitHub signs, GitLab tokens
         web_setup=("orchestrate.triggers.receiver:install",),
         jobs=("orchestrate.triggers.service:register_trigger_jobs",),
         retention=("orchestrate.triggers.retention:retention",),

@@ -328,6 +328,22 @@ class Settings(BaseSettings):
         description="GitLab access token (scope api) Orchestrate acts with on merge "
         "requests; when unset, the stored secret GITLAB_TOKEN is used.",
     )
+    gitlab_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret token of the GitLab webhook (sent as X-Gitlab-Token); several, "
+        "comma-separated, while rotating (a delivery with any of them is accepted).",
+    )
+    gitlab_webhook_insecure: bool = Field(
+        default=False,
+        description="Accept GitLab deliveries without a token when no secret is set (local "
+        "trials only: anyone who can reach the server can then start pipelines).",
+    )
+    gitlab_trusted_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="GitLab usernames whose merge requests, notes and issues the built-in "
+        "automations act on (comma-separated); GitLab's payloads say nothing of a "
+        "person's role, so nobody is trusted unless listed.",
+    )
     pr_draft: bool = Field(
         default=False,
         description="Open the pull requests of completed agent runs as drafts "
@@ -369,7 +385,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s) URL such as https://gitlab.com (got {value!r})")
         return url
 
-    @field_validator("approval_tools", "github_trusted_associations", "pr_labels", mode="before")
+    @field_validator(
+        "approval_tools",
+        "github_trusted_associations",
+        "gitlab_trusted_users",
+        "pr_labels",
+        mode="before",
+    )
     @classmethod
     def _split_tool_names(cls, value: object) -> object:
         if isinstance(value, str):
@@ -434,6 +456,14 @@ class Settings(BaseSettings):
         if self.github_webhook_secret is None:
             return []
         raw = self.github_webhook_secret.get_secret_value()
+        return [secret.strip() for secret in raw.split(",") if secret.strip()]
+
+    @property
+    def gitlab_webhook_secrets(self) -> list[str]:
+        """The configured GitLab webhook tokens in clear, in the order given (empty when none)."""
+        if self.gitlab_webhook_secret is None:
+            return []
+        raw = self.gitlab_webhook_secret.get_secret_value()
         return [secret.strip() for secret in raw.split(",") if secret.strip()]
 
     @property

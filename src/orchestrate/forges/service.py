@@ -50,7 +50,9 @@ from orchestrate.forges.github import webhooks as github_webhooks
 from orchestrate.forges.github.client import GitHubClient
 from orchestrate.forges.github.transport import RetryPolicy
 from orchestrate.forges.gitlab import RetryPolicy as GitLabRetryPolicy
+from orchestrate.forges.gitlab import events as gitlab_events
 from orchestrate.forges.gitlab import gitlab_client, gitlab_token
+from orchestrate.forges.gitlab import webhooks as gitlab_webhooks
 from orchestrate.forges.merge_controller import MergeOutcome, MergeStatus, merge_when_ready
 from orchestrate.forges.merging import (
     MergeDecision,
@@ -71,7 +73,7 @@ from orchestrate.forges.models import (
     Review,
     SignatureRejected,
 )
-from orchestrate.forges.trust import is_trusted_association, review_trust
+from orchestrate.forges.trust import is_trusted_association, is_trusted_username, review_trust
 from orchestrate.repositories import service as repositories
 from orchestrate.secrets import service as secret_store
 
@@ -112,18 +114,23 @@ __all__ = [
     "forge_client",
     "github_client",
     "github_replay_headers",
+    "gitlab_replay_headers",
     "is_trusted_association",
+    "is_trusted_username",
     "merge_pull_request",
     "merge_when_ready",
     "parse_github_delivery",
+    "parse_gitlab_delivery",
     "read_github_delivery",
+    "read_gitlab_delivery",
     "review_trust",
     "storable_headers",
 ]
 
 GITHUB = github_events.FORGE
-GITLAB = "gitlab"
+GITLAB = gitlab_events.FORGE
 FORGES = (GITHUB, GITLAB)
+"""The forges Orchestrate works with and receives webhook deliveries from."""
 
 
 def parse_github_delivery(
@@ -150,9 +157,35 @@ def github_replay_headers(event: str, delivery_id: str) -> dict[str, str]:
     return github_webhooks.replay_headers(event, delivery_id)
 
 
+def parse_gitlab_delivery(
+    settings: Settings, headers: Mapping[str, str], body: bytes
+) -> ForgeDelivery:
+    """Check a GitLab delivery's ``X-Gitlab-Token``, then read its headers and JSON body.
+
+    Raises ``SignatureRejected`` (no token, a wrong one, or no secret configured)
+    before anything of the body is read, and ``MalformedDelivery``.
+    """
+    normalized = {name.lower(): value for name, value in headers.items()}
+    gitlab_webhooks.authenticate(settings, normalized)
+    return gitlab_webhooks.parse_delivery(normalized, body)
+
+
+def read_gitlab_delivery(headers: Mapping[str, str], body: bytes) -> ForgeDelivery:
+    """Read a GitLab delivery that needs no token (a payload replayed by a trusted user)."""
+    normalized = {name.lower(): value for name, value in headers.items()}
+    return gitlab_webhooks.parse_delivery(normalized, body)
+
+
+def gitlab_replay_headers(event_header: str, delivery_id: str) -> dict[str, str]:
+    """The headers GitLab would send with a delivery of ``event_header`` (``Push Hook``)."""
+    return gitlab_webhooks.replay_headers(event_header, delivery_id)
+
+
 def storable_headers(forge: str, headers: Mapping[str, str]) -> dict[str, str]:
     """The headers of a stored delivery worth showing: the forge's own, no credentials."""
     _check_forge(forge)
+    if forge == GITLAB:
+        return gitlab_webhooks.storable_headers(headers)
     return github_webhooks.storable_headers(headers)
 
 
@@ -161,12 +194,16 @@ def event_from_delivery(
 ) -> ForgeEvent:
     """The forge-neutral event of a delivery of ``kind`` with the parsed JSON ``payload``."""
     _check_forge(forge)
+    if forge == GITLAB:
+        return gitlab_events.to_forge_event(kind, payload, delivery_id=delivery_id)
     return github_events.to_forge_event(kind, payload, delivery_id=delivery_id)
 
 
 def _check_forge(forge: str) -> None:
-    if forge != GITHUB:
-        raise ValidationFailed(f"Unknown forge {forge!r}; the known one is {GITHUB!r}")
+    if forge not in FORGES:
+        raise ValidationFailed(
+            f"Unknown forge {forge!r}; the known ones are {', '.join(FORGES)}", forge=forge
+        )
 
 
 async def github_client(uow: UnitOfWork, settings: Settings) -> GitHubClient:

@@ -7,6 +7,13 @@ apply the same test. GitLab gives no association: a review counts there when Git
 itself records its verdict (an approval, a reviewer's state), since GitLab lets only
 members allowed to approve do that; a verdict carried by a note's marker is anyone's
 say-so and does not count.
+
+The built-in automations need more than that on GitLab: a webhook payload names who
+acted (``user.username``) but not their role in the project, and asking GitLab for the
+member list on every delivery would make trust depend on a call that can fail. So a
+GitLab person is trusted only when their username is listed in
+``ORCHESTRATE_GITLAB_TRUSTED_USERS`` (compared case-insensitively, as GitLab treats
+usernames); nobody is, by default.
 """
 
 from __future__ import annotations
@@ -23,6 +30,14 @@ ReviewTrust = Callable[[Review], bool]
 def is_trusted_association(association: str | None, trusted: Sequence[str]) -> bool:
     """Whether GitHub's ``author_association`` is one of ``trusted`` (upper case)."""
     return bool(association) and (association or "").upper() in trusted
+
+
+def is_trusted_username(login: str | None, trusted: Sequence[str]) -> bool:
+    """Whether a GitLab ``login`` is one of the ``trusted`` usernames (any case)."""
+    if not login:
+        return False
+    wanted = login.casefold()
+    return any(name.casefold() == wanted for name in trusted)
 
 
 def review_trust(forge: str, trusted_associations: Sequence[str]) -> ReviewTrust:

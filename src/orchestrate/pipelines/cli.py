@@ -260,6 +260,7 @@ def _describe_inputs(inputs: dict[str, Any]) -> str:
 
 def _describe_triggers(triggers: dict[str, Any]) -> str:
     parts = [f"github {item['event']}" for item in triggers.get("github", [])]
+    parts += [f"gitlab {item['event']}" for item in triggers.get("gitlab", [])]
     parts += [
         f"schedule {item['cron']} ({item.get('timezone', 'UTC')})"
         for item in triggers.get("schedule", [])

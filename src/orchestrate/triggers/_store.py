@@ -47,6 +47,7 @@ async def insert_unless_known(uow: UnitOfWork, news: Sequence[NewDelivery]) -> l
         firsts[new.delivery_id] = {
             "id": new_id(ID_PREFIX, now),
             "delivery_id": new.delivery_id,
+            "forge": new.forge,
             "event": new.event,
             "action": new.action,
             "repository": new.repository,
@@ -86,7 +87,7 @@ async def insert_unless_known(uow: UnitOfWork, news: Sequence[NewDelivery]) -> l
 async def delivery_row(
     uow: UnitOfWork, key: str, *, for_update: bool = False
 ) -> WebhookDeliveryRow:
-    """The delivery by its id (``whd_…``) or by GitHub's delivery id."""
+    """The delivery by its id (``whd_…``) or by the forge's delivery id."""
     by_id = key.startswith(f"{ID_PREFIX}_")
     column = WebhookDeliveryRow.id if by_id else WebhookDeliveryRow.delivery_id
     query = select(WebhookDeliveryRow).where(column == key)
@@ -132,6 +133,7 @@ async def delivery_page(
     event: str | None,
     status: DeliveryStatus | None,
     limit: int,
+    forge: str | None = None,
     cursor: str | None,
 ) -> list[WebhookDeliveryRow]:
     """Newest first by (received_at, id), strictly after ``cursor``, one row extra;
@@ -157,6 +159,8 @@ async def delivery_page(
         query = query.where(WebhookDeliveryRow.event == event)
     if status is not None:
         query = query.where(WebhookDeliveryRow.status == status.value)
+    if forge is not None:
+        query = query.where(WebhookDeliveryRow.forge == forge)
     return list(await uow.session.scalars(query))
 
 

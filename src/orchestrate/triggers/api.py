@@ -25,13 +25,14 @@ async def list_deliveries(
     uow: UowDep,
     _actor: ActorDep,
     event: str | None = None,
+    forge: Annotated[str | None, Query(description="github or gitlab")] = None,
     delivery_status: Annotated[service.DeliveryStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
 ) -> PageOut[DeliverySummaryOut]:
     """Received deliveries, newest first, without headers and body."""
     page = await service.list_deliveries(
-        uow, event=event, status=delivery_status, limit=limit, cursor=cursor
+        uow, event=event, status=delivery_status, limit=limit, cursor=cursor, forge=forge
     )
     return PageOut(
         items=[DeliverySummaryOut.of(d) for d in page.items], next_cursor=page.next_cursor

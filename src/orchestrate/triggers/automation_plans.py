@@ -13,7 +13,7 @@ repository, which the trust and binding rules have already vetted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from orchestrate.core.quoting import quote_untrusted
@@ -21,12 +21,16 @@ from orchestrate.core.settings import Settings
 from orchestrate.forges.service import ForgeEvent, PullRequest
 from orchestrate.triggers.trust import (
     Author,
+    author_untrusted_reason,
     ci_untrusted_reason,
     issue_decider,
-    untrusted_reason,
 )
 
-_CI_EVENTS = ("check_suite", "check_run", "workflow_run")
+# GitLab's pipeline is its one run of CI per commit (its jobs are parts of it: a fixer
+# per failed job would start several for one failure).
+_CI_EVENTS = ("check_suite", "check_run", "workflow_run", "pipeline")
+_ISSUE_EVENTS = ("issues", "issue")
+_FORGE_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
 _FAILED_CONCLUSIONS = frozenset({"failure", "timed_out"})
 _TITLE_LIMIT = 500  # a story title's limit
 _SOURCE_LIMIT = 1000  # a story source's limit
@@ -64,6 +68,7 @@ class Automation:
     """One built-in automation a delivery asks for, with the reason in words.
 
     ``skipped`` set means it must not be carried out: the author is not trusted.
+    ``forge`` is where the repository is (its clone is looked up on that forge).
     """
 
     kind: AutomationKind
@@ -72,6 +77,7 @@ class Automation:
     agent: AgentPlan | None = None
     story: StoryPlan | None = None
     skipped: str | None = None
+    forge: str = "github"
 
 
 def plan_automations(event: ForgeEvent, settings: Settings) -> list[Automation]:
@@ -89,8 +95,12 @@ def plan_automations(event: ForgeEvent, settings: Settings) -> list[Automation]:
     for enabled, planner in planners:
         plan = planner(event, settings, repository) if enabled else None
         if plan is not None:
-            plans.append(plan)
+            plans.append(replace(plan, forge=event.forge))
     return plans
+
+
+def _forge_name(event: ForgeEvent) -> str:
+    return _FORGE_NAMES.get(event.forge, event.forge)
 
 
 def _pull_request_data(pull_request: PullRequest) -> str:
@@ -126,7 +136,7 @@ def _plan_pr_shepherd(event: ForgeEvent, settings: Settings, repository: str) ->
             base_ref=event.head_branch or head_sha,
             origin_key=f"{event.forge}:pr-opened:{repository}:{number}:{head_sha}",
         ),
-        skipped=untrusted_reason(author, settings.github_trusted_associations),
+        skipped=author_untrusted_reason(event, author, settings),
     )
 
 
@@ -160,7 +170,7 @@ def _plan_review_fixer(event: ForgeEvent, settings: Settings, repository: str) -
             base_ref=event.head_branch or pull_request.head_sha,
             origin_key=f"{event.forge}:review:{review.id}",
         ),
-        skipped=untrusted_reason(author, settings.github_trusted_associations),
+        skipped=author_untrusted_reason(event, author, settings),
     )
 
 
@@ -183,18 +193,19 @@ def _plan_ci_fixer(event: ForgeEvent, settings: Settings, repository: str) -> Au
         agent=AgentPlan(
             type="issue-fixer",
             task=f"CI failed in {repository}: a {event.kind} concluded {conclusion} on "
-            f"commit {head_sha}. Find the cause and fix it. What failed, as GitHub "
-            f"named it:\n\n{data}",
+            f"commit {head_sha}. Find the cause and fix it. What failed, as "
+            f"{_forge_name(event)} named it:\n\n{data}",
             base_ref=branch or head_sha,
             origin_key=f"{event.forge}:check-failure:{repository}:{head_sha}",
         ),
-        skipped=ci_untrusted_reason(event),
+        skipped=ci_untrusted_reason(event, settings),
     )
 
 
 def _plan_issue_story(event: ForgeEvent, settings: Settings, repository: str) -> Automation | None:
     issue = event.issue
-    if event.kind != "issues" or issue is None:
+    if event.kind not in _ISSUE_EVENTS or issue is None or not issue.id:
+        # Without an id the story's origin key would be shared by every such issue.
         return None
     label = settings.automation_issue_label
     number = issue.number
@@ -206,7 +217,7 @@ def _plan_issue_story(event: ForgeEvent, settings: Settings, repository: str) ->
         return None
     decider = issue_decider(event)
     url = issue.url
-    title = " ".join(issue.title.split()) or f"GitHub issue #{number}"
+    title = " ".join(issue.title.split()) or f"{_forge_name(event)} issue #{number}"
     body = issue.body.strip() or "(no description)"
     data = quote_untrusted(
         f"title: {title}\nauthor: @{issue.author.login or ''}\n\n{body}",
@@ -218,13 +229,9 @@ def _plan_issue_story(event: ForgeEvent, settings: Settings, repository: str) ->
         repository,
         story=StoryPlan(
             title=title[:_TITLE_LIMIT],
-            description=f"From GitHub issue {url}; its title and text:\n\n{data}",
+            description=f"From {_forge_name(event)} issue {url}; its title and text:\n\n{data}",
             source=url[:_SOURCE_LIMIT],
             origin_key=f"{event.forge}-issue:{issue.id}",
         ),
-        skipped=(
-            None
-            if decider is None
-            else untrusted_reason(decider, settings.github_trusted_associations)
-        ),
+        skipped=author_untrusted_reason(event, decider, settings),
     )

@@ -1,4 +1,9 @@
-"""Built-in automations: the agents and stories a GitHub delivery starts without a pipeline.
+"""Built-in automations: the agents and stories a forge's delivery starts without a pipeline.
+
+On GitLab two of them apply, those that map cleanly: an issue opened or labelled becomes
+a story, and a failed pipeline on a branch of the project starts a CI fixer. The
+pull request shepherd and the review fixer are GitHub's only: their agents work through
+GitHub's pull requests and reviews (GitLab's notes carry no "changes requested").
 
 ``automation_plans.py`` decides, purely, what a delivery asks for and whether its author
 is trusted; this module carries the plans out. Agents and stories open their own
@@ -28,7 +33,6 @@ from orchestrate.agents import service as agents
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import ConfigurationError, NotFound, ValidationFailed
 from orchestrate.core.runtime import Runtime
-from orchestrate.forges import service as forges
 from orchestrate.forges.service import ForgeEvent
 from orchestrate.repositories.service import RepositoryIndex
 from orchestrate.stories import service as stories
@@ -60,7 +64,7 @@ def describe(plan: Automation, registry: RepositoryIndex) -> dict[str, Any]:
     }
     if plan.agent is not None:
         described |= {"agent_type": plan.agent.type, "base_ref": plan.agent.base_ref}
-        if plan.skipped is None and _local_clone(registry, plan.repository) is None:
+        if plan.skipped is None and _local_clone(registry, plan) is None:
             described["skipped"] = _no_clone(plan.repository)
     if plan.skipped is not None:
         described["skipped"] = plan.skipped
@@ -69,8 +73,8 @@ def describe(plan: Automation, registry: RepositoryIndex) -> dict[str, Any]:
     return described
 
 
-def _local_clone(registry: RepositoryIndex, repository: str) -> Path | None:
-    return registry.local_clone(repository, forges.GITHUB)
+def _local_clone(registry: RepositoryIndex, plan: Automation) -> Path | None:
+    return registry.local_clone(plan.repository, plan.forge)
 
 
 def _no_clone(repository: str) -> str:
@@ -97,10 +101,10 @@ async def run_automations(
             continue
         try:
             if plan.agent is not None:
-                repo = _local_clone(registry, plan.repository)
+                repo = _local_clone(registry, plan)
                 described |= await _start_agent(runtime, plan.agent, repo)
             elif plan.story is not None:
-                described |= await _create_story(runtime, plan.story)
+                described |= await _create_story(runtime, plan.story, plan.forge)
         except (ValidationFailed, NotFound, ConfigurationError) as error:
             described["error"] = str(error)
         results.append(described)
@@ -121,12 +125,12 @@ async def _start_agent(runtime: Runtime, agent: AgentPlan, repo: Path | None) ->
     return {"agent_id": run.id, "origin_key": agent.origin_key}
 
 
-async def _create_story(runtime: Runtime, story: StoryPlan) -> dict[str, Any]:
+async def _create_story(runtime: Runtime, story: StoryPlan, forge: str) -> dict[str, Any]:
     """Create the story unless a delivery of the same issue already did."""
     draft = stories.StoryDraft(
         title=story.title,
         description=story.description,
-        labels=("github",),
+        labels=(forge,),
         source=story.source,
         origin_key=story.origin_key,
     )

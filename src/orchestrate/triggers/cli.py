@@ -16,7 +16,7 @@ from orchestrate.triggers import service
 from orchestrate.triggers.schemas import DeliveryOut, DeliverySummaryOut, ExplanationOut
 
 webhook_app = typer.Typer(
-    help="Inspect GitHub webhook deliveries, process them again, replay payloads.",
+    help="Inspect GitHub and GitLab webhook deliveries; process again, replay payloads.",
     no_args_is_help=True,
 )
 
@@ -26,6 +26,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @webhook_app.command("list")
 def list_deliveries(
     event: Annotated[str | None, typer.Option(help="Only deliveries of this event.")] = None,
+    forge: Annotated[
+        str | None, typer.Option(help="Only deliveries from this forge: github or gitlab.")
+    ] = None,
     status: Annotated[
         service.DeliveryStatus | None, typer.Option(help="Only deliveries in this status.")
     ] = None,
@@ -35,7 +38,7 @@ def list_deliveries(
     """List received deliveries, newest first."""
     page = run_with_runtime(
         lambda rt: service.list_deliveries(
-            rt.uow(read_only=True), event=event, status=status, limit=limit
+            rt.uow(read_only=True), event=event, status=status, limit=limit, forge=forge
         )
     )
     found = [DeliverySummaryOut.of(delivery) for delivery in page.items]
@@ -43,10 +46,21 @@ def list_deliveries(
         print_json(found)
         return
     print_table(
-        ["id", "event", "action", "repository", "status", "attempts", "received", "delivery"],
+        [
+            "id",
+            "forge",
+            "event",
+            "action",
+            "repository",
+            "status",
+            "attempts",
+            "received",
+            "delivery",
+        ],
         (
             (
                 d.id,
+                d.forge,
                 d.event,
                 d.action,
                 d.repository,
@@ -62,7 +76,7 @@ def list_deliveries(
 
 @webhook_app.command("show")
 def show(
-    delivery: Annotated[str, typer.Argument(help="Its id (whd_…) or GitHub's delivery id.")],
+    delivery: Annotated[str, typer.Argument(help="Its id (whd_…) or the forge's delivery id.")],
     json_output: JsonOption = False,
 ) -> None:
     """Show one delivery: headers, status, error and what processing did."""
@@ -77,7 +91,7 @@ def show(
 
 @webhook_app.command("redeliver")
 def redeliver(
-    delivery: Annotated[str, typer.Argument(help="Its id (whd_…) or GitHub's delivery id.")],
+    delivery: Annotated[str, typer.Argument(help="Its id (whd_…) or the forge's delivery id.")],
     wait: Annotated[
         bool,
         typer.Option(
@@ -105,15 +119,26 @@ def replay(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="A JSON webhook payload.")
     ],
-    event: Annotated[str, typer.Option(help="The X-GitHub-Event it is, e.g. push.")],
+    event: Annotated[
+        str,
+        typer.Option(
+            help="The X-GitHub-Event it is, e.g. push; for GitLab its X-Gitlab-Event, "
+            "e.g. 'Push Hook'."
+        ),
+    ],
+    forge: Annotated[str, typer.Option(help="The forge it is from: github or gitlab.")] = (
+        "github"
+    ),
     json_output: JsonOption = False,
 ) -> None:
-    """Feed a payload from a file as if GitHub had sent it, and show what processing did.
+    """Feed a payload from a file as if the forge had sent it, and show what processing did.
 
     It is processed here, or by a running ``serve`` or worker if one takes it first."""
 
     async def work(runtime: Runtime) -> service.WebhookDelivery:
-        queued = await service.replay_file(runtime.uow(), file, event, Actor.local_cli())
+        queued = await service.replay_file(
+            runtime.uow(), file, event, Actor.local_cli(), forge=forge
+        )
         return await service.wait_for_processing(runtime, queued)
 
     _exit_with(DeliveryOut.of(run_with_runtime(work)), json_output=json_output)
@@ -121,7 +146,7 @@ def replay(
 
 @webhook_app.command("explain")
 def explain(
-    delivery: Annotated[str, typer.Argument(help="Its id (whd_…) or GitHub's delivery id.")],
+    delivery: Annotated[str, typer.Argument(help="Its id (whd_…) or the forge's delivery id.")],
     json_output: JsonOption = False,
 ) -> None:
     """Show which pipelines the delivery matches now, why the others do not, and which
@@ -170,6 +195,7 @@ def _print_delivery(delivery: DeliveryOut) -> None:
         [
             ("id", delivery.id),
             ("delivery", delivery.delivery_id),
+            ("forge", delivery.forge),
             ("event", delivery.event),
             ("action", delivery.action),
             ("repository", delivery.repository),

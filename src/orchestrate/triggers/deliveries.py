@@ -24,8 +24,6 @@ from orchestrate.triggers.models import (
 from orchestrate.triggers.tables import WebhookDeliveryRow
 
 ID_PREFIX = "whd"
-FORGE = forges.GITHUB
-"""Where every stored delivery comes from: the one receiver is GitHub's."""
 MAX_ERROR_LENGTH = 8_000
 
 
@@ -39,6 +37,7 @@ class NewDelivery:
     repository: str | None
     headers: dict[str, str]
     body: str
+    forge: str = forges.GITHUB
 
 
 def next_cursor(rows: list[WebhookDeliveryRow], limit: int) -> str | None:
@@ -81,7 +80,7 @@ def to_delivery(row: WebhookDeliveryRow) -> WebhookDelivery:
     return WebhookDelivery(
         **_summary_fields(row),
         headers=forges.storable_headers(
-            FORGE, {str(key): str(value) for key, value in row.headers.items()}
+            row.forge, {str(key): str(value) for key, value in row.headers.items()}
         ),
         body=row.body,
     )
@@ -91,6 +90,7 @@ def _summary_fields(row: WebhookDeliveryRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "delivery_id": row.delivery_id,
+        "forge": row.forge,
         "event": row.event,
         "action": row.action,
         "repository": row.repository,
@@ -121,5 +121,5 @@ def _status_event(
 def forge_event(delivery: WebhookDelivery) -> forges.ForgeEvent:
     """The forge-neutral event a stored delivery reports, for routing and automations."""
     return forges.event_from_delivery(
-        FORGE, delivery.event, delivery.payload, delivery_id=delivery.delivery_id
+        delivery.forge, delivery.event, delivery.payload, delivery_id=delivery.delivery_id
     )

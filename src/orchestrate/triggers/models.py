@@ -78,6 +78,7 @@ class DeliverySummary:
 
     id: str
     delivery_id: str
+    forge: str
     event: str
     action: str | None
     repository: str | None

@@ -1,7 +1,8 @@
-"""``POST /webhooks/github``: where GitHub delivers events.
+"""``POST /webhooks/github`` and ``POST /webhooks/gitlab``: where the forges deliver events.
 
 Mounted outside ``/api`` and without bearer authentication: GitHub proves who it is
-with the ``X-Hub-Signature-256`` signature instead, checked by the service. The body
+with the ``X-Hub-Signature-256`` signature instead, GitLab with the ``X-Gitlab-Token``
+secret token, both checked by the service. The body
 is read as raw bytes (the signature covers them exactly) and refused with 413 as soon
 as it is known to be too large, from ``Content-Length`` or while it streams in.
 """
@@ -82,6 +83,41 @@ async def receive_github(request: Request) -> JSONResponse:
         return _refusal(request, error)
     if result.outcome is service.ReceiveOutcome.PONG:
         return JSONResponse(PongOut(zen=result.zen).model_dump(), status_code=status.HTTP_200_OK)
+    return JSONResponse(
+        ReceivedOut.of(result).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
+    )
+
+
+_GITLAB_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {**_PROBLEM, "description": "X-Gitlab-Event is missing or the body is not JSON."},
+    401: {**_PROBLEM, "description": "No X-Gitlab-Token, a wrong one, or no secret configured."},
+    413: {**_PROBLEM, "description": "The body is over `webhook_max_body_bytes` (25 MiB)."},
+}
+
+
+@router.post(
+    "/webhooks/gitlab",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReceivedOut,
+    responses=_GITLAB_RESPONSES,
+)
+async def receive_gitlab(request: Request) -> JSONResponse:
+    """Store a GitLab delivery with a valid token and queue its processing; answers at once.
+
+    A delivery id already stored is answered `duplicate` and not processed again.
+    """
+    runtime: Runtime = request.app.state.runtime
+    try:
+        body = await _read_body(request, runtime.settings.webhook_max_body_bytes)
+        result = await service.receive_gitlab_delivery(
+            request.app.state.delivery_inbox, runtime.settings, request.headers, body
+        )
+    except (
+        service.MalformedDelivery,
+        service.SignatureRejected,
+        service.DeliveryTooLarge,
+    ) as error:
+        return _refusal(request, error)
     return JSONResponse(
         ReceivedOut.of(result).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
     )

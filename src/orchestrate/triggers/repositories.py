@@ -31,11 +31,15 @@ REGISTER_HINT = "orchestrate repo add PATH_OR_URL --name"
 # characters are those of filter patterns.
 _PART = r"[A-Za-z0-9._\-*?+\[\]\\]+"
 _OWNER_AND_NAME = re.compile(rf"!?{_PART}/{_PART}")
+# GitLab projects sit in groups that may nest: group/subgroup/project.
+_GROUP_AND_PROJECT = re.compile(rf"!?{_PART}(?:/{_PART})+")
 
 
-def malformed_repositories(patterns: Sequence[str]) -> list[str]:
-    """The entries that are not an ``owner/name`` pattern (optionally after ``!``)."""
-    return [pattern for pattern in patterns if not _OWNER_AND_NAME.fullmatch(pattern)]
+def malformed_repositories(patterns: Sequence[str], forge: str = "github") -> list[str]:
+    """The entries that are not an ``owner/name`` pattern (optionally after ``!``); on
+    GitLab, not a ``group/…/project`` one."""
+    shape = _GROUP_AND_PROJECT if forge == "gitlab" else _OWNER_AND_NAME
+    return [pattern for pattern in patterns if not shape.fullmatch(pattern)]
 
 
 def is_managed(repository: str, managed: Collection[str]) -> bool:
@@ -59,7 +63,7 @@ def check_repository(
         return _check_managed(repository, managed)
     if not patterns:
         return ["repositories is empty, so it selects nothing (remove it to use the managed ones)"]
-    malformed = malformed_repositories(patterns)
+    malformed = malformed_repositories(patterns, event.forge)
     if malformed:
         return [
             f"repositories entry '{entry}' is not owner/name (globs allowed, e.g. octo/*)"

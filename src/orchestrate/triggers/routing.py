@@ -1,4 +1,8 @@
-"""Which pipelines a GitHub delivery starts, and in words why the others do not.
+"""Which pipelines a GitHub or GitLab delivery starts, and in words why the others do not.
+
+A GitHub delivery is matched against the pipelines' ``on.github`` entries, a GitLab one
+against their ``on.gitlab`` entries, with the same keys and the same rules below (a
+GitLab event's kind and action are those of ``forges/gitlab/events.py``).
 
 Pure: a delivery's event in, verdicts out; no database, no network.
 The filter keys follow GitHub Actions' ``on.<event>`` filters where GitHub has them
@@ -32,7 +36,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from orchestrate.forges.service import ForgeEvent
-from orchestrate.pipelines.spec import GithubEventFilter, PipelineSpec
+from orchestrate.pipelines.spec import GithubEventFilter, GitlabEventFilter, PipelineSpec
 from orchestrate.triggers.globs import InvalidPattern, matches_any, only_negative
 from orchestrate.triggers.repositories import check_repository, describe_binding
 
@@ -60,7 +64,7 @@ class FilterVerdict:
 
 @dataclass(frozen=True)
 class PipelineVerdict:
-    """Whether a pipeline starts: it does when any of its ``on.github`` filters matches."""
+    """Whether a pipeline starts: it does when any of its filters for the forge matches."""
 
     pipeline: str
     matched: bool
@@ -82,7 +86,8 @@ def match_filter(
         try:
             reasons.extend(check(event, filter))
         except InvalidPattern as error:
-            reasons.append(f"{error.message}; fix it in the pipeline's on.github filter")
+            key = "gitlab" if isinstance(filter, GitlabEventFilter) else "github"
+            reasons.append(f"{error.message}; fix it in the pipeline's on.{key} filter")
     if reasons:
         return FilterVerdict(False, reasons)
     return FilterVerdict(True, [_describe_match(event, filter)])
@@ -91,20 +96,25 @@ def match_filter(
 def route(
     event: ForgeEvent, pipelines: Sequence[PipelineSpec], *, managed: Collection[str] = ()
 ) -> list[PipelineVerdict]:
-    """One verdict per pipeline that has ``on.github`` filters, ordered by pipeline name.
+    """One verdict per pipeline that has filters for the event's forge (``on.github`` or
+    ``on.gitlab``), ordered by pipeline name.
 
     ``managed``: see :func:`match_filter`; the default, none, is the safe one.
     """
+    key = "gitlab" if event.forge == "gitlab" else "github"
     verdicts = []
     for pipeline in sorted(pipelines, key=lambda spec: spec.name):
-        if not pipeline.on.github:
+        filters: Sequence[GithubEventFilter] = (
+            pipeline.on.gitlab if key == "gitlab" else pipeline.on.github
+        )
+        if not filters:
             continue
         matched = False
         reasons: list[str] = []
-        for index, event_filter in enumerate(pipeline.on.github):
+        for index, event_filter in enumerate(filters):
             verdict = match_filter(event, event_filter, managed=managed)
             matched = matched or verdict.matched
-            reasons.extend(f"on.github[{index}]: {reason}" for reason in verdict.reasons)
+            reasons.extend(f"on.{key}[{index}]: {reason}" for reason in verdict.reasons)
         verdicts.append(PipelineVerdict(pipeline=pipeline.name, matched=matched, reasons=reasons))
     return verdicts
 
@@ -115,8 +125,11 @@ def _check_fork(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
         return []
     if event.pull_request is not None:
         return [f"the pull request comes from a fork ({fork}) (set forks: true to allow)"]
-    if event.kind == "workflow_run":
-        return [f"the workflow run comes from a fork ({fork}) (set forks: true to allow)"]
+    if event.kind in ("workflow_run", "pipeline"):
+        return [
+            f"the {event.kind.replace('_', ' ')} comes from a fork ({fork}) "
+            "(set forks: true to allow)"
+        ]
     return [f"the repository {fork} is a fork (set forks: true to allow)"]
 
 
@@ -188,7 +201,7 @@ def _not_selected(label: str, value: str, key: str, patterns: Sequence[str]) -> 
 def _check_paths(event: ForgeEvent, filter: GithubEventFilter) -> list[str]:
     if filter.paths is None and filter.paths_ignore is None:
         return []
-    if event.kind == "push" and event.tag is not None:
+    if event.kind in ("push", "tag_push") and event.tag is not None:
         return []  # GitHub: "Path filters are not evaluated for pushes of tags."
     keys = " and ".join(k for k in ("paths", "paths_ignore") if getattr(filter, k) is not None)
     changed = event.changed_paths

@@ -40,10 +40,18 @@ class PongOut(BaseModel):
 
 class _DeliveryFields(BaseModel):
     id: str
-    delivery_id: str = Field(description="GitHub's X-GitHub-Delivery (`replay-…` for replays).")
-    event: str
+    delivery_id: str = Field(
+        description="GitHub's X-GitHub-Delivery; GitLab's Idempotency-Key, else `gitlab:` and a "
+        "hash of the event UUID, event and body; `replay-…` for replays."
+    )
+    forge: str = Field(description="The forge that sent it: github or gitlab.")
+    event: str = Field(
+        description="GitHub's X-GitHub-Event, or GitLab's event kind (merge_request, push…)."
+    )
     action: str | None
-    repository: str | None = Field(description="The repository's full name, owner/name.")
+    repository: str | None = Field(
+        description="The repository's full name: owner/name, or GitLab's group/project."
+    )
     status: DeliveryStatus
     attempts: int = Field(description="Processing attempts so far, over every (re)delivery.")
     last_error: str | None
@@ -118,6 +126,7 @@ def _summary(delivery: DeliverySummary) -> dict[str, Any]:
     return {
         "id": delivery.id,
         "delivery_id": delivery.delivery_id,
+        "forge": delivery.forge,
         "event": delivery.event,
         "action": delivery.action,
         "repository": delivery.repository,

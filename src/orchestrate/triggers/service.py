@@ -1,4 +1,4 @@
-"""Use cases of the triggers capability: receiving GitHub webhooks and processing them.
+"""Use cases of the triggers capability: receiving GitHub and GitLab webhooks, processing them.
 
 A delivery is checked (size here; signature, headers and JSON by the forge's adapter,
 ``forges.service``) before anything is stored; a
@@ -70,6 +70,7 @@ __all__ = [
     "list_deliveries",
     "process_delivery",
     "receive_delivery",
+    "receive_gitlab_delivery",
     "redeliver",
     "register_trigger_jobs",
     "replay_file",
@@ -111,8 +112,26 @@ async def receive_delivery(
     return ReceiveResult(ReceiveOutcome.ACCEPTED, parsed.delivery_id, id=row_id)
 
 
+async def receive_gitlab_delivery(
+    inbox: DeliveryInbox, settings: Settings, headers: Mapping[str, str], body: bytes
+) -> ReceiveResult:
+    """Check one GitLab delivery's token and store it with its processing queued, or
+    report a duplicate (a delivery id already stored, see ``forges/gitlab/webhooks.py``).
+
+    Raises ``SignatureRejected`` (no token, a wrong one, or no secret configured),
+    ``MalformedDelivery`` and ``DeliveryTooLarge``; nothing is stored then.
+    """
+    check_body_size(len(body), settings.webhook_max_body_bytes)
+    parsed = forges.parse_gitlab_delivery(settings, headers, body)
+    row_id = await inbox.store(_new_delivery(parsed))
+    if row_id is None:
+        return ReceiveResult(ReceiveOutcome.DUPLICATE, parsed.delivery_id)
+    return ReceiveResult(ReceiveOutcome.ACCEPTED, parsed.delivery_id, id=row_id)
+
+
 def _new_delivery(parsed: forges.ForgeDelivery) -> NewDelivery:
     return NewDelivery(
+        forge=parsed.forge,
         delivery_id=parsed.delivery_id,
         event=parsed.kind,
         action=parsed.action,
@@ -129,19 +148,25 @@ async def list_deliveries(
     status: DeliveryStatus | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    forge: str | None = None,
 ) -> Page[DeliverySummary]:
-    """Deliveries newest first (without headers and body), optionally of one event or status."""
+    """Deliveries newest first (without headers and body), optionally of one forge, event
+    or status."""
     check_page_size(limit)
+    if forge is not None and forge not in forges.FORGES:
+        raise ValidationFailed(
+            f"Unknown forge {forge!r}; the known ones are {', '.join(forges.FORGES)}"
+        )
     async with uow:
         rows = await store.delivery_page(
-            uow, event=event, status=status, limit=limit, cursor=cursor
+            uow, event=event, status=status, limit=limit, cursor=cursor, forge=forge
         )
         items = [deliveries.to_summary(row) for row in rows[:limit]]
         return Page(items=items, next_cursor=deliveries.next_cursor(rows, limit))
 
 
 async def get_delivery(uow: UnitOfWork, key: str) -> WebhookDelivery:
-    """One delivery by its id (``whd_…``) or by GitHub's delivery id."""
+    """One delivery by its id (``whd_…``) or by the forge's delivery id."""
     async with uow:
         return deliveries.to_delivery(await store.delivery_row(uow, key))
 
@@ -168,11 +193,15 @@ async def redeliver(uow: UnitOfWork, key: str, actor: Actor) -> QueuedDelivery:
         return QueuedDelivery(deliveries.to_delivery(row), job_id)
 
 
-async def replay_file(uow: UnitOfWork, path: Path, event: str, actor: Actor) -> QueuedDelivery:
+async def replay_file(
+    uow: UnitOfWork, path: Path, event: str, actor: Actor, *, forge: str = forges.GITHUB
+) -> QueuedDelivery:
     """Store a payload from a file as a delivery of ``event`` and queue its processing.
 
-    For trying pipelines locally: no signature is needed (the caller is already
-    trusted); the delivery id is ``replay-<uuid>`` so it never collides with GitHub's.
+    For trying pipelines locally: no signature or token is needed (the caller is
+    already trusted); the delivery id is ``replay-<uuid>`` so it never collides with a
+    forge's. ``event`` is the forge's event header (``push``; ``Push Hook`` on GitLab,
+    where the payload's ``object_kind`` also names it).
     """
     auth.authorize(actor, Permission.WRITE)
     try:
@@ -180,15 +209,28 @@ async def replay_file(uow: UnitOfWork, path: Path, event: str, actor: Actor) -> 
     except OSError as error:
         raise ValidationFailed(f"Cannot read {path}: {error.strerror or error}") from None
     check_body_size(len(body))
-    headers = forges.github_replay_headers(event, f"replay-{uuid.uuid4()}")
-    new = _new_delivery(forges.read_github_delivery(headers, body))
+    delivery_id = f"replay-{uuid.uuid4()}"
+    if forge == forges.GITLAB:
+        headers = forges.gitlab_replay_headers(event, delivery_id)
+        new = _new_delivery(forges.read_gitlab_delivery(headers, body))
+    elif forge == forges.GITHUB:
+        headers = forges.github_replay_headers(event, delivery_id)
+        new = _new_delivery(forges.read_github_delivery(headers, body))
+    else:
+        raise ValidationFailed(
+            f"Unknown forge {forge!r}; the known ones are {', '.join(forges.FORGES)}"
+        )
     async with uow:
         [row_id] = await store.insert_unless_known(uow, [new])
         if row_id is None:  # pragma: no cover - a fresh UUID
             raise Conflict(f"Delivery id {new.delivery_id} already exists")
         [job_id] = await processing.enqueue_processing(uow, [row_id])
         await auth.record_audit(
-            uow, actor, "webhook.replay", row_id, {"event": event, "file": str(path)}
+            uow,
+            actor,
+            "webhook.replay",
+            row_id,
+            {"forge": forge, "event": event, "file": str(path)},
         )
         await uow.commit()
     return QueuedDelivery(await get_delivery(uow.sibling(read_only=True), row_id), job_id)

@@ -1,4 +1,4 @@
-"""Tables of the triggers capability: the webhook deliveries received from GitHub."""
+"""Tables of the triggers capability: the webhook deliveries received from GitHub and GitLab."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ class WebhookDeliveryRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     # GitHub redelivers with the same X-GitHub-Delivery; the unique index makes that a no-op.
     delivery_id: Mapped[str] = mapped_column(String(100), unique=True)
+    # Which receiver stored it; rows from before GitLab deliveries were GitHub's.
+    forge: Mapped[str] = mapped_column(String(20), default="github", server_default="github")
     event: Mapped[str] = mapped_column(String(100), index=True)
     action: Mapped[str | None] = mapped_column(String(100))
     repository: Mapped[str | None] = mapped_column(String(300))

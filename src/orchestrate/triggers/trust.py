@@ -1,4 +1,4 @@
-"""Whose GitHub input the built-in automations act on.
+"""Whose GitHub and GitLab input the built-in automations act on.
 
 Anyone can open an issue, open a pull request or review one on a public repository,
 and the built-in automations turn those into bash-capable agents and backlog stories.
@@ -25,6 +25,13 @@ never on ``sender``):
 The association test itself is the forges' (``is_trusted_association``), shared with
 the merge controller, which counts only trusted reviewers' approvals.
 
+GitLab's payloads carry no association, nor anything else about a person's role in
+the project; only who acted (``user.username``). So on GitLab one rule covers every
+automation: it acts only when the GitLab user who caused the delivery (opened or
+labelled the issue, started the failed pipeline) is listed in
+``ORCHESTRATE_GITLAB_TRUSTED_USERS``; nobody is by default. A failed pipeline must in
+addition be on a branch of the project itself, not of a fork, as on GitHub.
+
 Text from trusted authors is still quoted as data (``quoting.py``): trust decides
 whether to act, not whether to obey.
 """
@@ -34,9 +41,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrate.forges.service import ForgeEvent, Person, is_trusted_association
+from orchestrate.core.settings import Settings
+from orchestrate.forges.service import (
+    GITLAB,
+    ForgeEvent,
+    Person,
+    is_trusted_association,
+    is_trusted_username,
+)
 
 TRUSTED_SETTING = "ORCHESTRATE_GITHUB_TRUSTED_ASSOCIATIONS"
+GITLAB_TRUSTED_SETTING = "ORCHESTRATE_GITLAB_TRUSTED_USERS"
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,32 @@ def untrusted_reason(author: Author, trusted: Sequence[str]) -> str | None:
     return f"{who}'s association {shown} is not trusted ({setting})"
 
 
+def gitlab_untrusted_reason(event: ForgeEvent, trusted: Sequence[str]) -> str | None:
+    """Why an automation must not act on a GitLab delivery, or None: the user who acted
+    must be listed in ``ORCHESTRATE_GITLAB_TRUSTED_USERS``."""
+    if is_trusted_username(event.sender, trusted):
+        return None
+    who = f"GitLab user @{event.sender}" if event.sender else "the GitLab user (none given)"
+    listed = (
+        f"{GITLAB_TRUSTED_SETTING}={','.join(trusted)}"
+        if trusted
+        else (f"{GITLAB_TRUSTED_SETTING} is empty")
+    )
+    return f"{who} who caused the {event.kind} event is not trusted ({listed})"
+
+
+def author_untrusted_reason(
+    event: ForgeEvent, author: Author | None, settings: Settings
+) -> str | None:
+    """The trust rule of the event's forge: GitHub's association of ``author`` (None: a
+    maintainer acted), GitLab's list of trusted users."""
+    if event.forge == GITLAB:
+        return gitlab_untrusted_reason(event, settings.gitlab_trusted_users)
+    if author is None:
+        return None
+    return untrusted_reason(author, settings.github_trusted_associations)
+
+
 def issue_decider(event: ForgeEvent) -> Author | None:
     """Whose association decides for an issue: None when a maintainer labelled it."""
     author = Author.of("issue author", event.issue.author if event.issue else Person())
@@ -75,14 +116,16 @@ def issue_decider(event: ForgeEvent) -> Author | None:
     return author
 
 
-def ci_untrusted_reason(event: ForgeEvent) -> str | None:
-    """Why a failed check or workflow run may be a stranger's code, or None when it is not."""
+def ci_untrusted_reason(event: ForgeEvent, settings: Settings) -> str | None:
+    """Why a failed check, workflow run or pipeline may be a stranger's code, or None."""
     fork = event.fork_repository
     if fork is not None:
         return f"the failure is of code from the fork {fork}"
     if event.head_branch is None:
         return (
-            f"the {event.kind} names no branch of {event.repository}, as GitHub does for "
+            f"the {event.kind} names no branch of {event.repository}, as the forge does for "
             "a fork's pull request, so the failing code may be a stranger's"
         )
+    if event.forge == GITLAB:
+        return gitlab_untrusted_reason(event, settings.gitlab_trusted_users)
     return None

@@ -70,3 +70,24 @@ async def test_a_delivery_signed_with_the_stored_webhook_secret_is_accepted(
 
     assert accepted.status_code == 202, accepted.text
     assert wrong.status_code == 401
+
+
+async def test_a_gitlab_delivery_with_the_stored_webhook_token_is_accepted(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    body = b'{"object_kind": "push", "project": {"path_with_namespace": "team/app"}}'
+
+    def gitlab(token: str) -> dict[str, str]:
+        return {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": token}
+
+    refused = await api.post("/webhooks/gitlab", content=body, headers=gitlab("gl-s3cret"))
+    assert refused.status_code == 401
+
+    await secrets.set_secret(
+        runtime.uow(), runtime.settings, "GITLAB_WEBHOOK_SECRET", "gl-s3cret", Actor.local_cli()
+    )
+    accepted = await api.post("/webhooks/gitlab", content=body, headers=gitlab("gl-s3cret"))
+    wrong = await api.post("/webhooks/gitlab", content=body, headers=gitlab("other"))
+
+    assert accepted.status_code == 202, accepted.text
+    assert wrong.status_code == 401

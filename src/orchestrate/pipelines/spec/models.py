@@ -216,6 +216,69 @@ class GithubEventFilter(_Strict):
         return value
 
 
+GITLAB_EVENTS = (
+    "merge_request",
+    "note",
+    "pipeline",
+    "job",
+    "push",
+    "tag_push",
+    "issue",
+    "confidential_issue",
+    "confidential_note",
+    "wiki_page",
+    "deployment",
+    "release",
+)
+"""The GitLab event kinds an ``on: gitlab`` entry may name: GitLab's ``X-Gitlab-Event``
+without ``Hook``, in snake case (``Job Hook`` is ``job``); kept in step with
+``orchestrate.forges.gitlab.events``, which this module cannot import."""
+
+
+class GitlabEventFilter(GithubEventFilter):
+    """Which GitLab deliveries start the pipeline: the keys of ``on: github``, with GitLab's
+    event kinds (``merge_request``, ``pipeline``…) and ``group/project`` repositories."""
+
+    repositories: StringList | None = Field(
+        default=None,
+        description=(
+            "The projects ('group/project' or 'group/subgroup/project', globs allowed) whose "
+            "deliveries may start the pipeline. Without it, only the repositories "
+            "Orchestrate manages on GitLab (orchestrate repo add --forge gitlab) match."
+        ),
+    )
+
+    @field_validator("event")
+    @classmethod
+    def _known_event(cls, value: str) -> str:
+        if value in GITLAB_EVENTS:
+            return value
+        spelled = re.sub(r"[^a-z0-9]+", "_", value.lower().removesuffix(" hook")).strip("_")
+        if spelled in GITLAB_EVENTS or spelled == "build":
+            hint = "job" if spelled == "build" else spelled
+            raise ValueError(f"GitLab event {value!r} is spelled '{hint}' here")
+        raise ValueError(f"unknown GitLab event {value!r}; one of {', '.join(GITLAB_EVENTS)}")
+
+    @field_validator("repositories")
+    @classmethod
+    def _owner_and_name(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError(
+                "'repositories' is empty, so the entry would match nothing: list group/project "
+                "patterns, or remove it to match the repositories Orchestrate manages"
+            )
+        part = r"[A-Za-z0-9._\-*?+\[\]\\]+"
+        for entry in value:
+            if not re.fullmatch(rf"!?{part}(/{part})+", entry):
+                raise ValueError(
+                    f"repositories entry {entry!r} is not group/project (globs allowed: "
+                    "'team/*', 'team/**', '!team/sandbox')"
+                )
+        return value
+
+
 class CronSchedule(_Strict):
     cron: str
     timezone: str = "UTC"
@@ -225,6 +288,7 @@ class TriggersSpec(_Strict):
     """``on:``: the events that start the pipeline besides the CLI and the API."""
 
     github: list[GithubEventFilter] = Field(default_factory=list)
+    gitlab: list[GitlabEventFilter] = Field(default_factory=list)
     schedule: list[CronSchedule] = Field(default_factory=list)
 
 
