@@ -9,6 +9,7 @@ as it is known to be too large, from ``Content-Length`` or while it streams in.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.triggers import service
 from orchestrate.triggers.inbox import DeliveryInbox
@@ -67,20 +69,9 @@ async def receive_github(request: Request) -> JSONResponse:
 
     A delivery id already stored is answered `duplicate` and not processed again.
     """
-    # The runtime is read from the app directly rather than through a dependency:
-    # GitHub may send bursts, and resolving dependencies is a fixed cost per request.
-    runtime: Runtime = request.app.state.runtime
-    try:
-        body = await _read_body(request, runtime.settings.webhook_max_body_bytes)
-        result = await service.receive_delivery(
-            request.app.state.delivery_inbox, runtime.settings, request.headers, body
-        )
-    except (
-        service.MalformedDelivery,
-        service.SignatureRejected,
-        service.DeliveryTooLarge,
-    ) as error:
-        return _refusal(request, error)
+    result = await _receive(request, service.receive_delivery)
+    if isinstance(result, JSONResponse):
+        return result
     if result.outcome is service.ReceiveOutcome.PONG:
         return JSONResponse(PongOut(zen=result.zen).model_dump(), status_code=status.HTTP_200_OK)
     return JSONResponse(
@@ -106,10 +97,30 @@ async def receive_gitlab(request: Request) -> JSONResponse:
 
     A delivery id already stored is answered `duplicate` and not processed again.
     """
+    result = await _receive(request, service.receive_gitlab_delivery)
+    if isinstance(result, JSONResponse):
+        return result
+    return JSONResponse(
+        ReceivedOut.of(result).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
+    )
+
+
+Receive = Callable[
+    [DeliveryInbox, Settings, Mapping[str, str], bytes], Awaitable[service.ReceiveResult]
+]
+
+
+async def _receive(request: Request, receive: Receive) -> service.ReceiveResult | JSONResponse:
+    """Read the body within the limit and hand it to the forge's ``receive``; a refusal
+    (malformed, unauthenticated, too large) comes back as its problem response.
+
+    The runtime is read from the app directly rather than through a dependency: a forge
+    may send bursts, and resolving dependencies is a fixed cost per request.
+    """
     runtime: Runtime = request.app.state.runtime
     try:
         body = await _read_body(request, runtime.settings.webhook_max_body_bytes)
-        result = await service.receive_gitlab_delivery(
+        return await receive(
             request.app.state.delivery_inbox, runtime.settings, request.headers, body
         )
     except (
@@ -118,9 +129,6 @@ async def receive_gitlab(request: Request) -> JSONResponse:
         service.DeliveryTooLarge,
     ) as error:
         return _refusal(request, error)
-    return JSONResponse(
-        ReceivedOut.of(result).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
-    )
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
