@@ -402,7 +402,7 @@ class FakeGitHub(InBackground):
     ) -> tuple[Answer, FakeUser | None]:
         if path.startswith("/_fake/job-logs/"):
             return self._archive(path, query), None
-        if path.startswith("/app/") or path.endswith("/installation"):
+        if path.startswith("/app/") or path == "/app" or path.endswith("/installation"):
             from orchestrate.testing._github_apps import answer_app  # PyJWT only when used
 
             return answer_app(self.state, method, path, headers, body, self.origin), None
@@ -417,6 +417,8 @@ class FakeGitHub(InBackground):
             return Answer(200, {"errors": [{"type": "RATE_LIMITED", "message": message}]}), user
         if limited is not None:
             return limited, user
+        if method == "GET" and path == "/user":
+            return Answer(200, {"login": user.login, "id": user.id, "type": "User"}), user
         if is_graphql:
             if method != "POST":
                 return error(404, "Not Found"), user
