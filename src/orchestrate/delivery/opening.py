@@ -35,9 +35,11 @@ from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
 from orchestrate.delivery import push
 from orchestrate.delivery.events import PullRequestOpened
+from orchestrate.delivery.looks import request_look
 from orchestrate.delivery.models import (
     PullRequest,
     PullRequestState,
+    ShepherdState,
     StoryRef,
     pull_request_body,
     pull_request_labels,
@@ -120,7 +122,7 @@ async def open_for_agent(
             delivery.push_from, delivery.repository.remote, delivery.head.sha, branch
         )
         info = await client.open_pull_request(new)
-    return await _record(uow, delivery, info, actor, finish)
+    return await _record(uow, settings, delivery, info, actor, finish)
 
 
 async def _plan(uow: UnitOfWork, settings: Settings, agent_id: str) -> Delivery:
@@ -226,6 +228,7 @@ def _new_pull_request(settings: Settings, delivery: Delivery, draft: bool) -> Ne
 
 async def _record(
     uow: UnitOfWork,
+    settings: Settings,
     delivery: Delivery,
     info: PullRequestInfo,
     actor: Actor,
@@ -254,9 +257,13 @@ async def _record(
                 opened_at=now,
                 updated_at=now,
                 merged_at=None,
+                shepherd_state=ShepherdState.ACTIVE.value,
+                shepherd_ticks=0,
             )
             store.add(uow, row)
             await store.flush(uow)
+            if settings.shepherd_enabled:
+                await request_look(uow, row)
             if agent.story_id is not None:
                 await stories.record_pull_request(uow, agent.story_id, info.url, agent.id, actor)
             await auth.record_audit(

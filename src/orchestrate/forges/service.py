@@ -73,6 +73,7 @@ from orchestrate.forges.models import (
     Review,
     SignatureRejected,
 )
+from orchestrate.forges.shepherding import PersonTrust
 from orchestrate.forges.trust import is_trusted_association, is_trusted_username, review_trust
 from orchestrate.repositories import service as repositories
 from orchestrate.secrets import service as secret_store
@@ -99,6 +100,7 @@ __all__ = [
     "MergeStatus",
     "NewPullRequest",
     "Person",
+    "PersonTrust",
     "PullRequest",
     "PullRequestInfo",
     "PullRequestState",

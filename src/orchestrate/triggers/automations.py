@@ -33,6 +33,7 @@ from orchestrate.agents import service as agents
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import ConfigurationError, NotFound, ValidationFailed
 from orchestrate.core.runtime import Runtime
+from orchestrate.delivery import service as delivery
 from orchestrate.forges.service import ForgeEvent
 from orchestrate.repositories.service import RepositoryIndex
 from orchestrate.stories import service as stories
@@ -53,6 +54,12 @@ __all__ = [
     "plan_automations",
     "run_automations",
 ]
+
+
+_SHEPHERDS_WORK = frozenset(
+    {AutomationKind.PR_SHEPHERD, AutomationKind.REVIEW_FIXER, AutomationKind.CI_FIXER}
+)
+"""Automations that would start an agent for what the shepherd does on its pull requests."""
 
 
 def describe(plan: Automation, registry: RepositoryIndex) -> dict[str, Any]:
@@ -94,8 +101,16 @@ async def run_automations(
     recorded on the result; anything else raises so the job is retried.
     """
     results: list[dict[str, Any]] = []
-    for plan in plan_automations(event, runtime.settings):
+    plans = plan_automations(event, runtime.settings)
+    moved_by_shepherd: list[str] = []
+    if any(plan.kind in _SHEPHERDS_WORK for plan in plans):
+        moved_by_shepherd = await delivery.shepherded(runtime.uow(), runtime.settings, event)
+    for plan in plans:
         described = describe(plan, registry)
+        if plan.kind in _SHEPHERDS_WORK and moved_by_shepherd:
+            described["skipped"] = (
+                f"the shepherd moves {', '.join(moved_by_shepherd)}: its fixers do this work"
+            )
         if plan.skipped is not None or "skipped" in described:
             results.append(described)
             continue

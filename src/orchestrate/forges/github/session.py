@@ -98,8 +98,8 @@ class GitHubSession:
             if isinstance(credentials, AppCredentials):
                 app = self._github(credentials.app_strategy())
                 with translated("reading the GitHub App"):
-                    response = await app.rest.apps.async_get_authenticated()
-                slug = convert.text(mapping(response.json()).get("slug"))
+                    found = await app.rest.apps.async_get_authenticated()
+                slug = convert.text(mapping(found.json()).get("slug"))
                 self._login = f"{slug}[bot]" if slug else ""
             else:
                 github = self._shared
