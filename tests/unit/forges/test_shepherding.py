@@ -21,8 +21,8 @@ from orchestrate.forges.client import (
 from orchestrate.forges.merging import MergeFacts, decide_merge
 from orchestrate.forges.models import Person
 from orchestrate.forges.shepherding import (
-    REPLY_MARK,
     HOLD_LABEL,
+    REPLY_MARK,
     Move,
     MoveKind,
     PastMove,
