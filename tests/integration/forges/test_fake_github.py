@@ -179,9 +179,10 @@ class TestGitHubApp:
             )
             .decode()
         )
+        # Its own app id: githubkit keeps an app's token per id across clients.
         with FakeGitHub() as fake:
-            fake.add_app("4242", public, {"octo": 77})
-            credentials = AppCredentials("4242", private, None, "test")
+            fake.add_app("4343", public, {"octo": 77})
+            credentials = AppCredentials("4343", private, None, "test")
             async with GitHubClient(credentials, api_url=fake.api_url) as github:
                 assert await github.whoami() == "orchestrate-app[bot]"
                 assert await github.whoami() == "orchestrate-app[bot]"

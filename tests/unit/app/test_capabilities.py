@@ -148,6 +148,7 @@ NOT_GROWING = {
     "repository_dependencies",
     "pull_requests",  # one row per pull request opened: kept, like the stories they deliver
     "merge_policies",  # at most one row per registered repository
+    "shepherd_moves",  # a few per pull request, bounded by the shepherd's attempts
 }
 
 
