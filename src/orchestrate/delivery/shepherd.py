@@ -37,6 +37,8 @@ from typing import Any
 
 import structlog
 
+from orchestrate.auth import service as auth
+from orchestrate.auth.service import Actor
 from orchestrate.core.db import IntegrityError
 from orchestrate.core.errors import (
     AuthenticationFailed,
@@ -91,8 +93,13 @@ _UNREACHABLE = (IntegrationError, ConfigurationError, AuthenticationFailed, NotF
 # --- asking for a look -------------------------------------------------------------------
 
 
-async def request_look_by_number(uow: UnitOfWork, repository: str, number: int) -> PullRequest:
-    """Queue a look now at a recorded pull request (``pr shepherd``); its record."""
+async def request_look_by_number(
+    uow: UnitOfWork, repository: str, number: int, actor: Actor
+) -> PullRequest:
+    """Queue a look now at a recorded pull request (``pr shepherd``); its record. A
+    shepherd stopped at a bound is set going again (its bounds still hold: it stops
+    again at once unless a person changed something)."""
+    auth.authorize(actor, auth.Permission.WRITE)
     async with uow:
         row = await store.by_number(uow, repository, number, for_update=True)
         if row is None:
@@ -105,6 +112,7 @@ async def request_look_by_number(uow: UnitOfWork, repository: str, number: int) 
         if row.shepherd_state == ShepherdState.STOPPED.value:
             row.shepherd_state = ShepherdState.ACTIVE.value
         await request_look(uow, row)
+        await auth.record_audit(uow, actor, "pull_request.shepherd", f"{repository}#{number}", {})
         await uow.commit()
         return store.to_pull_request(row)
 

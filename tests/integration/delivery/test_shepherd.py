@@ -110,7 +110,7 @@ async def work(runtime: Runtime, fixers: Fixers) -> None:
 
 async def look(runtime: Runtime, number: int, fixers: Fixers) -> delivery.PullRequest:
     """Ask for a look (as a webhook would) and work until nothing is due."""
-    await delivery.request_look_by_number(runtime.uow(), GITHUB_REPO, number)
+    await delivery.request_look_by_number(runtime.uow(), GITHUB_REPO, number, ADMIN)
     await work(runtime, fixers)
     return await delivery.get_pull_request(runtime.uow(read_only=True), GITHUB_REPO, number)
 
