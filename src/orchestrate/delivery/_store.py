@@ -23,10 +23,14 @@ def name_key(repository: str) -> str:
     return repository.strip().casefold()
 
 
-async def by_branch(uow: UnitOfWork, repository: str, branch: str) -> PullRequestRow | None:
+async def by_branch(
+    uow: UnitOfWork, repository: str, branch: str, *, for_update: bool = False
+) -> PullRequestRow | None:
     query = select(PullRequestRow).where(
         PullRequestRow.repository_key == name_key(repository), PullRequestRow.branch == branch
     )
+    if for_update:
+        query = query.with_for_update()
     return await uow.session.scalar(query)
 
 
