@@ -30,14 +30,14 @@ from tests.integration.agents.conftest import CALC, TEST_CALC, git
 pytestmark = pytest.mark.slow
 
 REPO = "octo/app"
-SECRET = "webhook-secret"  # noqa: S105 - the fake's webhook secret
+SECRET = "webhook-secret"
 
 
 def step_edit(old: str, new: str, message: str, summary: str) -> list[object]:
     return [
         tool_call(
             "edit_file", {"path": "calc.py", "old_string": old, "new_string": new}, model=MODEL
-        ),  # fmt: skip
+        ),
         tool_call("git", {"action": "add", "paths": ["calc.py"]}, model=MODEL),
         tool_call("git", {"action": "commit", "message": message}, model=MODEL),
         finish("completed", summary, model=MODEL),
@@ -196,7 +196,7 @@ def test_an_issue_becomes_a_merged_pull_request_moved_by_webhooks(
 def test_a_worker_killed_while_the_forge_merges_does_not_merge_twice(
     env: dict[str, str], project: tuple[Path, Path], github: FakeGitHub
 ) -> None:
-    work_tree, remote = project
+    work_tree, _remote = project
     with FakeAnthropic(DEVELOP) as api:
         set_up(env, github, api, work_tree)
         started = cli(env, "agent", "start", "story-developer", "--task", "Fix add()",
