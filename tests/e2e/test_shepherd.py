@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.testing import FakeAnthropic, FakeGitHub, finish, tool_call
+from orchestrate.testing import FakeAnthropic, FakeGitHub, Step, finish, tool_call
 from tests.e2e.processes import Background, Server, cli, free_port
 from tests.e2e.test_agents import MODEL, python_in_sandbox
 from tests.integration.agents.conftest import CALC, TEST_CALC, git
@@ -33,7 +33,7 @@ REPO = "octo/app"
 SECRET = "webhook-secret"
 
 
-def step_edit(old: str, new: str, message: str, summary: str) -> list[object]:
+def step_edit(old: str, new: str, message: str, summary: str) -> list[Step]:
     return [
         tool_call(
             "edit_file", {"path": "calc.py", "old_string": old, "new_string": new}, model=MODEL
