@@ -250,3 +250,70 @@ class TestPeopleAndBounds:
         assert len(said) == 1
         assert "stopped shepherding" in said[0]
         assert project.pushes_to(pull.branch) == 1
+
+
+def move_main(project: Project, line: str) -> str:
+    """A person changes the line the pull request changed, on main, and pushes."""
+    (project.work_tree / "calc.py").write_text(f"def add(a, b):\n    {line}\n")
+    git(project.work_tree, "-c", "user.name=Dev", "-c", "user.email=dev@example.com",
+        "commit", "-qam", "Note the subtraction")  # fmt: skip
+    git(project.work_tree, "push", "-q", "origin", "main")
+    return git(project.work_tree, "rev-parse", "HEAD").strip()
+
+
+def resolution(calc: str) -> list[Step]:
+    return [
+        tool_call("git", {"action": "merge", "ref": "origin/main"}),
+        tool_call("write_file", {"path": "calc.py", "content": calc}),
+        tool_call("git", {"action": "add", "paths": ["calc.py"]}),
+        tool_call("git", {"action": "commit", "message": "Merge main"}),
+        finish("completed", "Merged main; add() still adds."),
+    ]
+
+
+class TestConflicts:
+    async def test_a_conflict_is_resolved_by_a_merge_that_keeps_both_sides(
+        self, runtime: Runtime, project: Project, shepherded: FakeGitHub
+    ) -> None:
+        fixers = Fixers()
+        pull = await opened(runtime, project, fixers)
+        main = move_main(project, "return a - b  # subtracts, see #12")
+        fixers.script("conflict-resolver", resolution("def add(a, b):\n    return a + b\n"))
+
+        await look(runtime, pull.number, fixers)
+
+        head = project.remote_head(pull.branch)
+        assert head is not None
+        parents = git(project.remote, "log", "-1", "--format=%P", head).split()
+        assert parents == [pull.head_sha, main]
+        assert await moves(runtime, pull.number) == [("resolve_conflicts", "done")]
+        task = str(fixers.scripts["conflict-resolver"].requests[0].messages[-1].content)
+        assert "origin/main" in task
+        assert "-X theirs" in task  # named as what it must never do
+        shepherded.add_review(GITHUB_REPO, pull.number, user="maya", verdict="APPROVED")
+        merged = await look(runtime, pull.number, fixers)
+        assert merged.state is delivery.PullRequestState.MERGED
+
+    async def test_a_resolution_that_leaves_conflict_markers_is_not_pushed(
+        self, runtime: Runtime, project: Project, shepherded: FakeGitHub
+    ) -> None:
+        fixers = Fixers()
+        pull = await opened(runtime, project, fixers)
+        move_main(project, "return a - b  # subtracts")
+        left_as_is = [
+            tool_call("git", {"action": "merge", "ref": "origin/main"}),
+            tool_call("git", {"action": "add", "paths": ["calc.py"]}),
+            tool_call("git", {"action": "commit", "message": "Merge main"}),
+            finish("completed", "Done."),
+        ]
+        fixers.script("conflict-resolver", left_as_is)
+
+        await look(runtime, pull.number, fixers)
+
+        assert project.remote_head(pull.branch) == pull.head_sha
+        [(kind, status)] = (await moves(runtime, pull.number))[:1]
+        assert (kind, status) == ("resolve_conflicts", "failed")
+        [move] = (await delivery.list_moves(runtime.uow(read_only=True), GITHUB_REPO, pull.number))[
+            :1
+        ]
+        assert "conflict markers in calc.py" in move.reason
