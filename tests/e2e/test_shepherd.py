@@ -1,8 +1,8 @@
 """End to end: the delivery loop driven by the fake GitHub's webhooks into ``orchestrate
 serve``, with scripted models behind the fake Anthropic API, real git and a bare remote.
 
-An issue opened on GitHub becomes a story; a story developer started on it opens a pull
-request; a maintainer's review is fixed, answered and resolved; a failing check is
+An issue opened on GitHub becomes a story and a story developer starts on it
+(``ORCHESTRATE_AUTOMATION_ISSUE_DEVELOP``); its pull request is opened; a maintainer's review is fixed, answered and resolved; a failing check is
 fixed from its log; the approved, green pull request is merged by the shepherd, and the
 story is done. The shepherd's timer is set far off, so only webhooks move it.
 
@@ -130,6 +130,7 @@ def test_an_issue_becomes_a_merged_pull_request_moved_by_webhooks(
     env: dict[str, str], project: tuple[Path, Path], github: FakeGitHub
 ) -> None:
     work_tree, remote = project
+    env["ORCHESTRATE_AUTOMATION_ISSUE_DEVELOP"] = "true"
     with FakeAnthropic([*DEVELOP, *DOCUMENT, *TYPE]) as api:
         set_up(env, github, api, work_tree)
         server = Server(env, free_port())
@@ -144,9 +145,6 @@ def test_an_issue_becomes_a_merged_pull_request_moved_by_webhooks(
 
             wait_for(story_made, "the issue's story")
             [story] = stories
-            started = cli(env, "agent", "start", "story-developer", "--task", "Fix add()",
-                          "--story", str(story["id"]), cwd=work_tree)  # fmt: skip
-            assert started.returncode == 0, started.stderr
             wait_for(lambda: github.pull_requests(REPO), "the pull request")
             [pull] = github.pull_requests(REPO)
             opened_head = remote_head(remote, pull.head)

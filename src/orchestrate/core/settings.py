@@ -271,6 +271,16 @@ class Settings(BaseSettings):
         default=True,
         description="Create a story from an issue opened, or labelled with automation_issue_label.",
     )
+    automation_issue_develop: bool = Field(
+        default=False,
+        description="Also start a story developer on each story made from an issue, in the "
+        "repository's registered clone: its pull request is then shepherded to merge "
+        "(the whole loop, docs/shepherd.md).",
+    )
+    automation_issue_developer_type: str = Field(
+        default="story-developer",
+        description="The agent type automation_issue_develop starts.",
+    )
     automation_issue_label: str = Field(
         default="orchestrate",
         min_length=1,

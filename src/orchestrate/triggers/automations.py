@@ -120,6 +120,9 @@ async def run_automations(
                 described |= await _start_agent(runtime, plan.agent, repo)
             elif plan.story is not None:
                 described |= await _create_story(runtime, plan.story, plan.forge)
+                if runtime.settings.automation_issue_develop:
+                    repo = _local_clone(registry, plan)
+                    described |= await _develop(runtime, plan.story, described["story_id"], repo)
         except (ValidationFailed, NotFound, ConfigurationError) as error:
             described["error"] = str(error)
         results.append(described)
@@ -138,6 +141,25 @@ async def _start_agent(runtime: Runtime, agent: AgentPlan, repo: Path | None) ->
         runtime.uow(), runtime.settings, request, Actor.system("webhooks")
     )
     return {"agent_id": run.id, "origin_key": agent.origin_key}
+
+
+async def _develop(
+    runtime: Runtime, story: StoryPlan, story_id: str, repo: Path | None
+) -> dict[str, Any]:
+    """Start the story developer on an issue's story (once: keyed by the issue)."""
+    if repo is None:
+        return {"developer_skipped": "no local clone of the repository to work in"}
+    request = agents.StartAgent(
+        type=runtime.settings.automation_issue_developer_type,
+        task="Implement the story: make the change its description asks for, with tests.",
+        story=story_id,
+        repo=repo,
+        origin_key=f"develop:{story.origin_key}",
+    )
+    run = await agents.start_agent(
+        runtime.uow(), runtime.settings, request, Actor.system("webhooks")
+    )
+    return {"developer_agent_id": run.id}
 
 
 async def _create_story(runtime: Runtime, story: StoryPlan, forge: str) -> dict[str, Any]:
