@@ -2,9 +2,10 @@
 serve``, with scripted models behind the fake Anthropic API, real git and a bare remote.
 
 An issue opened on GitHub becomes a story and a story developer starts on it
-(``ORCHESTRATE_AUTOMATION_ISSUE_DEVELOP``); its pull request is opened; a maintainer's review is fixed, answered and resolved; a failing check is
-fixed from its log; the approved, green pull request is merged by the shepherd, and the
-story is done. The shepherd's timer is set far off, so only webhooks move it.
+(``ORCHESTRATE_AUTOMATION_ISSUE_DEVELOP``); its pull request is opened; a maintainer's
+review is fixed, answered and resolved; a failing check is fixed from its log; the
+approved, green pull request is merged by the shepherd, and the story is done. The
+shepherd's timer is set far off, so only webhooks move it.
 
 And a worker killed while the forge merges (the merge is carried out, its answer never
 heard) leaves no second merge: the next worker finds it merged.
