@@ -38,8 +38,15 @@ from orchestrate.delivery import push
 from orchestrate.delivery.looks import ACTOR, finish_move_in, request_look
 from orchestrate.delivery.models import MoveStatus, PullRequest, ShepherdMove, untrusted_block
 from orchestrate.forges import service as forges
-from orchestrate.forges.client import Check, ForgeNotFound, Review, ReviewThread
-from orchestrate.forges.shepherding import REPLY_MARK, Move, MoveKind
+from orchestrate.forges.service import (
+    REPLY_MARK,
+    Check,
+    ForgeNotFound,
+    Move,
+    MoveKind,
+    ReviewThread,
+)
+from orchestrate.forges.service import ForgeReview as Review
 from orchestrate.repositories import service as repositories
 
 log = structlog.get_logger(__name__)

@@ -65,10 +65,10 @@ from orchestrate.delivery.models import (
 from orchestrate.delivery.refreshing import apply_forge_view
 from orchestrate.delivery.tables import PullRequestRow, ShepherdMoveRow
 from orchestrate.forges import service as forges
-from orchestrate.forges.service import ForgeEvent
-from orchestrate.forges.shepherding import (
+from orchestrate.forges.service import (
     STOP_MARK,
     WORK,
+    ForgeEvent,
     Move,
     MoveKind,
     PastMove,
