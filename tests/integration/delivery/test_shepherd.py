@@ -8,33 +8,25 @@ the merge policy. People stop it with the hold label; bounds stop it with one co
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
-
 import pytest
 
-from orchestrate.agents.execution import register_agent_jobs
-from orchestrate.agents.models import AgentRun
 from orchestrate.auth.service import Actor
-from orchestrate.core.jobs import JobRegistry, JobRunner, RunnerConfig
 from orchestrate.core.runtime import Runtime
 from orchestrate.delivery import service as delivery
 from orchestrate.forges.shepherding import HOLD_LABEL, REPLY_MARK
-from orchestrate.llm.provider import Provider
 from orchestrate.repositories import service as repositories
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import StoryStatus
 from orchestrate.testing import FakeGitHub
-from orchestrate.testing.scripted import ScriptedProvider, Step, finish, tool_call
+from orchestrate.testing.scripted import Step, finish, tool_call
 from tests.integration.agents.conftest import git
 from tests.integration.delivery.conftest import (
     GITHUB_REPO,
-    HANG_GUARD,
+    Fixers,
     Project,
     new_story,
     run_agent,
+    work,
 )
 
 ADMIN = Actor.system("test")
@@ -67,21 +59,6 @@ ADD_TYPES = [
 ]
 
 
-@dataclass
-class Fixers:
-    """Scripted models for the agents the shepherd starts, by agent type."""
-
-    scripts: dict[str, ScriptedProvider] = field(default_factory=dict)
-
-    def script(self, agent_type: str, steps: Iterable[Step]) -> ScriptedProvider:
-        provider = self.scripts.setdefault(agent_type, ScriptedProvider())
-        provider.add(*steps)
-        return provider
-
-    def provider(self, run: AgentRun) -> Provider:
-        return self.scripts.setdefault(run.type, ScriptedProvider())
-
-
 @pytest.fixture(autouse=True)
 def _model_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
@@ -97,15 +74,6 @@ async def shepherded(runtime: Runtime, on_github: FakeGitHub) -> FakeGitHub:
     on_github.add_user("maya", association="MEMBER")
     on_github.add_user("eve", association="NONE")
     return on_github
-
-
-async def work(runtime: Runtime, fixers: Fixers) -> None:
-    """A worker with the delivery and agent jobs, until nothing is due."""
-    registry = JobRegistry()
-    delivery.register_delivery_jobs(registry, runtime)
-    register_agent_jobs(registry, runtime, lambda _runtime: fixers.provider)
-    config = RunnerConfig(concurrency=4, poll_max=timedelta(milliseconds=50))
-    await asyncio.wait_for(JobRunner(runtime, registry, config).run(until_idle=True), HANG_GUARD)
 
 
 async def look(runtime: Runtime, number: int, fixers: Fixers) -> delivery.PullRequest:
