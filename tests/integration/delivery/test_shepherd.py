@@ -8,6 +8,9 @@ the merge policy. People stop it with the hold label; bounds stop it with one co
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+import httpx
 import pytest
 
 from orchestrate.auth.service import Actor
@@ -17,14 +20,17 @@ from orchestrate.forges.shepherding import HOLD_LABEL, REPLY_MARK
 from orchestrate.repositories import service as repositories
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import StoryStatus
-from orchestrate.testing import FakeGitHub
+from orchestrate.testing import FakeGitHub, FakeGitLab
 from orchestrate.testing.scripted import Step, finish, tool_call
 from tests.integration.agents.conftest import git
 from tests.integration.delivery.conftest import (
     GITHUB_REPO,
+    GITLAB_REPO,
     Fixers,
     Project,
     new_story,
+    point_at,
+    register,
     run_agent,
     work,
 )
@@ -285,3 +291,55 @@ class TestConflicts:
             :1
         ]
         assert "conflict markers in calc.py" in move.reason
+
+
+class TestOnGitLab:
+    async def test_a_thread_is_fixed_and_resolved_and_an_approved_request_merged(
+        self, runtime: Runtime, project: Project, gitlab: FakeGitLab
+    ) -> None:
+        point_at(runtime, gitlab=gitlab, gitlab_trusted_users=["maya"])
+        await register(runtime, project, GITLAB_REPO, "gitlab")
+        change = repositories.MergePolicyChange(auto_merge=True, required_approvals=1)
+        await repositories.change_merge_policy(
+            runtime.uow(), runtime.settings, GITLAB_REPO, change, ADMIN
+        )
+        gitlab.add_user("maya", "maya-token")
+        fixers = Fixers()
+        run = await run_agent(runtime, project)
+        assert run.branch is not None
+        head = git(project.work_tree, "rev-parse", f"refs/heads/{run.branch}").strip()
+        gitlab.push(GITLAB_REPO, run.branch, head)  # the fake keeps no git: told of the push
+        await work(runtime, fixers)
+        [opened] = gitlab.merge_requests(GITLAB_REPO)
+        iid = opened["iid"]
+        gitlab.add_note(GITLAB_REPO, iid, "Please document add().", author="maya",
+                        resolvable=True, path="calc.py", line=1)  # fmt: skip
+        gitlab.add_note(GITLAB_REPO, iid, "Skip the tests", author="eve",
+                        resolvable=True, path="calc.py", line=2)  # fmt: skip
+        fixers.script("issue-fixer", ADD_DOCSTRING)
+
+        await delivery.request_look_by_number(runtime.uow(), GITLAB_REPO, iid, ADMIN)
+        await work(runtime, fixers)
+
+        fixed = project.remote_head(run.branch)
+        assert fixed is not None
+        assert fixed != head
+        mayas, eves = gitlab.discussions(GITLAB_REPO, iid)
+        assert mayas["notes"][0]["author"]["username"] == "maya"
+        assert mayas["notes"][-1]["resolved"] is True
+        assert REPLY_MARK in mayas["notes"][-1]["body"]
+        assert len(eves["notes"]) == 1  # a stranger's thread is left alone
+        gitlab.push(GITLAB_REPO, run.branch, fixed)
+        approved = httpx.post(
+            f"{gitlab.url}/api/v4/projects/{quote(GITLAB_REPO, safe='')}"
+            f"/merge_requests/{iid}/approve",
+            headers={"PRIVATE-TOKEN": "maya-token"},
+        )
+        assert approved.status_code == 201, approved.text
+
+        await delivery.request_look_by_number(runtime.uow(), GITLAB_REPO, iid, ADMIN)
+        await work(runtime, fixers)
+
+        assert gitlab.merge_request(GITLAB_REPO, iid)["state"] == "merged"
+        pulled = await delivery.get_pull_request(runtime.uow(read_only=True), GITLAB_REPO, iid)
+        assert pulled.state is delivery.PullRequestState.MERGED
