@@ -20,7 +20,7 @@ from orchestrate.forges.shepherding import HOLD_LABEL, REPLY_MARK
 from orchestrate.repositories import service as repositories
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import StoryStatus
-from orchestrate.testing import FakeGitHub, FakeGitLab
+from orchestrate.testing import FakeGitHub, FakeGitLab, secondary_rate_limit
 from orchestrate.testing.scripted import Step, finish, tool_call
 from tests.integration.agents.conftest import git
 from tests.integration.delivery.conftest import (
@@ -201,6 +201,24 @@ class TestPeopleAndBounds:
         shepherded.pull_request(GITHUB_REPO, pull.number).labels.remove(HOLD_LABEL)
         released = await look(runtime, pull.number, fixers)
         assert released.state is delivery.PullRequestState.MERGED
+
+    async def test_rate_limit_answers_are_waited_out(
+        self, runtime: Runtime, project: Project, shepherded: FakeGitHub
+    ) -> None:
+        fixers = Fixers()
+        pull = await opened(runtime, project, fixers)
+        shepherded.add_review(GITHUB_REPO, pull.number, user="maya", verdict="APPROVED")
+        shepherded.fail_next(
+            secondary_rate_limit(1, status=429, method="GET", path_contains="/reviews"),
+            secondary_rate_limit(1, status=403, method="PUT", path_contains="/merge"),
+        )
+
+        merged = await look(runtime, pull.number, fixers)
+
+        assert merged.state is delivery.PullRequestState.MERGED
+        statuses = [call.status for call in shepherded.calls("PUT", "/merge")]
+        assert statuses == [403, 200]
+        assert 429 in [call.status for call in shepherded.calls("GET", "/reviews")]
 
     async def test_a_fix_that_fails_twice_stops_with_one_comment(
         self, runtime: Runtime, project: Project, shepherded: FakeGitHub
