@@ -46,6 +46,7 @@ from orchestrate.core.errors import (
     IntegrationError,
     NotFound,
 )
+from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import JobContext
 from orchestrate.core.runtime import Runtime
@@ -53,6 +54,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
 from orchestrate.delivery import fixers
+from orchestrate.delivery.events import PullRequestShepherdMoved
 from orchestrate.delivery.looks import ACTOR, ShepherdLook, finish_move_in, request_look
 from orchestrate.delivery.merging import record_merge
 from orchestrate.delivery.models import (
@@ -403,6 +405,7 @@ async def _act(
     if move_id is None:  # another look recorded this very move: it is that look's to make
         return Looked(kind.value, move.reason)
     if kind in FIXER_KINDS:
+        await _record_look(runtime.uow(), pull.id, kind.value, move.reason)
         await fixers.start_fixer(runtime, client, pull, move, move_id)
         return Looked(kind.value, move.reason, acted=True)
     return await _merge_or_update(runtime, client, pull, move, move_id)
@@ -516,6 +519,7 @@ async def _record_look(
         row = await store.by_id(uow, row_id, for_update=True)
         if row is None:
             return
+        before = (row.shepherd_state, row.shepherd_move, row.shepherd_reason)
         row.shepherd_move = move[:30]
         row.shepherd_reason = reason[:1000]
         row.shepherd_moved_at = uow.now()
@@ -525,6 +529,18 @@ async def _record_look(
             row.shepherd_state = ShepherdState.STOPPED.value
         else:
             row.shepherd_state = ShepherdState.ACTIVE.value
+        if before != (row.shepherd_state, row.shepherd_move, row.shepherd_reason):
+            record_event(
+                uow,
+                PullRequestShepherdMoved(
+                    subject=f"{row.repository}#{row.number}",
+                    repository=row.repository,
+                    number=row.number,
+                    state=row.shepherd_state,
+                    move=row.shepherd_move,
+                    reason=row.shepherd_reason,
+                ),
+            )
         await uow.commit()
 
 

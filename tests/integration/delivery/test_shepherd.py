@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from orchestrate.auth.service import Actor
+from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.runtime import Runtime
 from orchestrate.delivery import service as delivery
 from orchestrate.forges.shepherding import HOLD_LABEL, REPLY_MARK
@@ -165,6 +166,15 @@ class TestFromReviewToMerge:
         # Nothing more happens however often it is asked to look.
         await look(runtime, pull.number, fixers)
         assert len(await moves(runtime, pull.number)) == 3
+        async with runtime.uow(read_only=True) as uow:
+            found = await read_events(
+                uow.session, only=EventFilter(types=("pull_request.shepherd_moved",))
+            )
+        said = [(e.payload["move"], e.payload["state"]) for e in found]
+        assert said[0] == ("wait", "active")
+        assert ("fix_review", "active") in said
+        assert said[-1] == ("merge", "done")
+        assert {e.subject for e in found} == {f"{GITHUB_REPO}#{pull.number}"}
         assert len(github.calls("PUT", "/merge")) == 1
 
 
