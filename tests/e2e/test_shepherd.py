@@ -81,7 +81,7 @@ def env(engine_name: str, empty_db_url: str, tmp_path: Path) -> dict[str, str]:
     }
     values |= {
         "ORCHESTRATE_HOME": str(tmp_path / "home"),
-        "ORCHESTRATE_LOG_LEVEL": "warning",
+        "ORCHESTRATE_LOG_LEVEL": "info",
         "ORCHESTRATE_GITHUB_WEBHOOK_SECRET": SECRET,
         "ORCHESTRATE_SHEPHERD_POLL_SECONDS": "600",
         "ORCHESTRATE_JOB_LEASE_SECONDS": "3",
@@ -178,7 +178,8 @@ def test_an_issue_becomes_a_merged_pull_request_moved_by_webhooks(
                 cli(env, "pr", "moves", str(pull.number), "--repo", REPO, "--json").stdout
             )
         finally:
-            server.stop()
+            _, _, said = server.stop()
+            print("\n".join(said.splitlines()[-150:]))  # shown when the test fails
 
     assert [(m["kind"], m["status"]) for m in moves] == [
         ("fix_review", "done"),

@@ -19,6 +19,7 @@ from orchestrate.delivery.schemas import (
     PullRequestMerge,
     PullRequestOut,
     ShepherdMoveOut,
+    ShepherdMovesOut,
 )
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
@@ -105,13 +106,16 @@ async def merge_pull_request(
     return PullRequestOut.of(merged)
 
 
-@router.get("/pull-requests/{owner}/{name}/{number}/moves", response_model=list[ShepherdMoveOut])
+@router.get("/pull-requests/{owner}/{name}/{number}/moves", response_model=ShepherdMovesOut)
 async def list_shepherd_moves(
     owner: str, name: str, number: Number, uow: UowDep, _actor: ActorDep
-) -> list[ShepherdMoveOut]:
+) -> ShepherdMovesOut:
     """The shepherd's moves on the pull request, oldest first."""
-    moves = await service.list_moves(uow, f"{owner}/{name}", number)
-    return [ShepherdMoveOut.of(move) for move in moves]
+    repository = f"{owner}/{name}"
+    moves = await service.list_moves(uow, repository, number)
+    return ShepherdMovesOut(
+        repository=repository, number=number, moves=[ShepherdMoveOut.of(m) for m in moves]
+    )
 
 
 @router.post(

@@ -82,6 +82,14 @@ class ShepherdMoveOut(BaseModel):
         )
 
 
+class ShepherdMovesOut(BaseModel):
+    """A pull request's moves: bounded by the shepherd's attempts, so never paged."""
+
+    repository: str
+    number: int
+    moves: list[ShepherdMoveOut] = Field(description="Oldest first.")
+
+
 class PullRequestOut(BaseModel):
     number: int
     url: str

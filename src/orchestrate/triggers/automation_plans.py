@@ -96,8 +96,24 @@ def plan_automations(event: ForgeEvent, settings: Settings) -> list[Automation]:
     for enabled, planner in planners:
         plan = planner(event, settings, repository) if enabled else None
         if plan is not None:
-            plans.append(replace(plan, forge=event.forge))
+            plans.append(_left_to_the_shepherd(replace(plan, forge=event.forge), event))
     return plans
+
+
+_SHEPHERDS_WORK = frozenset(
+    {AutomationKind.PR_SHEPHERD, AutomationKind.REVIEW_FIXER, AutomationKind.CI_FIXER}
+)
+
+
+def _left_to_the_shepherd(plan: Automation, event: ForgeEvent) -> Automation:
+    """An agent's branch (``orchestrate/…``) is Orchestrate's: the shepherd moves its pull
+    request, with fixers of its own. The branch tells even when the webhook comes before
+    the pull request is recorded."""
+    if plan.kind not in _SHEPHERDS_WORK or plan.skipped is not None:
+        return plan
+    if not (event.head_branch or "").startswith(AGENT_BRANCH_PREFIX):
+        return plan
+    return replace(plan, skipped="it is on an Orchestrate agent's branch: the shepherd moves it")
 
 
 def _forge_name(event: ForgeEvent) -> str:
@@ -125,10 +141,6 @@ def _plan_pr_shepherd(event: ForgeEvent, settings: Settings, repository: str) ->
     head_sha = pull_request.head_sha
     author = Author.of("pull request author", pull_request.author)
     skipped = author_untrusted_reason(event, author, settings)
-    if (event.head_branch or "").startswith(AGENT_BRANCH_PREFIX):
-        # Orchestrate opened it from an agent's branch: its own shepherd moves it (the
-        # webhook may come before the pull request is recorded, so the branch tells).
-        skipped = "it comes from an Orchestrate agent's branch: the shepherd moves it"
     data = quote_untrusted(_pull_request_data(pull_request), source=f"pull request #{number}")
     return Automation(
         AutomationKind.PR_SHEPHERD,

@@ -197,5 +197,5 @@ class TestShepherd:
         assert (shepherd["state"], shepherd["move"]) == ("active", "wait")
         assert refused.status_code == 403
         assert moves.status_code == 200, moves.text
-        assert moves.json() == []
+        assert moves.json() == {"repository": GITHUB_REPO, "number": 1, "moves": []}
         assert_problem(unknown, 404, "no pull request #9")

@@ -120,6 +120,31 @@ def test_a_review_requesting_changes_starts_an_issue_fixer_on_the_branch() -> No
     assert automation.agent.origin_key == f"github:review:{payload['review']['id']}"
 
 
+def test_work_on_an_orchestrate_agent_s_branch_is_left_to_the_shepherd() -> None:
+    opened = load("pull_request/opened.payload.json")
+    opened["pull_request"]["head"]["ref"] = "orchestrate/story-developer-fix-add"
+    review = changes_requested()
+    review["pull_request"]["head"]["ref"] = "orchestrate/story-developer-fix-add"
+    failed = copy.deepcopy(load("check_suite/completed.payload.json"))
+    failed["check_suite"]["conclusion"] = "failure"
+    failed["check_suite"]["head_branch"] = "orchestrate/story-developer-fix-add"
+
+    planned = [
+        *plan("pull_request", opened),
+        *plan("pull_request_review", review),
+        *plan("check_suite", failed),
+    ]
+
+    assert [a.kind for a in planned] == [
+        AutomationKind.PR_SHEPHERD,
+        AutomationKind.REVIEW_FIXER,
+        AutomationKind.CI_FIXER,
+    ]
+    assert {a.skipped for a in planned} == {
+        "it is on an Orchestrate agent's branch: the shepherd moves it"
+    }
+
+
 def test_a_review_fixer_is_switched_off_by_its_setting() -> None:
     assert plan("pull_request_review", changes_requested(), automation_review_fixer=False) == []
 
