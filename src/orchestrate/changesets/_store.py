@@ -85,12 +85,11 @@ async def page(
     return list(await uow.session.scalars(query))
 
 
-def add(uow: UnitOfWork, new: ChangeSetRow, members: Sequence[ChangeSetMemberRow]) -> None:
+async def add(uow: UnitOfWork, new: ChangeSetRow, members: Sequence[ChangeSetMemberRow]) -> None:
+    """Insert the set, then its members (no relationship orders the two inserts)."""
     uow.session.add(new)
+    await uow.session.flush()
     uow.session.add_all(members)
-
-
-async def flush(uow: UnitOfWork) -> None:
     await uow.session.flush()
 
 

@@ -111,8 +111,7 @@ async def create_change_set(
             updated_at=now,
             finished_at=None,
         )
-        store.add(uow, found, members)
-        await store.flush(uow)
+        await store.add(uow, found, members)
         await auth.record_audit(
             uow, actor, "changeset.create", change_set_id, {"repositories": list(order.order)}
         )
