@@ -128,9 +128,7 @@ async def test_a_pull_request_opened_already_can_be_a_member(
     created = await changesets.create_change_set(
         runtime.uow(),
         runtime.settings,
-        changesets.NewChangeSet(
-            title="Rename", agent_ids=(lib.id,), pull_requests=(f"{APP}#1",)
-        ),
+        changesets.NewChangeSet(title="Rename", agent_ids=(lib.id,), pull_requests=(f"{APP}#1",)),
         SYSTEM,
     )
     await run_jobs(runtime)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from orchestrate.changesets import service as changesets
-from orchestrate.changesets.merging import advance, round_key
+from orchestrate.changesets.merging import advance
 from orchestrate.core.events import EventFilter, read_events
-from orchestrate.core.jobs import JobStatus, find_job_by_key, list_jobs
+from orchestrate.core.jobs import JobStatus, list_jobs
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.testing import Failure, FakeGitHub
@@ -90,7 +90,8 @@ class TestInOrder:
         assert not on_github.pull_request(APP, 1).merged
         assert not on_github.pull_request(LIB, 1).merged
         _, (lib_status, app_status) = waiting
-        assert lib_status.waiting_for is not None and "approval" in lib_status.waiting_for
+        assert lib_status.waiting_for is not None
+        assert "approval" in lib_status.waiting_for
         assert app_status.waiting_for == f"{LIB}#1 to merge first"
 
         approve(on_github, LIB, 1)
