@@ -75,6 +75,7 @@ from orchestrate.stories.tables import EpicRow, StoryRow
 from orchestrate.stories.work import (  # re-exported: part of the API
     agent_assignee,
     record_pull_request,
+    record_pull_request_merged,
     release_story,
     start_work_on_story,
     story_for_agent,
@@ -94,6 +95,7 @@ __all__ = [
     "list_epics",
     "list_stories",
     "record_pull_request",
+    "record_pull_request_merged",
     "release_story",
     "start_work_on_story",
     "story_draft_from_file",

@@ -4,7 +4,7 @@ its pull requests merged in dependency order.
 One member per (change set, repository), at ``position`` in merge order.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 14:30:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import orchestrate.core.db
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
