@@ -182,7 +182,9 @@ class TestFailing:
         assert not on_github.pull_request(LIB, 1).merged
         assert not on_github.pull_request(APP, 1).merged
         async with runtime.uow(read_only=True) as uow:
-            queued = await list_jobs(uow, status=JobStatus.QUEUED)
+            queued = await list_jobs(
+                uow, status=JobStatus.QUEUED, kind=changesets.ADVANCE_CHANGE_SET.name
+            )
         assert queued.items == []  # a failed set polls no more
 
     async def test_an_agent_with_nothing_to_deliver_fails_the_set(
