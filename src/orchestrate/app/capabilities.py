@@ -166,6 +166,18 @@ CAPABILITIES: tuple[Capability, ...] = (
         retention=("orchestrate.pipelines.retention:retention",),
     ),
     Capability(
+        "changesets",
+        commands=(
+            _command(
+                "changeset",
+                "orchestrate.changesets.cli:changeset_app",
+                "Change sets: one change across repositories, merged in dependency order.",
+            ),
+        ),
+        routers=("orchestrate.changesets.api:router",),
+        jobs=("orchestrate.changesets.service:register_changeset_jobs",),
+    ),
+    Capability(
         "monitoring",
         commands=(
             _command(

@@ -399,6 +399,12 @@ class Settings(BaseSettings):
         default="conflict-resolver",
         description="The agent type that resolves conflicts with the base branch.",
     )
+    changeset_poll_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often a change set that is merging asks again whether its next "
+        "pull requests may merge.",
+    )
     api_max_body_bytes: int = Field(
         default=1024**2, ge=1024, description="Largest JSON request body the API accepts."
     )

@@ -148,6 +148,8 @@ NOT_GROWING = {
     "repository_dependencies",
     "pull_requests",  # one row per pull request opened: kept, like the stories they deliver
     "merge_policies",  # at most one row per registered repository
+    "change_sets",  # one row per change set: kept, like the pull requests they group
+    "change_set_members",  # one row per pull request of a change set
     "shepherd_moves",  # a few per pull request, bounded by the shepherd's attempts
 }
 
