@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import structlog
+
 from orchestrate.auth.service import Actor, Role
 from orchestrate.autonomy import _store as store
 from orchestrate.autonomy import progress
@@ -21,6 +23,8 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import Story
+
+log = structlog.get_logger(__name__)
 
 Change = Callable[[UnitOfWork, EpicRunRow, EpicRunStoryRow], Awaitable[None]]
 
@@ -77,6 +81,7 @@ async def block_story(
 ) -> bool:
     """Block the story in the run and in the backlog, saying why."""
     actor = run_actor(snapshot.run)
+    log.info("epic_run_story_blocking", run_id=snapshot.run.id, story_id=seen.story_id, reason=reason)
 
     async def apply(uow: UnitOfWork, run: EpicRunRow, row: EpicRunStoryRow) -> None:
         cleaned = progress.block(uow, run, row, reason)

@@ -118,9 +118,9 @@ async def _step(runtime: Runtime, snapshot: Snapshot) -> bool:
                 runtime, snapshot, seen, StoryPhase.SKIPPED, "the story was deleted"
             )
     active = next((p for p in snapshot.run.stories if p.phase.is_active), None)
-    if active is not None:
-        return await stages.drive(runtime, snapshot, active)
-    return await _pending(runtime, snapshot)
+    if active is not None and await stages.drive(runtime, snapshot, active):
+        return True
+    return await _pending(runtime, snapshot)  # with a story active: say what others wait for
 
 
 async def _pending(runtime: Runtime, snapshot: Snapshot) -> bool:

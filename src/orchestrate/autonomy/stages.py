@@ -17,7 +17,7 @@ Every handler returns whether it moved the run, so the runner steps again at onc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -140,12 +140,13 @@ async def _retry_developer(
 
 async def _awaiting_pull_request(runtime: Runtime, snapshot: Snapshot, seen: StoryProgress) -> bool:
     developer = seen.developer_agent_id
+    assert developer is not None
+    # The job first: a pull request recorded after this read is then seen below.
+    async with runtime.uow(read_only=True) as uow:
+        job = await find_job_by_key(uow, delivery.open_job_key(developer))
     found = await _pull_requests(runtime, seen.story_id, developer)
     if found:
         return await _with_pull_request(runtime, snapshot, seen, found[0])
-    assert developer is not None
-    async with runtime.uow(read_only=True) as uow:
-        job = await find_job_by_key(uow, delivery.open_job_key(developer))
     if job is None or job.status in _JOB_ENDED:
         why = f": {job.last_error}" if job is not None and job.last_error else ""
         reason = (
@@ -213,9 +214,12 @@ async def _post_review(
         agent_id=agent.id,
         story_name=snapshot.name(seen.story_id),
     )
+    if not await _claim_posting(runtime, snapshot, seen):
+        return False
     try:
         posted = await reviewing.post_review(runtime.uow(), runtime.settings, target, agent.summary)
     except OrchestrateError as error:
+        await _release_posting(runtime, snapshot, seen)
         log.warning("epic_run_review_not_posted", run_id=snapshot.run.id, error=error.message)
         what = f"posting the review failed: {error.message}"
         return await _unless_stuck(runtime, snapshot, seen, seen.progress_at, what)
@@ -241,6 +245,37 @@ async def _post_review(
         progress.set_phase(uow, run_row, row, StoryPhase.AWAITING_MERGE, detail=detail)
 
     return await change_story(runtime, seen, run.id, record)
+
+
+_POSTING = "posting"
+_POSTING_EXPIRES = timedelta(minutes=5)
+
+
+async def _claim_posting(runtime: Runtime, snapshot: Snapshot, seen: StoryProgress) -> bool:
+    """Of two workers stepping the run at once, only one posts the review (a claim that
+    a worker which died while posting leaves expires; the review's marker then finds
+    what it posted)."""
+    now = runtime.clock.now()
+    claimed = False
+
+    async def apply(uow: UnitOfWork, run_row: EpicRunRow, row: EpicRunStoryRow) -> None:
+        nonlocal claimed
+        expired = row.progress_at + _POSTING_EXPIRES < now
+        if row.review_verdict is None or (row.review_verdict == _POSTING and expired):
+            row.review_verdict = _POSTING
+            row.progress_at = now
+            claimed = True
+
+    await change_story(runtime, seen, snapshot.run.id, apply)
+    return claimed
+
+
+async def _release_posting(runtime: Runtime, snapshot: Snapshot, seen: StoryProgress) -> None:
+    async def apply(uow: UnitOfWork, run_row: EpicRunRow, row: EpicRunStoryRow) -> None:
+        if row.review_verdict == _POSTING:
+            row.review_verdict = None
+
+    await change_story(runtime, seen, snapshot.run.id, apply)
 
 
 async def _awaiting_merge(runtime: Runtime, snapshot: Snapshot, seen: StoryProgress) -> bool:
