@@ -148,6 +148,8 @@ NOT_GROWING = {
     "repository_dependencies",
     "pull_requests",  # one row per pull request opened: kept, like the stories they deliver
     "merge_policies",  # at most one row per registered repository
+    "epic_runs",  # one row per run of an epic: kept, like the epics and stories they drive
+    "epic_run_stories",  # one row per story of a run
 }
 
 
