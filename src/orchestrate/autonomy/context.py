@@ -21,8 +21,8 @@ from orchestrate.autonomy.models import EpicRun, EpicRunStatus, StoryProgress
 from orchestrate.autonomy.tables import EpicRunRow, EpicRunStoryRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.stories import Story
 from orchestrate.stories import service as stories
-from orchestrate.stories.models import Story
 
 log = structlog.get_logger(__name__)
 
@@ -81,7 +81,9 @@ async def block_story(
 ) -> bool:
     """Block the story in the run and in the backlog, saying why."""
     actor = run_actor(snapshot.run)
-    log.info("epic_run_story_blocking", run_id=snapshot.run.id, story_id=seen.story_id, reason=reason)
+    log.info(
+        "epic_run_story_blocking", run_id=snapshot.run.id, story_id=seen.story_id, reason=reason
+    )
 
     async def apply(uow: UnitOfWork, run: EpicRunRow, row: EpicRunStoryRow) -> None:
         cleaned = progress.block(uow, run, row, reason)

@@ -15,7 +15,7 @@ from orchestrate.autonomy.models import (
     StoryProgress,
 )
 from orchestrate.autonomy.service import EpicRunView
-from orchestrate.stories.models import StoryStatus
+from orchestrate.stories import StoryStatus
 
 
 class EpicRunIn(BaseModel):

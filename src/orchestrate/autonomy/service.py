@@ -40,8 +40,8 @@ from orchestrate.core.jobs import enqueue
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.repositories import service as repositories
+from orchestrate.stories import Epic, Story
 from orchestrate.stories import service as stories
-from orchestrate.stories.models import Epic, Story
 
 __all__ = [
     "EpicRun",

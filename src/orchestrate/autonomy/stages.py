@@ -40,8 +40,8 @@ from orchestrate.core.jobs import JobStatus, find_job_by_key
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import service as delivery
+from orchestrate.stories import StoryStatus
 from orchestrate.stories import service as stories
-from orchestrate.stories.models import StoryStatus
 
 log = structlog.get_logger(__name__)
 

@@ -29,7 +29,7 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery.service import PullRequest
 from orchestrate.repositories import service as repositories
-from orchestrate.stories.models import Story
+from orchestrate.stories import Story
 
 log = structlog.get_logger(__name__)
 

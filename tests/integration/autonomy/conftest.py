@@ -86,7 +86,11 @@ class Worker:
         await asyncio.wait_for(runner.run(until_idle=True), 60)
 
     async def until(
-        self, done: Callable[[], Awaitable[bool]], *, seconds: float = 60, advance: timedelta | None = None
+        self,
+        done: Callable[[], Awaitable[bool]],
+        *,
+        seconds: float = 60,
+        advance: timedelta | None = None,
     ) -> None:
         """Work until ``done()`` holds; a frozen clock moves ``advance`` each round."""
         loop = asyncio.get_running_loop()
@@ -101,7 +105,7 @@ class Worker:
 
 
 @pytest.fixture
-async def on_github(runtime: Runtime, project: Project, github: FakeGitHub) -> FakeGitHub:
+async def on_github(runtime: Runtime, project: Project, github: FakeGitHub) -> FakeGitHub:  # noqa: F811
     point_at(
         runtime,
         github=github,
@@ -139,9 +143,9 @@ async def phase_of(runtime: Runtime, epic_id: str, story_id: str) -> str:
     return progress.phase.value
 
 
-async def merge(runtime: Runtime, github: FakeGitHub, number: int) -> None:
+async def merge(runtime: Runtime, fake: FakeGitHub, number: int) -> None:
     """What the shepherd does once the policy allows: here a person approved."""
-    github.add_review(GITHUB_REPO, number, user="alice", verdict="APPROVED")
+    fake.add_review(GITHUB_REPO, number, user="alice", verdict="APPROVED")
     await delivery.merge_pull_request(
         runtime.uow(),
         runtime.settings,

@@ -11,15 +11,14 @@ from orchestrate.stories.models import StoryStatus
 from orchestrate.testing import FakeGitHub
 from tests.integration.autonomy.conftest import (
     DEFAULT_AGENTS,
-    GITHUB_REPO,
     SYSTEM,
-    Project,
     Worker,
     merge,
     new_epic,
     phase_of,
     run_view,
 )
+from tests.integration.delivery.conftest import GITHUB_REPO, Project
 
 
 async def event_types(runtime: Runtime, run_id: str) -> list[str]:
@@ -47,7 +46,8 @@ async def test_stories_run_in_dependency_order_from_developer_to_merged_pull_req
     await worker.until(first_awaits_merge)
     view = await run_view(runtime, epic_id)
     progress = view.run.progress_of(first)
-    assert progress is not None and progress.pull_request_number is not None
+    assert progress is not None
+    assert progress.pull_request_number is not None
     number = progress.pull_request_number
     pull = on_github.pull_request(GITHUB_REPO, number)
     # GitHub refuses "request changes" on one's own pull request: a comment review
@@ -59,8 +59,10 @@ async def test_stories_run_in_dependency_order_from_developer_to_merged_pull_req
     ]
     assert progress.review_verdict == "request_changes"
     waiting = view.run.progress_of(second)
-    assert waiting is not None and waiting.phase is autonomy.StoryPhase.PENDING
-    assert waiting.waiting_for is not None and "to be done" in waiting.waiting_for
+    assert waiting is not None
+    assert waiting.phase is autonomy.StoryPhase.PENDING
+    assert waiting.waiting_for is not None
+    assert "to be done" in waiting.waiting_for
 
     await merge(runtime, on_github, number)
 
@@ -71,7 +73,8 @@ async def test_stories_run_in_dependency_order_from_developer_to_merged_pull_req
     story = await stories.get_story(runtime.uow(read_only=True), first)
     assert story.status is StoryStatus.DONE
     second_progress = (await run_view(runtime, epic_id)).run.progress_of(second)
-    assert second_progress is not None and second_progress.pull_request_number is not None
+    assert second_progress is not None
+    assert second_progress.pull_request_number is not None
     assert second_progress.pull_request_number != number
     await merge(runtime, on_github, second_progress.pull_request_number)
 
@@ -84,6 +87,7 @@ async def test_stories_run_in_dependency_order_from_developer_to_merged_pull_req
     assert [item.phase.value for item in view.run.stories] == ["done", "done"]
     assert {s.status for s in view.stories.values()} == {StoryStatus.DONE}
     types = await event_types(runtime, view.run.id)
-    assert types[0] == "epic_run.started" and types[-1] == "epic_run.finished"
+    assert types[0] == "epic_run.started"
+    assert types[-1] == "epic_run.finished"
     assert types.count("epic_run.story_started") == 2
     assert types.count("epic_run.review_posted") == 2

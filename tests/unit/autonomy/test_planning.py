@@ -39,9 +39,7 @@ def test_one_story_starts_at_a_time_and_the_rest_wait_for_their_turn() -> None:
 
 
 def test_a_story_waits_for_its_dependency_to_be_done() -> None:
-    decisions = planning.plan(
-        [facts("a", phase=P.AWAITING_MERGE), facts("b", "a")], may_start=True
-    )
+    decisions = planning.plan([facts("a", phase=P.AWAITING_MERGE), facts("b", "a")], may_start=True)
     assert decisions == [planning.Wait("b", "story a to be done")]
 
 

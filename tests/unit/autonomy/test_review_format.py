@@ -21,7 +21,8 @@ def test_the_verdict_line_comments_and_body_are_read() -> None:
         "Comment: src/calc.py:2: blocker: add subtracts\n"
         "Comment: ./tests/test_calc.py:5: nit: name"
     )
-    assert parsed.verdict is Verdict.REQUEST_CHANGES and parsed.has_verdict
+    assert parsed.verdict is Verdict.REQUEST_CHANGES
+    assert parsed.has_verdict
     assert parsed.body == "Two findings."
     assert [(c.path, c.line, c.body) for c in parsed.comments] == [
         ("src/calc.py", 2, "blocker: add subtracts"),
@@ -34,7 +35,13 @@ def test_approve_with_suggestions_is_an_approval() -> None:
 
 
 def test_no_readable_verdict_is_a_comment_never_an_approval() -> None:
-    for summary in (None, "", "Looks good to me", "Verdict: ship it!!", "Verdict: approve everything"):
+    for summary in (
+        None,
+        "",
+        "Looks good to me",
+        "Verdict: ship it!!",
+        "Verdict: approve everything",
+    ):
         parsed = parse_review(summary)
         assert parsed.verdict is Verdict.COMMENT
         assert not parsed.has_verdict
@@ -84,4 +91,5 @@ def test_any_text_parses_within_bounds(summary: str) -> None:
     parsed = parse_review(summary)
     assert len(parsed.comments) <= MAX_COMMENTS
     assert len(parsed.body) <= MAX_BODY_LENGTH
-    assert all(is_safe_path(c.path) and c.line >= 1 for c in parsed.comments)
+    assert all(is_safe_path(c.path) for c in parsed.comments)
+    assert all(c.line >= 1 for c in parsed.comments)
