@@ -113,7 +113,7 @@ def test_a_worker_opens_the_pull_request_of_a_completed_agent(
 
     assert (listed["story_id"], listed["agent_id"]) == (story_id, started.stdout.strip())
     assert git(remote, "rev-parse", f"refs/heads/{listed['branch']}").strip() == listed["head_sha"]
-    assert (story["status"], story["pr_url"]) == ("review", listed["url"])
+    assert (story["status"], story["pr_url"]) == ("done", listed["url"])
     assert shown.returncode == 0, shown.stderr
     assert "Addition adds" in shown.stdout
     assert merged.returncode == 0, merged.stderr

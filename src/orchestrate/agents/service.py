@@ -40,6 +40,7 @@ from orchestrate.agents.sessions import child_session
 from orchestrate.agents.steering import approve, cancel, deny, pause, resume
 from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.agents.tables import AgentRow
+from orchestrate.agents.workspaces import BRANCH_PREFIX
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.db import IntegrityError
@@ -53,6 +54,7 @@ from orchestrate.llm.service import Message, check_provider, provider_kind
 from orchestrate.stories import service as stories
 
 __all__ = [
+    "BRANCH_PREFIX",
     "RUN_JOB",
     "AgentEnded",
     "AgentFinished",

@@ -149,7 +149,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             _command(
                 "pr",
                 "orchestrate.delivery.cli:pr_app",
-                "Pull requests of agent runs: list, show, open for an agent, merge.",
+                "Pull requests of agent runs: list, show, open for an agent, merge, shepherd.",
             ),
         ),
         routers=("orchestrate.delivery.api:router",),

@@ -292,6 +292,16 @@ class Settings(BaseSettings):
         default=True,
         description="Create a story from an issue opened, or labelled with automation_issue_label.",
     )
+    automation_issue_develop: bool = Field(
+        default=False,
+        description="Also start a story developer on each story made from an issue, in the "
+        "repository's registered clone: its pull request is then shepherded to merge "
+        "(the whole loop, docs/shepherd.md).",
+    )
+    automation_issue_developer_type: str = Field(
+        default="story-developer",
+        description="The agent type automation_issue_develop starts.",
+    )
     automation_issue_label: str = Field(
         default="orchestrate",
         min_length=1,
@@ -374,6 +384,41 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Labels added to every pull request Orchestrate opens, besides "
         "`orchestrate` (comma-separated).",
+    )
+    shepherd_enabled: bool = Field(
+        default=True,
+        description="Shepherd every pull request Orchestrate opened (and any carrying the "
+        "`orchestrate` label) from review to merge (docs/shepherd.md).",
+    )
+    shepherd_poll_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the shepherd looks at a pull request that is waiting, "
+        "besides whenever a webhook tells it something changed.",
+    )
+    shepherd_max_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Moves that act on one pull request before a person must look.",
+    )
+    shepherd_max_attempts_per_head: int = Field(
+        default=2,
+        ge=1,
+        description="Moves of one kind on one head commit before a person must look.",
+    )
+    shepherd_budget_usd: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="Dollars the fixers of one pull request may spend in all (unset: no "
+        "bound but each agent's own).",
+    )
+    shepherd_fixer_type: str = Field(
+        default="issue-fixer",
+        description="The agent type that fixes review comments and failing checks.",
+    )
+    shepherd_conflict_type: str = Field(
+        default="conflict-resolver",
+        description="The agent type that resolves conflicts with the base branch.",
     )
     api_max_body_bytes: int = Field(
         default=1024**2, ge=1024, description="Largest JSON request body the API accepts."

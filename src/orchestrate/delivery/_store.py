@@ -1,23 +1,36 @@
-"""The SQL of the delivery capability: rows of ``pull_requests``."""
+"""The SQL of the delivery capability: rows of ``pull_requests`` and ``shepherd_moves``."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
 
 from orchestrate.core.pagination import newest_first
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.delivery.models import PullRequest, PullRequestState
-from orchestrate.delivery.tables import PullRequestRow
+from orchestrate.delivery.models import (
+    MoveStatus,
+    PullRequest,
+    PullRequestState,
+    ShepherdMove,
+    ShepherdState,
+    ShepherdStatus,
+)
+from orchestrate.delivery.tables import PullRequestRow, ShepherdMoveRow
 
 
 def name_key(repository: str) -> str:
     return repository.strip().casefold()
 
 
-async def by_branch(uow: UnitOfWork, repository: str, branch: str) -> PullRequestRow | None:
+async def by_branch(
+    uow: UnitOfWork, repository: str, branch: str, *, for_update: bool = False
+) -> PullRequestRow | None:
     query = select(PullRequestRow).where(
         PullRequestRow.repository_key == name_key(repository), PullRequestRow.branch == branch
     )
+    if for_update:
+        query = query.with_for_update()
     return await uow.session.scalar(query)
 
 
@@ -66,7 +79,92 @@ async def page(
     return list(await uow.session.scalars(query))
 
 
-def add(uow: UnitOfWork, row: PullRequestRow) -> None:
+async def by_id(uow: UnitOfWork, row_id: str, *, for_update: bool = False) -> PullRequestRow | None:
+    query = select(PullRequestRow).where(PullRequestRow.id == row_id)
+    if for_update:
+        query = query.with_for_update()
+    return await uow.session.scalar(query)
+
+
+async def open_on_branch(
+    uow: UnitOfWork, repository: str, *, branch: str | None, head_sha: str | None
+) -> list[PullRequestRow]:
+    """Open pull requests of ``repository`` whose branch is ``branch`` or whose head is
+    ``head_sha`` (what a check or a push names)."""
+    wanted = []
+    if branch:
+        wanted.append(PullRequestRow.branch == branch)
+    if head_sha:
+        wanted.append(PullRequestRow.head_sha == head_sha)
+    if not wanted:
+        return []
+    query = select(PullRequestRow).where(
+        PullRequestRow.repository_key == name_key(repository),
+        PullRequestRow.state == PullRequestState.OPEN.value,
+        or_(*wanted),
+    )
+    return list(await uow.session.scalars(query))
+
+
+async def open_onto(uow: UnitOfWork, repository: str, base: str) -> list[PullRequestRow]:
+    """Open pull requests of ``repository`` into ``base`` (whose base moved on a push)."""
+    query = select(PullRequestRow).where(
+        PullRequestRow.repository_key == name_key(repository),
+        PullRequestRow.state == PullRequestState.OPEN.value,
+        PullRequestRow.base == base,
+    )
+    return list(await uow.session.scalars(query))
+
+
+async def take_shepherd_lease(
+    uow: UnitOfWork, row_id: str, owner: str, now: datetime, until: datetime
+) -> bool:
+    """Hold the shepherd's lease on a pull request (free, expired, or ours already)."""
+    result = await uow.session.execute(
+        update(PullRequestRow)
+        .where(
+            PullRequestRow.id == row_id,
+            or_(
+                PullRequestRow.shepherd_lease_owner.is_(None),
+                PullRequestRow.shepherd_lease_owner == owner,
+                PullRequestRow.shepherd_lease_until < now,
+            ),
+        )
+        .values(shepherd_lease_owner=owner, shepherd_lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def release_shepherd_lease(uow: UnitOfWork, row_id: str, owner: str) -> None:
+    await uow.session.execute(
+        update(PullRequestRow)
+        .where(PullRequestRow.id == row_id, PullRequestRow.shepherd_lease_owner == owner)
+        .values(shepherd_lease_owner=None, shepherd_lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def moves_of(uow: UnitOfWork, pull_request_id: str) -> list[ShepherdMoveRow]:
+    """Every move on the pull request, oldest first."""
+    query = (
+        select(ShepherdMoveRow)
+        .where(ShepherdMoveRow.pull_request_id == pull_request_id)
+        .order_by(ShepherdMoveRow.started_at, ShepherdMoveRow.id)
+    )
+    return list(await uow.session.scalars(query))
+
+
+async def move_by_id(
+    uow: UnitOfWork, move_id: str, *, for_update: bool = False
+) -> ShepherdMoveRow | None:
+    query = select(ShepherdMoveRow).where(ShepherdMoveRow.id == move_id)
+    if for_update:
+        query = query.with_for_update()
+    return await uow.session.scalar(query)
+
+
+def add(uow: UnitOfWork, row: PullRequestRow | ShepherdMoveRow) -> None:
     uow.session.add(row)
 
 
@@ -93,4 +191,25 @@ def to_pull_request(row: PullRequestRow) -> PullRequest:
         opened_at=row.opened_at,
         updated_at=row.updated_at,
         merged_at=row.merged_at,
+        shepherd=ShepherdStatus(
+            ShepherdState(row.shepherd_state or ShepherdState.ACTIVE.value),
+            row.shepherd_move,
+            row.shepherd_reason,
+            row.shepherd_moved_at,
+        ),
+    )
+
+
+def to_move(row: ShepherdMoveRow) -> ShepherdMove:
+    return ShepherdMove(
+        id=row.id,
+        kind=row.kind,
+        head_sha=row.head_sha,
+        status=MoveStatus(row.status),
+        reason=row.reason,
+        agent_id=row.agent_id,
+        cost_usd=row.cost_usd,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        detail=dict(row.detail or {}),
     )

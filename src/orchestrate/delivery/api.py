@@ -18,6 +18,7 @@ from orchestrate.delivery.schemas import (
     PullRequestDetailOut,
     PullRequestMerge,
     PullRequestOut,
+    ShepherdMoveOut,
 )
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
@@ -102,3 +103,26 @@ async def merge_pull_request(
         method=None if body.method is None else service.MergeMethod(body.method),
     )
     return PullRequestOut.of(merged)
+
+
+@router.get("/pull-requests/{owner}/{name}/{number}/moves", response_model=list[ShepherdMoveOut])
+async def list_shepherd_moves(
+    owner: str, name: str, number: Number, uow: UowDep, _actor: ActorDep
+) -> list[ShepherdMoveOut]:
+    """The shepherd's moves on the pull request, oldest first."""
+    moves = await service.list_moves(uow, f"{owner}/{name}", number)
+    return [ShepherdMoveOut.of(move) for move in moves]
+
+
+@router.post(
+    "/pull-requests/{owner}/{name}/{number}/shepherd",
+    response_model=PullRequestOut,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+async def shepherd_pull_request(
+    owner: str, name: str, number: Number, uow: UowDep, actor: ActorDep
+) -> PullRequestOut:
+    """Have the shepherd look at the pull request now (a stopped one is set going again;
+    its bounds still hold). 202: the look is queued; its outcome shows in ``shepherd``."""
+    pull = await service.request_look_by_number(uow, f"{owner}/{name}", number, actor)
+    return PullRequestOut.of(pull)

@@ -10,10 +10,10 @@ from orchestrate.auth.service import Actor
 from orchestrate.cli.output import print_fields, print_json, print_table, say
 from orchestrate.cli.runtime import run_with_runtime
 from orchestrate.delivery import service
-from orchestrate.delivery.schemas import PullRequestDetailOut, PullRequestOut
+from orchestrate.delivery.schemas import PullRequestDetailOut, PullRequestOut, ShepherdMoveOut
 
 pr_app = typer.Typer(
-    help="Pull requests of agent runs: list, show, open for an agent, merge.",
+    help="Pull requests of agent runs: list, show, open for an agent, merge, shepherd.",
     no_args_is_help=True,
 )
 
@@ -76,6 +76,7 @@ def show(number: NumberArgument, repo: RepoOption, json_output: JsonOption = Fal
                 "reviews",
                 f"{reviews.approved} approved, {reviews.changes_requested} requested changes",
             ),
+            ("shepherd", _shepherd(view)),
             ("story", view.story_id),
             ("agent", view.agent_id),
             ("opened", view.opened_at),
@@ -127,6 +128,52 @@ def merge(
         )
     )
     say(f"Merged {merged.repository}#{merged.number} at {merged.head_sha[:12]}.")
+
+
+@pr_app.command("shepherd")
+def shepherd(number: NumberArgument, repo: RepoOption, json_output: JsonOption = False) -> None:
+    """Have the shepherd look at the pull request now (a worker makes the move); a
+    shepherd stopped at a bound is set going again."""
+    pull = PullRequestOut.of(
+        run_with_runtime(
+            lambda rt: service.request_look_by_number(rt.uow(), repo, number, Actor.local_cli())
+        )
+    )
+    if json_output:
+        print_json(pull)
+        return
+    say(
+        f"The shepherd will look at {pull.repository}#{pull.number} "
+        f"(last: {_shepherd(pull)}); see 'orchestrate pr moves {pull.number} --repo {repo}'."
+    )
+
+
+@pr_app.command("moves")
+def moves(number: NumberArgument, repo: RepoOption, json_output: JsonOption = False) -> None:
+    """The shepherd's moves on the pull request, oldest first."""
+    found = [
+        ShepherdMoveOut.of(move)
+        for move in run_with_runtime(
+            lambda rt: service.list_moves(rt.uow(read_only=True), repo, number)
+        )
+    ]
+    if json_output:
+        print_json(found)
+        return
+    print_table(
+        ["started", "move", "head", "status", "agent", "cost", "reason"],
+        (
+            (m.started_at, m.kind, m.head_sha[:12], m.status, m.agent_id, m.cost_usd, m.reason)
+            for m in found
+        ),
+    )
+
+
+def _shepherd(pull_request: PullRequestOut) -> str:
+    status = pull_request.shepherd
+    if status.move is None:
+        return status.state
+    return f"{status.state}: {status.move} ({status.reason})"
 
 
 def _state(pull_request: PullRequestOut) -> str:

@@ -32,3 +32,16 @@ class PullRequestStateChanged(DomainEvent):
     number: int
     from_state: str
     to_state: str
+
+
+class PullRequestShepherdMoved(DomainEvent):
+    """The shepherd's state or move on a pull request changed: what it did or waits for
+    (``move``: wait, fix_review, fix_checks, resolve_conflicts, update_branch, merge,
+    stop, done, unreachable) and why; a look that changes nothing records none."""
+
+    event_type: ClassVar[str] = "pull_request.shepherd_moved"
+    repository: str
+    number: int
+    state: str
+    move: str
+    reason: str

@@ -21,8 +21,8 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
 from orchestrate.delivery.events import PullRequestStateChanged
-from orchestrate.delivery.models import PullRequest, PullRequestState
-from orchestrate.delivery.refreshing import recorded_row
+from orchestrate.delivery.models import PullRequest, PullRequestState, ShepherdState
+from orchestrate.delivery.refreshing import recorded_row, story_merged
 from orchestrate.forges import service as forges
 from orchestrate.forges.service import MergeMethod, MergeRefused, MergeStatus
 
@@ -65,7 +65,7 @@ async def merge_pull_request(
             method=method,
         )
     if outcome.status in (MergeStatus.MERGED, MergeStatus.ALREADY_MERGED):
-        return await _record_merge(uow, recorded, outcome.head_sha)
+        return await record_merge(uow, recorded, outcome.head_sha)
     if outcome.status is MergeStatus.REFUSED:
         raise MergeRefused(outcome.summary, reason=outcome.refused_reason or "")
     raise NotReadyToMerge(
@@ -75,7 +75,8 @@ async def merge_pull_request(
     )
 
 
-async def _record_merge(uow: UnitOfWork, recorded: PullRequest, head: str) -> PullRequest:
+async def record_merge(uow: UnitOfWork, recorded: PullRequest, head: str) -> PullRequest:
+    """Record that the forge merged ``recorded`` (at ``head``); its story is done."""
     async with uow:
         row = await recorded_row(uow, recorded.repository, recorded.number, for_update=True)
         before = PullRequestState(row.state)
@@ -95,5 +96,7 @@ async def _record_merge(uow: UnitOfWork, recorded: PullRequest, head: str) -> Pu
                     to_state=PullRequestState.MERGED.value,
                 ),
             )
+            await story_merged(uow, row)
+        row.shepherd_state = ShepherdState.DONE.value
         await uow.commit()
         return store.to_pull_request(row)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 AUTOMATION_LABEL: Final = "orchestrate"
 """Every pull request Orchestrate opens carries it (the shepherd's and people's filter)."""
@@ -32,6 +33,51 @@ class PullRequestState(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     MERGED = "merged"
+
+
+class ShepherdState(StrEnum):
+    """Where the shepherd stands on a pull request: at work, stopped at a bound (waiting
+    for a person), or done (merged or closed)."""
+
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    DONE = "done"
+
+
+class MoveStatus(StrEnum):
+    STARTED = "started"
+    DONE = "done"
+    NO_CHANGE = "no_change"
+    """A fixer ended without a commit: nothing was pushed."""
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    """Its worker died mid-move; whoever looked next judged the pull request afresh."""
+
+
+@dataclass(frozen=True)
+class ShepherdStatus:
+    """The shepherd's state on one pull request and its last move, in words."""
+
+    state: ShepherdState = ShepherdState.ACTIVE
+    move: str | None = None
+    reason: str | None = None
+    moved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShepherdMove:
+    """One move that acted on a pull request (a fixer, an update, a merge, a stop)."""
+
+    id: str
+    kind: str
+    head_sha: str
+    status: MoveStatus
+    reason: str
+    agent_id: str | None
+    cost_usd: Decimal
+    started_at: datetime
+    finished_at: datetime | None
+    detail: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -54,6 +100,7 @@ class PullRequest:
     opened_at: datetime
     updated_at: datetime
     merged_at: datetime | None = None
+    shepherd: ShepherdStatus = ShepherdStatus()
 
 
 @dataclass(frozen=True)
@@ -129,7 +176,7 @@ def pull_request_body(
     if story is not None:
         name = f"{story.key}: {story.title}" if story.key else story.title
         parts.append(f"Story {' '.join(name.split())} (`{story.id}`)")
-    summary = _untrusted_block(masked_summary)
+    summary = untrusted_block(masked_summary)
     if summary:
         parts.append(f"Summary written by the agent (unreviewed model output):\n\n{summary}")
     where = f"[agent run `{agent_id}`]({run_url})" if run_url else f"agent run `{agent_id}`"
@@ -140,7 +187,7 @@ def pull_request_body(
     return "\n\n".join(parts)
 
 
-def _untrusted_block(text: str | None) -> str:
+def untrusted_block(text: str | None) -> str:
     """``text`` as a fenced code block no content can close early."""
     if not text or not text.strip():
         return ""

@@ -35,9 +35,11 @@ from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
 from orchestrate.delivery import push
 from orchestrate.delivery.events import PullRequestOpened
+from orchestrate.delivery.looks import request_look
 from orchestrate.delivery.models import (
     PullRequest,
     PullRequestState,
+    ShepherdState,
     StoryRef,
     pull_request_body,
     pull_request_labels,
@@ -110,7 +112,7 @@ async def open_for_agent(
     assert branch is not None
     async with uow.sibling(read_only=True) as reader:
         existing = await store.by_branch(reader, delivery.repository.name, branch)
-    if existing is not None:
+    if existing is not None and existing.agent_id is not None:
         await _finish_only(uow, finish)
         return Opened(store.to_pull_request(existing), is_new=False)
     new = _new_pull_request(settings, delivery, settings.pr_draft if draft is None else draft)
@@ -120,7 +122,7 @@ async def open_for_agent(
             delivery.push_from, delivery.repository.remote, delivery.head.sha, branch
         )
         info = await client.open_pull_request(new)
-    return await _record(uow, delivery, info, actor, finish)
+    return await _record(uow, settings, delivery, info, actor, finish)
 
 
 async def _plan(uow: UnitOfWork, settings: Settings, agent_id: str) -> Delivery:
@@ -226,66 +228,98 @@ def _new_pull_request(settings: Settings, delivery: Delivery, draft: bool) -> Ne
 
 async def _record(
     uow: UnitOfWork,
+    settings: Settings,
     delivery: Delivery,
     info: PullRequestInfo,
     actor: Actor,
     finish: Finisher | None,
 ) -> Opened:
+    """Record the pull request (once), or claim the row the shepherd recorded when the
+    forge's ``labeled`` webhook was processed before this (``adopted``: no agent yet)."""
     agent = delivery.agent
     assert agent.branch is not None
-    try:
-        async with uow:
-            now = uow.now()
-            row = PullRequestRow(
-                id=new_id("pr", now),
-                forge=delivery.repository.forge.value,
-                repository=delivery.repository.name,
-                repository_key=store.name_key(delivery.repository.name),
-                number=info.number,
-                url=info.url,
-                branch=agent.branch,
-                base=info.base_branch or delivery.base,
-                head_sha=info.head_sha or delivery.head.sha,
-                state=PullRequestState(info.state.value).value,
-                draft=info.draft,
-                title=info.title[:300],
-                story_id=agent.story_id,
-                agent_id=agent.id,
-                opened_at=now,
-                updated_at=now,
-                merged_at=None,
-            )
-            store.add(uow, row)
-            await store.flush(uow)
-            if agent.story_id is not None:
-                await stories.record_pull_request(uow, agent.story_id, info.url, agent.id, actor)
-            await auth.record_audit(
-                uow,
-                actor,
-                "pull_request.open",
-                f"{row.repository}#{row.number}",
-                {"agent_id": agent.id},
-            )
-            record_event(uow, _opened_event(row))
-            if finish is not None:
-                await finish(uow)
-            await uow.commit()
-    except IntegrityError:
-        # Another process recorded this branch's pull request between our look and now.
-        async with uow.sibling(read_only=True) as reader:
-            winner = await store.by_branch(reader, delivery.repository.name, agent.branch)
-        if winner is None:
-            raise
-        await _finish_only(uow, finish)
-        return Opened(store.to_pull_request(winner), is_new=False)
-    log.info(
-        "pull_request_opened",
-        repository=row.repository,
-        number=row.number,
-        branch=row.branch,
+    for attempt in (1, 2):
+        try:
+            async with uow:
+                row = await store.by_branch(
+                    uow, delivery.repository.name, agent.branch, for_update=True
+                )
+                if row is not None and row.agent_id is not None:
+                    if finish is not None:
+                        await finish(uow)
+                    await uow.commit()
+                    return Opened(store.to_pull_request(row), is_new=False)
+                row = _claim(row, uow, delivery, info) if row else _new_row(uow, delivery, info)
+                if settings.shepherd_enabled:
+                    await request_look(uow, row)
+                if agent.story_id is not None:
+                    await stories.record_pull_request(
+                        uow, agent.story_id, info.url, agent.id, actor
+                    )
+                await auth.record_audit(
+                    uow,
+                    actor,
+                    "pull_request.open",
+                    f"{row.repository}#{row.number}",
+                    {"agent_id": agent.id},
+                )
+                record_event(uow, _opened_event(row))
+                if finish is not None:
+                    await finish(uow)
+                await uow.commit()
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            continue  # another process recorded this branch meanwhile: look again
+        log.info(
+            "pull_request_opened",
+            repository=row.repository,
+            number=row.number,
+            branch=row.branch,
+            agent_id=agent.id,
+        )
+        return Opened(store.to_pull_request(row), is_new=True)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _new_row(uow: UnitOfWork, delivery: Delivery, info: PullRequestInfo) -> PullRequestRow:
+    agent = delivery.agent
+    assert agent.branch is not None
+    now = uow.now()
+    row = PullRequestRow(
+        id=new_id("pr", now),
+        forge=delivery.repository.forge.value,
+        repository=delivery.repository.name,
+        repository_key=store.name_key(delivery.repository.name),
+        number=info.number,
+        url=info.url,
+        branch=agent.branch,
+        base=info.base_branch or delivery.base,
+        head_sha=info.head_sha or delivery.head.sha,
+        state=PullRequestState(info.state.value).value,
+        draft=info.draft,
+        title=info.title[:300],
+        story_id=agent.story_id,
         agent_id=agent.id,
+        opened_at=now,
+        updated_at=now,
+        merged_at=None,
+        shepherd_state=ShepherdState.ACTIVE.value,
+        shepherd_ticks=0,
     )
-    return Opened(store.to_pull_request(row), is_new=True)
+    store.add(uow, row)
+    return row
+
+
+def _claim(
+    row: PullRequestRow, uow: UnitOfWork, delivery: Delivery, info: PullRequestInfo
+) -> PullRequestRow:
+    """The adopted row of this branch becomes the agent's pull request."""
+    row.agent_id = delivery.agent.id
+    row.story_id = delivery.agent.story_id
+    row.title = info.title[:300]
+    row.updated_at = uow.now()
+    return row
 
 
 async def _finish_only(uow: UnitOfWork, finish: Finisher | None) -> None:

@@ -78,6 +78,41 @@ async def push_commit(repo: Path, remote: str, sha: str, branch: str) -> None:
         )
 
 
+async def fetch_branch(repo: Path, remote: str, branch: str) -> str | None:
+    """Fetch ``branch`` of ``remote`` into ``refs/remotes/REMOTE/BRANCH`` of ``repo``; its
+    head, or None when the remote has no such branch."""
+    tracking = f"refs/remotes/{remote}/{branch}"
+    result = await _git(
+        repo, "fetch", "--no-tags", "--quiet", remote, "--", f"+refs/heads/{branch}:{tracking}"
+    )
+    if not result.ok:
+        if "couldn't find remote ref" in result.stderr.lower():
+            return None
+        raise IntegrationError(
+            f"git fetch of {branch} from the remote {remote!r} of {repo} failed: {_said(result)}",
+            branch=branch,
+            remote=remote,
+        )
+    found = await _git(repo, "rev-parse", "--verify", "--quiet", f"{tracking}^{{commit}}")
+    return found.stdout.strip() or None
+
+
+async def contains(repo: Path, ancestor: str, descendant: str) -> bool:
+    """Whether commit ``ancestor`` is in the history of ``descendant`` (both known to
+    ``repo``)."""
+    found = await _git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
+    return found.returncode == 0
+
+
+async def conflict_markers(repo: Path, commit: str) -> list[str]:
+    """Files of ``commit`` with a line that is a merge-conflict marker (``<<<<<<< `` or
+    ``>>>>>>> ``): what a resolution that is not one leaves behind."""
+    found = await _git(
+        repo, "grep", "-l", "-I", "-E", "-e", "^(<<<<<<<|>>>>>>>)( |$)", commit, "--"
+    )
+    return [line.split(":", 1)[-1] for line in found.stdout.splitlines() if line.strip()]
+
+
 def _said(result: GitResult) -> str:
     """git's last error lines, with any password of a URL taken out."""
     lines = [line for line in result.stderr.splitlines() if line.strip()]

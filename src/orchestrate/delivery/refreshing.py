@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from orchestrate.auth.service import Actor
 from orchestrate.core.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -30,11 +31,13 @@ from orchestrate.delivery.models import (
     PullRequestState,
     PullRequestView,
     ReviewsSummary,
+    ShepherdState,
 )
 from orchestrate.delivery.tables import PullRequestRow
 from orchestrate.forges import service as forges
 from orchestrate.forges.service import Check, CheckState, PullRequestInfo, ReviewVerdict
 from orchestrate.forges.service import ForgeReview as Review
+from orchestrate.stories import service as stories
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +106,10 @@ async def apply_forge_view(
             row.updated_at = now
             if after is PullRequestState.MERGED and row.merged_at is None:
                 row.merged_at = now
+            if after is not PullRequestState.OPEN:
+                row.shepherd_state = ShepherdState.DONE.value
+            if after is PullRequestState.MERGED and before is not after:
+                await story_merged(uow, row)
             if after is not before:
                 record_event(
                     uow,
@@ -116,6 +123,14 @@ async def apply_forge_view(
                 )
             await uow.commit()
         return store.to_pull_request(row)
+
+
+async def story_merged(uow: UnitOfWork, row: PullRequestRow) -> None:
+    """The pull request's story, if any, is done now that it merged (``uow`` entered)."""
+    if row.story_id is not None:
+        await stories.record_pull_request_merged(
+            uow, row.story_id, row.url, Actor.system("delivery")
+        )
 
 
 def summarize_checks(checks: Sequence[Check]) -> ChecksSummary:

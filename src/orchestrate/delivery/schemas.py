@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +12,8 @@ from orchestrate.delivery.models import (
     PullRequest,
     PullRequestView,
     ReviewsSummary,
+    ShepherdMove,
+    ShepherdStatus,
 )
 
 
@@ -34,6 +37,51 @@ class PullRequestMerge(BaseModel):
     )
 
 
+class ShepherdOut(BaseModel):
+    state: str = Field(description="active, stopped (at a bound: a person must look) or done.")
+    move: str | None = Field(
+        description="Its last move: wait, fix_review, fix_checks, resolve_conflicts, "
+        "update_branch, merge, stop, done (null: it has not looked yet)."
+    )
+    reason: str | None = Field(description="Why, in words.")
+    moved_at: datetime | None
+
+    @classmethod
+    def of(cls, status: ShepherdStatus) -> ShepherdOut:
+        return cls(
+            state=status.state.value,
+            move=status.move,
+            reason=status.reason,
+            moved_at=status.moved_at,
+        )
+
+
+class ShepherdMoveOut(BaseModel):
+    id: str
+    kind: str
+    head_sha: str = Field(description="The head commit the move was made on.")
+    status: str = Field(description="started, done, no_change, failed or interrupted.")
+    reason: str
+    agent_id: str | None = Field(description="The fixer, for moves that start one.")
+    cost_usd: Decimal
+    started_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, move: ShepherdMove) -> ShepherdMoveOut:
+        return cls(
+            id=move.id,
+            kind=move.kind,
+            head_sha=move.head_sha,
+            status=move.status.value,
+            reason=move.reason,
+            agent_id=move.agent_id,
+            cost_usd=move.cost_usd,
+            started_at=move.started_at,
+            finished_at=move.finished_at,
+        )
+
+
 class PullRequestOut(BaseModel):
     number: int
     url: str
@@ -50,6 +98,7 @@ class PullRequestOut(BaseModel):
     opened_at: datetime
     updated_at: datetime
     merged_at: datetime | None
+    shepherd: ShepherdOut
 
     @classmethod
     def of(cls, pull_request: PullRequest) -> PullRequestOut:
@@ -69,6 +118,7 @@ class PullRequestOut(BaseModel):
             opened_at=pull_request.opened_at,
             updated_at=pull_request.updated_at,
             merged_at=pull_request.merged_at,
+            shepherd=ShepherdOut.of(pull_request.shepherd),
         )
 
 

@@ -8,6 +8,12 @@ otherwise it ends quietly, saying why in the log. ``pr create`` does the same fo
 agent on demand. Merging goes through ``merge_pull_request`` (``merging.py``), which
 hands it to the forges' merge controller and the repository's merge policy.
 
+Every pull request recorded is shepherded (``shepherd.py``, docs/shepherd.md): looks
+queued when it opens, when a webhook concerns it (``on_forge_event``, called by webhook
+processing in its own transaction) and on a timer while it waits; fixers on its branch
+(``fixers.py``); the merge through the same controller when the policy allows
+``auto_merge``.
+
 Reads need no role; opening and merging need ``write`` (operators and admins), and
 are audited.
 """
@@ -23,16 +29,36 @@ from orchestrate.core.pagination import Page, TimeCursor, check_page_size
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
+from orchestrate.delivery import fixers, shepherd
+from orchestrate.delivery.fixers import FIXER_FINISHED
+from orchestrate.delivery.looks import LOOK
 from orchestrate.delivery.merging import NotReadyToMerge, merge_pull_request
-from orchestrate.delivery.models import PullRequest, PullRequestState, PullRequestView
+from orchestrate.delivery.models import (
+    MoveStatus,
+    PullRequest,
+    PullRequestState,
+    PullRequestView,
+    ShepherdMove,
+    ShepherdState,
+    ShepherdStatus,
+)
 from orchestrate.delivery.opening import NothingToDeliver, Opened, open_for_agent
 from orchestrate.delivery.refreshing import recorded_row, show_pull_request
+from orchestrate.delivery.shepherd import (
+    list_moves,
+    on_forge_event,
+    request_look_by_number,
+    shepherded,
+)
 from orchestrate.forges.service import MergeMethod, MergeRefused
 
 __all__ = [
+    "FIXER_FINISHED",
+    "LOOK",
     "OPEN_PULL_REQUEST",
     "MergeMethod",
     "MergeRefused",
+    "MoveStatus",
     "NotReadyToMerge",
     "NothingToDeliver",
     "OpenPullRequest",
@@ -40,15 +66,22 @@ __all__ = [
     "PullRequest",
     "PullRequestState",
     "PullRequestView",
+    "ShepherdMove",
+    "ShepherdState",
+    "ShepherdStatus",
     "enqueue_on_completion",
     "follow_agents",
     "follow_agents_on_open",
     "get_pull_request",
+    "list_moves",
     "list_pull_requests",
     "merge_pull_request",
+    "on_forge_event",
     "open_for_agent",
     "open_job_key",
     "register_delivery_jobs",
+    "request_look_by_number",
+    "shepherded",
     "show_pull_request",
 ]
 
@@ -142,6 +175,9 @@ async def _open_pull_request(context: JobContext[OpenPullRequest]) -> None:
 
 
 def register_delivery_jobs(registry: JobRegistry, runtime: Runtime) -> None:
-    """The job that opens pull requests, in a process that follows agents."""
+    """The job that opens pull requests, in a process that follows agents, and the
+    shepherd's: its looks and its fixers' ends."""
     follow_agents()
     registry.register(OPEN_PULL_REQUEST, _open_pull_request)
+    registry.register(LOOK, shepherd.look)
+    registry.register(FIXER_FINISHED, fixers.fixer_finished)

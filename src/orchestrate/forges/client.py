@@ -230,6 +230,11 @@ class ForgeClient(Protocol):
         """``github`` or ``gitlab``."""
         ...
 
+    async def whoami(self) -> str:
+        """The login Orchestrate acts as on this forge (a GitHub App: ``<slug>[bot]``), so
+        the shepherd knows its own words from people's."""
+        ...
+
     async def get_repository(self, repository: str) -> RepositoryInfo: ...
 
     async def open_pull_request(self, new: NewPullRequest) -> PullRequestInfo:

@@ -48,6 +48,16 @@ from orchestrate.forges.models import Person
 HOLD_LABEL = "orchestrate:hold"
 """A person puts this label on a pull request to stop the shepherd touching it."""
 
+REPLY_MARK = "<!-- orchestrate:shepherd-reply -->"
+"""Ends every reply the shepherd posts in a review thread. Orchestrate's own code
+reviewer writes as the same login; the mark tells the shepherd's answers (a thread it
+waits on) from the reviewer's words (a thread to address). Only words by the
+shepherd's own login count as marked, so nobody else can close a thread by quoting it."""
+
+STOP_MARK = "<!-- orchestrate:shepherd-stop {head} -->"
+"""Ends the comment the shepherd posts when it stops at a head commit; finding it is how
+a resumed shepherd knows the comment was posted already."""
+
 PersonTrust = Callable[[Person], bool]
 """Whether a person's comments and reviews may move a pull request."""
 
@@ -137,8 +147,9 @@ class Move:
 def next_move(
     facts: ShepherdFacts, bounds: ShepherdBounds, trust: PersonTrust, *, me: str | None
 ) -> Move:
-    """The shepherd's next move; ``me`` is the login the shepherd acts as (its own
-    replies are not something to address)."""
+    """The shepherd's next move; ``me`` is the login the shepherd acts as: its words are
+    trusted (Orchestrate's own code reviewer writes as it), and its marked replies
+    (``REPLY_MARK``) are answers, not something to address."""
     pull = facts.pull_request
     head = pull.head_sha
     ignored: list[str] = []
@@ -199,7 +210,8 @@ def _wanted(
 def _threads_to_address(
     threads: Sequence[ReviewThread], trust: PersonTrust, me: str | None, ignored: list[str]
 ) -> tuple[ReviewThread, ...]:
-    """Unresolved threads a trusted person opened, unless the shepherd had the last word.
+    """Unresolved threads a trusted person (or Orchestrate's reviewer) opened, unless the
+    shepherd had the last word.
 
     Who opened a thread decides whether it counts; a later reply by someone untrusted
     does not make the shepherd act again, while one by a trusted person does.
@@ -209,7 +221,7 @@ def _threads_to_address(
         if thread.resolved or not thread.comments:
             continue
         opener = thread.comments[0].author
-        if not trust(opener):
+        if not (trust(opener) or _is(opener, me)):
             ignored.append(f"thread {thread.id} opened by {opener.login or 'someone'}")
             continue
         said = [
@@ -217,7 +229,8 @@ def _threads_to_address(
             for comment in thread.comments
             if trust(comment.author) or _is(comment.author, me)
         ]
-        if said and _is(said[-1].author, me):
+        last = said[-1] if said else None
+        if last is not None and _is(last.author, me) and REPLY_MARK in last.body:
             continue  # answered; waiting for the reviewer to resolve or say more
         found.append(thread)
     return tuple(found)

@@ -45,9 +45,9 @@ class StoryUpdated(DomainEvent):
 
 
 class StoryStatusChanged(DomainEvent):
-    """``reason``: ``manual``, ``import`` or ``agent`` (then ``agent_id`` says which, and
+    """``reason``: ``manual``, ``import``, ``agent`` (then ``agent_id`` says which, and
     ``detail`` why an agent gave the story back: what it reported blocked it, or how it
-    ended)."""
+    ended) or ``pull_request`` (its pull request was merged; ``detail`` names it)."""
 
     event_type: ClassVar[str] = "story.status_changed"
     from_: str = Field(alias="from")

@@ -139,6 +139,30 @@ async def record_pull_request(
     return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
 
 
+async def record_pull_request_merged(
+    uow: UnitOfWork, ref: str, pr_url: str, actor: Actor
+) -> Story | None:
+    """The story's pull request was merged: a story in ``review`` (or still
+    ``in_progress``) is ``done``, in the caller's entered transaction. None when the story
+    is gone; a story a person moved elsewhere (blocked, cancelled) keeps its status."""
+    auth.authorize(actor, Permission.WRITE)
+    try:
+        row = await story_row(uow, ref, for_update=True)
+    except NotFound:
+        log.info("merged_story_gone", story=ref, pr_url=pr_url)
+        return None
+    current = StoryStatus(row.status)
+    if current is StoryStatus.IN_PROGRESS:
+        _move(uow, row, StoryStatus.REVIEW, None, detail=f"pull request {pr_url}")
+        current = StoryStatus.REVIEW
+    if current is StoryStatus.REVIEW:
+        row.assignee = None
+        _move(uow, row, StoryStatus.DONE, None, detail=f"pull request {pr_url} merged")
+    details = {"pr_url": pr_url, "status": row.status}
+    await auth.record_audit(uow, actor, "story.pull_request_merged", row.id, details)
+    return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
+
+
 async def release_story(
     uow: UnitOfWork,
     ref: str,
@@ -205,11 +229,12 @@ def _move(
     uow: UnitOfWork,
     row: StoryRow,
     target: StoryStatus,
-    agent_id: str,
+    agent_id: str | None,
     *,
     detail: str | None = None,
 ) -> None:
-    _step(uow, row, target, reason="agent", agent_id=agent_id, detail=detail)
+    reason = "agent" if agent_id else "pull_request"
+    _step(uow, row, target, reason=reason, agent_id=agent_id, detail=detail)
 
 
 def _step(

@@ -24,6 +24,8 @@ def answer_app(
     if app is None:
         return error(401, "A JSON web token could not be decoded")
     parts = path.strip("/").split("/")
+    if method == "GET" and parts == ["app"]:
+        return Answer(200, {"id": int(app.app_id), "slug": app.slug, "name": app.slug})
     if method == "GET" and len(parts) == 4 and parts[0] == "repos" and parts[3] == "installation":
         installation = app.installations.get(parts[1].lower())
         if installation is None or state.repository(f"{parts[1]}/{parts[2]}") is None:

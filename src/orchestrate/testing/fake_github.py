@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
@@ -63,6 +63,21 @@ from orchestrate.testing._http_server import InBackground, ThreadedServer
 DEFAULT_TOKEN = "ghp_fake_token"  # noqa: S105 - the fake's own test credential
 
 
+@dataclass
+class Hold:
+    """The next request matching ``method`` and ``path_contains`` is carried out, then its
+    answer held back until ``release`` is set: what a caller killed after the forge acted,
+    before it heard back, leaves behind. ``reached`` is set once it is being held."""
+
+    method: str
+    path_contains: str
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and self.path_contains in path
+
+
 @dataclass(frozen=True)
 class RecordedCall:
     method: str
@@ -86,6 +101,7 @@ class FakeGitHub(InBackground):
         self.limits = RateLimits()
         self.hooks = HookSender()
         self.lock = threading.RLock()
+        self._holds: list[Hold] = []
         self._server = ThreadedServer(self.answer, name="fake-github")
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -331,6 +347,14 @@ class FakeGitHub(InBackground):
         with self._changing():
             self.limits.failures.extend(failures)
 
+    def hold_next(self, method: str, path_contains: str = "") -> Hold:
+        """Carry out the next matching request but hold its answer back until the returned
+        hold's ``release`` is set (see ``Hold``)."""
+        hold = Hold(method, path_contains)
+        with self.lock:
+            self._holds.append(hold)
+        return hold
+
     def exhaust_rate_limit(self, reset_in: float = 1.0) -> None:
         """Refuse every request with the primary limit's 403 for ``reset_in`` seconds."""
         with self._changing():
@@ -401,14 +425,20 @@ class FakeGitHub(InBackground):
                     time.monotonic(),
                 )
             )
-            return answer
+            hold = next((h for h in self._holds if h.matches(method, path)), None)
+            if hold is not None:
+                self._holds.remove(hold)
+        if hold is not None:
+            hold.reached.set()
+            hold.release.wait(timeout=300)
+        return answer
 
     def _answer(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[Answer, FakeUser | None]:
         if path.startswith("/_fake/job-logs/"):
             return self._archive(path, query), None
-        if path.startswith("/app/") or path.endswith("/installation"):
+        if path.startswith("/app/") or path == "/app" or path.endswith("/installation"):
             from orchestrate.testing._github_apps import answer_app  # PyJWT only when used
 
             return answer_app(self.state, method, path, headers, body, self.origin), None
@@ -423,6 +453,8 @@ class FakeGitHub(InBackground):
             return Answer(200, {"errors": [{"type": "RATE_LIMITED", "message": message}]}), user
         if limited is not None:
             return limited, user
+        if method == "GET" and path == "/user":
+            return Answer(200, {"login": user.login, "id": user.id, "type": "User"}), user
         if is_graphql:
             if method != "POST":
                 return error(404, "Not Found"), user
@@ -453,6 +485,7 @@ __all__ = [
     "Delivery",
     "Failure",
     "FakeGitHub",
+    "Hold",
     "RecordedCall",
     "bad_gateway",
     "secondary_rate_limit",

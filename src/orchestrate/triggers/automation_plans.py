@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from orchestrate.agents.service import BRANCH_PREFIX as AGENT_BRANCH_PREFIX
 from orchestrate.core.quoting import quote_untrusted
 from orchestrate.core.settings import Settings
 from orchestrate.forges.service import ForgeEvent, PullRequest
@@ -123,6 +124,11 @@ def _plan_pr_shepherd(event: ForgeEvent, settings: Settings, repository: str) ->
     number = pull_request.number
     head_sha = pull_request.head_sha
     author = Author.of("pull request author", pull_request.author)
+    skipped = author_untrusted_reason(event, author, settings)
+    if (event.head_branch or "").startswith(AGENT_BRANCH_PREFIX):
+        # Orchestrate opened it from an agent's branch: its own shepherd moves it (the
+        # webhook may come before the pull request is recorded, so the branch tells).
+        skipped = "it comes from an Orchestrate agent's branch: the shepherd moves it"
     data = quote_untrusted(_pull_request_data(pull_request), source=f"pull request #{number}")
     return Automation(
         AutomationKind.PR_SHEPHERD,
@@ -136,7 +142,7 @@ def _plan_pr_shepherd(event: ForgeEvent, settings: Settings, repository: str) ->
             base_ref=event.head_branch or head_sha,
             origin_key=f"{event.forge}:pr-opened:{repository}:{number}:{head_sha}",
         ),
-        skipped=author_untrusted_reason(event, author, settings),
+        skipped=skipped,
     )
 
 

@@ -33,6 +33,7 @@ from orchestrate.agents import service as agents
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import ConfigurationError, NotFound, ValidationFailed
 from orchestrate.core.runtime import Runtime
+from orchestrate.delivery import service as delivery
 from orchestrate.forges.service import ForgeEvent
 from orchestrate.repositories.service import RepositoryIndex
 from orchestrate.stories import service as stories
@@ -53,6 +54,12 @@ __all__ = [
     "plan_automations",
     "run_automations",
 ]
+
+
+_SHEPHERDS_WORK = frozenset(
+    {AutomationKind.PR_SHEPHERD, AutomationKind.REVIEW_FIXER, AutomationKind.CI_FIXER}
+)
+"""Automations that would start an agent for what the shepherd does on its pull requests."""
 
 
 def describe(plan: Automation, registry: RepositoryIndex) -> dict[str, Any]:
@@ -94,8 +101,16 @@ async def run_automations(
     recorded on the result; anything else raises so the job is retried.
     """
     results: list[dict[str, Any]] = []
-    for plan in plan_automations(event, runtime.settings):
+    plans = plan_automations(event, runtime.settings)
+    moved_by_shepherd: list[str] = []
+    if any(plan.kind in _SHEPHERDS_WORK for plan in plans):
+        moved_by_shepherd = await delivery.shepherded(runtime.uow(), runtime.settings, event)
+    for plan in plans:
         described = describe(plan, registry)
+        if plan.kind in _SHEPHERDS_WORK and moved_by_shepherd:
+            described["skipped"] = (
+                f"the shepherd moves {', '.join(moved_by_shepherd)}: its fixers do this work"
+            )
         if plan.skipped is not None or "skipped" in described:
             results.append(described)
             continue
@@ -105,6 +120,9 @@ async def run_automations(
                 described |= await _start_agent(runtime, plan.agent, repo)
             elif plan.story is not None:
                 described |= await _create_story(runtime, plan.story, plan.forge)
+                if runtime.settings.automation_issue_develop:
+                    repo = _local_clone(registry, plan)
+                    described |= await _develop(runtime, plan.story, described["story_id"], repo)
         except (ValidationFailed, NotFound, ConfigurationError) as error:
             described["error"] = str(error)
         results.append(described)
@@ -123,6 +141,25 @@ async def _start_agent(runtime: Runtime, agent: AgentPlan, repo: Path | None) ->
         runtime.uow(), runtime.settings, request, Actor.system("webhooks")
     )
     return {"agent_id": run.id, "origin_key": agent.origin_key}
+
+
+async def _develop(
+    runtime: Runtime, story: StoryPlan, story_id: str, repo: Path | None
+) -> dict[str, Any]:
+    """Start the story developer on an issue's story (once: keyed by the issue)."""
+    if repo is None:
+        return {"developer_skipped": "no local clone of the repository to work in"}
+    request = agents.StartAgent(
+        type=runtime.settings.automation_issue_developer_type,
+        task="Implement the story: make the change its description asks for, with tests.",
+        story=story_id,
+        repo=repo,
+        origin_key=f"develop:{story.origin_key}",
+    )
+    run = await agents.start_agent(
+        runtime.uow(), runtime.settings, request, Actor.system("webhooks")
+    )
+    return {"developer_agent_id": run.id}
 
 
 async def _create_story(runtime: Runtime, story: StoryPlan, forge: str) -> dict[str, Any]:

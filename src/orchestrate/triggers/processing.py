@@ -34,6 +34,7 @@ from orchestrate.core.jobs import (
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.delivery import service as delivery_service
 from orchestrate.forges.service import ForgeEvent
 from orchestrate.pipelines import service as pipelines
 from orchestrate.pipelines.spec import PipelineSpec
@@ -88,7 +89,7 @@ async def process_deliveries(context: JobContext[DeliveryBatch]) -> dict[str, An
         return outcome
     specs = await pipeline_specs(runtime.uow(read_only=True))
     registry = await repositories.repository_index(runtime.uow(read_only=True), runtime.settings)
-    results: dict[str, tuple[WebhookDelivery, dict[str, Any]]] = {}
+    results: dict[str, tuple[WebhookDelivery, ForgeEvent, dict[str, Any]]] = {}
     alone: list[str] = []
     for delivery in received:
         try:
@@ -99,21 +100,22 @@ async def process_deliveries(context: JobContext[DeliveryBatch]) -> dict[str, An
             log.warning("webhook_delivery_processed_alone", delivery=delivery.id, error=str(error))
             alone.append(delivery.id)
             continue
-        results[delivery.id] = (delivery, result)
+        results[delivery.id] = (delivery, event, result)
     async with runtime.uow() as uow:
         rows = await store.rows_for_update(uow, list(results))
         # Deliveries match pipelines in any order; locking them all up front, by name,
         # keeps two batches starting runs of the same pipelines from deadlocking.
-        matched = (name for _, result in results.values() for name in result["matched"])
+        matched = (name for _, _, result in results.values() for name in result["matched"])
         await pipelines.lock_pipelines(uow, matched)
         processed = 0
         for row in rows:
             if DeliveryStatus(row.status) is not DeliveryStatus.RECEIVED:
                 continue  # processed or queued alone meanwhile
-            delivery, result = results[row.id]
+            delivery, event, result = results[row.id]
             result["runs"] = await start_matched_pipelines(
                 uow, runtime.settings, delivery, result["matched"]
             )
+            result["shepherd"] = await delivery_service.on_forge_event(uow, runtime.settings, event)
             row.attempts += 1
             deliveries.set_status(uow, row, DeliveryStatus.PROCESSED, result=result)
             processed += 1
@@ -148,6 +150,7 @@ async def process_delivery(context: JobContext[DeliveryRef]) -> dict[str, Any] |
             result["runs"] = await start_matched_pipelines(
                 uow, runtime.settings, delivery, result["matched"]
             )
+            result["shepherd"] = await delivery_service.on_forge_event(uow, runtime.settings, event)
             deliveries.set_status(uow, row, DeliveryStatus.PROCESSED, result=result)
             await context.complete_in(uow, {"delivery": key, "status": "processed"})
             await uow.commit()

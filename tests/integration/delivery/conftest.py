@@ -7,25 +7,28 @@ test counts pushes that moved a branch by its reflog.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
+from orchestrate.agents.execution import register_agent_jobs
 from orchestrate.agents.models import AgentRun, AgentState
 from orchestrate.auth.service import Actor
 from orchestrate.core.jobs import JobRegistry, JobRunner, RunnerConfig
 from orchestrate.core.runtime import Runtime
 from orchestrate.delivery import service as delivery
+from orchestrate.llm.provider import Provider
 from orchestrate.repositories import service as repositories
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import Story, StoryDraft
 from orchestrate.testing import FakeGitHub, FakeGitLab
-from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call
+from orchestrate.testing.scripted import ScriptedProvider, Step, finish, tool_call
 from tests.integration.agents.conftest import CALC, TEST_CALC, AgentRunner, git
 
 GITHUB_REPO = "octo/app"
@@ -173,9 +176,31 @@ async def run_agent(
 
 async def run_jobs(runtime: Runtime) -> None:
     """A worker with the delivery jobs, until nothing is left to do."""
-    import asyncio
-
     registry = JobRegistry()
     delivery.register_delivery_jobs(registry, runtime)
+    config = RunnerConfig(concurrency=4, poll_max=timedelta(milliseconds=50))
+    await asyncio.wait_for(JobRunner(runtime, registry, config).run(until_idle=True), HANG_GUARD)
+
+
+@dataclass
+class Fixers:
+    """Scripted models for the agents the shepherd starts, by agent type."""
+
+    scripts: dict[str, ScriptedProvider] = field(default_factory=dict)
+
+    def script(self, agent_type: str, steps: Iterable[Step]) -> ScriptedProvider:
+        provider = self.scripts.setdefault(agent_type, ScriptedProvider())
+        provider.add(*steps)
+        return provider
+
+    def provider(self, run: AgentRun) -> Provider:
+        return self.scripts.setdefault(run.type, ScriptedProvider())
+
+
+async def work(runtime: Runtime, fixers: Fixers) -> None:
+    """A worker with the delivery and agent jobs, until nothing is due."""
+    registry = JobRegistry()
+    delivery.register_delivery_jobs(registry, runtime)
+    register_agent_jobs(registry, runtime, lambda _runtime: fixers.provider)
     config = RunnerConfig(concurrency=4, poll_max=timedelta(milliseconds=50))
     await asyncio.wait_for(JobRunner(runtime, registry, config).run(until_idle=True), HANG_GUARD)

@@ -12,9 +12,11 @@ from tests.integration.agents.conftest import AgentRunner
 from tests.integration.delivery.conftest import (
     GITHUB_REPO,
     NOTHING_DONE,
+    Fixers,
     Project,
     new_story,
     run_agent,
+    work,
 )
 from tests.support import bearer
 
@@ -171,3 +173,29 @@ class TestMerging:
         assert merged.status_code == 200, merged.text
         assert merged.json()["state"] == "merged"
         assert on_github.pull_request(GITHUB_REPO, 1).merged
+
+
+class TestShepherd:
+    async def test_operators_ask_for_a_look_anyone_reads_the_moves(
+        self,
+        api: httpx.AsyncClient,
+        tokens: Tokens,
+        runtime: Runtime,
+        project: Project,
+        on_github: FakeGitHub,
+    ) -> None:
+        await run_agent(runtime, project)
+        await work(runtime, Fixers())
+
+        asked = await api.post(f"{BASE}/1/shepherd", headers=bearer(tokens[Role.OPERATOR]))
+        refused = await api.post(f"{BASE}/1/shepherd", headers=bearer(tokens[Role.VIEWER]))
+        moves = await api.get(f"{BASE}/1/moves", headers=bearer(tokens[Role.VIEWER]))
+        unknown = await api.get(f"{BASE}/9/moves", headers=bearer(tokens[Role.VIEWER]))
+
+        assert asked.status_code == 202, asked.text
+        shepherd = asked.json()["shepherd"]
+        assert (shepherd["state"], shepherd["move"]) == ("active", "wait")
+        assert refused.status_code == 403
+        assert moves.status_code == 200, moves.text
+        assert moves.json() == []
+        assert_problem(unknown, 404, "no pull request #9")

@@ -17,10 +17,12 @@ from tests.integration.agents.conftest import AgentRunner
 from tests.integration.cli.support import Cli, make_cli
 from tests.integration.delivery.conftest import (
     GITHUB_REPO,
+    Fixers,
     Project,
     new_story,
     point_at,
     run_agent,
+    work,
 )
 
 
@@ -143,3 +145,24 @@ async def test_without_forge_credentials_create_names_the_setting_and_exits_2(
     assert refused.exit_code == 2
     assert "ORCHESTRATE_GITHUB_TOKEN" in refused.output
     assert project.remote_head(run.branch or "") is None  # nothing pushed either
+
+
+async def test_shepherd_queues_a_look_and_moves_lists_what_it_did(
+    pr: Cli, runtime: Runtime, project: Project, on_github: FakeGitHub
+) -> None:
+    await run_agent(runtime, project)
+    await work(runtime, Fixers())  # opens it; the shepherd's first look waits for approval
+
+    asked = await invoke(pr, "pr", "shepherd", "1", "--repo", GITHUB_REPO)
+    shown = await invoke(pr, "pr", "show", "1", "--repo", GITHUB_REPO)
+    moves = await invoke(pr, "pr", "moves", "1", "--repo", GITHUB_REPO, "--json")
+    unknown = await invoke(pr, "pr", "moves", "9", "--repo", GITHUB_REPO)
+
+    assert asked.exit_code == 0, asked.output
+    assert f"The shepherd will look at {GITHUB_REPO}#1" in asked.output
+    assert "shepherd" in shown.output
+    assert "active: wait (0 approval(s) of 1 required" in " ".join(shown.output.split())
+    assert moves.exit_code == 0, moves.output
+    assert json.loads(moves.output) == []
+    assert unknown.exit_code == 1
+    assert "no pull request #9" in unknown.output

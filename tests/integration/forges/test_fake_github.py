@@ -165,6 +165,29 @@ class TestGitHubApp:
             ("GET", "/repos/octo/app", "orchestrate-app[bot]"),
         ]
 
+    async def test_an_app_acts_as_its_bot(self) -> None:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        public = (
+            key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        # Its own app id: githubkit keeps an app's token per id across clients.
+        with FakeGitHub() as fake:
+            fake.add_app("4343", public, {"octo": 77})
+            credentials = AppCredentials("4343", private, None, "test")
+            async with GitHubClient(credentials, api_url=fake.api_url) as github:
+                assert await github.whoami() == "orchestrate-app[bot]"
+                assert await github.whoami() == "orchestrate-app[bot]"
+            assert [call.path for call in fake.calls()] == ["/app"]
+
     async def test_a_jwt_signed_with_another_key_is_refused(self) -> None:
         from orchestrate.core.errors import AuthenticationFailed
 

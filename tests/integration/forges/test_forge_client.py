@@ -13,6 +13,7 @@ from orchestrate.core.events import Event, EventFilter, read_events
 from orchestrate.core.runtime import Runtime
 from orchestrate.forges import service as forges
 from orchestrate.testing import FakeGitHub, FakeGitLab
+from orchestrate.testing.fake_gitlab import DEFAULT_USER
 
 PROJECT = "group/app"
 
@@ -81,3 +82,21 @@ async def test_an_unknown_forge_is_refused(runtime: Runtime) -> None:
     with pytest.raises(ValidationFailed, match="github, gitlab"):
         async with forges.forge_client(runtime.uow(), runtime.settings, "bitbucket"):
             pass
+
+
+async def test_each_forge_names_who_orchestrate_acts_as(
+    runtime: Runtime, gitlab: FakeGitLab
+) -> None:
+    with FakeGitHub(login="shepherd-bot") as github:
+        runtime.settings = runtime.settings.model_copy(
+            update={
+                "github_api_url": github.api_url,
+                "github_token": SecretStr(github.token),
+                "gitlab_url": gitlab.url,
+                "gitlab_token": SecretStr(gitlab.token),
+            }
+        )
+        async with forges.forge_client(runtime.uow(), runtime.settings, "github") as client:
+            assert await client.whoami() == "shepherd-bot"
+        async with forges.forge_client(runtime.uow(), runtime.settings, "gitlab") as client:
+            assert await client.whoami() == DEFAULT_USER

@@ -162,6 +162,27 @@ async def test_an_opened_issue_becomes_one_story_even_when_redelivered(
     assert story.source == opened["issue"]["html_url"]
 
 
+async def test_with_issue_develop_a_story_developer_starts_on_the_issue_s_story_once(
+    api: httpx.AsyncClient, runtime: Runtime, clone: Path
+) -> None:
+    runtime.settings = runtime.settings.model_copy(update={"automation_issue_develop": True})
+    opened = payload("issues/opened.payload.json")
+
+    key = await deliver_and_process(api, runtime, "issues", opened)
+    await deliver_and_process(api, runtime, "issues", opened)  # a new delivery id
+
+    [story] = await all_stories(runtime)
+    [agent] = await all_agents(runtime)
+    assert (agent.type, agent.story_id, agent.repo_path) == (
+        "story-developer",
+        story.id,
+        str(clone),
+    )
+    delivery = await service.get_delivery(runtime.uow(read_only=True), key)
+    assert delivery.result is not None
+    assert delivery.result["automations"][0]["developer_agent_id"] == agent.id
+
+
 async def test_without_a_local_clone_an_agent_automation_is_recorded_as_skipped(
     api: httpx.AsyncClient, runtime: Runtime
 ) -> None:

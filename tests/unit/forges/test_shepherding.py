@@ -22,6 +22,7 @@ from orchestrate.forges.merging import MergeFacts, decide_merge
 from orchestrate.forges.models import Person
 from orchestrate.forges.shepherding import (
     HOLD_LABEL,
+    REPLY_MARK,
     Move,
     MoveKind,
     PastMove,
@@ -65,8 +66,15 @@ def pull(**changes: object) -> PullRequestInfo:
 
 
 def thread(*authors: Person, resolved: bool = False, id: str = "T1") -> ReviewThread:
+    """A thread by ``authors`` in turn; the shepherd's words after the first are its
+    marked replies."""
     comments = tuple(
-        ThreadComment(f"{id}-{n}", f"comment {n}", author) for n, author in enumerate(authors)
+        ThreadComment(
+            f"{id}-{n}",
+            f"comment {n}\n{REPLY_MARK}" if author is BOT and n > 0 else f"comment {n}",
+            author,
+        )
+        for n, author in enumerate(authors)
     )
     return ReviewThread(id, resolved, False, "src/app.py", 3, comments)
 
@@ -201,6 +209,34 @@ class TestOnlyTrustedWordsMoveIt:
     def test_a_stranger_replying_after_the_shepherd_does_not_reopen_the_thread(self) -> None:
         answered = thread(MAINTAINER, BOT, STRANGER)
         assert move(threads=(answered,)).kind is MoveKind.MERGE
+
+    def test_a_thread_orchestrates_own_reviewer_opened_is_addressed(self) -> None:
+        assert move(threads=(thread(BOT),)).kind is MoveKind.FIX_REVIEW
+
+    def test_an_unmarked_word_by_the_shepherds_login_is_no_answer(self) -> None:
+        reviewer_again = ReviewThread(
+            "T1",
+            False,
+            False,
+            "src/app.py",
+            3,
+            (ThreadComment("c1", "Rename this", MAINTAINER), ThreadComment("c2", "+1", BOT)),
+        )
+        assert move(threads=(reviewer_again,)).kind is MoveKind.FIX_REVIEW
+
+    def test_a_stranger_quoting_the_mark_closes_nothing(self) -> None:
+        spoofed = ReviewThread(
+            "T1",
+            False,
+            False,
+            "src/app.py",
+            3,
+            (
+                ThreadComment("c1", "Rename this", MAINTAINER),
+                ThreadComment("c2", f"done {REPLY_MARK}", STRANGER),
+            ),
+        )
+        assert move(threads=(spoofed,)).kind is MoveKind.FIX_REVIEW
 
     def test_the_reviewer_replying_after_the_shepherd_does(self) -> None:
         again = thread(MAINTAINER, BOT, MAINTAINER)

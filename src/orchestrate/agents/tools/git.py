@@ -1,7 +1,9 @@
 """The ``git`` tool: the few repository actions an agent needs, and nothing destructive.
 
-Only ``status``, ``diff``, ``log``, ``add`` and ``commit`` exist; pushing, resetting or
-switching branches is not something a model can ask for here. git runs without a shell
+Only ``status``, ``diff``, ``log``, ``add``, ``commit``, ``merge`` (a ref into the
+current branch; conflicts are left for the agent to resolve and commit, never settled
+by a strategy option) and ``merge_abort`` exist; pushing, resetting or switching
+branches is not something a model can ask for here. git runs without a shell
 (``git -C <workspace> …``) inside the sandbox, with a pager and colours off, hooks
 off (``core.hooksPath=/dev/null``), a time limit, capped output, and git's location
 variables removed from the environment so it cannot be pointed at another repository.
@@ -14,6 +16,7 @@ repository without ``user.name`` configured.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -53,13 +56,20 @@ _SETTINGS = (
 
 
 class GitInput(ToolArguments):
-    action: Literal["status", "diff", "log", "add", "commit"] = Field(description="What to do.")
+    action: Literal["status", "diff", "log", "add", "commit", "merge", "merge_abort"] = Field(
+        description="What to do."
+    )
     staged: bool = Field(False, description="diff: show staged changes instead of unstaged.")
     paths: list[str] | None = Field(
         None, description="diff: limit to these paths. add: the paths to stage ('.' for all)."
     )
     limit: int = Field(10, ge=1, le=200, description="log: how many commits to show.")
     message: str | None = Field(None, description="commit: the commit message.")
+    ref: str | None = Field(
+        None,
+        max_length=250,
+        description="merge: the branch or commit to merge in (e.g. origin/main).",
+    )
 
 
 class Git:
@@ -69,7 +79,9 @@ class Git:
             "Work with the workspace's git repository. Actions: status (short form with "
             "the branch); diff (unstaged changes, or staged with staged=true, optionally "
             "for some paths); log (recent commits, `limit`); add (stage `paths`); commit "
-            "(commit what is staged with `message`). Stage with add before commit."
+            "(commit what is staged with `message`); merge (merge `ref` into the current "
+            "branch; on conflicts, edit the files, add them and commit); merge_abort (give "
+            "up a conflicted merge). Stage with add before commit."
         ),
         input_schema=input_schema(GitInput),
     )
@@ -85,6 +97,10 @@ class Git:
             return _output(await _git(context, "log", f"-n{request.limit}", *_LOG_FORMAT))
         if request.action == "add":
             return await _add(context, paths)
+        if request.action == "merge":
+            return await _merge(context, request.ref or "")
+        if request.action == "merge_abort":
+            return _output(await _git(context, "merge", "--abort"))
         return await _commit(context, request.message or "")
 
 
@@ -126,12 +142,35 @@ async def _commit(context: ToolContext, message: str) -> ToolOutput:
     if not message.strip():
         raise ToolInputError("commit needs a non-empty 'message' saying what changed and why")
     staged = await _git(context, "diff", "--cached", "--quiet")
-    if staged.exit_code == 0:
+    merging = await _git(context, "rev-parse", "--quiet", "--verify", "MERGE_HEAD")
+    if staged.exit_code == 0 and merging.exit_code != 0:
         raise ToolInputError(
             "Nothing is staged, so there is nothing to commit. Stage files with action "
             "'add' first; action 'status' shows what changed"
         )
     return _output(await _git(context, "commit", "--message", message))
+
+
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/@^~-]*")
+
+
+async def _merge(context: ToolContext, ref: str) -> ToolOutput:
+    """Merge ``ref`` (a ref or commit, never an option) with git's default strategy."""
+    if not _REF.fullmatch(ref) or ".." in ref:
+        raise ToolInputError(
+            "merge needs 'ref': a branch, tag or commit to merge in, such as origin/main"
+        )
+    result = await _git(context, "merge", "--no-edit", "--no-stat", ref, "--")
+    if result.exit_code != 0 and not result.timed_out:
+        conflicted = await _git(context, "diff", "--name-only", "--diff-filter=U")
+        names = conflicted.output.strip()
+        if names:
+            return ToolOutput(
+                f"{result.output.rstrip()}\nConflicted files:\n{names}\nResolve each (no "
+                "conflict markers may remain), add them, then commit; or merge_abort.",
+                is_error=True,
+            )
+    return _output(result)
 
 
 def _output(result: ProcessResult) -> ToolOutput:

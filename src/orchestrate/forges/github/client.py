@@ -103,6 +103,9 @@ class GitHubClient:
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
 
+    async def whoami(self) -> str:
+        return await self._session.login()
+
     # -- repositories and pull requests --------------------------------------------------------
 
     async def get_repository(self, repository: str) -> RepositoryInfo:

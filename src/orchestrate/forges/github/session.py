@@ -48,6 +48,7 @@ class GitHubSession:
         self._installations: dict[str, GitHub[Any]] = {}
         self._lock = asyncio.Lock()
         self._shared: GitHub[Any] | None = None
+        self._login: str | None = None
         if not isinstance(credentials, AppCredentials):
             self._shared = self._github(credentials.strategy())
         elif credentials.installation_id is not None:
@@ -88,6 +89,25 @@ class GitHubSession:
             github = self._github(credentials.installation_strategy(installation_id))
             self._installations[owner.lower()] = github
             return github
+
+    async def login(self) -> str:
+        """Who these credentials act as: the token's user, or an App's bot
+        (``<slug>[bot]``, as GitHub names the author of what an installation writes)."""
+        if self._login is None:
+            credentials = self._credentials
+            if isinstance(credentials, AppCredentials):
+                app = self._github(credentials.app_strategy())
+                with translated("reading the GitHub App"):
+                    found = await app.rest.apps.async_get_authenticated()
+                slug = convert.text(mapping(found.json()).get("slug"))
+                self._login = f"{slug}[bot]" if slug else ""
+            else:
+                github = self._shared
+                assert github is not None  # tokens always have the shared client
+                with translated("reading the authenticated user"):
+                    response = await github.rest.users.async_get_authenticated()
+                self._login = convert.text(mapping(response.json()).get("login"))
+        return self._login
 
     async def call(
         self, repository: str, what: str, fetch: Fetch, *, refusals: bool = False

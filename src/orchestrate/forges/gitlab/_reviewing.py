@@ -71,7 +71,7 @@ class Reviewing:
         if verdict is ReviewVerdict.APPROVED:
             self._approve(merge_request, head)
             if not words:
-                approver = {"user": {"username": self._current_username()}}
+                approver = {"user": {"username": self.current_username()}}
                 return state_review("approval", approver, verdict, url)
         elif verdict is ReviewVerdict.CHANGES_REQUESTED:
             self._unapprove(merge_request)
@@ -90,7 +90,7 @@ class Reviewing:
                 convert.text(convert.mapping(entry, "user"), "username")
                 for entry in self._approvals(merge_request)
             }
-            if self._current_username() not in approvers:
+            if self.current_username() not in approvers:
                 raise
 
     @staticmethod
@@ -114,7 +114,7 @@ class Reviewing:
                 return []
             raise
 
-    def _current_username(self) -> str:
+    def current_username(self) -> str:
         if self._username is None:
             self._api.auth()
             user = self._api.user

@@ -95,6 +95,9 @@ class GitLabClient:
     async def __aexit__(self, *_exc: object) -> None:
         await self.aclose()
 
+    async def whoami(self) -> str:
+        return await self._run(self._reviewing.current_username, Operation("user", "current"))
+
     # -- repositories and merge requests ---------------------------------------------------
 
     async def get_repository(self, repository: str) -> RepositoryInfo:

@@ -6,7 +6,7 @@ ids of the stories of their epic they wait for) and ``blocked_reason`` (why a bl
 story is blocked).
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 14:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import orchestrate.core.db
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,4 @@
-"""The git tool against real repositories: status, diff, log, add and commit."""
+"""The git tool against real repositories: status, diff, log, add, commit and merge."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class TestReading:
     async def test_an_unknown_action_lists_the_actions(self, context: ToolContext) -> None:
         result = await call(Git(), context, action="push")
         assert result.is_error
-        assert "'status', 'diff', 'log', 'add' or 'commit'" in result.content
+        assert "'add', 'commit', 'merge' or 'merge_abort'" in result.content
 
 
 class TestCommitting:
@@ -139,3 +139,75 @@ class TestCommitting:
         result = await call(Git(), context, action="add", paths=["missing.txt"])
         assert result.is_error
         assert "pathspec 'missing.txt' did not match any files" in result.content
+
+
+class TestMerging:
+    @staticmethod
+    def diverge(repo: Path, env: dict[str, str], ours: str, theirs: str) -> None:
+        """``other`` changes app.py one way, ``main`` (checked out) another."""
+        git(repo, "checkout", "-q", "-b", "other", env=env)
+        (repo / "app.py").write_text(theirs)
+        git(repo, "commit", "-qam", "Theirs", env=env)
+        git(repo, "checkout", "-q", "main", env=env)
+        (repo / "app.py").write_text(ours)
+        git(repo, "commit", "-qam", "Ours", env=env)
+
+    async def test_a_clean_merge_is_committed(
+        self, repo: Path, env: dict[str, str], context: ToolContext
+    ) -> None:
+        git(repo, "checkout", "-q", "-b", "other", env=env)
+        (repo / "new.py").write_text("x = 1\n")
+        git(repo, "add", "new.py", env=env)
+        git(repo, "commit", "-qm", "Add new", env=env)
+        git(repo, "checkout", "-q", "main", env=env)
+
+        merged = await call(Git(), context, action="merge", ref="other")
+
+        assert not merged.is_error, merged.content
+        assert (repo / "new.py").exists()
+
+    async def test_conflicts_are_listed_and_resolved_by_a_commit(
+        self, repo: Path, env: dict[str, str], context: ToolContext
+    ) -> None:
+        self.diverge(repo, env, "print('ours')\n", "print('theirs')\n")
+
+        merged = await call(Git(), context, action="merge", ref="other")
+
+        assert merged.is_error
+        assert "Conflicted files:\napp.py" in merged.content
+        (repo / "app.py").write_text("print('ours and theirs')\n")
+        await call(Git(), context, action="add", paths=["app.py"])
+        committed = await call(Git(), context, action="commit", message="Merge other")
+        assert not committed.is_error, committed.content
+        parents = git(repo, "log", "-1", "--format=%P", env=env).split()
+        assert len(parents) == 2
+
+    async def test_a_resolution_keeping_our_side_is_still_committed_as_the_merge(
+        self, repo: Path, env: dict[str, str], context: ToolContext
+    ) -> None:
+        self.diverge(repo, env, "print('ours')\n", "print('theirs')\n")
+        await call(Git(), context, action="merge", ref="other")
+        (repo / "app.py").write_text("print('ours')\n")
+        await call(Git(), context, action="add", paths=["app.py"])
+
+        committed = await call(Git(), context, action="commit", message="Merge other")
+
+        assert not committed.is_error, committed.content
+        assert len(git(repo, "log", "-1", "--format=%P", env=env).split()) == 2
+
+    async def test_merge_abort_gives_a_conflicted_merge_up(
+        self, repo: Path, env: dict[str, str], context: ToolContext
+    ) -> None:
+        self.diverge(repo, env, "print('ours')\n", "print('theirs')\n")
+        await call(Git(), context, action="merge", ref="other")
+
+        aborted = await call(Git(), context, action="merge_abort")
+
+        assert not aborted.is_error, aborted.content
+        assert (repo / "app.py").read_text() == "print('ours')\n"
+
+    @pytest.mark.parametrize("ref", ["", "-Xtheirs", "--strategy=ours", "a..b", "main; rm -rf /"])
+    async def test_an_option_or_odd_ref_is_refused(self, context: ToolContext, ref: str) -> None:
+        result = await call(Git(), context, action="merge", ref=ref)
+        assert result.is_error
+        assert "merge needs 'ref'" in result.content
