@@ -34,13 +34,13 @@ from orchestrate.autonomy.events import EpicRunReviewPosted
 from orchestrate.autonomy.models import StoryPhase, StoryProgress
 from orchestrate.autonomy.starting import start_developer, start_reviewer
 from orchestrate.autonomy.tables import EpicRunRow, EpicRunStoryRow
-from orchestrate.core.errors import Conflict, InvalidTransition, OrchestrateError
+from orchestrate.core.errors import Conflict, InvalidTransition, NotFound, OrchestrateError
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import JobStatus, find_job_by_key
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import service as delivery
-from orchestrate.stories import StoryStatus
+from orchestrate.stories import Story, StoryStatus
 from orchestrate.stories import service as stories
 
 log = structlog.get_logger(__name__)
@@ -92,7 +92,8 @@ async def _developing(runtime: Runtime, snapshot: Snapshot, seen: StoryProgress)
         moved = planning.last_progress(seen.progress_at, agent.updated_at)
         what = f"developer {agent.id} is {agent.state.value}"
         return await _unless_stuck(runtime, snapshot, seen, moved, what, cancel=agent.id)
-    story = snapshot.stories.get(seen.story_id)
+    # Read after the agent: its end moved the story in the same transaction.
+    story = await _fresh_story(runtime, seen.story_id)
     if agent.state is agents.AgentState.COMPLETED:
         found = await _pull_requests(runtime, seen.story_id, agent.id)
         if (
@@ -341,6 +342,13 @@ async def _unless_stuck(
             log.info("epic_run_agent_not_cancelled", agent_id=cancel, error=error.message)
     reason = planning.stuck_reason(seen.phase, run.stuck_after, what)
     return await block_story(runtime, snapshot, seen, reason)
+
+
+async def _fresh_story(runtime: Runtime, story_id: str) -> Story | None:
+    try:
+        return await stories.get_story(runtime.uow(read_only=True), story_id)
+    except NotFound:
+        return None
 
 
 async def _pull_requests(
