@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from orchestrate.cli.root import LazyCommand
@@ -46,6 +46,10 @@ class Capability:
     name: str
     commands: tuple[LazyCommand, ...] = ()
     """CLI sub-apps (or single commands) under the root ``orchestrate`` command."""
+    command_extensions: tuple[tuple[str, str], ...] = ()
+    """``(group, target)``: a Typer app whose commands join another capability's
+    command group (``("epic", "orchestrate.autonomy.cli:epic_run_app")``), so a
+    capability of a higher layer extends a lower one's group without being imported by it."""
     routers: tuple[str, ...] = ()
     """``APIRouter``s mounted under ``/api``, behind the bearer token."""
     public_routers: tuple[str, ...] = ()
@@ -178,6 +182,12 @@ CAPABILITIES: tuple[Capability, ...] = (
         jobs=("orchestrate.changesets.service:register_changeset_jobs",),
     ),
     Capability(
+        "autonomy",
+        command_extensions=(("epic", "orchestrate.autonomy.cli:epic_run_app"),),
+        routers=("orchestrate.autonomy.api:router",),
+        jobs=("orchestrate.autonomy.service:register_autonomy_jobs",),
+    ),
+    Capability(
         "monitoring",
         commands=(
             _command(
@@ -249,8 +259,17 @@ def _callables(field: str) -> list[Callable[..., object]]:
 
 
 def commands() -> list[LazyCommand]:
-    """Every capability's CLI commands, in list order (nothing imported)."""
-    return [command for capability in CAPABILITIES for command in capability.commands]
+    """Every capability's CLI commands, in list order, each with the extensions other
+    capabilities add to it (nothing imported)."""
+    extensions: dict[str, list[str]] = {}
+    for capability in CAPABILITIES:
+        for group, target in capability.command_extensions:
+            extensions.setdefault(group, []).append(target)
+    return [
+        replace(command, extensions=(*command.extensions, *extensions.get(command.name, ())))
+        for capability in CAPABILITIES
+        for command in capability.commands
+    ]
 
 
 def routers() -> list[APIRouter]:

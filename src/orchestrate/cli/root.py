@@ -41,17 +41,36 @@ class LazyCommand:
     """``module:attribute``: a ``typer.Typer`` sub-app, or a command function."""
     help: str
     """The line ``orchestrate --help`` shows (a test keeps it equal to the target's own)."""
+    extensions: tuple[str, ...] = ()
+    """``module:attribute`` of further ``typer.Typer`` apps whose commands join this
+    group when it loads: how a higher layer adds commands to a lower layer's group
+    (``epic run`` of autonomy under stories' ``epic``) without the lower one importing it."""
 
     def load(self) -> ClickCommand:
-        """Import the target and build its Click command."""
+        """Import the target (and its extensions) and build its Click command."""
         found = _load_target(self.target)
         if isinstance(found, typer.Typer):
-            return typer.main.get_group(found)  # a group even with one sub-command
+            group = typer.main.get_group(found)  # a group even with one sub-command
+            for extension in self.extensions:
+                _extend(group, extension)
+            return group
+        if self.extensions:
+            raise TypeError(f"{self.target} is a single command; only a group takes extensions")
         if callable(found):
             single = typer.Typer()
             single.command(self.name)(found)
             return typer.main.get_command(single)
         raise TypeError(f"{self.target} is neither a Typer app nor a command function")
+
+
+def _extend(group: TyperGroup, target: str) -> None:
+    found = _load_target(target)
+    if not isinstance(found, typer.Typer):
+        raise TypeError(f"{target} extends a command group but is not a Typer app")
+    for name, command in typer.main.get_group(found).commands.items():
+        if name in group.commands:
+            raise TypeError(f"{target} adds {name!r}, which {group.name!r} already has")
+        group.add_command(command, name)
 
 
 def _load_target(target: str) -> object:

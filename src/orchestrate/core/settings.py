@@ -124,6 +124,27 @@ class Settings(BaseSettings):
         description="Sub-agents one agent may start in all (spawn_agent calls beyond are "
         "refused to the model).",
     )
+    epic_run_stuck_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="An epic run blocks a story when nothing moved on it for this many "
+        "minutes (epic run --stuck-minutes).",
+    )
+    epic_run_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Developer agents an epic run starts on one story before it blocks the "
+        "story (epic run --max-attempts).",
+    )
+    epic_run_poll_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often an epic run checks its stories' pull requests and agents "
+        "(agent ends wake it at once).",
+    )
     max_agent_depth: int = Field(
         default=4,
         ge=1,

@@ -150,6 +150,21 @@ async def story_with_origin(uow: UnitOfWork, origin_key: str) -> StoryRow | None
     return await uow.session.scalar(select(StoryRow).where(StoryRow.origin_key == origin_key))
 
 
+async def story_ids_by_ref(uow: UnitOfWork, refs: Sequence[str]) -> dict[str, StoryRow]:
+    """The stories named by id or BMAD key in ``refs``, by the ref that names them."""
+    if not refs:
+        return {}
+    rows = await uow.session.scalars(
+        select(StoryRow).where(or_(StoryRow.id.in_(refs), StoryRow.key.in_(refs)))
+    )
+    found: dict[str, StoryRow] = {}
+    for row in rows:
+        for ref in (row.id, row.key):
+            if ref is not None and ref in refs:
+                found[ref] = row
+    return found
+
+
 async def rows_by_key(
     uow: UnitOfWork, epic_keys: Sequence[str], story_keys: Sequence[str]
 ) -> tuple[dict[str, EpicRow], dict[str, StoryRow]]:
@@ -228,6 +243,8 @@ def to_story(row: StoryRow, labels: tuple[str, ...]) -> Story:
         source=row.source,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        depends_on=tuple(row.depends_on or ()),
+        blocked_reason=row.blocked_reason,
     )
 
 

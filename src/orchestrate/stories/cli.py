@@ -153,6 +153,14 @@ def update_story(
         list[str] | None,
         typer.Option("--criterion", help="Replace all acceptance criteria; repeatable."),
     ] = None,
+    depends_on: Annotated[
+        str | None,
+        typer.Option(
+            "--depends-on",
+            help="Stories of the same epic it waits for, comma-separated ids or keys "
+            "(replaces the list); '' clears.",
+        ),
+    ] = None,
 ) -> None:
     """Change a story; a status change must follow the story workflow."""
     changes = StoryChanges(
@@ -167,6 +175,7 @@ def update_story(
         acceptance_criteria=_or_unset(_criteria(criteria)),
         add_labels=tuple(add_labels or ()),
         remove_labels=tuple(remove_labels or ()),
+        depends_on=_or_unset(_refs(depends_on)),
     )
     if changes.is_empty:
         raise ValidationFailed("Nothing to update: pass at least one option (see --help)")
@@ -248,9 +257,13 @@ def show_epic(ref: EpicRef, json_output: JsonOption = False) -> None:
     )
     if overview.description:
         print(f"\n{overview.description}\n")
+    keys = {s.id: s.key or s.id for s in overview.stories}
     print_table(
-        ["id", "key", "title", "status", "assignee"],
-        ((s.id, s.key, s.title, s.status, s.assignee) for s in overview.stories),
+        ["id", "key", "title", "status", "assignee", "depends on"],
+        (
+            (s.id, s.key, s.title, s.status, s.assignee, [keys.get(d, d) for d in s.depends_on])
+            for s in overview.stories
+        ),
     )
 
 
@@ -303,6 +316,13 @@ def _pick(value: _T | None, fallback: _T) -> _T:
 def _or_unset(value: _T | None) -> _T | Literal[Unset.UNSET]:
     """Options left out keep the stored value."""
     return UNSET if value is None else value
+
+
+def _refs(text: str | None) -> tuple[str, ...] | None:
+    """``"1.1, 1.2"`` as refs; '' is the empty list, None leaves the field alone."""
+    if text is None:
+        return None
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _criteria(texts: list[str] | None) -> tuple[AcceptanceCriterion, ...] | None:

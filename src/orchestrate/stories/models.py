@@ -141,6 +141,10 @@ class Story:
     source: str | None
     created_at: datetime
     updated_at: datetime
+    depends_on: tuple[str, ...] = ()
+    """Ids of the stories of the same epic that must be done before this one starts."""
+    blocked_reason: str | None = None
+    """Why the story is ``blocked`` (set while it is)."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,8 @@ class StoryChanges:
     assignee: Maybe[str | None] = UNSET
     branch: Maybe[str | None] = UNSET
     pr_url: Maybe[str | None] = UNSET
+    depends_on: Maybe[tuple[str, ...]] = UNSET
+    """Stories of the same epic (ids or BMAD keys) this one waits for; replaces the list."""
 
     @property
     def is_empty(self) -> bool:
@@ -298,3 +304,64 @@ def all_checked(criteria: Iterable[AcceptanceCriterion]) -> bool:
     """True when there is at least one criterion and every one is ticked."""
     items = list(criteria)
     return bool(items) and all(item.done for item in items)
+
+
+BLOCKED_REASON_MAX_LENGTH: Final = 2000
+MAX_DEPENDENCIES: Final = 100
+
+
+def clean_blocked_reason(reason: str) -> str:
+    """A reason shown to people: one paragraph of plain text, bounded."""
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in reason).split())
+    if len(cleaned) > BLOCKED_REASON_MAX_LENGTH:
+        cleaned = cleaned[: BLOCKED_REASON_MAX_LENGTH - 1].rstrip() + "…"
+    return cleaned or "blocked"
+
+
+def find_dependency_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """A cycle of ``graph`` (story → the stories it depends on) as a path that returns to
+    its start (``[a, b, a]``), or None. Edges to nodes outside the graph are ignored."""
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(graph, white)
+    for start in graph:
+        if colour[start] != white:
+            continue
+        path: list[str] = [start]
+        stack: list[list[str]] = [[d for d in graph[start] if d in colour]]
+        colour[start] = grey
+        while stack:
+            if not stack[-1]:
+                stack.pop()
+                colour[path.pop()] = black
+                continue
+            node = stack[-1].pop()
+            if colour[node] == grey:
+                return [*path[path.index(node) :], node]
+            if colour[node] == white:
+                colour[node] = grey
+                path.append(node)
+                stack.append([d for d in graph[node] if d in colour])
+    return None
+
+
+def dependency_order(order: Iterable[str], graph: Mapping[str, Iterable[str]]) -> list[str]:
+    """``order`` rearranged so that every story comes after the stories it depends on,
+    otherwise keeping ``order`` (the epic's story order); raises on a cycle."""
+    wanted = list(order)
+    cycle = find_dependency_cycle({node: list(graph.get(node, ())) for node in wanted})
+    if cycle is not None:
+        raise ValidationFailed(
+            "Stories depend on each other in a cycle: " + " → ".join(cycle), field="depends_on"
+        )
+    placed: list[str] = []
+    done: set[str] = set()
+    members = set(wanted)
+    while len(placed) < len(wanted):
+        for node in wanted:
+            if node not in done and all(
+                dep in done for dep in graph.get(node, ()) if dep in members
+            ):
+                placed.append(node)
+                done.add(node)
+                break
+    return placed

@@ -147,12 +147,26 @@ class StoryUpdate(BaseModel):
     assignee: str | None = Field(default=None, max_length=200)
     branch: str | None = Field(default=None, max_length=300)
     pr_url: str | None = Field(default=None, max_length=1000)
+    depends_on: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None,
+        max_length=100,
+        description="Stories of the same epic (ids or BMAD keys) this one waits for; "
+        "replaces the list ([] clears it).",
+    )
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> StoryUpdate:
         _refuse_nulls(
             self,
-            ("title", "description", "acceptance_criteria", "status", "priority", "labels"),
+            (
+                "title",
+                "description",
+                "acceptance_criteria",
+                "status",
+                "priority",
+                "labels",
+                "depends_on",
+            ),
         )
         return self
 
@@ -163,6 +177,8 @@ class StoryUpdate(BaseModel):
             values["acceptance_criteria"] = _criteria(values["acceptance_criteria"])
         if "labels" in values:
             values["labels"] = tuple(values["labels"])
+        if "depends_on" in values:
+            values["depends_on"] = tuple(values["depends_on"])
         return StoryChanges(**values)
 
 
@@ -179,6 +195,10 @@ class StoryOut(BaseModel):
     assignee: str | None
     branch: str | None
     pr_url: str | None
+    depends_on: list[str] = Field(
+        default_factory=list, description="Ids of the stories this one waits for."
+    )
+    blocked_reason: str | None = Field(default=None, description="Why it is blocked.")
     created_at: datetime
     updated_at: datetime
 
@@ -199,6 +219,8 @@ class StoryOut(BaseModel):
             assignee=story.assignee,
             branch=story.branch,
             pr_url=story.pr_url,
+            depends_on=list(story.depends_on),
+            blocked_reason=story.blocked_reason,
             created_at=story.created_at,
             updated_at=story.updated_at,
         )

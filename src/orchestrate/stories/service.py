@@ -26,6 +26,7 @@ from typing import Any
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.db import IntegrityError
+from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
 from orchestrate.core.pagination import Page, check_page_size, page_of
@@ -54,6 +55,7 @@ from orchestrate.stories.events import (
 )
 from orchestrate.stories.importing import import_bmad
 from orchestrate.stories.models import (
+    MAX_DEPENDENCIES,
     UNSET,
     Epic,
     EpicChanges,
@@ -65,15 +67,20 @@ from orchestrate.stories.models import (
     StoryDraft,
     StoryStatus,
     check_transition,
+    clean_blocked_reason,
     clean_criteria,
     clean_optional_text,
     clean_title,
+    dependency_order,
+    find_dependency_cycle,
     normalise_label,
     normalise_labels,
 )
 from orchestrate.stories.tables import EpicRow, StoryRow
 from orchestrate.stories.work import (  # re-exported: part of the API
     agent_assignee,
+    block_story,
+    complete_story,
     record_pull_request,
     record_pull_request_merged,
     release_story,
@@ -84,10 +91,15 @@ from orchestrate.stories.work import (  # re-exported: part of the API
 
 __all__ = [
     "StoryDraft",
+    "StoryStatus",
     "agent_assignee",
+    "block_story",
+    "clean_blocked_reason",
+    "complete_story",
     "create_epic",
     "create_story",
     "delete_story",
+    "dependency_order",
     "epic_overview",
     "get_epic",
     "get_story",
@@ -294,6 +306,8 @@ async def update_story(uow: UnitOfWork, ref: str, changes: StoryChanges, actor: 
             previous_status, changes.status, subject=f"story {row.key or row.id}"
         ):
             row.status = changes.status.value
+            if changes.status is not StoryStatus.BLOCKED:
+                row.blocked_reason = None
         changed = await _apply_changes(uow, row, changes)
         new_labels = _next_labels(labels, changes)
         if new_labels != labels:
@@ -384,7 +398,71 @@ async def _apply_changes(uow: UnitOfWork, row: StoryRow, changes: StoryChanges) 
             values[name] = clean_optional_text(name, value)
     if changes.epic_id is not UNSET:
         values["epic_id"] = await resolve_epic_id(uow, changes.epic_id)
-    return assign(row, **values)
+    if changes.depends_on is not UNSET:
+        values["depends_on"] = list(await _dependency_ids(uow, row, changes.depends_on)) or None
+    changed = assign(row, **values)
+    if "epic_id" in changed and "depends_on" not in changed and row.depends_on:
+        raise ValidationFailed(
+            "A story that depends on other stories cannot move to another epic; clear "
+            "its dependencies first (--depends-on '')",
+            field="epic_id",
+        )
+    if "depends_on" in changed:
+        await _check_no_cycle(uow, row)
+    return changed
+
+
+async def _dependency_ids(uow: UnitOfWork, row: StoryRow, refs: Iterable[str]) -> tuple[str, ...]:
+    """The ids of the stories ``refs`` names, checked: known, of the story's own epic,
+    not the story itself; in the order given, without duplicates."""
+    wanted = list(dict.fromkeys(ref.strip() for ref in refs if ref.strip()))
+    if len(wanted) > MAX_DEPENDENCIES:
+        raise ValidationFailed(
+            f"A story may depend on at most {MAX_DEPENDENCIES} stories", field="depends_on"
+        )
+    if wanted and row.epic_id is None:
+        raise ValidationFailed(
+            "Only a story of an epic can depend on other stories (of the same epic); "
+            "set --epic first",
+            field="depends_on",
+        )
+    found = await store.story_ids_by_ref(uow, wanted)
+    ids: list[str] = []
+    for ref in wanted:
+        dependency = found.get(ref)
+        if dependency is None:
+            raise ValidationFailed(
+                f"Unknown story {ref!r} in depends_on; use a story id or BMAD key from "
+                "'orchestrate story list'",
+                field="depends_on",
+            )
+        if dependency.id == row.id:
+            raise ValidationFailed("A story cannot depend on itself", field="depends_on")
+        if dependency.epic_id != row.epic_id:
+            raise ValidationFailed(
+                f"Story {dependency.key or dependency.id} is not in this story's epic; a "
+                "story may depend only on stories of its own epic",
+                field="depends_on",
+            )
+        if dependency.id not in ids:
+            ids.append(dependency.id)
+    return tuple(ids)
+
+
+async def _check_no_cycle(uow: UnitOfWork, row: StoryRow) -> None:
+    if row.epic_id is None or not row.depends_on:
+        return
+    siblings = await store.stories_of_epic(uow, row.epic_id)
+    graph = {story.id: list(story.depends_on or ()) for story in siblings}
+    graph[row.id] = list(row.depends_on)
+    cycle = find_dependency_cycle(graph)
+    if cycle is not None:
+        names = {story.id: story.key or story.id for story in siblings}
+        raise ValidationFailed(
+            "That would make stories depend on each other in a cycle: "
+            + " → ".join(names.get(node, node) for node in cycle),
+            field="depends_on",
+        )
 
 
 def _next_labels(current: tuple[str, ...], changes: StoryChanges) -> tuple[str, ...]:

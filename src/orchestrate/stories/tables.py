@@ -46,6 +46,10 @@ class StoryRow(Base):
     # What the story was made from, once: a GitHub issue redelivered or delivered twice at
     # the same moment cannot become two stories, whichever transaction commits first.
     origin_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    # The ids of the stories of the same epic this one waits for (None: none).
+    depends_on: Mapped[list[str] | None] = mapped_column(JSONDocument)
+    # Why the story is blocked, while it is; cleared when it leaves ``blocked``.
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

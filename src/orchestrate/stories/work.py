@@ -33,7 +33,12 @@ from orchestrate.core.events import record_event
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.stories._store import labels_of, story_row, to_story
 from orchestrate.stories.events import StoryStatusChanged, StoryUpdated
-from orchestrate.stories.models import Story, StoryStatus, check_transition
+from orchestrate.stories.models import (
+    Story,
+    StoryStatus,
+    check_transition,
+    clean_blocked_reason,
+)
 from orchestrate.stories.tables import StoryRow
 
 log = structlog.get_logger(__name__)
@@ -184,6 +189,8 @@ async def release_story(
     if before is StoryStatus.IN_PROGRESS:
         target = StoryStatus.BLOCKED if blocked_reason is not None else StoryStatus.READY
         _move_if_allowed(uow, row, target, agent_id, detail=blocked_reason or detail)
+        if row.status == StoryStatus.BLOCKED and blocked_reason is not None:
+            row.blocked_reason = clean_blocked_reason(blocked_reason)
     details = {
         "agent_id": agent_id,
         "from": before.value,
@@ -226,10 +233,25 @@ def _move(
     *,
     detail: str | None = None,
 ) -> None:
+    reason = "agent" if agent_id else "pull_request"
+    _step(uow, row, target, reason=reason, agent_id=agent_id, detail=detail)
+
+
+def _step(
+    uow: UnitOfWork,
+    row: StoryRow,
+    target: StoryStatus,
+    *,
+    reason: str,
+    agent_id: str | None = None,
+    detail: str | None = None,
+) -> None:
     current = StoryStatus(row.status)
     if not check_transition(current, target, subject=_subject(row)):
         return
     row.status = target.value
+    if target is not StoryStatus.BLOCKED:
+        row.blocked_reason = None
     row.updated_at = uow.now()
     record_event(
         uow,
@@ -237,11 +259,56 @@ def _move(
             subject=row.id,
             from_=current.value,
             to=target.value,
-            reason="agent" if agent_id else "pull_request",
+            reason=reason,
             agent_id=agent_id,
             detail=detail,
         ),
     )
+
+
+async def block_story(
+    uow: UnitOfWork, ref: str, reason: str, actor: Actor, *, by: str
+) -> Story | None:
+    """Move a story to ``blocked`` saying why, in the caller's entered transaction (an
+    epic run that gave up on it: ``by="epic_run"``). A done or cancelled story keeps
+    its status (None); a story already blocked gets the new reason."""
+    auth.authorize(actor, Permission.WRITE)
+    try:
+        row = await story_row(uow, ref, for_update=True)
+    except NotFound:
+        return None
+    if StoryStatus(row.status).is_terminal:
+        return None
+    cleaned = clean_blocked_reason(reason)
+    _step(uow, row, StoryStatus.BLOCKED, reason=by, detail=cleaned)
+    row.blocked_reason = cleaned
+    row.updated_at = uow.now()
+    details = {"reason": cleaned, "by": by}
+    await auth.record_audit(uow, actor, "story.block", row.id, details)
+    return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
+
+
+async def complete_story(
+    uow: UnitOfWork, ref: str, actor: Actor, *, by: str, detail: str | None = None
+) -> Story | None:
+    """Move a story to ``done`` (its pull request merged), in the caller's entered
+    transaction, passing through ``review`` when it is not there yet; a cancelled or
+    missing story is left alone (None)."""
+    auth.authorize(actor, Permission.WRITE)
+    try:
+        row = await story_row(uow, ref, for_update=True)
+    except NotFound:
+        return None
+    status = StoryStatus(row.status)
+    if status is StoryStatus.CANCELLED:
+        return None
+    if status is not StoryStatus.DONE:
+        if status is not StoryStatus.REVIEW:
+            _step(uow, row, StoryStatus.REVIEW, reason=by, detail=detail)
+        _step(uow, row, StoryStatus.DONE, reason=by, detail=detail)
+        row.assignee = None
+        await auth.record_audit(uow, actor, "story.complete", row.id, {"by": by, "detail": detail})
+    return to_story(row, (await labels_of(uow, [row.id])).get(row.id, ()))
 
 
 def _subject(row: StoryRow) -> str:

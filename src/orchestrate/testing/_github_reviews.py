@@ -126,6 +126,12 @@ def create_review(
     verdict = _REVIEW_STATES.get(body.get("event", ""))
     if verdict is None:
         return invalid({"resource": "PullRequestReview", "field": "event", "code": "invalid"})
+    if (
+        state.refuses_own_reviews
+        and verdict in _OWN_REVIEW_REFUSALS
+        and pull.user.login == request.user.login
+    ):
+        return invalid(message=f"Unprocessable Entity: {_OWN_REVIEW_REFUSALS[verdict]}")
     if verdict == "CHANGES_REQUESTED" and not body.get("body"):
         return invalid({"resource": "PullRequestReview", "field": "body", "code": "missing_field"})
     comments = body.get("comments") or []
@@ -144,6 +150,12 @@ def create_review(
         commit_id=body.get("commit_id") or None,
     )
     return Answer(200, render_review(repository, pull.number, review, request.origin))
+
+
+_OWN_REVIEW_REFUSALS = {
+    "APPROVED": "Review Can not approve your own pull request",
+    "CHANGES_REQUESTED": "Review Can not request changes on your own pull request",
+}
 
 
 def _is_line_comment(comment: Any) -> bool:

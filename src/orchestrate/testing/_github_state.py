@@ -197,6 +197,9 @@ class GitHubState:
         self.tokens: dict[str, FakeUser] = {}
         self.apps: dict[str, FakeApp] = {}
         self.origin = ""
+        self.refuses_own_reviews = False
+        """GitHub's rule, off unless asked for: approving or requesting changes on a
+        pull request one opened oneself is a 422."""
         self.outbox: list[tuple[str, dict[str, Any]]] = []
         """Webhook events of the request being answered, sent once it is answered."""
         self._ids = itertools.count(1000)

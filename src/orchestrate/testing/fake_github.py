@@ -161,6 +161,12 @@ class FakeGitHub(InBackground):
             emit_push(self.state, repo, branch, before, self._default_user)
             return repo.branches[branch]
 
+    def refuse_own_reviews(self, refuses: bool = True) -> None:
+        """Answer 422 to approving or requesting changes on one's own pull request, as
+        GitHub does (off by default: most tests review with the opener's token)."""
+        with self._changing():
+            self.state.refuses_own_reviews = refuses
+
     def set_mergeable(self, repository: str, number: int, mergeable: bool | None) -> None:
         """Fix what GitHub says of conflicts (None: still computing) instead of computing it."""
         with self._changing():

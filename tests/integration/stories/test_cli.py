@@ -27,6 +27,8 @@ STORY_FIELDS = [
     "assignee",
     "branch",
     "pr_url",
+    "depends_on",
+    "blocked_reason",
     "created_at",
     "updated_at",
 ]

@@ -150,6 +150,8 @@ NOT_GROWING = {
     "merge_policies",  # at most one row per registered repository
     "change_sets",  # one row per change set: kept, like the pull requests they group
     "change_set_members",  # one row per pull request of a change set
+    "epic_runs",  # one row per run of an epic: kept, like the epics and stories they drive
+    "epic_run_stories",  # one row per story of a run
     "shepherd_moves",  # a few per pull request, bounded by the shepherd's attempts
 }
 
