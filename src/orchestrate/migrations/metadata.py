@@ -6,8 +6,8 @@ from sqlalchemy import MetaData
 
 import orchestrate.agents.tables
 import orchestrate.auth.tables
-import orchestrate.changesets.tables
 import orchestrate.autonomy.tables
+import orchestrate.changesets.tables
 import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
 import orchestrate.delivery.tables
