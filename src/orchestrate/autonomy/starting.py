@@ -4,12 +4,12 @@ Each start is keyed (``epic-run:<run>:<story>:<role>:<attempt>``), so a step rep
 by a retried job or by a second worker gets the agent the first one started. Both
 agents end by enqueueing ``autonomy.agent_finished``, which steps the run at once.
 
-The developer works from the repository's default branch. Before it starts, the local
-default branch is brought up to date with the remote when git can do it without
-touching a checkout (``git fetch REMOTE main:main``: refused for the branch a work tree
-has checked out, or when it diverged), so a story starts from the merged work of the
-stories it depends on; when git refuses, the developer starts from the local branch as
-it is (the worker's log says why).
+The developer works from the repository's default branch as the remote has it: before
+it starts, the branch is fetched into the clone's remote-tracking ref
+(``git fetch REMOTE main:refs/remotes/REMOTE/main``, which never touches a checkout or a
+local branch), and the developer starts from ``REMOTE/main``, so a story starts from the
+merged work of the stories it depends on. When the fetch fails (no network, the remote
+gone), it starts from the local branch as it is (the worker's log says why).
 """
 
 from __future__ import annotations
@@ -47,13 +47,13 @@ async def start_developer(runtime: Runtime, snapshot: Snapshot, seen: StoryProgr
     repository = await repositories.get_repository(
         runtime.uow(read_only=True), runtime.settings, run.repository
     )
-    await _update_default_branch(repository)
+    fetched = await _fetch_default_branch(repository)
     request = agents.StartAgent(
         type="story-developer",
         task=developer_task(story),
         story=story.id,
         repo=repository.path,
-        base_ref=repository.default_branch or "HEAD",
+        base_ref=fetched or repository.default_branch or "HEAD",
         origin_key=origin_key(run.id, story.id, Role.DEVELOPER, attempt),
         on_finished=agents.OnFinished(
             AGENT_FINISHED, StoryAgentRef(run_id=run.id, story_id=story.id, role=Role.DEVELOPER)
@@ -159,15 +159,19 @@ def reviewer_task(story: Story | None, pull_request: PullRequest) -> str:
     return "\n".join(lines)
 
 
-async def _update_default_branch(repository: repositories.Repository) -> None:
+async def _fetch_default_branch(repository: repositories.Repository) -> str | None:
+    """The remote's default branch fetched into its remote-tracking ref; that ref's name,
+    or None when it could not be fetched."""
     branch = repository.default_branch
     if not branch:
-        return
+        return None
+    tracking = f"refs/remotes/{repository.remote}/{branch}"
     result = await run_git(
         "fetch",
         "--quiet",
+        "--no-tags",
         repository.remote,
-        f"refs/heads/{branch}:refs/heads/{branch}",
+        f"+refs/heads/{branch}:{tracking}",
         cwd=repository.path,
         time_limit=_GIT_SECONDS,
     )
@@ -178,3 +182,5 @@ async def _update_default_branch(repository: repositories.Repository) -> None:
             branch=branch,
             said=result.stderr.strip()[:500],
         )
+        return None
+    return tracking

@@ -53,14 +53,18 @@ async def branch_head(repo: Path, branch: str, base_commit: str) -> BranchHead |
 
 
 async def branches_from(repo: Path, commit: str, branch: str, remote: str) -> bool | None:
-    """Whether ``commit`` is in the history of ``branch`` (the local branch, else the
-    remote's copy of it); None when ``repo`` has neither."""
+    """Whether ``commit`` is in the history of ``branch``: the local branch or the
+    remote's copy of it (an agent may start from either, and the remote's may be ahead);
+    None when ``repo`` has neither."""
+    known = False
     for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"):
         exists = await _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
         if exists.ok:
+            known = True
             found = await _git(repo, "merge-base", "--is-ancestor", commit, ref)
-            return found.returncode == 0
-    return None
+            if found.returncode == 0:
+                return True
+    return False if known else None
 
 
 async def push_commit(repo: Path, remote: str, sha: str, branch: str) -> None:

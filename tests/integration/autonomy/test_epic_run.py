@@ -3,6 +3,7 @@ the forge → merged → the next story, in dependency order."""
 
 from __future__ import annotations
 
+from orchestrate.agents import service as agents
 from orchestrate.autonomy import service as autonomy
 from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.runtime import Runtime
@@ -76,6 +77,14 @@ async def test_stories_run_in_dependency_order_from_developer_to_merged_pull_req
     assert second_progress is not None
     assert second_progress.pull_request_number is not None
     assert second_progress.pull_request_number != number
+    # The second developer started from the remote's main, which holds the first merge.
+    assert second_progress.developer_agent_id is not None
+    developer = await agents.get_agent(
+        runtime.uow(read_only=True), second_progress.developer_agent_id
+    )
+    first_merge = on_github.pull_request(GITHUB_REPO, number).merge_commit_sha
+    assert first_merge is not None
+    assert developer.base_commit == first_merge
     await merge(runtime, on_github, second_progress.pull_request_number)
 
     async def run_ended() -> bool:
