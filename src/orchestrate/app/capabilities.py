@@ -180,6 +180,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         routers=("orchestrate.changesets.api:router",),
         jobs=("orchestrate.changesets.service:register_changeset_jobs",),
+        on_open=("orchestrate.changesets.service:follow_pull_requests_on_open",),
     ),
     Capability(
         "autonomy",

@@ -42,6 +42,8 @@ from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.pagination import Page, check_page_size, page_of
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.delivery import service as delivery
+from orchestrate.delivery.service import PullRequest
 
 __all__ = [
     "ADVANCE_CHANGE_SET",
@@ -55,7 +57,10 @@ __all__ = [
     "cancel_change_set",
     "change_set_status",
     "create_change_set",
+    "follow_pull_requests",
+    "follow_pull_requests_on_open",
     "get_change_set",
+    "hold_change_set_merges",
     "list_change_sets",
     "merge_order",
     "register_changeset_jobs",
@@ -134,7 +139,33 @@ async def _advance(context: JobContext[AdvanceChangeSet]) -> None:
     )
 
 
+async def hold_change_set_merges(uow: UnitOfWork, pull_request: PullRequest) -> str | None:
+    """The merge gate: a member of an open or merging change set is merged by the set, in
+    dependency order, never by the shepherd on its own."""
+    agents = [pull_request.agent_id] if pull_request.agent_id else []
+    async with uow:
+        found = await store.unfinished_with(
+            uow,
+            agent_ids=agents,
+            pull_requests=[(pull_request.repository, pull_request.number)],
+        )
+    if not found:
+        return None
+    return f"change set {found[0][0]} merges it, in dependency order"
+
+
+def follow_pull_requests() -> None:
+    """Hold the shepherd's merges of change-set members, in this process (idempotent)."""
+    delivery.add_merge_gate(hold_change_set_merges)
+
+
+async def follow_pull_requests_on_open(runtime: Runtime) -> None:
+    """The composition root's hook for every process: ``follow_pull_requests``."""
+    follow_pull_requests()
+
+
 def register_changeset_jobs(registry: JobRegistry, runtime: Runtime) -> None:
     """The jobs that open a change set's pull requests and merge them in order."""
+    follow_pull_requests()
     registry.register(OPEN_CHANGE_SET, _open_pull_requests)
     registry.register(ADVANCE_CHANGE_SET, _advance)

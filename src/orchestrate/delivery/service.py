@@ -31,6 +31,7 @@ from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
 from orchestrate.delivery import fixers, shepherd
 from orchestrate.delivery.fixers import FIXER_FINISHED
+from orchestrate.delivery.gates import MergeGate, add_merge_gate, remove_merge_gate
 from orchestrate.delivery.looks import LOOK
 from orchestrate.delivery.merging import NotReadyToMerge, merge_pull_request
 from orchestrate.delivery.models import (
@@ -56,6 +57,7 @@ __all__ = [
     "FIXER_FINISHED",
     "LOOK",
     "OPEN_PULL_REQUEST",
+    "MergeGate",
     "MergeMethod",
     "MergeRefused",
     "MoveStatus",
@@ -69,6 +71,7 @@ __all__ = [
     "ShepherdMove",
     "ShepherdState",
     "ShepherdStatus",
+    "add_merge_gate",
     "enqueue_on_completion",
     "follow_agents",
     "follow_agents_on_open",
@@ -80,6 +83,7 @@ __all__ = [
     "open_for_agent",
     "open_job_key",
     "register_delivery_jobs",
+    "remove_merge_gate",
     "request_look_by_number",
     "shepherded",
     "show_pull_request",

@@ -55,6 +55,7 @@ from orchestrate.core.uow import UnitOfWork
 from orchestrate.delivery import _store as store
 from orchestrate.delivery import fixers
 from orchestrate.delivery.events import PullRequestShepherdMoved
+from orchestrate.delivery.gates import merge_held
 from orchestrate.delivery.looks import ACTOR, ShepherdLook, finish_move_in, request_look
 from orchestrate.delivery.merging import record_merge
 from orchestrate.delivery.models import (
@@ -398,6 +399,13 @@ async def _act(
         await _record_look(runtime.uow(), pull.id, kind.value, move.reason)
         await _look_later(runtime, pull.id, settings.shepherd_poll_seconds)
         return Looked(kind.value, move.reason)
+    if kind is MoveKind.MERGE:
+        held = await merge_held(runtime.uow(), pull)
+        if held is not None:
+            reason = f"ready, but not the shepherd's to merge: {held}"
+            await _record_look(runtime.uow(), pull.id, MoveKind.WAIT.value, reason)
+            await _look_later(runtime, pull.id, settings.shepherd_poll_seconds)
+            return Looked(MoveKind.WAIT.value, reason)
     attempt = 1 + sum(1 for m in moves if m.kind == kind.value and m.head_sha == move.head_sha)
     if kind is MoveKind.STOP:
         return await _stop(runtime, client, pull, move, attempt)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrate.auth.service import Actor
 from orchestrate.changesets import service as changesets
 from orchestrate.changesets.merging import advance
 from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.jobs import JobStatus, list_jobs
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.delivery import service as delivery
+from orchestrate.repositories import service as repositories
 from orchestrate.testing import Failure, FakeGitHub
 from tests.integration.agents.conftest import git
 from tests.integration.changesets.conftest import (
@@ -26,6 +29,7 @@ from tests.integration.changesets.conftest import (
     run_jobs,
     status_of,
 )
+from tests.integration.delivery.conftest import run_jobs as delivery_jobs
 
 State = changesets.ChangeSetState
 
@@ -52,6 +56,26 @@ async def queued_round(runtime: Runtime) -> int:
         )
     [job] = queued.items
     return int(job.payload["round"])
+
+
+class TestTheShepherd:
+    async def test_it_leaves_a_change_set_member_to_the_set_even_when_its_policy_auto_merges(
+        self, runtime: Runtime, projects: Repositories, on_github: FakeGitHub
+    ) -> None:
+        change_set = await opened(runtime, projects)
+        auto = repositories.MergePolicyChange(auto_merge=True)
+        await repositories.change_merge_policy(
+            runtime.uow(), runtime.settings, APP, auto, Actor.system("test")
+        )
+        approve(on_github, APP, 1)
+
+        await delivery.request_look_by_number(runtime.uow(), APP, 1, Actor.system("test"))
+        await delivery_jobs(runtime)
+
+        assert not on_github.pull_request(APP, 1).merged
+        looked = await delivery.get_pull_request(runtime.uow(read_only=True), APP, 1)
+        assert looked.shepherd.move == "wait"
+        assert f"change set {change_set.id} merges it" in (looked.shepherd.reason or "")
 
 
 class TestInOrder:
