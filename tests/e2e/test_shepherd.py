@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,8 @@ import pytest
 from orchestrate.testing import FakeAnthropic, FakeGitHub, Step, finish, tool_call
 from tests.e2e.processes import Background, Server, cli, free_port
 from tests.e2e.test_agents import MODEL, python_in_sandbox
-from tests.integration.agents.conftest import CALC, TEST_CALC, git
+from tests.integration.agents.conftest import git
+from tests.integration.delivery.conftest import make_project
 
 pytestmark = pytest.mark.slow
 
@@ -57,19 +57,8 @@ TYPE = step_edit("def add(a, b):", "def add(a: int, b: int):", "Type add", "Type
 
 @pytest.fixture
 def project(tmp_path: Path) -> tuple[Path, Path]:
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
-    git(remote, "config", "core.logAllRefUpdates", "always")
-    root = tmp_path / "project"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / "calc.py").write_text(CALC)
-    (root / "test_calc.py").write_text(TEST_CALC)
-    git(root, "add", ".")
-    git(root, "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-qm", "init")
-    git(root, "remote", "add", "origin", str(remote))
-    git(root, "push", "-q", "origin", "main")
-    return root, remote
+    made = make_project(tmp_path / "project", tmp_path / "remote.git")
+    return made.work_tree, made.remote
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ sets' jobs."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,8 +27,13 @@ from orchestrate.core.jobs import (
 from orchestrate.core.runtime import Runtime
 from orchestrate.repositories import service as repositories
 from orchestrate.testing import FakeGitHub
-from tests.integration.agents.conftest import CALC, TEST_CALC, git
-from tests.integration.delivery.conftest import HANG_GUARD, Project, point_at, run_agent
+from tests.integration.delivery.conftest import (
+    HANG_GUARD,
+    Project,
+    make_project,
+    point_at,
+    run_agent,
+)
 
 LIB = "octo/lib"
 APP = "octo/app"
@@ -40,20 +44,6 @@ SYSTEM = Actor.system("test")
 class Repositories:
     lib: Project
     app: Project
-
-
-def make_project(root: Path) -> Project:
-    remote = root.with_suffix(".git")
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / "calc.py").write_text(CALC)
-    (root / "test_calc.py").write_text(TEST_CALC)
-    git(root, "add", ".")
-    git(root, "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-qm", "init")
-    git(root, "remote", "add", "origin", str(remote))
-    git(root, "push", "-q", "origin", "main")
-    return Project(root, remote)
 
 
 @pytest.fixture

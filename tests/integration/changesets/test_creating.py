@@ -24,12 +24,11 @@ from tests.integration.changesets.conftest import (
     agents_in_both,
     approve,
     create,
-    make_project,
     poll,
     run_jobs,
     status_of,
 )
-from tests.integration.delivery.conftest import run_agent
+from tests.integration.delivery.conftest import make_project, run_agent
 
 
 async def test_a_change_set_needs_two_members(

@@ -73,12 +73,13 @@ class Project:
         return len(log.read_text().splitlines()) if log.exists() else 0
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    remote = tmp_path / "remote.git"
+def make_project(root: Path, remote: Path | None = None) -> Project:
+    """A user's clone at ``root`` (calc.py and its test, one commit on main) whose
+    ``origin`` is a bare repository (``remote``, else ``root`` with ``.git``) that logs
+    every update of its refs."""
+    remote = remote or root.with_suffix(".git")
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
     git(remote, "config", "core.logAllRefUpdates", "always")
-    root = tmp_path / "project"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     (root / "calc.py").write_text(CALC)
@@ -88,6 +89,11 @@ def project(tmp_path: Path) -> Project:
     git(root, "remote", "add", "origin", str(remote))
     git(root, "push", "-q", "origin", "main")
     return Project(root, remote)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return make_project(tmp_path / "project", tmp_path / "remote.git")
 
 
 @pytest.fixture(autouse=True)
