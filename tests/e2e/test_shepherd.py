@@ -18,6 +18,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,7 @@ def test_an_issue_becomes_a_merged_pull_request_moved_by_webhooks(
 ) -> None:
     work_tree, remote = project
     env["ORCHESTRATE_AUTOMATION_ISSUE_DEVELOP"] = "true"
+    env["ORCHESTRATE_SHEPHERD_BUDGET_USD"] = "0.50"
     with FakeAnthropic([*DEVELOP, *DOCUMENT, *TYPE]) as api:
         set_up(env, github, api, work_tree)
         server = Server(env, free_port())
@@ -175,6 +177,8 @@ def test_an_issue_becomes_a_merged_pull_request_moved_by_webhooks(
         ("fix_checks", "done"),
         ("merge", "done"),
     ]
+    spent = sum(Decimal(str(m["cost_usd"])) for m in moves)
+    assert Decimal(0) < spent <= Decimal("0.50")  # the fixers were paid for, within budget
     assert len(github.calls("PUT", "/merge")) == 1
     [thread] = github.threads(REPO, pull.number)
     assert [c.user.login for c in thread.comments] == ["maya", "orchestrate-bot"]
