@@ -780,9 +780,12 @@ async def agent_page(
     story_id: str | None,
     limit: int,
     cursor: str | None,
+    repo_path: str | None = None,
 ) -> list[AgentRow]:
     """Up to ``limit + 1`` runs newest first after ``cursor`` that match every filter."""
     query = newest_first(select(AgentRow), AgentRow, limit, cursor)
+    if repo_path is not None:
+        query = query.where(AgentRow.repo_path == repo_path)
     if state is not None:
         query = query.where(AgentRow.state == state.value)
     if agent_type is not None:
@@ -925,3 +928,26 @@ async def delete_finished_agents(
 _RECORD_OWN_CALL, _RECORD_ANCESTOR_CALL, _ADD_TREE_ACTIVE = _record_statements()
 _INSERT_CALL = insert(_table(AgentCallRow))
 _LINEAGE_BUDGETS = _lineage_budgets_query()
+
+
+async def usage_since(uow: UnitOfWork, since: datetime) -> tuple[int, int, int, Decimal]:
+    """Runs started since ``since`` (sub-agents included), their tokens (input + output,
+    cache reads and writes) and their cost: each run counts its own spending once."""
+    row = (
+        await uow.session.execute(
+            select(
+                func.count(),
+                func.coalesce(
+                    func.sum(
+                        AgentRow.input_tokens
+                        + AgentRow.cache_read_tokens
+                        + AgentRow.cache_write_tokens
+                    ),
+                    0,
+                ),
+                func.coalesce(func.sum(AgentRow.output_tokens), 0),
+                func.coalesce(func.sum(AgentRow.cost_usd), 0),
+            ).where(AgentRow.created_at >= since)
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2]), Decimal(str(row[3]))

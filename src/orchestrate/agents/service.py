@@ -434,10 +434,11 @@ async def list_agents(
     state: AgentState | None = None,
     agent_type: str | None = None,
     story_id: str | None = None,
+    repo_path: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[AgentRun]:
-    """Agent runs, newest first."""
+    """Agent runs, newest first; ``repo_path`` keeps those working on that repository."""
     check_page_size(limit)
     async with uow:
         found = await store.agent_page(
@@ -445,6 +446,7 @@ async def list_agents(
             state=state,
             agent_type=agent_type,
             story_id=story_id,
+            repo_path=repo_path,
             limit=limit,
             cursor=cursor,
         )
@@ -452,6 +454,27 @@ async def list_agents(
         children = await store.children_of(uow, [row.id for row in rows])
     items = [replace(store.to_run(row), children=tuple(children.get(row.id, ()))) for row in rows]
     return Page(items=items, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What agents spent over a period: how many runs, their tokens and dollars."""
+
+    runs: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+async def usage_since(uow: UnitOfWork, since: datetime) -> Usage:
+    """Every run created since ``since``, sub-agents included (the dashboard's "today")."""
+    async with uow:
+        runs, input_tokens, output_tokens, cost = await store.usage_since(uow, since)
+    return Usage(runs=runs, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost)
 
 
 async def descendants(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[AgentRun]:

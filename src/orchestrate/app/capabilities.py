@@ -230,6 +230,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         upkeep=("orchestrate.schedules.service:start_schedule_firing",),
         retention=("orchestrate.schedules.retention:retention",),
     ),
+    Capability(
+        "dashboard",
+        public_routers=("orchestrate.dashboard.web:router",),  # its own session sign-in
+        web_setup=("orchestrate.dashboard.web:install",),
+    ),
 )
 """Every capability, in the order their commands are listed and their routes mounted."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import RedirectResponse
 
 from orchestrate import __version__
 from orchestrate.app import capabilities
@@ -55,9 +54,4 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in capabilities.public_routers():
         app.include_router(router)
     app.include_router(api)
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
-
     return app

@@ -1,4 +1,4 @@
-"""The auth capability's SQL: tokens by name or hash, and the audit log.
+"""The auth capability's SQL: tokens by name or hash, dashboard sessions, the audit log.
 
 Every function runs inside the caller's unit of work; ``service.py`` decides, this
 module reads and writes the rows.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from orchestrate.auth.tables import ApiTokenRow, AuditRecordRow
+from orchestrate.auth.tables import ApiTokenRow, AuditRecordRow, DashboardSessionRow
 from orchestrate.core.pagination import newest_first, page_of
 from orchestrate.core.uow import UnitOfWork
 
@@ -61,6 +61,61 @@ async def mark_used(uow: UnitOfWork, token_id: str, at: datetime) -> None:
 
 def add_token(uow: UnitOfWork, row: ApiTokenRow) -> None:
     uow.session.add(row)
+
+
+def add_session(uow: UnitOfWork, row: DashboardSessionRow) -> None:
+    uow.session.add(row)
+
+
+async def session_with_hash(
+    uow: UnitOfWork, secret_hash: str
+) -> tuple[DashboardSessionRow, ApiTokenRow] | None:
+    """The session whose cookie secret hashes to ``secret_hash``, with its token."""
+    found = (
+        await uow.session.execute(
+            select(DashboardSessionRow, ApiTokenRow)
+            .join(ApiTokenRow, ApiTokenRow.id == DashboardSessionRow.token_id)
+            .where(DashboardSessionRow.secret_hash == secret_hash)
+        )
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
+async def touch_session(uow: UnitOfWork, session_id: str, at: datetime, expires: datetime) -> None:
+    """Record the session's last use and slide its expiry forward."""
+    await uow.session.execute(
+        update(DashboardSessionRow)
+        .where(DashboardSessionRow.id == session_id)
+        .values(last_seen_at=at, expires_at=expires)
+    )
+
+
+async def end_session(uow: UnitOfWork, secret_hash: str, at: datetime) -> bool:
+    """Mark the session with this secret revoked; whether there was one still open."""
+    result = await uow.session.execute(
+        update(DashboardSessionRow)
+        .where(
+            DashboardSessionRow.secret_hash == secret_hash,
+            DashboardSessionRow.revoked_at.is_(None),
+        )
+        .values(revoked_at=at)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def end_sessions_of_token(uow: UnitOfWork, token_id: str, at: datetime) -> None:
+    await uow.session.execute(
+        update(DashboardSessionRow)
+        .where(DashboardSessionRow.token_id == token_id, DashboardSessionRow.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+
+
+async def delete_expired_sessions(uow: UnitOfWork, before: datetime) -> None:
+    """Forget sessions that expired before ``before``: a login keeps the table small."""
+    await uow.session.execute(
+        delete(DashboardSessionRow).where(DashboardSessionRow.expires_at < before)
+    )
 
 
 def add_audit(uow: UnitOfWork, row: AuditRecordRow) -> None:

@@ -7,6 +7,7 @@ them too); they are re-exported here so the capability keeps one vocabulary.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -19,9 +20,12 @@ __all__ = [
     "Actor",
     "ApiToken",
     "AuditRecord",
+    "DashboardLogin",
+    "DashboardSession",
     "IssuedToken",
     "Permission",
     "Role",
+    "csrf_token_for",
     "display_prefix",
     "generate_secret",
     "hash_secret",
@@ -59,6 +63,24 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class DashboardSession:
+    """A signed-in browser: who it acts as, and the CSRF token its forms must carry."""
+
+    id: str
+    actor: Actor
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DashboardLogin:
+    """A session just opened: the only moment the cookie's secret exists in clear."""
+
+    session: DashboardSession
+    secret: str
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     id: int
     actor: str
@@ -92,3 +114,12 @@ def validate_token_name(name: str) -> str | None:
             "starting with a letter or digit"
         )
     return None
+
+
+def csrf_token_for(session_secret: str) -> str:
+    """The CSRF token of a session, derived from its secret: nothing more to store.
+
+    A forged cross-site form cannot carry it (the attacker never sees the cookie, and
+    the token reveals nothing of it), and it changes with every new session.
+    """
+    return hmac.new(session_secret.encode(), b"orchestrate-csrf", hashlib.sha256).hexdigest()

@@ -1,4 +1,5 @@
-"""Use cases of the auth capability: issue, list and revoke tokens; authenticate; audit.
+"""Use cases of the auth capability: issue, list and revoke tokens; authenticate; dashboard
+sessions; audit.
 
 Other capabilities record their mutations with ``record_audit`` inside their own
 unit of work, so an audit record exists exactly when the change was committed.
@@ -14,15 +15,18 @@ from orchestrate.auth.models import (
     Actor,
     ApiToken,
     AuditRecord,
+    DashboardLogin,
+    DashboardSession,
     IssuedToken,
     Permission,
     Role,
+    csrf_token_for,
     display_prefix,
     generate_secret,
     hash_secret,
     validate_token_name,
 )
-from orchestrate.auth.tables import ApiTokenRow, AuditRecordRow
+from orchestrate.auth.tables import ApiTokenRow, AuditRecordRow, DashboardSessionRow
 from orchestrate.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -38,15 +42,20 @@ __all__ = [
     "Actor",
     "ApiToken",
     "AuditRecord",
+    "DashboardLogin",
+    "DashboardSession",
     "IssuedToken",
     "Permission",
     "Role",
     "authenticate",
     "authorize",
+    "close_dashboard_session",
     "create_bootstrap_token",
     "create_token",
+    "dashboard_session",
     "list_audit",
     "list_tokens",
+    "open_dashboard_session",
     "record_audit",
     "revoke_token",
     "tokens_page",
@@ -118,6 +127,7 @@ async def revoke_token(uow: UnitOfWork, name: str, actor: Actor) -> ApiToken:
                 f"No active token named {name!r}; see 'orchestrate token list'", name=name
             )
         row.revoked_at = uow.now()
+        await store.end_sessions_of_token(uow, row.id, row.revoked_at)
         await record_audit(uow, actor, "token.revoke", row.id, {"name": name})
         await uow.commit()
         return _to_token(row)
@@ -142,6 +152,85 @@ async def authenticate(
             await store.mark_used(write_uow, row.id, now)
             await write_uow.commit()
     return Actor(name=f"token:{row.name}", role=Role(row.role), source=source)
+
+
+async def open_dashboard_session(
+    uow: UnitOfWork, token_secret: str, source: str, lifetime: timedelta
+) -> DashboardLogin:
+    """Sign a browser in with an API token: a session acting as that token's actor.
+
+    The token itself never reaches the browser's storage; the cookie carries a new
+    random secret, stored hashed like tokens. The session slides: each use within
+    ``lifetime`` extends it by ``lifetime``.
+    """
+    async with uow:
+        row = await store.token_with_hash(uow, hash_secret(token_secret.strip()))
+        if row is None or row.revoked_at is not None:
+            raise AuthenticationFailed("Invalid or revoked API token")
+        now = uow.now()
+        await store.delete_expired_sessions(uow, now)
+        secret = generate_secret()
+        session = DashboardSessionRow(
+            id=new_id("ses", now),
+            secret_hash=hash_secret(secret),
+            token_id=row.id,
+            source=source[:200],
+            created_at=now,
+            expires_at=now + lifetime,
+            last_seen_at=now,
+        )
+        store.add_session(uow, session)
+        actor = Actor(name=f"token:{row.name}", role=Role(row.role), source=source)
+        await record_audit(uow, actor, "dashboard.login", session.id)
+        await uow.commit()
+    return DashboardLogin(
+        session=DashboardSession(
+            id=session.id,
+            actor=actor,
+            csrf_token=csrf_token_for(secret),
+            expires_at=session.expires_at,
+        ),
+        secret=secret,
+    )
+
+
+async def dashboard_session(
+    read_uow: UnitOfWork, write_uow: UnitOfWork, secret: str, source: str, lifetime: timedelta
+) -> DashboardSession:
+    """The session a cookie stands for; expired, ended or revoked-token sessions are refused.
+
+    Like ``authenticate``, the write (sliding the expiry) happens at most once a minute.
+    """
+    async with read_uow:
+        found = await store.session_with_hash(read_uow, hash_secret(secret))
+    now = read_uow.now()
+    if found is None:
+        raise AuthenticationFailed("Not signed in")
+    session, token = found
+    if session.revoked_at is not None or token.revoked_at is not None:
+        raise AuthenticationFailed("This session has ended; sign in again")
+    if session.expires_at <= now:
+        raise AuthenticationFailed("This session has expired; sign in again")
+    expires_at = session.expires_at
+    if now - session.last_seen_at > _LAST_USED_PRECISION:
+        expires_at = now + lifetime
+        async with write_uow:
+            await store.touch_session(write_uow, session.id, now, expires_at)
+            await write_uow.commit()
+    return DashboardSession(
+        id=session.id,
+        actor=Actor(name=f"token:{token.name}", role=Role(token.role), source=source),
+        csrf_token=csrf_token_for(secret),
+        expires_at=expires_at,
+    )
+
+
+async def close_dashboard_session(uow: UnitOfWork, secret: str, actor: Actor) -> None:
+    """Sign out: the cookie's session ends here, whatever the browser keeps."""
+    async with uow:
+        if await store.end_session(uow, hash_secret(secret), uow.now()):
+            await record_audit(uow, actor, "dashboard.logout", "dashboard")
+        await uow.commit()
 
 
 async def record_audit(

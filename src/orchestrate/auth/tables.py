@@ -1,11 +1,11 @@
-"""Tables of the auth capability: API tokens (hashed) and the audit log."""
+"""Tables of the auth capability: API tokens (hashed), dashboard sessions and the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orchestrate.core.db import Base, JSONDocument, UTCDateTime
@@ -34,6 +34,27 @@ class ApiTokenRow(Base):
             postgresql_where=revoked_at.is_(None),
         ),
     )
+
+
+class DashboardSessionRow(Base):
+    """A browser's login: the cookie's secret (hashed) and the token it was opened with.
+
+    A session lives no longer than its token: revoking the token ends its sessions
+    (``revoked_at`` here, and the token's own ``revoked_at`` is checked at every lookup).
+    """
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditRecordRow(Base):

@@ -40,6 +40,7 @@ RETENTION_SETTINGS = (
     "retention_schedule_fires",
     "retention_audit",
     "retention_jobs",
+    "retention_sessions",
 )
 """The ``ORCHESTRATE_RETENTION_*`` settings: how long each kind of finished data is kept."""
 
@@ -203,6 +204,11 @@ class Settings(BaseSettings):
     retention_audit: str = Field(
         default="365d",
         description="How long audit records are kept; or off.",
+    )
+    retention_sessions: str = Field(
+        default="7d",
+        description="How long dashboard sessions are kept after they ended (expired, "
+        "signed out or revoked); or off.",
     )
     retention_jobs: str = Field(
         default="7d",
@@ -431,6 +437,12 @@ class Settings(BaseSettings):
     )
     webhook_max_body_bytes: int = Field(
         default=25 * 1024**2, ge=1024, description="Largest webhook delivery accepted."
+    )
+    dashboard_session_hours: float = Field(
+        default=12,
+        gt=0,
+        le=24 * 90,
+        description="How long a dashboard sign-in lasts without use; each use extends it.",
     )
     max_streams_per_token: int = Field(
         default=16,

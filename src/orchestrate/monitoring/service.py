@@ -51,6 +51,12 @@ async def queue_statistics(uow: UnitOfWork) -> QueueStats:
         return await jobs.queue_stats(uow)
 
 
+async def busy_workers(uow: UnitOfWork) -> dict[str, int]:
+    """Workers running jobs now (by lease), and how many each runs."""
+    async with uow:
+        return await jobs.busy_workers(uow)
+
+
 async def list_jobs(
     uow: UnitOfWork,
     *,

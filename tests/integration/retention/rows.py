@@ -274,6 +274,15 @@ class Rows:
             newest = await uow.session.scalar(select(func.max(EventRow.id)))
             return int(newest or 0)
 
+    async def dashboard_session(self) -> str:
+        """A token (kept: tokens are not pruned) and a dashboard session opened with it."""
+        actor = Actor(name="test", role=Role.ADMIN, source="test")
+        issued = await auth.create_token(self.runtime.uow(), "retention-viewer", Role.VIEWER, actor)
+        login = await auth.open_dashboard_session(
+            self.runtime.uow(), issued.secret, "test", timedelta(hours=12)
+        )
+        return login.session.id
+
     async def audit(self) -> None:
         actor = Actor(name="test", role=Role.ADMIN, source="test")
         async with self.runtime.uow() as uow:

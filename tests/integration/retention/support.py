@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, AgentToolCallRow
-from orchestrate.auth.tables import AuditRecordRow
+from orchestrate.auth.tables import AuditRecordRow, DashboardSessionRow
 from orchestrate.core.events import EventRow
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
@@ -28,6 +28,7 @@ TABLES: dict[str, Any] = {
     "jobs": JobRow.id,
     "events": EventRow.id,
     "audit": AuditRecordRow.id,
+    "sessions": DashboardSessionRow.id,
 }
 
 

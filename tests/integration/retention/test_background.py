@@ -30,6 +30,7 @@ async def test_the_hourly_job_prunes_with_every_rule_and_records_what_it_removed
     await rows.job()
     await rows.event()
     await rows.audit()
+    await rows.dashboard_session()
     live_job = await rows.job("queued")
     assert isinstance(frozen_runtime.clock, FrozenClock)
     frozen_runtime.clock.advance(timedelta(days=400))
@@ -40,7 +41,7 @@ async def test_the_hourly_job_prunes_with_every_rule_and_records_what_it_removed
 
     left = await stored(frozen_runtime)
     assert left["runs"] == left["agents"] == left["deliveries"] == left["fires"] == set()
-    assert left["audit"] == set()
+    assert left["audit"] == left["sessions"] == set()
     assert not (tmp_path / "logs" / run_id).exists()
     assert not (tmp_path / "agent").exists()
     async with frozen_runtime.uow(read_only=True) as uow:
@@ -49,12 +50,13 @@ async def test_the_hourly_job_prunes_with_every_rule_and_records_what_it_removed
     assert job is not None
     assert job.status == JobStatus.SUCCEEDED
     assert job.result == {
-        "audit_log": {"rows": 1, "files": 0},
+        "audit_log": {"rows": 3, "files": 0},  # ours, the token's creation, the sign-in
         "agents": {"rows": 1, "files": 1},
         "pipeline_runs": {"rows": 1, "files": 1},
         "webhook_deliveries": {"rows": 1, "files": 0},
         "schedule_fires": {"rows": 1, "files": 0},
         "jobs": {"rows": 1, "files": 0},
         "events": {"rows": 1, "files": 0},
+        "dashboard_sessions": {"rows": 1, "files": 0},
     }
     assert queued is not None  # the runner never claimed it: no handler for its kind

@@ -57,6 +57,7 @@ async def test_old_finished_data_of_every_rule_is_pruned_with_its_files(
     await rows.job("cancelled")
     await rows.event()
     await rows.audit()
+    await rows.dashboard_session()
     clock_of(frozen_runtime).advance(YEAR_AND_A_BIT)
     latest_fire = await rows.fire(schedule_id, "started")
 
@@ -70,6 +71,7 @@ async def test_old_finished_data_of_every_rule_is_pruned_with_its_files(
     assert left["schedules"] == {schedule_id}  # the schedule itself is never pruned
     assert left["jobs"] == set()
     assert left["audit"] == set()
+    assert left["sessions"] == set()  # expired a year ago
     # pruning wrote its own events and audit nothing; the old event is gone
     assert left["events"] == set()
     assert not (logs / run_id).exists()
@@ -77,13 +79,14 @@ async def test_old_finished_data_of_every_rule_is_pruned_with_its_files(
     assert not (workspaces / "agent").exists()
     removed = {outcome.rule: outcome.rows for outcome in outcomes}
     assert removed == {
-        "audit_log": 1,
+        "audit_log": 3,  # ours, the token's creation and the sign-in
         "agents": 1,
         "pipeline_runs": 1,
         "webhook_deliveries": 2,
         "schedule_fires": 1,
         "jobs": 2,
         "events": 1,
+        "dashboard_sessions": 1,
     }
     files = {outcome.rule: outcome.files for outcome in outcomes}
     assert files["pipeline_runs"] == 2  # the log folder and the leftover workspace

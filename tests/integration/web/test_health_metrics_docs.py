@@ -233,8 +233,8 @@ class TestOpenApiAndDocs:
         assert "swagger" in response.text.lower()
         assert "/api/openapi.json" in response.text
 
-    async def test_the_root_redirects_to_the_docs(self, api: httpx.AsyncClient) -> None:
+    async def test_the_root_redirects_to_the_dashboard(self, api: httpx.AsyncClient) -> None:
         response = await api.get("/")
 
         assert response.status_code in (302, 307)
-        assert response.headers["location"] == "/api/docs"
+        assert response.headers["location"] == "/ui/"

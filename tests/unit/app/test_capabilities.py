@@ -112,6 +112,7 @@ def test_the_retention_plan_has_one_rule_per_growing_table_each_with_its_setting
             "schedule_fires",
             "jobs",
             "events",
+            "dashboard_sessions",
         ]
     )
     assert sorted(rule.setting for rule in plan.rules) == sorted(RETENTION_SETTINGS)
@@ -134,6 +135,7 @@ PRUNED_BY = {
     "audit_log": "audit_log",
     "jobs": "jobs",
     "events": "events",
+    "dashboard_sessions": "dashboard_sessions",
 }
 NOT_GROWING = {
     "pipelines",

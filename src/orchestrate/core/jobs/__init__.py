@@ -7,6 +7,7 @@ claiming, leases, heartbeats, retries and dead-lettering fit together.
 """
 
 from orchestrate.core.jobs.admin import (
+    busy_workers,
     cancel_job,
     find_job_by_key,
     get_job,
@@ -57,6 +58,7 @@ __all__ = [
     "RetryPolicy",
     "RunnerConfig",
     "bring_forward",
+    "busy_workers",
     "cancel_job",
     "describe_problems",
     "enqueue",

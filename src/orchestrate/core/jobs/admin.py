@@ -115,6 +115,26 @@ async def queue_stats(uow: UnitOfWork) -> QueueStats:
     return QueueStats(counts=counts, oldest_due_age=age)
 
 
+async def busy_workers(uow: UnitOfWork) -> dict[str, int]:
+    """The workers holding a live lease right now, with how many jobs each is running.
+
+    A worker that is up but idle holds no lease and is not seen here: the queue's depth
+    and the age of its oldest due job are what tell whether idle workers are missing.
+    """
+    rows = (
+        await uow.session.execute(
+            select(JobRow.lease_owner, func.count())
+            .where(
+                JobRow.status == JobStatus.RUNNING.value,
+                JobRow.lease_owner.is_not(None),
+                JobRow.lease_expires_at > uow.now(),
+            )
+            .group_by(JobRow.lease_owner)
+        )
+    ).all()
+    return {str(owner): int(count) for owner, count in rows}
+
+
 def _info(row: JobRow) -> JobInfo:
     return JobInfo(
         id=row.id,

@@ -1,0 +1,23 @@
+"""The dashboard's navigation: one line per page group, in the order of the menu.
+
+A new capability's pages add their entry here (and their router to ``web.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+
+    def is_current(self, path: str) -> bool:
+        return path == self.path if self.path == "/ui/" else path.startswith(self.path)
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("Home", "/ui/"),
+    NavItem("Agents", "/ui/agents"),
+)
