@@ -10,7 +10,8 @@ the type and the subject — never the payload, which a viewer's page need not h
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Header, Request
@@ -19,13 +20,15 @@ from starlette.responses import Response
 from orchestrate.core.events import Event
 from orchestrate.core.runtime import Runtime
 from orchestrate.dashboard.routing import page_router
-from orchestrate.dashboard.session import SessionDep
+from orchestrate.dashboard.session import SessionDep, SignInRequired, current_session
 from orchestrate.timeline import service as timeline
 from orchestrate.web.deps import RuntimeDep
 from orchestrate.web.schemas import MAX_SEQUENCE
 from orchestrate.web.streams import open_stream
 
 router = page_router()
+
+SESSION_CHECK_SECONDS = 10.0
 
 
 @router.get("/ui/events")
@@ -39,12 +42,29 @@ async def events(
     start = last_event_id if last_event_id is not None else after
     if start is None or start < 0 or start > MAX_SEQUENCE:
         start = await timeline.start_of_new_events(runtime.uow(read_only=True, urgent=True))
-    return open_stream(request, session.actor, _frames(runtime, start))
+
+    async def still_signed_in() -> bool:
+        try:
+            await current_session(request, runtime)
+        except SignInRequired:
+            return False
+        return True
+
+    return open_stream(request, session.actor, _frames(runtime, start, still_signed_in))
 
 
-async def _frames(runtime: Runtime, after: int) -> AsyncIterator[str]:
+async def _frames(
+    runtime: Runtime, after: int, still_signed_in: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[str]:
+    """The frames of the stream; it ends once the session does (signed out, expired, or its
+    token revoked), checked at most every ``SESSION_CHECK_SECONDS``."""
     yield "retry: 1000\n\n"
+    checked = time.monotonic()
     async for batch in timeline.follow_events(runtime, after):
+        if time.monotonic() - checked >= SESSION_CHECK_SECONDS:
+            checked = time.monotonic()
+            if not await still_signed_in():
+                return
         if not batch:
             yield ": keep-alive\n\n"
             continue

@@ -2,9 +2,10 @@
 // data-live="TOKENS" are refreshed (through htmx) when an event matches one of TOKENS.
 // A token matches an event whose type starts with it ("agent." matches "agent.started")
 // or whose subject equals it ("agt_01J..."). Refreshes of one part are throttled: at most
-// one request in flight and one queued, so a burst of events costs two fetches, not fifty.
-// EventSource reconnects by itself and sends Last-Event-ID; the server resumes after it,
-// so the page misses nothing while it was away.
+// one refresh per interval, so a burst of events costs two fetches, not fifty.
+// The stream itself is shared by every tab of the browser (live-worker.js): browsers allow
+// about six connections per server, and each stream holds one. EventSource reconnects by
+// itself and sends Last-Event-ID; the server resumes after it, so nothing is missed.
 
 const MIN_INTERVAL_MS = 250;
 
@@ -13,64 +14,64 @@ function matches(element, event) {
   return tokens.some((token) => token === event.subject || event.type.startsWith(token));
 }
 
-// Throttling is kept per part id: a refreshed part is a new element with the same id.
+// Throttling is kept per part id (a refreshed part is a new element with the same id):
+// at most one refresh of a part per MIN_INTERVAL_MS, and events that arrive meanwhile are
+// folded into one trailing refresh. htmx's hx-sync on the part (queue last) keeps a
+// refresh from overtaking one still in flight.
 const parts = new Map();
 
 function refresh(element) {
   const id = element.id;
-  const state = parts.get(id) || { busy: false, pending: false };
+  const state = parts.get(id) || { last: 0, timer: null };
   parts.set(id, state);
-  if (state.busy) {
-    state.pending = true;
-    return;
-  }
-  state.busy = true;
-  state.pending = false;
-  htmx.trigger(element, "live");
+  if (state.timer !== null) return;
+  const wait = Math.max(0, state.last + MIN_INTERVAL_MS - Date.now());
+  state.timer = setTimeout(() => {
+    state.timer = null;
+    state.last = Date.now();
+    const current = document.getElementById(id);
+    if (current) htmx.trigger(current, "live");
+  }, wait);
 }
 
-document.body.addEventListener("htmx:afterRequest", (e) => {
-  const element = e.detail.elt;
-  if (!element || !element.id || !parts.has(element.id)) return;
-  const id = element.id;
-  setTimeout(() => {
-    const state = parts.get(id);
-    state.busy = false;
-    if (state.pending) {
-      const current = document.getElementById(id);
-      if (current) refresh(current);
-    }
-  }, MIN_INTERVAL_MS);
-});
+function onEvent(data) {
+  let event;
+  try {
+    event = JSON.parse(data);
+  } catch {
+    return;
+  }
+  document.body.dataset.lastEventId = String(event.id);
+  for (const element of document.querySelectorAll("[data-live]")) {
+    if (matches(element, event)) refresh(element);
+  }
+}
+
+function showState(state) {
+  const status = document.getElementById("live-status");
+  if (!status) return;
+  status.textContent = state === "open" ? "Live" : "Reconnecting…";
+  status.dataset.state = state === "open" ? "open" : "closed";
+}
 
 function connect() {
   if (!document.querySelector("[data-live]")) return;
-  const status = document.getElementById("live-status");
+  // One stream for all tabs (live-worker.js) where the browser has shared workers; a
+  // stream per tab elsewhere.
+  if (typeof SharedWorker === "function") {
+    const worker = new SharedWorker(document.body.dataset.liveWorker || "/ui/static/live-worker.js");
+    worker.port.onmessage = (message) => {
+      if (message.data.kind === "event") onEvent(message.data.data);
+      else if (message.data.kind === "state") showState(message.data.state);
+    };
+    worker.port.start();
+    window.addEventListener("pagehide", () => worker.port.postMessage("bye"));
+    return;
+  }
   const source = new EventSource("/ui/events");
-  source.onopen = () => {
-    if (status) {
-      status.textContent = "Live";
-      status.dataset.state = "open";
-    }
-  };
-  source.onerror = () => {
-    if (status) {
-      status.textContent = "Reconnecting…";
-      status.dataset.state = "closed";
-    }
-  };
-  source.onmessage = (message) => {
-    let event;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    document.body.dataset.lastEventId = String(event.id);
-    for (const element of document.querySelectorAll("[data-live]")) {
-      if (matches(element, event)) refresh(element);
-    }
-  };
+  source.onopen = () => showState("open");
+  source.onerror = () => showState("connecting");
+  source.onmessage = (message) => onEvent(message.data);
 }
 
 connect();

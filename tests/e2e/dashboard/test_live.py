@@ -1,0 +1,79 @@
+"""Live pages in Chromium: a change made by another process appears on every open tab,
+without a reload, however many tabs are open."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.dashboard.conftest import SCREENSHOTS, Dashboard, sign_in
+from tests.e2e.processes import cli
+
+pytestmark = pytest.mark.slow
+
+TABS = 8  # more than the six connections a browser opens to one server
+
+
+def _repository(tmp_path: Path) -> Path:
+    repo = tmp_path / "project"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=Dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "init",
+        ],
+        cwd=repo,
+        check=True,
+    )
+    return repo
+
+
+def test_an_agent_started_from_the_cli_appears_on_every_open_tab(
+    browser: Browser, dashboard: Dashboard, tmp_path: Path
+) -> None:
+    context = browser.new_context()
+    try:
+        first = context.new_page()
+        sign_in(first, dashboard, "viewer")
+        tabs = [first, *(context.new_page() for _ in range(TABS - 1))]
+        for tab in tabs:
+            tab.goto(f"{dashboard.url}/ui/agents")
+            expect(tab.locator("#live-status")).to_have_text("Live")
+
+        started = cli(
+            {**dashboard.env, "OPENAI_API_KEY": "never-used-no-worker-runs-it"},
+            "agent",
+            "start",
+            "story-developer",
+            "--task",
+            "Appear everywhere",
+            "--repo",
+            str(_repository(tmp_path)),
+            "--provider",
+            "openai",
+            "--model",
+            "m",
+        )
+        assert started.returncode == 0, started.stderr
+        agent_id = started.stdout.strip()
+
+        for tab in tabs:  # every tab, the seventh and eighth too: one shared stream
+            expect(tab.get_by_role("link", name=agent_id)).to_be_visible(timeout=5000)
+        # The sign-in tab's screenshot is taken by nobody: save one of the last tab.
+        tabs[-1].screenshot(
+            path=str(Path(__file__).parent.parent / "screenshots" / "live_tabs.png")
+        )
+    finally:
+        context.close()
