@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import Database, machine, percentile
 from sqlalchemy import Table, func, insert, select
 
+from _common import Database, machine, percentile
 from orchestrate.agents import service as agents
 from orchestrate.agents.tables import AgentMessageRow, AgentRow
 from orchestrate.app.http import create_app
@@ -345,9 +345,7 @@ async def page_times(
                 started = time.perf_counter()
                 response = await web.get(path)
                 times.append((time.perf_counter() - started) * 1000)
-            results.append(
-                (path, first.status_code, percentile(times, 50), percentile(times, 95))
-            )
+            results.append((path, first.status_code, percentile(times, 50), percentile(times, 95)))
             if response.status_code != 200:
                 print(f"  {path}: {response.status_code}", file=sys.stderr)
     return results
@@ -370,7 +368,7 @@ def live_delays(db_url: str, home: Path, pages: int, changes: int) -> list[float
         [sys.executable, "-m", "orchestrate", "serve", "--port", str(port), "--no-worker"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=(home / "serve.log").open("w"),  # noqa: SIM115 - lives as long as serve
+        stderr=(home / "serve.log").open("w"),
     )
     print(f"serve's log: {home / 'serve.log'}", file=sys.stderr)
     url = f"http://127.0.0.1:{port}"
@@ -410,7 +408,6 @@ def live_delays(db_url: str, home: Path, pages: int, changes: int) -> list[float
                 # bypass_csp: Playwright evaluates its waits as strings in the page.
                 context = browser.new_context(storage_state=state, bypass_csp=True)
                 page = context.new_page()
-                page.on("console", lambda m: print("console:", m.type, m.text, file=sys.stderr))
                 page.goto(f"{url}/ui/agents")
                 page.wait_for_function(
                     "document.getElementById('live-status').textContent === 'Live'"
@@ -475,11 +472,7 @@ async def _start_agent(settings: Settings) -> float:
             agents.StartAgent(type="story-developer", task="live", provider="openai", model="m"),
             ADMIN,
         )
-        committed = time.time() * 1000
-        async with runtime.uow(read_only=True) as uow:
-            newest = await uow.session.scalar(select(func.max(EventRow.id)))
-            print("  DEBUG newest event", newest, file=sys.stderr)
-        return committed
+        return time.time() * 1000
     finally:
         await runtime.close()
 
@@ -538,7 +531,7 @@ def main() -> None:
         if result["live"]:
             live = result["live"]
             print(
-                f"\nLive delay, {args.pages} pages × {args.changes} changes: "
+                f"\nLive delay, {args.pages} pages x {args.changes} changes: "
                 f"p50 {percentile(live, 50):.0f} ms, p95 {percentile(live, 95):.0f} ms, "
                 f"max {max(live):.0f} ms"
             )

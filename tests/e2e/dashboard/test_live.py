@@ -71,9 +71,7 @@ def test_an_agent_started_from_the_cli_appears_on_every_open_tab(
 
         for tab in tabs:  # every tab, the seventh and eighth too: one shared stream
             expect(tab.get_by_role("link", name=agent_id)).to_be_visible(timeout=5000)
-        # The sign-in tab's screenshot is taken by nobody: save one of the last tab.
-        tabs[-1].screenshot(
-            path=str(Path(__file__).parent.parent / "screenshots" / "live_tabs.png")
-        )
+        SCREENSHOTS.mkdir(exist_ok=True)
+        tabs[-1].screenshot(path=str(SCREENSHOTS / "live_on_every_tab.png"), full_page=True)
     finally:
         context.close()
