@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Header, Request
@@ -55,7 +55,7 @@ async def events(
 
 async def _frames(
     runtime: Runtime, after: int, still_signed_in: Callable[[], Awaitable[bool]]
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The frames of the stream; it ends once the session does (signed out, expired, or its
     token revoked), checked at most every ``SESSION_CHECK_SECONDS``."""
     yield "retry: 1000\n\n"
