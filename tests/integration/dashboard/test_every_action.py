@@ -41,7 +41,7 @@ def dashboard_actions(runtime: Runtime) -> list[str]:
         re.sub(r"\{[^}]+\}", "x", route.path)
         for route in _routes(app_on(runtime).routes)
         if route.path.startswith("/ui/")
-        and "POST" in route.methods
+        and "POST" in (route.methods or ())
         and route.path not in OPEN_TO_ANYONE
     }
     return sorted(paths)
