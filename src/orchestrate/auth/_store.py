@@ -6,12 +6,14 @@ module reads and writes the rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from orchestrate.auth.tables import ApiTokenRow, AuditRecordRow, DashboardSessionRow
 from orchestrate.core.pagination import newest_first, page_of
+from orchestrate.core.retention.sql import delete_where
 from orchestrate.core.uow import UnitOfWork
 
 
@@ -142,3 +144,32 @@ async def audit_page(
     if subject:
         query = query.where(AuditRecordRow.subject == subject)
     return list(await uow.session.scalars(query))
+
+
+def _ended_before(cutoff: datetime) -> ColumnElement[bool]:
+    return or_(
+        DashboardSessionRow.expires_at < cutoff,
+        func.coalesce(DashboardSessionRow.revoked_at, DashboardSessionRow.expires_at) < cutoff,
+    )
+
+
+async def ended_session_ids(
+    uow: UnitOfWork, cutoff: datetime, *, after: str | None, limit: int
+) -> list[str]:
+    """Ids, ascending, of sessions that expired or were ended before ``cutoff``."""
+    query = (
+        select(DashboardSessionRow.id)
+        .where(_ended_before(cutoff))
+        .order_by(DashboardSessionRow.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(DashboardSessionRow.id > after)
+    return [str(key) for key in await uow.session.scalars(query)]
+
+
+async def delete_ended_sessions(uow: UnitOfWork, ids: Sequence[str], cutoff: datetime) -> int:
+    """Delete those of ``ids`` still ended before ``cutoff``; how many went."""
+    return await delete_where(
+        uow, DashboardSessionRow, [DashboardSessionRow.id.in_(list(ids)), _ended_before(cutoff)]
+    )

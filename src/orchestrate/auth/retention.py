@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
-
-from orchestrate.auth.tables import AuditRecordRow, DashboardSessionRow
+from orchestrate.auth import _store as store
+from orchestrate.auth.tables import AuditRecordRow
 from orchestrate.core.retention import Deleted, Key, LogPrefixRule, Retention, RetentionRule
-from orchestrate.core.retention.sql import delete_where
 from orchestrate.core.uow import UnitOfWork
 
 
@@ -21,32 +19,14 @@ class EndedSessionsRule(RetentionRule):
     setting = "retention_sessions"
     removes = "ended dashboard sessions"
 
-    @staticmethod
-    def _ended_before(cutoff: datetime) -> ColumnElement[bool]:
-        return or_(
-            DashboardSessionRow.expires_at < cutoff,
-            func.coalesce(DashboardSessionRow.revoked_at, DashboardSessionRow.expires_at) < cutoff,
-        )
-
     async def candidates(
         self, uow: UnitOfWork, cutoff: datetime, *, after: Key | None, limit: int
     ) -> list[Key]:
-        query = (
-            select(DashboardSessionRow.id)
-            .where(self._ended_before(cutoff))
-            .order_by(DashboardSessionRow.id)
-            .limit(limit)
-        )
-        if after is not None:
-            query = query.where(DashboardSessionRow.id > str(after))
-        return [str(key) for key in await uow.session.scalars(query)]
+        start = None if after is None else str(after)
+        return list(await store.ended_session_ids(uow, cutoff, after=start, limit=limit))
 
     async def delete(self, uow: UnitOfWork, keys: Sequence[Key], cutoff: datetime) -> Deleted:
-        conditions = [
-            DashboardSessionRow.id.in_([str(k) for k in keys]),
-            self._ended_before(cutoff),
-        ]
-        return Deleted(rows=await delete_where(uow, DashboardSessionRow, conditions))
+        return Deleted(rows=await store.delete_ended_sessions(uow, [str(k) for k in keys], cutoff))
 
 
 retention = Retention(

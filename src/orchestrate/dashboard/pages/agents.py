@@ -13,7 +13,6 @@ from fastapi import Query, Request
 from starlette.responses import Response
 
 from orchestrate.agents import service as agents
-from orchestrate.agents.models import AgentState
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.dashboard.render import render
 from orchestrate.dashboard.routing import page_router
@@ -59,18 +58,18 @@ async def agent_list(
         "agents/list.html",
         session,
         page=page,
-        states=[s.value for s in AgentState],
+        states=[s.value for s in agents.AgentState],
         types=sorted(d.name for d in types),
         repositories=sorted(r.name for r in known),
         repository_names={str(r.path): r.name for r in known},
     )
 
 
-def _state(value: str | None) -> AgentState | None:
+def _state(value: str | None) -> agents.AgentState | None:
     if not value:
         return None
     try:
-        return AgentState(value)
+        return agents.AgentState(value)
     except ValueError:
-        allowed = ", ".join(s.value for s in AgentState)
+        allowed = ", ".join(s.value for s in agents.AgentState)
         raise ValidationFailed(f"Unknown agent state {value!r}; one of {allowed}") from None
