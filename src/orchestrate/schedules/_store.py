@@ -13,7 +13,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -338,6 +348,31 @@ async def fires_of(
     more = len(rows) > limit and bool(page)
     next_cursor = TimeCursor(page[-1].fire_time, page[-1].id).encode() if more else None
     return Page(page, next_cursor)
+
+
+async def latest_fires(uow: UnitOfWork, schedule_ids: Sequence[str]) -> list[ScheduleFireRow]:
+    """The latest fire (by fire time) of each of ``schedule_ids`` that has fired: one
+    statement for a page of schedules, answered from the ``(schedule_id, fire_time)``
+    unique index."""
+    if not schedule_ids:
+        return []
+    latest = (
+        select(
+            ScheduleFireRow.schedule_id.label("schedule_id"),
+            func.max(ScheduleFireRow.fire_time).label("fire_time"),
+        )
+        .where(ScheduleFireRow.schedule_id.in_(list(schedule_ids)))
+        .group_by(ScheduleFireRow.schedule_id)
+        .subquery()
+    )
+    query = select(ScheduleFireRow).join(
+        latest,
+        and_(
+            ScheduleFireRow.schedule_id == latest.c.schedule_id,
+            ScheduleFireRow.fire_time == latest.c.fire_time,
+        ),
+    )
+    return list(await uow.session.scalars(query))
 
 
 # Fire outcomes
