@@ -134,7 +134,9 @@ async def merge(
         # Not ready, refused by the forge, or the forge unreachable: the page again, with
         # why (the forge's own words for a refusal), so the operator can act on it.
         reason = getattr(refused, "reason", "")
-        message = f"{refused.message} — the forge said: {reason}" if reason else refused.message
+        message = refused.message
+        if reason and reason not in message:
+            message = f"{message} (the forge said: {reason})"
         return await _detail(
             request,
             runtime,
