@@ -28,7 +28,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
 from orchestrate.schedules import _store as store
-from orchestrate.schedules.cron import CronSchedule, MisfirePolicy, parse_schedule
+from orchestrate.schedules.cron import TEMPLATES, CronSchedule, MisfirePolicy, parse_schedule
 from orchestrate.schedules.firing import (
     register_schedule_jobs,
     start_schedule_firing,
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FIRE_SCHEDULES",
     "PIPELINE_SOURCE_PREFIX",
+    "TEMPLATES",
     "FireOutcome",
     "MisfirePolicy",
     "NewSchedule",

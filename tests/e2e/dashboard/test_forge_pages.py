@@ -220,7 +220,8 @@ def test_a_webhook_deliverys_page_shows_its_routing(page: Page, dashboard: Dashb
     expect(row.get_by_text("processed")).to_be_visible()
     row.get_by_role("link").click()
 
-    routing = page.get_by_role("table", name="Each pipeline's verdict when the delivery was processed")
+    when_processed = "Each pipeline's verdict when the delivery was processed"
+    routing = page.get_by_role("table", name=when_processed)
     expect(routing.get_by_role("row").filter(has_text="on-label")).to_contain_text("matched")
     expect(page.get_by_role("heading", name="Pipeline runs")).to_be_visible()
     expect(page.locator('a[href^="/ui/runs/"]')).to_have_count(1)

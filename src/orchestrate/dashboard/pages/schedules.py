@@ -28,7 +28,6 @@ from orchestrate.dashboard.routing import page_router
 from orchestrate.dashboard.session import SessionDep, WriterDep, can_write
 from orchestrate.pipelines import service as pipelines
 from orchestrate.schedules import service as schedules
-from orchestrate.schedules.cron import TEMPLATES
 from orchestrate.web.deps import RuntimeDep
 from orchestrate.web.errors import status_for
 
@@ -210,7 +209,7 @@ async def _form(
         session,
         status_code=status_code,
         form=form,
-        templates=TEMPLATES,
+        templates=schedules.TEMPLATES,
         pipeline_names=[p.name for p in known.items],
         agent_types=[d.name for d in agents.agent_types(runtime.settings, None)],
         misfire_policies=[m.value for m in schedules.MisfirePolicy],
