@@ -102,14 +102,15 @@ def seed(url: str, admin: str, work_tree: Path) -> dict[str, str]:
     return tokens
 
 
-def open_labelled_pull_request(github: FakeGitHub) -> None:
+def open_labelled_pull_request(
+    github: FakeGitHub, branch: str = "feature-login", title: str = "Sign in with a token"
+) -> None:
     """A person opens a pull request on the forge and labels it for Orchestrate."""
-    github.push_branch(REPO, "feature-login")
+    github.push_branch(REPO, branch)
     headers = {"Authorization": f"Bearer {github.token}"}
     with httpx.Client(base_url=github.api_url, headers=headers) as forge:
         made = forge.post(
-            f"/repos/{REPO}/pulls",
-            json={"head": "feature-login", "base": "main", "title": "Sign in with a token"},
+            f"/repos/{REPO}/pulls", json={"head": branch, "base": "main", "title": title}
         )
         assert made.status_code == 201, made.text
         labelled = forge.post(
@@ -216,7 +217,7 @@ def test_a_webhook_deliverys_page_shows_its_routing(page: Page, dashboard: Dashb
     adopted_number(dashboard)
     sign_in(page, dashboard, "viewer")
     page.goto(f"{dashboard.url}/ui/webhooks?event=pull_request")
-    row = page.get_by_role("row").filter(has_text="pull_request.labeled")
+    row = page.get_by_role("row").filter(has_text="pull_request.labeled").last
     expect(row.get_by_text("processed")).to_be_visible()
     row.get_by_role("link").click()
 
@@ -228,3 +229,18 @@ def test_a_webhook_deliverys_page_shows_its_routing(page: Page, dashboard: Dashb
     expect(page.get_by_role("link", name=f"{REPO}#", exact=False)).to_be_visible()
     expect(page.locator("pre.payload")).to_contain_text('"action": "labeled"')
     assert_accessible(page)
+
+
+def test_a_pull_request_the_forge_sends_appears_on_open_pages_without_a_reload(
+    page: Page, dashboard: Dashboard, github: FakeGitHub
+) -> None:
+    adopted_number(dashboard)
+    sign_in(page, dashboard, "viewer")
+    page.goto(f"{dashboard.url}/ui/pull-requests")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    page.evaluate("document.body.dataset.marker = 'not reloaded'")
+
+    open_labelled_pull_request(github, "feature-logout", "Sign out everywhere")
+
+    expect(page.get_by_role("link", name="Sign out everywhere")).to_be_visible(timeout=15_000)
+    assert page.evaluate("document.body.dataset.marker") == "not reloaded"
