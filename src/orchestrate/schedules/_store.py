@@ -95,6 +95,13 @@ def parsed_schedule(expression: str, timezone: str) -> CronSchedule:
     return parse_schedule(expression, timezone)
 
 
+@functools.lru_cache(maxsize=4096)
+def described(expression: str, timezone: str) -> str:
+    """The expression in words, worked out once per expression and zone: a page of fifty
+    schedules would otherwise spend most of its time describing the same few."""
+    return parsed_schedule(expression, timezone).describe()
+
+
 def cron_of(row: ScheduleRow) -> CronSchedule:
     return parsed_schedule(row.cron, row.timezone)
 
@@ -104,7 +111,7 @@ def to_schedule(
 ) -> Schedule:
     try:
         cron = cron_of(row)
-        description = cron.describe()
+        description = described(row.cron, row.timezone)
         upcoming = cron.next_n(upcoming_from, count) if upcoming_from else []
     except CronError as error:  # stored before its zone left the tz database; listed anyway
         description, upcoming = f"cannot fire: {error}", []
