@@ -109,6 +109,7 @@ class TestList:
         assert 'href="/ui/repositories/octo/app"' in page.text
         assert "feature-7" in page.text
         assert f'<option value="{GITHUB_REPO}">' in page.text  # registered, to filter by
+        assert 'data-live="pull_request. forge.pull_request"' in page.text  # refreshed live
 
         mine = await browser.get(f"/ui/pull-requests?repository={GITHUB_REPO}&state=open")
         assert mine.text.count('href="/ui/pull-requests/octo/app/') == 2
@@ -166,6 +167,7 @@ class TestDetail:
         assert "checks pending: test" in text  # as the shepherd's last look judged them
         assert "0 approval(s) of 1 required" in text  # why it waits
         assert ">wait<" in text
+        assert f'data-live="{GITHUB_REPO}#{pull.number}"' in text  # its events refresh it
         assert "Ask the shepherd" not in text  # a viewer gets no control
 
     @pytest.mark.usefixtures("registered")

@@ -83,6 +83,7 @@ class TestList:
         assert f'href="/ui/webhooks/{pushed}"' in everything.text
         assert f'href="/ui/webhooks/{opened}"' in everything.text
         assert "issues.opened" in everything.text
+        assert 'data-live="webhook."' in everything.text  # refreshed live
 
         pushes = await browser.get("/ui/webhooks?event=push")
         assert pushes.status_code == 200
@@ -153,6 +154,7 @@ class TestDetail:
         assert "branch &#39;main&#39;" in text
         assert "on-release" in text
         assert "Redeliver" not in text  # a viewer gets no control
+        assert f'data-live="{key}"' in text  # its status events refresh it
 
     async def test_routing_now_follows_the_pipelines_registered_now(
         self, runtime: Runtime, admin: Actor, sign_in: SignIn
