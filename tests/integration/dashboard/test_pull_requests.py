@@ -368,6 +368,7 @@ class TestRepositories:
         assert "on: the shepherd merges once ready" in text
         assert f"by {SYSTEM.name}" in text  # who set it
         assert f'href="/ui/pull-requests/{GITHUB_REPO}/3"' in text
+        assert 'href="/ui/pull-requests?repository=octo/app"' in text  # every state
 
     async def test_an_unknown_repository_is_a_404_page(self, sign_in: SignIn) -> None:
         browser = await sign_in(Role.VIEWER)
