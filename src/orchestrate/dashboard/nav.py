@@ -20,4 +20,8 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Home", "/ui/"),
     NavItem("Agents", "/ui/agents"),
+    NavItem("Pull requests", "/ui/pull-requests"),
+    NavItem("Repositories", "/ui/repositories"),
+    NavItem("Schedules", "/ui/schedules"),
+    NavItem("Webhooks", "/ui/webhooks"),
 )

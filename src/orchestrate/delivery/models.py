@@ -64,6 +64,34 @@ class ShepherdStatus:
     moved_at: datetime | None = None
 
 
+_CHECKS_CLAUSE = "checks "
+_MOVES_JUDGING_CHECKS = frozenset({"wait", "merge", "fix_checks"})
+"""The moves a look reaches only after judging the head's checks: conflicts come first,
+then failed checks (``fix_checks``), then reviews; ``wait`` and ``merge`` saw them all."""
+
+
+def checks_as_judged(status: ShepherdStatus) -> str | None:
+    """What the shepherd's last look found of the head commit's checks, in words
+    (``checks pending: test``), or None when that look does not tell (it stopped at
+    conflicts or reviews first, or has not looked).
+
+    Orchestrate records no checks of its own (asking the forge is ``pr show``'s); this
+    reads the shepherd's recorded reason, whose check clauses the merge decision writes
+    (``checks failed: …``, ``checks pending: …``), so a page can show checks without
+    calling the forge.
+    """
+    if status.move not in _MOVES_JUDGING_CHECKS:
+        return None
+    clauses = [
+        clause.strip()
+        for clause in (status.reason or "").split("; ")
+        if clause.strip().startswith(_CHECKS_CLAUSE)
+    ]
+    if clauses:
+        return "; ".join(clauses)
+    return None if status.move == "fix_checks" else "none failing or pending"
+
+
 @dataclass(frozen=True)
 class ShepherdMove:
     """One move that acted on a pull request (a fixer, an update, a merge, a stop)."""

@@ -42,6 +42,7 @@ from orchestrate.delivery.models import (
     ShepherdMove,
     ShepherdState,
     ShepherdStatus,
+    checks_as_judged,
 )
 from orchestrate.delivery.opening import NothingToDeliver, Opened, open_for_agent
 from orchestrate.delivery.refreshing import recorded_row, show_pull_request
@@ -72,6 +73,7 @@ __all__ = [
     "ShepherdState",
     "ShepherdStatus",
     "add_merge_gate",
+    "checks_as_judged",
     "enqueue_on_completion",
     "follow_agents",
     "follow_agents_on_open",

@@ -13,7 +13,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -85,6 +95,13 @@ def parsed_schedule(expression: str, timezone: str) -> CronSchedule:
     return parse_schedule(expression, timezone)
 
 
+@functools.lru_cache(maxsize=4096)
+def described(expression: str, timezone: str) -> str:
+    """The expression in words, worked out once per expression and zone: a page of fifty
+    schedules would otherwise spend most of its time describing the same few."""
+    return parsed_schedule(expression, timezone).describe()
+
+
 def cron_of(row: ScheduleRow) -> CronSchedule:
     return parsed_schedule(row.cron, row.timezone)
 
@@ -94,7 +111,7 @@ def to_schedule(
 ) -> Schedule:
     try:
         cron = cron_of(row)
-        description = cron.describe()
+        description = described(row.cron, row.timezone)
         upcoming = cron.next_n(upcoming_from, count) if upcoming_from else []
     except CronError as error:  # stored before its zone left the tz database; listed anyway
         description, upcoming = f"cannot fire: {error}", []
@@ -338,6 +355,31 @@ async def fires_of(
     more = len(rows) > limit and bool(page)
     next_cursor = TimeCursor(page[-1].fire_time, page[-1].id).encode() if more else None
     return Page(page, next_cursor)
+
+
+async def latest_fires(uow: UnitOfWork, schedule_ids: Sequence[str]) -> list[ScheduleFireRow]:
+    """The latest fire (by fire time) of each of ``schedule_ids`` that has fired: one
+    statement for a page of schedules, answered from the ``(schedule_id, fire_time)``
+    unique index."""
+    if not schedule_ids:
+        return []
+    latest = (
+        select(
+            ScheduleFireRow.schedule_id.label("schedule_id"),
+            func.max(ScheduleFireRow.fire_time).label("fire_time"),
+        )
+        .where(ScheduleFireRow.schedule_id.in_(list(schedule_ids)))
+        .group_by(ScheduleFireRow.schedule_id)
+        .subquery()
+    )
+    query = select(ScheduleFireRow).join(
+        latest,
+        and_(
+            ScheduleFireRow.schedule_id == latest.c.schedule_id,
+            ScheduleFireRow.fire_time == latest.c.fire_time,
+        ),
+    )
+    return list(await uow.session.scalars(query))
 
 
 # Fire outcomes

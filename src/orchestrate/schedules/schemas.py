@@ -68,7 +68,9 @@ class ScheduleOut(BaseModel):
     misfire_cap: int
     overlap: OverlapPolicy
     paused: bool
-    source: str = Field(description="cli, api, or pipeline:<name> for YAML `on: schedule`.")
+    source: str = Field(
+        description="cli, api, dashboard, or pipeline:<name> for YAML `on: schedule`."
+    )
     next_fire_at: datetime | None = Field(description="UTC; null while paused.")
     last_fired_at: datetime | None
     upcoming: list[datetime] = Field(description="Next fire times in UTC (show only).")

@@ -28,7 +28,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import service as pipelines
 from orchestrate.schedules import _store as store
-from orchestrate.schedules.cron import CronSchedule, MisfirePolicy, parse_schedule
+from orchestrate.schedules.cron import TEMPLATES, CronSchedule, MisfirePolicy, parse_schedule
 from orchestrate.schedules.firing import (
     register_schedule_jobs,
     start_schedule_firing,
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIRE_SCHEDULES",
+    "PIPELINE_SOURCE_PREFIX",
+    "TEMPLATES",
     "FireOutcome",
     "MisfirePolicy",
     "NewSchedule",
@@ -66,6 +68,7 @@ __all__ = [
     "delete_schedule",
     "follow_pipelines",
     "get_schedule",
+    "last_fires",
     "list_fires",
     "list_schedules",
     "register_schedule_jobs",
@@ -207,6 +210,14 @@ async def list_fires(
         row = await store.schedule_row(uow, key)
         page = await store.fires_of(uow, row.id, limit, cursor)
         return Page([store.to_fire(fire) for fire in page.items], page.next_cursor)
+
+
+async def last_fires(uow: UnitOfWork, schedule_ids: Sequence[str]) -> dict[str, ScheduleFire]:
+    """The latest fire of each schedule named, by schedule id (a schedule that never
+    fired is absent): what a list of schedules shows as "last fire" and its outcome."""
+    async with uow:
+        rows = await store.latest_fires(uow, schedule_ids)
+        return {row.schedule_id: store.to_fire(row) for row in rows}
 
 
 async def sync_pipeline_schedules(

@@ -364,6 +364,25 @@ class TestPauseAndTrigger:
         assert fire.fire_time == START
         assert fire.run_id is not None
 
+    async def test_last_fires_gives_each_schedule_its_latest_fire_in_one_read(
+        self, rt: Runtime, clock: FrozenClock, admin: Actor
+    ) -> None:
+        await create(rt, admin, "often", cron="* * * * *")
+        await create(rt, admin, "never", cron="@yearly")
+        clock.advance(timedelta(minutes=2))
+        await tick(rt)
+        clock.advance(timedelta(seconds=5))
+        manual = await service.trigger_now(rt.uow(), rt.settings, "often", admin)
+        often = await service.get_schedule(rt.uow(read_only=True), "often")
+        never = await service.get_schedule(rt.uow(read_only=True), "never")
+
+        last = await service.last_fires(rt.uow(read_only=True), [often.id, never.id])
+
+        assert list(last) == [often.id]  # one that never fired is absent
+        assert last[often.id].id == manual.id
+        assert last[often.id].is_manual
+        assert await service.last_fires(rt.uow(read_only=True), []) == {}
+
     async def test_an_agent_schedule_starts_the_agent_with_an_origin_key(
         self, rt: Runtime, clock: FrozenClock, admin: Actor, monkeypatch: pytest.MonkeyPatch
     ) -> None:

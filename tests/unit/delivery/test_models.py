@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from orchestrate.delivery.models import (
     TITLE_MAX_LENGTH,
+    ShepherdStatus,
     StoryRef,
+    checks_as_judged,
     pull_request_body,
     pull_request_labels,
     pull_request_title,
@@ -50,3 +52,26 @@ class TestBody:
 
 def test_labels_start_with_orchestrate_and_appear_once() -> None:
     assert pull_request_labels(["bot", "orchestrate", " ", "bot"]) == ("orchestrate", "bot")
+
+
+class TestChecksAsJudged:
+    def test_a_wait_names_the_checks_it_waits_for(self) -> None:
+        status = ShepherdStatus(
+            move="wait", reason="0 approval(s) of 1 required; checks pending: test, lint"
+        )
+        assert checks_as_judged(status) == "checks pending: test, lint"
+
+    def test_a_fixer_of_checks_names_the_failed_ones(self) -> None:
+        status = ShepherdStatus(move="fix_checks", reason="checks failed: test")
+        assert checks_as_judged(status) == "checks failed: test"
+
+    def test_a_wait_or_merge_without_a_check_clause_saw_them_green(self) -> None:
+        waiting = ShepherdStatus(move="wait", reason="0 approval(s) of 1 required")
+        merging = ShepherdStatus(move="merge", reason="approved, checks green: merging")
+        assert checks_as_judged(waiting) == "none failing or pending"
+        assert checks_as_judged(merging) == "none failing or pending"
+
+    def test_a_look_that_stopped_before_the_checks_does_not_tell(self) -> None:
+        assert checks_as_judged(ShepherdStatus(move="resolve_conflicts", reason="x")) is None
+        assert checks_as_judged(ShepherdStatus(move="fix_review", reason="1 thread")) is None
+        assert checks_as_judged(ShepherdStatus()) is None
