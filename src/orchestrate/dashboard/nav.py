@@ -20,4 +20,6 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Home", "/ui/"),
     NavItem("Agents", "/ui/agents"),
+    NavItem("Pipelines", "/ui/pipelines"),
+    NavItem("Runs", "/ui/runs"),
 )
