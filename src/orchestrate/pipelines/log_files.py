@@ -128,7 +128,7 @@ def _lines_before(path: str, end: int, size: int) -> tuple[int, bytes | None]:
     data = _read(path, start - 1, end)
     if data is None:
         return start, None
-    newline = data.find(b"\n")
+    newline = data.find(b"\n", 0, len(data) - 1)  # a newline ending the window starts nothing
     if newline < 0:  # one line longer than the window: it is cut
         return start, data[1:]
     return start - 1 + newline + 1, data[newline + 1 :]
