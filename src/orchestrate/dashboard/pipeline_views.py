@@ -28,13 +28,15 @@ LOGGED_KINDS = frozenset({"run", "agent"})
 """Steps that write a log file (an approval or a child pipeline has none)."""
 
 
-def triggers_of(spec: PipelineSpec) -> list[str]:
+MANUAL_TRIGGER = "By hand: this page, orchestrate pipeline trigger, or the API"
+
+
+def triggers_of(spec: PipelineSpec, *, with_manual: bool = True) -> list[str]:
     """``on:`` in words, one line per trigger; every pipeline can also be run by hand."""
     lines = [_forge_trigger("GitHub", entry) for entry in spec.on.github]
     lines += [_forge_trigger("GitLab", entry) for entry in spec.on.gitlab]
     lines += [f"Schedule: cron {s.cron} ({s.timezone})" for s in spec.on.schedule]
-    lines.append("By hand: this page, orchestrate pipeline trigger, or the API")
-    return lines
+    return [*lines, MANUAL_TRIGGER] if with_manual else lines
 
 
 def _forge_trigger(forge: str, entry: GithubEventFilter) -> str:

@@ -90,6 +90,7 @@ class TestList:
         never = re.search(r'href="/ui/pipelines/never">never</a>.*?</tr>', page.text, re.S)
         assert never is not None
         assert "never run" in never.group(0)
+        assert "by hand only" in never.group(0)
         assert 'data-live="pipeline.run."' in page.text
 
     async def test_the_list_pages_by_name_with_a_cursor(
@@ -145,7 +146,9 @@ class TestDetail:
         assert "Takes one input of each type." in page.text
         assert "Schedule: cron 0 3 * * * (Europe/Paris)" in page.text
         assert "GitHub: pull_request; actions opened" in page.text
-        assert 'role="img" aria-labelledby="pipeline-graph-title pipeline-graph-desc"' in page.text
+        assert 'role="group" aria-labelledby="pipeline-graph-title pipeline-graph-desc"' in (
+            page.text
+        )
         assert page.text.count('class="edge"') == 4
         assert "ship (run) after test, lint" in page.text
         assert f'href="/ui/runs/{run.id}">#1</a>' in page.text
@@ -251,6 +254,7 @@ class TestTrigger:
         assert 'aria-invalid="true"' in refused.text
         assert 'value="many"' in refused.text  # the form comes back as it was sent
         assert 'value="ada"' in refused.text
+        assert 'hx-get="/ui/pipelines/typed?"' in refused.text  # live from the page, not the form
         assert await runs_of(runtime, "typed") == []
 
     async def test_a_missing_required_input_is_said_at_its_field(

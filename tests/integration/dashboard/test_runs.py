@@ -131,7 +131,7 @@ class TestDetail:
         assert page.status_code == 200
         text = page.text
         assert "<h1>chain #1</h1>" in text
-        assert 'role="img" aria-labelledby="run-graph-title run-graph-desc"' in text
+        assert 'role="group" aria-labelledby="run-graph-title run-graph-desc"' in text
         assert '<a href="#step-build" class="node good" data-step="build">' in text
         assert '<a href="#step-ship" class="node bad" data-step="ship">' in text
         assert "build (success); test (success) after build; ship (failure) after test." in text

@@ -69,7 +69,7 @@ async def pipeline_list(
         session,
         page=page,
         latest=latest,
-        triggers={name: views.triggers_of(spec) for name, spec in specs.items()},
+        triggers={name: views.triggers_of(spec, with_manual=False) for name, spec in specs.items()},
         step_counts={name: len(spec.steps) for name, spec in specs.items()},
     )
 
