@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.dashboard.conftest import (
     Dashboard,
@@ -96,7 +96,7 @@ def start(env: dict[str, str], name: str, *inputs: str, wait: bool = False) -> s
     return run_id
 
 
-def node(page: Page, step: str) -> object:
+def node(page: Page, step: str) -> Locator:
     return page.locator(f'svg.dag a[data-step="{step}"]')
 
 
