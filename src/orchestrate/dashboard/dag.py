@@ -199,21 +199,21 @@ def layout(nodes: Sequence[DagNode]) -> DagLayout:
     graph = _build(unique, longest_path_layers(unique))
     rows = order_rows(graph)
     tallest = max((len(row) for row in rows), default=0)
-    centre: dict[str, tuple[float, float]] = {}
+    corner: dict[str, tuple[float, float]] = {}
     for layer, row in enumerate(rows):
         offset = (tallest - len(row)) * (NODE_HEIGHT + ROW_GAP) / 2
         for index, vertex in enumerate(row):
             x = MARGIN + layer * (NODE_WIDTH + COLUMN_GAP)
             y = MARGIN + offset + index * (NODE_HEIGHT + ROW_GAP)
-            centre[vertex] = (x, y)
+            corner[vertex] = (x, y)
     placed = [
         PlacedNode(
-            node, graph.layer[node.id], rows[graph.layer[node.id]].index(node.id), *centre[node.id]
+            node, graph.layer[node.id], rows[graph.layer[node.id]].index(node.id), *corner[node.id]
         )
         for node in unique
     ]
     edges = [
-        PlacedEdge(chain[0], chain[-1], _path([centre[v] for v in chain])) for chain in graph.chains
+        PlacedEdge(chain[0], chain[-1], _path([corner[v] for v in chain])) for chain in graph.chains
     ]
     width = 2 * MARGIN + len(rows) * NODE_WIDTH + max(len(rows) - 1, 0) * COLUMN_GAP
     height = 2 * MARGIN + tallest * NODE_HEIGHT + max(tallest - 1, 0) * ROW_GAP
