@@ -20,6 +20,8 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Home", "/ui/"),
     NavItem("Agents", "/ui/agents"),
+    NavItem("Pipelines", "/ui/pipelines"),
+    NavItem("Runs", "/ui/runs"),
     NavItem("Pull requests", "/ui/pull-requests"),
     NavItem("Repositories", "/ui/repositories"),
     NavItem("Schedules", "/ui/schedules"),

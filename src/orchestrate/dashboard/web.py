@@ -18,8 +18,11 @@ from orchestrate.dashboard.pages import (
     home,
     live,
     login,
+    pipelines,
     pull_requests,
     repositories,
+    run_logs,
+    runs,
     schedules,
     webhooks,
 )
@@ -28,7 +31,20 @@ from orchestrate.dashboard.render import STATIC_PREFIX, VENDOR_PREFIX
 _HERE = Path(__file__).parent
 
 router = APIRouter(include_in_schema=False)
-for page in (login, live, home, agents, pull_requests, repositories, schedules, webhooks):
+PAGES = (
+    login,
+    live,
+    home,
+    agents,
+    pipelines,
+    runs,
+    run_logs,
+    pull_requests,
+    repositories,
+    schedules,
+    webhooks,
+)
+for page in PAGES:
     router.include_router(page.router)
 
 

@@ -140,6 +140,24 @@ async def run_page(
     return list(await uow.session.scalars(query))
 
 
+async def latest_runs(uow: UnitOfWork, names: Sequence[str]) -> list[PipelineRunRow]:
+    """The run with the highest number of each pipeline of ``names`` (the unique index
+    on pipeline and number answers it without reading older runs)."""
+    if not names:
+        return []
+    newest = (
+        select(PipelineRunRow.pipeline, func.max(PipelineRunRow.number).label("number"))
+        .where(PipelineRunRow.pipeline.in_(list(names)))
+        .group_by(PipelineRunRow.pipeline)
+        .subquery()
+    )
+    query = select(PipelineRunRow).join(
+        newest,
+        (PipelineRunRow.pipeline == newest.c.pipeline) & (PipelineRunRow.number == newest.c.number),
+    )
+    return list(await uow.session.scalars(query))
+
+
 async def step_rows(uow: UnitOfWork, run_id: str) -> list[PipelineStepRow]:
     """Every step row of a run (matrix instances included), unordered."""
     rows = await uow.session.scalars(

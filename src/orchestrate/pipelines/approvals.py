@@ -24,8 +24,8 @@ from orchestrate.pipelines._store import (
 )
 from orchestrate.pipelines.engine import Outcome, finish_attempt
 from orchestrate.pipelines.events import StepApproved, StepRejected
-from orchestrate.pipelines.models import PendingApproval, StepStatus
-from orchestrate.pipelines.spec.models import ApprovalSpec, StepKind
+from orchestrate.pipelines.models import PendingApproval, StepRun, StepStatus
+from orchestrate.pipelines.spec.models import ApprovalSpec, PipelineSpec, StepKind
 from orchestrate.pipelines.tables import PipelineStepRow
 
 Decision = Literal["approve", "reject"]
@@ -134,3 +134,14 @@ def _outputs(row: PipelineStepRow) -> dict[str, str]:
     approvers = [item["by"] for item in row.approvals if item["decision"] == "approve"]
     comments = [item["comment"] for item in row.approvals if item.get("comment")]
     return {"approved_by": ",".join(approvers), "comment": comments[-1] if comments else ""}
+
+
+def may_decide(spec: PipelineSpec, step: StepRun, actor: Actor) -> bool:
+    """Whether ``actor`` may approve or reject ``step`` of a run of ``spec`` now: it
+    waits for approval, names ``actor`` among its approvers, and ``actor`` has not
+    decided on it yet (what ``decide`` would refuse, asked before offering the buttons)."""
+    definition = spec.step(step.step_id)
+    if step.status is not StepStatus.WAITING or definition.approval is None:
+        return False
+    name = approver_name(actor)
+    return name in definition.approval.approvers and all(a.by != name for a in step.approvals)

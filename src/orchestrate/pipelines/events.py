@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from orchestrate.core.events import DomainEvent
+from orchestrate.core.events import DomainEvent, EventFilter
 from orchestrate.pipelines.models import RunStatus, StepStatus
 
 
@@ -161,3 +161,12 @@ class StepRejected(DomainEvent):
     event_type: ClassVar[str] = "pipeline.step.rejected"
     step: str
     by: str
+
+
+RUN_ENDINGS = frozenset(event.event_type for event in (RunSucceeded, RunFailed, RunCancelled))
+"""The wire types of the events that end a run."""
+
+
+def of_run(run_id: str) -> EventFilter:
+    """The events of one run: its status changes, its steps' and their log lines."""
+    return EventFilter(types=("pipeline.*",), subject=run_id)

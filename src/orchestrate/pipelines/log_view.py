@@ -16,11 +16,10 @@ from typing import Any
 from orchestrate.core.events import Event
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import service
-from orchestrate.pipelines.events import RunCancelled, RunFailed, RunSucceeded, StepLogged
+from orchestrate.pipelines.events import RUN_ENDINGS, StepLogged
 from orchestrate.pipelines.models import PipelineRun, StepRun
 
 LOG_EVENT = StepLogged.event_type
-_RUN_ENDINGS = frozenset(event.event_type for event in (RunSucceeded, RunFailed, RunCancelled))
 _CHUNK = 64 * 1024
 
 
@@ -62,7 +61,7 @@ async def follow_run(
             if batch:
                 after_id = batch[-1].id
             yield batch
-            if any(event.type in _RUN_ENDINGS for event in batch):
+            if any(event.type in RUN_ENDINGS for event in batch):
                 break
             if (
                 not batch

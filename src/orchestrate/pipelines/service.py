@@ -26,10 +26,21 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import _store as store
 from orchestrate.pipelines import approvals
-from orchestrate.pipelines.approvals import Decision
+from orchestrate.pipelines.approvals import Decision, may_decide
+from orchestrate.pipelines.catalog import Template, list_templates, template_text
+from orchestrate.pipelines.checking import PipelineCheck, check_pipeline_source, pipeline_spec
 from orchestrate.pipelines.control import cancel_run_rows, cancel_step_rows
+from orchestrate.pipelines.events import of_run
 from orchestrate.pipelines.inputs import parse_assignments, resolve_inputs
 from orchestrate.pipelines.launch import NewRun, create_run
+from orchestrate.pipelines.log_files import (
+    LOG_WINDOW,
+    LogText,
+    read_log_from,
+    read_log_since,
+    read_log_tail,
+)
+from orchestrate.pipelines.log_follow import LogPiece, LogUpdate, follow_step_logs
 from orchestrate.pipelines.models import (
     DeclaredSchedule,
     PendingApproval,
@@ -50,38 +61,56 @@ from orchestrate.pipelines.spec.problems import PipelineInvalid, SpecProblem
 from orchestrate.pipelines.tables import PipelineRow
 
 __all__ = [
+    "LOG_WINDOW",
     "DeclaredSchedule",
+    "LogPiece",
+    "LogText",
+    "LogUpdate",
     "PendingApproval",
     "Pipeline",
     "PipelineChanged",
+    "PipelineCheck",
     "PipelineInvalid",
     "PipelineRun",
     "PipelineSource",
+    "RunDetail",
     "RunStatus",
     "SpecProblem",
     "StepRun",
     "StepStatus",
+    "Template",
     "TriggerKind",
     "TriggerRequest",
     "apply_sources",
     "cancel_run",
     "cancel_step",
+    "check_pipeline_source",
     "decide_approval",
     "delete_pipeline",
+    "follow_step_logs",
     "get_pipeline",
     "get_run",
+    "get_run_detail",
+    "latest_runs",
     "list_pipelines",
     "list_runs",
+    "list_templates",
     "live_runs_within",
+    "may_decide",
     "parse_assignments",
     "pending_approvals",
     "pending_approvals_page",
     "pipeline_changed",
+    "pipeline_spec",
     "pipelines_page",
+    "read_log_from",
+    "read_log_since",
+    "read_log_tail",
     "register_pipeline",
     "register_pipeline_jobs",
     "rerun",
     "run_events",
+    "template_text",
     "trigger_pipeline",
     "trigger_within",
 ]
@@ -211,6 +240,13 @@ async def pipelines_page(
         return Page([store.to_pipeline(row) for row in page.items], page.next_cursor)
 
 
+async def latest_runs(uow: UnitOfWork, names: Sequence[str]) -> dict[str, PipelineRun]:
+    """The newest run of each pipeline of ``names`` (one never run has none), without
+    steps: a list of pipelines shows how each last went."""
+    async with uow:
+        return {row.pipeline: store.to_run(row) for row in await store.latest_runs(uow, names)}
+
+
 async def get_pipeline(uow: UnitOfWork, name: str) -> Pipeline:
     async with uow:
         return store.to_pipeline(await store.pipeline_row(uow, name))
@@ -330,6 +366,22 @@ async def get_run(uow: UnitOfWork, run_id: str) -> PipelineRun:
         return store.to_run(run, await store.step_rows(uow, run_id))
 
 
+@dataclass(frozen=True)
+class RunDetail:
+    """A run with every step, and the definition it runs (kept with the run: a later
+    edit of its pipeline, or its deletion, changes neither)."""
+
+    run: PipelineRun
+    spec: PipelineSpec
+
+
+async def get_run_detail(uow: UnitOfWork, run_id: str) -> RunDetail:
+    async with uow:
+        row = await store.run_row(uow, run_id)
+        run = store.to_run(row, await store.step_rows(uow, run_id))
+        return RunDetail(run, store.spec_of(row))
+
+
 async def cancel_run(uow: UnitOfWork, run_id: str, actor: Actor) -> PipelineRun:
     auth.authorize(actor, Permission.WRITE)
     async with uow:
@@ -399,7 +451,7 @@ async def run_events(
 
 def run_filter(run_id: str) -> EventFilter:
     """The events of one run: its status changes, its steps' and their log lines."""
-    return EventFilter(types=("pipeline.*",), subject=run_id)
+    return of_run(run_id)
 
 
 async def live_runs_within(uow: UnitOfWork, run_ids: Sequence[str]) -> set[str]:
