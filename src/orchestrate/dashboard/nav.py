@@ -20,4 +20,6 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Home", "/ui/"),
     NavItem("Agents", "/ui/agents"),
+    NavItem("Stories", "/ui/stories"),
+    NavItem("Epics", "/ui/epics"),
 )
