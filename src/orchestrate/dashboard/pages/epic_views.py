@@ -168,5 +168,5 @@ def _note(progress: autonomy.StoryProgress, depends_on: list[Story]) -> str | No
     if progress.note:
         return progress.note
     if progress.phase is _Phase.PENDING and depends_on:
-        return "After " + ", ".join(story.key or story.id for story in depends_on)
+        return "After " + ", ".join(story.key or story.title for story in depends_on)
     return None

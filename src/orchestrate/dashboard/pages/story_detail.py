@@ -45,6 +45,7 @@ _VERBS = {
     (_S.CANCELLED, _S.BACKLOG): "Restore to backlog",
     (_S.REVIEW, _S.IN_PROGRESS): "Request changes (back to in progress)",
 }
+_VERB_TO = {_S.BLOCKED: "Mark blocked", _S.CANCELLED: "Cancel the story", _S.DONE: "Mark done"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class Transition:
 def transitions(current: StoryStatus) -> list[Transition]:
     moves = []
     for target in stories.allowed_transitions(current):
-        label = _VERBS.get((current, target), f"Move to {target.value.replace('_', ' ')}")
+        label = _VERBS.get((current, target)) or _VERB_TO.get(target)
+        label = label or f"Move to {target.value.replace('_', ' ')}"
         confirm = "Cancel this story?" if target is _S.CANCELLED else None
         moves.append(Transition(target, label, confirm))
     return moves
