@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from orchestrate.autonomy import service as autonomy
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.dashboard.pages.story_views import assigned_agent, pull_request_path
-from orchestrate.stories import Epic, EpicOverview, Story, StoryStatus
+from orchestrate.stories import Epic, Story, StoryStatus
 from orchestrate.stories import service as stories
 
 _Phase = autonomy.StoryPhase
@@ -76,17 +76,17 @@ class RunSummary:
         return self.run.status.is_active
 
 
-def ordered_stories(overview: EpicOverview) -> tuple[list[Story], str]:
+def ordered_stories(epic_stories: Sequence[Story]) -> tuple[list[Story], str]:
     """The epic's stories in dependency order, and a warning when they cannot be (a
     cycle that an import let in): then they stay in the epic's own order."""
-    by_id = {story.id: story for story in overview.stories}
+    by_id = {story.id: story for story in epic_stories}
     try:
         order = stories.dependency_order(
-            [story.id for story in overview.stories],
-            {story.id: story.depends_on for story in overview.stories},
+            [story.id for story in epic_stories],
+            {story.id: story.depends_on for story in epic_stories},
         )
     except ValidationFailed as error:
-        return list(overview.stories), error.message
+        return list(epic_stories), error.message
     return [by_id[story_id] for story_id in order], ""
 
 

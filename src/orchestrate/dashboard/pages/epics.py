@@ -151,15 +151,17 @@ async def _epic_page(
     run_error: str = "",
     status_code: int = 200,
 ) -> Response:
-    overview = await stories.epic_overview(_read(runtime), ref)
-    epic = overview.epic
-    ordered, order_warning = epic_views.ordered_stories(overview)
-    shown, next_cursor, start = window(ordered, lambda story: story.id, cursor, PAGE_SIZE)
+    # A run's view holds the epic and all its stories: read them once, not twice.
+    view: autonomy.EpicRunView | None
     try:
-        view: autonomy.EpicRunView | None = await autonomy.get_epic_run(_read(runtime), epic.id)
-    except NotFound:
+        view = await autonomy.get_epic_run(_read(runtime), ref)
+        epic, every = view.epic, view.stories
+    except NotFound:  # never run, or no such epic (then the overview says so: a 404)
         view = None
-    every = {story.id: story for story in overview.stories}
+        overview = await stories.epic_overview(_read(runtime), ref)
+        epic, every = overview.epic, {story.id: story for story in overview.stories}
+    ordered, order_warning = epic_views.ordered_stories(list(every.values()))
+    shown, next_cursor, start = window(ordered, lambda story: story.id, cursor, PAGE_SIZE)
     summary = epic_views.summary(view, set(every)) if view is not None else None
     choices = []
     if can_write(session) and (summary is None or not summary.is_active):
