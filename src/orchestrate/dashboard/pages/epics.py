@@ -70,7 +70,7 @@ async def create_epic(
     posted = EpicForm.posted(await request.form())
     try:
         epic = await stories.create_epic(
-            runtime.uow(),
+            runtime.uow(urgent=True),
             posted.title,
             actor,
             description=posted.description,
@@ -101,7 +101,7 @@ async def update_epic(
     epic = await stories.get_epic(_read(runtime), epic_id)
     posted = EpicForm.posted(await request.form())
     try:
-        await stories.update_epic(runtime.uow(), epic.id, posted.changes(), actor)
+        await stories.update_epic(runtime.uow(urgent=True), epic.id, posted.changes(), actor)
     except ValidationFailed as error:
         return _form_page(request, session, epic, posted, field_errors(error, EpicForm.names()))
     return done(request, f"/ui/epics/{epic.id}", "Saved the epic")
@@ -198,7 +198,7 @@ async def start_run(
     posted = RunForm.posted(await request.form())
     try:
         view = await autonomy.start_epic_run(
-            runtime.uow(),
+            runtime.uow(urgent=True),
             runtime.settings,
             epic.id,
             actor,
@@ -224,7 +224,7 @@ async def start_run(
 async def pause_run(
     request: Request, runtime: RuntimeDep, actor: WriterDep, epic_id: EpicRef
 ) -> Response:
-    view = await autonomy.pause_epic_run(runtime.uow(), epic_id, actor)
+    view = await autonomy.pause_epic_run(runtime.uow(urgent=True), epic_id, actor)
     return done(request, f"/ui/epics/{view.epic.id}", f"Run {view.run.id} is paused")
 
 
@@ -232,7 +232,7 @@ async def pause_run(
 async def resume_run(
     request: Request, runtime: RuntimeDep, actor: WriterDep, epic_id: EpicRef
 ) -> Response:
-    view = await autonomy.resume_epic_run(runtime.uow(), epic_id, actor)
+    view = await autonomy.resume_epic_run(runtime.uow(urgent=True), epic_id, actor)
     return done(request, f"/ui/epics/{view.epic.id}", f"Run {view.run.id} is running again")
 
 
@@ -240,5 +240,5 @@ async def resume_run(
 async def stop_run(
     request: Request, runtime: RuntimeDep, actor: WriterDep, epic_id: EpicRef
 ) -> Response:
-    view = await autonomy.stop_epic_run(runtime.uow(), epic_id, actor)
+    view = await autonomy.stop_epic_run(runtime.uow(urgent=True), epic_id, actor)
     return done(request, f"/ui/epics/{view.epic.id}", f"Run {view.run.id} is stopped")

@@ -216,7 +216,7 @@ async def create_story(
 ) -> Response:
     posted = StoryForm.posted(await request.form())
     try:
-        story = await stories.create_story(runtime.uow(), posted.draft(), actor)
+        story = await stories.create_story(runtime.uow(urgent=True), posted.draft(), actor)
     except ValidationFailed as error:
         errors = field_errors(error, StoryForm.names())
         return await _form_page(request, runtime, session, None, posted, errors)
@@ -243,7 +243,7 @@ async def update_story(
     story = await stories.get_story(_read(runtime), story_id)
     posted = StoryForm.posted(await request.form())
     try:
-        await stories.update_story(runtime.uow(), story.id, posted.changes(), actor)
+        await stories.update_story(runtime.uow(urgent=True), story.id, posted.changes(), actor)
     except ValidationFailed as error:
         errors = field_errors(error, StoryForm.names())
         return await _form_page(request, runtime, session, story, posted, errors)
@@ -299,7 +299,9 @@ async def move_story(
     target = _status(_field(await request.form(), "status"))
     if target is None:
         raise ValidationFailed("Choose the status to move the story to", field="status")
-    story = await stories.update_story(runtime.uow(), story_id, StoryChanges(status=target), actor)
+    story = await stories.update_story(
+        runtime.uow(urgent=True), story_id, StoryChanges(status=target), actor
+    )
     return done(request, f"/ui/stories/{story.id}", f"Moved the story to {target.value}")
 
 

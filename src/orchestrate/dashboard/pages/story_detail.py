@@ -144,7 +144,13 @@ async def page(
         repositories=[repository.name for repository in choices],
         agent_form=form,
         agent_error=agent_error,
-        live_tokens=" ".join([story.id, "pull_request.", *(a.id for a in linked.items)]),
+        live_tokens=" ".join(
+            [
+                story.id,  # a new agent or pull request on it changes the story too
+                *(agent.id for agent in linked.items),
+                *(f"{pull.repository}#{pull.number}" for pull in pulls.items),
+            ]
+        ),
     )
 
 
@@ -162,7 +168,9 @@ async def start_developer(
             repo=repository.path,
             force=posted.force == "yes",
         )
-        started = await agents.start_agent(runtime.uow(), runtime.settings, request_to_start, actor)
+        started = await agents.start_agent(
+            runtime.uow(urgent=True), runtime.settings, request_to_start, actor
+        )
     except ValidationFailed as error:
         return await page(
             request,

@@ -203,7 +203,7 @@ class TestStoryPage:
         assert f'href="/ui/epics/{epic.id}">Accounts</a>' in page.text
         assert "backlog → blocked, manual" in page.text  # its history
         assert "story.created" in page.text
-        assert f'data-live="{story.id} pull_request."' in page.text
+        assert f'data-live="{story.id}"' in page.text
         assert post_forms(page.text) == ["/ui/logout"]
 
     async def test_a_story_can_be_read_by_its_bmad_key(

@@ -39,7 +39,7 @@ async def test_a_story_page_links_the_agent_that_worked_on_it_and_its_pull_reque
     assert page.status_code == 200
     assert f'<a href="/ui/agents/{agent.id}" class="mono">{agent.id}</a>' in page.text
     assert f'<a href="/ui/pull-requests/{GITHUB_REPO}/1">{GITHUB_REPO}#1</a>' in page.text
-    assert f'data-live="{story.id} pull_request. {agent.id}"' in page.text
+    assert f'data-live="{story.id} {agent.id} {GITHUB_REPO}#1"' in page.text
 
 
 @pytest.fixture
