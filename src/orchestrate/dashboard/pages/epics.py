@@ -30,13 +30,14 @@ from orchestrate.dashboard.render import render
 from orchestrate.dashboard.routing import page_router
 from orchestrate.dashboard.session import SessionDep, WriterDep, can_write
 from orchestrate.repositories import service as repositories
-from orchestrate.stories import Epic, EpicStatus
+from orchestrate.stories import Epic, EpicStatus, Story
 from orchestrate.stories import service as stories
 from orchestrate.web.deps import RuntimeDep
 
 router = page_router()
 
 PAGE_SIZE = 50
+LIVE_SUBJECTS = 200
 Cursor = Annotated[str | None, Query(max_length=500)]
 EpicRef = Annotated[str, Path(max_length=100)]
 
@@ -181,8 +182,14 @@ async def _epic_page(
         repositories=[repository.name for repository in choices],
         run_form=run_form or RunForm(repository=choices[0].name if len(choices) == 1 else ""),
         run_error=run_error,
-        live_tokens=" ".join(["epic_run.", "story.created", epic.id, *every, *agent_ids]),
+        live_tokens=" ".join(["epic_run.", epic.id, *_story_tokens(every), *agent_ids]),
     )
+
+
+def _story_tokens(every: dict[str, Story]) -> list[str]:
+    """The epic's stories by id (and any new story), or, for an epic too large to list
+    in an attribute, every story event."""
+    return [*every, "story.created"] if len(every) <= LIVE_SUBJECTS else ["story."]
 
 
 @router.post("/ui/epics/{epic_id}/run")

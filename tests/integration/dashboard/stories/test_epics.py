@@ -90,12 +90,14 @@ class TestEpicPage:
     async def test_the_stories_are_in_dependency_order_with_what_each_waits_for(
         self, sign_in: SignIn, runtime: Runtime, admin: Actor
     ) -> None:
-        epic_id, _ = await chain(runtime, admin, "Third", "Second", "First")
+        epic_id, ids = await chain(runtime, admin, "Third", "Second", "First")
         browser = await sign_in(Role.VIEWER)
 
         page = await browser.get(f"/ui/epics/{epic_id}")
 
         assert page.status_code == 200
+        live = re.findall(r'data-live="([^"]+)"', page.text)
+        assert live == [" ".join(["epic_run.", epic_id, *ids, "story.created"])] * 2
         assert "<h1>Calculator</h1>" in page.text
         assert story_rows(page.text) == ["First", "Second", "Third"]
         assert "This epic has not been run" in page.text
