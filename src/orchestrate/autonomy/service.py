@@ -28,6 +28,7 @@ from orchestrate.autonomy.models import (
     EpicRun,
     EpicRunStatus,
     StoryPhase,
+    StoryProgress,
     check_limits,
 )
 from orchestrate.autonomy.runner import register_autonomy_jobs, schedule_poll
@@ -48,6 +49,7 @@ __all__ = [
     "EpicRunStatus",
     "EpicRunView",
     "StoryPhase",
+    "StoryProgress",
     "get_epic_run",
     "pause_epic_run",
     "register_autonomy_jobs",

@@ -22,6 +22,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Agents", "/ui/agents"),
     NavItem("Pipelines", "/ui/pipelines"),
     NavItem("Runs", "/ui/runs"),
+    NavItem("Stories", "/ui/stories"),
+    NavItem("Epics", "/ui/epics"),
     NavItem("Pull requests", "/ui/pull-requests"),
     NavItem("Repositories", "/ui/repositories"),
     NavItem("Schedules", "/ui/schedules"),

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from orchestrate.core.runtime import Runtime
 from orchestrate.dashboard.pages import (
     agents,
+    epics,
     home,
     live,
     login,
@@ -24,6 +25,7 @@ from orchestrate.dashboard.pages import (
     run_logs,
     runs,
     schedules,
+    stories,
     webhooks,
 )
 from orchestrate.dashboard.render import STATIC_PREFIX, VENDOR_PREFIX
@@ -39,6 +41,8 @@ PAGES = (
     pipelines,
     runs,
     run_logs,
+    stories,
+    epics,
     pull_requests,
     repositories,
     schedules,

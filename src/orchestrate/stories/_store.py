@@ -11,10 +11,10 @@ end of this module are the one place that knows it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 
 from orchestrate.core.errors import NotFound, ValidationFailed
 from orchestrate.core.pagination import newest_first
@@ -134,15 +134,45 @@ async def story_page(
     query = newest_first(select(StoryRow), StoryRow, limit, cursor)
     if status is not None:
         query = query.where(StoryRow.status == status.value)
+    query = query.where(*_filters(epic_ref=epic_ref, label=label, assignee=assignee))
+    return list(await uow.session.scalars(query))
+
+
+async def status_counts(
+    uow: UnitOfWork, *, epic_ref: str | None, label: str | None, assignee: str | None
+) -> dict[StoryStatus, int]:
+    """How many stories that match the filters are in each status (missing: none)."""
+    query = (
+        select(StoryRow.status, func.count())
+        .where(*_filters(epic_ref=epic_ref, label=label, assignee=assignee))
+        .group_by(StoryRow.status)
+    )
+    return {StoryStatus(status): count for status, count in await uow.session.execute(query)}
+
+
+def _filters(
+    *, epic_ref: str | None, label: str | None, assignee: str | None
+) -> list[ColumnElement[bool]]:
+    """The conditions keeping the stories of the epic (id or key), with the (normalised)
+    label and with the assignee, for each filter given."""
+    found: list[ColumnElement[bool]] = []
     if epic_ref is not None:
         epic_ids = select(EpicRow.id).where(or_(EpicRow.id == epic_ref, EpicRow.key == epic_ref))
-        query = query.where(StoryRow.epic_id.in_(epic_ids))
+        found.append(StoryRow.epic_id.in_(epic_ids))
     if label is not None:
         labelled = select(StoryLabelRow.story_id).where(StoryLabelRow.label == label)
-        query = query.where(StoryRow.id.in_(labelled))
+        found.append(StoryRow.id.in_(labelled))
     if assignee is not None:
-        query = query.where(StoryRow.assignee == assignee)
-    return list(await uow.session.scalars(query))
+        found.append(StoryRow.assignee == assignee)
+    return found
+
+
+async def epic_titles(uow: UnitOfWork, epic_ids: Collection[str]) -> dict[str, str]:
+    """The title of each of these epics that exists, by id."""
+    if not epic_ids:
+        return {}
+    query = select(EpicRow.id, EpicRow.title).where(EpicRow.id.in_(epic_ids))
+    return {row.id: row.title for row in await uow.session.execute(query)}
 
 
 async def story_with_origin(uow: UnitOfWork, origin_key: str) -> StoryRow | None:

@@ -29,6 +29,7 @@ are lower-cased, duplicates are dropped, and the result is sorted.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -346,22 +347,33 @@ def find_dependency_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | Non
 
 def dependency_order(order: Iterable[str], graph: Mapping[str, Iterable[str]]) -> list[str]:
     """``order`` rearranged so that every story comes after the stories it depends on,
-    otherwise keeping ``order`` (the epic's story order); raises on a cycle."""
-    wanted = list(order)
+    otherwise keeping ``order`` (the epic's story order); raises on a cycle.
+
+    Each next story is the first of ``order`` whose dependencies are all placed; a heap of
+    the stories that are free to go, by their place in ``order``, finds it in
+    O((stories + dependencies) · log stories), so an epic of thousands of stories is
+    ordered in milliseconds (an epic's page and its run order it on every look).
+    """
+    wanted = list(dict.fromkeys(order))
     cycle = find_dependency_cycle({node: list(graph.get(node, ())) for node in wanted})
     if cycle is not None:
         raise ValidationFailed(
             "Stories depend on each other in a cycle: " + " → ".join(cycle), field="depends_on"
         )
+    position = {node: index for index, node in enumerate(wanted)}
+    waiting_on = {node: {dep for dep in graph.get(node, ()) if dep in position} for node in wanted}
+    dependents: dict[str, list[str]] = {node: [] for node in wanted}
+    for node, dependencies in waiting_on.items():
+        for dependency in dependencies:
+            dependents[dependency].append(node)
+    free = [position[node] for node in wanted if not waiting_on[node]]
+    heapq.heapify(free)
     placed: list[str] = []
-    done: set[str] = set()
-    members = set(wanted)
-    while len(placed) < len(wanted):
-        for node in wanted:
-            if node not in done and all(
-                dep in done for dep in graph.get(node, ()) if dep in members
-            ):
-                placed.append(node)
-                done.add(node)
-                break
+    while free:
+        node = wanted[heapq.heappop(free)]
+        placed.append(node)
+        for dependent in dependents[node]:
+            waiting_on[dependent].discard(node)
+            if not waiting_on[dependent]:
+                heapq.heappush(free, position[dependent])
     return placed

@@ -66,6 +66,7 @@ from orchestrate.stories.models import (
     StoryChanges,
     StoryDraft,
     StoryStatus,
+    allowed_transitions,
     check_transition,
     clean_blocked_reason,
     clean_criteria,
@@ -93,15 +94,19 @@ __all__ = [
     "StoryDraft",
     "StoryStatus",
     "agent_assignee",
+    "allowed_transitions",
     "block_story",
     "clean_blocked_reason",
     "complete_story",
+    "count_stories",
     "create_epic",
     "create_story",
     "delete_story",
     "dependency_order",
     "epic_overview",
+    "epic_titles",
     "get_epic",
+    "get_stories",
     "get_story",
     "import_bmad",
     "list_epics",
@@ -362,6 +367,48 @@ async def list_stories(
         page, next_cursor = page_of(rows, limit)
         labels = await labels_of(uow, [row.id for row in page])
         return Page([to_story(row, labels.get(row.id, ())) for row in page], next_cursor)
+
+
+async def count_stories(
+    uow: UnitOfWork,
+    *,
+    epic_id: str | None = None,
+    label: str | None = None,
+    assignee: str | None = None,
+) -> dict[StoryStatus, int]:
+    """How many stories match the filters of ``list_stories`` in each status, every
+    status present: a board's column headings, one grouped count instead of a page each."""
+    wanted_label = None if label is None else normalise_label(label)
+    async with uow:
+        found = await store.status_counts(
+            uow, epic_ref=epic_id, label=wanted_label, assignee=assignee
+        )
+    return {status: found.get(status, 0) for status in StoryStatus}
+
+
+async def get_stories(uow: UnitOfWork, refs: Iterable[str]) -> list[Story]:
+    """The stories named by id or BMAD key that exist, each once, in the order named: a
+    story's dependencies in one read rather than one each (unknown ones are left out)."""
+    wanted = list(dict.fromkeys(refs))
+    if not wanted:
+        return []
+    async with uow:
+        found = await store.story_ids_by_ref(uow, wanted)
+        labels = await labels_of(uow, [row.id for row in found.values()])
+    stories: dict[str, Story] = {}
+    for ref in wanted:
+        row = found.get(ref)
+        if row is not None and row.id not in stories:
+            stories[row.id] = to_story(row, labels.get(row.id, ()))
+    return list(stories.values())
+
+
+async def epic_titles(uow: UnitOfWork, epic_ids: Iterable[str]) -> dict[str, str]:
+    """The titles of these epics by id (unknown ids left out): what a list of stories
+    shows for each story's epic, without reading every epic and its counts."""
+    wanted = set(epic_ids)
+    async with uow:
+        return await store.epic_titles(uow, wanted)
 
 
 async def delete_story(uow: UnitOfWork, ref: str, actor: Actor) -> Story:
