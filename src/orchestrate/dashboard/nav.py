@@ -20,4 +20,5 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Home", "/ui/"),
     NavItem("Agents", "/ui/agents"),
+    NavItem("Approvals", "/ui/approvals"),
 )

@@ -13,13 +13,13 @@ from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
 from orchestrate.core.runtime import Runtime
-from orchestrate.dashboard.pages import agents, home, live, login
+from orchestrate.dashboard.pages import agent_detail, agents, approvals, home, live, login
 from orchestrate.dashboard.render import STATIC_PREFIX, VENDOR_PREFIX
 
 _HERE = Path(__file__).parent
 
 router = APIRouter(include_in_schema=False)
-for page in (login, live, home, agents):
+for page in (login, live, home, agents, agent_detail, approvals):
     router.include_router(page.router)
 
 
