@@ -233,8 +233,8 @@ class TestTheDetailPage:
 
         running = (await browser.get(f"/ui/agents/{run.id}")).text
 
-        assert 'hx-trigger="live"' in waiting  # nothing changes without an event
-        assert 'hx-trigger="live, every 5s"' in running
+        assert 'hx-trigger="every 5s"' not in waiting  # nothing changes without an event
+        assert 'hx-trigger="every 5s"' in running
         assert f'data-live="{run.id} pull_request.opened' in running
 
 

@@ -233,7 +233,7 @@ class TestWaitingAgents:
         assert f'href="/ui/agents/{asking_input.id}"' in page
         assert "Which database should the tests use?" in page
         assert forms_posting_to(page, f"/ui/agents/{asking_input.id}/answer") == 1
-        assert 'name="next" value="/ui/approvals?"' in page
+        assert 'name="next" value="/ui/approvals"' in page
 
     async def test_a_viewer_sees_the_waiting_agents_without_forms(
         self, sign_in: SignIn, runtime: Runtime, repo: Path
