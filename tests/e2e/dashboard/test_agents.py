@@ -190,13 +190,18 @@ def test_the_inbox_lists_what_waits_and_an_answer_sent_from_it_runs_the_agent_on
     expect(questions).to_contain_text("Should I read the tests too?")
     assert_accessible(page)
 
-    # An agent that starts waiting while the inbox is open appears without a reload.
+    answer = questions.get_by_label("Your answer")
+    answer.fill("Yes, read test_calc.py as well.")
+
+    # An agent that starts waiting while the inbox is open appears without a reload, and
+    # the refresh its events cause keeps what the person was typing.
     model.add(tool_call("list_files", {"pattern": "*.md"}, model=MODEL))
     waiting = start_agent(dashboard, repo, "Any docs?")
     expect(page.locator("#inbox-agent-approvals")).to_contain_text(waiting, timeout=WAIT * 1000)
+    page.wait_for_timeout(500)  # the other part refreshed on the same events
+    expect(answer).to_have_value("Yes, read test_calc.py as well.")
 
     model.add(finish("completed", "Read them as asked.", model=MODEL))
-    questions.get_by_label("Your answer").fill("Yes, read test_calc.py as well.")
     questions.get_by_role("button", name="Send answer").click()
 
     expect(page).to_have_url(f"{dashboard.url}/ui/approvals")
