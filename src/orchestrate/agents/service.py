@@ -28,12 +28,14 @@ from orchestrate.agents.continuation import (
 )
 from orchestrate.agents.definitions import get_definition, load_definitions
 from orchestrate.agents.models import (
+    MAX_DENIAL_REASON,
     AgentDefinition,
     AgentRun,
     AgentState,
     Limits,
     SpawnRequest,
     ToolCallRecord,
+    ToolCallStatus,
     limits_to_json,
 )
 from orchestrate.agents.queueing import RUN_JOB, enqueue_run, run_job_key, run_job_of
@@ -56,6 +58,7 @@ from orchestrate.stories import service as stories
 
 __all__ = [
     "BRANCH_PREFIX",
+    "MAX_DENIAL_REASON",
     "RUN_JOB",
     "AgentEnded",
     "AgentFinished",
@@ -65,6 +68,9 @@ __all__ = [
     "OnFinished",
     "SpawnRequest",
     "StartAgent",
+    "ToolCallRecord",
+    "ToolCallStatus",
+    "TranscriptWindow",
     "agent_types",
     "agent_types_page",
     "approve",

@@ -334,23 +334,26 @@ class TestSteering:
         assert refused.headers["content-type"].startswith("text/html")
         assert await state_of(runtime, run.id) is AgentState.WAITING_FOR_APPROVAL
 
-    @pytest.mark.parametrize("action", ["pause", "cancel", "approve", "deny"])
+    @pytest.mark.parametrize("action", ["pause", "resume", "cancel", "approve", "deny", "answer"])
     async def test_a_post_without_the_csrf_token_is_refused(
         self, sign_in: SignIn, runtime: Runtime, repo: Path, action: str
     ) -> None:
         run = await waiting_for_approval(runtime, repo)
         browser = await sign_in(Role.OPERATOR)
 
-        refused = await browser.http.post(f"/ui/agents/{run.id}/{action}", data={})
+        refused = await browser.http.post(f"/ui/agents/{run.id}/{action}", data={"message": "x"})
 
         assert refused.status_code == 403
         assert "security token" in refused.text
         assert await state_of(runtime, run.id) is AgentState.WAITING_FOR_APPROVAL
 
-    async def test_steering_an_unknown_agent_is_a_not_found_page(self, sign_in: SignIn) -> None:
+    @pytest.mark.parametrize("action", ["pause", "resume", "cancel", "approve", "deny", "answer"])
+    async def test_steering_an_unknown_agent_is_a_not_found_page(
+        self, sign_in: SignIn, action: str
+    ) -> None:
         browser = await sign_in(Role.OPERATOR)
 
-        missing = await browser.post("/ui/agents/agent_nope/approve")
+        missing = await browser.post(f"/ui/agents/agent_nope/{action}", {"message": "x"})
 
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("text/html")

@@ -116,14 +116,15 @@ class TestPipelineApprovals:
         assert "Rejected step ship-it" in (await landed(browser, posted)).text
         assert await step_status(runtime, run.id) is StepStatus.FAILURE
 
+    @pytest.mark.parametrize("decision", ["approve", "reject"])
     async def test_a_viewer_named_as_approver_sees_the_step_but_cannot_decide(
-        self, sign_in: SignIn, runtime: Runtime
+        self, sign_in: SignIn, runtime: Runtime, decision: str
     ) -> None:
         run = await gated_run(runtime, "test-viewer")
         browser = await sign_in(Role.VIEWER)
 
         page = await browser.get("/ui/approvals")
-        forged = await browser.post(f"/ui/approvals/{run.id}/ship-it/approve")
+        forged = await browser.post(f"/ui/approvals/{run.id}/ship-it/{decision}")
 
         assert "ship-it" in page.text
         assert "/ui/approvals/" not in page.text  # no decision form
@@ -131,13 +132,14 @@ class TestPipelineApprovals:
         assert forged.status_code == 403
         assert await step_status(runtime, run.id) is StepStatus.WAITING
 
+    @pytest.mark.parametrize("decision", ["approve", "reject"])
     async def test_a_decision_without_the_csrf_token_is_refused(
-        self, sign_in: SignIn, runtime: Runtime
+        self, sign_in: SignIn, runtime: Runtime, decision: str
     ) -> None:
         run = await gated_run(runtime, "test-operator")
         browser = await sign_in(Role.OPERATOR)
 
-        refused = await browser.http.post(f"/ui/approvals/{run.id}/ship-it/approve", data={})
+        refused = await browser.http.post(f"/ui/approvals/{run.id}/ship-it/{decision}", data={})
 
         assert refused.status_code == 403
         assert await step_status(runtime, run.id) is StepStatus.WAITING
@@ -166,14 +168,15 @@ class TestPipelineApprovals:
         assert "has already decided" in html.unescape(again.text)
         assert await step_status(runtime, run.id) is StepStatus.WAITING
 
+    @pytest.mark.parametrize("decision", ["approve", "reject"])
     @pytest.mark.parametrize("target", ["run_nope/ship-it", "{run}/no-such-step"])
     async def test_an_unknown_run_or_step_is_a_not_found_page(
-        self, sign_in: SignIn, runtime: Runtime, target: str
+        self, sign_in: SignIn, runtime: Runtime, target: str, decision: str
     ) -> None:
         run = await gated_run(runtime, "test-operator")
         browser = await sign_in(Role.OPERATOR)
 
-        missing = await browser.post(f"/ui/approvals/{target.format(run=run.id)}/approve")
+        missing = await browser.post(f"/ui/approvals/{target.format(run=run.id)}/{decision}")
 
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("text/html")

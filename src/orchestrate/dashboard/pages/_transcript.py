@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from orchestrate.agents.models import ToolCallRecord, ToolCallStatus
+from orchestrate.agents.service import ToolCallRecord, ToolCallStatus
 from orchestrate.llm.service import Message, Role, TextBlock, ToolResultBlock, ToolUseBlock
 
 PREVIEW_LINES = 4

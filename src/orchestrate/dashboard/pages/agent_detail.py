@@ -22,7 +22,7 @@ from fastapi import Form, Path, Query, Request
 from starlette.responses import Response
 
 from orchestrate.agents import service as agents
-from orchestrate.agents.models import MAX_DENIAL_REASON, AgentRun, AgentState, ToolCallStatus
+from orchestrate.agents.service import MAX_DENIAL_REASON, AgentRun, AgentState, ToolCallStatus
 from orchestrate.core.errors import NotFound
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
@@ -34,7 +34,6 @@ from orchestrate.dashboard.session import SessionDep, WriterDep
 from orchestrate.delivery import service as delivery
 from orchestrate.llm.service import Message
 from orchestrate.stories import service as stories
-from orchestrate.stories.models import Story
 from orchestrate.web.deps import RuntimeDep
 from orchestrate.web.schemas import MAX_SEQUENCE
 
@@ -187,13 +186,23 @@ async def _window(
     )
 
 
-async def _story(runtime: Runtime, story_id: str | None) -> Story | None:
+@dataclass(frozen=True)
+class StoryRef:
+    """The story a run works on, as its page names it."""
+
+    key: str | None
+    title: str
+    status: str
+
+
+async def _story(runtime: Runtime, story_id: str | None) -> StoryRef | None:
     if story_id is None:
         return None
     try:
-        return await stories.get_story(_read(runtime), story_id)
+        story = await stories.get_story(_read(runtime), story_id)
     except NotFound:  # deleted since: the page still links the id it worked on
         return None
+    return StoryRef(key=story.key, title=story.title, status=story.status.value)
 
 
 # --- controls: the API's service calls, with the signed-in person as the actor ----------

@@ -16,7 +16,6 @@ from fastapi import Form, Path, Query, Request
 from starlette.responses import Response
 
 from orchestrate.agents import service as agents
-from orchestrate.agents.models import MAX_DENIAL_REASON, AgentState
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.dashboard.actions import done
@@ -58,13 +57,13 @@ async def approvals_inbox(
     )
     asking_approval = await agents.list_agents(
         _read(runtime),
-        state=AgentState.WAITING_FOR_APPROVAL,
+        state=agents.AgentState.WAITING_FOR_APPROVAL,
         limit=PAGE_SIZE,
         cursor=approval_cursor or None,
     )
     asking_input = await agents.list_agents(
         _read(runtime),
-        state=AgentState.WAITING_FOR_INPUT,
+        state=agents.AgentState.WAITING_FOR_INPUT,
         limit=PAGE_SIZE,
         cursor=input_cursor or None,
     )
@@ -83,7 +82,7 @@ async def approvals_inbox(
             for agent_id, found in calls.items()
         },
         max_comment=MAX_COMMENT,
-        max_reason=MAX_DENIAL_REASON,
+        max_reason=agents.MAX_DENIAL_REASON,
         max_answer=MAX_ANSWER,
     )
 
