@@ -500,6 +500,21 @@ async def transcript_page(
     ]
 
 
+async def transcript_before(
+    uow: UnitOfWork, agent_id: str, *, before_seq: int | None, limit: int
+) -> list[tuple[int, datetime, Message]]:
+    """Up to ``limit`` messages just before ``before_seq`` (the newest when None), newest
+    first: one index range of ``(agent_id, seq)``, however long the transcript."""
+    query = select(AgentMessageRow).where(AgentMessageRow.agent_id == agent_id)
+    if before_seq is not None:
+        query = query.where(AgentMessageRow.seq < before_seq)
+    rows = await uow.session.scalars(query.order_by(AgentMessageRow.seq.desc()).limit(limit))
+    return [
+        (r.seq, r.created_at, Message.model_validate({"role": r.role, "content": r.content}))
+        for r in rows
+    ]
+
+
 async def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Message) -> None:
     """One transcript message. Plain INSERTs (no ORM objects) keep a turn's cost low:
     bench/agent_loop.py showed each extra statement at ~0.5 ms."""
@@ -694,6 +709,9 @@ async def set_tool_call(
     if status is ToolCallStatus.DONE:
         masked = process_masker().mask(output) if output is not None else None
         values |= {"output": masked, "is_error": is_error, "finished_at": uow.now()}
+    elif output is not None:
+        # A denial's reason waits here until the loop records the call's real result.
+        values["output"] = process_masker().mask(output)
     if decided_by is not None:
         values["decided_by"] = decided_by
     calls = _table(AgentToolCallRow)
@@ -712,6 +730,26 @@ async def awaiting_approval(uow: UnitOfWork, agent_id: str) -> list[ToolCallReco
         )
     )
     return [to_tool_call(row) for row in rows]
+
+
+async def unfinished_tool_calls(
+    uow: UnitOfWork, agent_ids: Sequence[str]
+) -> dict[str, list[ToolCallRecord]]:
+    """The tool calls of these agents without a result yet, by agent, oldest first."""
+    if not agent_ids:
+        return {}
+    rows = await uow.session.scalars(
+        select(AgentToolCallRow)
+        .where(
+            AgentToolCallRow.agent_id.in_(list(agent_ids)),
+            AgentToolCallRow.status != ToolCallStatus.DONE.value,
+        )
+        .order_by(AgentToolCallRow.id)
+    )
+    found: dict[str, list[ToolCallRecord]] = {}
+    for row in rows:
+        found.setdefault(row.agent_id, []).append(to_tool_call(row))
+    return found
 
 
 async def next_seq(uow: UnitOfWork, agent_id: str) -> int:

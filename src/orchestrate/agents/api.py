@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from orchestrate.agents import service
 from orchestrate.agents.models import AgentState
 from orchestrate.agents.schemas import (
+    AgentDenyIn,
     AgentOut,
     AgentResumeIn,
     AgentStartIn,
@@ -144,6 +145,10 @@ async def approve(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
 
 
 @router.post("/{agent_id}/deny", response_model=AgentOut)
-async def deny(agent_id: str, uow: UowDep, actor: ActorDep) -> AgentOut:
-    """Refuse the tool call a run waiting for approval asked for (the model is told)."""
-    return AgentOut.of(await service.deny(uow, agent_id, actor))
+async def deny(
+    agent_id: str, uow: UowDep, actor: ActorDep, body: AgentDenyIn | None = None
+) -> AgentOut:
+    """Refuse the tool call a run waiting for approval asked for (the model is told, with
+    ``reason`` when given)."""
+    reason = body.reason if body else None
+    return AgentOut.of(await service.deny(uow, agent_id, actor, reason=reason))

@@ -232,7 +232,20 @@ def _steer(name: str, doc: str) -> None:
 _steer("pause", "Pause an agent (a running one stops within seconds).")
 _steer("cancel", "Cancel an agent (a running one stops within seconds).")
 _steer("approve", "Approve the tool call an agent is waiting on.")
-_steer("deny", "Deny the tool call an agent is waiting on; it is told and carries on.")
+
+
+@agent_app.command("deny")
+def deny(
+    agent_id: str,
+    reason: Annotated[
+        str | None, typer.Option(help="Why; the agent reads it with the denial.")
+    ] = None,
+) -> None:
+    """Deny the tool call an agent is waiting on; it is told and carries on."""
+    agent = run_with_runtime(
+        lambda rt: service.deny(rt.uow(), agent_id, Actor.local_cli(), reason=reason)
+    )
+    say(f"Agent {agent.id}: {agent.state.value}")
 
 
 @agent_app.command("resume")

@@ -418,8 +418,9 @@ class AgentLoop:
                 await self._wait_for_approval(use)
             if status is ToolCallStatus.DENIED:
                 who = record.decided_by if record else None
+                why = f" Their reason: {record.output}" if record and record.output else ""
                 output = ToolOutput(
-                    f"A human denied this {use.name} call{f' ({who})' if who else ''}. "
+                    f"A human denied this {use.name} call{f' ({who})' if who else ''}.{why} "
                     "Do not retry it as is; choose another way or finish blocked.",
                     is_error=True,
                 )

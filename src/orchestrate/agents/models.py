@@ -178,6 +178,11 @@ def limits_from_json(data: dict[str, object]) -> Limits:
     )
 
 
+MAX_DENIAL_REASON = 2000
+"""Characters of the reason a person gives when denying a tool call: a sentence or two
+for the model to read, not a document."""
+
+
 class ToolCallStatus(StrEnum):
     PENDING = "pending"
     AWAITING_APPROVAL = "awaiting_approval"

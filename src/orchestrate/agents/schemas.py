@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrate.agents.models import AgentDefinition, AgentRun, AgentState
+from orchestrate.agents.models import MAX_DENIAL_REASON, AgentDefinition, AgentRun, AgentState
 from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.llm.service import ContentBlock, Message
 from orchestrate.web.schemas import ServerPath
@@ -52,6 +52,17 @@ class AgentResumeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: str | None = Field(default=None, description="The answer to an agent's question.")
+
+
+class AgentDenyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(
+        default=None,
+        max_length=MAX_DENIAL_REASON,
+        description="Why the call is refused; the agent reads it with the denial.",
+        examples=["Do not push to main; open a pull request instead."],
+    )
 
 
 class AgentChildOut(BaseModel):

@@ -28,11 +28,14 @@ from orchestrate.agents.continuation import (
 )
 from orchestrate.agents.definitions import get_definition, load_definitions
 from orchestrate.agents.models import (
+    MAX_DENIAL_REASON,
     AgentDefinition,
     AgentRun,
     AgentState,
     Limits,
     SpawnRequest,
+    ToolCallRecord,
+    ToolCallStatus,
     limits_to_json,
 )
 from orchestrate.agents.queueing import RUN_JOB, enqueue_run, run_job_key, run_job_of
@@ -55,6 +58,7 @@ from orchestrate.stories import service as stories
 
 __all__ = [
     "BRANCH_PREFIX",
+    "MAX_DENIAL_REASON",
     "RUN_JOB",
     "AgentEnded",
     "AgentFinished",
@@ -64,6 +68,9 @@ __all__ = [
     "OnFinished",
     "SpawnRequest",
     "StartAgent",
+    "ToolCallRecord",
+    "ToolCallStatus",
+    "TranscriptWindow",
     "agent_types",
     "agent_types_page",
     "approve",
@@ -84,6 +91,8 @@ __all__ = [
     "start_created",
     "top_level_agent_ended",
     "transcript",
+    "transcript_window",
+    "unfinished_tool_calls",
 ]
 
 
@@ -499,6 +508,42 @@ async def transcript(
     async with uow:
         await store.agent_row(uow, agent_id)
         return list(await store.transcript_page(uow, agent_id, after_seq=after_seq, limit=limit))
+
+
+@dataclass(frozen=True)
+class TranscriptWindow:
+    """Consecutive messages of a transcript, oldest first, and whether older ones exist."""
+
+    messages: list[tuple[int, datetime, Message]]
+    has_earlier: bool
+
+    @property
+    def first_seq(self) -> int | None:
+        return self.messages[0][0] if self.messages else None
+
+
+async def transcript_window(
+    uow: UnitOfWork, agent_id: str, *, before_seq: int | None = None, limit: int = 50
+) -> TranscriptWindow:
+    """The ``limit`` messages just before ``before_seq`` (the newest when None).
+
+    A page showing a long run reads its end first and pages back from there; each
+    window costs one index range however long the transcript is.
+    """
+    check_page_size(limit)
+    async with uow:
+        await store.agent_row(uow, agent_id)
+        found = await store.transcript_before(uow, agent_id, before_seq=before_seq, limit=limit + 1)
+    return TranscriptWindow(messages=found[:limit][::-1], has_earlier=len(found) > limit)
+
+
+async def unfinished_tool_calls(
+    uow: UnitOfWork, agent_ids: Sequence[str]
+) -> dict[str, list[ToolCallRecord]]:
+    """The tool calls of these runs that have no result yet (running, waiting for
+    approval, decided but not yet run, or waiting on a sub-agent), by run."""
+    async with uow:
+        return await store.unfinished_tool_calls(uow, agent_ids)
 
 
 async def delete_agent(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:

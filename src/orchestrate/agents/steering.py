@@ -8,11 +8,17 @@ agent cancels its live sub-agents as it ends (``_store.transition``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from orchestrate.agents import _store as store
 from orchestrate.agents import tree
-from orchestrate.agents.models import AgentRun, AgentState, ControlRequest, ToolCallStatus
+from orchestrate.agents.models import (
+    MAX_DENIAL_REASON,
+    AgentRun,
+    AgentState,
+    ControlRequest,
+    ToolCallStatus,
+)
 from orchestrate.agents.queueing import enqueue_run
 from orchestrate.agents.tables import AgentRow
 from orchestrate.auth import service as auth
@@ -66,13 +72,25 @@ async def approve(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:
     return await _decide(uow, agent_id, actor, ToolCallStatus.APPROVED)
 
 
-async def deny(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:
-    """Refuse the tool call(s) the agent is waiting on; it is told and carries on."""
-    return await _decide(uow, agent_id, actor, ToolCallStatus.DENIED)
+async def deny(
+    uow: UnitOfWork, agent_id: str, actor: Actor, *, reason: str | None = None
+) -> AgentRun:
+    """Refuse the tool call(s) the agent is waiting on; it is told (with ``reason``, so it
+    can choose another way) and carries on."""
+    reason = reason.strip() if reason else None
+    if reason and len(reason) > MAX_DENIAL_REASON:
+        raise ValidationFailed(
+            f"A reason is at most {MAX_DENIAL_REASON} characters, got {len(reason)}", field="reason"
+        )
+    return await _decide(uow, agent_id, actor, ToolCallStatus.DENIED, reason or None)
 
 
 async def _decide(
-    uow: UnitOfWork, agent_id: str, actor: Actor, decision: ToolCallStatus
+    uow: UnitOfWork,
+    agent_id: str,
+    actor: Actor,
+    decision: ToolCallStatus,
+    reason: str | None = None,
 ) -> AgentRun:
     async def apply(uow: UnitOfWork, row: AgentRow) -> None:
         if AgentState(row.state) is not AgentState.WAITING_FOR_APPROVAL:
@@ -83,13 +101,19 @@ async def _decide(
         waiting = await store.awaiting_approval(uow, row.id)
         for call in waiting:
             await store.set_tool_call(
-                uow, row.id, call.tool_use_id, status=decision, decided_by=actor.name
+                uow,
+                row.id,
+                call.tool_use_id,
+                status=decision,
+                output=reason,
+                decided_by=actor.name,
             )
         store.transition(uow, row, AgentState.RUNNING)
         await enqueue_run(uow, row.id, decision.value)
 
     action = "agent.approve" if decision is ToolCallStatus.APPROVED else "agent.deny"
-    return await _steer(uow, agent_id, actor, action, apply)
+    details = {"reason": reason} if reason else {}
+    return await _steer(uow, agent_id, actor, action, apply, details)
 
 
 async def _pause(uow: UnitOfWork, row: AgentRow) -> None:
@@ -113,7 +137,12 @@ _Change = Callable[[UnitOfWork, AgentRow], Awaitable[None]]
 
 
 async def _steer(
-    uow: UnitOfWork, agent_id: str, actor: Actor, action: str, apply: _Change
+    uow: UnitOfWork,
+    agent_id: str,
+    actor: Actor,
+    action: str,
+    apply: _Change,
+    details: Mapping[str, object] | None = None,
 ) -> AgentRun:
     auth.authorize(actor, Permission.WRITE)
     async with uow:
@@ -122,7 +151,11 @@ async def _steer(
         await apply(uow, row)
         row.updated_at = uow.now()
         await auth.record_audit(
-            uow, actor, action, agent_id, {"from": before, "to": row.state, "control": row.control}
+            uow,
+            actor,
+            action,
+            agent_id,
+            {"from": before, "to": row.state, "control": row.control, **(details or {})},
         )
         await uow.commit()
         return await store.with_children(uow, store.to_run(row))

@@ -20,6 +20,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("Home", "/ui/"),
     NavItem("Agents", "/ui/agents"),
+    NavItem("Approvals", "/ui/approvals"),
     NavItem("Pipelines", "/ui/pipelines"),
     NavItem("Runs", "/ui/runs"),
     NavItem("Stories", "/ui/stories"),

@@ -14,7 +14,9 @@ from starlette.staticfiles import StaticFiles
 
 from orchestrate.core.runtime import Runtime
 from orchestrate.dashboard.pages import (
+    agent_detail,
     agents,
+    approvals,
     epics,
     home,
     live,
@@ -38,6 +40,8 @@ PAGES = (
     live,
     home,
     agents,
+    agent_detail,
+    approvals,
     pipelines,
     runs,
     run_logs,

@@ -403,6 +403,51 @@ class TestSteering:
         assert {r["actor"] for r in records} == {"token:test-operator"}
 
 
+class TestDenying:
+    async def waiting_for_approval(self, runtime: Runtime, repo: Path) -> str:
+        runtime.settings = runtime.settings.model_copy(update={"approval_tools": ["bash"]})
+        agent = AgentRunner(runtime, ScriptedProvider([tool_call("bash", {"command": "ls"})]))
+        await agent.start(repo=repo)
+        waiting = await agent.drive()
+        assert waiting.state.value == "waiting_for_approval"
+        return agent.agent_id
+
+    async def test_a_denial_with_a_reason_runs_the_agent_on_and_audits_the_reason(
+        self, api: httpx.AsyncClient, tokens: Tokens, runtime: Runtime, repo: Path
+    ) -> None:
+        agent_id = await self.waiting_for_approval(runtime, repo)
+
+        response = await api.post(
+            f"/api/agents/{agent_id}/deny",
+            json={"reason": "Use the read_file tool instead."},
+            headers=bearer(tokens[Role.OPERATOR]),
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["state"] == "running"
+        audit = await api.get(
+            "/api/audit", params={"subject": agent_id}, headers=bearer(tokens[Role.VIEWER])
+        )
+        denial = audit.json()["items"][0]
+        assert denial["action"] == "agent.deny"
+        assert denial["details"]["reason"] == "Use the read_file tool instead."
+
+    async def test_a_reason_over_two_thousand_characters_is_a_validation_problem(
+        self, api: httpx.AsyncClient, tokens: Tokens, runtime: Runtime, repo: Path
+    ) -> None:
+        agent_id = await self.waiting_for_approval(runtime, repo)
+
+        response = await api.post(
+            f"/api/agents/{agent_id}/deny",
+            json={"reason": "x" * 2001},
+            headers=bearer(tokens[Role.OPERATOR]),
+        )
+
+        assert response.status_code == 422
+        read = await api.get(f"/api/agents/{agent_id}", headers=bearer(tokens[Role.VIEWER]))
+        assert read.json()["state"] == "waiting_for_approval"
+
+
 class TestDeleting:
     async def test_an_active_agent_cannot_be_deleted(
         self, api: httpx.AsyncClient, tokens: Tokens

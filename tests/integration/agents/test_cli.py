@@ -272,6 +272,19 @@ class TestSteering:
         assert result.exit_code == 0
         assert f"Agent {waiting.id}: running" in result.stderr
 
+    def test_an_agent_denied_with_a_reason_runs_on_and_the_reason_is_audited(
+        self, cli: Cli, settings: Settings, repo: Path
+    ) -> None:
+        waiting = drive(settings, repo, WANTS_BASH, approval_tools=("bash",))
+
+        result = cli("agent", "deny", waiting.id, "--reason", "Say it with echo later")
+
+        assert result.exit_code == 0, result.stderr
+        assert f"Agent {waiting.id}: running" in result.stderr
+        audit = cli("audit", "list", "--subject", waiting.id, "--json")
+        assert audit.exit_code == 0, audit.stderr
+        assert '"reason": "Say it with echo later"' in audit.stdout
+
 
 class TestLogs:
     def test_logs_show_each_tool_call_and_its_result(

@@ -6,9 +6,12 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from orchestrate.agents import service
 from orchestrate.agents.models import AgentState
 from orchestrate.auth.service import Actor
+from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.runtime import Runtime
 from orchestrate.llm.models import CompletionRequest, TextBlock, ToolResultBlock, Usage
 from orchestrate.stories import service as stories
@@ -152,6 +155,42 @@ class TestToolsAndApprovals:
         assert not (Path(waiting.workspace_path) / "out.txt").exists()
         assert run.state is AgentState.FAILED
         assert run.failure_reason == "the agent reported it is blocked: denied"
+
+    async def test_the_reason_given_with_a_denial_reaches_the_agent(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        with_pricing(runtime, approval_tools=["bash"])
+        provider = ScriptedProvider(
+            [tool_call("bash", {"command": "git push --force"}), finish("blocked", "denied")]
+        )
+        agent = AgentRunner(runtime, provider)
+        await agent.start(repo=repo)
+        await agent.drive()
+        await service.deny(
+            runtime.uow(),
+            agent.agent_id,
+            Actor.local_cli(),
+            reason="Never force-push; open a pull request instead.",
+        )
+        await agent.drive()
+
+        (result,) = results_sent(provider)
+        assert result.is_error
+        assert "Their reason: Never force-push; open a pull request instead." in result.content
+
+    async def test_a_reason_longer_than_two_thousand_characters_is_refused(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        with_pricing(runtime, approval_tools=["bash"])
+        agent = AgentRunner(runtime, ScriptedProvider([tool_call("bash", {"command": "ls"})]))
+        await agent.start(repo=repo)
+        await agent.drive()
+
+        with pytest.raises(ValidationFailed, match="at most 2000 characters"):
+            await service.deny(runtime.uow(), agent.agent_id, Actor.local_cli(), reason="x" * 2001)
+
+        still = await service.get_agent(runtime.uow(read_only=True), agent.agent_id)
+        assert still.state is AgentState.WAITING_FOR_APPROVAL
 
 
 class TestLimits:
