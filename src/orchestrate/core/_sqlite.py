@@ -21,8 +21,9 @@ This connection runs a call inline when it cannot wait long, and on aiosqlite's 
   handler and runs again on the thread; a read has nothing to undo. Writes are never
   interrupted: an interrupted write inside a transaction rolls the whole transaction
   back.
-* ``COMMIT`` runs on the thread: in WAL mode a commit may checkpoint the log into the
-  database file, which writes and syncs pages.
+* ``COMMIT`` runs inline too, but the log is checkpointed into the database file (which
+  writes and syncs pages) on the thread, after a commit, at most once a second or every
+  ``CHECKPOINT_COMMITS`` commits (``_Checkpoints``), not by SQLite inside a commit.
 
 Calls never overlap: while a call is on the thread, later calls of the connection
 queue behind it there, so the order of operations is the one aiosqlite gives.
@@ -42,6 +43,9 @@ import aiosqlite
 
 INLINE_BUDGET_SECONDS = 0.002
 """How long a query may run on the event loop before it moves to the thread."""
+CHECKPOINT_INTERVAL_SECONDS = 1.0
+CHECKPOINT_COMMITS = 200
+"""A passive checkpoint of the log follows a commit at least this often (``_Checkpoints``)."""
 _PROGRESS_STEPS = 1000  # SQLite VM instructions between checks of the budget
 _INLINE = frozenset(
     {"cursor", "execute", "executemany", "fetchone", "fetchmany", "fetchall", "rollback"}
@@ -59,11 +63,13 @@ class InlineConnection(aiosqlite.Connection):
         self._busy_timeout_ms = int(busy_timeout_seconds * 1000)
         self._on_thread_now = 0
         self._deadline = 0.0
+        self._checkpoints = _checkpoints_of(database)
 
     def _open(self, database: str) -> sqlite3.Connection:
         # Opened on aiosqlite's thread and used from the event loop's too, never at once.
         connection = sqlite3.connect(database, timeout=0, check_same_thread=False)
         connection.set_progress_handler(self._over_budget, _PROGRESS_STEPS)
+        connection.execute("PRAGMA wal_autocheckpoint=0").close()  # ours: see ``commit``
         return connection
 
     def _over_budget(self) -> int:
@@ -127,7 +133,53 @@ class InlineConnection(aiosqlite.Connection):
         return await self._on_thread(with_busy_timeout)
 
     async def commit(self) -> None:
-        await self._patiently(self._conn.commit)
+        """Commit inline; now and then checkpoint the log on the thread (see the module)."""
+        if self._on_thread_now or self._connection is None:
+            await self._patiently(self._conn.commit)
+        else:
+            try:
+                self._connection.commit()
+            except sqlite3.OperationalError as error:
+                if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                await self._patiently(self._conn.commit)
+        if self._checkpoints.due():
+            await self._on_thread(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        finally:
+            self._checkpoints.done()
+
+
+class _Checkpoints:
+    """When the connections of one database file in this process last checkpointed.
+
+    SQLite's own automatic checkpoint runs inside the commit that fills the log past
+    1,000 pages, which would be a commit on the event loop that writes and syncs pages.
+    Instead the connections turn it off, and the first commit after
+    ``CHECKPOINT_INTERVAL_SECONDS`` or ``CHECKPOINT_COMMITS`` commits runs a passive
+    checkpoint on its thread (it never waits for, nor blocks, readers and writers). When
+    the last connection to the database closes, SQLite checkpoints once more.
+    """
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._commits = 0
+
+    def due(self) -> bool:
+        self._commits += 1
+        elapsed = time.monotonic() - self._last
+        return self._commits >= CHECKPOINT_COMMITS or elapsed >= CHECKPOINT_INTERVAL_SECONDS
+
+    def done(self) -> None:
+        self._last, self._commits = time.monotonic(), 0
+
+
+@functools.cache
+def _checkpoints_of(database: str) -> _Checkpoints:
+    return _Checkpoints()
 
 
 @functools.lru_cache(maxsize=1024)

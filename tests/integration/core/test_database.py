@@ -101,6 +101,24 @@ async def test_a_long_query_gives_its_full_answer_and_does_not_hold_up_the_event
     assert ticker.ticks >= took / 0.01 / 2, "the loop should tick while the query runs"
 
 
+async def test_the_write_ahead_log_is_checkpointed_so_it_stays_small(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    database = create_database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (body BLOB)"))
+        for _ in range(1_000):  # ~8 MB through the log, two pages a commit
+            async with database.engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (:b)"), {"b": b"x" * 5000})
+        log_size = (tmp_path / "x.db-wal").stat().st_size
+        async with database.engine.connect() as connection:
+            rows = await connection.scalar(text("SELECT count(*) FROM t"))
+    finally:
+        await database.dispose()
+    assert rows == 1_000
+    assert log_size < 4_000_000, f"the log grew to {log_size} bytes"
+
+
 async def test_timestamps_come_back_timezone_aware_in_utc(runtime: Runtime) -> None:
     async with runtime.uow() as uow:
         record_event(uow, Ticked(subject="subject"))
