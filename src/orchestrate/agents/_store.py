@@ -117,12 +117,20 @@ def to_run(row: AgentRow | Row[Any]) -> AgentRun:
 
 
 def transition(
-    uow: UnitOfWork, row: AgentRow, target: AgentState, *, reason: str | None = None
+    uow: UnitOfWork,
+    row: AgentRow,
+    target: AgentState,
+    *,
+    reason: str | None = None,
+    may_have_children: bool = True,
 ) -> None:
     """The one place an agent changes state; it also writes the event.
 
-    A final state also queues the run's ``on_finished`` job and moves the story of a
-    top-level run (``story_sync.py``), both in the caller's transaction.
+    A final state also queues the run's ``on_finished`` job, ends the run's live
+    sub-agents and moves the story of a top-level run (``story_sync.py``), all in the
+    caller's transaction. A caller that knows the run never started a sub-agent (its
+    loop saw no ``spawn_agent`` call) passes ``may_have_children=False``, which saves
+    looking for them.
     """
     current = AgentState(row.state)
     if current == target:
@@ -138,7 +146,8 @@ def transition(
         row.control = None
         if row.on_finished:
             _notify_when_committed(uow, row)
-        _end_children_when_committed(uow, row)
+        if may_have_children:
+            _end_children_when_committed(uow, row)
         if follows_story(row):
             follow_story_when_committed(uow, row)
         announce_end_when_committed(uow, row)
@@ -251,8 +260,9 @@ async def parent_state(uow: UnitOfWork, agent_id: str) -> AgentState | None:
 
 
 async def lineage_budgets(uow: UnitOfWork, agent_id: str) -> list[Budget]:
-    """The budgets of ``agent_id`` and each of its ancestors, nearest first, in one
-    recursive query built once (building it costs more Python than running it).
+    """The budgets (and states) of ``agent_id`` and each of its ancestors, nearest first,
+    in one recursive query built once (building it costs more Python than running it);
+    empty when ``agent_id`` does not exist.
 
     The walk stops after ``_MAX_ANCESTRY`` levels, so even a corrupt cycle of parents
     cannot make it endless (a tree is at most ``max_agent_depth`` deep)."""
@@ -282,7 +292,15 @@ def _lineage_budgets_query() -> Select[Any]:
     )
     c = agents.c
     return (
-        select(c.id, c.limits, c.tree_turns, c.tree_tokens, c.tree_cost_usd, c.tree_active_seconds)
+        select(
+            c.id,
+            c.limits,
+            c.tree_turns,
+            c.tree_tokens,
+            c.tree_cost_usd,
+            c.tree_active_seconds,
+            c.state,
+        )
         .join_from(lineage, agents, c.id == lineage.c.id)
         .order_by(lineage.c.depth)
     )
@@ -295,6 +313,8 @@ class Budget:
     agent_id: str
     limits: Limits
     tree: TreeTotals
+    state: AgentState | None = None
+    """The run's state, where the query read it (``lineage_budgets``)."""
 
 
 async def budgets(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[Budget]:
@@ -326,6 +346,7 @@ def _budget(row: Any) -> Budget:
             Decimal(row.tree_cost_usd or 0),
             row.tree_active_seconds or 0.0,
         ),
+        AgentState(row.state) if "state" in row._fields else None,
     )
 
 
@@ -734,6 +755,12 @@ async def control_requests(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[st
 async def add_agent(uow: UnitOfWork, row: AgentRow) -> None:
     """Store a new agent run now (its id is then usable by rows that refer to it)."""
     uow.session.add(row)
+    await uow.session.flush()
+
+
+async def add_agents(uow: UnitOfWork, rows: Sequence[AgentRow]) -> None:
+    """Store new agent runs now, in one flush (the ORM inserts them together)."""
+    uow.session.add_all(rows)
     await uow.session.flush()
 
 
