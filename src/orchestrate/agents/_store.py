@@ -10,6 +10,7 @@ resumed run shows one; the running loop keeps what the model really said in memo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -66,10 +67,8 @@ from orchestrate.llm.service import CallRecord, Message, ToolUseBlock
 
 
 async def agent_row(uow: UnitOfWork, agent_id: str, *, for_update: bool = False) -> AgentRow:
-    query = select(AgentRow).where(AgentRow.id == agent_id)
-    if for_update:
-        query = query.with_for_update()
-    row = await uow.session.scalar(query)
+    query = _AGENT_LOCKED if for_update else _AGENT
+    row = await uow.session.scalar(query, {"agent_id": agent_id})
     if row is None:
         raise NotFound(f"No agent {agent_id!r}; see 'orchestrate agent list'", agent_id=agent_id)
     return row
@@ -117,12 +116,20 @@ def to_run(row: AgentRow | Row[Any]) -> AgentRun:
 
 
 def transition(
-    uow: UnitOfWork, row: AgentRow, target: AgentState, *, reason: str | None = None
+    uow: UnitOfWork,
+    row: AgentRow,
+    target: AgentState,
+    *,
+    reason: str | None = None,
+    may_have_children: bool = True,
 ) -> None:
     """The one place an agent changes state; it also writes the event.
 
-    A final state also queues the run's ``on_finished`` job and moves the story of a
-    top-level run (``story_sync.py``), both in the caller's transaction.
+    A final state also queues the run's ``on_finished`` job, ends the run's live
+    sub-agents and moves the story of a top-level run (``story_sync.py``), all in the
+    caller's transaction. A caller that knows the run never started a sub-agent (its
+    loop saw no ``spawn_agent`` call) passes ``may_have_children=False``, which saves
+    looking for them.
     """
     current = AgentState(row.state)
     if current == target:
@@ -138,7 +145,8 @@ def transition(
         row.control = None
         if row.on_finished:
             _notify_when_committed(uow, row)
-        _end_children_when_committed(uow, row)
+        if may_have_children:
+            _end_children_when_committed(uow, row)
         if follows_story(row):
             follow_story_when_committed(uow, row)
         announce_end_when_committed(uow, row)
@@ -245,14 +253,14 @@ _MAX_ANCESTRY = 64
 
 async def parent_state(uow: UnitOfWork, agent_id: str) -> AgentState | None:
     """The state of run ``agent_id`` (a parent a child checks on), None if it is gone."""
-    agents = _table(AgentRow)
-    state = await uow.session.scalar(select(agents.c.state).where(agents.c.id == agent_id))
+    state = await uow.session.scalar(_STATE, {"agent_id": agent_id})
     return None if state is None else AgentState(state)
 
 
 async def lineage_budgets(uow: UnitOfWork, agent_id: str) -> list[Budget]:
-    """The budgets of ``agent_id`` and each of its ancestors, nearest first, in one
-    recursive query built once (building it costs more Python than running it).
+    """The budgets (and states) of ``agent_id`` and each of its ancestors, nearest first,
+    in one recursive query built once (building it costs more Python than running it);
+    empty when ``agent_id`` does not exist.
 
     The walk stops after ``_MAX_ANCESTRY`` levels, so even a corrupt cycle of parents
     cannot make it endless (a tree is at most ``max_agent_depth`` deep)."""
@@ -282,7 +290,15 @@ def _lineage_budgets_query() -> Select[Any]:
     )
     c = agents.c
     return (
-        select(c.id, c.limits, c.tree_turns, c.tree_tokens, c.tree_cost_usd, c.tree_active_seconds)
+        select(
+            c.id,
+            c.limits,
+            c.tree_turns,
+            c.tree_tokens,
+            c.tree_cost_usd,
+            c.tree_active_seconds,
+            c.state,
+        )
         .join_from(lineage, agents, c.id == lineage.c.id)
         .order_by(lineage.c.depth)
     )
@@ -295,6 +311,8 @@ class Budget:
     agent_id: str
     limits: Limits
     tree: TreeTotals
+    state: AgentState | None = None
+    """The run's state, where the query read it (``lineage_budgets``)."""
 
 
 async def budgets(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[Budget]:
@@ -326,6 +344,7 @@ def _budget(row: Any) -> Budget:
             Decimal(row.tree_cost_usd or 0),
             row.tree_active_seconds or 0.0,
         ),
+        AgentState(row.state) if "state" in row._fields else None,
     )
 
 
@@ -444,35 +463,22 @@ async def record_child_result(
     uow: UnitOfWork, agent_id: str, tool_use_id: str, output: str, is_error: bool
 ) -> bool:
     """The child's result as the output of its ``spawn_agent`` call; False if recorded before."""
-    calls = _table(AgentToolCallRow)
     result = await uow.session.execute(
-        update(calls)
-        .where(
-            calls.c.agent_id == agent_id,
-            calls.c.tool_use_id == tool_use_id,
-            calls.c.status != ToolCallStatus.DONE.value,
-        )
-        .values(
-            status=ToolCallStatus.DONE.value,
-            output=process_masker().mask(output),
-            is_error=is_error,
-            finished_at=uow.now(),
-        )
+        _RECORD_CHILD_RESULT,
+        {
+            "p_agent_id": agent_id,
+            "p_tool_use_id": tool_use_id,
+            "p_output": process_masker().mask(output),
+            "p_is_error": is_error,
+            "p_now": uow.now(),
+        },
     )
     return bool(getattr(result, "rowcount", 0))
 
 
 async def children_awaited(uow: UnitOfWork, agent_id: str) -> int:
     """How many of the run's ``spawn_agent`` calls still wait for their child."""
-    calls = _table(AgentToolCallRow)
-    count = await uow.session.scalar(
-        select(func.count())
-        .select_from(calls)
-        .where(
-            calls.c.agent_id == agent_id,
-            calls.c.status == ToolCallStatus.AWAITING_CHILD.value,
-        )
-    )
+    count = await uow.session.scalar(_CHILDREN_AWAITED, {"agent_id": agent_id})
     return int(count or 0)
 
 
@@ -521,13 +527,14 @@ async def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Mess
     masker = process_masker()
     content = [masker.mask_value(block.model_dump(mode="json")) for block in message.content]
     await uow.session.execute(
-        insert(_table(AgentMessageRow)).values(
-            agent_id=agent_id,
-            seq=seq,
-            role=message.role.value,
-            content=content,
-            created_at=uow.now(),
-        )
+        _INSERT_MESSAGE,
+        {
+            "agent_id": agent_id,
+            "seq": seq,
+            "role": message.role.value,
+            "content": content,
+            "created_at": uow.now(),
+        },
     )
 
 
@@ -714,11 +721,23 @@ async def set_tool_call(
         values["output"] = process_masker().mask(output)
     if decided_by is not None:
         values["decided_by"] = decided_by
-    calls = _table(AgentToolCallRow)
+    statement = _set_tool_call_statement(tuple(values))
     await uow.session.execute(
+        statement, {"p_agent_id": agent_id, "p_tool_use_id": tool_use_id, **values}
+    )
+
+
+@functools.cache
+def _set_tool_call_statement(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of a tool call's ``columns``, built once for each set of them."""
+    calls = _table(AgentToolCallRow)
+    return (
         update(calls)
-        .where(calls.c.agent_id == agent_id, calls.c.tool_use_id == tool_use_id)
-        .values(**values)
+        .where(
+            calls.c.agent_id == bindparam("p_agent_id"),
+            calls.c.tool_use_id == bindparam("p_tool_use_id"),
+        )
+        .values({name: bindparam(name, type_=calls.c[name].type) for name in columns})
     )
 
 
@@ -772,6 +791,12 @@ async def control_requests(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[st
 async def add_agent(uow: UnitOfWork, row: AgentRow) -> None:
     """Store a new agent run now (its id is then usable by rows that refer to it)."""
     uow.session.add(row)
+    await uow.session.flush()
+
+
+async def add_agents(uow: UnitOfWork, rows: Sequence[AgentRow]) -> None:
+    """Store new agent runs now, in one flush (the ORM inserts them together)."""
+    uow.session.add_all(rows)
     await uow.session.flush()
 
 
@@ -850,8 +875,7 @@ async def find_agent_row(uow: UnitOfWork, agent_id: str) -> AgentRow | None:
 
 async def find_agent_row_locked(uow: UnitOfWork, agent_id: str) -> AgentRow | None:
     """The run ``agent_id`` locked for update, or None when it was deleted."""
-    query = select(AgentRow).where(AgentRow.id == agent_id).with_for_update()
-    return await uow.session.scalar(query)
+    return await uow.session.scalar(_AGENT_LOCKED, {"agent_id": agent_id})
 
 
 def record_created(uow: UnitOfWork, row: AgentRow) -> None:
@@ -965,6 +989,32 @@ async def delete_finished_agents(
 # Statements of the hot path, built once (they need ``_table``, defined above).
 _RECORD_OWN_CALL, _RECORD_ANCESTOR_CALL, _ADD_TREE_ACTIVE = _record_statements()
 _INSERT_CALL = insert(_table(AgentCallRow))
+_INSERT_MESSAGE = insert(_table(AgentMessageRow))
+_AGENT = select(AgentRow).where(AgentRow.id == bindparam("agent_id"))
+_AGENT_LOCKED = _AGENT.with_for_update()
+_STATE = select(_table(AgentRow).c.state).where(_table(AgentRow).c.id == bindparam("agent_id"))
+_RECORD_CHILD_RESULT = (
+    update(_table(AgentToolCallRow))
+    .where(
+        _table(AgentToolCallRow).c.agent_id == bindparam("p_agent_id"),
+        _table(AgentToolCallRow).c.tool_use_id == bindparam("p_tool_use_id"),
+        _table(AgentToolCallRow).c.status != ToolCallStatus.DONE.value,
+    )
+    .values(
+        status=ToolCallStatus.DONE.value,
+        output=bindparam("p_output", type_=_table(AgentToolCallRow).c.output.type),
+        is_error=bindparam("p_is_error", type_=_table(AgentToolCallRow).c.is_error.type),
+        finished_at=bindparam("p_now", type_=_table(AgentToolCallRow).c.finished_at.type),
+    )
+)
+_CHILDREN_AWAITED = (
+    select(func.count())
+    .select_from(_table(AgentToolCallRow))
+    .where(
+        _table(AgentToolCallRow).c.agent_id == bindparam("agent_id"),
+        _table(AgentToolCallRow).c.status == ToolCallStatus.AWAITING_CHILD.value,
+    )
+)
 _LINEAGE_BUDGETS = _lineage_budgets_query()
 
 

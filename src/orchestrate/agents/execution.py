@@ -125,9 +125,11 @@ async def _begin(runtime: Runtime, agent_id: str) -> tuple[AgentRun, SavedLoop |
         row = await store.agent_row(uow, agent_id, for_update=True)
         new = AgentState(row.state) is AgentState.CREATED
         # Read before changing the row, so its changes go out in one UPDATE at commit.
-        instead = None
+        instead, lineage = None, None
         if new or AgentState(row.state) is AgentState.RUNNING:
-            instead = await tree.check_parent(uow, row)
+            if row.parent_id is not None:  # one query: the ancestors' budgets and states
+                lineage = await store.lineage_budgets(uow, row.parent_id)
+            instead = await tree.check_parent(uow, row, lineage)
         if new:
             store.transition(uow, row, AgentState.RUNNING)
         if AgentState(row.state) is AgentState.RUNNING and instead is not None:
@@ -141,7 +143,7 @@ async def _begin(runtime: Runtime, agent_id: str) -> tuple[AgentRun, SavedLoop |
                 row.workspace_path = str(scratch)
             if new:  # nothing to read yet; a resumed run's transcript, possibly long, is
                 # read by its loop outside this transaction (SQLite has one writer).
-                saved = await load_saved(uow, row, new=True)
+                saved = await load_saved(uow, row, new=True, lineage=lineage)
         await uow.commit()
         return store.to_run(row), saved
 

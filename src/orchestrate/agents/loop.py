@@ -127,11 +127,21 @@ class SavedLoop:
     leaked: Decimal
 
 
-async def load_saved(uow: UnitOfWork, row: AgentRow, *, new: bool = False) -> SavedLoop:
+async def load_saved(
+    uow: UnitOfWork,
+    row: AgentRow,
+    *,
+    new: bool = False,
+    lineage: list[store.Budget] | None = None,
+) -> SavedLoop:
     """Read a run's ``SavedLoop`` in the caller's entered transaction. A ``new`` run (one
     that was ``created`` until now, in the transaction that starts it) has no transcript
-    yet: its first message, the task, is stored here instead."""
-    budgets = await store.lineage_budgets(uow, row.parent_id) if row.parent_id else []
+    yet: its first message, the task, is stored here instead. ``lineage``: the parent's
+    ``lineage_budgets``, when the caller read them already."""
+    if lineage is not None:
+        budgets = lineage
+    else:
+        budgets = await store.lineage_budgets(uow, row.parent_id) if row.parent_id else []
     if new:
         first = await first_message(uow.sibling(read_only=True), store.to_run(row))
         await store.append_message(uow, row.id, 0, first)
@@ -458,6 +468,14 @@ class AgentLoop:
 
     # --- sub-agents ---------------------------------------------------------------------
 
+    def _has_spawned(self) -> bool:
+        """Whether this run ever called ``spawn_agent`` (its only way to have children).
+
+        ``_calls`` holds every tool call of the run, read on resume and kept since, and a
+        call is stored before its child is created.
+        """
+        return any(call.name == SPAWN for call in self._calls.values())
+
     def _spawns_children(self) -> bool:
         return self.env.spawn_child is not None and SPAWN in self.env.tools
 
@@ -614,7 +632,9 @@ class AgentLoop:
             reason = None
             if status is FinishStatus.BLOCKED:
                 reason = f"the agent reported it is blocked: {summary}"
-            store.transition(uow, row, targets[status], reason=reason)
+            store.transition(
+                uow, row, targets[status], reason=reason, may_have_children=self._has_spawned()
+            )
             await self._touch(uow, row)
             await uow.commit()
             self.run = store.to_run(row)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from orchestrate.agents.models import AgentRun
-from orchestrate.core.jobs import JobKind, JobPayload, enqueue, find_job_by_key
+from orchestrate.core.jobs import (
+    JobKind,
+    JobPayload,
+    NewJob,
+    enqueue,
+    enqueue_many,
+    find_job_by_key,
+)
 from orchestrate.core.uow import UnitOfWork
 
 
@@ -40,6 +48,22 @@ async def enqueue_run(
     key = key or run_job_key(agent_id, reason, None if reason == "start" else uow.now())
     payload = RunAgentJob(agent_id=agent_id, reason=reason)
     return await enqueue(uow, RUN_JOB, payload, key=key, max_attempts=5)
+
+
+async def enqueue_starts(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[str]:
+    """Queue the start of each of ``agent_ids`` (as ``enqueue_run(…, "start")``) at once."""
+    return await enqueue_many(
+        uow,
+        [
+            NewJob(
+                RUN_JOB,
+                RunAgentJob(agent_id=agent_id, reason="start"),
+                run_job_key(agent_id, "start"),
+                max_attempts=5,
+            )
+            for agent_id in agent_ids
+        ],
+    )
 
 
 async def run_job_of(uow: UnitOfWork, agent: AgentRun) -> str | None:

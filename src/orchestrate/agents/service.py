@@ -38,7 +38,13 @@ from orchestrate.agents.models import (
     ToolCallStatus,
     limits_to_json,
 )
-from orchestrate.agents.queueing import RUN_JOB, enqueue_run, run_job_key, run_job_of
+from orchestrate.agents.queueing import (
+    RUN_JOB,
+    enqueue_run,
+    enqueue_starts,
+    run_job_key,
+    run_job_of,
+)
 from orchestrate.agents.sessions import child_session
 from orchestrate.agents.steering import approve, cancel, deny, pause, resume
 from orchestrate.agents.stuck import MIN_REPEATS
@@ -325,6 +331,7 @@ async def _add_children(
         lineage = [budget.agent_id for budget in budgets] or [parent.id]
         started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
         created: list[str] = []
+        rows: list[AgentRow] = []
         for spawn, definition, request, provider in planned:
             found = existing.get(request.origin_key or "")
             if found is not None:
@@ -336,7 +343,7 @@ async def _add_children(
             except OrchestrateError as error:
                 results[spawn.call_id] = error
                 continue
-            row = await _add_run(
+            row = _new_run(
                 uow,
                 definition,
                 request,
@@ -348,8 +355,13 @@ async def _add_children(
             )
             started += 1
             created.append(spawn.call_id)
-            results[spawn.call_id] = store.to_run(row)
-            await enqueue_run(uow, row.id, "start")
+            rows.append(row)
+        # One insert of the rows and one of their jobs, however many children a reply starts.
+        await store.add_agents(uow, rows)  # the flush fills in the columns' defaults
+        for call_id, row in zip(created, rows, strict=True):
+            store.record_created(uow, row)
+            results[call_id] = store.to_run(row)
+        await enqueue_starts(uow, [row.id for row in rows])
         await store.mark_awaiting_children(uow, parent.id, created)
         await uow.commit()
     return results
@@ -389,8 +401,35 @@ async def _add_run(
     limits: Limits,
     parent_id: str | None = None,
 ) -> AgentRow:
+    row = _new_run(
+        uow,
+        definition,
+        request,
+        provider=provider,
+        model=model,
+        story_id=story_id,
+        limits=limits,
+        parent_id=parent_id,
+    )
+    await store.add_agent(uow, row)
+    store.record_created(uow, row)
+    return row
+
+
+def _new_run(
+    uow: UnitOfWork,
+    definition: AgentDefinition,
+    request: StartAgent,
+    *,
+    provider: str,
+    model: str,
+    story_id: str | None,
+    limits: Limits,
+    parent_id: str | None = None,
+) -> AgentRow:
+    """A new run's row, not yet stored."""
     now = uow.now()
-    row = AgentRow(
+    return AgentRow(
         id=new_id("agent", now),
         type=definition.name,
         state=AgentState.CREATED.value,
@@ -408,9 +447,6 @@ async def _add_run(
         created_at=now,
         updated_at=now,
     )
-    await store.add_agent(uow, row)
-    store.record_created(uow, row)
-    return row
 
 
 async def start_created(uow: UnitOfWork, agent_id: str, actor: Actor) -> AgentRun:

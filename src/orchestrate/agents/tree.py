@@ -236,12 +236,18 @@ async def resume_descendants(uow: UnitOfWork, parent_id: str) -> None:
         await resume_descendants(uow, child.id)
 
 
-async def check_parent(uow: UnitOfWork, row: AgentRow) -> AgentState | None:
+async def check_parent(
+    uow: UnitOfWork, row: AgentRow, lineage: Sequence[store.Budget] | None = None
+) -> AgentState | None:
     """What a child must do before it runs: be cancelled when its parent is gone or has
-    ended, pause when its parent is paused, else nothing (None)."""
+    ended, pause when its parent is paused, else nothing (None). ``lineage``: the
+    parent's ``lineage_budgets`` when the caller read them (they carry its state)."""
     if row.parent_id is None:
         return None
-    parent = await store.parent_state(uow, row.parent_id)
+    if lineage is not None:
+        parent = lineage[0].state if lineage else None
+    else:
+        parent = await store.parent_state(uow, row.parent_id)
     if parent is None or parent.is_terminal:
         return AgentState.CANCELLED
     if parent is AgentState.PAUSED:

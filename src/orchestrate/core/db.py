@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from orchestrate.core._sqlite import connector as sqlite_connector
 from orchestrate.core.clock import ensure_utc
 from orchestrate.core.errors import ConfigurationError
 
@@ -184,11 +185,22 @@ def create_database(
     """
     parsed = _parse_url(url)
     options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not parsed.startswith("sqlite")}
+    inline = False
     if parsed.startswith("sqlite"):
-        database_path = make_url(url).database
+        sqlite_url = make_url(url)
+        database_path = sqlite_url.database
         if database_path and database_path != ":memory:":
             Path(database_path).parent.mkdir(parents=True, exist_ok=True)
-        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # A file named by a plain URL gets connections that run quick statements on the
+        # event loop (``_sqlite.py``); other forms (memory, URI options) keep aiosqlite's.
+        inline = bool(database_path) and database_path != ":memory:" and not sqlite_url.query
+        if inline:
+            assert database_path is not None
+            options["async_creator"] = sqlite_connector(
+                database_path, SQLITE_BUSY_TIMEOUT_MS / 1000
+            )
+        else:
+            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         # Every unit of work ends its transaction itself (commit, or rollback on close),
         # so the pool's own rollback when a connection comes back would be a second one:
         # with aiosqlite each is a trip to the connection's thread.
@@ -198,7 +210,7 @@ def create_database(
         options["max_overflow"] = pool_size
     engine = create_async_engine(url, **options)
     if parsed.startswith("sqlite"):
-        _configure_sqlite(engine, foreign_keys=foreign_keys)
+        _configure_sqlite(engine, foreign_keys=foreign_keys, inline=inline)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     gate = WriteGate() if parsed.startswith("sqlite") else None
     return Database(engine=engine, sessions=sessions, write_gate=gate)
@@ -219,14 +231,15 @@ def _parse_url(url: str) -> str:
     return driver
 
 
-def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, inline: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take BEGIN away from the driver so we can choose IMMEDIATE or DEFERRED.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if not inline:  # an inline connection waits for locks only on its thread
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -49,6 +49,7 @@ class UnitOfWork:
         self._event_writer: EventWriter | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
+        self._done_once: set[str] = set()
 
     @property
     def session(self) -> AsyncSession:
@@ -86,6 +87,17 @@ class UnitOfWork:
         """
         self._before_commit.append(callback)
 
+    def first_time(self, what: str) -> bool:
+        """True the first time ``what`` is asked about in this transaction, then False.
+
+        For work a transaction needs once however often it is asked for, such as telling
+        other workers that it queued jobs (one ``NOTIFY`` is a round trip on PostgreSQL).
+        """
+        if what in self._done_once:
+            return False
+        self._done_once.add(what)
+        return True
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed (never on rollback)."""
         self._after_commit.append(callback)
@@ -121,6 +133,7 @@ class UnitOfWork:
             self._pending_events.clear()
             self._after_commit.clear()
             self._before_commit.clear()
+            self._done_once.clear()
 
     async def commit(self) -> None:
         """Commit the transaction, then tell this process's live readers about its events."""
@@ -136,6 +149,7 @@ class UnitOfWork:
         callbacks = list(self._after_commit)
         self._pending_events.clear()
         self._after_commit.clear()
+        self._done_once.clear()
         for callback in callbacks:
             callback()
         if self.on_events is not None and has_events:
@@ -146,3 +160,4 @@ class UnitOfWork:
         self._pending_events.clear()
         self._after_commit.clear()
         self._before_commit.clear()
+        self._done_once.clear()

@@ -12,11 +12,13 @@ import contextlib
 import fcntl
 import shutil
 from pathlib import Path
+from typing import IO
 
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.sandbox.gitdirs import discard_private_store
 
 _GIT_TIME_LIMIT = 120.0
+_LOCK_POLL_SECONDS = 0.02
 
 
 def workspace_root(home: Path) -> Path:
@@ -40,13 +42,27 @@ async def ensure_workspace(path: Path, repo: Path | None) -> Path:
     await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
     lock_path = path.parent / f".{path.name}.lock"
     with lock_path.open("a") as lock:
-        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        await _lock_exclusively(lock)
         try:
             if not await asyncio.to_thread((path / ".git").exists):
                 await _git(repo, "worktree", "add", "--detach", str(path), "HEAD")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
+
+
+async def _lock_exclusively(lock: IO[str]) -> None:
+    """Take ``lock``'s exclusive ``flock``, waiting on the event loop, not in a thread.
+
+    Parallel steps of a run all wait here; waiting in threads took every thread of the
+    default executor, and the step holding the lock needs one to go on (a deadlock).
+    """
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            await asyncio.sleep(_LOCK_POLL_SECONDS)
 
 
 async def remove_workspace(path: Path, repo: Path | None) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,18 +20,103 @@ from orchestrate.core.runtime import Runtime
 from tests.event_types import Ticked
 
 
-async def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+async def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:
     database = create_database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     try:
         async with database.engine.connect() as connection:
             journal = await connection.scalar(text("PRAGMA journal_mode"))
-            timeout = await connection.scalar(text("PRAGMA busy_timeout"))
             foreign_keys = await connection.scalar(text("PRAGMA foreign_keys"))
     finally:
         await database.dispose()
     assert journal == "wal"
-    assert timeout == 30_000
     assert foreign_keys == 1
+
+
+class _Ticker:
+    """Counts ticks of the event loop every 10 ms: a blocked loop stops counting."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            self.ticks += 1
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+async def test_a_write_waits_for_another_process_lock_while_the_event_loop_runs_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.db"
+    database = create_database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+        # As another process would; committed from a timer's thread.
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        threading.Timer(0.5, other.commit).start()
+        ticker = _Ticker()
+        started = time.monotonic()
+        async with database.engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t VALUES (2)"))
+        waited = time.monotonic() - started
+        await ticker.stop()
+        async with database.engine.connect() as connection:
+            values = (await connection.execute(text("SELECT n FROM t ORDER BY n"))).scalars()
+            stored = list(values)
+        other.close()
+    finally:
+        await database.dispose()
+    assert stored == [1, 2]
+    assert waited >= 0.4, "the write should have waited for the other connection's commit"
+    assert ticker.ticks >= 20, "the event loop should have kept running while it waited"
+
+
+async def test_a_long_query_gives_its_full_answer_and_does_not_hold_up_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    database = create_database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    count_to = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :last) "
+        "SELECT count(*), sum(i) FROM n"
+    )
+    try:
+        async with database.engine.connect() as connection:
+            started = time.monotonic()
+            ticker = _Ticker()
+            row = (await connection.execute(count_to, {"last": 3_000_000})).one()
+            took = time.monotonic() - started
+            await ticker.stop()
+    finally:
+        await database.dispose()
+    assert tuple(row) == (3_000_000, 3_000_000 * 3_000_001 // 2)
+    assert ticker.ticks >= took / 0.01 / 2, "the loop should tick while the query runs"
+
+
+async def test_the_write_ahead_log_is_checkpointed_so_it_stays_small(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    database = create_database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (body BLOB)"))
+        for _ in range(1_000):  # ~8 MB through the log, two pages a commit
+            async with database.engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (:b)"), {"b": b"x" * 5000})
+        log_size = (tmp_path / "x.db-wal").stat().st_size
+        async with database.engine.connect() as connection:
+            rows = await connection.scalar(text("SELECT count(*) FROM t"))
+    finally:
+        await database.dispose()
+    assert rows == 1_000
+    assert log_size < 4_000_000, f"the log grew to {log_size} bytes"
 
 
 async def test_timestamps_come_back_timezone_aware_in_utc(runtime: Runtime) -> None:

@@ -67,20 +67,22 @@ async def enqueue_many(uow: UnitOfWork, new_jobs: Sequence[NewJob[Any]]) -> list
         return []  # and no wake-up: there is nothing to wake anyone for
     now = uow.now()
     session = uow.session
-    ids: list[str] = []
+    rows: list[dict[str, Any]] = []
     plain: list[dict[str, Any]] = []
+    keyed: list[dict[str, Any]] = []
     for item in new_jobs:
         _check(item)
         values = _row_values(item, new_id("job", now), now)
-        if item.key is None:
-            plain.append(values)
-            ids.append(values["id"])
-        else:
-            ids.append(await _insert_unless_known(session, values))
+        rows.append(values)
+        (plain if item.key is None else keyed).append(values)
     if plain:
         await session.execute(insert(jobs), plain)
+    known = await _insert_unless_known(session, keyed) if keyed else {}
     await announce_new_jobs(uow)
-    return ids
+    return [
+        row["id"] if row["idempotency_key"] is None else known[row["idempotency_key"]]
+        for row in rows
+    ]
 
 
 async def enqueue_leased(
@@ -142,20 +144,30 @@ def _row_values(item: NewJob[Any], job_id: str, now: datetime) -> dict[str, Any]
     }
 
 
-async def _insert_unless_known(session: AsyncSession, values: dict[str, Any]) -> str:
-    statement = (
-        _dialect_insert(session)(jobs)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(jobs.c.id)
-    )
-    inserted = await session.scalar(statement)
-    if inserted is not None:
-        return str(inserted)
-    existing = await session.scalar(
-        select(jobs.c.id).where(jobs.c.idempotency_key == values["idempotency_key"])
-    )
-    return str(existing)
+async def _insert_unless_known(
+    session: AsyncSession, keyed: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Insert the jobs whose key is new, in one statement; the job id of every key."""
+    dialect = session.get_bind().dialect.name
+    inserted = await session.execute(_INSERT_UNLESS_KNOWN[dialect], keyed)
+    ids = {str(key): str(job_id) for job_id, key in inserted.all()}
+    missing = {row["idempotency_key"] for row in keyed} - ids.keys()
+    if missing:
+        existing = await session.execute(
+            select(jobs.c.id, jobs.c.idempotency_key).where(jobs.c.idempotency_key.in_(missing))
+        )
+        ids |= {str(key): str(job_id) for job_id, key in existing.all()}
+    return ids
+
+
+# Built once per dialect: an ``INSERT … ON CONFLICT DO NOTHING RETURNING`` that SQLAlchemy
+# runs for many rows at once (its "insertmanyvalues"), the new rows' ids coming back.
+_INSERT_UNLESS_KNOWN = {
+    name: make(jobs)
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    .returning(jobs.c.id, jobs.c.idempotency_key)
+    for name, make in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
 
 
 _CLAIMED_COLUMNS = (

@@ -51,7 +51,9 @@ def wake_local_runners() -> None:
 
 
 async def announce_new_jobs(uow: UnitOfWork) -> None:
-    """Arrange for every worker to hear about jobs added in this unit of work."""
+    """Arrange for every worker to hear about jobs added in this unit of work (once)."""
+    if not uow.first_time("jobs.announced"):
+        return
     url = uow.database.engine.url
     if uow.database.dialect == "postgresql":
         await uow.session.execute(
