@@ -39,7 +39,7 @@ from orchestrate.agents.continuation import (
     announce_end_when_committed,
     inline_continuation,
 )
-from orchestrate.agents.events import STATE_EVENTS, AgentCreated
+from orchestrate.agents.events import STATE_EVENTS, AgentCreated, AgentMessageRecorded
 from orchestrate.agents.models import (
     AgentRun,
     AgentState,
@@ -536,6 +536,7 @@ async def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Mess
             "created_at": uow.now(),
         },
     )
+    record_event(uow, AgentMessageRecorded(subject=agent_id, seq=seq, role=message.role.value))
 
 
 async def record_call(

@@ -1,6 +1,7 @@
 """The events of agent runs, with the agent's id as subject.
 
-``agent.<state>`` for every state an agent enters, as readers have always seen them.
+``agent.<state>`` for every state an agent enters, as readers have always seen them, and
+``agent.message_recorded`` for every message of its transcript.
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ class AgentCreated(DomainEvent):
     type: str
     story_id: str | None = None
     parent_id: str | None = None
+
+
+class AgentMessageRecorded(DomainEvent):
+    """A message joined the agent's transcript: the model's reply (with the tool calls it
+    asks for) or the next user turn (tool results, an answer, a nudge). Lets live readers
+    (the dashboard's agent page) fetch the transcript as it grows; the text is not here."""
+
+    event_type: ClassVar[str] = "agent.message_recorded"
+    seq: int
+    role: str
 
 
 class AgentStateChanged(DomainEvent):

@@ -42,6 +42,14 @@ SECURITY_HEADERS = {
 }
 
 
+AGENT_STATE_EVENTS = (
+    "agent.created agent.running agent.waiting_ agent.paused agent.completed agent.failed "
+    "agent.cancelled"
+)
+"""Live tokens for a list of agents: their states change it, not each message they record
+(``agent.message_recorded``, which only an agent's own page follows)."""
+
+
 def relative(moment: datetime | None, now: datetime | None = None) -> str:
     """``3 min ago`` / ``in 2 h``: how people read times on a dashboard."""
     if moment is None:
@@ -179,6 +187,7 @@ def _environment() -> Environment:
             "vendor": lambda path: f"{VENDOR_PREFIX}/{path}",
             "query": query,
             "nav": NAV,
+            "AGENT_STATE_EVENTS": AGENT_STATE_EVENTS,
             "escape": escape,
         }
     )

@@ -15,12 +15,14 @@ from orchestrate.agents.models import AgentState, ToolCallStatus
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Role
 from orchestrate.auth.service import Actor
+from orchestrate.core.events import EventFilter
 from orchestrate.core.runtime import Runtime
 from orchestrate.delivery import service as delivery
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import StoryDraft
 from orchestrate.testing import FakeGitHub
 from orchestrate.testing.scripted import tool_call
+from orchestrate.timeline import service as timeline
 from tests.integration.agents.conftest import git
 from tests.integration.dashboard.agent_support import (
     READ_AND_FINISH,
@@ -223,19 +225,25 @@ class TestTheDetailPage:
         assert "Which database should the tests use?" in question_page
         assert controls(finished_page, finished.id) == set()
 
-    async def test_a_running_agent_refreshes_on_its_events_and_polls_for_messages(
+    async def test_a_running_agent_refreshes_on_its_events_each_message_included(
         self, sign_in: SignIn, runtime: Runtime, repo: Path
     ) -> None:
         run = await waiting_for_approval(runtime, repo)
         browser = await sign_in(Role.OPERATOR)
-        waiting = (await browser.get(f"/ui/agents/{run.id}")).text
         await agents.approve(runtime.uow(), run.id, Actor.local_cli())
 
         running = (await browser.get(f"/ui/agents/{run.id}")).text
 
-        assert 'hx-trigger="every 5s"' not in waiting  # nothing changes without an event
-        assert 'hx-trigger="every 5s"' in running
+        assert 'hx-trigger="every' not in running  # no polling: every message is an event
         assert f'data-live="{run.id} pull_request.opened' in running
+        recorded = await timeline.list_events(
+            runtime.uow(read_only=True),
+            after=0,
+            only=EventFilter(types=("agent.message_recorded",), subject=run.id),
+            limit=100,
+        )
+        transcript = await agents.transcript(runtime.uow(read_only=True), run.id)
+        assert [event.payload["seq"] for event in recorded.items] == [s for s, _, _ in transcript]
 
 
 class TestSteering:

@@ -286,5 +286,7 @@ class TestWaitingAgents:
         page = (await browser.get("/ui/approvals")).text
 
         assert 'id="inbox-pipelines" data-live="pipeline.step.waiting' in page
-        assert 'id="inbox-agent-approvals" data-live="agent."' in page
-        assert 'id="inbox-agent-questions" data-live="agent."' in page
+        states = 'data-live="agent.created agent.running agent.waiting_ agent.paused'
+        assert f'id="inbox-agent-approvals" {states}' in page
+        assert f'id="inbox-agent-questions" {states}' in page
+        assert "agent.message_recorded" not in page  # an agent's messages are its page's

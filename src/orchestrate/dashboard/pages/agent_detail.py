@@ -2,10 +2,9 @@
 pull requests, its transcript as it grows, and the controls an operator steers it with.
 
 The transcript is read from its end, a window at a time (``agents.transcript_window``),
-so a run of thousands of messages costs the same as a short one. The agents capability
-writes an event when a run changes state (``agent.<state>``), not per message: the
-page refreshes on those events (of the run and its sub-agents), and while the run is
-``running`` it also polls every few seconds for new messages (``POLL_SECONDS``).
+so a run of thousands of messages costs the same as a short one. The page refreshes on
+the run's events — every state it enters and every message it records
+(``agent.message_recorded``) — and on its sub-agents' and pull requests' events.
 
 Every control posts to the same service function as ``/api/agents/{id}/…`` with the
 signed-in person as the actor, so the checks, the state machine and the audit record
@@ -41,7 +40,6 @@ router = page_router()
 
 WINDOW = 50
 """Messages per window of the transcript."""
-POLL_SECONDS = 5
 PULL_REQUESTS_SHOWN = 10
 PULL_REQUEST_EVENTS = ("pull_request.opened", "pull_request.state_changed")
 """A pull request event names the pull request, not the agent: any opened or changed
@@ -143,7 +141,7 @@ async def agent_detail(
         live_tokens=" ".join(
             [agent.id, *(child.id for child in agent.children), *PULL_REQUEST_EVENTS]
         ),
-        poll_seconds=POLL_SECONDS if agent.state is AgentState.RUNNING else None,
+        running=agent.state is AgentState.RUNNING,
         max_reason=MAX_DENIAL_REASON,
         max_answer=MAX_ANSWER,
     )
