@@ -72,9 +72,14 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One Chromium per test process; Playwright gives it a fresh temporary profile."""
+    """One Chromium per test module; Playwright gives it a fresh temporary profile.
+
+    Not one per session: Playwright's sync API keeps an event loop running in this thread
+    while it is started, and under xdist the same process goes on to other modules' tests,
+    whose ``asyncio.run`` would then fail.
+    """
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
