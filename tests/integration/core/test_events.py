@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 
 from orchestrate.core.db import create_database
 from orchestrate.core.events import (
@@ -152,3 +153,30 @@ async def test_the_newest_event_id_is_where_a_reader_of_only_new_events_starts(
     async with runtime.uow(read_only=True) as uow:
         newest = await last_event_id(uow.session)
     assert newest == (await read_all(runtime))[-1].id
+
+
+async def test_readers_at_the_same_place_share_one_read_of_the_log(runtime: Runtime) -> None:
+    await tick(runtime, 0)
+    start = (await read_all(runtime))[-1].id
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM events" in statement:
+            reads.append(statement)
+
+    engine = runtime.database.engine.sync_engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
+    try:
+        followers = [runtime.events.follow(start) for _ in range(20)]
+        pending = [asyncio.ensure_future(anext(follower)) for follower in followers]
+        await asyncio.sleep(0.3)  # every reader has read once and waits for news
+        reads.clear()
+        await tick(runtime, 1)
+        batches = await asyncio.wait_for(asyncio.gather(*pending), timeout=10)
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
+        for follower in followers:
+            await follower.aclose()
+
+    assert all([e.payload["n"] for e in batch] == [1] for batch in batches)
+    assert len(reads) < 5  # twenty readers, one read (a slow one may start its own)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import structlog
@@ -31,6 +31,8 @@ from orchestrate.core.events.tables import EventRow
 from orchestrate.core.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
+
+_ReadKey = tuple[int, EventFilter | None, int]
 
 SQLITE_POLL_SECONDS = 0.2
 # On PostgreSQL rows can be held back behind a transaction that writes no event (and so
@@ -48,6 +50,8 @@ class EventFeed:
         self._changed = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
         self._closed = False
+        # Reads of the log shared by readers at the same place (see ``_read``).
+        self._reads: dict[_ReadKey, tuple[int, asyncio.Task[list[Event]]]] = {}
 
     @property
     def generation(self) -> int:
@@ -74,7 +78,7 @@ class EventFeed:
 
     async def follow(
         self, after: int, only: EventFilter | None = None, *, limit: int = 500
-    ) -> AsyncIterator[list[Event]]:
+    ) -> AsyncGenerator[list[Event], None]:
         """Batches of the events after ``after`` as they commit, until the feed closes.
 
         An empty batch comes at least every few seconds while nothing happens, so a
@@ -85,8 +89,7 @@ class EventFeed:
         idle_since = asyncio.get_running_loop().time()
         while not self._closed:
             seen = self._generation
-            async with UnitOfWork(self._database, read_only=True) as uow:
-                events = await read_events(uow.session, after=cursor, limit=limit, only=only)
+            events = await self._read(cursor, only, limit)
             now = asyncio.get_running_loop().time()
             if events:
                 cursor = events[-1].id
@@ -97,6 +100,36 @@ class EventFeed:
                 idle_since = now
                 yield []
             await self.wait(seen, recheck or IDLE_SECONDS)
+
+    async def _read(self, after: int, only: EventFilter | None, limit: int) -> list[Event]:
+        """The events after ``after``; one read for every reader asking the same since the
+        last wake-up.
+
+        A wake-up wakes every live reader of the process at once (fifty open dashboards,
+        say), and readers that kept up all stand at the same cursor: they share one read of
+        the log instead of making fifty. A read started before a wake-up is not reused after
+        it, so a reader never gets an answer older than the news that woke it.
+        """
+        key = (after, only, limit)
+        found = self._reads.get(key)
+        if found is None or found[0] != self._generation:
+            if len(self._reads) > 256:  # stale entries of earlier generations
+                self._reads = {k: v for k, v in self._reads.items() if v[0] == self._generation}
+            task = asyncio.ensure_future(self._read_now(after, only, limit))
+            task.add_done_callback(lambda done: self._forget_failed(key, done))
+            found = self._reads[key] = (self._generation, task)
+        return list(await asyncio.shield(found[1]))
+
+    def _forget_failed(self, key: _ReadKey, task: asyncio.Task[list[Event]]) -> None:
+        """A read that failed is not shared with the next reader: it tries again."""
+        if task.cancelled() or task.exception() is not None:
+            current = self._reads.get(key)
+            if current is not None and current[1] is task:
+                del self._reads[key]
+
+    async def _read_now(self, after: int, only: EventFilter | None, limit: int) -> list[Event]:
+        async with UnitOfWork(self._database, read_only=True) as uow:
+            return list(await read_events(uow.session, after=after, limit=limit, only=only))
 
     def _start(self) -> None:
         if self._watcher is None and not self._closed:
