@@ -12,7 +12,9 @@ without it these tests are skipped, saying so.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import pytest
 from tests.e2e.processes import Server, clean_env, cli, create_token, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
+ROLES = ("admin", "operator", "viewer")
 SCREENSHOTS = Path(__file__).parent.parent / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -56,20 +59,37 @@ class Dashboard:
         return self.server.url
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    """``orchestrate serve`` on SQLite in a fresh home, for every test of one module."""
-    home = tmp_path_factory.mktemp("dashboard") / "home"
-    env = clean_env(home, LOG_LEVEL="warning")
+@contextmanager
+def running_dashboard(env: dict[str, str], *, args: Sequence[str] = ()) -> Iterator[Dashboard]:
+    """Migrate the database ``env`` points at, make a token per role (``e2e-<role>``) and
+    run ``orchestrate serve`` (with ``args``) until the block ends."""
     assert cli(env, "db", "upgrade").returncode == 0
-    tokens = {
-        role: create_token(env, f"e2e-{role}", role) for role in ("admin", "operator", "viewer")
-    }
-    server = Server(env, free_port())
+    tokens = {role: create_token(env, f"e2e-{role}", role) for role in ROLES}
+    server = Server(env, free_port(), args=args)
     try:
         yield Dashboard(server, env, tokens)
     finally:
         server.stop()
+
+
+def empty_repository(path: Path) -> Path:
+    """A git work tree at ``path`` with one empty commit on ``main``."""
+    path.mkdir(parents=True)
+    author = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+    for args in (
+        ["init", "-q", "-b", "main"],
+        [*author, "commit", "-q", "--allow-empty", "-m", "init"],
+    ):
+        subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """``orchestrate serve`` on SQLite in a fresh home, for every test of one module."""
+    home = tmp_path_factory.mktemp("dashboard") / "home"
+    with running_dashboard(clean_env(home, LOG_LEVEL="warning")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from orchestrate.testing import Delayed, FakeAnthropic, finish, text_reply, tool_call
-from tests.e2e.dashboard.conftest import Dashboard, assert_accessible, sign_in
-from tests.e2e.processes import Server, clean_env, cli, create_token, free_port
+from tests.e2e.dashboard.conftest import Dashboard, assert_accessible, running_dashboard, sign_in
+from tests.e2e.processes import clean_env, cli
 from tests.integration.agents.conftest import CALC, TEST_CALC, git
 
 pytestmark = pytest.mark.slow
@@ -59,15 +59,8 @@ def dashboard(
     home = tmp_path_factory.mktemp("dashboard-agents") / "home"
     env = clean_env(home, LOG_LEVEL="warning", APPROVAL_TOOLS="list_files")
     env |= {"ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": model.api_key or ""}
-    assert cli(env, "db", "upgrade").returncode == 0
-    tokens = {
-        role: create_token(env, f"e2e-{role}", role) for role in ("admin", "operator", "viewer")
-    }
-    server = Server(env, free_port())
-    try:
-        yield Dashboard(server, env, tokens)
-    finally:
-        server.stop()
+    with running_dashboard(env) as running:
+        yield running
 
 
 def start_agent(dashboard: Dashboard, repo: Path, task: str) -> str:

@@ -3,41 +3,17 @@ without a reload, however many tabs are open."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.dashboard.conftest import SCREENSHOTS, Dashboard, sign_in
+from tests.e2e.dashboard.conftest import SCREENSHOTS, Dashboard, empty_repository, sign_in
 from tests.e2e.processes import cli
 
 pytestmark = pytest.mark.slow
 
 TABS = 8  # more than the six connections a browser opens to one server
-
-
-def _repository(tmp_path: Path) -> Path:
-    repo = tmp_path / "project"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=Dev",
-            "-c",
-            "user.email=dev@example.com",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "init",
-        ],
-        cwd=repo,
-        check=True,
-    )
-    return repo
 
 
 def test_an_agent_started_from_the_cli_appears_on_every_open_tab(
@@ -60,7 +36,7 @@ def test_an_agent_started_from_the_cli_appears_on_every_open_tab(
             "--task",
             "Appear everywhere",
             "--repo",
-            str(_repository(tmp_path)),
+            str(empty_repository(tmp_path / "project")),
             "--provider",
             "openai",
             "--model",

@@ -19,9 +19,10 @@ from tests.e2e.dashboard.conftest import (
     Dashboard,
     assert_accessible,
     expect_console_error,
+    running_dashboard,
     sign_in,
 )
-from tests.e2e.processes import Background, Server, clean_env, cli, create_token, free_port
+from tests.e2e.processes import Background, clean_env, cli
 
 pytestmark = pytest.mark.slow
 
@@ -242,13 +243,8 @@ def quiet_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashbo
     """``serve --no-worker``: every job waits for a worker the test starts itself."""
     home = tmp_path_factory.mktemp("quiet") / "home"
     env = clean_env(home, LOG_LEVEL="warning")
-    assert cli(env, "db", "upgrade").returncode == 0
-    tokens = {"operator": create_token(env, "e2e-operator", "operator")}
-    server = Server(env, free_port(), args=["--no-worker"])
-    try:
-        yield Dashboard(server, env, tokens)
-    finally:
-        server.stop()
+    with running_dashboard(env, args=["--no-worker"]) as running:
+        yield running
 
 
 def test_steps_run_by_a_separate_worker_process_turn_green_live(

@@ -17,9 +17,10 @@ from tests.e2e.dashboard.conftest import (
     Dashboard,
     assert_accessible,
     expect_console_error,
+    running_dashboard,
     sign_in,
 )
-from tests.e2e.processes import Server, clean_env, cli, create_token, free_port
+from tests.e2e.processes import clean_env, cli
 
 pytestmark = pytest.mark.slow
 
@@ -74,15 +75,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     of here); the pages, the live feed and the forms need no worker."""
     root = tmp_path_factory.mktemp("dashboard-stories")
     env = clean_env(root / "home", LOG_LEVEL="warning")
-    assert cli(env, "db", "upgrade").returncode == 0
-    tokens = {
-        role: create_token(env, f"e2e-{role}", role) for role in ("admin", "operator", "viewer")
-    }
-    server = Server(env, free_port(), args=["--no-worker"])
-    try:
-        yield Dashboard(server, env, tokens)
-    finally:
-        server.stop()
+    with running_dashboard(env, args=["--no-worker"]) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

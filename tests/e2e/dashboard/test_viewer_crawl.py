@@ -8,16 +8,22 @@ walked too; a pattern of address (``/ui/runs/{id}``) is visited at most twice.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.dashboard.conftest import Dashboard, assert_accessible, sign_in
-from tests.e2e.processes import Server, clean_env, cli, create_token, free_port
+from tests.e2e.dashboard.conftest import (
+    Dashboard,
+    assert_accessible,
+    empty_repository,
+    running_dashboard,
+    sign_in,
+)
+from tests.e2e.processes import clean_env, cli
 
 pytestmark = pytest.mark.slow
 
@@ -57,29 +63,14 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     root = tmp_path_factory.mktemp("crawl")
     env = clean_env(root / "home", LOG_LEVEL="warning")
     env["OPENAI_API_KEY"] = "never-used-no-worker-runs-agents-here"
-    _ok(env, "db", "upgrade")
-    tokens = {
-        role: create_token(env, f"e2e-{role}", role) for role in ("admin", "operator", "viewer")
-    }
-    repo = root / "project"
-    repo.mkdir()
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=Dev",
-            "-c",
-            "user.email=dev@example.com",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "init",
-        ],
-        cwd=repo,
-        check=True,
-    )
+    with running_dashboard(env, args=["--no-worker"]) as running:
+        _seed(env, root)
+        yield running
+
+
+def _seed(env: dict[str, str], root: Path) -> None:
+    """A waiting pipeline run, an epic with a story, an agent on it, a schedule."""
+    repo = empty_repository(root / "project")
     (root / "release.yml").write_text(PIPELINE)
     _ok(env, "pipeline", "create", str(root / "release.yml"))
     _ok(env, "pipeline", "trigger", "release", "--input", "version=1.2.0")
@@ -123,11 +114,6 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         "--input",
         "version=nightly",
     )
-    server = Server(env, free_port(), args=("--no-worker",))
-    try:
-        yield Dashboard(server, env, tokens)
-    finally:
-        server.stop()
 
 
 def _pattern(path: str) -> str:
