@@ -155,6 +155,16 @@ _STATE_TONE = {
 }
 
 
+def is_web_address(value: str | None) -> bool:
+    """Whether ``value`` is an http(s) address, safe to put in a link's ``href``.
+
+    Addresses come from forges, stories and models: a ``javascript:`` or ``data:`` one
+    would run in the page when clicked (the Content-Security-Policy blocks that too; this
+    keeps such a link from being drawn at all).
+    """
+    return bool(value) and str(value).lower().startswith(("https://", "http://"))
+
+
 def query(base: Mapping[str, Any], **changes: Any) -> str:
     """The query string of this page with ``changes`` (``None`` removes a parameter)."""
     merged = {k: v for k, v in {**base, **changes}.items() if v not in (None, "")}
@@ -186,6 +196,7 @@ def _environment() -> Environment:
             "static": lambda path: f"{STATIC_PREFIX}/{path}",
             "vendor": lambda path: f"{VENDOR_PREFIX}/{path}",
             "query": query,
+            "is_web_address": is_web_address,
             "nav": NAV,
             "AGENT_STATE_EVENTS": AGENT_STATE_EVENTS,
             "escape": escape,

@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from orchestrate.dashboard.render import (
     duration,
+    is_web_address,
     money,
     query,
     relative,
@@ -82,3 +83,20 @@ def test_query_keeps_the_page_s_filters_and_drops_emptied_ones() -> None:
     assert query(params, cursor=None) == "?state=running"
     assert query(params, cursor="next") == "?state=running&cursor=next"
     assert query({}, cursor=None) == "?"
+
+
+@pytest.mark.parametrize(
+    ("value", "linked"),
+    [
+        ("https://github.com/o/r/pull/1", True),
+        ("HTTP://gitlab.example/o/r/-/merge_requests/2", True),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt:alert(1)", False),
+        ("data:text/html,<script>x</script>", False),
+        ("//evil.example/", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_web_addresses_become_links(value: str | None, linked: bool) -> None:
+    assert is_web_address(value) is linked
