@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -199,7 +199,6 @@ def _environment() -> Environment:
             "is_web_address": is_web_address,
             "nav": NAV,
             "AGENT_STATE_EVENTS": AGENT_STATE_EVENTS,
-            "escape": escape,
         }
     )
     return env
