@@ -38,6 +38,7 @@ class ControlWatcher:
         self.agent_id = agent_id
         self.request: ControlRequest | None = None
         self._current: asyncio.Task[Any] | None = None
+        self._interrupting = False  # this watcher cancelled ``_current``
 
     def start(self) -> None:
         _poller_for(self.runtime).add(self)
@@ -49,6 +50,7 @@ class ControlWatcher:
         if self.request is None:
             self.request = request
             if self._current is not None:
+                self._interrupting = True
                 self._current.cancel()
 
     def check(self) -> None:
@@ -57,20 +59,31 @@ class ControlWatcher:
             raise Interrupted(self.request)
 
     async def interruptible(self, work: Awaitable[T]) -> T:
-        """Await ``work`` in a task that a pause or cancel request cancels."""
-        task: asyncio.Task[T] = asyncio.ensure_future(work)
-        self._current = task
+        """Await ``work``; a pause or cancel request arriving meanwhile cancels it.
+
+        The work runs in this task, not in a new one: a new task starts only at the
+        event loop's next pass, behind every task ready before it, so twenty agents
+        started by one claim all sent their model requests when the last of them was
+        ready, and their replies all came back together (bench/agent_tree.py). A request
+        cancels this task instead; the cancellation is taken back (``uncancel``) and
+        raised as ``Interrupted``, the way ``asyncio.timeout`` turns its own into
+        ``TimeoutError``. A cancellation from elsewhere still propagates.
+        """
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("interruptible() awaited outside a task")
+        self._current, self._interrupting = task, False
         try:
-            return await task
+            result = await work
         except asyncio.CancelledError:
-            outer = asyncio.current_task()
-            if self.request is not None and not (outer and outer.cancelling()):
+            if self._interrupting and task.uncancel() == 0 and self.request is not None:
                 raise Interrupted(self.request) from None
             raise
         finally:
-            self._current = None
-            if not task.done():
-                task.cancel()
+            interrupted, self._current, self._interrupting = self._interrupting, None, False
+        if interrupted:  # the work returned before the cancellation reached it
+            task.uncancel()
+        return result
 
 
 class _ControlPoller:
