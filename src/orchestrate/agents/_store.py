@@ -11,7 +11,7 @@ resumed run shows one; the running loop keeps what the model really said in memo
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -656,13 +656,20 @@ def _record_statements() -> tuple[Any, Any, Any]:
 
 
 async def add_tool_calls(
-    uow: UnitOfWork, agent_id: str, turn: int, uses: Sequence[ToolUseBlock]
+    uow: UnitOfWork,
+    agent_id: str,
+    turn: int,
+    uses: Sequence[ToolUseBlock],
+    *,
+    done: Mapping[str, str] | None = None,
 ) -> None:
-    """Record the tool calls of one reply as pending, in one statement."""
+    """Record the tool calls of one reply, in one statement: pending, or done already
+    with the output ``done`` gives by call id (a ``finish`` ending the run with it)."""
     if not uses:
         return
     now = uow.now()
     masker = process_masker()
+    done = done or {}
     await uow.session.execute(
         insert(_table(AgentToolCallRow)),
         [
@@ -672,9 +679,11 @@ async def add_tool_calls(
                 "turn": turn,
                 "name": use.name,
                 "input": masker.mask_value(use.input),
-                "status": ToolCallStatus.PENDING.value,
+                "status": (ToolCallStatus.DONE if use.id in done else ToolCallStatus.PENDING).value,
+                "output": masker.mask(done[use.id]) if use.id in done else None,
                 "is_error": False,
                 "created_at": now,
+                "finished_at": now if use.id in done else None,
             }
             for use in uses
         ],

@@ -297,6 +297,7 @@ class AgentLoop:
             cost_usd=cost,
             duration_ms=duration_ms,
         )
+        closing = await self._closing_finish(response.message)
         async with self.runtime.uow() as uow:
             active = self._active_seconds()
             run = await store.record_call(
@@ -311,7 +312,14 @@ class AgentLoop:
             self._tree_counted = active
             self._reserved = Decimal(0)
             await store.append_message(uow, self.run_id, len(messages), response.message)
-            await store.add_tool_calls(uow, self.run_id, run.turns, response.message.tool_uses)
+            done = {closing[0].id: closing[1].content} if closing else None
+            await store.add_tool_calls(
+                uow, self.run_id, run.turns, response.message.tool_uses, done=done
+            )
+            if closing is not None:
+                # The run's row is locked already, by the UPDATE that recorded the call.
+                row = await store.agent_row(uow, self.run_id, for_update=True)
+                run = await self._end_run(uow, row, closing[0], active=active)
             await uow.commit()
             self.run = run
         self._messages.append(response.message)
@@ -326,6 +334,9 @@ class AgentLoop:
                 is_error=False,
                 decided_by=None,
             )
+        if closing is not None:
+            self._remember_outputs([closing])
+            raise _Stop
         if response.message.tool_uses:
             self._nudges = 0
 
@@ -363,6 +374,19 @@ class AgentLoop:
                         f"the conversation no longer fits the context window of {self.run.model}"
                     )
                 pressure /= 2
+
+    async def _closing_finish(self, reply: Message) -> tuple[ToolUseBlock, ToolOutput] | None:
+        """The reply's ``finish`` call and its output, when that call is all the reply
+        asks for and it is well formed: the call is then recorded and the run ended in
+        one transaction (a run's last turn is one commit, not two). Anything else — an
+        operator's request that came in meanwhile, a malformed ``finish`` the model must
+        correct, other calls beside it — takes the usual way through ``_run_tools``.
+        """
+        uses = reply.tool_uses
+        if len(uses) != 1 or uses[0].name != "finish" or self._control.request is not None:
+            return None
+        output = await self._decide_and_run(uses[0], None)
+        return None if output.is_error else (uses[0], output)
 
     @cached_property
     def _fitter(self) -> ContextFitter:
@@ -615,6 +639,25 @@ class AgentLoop:
     # --- endings ------------------------------------------------------------------------
 
     async def _finish(self, use: ToolUseBlock, output: ToolOutput) -> None:
+        async with self.runtime.uow() as uow:
+            row = await store.agent_row(uow, self.run_id, for_update=True)
+            await store.set_tool_call(
+                uow, self.run_id, use.id, status=ToolCallStatus.DONE, output=output.content
+            )
+            run = await self._end_run(uow, row, use)
+            await uow.commit()
+            self.run = run
+        raise _Stop
+
+    async def _end_run(
+        self, uow: UnitOfWork, row: AgentRow, use: ToolUseBlock, *, active: float | None = None
+    ) -> AgentRun:
+        """Move the run (``row``, locked) to the state its successful ``finish`` call,
+        recorded by the caller, asks for.
+
+        ``active``: the run's active seconds as this transaction already counted them
+        (with the model call it records), so the tree totals are not updated twice.
+        """
         status = FinishStatus(str(use.input.get("status")))
         summary = process_masker().mask(str(use.input.get("summary", "")).strip())
         targets = {
@@ -622,23 +665,16 @@ class AgentLoop:
             FinishStatus.BLOCKED: AgentState.FAILED,
             FinishStatus.NEEDS_INPUT: AgentState.WAITING_FOR_INPUT,
         }
-        async with self.runtime.uow() as uow:
-            row = await store.agent_row(uow, self.run_id, for_update=True)
-            await store.set_tool_call(
-                uow, self.run_id, use.id, status=ToolCallStatus.DONE, output=output.content
-            )
-            row.finish_status = status.value
-            row.summary = summary
-            reason = None
-            if status is FinishStatus.BLOCKED:
-                reason = f"the agent reported it is blocked: {summary}"
-            store.transition(
-                uow, row, targets[status], reason=reason, may_have_children=self._has_spawned()
-            )
-            await self._touch(uow, row)
-            await uow.commit()
-            self.run = store.to_run(row)
-        raise _Stop
+        row.finish_status = status.value
+        row.summary = summary
+        reason = None
+        if status is FinishStatus.BLOCKED:
+            reason = f"the agent reported it is blocked: {summary}"
+        store.transition(
+            uow, row, targets[status], reason=reason, may_have_children=self._has_spawned()
+        )
+        await self._touch(uow, row, active)
+        return store.to_run(row)
 
     async def _fail(self, reason: str) -> None:
         async with self.runtime.uow() as uow:
@@ -757,10 +793,11 @@ class AgentLoop:
         """Active seconds of this run not yet added to its tree totals."""
         return max(self._active_seconds() - self._tree_counted, 0.0)
 
-    async def _touch(self, uow: UnitOfWork, row: AgentRow) -> None:
-        """Record the time spent so far with whatever else this transaction writes, and
-        count it toward the tree totals of this run and its ancestors."""
-        active = self._active_seconds()
+    async def _touch(self, uow: UnitOfWork, row: AgentRow, active: float | None = None) -> None:
+        """Record the time spent so far (``active``, else now) with whatever else this
+        transaction writes, and count it toward the tree totals of this run and its
+        ancestors."""
+        active = self._active_seconds() if active is None else active
         row.active_seconds = active
         row.updated_at = uow.now()
         if self._reserved:  # the call it was for did not happen or was not recorded

@@ -21,6 +21,8 @@ from orchestrate.testing.scripted import (
     finish,
     text_reply,
     tool_call,
+    tool_calls,
+    tool_use,
 )
 from tests.integration.agents.conftest import AgentRunner, SlowProvider, checkout_state, git
 
@@ -288,6 +290,83 @@ class TestLimits:
         assert run.failure_reason is not None
         assert run.failure_reason.startswith("time limit reached")
         assert len(provider.requests) == 1
+
+
+class TestTheLastTurn:
+    """A reply that only calls ``finish`` is recorded and ends the run in one commit;
+    every other reply holding a ``finish`` takes the tools' usual way."""
+
+    async def test_a_finish_alone_is_recorded_done_and_counted(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        agent = AgentRunner(runtime, ScriptedProvider([finish("completed", "nothing to do")]))
+        await agent.start(repo=repo)
+        run = await agent.drive()
+
+        assert run.state is AgentState.COMPLETED
+        assert (run.summary, run.turns, run.finish_status) == ("nothing to do", 1, "completed")
+        assert run.tree.turns == 1
+        unfinished = await service.unfinished_tool_calls(
+            runtime.uow(read_only=True), [agent.agent_id]
+        )
+        assert unfinished == {}
+        page = await service.transcript(runtime.uow(read_only=True), agent.agent_id)
+        assert [m.role.value for _, _, m in page] == ["user", "assistant"]
+
+    async def test_a_finish_beside_other_calls_runs_after_them(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        both = tool_calls(
+            tool_use("bash", {"command": "echo before > before.txt"}),
+            tool_use("finish", {"status": "completed", "summary": "wrote it"}),
+        )
+        agent = AgentRunner(runtime, ScriptedProvider([both]))
+        await agent.start(repo=repo)
+        run = await agent.drive()
+
+        assert run.state is AgentState.COMPLETED
+        assert run.summary == "wrote it"
+        assert run.workspace_path is not None
+        assert (Path(run.workspace_path) / "before.txt").read_text() == "before\n"
+        unfinished = await service.unfinished_tool_calls(
+            runtime.uow(read_only=True), [agent.agent_id]
+        )
+        assert unfinished == {}
+
+    async def test_a_malformed_finish_goes_back_to_the_model_to_correct(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        provider = ScriptedProvider(
+            [
+                tool_call("finish", {"status": "triumphant", "summary": "?"}),
+                finish("completed", "corrected"),
+            ]
+        )
+        agent = AgentRunner(runtime, provider)
+        await agent.start(repo=repo)
+        run = await agent.drive()
+
+        assert run.state is AgentState.COMPLETED
+        assert (run.summary, run.turns) == ("corrected", 2)
+        (result,) = results_sent(provider)
+        assert result.is_error
+
+    async def test_a_run_paused_during_its_last_call_finishes_once_resumed(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        provider = SlowProvider(ScriptedProvider([finish("completed", "after all")]), seconds=1)
+        agent = AgentRunner(runtime, provider)
+        await agent.start(repo=repo)
+        driving = asyncio.create_task(agent.drive())
+        await asyncio.wait_for(provider.called.wait(), HANG_GUARD)
+        await service.pause(runtime.uow(), agent.agent_id, Actor.local_cli())
+        paused = await asyncio.wait_for(driving, HANG_GUARD)
+        assert paused.state is AgentState.PAUSED
+
+        await service.resume(runtime.uow(), agent.agent_id, Actor.local_cli())
+        run = await asyncio.wait_for(agent.drive(), HANG_GUARD)
+        assert run.state is AgentState.COMPLETED
+        assert (run.summary, run.turns) == ("after all", 1), "the interrupted call is not counted"
 
 
 class TestConversationWithHumans:
