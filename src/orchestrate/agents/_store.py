@@ -11,7 +11,8 @@ resumed run shows one; the running loop keeps what the model really said in memo
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -438,7 +439,11 @@ def _update_ancestors_at_commit(
     async def update() -> None:
         await uow.session.execute(statement, rows)
 
-    uow.before_commit(update)
+    # Last even when other callbacks are added after it: a run ending with its model
+    # call records the call first, and ending it then locks the parent ``FOR UPDATE``
+    # (``tree.record_in_parent``). Taken after this UPDATE's weaker lock, that would be
+    # an upgrade, which deadlocks with a sibling already queued for the row.
+    uow.before_commit(update, last=True)
 
 
 async def mark_awaiting_children(
@@ -559,16 +564,7 @@ async def record_call(
     once (``_RECORD_*``): building them cost more than running them.
     """
     usage = call.usage
-    now = uow.now()
-    tree = {
-        "p_tokens": usage.input_tokens
-        + usage.output_tokens
-        + usage.cache_read_tokens
-        + usage.cache_write_tokens,
-        "p_cost": call.cost_usd,
-        "p_active_delta": max(active_delta, 0.0),
-        "p_released": released,
-    }
+    tree = _tree_params(call, active_delta, released)
     result = await uow.session.execute(
         _RECORD_OWN_CALL,
         {
@@ -578,22 +574,97 @@ async def record_call(
             "p_cache_read": usage.cache_read_tokens,
             "p_cache_write": usage.cache_write_tokens,
             "p_active": active_seconds,
-            "p_now": now,
+            "p_now": uow.now(),
             **tree,
         },
     )
     row = result.one_or_none()
     if row is None:
         raise NotFound(f"No agent {agent_id!r}", agent_id=agent_id)
+    await _count_call_in_tree(uow, agent_id, row.turns, call, ancestors, tree)
+    return to_run(row)
+
+
+async def record_call_on(
+    uow: UnitOfWork,
+    row: AgentRow,
+    call: CallRecord,
+    active_seconds: float,
+    *,
+    ancestors: Sequence[str] = (),
+    active_delta: float = 0.0,
+    released: Decimal = Decimal(0),
+) -> None:
+    """``record_call`` for a run whose ``row`` this transaction has locked and changes
+    further (a run that ends with this call): the totals are added on the row, so it is
+    written once, when the session flushes.
+
+    On PostgreSQL, a second UPDATE of a row in one transaction checks its foreign keys
+    again — the row's version is then the transaction's own — which share-locks the
+    parent's row; siblings ending together would then each hold a share lock on their
+    parent and wait for the others' to lock it for the result (a deadlock). So the
+    caller also holds the row's other changes back (``writes_held``) until it is done.
+    """
+    usage, tree = call.usage, _tree_params(call, active_delta, released)
+    row.turns += 1
+    row.input_tokens += usage.input_tokens
+    row.output_tokens += usage.output_tokens
+    row.cache_read_tokens += usage.cache_read_tokens
+    row.cache_write_tokens += usage.cache_write_tokens
+    row.cost_usd = Decimal(row.cost_usd) + call.cost_usd
+    row.active_seconds = active_seconds
+    row.updated_at = uow.now()
+    row.reserved_usd = Decimal(row.reserved_usd or 0) - released
+    row.tree_turns = (row.tree_turns or 0) + 1
+    row.tree_tokens = (row.tree_tokens or 0) + tree["p_tokens"]
+    row.tree_cost_usd = Decimal(row.tree_cost_usd or 0) + call.cost_usd
+    row.tree_active_seconds = (row.tree_active_seconds or 0.0) + tree["p_active_delta"]
+    row.tree_reserved_usd = Decimal(row.tree_reserved_usd or 0) - released
+    await _count_call_in_tree(uow, row.id, row.turns, call, ancestors, tree)
+
+
+@contextmanager
+def writes_held(uow: UnitOfWork) -> Iterator[None]:
+    """Hold the changes to loaded rows until the block ends (no flush before each
+    statement), so a row changed in several steps is written with one UPDATE (see
+    ``record_call_on`` for why that matters on PostgreSQL)."""
+    with uow.session.no_autoflush:
+        yield
+
+
+def _tree_params(call: CallRecord, active_delta: float, released: Decimal) -> dict[str, Any]:
+    """What one provider call adds to the tree totals (``_tree_call_values``' parameters)."""
+    usage = call.usage
+    return {
+        "p_tokens": usage.input_tokens
+        + usage.output_tokens
+        + usage.cache_read_tokens
+        + usage.cache_write_tokens,
+        "p_cost": call.cost_usd,
+        "p_active_delta": max(active_delta, 0.0),
+        "p_released": released,
+    }
+
+
+async def _count_call_in_tree(
+    uow: UnitOfWork,
+    agent_id: str,
+    turn: int,
+    call: CallRecord,
+    ancestors: Sequence[str],
+    tree: dict[str, Any],
+) -> None:
+    """Store the call's row and add it to the ancestors' tree totals at commit."""
     if ancestors:
         _update_ancestors_at_commit(
             uow, _RECORD_ANCESTOR_CALL, [{"p_id": ancestor, **tree} for ancestor in ancestors]
         )
+    usage = call.usage
     await uow.session.execute(
         _INSERT_CALL,
         {
             "agent_id": agent_id,
-            "turn": row.turns,
+            "turn": turn,
             "model": call.model,
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
@@ -601,10 +672,9 @@ async def record_call(
             "cache_write_tokens": usage.cache_write_tokens,
             "cost_usd": call.cost_usd,
             "duration_ms": call.duration_ms,
-            "created_at": now,
+            "created_at": uow.now(),
         },
     )
-    return to_run(row)
 
 
 def _tree_call_values(agents: Table) -> dict[str, Any]:

@@ -299,27 +299,13 @@ class AgentLoop:
         )
         closing = await self._closing_finish(response.message)
         async with self.runtime.uow() as uow:
-            active = self._active_seconds()
-            run = await store.record_call(
-                uow,
-                self.run_id,
-                call,
-                active,
-                ancestors=self._ancestors,
-                active_delta=active - self._tree_counted,
-                released=self._reserved,
-            )
-            self._tree_counted = active
-            self._reserved = Decimal(0)
-            await store.append_message(uow, self.run_id, len(messages), response.message)
-            done = {closing[0].id: closing[1].content} if closing else None
-            await store.add_tool_calls(
-                uow, self.run_id, run.turns, response.message.tool_uses, done=done
-            )
-            if closing is not None:
-                # The run's row is locked already, by the UPDATE that recorded the call.
+            if closing is None:
+                run = await self._record(uow, call, response.message)
+            else:  # the run ends with this call, its row locked first and written once
                 row = await store.agent_row(uow, self.run_id, for_update=True)
-                run = await self._end_run(uow, row, closing[0], active=active)
+                with store.writes_held(uow):
+                    await self._record(uow, call, response.message, row, closing)
+                    run = await self._end_run(uow, row, closing[0], active=self._tree_counted)
             await uow.commit()
             self.run = run
         self._messages.append(response.message)
@@ -374,6 +360,46 @@ class AgentLoop:
                         f"the conversation no longer fits the context window of {self.run.model}"
                     )
                 pressure /= 2
+
+    async def _record(
+        self,
+        uow: UnitOfWork,
+        call: CallRecord,
+        reply: Message,
+        row: AgentRow | None = None,
+        closing: tuple[ToolUseBlock, ToolOutput] | None = None,
+    ) -> AgentRun:
+        """Store a model call, its reply and the reply's tool calls — on ``row`` when the
+        caller locked it, and with the ``closing`` finish call done already."""
+        active = self._active_seconds()
+        delta, released = active - self._tree_counted, self._reserved
+        if row is None:
+            run = await store.record_call(
+                uow,
+                self.run_id,
+                call,
+                active,
+                ancestors=self._ancestors,
+                active_delta=delta,
+                released=released,
+            )
+        else:
+            await store.record_call_on(
+                uow,
+                row,
+                call,
+                active,
+                ancestors=self._ancestors,
+                active_delta=delta,
+                released=released,
+            )
+            run = store.to_run(row)
+        self._tree_counted = active
+        self._reserved = Decimal(0)
+        await store.append_message(uow, self.run_id, len(self._messages), reply)
+        done = {closing[0].id: closing[1].content} if closing else None
+        await store.add_tool_calls(uow, self.run_id, run.turns, reply.tool_uses, done=done)
+        return run
 
     async def _closing_finish(self, reply: Message) -> tuple[ToolUseBlock, ToolOutput] | None:
         """The reply's ``finish`` call and its output, when that call is all the reply

@@ -49,6 +49,7 @@ class UnitOfWork:
         self._event_writer: EventWriter | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
+        self._last_before_commit: list[Callable[[], Awaitable[None]]] = []
         self._done_once: set[str] = set()
 
     @property
@@ -79,13 +80,16 @@ class UnitOfWork:
         self._pending_events.append(row)
         self._event_writer = writer
 
-    def before_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+    def before_commit(self, callback: Callable[[], Awaitable[None]], *, last: bool = False) -> None:
         """Await ``callback`` inside this transaction just before it commits.
 
         For a synchronous state change (a state machine function) that must add async
         work to the same transaction, such as enqueueing a job when a run ends.
+        Callbacks run in the order given, except that ``last`` ones run after all the
+        others, even those given after them: for writes whose row locks must come last
+        in the transaction (PostgreSQL), such as the totals an agent tree shares.
         """
-        self._before_commit.append(callback)
+        (self._last_before_commit if last else self._before_commit).append(callback)
 
     def first_time(self, what: str) -> bool:
         """True the first time ``what`` is asked about in this transaction, then False.
@@ -133,13 +137,15 @@ class UnitOfWork:
             self._pending_events.clear()
             self._after_commit.clear()
             self._before_commit.clear()
+            self._last_before_commit.clear()
             self._done_once.clear()
 
     async def commit(self) -> None:
         """Commit the transaction, then tell this process's live readers about its events."""
         session = self.session
-        while self._before_commit:
-            prepare = self._before_commit.pop(0)
+        while self._before_commit or self._last_before_commit:
+            queue = self._before_commit or self._last_before_commit
+            prepare = queue.pop(0)
             await prepare()
         await session.flush()
         if self._pending_events and self._event_writer is not None:
@@ -160,4 +166,5 @@ class UnitOfWork:
         self._pending_events.clear()
         self._after_commit.clear()
         self._before_commit.clear()
+        self._last_before_commit.clear()
         self._done_once.clear()

@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import event
+
 from orchestrate.agents import service
 from orchestrate.agents.execution import execute_agent, run_agent_here
 from orchestrate.agents.models import AgentState
@@ -16,7 +18,14 @@ from orchestrate.auth.service import Actor
 from orchestrate.core.jobs import JobStatus, find_job_by_key
 from orchestrate.core.runtime import Runtime
 from orchestrate.llm.models import ToolResultBlock, Usage
-from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call, tool_calls, tool_use
+from orchestrate.testing.scripted import (
+    ScriptedProvider,
+    Step,
+    finish,
+    tool_call,
+    tool_calls,
+    tool_use,
+)
 from tests.integration.agents.conftest import SlowProvider, git
 from tests.integration.agents.test_loop import FIX_THE_BUG
 from tests.integration.agents.tree_support import (
@@ -112,6 +121,98 @@ class TestSubAgentsAreAgentsOfTheirOwn:
             ("worker " + c.task[1:] + " done") in r.content
             for c, r in zip(sorted(children, key=lambda c: c.task), results, strict=True)
         ] == [True, True, True], "each call got its own child's result, in order"
+
+    async def test_many_sub_agents_ending_at_once_each_report_once_without_a_retry(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        # A run records its last call and ends in one transaction that adds to the totals
+        # of every ancestor and locks its parent: sixteen grandchildren ending together
+        # must queue for those rows, not deadlock (a retried job calls the model again).
+        add_tree_types(repo)
+        mids, leaves = 4, 4
+
+        def delegating(task: str, children: list[tuple[str, str]]) -> list[Step]:
+            uses = (tool_use("spawn_agent", spawn(kind, name)) for kind, name in children)
+            return [tool_calls(*uses), finish("completed", f"{task}: all reported")]
+
+        scripts: dict[str, list[Step]] = {
+            "lead": delegating("lead", [("delegator", f"m{m}") for m in range(mids)])
+        }
+        for m in range(mids):
+            names = [f"m{m}w{n}" for n in range(leaves)]
+            scripts[f"m{m}"] = delegating(f"m{m}", [("worker", name) for name in names])
+            scripts.update({name: [finish("completed", f"{name} done")] for name in names})
+        worker = TreeWorker(runtime, scripts, wrap=lambda p: SlowProvider(p, 0.3))
+        root = await start_root(runtime, repo, "lead")
+
+        await worker.run_until_idle()
+
+        parent = await agent(runtime, root.id)
+        assert parent.state is AgentState.COMPLETED, parent.failure_reason
+        everyone = await tree_of(runtime, root.id)
+        assert len(everyone) == mids * (1 + leaves)
+        assert {run.state for run in everyone} == {AgentState.COMPLETED}
+        assert parent.tree.turns == 2 + mids * 2 + mids * leaves
+        async with runtime.uow(read_only=True) as uow:
+            for run in everyone:
+                job = await find_job_by_key(uow, run_job_key(run.id, "start"))
+                assert job is not None
+                assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1), run.task
+
+    async def test_a_run_ending_with_its_last_call_locks_its_parent_before_adding_to_it(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        # Locking the parent FOR UPDATE after an UPDATE of it in the same transaction is
+        # a lock upgrade on PostgreSQL, which deadlocks with a sibling already queued for
+        # the row (seen with 60 grandchildren in bench/agent_tree.py). So the first
+        # statement of the child's last transaction to touch the parent is the lock.
+        # (The child's last call is recorded in that transaction, which ends it.)
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_call("spawn_agent", spawn("worker", "only")),
+                finish("completed", "reported"),
+            ],
+            "only": [finish("completed", "done")],
+        }
+        seen: list[tuple[str, str]] = []
+
+        def note(
+            _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+        ) -> None:
+            seen.append((" ".join(statement.split()), repr(parameters)))
+
+        engine = runtime.database.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            root = await start_root(runtime, repo, "lead")
+            await TreeWorker(runtime, scripts).run_until_idle()
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+
+        assert (await agent(runtime, root.id)).state is AgentState.COMPLETED
+        (child,) = await tree_of(runtime, root.id)
+        last_call = max(
+            i
+            for i, (sql, params) in enumerate(seen)
+            if sql.startswith("INSERT INTO agent_calls") and child.id in params
+        )
+        touching_parent = [
+            sql
+            for sql, params in seen[last_call:]
+            if root.id in params and "agent_calls" not in sql
+        ]
+        assert touching_parent[0].startswith("SELECT agents.id"), touching_parent[0]
+        if runtime.database.dialect == "postgresql":
+            assert touching_parent[0].endswith("FOR UPDATE")
+        # And the child's own row is written once: a second UPDATE of it would check its
+        # foreign key again and share-lock the parent before that lock (PostgreSQL).
+        child_updates = [
+            sql
+            for sql, params in seen[last_call - 1 :]
+            if sql.startswith("UPDATE agents") and child.id in params
+        ]
+        assert len(child_updates) == 1, child_updates
 
     async def test_cancelling_a_child_stops_it_and_the_parent_learns_it(
         self, runtime: Runtime, repo: Path

@@ -7,6 +7,7 @@ import contextlib
 import sqlite3
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,3 +134,33 @@ async def test_timestamps_come_back_timezone_aware_in_utc(runtime: Runtime) -> N
 def test_an_unsupported_database_driver_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="ORCHESTRATE_DATABASE_URL"):
         create_database("mysql://root@localhost/orchestrate")
+
+
+async def test_callbacks_before_commit_run_in_order_and_last_ones_after_all_others(
+    runtime: Runtime,
+) -> None:
+    ran: list[str] = []
+
+    def note(name: str) -> Callable[[], Awaitable[None]]:
+        async def callback() -> None:
+            ran.append(name)
+            if name == "first":  # one added while committing still runs before the last
+                uow.before_commit(note("added by first"))
+
+        return callback
+
+    async with runtime.uow() as uow:
+        uow.before_commit(note("shared totals"), last=True)
+        uow.before_commit(note("first"))
+        uow.before_commit(note("second"))
+        await uow.commit()
+    assert ran == ["first", "second", "added by first", "shared totals"]
+
+    ran.clear()
+    async with runtime.uow() as uow:  # a rollback forgets them all
+        uow.before_commit(note("never"), last=True)
+        uow.before_commit(note("never either"))
+        await uow.rollback()
+    async with runtime.uow() as uow:
+        await uow.commit()
+    assert ran == []
