@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -46,6 +47,31 @@ async def story_rows(uow: UnitOfWork, run_id: str) -> list[EpicRunStoryRow]:
     query = (
         select(EpicRunStoryRow)
         .where(EpicRunStoryRow.run_id == run_id)
+        .order_by(EpicRunStoryRow.position)
+    )
+    return list(await uow.session.scalars(query))
+
+
+async def story_phases(uow: UnitOfWork, run_id: str) -> list[tuple[str, StoryPhase]]:
+    """Each story of the run with its phase, in the run's order: two columns as plain
+    rows, for a reader that needs the whole of a large run but not each story's details."""
+    query = (
+        select(EpicRunStoryRow.story_id, EpicRunStoryRow.phase)
+        .where(EpicRunStoryRow.run_id == run_id)
+        .order_by(EpicRunStoryRow.position)
+    )
+    return [(story_id, StoryPhase(phase)) for story_id, phase in await uow.session.execute(query)]
+
+
+async def story_rows_among(
+    uow: UnitOfWork, run_id: str, story_ids: Collection[str]
+) -> list[EpicRunStoryRow]:
+    """The run's rows of the stories among ``story_ids``, in the run's order."""
+    if not story_ids:
+        return []
+    query = (
+        select(EpicRunStoryRow)
+        .where(EpicRunStoryRow.run_id == run_id, EpicRunStoryRow.story_id.in_(story_ids))
         .order_by(EpicRunStoryRow.position)
     )
     return list(await uow.session.scalars(query))

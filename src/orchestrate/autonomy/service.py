@@ -15,6 +15,7 @@ Every change needs ``write`` and is audited; the run's agents act for its starte
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from orchestrate.agents import service as agents
@@ -46,11 +47,13 @@ from orchestrate.stories import service as stories
 
 __all__ = [
     "EpicRun",
+    "EpicRunOutline",
     "EpicRunStatus",
     "EpicRunView",
     "StoryPhase",
     "StoryProgress",
     "get_epic_run",
+    "outline_epic_run",
     "pause_epic_run",
     "register_autonomy_jobs",
     "resume_epic_run",
@@ -67,7 +70,31 @@ class EpicRunView:
     epic: Epic
     stories: dict[str, Story]
     agent_states: dict[str, agents.AgentState]
-    """The state of every agent the run's stories name."""
+    """The state of every agent the run's active stories name."""
+
+
+@dataclass(frozen=True)
+class EpicRunOutline:
+    """A run for a page that shows a few of its stories: the run's own fields, the
+    phase of every story it drives, and the details of only some stories.
+
+    Reading each story's details is what makes ``get_epic_run`` slow for an epic of
+    thousands of stories; a page of 50 does not need them.
+    """
+
+    run: EpicRun
+    """The run without its stories' details: ``run.stories`` is empty."""
+    phases: dict[str, StoryPhase]
+    """Each story of the run (by id) with its phase, in the run's order."""
+    progress: dict[str, StoryProgress]
+    """The details of the stories asked for that the run drives, and of its active ones."""
+    agent_states: dict[str, agents.AgentState]
+    """The state of every agent the run's active stories name."""
+
+    @property
+    def active_story_id(self) -> str | None:
+        """The first story the run is working on, in the run's order."""
+        return next((story for story, phase in self.phases.items() if phase.is_active), None)
 
 
 async def start_epic_run(
@@ -140,8 +167,47 @@ async def get_epic_run(uow: UnitOfWork, epic_ref: str) -> EpicRunView:
                 epic=epic.id,
             )
         run = store.to_run(row, await store.story_rows(uow, row.id))
+    return EpicRunView(
+        run=run,
+        epic=epic,
+        stories={story.id: story for story in overview.stories},
+        agent_states=await _agent_states(uow, run.stories),
+    )
+
+
+async def outline_epic_run(
+    uow: UnitOfWork, epic_id: str, story_ids: Collection[str]
+) -> EpicRunOutline | None:
+    """The epic's active run, else its latest, with the details of the stories
+    ``story_ids`` only (and of the active ones); None if the epic never ran.
+
+    ``epic_id`` is the epic's id, not its BMAD key: the caller has read the epic
+    (``stories.epic_outline``), so this reads neither the epic nor its stories.
+    """
+    async with uow:
+        row = await store.latest_run_of_epic(uow, epic_id)
+        if row is None:
+            return None
+        phases = dict(await store.story_phases(uow, row.id))
+        wanted = {*story_ids, *(story for story, phase in phases.items() if phase.is_active)}
+        details = [
+            store.to_progress(item) for item in await store.story_rows_among(uow, row.id, wanted)
+        ]
+        run = store.to_run(row, [])
+    return EpicRunOutline(
+        run=run,
+        phases=phases,
+        progress={item.story_id: item for item in details},
+        agent_states=await _agent_states(uow, details),
+    )
+
+
+async def _agent_states(
+    uow: UnitOfWork, items: Iterable[StoryProgress]
+) -> dict[str, agents.AgentState]:
+    """The state of each agent the active ones of ``items`` name (a deleted one left out)."""
     states: dict[str, agents.AgentState] = {}
-    for item in run.stories:
+    for item in items:
         for agent_id in (item.developer_agent_id, item.reviewer_agent_id):
             if agent_id is not None and item.phase.is_active:
                 try:
@@ -149,12 +215,7 @@ async def get_epic_run(uow: UnitOfWork, epic_ref: str) -> EpicRunView:
                 except NotFound:
                     continue
                 states[agent_id] = found.state
-    return EpicRunView(
-        run=run,
-        epic=epic,
-        stories={story.id: story for story in overview.stories},
-        agent_states=states,
-    )
+    return states
 
 
 async def pause_epic_run(uow: UnitOfWork, epic_ref: str, actor: Actor) -> EpicRunView:

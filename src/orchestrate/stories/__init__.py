@@ -11,6 +11,7 @@ from orchestrate.stories.models import (
     AcceptanceCriterion,
     Epic,
     EpicChanges,
+    EpicOutline,
     EpicOverview,
     EpicStatus,
     ImportSummary,
@@ -18,6 +19,7 @@ from orchestrate.stories.models import (
     Story,
     StoryChanges,
     StoryDraft,
+    StoryOutline,
     StoryStatus,
 )
 
@@ -26,6 +28,7 @@ __all__ = [
     "AcceptanceCriterion",
     "Epic",
     "EpicChanges",
+    "EpicOutline",
     "EpicOverview",
     "EpicStatus",
     "ImportSummary",
@@ -33,5 +36,6 @@ __all__ = [
     "Story",
     "StoryChanges",
     "StoryDraft",
+    "StoryOutline",
     "StoryStatus",
 ]

@@ -25,6 +25,7 @@ from orchestrate.stories.models import (
     EpicStatus,
     Priority,
     Story,
+    StoryOutline,
     StoryStatus,
 )
 from orchestrate.stories.tables import EpicRow, StoryLabelRow, StoryRow
@@ -114,6 +115,33 @@ async def stories_of_epic(uow: UnitOfWork, epic_id: str) -> list[StoryRow]:
         .where(StoryRow.epic_id == epic_id)
         .order_by(StoryRow.created_at, StoryRow.id)
     )
+    return list(await uow.session.scalars(query))
+
+
+async def story_outlines(uow: UnitOfWork, epic_id: str) -> list[StoryOutline]:
+    """The outlines of an epic's stories, oldest first (the order of ``stories_of_epic``).
+
+    Three columns as plain rows, not whole ``StoryRow`` objects: for an epic of
+    thousands of stories the objects, not the query, were the cost.
+    """
+    query = (
+        select(StoryRow.id, StoryRow.status, StoryRow.depends_on)
+        .where(StoryRow.epic_id == epic_id)
+        .order_by(StoryRow.created_at, StoryRow.id)
+    )
+    return [
+        StoryOutline(story_id, StoryStatus(status), tuple(depends_on or ()))
+        for story_id, status, depends_on in await uow.session.execute(query)
+    ]
+
+
+async def stories_in_epic(
+    uow: UnitOfWork, epic_id: str, story_ids: Collection[str]
+) -> list[StoryRow]:
+    """The stories among ``story_ids`` that belong to the epic."""
+    if not story_ids:
+        return []
+    query = select(StoryRow).where(StoryRow.epic_id == epic_id, StoryRow.id.in_(story_ids))
     return list(await uow.session.scalars(query))
 
 

@@ -157,6 +157,25 @@ class EpicOverview:
 
 
 @dataclass(frozen=True)
+class StoryOutline:
+    """What ordering and counting an epic's stories needs of one: no text, no labels."""
+
+    id: str
+    status: StoryStatus
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EpicOutline:
+    """An epic with the outline of each of its stories, oldest first (as
+    ``EpicOverview``): enough to order and count them, for a reader that then reads in
+    full only the few stories it shows."""
+
+    epic: Epic
+    stories: tuple[StoryOutline, ...]
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     """What one BMAD import changed; ``unchanged`` items matched stored ones exactly."""
 

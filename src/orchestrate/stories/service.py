@@ -18,7 +18,7 @@ here because this module is the capability's API.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ from orchestrate.stories.models import (
     UNSET,
     Epic,
     EpicChanges,
+    EpicOutline,
     EpicOverview,
     EpicStatus,
     Priority,
@@ -103,9 +104,11 @@ __all__ = [
     "create_story",
     "delete_story",
     "dependency_order",
+    "epic_outline",
     "epic_overview",
     "epic_titles",
     "get_epic",
+    "get_epic_stories",
     "get_stories",
     "get_story",
     "import_bmad",
@@ -209,6 +212,32 @@ async def epic_overview(uow: UnitOfWork, ref: str) -> EpicOverview:
         for story in stories:
             counts[story.status] += 1
         return EpicOverview(epic=to_epic(row, counts), stories=stories)
+
+
+async def epic_outline(uow: UnitOfWork, ref: str) -> EpicOutline:
+    """An epic with the outline of every story of it (id, status, dependencies), oldest
+    first: what ordering and counting them needs, without reading each story whole.
+
+    For a page that shows a window of a large epic: it orders the outlines, then reads
+    the stories it shows with ``get_epic_stories``.
+    """
+    async with uow:
+        row = await epic_row(uow, ref)
+        outlines = await store.story_outlines(uow, row.id)
+        counts = Counter(story.status for story in outlines)
+        return EpicOutline(epic=to_epic(row, counts), stories=tuple(outlines))
+
+
+async def get_epic_stories(
+    uow: UnitOfWork, epic_id: str, story_ids: Iterable[str]
+) -> dict[str, Story]:
+    """The stories of the epic (by id, not BMAD key) among ``story_ids``, with their
+    labels, by id; an id that is not, or no longer, a story of the epic is left out."""
+    wanted = set(story_ids)
+    async with uow:
+        rows = await store.stories_in_epic(uow, epic_id, wanted)
+        labels = await labels_of(uow, [row.id for row in rows])
+        return {row.id: to_story(row, labels.get(row.id, ())) for row in rows}
 
 
 # --- stories -----------------------------------------------------------------------

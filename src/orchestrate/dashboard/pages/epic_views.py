@@ -1,20 +1,23 @@
 """What an epic's page shows: its progress by status, its stories in dependency order,
 and, beside each, where the epic's autonomous run has got with it.
 
-Built from what ``stories.epic_overview`` and ``autonomy.get_epic_run`` return, the
-same two reads ``orchestrate epic show`` and ``orchestrate epic status`` make; each line
-says what the CLI's "waiting for" column says (blocked because…, waiting for…, after…).
+Built from the same facts ``orchestrate epic show`` and ``orchestrate epic status``
+show, read lightly: the order comes from every story's outline
+(``stories.epic_outline``), the run's summary from every story's phase
+(``autonomy.outline_epic_run``), and only the stories on the page (with the stories
+they depend on, and the run's current one) are read whole. Each line says what the
+CLI's "waiting for" column says (blocked because…, waiting for…, after…).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from orchestrate.autonomy import service as autonomy
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.dashboard.pages.story_views import assigned_agent, pull_request_path
-from orchestrate.stories import Epic, Story, StoryStatus
+from orchestrate.stories import Epic, Story, StoryOutline, StoryStatus
 from orchestrate.stories import service as stories
 
 _Phase = autonomy.StoryPhase
@@ -76,50 +79,74 @@ class RunSummary:
         return self.run.status.is_active
 
 
-def ordered_stories(epic_stories: Sequence[Story]) -> tuple[list[Story], str]:
-    """The epic's stories in dependency order, and a warning when they cannot be (a
-    cycle that an import let in): then they stay in the epic's own order."""
-    by_id = {story.id: story for story in epic_stories}
+def ordered_stories(outlines: Sequence[StoryOutline]) -> tuple[list[str], str]:
+    """The ids of the epic's stories in dependency order, and a warning when they cannot
+    be (a cycle that an import let in): then they stay in the epic's own order."""
     try:
         order = stories.dependency_order(
-            [story.id for story in epic_stories],
-            {story.id: story.depends_on for story in epic_stories},
+            [story.id for story in outlines],
+            {story.id: story.depends_on for story in outlines},
         )
     except ValidationFailed as error:
-        return list(epic_stories), error.message
-    return [by_id[story_id] for story_id in order], ""
+        return [story.id for story in outlines], error.message
+    return order, ""
 
 
-def summary(view: autonomy.EpicRunView, epic_story_ids: set[str]) -> RunSummary:
-    run = view.run
-    active = next((item for item in run.stories if item.phase.is_active), None)
+def stories_to_read(
+    shown: Sequence[str], outlines: Sequence[StoryOutline], run: autonomy.EpicRunOutline | None
+) -> set[str]:
+    """The stories the page shows whole: its window, the stories those depend on and the
+    run's current story."""
+    by_id = {story.id: story for story in outlines}
+    wanted = set(shown)
+    for story_id in shown:
+        outline = by_id.get(story_id)
+        if outline is not None:
+            wanted.update(d for d in outline.depends_on if d in by_id)
+    current = run.active_story_id if run is not None else None
+    if current is not None:
+        wanted.add(current)
+    return wanted
+
+
+def summary(
+    run: autonomy.EpicRunOutline, epic_story_ids: Set[str], read: Mapping[str, Story]
+) -> RunSummary:
+    """``read``: the stories read whole, the run's current one among them."""
     phases: dict[str, int] = {}
-    for item in run.stories:
-        phases[item.phase.value] = phases.get(item.phase.value, 0) + 1
+    for phase in run.phases.values():
+        phases[phase.value] = phases.get(phase.value, 0) + 1
+    current = run.active_story_id
     return RunSummary(
-        run=run,
-        current=view.stories.get(active.story_id) if active else None,
+        run=run.run,
+        current=read.get(current) if current is not None else None,
         phases=[(phase.value, phases[phase.value]) for phase in _Phase if phase.value in phases],
-        stuck_minutes=int(run.stuck_after.total_seconds() // 60),
-        deleted=sum(1 for item in run.stories if item.story_id not in epic_story_ids),
+        stuck_minutes=int(run.run.stuck_after.total_seconds() // 60),
+        deleted=sum(1 for story_id in run.phases if story_id not in epic_story_ids),
     )
 
 
 def lines(
-    shown: Sequence[Story],
+    shown: Sequence[str],
     start: int,
-    every: Mapping[str, Story],
-    view: autonomy.EpicRunView | None,
+    read: Mapping[str, Story],
+    run: autonomy.EpicRunOutline | None,
 ) -> list[StoryLine]:
-    """The lines of ``shown`` (the page starting at index ``start`` of the order)."""
-    return [_line(start + offset + 1, story, every, view) for offset, story in enumerate(shown)]
+    """The lines of ``shown`` (the page starting at index ``start`` of the order);
+    ``read`` holds them and the stories they depend on. A story deleted since the order
+    was read has no line (the others keep their place)."""
+    return [
+        _line(start + offset + 1, read[story_id], read, run)
+        for offset, story_id in enumerate(shown)
+        if story_id in read
+    ]
 
 
 def _line(
-    position: int, story: Story, every: Mapping[str, Story], view: autonomy.EpicRunView | None
+    position: int, story: Story, read: Mapping[str, Story], run: autonomy.EpicRunOutline | None
 ) -> StoryLine:
-    depends_on = [every[d] for d in story.depends_on if d in every]
-    progress = view.run.progress_of(story.id) if view is not None else None
+    depends_on = [read[d] for d in story.depends_on if d in read]
+    progress = run.progress.get(story.id) if run is not None else None
     if progress is None:
         link = Link("Pull request", story.pr_url, is_external=True) if story.pr_url else None
         return StoryLine(
@@ -133,11 +160,11 @@ def _line(
             pull_request=link,
             note=story.blocked_reason,
         )
-    assert view is not None
+    assert run is not None
     agent_id = progress.developer_agent_id
     if progress.phase in (_Phase.REVIEWING, _Phase.AWAITING_MERGE):
         agent_id = progress.reviewer_agent_id or agent_id
-    state = view.agent_states.get(agent_id) if agent_id else None
+    state = run.agent_states.get(agent_id) if agent_id else None
     link = None
     if progress.pull_request_repository and progress.pull_request_number is not None:
         link = Link(

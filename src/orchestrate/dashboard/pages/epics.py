@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from orchestrate.auth.service import DashboardSession, Permission
 from orchestrate.autonomy import service as autonomy
-from orchestrate.core.errors import NotFound, ValidationFailed
+from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.identity import authorize
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
@@ -30,7 +30,7 @@ from orchestrate.dashboard.render import render
 from orchestrate.dashboard.routing import page_router
 from orchestrate.dashboard.session import SessionDep, WriterDep, can_write
 from orchestrate.repositories import service as repositories
-from orchestrate.stories import Epic, EpicStatus, Story
+from orchestrate.stories import Epic, EpicStatus
 from orchestrate.stories import service as stories
 from orchestrate.web.deps import RuntimeDep
 
@@ -152,22 +152,21 @@ async def _epic_page(
     run_error: str = "",
     status_code: int = 200,
 ) -> Response:
-    # A run's view holds the epic and all its stories: read them once, not twice.
-    view: autonomy.EpicRunView | None
-    try:
-        view = await autonomy.get_epic_run(_read(runtime), ref)
-        epic, every = view.epic, view.stories
-    except NotFound:  # never run, or no such epic (then the overview says so: a 404)
-        view = None
-        overview = await stories.epic_overview(_read(runtime), ref)
-        epic, every = overview.epic, {story.id: story for story in overview.stories}
-    ordered, order_warning = epic_views.ordered_stories(list(every.values()))
-    shown, next_cursor, start = window(ordered, lambda story: story.id, cursor, PAGE_SIZE)
-    summary = epic_views.summary(view, set(every)) if view is not None else None
+    # An epic may hold thousands of stories: order their outlines, then read whole only
+    # the page's window (and what it names), not every story and its run details.
+    outline = await stories.epic_outline(_read(runtime), ref)
+    epic = outline.epic
+    order, order_warning = epic_views.ordered_stories(outline.stories)
+    shown, next_cursor, start = window(order, lambda story_id: story_id, cursor, PAGE_SIZE)
+    run = await autonomy.outline_epic_run(_read(runtime), epic.id, shown)
+    wanted = epic_views.stories_to_read(shown, outline.stories, run)
+    read = await stories.get_epic_stories(_read(runtime), epic.id, wanted)
+    story_ids = [story.id for story in outline.stories]
+    summary = epic_views.summary(run, set(story_ids), read) if run is not None else None
     choices = []
     if can_write(session) and (summary is None or not summary.is_active):
         choices = await repositories.list_repositories(_read(runtime), runtime.settings)
-    agent_ids = sorted(view.agent_states) if view is not None else []
+    agent_ids = sorted(run.agent_states) if run is not None else []
     return render(
         request,
         "epics/detail.html",
@@ -175,21 +174,21 @@ async def _epic_page(
         status_code=status_code,
         epic=epic,
         progress=epic_views.Progress.of(epic),
-        lines=epic_views.lines(shown, start, every, view),
+        lines=epic_views.lines(shown, start, read, run),
         next_cursor=next_cursor,
         order_warning=order_warning,
         summary=summary,
         repositories=[repository.name for repository in choices],
         run_form=run_form or RunForm(repository=choices[0].name if len(choices) == 1 else ""),
         run_error=run_error,
-        live_tokens=" ".join(["epic_run.", epic.id, *_story_tokens(every), *agent_ids]),
+        live_tokens=" ".join(["epic_run.", epic.id, *_story_tokens(story_ids), *agent_ids]),
     )
 
 
-def _story_tokens(every: dict[str, Story]) -> list[str]:
+def _story_tokens(story_ids: list[str]) -> list[str]:
     """The epic's stories by id (and any new story), or, for an epic too large to list
     in an attribute, every story event."""
-    return [*every, "story.created"] if len(every) <= LIVE_SUBJECTS else ["story."]
+    return [*story_ids, "story.created"] if len(story_ids) <= LIVE_SUBJECTS else ["story."]
 
 
 @router.post("/ui/epics/{epic_id}/run")

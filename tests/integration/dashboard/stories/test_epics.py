@@ -8,6 +8,7 @@ import itertools
 import re
 
 import pytest
+from sqlalchemy import update
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor, Role
@@ -17,6 +18,7 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.dashboard.pages.epics import PAGE_SIZE
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import EpicStatus, StoryChanges, StoryStatus
+from orchestrate.stories.tables import StoryRow
 from tests.integration.dashboard.conftest import SignIn
 from tests.integration.delivery.conftest import Project, register
 from tests.integration.stories.support import make_story, row_counts
@@ -30,6 +32,21 @@ def story_rows(html: str) -> list[str]:
     """The titles of the stories table of an epic's page, in order."""
     table = html.split('id="stories-title"', 1)[1]
     return re.findall(r'<td><a href="/ui/stories/[^"]+">([^<]+)</a><br>', table)
+
+
+def story_row(html: str, story_id: str) -> str:
+    """The row of the stories table that shows the story."""
+    rows = html.split('id="stories-title"', 1)[1].split("<tr>")
+    return next(row for row in rows if f'<td><a href="/ui/stories/{story_id}">' in row)
+
+
+async def depend_behind_the_services_back(runtime: Runtime, story_id: str, on: str) -> None:
+    """A dependency the service would refuse (a cycle), as an import once let in."""
+    async with runtime.uow() as uow:
+        await uow.session.execute(
+            update(StoryRow).where(StoryRow.id == story_id).values(depends_on=[on])
+        )
+        await uow.commit()
 
 
 async def chain(runtime: Runtime, admin: Actor, *titles: str) -> tuple[str, list[str]]:
@@ -122,6 +139,84 @@ class TestEpicPage:
         assert f'<td class="num">{PAGE_SIZE + 1}</td>' in second.text
         gone = await browser.get(f"/ui/epics/{epic.id}?cursor=story_gone")
         assert gone.status_code == 422
+
+    async def test_the_order_holds_across_pages_and_a_line_names_dependencies_on_other_pages(
+        self, sign_in: SignIn, runtime: Runtime, admin: Actor
+    ) -> None:
+        epic = await stories.create_epic(runtime.uow(), "Big", admin)
+        ids = [
+            (await make_story(runtime, admin, f"Story {number:02d}", epic_id=epic.id)).id
+            for number in range(PAGE_SIZE + 5)
+        ]
+        for story, after in ((0, 54), (2, 53), (52, 1)):
+            await stories.update_story(
+                runtime.uow(), ids[story], StoryChanges(depends_on=(ids[after],)), admin
+            )
+        browser = await sign_in(Role.VIEWER)
+
+        first = await browser.get(f"/ui/epics/{epic.id}")
+        following = re.search(r'<a href="(\?cursor=[^"]+)" rel="next">', first.text)
+        assert following is not None
+        second = await browser.get(f"/ui/epics/{epic.id}{following.group(1)}")
+
+        # each story as early as its dependencies allow, else in the epic's order
+        expected = [1, *range(3, 52), 52, 53, 2, 54, 0]
+        assert story_rows(first.text) == [f"Story {n:02d}" for n in expected[:PAGE_SIZE]]
+        assert story_rows(second.text) == [f"Story {n:02d}" for n in expected[PAGE_SIZE:]]
+        assert following.group(1) == f"?cursor={ids[51]}"
+        assert '<td class="num">51</td>' in story_row(second.text, ids[52])
+        # Story 52 is on the second page, the story it depends on on the first
+        assert f'<a href="/ui/stories/{ids[1]}">Story 01</a>' in story_row(second.text, ids[52])
+        assert 'rel="next"' not in second.text
+        live = re.findall(r'data-live="([^"]+)"', second.text)
+        assert live == [" ".join(["epic_run.", epic.id, *ids, "story.created"])] * 2
+        assert 'role="alert"' not in first.text + second.text
+
+    async def test_stories_in_a_cycle_stay_in_the_epics_order_with_a_warning_on_every_page(
+        self, sign_in: SignIn, runtime: Runtime, admin: Actor
+    ) -> None:
+        epic = await stories.create_epic(runtime.uow(), "Tangled", admin)
+        ids = [
+            (await make_story(runtime, admin, f"Story {number:02d}", epic_id=epic.id)).id
+            for number in range(PAGE_SIZE + 1)
+        ]
+        await stories.update_story(
+            runtime.uow(), ids[20], StoryChanges(depends_on=(ids[30],)), admin
+        )
+        await depend_behind_the_services_back(runtime, ids[30], ids[20])  # as an old import
+        browser = await sign_in(Role.VIEWER)
+
+        first = await browser.get(f"/ui/epics/{epic.id}")
+        second = await browser.get(f"/ui/epics/{epic.id}?cursor={ids[PAGE_SIZE - 1]}")
+
+        assert story_rows(first.text) == [f"Story {n:02d}" for n in range(PAGE_SIZE)]
+        assert story_rows(second.text) == [f"Story {PAGE_SIZE:02d}"]
+        for page in (first, second):
+            assert page.status_code == 200
+            assert (
+                f"Stories depend on each other in a cycle: {ids[20]} → {ids[30]} → {ids[20]}; "
+                "the stories are shown in the epic's order." in page.text
+            )
+        assert f'<a href="/ui/stories/{ids[30]}">Story 30</a>' in story_row(first.text, ids[20])
+
+    async def test_a_dependency_no_longer_in_the_epic_is_left_out_without_a_warning(
+        self, sign_in: SignIn, runtime: Runtime, admin: Actor
+    ) -> None:
+        epic_id, (third, second, first) = await chain(runtime, admin, "Third", "Second", "First")
+        other = await stories.create_epic(runtime.uow(), "Elsewhere", admin)
+        await stories.update_story(runtime.uow(), first, StoryChanges(epic_id=other.id), admin)
+        await stories.delete_story(runtime.uow(), second, admin)
+        browser = await sign_in(Role.VIEWER)
+
+        page = await browser.get(f"/ui/epics/{epic_id}")
+
+        assert page.status_code == 200
+        assert story_rows(page.text) == ["Third"]
+        assert 'role="alert"' not in page.text
+        row = story_row(page.text, third)
+        assert f"/ui/stories/{second}" not in row
+        assert f"/ui/stories/{first}" not in row
+        assert "0 of 1 done" in page.text  # the progress counts the epic's one story
 
     async def test_an_epic_can_be_read_by_its_bmad_key_and_an_unknown_one_is_a_404(
         self, sign_in: SignIn, runtime: Runtime, admin: Actor
