@@ -22,7 +22,8 @@ from starlette.responses import RedirectResponse, Response
 
 from orchestrate.core.errors import OrchestrateError
 from orchestrate.dashboard.render import render
-from orchestrate.dashboard.session import SignInRequired, clear_session_cookie
+from orchestrate.dashboard.session import SignInRequired, clear_session_cookie, current_session
+from orchestrate.dashboard.shared import is_live_refresh, shared_renders
 from orchestrate.web.errors import status_for
 
 log = structlog.get_logger(__name__)
@@ -36,6 +37,12 @@ class PageRoute(APIRoute):
 
         async def handle(request: Request) -> Response:
             try:
+                if is_live_refresh(request):
+                    # Signed in first, on its own: only then may it get a shared page.
+                    session = await current_session(request, request.app.state.runtime)
+                    return await shared_renders(request).answer(
+                        request, session, lambda: handler(request)
+                    )
                 return await handler(request)
             except SignInRequired:
                 return sign_in_redirect(request)

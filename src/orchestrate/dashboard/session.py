@@ -46,7 +46,11 @@ def client_source(request: Request) -> str:
 
 
 async def current_session(request: Request, runtime: RuntimeDep) -> DashboardSession:
-    """The signed-in session of this request, or ``SignInRequired``."""
+    """The signed-in session of this request, or ``SignInRequired``; checked once per
+    request (a live refresh is checked before its page is rendered, see ``shared``)."""
+    checked: DashboardSession | None = getattr(request.state, "dashboard_session", None)
+    if checked is not None:
+        return checked
     secret = request.cookies.get(COOKIE)
     if not secret or len(secret) > 200:
         raise SignInRequired("Sign in with an API token to see the dashboard")

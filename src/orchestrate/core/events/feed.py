@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -38,6 +40,8 @@ SQLITE_POLL_SECONDS = 0.2
 # On PostgreSQL rows can be held back behind a transaction that writes no event (and so
 # sends no notification when it ends): readers look again this often while idle.
 POSTGRES_RECHECK_SECONDS = 0.5
+READ_TIMES_KEPT = 4096
+"""Recent events whose first reading time ``EventFeed.read_at`` remembers."""
 IDLE_SECONDS = 5.0
 
 
@@ -52,6 +56,15 @@ class EventFeed:
         self._closed = False
         # Reads of the log shared by readers at the same place (see ``_read``).
         self._reads: dict[_ReadKey, tuple[int, asyncio.Task[list[Event]]]] = {}
+        # When each recent event was first read here (time.monotonic()), by id.
+        self._read_at: OrderedDict[int, float] = OrderedDict()
+
+    def read_at(self, event_id: int) -> float | None:
+        """When this process first read event ``event_id`` from the log (``time.monotonic``),
+        if it did so recently: a transaction begun after that sees what the event's
+        transaction committed. (Ids alone cannot tell: on PostgreSQL they commit out of
+        order, so a higher id may be read before a lower one.)"""
+        return self._read_at.get(event_id)
 
     @property
     def generation(self) -> int:
@@ -129,7 +142,13 @@ class EventFeed:
 
     async def _read_now(self, after: int, only: EventFilter | None, limit: int) -> list[Event]:
         async with UnitOfWork(self._database, read_only=True) as uow:
-            return list(await read_events(uow.session, after=after, limit=limit, only=only))
+            events = list(await read_events(uow.session, after=after, limit=limit, only=only))
+        now = time.monotonic()
+        for event in events:
+            self._read_at.setdefault(event.id, now)
+        while len(self._read_at) > READ_TIMES_KEPT:
+            self._read_at.popitem(last=False)
+        return events
 
     def _start(self) -> None:
         if self._watcher is None and not self._closed:

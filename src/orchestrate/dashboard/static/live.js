@@ -47,6 +47,15 @@ function onEvent(data) {
   }
 }
 
+// A live refresh says which event the page last got: the server may then answer many
+// open pages asking at once with one render made since it read that event (shared.py).
+document.body.addEventListener("htmx:configRequest", (e) => {
+  const seen = document.body.dataset.lastEventId;
+  if (seen && e.detail.elt.hasAttribute("data-live")) {
+    e.detail.headers["X-Orchestrate-Seen"] = seen;
+  }
+});
+
 function showState(state) {
   const status = document.getElementById("live-status");
   if (!status) return;
