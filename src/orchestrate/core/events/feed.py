@@ -36,7 +36,10 @@ log = structlog.get_logger(__name__)
 
 _ReadKey = tuple[int, EventFilter | None, int]
 
-SQLITE_POLL_SECONDS = 0.2
+SQLITE_POLL_SECONDS = 0.05
+"""How often a process looks for events other processes committed to a SQLite log (one
+``max(id)`` on the primary key, some tens of microseconds): live pages wait half of it
+on average for news from a worker or the CLI."""
 # On PostgreSQL rows can be held back behind a transaction that writes no event (and so
 # sends no notification when it ends): readers look again this often while idle.
 POSTGRES_RECHECK_SECONDS = 0.5
