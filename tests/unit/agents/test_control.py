@@ -47,19 +47,26 @@ async def test_the_work_starts_before_tasks_that_were_ready_with_it(
     assert order == ["work started", "neighbour ran"]
 
 
-async def test_a_request_interrupts_the_work_and_leaves_the_task_uncancelled(
-    watcher: ControlWatcher,
-) -> None:
-    started = asyncio.Event()
+class Slow:
+    """Work that takes half a minute; ``started`` is set once it is under way."""
 
-    async def slow() -> str:
-        started.set()
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def run(self) -> str:
+        self.started.set()
         await asyncio.sleep(30)
         return "never"
 
+
+async def test_a_request_interrupts_the_work_and_leaves_the_task_uncancelled(
+    watcher: ControlWatcher,
+) -> None:
+    slow = Slow()
+
     async def agent() -> tuple[str, int]:
         try:
-            await watcher.interruptible(slow())
+            await watcher.interruptible(slow.run())
         except Interrupted as interrupted:
             task = asyncio.current_task()
             assert task is not None
@@ -68,20 +75,15 @@ async def test_a_request_interrupts_the_work_and_leaves_the_task_uncancelled(
         return "finished", 0
 
     running = asyncio.create_task(agent())
-    await started.wait()
+    await slow.started.wait()
     watcher.deliver(ControlRequest.PAUSE)
     assert await asyncio.wait_for(running, 5) == (ControlRequest.PAUSE.value, 0)
 
 
 async def test_a_cancellation_from_elsewhere_propagates(watcher: ControlWatcher) -> None:
-    started = asyncio.Event()
-
-    async def slow() -> None:
-        started.set()
-        await asyncio.sleep(30)
-
-    running = asyncio.create_task(watcher.interruptible(slow()))
-    await started.wait()
+    slow = Slow()
+    running = asyncio.create_task(watcher.interruptible(slow.run()))
+    await slow.started.wait()
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
@@ -90,14 +92,9 @@ async def test_a_cancellation_from_elsewhere_propagates(watcher: ControlWatcher)
 async def test_a_request_and_a_shutdown_together_end_in_the_shutdown(
     watcher: ControlWatcher,
 ) -> None:
-    started = asyncio.Event()
-
-    async def slow() -> None:
-        started.set()
-        await asyncio.sleep(30)
-
-    running = asyncio.create_task(watcher.interruptible(slow()))
-    await started.wait()
+    slow = Slow()
+    running = asyncio.create_task(watcher.interruptible(slow.run()))
+    await slow.started.wait()
     watcher.deliver(ControlRequest.CANCEL)
     running.cancel()  # the worker stops at the same moment: that wins
     with pytest.raises(asyncio.CancelledError):

@@ -72,17 +72,31 @@ async def started() -> None:
     await asyncio.sleep(0.01)  # let the calls made so far reach their wait
 
 
+async def side_by_side(
+    renders: SharedRenders,
+    pages: Pages,
+    first: tuple[DashboardSession, int],
+    second: tuple[DashboardSession, int],
+    meanwhile: Callable[[], object] = lambda: None,
+) -> tuple[Response, Response]:
+    """Two refreshes, (person, event seen) each, the second asking while the first's
+    render is under way (``meanwhile`` runs between them); then both renders finish."""
+    one = asyncio.create_task(renders.answer(refresh(first[1]), first[0], pages.render(first[0])))
+    await started()
+    meanwhile()
+    two = asyncio.create_task(
+        renders.answer(refresh(second[1]), second[0], pages.render(second[0]))
+    )
+    await started()
+    pages.release.set()
+    return await one, await two
+
+
 async def test_refreshes_that_saw_the_same_event_share_one_render() -> None:
     read = time.monotonic()
     renders, pages = SharedRenders(lambda _id: read), Pages()
     alice, bob = person("a"), person("b")
-    first = asyncio.create_task(renders.answer(refresh(), alice, pages.render(alice)))
-    await started()
-    second = asyncio.create_task(renders.answer(refresh(), bob, pages.render(bob)))
-    await started()
-    pages.release.set()
-
-    mine, theirs = await first, await second
+    mine, theirs = await side_by_side(renders, pages, (alice, 1), (bob, 1))
     assert pages.made == 1
     assert alice.csrf_token in text(mine)
     assert bob.csrf_token in text(theirs)
@@ -95,25 +109,17 @@ async def test_a_refresh_for_an_event_read_after_the_render_began_renders_again(
     read_times: dict[int, float] = {1: time.monotonic()}
     renders, pages = SharedRenders(read_times.get), Pages()
     alice, bob = person("a"), person("b")
-    first = asyncio.create_task(renders.answer(refresh(1), alice, pages.render(alice)))
-    await started()
-    read_times[2] = time.monotonic()  # news the running render may not show
-    second = asyncio.create_task(renders.answer(refresh(2), bob, pages.render(bob)))
-    await started()
-    pages.release.set()
-    await asyncio.gather(first, second)
+
+    def news() -> None:  # news the running render may not show
+        read_times[2] = time.monotonic()
+
+    await side_by_side(renders, pages, (alice, 1), (bob, 2), news)
     assert pages.made == 2
 
 
 async def test_an_event_this_process_never_read_is_not_trusted() -> None:
     renders, pages = SharedRenders(lambda _id: None), Pages()
-    alice, bob = person("a"), person("b")
-    first = asyncio.create_task(renders.answer(refresh(), alice, pages.render(alice)))
-    await started()
-    second = asyncio.create_task(renders.answer(refresh(), bob, pages.render(bob)))
-    await started()
-    pages.release.set()
-    await asyncio.gather(first, second)
+    await side_by_side(renders, pages, (person("a"), 1), (person("b"), 1))
     assert pages.made == 2
 
 
@@ -127,13 +133,7 @@ async def test_people_who_see_the_page_differently_get_their_own_render(
 ) -> None:
     read = time.monotonic()
     renders, pages = SharedRenders(lambda _id: read), Pages()
-    alice = person("a")
-    first = asyncio.create_task(renders.answer(refresh(), alice, pages.render(alice)))
-    await started()
-    second = asyncio.create_task(renders.answer(refresh(), other, pages.render(other)))
-    await started()
-    pages.release.set()
-    await asyncio.gather(first, second)
+    await side_by_side(renders, pages, (person("a"), 1), (other, 1))
     assert pages.made == 2
 
 
