@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orchestrate.auth.models import DashboardSession
+from orchestrate.auth.service import DashboardSession
 from orchestrate.core.identity import Role
 from orchestrate.dashboard.render import FLASH_COOKIE
 
