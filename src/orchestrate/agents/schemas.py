@@ -232,7 +232,7 @@ class AgentStatsTotalOut(BaseModel):
     success_rate: float | None = Field(
         description="completed / runs, rounded to 4 places; null without finished runs."
     )
-    median_turns: float | None
+    median_turns: float | None = Field(description="Rounded to 3 places, as durations.")
     p90_turns: float | None
     median_duration_seconds: float | None = Field(
         description="Wall time from start to finish; runs that never started are left out."
@@ -256,8 +256,8 @@ class AgentStatsTotalOut(BaseModel):
             "cancelled": stats.cancelled,
             "active": stats.active,
             "success_rate": None if rate is None else round(rate, 4),
-            "median_turns": stats.median_turns,
-            "p90_turns": stats.p90_turns,
+            "median_turns": None if stats.median_turns is None else round(stats.median_turns, 3),
+            "p90_turns": None if stats.p90_turns is None else round(stats.p90_turns, 3),
             "median_duration_seconds": seconds(stats.median_duration),
             "p90_duration_seconds": seconds(stats.p90_duration),
             "input_tokens": stats.input_tokens,
