@@ -25,6 +25,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -54,6 +55,7 @@ from orchestrate.agents.models import (
     check_transition,
     limits_from_json,
 )
+from orchestrate.agents.stats import COST_QUANTUM, FinishedSample, GroupTotals, StatsFilter
 from orchestrate.agents.story_sync import follow_story_when_committed, follows_story
 from orchestrate.agents.tables import AgentCallRow, AgentMessageRow, AgentRow, AgentToolCallRow
 from orchestrate.core.errors import NotFound
@@ -1119,3 +1121,73 @@ async def usage_since(uow: UnitOfWork, since: datetime) -> tuple[int, int, int, 
         )
     ).one()
     return int(row[0]), int(row[1]), int(row[2]), Decimal(str(row[3]))
+
+
+_FINISHED_STATES = tuple(state.value for state in AgentState if state.is_terminal)
+
+
+def _stats_conditions(stats_filter: StatsFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if stats_filter.since is not None:
+        conditions.append(AgentRow.created_at >= stats_filter.since)
+    if stats_filter.agent_type is not None:
+        conditions.append(AgentRow.type == stats_filter.agent_type)
+    if stats_filter.model is not None:
+        conditions.append(AgentRow.model == stats_filter.model)
+    return conditions
+
+
+async def stats_totals(uow: UnitOfWork, stats_filter: StatsFilter) -> list[GroupTotals]:
+    """Per (type, model) with a run in the filter: runs by final state, runs under way,
+    and the tokens and cost of the finished ones (one GROUP BY)."""
+    finished = AgentRow.state.in_(_FINISHED_STATES)
+
+    def count_where(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    def finished_sum(column: Any) -> ColumnElement[Any]:
+        return func.coalesce(func.sum(case((finished, column), else_=0)), 0)
+
+    statement = (
+        select(
+            AgentRow.type,
+            AgentRow.model,
+            count_where(AgentRow.state == AgentState.COMPLETED.value),
+            count_where(AgentRow.state == AgentState.FAILED.value),
+            count_where(AgentRow.state == AgentState.CANCELLED.value),
+            count_where(~finished),
+            finished_sum(AgentRow.input_tokens),
+            finished_sum(AgentRow.output_tokens),
+            finished_sum(AgentRow.cost_usd),
+        )
+        .where(*_stats_conditions(stats_filter))
+        .group_by(AgentRow.type, AgentRow.model)
+    )
+    return [
+        GroupTotals(
+            type=row[0],
+            model=row[1],
+            completed=int(row[2]),
+            failed=int(row[3]),
+            cancelled=int(row[4]),
+            active=int(row[5]),
+            input_tokens=int(row[6]),
+            output_tokens=int(row[7]),
+            # SQLite sums the column as a float: back to its six decimals, exactly.
+            cost_usd=Decimal(str(row[8])).quantize(COST_QUANTUM),
+        )
+        for row in await uow.session.execute(statement)
+    ]
+
+
+async def stats_samples(uow: UnitOfWork, stats_filter: StatsFilter) -> list[FinishedSample]:
+    """The turns and times of every finished run in the filter (for the percentiles)."""
+    statement = select(
+        AgentRow.type, AgentRow.model, AgentRow.turns, AgentRow.started_at, AgentRow.finished_at
+    ).where(AgentRow.state.in_(_FINISHED_STATES), *_stats_conditions(stats_filter))
+    return [
+        FinishedSample(
+            type=row[0], model=row[1], turns=row[2], started_at=row[3], finished_at=row[4]
+        )
+        for row in await uow.session.execute(statement)
+    ]

@@ -1,4 +1,9 @@
-"""HTTP routes of agents: start, list, inspect, steer, read transcripts."""
+"""HTTP routes of agents: start, list, inspect, steer, read transcripts; their analytics.
+
+``GET /api/monitoring/agents`` lives here, not in ``monitoring``: the agents capability
+owns the table it reads, and monitoring and agents sit on one layer (neither imports
+the other).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from orchestrate.agents.schemas import (
     AgentOut,
     AgentResumeIn,
     AgentStartIn,
+    AgentStatsOut,
     AgentTypeOut,
     MessageOut,
     MessagesOut,
@@ -23,6 +29,33 @@ from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import MAX_SEQUENCE, PageCursor, PageLimit, PageOut, ServerPath
 
 router = APIRouter(prefix="/agents", tags=["agents"])
+monitoring_router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+
+
+@monitoring_router.get("/agents", response_model=AgentStatsOut)
+async def agent_stats(
+    uow: UowDep,
+    _actor: ActorDep,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Only runs created since: a date (midnight UTC), a date and time "
+            "(UTC unless it has an offset) or a period back from now (30d, 12h, 2w). "
+            "Default: all runs kept.",
+            examples=["2026-12-01", "2026-12-01T09:30:00Z", "30d"],
+        ),
+    ] = None,
+    type: Annotated[str | None, Query(max_length=100, description="Only this type.")] = None,
+    model: Annotated[str | None, Query(max_length=200, description="Only this model.")] = None,
+) -> AgentStatsOut:
+    """Runs, success rate, turns, duration, tokens and cost per agent type and model.
+
+    ``runs`` counts finished runs (completed, failed, cancelled); a ``since`` that is no
+    date, time or period is a 422.
+    """
+    report = await service.agent_stats(uow, since=since, agent_type=type, model=model)
+    return AgentStatsOut.of(report)
 
 
 @router.get("/types", response_model=PageOut[AgentTypeOut])

@@ -15,7 +15,13 @@ from orchestrate.agents import service
 from orchestrate.agents.execution import run_agent_here
 from orchestrate.agents.models import AgentState
 from orchestrate.agents.rendering import agent_forest, describe_message, progress_line
-from orchestrate.agents.schemas import AgentOut, AgentTypeOut, MessageOut
+from orchestrate.agents.schemas import (
+    AgentOut,
+    AgentStatsOut,
+    AgentStatsTotalOut,
+    AgentTypeOut,
+    MessageOut,
+)
 from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.auth.service import Actor
 from orchestrate.cli.output import (
@@ -162,6 +168,87 @@ def list_agents(
             for a in agents
         ),
     )
+
+
+@agent_app.command("stats")
+def stats(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only runs created since: a date (2026-12-01, midnight UTC), a date and time "
+            "(UTC unless it has an offset) or a period back from now (30d, 12h, 2w). "
+            "Default: all runs kept."
+        ),
+    ] = None,
+    agent_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Runs, success rate, turns, duration, tokens and cost per agent type and model.
+
+    Runs counts finished runs (completed, failed, cancelled); success is completed / runs.
+    """
+    report = AgentStatsOut.of(
+        run_with_runtime(
+            lambda rt: service.agent_stats(
+                rt.uow(read_only=True), since=since, agent_type=agent_type, model=model
+            )
+        )
+    )
+    if json_output:
+        print_json(report)
+        return
+    window = f"since {report.since:%Y-%m-%d %H:%M} UTC" if report.since else "all time"
+    rows = [(g.type, g.model, *_stats_cells(g)) for g in report.items]
+    if rows:
+        rows.append(("all", "", *_stats_cells(report.total)))
+    title = f"Agent runs, {window} (turns, time: median / p90)"
+    print_table(_STATS_COLUMNS, rows, title=title)
+
+
+_STATS_COLUMNS = [
+    *("type", "model", "runs", "success", "failed", "cancel", "active"),
+    *("turns", "time", "tokens in / out", "cost $", "mean $"),
+]
+
+
+def _stats_cells(figures: AgentStatsTotalOut) -> tuple[object, ...]:
+    """One row's figures; runs and success imply "completed" (the JSON has it)."""
+    rate = figures.success_rate
+    return (
+        figures.runs,
+        None if rate is None else f"{rate:.0%}",
+        figures.failed,
+        figures.cancelled,
+        figures.active,
+        _pair(_number(figures.median_turns), _number(figures.p90_turns)),
+        _pair(_duration(figures.median_duration_seconds), _duration(figures.p90_duration_seconds)),
+        f"{figures.input_tokens:,} / {figures.output_tokens:,}",
+        f"{figures.total_cost_usd:.4f}",
+        None if figures.mean_cost_usd is None else f"{figures.mean_cost_usd:.4f}",
+    )
+
+
+def _pair(median: str | None, p90: str | None) -> str | None:
+    return None if median is None else f"{median} / {p90}"
+
+
+def _number(value: float | None) -> str | None:
+    return None if value is None else f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def _duration(seconds: float | None) -> str | None:
+    """``42s``, ``3m 05s``, ``2h 07m``: as precise as a glance at a table needs."""
+    if seconds is None:
+        return None
+    whole = round(seconds)
+    if whole < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
 
 
 @agent_app.command("show")

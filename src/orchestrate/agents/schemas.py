@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrate.agents.models import MAX_DENIAL_REASON, AgentDefinition, AgentRun, AgentState
+from orchestrate.agents.stats import AgentStats, AgentStatsReport
 from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.llm.service import ContentBlock, Message
 from orchestrate.web.schemas import ServerPath
@@ -218,3 +219,84 @@ class MessageOut(BaseModel):
 class MessagesOut(BaseModel):
     items: list[MessageOut]
     next_after: int = Field(description="Pass as ?after= to get only newer messages.")
+
+
+class AgentStatsTotalOut(BaseModel):
+    """Figures of a set of runs; ``docs/agents.md`` (Performance) defines each."""
+
+    runs: int = Field(description="Finished runs: completed + failed + cancelled.")
+    completed: int
+    failed: int = Field(description="Failed runs, those the agent ended as 'blocked' included.")
+    cancelled: int
+    active: int = Field(description="Runs not finished yet; counted in no other figure.")
+    success_rate: float | None = Field(
+        description="completed / runs, rounded to 4 places; null without finished runs."
+    )
+    median_turns: float | None = Field(description="Rounded to 3 places, as durations.")
+    p90_turns: float | None
+    median_duration_seconds: float | None = Field(
+        description="Wall time from start to finish; runs that never started are left out."
+    )
+    p90_duration_seconds: float | None
+    input_tokens: int
+    output_tokens: int
+    total_cost_usd: Decimal = Field(description="An exact decimal string, six places.")
+    mean_cost_usd: Decimal | None = Field(description="total_cost_usd / runs, six places.")
+
+    @classmethod
+    def figures_of(cls, stats: AgentStats) -> dict[str, Any]:
+        def seconds(duration: timedelta | None) -> float | None:
+            return None if duration is None else round(duration.total_seconds(), 3)
+
+        rate = stats.success_rate
+        return {
+            "runs": stats.runs,
+            "completed": stats.completed,
+            "failed": stats.failed,
+            "cancelled": stats.cancelled,
+            "active": stats.active,
+            "success_rate": None if rate is None else round(rate, 4),
+            "median_turns": None if stats.median_turns is None else round(stats.median_turns, 3),
+            "p90_turns": None if stats.p90_turns is None else round(stats.p90_turns, 3),
+            "median_duration_seconds": seconds(stats.median_duration),
+            "p90_duration_seconds": seconds(stats.p90_duration),
+            "input_tokens": stats.input_tokens,
+            "output_tokens": stats.output_tokens,
+            "total_cost_usd": stats.total_cost_usd,
+            "mean_cost_usd": stats.mean_cost_usd,
+        }
+
+
+class AgentStatsGroupOut(AgentStatsTotalOut):
+    """The figures of one agent type on one model."""
+
+    type: str
+    model: str
+
+
+class AgentStatsOut(BaseModel):
+    """``GET /api/monitoring/agents`` and ``orchestrate agent stats --json``."""
+
+    since: datetime | None = Field(description="Runs created at or after this (UTC); null: all.")
+    type: str | None = Field(description="The type asked for, or null for all.")
+    model: str | None = Field(description="The model asked for, or null for all.")
+    items: list[AgentStatsGroupOut] = Field(description="One per agent type and model.")
+    total: AgentStatsTotalOut = Field(description="All the listed runs together.")
+
+    @classmethod
+    def of(cls, report: AgentStatsReport) -> AgentStatsOut:
+        items = [
+            AgentStatsGroupOut(
+                type=group.type or "",
+                model=group.model or "",
+                **AgentStatsTotalOut.figures_of(group),
+            )
+            for group in report.groups
+        ]
+        return cls(
+            since=report.filter.since,
+            type=report.filter.agent_type,
+            model=report.filter.model,
+            items=items,
+            total=AgentStatsTotalOut(**AgentStatsTotalOut.figures_of(report.total)),
+        )

@@ -46,6 +46,13 @@ from orchestrate.agents.queueing import (
     run_job_of,
 )
 from orchestrate.agents.sessions import child_session
+from orchestrate.agents.stats import (
+    AgentStats,
+    AgentStatsReport,
+    StatsFilter,
+    parse_since,
+    summarise,
+)
 from orchestrate.agents.steering import approve, cancel, deny, pause, resume
 from orchestrate.agents.stuck import MIN_REPEATS
 from orchestrate.agents.tables import AgentRow
@@ -71,12 +78,15 @@ __all__ = [
     "AgentOutcome",
     "AgentRun",
     "AgentState",
+    "AgentStats",
+    "AgentStatsReport",
     "OnFinished",
     "SpawnRequest",
     "StartAgent",
     "ToolCallRecord",
     "ToolCallStatus",
     "TranscriptWindow",
+    "agent_stats",
     "agent_types",
     "agent_types_page",
     "approve",
@@ -520,6 +530,27 @@ async def usage_since(uow: UnitOfWork, since: datetime) -> Usage:
     async with uow:
         runs, input_tokens, output_tokens, cost = await store.usage_since(uow, since)
     return Usage(runs=runs, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost)
+
+
+async def agent_stats(
+    uow: UnitOfWork,
+    *,
+    since: str | None = None,
+    agent_type: str | None = None,
+    model: str | None = None,
+) -> AgentStatsReport:
+    """Runs, outcomes, turns, duration, tokens and cost per agent type and model
+    (definitions in ``stats.py``); ``since`` as ``parse_since`` reads it, else all time.
+
+    Raises ``ValidationFailed`` for a ``since`` that is no date, time or period.
+    """
+    stats_filter = StatsFilter(
+        since=parse_since(since, uow.clock.now()), agent_type=agent_type, model=model
+    )
+    async with uow:
+        totals = await store.stats_totals(uow, stats_filter)
+        samples = await store.stats_samples(uow, stats_filter)
+    return summarise(stats_filter, totals, samples)
 
 
 async def descendants(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[AgentRun]:

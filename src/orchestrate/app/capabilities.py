@@ -139,7 +139,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         commands=(
             _command("agent", "orchestrate.agents.cli:agent_app", "Run and steer AI agents."),
         ),
-        routers=("orchestrate.agents.api:router",),
+        routers=("orchestrate.agents.api:router", "orchestrate.agents.api:monitoring_router"),
         jobs=("orchestrate.agents.execution:register_agent_jobs",),
         retention=("orchestrate.agents.retention:retention",),
     ),
