@@ -43,6 +43,16 @@ def is_gone(seconds: str) -> bool:
     return not sleeping_processes(seconds)
 
 
+async def wait_until_sleeping(seconds: str) -> None:
+    """Until the ``sleep`` is running: ``$!`` is written before the forked shell has
+    exec'd it, so right after ``child.pid`` appears it may not be a ``sleep`` yet."""
+    for _ in range(500):
+        if not is_gone(seconds):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"sleep {seconds} never ran")
+
+
 async def wait_for_file(path: Path) -> str:
     for _ in range(200):
         if path.exists() and path.read_text().strip():
@@ -222,7 +232,7 @@ class TestStoppedCommands:
     ) -> None:
         task = asyncio.create_task(call(Bash(), context, command=sleeping_child("3600.104")))
         await wait_for_file(workspace / "child.pid")
-        assert not is_gone("3600.104")
+        await wait_until_sleeping("3600.104")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(task, HANG_GUARD)
