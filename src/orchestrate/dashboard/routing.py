@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from orchestrate.core.errors import OrchestrateError
+from orchestrate.dashboard.parts import only_the_part, part_asked
 from orchestrate.dashboard.render import render
 from orchestrate.dashboard.session import SignInRequired, clear_session_cookie, current_session
 from orchestrate.dashboard.shared import is_live_refresh, shared_renders
@@ -40,9 +41,11 @@ class PageRoute(APIRoute):
                 if is_live_refresh(request):
                     # Signed in first, on its own: only then may it get a shared page.
                     session = await current_session(request, request.app.state.runtime)
-                    return await shared_renders(request).answer(
+                    page = await shared_renders(request).answer(
                         request, session, lambda: handler(request)
                     )
+                    part = part_asked(request)
+                    return only_the_part(page, part) if part else page
                 return await handler(request)
             except SignInRequired:
                 return sign_in_redirect(request)

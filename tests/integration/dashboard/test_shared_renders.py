@@ -77,3 +77,25 @@ async def test_a_live_refresh_after_signing_out_is_sent_to_sign_in(
     finally:
         await alice.aclose()
         await bob.aclose()
+
+
+async def test_a_live_refresh_gets_only_the_part_it_swaps(
+    runtime: Runtime, tokens: dict[Role, str]
+) -> None:
+    app = app_on(runtime)
+    http, _ = await _signed_in(app, tokens[Role.VIEWER])
+    seen = await _news(runtime)
+    try:
+        live = {"HX-Request": "true", SEEN_HEADER: str(seen), "HX-Target": "agents-table"}
+        part = await http.get("/ui/agents", headers=live)
+        assert part.status_code == 200
+        assert part.text.startswith('<section id="agents-table"')
+        assert part.text.endswith("</section>")
+        assert "site-nav" not in part.text  # not the page around it
+        whole = await http.get("/ui/agents")  # a page loaded normally is whole
+        assert whole.text.startswith("<!doctype html>")
+        assert part.text in whole.text
+        unknown = await http.get("/ui/agents", headers={**live, "HX-Target": "no-such-part"})
+        assert unknown.text.startswith("<!doctype html>")
+    finally:
+        await http.aclose()
