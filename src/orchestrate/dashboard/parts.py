@@ -56,9 +56,14 @@ def only_the_part(response: Response, part_id: str) -> Response:
     part = live_part(bytes(response.body), part_id)
     if part is None:
         return response
-    cut = Response(content=part, status_code=200)
-    cut.raw_headers = [
-        *((name, value) for name, value in response.raw_headers if name != b"content-length"),
-        (b"content-length", str(len(part)).encode()),
+    return with_body(200, response.raw_headers, part)
+
+
+def with_body(status_code: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Response:
+    """A response with ``headers`` (their ``content-length`` replaced) and ``body``."""
+    response = Response(content=body, status_code=status_code)
+    response.raw_headers = [
+        *((name, value) for name, value in headers if name != b"content-length"),
+        (b"content-length", str(len(body)).encode()),
     ]
-    return cut
+    return response

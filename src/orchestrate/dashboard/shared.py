@@ -28,6 +28,7 @@ from starlette.responses import Response
 
 from orchestrate.auth.service import DashboardSession
 from orchestrate.core.identity import Role
+from orchestrate.dashboard.parts import with_body
 from orchestrate.dashboard.render import FLASH_COOKIE
 
 SEEN_HEADER = "X-Orchestrate-Seen"
@@ -151,18 +152,14 @@ def _shareable(response: Response, session: DashboardSession) -> _Page | None:
     a cookie being set: those are this request's own)."""
     if response.status_code != 200 or not hasattr(response, "body") or not session.csrf_token:
         return None
-    headers = [(name, value) for name, value in response.raw_headers if name != b"content-length"]
-    if any(name == b"set-cookie" for name, _ in headers):
+    if any(name == b"set-cookie" for name, _ in response.raw_headers):
         return None
-    return _Page(response.status_code, headers, bytes(response.body), session.csrf_token)
+    return _Page(
+        response.status_code, list(response.raw_headers), bytes(response.body), session.csrf_token
+    )
 
 
 def _for(page: _Page, session: DashboardSession) -> Response:
     """The shared page as ``session``'s own: its CSRF token in the forms."""
     body = page.body.replace(page.csrf_token.encode(), session.csrf_token.encode())
-    response = Response(content=body, status_code=page.status_code)
-    response.raw_headers = [
-        *page.headers,
-        (b"content-length", str(len(body)).encode()),
-    ]
-    return response
+    return with_body(page.status_code, page.headers, body)
