@@ -9,6 +9,7 @@ expired and whose job was taken over can no longer record anything for it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -196,37 +197,19 @@ async def claim_due_jobs(
 
     ``only`` restricts the claim to these job ids (to run one specific job inline).
     """
-    conditions = [
-        jobs.c.status == JobStatus.QUEUED.value,
-        jobs.c.kind.in_(list(kinds)),
-        jobs.c.run_at <= now,
-    ]
+    parameters: dict[str, Any] = {
+        "b_kinds": list(kinds),
+        "b_now": now,
+        "b_limit": limit,
+        "b_owner": owner,
+        "b_expires": now + lease,
+    }
     if only is not None:
-        conditions.append(jobs.c.id.in_(list(only)))
-    due = (
-        select(jobs.c.id)
-        .where(*conditions)
-        .order_by(jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    statement = (
-        update(jobs)
-        .where(jobs.c.id.in_(due))
-        .values(
-            status=JobStatus.RUNNING.value,
-            lease_owner=owner,
-            lease_expires_at=now + lease,
-            attempts=jobs.c.attempts + 1,
-            started_at=func.coalesce(jobs.c.started_at, now),
-            updated_at=now,
-        )
-        .returning(*_CLAIMED_COLUMNS)
-    )
+        parameters["b_only"] = list(only)
+    statement = _claim_statement(filtered=only is not None)
     # RETURNING gives no order; start them in the order they were chosen.
     rows = sorted(
-        (await session.execute(statement)).all(),
+        (await session.execute(statement, parameters)).all(),
         key=lambda row: (-row.priority, row.run_at, row.id),
     )
     return [(_to_job(row), row.run_at) for row in rows]
@@ -254,13 +237,60 @@ async def next_due_at(
     An idle runner sleeps until then instead of polling blindly, so a job queued for a
     moment (a schedule's tick, a retry's backoff) starts at that moment.
     """
-    query = select(func.min(jobs.c.run_at)).where(
-        jobs.c.status == JobStatus.QUEUED.value, jobs.c.kind.in_(list(kinds))
-    )
+    parameters: dict[str, Any] = {"b_kinds": list(kinds)}
     if only is not None:
-        query = query.where(jobs.c.id.in_(list(only)))
-    due: datetime | None = await session.scalar(query)
+        parameters["b_only"] = list(only)
+    due: datetime | None = await session.scalar(
+        _next_due_statement(filtered=only is not None), parameters
+    )
     return due
+
+
+@functools.cache
+def _claim_statement(*, filtered: bool) -> Any:
+    """The claim's ``UPDATE … RETURNING``, built once: a runner claims on every turn, and
+    building the statement cost more CPU than the database spent running it."""
+    conditions = [
+        jobs.c.status == JobStatus.QUEUED.value,
+        jobs.c.kind.in_(bindparam("b_kinds", expanding=True)),
+        jobs.c.run_at <= bindparam("b_now"),
+    ]
+    if filtered:
+        conditions.append(jobs.c.id.in_(bindparam("b_only", expanding=True)))
+    due = (
+        select(jobs.c.id)
+        .where(*conditions)
+        .order_by(jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
+        .limit(bindparam("b_limit"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    now: Any = bindparam("b_now")
+    return (
+        update(jobs)
+        .where(jobs.c.id.in_(due))
+        .values(
+            status=JobStatus.RUNNING.value,
+            lease_owner=bindparam("b_owner"),
+            lease_expires_at=bindparam("b_expires"),
+            attempts=jobs.c.attempts + 1,
+            started_at=func.coalesce(jobs.c.started_at, now),
+            updated_at=now,
+        )
+        .returning(*_CLAIMED_COLUMNS)
+    )
+
+
+@functools.cache
+def _next_due_statement(*, filtered: bool) -> Any:
+    """``next_due_at``'s query, built once (see ``_claim_statement``)."""
+    conditions = [
+        jobs.c.status == JobStatus.QUEUED.value,
+        jobs.c.kind.in_(bindparam("b_kinds", expanding=True)),
+    ]
+    if filtered:
+        conditions.append(jobs.c.id.in_(bindparam("b_only", expanding=True)))
+    return select(func.min(jobs.c.run_at)).where(*conditions)
 
 
 def _to_job(row: Row[Any]) -> Job:
