@@ -206,10 +206,18 @@ CAPABILITIES: tuple[Capability, ...] = (
             _command(
                 "job", "orchestrate.monitoring.cli:job_app", "Inspect and steer background jobs."
             ),
+            _command(
+                "notify",
+                "orchestrate.monitoring.channels.cli:notify_app",
+                "Notification channels (email, Slack, PagerDuty, webhook): add, test, see what "
+                "was sent.",
+            ),
         ),
-        routers=("orchestrate.monitoring.api:router",),
+        routers=("orchestrate.monitoring.api:router", "orchestrate.monitoring.channels.api:router"),
         public_routers=("orchestrate.monitoring.api:public_router",),
         web_setup=("orchestrate.monitoring.api:install",),
+        jobs=("orchestrate.monitoring.channels.service:register_notification_jobs",),
+        retention=("orchestrate.monitoring.channels.retention:retention",),
     ),
     Capability(
         "triggers",
