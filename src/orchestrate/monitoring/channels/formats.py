@@ -119,16 +119,22 @@ def slack_body(notification: Notification) -> dict[str, Any]:
 
 def _slack_alert(alert: AlertPayload) -> str:
     icon = ":red_circle:" if alert.status == FIRING else ":large_green_circle:"
-    lines = [f"{icon} *{alert.name}* ({alert.status})"]
+    lines = [f"{icon} *{_slack_text(alert.name)}* ({alert.status})"]
     for key in ("summary", "description"):
         if alert.annotations.get(key):
-            lines.append(alert.annotations[key])
+            lines.append(_slack_text(alert.annotations[key]))
     if alert.annotations.get("runbook_url"):
-        lines.append(f"<{alert.annotations['runbook_url']}|Runbook>")
+        url = alert.annotations["runbook_url"].replace("|", "%7C").replace(">", "%3E")
+        lines.append(f"<{url}|Runbook>")
     labels = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "alertname")
     if labels:
-        lines.append(f"`{labels}`")
+        lines.append(f"`{_slack_text(labels)}`")
     return "\n".join(lines)
+
+
+def _slack_text(text: str) -> str:
+    """Slack's mrkdwn escaping: a label cannot become a link or an ``<!channel>`` ping."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --- PagerDuty ------------------------------------------------------------------------
