@@ -126,8 +126,8 @@ async def job_of(runtime: Runtime, notification_id: str) -> JobInfo:
 
 async def log_of(runtime: Runtime, channel: str | None = None) -> list[LogEntry]:
     """The notification log, oldest first."""
-    entries = await service.notification_log(runtime.uow(read_only=True), channel=channel)
-    return entries[::-1]
+    page = await service.notification_log(runtime.uow(read_only=True), channel=channel, limit=500)
+    return page.items[::-1]
 
 
 # --- SMTP -----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ async def test_an_admin_adds_a_webhook_and_gets_its_signing_key_once(
     assert len(body["signing_key"]) == 64
     listed = await api.get("/api/monitoring/channels", headers=bearer(tokens[Role.VIEWER]))
     assert listed.status_code == 200
-    assert [c["name"] for c in listed.json()] == ["ops-hook"]
+    assert [c["name"] for c in listed.json()["items"]] == ["ops-hook"]
     assert body["signing_key"] not in listed.text
 
 
@@ -56,7 +56,7 @@ async def test_a_viewer_and_an_operator_may_not_add_remove_or_test(
         test = await api.post("/api/monitoring/channels/ops-hook/test", headers=headers)
         assert (add.status_code, remove.status_code, test.status_code) == (403, 403, 403)
     listed = await api.get("/api/monitoring/channels", headers=bearer(tokens[Role.ADMIN]))
-    assert [c["name"] for c in listed.json()] == ["ops-hook"]
+    assert [c["name"] for c in listed.json()["items"]] == ["ops-hook"]
 
 
 async def test_reading_needs_a_token(api: httpx.AsyncClient) -> None:
@@ -84,7 +84,8 @@ async def test_bad_input_is_a_422_problem_and_stores_nothing(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert detail in response.json()["detail"]
-    assert (await api.get("/api/monitoring/channels", headers=admin)).json() == []
+    listed = await api.get("/api/monitoring/channels", headers=admin)
+    assert listed.json() == {"items": [], "next_cursor": None}
     assert await secret_store.list_secret_names(runtime.uow(read_only=True)) == set()
 
 
@@ -124,7 +125,7 @@ async def test_a_test_is_signed_sent_and_logged(
         params={"channel": "ops-hook"},
         headers=bearer(tokens[Role.VIEWER]),
     )
-    assert [(e["outcome"], e["attempt"]) for e in log.json()] == [("sent", 1)]
+    assert [(e["outcome"], e["attempt"]) for e in log.json()["items"]] == [("sent", 1)]
 
 
 async def test_a_failed_test_is_a_502_with_the_reason(
@@ -148,3 +149,33 @@ async def test_removing_is_a_204_then_a_404(api: httpx.AsyncClient, tokens: Toke
     second = await api.delete("/api/monitoring/channels/ops-hook", headers=admin)
 
     assert (first.status_code, second.status_code) == (204, 404)
+
+
+async def test_channels_and_the_log_come_in_pages(
+    api: httpx.AsyncClient, tokens: Tokens, receiver: FakeWebhookReceiver
+) -> None:
+    admin = bearer(tokens[Role.ADMIN])
+    for name in ("c-one", "a-one", "b-one"):
+        await api.post(
+            "/api/monitoring/channels",
+            json={**HOOK, "name": name, "url": receiver.url},
+            headers=admin,
+        )
+        await api.post(f"/api/monitoring/channels/{name}/test", headers=admin)
+
+    first = (await api.get("/api/monitoring/channels", params={"limit": 2}, headers=admin)).json()
+    rest = await api.get(
+        "/api/monitoring/channels", params={"cursor": first["next_cursor"]}, headers=admin
+    )
+    log = await api.get("/api/monitoring/notifications", params={"limit": 2}, headers=admin)
+    older = await api.get(
+        "/api/monitoring/notifications",
+        params={"cursor": log.json()["next_cursor"]},
+        headers=admin,
+    )
+
+    assert [c["name"] for c in first["items"]] == ["a-one", "b-one"]
+    assert [c["name"] for c in rest.json()["items"]] == ["c-one"]
+    assert [e["channel"] for e in log.json()["items"]] == ["b-one", "a-one"]
+    assert [e["channel"] for e in older.json()["items"]] == ["c-one"]
+    assert older.json()["next_cursor"] is None

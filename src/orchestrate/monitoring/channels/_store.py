@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Table, delete, insert, select
 
+from orchestrate.core.pagination import IdCursor, Page, by_key, page_by_key
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.monitoring.channels.models import Channel, ChannelType, LogEntry, Outcome
 from orchestrate.monitoring.channels.tables import NotificationChannelRow, NotificationLogRow
@@ -28,6 +29,12 @@ async def list_channels(uow: UnitOfWork) -> list[Channel]:
         select(NotificationChannelRow).order_by(NotificationChannelRow.name)
     )
     return [_channel(row) for row in rows]
+
+
+async def channels_page(uow: UnitOfWork, limit: int, cursor: str | None) -> Page[Channel]:
+    query = by_key(select(NotificationChannelRow), NotificationChannelRow.name, limit, cursor)
+    rows = list(await uow.session.scalars(query))
+    return page_by_key([_channel(row) for row in rows], lambda channel: channel.name, limit)
 
 
 async def insert_channel(
@@ -123,12 +130,17 @@ async def has_notified_firing(uow: UnitOfWork, channel: str, group_key: str) -> 
     return found is not None
 
 
-async def log_entries(uow: UnitOfWork, *, channel: str | None, limit: int) -> list[LogEntry]:
-    query = select(_log).order_by(_log.c.id.desc()).limit(limit)
+async def log_page(
+    uow: UnitOfWork, *, channel: str | None, limit: int, cursor: str | None
+) -> Page[LogEntry]:
+    """Newest first, by id."""
+    query = select(_log).order_by(_log.c.id.desc()).limit(limit + 1)
     if channel is not None:
         query = query.where(_log.c.channel == channel)
-    rows = (await uow.session.execute(query)).mappings()
-    return [
+    if cursor:
+        query = query.where(_log.c.id < IdCursor.decode(cursor).id)
+    rows = list((await uow.session.execute(query)).mappings())
+    entries = [
         LogEntry(
             id=row["id"],
             channel=row["channel"],
@@ -140,5 +152,7 @@ async def log_entries(uow: UnitOfWork, *, channel: str | None, limit: int) -> li
             outcome=Outcome(row["outcome"]),
             error=row["error"],
         )
-        for row in rows
+        for row in rows[:limit]
     ]
+    more = len(rows) > limit and bool(entries)
+    return Page(entries, IdCursor(entries[-1].id).encode() if more else None)

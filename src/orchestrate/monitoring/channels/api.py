@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
 from orchestrate.monitoring.channels import service
 from orchestrate.monitoring.channels.schemas import (
     ChannelAddedOut,
@@ -15,14 +16,18 @@ from orchestrate.monitoring.channels.schemas import (
     TestSentOut,
 )
 from orchestrate.web.deps import ActorDep, AdminDep, RuntimeDep, UowDep
+from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 
 
-@router.get("/channels", response_model=list[ChannelOut])
-async def list_channels(uow: UowDep, _actor: ActorDep) -> list[ChannelOut]:
-    """Every notification channel, by name, with the names (never values) of its secrets."""
-    return [ChannelOut.of(channel) for channel in await service.list_channels(uow)]
+@router.get("/channels", response_model=PageOut[ChannelOut])
+async def list_channels(
+    uow: UowDep, _actor: ActorDep, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None
+) -> PageOut[ChannelOut]:
+    """The notification channels, by name, with the names (never values) of their secrets."""
+    page = await service.channels_page(uow, limit=limit, cursor=cursor)
+    return PageOut(items=[ChannelOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/channels", response_model=ChannelAddedOut, status_code=status.HTTP_201_CREATED)
@@ -53,13 +58,14 @@ async def test_channel(name: str, uow: UowDep, admin: AdminDep, runtime: Runtime
     )
 
 
-@router.get("/notifications", response_model=list[LogEntryOut])
+@router.get("/notifications", response_model=PageOut[LogEntryOut])
 async def notification_log(
     uow: UowDep,
     _actor: ActorDep,
     channel: Annotated[str | None, Query(max_length=63)] = None,
-    limit: Annotated[int, Query(ge=1, le=service.LOG_LIMIT_MAX)] = 50,
-) -> list[LogEntryOut]:
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> PageOut[LogEntryOut]:
     """The notification log, newest first: every attempt at a send and every skip."""
-    entries = await service.notification_log(uow, channel=channel, limit=limit)
-    return [LogEntryOut.of(entry) for entry in entries]
+    page = await service.notification_log(uow, channel=channel, limit=limit, cursor=cursor)
+    return PageOut(items=[LogEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor)

@@ -141,7 +141,7 @@ def test_channel(name: NameArgument) -> None:
 @notify_app.command("log")
 def notification_log(
     channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=service.LOG_LIMIT_MAX)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     json_output: JsonOption = False,
 ) -> None:
     """What was sent, retried, refused or skipped, newest first."""
@@ -151,7 +151,7 @@ def notification_log(
             lambda rt: service.notification_log(
                 rt.uow(read_only=True), channel=channel, limit=limit
             )
-        )
+        ).items
     ]
     if json_output:
         print_json(entries)

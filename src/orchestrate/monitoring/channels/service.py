@@ -19,6 +19,7 @@ from orchestrate.core.errors import Conflict, IntegrationError, NotFound, Valida
 from orchestrate.core.events import record_event
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import JobRegistry
+from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
@@ -51,14 +52,13 @@ __all__ = [
     "LogEntry",
     "SentTest",
     "add_channel",
+    "channels_page",
     "list_channels",
     "notification_log",
     "register_notification_jobs",
     "remove_channel",
     "send_test_notification",
 ]
-
-LOG_LIMIT_MAX = 1000
 
 
 def register_notification_jobs(registry: JobRegistry, runtime: Runtime) -> None:
@@ -133,6 +133,15 @@ async def _check_named_secrets(uow: UnitOfWork, spec: ChannelSpec) -> None:
 async def list_channels(uow: UnitOfWork) -> list[Channel]:
     async with uow:
         return await store.list_channels(uow)
+
+
+async def channels_page(
+    uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None
+) -> Page[Channel]:
+    """One page of the channels, by name (``GET /api/monitoring/channels``)."""
+    check_page_size(limit)
+    async with uow:
+        return await store.channels_page(uow, limit, cursor)
 
 
 async def get_channel(uow: UnitOfWork, name: str) -> Channel:
@@ -239,13 +248,12 @@ def _resolved(notification: Notification, now: datetime) -> Notification:
 
 
 async def notification_log(
-    uow: UnitOfWork, *, channel: str | None = None, limit: int = 50
-) -> list[LogEntry]:
-    """The latest attempts and decisions, newest first."""
-    if not 1 <= limit <= LOG_LIMIT_MAX:
-        raise ValidationFailed(f"limit must be between 1 and {LOG_LIMIT_MAX}")
+    uow: UnitOfWork, *, channel: str | None = None, limit: int = 50, cursor: str | None = None
+) -> Page[LogEntry]:
+    """The latest attempts and decisions, newest first, a page at a time."""
+    check_page_size(limit)
     async with uow:
-        return await store.log_entries(uow, channel=channel, limit=limit)
+        return await store.log_page(uow, channel=channel, limit=limit, cursor=cursor)
 
 
 async def _existing(uow: UnitOfWork, name: str) -> Channel:
