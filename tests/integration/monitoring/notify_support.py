@@ -97,14 +97,19 @@ FAST_RETRIES = RunnerConfig(
 )
 
 
-async def run_notifications(runtime: Runtime, *, within: float = 15.0) -> None:
-    """Run the notification jobs, retries included, until none is queued or running."""
+async def run_notifications(
+    runtime: Runtime, *, within: float = 15.0, only: list[str] | None = None
+) -> None:
+    """Run the notification jobs (``only`` these), retries included, until none is
+    queued or running."""
     registry = JobRegistry()
     service.register_notification_jobs(registry, runtime)
     async with asyncio.timeout(within):
         while True:
-            await JobRunner(runtime, registry, FAST_RETRIES).run(until_idle=True)
-            if not await _unfinished(runtime):
+            runner = JobRunner(runtime, registry, FAST_RETRIES, only_jobs=only)
+            await runner.run(until_idle=True)
+            left = [job for job in await _unfinished(runtime) if only is None or job.id in only]
+            if not left:
                 return
             await asyncio.sleep(0.02)
 

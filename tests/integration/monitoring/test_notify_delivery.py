@@ -163,6 +163,38 @@ class TestWebhook:
         assert [body["status"] for body in receiver.bodies] == ["firing", "resolved"]
         assert receiver.bodies[1]["alerts"][0]["endsAt"] == "2026-12-07T00:30:00Z"
 
+    async def test_a_firing_still_queued_when_its_group_resolved_is_not_sent_late(
+        self, runtime: Runtime, receiver: FakeWebhookReceiver
+    ) -> None:
+        await add_channel(runtime, "ops-hook", ChannelType.WEBHOOK, url=receiver.url)
+        await enqueue(runtime, notification("ops-hook", id="ntf_f"))
+        await enqueue(runtime, notification("ops-hook", id="ntf_r", status="resolved"))
+        resolve = await job_of(runtime, "ntf_r")
+
+        await run_notifications(runtime, only=[resolve.id])  # the resolve runs first
+        await run_notifications(runtime)
+
+        assert receiver.requests == []
+        entries = await log_of(runtime)
+        assert [(e.notification_id, e.outcome) for e in entries] == [
+            ("ntf_r", Outcome.SKIPPED),
+            ("ntf_f", Outcome.SKIPPED),
+        ]
+
+    async def test_a_group_firing_again_after_a_resolve_is_sent(
+        self, runtime: Runtime, receiver: FakeWebhookReceiver
+    ) -> None:
+        await add_channel(runtime, "ops-hook", ChannelType.WEBHOOK, url=receiver.url)
+        for one in (
+            notification("ops-hook", id="ntf_1"),
+            notification("ops-hook", id="ntf_2", status="resolved"),
+            notification("ops-hook", id="ntf_3"),
+        ):
+            await enqueue(runtime, one)
+            await run_notifications(runtime)
+
+        assert [body["status"] for body in receiver.bodies] == ["firing", "resolved", "firing"]
+
     async def test_a_429_is_retried_no_sooner_than_its_retry_after(
         self, runtime: Runtime, receiver: FakeWebhookReceiver
     ) -> None:

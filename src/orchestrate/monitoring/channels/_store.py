@@ -130,6 +130,22 @@ async def has_notified_firing(uow: UnitOfWork, channel: str, group_key: str) -> 
     return found is not None
 
 
+async def resolved_since(uow: UnitOfWork, channel: str, group_key: str, since: datetime) -> bool:
+    """Whether a resolve of the group for ``channel`` was sent or skipped after ``since``."""
+    found = await uow.session.scalar(
+        select(_log.c.id)
+        .where(
+            _log.c.channel == channel,
+            _log.c.group_key == group_key,
+            _log.c.status == "resolved",
+            _log.c.outcome.in_((Outcome.SENT.value, Outcome.SKIPPED.value)),
+            _log.c.sent_at > since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def log_page(
     uow: UnitOfWork, *, channel: str | None, limit: int, cursor: str | None
 ) -> Page[LogEntry]:

@@ -3,7 +3,8 @@
 Before sending, the log decides whether to: a notification whose id was sent already
 is skipped (a job re-enqueued after its row was pruned, or run again by an operator),
 and so is a resolve or an acknowledge for a group this channel was never sent firing —
-"resolved" about something nobody was told of is noise. The send itself happens
+"resolved" about something nobody was told of is noise — and a firing send that was
+still queued (retrying) when its group's resolve was sent or skipped. The send itself happens
 outside any transaction; its outcome is recorded, with the job's completion, in one.
 The one window left is a worker dying between the receiver's answer and that commit:
 the job then runs again and the receiver hears it twice (receivers can dedupe on
@@ -11,6 +12,8 @@ the job then runs again and the receiver hears it twice (receivers can dedupe on
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import structlog
 
@@ -39,7 +42,9 @@ async def send_notification(context: JobContext[SendNotification]) -> None:
     attempt = context.job.attempt
     async with context.uow() as uow:
         channel = await store.find_channel(uow, notification.channel)
-        reason = None if channel is None else await _reason_to_skip(uow, notification)
+        reason = None
+        if channel is not None:
+            reason = await _reason_to_skip(uow, notification, context.job.created_at)
         if reason is not None:
             await _record(uow, notification, attempt, Outcome.SKIPPED, reason)
             record_event(
@@ -108,15 +113,22 @@ async def channel_secrets(uow: UnitOfWork, settings: Settings, channel: Channel)
     }
 
 
-async def _reason_to_skip(uow: UnitOfWork, notification: Notification) -> str | None:
+async def _reason_to_skip(
+    uow: UnitOfWork, notification: Notification, enqueued_at: datetime
+) -> str | None:
+    channel, group_key = notification.channel, notification.group_key
     if await store.was_sent(uow, notification.id):
         return "this notification was sent already"
     quiet = notification.status != FIRING or notification.acknowledged
-    if quiet and not await store.has_notified_firing(
-        uow, notification.channel, notification.group_key
-    ):
+    if quiet and not await store.has_notified_firing(uow, channel, group_key):
         what = "resolve" if notification.status != FIRING else "acknowledge"
         return f"a {what} for a group this channel was never notified of"
+    # A firing send still retrying when its group resolved: the resolve was dropped (or
+    # sent), so sending this now would leave the receiver with a group firing forever.
+    if notification.status == FIRING and await store.resolved_since(
+        uow, channel, group_key, enqueued_at
+    ):
+        return "the group was resolved after this notification was queued"
     return None
 
 
