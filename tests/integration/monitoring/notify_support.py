@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from orchestrate.auth.service import Actor
+from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.identity import Role
 from orchestrate.core.jobs import (
     JobInfo,
@@ -133,6 +134,15 @@ async def log_of(runtime: Runtime, channel: str | None = None) -> list[LogEntry]
     """The notification log, oldest first."""
     page = await service.notification_log(runtime.uow(read_only=True), channel=channel, limit=500)
     return page.items[::-1]
+
+
+async def notification_events(runtime: Runtime) -> list[tuple[str, str, dict[str, Any]]]:
+    """The ``notification.*`` events: (type, subject, payload), oldest first."""
+    async with runtime.uow(read_only=True) as uow:
+        found = await read_events(
+            uow.session, only=EventFilter(types=("notification.*",)), limit=1000
+        )
+    return [(event.type, event.subject, dict(event.payload)) for event in found]
 
 
 # --- SMTP -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from tests.integration.monitoring.notify_support import (
     job_of,
     log_of,
     notification,
+    notification_events,
     run_notifications,
     smtp_server,
 )
@@ -86,6 +87,12 @@ class TestWebhook:
         assert sent["startsAt"] == "2026-12-07T00:00:00Z"
         assert sent["endsAt"] == "0001-01-01T00:00:00Z"
         assert sent["fingerprint"] == "a1b2c3d4"
+        events = await notification_events(runtime)
+        assert [(kind, subject) for kind, subject, _ in events] == [
+            ("notification.channel_added", "ops-hook"),
+            ("notification.sent", "ntf_1"),
+        ]
+        assert key not in str(events)
 
     async def test_a_receiver_that_checks_signatures_accepts_one_signed_with_a_named_secret(
         self, runtime: Runtime
@@ -149,6 +156,9 @@ class TestWebhook:
         [entry] = await log_of(runtime)
         assert entry.outcome is Outcome.SKIPPED
         assert (await job_of(runtime, "ntf_r")).status is JobStatus.SUCCEEDED
+        *_, (kind, subject, payload) = await notification_events(runtime)
+        assert (kind, subject) == ("notification.skipped", "ntf_r")
+        assert "never notified" in payload["reason"]
 
     async def test_a_resolve_after_the_firing_was_sent_is_sent(
         self, runtime: Runtime, receiver: FakeWebhookReceiver
@@ -241,6 +251,9 @@ class TestWebhook:
         assert "HTTP 400" in job.last_error
         [entry] = await log_of(runtime)
         assert entry.outcome is Outcome.FAILED
+        *_, (kind, _subject, payload) = await notification_events(runtime)
+        assert kind == "notification.failed"
+        assert payload["attempt"] == 1
         assert entry.error is not None
         assert "unknown field" in entry.error
 
