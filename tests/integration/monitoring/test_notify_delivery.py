@@ -274,6 +274,19 @@ class TestSlack:
         names = await secret_store.list_secret_names(runtime.uow(read_only=True))
         assert "NOTIFY_TEAM_WEBHOOK_URL" in names
 
+    async def test_slack_being_down_or_rate_limiting_is_retried_and_the_message_sent_once(
+        self, runtime: Runtime, slack: FakeSlack
+    ) -> None:
+        await add_channel(runtime, "team", ChannelType.SLACK, url=slack.url)
+        slack.fail_next(1, 503)
+        slack.fail_next(1, 429, retry_after=0.1)
+        await enqueue(runtime, notification("team"), notification("team"))
+
+        await run_notifications(runtime)
+
+        assert [r.answered for r in slack.requests] == [503, 429, 200]
+        assert len(slack.messages) == 1
+
     async def test_a_slack_error_names_no_webhook_url(
         self, runtime: Runtime, slack: FakeSlack
     ) -> None:
@@ -324,6 +337,25 @@ class TestPagerDuty:
         assert trigger["payload"]["source"] == "orchestrate"
         assert trigger["payload"]["summary"].startswith("[FIRING:1] HighErrorRate")
         assert pagerduty.incidents == {trigger["dedup_key"]: "resolved"}
+
+    async def test_the_same_trigger_enqueued_twice_reaches_pagerduty_once(
+        self, runtime: Runtime, pagerduty: FakePagerDuty
+    ) -> None:
+        await add_channel(
+            runtime,
+            "oncall",
+            ChannelType.PAGERDUTY,
+            url=pagerduty.origin,
+            routing_key=pagerduty.routing_key,
+        )
+        pagerduty.fail_next(1, 500)
+        await enqueue(runtime, notification("oncall"))
+        await enqueue(runtime, notification("oncall"))
+
+        await run_notifications(runtime)
+
+        assert [r.answered for r in pagerduty.requests] == [500, 202]
+        assert [e["event_action"] for e in pagerduty.events] == ["trigger"]
 
     async def test_a_routing_key_from_standard_input_is_stored_and_used(
         self, runtime: Runtime, pagerduty: FakePagerDuty

@@ -144,11 +144,6 @@ async def channels_page(
         return await store.channels_page(uow, limit, cursor)
 
 
-async def get_channel(uow: UnitOfWork, name: str) -> Channel:
-    async with uow:
-        return await _existing(uow, name)
-
-
 async def remove_channel(uow: UnitOfWork, settings: Settings, name: str, actor: Actor) -> Channel:
     """Remove a channel and the secrets ``notify add`` stored for it (not those it only
     named). Its log is kept; queued sends to it fail, naming the missing channel."""
