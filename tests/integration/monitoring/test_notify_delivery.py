@@ -205,6 +205,21 @@ class TestWebhook:
 
         assert [body["status"] for body in receiver.bodies] == ["firing", "resolved", "firing"]
 
+    async def test_a_firing_queued_after_the_resolve_is_sent_even_if_the_resolve_runs_later(
+        self, runtime: Runtime, receiver: FakeWebhookReceiver
+    ) -> None:
+        await add_channel(runtime, "ops-hook", ChannelType.WEBHOOK, url=receiver.url)
+        await enqueue(runtime, notification("ops-hook", id="ntf_1"))
+        await run_notifications(runtime)
+        await enqueue(runtime, notification("ops-hook", id="ntf_2", status="resolved"))
+        await enqueue(runtime, notification("ops-hook", id="ntf_3"))
+        resolve = await job_of(runtime, "ntf_2")
+
+        await run_notifications(runtime, only=[resolve.id])
+        await run_notifications(runtime)
+
+        assert [body["status"] for body in receiver.bodies] == ["firing", "resolved", "firing"]
+
     async def test_a_429_is_retried_no_sooner_than_its_retry_after(
         self, runtime: Runtime, receiver: FakeWebhookReceiver
     ) -> None:

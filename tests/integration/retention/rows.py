@@ -299,6 +299,7 @@ class Rows:
                 group_key='{}:{alertname="Old"}',
                 status="firing",
                 sent_at=self.now(),
+                queued_at=self.now(),
                 attempt=1,
                 outcome="sent",
                 error=None,

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("group_key", sa.String(length=1000), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("sent_at", orchestrate.core.db.UTCDateTime(), nullable=False),
+        sa.Column("queued_at", orchestrate.core.db.UTCDateTime(), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),

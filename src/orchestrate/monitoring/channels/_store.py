@@ -90,9 +90,11 @@ async def add_log_entry(
     outcome: Outcome,
     error: str | None,
     now: datetime,
+    queued_at: datetime,
 ) -> None:
     await uow.session.execute(
         insert(_log).values(
+            queued_at=queued_at,
             channel=channel,
             notification_id=notification_id,
             group_key=group_key,
@@ -131,7 +133,7 @@ async def has_notified_firing(uow: UnitOfWork, channel: str, group_key: str) -> 
 
 
 async def resolved_since(uow: UnitOfWork, channel: str, group_key: str, since: datetime) -> bool:
-    """Whether a resolve of the group for ``channel`` was sent or skipped after ``since``."""
+    """Whether a resolve of the group queued after ``since`` was sent or skipped."""
     found = await uow.session.scalar(
         select(_log.c.id)
         .where(
@@ -139,7 +141,7 @@ async def resolved_since(uow: UnitOfWork, channel: str, group_key: str, since: d
             _log.c.group_key == group_key,
             _log.c.status == "resolved",
             _log.c.outcome.in_((Outcome.SENT.value, Outcome.SKIPPED.value)),
-            _log.c.sent_at > since,
+            _log.c.queued_at > since,
         )
         .limit(1)
     )

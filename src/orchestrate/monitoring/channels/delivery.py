@@ -46,7 +46,7 @@ async def send_notification(context: JobContext[SendNotification]) -> None:
         if channel is not None:
             reason = await _reason_to_skip(uow, notification, context.job.created_at)
         if reason is not None:
-            await _record(uow, notification, attempt, Outcome.SKIPPED, reason)
+            await _record(uow, context, notification, Outcome.SKIPPED, reason)
             record_event(
                 uow,
                 NotificationSkipped(
@@ -78,7 +78,7 @@ async def send_notification(context: JobContext[SendNotification]) -> None:
         await _fail(context, notification, failure)
         return
     async with context.uow() as uow:
-        await _record(uow, notification, attempt, Outcome.SENT, None)
+        await _record(uow, context, notification, Outcome.SENT, None)
         record_event(
             uow,
             NotificationSent(
@@ -140,7 +140,7 @@ async def _fail(
     will_retry = failure.retryable and not context.job.is_last_attempt
     async with context.uow() as uow:
         outcome = Outcome.RETRYING if will_retry else Outcome.FAILED
-        await _record(uow, notification, attempt, outcome, failure.reason)
+        await _record(uow, context, notification, outcome, failure.reason)
         if not will_retry:
             record_event(
                 uow,
@@ -167,8 +167,8 @@ async def _fail(
 
 async def _record(
     uow: UnitOfWork,
+    context: JobContext[SendNotification],
     notification: Notification,
-    attempt: int,
     outcome: Outcome,
     error: str | None,
 ) -> None:
@@ -178,8 +178,9 @@ async def _record(
         notification_id=notification.id,
         group_key=notification.group_key,
         status=notification.status,
-        attempt=attempt,
+        attempt=context.job.attempt,
         outcome=outcome,
         error=error,
         now=uow.now(),
+        queued_at=context.job.created_at,
     )

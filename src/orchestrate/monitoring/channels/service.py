@@ -203,6 +203,7 @@ async def send_test_notification(
             outcome=outcome,
             error=error,
             now=uow.now(),
+            queued_at=notification.alerts[0].starts_at,
         )
         await uow.commit()
     if error is not None:

@@ -40,6 +40,8 @@ class NotificationLogRow(Base):
     group_key: Mapped[str] = mapped_column(String(1000))
     status: Mapped[str] = mapped_column(String(20))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    """When the notification was enqueued: orders a group's notifications."""
     attempt: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
