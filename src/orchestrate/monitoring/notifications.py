@@ -137,7 +137,7 @@ class NotificationModel(BaseModel):
 
     id: str = Field(min_length=1, max_length=200)
     channel: str = Field(min_length=1, max_length=63)
-    group_key: str = Field(min_length=1, max_length=1000)
+    group_key: str = Field(min_length=1, max_length=10_000)
     status: str = Field(pattern="^(firing|resolved)$")
     alerts: tuple[AlertModel, ...]
     group_labels: dict[str, str] = {}

@@ -41,7 +41,8 @@ def upgrade() -> None:
         ),
         sa.Column("channel", sa.String(length=63), nullable=False),
         sa.Column("notification_id", sa.String(length=200), nullable=False),
-        sa.Column("group_key", sa.String(length=1000), nullable=False),
+        sa.Column("group_key", sa.Text(), nullable=False),
+        sa.Column("group_hash", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("sent_at", orchestrate.core.db.UTCDateTime(), nullable=False),
         sa.Column("queued_at", orchestrate.core.db.UTCDateTime(), nullable=False),
@@ -55,7 +56,7 @@ def upgrade() -> None:
         batch.create_index("ix_notification_log_sent_at", ["sent_at"], unique=False)
         batch.create_index(
             "ix_notification_log_channel_group",
-            ["channel", "group_key", "outcome"],
+            ["channel", "group_hash", "outcome"],
             unique=False,
         )
 

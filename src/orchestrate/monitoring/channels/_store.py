@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -98,6 +99,7 @@ async def add_log_entry(
             channel=channel,
             notification_id=notification_id,
             group_key=group_key,
+            group_hash=_hash(group_key),
             status=status,
             sent_at=now,
             attempt=attempt,
@@ -123,7 +125,7 @@ async def has_notified_firing(uow: UnitOfWork, channel: str, group_key: str) -> 
         select(_log.c.id)
         .where(
             _log.c.channel == channel,
-            _log.c.group_key == group_key,
+            _log.c.group_hash == _hash(group_key),
             _log.c.outcome == Outcome.SENT.value,
             _log.c.status == "firing",
         )
@@ -138,7 +140,7 @@ async def resolved_since(uow: UnitOfWork, channel: str, group_key: str, since: d
         select(_log.c.id)
         .where(
             _log.c.channel == channel,
-            _log.c.group_key == group_key,
+            _log.c.group_hash == _hash(group_key),
             _log.c.status == "resolved",
             _log.c.outcome.in_((Outcome.SENT.value, Outcome.SKIPPED.value)),
             _log.c.queued_at > since,
@@ -174,3 +176,7 @@ async def log_page(
     ]
     more = len(rows) > limit and bool(entries)
     return Page(entries, IdCursor(entries[-1].id).encode() if more else None)
+
+
+def _hash(group_key: str) -> str:
+    return hashlib.sha256(group_key.encode()).hexdigest()

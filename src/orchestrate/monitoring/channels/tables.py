@@ -37,7 +37,9 @@ class NotificationLogRow(Base):
     id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(63))
     notification_id: Mapped[str] = mapped_column(String(200), index=True)
-    group_key: Mapped[str] = mapped_column(String(1000))
+    group_key: Mapped[str] = mapped_column(Text)
+    group_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of ``group_key``: group keys hold label values of any length."""
     status: Mapped[str] = mapped_column(String(20))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -47,5 +49,5 @@ class NotificationLogRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_notification_log_channel_group", "channel", "group_key", "outcome"),
+        Index("ix_notification_log_channel_group", "channel", "group_hash", "outcome"),
     )
