@@ -297,6 +297,7 @@ class Rows:
                 channel="ops-hook",
                 notification_id="ntf_old",
                 group_key='{}:{alertname="Old"}',
+                group_hash="0" * 64,
                 status="firing",
                 sent_at=self.now(),
                 queued_at=self.now(),
