@@ -42,6 +42,7 @@ RETENTION_SETTINGS = (
     "retention_jobs",
     "retention_sessions",
     "retention_costs",
+    "retention_alerts",
 )
 """The ``ORCHESTRATE_RETENTION_*`` settings: how long each kind of finished data is kept."""
 
@@ -210,6 +211,17 @@ class Settings(BaseSettings):
         default="7d",
         description="How long dashboard sessions are kept after they ended (expired, "
         "signed out or revoked); or off.",
+    )
+    retention_alerts: str = Field(
+        default="30d",
+        description="How long resolved alerts and ended silences are kept; or off.",
+    )
+    alert_evaluation_seconds: float = Field(
+        default=10.0,
+        ge=0.5,
+        le=3600,
+        description="How often alert rules are evaluated when no event arrives (events "
+        "that feed a rule's metric evaluate them at once).",
     )
     retention_costs: str = Field(
         default="400d",

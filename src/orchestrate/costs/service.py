@@ -52,7 +52,9 @@ __all__ = [
     "CostGrouping",
     "CostReport",
     "WorkScope",
+    "budgets_in",
     "check_budgets",
+    "cost_lines_in",
     "cost_report",
     "covering_budgets",
     "delete_budget",
@@ -176,6 +178,18 @@ async def set_budget(uow: UnitOfWork, spec: BudgetSpec, actor: Actor) -> BudgetW
 async def list_budgets(uow: UnitOfWork) -> list[Budget]:
     async with uow:
         return await store.list_budgets(uow)
+
+
+async def budgets_in(uow: UnitOfWork) -> list[Budget]:
+    """Every budget, read in the caller's entered transaction (alert rules read them)."""
+    return await store.list_budgets(uow)
+
+
+async def cost_lines_in(
+    uow: UnitOfWork, by: CostGrouping, since: datetime | None
+) -> list[CostLine]:
+    """The report's lines, unsorted, read in the caller's entered transaction."""
+    return await store.cost_lines(uow, by, since)
 
 
 async def delete_budget(uow: UnitOfWork, budget_id: str, actor: Actor) -> Budget:

@@ -12,6 +12,7 @@ import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
 import orchestrate.costs.tables
 import orchestrate.delivery.tables
+import orchestrate.monitoring.alerts.tables
 import orchestrate.pipelines.tables
 import orchestrate.repositories.tables
 import orchestrate.schedules.tables

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[Event], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
 
 LEASE = timedelta(seconds=30)
 _FIRST_BACKOFF = 1.0
@@ -48,14 +50,29 @@ _IDLE_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Consumer:
-    """A named handler of the events matching ``types`` (none: every event)."""
+    """A named handler of the events matching ``types`` (none: every event).
+
+    ``handler`` gets the events one by one; a consumer that works on a batch at once
+    (one evaluation of alert rules per batch, not per event) gives ``on_batch``
+    instead. With ``tick`` set, ``on_batch`` is also called with no events once the
+    consumer has been idle that long: time-driven work (an alert's ``for``) then runs
+    on the worker holding the consumer, one at a time across workers.
+    """
 
     name: str
-    handler: EventHandler
+    handler: EventHandler | None
     types: tuple[str, ...] = ()
     batch_size: int = 100
     lease: timedelta = LEASE
     """How long a worker that stopped answering keeps the consumer from the others."""
+    on_batch: BatchHandler | None = None
+    tick: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.on_batch is None):
+            raise ValueError(f"consumer {self.name!r} needs a handler or on_batch, not both")
+        if self.tick is not None and self.on_batch is None:
+            raise ValueError(f"consumer {self.name!r}: a tick calls on_batch, which it lacks")
 
     @property
     def only(self) -> EventFilter:
@@ -179,6 +196,8 @@ class _ConsumerLoop:
         self.stop = stop
         self.backoff = _FIRST_BACKOFF
         self.has_row = False
+        self.last_call = 0.0
+        """When ``on_batch`` was last called (monotonic), for the tick."""
 
     async def run(self) -> None:
         name = self.consumer.name
@@ -206,7 +225,21 @@ class _ConsumerLoop:
             await self._sleep(lease.total_seconds() / 3)
             return
         if not await self._batch(cursor):
+            await self._tick()
             await self._idle(seen)
+
+    async def _tick(self) -> None:
+        """Call ``on_batch`` with no events when the consumer's tick is due."""
+        consumer = self.consumer
+        if consumer.tick is None or consumer.on_batch is None:
+            return
+        if time.monotonic() - self.last_call < consumer.tick.total_seconds():
+            return
+        self.last_call = time.monotonic()
+        try:
+            await consumer.on_batch(())
+        except Exception:
+            log.exception("event_consumer_tick_failed", consumer=consumer.name)
 
     async def _batch(self, cursor: int) -> bool:
         """Handle one batch from ``cursor``; True when there may be more right away."""
@@ -221,9 +254,21 @@ class _ConsumerLoop:
         error: BaseException | None = None
         renewing = asyncio.create_task(self._keep_lease())
         try:
-            for event in events:
+            if consumer.on_batch is not None:
+                self.last_call = time.monotonic()
                 try:
-                    await consumer.handler(event)
+                    await consumer.on_batch(events)
+                    handled = events[-1].id
+                except Exception as failure:
+                    error = failure
+                    log.exception(
+                        "event_consumer_failed", consumer=consumer.name, event_id=events[0].id
+                    )
+            each = consumer.handler
+            for event in events if each is not None else ():
+                assert each is not None
+                try:
+                    await each(event)
                 except Exception as failure:
                     error = failure
                     log.exception(
@@ -256,7 +301,9 @@ class _ConsumerLoop:
                 await _store.renew_lease(self.new_uow(), self.consumer.name, self.owner, lease)
 
     async def _idle(self, seen: int) -> None:
-        waiter = asyncio.create_task(self.feed.wait(seen, _IDLE_SECONDS))
+        tick = self.consumer.tick
+        idle = _IDLE_SECONDS if tick is None else min(_IDLE_SECONDS, tick.total_seconds())
+        waiter = asyncio.create_task(self.feed.wait(seen, idle))
         stopper = asyncio.create_task(self.stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
