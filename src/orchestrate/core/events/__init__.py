@@ -11,6 +11,7 @@ docs/events.md is the contract for users of the log.
 """
 
 from orchestrate.core.events.consumers import (
+    BatchHandler,
     Consumer,
     ConsumerStatus,
     EventHandler,
@@ -32,6 +33,7 @@ from orchestrate.core.events.model import DomainEvent, Event, declared_types, de
 from orchestrate.core.events.tables import EventConsumerRow, EventRow
 
 __all__ = [
+    "BatchHandler",
     "Consumer",
     "ConsumerStatus",
     "DomainEvent",

@@ -14,6 +14,11 @@ row of ``event_consumers``:
 * a handler that raises stops the batch at that event; the cursor keeps it, the error
   is logged and stored on the row, and the event is tried again after a back-off
   (1 s doubling to 5 minutes). Nothing is skipped.
+
+A consumer whose effects are rows of the same database may instead take whole batches
+in the cursor's own transaction (``Consumer(name, batch=apply)``): ``apply(uow, events)``
+writes its rows and the cursor moves past the batch in the same commit, so a batch is
+applied exactly once however workers die or race (monitoring's metric totals).
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[Event], Awaitable[None]]
+BatchHandler = Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]
+"""Applies a batch inside the open unit of work that also moves the consumer's cursor;
+it must not commit (the consumer loop does)."""
 
 LEASE = timedelta(seconds=30)
 _FIRST_BACKOFF = 1.0
@@ -51,11 +59,19 @@ class Consumer:
     """A named handler of the events matching ``types`` (none: every event)."""
 
     name: str
-    handler: EventHandler
+    handler: EventHandler | None = None
+    """Handles one event at a time; at least once (a repeat must be harmless)."""
     types: tuple[str, ...] = ()
     batch_size: int = 100
     lease: timedelta = LEASE
     """How long a worker that stopped answering keeps the consumer from the others."""
+    batch: BatchHandler | None = None
+    """Instead of ``handler``: applies a whole batch in the transaction that moves the
+    cursor past it, so each batch takes effect exactly once."""
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.batch is None):
+            raise ValueError(f"consumer {self.name!r} needs exactly one of handler and batch")
 
     @property
     def only(self) -> EventFilter:
@@ -217,13 +233,17 @@ class _ConsumerLoop:
             )
         if not events:
             return False
+        if consumer.batch is not None:
+            return await self._apply(cursor, events, consumer.batch)
+        handler = consumer.handler
+        assert handler is not None  # __post_init__: one of the two is set
         handled = cursor
         error: BaseException | None = None
         renewing = asyncio.create_task(self._keep_lease())
         try:
             for event in events:
                 try:
-                    await consumer.handler(event)
+                    await handler(event)
                 except Exception as failure:
                     error = failure
                     log.exception(
@@ -242,6 +262,38 @@ class _ConsumerLoop:
             self.new_uow(), consumer.name, self.owner, handled, consumer.lease, error
         )
         if error is not None or not still_ours:
+            await self._sleep(self.backoff)
+            self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
+            return False
+        self.backoff = _FIRST_BACKOFF
+        return True
+
+    async def _apply(self, cursor: int, events: Sequence[Event], apply: BatchHandler) -> bool:
+        """Apply ``events`` and move the cursor past them in one transaction."""
+        consumer = self.consumer
+        moved = False
+        try:
+            async with self.new_uow() as uow:
+                # The cursor first: its row lock keeps a worker taking the lease over
+                # from applying the same batch until this transaction has ended.
+                moved = await _store.move_cursor(
+                    uow, consumer.name, self.owner, cursor, events[-1].id, consumer.lease
+                )
+                if moved:
+                    await apply(uow, events)
+                    await uow.commit()
+        except Exception as failure:
+            log.exception(
+                "event_consumer_failed",
+                consumer=consumer.name,
+                event_id=events[0].id,
+                event_type=events[0].type,
+            )
+            await _store.advance(
+                self.new_uow(), consumer.name, self.owner, cursor, consumer.lease, failure
+            )
+            moved = False
+        if not moved:
             await self._sleep(self.backoff)
             self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
             return False
