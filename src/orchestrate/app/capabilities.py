@@ -198,6 +198,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         routers=("orchestrate.monitoring.api:router",),
         public_routers=("orchestrate.monitoring.api:public_router",),
         web_setup=("orchestrate.monitoring.api:install",),
+        consumers=("orchestrate.monitoring.service:metrics_consumer",),
     ),
     Capability(
         "triggers",

@@ -11,6 +11,7 @@ import orchestrate.changesets.tables
 import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
 import orchestrate.delivery.tables
+import orchestrate.monitoring.tables
 import orchestrate.pipelines.tables
 import orchestrate.repositories.tables
 import orchestrate.schedules.tables

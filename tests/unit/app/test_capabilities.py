@@ -155,6 +155,7 @@ NOT_GROWING = {
     "epic_runs",  # one row per run of an epic: kept, like the epics and stories they drive
     "epic_run_stories",  # one row per story of a run
     "shepherd_moves",  # a few per pull request, bounded by the shepherd's attempts
+    "metric_counters",  # one row per metric sample: bounded by pipelines, agent types, events
 }
 
 
