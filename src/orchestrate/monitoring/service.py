@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
+from prometheus_client import start_http_server
 from prometheus_client.metrics_core import Metric
 
 from orchestrate import __version__
 from orchestrate.auth import service as auth
 from orchestrate.core import jobs
+from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.events import Consumer, Event
 from orchestrate.core.jobs import JobInfo, JobStatus, QueueStats
 from orchestrate.core.pagination import Page
@@ -172,3 +175,29 @@ async def scrape(runtime: Runtime) -> tuple[bytes, str]:
         except Exception as error:
             log.warning("metrics_unavailable", source=collect.__name__, error=type(error).__name__)
     return render_metrics(families)
+
+
+class ProcessMetricsServer:
+    """``/metrics`` of this process only, on its own port (``orchestrate worker``)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        try:
+            self._server, self._thread = start_http_server(port, addr=host)
+        except OSError as error:
+            reason = "is already in use" if error.errno == errno.EADDRINUSE else str(error)
+            raise ConfigurationError(
+                f"the metrics port {port} on {host} {reason}; choose another with "
+                "--metrics-port or ORCHESTRATE_WORKER_METRICS_PORT"
+            ) from error
+        log.info("worker_metrics_listening", host=host, port=port)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def serve_process_metrics(host: str, port: int) -> ProcessMetricsServer:
+    """Serve this process's own series (the job runner's counters, Python's) on
+    ``host:port``: how every worker's work is scraped; sum them across workers."""
+    return ProcessMetricsServer(host, port)
