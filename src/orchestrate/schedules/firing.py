@@ -132,10 +132,13 @@ async def fire_due(uow: UnitOfWork, tick: Tick) -> int:
     now = uow.now()  # fired_at: as close to the commit as the batch allows
     fires = [store.new_fire(key, fire_time, now, is_manual=False) for key, fire_time in due_times]
     await store.insert_fires(uow, fires)
-    for key, fire_time in due_times:
+    for schedule_id, fire_time in due_times:
         lateness = max((now - fire_time).total_seconds(), 0.0)
         fired_event = ScheduleFired(
-            subject=key, schedule=names[key], fire_time=fire_time, lateness_seconds=lateness
+            subject=schedule_id,
+            schedule=names[schedule_id],
+            fire_time=fire_time,
+            lateness_seconds=lateness,
         )
         record_event(uow, fired_event)
     fired = list(dict.fromkeys(fire["schedule_id"] for fire in fires))

@@ -300,7 +300,7 @@ class TestBatchConsumers:
             Consumer("neither")
 
 
-async def all_events(runtime: Runtime) -> list[Event]:
+async def all_events(runtime: Runtime) -> Sequence[Event]:
     async with runtime.uow(read_only=True) as uow:
         return await read_events(uow.session, limit=1000)
 
