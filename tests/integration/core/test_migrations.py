@@ -129,3 +129,19 @@ def test_0006_gives_issue_stories_made_before_it_their_origin_key_and_keeps_labe
     # Altering stories rebuilds the table on SQLite; its labels must survive that.
     labels = run_sync(empty_db_url, lambda c: c.execute(text("SELECT * FROM story_labels")).all())
     assert len(labels) == len(stories)
+
+
+def test_0020_adds_the_metric_counters_and_its_downgrade_drops_only_them(
+    empty_db_url: str,
+) -> None:
+    upgrade_to_head(empty_db_url)
+    before = table_names(empty_db_url)
+
+    downgrade_to(empty_db_url, "0020-1")  # the revision before it, however re-chained
+    after_downgrade = table_names(empty_db_url)
+    upgrade_to_head(empty_db_url)
+
+    assert "metric_counters" in before
+    assert before - after_downgrade == {"metric_counters"}
+    assert table_names(empty_db_url) == before
+    assert drift(empty_db_url) == []
