@@ -8,6 +8,7 @@ job runner's counters summed over the workers' ``--metrics-port`` match the jobs
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.pipelines import service as pipelines
-from tests.e2e.processes import Background, Server, clean_env, free_port
+from tests.e2e.processes import Background, Server, clean_env, cli, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -142,3 +143,18 @@ async def test_serve_shows_the_database_totals_and_each_worker_its_own_jobs(
                 summed[sample.labels["kind"]] += int(sample.value)
     assert summed == expected
     assert expected["pipelines.step"] == 2 * RUNS
+
+
+def test_a_worker_whose_metrics_port_is_taken_says_so_and_exits_2(
+    settings: Settings,
+) -> None:
+    env = clean_env(settings.home, DATABASE_URL=settings.database_url_value)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = cli(env, "worker", "--metrics-port", str(port), timeout=60)
+
+    assert result.returncode == 2
+    assert f"metrics port {port} on 127.0.0.1 is already in use" in result.stderr
