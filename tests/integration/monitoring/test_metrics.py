@@ -13,16 +13,26 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from orchestrate.agents import service as agents
+from orchestrate.agents.loop import ProviderFactory
+from orchestrate.agents.models import AgentRun
 from orchestrate.auth.service import Actor
 from orchestrate.core.events import run_consumers
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
+from orchestrate.llm.provider import Provider
 from orchestrate.monitoring import service
+from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call
 from tests.conftest import app_on
+from tests.integration.agents.conftest import repo
+from tests.integration.agents.test_scheduling import run_worker as run_agents
+from tests.integration.agents.test_scheduling import start_many
 from tests.integration.pipelines.conftest import chain_yaml
 from tests.integration.pipelines.engine.conftest import Pipelines
 from tests.integration.triggers.test_deliveries import push, work
 from tests.integration.triggers.test_receiver import SECRET, deliver
+
+__all__ = ["repo"]  # the agents' test repository fixture
 
 
 @pytest.fixture
@@ -52,8 +62,11 @@ async def scrape(api: httpx.AsyncClient) -> list[Sample]:
     return parse(response.text)
 
 
-async def fold_until(runtime: Runtime, api: httpx.AsyncClient, ended_runs: int) -> list[Sample]:
-    """Run the metrics consumer as a worker does until the scrape shows ``ended_runs``."""
+async def fold_until(
+    runtime: Runtime, api: httpx.AsyncClient, ended_runs: int, agent_runs: int = 0
+) -> list[Sample]:
+    """Run the metrics consumer as a worker does until the scrape shows ``ended_runs``
+    pipeline runs and ``agent_runs`` agent runs."""
     stop = asyncio.Event()
     task = asyncio.create_task(
         run_consumers(runtime, [service.metrics_consumer(runtime)], "test-worker", stop)
@@ -62,7 +75,10 @@ async def fold_until(runtime: Runtime, api: httpx.AsyncClient, ended_runs: int) 
     try:
         while True:
             samples = await scrape(api)
-            if total(samples, "orchestrate_pipeline_runs_total") >= ended_runs:
+            if (
+                total(samples, "orchestrate_pipeline_runs_total") >= ended_runs
+                and total(samples, "orchestrate_agent_runs_total") >= agent_runs
+            ):
                 return samples
             assert time.monotonic() < deadline, "the metrics consumer did not catch up"
             await asyncio.sleep(0.1)
@@ -143,3 +159,36 @@ async def test_every_serve_renders_the_same_database_held_totals(
 
     assert business(again) == business(produced)
     assert business(again)
+
+
+def finishing_as(status: str) -> ProviderFactory:
+    """Agents whose model lists the files, then finishes with ``status``."""
+
+    def provider(run: AgentRun) -> Provider:
+        del run
+        return ScriptedProvider([tool_call("list_files", {"path": "."}), finish(status)])
+
+    return provider
+
+
+async def test_agent_runs_are_counted_by_type_and_final_state_with_their_turns(
+    runtime: Runtime, api: httpx.AsyncClient, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")  # start_agent checks the provider's
+    [completed] = await start_many(runtime, repo, 1)
+    await run_agents(runtime, finishing_as("completed"))
+    [failed] = await start_many(runtime, repo, 1)
+    await run_agents(runtime, finishing_as("failed"))
+    runs = [await agents.get_agent(runtime.uow(read_only=True), i) for i in (completed, failed)]
+    assert [run.state.value for run in runs] == ["completed", "failed"]
+
+    samples = await fold_until(runtime, api, ended_runs=0, agent_runs=2)
+
+    developer = {"agent_type": "story-developer"}
+    done = {**developer, "state": "completed"}
+    assert value(samples, "orchestrate_agent_runs_total", **done) == 1
+    assert value(samples, "orchestrate_agent_runs_total", **developer, state="failed") == 1
+    assert value(samples, "orchestrate_agent_turns_count", **done) == 1
+    assert value(samples, "orchestrate_agent_turns_sum", **done) == runs[0].turns
+    assert runs[0].turns >= 2
+    assert value(samples, "orchestrate_agent_run_duration_seconds_count", **done) == 1
