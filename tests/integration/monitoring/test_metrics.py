@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from sqlalchemy import update
 
 from orchestrate.agents import service as agents
 from orchestrate.agents.loop import ProviderFactory
@@ -22,6 +24,9 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.llm.provider import Provider
 from orchestrate.monitoring import service
+from orchestrate.schedules import service as schedules
+from orchestrate.schedules.cron import MisfirePolicy
+from orchestrate.schedules.tables import ScheduleRow
 from orchestrate.testing.scripted import ScriptedProvider, finish, tool_call
 from tests.conftest import app_on
 from tests.integration.agents.conftest import repo
@@ -192,3 +197,37 @@ async def test_agent_runs_are_counted_by_type_and_final_state_with_their_turns(
     assert value(samples, "orchestrate_agent_turns_sum", **done) == runs[0].turns
     assert runs[0].turns >= 2
     assert value(samples, "orchestrate_agent_run_duration_seconds_count", **done) == 1
+
+
+async def test_a_schedule_fired_late_is_observed_with_its_lateness(
+    runtime: Runtime, api: httpx.AsyncClient, admin: Actor
+) -> None:
+    pipelines = Pipelines(runtime, admin)
+    await pipelines.register(chain_yaml("nightly"))
+    request = schedules.NewSchedule(
+        name="every-minute",
+        cron="* * * * *",
+        pipeline="nightly",
+        misfire_policy=MisfirePolicy.ALL,
+    )
+    await schedules.create_schedule(runtime.uow(), runtime.settings, request, admin)
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    async with runtime.uow() as uow:  # as after three minutes of downtime
+        await uow.session.execute(
+            update(ScheduleRow).values(next_fire_at=minute - timedelta(minutes=3))
+        )
+        await uow.commit()
+    await schedules.start_schedule_firing(runtime)
+    await work(runtime)
+
+    samples = await fold_until(runtime, api, ended_runs=1)
+
+    # "all": the three missed minutes, 3, 2 and 1 minute (and some seconds) late, and
+    # this minute's, less than a minute late (and the next's, had the clock reached it)
+    lateness = "orchestrate_schedule_fire_lateness_seconds"
+    fires = value(samples, f"{lateness}_count")
+    assert fires in (4, 5)
+    assert value(samples, f"{lateness}_bucket", le="+Inf") == fires
+    assert value(samples, f"{lateness}_bucket", le="300.0") == fires
+    assert value(samples, f"{lateness}_bucket", le="60.0") == 1
+    assert value(samples, f"{lateness}_sum") > 3 * 60 + 2 * 60 + 60
