@@ -206,10 +206,20 @@ CAPABILITIES: tuple[Capability, ...] = (
             _command(
                 "job", "orchestrate.monitoring.cli:job_app", "Inspect and steer background jobs."
             ),
+            _command(
+                "alert",
+                "orchestrate.monitoring.alerts.cli:alert_app",
+                "Alert rules over the platform's metrics, their alerts, and silences.",
+            ),
         ),
-        routers=("orchestrate.monitoring.api:router",),
+        routers=("orchestrate.monitoring.api:router", "orchestrate.monitoring.alerts.api:router"),
         public_routers=("orchestrate.monitoring.api:public_router",),
         web_setup=("orchestrate.monitoring.api:install",),
+        consumers=(
+            "orchestrate.monitoring.service:metrics_consumer",
+            "orchestrate.monitoring.alerts.service:alert_consumer",
+        ),
+        retention=("orchestrate.monitoring.alerts.retention:retention",),
     ),
     Capability(
         "triggers",

@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     job_retry_max_seconds: float = Field(
         default=600.0, gt=0, description="Upper bound of a retry delay."
     )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which `orchestrate worker` serves its own /metrics; none: off.",
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="Address the worker's /metrics listens on."
+    )
     worker_poll_max_seconds: float = Field(
         default=1.0, gt=0, description="Longest sleep of an idle worker between queue checks."
     )

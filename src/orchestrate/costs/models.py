@@ -232,3 +232,20 @@ class CostReport:
     lines: tuple[CostLine, ...]
     """Most expensive first (by day: oldest first)."""
     total: CostLine
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """The whole ledger's tokens and dollars of one model used by one agent type."""
+
+    model: str
+    agent_type: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_micros: int
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return to_dollars(self.cost_micros)

@@ -262,7 +262,11 @@ def set_run_status(
     if reason:
         run.reason = reason
     changed = RUN_STATUS_EVENTS[target](
-        subject=run.id, pipeline=run.pipeline, from_=current.value, reason=reason or None
+        subject=run.id,
+        pipeline=run.pipeline,
+        from_=current.value,
+        reason=reason or None,
+        duration_seconds=_seconds(run.started_at, now) if target.is_terminal else None,
     )
     record_event(uow, changed)
 
@@ -287,6 +291,7 @@ def set_step_status(
         step.queued_at = now
     if target in (StepStatus.RUNNING, StepStatus.WAITING) and step.started_at is None:
         step.started_at = now
+    started_at = step.started_at
     if target.is_terminal:
         step.finished_at = now
         step.process = None
@@ -301,8 +306,14 @@ def set_step_status(
         to=target.value,
         skip_reason=skip_reason or None,
         error=error[:2000] if error else None,
+        duration_seconds=_seconds(started_at, now) if target.is_terminal else None,
     )
     record_event(uow, moved)
+
+
+def _seconds(started_at: datetime | None, now: datetime) -> float | None:
+    """How long from ``started_at`` to ``now`` (the metrics' durations); None: never started."""
+    return max((now - started_at).total_seconds(), 0.0) if started_at is not None else None
 
 
 def to_pipeline(row: PipelineRow) -> Pipeline:

@@ -14,6 +14,11 @@ row of ``event_consumers``:
 * a handler that raises stops the batch at that event; the cursor keeps it, the error
   is logged and stored on the row, and the event is tried again after a back-off
   (1 s doubling to 5 minutes). Nothing is skipped.
+
+A consumer whose effects are rows of the same database may instead take whole batches
+in the cursor's own transaction (``Consumer(name, batch=apply)``): ``apply(uow, events)``
+writes its rows and the cursor moves past the batch in the same commit, so a batch is
+applied exactly once however workers die or race (monitoring's metric totals).
 """
 
 from __future__ import annotations
@@ -40,7 +45,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[Event], Awaitable[None]]
-BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
+BatchHandler = Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]
+"""Applies a batch inside the open unit of work that also moves the consumer's cursor;
+it must not commit (the consumer loop does)."""
 
 LEASE = timedelta(seconds=30)
 _FIRST_BACKOFF = 1.0
@@ -50,29 +57,28 @@ _IDLE_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Consumer:
-    """A named handler of the events matching ``types`` (none: every event).
-
-    ``handler`` gets the events one by one; a consumer that works on a batch at once
-    (one evaluation of alert rules per batch, not per event) gives ``on_batch``
-    instead. With ``tick`` set, ``on_batch`` is also called with no events once the
-    consumer has been idle that long: time-driven work (an alert's ``for``) then runs
-    on the worker holding the consumer, one at a time across workers.
-    """
+    """A named handler of the events matching ``types`` (none: every event)."""
 
     name: str
-    handler: EventHandler | None
+    handler: EventHandler | None = None
+    """Handles one event at a time; at least once (a repeat must be harmless)."""
     types: tuple[str, ...] = ()
     batch_size: int = 100
     lease: timedelta = LEASE
     """How long a worker that stopped answering keeps the consumer from the others."""
-    on_batch: BatchHandler | None = None
+    batch: BatchHandler | None = None
+    """Instead of ``handler``: applies a whole batch in the transaction that moves the
+    cursor past it, so each batch takes effect exactly once."""
     tick: timedelta | None = None
+    """With ``batch``: also call it with no events once the consumer has been idle this
+    long (in a transaction that checks the lease), for time-driven work such as an
+    alert's ``for``; one worker at a time runs it, like the batches."""
 
     def __post_init__(self) -> None:
-        if (self.handler is None) == (self.on_batch is None):
-            raise ValueError(f"consumer {self.name!r} needs a handler or on_batch, not both")
-        if self.tick is not None and self.on_batch is None:
-            raise ValueError(f"consumer {self.name!r}: a tick calls on_batch, which it lacks")
+        if (self.handler is None) == (self.batch is None):
+            raise ValueError(f"consumer {self.name!r} needs exactly one of handler and batch")
+        if self.tick is not None and self.batch is None:
+            raise ValueError(f"consumer {self.name!r}: a tick calls batch, which it lacks")
 
     @property
     def only(self) -> EventFilter:
@@ -196,8 +202,8 @@ class _ConsumerLoop:
         self.stop = stop
         self.backoff = _FIRST_BACKOFF
         self.has_row = False
-        self.last_call = 0.0
-        """When ``on_batch`` was last called (monotonic), for the tick."""
+        self.last_applied = 0.0
+        """When ``batch`` last ran (monotonic), for the tick."""
 
     async def run(self) -> None:
         name = self.consumer.name
@@ -225,19 +231,25 @@ class _ConsumerLoop:
             await self._sleep(lease.total_seconds() / 3)
             return
         if not await self._batch(cursor):
-            await self._tick()
+            await self._tick(cursor)
             await self._idle(seen)
 
-    async def _tick(self) -> None:
-        """Call ``on_batch`` with no events when the consumer's tick is due."""
+    async def _tick(self, cursor: int) -> None:
+        """Call ``batch`` with no events when the consumer's tick is due."""
         consumer = self.consumer
-        if consumer.tick is None or consumer.on_batch is None:
+        if consumer.tick is None or consumer.batch is None:
             return
-        if time.monotonic() - self.last_call < consumer.tick.total_seconds():
+        if time.monotonic() - self.last_applied < consumer.tick.total_seconds():
             return
-        self.last_call = time.monotonic()
+        self.last_applied = time.monotonic()
         try:
-            await consumer.on_batch(())
+            async with self.new_uow() as uow:
+                held = await _store.move_cursor(
+                    uow, consumer.name, self.owner, cursor, cursor, consumer.lease
+                )
+                if held:
+                    await consumer.batch(uow, ())
+                    await uow.commit()
         except Exception:
             log.exception("event_consumer_tick_failed", consumer=consumer.name)
 
@@ -250,25 +262,17 @@ class _ConsumerLoop:
             )
         if not events:
             return False
+        if consumer.batch is not None:
+            return await self._apply(cursor, events, consumer.batch)
+        handler = consumer.handler
+        assert handler is not None  # __post_init__: one of the two is set
         handled = cursor
         error: BaseException | None = None
         renewing = asyncio.create_task(self._keep_lease())
         try:
-            if consumer.on_batch is not None:
-                self.last_call = time.monotonic()
+            for event in events:
                 try:
-                    await consumer.on_batch(events)
-                    handled = events[-1].id
-                except Exception as failure:
-                    error = failure
-                    log.exception(
-                        "event_consumer_failed", consumer=consumer.name, event_id=events[0].id
-                    )
-            each = consumer.handler
-            for event in events if each is not None else ():
-                assert each is not None
-                try:
-                    await each(event)
+                    await handler(event)
                 except Exception as failure:
                     error = failure
                     log.exception(
@@ -287,6 +291,39 @@ class _ConsumerLoop:
             self.new_uow(), consumer.name, self.owner, handled, consumer.lease, error
         )
         if error is not None or not still_ours:
+            await self._sleep(self.backoff)
+            self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
+            return False
+        self.backoff = _FIRST_BACKOFF
+        return True
+
+    async def _apply(self, cursor: int, events: Sequence[Event], apply: BatchHandler) -> bool:
+        """Apply ``events`` and move the cursor past them in one transaction."""
+        consumer = self.consumer
+        moved = False
+        try:
+            async with self.new_uow() as uow:
+                # The cursor first: its row lock keeps a worker taking the lease over
+                # from applying the same batch until this transaction has ended.
+                moved = await _store.move_cursor(
+                    uow, consumer.name, self.owner, cursor, events[-1].id, consumer.lease
+                )
+                if moved:
+                    self.last_applied = time.monotonic()
+                    await apply(uow, events)
+                    await uow.commit()
+        except Exception as failure:
+            log.exception(
+                "event_consumer_failed",
+                consumer=consumer.name,
+                event_id=events[0].id,
+                event_type=events[0].type,
+            )
+            await _store.advance(
+                self.new_uow(), consumer.name, self.owner, cursor, consumer.lease, failure
+            )
+            moved = False
+        if not moved:
             await self._sleep(self.backoff)
             self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
             return False

@@ -2,7 +2,7 @@
 index of events by type and time for the rules' windows.
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-07 01:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import orchestrate.core.db
 
 revision: str = "0022"
-down_revision: str | Sequence[str] | None = "0018"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,7 +12,6 @@ this one queued (each send is a job keyed by its group's version).
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 from ruamel.yaml.error import YAMLError
 
@@ -64,6 +64,8 @@ from orchestrate.monitoring.events import (
     SilenceExpired,
 )
 from orchestrate.monitoring.notifications import AlertPayload, Notification, enqueue_notification
+
+log = structlog.get_logger(__name__)
 
 CONSUMER = "monitoring.alerts"
 MAX_FILE_BYTES = 1_000_000
@@ -136,30 +138,34 @@ async def apply_rules(uow: UnitOfWork, source: str, text: str, actor: Actor) -> 
     auth.authorize(actor, Permission.WRITE)
     parsed, document = parse_alerts_file(text, source)
     async with uow:
-        others = await _config(uow, leave_out=source)
-        taken = {rule.name: where for where, rule in others.rules}
-        clashes = sorted(rule.name for rule in parsed.rules if rule.name in taken)
-        if clashes:
-            raise ValidationFailed(
-                f"{source}: rule {clashes[0]!r} is already defined by {taken[clashes[0]]}"
-            )
-        await store.put_rule_source(uow, source, document, actor.name)
-        record_event(
-            uow,
-            AlertRulesApplied(
-                subject=source,
-                source=source,
-                rules=[rule.name for rule in parsed.rules],
-                routes=len(parsed.routes),
-                inhibit_rules=len(parsed.inhibit_rules),
-                by=actor.name,
-            ),
-        )
-        await auth.record_audit(
-            uow, actor, "alert.rules_apply", source, {"rules": len(parsed.rules)}
-        )
+        await _put_rules(uow, source, parsed, document, actor)
         await uow.commit()
     return parsed
+
+
+async def _put_rules(
+    uow: UnitOfWork, source: str, parsed: AlertsFile, document: dict[str, Any], actor: Actor
+) -> None:
+    others = await _config(uow, leave_out=source)
+    taken = {rule.name: where for where, rule in others.rules}
+    clashes = sorted(rule.name for rule in parsed.rules if rule.name in taken)
+    if clashes:
+        raise ValidationFailed(
+            f"{source}: rule {clashes[0]!r} is already defined by {taken[clashes[0]]}"
+        )
+    await store.put_rule_source(uow, source, document, actor.name)
+    record_event(
+        uow,
+        AlertRulesApplied(
+            subject=source,
+            source=source,
+            rules=[rule.name for rule in parsed.rules],
+            routes=len(parsed.routes),
+            inhibit_rules=len(parsed.inhibit_rules),
+            by=actor.name,
+        ),
+    )
+    await auth.record_audit(uow, actor, "alert.rules_apply", source, {"rules": len(parsed.rules)})
 
 
 async def remove_rules(uow: UnitOfWork, source: str, actor: Actor) -> None:
@@ -203,13 +209,24 @@ _seen_folders: dict[Path, _FolderSeen] = defaultdict(_FolderSeen)
 
 
 async def sync_rule_files(runtime: Runtime, *, force: bool = False) -> list[str]:
+    """Apply ``<home>/alerts/*.yml`` in a transaction of its own (see ``sync_rule_files_in``)."""
+    async with runtime.uow() as uow:
+        applied = await sync_rule_files_in(uow, runtime.settings.home, force=force)
+        await uow.commit()
+    return applied
+
+
+async def sync_rule_files_in(uow: UnitOfWork, home: Path, *, force: bool = False) -> list[str]:
     """Apply ``<home>/alerts/*.yml`` (and ``.yaml``) when the folder changed since this
-    process last looked: a file is its own source (its path); a removed file's rules go.
-    A file that does not validate is skipped with a warning, keeping what it had applied.
-    Returns the sources applied."""
-    folder = runtime.settings.home / "alerts"
+    process last looked, in the caller's entered transaction: each file is its own
+    source (its path); a removed file's rules go. A file that does not validate is
+    skipped with a warning and keeps what it applied before. Returns the sources applied."""
+    folder = home / "alerts"
     files = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
-    signature = tuple((str(p), p.stat().st_mtime, p.stat().st_size) for p in files)
+    try:
+        signature = tuple((str(p), p.stat().st_mtime, p.stat().st_size) for p in files)
+    except OSError:  # a file went away while we looked: look again next time
+        return []
     seen = _seen_folders[folder]
     if not force and seen.signature == signature:
         return []
@@ -218,21 +235,18 @@ async def sync_rule_files(runtime: Runtime, *, force: bool = False) -> list[str]
     applied: list[str] = []
     for path in files:
         try:
-            await apply_rules(runtime.uow(), str(path), path.read_text(), system)
+            parsed, document = parse_alerts_file(path.read_text(), str(path))
+            await _put_rules(uow, str(path), parsed, document, system)
             applied.append(str(path))
         except (ValidationFailed, OSError, UnicodeDecodeError) as error:
-            import structlog
-
-            structlog.get_logger(__name__).warning(
-                "alert_rule_file_skipped", path=str(path), error=str(error)
-            )
+            log.warning("alert_rule_file_skipped", path=str(path), error=str(error))
     present = {str(path) for path in files}
-    async with runtime.uow(read_only=True) as uow:
-        stored = [row.source for row in await store.rule_sources(uow)]
-    for source in stored:
-        if source.startswith(str(folder) + "/") and source not in present:
-            with contextlib.suppress(NotFound):
-                await remove_rules(runtime.uow(), source, system)
+    for row in await store.rule_sources(uow):
+        if row.source.startswith(str(folder) + "/") and row.source not in present:
+            await store.delete_rule_source(uow, row.source)
+            record_event(
+                uow, AlertRulesRemoved(subject=row.source, source=row.source, by=system.name)
+            )
     return applied
 
 
@@ -251,77 +265,81 @@ class Evaluation:
 
 async def evaluate(runtime: Runtime) -> Evaluation:
     """Evaluate every rule now, move the alerts on, and queue the notifications due."""
-    now = runtime.clock.now()
     async with runtime.uow() as uow:
-        config = await _config(uow)
-        wanted: set[Reading] = {
-            (
-                rule.metric,
-                rule.window if METRICS[rule.metric].kind is not Kind.GAUGE else timedelta(0),
-                rule.by,
-            )
-            for _, rule in config.rules
-        }
-        readings = await read_all(uow, wanted, now)
-        unsettled = await store.unsettled_alerts(uow)
-        previous = {alert.id: alert for alert in unsettled}
-        open_by_rule: dict[str, list[Alert]] = defaultdict(list)
-        resolved_earlier: list[Alert] = []
-        for alert in unsettled:
-            if alert.state is AlertState.RESOLVED:
-                resolved_earlier.append(alert)
-            else:
-                open_by_rule[alert.rule].append(alert)
-        outcomes: list[RuleOutcome] = []
-        keep_firing = {rule.name for _, rule in config.rules if rule.keep_firing_for}
-        for _, rule in config.rules:
-            key: Reading = (
-                rule.metric,
-                rule.window if METRICS[rule.metric].kind is not Kind.GAUGE else timedelta(0),
-                rule.by,
-            )
-            condition = rule.parsed_condition
-            active = [series for series in readings[key] if condition.holds(series.value)]
-            outcomes.append(
-                advance_rule(
-                    rule, active, open_by_rule.pop(rule.name, []), now, lambda: new_id("alr", now)
-                )
-            )
-        for orphans in open_by_rule.values():
-            outcomes.append(resolve_orphans(orphans, now))
-        current = [alert for outcome in outcomes for alert in outcome.alerts] + resolved_earlier
-        transitions = [t for outcome in outcomes for t in outcome.transitions]
-        firing = [alert for alert in current if alert.state is AlertState.FIRING]
-        silences = await store.silences(uow, ending_after=now)
-        current = [
-            replace(
-                alert,
-                suppressed_by=suppression(alert, firing, silences, config.inhibit_rules, now),
-            )
-            for alert in current
-        ]
-        routes = build_routes([rule for _, rule in config.rules], config.routes)
-        planned = plan(current, routes, await store.groups(uow), now)
-        waiting = {key for group in planned.groups.values() for key in group.notified_firing}
-        for alert in current:
-            settled = alert.state is AlertState.RESOLVED and alert.fingerprint not in waiting
-            before = previous.get(alert.id)
-            if _worth_saving(alert, before, settled, alert.rule in keep_firing, now):
-                await store.save_alert(uow, alert, settled)
-        for transition in transitions:
-            if transition.change is Change.DROPPED:
-                await store.drop_alert(uow, transition.alert.id)
-            else:
-                _record_transition(uow, transition)
-        notifications = [
-            _notification(send, channel)
-            for send in planned.sends
-            for channel in send.route.channels
-        ]
-        for notification in notifications:
-            await enqueue_notification(uow, notification)
-        await store.save_groups(uow, planned.groups)
+        result = await evaluate_in(uow)
         await uow.commit()
+    return result
+
+
+async def evaluate_in(uow: UnitOfWork) -> Evaluation:
+    """``evaluate`` in the caller's entered transaction, which commits it."""
+    now = uow.now()
+    config = await _config(uow)
+    wanted: set[Reading] = {
+        (
+            rule.metric,
+            rule.window if METRICS[rule.metric].kind is not Kind.GAUGE else timedelta(0),
+            rule.by,
+        )
+        for _, rule in config.rules
+    }
+    readings = await read_all(uow, wanted, now)
+    unsettled = await store.unsettled_alerts(uow)
+    previous = {alert.id: alert for alert in unsettled}
+    open_by_rule: dict[str, list[Alert]] = defaultdict(list)
+    resolved_earlier: list[Alert] = []
+    for alert in unsettled:
+        if alert.state is AlertState.RESOLVED:
+            resolved_earlier.append(alert)
+        else:
+            open_by_rule[alert.rule].append(alert)
+    outcomes: list[RuleOutcome] = []
+    keep_firing = {rule.name for _, rule in config.rules if rule.keep_firing_for}
+    for _, rule in config.rules:
+        key: Reading = (
+            rule.metric,
+            rule.window if METRICS[rule.metric].kind is not Kind.GAUGE else timedelta(0),
+            rule.by,
+        )
+        condition = rule.parsed_condition
+        active = [series for series in readings[key] if condition.holds(series.value)]
+        outcomes.append(
+            advance_rule(
+                rule, active, open_by_rule.pop(rule.name, []), now, lambda: new_id("alr", now)
+            )
+        )
+    for orphans in open_by_rule.values():
+        outcomes.append(resolve_orphans(orphans, now))
+    current = [alert for outcome in outcomes for alert in outcome.alerts] + resolved_earlier
+    transitions = [t for outcome in outcomes for t in outcome.transitions]
+    firing = [alert for alert in current if alert.state is AlertState.FIRING]
+    silences = await store.silences(uow, ending_after=now)
+    current = [
+        replace(
+            alert,
+            suppressed_by=suppression(alert, firing, silences, config.inhibit_rules, now),
+        )
+        for alert in current
+    ]
+    routes = build_routes([rule for _, rule in config.rules], config.routes)
+    planned = plan(current, routes, await store.groups(uow), now)
+    waiting = {key for group in planned.groups.values() for key in group.notified_firing}
+    for alert in current:
+        settled = alert.state is AlertState.RESOLVED and alert.fingerprint not in waiting
+        before = previous.get(alert.id)
+        if _worth_saving(alert, before, settled, alert.rule in keep_firing, now):
+            await store.save_alert(uow, alert, settled)
+    for transition in transitions:
+        if transition.change is Change.DROPPED:
+            await store.drop_alert(uow, transition.alert.id)
+        else:
+            _record_transition(uow, transition)
+    notifications = [
+        _notification(send, channel) for send in planned.sends for channel in send.route.channels
+    ]
+    for notification in notifications:
+        await enqueue_notification(uow, notification)
+    await store.save_groups(uow, planned.groups)
     states = [a.state for a in current]
     return Evaluation(
         at=now,
@@ -418,17 +436,18 @@ def _common(maps: Sequence[dict[str, str]]) -> dict[str, str]:
 def alert_consumer(runtime: Runtime) -> Consumer:
     """The durable consumer that evaluates the rules (registered by the composition root)."""
 
-    async def on_batch(events: Sequence[Event]) -> None:
+    home = runtime.settings.home
+
+    async def apply(uow: UnitOfWork, events: Sequence[Event]) -> None:
         del events  # the rules read the log and the tables as they are now
-        await sync_rule_files(runtime)
-        await evaluate(runtime)
+        await sync_rule_files_in(uow, home)
+        await evaluate_in(uow)
 
     return Consumer(
         CONSUMER,
-        None,
         types=SOURCE_TYPES,
         batch_size=1000,
-        on_batch=on_batch,
+        batch=apply,
         tick=timedelta(seconds=runtime.settings.alert_evaluation_seconds),
     )
 
