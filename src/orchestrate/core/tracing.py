@@ -239,7 +239,8 @@ def _is_sampled(trace_id: int) -> bool:
 
 # --- spans -------------------------------------------------------------------------------
 
-_OFF: contextlib.nullcontext[None] = contextlib.nullcontext()
+OFF: contextlib.nullcontext[None] = contextlib.nullcontext()
+"""What every span helper returns when tracing is off (a reusable no-op)."""
 
 
 def span(
@@ -257,7 +258,7 @@ def span(
     """
     tracer = _state.tracer
     if tracer is None:
-        return _OFF
+        return OFF
     return _started(tracer, name, kind, attributes, context, links)
 
 
@@ -297,7 +298,7 @@ def run_span(
     """
     tracer = _state.tracer
     if tracer is None:
-        return _OFF
+        return OFF
     context = _empty() if parent_id is None else run_context(root_id, parent_id)
     return _forced(tracer, name, (run_trace_id(root_id), run_span_id(run_id)), context, attributes)
 
