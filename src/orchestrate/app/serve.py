@@ -27,6 +27,7 @@ from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy, require_sandbox, sandbox_warning
 from orchestrate.core.settings import Settings, load_settings
+from orchestrate.core.tracing import configure_tracing
 from orchestrate.web.lifecycle import shutdown_event
 
 log = structlog.get_logger(__name__)
@@ -50,6 +51,7 @@ def serve(
         overrides["port"] = port
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
     check_sandbox(settings)
     listener = listen(settings.host, settings.port)  # a busy port fails before any work
     upgrade_to_head(settings.database_url_value)
@@ -234,6 +236,7 @@ def worker() -> None:
     """Run only the worker loops (more machines against one PostgreSQL database)."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
     check_sandbox(settings)
     upgrade_to_head(settings.database_url_value)
     run_loop(_work(settings))

@@ -42,11 +42,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from orchestrate.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -72,10 +75,6 @@ class _State:
 
 
 _state = _State()
-
-
-class TracingConfigurationError(ValueError):
-    """An ``OTEL_*`` variable names something this build cannot do."""
 
 
 def configure_tracing(
@@ -128,7 +127,7 @@ def _exporter_names(environ: Mapping[str, str]) -> list[str]:
     names = [name for name in names if name != "none"]
     unknown = [name for name in names if name not in EXPORTERS]
     if unknown:
-        raise TracingConfigurationError(
+        raise ConfigurationError(
             f"OTEL_TRACES_EXPORTER names {', '.join(unknown)}, which Orchestrate cannot "
             f"export to; use otlp, console or none"
         )
@@ -155,7 +154,7 @@ def _exporter(name: str) -> SpanExporter:
     if name == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        return ConsoleSpanExporter()
+        return ConsoleSpanExporter(out=sys.stdout)  # its default is stdout at import time
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()
