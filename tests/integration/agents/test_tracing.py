@@ -54,7 +54,7 @@ def span_id(span: ReadableSpan) -> int:
 
 
 class TestAnAgentRunIsOneTrace:
-    async def test_one_trace_per_run_with_genai_attributes_in_the_in_memory_exporter(
+    async def test_traces_in_the_in_memory_exporter_are_one_per_run_with_genai_attributes(
         self, runtime: Runtime, repo: Path, spans: InMemorySpanExporter
     ) -> None:
         add_tree_types(repo)
@@ -83,6 +83,11 @@ class TestAnAgentRunIsOneTrace:
         assert attribute(lead_again, "orchestrate.agent.state") == "completed"
         assert attribute(helper, "gen_ai.agent.name") == "worker"
         assert attribute(helper, "gen_ai.request.model") == "scripted-model"
+        chats = named(finished, "chat scripted-model")
+        tokens = sorted(int(str(attribute(s, "gen_ai.usage.output_tokens"))) for s in chats)
+        assert tokens == [20, 20, 20, 20, 34], "each call, its own usage"
+        assert {attribute(s, "gen_ai.request.model") for s in chats} == {"scripted-model"}
+        assert {attribute(s, "gen_ai.operation.name") for s in chats} == {"chat"}
 
     async def test_each_model_call_is_a_chat_span_with_genai_attributes(
         self, runtime: Runtime, repo: Path, spans: InMemorySpanExporter
