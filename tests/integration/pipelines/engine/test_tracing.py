@@ -9,7 +9,10 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from orchestrate.core.tracing import run_trace_id
+from orchestrate.auth.models import Role
+from orchestrate.auth.service import Actor
+from orchestrate.core.tracing import configure_tracing, run_trace_id
+from orchestrate.pipelines import service
 from tests.integration.pipelines.engine.conftest import Pipelines
 from tests.integration.pipelines.engine.test_agent_steps import _credentials, register, repo, work
 from tests.spans import attribute, named, spans, trace_ids
@@ -24,6 +27,20 @@ steps:
   - id: check
     needs: compile
     run: {check}
+"""
+
+
+GATED = """
+name: gate
+steps:
+  - id: build
+    run: echo built
+  - id: approve
+    needs: build
+    approval: {approvers: [alice]}
+  - id: ship
+    needs: approve
+    run: echo shipped
 """
 
 
@@ -56,6 +73,31 @@ async def test_a_run_and_its_steps_share_one_trace(
     assert whole.start_time is not None
     assert check.end_time is not None
     assert whole.start_time <= check.end_time
+
+
+async def test_a_run_resumed_by_another_process_stays_in_one_trace(
+    pipelines: Pipelines, spans: InMemorySpanExporter
+) -> None:
+    await pipelines.register(GATED)
+    run = await pipelines.run("gate")
+    assert run.status.value == "waiting"
+    before = spans.get_finished_spans()
+    after = InMemorySpanExporter()
+    configure_tracing({}, exporter=after)  # a new tracer, as in a worker started later
+    alice = Actor(name="alice", role=Role.OPERATOR, source="test")
+
+    await service.decide_approval(pipelines.runtime.uow(), run.id, "approve", alice, "approve")
+    await pipelines.work()
+
+    finished = [*before, *after.get_finished_spans()]
+    assert trace_ids(finished) == {run_trace_id(run.id)}
+    (whole,) = named(after.get_finished_spans(), "pipeline.run")
+    steps = {
+        str(attribute(s, "orchestrate.pipeline.step.id")): s
+        for s in named(finished, "pipeline.step")
+    }
+    assert set(steps) == {"build", "ship"}
+    assert {s.parent.span_id for s in steps.values() if s.parent} == {span_id(whole)}
 
 
 async def test_a_failed_step_marks_its_span_and_the_runs_as_errors(
