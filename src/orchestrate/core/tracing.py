@@ -47,14 +47,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orchestrate.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.id_generator import IdGenerator
     from opentelemetry.trace import Link, Span, SpanKind, Tracer
 
 TRACER_NAME = "orchestrate"
@@ -93,7 +95,7 @@ def configure_tracing(
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    provider = TracerProvider(resource=_resource(environ), id_generator=_run_ids())
+    provider = TracerProvider(resource=_resource(), id_generator=_run_ids())
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
@@ -138,14 +140,13 @@ def _sdk_disabled(environ: Mapping[str, str]) -> bool:
     return environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
 
 
-def _resource(environ: Mapping[str, str]) -> Any:
+def _resource() -> Resource:
+    """The SDK's resource (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``), named
+    ``orchestrate`` unless those name the service."""
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 
-    explicit = environ.get("OTEL_SERVICE_NAME") or "service.name=" in environ.get(
-        "OTEL_RESOURCE_ATTRIBUTES", ""
-    )
     resource = Resource.create()
-    if not explicit:
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
     return resource
 
@@ -154,13 +155,14 @@ def _exporter(name: str) -> SpanExporter:
     if name == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        return ConsoleSpanExporter(out=sys.stdout)  # its default is stdout at import time
+        # stderr: a command's own output (``--json``) stays parseable.
+        return ConsoleSpanExporter(out=sys.stderr)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()
 
 
-def _run_ids() -> Any:
+def _run_ids() -> IdGenerator:
     """The id generator: random ids, except the derived ones while ``_FORCED`` is set."""
     from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 

@@ -76,12 +76,12 @@ class TestOffByDefault:
 
 
 class TestExporters:
-    def test_console_prints_each_span(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_console_prints_each_span_to_stderr(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert configure_tracing({"OTEL_TRACES_EXPORTER": "console"}) is True
         with span("printed-span"):
             pass
         flush()
-        assert '"name": "printed-span"' in capsys.readouterr().out
+        assert '"name": "printed-span"' in capsys.readouterr().err
 
     def test_otlp_posts_protobuf_spans_to_the_configured_endpoint(
         self, monkeypatch: pytest.MonkeyPatch, collector: Collector
