@@ -12,6 +12,7 @@ from opentelemetry.trace import StatusCode
 from orchestrate.agents.models import AgentState
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.tracing import run_trace_id
+from orchestrate.llm.errors import ProviderError
 from orchestrate.llm.models import Usage
 from orchestrate.testing.scripted import finish, tool_call
 from tests.integration.agents.tree_support import (
@@ -136,3 +137,21 @@ class TestAnAgentRunIsOneTrace:
         assert len(named(finished, "execute_tool finish")) == 2
         texts = [str(value) for span in finished for value in (span.attributes or {}).values()]
         assert not any("the-command-text" in text for text in texts)
+
+    async def test_a_failed_model_call_is_an_error_span_and_fails_the_jobs_span(
+        self, runtime: Runtime, repo: Path, spans: InMemorySpanExporter
+    ) -> None:
+        add_tree_types(repo)
+        root = await start_root(runtime, repo, "overloaded")
+
+        await TreeWorker(runtime, {"overloaded": [ProviderError("overloaded")]}).run_until_idle()
+
+        assert (await agent(runtime, root.id)).state is AgentState.FAILED
+        finished = spans.get_finished_spans()
+        (chat,) = named(finished, "chat scripted-model")
+        assert chat.status.status_code is StatusCode.ERROR
+        assert attribute(chat, "error.type") == "ProviderError"
+        assert [event.name for event in chat.events] == ["exception"]
+        (job,) = named(finished, "agent.run")
+        assert job.status.status_code is StatusCode.ERROR
+        assert attribute(job, "orchestrate.agent.state") == "failed"
