@@ -565,7 +565,9 @@ class AgentLoop:
         if not requests:
             return outcome
         assert self.env.spawn_child is not None
+        started = time.time_ns()
         children = await self.env.spawn_child(self.run, requests)
+        spans.spawned(requests, children, started)
         for request, child in zip(requests, children, strict=True):
             if isinstance(child, OrchestrateError):
                 # An unknown type or an exhausted budget is something the model can act on.

@@ -10,11 +10,12 @@ With tracing off every function here returns at its first line.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from orchestrate.agents.models import AgentRun, AgentState
+from orchestrate.agents.models import AgentRun, AgentState, SpawnRequest
 from orchestrate.core import tracing
+from orchestrate.core.errors import OrchestrateError
 from orchestrate.llm.service import CompletionRequest, CompletionResponse, ToolUseBlock
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from orchestrate.agents.tools.base import ToolOutput
 
 AGENT_RUN = "agent.run"
+SPAWN_AGENT = "spawn_agent"
 
 
 def agent_job(
@@ -115,16 +117,44 @@ def model_replied(current: Span | None, response: CompletionResponse) -> None:
     current.set_attribute("gen_ai.usage.cache_creation.input_tokens", usage.cache_write_tokens)
 
 
+def spawned(
+    requests: Sequence[SpawnRequest],
+    children: Sequence[AgentRun | OrchestrateError],
+    started: int,
+) -> None:
+    """An ``execute_tool spawn_agent`` span per call that started (or failed to start) a
+    sub-agent, from ``started`` (``time.time_ns()``) to now, naming the child."""
+    if not tracing.is_enabled():
+        return
+    for request, child in zip(requests, children, strict=True):
+        current = tracing.open_span(
+            f"execute_tool {SPAWN_AGENT}",
+            attributes=_tool_attributes(SPAWN_AGENT, request.call_id),
+            start_time=started,
+        )
+        if current is None:
+            return
+        if isinstance(child, OrchestrateError):
+            tracing.mark_failed(current, type(child).__name__)
+        else:
+            current.set_attribute("orchestrate.agent.child_id", child.id)
+        current.end()
+
+
+def _tool_attributes(name: str, call_id: str) -> dict[str, tracing.AttributeValue]:
+    return {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": name,
+        "gen_ai.tool.call.id": call_id,
+        "gen_ai.tool.type": "function",
+    }
+
+
 def tool_call(use: ToolUseBlock) -> contextlib.AbstractContextManager[Span | None]:
     """A tool call's ``execute_tool {name}`` span."""
     if not tracing.is_enabled():
         return tracing.OFF
-    attributes: dict[str, tracing.AttributeValue] = {
-        "gen_ai.operation.name": "execute_tool",
-        "gen_ai.tool.name": use.name,
-        "gen_ai.tool.call.id": use.id,
-        "gen_ai.tool.type": "function",
-    }
+    attributes = _tool_attributes(use.name, use.id)
     return tracing.span(f"execute_tool {use.name}", attributes=attributes)
 
 

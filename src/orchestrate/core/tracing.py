@@ -141,11 +141,13 @@ def _sdk_disabled(environ: Mapping[str, str]) -> bool:
 
 
 def _resource() -> Resource:
-    """The SDK's resource (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``), named
-    ``orchestrate`` unless those name the service."""
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    """The SDK's resource (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``) with our
+    version, named ``orchestrate`` unless those name the service."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 
-    resource = Resource.create()
+    from orchestrate import __version__
+
+    resource = Resource({SERVICE_VERSION: __version__}).merge(Resource.create())
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
     return resource
@@ -282,6 +284,17 @@ def _started(
         links=links,
     ) as current:
         yield current
+
+
+def open_span(
+    name: str, *, attributes: Attributes | None = None, start_time: int | None = None
+) -> Span | None:
+    """A span the caller ends (``span.end()``), child of the current one; not made
+    current. ``start_time``: nanoseconds since the epoch (``time.time_ns()``)."""
+    tracer = _state.tracer
+    if tracer is None:
+        return None
+    return tracer.start_span(name, attributes=attributes, start_time=start_time)
 
 
 def run_span(

@@ -123,7 +123,7 @@ class TestAnAgentRunIsOneTrace:
         self, runtime: Runtime, repo: Path, spans: InMemorySpanExporter
     ) -> None:
         add_tree_types(repo)
-        await start_root(runtime, repo, "lead")
+        root = await start_root(runtime, repo, "lead")
 
         await TreeWorker(runtime, SCRIPTS).run_until_idle()
 
@@ -135,6 +135,10 @@ class TestAnAgentRunIsOneTrace:
         (missing,) = named(finished, "execute_tool read_file")
         assert missing.status.status_code is StatusCode.ERROR, "the model got an error result"
         assert len(named(finished, "execute_tool finish")) == 2
+        (spawn,) = named(finished, "execute_tool spawn_agent")
+        assert attribute(spawn, "gen_ai.tool.call.id") == "call_spawn"
+        (child,) = await tree_of(runtime, root.id)
+        assert attribute(spawn, "orchestrate.agent.child_id") == child.id
         texts = [str(value) for span in finished for value in (span.attributes or {}).values()]
         assert not any("the-command-text" in text for text in texts)
 

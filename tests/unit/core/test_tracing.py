@@ -11,6 +11,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from orchestrate import __version__
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.tracing import (
     configure_tracing,
@@ -112,6 +113,7 @@ class TestExporters:
             pass
         (finished,) = exporter.get_finished_spans()
         assert finished.resource.attributes["service.name"] == "orchestrate"
+        assert finished.resource.attributes["service.version"] == __version__
 
 
 class TestOneTracePerRun:
