@@ -115,6 +115,8 @@ def to_run(row: AgentRow | Row[Any]) -> AgentRun:
         updated_at=row.updated_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        pipeline=row.pipeline,
+        pipeline_run_id=row.pipeline_run_id,
     )
 
 

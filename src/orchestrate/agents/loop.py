@@ -58,6 +58,7 @@ from orchestrate.core.masking import process_masker
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.costs import service as costs
 from orchestrate.llm.service import (
     CallRecord,
     CompletionRequest,
@@ -185,6 +186,9 @@ class AgentLoop:
         self._ancestor_budgets: list[store.Budget] = []
         self._budgets_read = False
         """The budgets were read by the transaction just before the next model call."""
+        self._spending: list[costs.Budget] = []
+        """The spending budgets covering this run's work (``costs``), as last read."""
+        self._spending_read = False
         self._reserved = Decimal(0)
         """Dollars reserved on this run and its ancestors for the model call in flight."""
         self._nudges = 0
@@ -263,6 +267,8 @@ class AgentLoop:
             if self._ancestors:  # for the model call that follows (``_check_ancestors``)
                 self._ancestor_budgets = await store.budgets(uow, self._ancestors)
                 self._budgets_read = True
+            self._spending = await costs.covering_budgets(uow, self._work)  # ``_check_spending``
+            self._spending_read = True
             await uow.commit()
         self._remember_outputs(outputs)
         self._messages.append(message)
@@ -280,6 +286,7 @@ class AgentLoop:
         if reason:
             await self._fail(reason)
         await self._check_ancestors()
+        await self._check_spending()
         settings = self.runtime.settings
         window = context_window(self.run.model, settings.pricing)
         started = time.monotonic()
@@ -399,6 +406,7 @@ class AgentLoop:
             run = store.to_run(row)
         self._tree_counted = active
         self._reserved = Decimal(0)
+        await costs.record_call_cost(uow, self._cost_entry(call), self._spending)
         await store.append_message(uow, self.run_id, len(self._messages), reply)
         done = {closing[0].id: closing[1].content} if closing else None
         await store.add_tool_calls(uow, self.run_id, run.turns, reply.tool_uses, done=done)
@@ -751,6 +759,39 @@ class AgentLoop:
         reason = tree.tree_breach(self._ancestor_budgets, self._unrecorded_active())
         if reason:
             await self._fail(reason)
+
+    async def _check_spending(self) -> None:
+        """Fail before a model call while a spending budget covering the run's work is
+        spent (read by the transaction just before, else now): a running agent stops at
+        its next turn once a budget runs out, whoever spent it."""
+        if not self._spending_read:
+            async with self.runtime.uow(read_only=True) as uow:
+                self._spending = await costs.covering_budgets(uow, self._work)
+        self._spending_read = False
+        spent = costs.exhausted_budget(self._spending, self.runtime.clock.now())
+        if spent is not None:
+            await self._fail(str(costs.BudgetExhausted(spent, self.runtime.clock.now())))
+
+    @property
+    def _work(self) -> costs.WorkScope:
+        return costs.WorkScope(self.run.type, self.run.pipeline)
+
+    def _cost_entry(self, call: CallRecord) -> costs.CostEntry:
+        usage = call.usage
+        return costs.CostEntry(
+            model=call.model,
+            provider=self.run.provider,
+            agent_id=self.run_id,
+            agent_type=self.run.type,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cost_usd=call.cost_usd,
+            story_id=self.run.story_id,
+            pipeline=self.run.pipeline,
+            pipeline_run_id=self.run.pipeline_run_id,
+        )
 
     async def _check_affordable(self, request: CompletionRequest) -> None:
         """Reserve what the call could cost at most — its input (estimated) plus

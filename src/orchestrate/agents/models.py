@@ -262,6 +262,9 @@ class AgentRun:
     finished_at: datetime | None
     children: tuple[ChildRef, ...] = ()
     """Its sub-agents, oldest first (filled where a run is shown, empty elsewhere)."""
+    pipeline: str | None = None
+    """The pipeline whose step started the run (or its root); its costs count there."""
+    pipeline_run_id: str | None = None
 
     @property
     def total_tokens(self) -> int:

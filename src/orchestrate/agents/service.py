@@ -50,7 +50,6 @@ from orchestrate.agents.stats import (
     AgentStats,
     AgentStatsReport,
     StatsFilter,
-    parse_since,
     summarise,
 )
 from orchestrate.agents.steering import approve, cancel, deny, pause, resume
@@ -60,12 +59,14 @@ from orchestrate.agents.workspaces import BRANCH_PREFIX
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.db import IntegrityError
+from orchestrate.core.durations import parse_since
 from orchestrate.core.errors import Conflict, InvalidTransition, OrchestrateError, ValidationFailed
 from orchestrate.core.ids import new_id
 from orchestrate.core.jobs import find_job_by_key
 from orchestrate.core.pagination import Page, check_page_size, page_in_memory, page_of
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.costs import service as costs
 from orchestrate.llm.service import Message, check_provider, provider_kind
 from orchestrate.stories import service as stories
 
@@ -136,6 +137,9 @@ class StartAgent:
     the run's ``AgentOutcome`` (``continuation.py``)."""
     force: bool = False
     """Start on a story even though another agent is active on it (it takes the story over)."""
+    pipeline: str | None = None
+    """The pipeline starting the run (a step's agent): its costs and budgets count there."""
+    pipeline_run_id: str | None = None
 
 
 def agent_types(settings: Settings, repo: Path | None) -> list[AgentDefinition]:
@@ -179,6 +183,7 @@ async def start_agent(
     limits = _limits(definition, request)
     try:
         async with uow:
+            await costs.check_budgets(uow, costs.WorkScope(definition.name, request.pipeline))
             story_id: str | None = None
             if request.story:
                 taken = await _take_story(uow, request)
@@ -315,6 +320,8 @@ def _plan_child(
         base_ref=parent.branch or parent.base_ref or "HEAD",
         max_cost_usd=spawn.budget,
         record=session.record_path,
+        pipeline=parent.pipeline,
+        pipeline_run_id=parent.pipeline_run_id,
         origin_key=tree.spawn_origin(parent.id, spawn.call_id),
         on_finished=OnFinished(
             tree.CHILD_FINISHED,
@@ -340,6 +347,7 @@ async def _add_children(
         budgets = await store.lineage_budgets(uow, parent.id)
         lineage = [budget.agent_id for budget in budgets] or [parent.id]
         started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
+        spending: dict[str, list[costs.Budget]] = {}
         created: list[str] = []
         rows: list[AgentRow] = []
         for spawn, definition, request, provider in planned:
@@ -349,6 +357,12 @@ async def _add_children(
                 continue
             try:
                 _check_room_for_child(settings, parent, depth=len(lineage), started=started)
+                if definition.name not in spending:
+                    work = costs.WorkScope(definition.name, parent.pipeline)
+                    spending[definition.name] = await costs.covering_budgets(uow, work)
+                spent = costs.exhausted_budget(spending[definition.name], uow.now())
+                if spent is not None:
+                    raise costs.BudgetExhausted(spent, uow.now())
                 limits = tree.bounded_by_ancestors(_limits(definition, request), budgets)
             except OrchestrateError as error:
                 results[spawn.call_id] = error
@@ -454,6 +468,8 @@ def _new_run(
         record_path=str(request.record.resolve()) if request.record else None,
         origin_key=request.origin_key,
         on_finished=request.on_finished.stored() if request.on_finished else None,
+        pipeline=request.pipeline,
+        pipeline_run_id=request.pipeline_run_id,
         created_at=now,
         updated_at=now,
     )

@@ -25,11 +25,8 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-
-from orchestrate.core.durations import parse_period
-from orchestrate.core.errors import ValidationFailed
 
 COST_QUANTUM = Decimal("0.000001")
 """The scale of the stored cost column; sums and means are rounded to it."""
@@ -104,32 +101,6 @@ class AgentStatsReport:
     groups: tuple[AgentStats, ...]
     """One per (type, model) with a run in the window, by type then model."""
     total: AgentStats
-
-
-def parse_since(text: str | None, now: datetime) -> datetime | None:
-    """``--since`` / ``?since=``: an ISO date (midnight UTC), an ISO date and time (UTC
-    unless it carries an offset), or a period back from now (``30d``, ``12h``, ``2w``)."""
-    if text is None or not text.strip():
-        return None
-    cleaned = text.strip()
-    try:
-        period = parse_period(cleaned, allow_off=False)
-    except ValueError:
-        pass
-    else:
-        assert period is not None  # allow_off=False never answers "keep forever"
-        return now - period
-    try:
-        moment = datetime.fromisoformat(cleaned)  # a date alone is its midnight
-        if moment.tzinfo is None:
-            return moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
-        raise ValidationFailed(
-            f"since {text!r} is not a date (2026-12-01), a date and time "
-            "(2026-12-01T09:30:00Z) or a period back from now (30d, 12h, 90m, 2w)",
-            since=text,
-        ) from None
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:

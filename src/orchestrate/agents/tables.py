@@ -64,6 +64,9 @@ class AgentRow(Base):
     finish_status: Mapped[str | None] = mapped_column(String(20))
     summary: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    pipeline: Mapped[str | None] = mapped_column(String(200))
+    """The pipeline whose step started the run (or its root): its costs are charged to it."""
+    pipeline_run_id: Mapped[str | None] = mapped_column(String(40))
     origin_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     """Who started the run for which purpose (e.g. a pipeline step attempt): starting twice
     with the same key returns the first run."""

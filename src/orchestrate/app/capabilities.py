@@ -103,6 +103,18 @@ CAPABILITIES: tuple[Capability, ...] = (
         background=("orchestrate.secrets.service:keep_masker_fresh",),
     ),
     Capability(
+        "costs",
+        commands=(
+            _command(
+                "cost",
+                "orchestrate.costs.cli:cost_app",
+                "What agents spent (a ledger entry per model call) and the budgets that cap it.",
+            ),
+        ),
+        routers=("orchestrate.costs.api:router",),
+        retention=("orchestrate.costs.retention:retention",),
+    ),
+    Capability(
         "stories",
         commands=(
             _command("story", "orchestrate.stories.cli:story_app", "Manage stories."),

@@ -9,7 +9,9 @@ keep, or the shortest period you mean.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+from orchestrate.core.errors import ValidationFailed
 
 OFF = "off"
 
@@ -51,3 +53,29 @@ def parse_period(text: str, *, allow_off: bool = True) -> timedelta | None:
     if canonical == OFF:
         return None
     return int(canonical[:-1]) * _UNITS[canonical[-1]]
+
+
+def parse_since(text: str | None, now: datetime) -> datetime | None:
+    """``--since`` / ``?since=``: an ISO date (midnight UTC), an ISO date and time (UTC
+    unless it carries an offset), or a period back from now (``30d``, ``12h``, ``2w``)."""
+    if text is None or not text.strip():
+        return None
+    cleaned = text.strip()
+    try:
+        period = parse_period(cleaned, allow_off=False)
+    except ValueError:
+        pass
+    else:
+        assert period is not None  # allow_off=False never answers "keep forever"
+        return now - period
+    try:
+        moment = datetime.fromisoformat(cleaned)  # a date alone is its midnight
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
+        raise ValidationFailed(
+            f"since {text!r} is not a date (2026-12-01), a date and time "
+            "(2026-12-01T09:30:00Z) or a period back from now (30d, 12h, 90m, 2w)",
+            since=text,
+        ) from None

@@ -41,6 +41,7 @@ RETENTION_SETTINGS = (
     "retention_audit",
     "retention_jobs",
     "retention_sessions",
+    "retention_costs",
 )
 """The ``ORCHESTRATE_RETENTION_*`` settings: how long each kind of finished data is kept."""
 
@@ -209,6 +210,11 @@ class Settings(BaseSettings):
         default="7d",
         description="How long dashboard sessions are kept after they ended (expired, "
         "signed out or revoked); or off.",
+    )
+    retention_costs: str = Field(
+        default="400d",
+        description="How long the cost ledger keeps each model call's entry (cost reports "
+        "reach back this far; budgets only need the current month); or off.",
     )
     retention_jobs: str = Field(
         default="7d",

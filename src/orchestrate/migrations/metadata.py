@@ -10,6 +10,7 @@ import orchestrate.autonomy.tables
 import orchestrate.changesets.tables
 import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
+import orchestrate.costs.tables
 import orchestrate.delivery.tables
 import orchestrate.pipelines.tables
 import orchestrate.repositories.tables

@@ -187,6 +187,8 @@ def _agent_request(attempt: Attempt) -> agents.StartAgent:
         max_cost_usd=_money(values.get("max_cost_usd")),
         origin_key=f"pipeline-step:{attempt.step_row_id}:{attempt.number}",
         force=_flag(values.get("force"), "force"),
+        pipeline=attempt.spec.name,
+        pipeline_run_id=attempt.run_id,
         on_finished=agents.OnFinished(
             kinds.AGENT_FINISHED,
             kinds.AttemptRef(step=attempt.step_row_id, run=attempt.run_id, attempt=attempt.number),

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestrate.agents.stats import parse_since, percentile
+from orchestrate.agents.stats import percentile
+from orchestrate.core.durations import parse_since
 from orchestrate.core.errors import ValidationFailed
 
 NOW = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)

@@ -113,6 +113,7 @@ def test_the_retention_plan_has_one_rule_per_growing_table_each_with_its_setting
             "jobs",
             "events",
             "dashboard_sessions",
+            "cost_entries",
         ]
     )
     assert sorted(rule.setting for rule in plan.rules) == sorted(RETENTION_SETTINGS)
@@ -136,6 +137,7 @@ PRUNED_BY = {
     "jobs": "jobs",
     "events": "events",
     "dashboard_sessions": "dashboard_sessions",
+    "cost_entries": "cost_entries",
 }
 NOT_GROWING = {
     "pipelines",
@@ -155,6 +157,7 @@ NOT_GROWING = {
     "epic_runs",  # one row per run of an epic: kept, like the epics and stories they drive
     "epic_run_stories",  # one row per story of a run
     "shepherd_moves",  # a few per pull request, bounded by the shepherd's attempts
+    "cost_budgets",  # one row per budget people set
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from orchestrate.agents.models import AgentRun
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Role
 from orchestrate.core.jobs import JobRegistry, JobRunner
+from orchestrate.costs import service as costs
 from orchestrate.llm.provider import Provider
 from orchestrate.pipelines import service
 from orchestrate.pipelines.reactions import register_pipeline_jobs
@@ -210,3 +212,55 @@ async def test_an_agent_step_on_a_story_another_agent_holds_fails_unless_forced(
     assert forceful.status.value == "success", forceful.step("write").error
     taken = await stories.get_story(pipelines.runtime.uow(read_only=True), story.id)
     assert taken.assignee == f"agent:{forceful.step('write').outputs['agent_id']}"
+
+
+class TestCosts:
+    async def test_the_agents_model_calls_are_charged_to_the_pipeline_and_its_run(
+        self, pipelines: Pipelines, repo: Path
+    ) -> None:
+        await register(pipelines, repo)
+        run = await pipelines.trigger("docs", topic="costs")
+        await work(pipelines)
+
+        report = await costs.cost_report(
+            pipelines.runtime.uow(read_only=True), costs.CostGrouping.PIPELINE
+        )
+        assert [(line.key, line.calls) for line in report.lines] == [("docs", 4)]
+        agent_id = (await pipelines.get(run.id)).step("write").outputs["agent_id"]
+        agent = await agents.get_agent(pipelines.runtime.uow(read_only=True), agent_id)
+        assert (agent.pipeline, agent.pipeline_run_id) == ("docs", run.id)
+
+    async def test_a_spent_pipeline_budget_fails_the_agent_step_naming_the_budget(
+        self, pipelines: Pipelines, repo: Path
+    ) -> None:
+        runtime = pipelines.runtime
+        async with runtime.uow() as uow:
+            await costs.record_call_cost(
+                uow,
+                costs.CostEntry(
+                    model="test-model",
+                    provider="openai",
+                    agent_id="agent_earlier",
+                    agent_type="doc-generator",
+                    input_tokens=1,
+                    output_tokens=1,
+                    cache_read_tokens=0,
+                    cache_write_tokens=0,
+                    cost_usd=Decimal(2),
+                    pipeline="docs",
+                ),
+            )
+            await uow.commit()
+        spec = costs.BudgetSpec(Decimal(1), scope=costs.BudgetScope.PIPELINE, scope_value="docs")
+        await costs.set_budget(runtime.uow(), spec, Actor.local_cli())
+        await register(pipelines, repo)
+
+        run = await pipelines.trigger("docs", topic="anything")
+        await work(pipelines)
+
+        run = await pipelines.get(run.id)
+        assert run.status.value == "failure"
+        write = run.step("write")
+        assert write.status.value == "failure"
+        assert "The monthly budget of pipeline 'docs' is spent" in (write.error or "")
+        assert write.agent_id is None
