@@ -32,7 +32,9 @@ def agent_job(
 ) -> contextlib.AbstractContextManager[Span | None]:
     """The span of one job of ``run`` (root of its tree: ``root_id``).
 
-    The job that starts the run is the run's own span; later jobs are its children.
+    The job that starts the run is the run's own span; later jobs are its children. The
+    trace is the pipeline run's, when a pipeline step started the tree (the run's own
+    span is then a child of the pipeline run's span), else the root agent's.
     """
     if not tracing.is_enabled():
         return tracing.OFF
@@ -49,16 +51,19 @@ def agent_job(
     }
     if run.parent_id is not None:
         attributes["orchestrate.agent.parent_id"] = run.parent_id
+    if run.pipeline_run_id is not None:
+        attributes["orchestrate.pipeline.run_id"] = run.pipeline_run_id
+    trace_root = run.pipeline_run_id or root_id
     if is_first:
         return tracing.run_span(
             AGENT_RUN,
-            root_id=root_id,
+            root_id=trace_root,
             run_id=run.id,
-            parent_id=run.parent_id,
+            parent_id=run.parent_id or run.pipeline_run_id,
             attributes=attributes,
         )
     return tracing.span(
-        AGENT_RUN, attributes=attributes, context=tracing.run_context(root_id, run.id)
+        AGENT_RUN, attributes=attributes, context=tracing.run_context(trace_root, run.id)
     )
 
 

@@ -30,7 +30,9 @@ hands them out while ``_FORCED`` is set), so the job spans hang under a real spa
 Sub-agents belong to their root's trace: the trace id is derived from the root run
 (the end of the ``parent_id`` chain, which the agent's job reads anyway for the
 budgets), and a child's first job span is a child of its parent's run span. An agent
-started by a pipeline step keeps its own trace; the step's span links to it.
+tree started by a pipeline step belongs to the pipeline run's trace (agents remember
+their ``pipeline_run_id``): the root agent's span is a child of the ``pipeline.run``
+span, and the step's span links to it.
 
 The sampler decides once per trace: the remote parent carries the decision the
 configured sampler makes for the run's trace id, so a ratio sampler keeps or drops a
@@ -214,12 +216,13 @@ def run_context(root_id: str, parent_id: str) -> Context:
     return trace.set_span_in_context(trace.NonRecordingSpan(parent))
 
 
-def run_link(run_id: str) -> Link:
-    """A link to the span of root run ``run_id`` (an agent a pipeline step started)."""
+def run_link(root_id: str, run_id: str) -> Link:
+    """A link to the span of run ``run_id`` in ``root_id``'s trace (the agent a pipeline
+    step started)."""
     from opentelemetry import trace
 
     context = trace.SpanContext(
-        run_trace_id(run_id),
+        run_trace_id(root_id),
         run_span_id(run_id),
         is_remote=True,
         trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),

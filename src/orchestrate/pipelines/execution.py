@@ -72,7 +72,7 @@ async def run_step_job(job: JobContext[AttemptRef]) -> None:
             outcome = Outcome(StepStatus.FAILURE, error=str(error))
         if outcome is not None:
             outcome = await _record(job, attempt, outcome)
-        spans.step_ended(span, outcome.status if outcome else None, agent_id=agent_id)
+        spans.step_ended(span, attempt, outcome.status if outcome else None, agent_id=agent_id)
 
 
 async def _claim(job: JobContext[AttemptRef]) -> Attempt | None:

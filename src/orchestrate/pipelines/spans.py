@@ -4,8 +4,9 @@ A run's steps run in jobs of their own, on any worker; each attempt's span is a 
 the run's span, whose ids are derived from the run id (``core.tracing``), so the whole
 run is one trace. The ``pipeline.run`` span itself is recorded once the run reaches a
 final status, after the transaction that put it there commits, with the run's stored
-start and end times. A step that starts an agent links to the agent's own trace; its
-span ends when the agent is started (the step itself ends when the agent reports back).
+start and end times. The agent a step starts works in the run's trace too, its span a
+child of the run's (``agents/spans.py``); the step's span links to it and ends when the
+agent is started (the step itself ends when the agent reports back).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def step_attempt(attempt: Attempt) -> contextlib.AbstractContextManager[Span | N
     )
 
 
-def step_ended(current: Span | None, status: StepStatus | None, *, agent_id: str | None) -> None:
+def step_ended(
+    current: Span | None, attempt: Attempt, status: StepStatus | None, *, agent_id: str | None
+) -> None:
     """How the attempt ended (None: it goes on elsewhere) and the agent it started."""
     if current is None:
         return
@@ -54,7 +57,7 @@ def step_ended(current: Span | None, status: StepStatus | None, *, agent_id: str
             tracing.mark_failed(current, "step_failed")
     if agent_id is not None:
         current.set_attribute("orchestrate.agent.id", agent_id)
-        current.add_link(tracing.run_link(agent_id).context)
+        current.add_link(tracing.run_link(attempt.run_id, agent_id).context)
 
 
 @dataclass(frozen=True)

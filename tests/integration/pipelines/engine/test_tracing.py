@@ -119,7 +119,7 @@ async def test_a_failed_step_marks_its_span_and_the_runs_as_errors(
     assert attribute(whole, "orchestrate.pipeline.status") == "failure"
 
 
-async def test_an_agent_step_links_to_the_agents_own_trace(
+async def test_an_agent_steps_agent_and_its_model_calls_are_in_the_runs_trace(
     pipelines: Pipelines, repo: Path, spans: InMemorySpanExporter
 ) -> None:
     await register(pipelines, repo)
@@ -131,15 +131,18 @@ async def test_an_agent_step_links_to_the_agents_own_trace(
     agent_id = run.step("write").agent_id
     assert agent_id is not None
     finished = spans.get_finished_spans()
-    assert trace_ids(finished) == {run_trace_id(run.id), run_trace_id(agent_id)}
+    assert trace_ids(finished) == {run_trace_id(run.id)}, "one trace for the whole run"
+    (whole,) = named(finished, "pipeline.run")
+    (agent_run,) = named(finished, "agent.run")
+    assert agent_run.parent is not None
+    assert agent_run.parent.span_id == span_id(whole), "the agent hangs under the run"
+    assert attribute(agent_run, "gen_ai.agent.id") == agent_id
     write = next(
         s
         for s in named(finished, "pipeline.step")
         if attribute(s, "orchestrate.pipeline.step.id") == "write"
     )
-    (agent_run,) = named(finished, "agent.run")
-    assert [link.context.trace_id for link in write.links] == [run_trace_id(agent_id)]
     assert [link.context.span_id for link in write.links] == [span_id(agent_run)]
     chats = named(finished, "chat test-model")
-    assert chats
-    assert {s.context.trace_id for s in chats if s.context} == {run_trace_id(agent_id)}
+    assert len(chats) == 4, "the agent's four model calls"
+    assert {s.parent.span_id for s in chats if s.parent} == {span_id(agent_run)}
