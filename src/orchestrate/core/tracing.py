@@ -240,7 +240,7 @@ def _is_sampled(trace_id: int) -> bool:
 
     # An empty context: the decision for a new trace, whatever span is current here.
     decision = provider.sampler.should_sample(Context(), trace_id, "run").decision
-    return decision in (Decision.RECORD_AND_SAMPLE,)
+    return decision is Decision.RECORD_AND_SAMPLE
 
 
 # --- spans -------------------------------------------------------------------------------
