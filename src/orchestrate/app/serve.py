@@ -27,6 +27,7 @@ from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy, require_sandbox, sandbox_warning
 from orchestrate.core.settings import Settings, load_settings
+from orchestrate.core.tracing import configure_tracing
 from orchestrate.monitoring.service import serve_process_metrics
 from orchestrate.web.lifecycle import shutdown_event
 
@@ -51,6 +52,7 @@ def serve(
         overrides["port"] = port
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
     check_sandbox(settings)
     listener = listen(settings.host, settings.port)  # a busy port fails before any work
     upgrade_to_head(settings.database_url_value)
@@ -252,6 +254,7 @@ def worker(
         overrides["worker_metrics_host"] = metrics_host
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
     check_sandbox(settings)
     exposition = None
     if settings.worker_metrics_port is not None:  # a busy port fails before any work

@@ -25,7 +25,6 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.routing import Match, Route
 
 from orchestrate.core.jobs import JobStatus, QueueStats
 from orchestrate.costs.service import UsageTotals
@@ -38,6 +37,7 @@ from orchestrate.monitoring.folding import (
     labels_key,
     labels_of,
 )
+from orchestrate.web.tracing import route_template
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -199,27 +199,10 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = _route_template(scope)
+            route = route_template(scope)
             method = scope.get("method", "GET")
             HTTP_REQUESTS.labels(method, route, str(status_holder["status"])).inc()
             HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
-
-
-def _route_template(scope: Scope) -> str:
-    # FastAPI leaves the matched APIRoute in the scope. Since FastAPI 0.137 an included
-    # router's routes keep their own path (without the router's prefix) and app.routes
-    # holds opaque wrappers, so the prefix is recovered from the request path instead.
-    route = scope.get("route")
-    path = str(scope.get("path", ""))
-    if route is not None and hasattr(route, "path_regex") and hasattr(route, "path_format"):
-        for start in (i for i, char in enumerate(path) if char == "/"):
-            if route.path_regex.fullmatch(path[start:]):
-                return path[:start] + str(route.path_format)
-    app = scope.get("app")
-    for candidate in getattr(getattr(app, "router", None), "routes", []):
-        if isinstance(candidate, Route) and candidate.matches(scope)[0] is Match.FULL:
-            return candidate.path
-    return "unmatched"
 
 
 LLM_TOKENS = "orchestrate_llm_tokens"

@@ -7,6 +7,7 @@ deciding what starts next never races another worker doing the same for that run
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, text
 from sqlalchemy.orm import aliased
 
+from orchestrate.core import tracing
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import NewJob
@@ -24,6 +26,7 @@ from orchestrate.core.pagination import Page, by_key, newest_first, page_by_key
 from orchestrate.core.retention import Key
 from orchestrate.core.retention.sql import delete_where, keys_where
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines import spans
 from orchestrate.pipelines.events import RUN_STATUS_EVENTS, STEP_STATUS_EVENTS
 from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import (
@@ -259,6 +262,11 @@ def set_run_status(
         run.finished_at = now
         if run.started_at is None:
             run.started_at = now
+        if tracing.is_enabled():
+            ended = spans.EndedRun(
+                run.id, run.pipeline, run.number, run.trigger_kind, target, run.started_at, now
+            )
+            uow.after_commit(functools.partial(spans.run_ended, ended))
     if reason:
         run.reason = reason
     changed = RUN_STATUS_EVENTS[target](
