@@ -159,8 +159,15 @@ def transition(
         reason = process_masker().mask(reason)
     if target is AgentState.FAILED and reason:
         row.failure_reason = reason
+    ended = target.is_terminal
     changed = STATE_EVENTS[target](
-        subject=row.id, from_=current.value, to=target.value, type=row.type, reason=reason or None
+        subject=row.id,
+        from_=current.value,
+        to=target.value,
+        type=row.type,
+        reason=reason or None,
+        turns=row.turns if ended else None,
+        duration_seconds=(now - (row.started_at or now)).total_seconds() if ended else None,
     )
     record_event(uow, changed)
 

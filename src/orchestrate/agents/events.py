@@ -38,6 +38,10 @@ class AgentStateChanged(DomainEvent):
     to: str
     type: str
     reason: str | None = None
+    turns: int | None = None
+    """Set in a final state: the model calls the run made."""
+    duration_seconds: float | None = None
+    """Set in a final state: from the run's start to its end."""
 
 
 class AgentStarted(AgentStateChanged):

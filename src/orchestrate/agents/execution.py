@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
 from orchestrate.agents import _store as store
-from orchestrate.agents import tree
+from orchestrate.agents import spans, tree
 from orchestrate.agents.definitions import get_definition
 from orchestrate.agents.loop import (
     AgentLoop,
@@ -97,9 +98,19 @@ def register_agent_jobs(
 
 async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactory) -> AgentRun:
     """Drive one agent until it finishes, waits or fails; returns its state afterwards."""
-    run, saved = await _begin(runtime, agent_id)
-    if run.state is not AgentState.RUNNING:
-        return run
+    begun = await _begin(runtime, agent_id)
+    if begun.run.state is not AgentState.RUNNING:
+        return begun.run
+    with spans.agent_job(begun.run, begun.root_id, is_first=begun.is_new) as span:
+        run = await _drive(runtime, begun.run, begun.saved, factory)
+        spans.agent_job_ended(span, run)
+    return run
+
+
+async def _drive(
+    runtime: Runtime, run: AgentRun, saved: SavedLoop | None, factory: ProviderFactory
+) -> AgentRun:
+    agent_id = run.id
     try:
         run, environment = await _environment(runtime, run)
         provider = factory(run)
@@ -114,7 +125,18 @@ async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactor
     return loop.run
 
 
-async def _begin(runtime: Runtime, agent_id: str) -> tuple[AgentRun, SavedLoop | None]:
+@dataclass(frozen=True)
+class _Begun:
+    """A run as its job found it: ``saved`` for a new run, the root of its tree (for its
+    trace, ``core.tracing``) and whether this job started it."""
+
+    run: AgentRun
+    saved: SavedLoop | None
+    root_id: str
+    is_new: bool
+
+
+async def _begin(runtime: Runtime, agent_id: str) -> _Begun:
     """Mark the run running and, for a new run, store its first message: one transaction.
 
     A sub-agent whose parent ended (or is gone) is cancelled instead, and one whose
@@ -145,7 +167,8 @@ async def _begin(runtime: Runtime, agent_id: str) -> tuple[AgentRun, SavedLoop |
                 # read by its loop outside this transaction (SQLite has one writer).
                 saved = await load_saved(uow, row, new=True, lineage=lineage)
         await uow.commit()
-        return store.to_run(row), saved
+        root_id = lineage[-1].agent_id if lineage else row.id  # nearest ancestor first
+        return _Begun(store.to_run(row), saved, root_id, new)
 
 
 async def _reload(runtime: Runtime, agent_id: str) -> AgentRun:

@@ -28,7 +28,7 @@ from pathlib import Path
 import structlog
 
 from orchestrate.agents import _store as store
-from orchestrate.agents import tree
+from orchestrate.agents import spans, tree
 from orchestrate.agents.context import ContextDoesNotFit, ContextFitter
 from orchestrate.agents.control import ControlWatcher, Interrupted
 from orchestrate.agents.limits import Spent, breached_limit
@@ -360,7 +360,10 @@ class AgentLoop:
                 )
             await self._check_affordable(request)
             try:
-                return await self._control.interruptible(self.provider.complete(request))
+                with spans.model_call(self.provider.name, request) as span:
+                    response = await self._control.interruptible(self.provider.complete(request))
+                    spans.model_replied(span, response)
+                    return response
             except ContextWindowExceeded:
                 if pressure <= 0.25:
                     await self._fail(
@@ -480,6 +483,7 @@ class AgentLoop:
                 f"Available tools: {', '.join(sorted(self.env.tools))}.",
                 is_error=True,
             )
+            spans.tool_refused(use, output)
         elif use.name in self.env.approval_tools and use.name != "finish":
             status = record.status if record else ToolCallStatus.PENDING
             if status in (ToolCallStatus.PENDING, ToolCallStatus.AWAITING_APPROVAL):
@@ -492,6 +496,7 @@ class AgentLoop:
                     "Do not retry it as is; choose another way or finish blocked.",
                     is_error=True,
                 )
+                spans.tool_refused(use, output)
             else:
                 output = await self._execute(tool, use)
         else:
@@ -511,8 +516,11 @@ class AgentLoop:
         left = self._seconds_left()
         deadline = asyncio.timeout(None if left is None else max(left, 0.0))
         try:
-            async with deadline:
-                return await self._control.interruptible(tool.run(context, dict(use.input)))
+            with spans.tool_call(use) as span:
+                async with deadline:
+                    output = await self._control.interruptible(tool.run(context, dict(use.input)))
+                spans.tool_returned(span, output)
+                return output
         except TimeoutError as error:
             if deadline.expired():
                 await self._out_of_time(use)
@@ -565,7 +573,9 @@ class AgentLoop:
         if not requests:
             return outcome
         assert self.env.spawn_child is not None
+        started = time.time_ns()
         children = await self.env.spawn_child(self.run, requests)
+        spans.spawned(requests, children, started)
         for request, child in zip(requests, children, strict=True):
             if isinstance(child, OrchestrateError):
                 # An unknown type or an exhausted budget is something the model can act on.

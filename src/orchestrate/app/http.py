@@ -12,6 +12,7 @@ from orchestrate.web.errors import install_error_handlers
 from orchestrate.web.limits import BodyLimitMiddleware
 from orchestrate.web.openapi import install_problem_responses
 from orchestrate.web.streams import install_stream_slots
+from orchestrate.web.tracing import TracingMiddleware
 
 DESCRIPTION = """
 Orchestrate puts AI agents to work on software delivery.
@@ -46,6 +47,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     # metrics) sees every request, the body limit's refusals included.
     for install in capabilities.web_installers():
         install(app, runtime)
+    # Outermost: the request's span is current in everything the request runs.
+    app.add_middleware(TracingMiddleware)
 
     # Authentication is declared once for the whole /api tree, so no route can forget it.
     api = APIRouter(prefix="/api", dependencies=[Depends(require_actor)])

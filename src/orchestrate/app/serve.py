@@ -27,6 +27,8 @@ from orchestrate.core.migrate import upgrade_to_head
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy, require_sandbox, sandbox_warning
 from orchestrate.core.settings import Settings, load_settings
+from orchestrate.core.tracing import configure_tracing
+from orchestrate.monitoring.service import serve_process_metrics
 from orchestrate.web.lifecycle import shutdown_event
 
 log = structlog.get_logger(__name__)
@@ -50,6 +52,7 @@ def serve(
         overrides["port"] = port
     settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
     check_sandbox(settings)
     listener = listen(settings.host, settings.port)  # a busy port fails before any work
     upgrade_to_head(settings.database_url_value)
@@ -230,13 +233,40 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main)
 
 
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve this process's Prometheus /metrics on this port "
+            "(ORCHESTRATE_WORKER_METRICS_PORT)."
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option(help="Address of --metrics-port (ORCHESTRATE_WORKER_METRICS_HOST)."),
+    ] = None,
+) -> None:
     """Run only the worker loops (more machines against one PostgreSQL database)."""
-    settings = load_settings()
+    overrides: dict[str, object] = {}
+    if metrics_port is not None:
+        overrides["worker_metrics_port"] = metrics_port
+    if metrics_host is not None:
+        overrides["worker_metrics_host"] = metrics_host
+    settings = load_settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing()
     check_sandbox(settings)
-    upgrade_to_head(settings.database_url_value)
-    run_loop(_work(settings))
+    exposition = None
+    if settings.worker_metrics_port is not None:  # a busy port fails before any work
+        exposition = serve_process_metrics(
+            settings.worker_metrics_host, settings.worker_metrics_port
+        )
+    try:
+        upgrade_to_head(settings.database_url_value)
+        run_loop(_work(settings))
+    finally:
+        if exposition is not None:
+            exposition.close()
 
 
 async def _work(settings: Settings) -> None:

@@ -39,8 +39,10 @@ def cli_settings() -> Settings:
 def run_with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Open a runtime on the configured database, run ``work``, close it again."""
     from orchestrate.core.runtime import Runtime
+    from orchestrate.core.tracing import configure_tracing
 
     settings = cli_settings()
+    configure_tracing()  # a command's inline work (``--wait``) is traced like a worker's
     wiring = current_wiring()
 
     async def main() -> T:

@@ -43,6 +43,7 @@ RETENTION_SETTINGS = (
     "retention_sessions",
     "retention_costs",
     "retention_notifications",
+    "retention_alerts",
 )
 """The ``ORCHESTRATE_RETENTION_*`` settings: how long each kind of finished data is kept."""
 
@@ -97,6 +98,15 @@ class Settings(BaseSettings):
     )
     job_retry_max_seconds: float = Field(
         default=600.0, gt=0, description="Upper bound of a retry delay."
+    )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which `orchestrate worker` serves its own /metrics; none: off.",
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="Address the worker's /metrics listens on."
     )
     worker_poll_max_seconds: float = Field(
         default=1.0, gt=0, description="Longest sleep of an idle worker between queue checks."
@@ -211,6 +221,17 @@ class Settings(BaseSettings):
         default="7d",
         description="How long dashboard sessions are kept after they ended (expired, "
         "signed out or revoked); or off.",
+    )
+    retention_alerts: str = Field(
+        default="30d",
+        description="How long resolved alerts and ended silences are kept; or off.",
+    )
+    alert_evaluation_seconds: float = Field(
+        default=10.0,
+        ge=0.5,
+        le=3600,
+        description="How often alert rules are evaluated when no event arrives (events "
+        "that feed a rule's metric evaluate them at once).",
     )
     retention_costs: str = Field(
         default="400d",

@@ -27,6 +27,7 @@ from orchestrate.costs.models import (
     CostEntry,
     CostGrouping,
     CostLine,
+    UsageTotals,
     WorkScope,
     to_micros,
 )
@@ -97,6 +98,22 @@ async def cost_lines(uow: UnitOfWork, by: CostGrouping, since: datetime | None) 
         statement = statement.where(c.created_at >= since)
     rows = await uow.session.execute(statement)
     return [CostLine(row[0], int(row[1]), *(int(value) for value in row[2:])) for row in rows]
+
+
+async def usage_totals(uow: UnitOfWork) -> list[UsageTotals]:
+    """Tokens by kind and micro-dollars per (model, agent type) over the whole ledger."""
+    c = _entries.c
+    sums = (c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_tokens)
+    statement = select(
+        c.model,
+        c.agent_type,
+        func.count(),
+        *(func.coalesce(func.sum(column), 0) for column in (*sums, c.cost_micros)),
+    ).group_by(c.model, c.agent_type)
+    return [
+        UsageTotals(row[0], row[1], CostLine(None, *(int(value) for value in row[2:])))
+        for row in await uow.session.execute(statement)
+    ]
 
 
 async def spent_since(uow: UnitOfWork, scope: BudgetScope, value: str, since: datetime) -> int:

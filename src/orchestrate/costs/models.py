@@ -232,3 +232,12 @@ class CostReport:
     lines: tuple[CostLine, ...]
     """Most expensive first (by day: oldest first)."""
     total: CostLine
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """The whole ledger's tokens and dollars of one model used by one agent type."""
+
+    model: str
+    agent_type: str
+    totals: CostLine

@@ -36,6 +36,7 @@ from orchestrate.costs.models import (
     CostGrouping,
     CostLine,
     CostReport,
+    UsageTotals,
     WorkScope,
     to_dollars,
     to_micros,
@@ -51,8 +52,11 @@ __all__ = [
     "CostEntry",
     "CostGrouping",
     "CostReport",
+    "UsageTotals",
     "WorkScope",
+    "budgets_in",
     "check_budgets",
+    "cost_lines_in",
     "cost_report",
     "covering_budgets",
     "delete_budget",
@@ -60,6 +64,7 @@ __all__ = [
     "list_budgets",
     "record_call_cost",
     "set_budget",
+    "usage_totals_in",
 ]
 
 
@@ -176,6 +181,24 @@ async def set_budget(uow: UnitOfWork, spec: BudgetSpec, actor: Actor) -> BudgetW
 async def list_budgets(uow: UnitOfWork) -> list[Budget]:
     async with uow:
         return await store.list_budgets(uow)
+
+
+async def budgets_in(uow: UnitOfWork) -> list[Budget]:
+    """Every budget, read in the caller's entered transaction (alert rules read them)."""
+    return await store.list_budgets(uow)
+
+
+async def usage_totals_in(uow: UnitOfWork) -> list[UsageTotals]:
+    """Tokens and dollars per (model, agent type) over the ledger, in the caller's
+    entered transaction (``/metrics`` reads them at every scrape)."""
+    return await store.usage_totals(uow)
+
+
+async def cost_lines_in(
+    uow: UnitOfWork, by: CostGrouping, since: datetime | None
+) -> list[CostLine]:
+    """The report's lines, unsorted, read in the caller's entered transaction."""
+    return await store.cost_lines(uow, by, since)
 
 
 async def delete_budget(uow: UnitOfWork, budget_id: str, actor: Actor) -> Budget:

@@ -12,7 +12,9 @@ import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
 import orchestrate.costs.tables
 import orchestrate.delivery.tables
+import orchestrate.monitoring.alerts.tables
 import orchestrate.monitoring.channels.tables
+import orchestrate.monitoring.tables
 import orchestrate.pipelines.tables
 import orchestrate.repositories.tables
 import orchestrate.schedules.tables

@@ -12,11 +12,7 @@ from orchestrate.core.jobs import JobStatus
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orchestrate.core.runtime import Runtime
 from orchestrate.monitoring import service
-from orchestrate.monitoring.metrics import (
-    HttpMetricsMiddleware,
-    render_metrics,
-    update_queue_gauges,
-)
+from orchestrate.monitoring.metrics import HttpMetricsMiddleware
 from orchestrate.monitoring.schemas import HealthOut, JobOut
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageOut
@@ -43,12 +39,9 @@ async def health(runtime: RuntimeDep) -> JSONResponse:
 
 @public_router.get("/metrics", include_in_schema=False)
 async def metrics(runtime: RuntimeDep) -> Response:
-    """Prometheus text format: HTTP traffic, job throughput, queue depth and age."""
-    try:
-        update_queue_gauges(await service.queue_statistics(runtime.uow(read_only=True)))
-    except Exception as error:  # a scrape must still answer when the database is down
-        log.warning("queue_metrics_unavailable", error=type(error).__name__)
-    body, content_type = render_metrics()
+    """Prometheus text format: this process's HTTP traffic and jobs, and the database's
+    pipeline, agent, webhook, schedule and queue series (docs/monitoring.md)."""
+    body, content_type = await service.scrape(runtime)
     return Response(body, media_type=content_type)
 
 

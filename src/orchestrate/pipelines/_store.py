@@ -7,6 +7,7 @@ deciding what starts next never races another worker doing the same for that run
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, text
 from sqlalchemy.orm import aliased
 
+from orchestrate.core import tracing
 from orchestrate.core.errors import NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import NewJob
@@ -24,6 +26,7 @@ from orchestrate.core.pagination import Page, by_key, newest_first, page_by_key
 from orchestrate.core.retention import Key
 from orchestrate.core.retention.sql import delete_where, keys_where
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.pipelines import spans
 from orchestrate.pipelines.events import RUN_STATUS_EVENTS, STEP_STATUS_EVENTS
 from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import (
@@ -259,10 +262,19 @@ def set_run_status(
         run.finished_at = now
         if run.started_at is None:
             run.started_at = now
+        if tracing.is_enabled():
+            ended = spans.EndedRun(
+                run.id, run.pipeline, run.number, run.trigger_kind, target, run.started_at, now
+            )
+            uow.after_commit(functools.partial(spans.run_ended, ended))
     if reason:
         run.reason = reason
     changed = RUN_STATUS_EVENTS[target](
-        subject=run.id, pipeline=run.pipeline, from_=current.value, reason=reason or None
+        subject=run.id,
+        pipeline=run.pipeline,
+        from_=current.value,
+        reason=reason or None,
+        duration_seconds=_seconds(run.started_at, now) if target.is_terminal else None,
     )
     record_event(uow, changed)
 
@@ -287,6 +299,7 @@ def set_step_status(
         step.queued_at = now
     if target in (StepStatus.RUNNING, StepStatus.WAITING) and step.started_at is None:
         step.started_at = now
+    started_at = step.started_at
     if target.is_terminal:
         step.finished_at = now
         step.process = None
@@ -301,8 +314,14 @@ def set_step_status(
         to=target.value,
         skip_reason=skip_reason or None,
         error=error[:2000] if error else None,
+        duration_seconds=_seconds(started_at, now) if target.is_terminal else None,
     )
     record_event(uow, moved)
+
+
+def _seconds(started_at: datetime | None, now: datetime) -> float | None:
+    """How long from ``started_at`` to ``now`` (the metrics' durations); None: never started."""
+    return max((now - started_at).total_seconds(), 0.0) if started_at is not None else None
 
 
 def to_pipeline(row: PipelineRow) -> Pipeline:

@@ -37,6 +37,8 @@ class RunStatusChanged(DomainEvent):
     pipeline: str
     from_: str = Field(alias="from")
     reason: str | None = None
+    duration_seconds: float | None = None
+    """Set when the run ended: from its start to its end."""
 
 
 class RunStarted(RunStatusChanged):
@@ -81,6 +83,8 @@ class StepStatusChanged(DomainEvent):
     to: str
     skip_reason: str | None = None
     error: str | None = None
+    duration_seconds: float | None = None
+    """Set when a step that started ended: from its start to its end."""
 
 
 class StepQueued(StepStatusChanged):

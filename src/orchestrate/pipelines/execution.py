@@ -29,7 +29,7 @@ from orchestrate.core.errors import OrchestrateError, ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs import Job, JobContext, NewJob, enqueue
 from orchestrate.core.uow import UnitOfWork
-from orchestrate.pipelines import kinds
+from orchestrate.pipelines import kinds, spans
 from orchestrate.pipelines._store import (
     LoadedRun,
     StepTaker,
@@ -60,16 +60,19 @@ async def run_step_job(job: JobContext[AttemptRef]) -> None:
     attempt = await _claim(job)
     if attempt is None:
         return
-    outcome: Outcome | None
-    try:
-        if attempt.kind is StepKind.RUN:
-            outcome = await run_shell_step(job, attempt)
-        else:
-            outcome = await _start_agent_step(job, attempt)
-    except OrchestrateError as error:
-        outcome = Outcome(StepStatus.FAILURE, error=str(error))
-    if outcome is not None:
-        await _record(job, attempt, outcome)
+    with spans.step_attempt(attempt) as span:
+        outcome: Outcome | None
+        agent_id = None
+        try:
+            if attempt.kind is StepKind.RUN:
+                outcome = await run_shell_step(job, attempt)
+            else:
+                outcome, agent_id = None, await _start_agent_step(job, attempt)
+        except OrchestrateError as error:
+            outcome = Outcome(StepStatus.FAILURE, error=str(error))
+        if outcome is not None:
+            outcome = await _record(job, attempt, outcome)
+        spans.step_ended(span, attempt, outcome.status if outcome else None, agent_id=agent_id)
 
 
 async def _claim(job: JobContext[AttemptRef]) -> Attempt | None:
@@ -127,8 +130,9 @@ def _prepare(home: Path, loaded: LoadedRun, row: PipelineStepRow, number: int) -
     )
 
 
-async def _start_agent_step(job: JobContext[AttemptRef], attempt: Attempt) -> Outcome | None:
-    """Start the agent (once per attempt, by origin key); the step ends when it reports back."""
+async def _start_agent_step(job: JobContext[AttemptRef], attempt: Attempt) -> str:
+    """Start the agent (once per attempt, by origin key); the step ends when it reports
+    back. Returns the agent's id."""
     request = _agent_request(attempt)
     agent = await agents.start_agent(
         job.runtime.uow(), job.runtime.settings, request, _starter(attempt)
@@ -148,7 +152,7 @@ async def _start_agent_step(job: JobContext[AttemptRef], attempt: Attempt) -> Ou
                 )
         await job.complete_in(uow, {"agent_id": agent.id})
         await uow.commit()
-    return None
+    return agent.id
 
 
 def _starter(attempt: Attempt) -> Actor:
@@ -214,8 +218,9 @@ def _money(value: Any) -> Decimal | None:
         raise ValidationFailed(f"with: max_cost_usd must be a number, got {value!r}") from None
 
 
-async def _record(job: JobContext[AttemptRef], attempt: Attempt, outcome: Outcome) -> None:
-    """Transaction two: the outcome, the run's next steps and the job's completion, at once."""
+async def _record(job: JobContext[AttemptRef], attempt: Attempt, outcome: Outcome) -> Outcome:
+    """Transaction two: the outcome, the run's next steps and the job's completion, at once.
+    Returns the outcome as recorded (a failure of a step being cancelled is a cancel)."""
     taken: list[tuple[PipelineStepRow, Job]] = []
     async with job.uow() as uow:
         loaded = await load_run(uow, attempt.run_id)
@@ -235,6 +240,7 @@ async def _record(job: JobContext[AttemptRef], attempt: Attempt, outcome: Outcom
         attempt=attempt.number,
         status=outcome.status.value,
     )
+    return outcome
 
 
 def _step_taker(job: JobContext[AttemptRef], taken: list[tuple[PipelineStepRow, Job]]) -> StepTaker:

@@ -23,6 +23,7 @@ import structlog
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
+from orchestrate.core.events import record_event
 from orchestrate.core.jobs import (
     JobContext,
     JobRegistry,
@@ -37,6 +38,7 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.schedules import _store as store
 from orchestrate.schedules.cron import CronError, MisfirePolicy, due_fire_times
+from orchestrate.schedules.events import ScheduleFired
 from orchestrate.schedules.kinds import (
     FIRE_SCHEDULES,
     START_FIRES,
@@ -109,6 +111,7 @@ async def fire_due(uow: UnitOfWork, tick: Tick) -> int:
     due = await store.due_schedules(uow, tick.now, BATCH)
     plans: dict[tuple[Any, ...], tuple[list[datetime], datetime]] = {}
     due_times: list[tuple[str, datetime]] = []
+    names: dict[str, str] = {}
     moves: list[dict[str, Any]] = []
     unfireable: list[str] = []
     for row in due:
@@ -123,11 +126,21 @@ async def fire_due(uow: UnitOfWork, tick: Tick) -> int:
                 unfireable.append(row.id)
                 continue
         times, next_fire_at = plan
+        names[row.id] = row.name
         due_times += [(row.id, fire_time) for fire_time in times]
         moves.append({"_id": row.id, "_next": next_fire_at, "_last": times[-1] if times else None})
     now = uow.now()  # fired_at: as close to the commit as the batch allows
     fires = [store.new_fire(key, fire_time, now, is_manual=False) for key, fire_time in due_times]
     await store.insert_fires(uow, fires)
+    for schedule_id, fire_time in due_times:
+        lateness = max((now - fire_time).total_seconds(), 0.0)
+        fired_event = ScheduleFired(
+            subject=schedule_id,
+            schedule=names[schedule_id],
+            fire_time=fire_time,
+            lateness_seconds=lateness,
+        )
+        record_event(uow, fired_event)
     fired = list(dict.fromkeys(fire["schedule_id"] for fire in fires))
     chunks = [fired[at : at + START_CHUNK] for at in range(0, len(fired), START_CHUNK)]
     hold_until = tick.now + START_HOLD

@@ -115,6 +115,7 @@ def _status_event(
         delivery_id=row.delivery_id,
         from_=current.value,
         error=error[:500] if error else None,
+        event=row.event,
     )
 
 

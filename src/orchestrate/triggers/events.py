@@ -25,6 +25,8 @@ class WebhookDeliveryStatusChanged(DomainEvent):
     delivery_id: str
     from_: str = Field(alias="from")
     error: str | None = None
+    event: str | None = None
+    """The forge's event name (``push``, ``pull_request``…), as stored with the delivery."""
 
 
 class WebhookDeliveryProcessingStarted(WebhookDeliveryStatusChanged):

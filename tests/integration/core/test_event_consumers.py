@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pytest
 
 from orchestrate.core.errors import Conflict, NotFound
 from orchestrate.core.events import (
+    BatchHandler,
     Consumer,
     Event,
     consumer_statuses,
@@ -29,7 +30,8 @@ from orchestrate.core.events import (
 from orchestrate.core.events import _store as consumer_store
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
-from tests.event_types import Logged, Ticked
+from orchestrate.core.uow import UnitOfWork
+from tests.event_types import EffectHappened, Logged, Ticked
 
 CONSUMER_SCRIPT = Path(__file__).with_name("consumer_process.py")
 
@@ -211,3 +213,113 @@ async def test_a_consumer_killed_mid_batch_resumes_from_its_cursor(
     # handled but had not confirmed come again (at least once), none is skipped.
     assert by_second == list(range(len(before_cursor), 30))
     assert second.returncode == 0
+
+
+def applying(calls: list[int], *, fail_first: bool = False) -> BatchHandler:
+    """A batch handler whose effect is one ``test.effect`` row per tick, written in the
+    cursor's transaction; ``fail_first`` makes its first batch raise after writing."""
+
+    async def apply(uow: UnitOfWork, events: Sequence[Event]) -> None:
+        calls.append(len(events))
+        for event in events:
+            record_event(uow, EffectHappened(subject="effects", worker=int(event.payload["n"])))
+        if fail_first and len(calls) == 1:
+            raise RuntimeError("the batch broke half-way")
+
+    return apply
+
+
+async def effect_numbers(runtime: Runtime) -> list[int]:
+    async with runtime.uow(read_only=True) as uow:
+        return [
+            int(event.payload["worker"])
+            for event in await read_events(uow.session, limit=1000)
+            if event.type == "test.effect"
+        ]
+
+
+class TestBatchConsumers:
+    async def test_a_batch_and_its_cursor_commit_together(self, runtime: Runtime) -> None:
+        await tick(runtime, range(7))
+        calls: list[int] = []
+        consumer = Consumer("folder", batch=applying(calls), types=("test.tick",), batch_size=3)
+        last_tick = max(e.id for e in await all_events(runtime) if e.type == "test.tick")
+
+        async def caught_up() -> bool:
+            statuses = await consumer_statuses(runtime.uow(read_only=True))
+            return [status.cursor for status in statuses] == [last_tick]
+
+        await consume_until(runtime, [consumer], caught_up)
+
+        assert calls == [3, 3, 1]
+        assert await effect_numbers(runtime) == list(range(7))
+
+    async def test_a_batch_that_fails_half_way_leaves_nothing_and_is_applied_once_later(
+        self, runtime: Runtime
+    ) -> None:
+        await tick(runtime, range(4))
+        calls: list[int] = []
+        consumer = Consumer(
+            "flaky-folder", batch=applying(calls, fail_first=True), types=("test.tick",)
+        )
+
+        async def applied() -> bool:
+            return len(await effect_numbers(runtime)) >= 4
+
+        await consume_until(runtime, [consumer], applied)
+
+        assert calls == [4, 4]
+        assert await effect_numbers(runtime) == [0, 1, 2, 3]
+        [status] = await consumer_statuses(runtime.uow(read_only=True))
+        assert (status.failures, status.last_error) == (0, None)
+
+    async def test_two_workers_racing_for_one_batch_consumer_apply_each_batch_once(
+        self, runtime: Runtime, settings: Settings
+    ) -> None:
+        await tick(runtime, range(40))
+        calls: list[int] = []
+        consumer = Consumer(
+            "shared-folder", batch=applying(calls), types=("test.tick",), batch_size=3
+        )
+
+        async def applied() -> bool:
+            return len(await effect_numbers(runtime)) >= 40
+
+        other = Runtime.open(settings)
+        try:
+            await asyncio.gather(
+                consume_until(runtime, [consumer], applied, owner="w1"),
+                consume_until(other, [consumer], applied, owner="w2"),
+            )
+        finally:
+            await other.close()
+        assert await effect_numbers(runtime) == list(range(40))
+
+    def test_a_consumer_needs_exactly_one_of_handler_and_batch(self) -> None:
+        with pytest.raises(ValueError, match="exactly one"):
+            Consumer("neither")
+
+
+async def all_events(runtime: Runtime) -> Sequence[Event]:
+    async with runtime.uow(read_only=True) as uow:
+        return await read_events(uow.session, limit=1000)
+
+
+async def consume_until(
+    runtime: Runtime,
+    consumers: list[Consumer],
+    done: Callable[[], Awaitable[bool]],
+    owner: str = "w1",
+    timeout: float = 30,
+) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_consumers(runtime, consumers, owner, stop))
+    deadline = time.monotonic() + timeout
+    try:
+        while not await done():
+            assert time.monotonic() < deadline, "timed out"
+            assert not task.done(), task
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)

@@ -129,3 +129,37 @@ def test_0006_gives_issue_stories_made_before_it_their_origin_key_and_keeps_labe
     # Altering stories rebuilds the table on SQLite; its labels must survive that.
     labels = run_sync(empty_db_url, lambda c: c.execute(text("SELECT * FROM story_labels")).all())
     assert len(labels) == len(stories)
+
+
+def test_0020_adds_the_metric_counters_and_its_downgrade_drops_only_them(
+    empty_db_url: str,
+) -> None:
+    upgrade_to_head(empty_db_url)
+    at_head = table_names(empty_db_url)
+    downgrade_to(empty_db_url, "0020")  # later revisions first, however re-chained
+    before = table_names(empty_db_url)
+
+    downgrade_to(empty_db_url, "0020-1")  # the revision before it
+    after_downgrade = table_names(empty_db_url)
+    upgrade_to_head(empty_db_url)
+
+    assert "metric_counters" in before
+    assert before - after_downgrade == {"metric_counters"}
+    assert table_names(empty_db_url) == at_head
+    assert drift(empty_db_url) == []
+
+
+def test_0022_adds_alerting_and_its_downgrade_drops_only_it(empty_db_url: str) -> None:
+    upgrade_to_head(empty_db_url)
+    at_head = table_names(empty_db_url)
+    downgrade_to(empty_db_url, "0022")
+    before = table_names(empty_db_url)
+
+    downgrade_to(empty_db_url, "0022-1")
+    after_downgrade = table_names(empty_db_url)
+    upgrade_to_head(empty_db_url)
+
+    alerting = {"alerts", "alert_silences", "alert_groups", "alert_rule_sources"}
+    assert before - after_downgrade == alerting
+    assert table_names(empty_db_url) == at_head
+    assert drift(empty_db_url) == []

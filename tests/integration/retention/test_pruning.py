@@ -90,6 +90,7 @@ async def test_old_finished_data_of_every_rule_is_pruned_with_its_files(
         "dashboard_sessions": 1,
         "notification_log": 1,
         "cost_entries": 0,  # none written: the ledger's own pruning is in tests/integration/costs
+        "alerts": 0,  # none written: alerts' own pruning is in tests/integration/monitoring
     }
     files = {outcome.rule: outcome.files for outcome in outcomes}
     assert files["pipeline_runs"] == 2  # the log folder and the leftover workspace

@@ -16,11 +16,13 @@ from orchestrate.app.http import create_app
 from orchestrate.auth.models import Role
 from orchestrate.core.db import create_database
 from orchestrate.core.jobs import JobKind, NoPayload, enqueue
+from orchestrate.core.jobs.queue import claim_due_jobs
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import SandboxMode, Settings
 from tests.support import bearer
 
 METRICS = JobKind("test.metrics", NoPayload)
+OTHER = JobKind("test.other", NoPayload)
 
 
 def sample(metrics: str, name: str, **labels: str) -> float | None:
@@ -180,19 +182,49 @@ class TestMetrics:
 
         metrics = (await api.get("/metrics")).text
 
-        assert sample(metrics, "orchestrate_job_queue_depth") == 3
-        age = sample(metrics, "orchestrate_job_queue_oldest_age_seconds")
+        assert sample(metrics, "orchestrate_job_queue_depth", kind="test.metrics") == 3
+        age = sample(metrics, "orchestrate_job_queue_oldest_age_seconds", kind="test.metrics")
         assert age is not None
         assert 300 <= age < 400
         assert (
             sample(metrics, "orchestrate_job_queue_jobs", kind="test.metrics", status="queued") == 3
         )
 
-    async def test_an_empty_queue_has_depth_and_age_zero(self, api: httpx.AsyncClient) -> None:
+    async def test_an_empty_queue_has_no_depth_or_age_series(self, api: httpx.AsyncClient) -> None:
         metrics = (await api.get("/metrics")).text
 
-        assert sample(metrics, "orchestrate_job_queue_depth") == 0
-        assert sample(metrics, "orchestrate_job_queue_oldest_age_seconds") == 0
+        assert "orchestrate_job_queue_depth{" not in metrics
+        assert "orchestrate_job_queue_oldest_age_seconds{" not in metrics
+
+    async def test_depth_and_age_are_by_kind_and_zero_for_a_kind_with_only_running_jobs(
+        self, api: httpx.AsyncClient, runtime: Runtime
+    ) -> None:
+        async with runtime.uow() as uow:
+            await enqueue(uow, METRICS, NoPayload(), run_at=uow.now() - timedelta(minutes=1))
+            await enqueue(uow, OTHER, NoPayload(), run_at=uow.now() - timedelta(minutes=10))
+            await uow.commit()
+        async with runtime.uow() as uow:
+            claimed = await claim_due_jobs(
+                uow.session,
+                owner="test-worker",
+                kinds=[OTHER.name],
+                limit=10,
+                now=uow.now(),
+                lease=timedelta(minutes=1),
+            )
+            await uow.commit()
+        assert len(claimed) == 1
+
+        metrics = (await api.get("/metrics")).text
+
+        assert sample(metrics, "orchestrate_job_queue_depth", kind="test.metrics") == 1
+        age = sample(metrics, "orchestrate_job_queue_oldest_age_seconds", kind="test.metrics")
+        assert age is not None
+        assert 60 <= age < 120
+        assert sample(metrics, "orchestrate_job_queue_depth", kind="test.other") == 0
+        assert sample(metrics, "orchestrate_job_queue_oldest_age_seconds", kind="test.other") == 0
+        running = sample(metrics, "orchestrate_job_queue_jobs", kind="test.other", status="running")
+        assert running == 1
 
 
 class TestOpenApiAndDocs:

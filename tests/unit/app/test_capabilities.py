@@ -115,6 +115,7 @@ def test_the_retention_plan_has_one_rule_per_growing_table_each_with_its_setting
             "dashboard_sessions",
             "cost_entries",
             "notification_log",
+            "alerts",
         ]
     )
     assert sorted(rule.setting for rule in plan.rules) == sorted(RETENTION_SETTINGS)
@@ -140,6 +141,8 @@ PRUNED_BY = {
     "dashboard_sessions": "dashboard_sessions",
     "cost_entries": "cost_entries",
     "notification_log": "notification_log",
+    "alerts": "alerts",
+    "alert_silences": "alerts",
 }
 NOT_GROWING = {
     "pipelines",
@@ -161,6 +164,9 @@ NOT_GROWING = {
     "shepherd_moves",  # a few per pull request, bounded by the shepherd's attempts
     "cost_budgets",  # one row per budget people set
     "notification_channels",  # one row per channel people add
+    "alert_rule_sources",  # one row per applied alerts file
+    "alert_groups",  # open notification groups only: closed ones are deleted
+    "metric_counters",  # one row per metric sample: bounded by pipelines, agent types, events
 }
 
 

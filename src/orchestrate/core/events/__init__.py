@@ -11,6 +11,7 @@ docs/events.md is the contract for users of the log.
 """
 
 from orchestrate.core.events.consumers import (
+    BatchHandler,
     Consumer,
     ConsumerStatus,
     EventHandler,
@@ -23,6 +24,7 @@ from orchestrate.core.events.consumers import (
 from orchestrate.core.events.feed import EventFeed
 from orchestrate.core.events.log import (
     EventFilter,
+    count_events,
     last_event_id,
     read_events,
     read_recent,
@@ -32,6 +34,7 @@ from orchestrate.core.events.model import DomainEvent, Event, declared_types, de
 from orchestrate.core.events.tables import EventConsumerRow, EventRow
 
 __all__ = [
+    "BatchHandler",
     "Consumer",
     "ConsumerStatus",
     "DomainEvent",
@@ -42,6 +45,7 @@ __all__ = [
     "EventHandler",
     "EventRow",
     "consumer_statuses",
+    "count_events",
     "declared_types",
     "decode",
     "forget_consumer",

@@ -95,6 +95,35 @@ async def advance(
         return advanced
 
 
+async def move_cursor(
+    uow: UnitOfWork, name: str, owner: str, start: int, cursor: int, lease: timedelta
+) -> bool:
+    """Inside the caller's transaction: move the cursor from ``start`` to ``cursor``.
+
+    False (nothing written) when ``owner`` no longer holds the lease or the cursor is no
+    longer at ``start``: another worker handled the batch. The row stays locked until the
+    caller's transaction ends, so a worker taking the lease over waits for it.
+    """
+    now = uow.now()
+    result = await uow.session.execute(
+        update(EventConsumerRow)
+        .where(
+            EventConsumerRow.name == name,
+            EventConsumerRow.lease_owner == owner,
+            EventConsumerRow.cursor == start,
+        )
+        .values(
+            cursor=cursor,
+            updated_at=now,
+            lease_expires_at=now + lease,
+            failures=0,
+            last_error=None,
+        )
+        .returning(EventConsumerRow.name)
+    )
+    return result.scalar_one_or_none() is not None
+
+
 async def release_lease(uow: UnitOfWork, name: str, owner: str) -> None:
     async with uow:
         await uow.session.execute(

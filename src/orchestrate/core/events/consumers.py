@@ -14,12 +14,18 @@ row of ``event_consumers``:
 * a handler that raises stops the batch at that event; the cursor keeps it, the error
   is logged and stored on the row, and the event is tried again after a back-off
   (1 s doubling to 5 minutes). Nothing is skipped.
+
+A consumer whose effects are rows of the same database may instead take whole batches
+in the cursor's own transaction (``Consumer(name, batch=apply)``): ``apply(uow, events)``
+writes its rows and the cursor moves past the batch in the same commit, so a batch is
+applied exactly once however workers die or race (monitoring's metric totals).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +45,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[Event], Awaitable[None]]
+BatchHandler = Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]
+"""Applies a batch inside the open unit of work that also moves the consumer's cursor;
+it must not commit (the consumer loop does)."""
 
 LEASE = timedelta(seconds=30)
 _FIRST_BACKOFF = 1.0
@@ -51,11 +60,25 @@ class Consumer:
     """A named handler of the events matching ``types`` (none: every event)."""
 
     name: str
-    handler: EventHandler
+    handler: EventHandler | None = None
+    """Handles one event at a time; at least once (a repeat must be harmless)."""
     types: tuple[str, ...] = ()
     batch_size: int = 100
     lease: timedelta = LEASE
     """How long a worker that stopped answering keeps the consumer from the others."""
+    batch: BatchHandler | None = None
+    """Instead of ``handler``: applies a whole batch in the transaction that moves the
+    cursor past it, so each batch takes effect exactly once."""
+    tick: timedelta | None = None
+    """With ``batch``: also call it with no events once the consumer has been idle this
+    long (in a transaction that checks the lease), for time-driven work such as an
+    alert's ``for``; one worker at a time runs it, like the batches."""
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.batch is None):
+            raise ValueError(f"consumer {self.name!r} needs exactly one of handler and batch")
+        if self.tick is not None and self.batch is None:
+            raise ValueError(f"consumer {self.name!r}: a tick calls batch, which it lacks")
 
     @property
     def only(self) -> EventFilter:
@@ -179,6 +202,8 @@ class _ConsumerLoop:
         self.stop = stop
         self.backoff = _FIRST_BACKOFF
         self.has_row = False
+        self.last_applied = 0.0
+        """When ``batch`` last ran (monotonic), for the tick."""
 
     async def run(self) -> None:
         name = self.consumer.name
@@ -206,7 +231,27 @@ class _ConsumerLoop:
             await self._sleep(lease.total_seconds() / 3)
             return
         if not await self._batch(cursor):
+            await self._tick(cursor)
             await self._idle(seen)
+
+    async def _tick(self, cursor: int) -> None:
+        """Call ``batch`` with no events when the consumer's tick is due."""
+        consumer = self.consumer
+        if consumer.tick is None or consumer.batch is None:
+            return
+        if time.monotonic() - self.last_applied < consumer.tick.total_seconds():
+            return
+        self.last_applied = time.monotonic()
+        try:
+            async with self.new_uow() as uow:
+                held = await _store.move_cursor(
+                    uow, consumer.name, self.owner, cursor, cursor, consumer.lease
+                )
+                if held:
+                    await consumer.batch(uow, ())
+                    await uow.commit()
+        except Exception:
+            log.exception("event_consumer_tick_failed", consumer=consumer.name)
 
     async def _batch(self, cursor: int) -> bool:
         """Handle one batch from ``cursor``; True when there may be more right away."""
@@ -217,13 +262,17 @@ class _ConsumerLoop:
             )
         if not events:
             return False
+        if consumer.batch is not None:
+            return await self._apply(cursor, events, consumer.batch)
+        handler = consumer.handler
+        assert handler is not None  # __post_init__: one of the two is set
         handled = cursor
         error: BaseException | None = None
         renewing = asyncio.create_task(self._keep_lease())
         try:
             for event in events:
                 try:
-                    await consumer.handler(event)
+                    await handler(event)
                 except Exception as failure:
                     error = failure
                     log.exception(
@@ -248,6 +297,39 @@ class _ConsumerLoop:
         self.backoff = _FIRST_BACKOFF
         return True
 
+    async def _apply(self, cursor: int, events: Sequence[Event], apply: BatchHandler) -> bool:
+        """Apply ``events`` and move the cursor past them in one transaction."""
+        consumer = self.consumer
+        moved = False
+        try:
+            async with self.new_uow() as uow:
+                # The cursor first: its row lock keeps a worker taking the lease over
+                # from applying the same batch until this transaction has ended.
+                moved = await _store.move_cursor(
+                    uow, consumer.name, self.owner, cursor, events[-1].id, consumer.lease
+                )
+                if moved:
+                    self.last_applied = time.monotonic()
+                    await apply(uow, events)
+                    await uow.commit()
+        except Exception as failure:
+            log.exception(
+                "event_consumer_failed",
+                consumer=consumer.name,
+                event_id=events[0].id,
+                event_type=events[0].type,
+            )
+            await _store.advance(
+                self.new_uow(), consumer.name, self.owner, cursor, consumer.lease, failure
+            )
+            moved = False
+        if not moved:
+            await self._sleep(self.backoff)
+            self.backoff = min(self.backoff * 2, _MAX_BACKOFF)
+            return False
+        self.backoff = _FIRST_BACKOFF
+        return True
+
     async def _keep_lease(self) -> None:
         lease = self.consumer.lease
         while True:
@@ -256,7 +338,9 @@ class _ConsumerLoop:
                 await _store.renew_lease(self.new_uow(), self.consumer.name, self.owner, lease)
 
     async def _idle(self, seen: int) -> None:
-        waiter = asyncio.create_task(self.feed.wait(seen, _IDLE_SECONDS))
+        tick = self.consumer.tick
+        idle = _IDLE_SECONDS if tick is None else min(_IDLE_SECONDS, tick.total_seconds())
+        waiter = asyncio.create_task(self.feed.wait(seen, idle))
         stopper = asyncio.create_task(self.stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):

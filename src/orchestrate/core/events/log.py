@@ -20,9 +20,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, Table, insert, or_, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestrate.core.errors import ValidationFailed
@@ -187,3 +199,22 @@ async def read_recent(
         query = query.order_by(EventRow.id.desc())
     rows = (await session.scalars(query)).all()
     return [row.to_event() for row in reversed(rows)]
+
+
+async def count_events(
+    session: AsyncSession, types: Sequence[str], since: datetime, label: str | None = None
+) -> list[tuple[str, str | None, int]]:
+    """How many events of each of ``types`` were written at or after ``since``: one
+    ``(type, label value, count)`` per type, and per value of the payload field
+    ``label`` when one is named (None where an event lacks the field). One GROUP BY
+    over the ``(type, created_at)`` index; alert rules count failures in a window so."""
+    if not types:
+        return []
+    value = EventRow.payload[label].as_string() if label else literal(None)
+    statement = (
+        select(EventRow.type, value, func.count())
+        .where(EventRow.type.in_(list(types)), EventRow.created_at >= since)
+        .group_by(EventRow.type, value)
+    )
+    rows = await session.execute(statement)
+    return [(row[0], None if row[1] is None else str(row[1]), int(row[2])) for row in rows]

@@ -33,6 +33,7 @@ class EventRow(Base):
         Index("ix_events_subject_id", "subject", "id"),
         Index("ix_events_type_id", "type", "id"),
         Index("ix_events_txid_id", "txid", "id"),
+        Index("ix_events_type_created_at", "type", "created_at"),
     )
 
     def to_event(self) -> Event:

@@ -105,14 +105,17 @@ async def queue_stats(uow: UnitOfWork) -> QueueStats:
             .group_by(JobRow.kind, JobRow.status)
         )
     ).all()
-    oldest = await uow.session.scalar(
-        select(func.min(JobRow.run_at)).where(
-            JobRow.status == JobStatus.QUEUED.value, JobRow.run_at <= now
+    oldest_by_kind = (
+        await uow.session.execute(
+            select(JobRow.kind, func.min(JobRow.run_at))
+            .where(JobRow.status == JobStatus.QUEUED.value, JobRow.run_at <= now)
+            .group_by(JobRow.kind)
         )
-    )
+    ).all()
     counts = {(kind, JobStatus(status)): int(count) for kind, status, count in rows}
-    age = now - ensure_utc(oldest) if oldest is not None else None
-    return QueueStats(counts=counts, oldest_due_age=age)
+    ages = {kind: now - ensure_utc(oldest) for kind, oldest in oldest_by_kind}
+    age = max(ages.values()) if ages else None
+    return QueueStats(counts=counts, oldest_due_age=age, oldest_due_age_by_kind=ages)
 
 
 async def busy_workers(uow: UnitOfWork) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -74,10 +74,17 @@ class QueueStats:
 
     counts: dict[tuple[str, JobStatus], int]
     oldest_due_age: timedelta | None
+    oldest_due_age_by_kind: dict[str, timedelta] = field(default_factory=dict)
+    """Per kind with a due job waiting: how long its oldest has waited."""
 
     @property
     def depth(self) -> int:
         return sum(n for (_, status), n in self.counts.items() if status is JobStatus.QUEUED)
+
+    @property
+    def kinds(self) -> set[str]:
+        """The kinds with jobs queued, running or dead."""
+        return {kind for kind, _ in self.counts}
 
 
 @dataclass(frozen=True)

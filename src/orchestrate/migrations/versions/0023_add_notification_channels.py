@@ -1,7 +1,7 @@
 """Add notification channels and the log of notifications sent through them.
 
-Revision ID: 0021
-Revises: 0018
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 01:00:00.000000
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import orchestrate.core.db
 
-revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0018"
+revision: str = "0023"
+down_revision: str | Sequence[str] | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
