@@ -13,14 +13,31 @@ import pytest
 
 from orchestrate.auth.service import Actor
 from orchestrate.core.clock import FrozenClock
+from orchestrate.core.db import create_database
 from orchestrate.core.errors import NotFound, ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import Settings
 from orchestrate.monitoring.alerts import service
 from orchestrate.monitoring.alerts.models import Alert, AlertState
+from orchestrate.monitoring.channels import service as channels
+from orchestrate.monitoring.channels.models import ChannelSpec, ChannelType
 from orchestrate.pipelines.events import RunFailed, RunSucceeded
 
 ME = Actor.local_cli()
+CHANNELS = ("ops-hook", "pager", "chat", "audit")
+
+
+@pytest.fixture(autouse=True)
+async def _channels(settings: Settings) -> None:
+    """The channels the rules below notify (nothing is sent: the tests run no jobs)."""
+    runtime = Runtime(settings=settings, database=create_database(settings.database_url_value))
+    try:
+        for name in CHANNELS:
+            spec = ChannelSpec(name, ChannelType.WEBHOOK, {"url": f"http://127.0.0.1:9/{name}"})
+            await channels.add_channel(runtime.uow(), settings, spec, ME)
+    finally:
+        await runtime.close()
 
 
 def rules(body: str) -> str:
@@ -582,6 +599,12 @@ class TestBuiltinBudgetAlerts:
         assert set(spent) == {"cost-budget-warning", "cost-budget-exhausted"}
         assert spent["cost-budget-warning"].suppressed_by == "inhibited"
         assert spent["cost-budget-exhausted"].labels["severity"] == "critical"
+
+    async def test_a_rule_notifying_a_channel_that_does_not_exist_is_refused(
+        self, runtime: Runtime
+    ) -> None:
+        with pytest.raises(ValidationFailed, match="no notification channel named nowhere"):
+            await apply(runtime, FAILURES.replace("[ops-hook]", "[ops-hook, nowhere]"))
 
     async def test_the_builtin_source_is_reserved(self, runtime: Runtime) -> None:
         with pytest.raises(ValidationFailed, match="reserved"):

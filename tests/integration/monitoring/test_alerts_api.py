@@ -60,7 +60,7 @@ async def test_rules_applied_over_http_fire_and_are_listed(
         "team": "platform",
     }
     assert body["annotations"] == {"summary": "Pipelines are failing"}
-    (rule,) = [r for r in rules.json() if r["source"] != "builtin"]
+    (rule,) = [r for r in rules.json()["items"] if r["source"] != "builtin"]
     assert (rule["name"], rule["source"], rule["window"], rule["for"]) == (
         "pipeline-failures",
         "team",
@@ -110,15 +110,15 @@ async def test_silences_are_created_listed_and_ended(
     silence = created.json()
     assert silence["matchers"] == ["team=platform", "alertname=~pipeline-.*"]
     assert silence["state"] == "active"
-    assert [s["id"] for s in listed.json()] == [silence["id"]]
+    assert [s["id"] for s in listed.json()["items"]] == [silence["id"]]
 
     ended = await api.delete(f"/api/monitoring/silences/{silence['id']}", headers=operator)
     assert ended.status_code == 204
-    assert (await api.get("/api/monitoring/silences", headers=operator)).json() == []
+    assert (await api.get("/api/monitoring/silences", headers=operator)).json()["items"] == []
     everything = await api.get(
         "/api/monitoring/silences", params={"include_expired": "true"}, headers=operator
     )
-    assert [s["state"] for s in everything.json()] == ["expired"]
+    assert [s["state"] for s in everything.json()["items"]] == ["expired"]
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ async def test_a_bad_rules_file_is_a_422_naming_the_problem_and_nothing_changes(
 
     assert response.status_code == 422
     assert "unknown metric 'pipeline_runs_exploded'" in response.json()["detail"]
-    rules = (await api.get("/api/monitoring/alert-rules", headers=operator)).json()
+    rules = (await api.get("/api/monitoring/alert-rules", headers=operator)).json()["items"]
     assert {rule["source"] for rule in rules} == {"builtin"}
 
 

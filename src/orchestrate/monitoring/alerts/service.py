@@ -34,6 +34,7 @@ from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.monitoring.alerts import _store as store
+from orchestrate.monitoring.channels import service as channels
 from orchestrate.monitoring.alerts.catalogue import (
     BUILTIN_RULES,
     BUILTIN_SOURCE,
@@ -161,6 +162,15 @@ async def _put_rules(
     if clashes:
         raise ValidationFailed(
             f"{source}: rule {clashes[0]!r} is already defined by {taken[clashes[0]]}"
+        )
+    named = {name for rule in parsed.rules for name in rule.notify}
+    named |= {name for route in parsed.routes for name in route.channels}
+    unknown = sorted(named - await channels.channel_names_in(uow))
+    if unknown:
+        raise ValidationFailed(
+            f"{source}: no notification channel named {', '.join(unknown)}; add it first "
+            "with 'orchestrate notify add' (see 'orchestrate notify channels')",
+            source=source,
         )
     await store.put_rule_source(uow, source, document, actor.name)
     record_event(

@@ -135,6 +135,12 @@ async def list_channels(uow: UnitOfWork) -> list[Channel]:
         return await store.list_channels(uow)
 
 
+async def channel_names_in(uow: UnitOfWork) -> set[str]:
+    """The channels' names, read in the caller's entered transaction (alert rules name
+    the channels they notify, and applying them checks the names)."""
+    return {channel.name for channel in await store.list_channels(uow)}
+
+
 async def channels_page(
     uow: UnitOfWork, *, limit: int = 50, cursor: str | None = None
 ) -> Page[Channel]:
