@@ -11,10 +11,18 @@ change as the worker commits it. The other 999 rules cover every metric of the
 catalogue with windows of 1m to 1h, split or not, most of them never true (as real rule
 sets are), so each evaluation reads what a thousand-rule deployment reads.
 
-    .venv/bin/python bench/alerts.py [--seconds 60] [--rate 10000] [--rules 1000]
-        [--only sqlite|postgresql] [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+Then the *fan-out*: 100 pipelines fail in one transaction; a rule split by pipeline and
+grouped by pipeline routes them to 4 signed webhook channels (fake receivers on
+127.0.0.1), so the worker sends 100 groups x 4 channels = 400 firing notifications, and
+400 resolved ones once the 20 s window has passed. Every receiver must get each group's
+firing and resolved notification exactly once: none lost, none twice.
 
-Target (issue 15): p99 lag under 2 s. Prints a Markdown table for docs/benchmarks.md.
+    .venv/bin/python bench/alerts.py [--seconds 60] [--rate 10000] [--rules 1000]
+        [--groups 100] [--only sqlite|postgresql]
+        [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+
+Targets (issue 15): p99 lag under 2 s; no notification lost or duplicated. Prints
+Markdown tables for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -39,7 +47,10 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.monitoring.alerts import service
 from orchestrate.monitoring.alerts.catalogue import METRICS, Kind
+from orchestrate.monitoring.channels import service as channels
+from orchestrate.monitoring.channels.models import ChannelOptions, ChannelType
 from orchestrate.pipelines.events import RunFailed, RunSucceeded
+from orchestrate.testing.fake_webhook import FakeWebhookReceiver
 
 PIPELINES = [f"pipeline-{n}" for n in range(50)]
 AGENT_TYPES = ["story-developer", "reviewer", "issue-fixer", "pr-shepherd", "planner"]
@@ -207,12 +218,126 @@ def run_kind(kind: str, args: argparse.Namespace) -> Result:
         database.drop()
 
 
+@dataclass(frozen=True)
+class FanOut:
+    scenario: str
+    groups: int
+    channels: int
+    firing_seconds: float
+    resolved_seconds: float
+    received: int
+    lost: int
+    duplicated: int
+
+
+FAN_OUT_RULES = """
+rules:
+  - name: fan-out
+    metric: pipeline_runs_failed
+    by: [pipeline]
+    window: 20s
+    condition: "> 0"
+routes:
+  - match: {{alertname: fan-out}}
+    channels: [{channels}]
+    group_by: [pipeline]
+    group_wait: 0s
+    group_interval: 1s
+"""
+
+
+def fan_out_kind(kind: str, args: argparse.Namespace) -> FanOut:
+    database = Database(kind, args.postgres)
+    home = Path(tempfile.mkdtemp(prefix="bench-fan-out-"))
+    receivers = [FakeWebhookReceiver().start() for _ in range(4)]
+    worker = None
+    try:
+        settings = Settings(database_url=database.url, home=home)
+
+        async def main() -> FanOut:
+            nonlocal worker
+            runtime = Runtime.open(settings)
+            try:
+                names = []
+                for n, receiver in enumerate(receivers):
+                    spec = ChannelOptions(
+                        name=f"hook-{n}", type=ChannelType.WEBHOOK, url=receiver.url
+                    ).spec()
+                    await channels.add_channel(runtime.uow(), settings, spec, Actor.local_cli())
+                    names.append(spec.name)
+                rules = FAN_OUT_RULES.format(channels=", ".join(names))
+                await service.apply_rules(runtime.uow(), "fan-out", rules, Actor.local_cli())
+                worker = start_worker(database.url, home)
+                await asyncio.sleep(args.warm_up)
+                started = time.monotonic()
+                async with runtime.uow() as uow:
+                    for n in range(args.groups):
+                        record_event(
+                            uow, RunFailed(subject=f"run_{n}", pipeline=f"fan-{n}", from_="running")
+                        )
+                    await uow.commit()
+                expected = args.groups * len(receivers)
+                firing = await _until(receivers, "firing", expected, started, 120)
+                resolved = await _until(receivers, "resolved", expected, started, 120)
+                await asyncio.sleep(3.0)  # anything sent twice arrives by now
+            finally:
+                await runtime.close()
+            ids = [
+                r.headers.get("x-orchestrate-notification-id", "")
+                for x in receivers
+                for r in x.accepted
+            ]
+            seen = {
+                (n, body["groupKey"], body["status"])
+                for n, receiver in enumerate(receivers)
+                for body in receiver.bodies
+            }
+            return FanOut(
+                f"{'SQLite' if kind == 'sqlite' else 'PostgreSQL'}, 1 worker process",
+                args.groups,
+                len(receivers),
+                firing,
+                resolved,
+                len(ids),
+                2 * expected - len(seen),
+                len(ids) - len(set(ids)),
+            )
+
+        return asyncio.run(main())
+    finally:
+        for receiver in receivers:
+            receiver.stop()
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        database.drop()
+
+
+async def _until(
+    receivers: list[FakeWebhookReceiver], status: str, expected: int, started: float, limit: float
+) -> float:
+    """Seconds from ``started`` until the receivers hold ``expected`` bodies of ``status``."""
+    marker = f'"status":"{status}"'.encode()
+    while time.monotonic() - started < limit:
+        arrivals = [
+            request.arrived
+            for receiver in receivers
+            for request in receiver.accepted
+            if marker in request.body.replace(b" ", b"")
+        ]
+        if len(arrivals) >= expected:
+            return max(arrivals) - started
+        await asyncio.sleep(0.25)
+    return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=int, default=10_000, help="Events a minute.")
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--warm-up", type=float, default=8.0)
+    parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument(
         "--postgres",
@@ -223,6 +348,7 @@ def main() -> None:
     args = parser.parse_args()
     kinds = [args.only] if args.only else ["sqlite", "postgresql"]
     results = [run_kind(kind, args) for kind in kinds]
+    fan_outs = [fan_out_kind(kind, args) for kind in kinds]
     print(f"Machine: {machine()}")
     print(f"Date: {datetime.now(UTC):%Y-%m-%d}\n")
     print("| scenario | rules | events / min | probes fired | lag p50 | lag p99 | lag max |")
@@ -237,6 +363,17 @@ def main() -> None:
         print(
             f"| {r.scenario} | {r.rules:,} | {per_minute:,.0f} | {r.seen} of {r.probes} | "
             f"{figures} |"
+        )
+    print()
+    print(
+        "| scenario | groups x channels | all firing sent | all resolved sent | "
+        "received | lost | duplicated |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for f in fan_outs:
+        print(
+            f"| {f.scenario} | {f.groups} x {f.channels} | {f.firing_seconds:.2f} s | "
+            f"{f.resolved_seconds:.2f} s | {f.received} | **{f.lost}** | **{f.duplicated}** |"
         )
 
 

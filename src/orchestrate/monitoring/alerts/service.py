@@ -34,7 +34,6 @@ from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.monitoring.alerts import _store as store
-from orchestrate.monitoring.channels import service as channels
 from orchestrate.monitoring.alerts.catalogue import (
     BUILTIN_RULES,
     BUILTIN_SOURCE,
@@ -61,6 +60,7 @@ from orchestrate.monitoring.alerts.models import (
 )
 from orchestrate.monitoring.alerts.readings import Reading, read_all
 from orchestrate.monitoring.alerts.routing import Send, build_routes, plan, suppression
+from orchestrate.monitoring.channels import service as channels
 from orchestrate.monitoring.events import (
     AlertAcknowledged,
     AlertFiring,
