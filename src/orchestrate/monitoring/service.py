@@ -1,4 +1,7 @@
-"""Use cases of operating Orchestrate: health, metrics, queue statistics, steering jobs."""
+"""Use cases of operating Orchestrate: health, metrics, queue statistics, steering jobs.
+
+The platform's health by component is ``health.py``; the dashboard's summary
+(cost, failure rates, queue, alerts, budgets) is ``summary.py``; both are public here."""
 
 from __future__ import annotations
 
@@ -24,12 +27,44 @@ from orchestrate.core.uow import UnitOfWork
 from orchestrate.costs import service as costs
 from orchestrate.monitoring import _store as store
 from orchestrate.monitoring.folding import EVENT_TYPES, fold
+from orchestrate.monitoring.health import check_system_health
 from orchestrate.monitoring.metrics import (
     llm_families,
     queue_families,
     render_metrics,
     total_families,
 )
+from orchestrate.monitoring.models import MetricsSummary, Status, SystemHealth
+from orchestrate.monitoring.summary import LiveAlerts, live_alerts, metrics_summary
+
+__all__ = [
+    "METRICS_CONSUMER",
+    "SCRAPE_COLLECTORS",
+    "Health",
+    "LiveAlerts",
+    "MetricsSummary",
+    "ScrapeCollector",
+    "Status",
+    "SystemHealth",
+    "busy_workers",
+    "cancel_job",
+    "check_health",
+    "check_system_health",
+    "event_metrics",
+    "fold_into_totals",
+    "get_job",
+    "list_jobs",
+    "live_alerts",
+    "llm_usage_metrics",
+    "metrics_consumer",
+    "metrics_summary",
+    "queue_metrics",
+    "queue_statistics",
+    "retry_job",
+    "scrape",
+    "serve_process_metrics",
+    "worker_heartbeats",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +114,13 @@ async def busy_workers(uow: UnitOfWork) -> dict[str, int]:
     """Workers running jobs now (by lease), and how many each runs."""
     async with uow:
         return await jobs.busy_workers(uow)
+
+
+async def worker_heartbeats(uow: UnitOfWork) -> list[jobs.WorkerHeartbeat]:
+    """Every registered worker with its last heartbeat (``core.jobs.workers``); alert
+    rules read ``core.jobs.worker_heartbeats`` in their own transaction instead."""
+    async with uow:
+        return await jobs.worker_heartbeats(uow)
 
 
 async def list_jobs(
