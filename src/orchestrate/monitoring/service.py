@@ -16,7 +16,7 @@ from prometheus_client.metrics_core import Metric
 from orchestrate import __version__
 from orchestrate.auth import service as auth
 from orchestrate.core import jobs
-from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.errors import ConfigurationError, ValidationFailed
 from orchestrate.core.events import Consumer, Event
 from orchestrate.core.jobs import JobInfo, JobStatus, QueueStats
 from orchestrate.core.pagination import Page
@@ -26,6 +26,8 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.costs import service as costs
 from orchestrate.monitoring import _store as store
+from orchestrate.monitoring.alerts import service as alerts
+from orchestrate.monitoring.alerts.models import Alert, Silence, parse_duration
 from orchestrate.monitoring.folding import EVENT_TYPES, fold
 from orchestrate.monitoring.health import check_system_health
 from orchestrate.monitoring.metrics import (
@@ -34,22 +36,27 @@ from orchestrate.monitoring.metrics import (
     render_metrics,
     total_families,
 )
-from orchestrate.monitoring.models import MetricsSummary, Status, SystemHealth
+from orchestrate.monitoring.models import HourRate, MetricsSummary, Status, SystemHealth
 from orchestrate.monitoring.summary import LiveAlerts, live_alerts, metrics_summary
 
 __all__ = [
     "METRICS_CONSUMER",
     "SCRAPE_COLLECTORS",
+    "Alert",
     "Health",
+    "HourRate",
     "LiveAlerts",
     "MetricsSummary",
     "ScrapeCollector",
+    "Silence",
     "Status",
     "SystemHealth",
+    "acknowledge_alert",
     "busy_workers",
     "cancel_job",
     "check_health",
     "check_system_health",
+    "end_silence",
     "event_metrics",
     "fold_into_totals",
     "get_job",
@@ -63,6 +70,7 @@ __all__ = [
     "retry_job",
     "scrape",
     "serve_process_metrics",
+    "silence_alerts",
     "worker_heartbeats",
 ]
 
@@ -158,6 +166,27 @@ async def cancel_job(uow: UnitOfWork, job_id: str, actor: auth.Actor) -> JobInfo
         await auth.record_audit(uow, actor, "job.cancel", job_id, {"kind": info.kind})
         await uow.commit()
         return info
+
+
+async def acknowledge_alert(uow: UnitOfWork, alert_id: str, actor: auth.Actor) -> Alert:
+    """The alert engine's acknowledgement (``alerts.service.acknowledge``), for the dashboard."""
+    return await alerts.acknowledge(uow, alert_id, actor)
+
+
+async def silence_alerts(
+    uow: UnitOfWork, matchers: Sequence[str], duration: str, actor: auth.Actor, comment: str = ""
+) -> Silence:
+    """A silence from what a person typed: matchers, and a duration such as ``2h``."""
+    try:
+        length = parse_duration(duration.strip())
+    except ValueError as error:
+        raise ValidationFailed(str(error), field="duration") from None
+    return await alerts.create_silence(uow, matchers, length, actor, comment=comment)
+
+
+async def end_silence(uow: UnitOfWork, silence_id: str, actor: auth.Actor) -> Silence:
+    """End a silence now (``alerts.service.expire_silence``)."""
+    return await alerts.expire_silence(uow, silence_id, actor)
 
 
 async def fold_into_totals(uow: UnitOfWork, events: Sequence[Event]) -> None:
