@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-WIDTH = 600
-HEIGHT = 160
-LEFT = 48  # room for the axis labels
-BOTTOM = 20
+WIDTH = 400
+HEIGHT = 180
+LEFT = 44  # room for the axis labels
+BOTTOM = 22
 TOP = 8
 
 

@@ -62,7 +62,7 @@ def _charts(summary: monitoring.MetricsSummary) -> dict[str, Chart]:
             for day in summary.cost_by_day
         ],
         top_label=dollars(peak_cost) if peak_cost else "$0",
-        every_label=2,
+        every_label=3,
     )
     failures = line_chart(
         "Failure rate per hour, last 24 hours (UTC)",
