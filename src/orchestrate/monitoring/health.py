@@ -1,8 +1,8 @@
 """The platform's health by component: database, workers, queue, scheduler.
 
 Read by ``GET /api/monitoring/health`` and the dashboard's Monitoring page through
-``monitoring.service``. One read-only transaction after the database's round trip; a
-database that cannot be reached is ``down`` and nothing else is read.
+``monitoring.service``. One read-only transaction; a database that cannot be reached
+is ``down`` and nothing else is read.
 """
 
 from __future__ import annotations
@@ -31,16 +31,32 @@ from orchestrate.monitoring.models import (
 
 
 async def check_system_health(runtime: Runtime) -> SystemHealth:
-    """Every component's status, and the whole's; never raises for a database that is down."""
-    database = await _database(runtime)
-    now = runtime.clock.now()
-    if not database.is_reachable:
-        return SystemHealth(Status.DOWN, __version__, now, database, None, None, None)
-    async with runtime.uow(read_only=True, urgent=True) as uow:
-        now = uow.now()
-        beats = await jobs.worker_heartbeats(uow)
-        stats = await jobs.queue_stats(uow)
-        reading = await scheduler_probe.read(uow)
+    """Every component's status, and the whole's; never raises for a database that is down.
+
+    One read-only transaction: the round trip first (timed: the database's latency),
+    then the registry, the queue and the scheduler. Only a failure before the round
+    trip answered means the database is down; a later one is raised like any error.
+    """
+    uow = runtime.uow(read_only=True, urgent=True)
+    dialect = uow.database.dialect
+    latency_ms: float | None = None
+    started = time.perf_counter()
+    try:
+        async with uow:
+            await store.ping(uow)
+            latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            now = uow.now()
+            beats = await jobs.worker_heartbeats(uow)
+            stats = await jobs.queue_stats(uow)
+            reading = await scheduler_probe.read(uow)
+    except Exception as error:
+        if latency_ms is not None:
+            raise
+        database = DatabaseHealth(Status.DOWN, False, dialect, None, type(error).__name__)
+        return SystemHealth(
+            Status.DOWN, __version__, runtime.clock.now(), database, None, None, None
+        )
+    database = DatabaseHealth(Status.OK, True, dialect, latency_ms)
     interval = timedelta(seconds=runtime.settings.worker_heartbeat_seconds)
     workers = _workers(beats, now, interval)
     queue = queue_health(stats)
@@ -48,19 +64,6 @@ async def check_system_health(runtime: Runtime) -> SystemHealth:
     parts = (workers.status, queue.status) + (() if scheduler is None else (scheduler.status,))
     whole = overall(database, parts)
     return SystemHealth(whole, __version__, now, database, workers, queue, scheduler)
-
-
-async def _database(runtime: Runtime) -> DatabaseHealth:
-    uow = runtime.uow(read_only=True, urgent=True)
-    dialect = uow.database.dialect
-    started = time.perf_counter()
-    try:
-        async with uow:
-            await store.ping(uow)
-    except Exception as error:
-        return DatabaseHealth(Status.DOWN, False, dialect, None, type(error).__name__)
-    latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    return DatabaseHealth(Status.OK, True, dialect, latency_ms)
 
 
 def _workers(beats: list[WorkerHeartbeat], now: datetime, interval: timedelta) -> WorkersHealth:
