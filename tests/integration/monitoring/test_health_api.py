@@ -177,3 +177,20 @@ async def test_a_database_that_cannot_be_reached_is_down(tmp_path: Path) -> None
     assert found.database.is_reachable is False
     assert found.database.error  # the driver's error type, e.g. ConnectionRefusedError
     assert (found.workers, found.queue, found.scheduler) == (None, None, None)
+
+
+async def test_a_database_that_cannot_be_reached_answers_503(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:9/nothing-listens-on-port-9"
+    settings = Settings(home=tmp_path / "home", database_url=url)
+    runtime = Runtime(settings=settings, database=create_database(url))
+    transport = httpx.ASGITransport(app=app_on(runtime), client=("203.0.113.7", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://o.test") as client:
+            response = await client.get(
+                "/api/monitoring/health", headers=bearer("orch_" + "0" * 40)
+            )
+    finally:
+        await runtime.close()
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
