@@ -211,15 +211,29 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "orchestrate.monitoring.alerts.cli:alert_app",
                 "Alert rules over the platform's metrics, their alerts, and silences.",
             ),
+            _command(
+                "notify",
+                "orchestrate.monitoring.channels.cli:notify_app",
+                "Notification channels (email, Slack, PagerDuty, webhook): add, test, see what "
+                "was sent.",
+            ),
         ),
-        routers=("orchestrate.monitoring.api:router", "orchestrate.monitoring.alerts.api:router"),
+        routers=(
+            "orchestrate.monitoring.api:router",
+            "orchestrate.monitoring.alerts.api:router",
+            "orchestrate.monitoring.channels.api:router",
+        ),
         public_routers=("orchestrate.monitoring.api:public_router",),
         web_setup=("orchestrate.monitoring.api:install",),
+        jobs=("orchestrate.monitoring.channels.service:register_notification_jobs",),
         consumers=(
             "orchestrate.monitoring.service:metrics_consumer",
             "orchestrate.monitoring.alerts.service:alert_consumer",
         ),
-        retention=("orchestrate.monitoring.alerts.retention:retention",),
+        retention=(
+            "orchestrate.monitoring.alerts.retention:retention",
+            "orchestrate.monitoring.channels.retention:retention",
+        ),
     ),
     Capability(
         "triggers",

@@ -42,6 +42,7 @@ RETENTION_SETTINGS = (
     "retention_jobs",
     "retention_sessions",
     "retention_costs",
+    "retention_notifications",
     "retention_alerts",
 )
 """The ``ORCHESTRATE_RETENTION_*`` settings: how long each kind of finished data is kept."""
@@ -245,6 +246,11 @@ class Settings(BaseSettings):
         default="400d",
         description="How long the cost ledger keeps each model call's entry (cost reports "
         "reach back this far; budgets only need the current month); or off.",
+    )
+    retention_notifications: str = Field(
+        default="30d",
+        description="How long the notification log keeps each attempt at a send (what "
+        "`notify log` shows, and what tells a resolve whether its group was notified); or off.",
     )
     retention_jobs: str = Field(
         default="7d",

@@ -107,10 +107,11 @@ async def usage_totals(uow: UnitOfWork) -> list[UsageTotals]:
     statement = select(
         c.model,
         c.agent_type,
+        func.count(),
         *(func.coalesce(func.sum(column), 0) for column in (*sums, c.cost_micros)),
     ).group_by(c.model, c.agent_type)
     return [
-        UsageTotals(row[0], row[1], *(int(value) for value in row[2:]))
+        UsageTotals(row[0], row[1], CostLine(None, *(int(value) for value in row[2:])))
         for row in await uow.session.execute(statement)
     ]
 

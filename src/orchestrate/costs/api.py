@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from orchestrate.core.durations import parse_since
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, page_in_memory
 from orchestrate.costs import service
 from orchestrate.costs.schemas import BudgetIn, BudgetOut, CostReportOut
 from orchestrate.web.deps import ActorDep, AdminDep, UowDep
+from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 
@@ -38,11 +40,14 @@ async def cost_report(
     return CostReportOut.of(report)
 
 
-@router.get("/budgets", response_model=list[BudgetOut])
-async def list_budgets(uow: UowDep, _actor: ActorDep) -> list[BudgetOut]:
-    """Every budget with what its current period has spent and its status."""
+@router.get("/budgets", response_model=PageOut[BudgetOut])
+async def list_budgets(
+    uow: UowDep, _actor: ActorDep, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None
+) -> PageOut[BudgetOut]:
+    """Budgets with what their current period has spent and their status, by id."""
     now = uow.now()
-    return [BudgetOut.of(budget, now) for budget in await service.list_budgets(uow)]
+    page = page_in_memory(await service.list_budgets(uow), lambda b: b.id, limit, cursor)
+    return PageOut(items=[BudgetOut.of(b, now) for b in page.items], next_cursor=page.next_cursor)
 
 
 @router.post(

@@ -30,27 +30,24 @@ class BudgetDeleted(DomainEvent):
     actor: str
 
 
-class BudgetWarningReached(DomainEvent):
-    """Spending in the period passed the budget's warning threshold."""
-
-    event_type: ClassVar[str] = "cost.budget_warning"
+class _BudgetCrossed(DomainEvent):
     scope: str
     scope_value: str
     period: str
     period_start: str
     limit_usd: str
     spent_usd: str
+
+
+class BudgetWarningReached(_BudgetCrossed):
+    """Spending in the period passed the budget's warning threshold."""
+
+    event_type: ClassVar[str] = "cost.budget_warning"
     warn_at: str
 
 
-class BudgetLimitReached(DomainEvent):
+class BudgetLimitReached(_BudgetCrossed):
     """Spending in the period reached the limit: new agent work is refused and running
     agents stop at their next turn until the period ends or the limit is raised."""
 
     event_type: ClassVar[str] = "cost.budget_exhausted"
-    scope: str
-    scope_value: str
-    period: str
-    period_start: str
-    limit_usd: str
-    spent_usd: str

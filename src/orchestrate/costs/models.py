@@ -240,12 +240,4 @@ class UsageTotals:
 
     model: str
     agent_type: str
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_micros: int
-
-    @property
-    def cost_usd(self) -> Decimal:
-        return to_dollars(self.cost_micros)
+    totals: CostLine

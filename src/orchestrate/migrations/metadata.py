@@ -13,6 +13,7 @@ import orchestrate.core.jobs.tables
 import orchestrate.costs.tables
 import orchestrate.delivery.tables
 import orchestrate.monitoring.alerts.tables
+import orchestrate.monitoring.channels.tables
 import orchestrate.monitoring.tables
 import orchestrate.pipelines.tables
 import orchestrate.repositories.tables

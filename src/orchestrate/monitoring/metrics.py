@@ -224,8 +224,8 @@ def llm_families(totals: Sequence[UsageTotals]) -> list[Metric]:
         "Dollars spent on model calls by model and agent type.",
         labels=["model", "agent_type"],
     )
-    for line in sorted(totals, key=lambda t: (t.model, t.agent_type)):
-        labels = [line.model, line.agent_type]
+    for usage in sorted(totals, key=lambda t: (t.model, t.agent_type)):
+        labels, line = [usage.model, usage.agent_type], usage.totals
         tokens.add_metric(["input", *labels], line.input_tokens)
         tokens.add_metric(["output", *labels], line.output_tokens)
         tokens.add_metric(["cache_read", *labels], line.cache_read_tokens)

@@ -235,6 +235,20 @@ class TestFailures:
         delay = (row.run_at - row.updated_at).total_seconds()
         assert 5 <= delay <= 10
 
+    async def test_a_failure_asking_to_retry_after_a_while_waits_at_least_that_long(
+        self, runtime: Runtime
+    ) -> None:
+        async def handler(context: JobContext[Any]) -> None:
+            raise JobFailed("rate limited", retry_after=timedelta(minutes=2))
+
+        job_id = await add_job(runtime, max_attempts=3)
+        await run_until_idle(runtime, registry_with("test.noop", handler))
+
+        row = await job_row(runtime, job_id)
+        assert row.status == JobStatus.QUEUED
+        # the backoff alone would be 5-10 s here
+        assert (row.run_at - row.updated_at).total_seconds() >= 120
+
     async def test_a_job_out_of_attempts_is_dead_lettered_with_its_last_error(
         self, frozen_runtime: Runtime
     ) -> None:

@@ -119,7 +119,7 @@ class TestBudgets:
         assert created.status_code == 201, created.text
         assert changed.status_code == 200, changed.text
         assert changed.json()["id"] == created.json()["id"]
-        (budget,) = listed.json()
+        (budget,) = listed.json()["items"]
         assert budget["scope"] == "pipeline"
         assert budget["scope_value"] == "release"
         assert budget["limit_usd"] == "1.000000"
@@ -136,7 +136,7 @@ class TestBudgets:
             assert response.status_code == 403, role
         assert (
             await api.get("/api/monitoring/budgets", headers=bearer(tokens[Role.ADMIN]))
-        ).json() == []
+        ).json()["items"] == []
 
     @pytest.mark.parametrize(
         "body",
@@ -158,7 +158,7 @@ class TestBudgets:
 
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert (await api.get("/api/monitoring/budgets", headers=admin)).json() == []
+        assert (await api.get("/api/monitoring/budgets", headers=admin)).json()["items"] == []
 
     async def test_deleting_a_budget_and_one_that_is_not_there(
         self, api: httpx.AsyncClient, tokens: Tokens

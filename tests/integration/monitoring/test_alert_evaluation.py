@@ -13,14 +13,31 @@ import pytest
 
 from orchestrate.auth.service import Actor
 from orchestrate.core.clock import FrozenClock
+from orchestrate.core.db import create_database
 from orchestrate.core.errors import NotFound, ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.settings import Settings
 from orchestrate.monitoring.alerts import service
 from orchestrate.monitoring.alerts.models import Alert, AlertState
+from orchestrate.monitoring.channels import service as channels
+from orchestrate.monitoring.channels.models import ChannelSpec, ChannelType
 from orchestrate.pipelines.events import RunFailed, RunSucceeded
 
 ME = Actor.local_cli()
+CHANNELS = ("ops-hook", "pager", "chat", "audit")
+
+
+@pytest.fixture(autouse=True)
+async def _channels(settings: Settings) -> None:
+    """The channels the rules below notify (nothing is sent: the tests run no jobs)."""
+    runtime = Runtime(settings=settings, database=create_database(settings.database_url_value))
+    try:
+        for name in CHANNELS:
+            spec = ChannelSpec(name, ChannelType.WEBHOOK, {"url": f"http://127.0.0.1:9/{name}"})
+            await channels.add_channel(runtime.uow(), settings, spec, ME)
+    finally:
+        await runtime.close()
 
 
 def rules(body: str) -> str:
@@ -508,7 +525,7 @@ class TestApplying:
             await apply(runtime, text)
 
         config = await service.alert_config(runtime.uow(read_only=True))
-        assert config.rules == []
+        assert [source for source, _ in config.rules] == ["builtin", "builtin"]
 
     async def test_a_rule_name_is_unique_across_files_and_reapplying_a_file_replaces_it(
         self, runtime: Runtime
@@ -520,7 +537,7 @@ class TestApplying:
         await apply(runtime, FAILURES.replace("pipeline-failures", "renamed"), "one.yml")
 
         config = await service.alert_config(runtime.uow(read_only=True))
-        assert [rule.name for _, rule in config.rules] == ["renamed"]
+        assert [rule.name for source, rule in config.rules if source != "builtin"] == ["renamed"]
 
     async def test_files_in_the_homes_alerts_folder_are_applied_and_removed_with_it(
         self, runtime: Runtime
@@ -535,4 +552,62 @@ class TestApplying:
         await service.sync_rule_files(runtime)
 
         assert applied == [str(folder / "team.yml")]
-        assert (await service.alert_config(runtime.uow(read_only=True))).rules == []
+        config = await service.alert_config(runtime.uow(read_only=True))
+        assert [source for source, _ in config.rules] == ["builtin", "builtin"]
+
+
+class TestBuiltinBudgetAlerts:
+    async def test_a_budgets_warning_and_limit_raise_alerts_and_the_limit_inhibits_the_warning(
+        self, frozen_runtime: Runtime
+    ) -> None:
+        from decimal import Decimal
+
+        from orchestrate.costs import service as costs
+
+        spec = costs.BudgetSpec(Decimal(10), warn_at=Decimal("0.5"))
+        budget = (await costs.set_budget(frozen_runtime.uow(), spec, ME)).budget
+
+        async def spend(dollars: str) -> None:
+            async with frozen_runtime.uow() as uow:
+                entry = costs.CostEntry(
+                    model="m",
+                    provider="openai",
+                    agent_id="agent_1",
+                    agent_type="worker",
+                    input_tokens=1,
+                    output_tokens=1,
+                    cache_read_tokens=0,
+                    cache_write_tokens=0,
+                    cost_usd=Decimal(dollars),
+                )
+                found = await costs.covering_budgets(uow, costs.WorkScope("worker"))
+                await costs.record_call_cost(uow, entry, found)
+                await uow.commit()
+
+        await spend("6")
+        await service.evaluate(frozen_runtime)
+        warned = {a.rule: a for a in await alerts(frozen_runtime, AlertState.FIRING)}
+        await spend("5")
+        await service.evaluate(frozen_runtime)
+        spent = {a.rule: a for a in await alerts(frozen_runtime, AlertState.FIRING)}
+
+        assert set(warned) == {"cost-budget-warning"}
+        assert warned["cost-budget-warning"].labels["budget"] == budget.id
+        assert warned["cost-budget-warning"].annotations["summary"] == (
+            "A monthly cost budget passed its warning threshold"
+        )
+        assert set(spent) == {"cost-budget-warning", "cost-budget-exhausted"}
+        assert spent["cost-budget-warning"].suppressed_by == "inhibited"
+        assert spent["cost-budget-exhausted"].labels["severity"] == "critical"
+
+    async def test_a_rule_notifying_a_channel_that_does_not_exist_is_refused(
+        self, runtime: Runtime
+    ) -> None:
+        with pytest.raises(ValidationFailed, match="no notification channel named nowhere"):
+            await apply(runtime, FAILURES.replace("[ops-hook]", "[ops-hook, nowhere]"))
+
+    async def test_the_builtin_source_is_reserved(self, runtime: Runtime) -> None:
+        with pytest.raises(ValidationFailed, match="reserved"):
+            await apply(runtime, FAILURES, "builtin")
+        with pytest.raises(ValidationFailed, match="already defined by builtin"):
+            await apply(runtime, FAILURES.replace("pipeline-failures", "cost-budget-warning"))

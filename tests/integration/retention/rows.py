@@ -24,6 +24,7 @@ from orchestrate.core.ids import new_id
 from orchestrate.core.jobs.events import JobCancelled
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.runtime import Runtime
+from orchestrate.monitoring.channels.tables import NotificationLogRow
 from orchestrate.pipelines.tables import PipelineRunRow, PipelineStepRow
 from orchestrate.schedules.tables import ScheduleFireRow, ScheduleRow
 from orchestrate.triggers.tables import WebhookDeliveryRow
@@ -288,3 +289,20 @@ class Rows:
         async with self.runtime.uow() as uow:
             await auth.record_audit(uow, actor, "test.act", "subject")
             await uow.commit()
+
+    async def notification(self) -> None:
+        """An attempt at a send in the notification log."""
+        await self._add(
+            NotificationLogRow(
+                channel="ops-hook",
+                notification_id="ntf_old",
+                group_key='{}:{alertname="Old"}',
+                group_hash="0" * 64,
+                status="firing",
+                sent_at=self.now(),
+                queued_at=self.now(),
+                attempt=1,
+                outcome="sent",
+                error=None,
+            )
+        )

@@ -58,6 +58,7 @@ async def test_old_finished_data_of_every_rule_is_pruned_with_its_files(
     await rows.event()
     await rows.audit()
     await rows.dashboard_session()
+    await rows.notification()
     clock_of(frozen_runtime).advance(YEAR_AND_A_BIT)
     latest_fire = await rows.fire(schedule_id, "started")
 
@@ -87,6 +88,9 @@ async def test_old_finished_data_of_every_rule_is_pruned_with_its_files(
         "jobs": 2,
         "events": 1,
         "dashboard_sessions": 1,
+        "notification_log": 1,
+        "cost_entries": 0,  # none written: the ledger's own pruning is in tests/integration/costs
+        "alerts": 0,  # none written: alerts' own pruning is in tests/integration/monitoring
     }
     files = {outcome.rule: outcome.files for outcome in outcomes}
     assert files["pipeline_runs"] == 2  # the log folder and the leftover workspace

@@ -52,6 +52,21 @@ async def three_secrets(api: httpx.AsyncClient, admin: dict[str, str]) -> None:
         assert response.status_code == 201, response.text
 
 
+async def three_channels(api: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    for name in ("hook-c", "hook-a", "hook-b"):
+        document = {"name": name, "type": "webhook", "url": "http://127.0.0.1:9/alerts"}
+        response = await api.post("/api/monitoring/channels", json=document, headers=admin)
+        assert response.status_code == 201, response.text
+
+
+async def three_notification_tries(api: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    """Three failed tests (nothing listens on port 9): three entries of the log."""
+    await three_channels(api, admin)
+    for name in ("hook-a", "hook-b", "hook-c"):
+        response = await api.post(f"/api/monitoring/channels/{name}/test", headers=admin)
+        assert response.status_code == 502, response.text
+
+
 async def nothing(api: httpx.AsyncClient, admin: dict[str, str]) -> None:
     """The route lists what exists anyway: a token per role, the built-in agent types."""
 
@@ -64,6 +79,8 @@ LISTS: list[tuple[str, Setup, str]] = [
     ("/api/secrets", three_secrets, "name"),
     ("/api/tokens", nothing, "id"),
     ("/api/agents/types", nothing, "name"),
+    ("/api/monitoring/channels", three_channels, "name"),
+    ("/api/monitoring/notifications", three_notification_tries, "id"),
 ]
 
 

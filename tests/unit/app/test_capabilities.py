@@ -114,6 +114,7 @@ def test_the_retention_plan_has_one_rule_per_growing_table_each_with_its_setting
             "events",
             "dashboard_sessions",
             "cost_entries",
+            "notification_log",
             "alerts",
         ]
     )
@@ -139,6 +140,7 @@ PRUNED_BY = {
     "events": "events",
     "dashboard_sessions": "dashboard_sessions",
     "cost_entries": "cost_entries",
+    "notification_log": "notification_log",
     "alerts": "alerts",
     "alert_silences": "alerts",
 }
@@ -161,6 +163,7 @@ NOT_GROWING = {
     "epic_run_stories",  # one row per story of a run
     "shepherd_moves",  # a few per pull request, bounded by the shepherd's attempts
     "cost_budgets",  # one row per budget people set
+    "notification_channels",  # one row per channel people add
     "alert_rule_sources",  # one row per applied alerts file
     "alert_groups",  # open notification groups only: closed ones are deleted
     "metric_counters",  # one row per metric sample: bounded by pipelines, agent types, events

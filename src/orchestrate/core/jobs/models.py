@@ -107,12 +107,17 @@ class RetryPolicy:
 class JobFailed(Exception):
     """Raise from a handler to fail the attempt with a clean message (no traceback).
 
-    With ``retry=False`` the job goes straight to the dead-letter state.
+    With ``retry=False`` the job goes straight to the dead-letter state. ``retry_after``
+    asks for the next attempt no sooner than that (a service's ``Retry-After``); the
+    backoff still applies when it is longer.
     """
 
-    def __init__(self, message: str, *, retry: bool = True) -> None:
+    def __init__(
+        self, message: str, *, retry: bool = True, retry_after: timedelta | None = None
+    ) -> None:
         super().__init__(message)
         self.retry = retry
+        self.retry_after = retry_after
 
 
 class LeaseLost(Exception):

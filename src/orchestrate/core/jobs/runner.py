@@ -84,6 +84,7 @@ class _Outcome:
     result: Any = None
     error: str = ""
     retry: bool = True
+    retry_after: timedelta | None = None
 
 
 def new_worker_id() -> str:
@@ -276,7 +277,8 @@ class JobRunner:
         job = outcome.job
         retry_at = None
         if outcome.retry and not job.is_last_attempt:
-            retry_at = now + self.config.retry.delay_after(job.attempt)
+            delay = self.config.retry.delay_after(job.attempt)
+            retry_at = now + max(delay, outcome.retry_after or delay)
         status = await fail_job(
             uow.session, job, owner=self.worker_id, error=outcome.error, now=now, retry_at=retry_at
         )
@@ -334,7 +336,13 @@ class JobRunner:
             JOBS_PROCESSED.labels(job.kind, "lease_lost").inc()
             log.warning("job_lease_lost", job_id=job.id, kind=job.kind)
         except JobFailed as error:
-            outcome = _Outcome(job, succeeded=False, error=str(error), retry=error.retry)
+            outcome = _Outcome(
+                job,
+                succeeded=False,
+                error=str(error),
+                retry=error.retry,
+                retry_after=error.retry_after,
+            )
         except TimeoutError:
             outcome = _Outcome(job, succeeded=False, error=f"timed out after {spec.timeout}")
         except Exception as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, status
 
 from orchestrate.core.errors import ValidationFailed
-from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
+from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, page_in_memory
 from orchestrate.monitoring.alerts import service
 from orchestrate.monitoring.alerts.models import AlertState, parse_duration
 from orchestrate.monitoring.alerts.schemas import (
@@ -46,15 +46,19 @@ async def acknowledge(alert_id: str, uow: UowDep, actor: ActorDep) -> AlertOut:
     return AlertOut.of(await service.acknowledge(uow, alert_id, actor))
 
 
-@router.get("/silences", response_model=list[SilenceOut])
+@router.get("/silences", response_model=PageOut[SilenceOut])
 async def list_silences(
     uow: UowDep,
     _actor: ActorDep,
     include_expired: bool = Query(False, description="Also those that ended (kept 30 days)."),
-) -> list[SilenceOut]:
+    limit: PageLimit = DEFAULT_PAGE_SIZE,
+    cursor: PageCursor = None,
+) -> PageOut[SilenceOut]:
+    """Silences by id (oldest first)."""
     now = uow.now()
     silences = await service.list_silences(uow, include_expired=include_expired)
-    return [SilenceOut.of(s, now) for s in silences]
+    page = page_in_memory(silences, lambda s: s.id, limit, cursor)
+    return PageOut(items=[SilenceOut.of(s, now) for s in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/silences", response_model=SilenceOut, status_code=status.HTTP_201_CREATED)
@@ -79,10 +83,15 @@ async def expire_silence(silence_id: str, uow: UowDep, actor: ActorDep) -> Respo
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/alert-rules", response_model=list[AlertRuleOut])
-async def list_rules(uow: UowDep, _actor: ActorDep) -> list[AlertRuleOut]:
+@router.get("/alert-rules", response_model=PageOut[AlertRuleOut])
+async def list_rules(
+    uow: UowDep, _actor: ActorDep, limit: PageLimit = DEFAULT_PAGE_SIZE, cursor: PageCursor = None
+) -> PageOut[AlertRuleOut]:
+    """The applied rules (the built-in ones included), by name."""
     config = await service.alert_config(uow)
-    return [AlertRuleOut.of(source, rule) for source, rule in config.rules]
+    rules = [AlertRuleOut.of(source, rule) for source, rule in config.rules]
+    page = page_in_memory(rules, lambda r: r.name, limit, cursor)
+    return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.post("/alert-rules", response_model=AlertRulesAppliedOut)

@@ -148,6 +148,14 @@ METRICS: dict[str, Metric] = {
             wakes_on=("cost.budget_warning", "cost.budget_exhausted", "cost.budget_set"),
         ),
         Metric(
+            "budget_warning_ratio",
+            Kind.GAUGE,
+            "spent / warning threshold of each cost budget in its current period (1: the "
+            "budget's warning is due)",
+            ("budget", "scope", "scope_value", "period"),
+            wakes_on=("cost.budget_warning", "cost.budget_exhausted", "cost.budget_set"),
+        ),
+        Metric(
             "cost_usd",
             Kind.SUM,
             "dollars spent on model calls within the window",
@@ -160,3 +168,35 @@ SOURCE_TYPES: tuple[str, ...] = tuple(
     dict.fromkeys(t for metric in METRICS.values() for t in metric.source_types)
 )
 """Event types whose arrival makes the alert evaluator look again at once."""
+
+
+BUILTIN_SOURCE = "builtin"
+"""The rules every deployment has (``alert_builtin_rules``): a budget's warning threshold
+and its limit raise alerts; the limit's alert inhibits the warning's."""
+
+_BUDGET = "[budget, scope, scope_value, period]"
+BUILTIN_RULES = f"""
+rules:
+  - name: cost-budget-warning
+    metric: budget_warning_ratio
+    by: {_BUDGET}
+    condition: ">= 1"
+    severity: warning
+    labels: {{source: builtin}}
+    annotations:
+      summary: "A {{{{ $labels.period }}}} cost budget passed its warning threshold"
+      description: "{{{{ $labels.budget }}}} ({{{{ $labels.scope }}}}) at {{{{ $value }}}}x"
+  - name: cost-budget-exhausted
+    metric: budget_use_ratio
+    by: {_BUDGET}
+    condition: ">= 1"
+    severity: critical
+    labels: {{source: builtin}}
+    annotations:
+      summary: "A {{{{ $labels.period }}}} cost budget is spent: new agent work is refused"
+      description: "{{{{ $labels.budget }}}} ({{{{ $labels.scope }}}}) at {{{{ $value }}}}x"
+inhibit_rules:
+  - source_match: {{alertname: cost-budget-exhausted}}
+    target_match: {{alertname: cost-budget-warning}}
+    equal: [budget]
+"""

@@ -51,7 +51,7 @@ def parse_duration(text: object) -> timedelta:
     if position != len(cleaned) or position == 0:
         raise ValueError(f"{text!r} is not a duration such as 30s, 5m or 1h30m")
     if total > _LONGEST:
-        raise ValueError(f"{text!r} is longer than a year")
+        raise ValueError(f"{text!r}: a duration is at most a year")
     return total
 
 

@@ -36,8 +36,9 @@ async def read_all(
             found[reading] = await _ratio(uow, metric, now - window, by)
         elif metric.kind is Kind.SUM:
             found[reading] = await _cost(uow, now - window, by)
-        elif name == "budget_use_ratio":
-            found[reading] = _max_by(await _budgets(uow, now), by)
+        elif name in ("budget_use_ratio", "budget_warning_ratio"):
+            warning = name == "budget_warning_ratio"
+            found[reading] = _max_by(await _budgets(uow, now, warning=warning), by)
         else:
             stats = stats or await jobs.queue_stats(uow)
             found[reading] = _queue(name, stats, by)
@@ -90,7 +91,12 @@ async def _cost(uow: UnitOfWork, since: datetime, by: tuple[str, ...]) -> list[S
     return [Series({by[0]: line.key or ""}, float(line.cost_usd)) for line in lines]
 
 
-async def _budgets(uow: UnitOfWork, now: datetime) -> list[Series]:
+async def _budgets(uow: UnitOfWork, now: datetime, *, warning: bool) -> list[Series]:
+    """Each budget's spending over its limit, or over its warning threshold."""
+
+    def of(budget: costs.Budget) -> int:
+        return budget.warn_micros if warning else budget.limit_micros
+
     return [
         Series(
             {
@@ -99,7 +105,7 @@ async def _budgets(uow: UnitOfWork, now: datetime) -> list[Series]:
                 "scope_value": budget.scope_value,
                 "period": budget.period.value,
             },
-            budget.spent_at(now) / budget.limit_micros if budget.limit_micros else 0.0,
+            budget.spent_at(now) / of(budget) if of(budget) else 0.0,
         )
         for budget in await costs.budgets_in(uow)
     ]

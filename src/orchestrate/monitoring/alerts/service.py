@@ -12,6 +12,7 @@ this one queued (each send is a job keyed by its group's version).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +34,14 @@ from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.monitoring.alerts import _store as store
-from orchestrate.monitoring.alerts.catalogue import METRICS, SOURCE_TYPES, Kind
+from orchestrate.monitoring.channels import service as channels
+from orchestrate.monitoring.alerts.catalogue import (
+    BUILTIN_RULES,
+    BUILTIN_SOURCE,
+    METRICS,
+    SOURCE_TYPES,
+    Kind,
+)
 from orchestrate.monitoring.alerts.evaluation import (
     Change,
     RuleOutcome,
@@ -146,12 +154,23 @@ async def apply_rules(uow: UnitOfWork, source: str, text: str, actor: Actor) -> 
 async def _put_rules(
     uow: UnitOfWork, source: str, parsed: AlertsFile, document: dict[str, Any], actor: Actor
 ) -> None:
+    if source == BUILTIN_SOURCE:
+        raise ValidationFailed(f"the source name {BUILTIN_SOURCE!r} is reserved for built-in rules")
     others = await _config(uow, leave_out=source)
     taken = {rule.name: where for where, rule in others.rules}
     clashes = sorted(rule.name for rule in parsed.rules if rule.name in taken)
     if clashes:
         raise ValidationFailed(
             f"{source}: rule {clashes[0]!r} is already defined by {taken[clashes[0]]}"
+        )
+    named = {name for rule in parsed.rules for name in rule.notify}
+    named |= {name for route in parsed.routes for name in route.channels}
+    unknown = sorted(named - await channels.channel_names_in(uow))
+    if unknown:
+        raise ValidationFailed(
+            f"{source}: no notification channel named {', '.join(unknown)}; add it first "
+            "with 'orchestrate notify add' (see 'orchestrate notify channels')",
+            source=source,
         )
     await store.put_rule_source(uow, source, document, actor.name)
     record_event(
@@ -183,12 +202,18 @@ async def alert_config(uow: UnitOfWork) -> AlertConfig:
         return await _config(uow)
 
 
+@functools.cache
+def _builtin() -> AlertsFile:
+    return parse_alerts_file(BUILTIN_RULES, BUILTIN_SOURCE)[0]
+
+
 async def _config(uow: UnitOfWork, leave_out: str | None = None) -> AlertConfig:
-    rules: list[tuple[str, RuleSpec]] = []
+    builtin = _builtin()
+    rules: list[tuple[str, RuleSpec]] = [(BUILTIN_SOURCE, rule) for rule in builtin.rules]
     routes: list[tuple[str, RouteSpec]] = []
-    inhibit: list[InhibitRuleSpec] = []
+    inhibit: list[InhibitRuleSpec] = list(builtin.inhibit_rules)
     for row in await store.rule_sources(uow):
-        if row.source == leave_out:
+        if row.source in (leave_out, BUILTIN_SOURCE):
             continue
         try:
             parsed = AlertsFile.model_validate(row.document)

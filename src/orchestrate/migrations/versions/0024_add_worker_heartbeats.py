@@ -1,7 +1,7 @@
 """Add worker heartbeats: one row per live worker process, refreshed every few seconds.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07 01:30:00.000000
 """
 
@@ -14,9 +14,8 @@ from alembic import op
 
 import orchestrate.core.db
 
-revision: str = "0023"
-# 0021 (notification channels) is written on another branch; re-chained at merge.
-down_revision: str | Sequence[str] | None = "0022"
+revision: str = "0024"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
