@@ -85,6 +85,8 @@ def test_the_monitoring_page_charts_acknowledges_and_silences(
     page.wait_for_url(f"{monitored.url}/ui/monitoring")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Monitoring")
+    # serve's own worker registered itself with its heartbeat
+    expect(page.locator("dd", has_text="alive of")).to_contain_text("1 alive of 1")
     charts = page.locator("svg.chart")
     expect(charts).to_have_count(3)
     expect(page.get_by_role("img", name="Cost per day, last 14 days (UTC)")).to_be_visible()
