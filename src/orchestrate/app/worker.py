@@ -1,5 +1,5 @@
-"""The loops a worker process runs: the durable job runner, the durable event consumers
-and queue upkeep.
+"""The loops a worker process runs: the durable job runner, the durable event consumers,
+the worker's heartbeat (``core.jobs.workers``) and queue upkeep.
 
 ``orchestrate serve`` runs these beside the API; ``orchestrate worker`` runs only
 these, so more machines can share the work of one PostgreSQL database. The handlers
@@ -19,7 +19,7 @@ import structlog
 from orchestrate.app import capabilities
 from orchestrate.app.retention import retention_plan
 from orchestrate.core.events import Consumer, run_consumers
-from orchestrate.core.jobs import JobRegistry, JobRunner
+from orchestrate.core.jobs import JobRegistry, JobRunner, keep_heartbeat
 from orchestrate.core.jobs.maintenance import register_maintenance, schedule_maintenance
 from orchestrate.core.runtime import Runtime
 
@@ -58,6 +58,10 @@ async def run_worker(
     consuming = asyncio.create_task(
         run_consumers(runtime, consumers, runner.worker_id, stop), name="event-consumers"
     )
+    heartbeat = asyncio.create_task(
+        keep_heartbeat(runtime, runner.worker_id, lambda: runner.in_flight, stop),
+        name="worker-heartbeat",
+    )
     try:
         await runner.run(stop)
     finally:
@@ -67,6 +71,8 @@ async def run_worker(
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await consuming
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat  # removes this worker's row from the registry
 
 
 async def _upkeep(runtime: Runtime, stop: asyncio.Event) -> None:

@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a claimed job stays owned without a heartbeat."
     )
+    worker_heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description=(
+            "How often a worker records that it is alive (GET /api/monitoring/health calls "
+            "it stale after three intervals without one)."
+        ),
+    )
     job_retry_base_seconds: float = Field(
         default=2.0, gt=0, description="First retry delay; doubles each attempt, with jitter."
     )

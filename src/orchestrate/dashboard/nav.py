@@ -29,4 +29,5 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Repositories", "/ui/repositories"),
     NavItem("Schedules", "/ui/schedules"),
     NavItem("Webhooks", "/ui/webhooks"),
+    NavItem("Monitoring", "/ui/monitoring"),
 )

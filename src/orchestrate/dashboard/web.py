@@ -21,6 +21,7 @@ from orchestrate.dashboard.pages import (
     home,
     live,
     login,
+    monitoring,
     pipelines,
     pull_requests,
     repositories,
@@ -51,6 +52,7 @@ PAGES = (
     repositories,
     schedules,
     webhooks,
+    monitoring,
 )
 for page in PAGES:
     router.include_router(page.router)

@@ -1,4 +1,5 @@
-"""The monitoring capability's SQL: the health check's round trip, the metric totals.
+"""The monitoring capability's SQL: the health check's round trip, the metric totals,
+the event counts the dashboard charts.
 
 The job queue's views are ``core.jobs``'; this module holds only what monitoring asks
 of the database itself.
@@ -6,13 +7,15 @@ of the database itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from orchestrate.core.events import count_events_by_hour
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.monitoring.tables import MetricCounterRow
 
@@ -55,3 +58,10 @@ async def metric_totals(uow: UnitOfWork) -> dict[tuple[str, str], float]:
         select(MetricCounterRow.sample, MetricCounterRow.labels, MetricCounterRow.value)
     )
     return {(sample, labels): float(value) for sample, labels, value in rows.all()}
+
+
+async def event_counts_by_hour(
+    uow: UnitOfWork, types: Sequence[str], since: datetime
+) -> list[tuple[str, datetime, int]]:
+    """Events of ``types`` per UTC hour since ``since`` (``core.events``' one GROUP BY)."""
+    return await count_events_by_hour(uow.session, types, since)

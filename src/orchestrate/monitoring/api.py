@@ -1,4 +1,5 @@
-"""HTTP routes of monitoring: health and Prometheus metrics (public), jobs (authenticated)."""
+"""HTTP routes of monitoring: liveness and Prometheus metrics (public); jobs, the
+platform's health by component and the dashboard's summary (authenticated)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from orchestrate.core.runtime import Runtime
 from orchestrate.monitoring import service
 from orchestrate.monitoring.metrics import HttpMetricsMiddleware
-from orchestrate.monitoring.schemas import HealthOut, JobOut
+from orchestrate.monitoring.schemas import HealthOut, JobOut, MetricsSummaryOut, SystemHealthOut
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageOut
 
@@ -43,6 +44,28 @@ async def metrics(runtime: RuntimeDep) -> Response:
     pipeline, agent, webhook, schedule and queue series (docs/monitoring.md)."""
     body, content_type = await service.scrape(runtime)
     return Response(body, media_type=content_type)
+
+
+@router.get(
+    "/monitoring/health",
+    response_model=SystemHealthOut,
+    tags=["monitoring"],
+    responses={503: {"model": SystemHealthOut, "description": "The database is down."}},
+)
+async def system_health(runtime: RuntimeDep, _actor: ActorDep) -> JSONResponse:
+    """Database, workers (with their last heartbeat), queue and scheduler, each with a
+    status, and the whole: ok, degraded or down. 503 only when the database is down."""
+    result = await service.check_system_health(runtime)
+    body = SystemHealthOut.of(result).model_dump(mode="json")
+    return JSONResponse(body, status_code=503 if result.status is service.Status.DOWN else 200)
+
+
+@router.get("/monitoring/metrics", response_model=MetricsSummaryOut, tags=["monitoring"])
+async def metrics_summary(runtime: RuntimeDep, _actor: ActorDep) -> MetricsSummaryOut:
+    """The dashboard's summary: cost today, this month and by day (14 days), pipeline and
+    agent run failure rates by hour (24 hours), the queue by kind, alerts firing and
+    pending, active silences, and budgets with their status."""
+    return MetricsSummaryOut.of(await service.metrics_summary(runtime))
 
 
 @router.get("/jobs", response_model=PageOut[JobOut])

@@ -1,4 +1,7 @@
-"""Use cases of operating Orchestrate: health, metrics, queue statistics, steering jobs."""
+"""Use cases of operating Orchestrate: health, metrics, queue statistics, steering jobs.
+
+The platform's health by component is ``health.py``; the dashboard's summary
+(cost, failure rates, queue, alerts, budgets) is ``summary.py``; both are public here."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from prometheus_client.metrics_core import Metric
 from orchestrate import __version__
 from orchestrate.auth import service as auth
 from orchestrate.core import jobs
-from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.errors import ConfigurationError, ValidationFailed
 from orchestrate.core.events import Consumer, Event
 from orchestrate.core.jobs import JobInfo, JobStatus, QueueStats
 from orchestrate.core.pagination import Page
@@ -23,13 +26,53 @@ from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.costs import service as costs
 from orchestrate.monitoring import _store as store
+from orchestrate.monitoring.alerts import service as alerts
+from orchestrate.monitoring.alerts.models import Alert, Silence, parse_duration
 from orchestrate.monitoring.folding import EVENT_TYPES, fold
+from orchestrate.monitoring.health import check_system_health
 from orchestrate.monitoring.metrics import (
     llm_families,
     queue_families,
     render_metrics,
     total_families,
 )
+from orchestrate.monitoring.models import HourRate, MetricsSummary, Status, SystemHealth
+from orchestrate.monitoring.summary import LiveAlerts, live_alerts, metrics_summary
+
+__all__ = [
+    "METRICS_CONSUMER",
+    "SCRAPE_COLLECTORS",
+    "Alert",
+    "Health",
+    "HourRate",
+    "LiveAlerts",
+    "MetricsSummary",
+    "ScrapeCollector",
+    "Silence",
+    "Status",
+    "SystemHealth",
+    "acknowledge_alert",
+    "busy_workers",
+    "cancel_job",
+    "check_health",
+    "check_system_health",
+    "end_silence",
+    "event_metrics",
+    "fold_into_totals",
+    "get_job",
+    "list_jobs",
+    "live_alerts",
+    "llm_usage_metrics",
+    "metrics_consumer",
+    "metrics_summary",
+    "queue_metrics",
+    "queue_statistics",
+    "retry_job",
+    "scrape",
+    "serve_process_metrics",
+    "silence_alerts",
+    "worker_heartbeats",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +124,13 @@ async def busy_workers(uow: UnitOfWork) -> dict[str, int]:
         return await jobs.busy_workers(uow)
 
 
+async def worker_heartbeats(uow: UnitOfWork) -> list[jobs.WorkerHeartbeat]:
+    """Every registered worker with its last heartbeat (``core.jobs.workers``); alert
+    rules read ``core.jobs.worker_heartbeats`` in their own transaction instead."""
+    async with uow:
+        return await jobs.worker_heartbeats(uow)
+
+
 async def list_jobs(
     uow: UnitOfWork,
     *,
@@ -116,6 +166,27 @@ async def cancel_job(uow: UnitOfWork, job_id: str, actor: auth.Actor) -> JobInfo
         await auth.record_audit(uow, actor, "job.cancel", job_id, {"kind": info.kind})
         await uow.commit()
         return info
+
+
+async def acknowledge_alert(uow: UnitOfWork, alert_id: str, actor: auth.Actor) -> Alert:
+    """The alert engine's acknowledgement (``alerts.service.acknowledge``), for the dashboard."""
+    return await alerts.acknowledge(uow, alert_id, actor)
+
+
+async def silence_alerts(
+    uow: UnitOfWork, matchers: Sequence[str], duration: str, actor: auth.Actor, comment: str = ""
+) -> Silence:
+    """A silence from what a person typed: matchers, and a duration such as ``2h``."""
+    try:
+        length = parse_duration(duration.strip())
+    except ValueError as error:
+        raise ValidationFailed(str(error), field="duration") from None
+    return await alerts.create_silence(uow, matchers, length, actor, comment=comment)
+
+
+async def end_silence(uow: UnitOfWork, silence_id: str, actor: auth.Actor) -> Silence:
+    """End a silence now (``alerts.service.expire_silence``)."""
+    return await alerts.expire_silence(uow, silence_id, actor)
 
 
 async def fold_into_totals(uow: UnitOfWork, events: Sequence[Event]) -> None:

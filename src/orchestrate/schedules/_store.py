@@ -27,7 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from orchestrate.core.clock import ensure_utc
 from orchestrate.core.errors import NotFound
+from orchestrate.core.health import SchedulerReading
 from orchestrate.core.ids import new_id
 from orchestrate.core.pagination import (
     Page,
@@ -531,3 +533,24 @@ async def fire_references(uow: UnitOfWork, keys: Sequence[Key]) -> dict[Key, Fir
 async def delete_settled_fires(uow: UnitOfWork, keys: Sequence[Key], cutoff: datetime) -> int:
     conditions = [ScheduleFireRow.id.in_(keys), *_settled_before(cutoff)]
     return await delete_where(uow, ScheduleFireRow, conditions)
+
+
+async def scheduler_overview(uow: UnitOfWork) -> SchedulerReading:
+    """Counts, the earliest pending fire time and the latest fire, in one query."""
+    active = _schedules.c.is_paused.is_(False)
+    row = (
+        await uow.session.execute(
+            select(
+                func.count(),
+                func.count().filter(active),
+                func.min(_schedules.c.next_fire_at).filter(active),
+                func.max(_schedules.c.last_fired_at),
+            )
+        )
+    ).one()
+    return SchedulerReading(
+        schedules=int(row[0]),
+        active=int(row[1]),
+        next_due_at=None if row[2] is None else ensure_utc(row[2]),
+        last_fired_at=None if row[3] is None else ensure_utc(row[3]),
+    )

@@ -23,6 +23,7 @@ from orchestrate.agents import service as agents
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.core.errors import Conflict, ValidationFailed
+from orchestrate.core.health import scheduler_probe
 from orchestrate.core.pagination import Page, check_page_size
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
@@ -72,6 +73,7 @@ __all__ = [
     "list_fires",
     "list_schedules",
     "register_schedule_jobs",
+    "report_health",
     "schedules_page",
     "set_paused",
     "start_schedule_firing",
@@ -212,6 +214,13 @@ async def list_fires(
         return Page([store.to_fire(fire) for fire in page.items], page.next_cursor)
 
 
+def report_health() -> None:
+    """Let the health check read the scheduler (``core.health.scheduler_probe``): how
+    many schedules there are, the earliest fire time still to fire and the latest fired.
+    Every entry point calls this once at start (idempotent), with ``follow_pipelines``."""
+    scheduler_probe.provide(store.scheduler_overview)
+
+
 async def last_fires(uow: UnitOfWork, schedule_ids: Sequence[str]) -> dict[str, ScheduleFire]:
     """The latest fire of each schedule named, by schedule id (a schedule that never
     fired is absent): what a list of schedules shows as "last fire" and its outcome."""
@@ -265,6 +274,7 @@ def follow_pipelines() -> None:
     pipeline would not create its ``on: schedule:`` schedules.
     """
     pipelines.pipeline_changed.subscribe(sync_on_pipeline_changed)
+    report_health()
 
 
 async def follow_pipelines_on_open(runtime: Runtime) -> None:

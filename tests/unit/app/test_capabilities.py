@@ -167,6 +167,7 @@ NOT_GROWING = {
     "alert_rule_sources",  # one row per applied alerts file
     "alert_groups",  # open notification groups only: closed ones are deleted
     "metric_counters",  # one row per metric sample: bounded by pipelines, agent types, events
+    "worker_heartbeats",  # one row per worker; a clean stop deletes it, heartbeats a day-silent one
 }
 
 

@@ -25,6 +25,7 @@ from orchestrate.core.events.feed import EventFeed
 from orchestrate.core.events.log import (
     EventFilter,
     count_events,
+    count_events_by_hour,
     last_event_id,
     read_events,
     read_recent,
@@ -46,6 +47,7 @@ __all__ = [
     "EventRow",
     "consumer_statuses",
     "count_events",
+    "count_events_by_hour",
     "declared_types",
     "decode",
     "forget_consumer",

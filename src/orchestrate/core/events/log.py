@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -199,6 +200,37 @@ async def read_recent(
         query = query.order_by(EventRow.id.desc())
     rows = (await session.scalars(query)).all()
     return [row.to_event() for row in reversed(rows)]
+
+
+async def count_events_by_hour(
+    session: AsyncSession, types: Sequence[str], since: datetime
+) -> list[tuple[str, datetime, int]]:
+    """How many events of each of ``types`` were written in each UTC hour from ``since``:
+    ``(type, start of the hour, count)``, hours without events left out. One GROUP BY
+    over the ``(type, created_at)`` index; the dashboard charts failure rates so."""
+    if not types:
+        return []
+    # Formats inline, not bound: PostgreSQL matches a GROUP BY expression to the
+    # selected one only when they are the same text, and two binds are not.
+    if session.get_bind().dialect.name == "postgresql":
+        utc = func.timezone(literal_column("'UTC'"), EventRow.created_at)
+        hour = func.to_char(utc, literal_column("'YYYY-MM-DD HH24'"))
+    else:  # SQLite keeps UTC as naive text: 'YYYY-MM-DD HH:MM:SS…'
+        hour = func.strftime(literal_column("'%Y-%m-%d %H'"), EventRow.created_at)
+    statement = (
+        select(EventRow.type, hour, func.count())
+        .where(EventRow.type.in_(list(types)), EventRow.created_at >= since)
+        .group_by(EventRow.type, hour)
+    )
+    rows = await session.execute(statement)
+    return [
+        (
+            str(row[0]),
+            datetime.strptime(str(row[1]), "%Y-%m-%d %H").replace(tzinfo=UTC),
+            int(row[2]),
+        )
+        for row in rows
+    ]
 
 
 async def count_events(

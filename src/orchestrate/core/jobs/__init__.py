@@ -32,13 +32,21 @@ from orchestrate.core.jobs.models import (
     LeaseLost,
     QueueStats,
     RetryPolicy,
+    WorkerHeartbeat,
 )
 from orchestrate.core.jobs.queue import bring_forward, enqueue, enqueue_many
 from orchestrate.core.jobs.registry import HandlerSpec, JobContext, JobHandler, JobRegistry
 from orchestrate.core.jobs.runner import JobRunner, RunnerConfig, new_worker_id
+from orchestrate.core.jobs.workers import (
+    STALE_AFTER_BEATS,
+    is_stale,
+    keep_heartbeat,
+    worker_heartbeats,
+)
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
+    "STALE_AFTER_BEATS",
     "HandlerSpec",
     "Job",
     "JobContext",
@@ -57,6 +65,7 @@ __all__ = [
     "QueueStats",
     "RetryPolicy",
     "RunnerConfig",
+    "WorkerHeartbeat",
     "bring_forward",
     "busy_workers",
     "cancel_job",
@@ -65,8 +74,11 @@ __all__ = [
     "enqueue_many",
     "find_job_by_key",
     "get_job",
+    "is_stale",
+    "keep_heartbeat",
     "list_jobs",
     "new_worker_id",
     "queue_stats",
     "retry_job",
+    "worker_heartbeats",
 ]

@@ -123,3 +123,21 @@ class JobFailed(Exception):
 class LeaseLost(Exception):
     """This worker no longer owns the job (its lease expired and another worker took it);
     the attempt's effects must not be committed."""
+
+
+@dataclass(frozen=True)
+class WorkerHeartbeat:
+    """A worker process as its last heartbeat described it."""
+
+    id: str
+    """The job runner's worker id: the ``lease_owner`` of the jobs it runs."""
+    hostname: str
+    pid: int
+    version: str
+    started_at: datetime
+    last_heartbeat_at: datetime
+    running_jobs: int
+
+    def age_at(self, now: datetime) -> timedelta:
+        """How long ago its last heartbeat was (never negative)."""
+        return max(now - self.last_heartbeat_at, timedelta(0))

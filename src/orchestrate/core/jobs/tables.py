@@ -37,3 +37,19 @@ class JobRow(Base):
         Index("ix_jobs_status_kind_run_at", "status", "kind", "run_at"),
         Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
     )
+
+
+class WorkerRow(Base):
+    """One worker process that is (or was lately) alive: written by its heartbeat every
+    few seconds, deleted when it stops cleanly, pruned when it has been silent a day."""
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    """The job runner's worker id, the ``lease_owner`` of the jobs it runs."""
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(50))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    running_jobs: Mapped[int] = mapped_column(Integer, default=0)
