@@ -611,3 +611,33 @@ class TestBuiltinBudgetAlerts:
             await apply(runtime, FAILURES, "builtin")
         with pytest.raises(ValidationFailed, match="already defined by builtin"):
             await apply(runtime, FAILURES.replace("pipeline-failures", "cost-budget-warning"))
+
+
+class TestWorkers:
+    async def test_a_worker_whose_heartbeat_stopped_fires_by_worker(
+        self, frozen_runtime: Runtime, clock: FrozenClock
+    ) -> None:
+        from orchestrate.core.jobs import WorkerHeartbeat, workers
+
+        await apply(
+            frozen_runtime,
+            rules(
+                "  - name: silent-worker\n    metric: worker_heartbeat_age_seconds\n"
+                "    by: [worker]\n    condition: '> 60'\n"
+            ),
+        )
+        now = clock.now()
+        beat = WorkerHeartbeat("worker-a", "host-1", 42, "1.0", now, now, 0)
+        async with frozen_runtime.uow() as uow:
+            await workers.record_heartbeat(uow, beat)
+            await uow.commit()
+
+        await service.evaluate(frozen_runtime)
+        quiet = await alerts(frozen_runtime)
+        clock.advance(timedelta(minutes=2))
+        await service.evaluate(frozen_runtime)
+        (alert,) = await alerts(frozen_runtime, AlertState.FIRING)
+
+        assert quiet == []
+        assert alert.labels["worker"] == "worker-a"
+        assert alert.value == 120

@@ -141,6 +141,13 @@ METRICS: dict[str, Metric] = {
             "how long the oldest due job has waited to start, in seconds (0: none waits)",
         ),
         Metric(
+            "worker_heartbeat_age_seconds",
+            Kind.GAUGE,
+            "seconds since each worker's last heartbeat (a worker that stopped cleanly is "
+            "gone; without by: the stalest)",
+            ("worker", "hostname"),
+        ),
+        Metric(
             "budget_use_ratio",
             Kind.GAUGE,
             "spent / limit of each cost budget in its current period (1: exhausted)",

@@ -36,6 +36,8 @@ async def read_all(
             found[reading] = await _ratio(uow, metric, now - window, by)
         elif metric.kind is Kind.SUM:
             found[reading] = await _cost(uow, now - window, by)
+        elif name == "worker_heartbeat_age_seconds":
+            found[reading] = _max_by(await _heartbeats(uow, now), by)
         elif name in ("budget_use_ratio", "budget_warning_ratio"):
             warning = name == "budget_warning_ratio"
             found[reading] = _max_by(await _budgets(uow, now, warning=warning), by)
@@ -108,6 +110,16 @@ async def _budgets(uow: UnitOfWork, now: datetime, *, warning: bool) -> list[Ser
             budget.spent_at(now) / of(budget) if of(budget) else 0.0,
         )
         for budget in await costs.budgets_in(uow)
+    ]
+
+
+async def _heartbeats(uow: UnitOfWork, now: datetime) -> list[Series]:
+    return [
+        Series(
+            {"worker": worker.id, "hostname": worker.hostname},
+            worker.age_at(now).total_seconds(),
+        )
+        for worker in await jobs.worker_heartbeats(uow)
     ]
 
 
