@@ -126,6 +126,8 @@ class SavedLoop:
     ancestors: list[str]
     budgets: list[store.Budget]
     leaked: Decimal
+    spending: list[costs.Budget] = field(default_factory=list)
+    """The spending budgets covering the run's work, read in the same transaction."""
 
 
 async def load_saved(
@@ -150,7 +152,9 @@ async def load_saved(
     else:
         messages = await store.load_transcript(uow, row.id)
         calls = await store.tool_calls(uow, row.id)
+    work = costs.WorkScope(row.type, row.pipeline)
     return SavedLoop(
+        spending=await costs.covering_budgets(uow, work),
         messages=messages,
         calls=calls,
         ancestors=[budget.agent_id for budget in budgets],
@@ -231,6 +235,7 @@ class AgentLoop:
         self._messages, self._calls = saved.messages, saved.calls
         self._ancestors, leaked = saved.ancestors, saved.leaked
         self._ancestor_budgets, self._budgets_read = saved.budgets, bool(saved.ancestors)
+        self._spending, self._spending_read = saved.spending, True
         self._tree_counted = self.run.active_seconds
         if leaked:  # a call was in flight when the last job of this run died
             async with self.runtime.uow() as uow:
