@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from typing import Literal
 
 from orchestrate.core.errors import Conflict, ValidationFailed
 
@@ -118,6 +119,13 @@ class Budget:
 
     def exhausted_at(self, now: datetime) -> bool:
         return self.spent_at(now) >= self.limit_micros
+
+    def status_at(self, now: datetime) -> Literal["ok", "warning", "exhausted"]:
+        """``exhausted`` at the limit, ``warning`` past the threshold, else ``ok``."""
+        spent = self.spent_at(now)
+        if spent >= self.limit_micros:
+            return "exhausted"
+        return "warning" if spent >= self.warn_micros else "ok"
 
     @property
     def warn_micros(self) -> int:

@@ -112,11 +112,7 @@ class BudgetOut(BaseModel):
     def of(cls, budget: Budget, now: datetime) -> BudgetOut:
         spent = budget.spent_at(now)
         start = budget.period.start_of(now)
-        status: Literal["ok", "warning", "exhausted"] = "ok"
-        if spent >= budget.limit_micros:
-            status = "exhausted"
-        elif spent >= budget.warn_micros:
-            status = "warning"
+        status = budget.status_at(now)
         return cls(
             id=budget.id,
             scope=budget.scope,

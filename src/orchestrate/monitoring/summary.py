@@ -130,11 +130,7 @@ def queue_by_kind(stats: QueueStats) -> tuple[KindQueue, ...]:
 
 def budget_status(budget: costs.Budget, now: datetime) -> BudgetStatus:
     spent = budget.spent_at(now)
-    status = "ok"
-    if spent >= budget.limit_micros:
-        status = "exhausted"
-    elif spent >= budget.warn_micros:
-        status = "warning"
+    status = budget.status_at(now)
     start = budget.period.start_of(now)
     return BudgetStatus(
         id=budget.id,
