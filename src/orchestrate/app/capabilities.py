@@ -146,6 +146,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
     Capability("forges"),  # forge adapters (GitHub, GitLab); no entry point of its own
+    Capability("ci"),  # CI platforms, test reports, flaky tests (issue 16, being built)
     Capability(
         "agents",
         commands=(
