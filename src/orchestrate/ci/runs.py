@@ -194,7 +194,7 @@ async def trigger(
         run = await provider.trigger(
             target.repository, TriggerRequest(request.workflow, request.ref, inputs)
         )
-    details = {
+    details: dict[str, object] = {
         "provider": target.provider.value,
         "workflow": request.workflow,
         "ref": request.ref,
@@ -219,7 +219,11 @@ async def rerun(
     authorize(actor, Permission.WRITE)
     async with _opened(uow, settings, target) as provider:
         run = await provider.rerun(target.repository, run_id, failed_only=failed_only)
-    details = {"provider": target.provider.value, "run_id": run_id, "failed_only": failed_only}
+    details: dict[str, object] = {
+        "provider": target.provider.value,
+        "run_id": run_id,
+        "failed_only": failed_only,
+    }
     await _audit(uow, actor, "ci.rerun", target, details)
     return run
 
@@ -230,7 +234,7 @@ async def wait_for(
     target: CiTarget,
     run: CiRun,
     *,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - a deadline for polling, not for one await
     poll: float = 5.0,
 ) -> CiRun:
     """Poll until ``run`` is completed, or ``timeout`` seconds passed: the last state seen

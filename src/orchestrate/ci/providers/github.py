@@ -32,6 +32,7 @@ from orchestrate.ci.providers.base import (
     CiStep,
     Conclusion,
     ProviderName,
+    RateLimited,
     RunFilter,
     RunPage,
     RunStatus,
@@ -269,14 +270,16 @@ def _translated(what: str) -> Iterator[None]:
             raise CiNotFound(f"Not found on GitHub: {what} ({reason})", **context) from None
         if status in (401, 403):
             raise CiAuthenticationFailed(
-                f"GitHub refused the token for {what} ({reason}): check the stored "
-                "secret named by ORCHESTRATE_CI_GITHUB_TOKEN_SECRET (scopes: repo, workflow)",
+                f"GitHub refused {what} ({reason}): check the token in the stored secret "
+                "named by ORCHESTRATE_CI_GITHUB_TOKEN_SECRET (scopes: repo, workflow)",
                 **context,
             ) from None
         if status == 422:
             raise ValidationFailed(f"GitHub refused {what}: {reason}", **context) from None
         raise CiProviderError(f"GitHub answered {status} to {what}: {reason}", **context) from None
     except RequestError as error:
+        if isinstance(error.exc, RateLimited):  # raised by our transport, wrapped by githubkit
+            raise error.exc from None
         raise CiProviderError(
             f"Could not reach GitHub for {what}: {type(error.exc).__name__}", provider="github"
         ) from None
