@@ -60,9 +60,7 @@ async def test_runs_are_listed_newest_first_and_filtered(
     completed = await actions.list_runs(
         REPO, RunFilter(status=RunStatus.COMPLETED), page=None, limit=20
     )
-    releases = await actions.list_runs(
-        REPO, RunFilter(workflow="release.yml"), page=None, limit=20
-    )
+    releases = await actions.list_runs(REPO, RunFilter(workflow="release.yml"), page=None, limit=20)
 
     assert [run.id for run in everything.runs] == [str(third), str(second), str(first)]
     assert [run.id for run in on_feature.runs] == [str(second)]
