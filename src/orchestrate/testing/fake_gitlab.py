@@ -9,8 +9,8 @@
 It keeps projects, branches, merge requests (iid per project), labels, notes and
 discussions (with diff positions checked against the merge request's ``diff_refs``),
 approvals, reviewer states, pipelines and jobs with traces (created through the API with
-variables, retried whole or job by job, with a test report: ``_gitlab_ci``), and answers with GitLab's
-statuses and messages where a client reacts to them: 401 without a known token
+variables, retried whole or job by job, with a test report: ``_gitlab_ci``), and answers
+with GitLab's statuses and messages where a client reacts to them: 401 without a known token
 (``PRIVATE-TOKEN`` or ``Authorization: Bearer``); 404 for unknown projects, merge
 requests, discussions, jobs; 409 "Another open merge request already exists for this
 source branch: !N"; merges refused with 405 (closed, draft, unresolved threads or a
