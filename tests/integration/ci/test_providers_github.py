@@ -186,7 +186,7 @@ async def test_rerunning_everything_queues_every_job(
 
 async def test_a_rate_limit_is_waited_out(fake: FakeGitHub, actions: GitHubActions) -> None:
     run_id = fake.add_workflow_run(REPO, "ci.yml")
-    fake.fail_next(secondary_rate_limit(retry_after=0.2, status=429))
+    fake.fail_next(secondary_rate_limit(retry_after=1, status=429))
 
     run = await actions.get_run(REPO, str(run_id))
 
@@ -203,7 +203,7 @@ async def test_a_rate_limit_longer_than_allowed_fails_saying_when(
     with pytest.raises(RateLimited) as raised:
         await actions.list_runs(REPO, RunFilter(), page=None, limit=5)
 
-    assert raised.value.retry_after is not None and raised.value.retry_after > 5
+    assert (raised.value.retry_after or 0) > 5
     assert raised.value.context["provider"] == "GitHub"
 
 
