@@ -20,7 +20,15 @@ from orchestrate.ci.schemas import CiRunDetailsOut, CiRunOut, RerunIn, TriggerIn
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
-router = APIRouter(tags=["ci"])
+router = APIRouter(
+    tags=["ci"],
+    responses={
+        502: {
+            "description": "The CI platform failed, refused the stored token or kept "
+            "rate-limiting (a problem with its provider, status and words)."
+        }
+    },
+)
 
 Provider = Annotated[str | None, Query(max_length=40, description="github, gitlab or circleci.")]
 Repo = Annotated[
