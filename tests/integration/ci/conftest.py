@@ -13,6 +13,9 @@ from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.secrets import service as secrets
 from orchestrate.testing import CircleJob, FakeCircleCI, FakeGitHub, FakeGitLab, FakeJob
+from tests.integration.cli.support import cli
+
+__all__ = ["cli"]
 
 REPO = "octo/app"
 PROJECT = "group/app"
