@@ -78,6 +78,24 @@ async def test_workflows_of_pipelines_are_listed_and_filtered(
     assert everything.runs[0].workflow == "build"
 
 
+async def test_listing_pages_through_pipelines_without_skipping_any(
+    fake: FakeCircleCI, circle: CircleCi
+) -> None:
+    pipelines = [fake.add_pipeline(SLUG) for _ in range(23)]
+    workflows = [fake.workflows_of(p)[0] for p in reversed(pipelines)]
+
+    walked: list[str] = []
+    page: str | None = None
+    for _ in range(20):
+        found = await circle.list_runs(SLUG, RunFilter(), page=page, limit=7)
+        walked += [run.id for run in found.runs]
+        page = found.next_page
+        if page is None:
+            break
+
+    assert walked == workflows
+
+
 async def test_org_and_repo_alone_mean_a_github_project(
     fake: FakeCircleCI, circle: CircleCi
 ) -> None:

@@ -204,7 +204,7 @@ async def test_a_rate_limit_longer_than_allowed_fails_saying_when(
         await actions.list_runs(REPO, RunFilter(), page=None, limit=5)
 
     assert (raised.value.retry_after or 0) > 5
-    assert raised.value.context["provider"] == "GitHub"
+    assert raised.value.context["provider"] == "github"
 
 
 async def test_a_bad_token_is_an_authentication_failure(fake: FakeGitHub) -> None:

@@ -51,7 +51,7 @@ def test_a_wait_longer_than_allowed_raises_rate_limited_with_the_wait() -> None:
         decision.after_answer("GET", 429, {"retry-after": "60"}, attempt=1)
 
     assert raised.value.retry_after == 60.0
-    assert raised.value.context["provider"] == "GitHub"
+    assert raised.value.context["provider"] == "github"
 
 
 def test_refusals_past_the_attempts_raise_rate_limited() -> None:

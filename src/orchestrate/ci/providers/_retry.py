@@ -110,7 +110,7 @@ class Decision:
                     f"(after {attempt} refusal(s)); at most {self.policy.max_wait:.0f} s are "
                     "waited (ORCHESTRATE_FORGE_RATE_LIMIT_MAX_WAIT_SECONDS); try again later",
                     retry_after=round(wait, 3),
-                    provider=self.provider,
+                    provider=self.provider.lower(),
                     status=status,
                 )
             return wait if wait > 0 else self.policy.backoff(attempt)

@@ -105,21 +105,30 @@ class CircleCi:
     async def list_runs(
         self, repository: str, filters: RunFilter, *, page: str | None, limit: int
     ) -> RunPage:
+        """The workflows of ``limit`` pipelines at a time. ``page`` is CircleCI's page
+        token and how many pipelines of that page were already shown (``token|offset``)."""
         slug = project_slug(repository)
+        token, _, skipped = (page or "").rpartition("|")
+        offset = int(skipped) if skipped.isdigit() else 0
         params: dict[str, str] = {}
         if filters.branch:
             params["branch"] = filters.branch
-        if page:
-            params["page-token"] = page
+        if token:
+            params["page-token"] = token
         body = await self._get(f"/api/v2/project/{slug}/pipeline", f"pipelines of {slug}", params)
+        pipelines = items(body.get("items"))
+        end = offset + checked_limit(limit)
         runs: list[CiRun] = []
-        for pipeline in items(body.get("items"))[: checked_limit(limit)]:
+        for pipeline in pipelines[offset:end]:
             workflows = await self._workflows_of(text(pipeline.get("id")) or "")
             for position, workflow in enumerate(workflows):
                 run = self._run(slug, workflow, pipeline, _attempt(workflows, position))
                 if _matches(run, filters):
                     runs.append(run)
-        return RunPage(runs, text(body.get("next_page_token")) or None)
+        next_token = text(body.get("next_page_token"))
+        if end < len(pipelines):
+            return RunPage(runs, f"{token}|{end}")
+        return RunPage(runs, f"{next_token}|0" if next_token else None)
 
     async def get_run(self, repository: str, run_id: str, *, attempt: int | None = None) -> CiRun:
         slug = project_slug(repository)
