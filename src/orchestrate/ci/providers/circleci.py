@@ -399,6 +399,11 @@ def _failure(what: str, response: httpx.Response) -> Exception:
 
 def _test_result(job_name: str, item: Mapping[str, Any]) -> TestResult:
     run_time = item.get("run_time")
+    if isinstance(run_time, str):  # some CircleCI answers send it as text
+        try:
+            run_time = float(run_time)
+        except ValueError:
+            run_time = None
     return TestResult(
         suite=job_name,
         classname=text(item.get("classname")) or "",
