@@ -104,9 +104,9 @@ async def trigger(body: TriggerIn, uow: UowDep, runtime: RuntimeDep, actor: Acto
 async def rerun(
     run_id: str, body: RerunIn, uow: UowDep, runtime: RuntimeDep, actor: ActorDep
 ) -> CiRunOut:
-    """Run it again, whole or only its failed jobs; the run as it now stands."""
+    """Run it again, whole, only its failed jobs or one job; the run as it now stands."""
     target = runs.resolve_target(runtime.settings, body.provider, body.repo)
     run = await runs.rerun(
-        uow, runtime.settings, target, run_id, actor, failed_only=body.failed_only
+        uow, runtime.settings, target, run_id, actor, failed_only=body.failed_only, job=body.job
     )
     return CiRunOut.of(run)

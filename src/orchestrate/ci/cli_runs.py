@@ -182,16 +182,25 @@ def rerun(
     failed_only: Annotated[
         bool, typer.Option("--failed-only", help="Only the failed jobs (CircleCI: from failed).")
     ] = False,
+    job: Annotated[
+        str | None, typer.Option("--job", "-j", help="Only this job (id or name).")
+    ] = None,
     provider: ProviderOption = None,
     repo: RepoOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Run it again: every job, or only the failed ones."""
+    """Run it again: every job, only the failed ones, or one job."""
     target = _target(provider, repo)
     run = CiRunOut.of(
         run_with_runtime(
             lambda rt: runs.rerun(
-                rt.uow(), rt.settings, target, run_id, Actor.local_cli(), failed_only=failed_only
+                rt.uow(),
+                rt.settings,
+                target,
+                run_id,
+                Actor.local_cli(),
+                failed_only=failed_only,
+                job=job,
             )
         )
     )

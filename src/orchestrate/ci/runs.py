@@ -213,19 +213,34 @@ async def rerun(
     actor: Actor,
     *,
     failed_only: bool = False,
+    job: str | None = None,
 ) -> CiRun:
-    """Run it again: every job, or only the failed ones; the run as it now stands (its
-    attempt counted up; on CircleCI the new workflow)."""
+    """Run it again: every job, only the failed ones, or one ``job`` (its id or name);
+    the run as it now stands (its attempt counted up; on CircleCI the new workflow)."""
     authorize(actor, Permission.WRITE)
     async with _opened(uow, settings, target) as provider:
-        run = await provider.rerun(target.repository, run_id, failed_only=failed_only)
+        if job is None:
+            run = await provider.rerun(target.repository, run_id, failed_only=failed_only)
+        else:
+            chosen = await _job_named(provider, target, run_id, job)
+            run = await provider.rerun_job(target.repository, chosen.id)
     details: dict[str, object] = {
         "provider": target.provider.value,
         "run_id": run_id,
         "failed_only": failed_only,
+        "job": job,
     }
     await _audit(uow, actor, "ci.rerun", target, details)
     return run
+
+
+async def _job_named(provider: CiProvider, target: CiTarget, run_id: str, job: str) -> CiJob:
+    jobs = await provider.list_jobs(target.repository, run_id)
+    for item in jobs:
+        if job in (item.id, item.name):
+            return item
+    known = ", ".join(f"{j.name} ({j.id})" for j in jobs) or "none"
+    raise CiNotFound(f"Run {run_id} has no job {job!r}; its jobs: {known}", run_id=run_id, job=job)
 
 
 async def wait_for(

@@ -129,3 +129,6 @@ class RerunIn(BaseModel):
     failed_only: bool = Field(
         default=False, description="Re-run only the failed jobs (CircleCI: from failed)."
     )
+    job: str | None = Field(
+        default=None, max_length=200, description="Re-run only this job (its id or name)."
+    )

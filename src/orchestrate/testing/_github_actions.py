@@ -9,8 +9,10 @@
 - ``POST /actions/workflows/{id or file}/dispatches`` → 204, a queued run on the ref
   (422 for an unknown ref or a workflow without the trigger is not modelled: any
   workflow dispatches);
-- ``POST /actions/runs/{id}/rerun`` and ``…/rerun-failed-jobs`` → 201: the run's
-  ``run_attempt`` counts up and it is queued again (403 while it is still running).
+- ``POST /actions/runs/{id}/rerun``, ``…/rerun-failed-jobs`` and
+  ``/actions/jobs/{id}/rerun`` → 201: the run's ``run_attempt`` counts up and it is
+  queued again, the jobs not re-run carried over (403 while it is still running);
+  ``GET /actions/jobs/{id}``.
 
 Runs move with ``FakeGitHub.advance_run`` (queued → in_progress → completed).
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 from orchestrate.testing._github_http import Answer, RestRequest, error, invalid, page_of, route
@@ -336,6 +339,24 @@ def _rerun(
         return error(404, "Not Found")
     if run.status != "completed":
         return error(403, f"This workflow run is not completed: {run.status}")
+    if failed_only:
+        return _new_attempt(
+            state,
+            repository,
+            run,
+            lambda job: job.conclusion in ("failure", "cancelled", "timed_out"),
+        )
+    return _new_attempt(state, repository, run, lambda job: True)
+
+
+def _new_attempt(
+    state: GitHubState,
+    repository: FakeRepository,
+    run: FakeWorkflowRun,
+    again: Callable[[FakeActionsJob], bool],
+) -> Answer:
+    """The run's next attempt: the jobs ``again`` picks queued, the others carried over
+    as they ended (as GitHub shows a passed job in a re-run of the failed ones)."""
     previous = [job for job in run.jobs if job.run_attempt == run.run_attempt]
     run.attempts[run.run_attempt] = (run.status, run.conclusion, run.updated_at)
     run.run_attempt += 1
@@ -343,13 +364,46 @@ def _rerun(
     for job in previous:
         copy = FakeActionsJob(state.next_id(), job.name, run.run_attempt, planned=job.planned)
         copy.steps = list(job.steps)
-        if failed_only and job.conclusion not in ("failure", "cancelled", "timed_out"):
-            # GitHub carries a passed job into the new attempt as it was.
+        if not again(job):
             copy.status, copy.conclusion = job.status, job.conclusion
             copy.started_at, copy.completed_at = job.started_at, job.completed_at
         repository.job_logs[copy.id] = repository.job_logs.get(job.id, "")
         run.jobs.append(copy)
     return Answer(201, {})
+
+
+def _job_and_run(
+    repository: FakeRepository, job_id: int
+) -> tuple[FakeActionsJob, FakeWorkflowRun] | None:
+    for run in repository.workflow_runs.values():
+        for job in run.jobs:
+            if job.id == job_id:
+                return job, run
+    return None
+
+
+@route("GET", r"/actions/jobs/(?P<job>\d+)")
+def get_job(
+    state: GitHubState, request: RestRequest, repository: FakeRepository, args: list[str]
+) -> Answer:
+    found = _job_and_run(repository, int(args[0]))
+    if found is None:
+        return error(404, "Not Found")
+    return Answer(200, render_job(*found, repository, state.origin))
+
+
+@route("POST", r"/actions/jobs/(?P<job>\d+)/rerun")
+def rerun_job(
+    state: GitHubState, request: RestRequest, repository: FakeRepository, args: list[str]
+) -> Answer:
+    """A new attempt of the job's run: that job queued again, the others carried over."""
+    found = _job_and_run(repository, int(args[0]))
+    if found is None:
+        return error(404, "Not Found")
+    job, run = found
+    if run.status != "completed":
+        return error(403, f"This workflow run is not completed: {run.status}")
+    return _new_attempt(state, repository, run, lambda old: old.name == job.name)
 
 
 @route("POST", r"/actions/runs/(?P<run>\d+)/rerun")

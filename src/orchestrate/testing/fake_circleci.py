@@ -265,13 +265,18 @@ class FakeCircleCI(InBackground):
         workflow.jobs.append(job.number)
         return job
 
-    def _rerun(self, workflow: _Workflow, from_failed: bool) -> _Workflow:
+    def _rerun(self, workflow: _Workflow, from_failed: bool, chosen: set[str] | None) -> _Workflow:
+        """A new workflow of the pipeline: every job again, only the failed ones
+        (``from_failed``), or only those ``chosen`` by id; the others carried over."""
         pipeline = self._pipelines[workflow.pipeline_id]
         again = self._new_workflow(pipeline, workflow.name)
         for number in workflow.jobs:
             old = self._jobs[number]
             job = self._new_job(again, old.name, old.ends, old.output, old.tests)
-            if from_failed and old.status == "success":
+            kept = (from_failed and old.status == "success") or (
+                chosen is not None and old.id not in chosen
+            )
+            if kept:
                 job.status, job.started_at, job.stopped_at = (
                     "success",
                     old.started_at,
@@ -387,7 +392,9 @@ class FakeCircleCI(InBackground):
                 workflow = self._workflows[workflow_id]
                 if workflow.status in ("running", "on_hold"):
                     return _Reply(400, {"message": "Workflow is still running."})
-                again = self._rerun(workflow, body.get("from_failed") is True)
+                asked = body.get("jobs")
+                chosen = {str(job) for job in asked} if isinstance(asked, list) else None
+                again = self._rerun(workflow, body.get("from_failed") is True, chosen)
                 return _Reply(202, {"workflow_id": again.id})
             case ("GET", "api", "v2", "project", vcs, org, repo, "job", number):
                 return self._job_details(f"{vcs}/{org}/{repo}", number)

@@ -167,3 +167,27 @@ async def test_a_missing_token_is_a_503_naming_the_secret(
 
     problem = assert_problem(response, 503)
     assert "orchestrate secret set GITHUB_TOKEN" in problem["detail"]
+
+
+@pytest.mark.usefixtures("stored_tokens")
+async def test_rerunning_one_job_by_name(
+    api: httpx.AsyncClient, tokens: Tokens, platforms: Platforms
+) -> None:
+    run_id = platforms.github.add_workflow_run(REPO, "ci.yml", status="completed")
+
+    response = await api.post(
+        f"/api/ci/runs/{run_id}/rerun",
+        json={"job": "test"},
+        headers=bearer(tokens[Role.OPERATOR]),
+    )
+    unknown = await api.post(
+        f"/api/ci/runs/{run_id}/rerun",
+        json={"job": "deploy"},
+        headers=bearer(tokens[Role.OPERATOR]),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["attempt"] == 2
+    latest = [j for j in platforms.github.workflow_run(REPO, run_id).jobs if j.run_attempt == 2]
+    assert {job.name: job.status for job in latest} == {"lint": "completed", "test": "queued"}
+    assert "its jobs: lint" in assert_problem(unknown, 404)["detail"]

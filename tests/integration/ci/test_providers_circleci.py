@@ -213,3 +213,20 @@ async def test_an_unknown_workflow_is_not_found(circle: CircleCi) -> None:
 async def test_a_slug_with_too_many_parts_is_refused(circle: CircleCi) -> None:
     with pytest.raises(ValidationFailed):
         await circle.list_runs("gh/a/b/c", RunFilter(), page=None, limit=5)
+
+
+async def test_rerunning_one_job_reruns_its_workflow_with_that_job_alone(
+    fake: FakeCircleCI, circle: CircleCi
+) -> None:
+    workflow = _completed_workflow(fake)
+    lint = next(j for j in await circle.list_jobs(SLUG, workflow) if j.name == "lint")
+
+    run = await circle.rerun_job(SLUG, lint.id)
+    jobs = await circle.list_jobs(SLUG, run.id)
+
+    assert (run.workflow, run.attempt) == ("build", 2)
+    assert {job.name: job.status for job in jobs} == {
+        "lint": RunStatus.QUEUED,
+        "test": RunStatus.COMPLETED,
+    }
+    assert len(fake.calls("POST", "/rerun")[0].body["jobs"]) == 1

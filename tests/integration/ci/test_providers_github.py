@@ -227,3 +227,19 @@ async def test_a_run_id_that_is_no_number_is_refused_before_any_call(
     with pytest.raises(ValidationFailed):
         await actions.get_run(REPO, "../../user")
     assert fake.calls() == []
+
+
+async def test_rerunning_one_job_queues_it_alone_in_a_new_attempt(
+    fake: FakeGitHub, actions: GitHubActions
+) -> None:
+    run_id = fake.add_workflow_run(REPO, "ci.yml", status="completed")
+    lint = next(j for j in await actions.list_jobs(REPO, str(run_id)) if j.name == "lint")
+
+    run = await actions.rerun_job(REPO, lint.id)
+    jobs = await actions.list_jobs(REPO, str(run_id))
+
+    assert (run.id, run.attempt) == (str(run_id), 2)
+    assert {job.name: job.status for job in jobs} == {
+        "lint": RunStatus.QUEUED,
+        "test": RunStatus.COMPLETED,
+    }

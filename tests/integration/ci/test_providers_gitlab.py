@@ -202,3 +202,17 @@ async def test_a_bad_token_is_an_authentication_failure(fake: FakeGitLab) -> Non
 async def test_an_unknown_pipeline_is_not_found(ci: GitLabCi) -> None:
     with pytest.raises(CiNotFound):
         await ci.get_run(PROJECT, "999999")
+
+
+async def test_retrying_one_job(fake: FakeGitLab, ci: GitLabCi) -> None:
+    pipeline_id = _pipeline(fake)
+    lint = fake.jobs_of(PROJECT, pipeline_id)["lint"]
+
+    run = await ci.rerun_job(PROJECT, str(lint))
+    jobs = await ci.list_jobs(PROJECT, str(pipeline_id))
+
+    assert (run.id, run.attempt) == (str(pipeline_id), 2)
+    assert {job.name: job.status for job in jobs} == {
+        "lint": RunStatus.QUEUED,
+        "test": RunStatus.COMPLETED,
+    }

@@ -214,6 +214,26 @@ class CircleCi:
         new_id = text(answer.get("workflow_id")) or run_id
         return await self.get_run(repository, new_id)
 
+    async def rerun_job(self, repository: str, job_id: str) -> CiRun:
+        """Rerun the job's workflow with only that job (CircleCI's ``jobs``: their ids)."""
+        slug = project_slug(repository)
+        number = _job_number(job_id)
+        details = await self._get(f"/api/v2/project/{slug}/job/{number}", f"job {number}")
+        workflow_id = text(mapping(details.get("latest_workflow")).get("id")) or ""
+        body = await self._get(f"/api/v2/workflow/{_uuid(workflow_id)}/job", "its workflow's jobs")
+        ids = [
+            text(item.get("id"))
+            for item in items(body.get("items"))
+            if integer(item.get("job_number")) == number
+        ]
+        answer = await self._send(
+            "POST",
+            f"/api/v2/workflow/{_uuid(workflow_id)}/rerun",
+            f"re-running job {number}",
+            {"jobs": [job for job in ids if job]},
+        )
+        return await self.get_run(repository, text(answer.get("workflow_id")) or workflow_id)
+
     async def test_results(self, repository: str, run_id: str) -> list[TestResult]:
         slug = project_slug(repository)
         results: list[TestResult] = []

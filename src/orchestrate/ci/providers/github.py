@@ -244,6 +244,21 @@ class GitHubActions:
             )
         return await self.get_run(repository, run_id)
 
+    async def rerun_job(self, repository: str, job_id: str) -> CiRun:
+        owner, repo = split(repository)
+        number = numeric_id(job_id, "job")
+        actions = self._github.rest.actions
+        job = await self._call(
+            f"reading job {job_id} of {repository}",
+            lambda: actions.async_get_job_for_workflow_run(owner, repo, number),
+        )
+        run_id = text(mapping(job.json()).get("run_id")) or ""
+        await self._call(
+            f"re-running job {job_id} of {repository}",
+            lambda: actions.async_re_run_job_for_workflow_run(owner, repo, number),
+        )
+        return await self.get_run(repository, run_id)
+
     async def test_results(self, repository: str, run_id: str) -> list[TestResult]:
         raise ValidationFailed(
             "GitHub Actions has no test report API: read the job logs (`orchestrate ci "

@@ -171,6 +171,18 @@ class GitLabCi:
         await self._in_thread(f"retrying pipeline {run_id} of {repository}", work)
         return await self.get_run(repository, run_id)
 
+    async def rerun_job(self, repository: str, job_id: str) -> CiRun:
+        number = numeric_id(job_id, "job")
+
+        def work() -> str:
+            job = self._project(repository).jobs.get(number)
+            job.retry()
+            pipeline = job.attributes.get("pipeline")
+            return text(pipeline.get("id") if isinstance(pipeline, dict) else None) or ""
+
+        pipeline_id = await self._in_thread(f"retrying job {job_id} of {repository}", work)
+        return await self.get_run(repository, pipeline_id)
+
     async def test_results(self, repository: str, run_id: str) -> list[TestResult]:
         pipeline_id = numeric_id(run_id, "pipeline")
 
