@@ -157,17 +157,11 @@ async def run_logs(
     """The log of one job of the run (``job``: its id or name), else of every job, each
     after a ``==> name (id) <==`` heading."""
     async with _opened(uow, settings, target) as provider:
-        jobs = await provider.list_jobs(target.repository, run_id)
-        chosen = jobs if job is None else [j for j in jobs if job in (j.id, j.name)]
-        if not chosen:
-            known = ", ".join(f"{j.name} ({j.id})" for j in jobs) or "none"
-            raise CiNotFound(
-                f"Run {run_id} has no job {job!r}; its jobs: {known}", run_id=run_id, job=job
-            )
-        if job is not None and len(chosen) == 1:
-            return await provider.job_log(target.repository, chosen[0].id)
+        if job is not None:
+            chosen = await _job_named(provider, target, run_id, job)
+            return await provider.job_log(target.repository, chosen.id)
         parts = []
-        for item in chosen:
+        for item in await provider.list_jobs(target.repository, run_id):
             log = await provider.job_log(target.repository, item.id)
             parts.append(f"==> {item.name} ({item.id}) <==\n{log}")
         return "\n".join(parts)

@@ -12,6 +12,7 @@ import pytest
 from orchestrate.ci.providers import (
     CiAuthenticationFailed,
     CiNotFound,
+    CiProviderError,
     Conclusion,
     RateLimited,
     RunFilter,
@@ -22,7 +23,7 @@ from orchestrate.ci.providers._retry import RetryPolicy
 from orchestrate.ci.providers.github import GitHubActions
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.testing import FakeGitHub
-from orchestrate.testing.fake_github import secondary_rate_limit
+from orchestrate.testing.fake_github import bad_gateway, secondary_rate_limit
 
 REPO = "octo/app"
 FAST = RetryPolicy(attempts=4, backoff_base=0.01, backoff_max=0.05, max_wait=5.0)
@@ -243,3 +244,25 @@ async def test_rerunning_one_job_queues_it_alone_in_a_new_attempt(
         "lint": RunStatus.QUEUED,
         "test": RunStatus.COMPLETED,
     }
+
+
+async def test_a_bad_gateway_on_a_read_is_retried(fake: FakeGitHub, actions: GitHubActions) -> None:
+    run_id = fake.add_workflow_run(REPO, "ci.yml")
+    fake.fail_next(bad_gateway())
+
+    run = await actions.get_run(REPO, str(run_id))
+
+    assert run.id == str(run_id)
+    assert [c.status for c in fake.calls("GET", f"/actions/runs/{run_id}")] == [502, 200]
+
+
+async def test_a_bad_gateway_on_a_dispatch_is_not_repeated(
+    fake: FakeGitHub, actions: GitHubActions
+) -> None:
+    fake.fail_next(bad_gateway(path_contains="/dispatches"))
+
+    with pytest.raises(CiProviderError, match="502"):
+        await actions.trigger(REPO, TriggerRequest("ci.yml", "main"))
+
+    assert [c.status for c in fake.calls("POST", "/dispatches")] == [502]
+    assert fake.workflow_runs(REPO) == []
