@@ -31,106 +31,30 @@ import json
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from orchestrate.testing._circleci_state import (
+    FINISHED,
+    PAGE_SIZE,
+    SLUG_VCS,
+    CircleJob,
+    CircleRequest,
+    CircleTest,
+    Job,
+    Pipeline,
+    Project,
+    Reply,
+    Workflow,
+    job_json,
+    now,
+    pipeline_json,
+    render_test,
+    workflow_json,
+)
 from orchestrate.testing._http_server import InBackground, ThreadedServer
 
 DEFAULT_TOKEN = "circle-fake-token"  # noqa: S105 - the fake's own credential
-PAGE_SIZE = 20
-_FINISHED = {"success", "failed", "canceled", "not_run", "infrastructure_fail", "timedout"}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class CircleTest:
-    """One test of a job's stored test metadata; ``result`` success, failure or skipped."""
-
-    name: str
-    result: str = "success"
-    classname: str = ""
-    message: str = ""
-    run_time: float = 0.01
-    file: str | None = None
-
-
-@dataclass(frozen=True)
-class CircleJob:
-    """A job of a workflow in the config: the status it ends with, what its step prints."""
-
-    name: str
-    ends: str = "success"
-    output: str = ""
-    tests: tuple[CircleTest, ...] = ()
-
-
-@dataclass
-class _Job:
-    id: str
-    number: int
-    name: str
-    ends: str
-    output: str
-    tests: tuple[CircleTest, ...]
-    workflow_id: str
-    status: str = "queued"
-    started_at: str | None = None
-    stopped_at: str | None = None
-
-
-@dataclass
-class _Workflow:
-    id: str
-    name: str
-    pipeline_id: str
-    pipeline_number: int
-    slug: str
-    status: str = "running"
-    created_at: str = field(default_factory=_now)
-    stopped_at: str | None = None
-    jobs: list[int] = field(default_factory=list)
-
-
-@dataclass
-class _Pipeline:
-    id: str
-    number: int
-    slug: str
-    branch: str
-    revision: str
-    parameters: dict[str, Any]
-    created_at: str = field(default_factory=_now)
-    workflows: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Project:
-    slug: str
-    branches: dict[str, str]
-    config: dict[str, list[CircleJob]] = field(default_factory=dict)
-    pipelines: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CircleRequest:
-    method: str
-    path: str
-    query: Mapping[str, str]
-    body: Any
-    headers: Mapping[str, str] = field(repr=False)
-    status: int
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class FakeCircleCI(InBackground):
@@ -141,11 +65,11 @@ class FakeCircleCI(InBackground):
         self.requests: list[CircleRequest] = []
         self.output_downloads: list[CircleRequest] = []
         self._lock = threading.RLock()
-        self._projects: dict[str, _Project] = {}
-        self._pipelines: dict[str, _Pipeline] = {}
-        self._workflows: dict[str, _Workflow] = {}
-        self._jobs: dict[int, _Job] = {}
-        self._failures: list[_Reply] = []
+        self._projects: dict[str, Project] = {}
+        self._pipelines: dict[str, Pipeline] = {}
+        self._workflows: dict[str, Workflow] = {}
+        self._jobs: dict[int, Job] = {}
+        self._failures: list[Reply] = []
         self._next_number = 100
         self._server = ThreadedServer(self._serve, name="fake-circleci")
         self._output_server = ThreadedServer(self._serve_output, name="fake-circleci-output")
@@ -167,7 +91,7 @@ class FakeCircleCI(InBackground):
 
     def add_project(self, slug: str, *, branches: Iterable[str] = ("main",)) -> None:
         with self._lock:
-            self._projects[slug] = _Project(
+            self._projects[slug] = Project(
                 slug, {b: uuid.uuid4().hex + uuid.uuid4().hex[:8] for b in branches}
             )
 
@@ -191,7 +115,7 @@ class FakeCircleCI(InBackground):
         """The pipeline as the API shows it, with the parameters it was triggered with."""
         with self._lock:
             found = self._pipelines[pipeline_id]
-            return self._pipeline_json(found) | {"parameters": dict(found.parameters)}
+            return pipeline_json(found) | {"parameters": dict(found.parameters)}
 
     def pipelines(self, slug: str) -> list[str]:
         with self._lock:
@@ -202,10 +126,10 @@ class FakeCircleCI(InBackground):
         configured; the workflow succeeds or fails with them)."""
         with self._lock:
             workflow = self._workflows[workflow_id]
-            moment = _now()
+            moment = now()
             for number in workflow.jobs:
                 job = self._jobs[number]
-                if job.status in _FINISHED:
+                if job.status in FINISHED:
                     continue
                 job.started_at = job.started_at or moment
                 job.status = "running" if status == "running" else job.ends
@@ -222,7 +146,7 @@ class FakeCircleCI(InBackground):
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         with self._lock:
             for _ in range(times):
-                self._failures.append(_Reply(status, {"message": "Rate limit exceeded"}, headers))
+                self._failures.append(Reply(status, {"message": "Rate limit exceeded"}, headers))
 
     def calls(self, method: str | None = None, path: str = "") -> list[CircleRequest]:
         with self._lock:
@@ -231,10 +155,10 @@ class FakeCircleCI(InBackground):
     # -- the world ------------------------------------------------------------------------
 
     def _start_pipeline(
-        self, project: _Project, branch: str, parameters: dict[str, Any]
-    ) -> _Pipeline:
+        self, project: Project, branch: str, parameters: dict[str, Any]
+    ) -> Pipeline:
         self._next_number += 1
-        pipeline = _Pipeline(
+        pipeline = Pipeline(
             str(uuid.uuid4()),
             len(project.pipelines) + 1,
             project.slug,
@@ -250,22 +174,22 @@ class FakeCircleCI(InBackground):
                 self._new_job(workflow, spec.name, spec.ends, spec.output, spec.tests)
         return pipeline
 
-    def _new_workflow(self, pipeline: _Pipeline, name: str) -> _Workflow:
-        workflow = _Workflow(str(uuid.uuid4()), name, pipeline.id, pipeline.number, pipeline.slug)
+    def _new_workflow(self, pipeline: Pipeline, name: str) -> Workflow:
+        workflow = Workflow(str(uuid.uuid4()), name, pipeline.id, pipeline.number, pipeline.slug)
         self._workflows[workflow.id] = workflow
         pipeline.workflows.append(workflow.id)
         return workflow
 
     def _new_job(
-        self, workflow: _Workflow, name: str, ends: str, output: str, tests: tuple[CircleTest, ...]
-    ) -> _Job:
+        self, workflow: Workflow, name: str, ends: str, output: str, tests: tuple[CircleTest, ...]
+    ) -> Job:
         self._next_number += 1
-        job = _Job(str(uuid.uuid4()), self._next_number, name, ends, output, tests, workflow.id)
+        job = Job(str(uuid.uuid4()), self._next_number, name, ends, output, tests, workflow.id)
         self._jobs[job.number] = job
         workflow.jobs.append(job.number)
         return job
 
-    def _rerun(self, workflow: _Workflow, from_failed: bool, chosen: set[str] | None) -> _Workflow:
+    def _rerun(self, workflow: Workflow, from_failed: bool, chosen: set[str] | None) -> Workflow:
         """A new workflow of the pipeline: every job again, only the failed ones
         (``from_failed``), or only those ``chosen`` by id; the others carried over."""
         pipeline = self._pipelines[workflow.pipeline_id]
@@ -286,62 +210,9 @@ class FakeCircleCI(InBackground):
 
     # -- rendering ------------------------------------------------------------------------
 
-    def _pipeline_json(self, pipeline: _Pipeline) -> dict[str, Any]:
-        return {
-            "id": pipeline.id,
-            "errors": [],
-            "project_slug": pipeline.slug,
-            "updated_at": pipeline.created_at,
-            "number": pipeline.number,
-            "state": "created",
-            "created_at": pipeline.created_at,
-            "trigger": {
-                "type": "api",
-                "received_at": pipeline.created_at,
-                "actor": {"login": "bot"},
-            },
-            "vcs": {
-                "provider_name": "GitHub",
-                "branch": pipeline.branch,
-                "revision": pipeline.revision,
-                "origin_repository_url": f"https://github.com/{pipeline.slug.split('/', 1)[1]}",
-            },
-        }
-
-    def _workflow_json(self, workflow: _Workflow) -> dict[str, Any]:
-        return {
-            "pipeline_id": workflow.pipeline_id,
-            "canceled_by": None,
-            "id": workflow.id,
-            "name": workflow.name,
-            "project_slug": workflow.slug,
-            "errored_by": None,
-            "tag": None,
-            "status": workflow.status,
-            "started_by": str(uuid.UUID(int=1)),
-            "pipeline_number": workflow.pipeline_number,
-            "created_at": workflow.created_at,
-            "stopped_at": workflow.stopped_at,
-        }
-
-    def _job_json(self, job: _Job, slug: str) -> dict[str, Any]:
-        return {
-            "canceled_by": None,
-            "dependencies": [],
-            "job_number": job.number,
-            "id": job.id,
-            "started_at": job.started_at,
-            "name": job.name,
-            "approved_by": None,
-            "project_slug": slug,
-            "status": job.status,
-            "type": "build",
-            "stopped_at": job.stopped_at,
-        }
-
     # -- serving --------------------------------------------------------------------------
 
-    def _serve(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> _Reply:
+    def _serve(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Reply:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query))
         with self._lock:
@@ -357,56 +228,56 @@ class FakeCircleCI(InBackground):
 
     def _answer(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
-    ) -> _Reply:
+    ) -> Reply:
         if self._failures:
             return self._failures.pop(0)
         if headers.get("circle-token") != self.token:
-            return _Reply(401, {"message": "You must log in first."})
+            return Reply(401, {"message": "You must log in first."})
         segments = [unquote(part) for part in path.split("/") if part]
         try:
             return self._route(method, segments, query, body if isinstance(body, dict) else {})
         except KeyError:
-            return _Reply(404, {"message": "Not found."})
+            return Reply(404, {"message": "Not found."})
 
     def _route(
         self, method: str, segments: list[str], query: dict[str, str], body: dict[str, Any]
-    ) -> _Reply:
+    ) -> Reply:
         match (method, *segments):
             case ("GET", "api", "v2", "project", vcs, org, repo, "pipeline"):
                 return self._list_pipelines(f"{vcs}/{org}/{repo}", query)
             case ("POST", "api", "v2", "project", vcs, org, repo, "pipeline"):
                 return self._trigger(self._projects[f"{vcs}/{org}/{repo}"], body)
             case ("GET", "api", "v2", "pipeline", pipeline_id):
-                return _Reply(200, self._pipeline_json(self._pipelines[pipeline_id]))
+                return Reply(200, pipeline_json(self._pipelines[pipeline_id]))
             case ("GET", "api", "v2", "pipeline", pipeline_id, "workflow"):
                 ids = self._pipelines[pipeline_id].workflows
-                items = [self._workflow_json(self._workflows[i]) for i in ids]
-                return _Reply(200, {"items": items, "next_page_token": None})
+                items = [workflow_json(self._workflows[i]) for i in ids]
+                return Reply(200, {"items": items, "next_page_token": None})
             case ("GET", "api", "v2", "workflow", workflow_id):
-                return _Reply(200, self._workflow_json(self._workflows[workflow_id]))
+                return Reply(200, workflow_json(self._workflows[workflow_id]))
             case ("GET", "api", "v2", "workflow", workflow_id, "job"):
                 workflow = self._workflows[workflow_id]
-                jobs = [self._job_json(self._jobs[n], workflow.slug) for n in workflow.jobs]
-                return _Reply(200, {"items": jobs, "next_page_token": None})
+                jobs = [job_json(self._jobs[n], workflow.slug) for n in workflow.jobs]
+                return Reply(200, {"items": jobs, "next_page_token": None})
             case ("POST", "api", "v2", "workflow", workflow_id, "rerun"):
                 workflow = self._workflows[workflow_id]
                 if workflow.status in ("running", "on_hold"):
-                    return _Reply(400, {"message": "Workflow is still running."})
+                    return Reply(400, {"message": "Workflow is still running."})
                 asked = body.get("jobs")
                 chosen = {str(job) for job in asked} if isinstance(asked, list) else None
                 again = self._rerun(workflow, body.get("from_failed") is True, chosen)
-                return _Reply(202, {"workflow_id": again.id})
+                return Reply(202, {"workflow_id": again.id})
             case ("GET", "api", "v2", "project", vcs, org, repo, "job", number):
                 return self._job_details(f"{vcs}/{org}/{repo}", number)
             case ("GET", "api", "v2", "project", vcs, org, repo, number, "tests"):
                 job = self._job_of(f"{vcs}/{org}/{repo}", number)
-                items = [_test_json(test) for test in job.tests]
-                return _Reply(200, {"items": items, "next_page_token": None})
+                items = [render_test(test) for test in job.tests]
+                return Reply(200, {"items": items, "next_page_token": None})
             case ("GET", "api", "v1.1", "project", vcs, org, repo, number):
-                return self._v1_job(_SLUG_VCS.get(vcs, vcs) + f"/{org}/{repo}", number)
-        return _Reply(404, {"message": "Not found."})
+                return self._v1_job(SLUG_VCS.get(vcs, vcs) + f"/{org}/{repo}", number)
+        return Reply(404, {"message": "Not found."})
 
-    def _list_pipelines(self, slug: str, query: dict[str, str]) -> _Reply:
+    def _list_pipelines(self, slug: str, query: dict[str, str]) -> Reply:
         project = self._projects[slug]
         found = [
             self._pipelines[i]
@@ -417,20 +288,20 @@ class FakeCircleCI(InBackground):
         start = int(token.removeprefix("p")) if token.startswith("p") else 0
         page = found[start : start + PAGE_SIZE]
         more = start + PAGE_SIZE < len(found)
-        items = [self._pipeline_json(p) for p in page]
-        return _Reply(
+        items = [pipeline_json(p) for p in page]
+        return Reply(
             200, {"items": items, "next_page_token": f"p{start + PAGE_SIZE}" if more else None}
         )
 
-    def _trigger(self, project: _Project, body: dict[str, Any]) -> _Reply:
+    def _trigger(self, project: Project, body: dict[str, Any]) -> Reply:
         branch = body.get("branch") or next(iter(project.branches))
         parameters = body.get("parameters") or {}
         if branch not in project.branches:
-            return _Reply(400, {"message": f"Branch not found: {branch}"})
+            return Reply(400, {"message": f"Branch not found: {branch}"})
         if not isinstance(parameters, dict):
-            return _Reply(400, {"message": "parameters must be a map"})
+            return Reply(400, {"message": "parameters must be a map"})
         pipeline = self._start_pipeline(project, branch, parameters)
-        return _Reply(
+        return Reply(
             201,
             {
                 "id": pipeline.id,
@@ -440,15 +311,15 @@ class FakeCircleCI(InBackground):
             },
         )
 
-    def _job_of(self, slug: str, number: str) -> _Job:
+    def _job_of(self, slug: str, number: str) -> Job:
         job = self._jobs[int(number)] if number.isdigit() else None
         if job is None or self._workflows[job.workflow_id].slug != slug:
             raise KeyError(number)
         return job
 
-    def _job_details(self, slug: str, number: str) -> _Reply:
+    def _job_details(self, slug: str, number: str) -> Reply:
         job = self._job_of(slug, number)
-        return _Reply(
+        return Reply(
             200,
             {
                 "web_url": f"https://app.circleci.com/pipelines/{slug}/jobs/{job.number}",
@@ -462,7 +333,7 @@ class FakeCircleCI(InBackground):
             },
         )
 
-    def _v1_job(self, slug: str, number: str) -> _Reply:
+    def _v1_job(self, slug: str, number: str) -> Reply:
         job = self._job_of(slug, number)
         output = f"{self._output_server.origin}/output/{job.number}?sig={uuid.uuid4().hex}"
         step = {
@@ -479,38 +350,21 @@ class FakeCircleCI(InBackground):
                 }
             ],
         }
-        return _Reply(200, {"build_num": job.number, "status": job.status, "steps": [step]})
+        return Reply(200, {"build_num": job.number, "status": job.status, "steps": [step]})
 
-    def _serve_output(
-        self, method: str, target: str, headers: dict[str, str], raw: bytes
-    ) -> _Reply:
+    def _serve_output(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Reply:
         parts = urlsplit(target)
         with self._lock:
             number = parts.path.removeprefix("/output/")
             job = self._jobs.get(int(number)) if number.isdigit() else None
             if job is None or "sig=" not in parts.query:
-                reply = _Reply(403, "<Error><Code>AccessDenied</Code></Error>")
+                reply = Reply(403, "<Error><Code>AccessDenied</Code></Error>")
             else:
-                reply = _Reply(200, [{"message": job.output, "time": _now(), "type": "out"}])
+                reply = Reply(200, [{"message": job.output, "time": now(), "type": "out"}])
             self.output_downloads.append(
                 CircleRequest(method, parts.path, {}, None, dict(headers), reply.status)
             )
         return reply
-
-
-_SLUG_VCS = {"github": "gh", "bitbucket": "bb"}
-
-
-def _test_json(test: CircleTest) -> dict[str, Any]:
-    return {
-        "message": test.message,
-        "source": "junit",
-        "run_time": test.run_time,
-        "file": test.file,
-        "result": test.result,
-        "name": test.name,
-        "classname": test.classname,
-    }
 
 
 __all__ = ["DEFAULT_TOKEN", "CircleJob", "CircleRequest", "CircleTest", "FakeCircleCI"]
