@@ -266,3 +266,15 @@ async def test_a_bad_gateway_on_a_dispatch_is_not_repeated(
 
     assert [c.status for c in fake.calls("POST", "/dispatches")] == [502]
     assert fake.workflow_runs(REPO) == []
+
+
+async def test_an_exhausted_primary_limit_is_waited_out_until_its_reset(
+    fake: FakeGitHub, actions: GitHubActions
+) -> None:
+    run_id = fake.add_workflow_run(REPO, "ci.yml")
+    fake.exhaust_rate_limit(reset_in=0.5)
+
+    run = await actions.get_run(REPO, str(run_id))
+
+    assert run.id == str(run_id)
+    assert [c.status for c in fake.calls("GET", f"/actions/runs/{run_id}")] == [403, 200]
