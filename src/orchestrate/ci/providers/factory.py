@@ -47,9 +47,10 @@ async def provider_token(uow: UnitOfWork, settings: Settings, name: ProviderName
     configured = fallback.get(name)
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value()
+    setting = f"ORCHESTRATE_CI_{name.value.upper()}_TOKEN_SECRET"
     raise ConfigurationError(
-        f"No {name.value} token: store one with `orchestrate secret set {secret}` (the "
-        f"secret's name is ORCHESTRATE_CI_{name.value.upper()}_TOKEN_SECRET)",
+        f"No {name.value} token: store one with `orchestrate secret set {secret}` "
+        f"({setting} names the secret read)",
         provider=name.value,
         secret=secret,
     )
