@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from orchestrate.testing._github_actions import advance, find_workflow, run_archive, start_run
+from orchestrate.testing._github_actions import advance, find_workflow, start_run
 from orchestrate.testing._github_graphql import FakeGraphQL
 from orchestrate.testing._github_hooks import Delivery, HookSender, Webhook
 from orchestrate.testing._github_http import emit, emit_push, render_check_run, render_issue
@@ -46,6 +46,7 @@ from orchestrate.testing._github_limits import (
     bad_gateway,
     secondary_rate_limit,
 )
+from orchestrate.testing._github_logs import job_log, run_logs
 from orchestrate.testing._github_rest import Answer, RestRequest, add_review, answer_rest, error
 from orchestrate.testing._github_state import (
     FakeApp,
@@ -521,7 +522,7 @@ class FakeGitHub(InBackground):
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[Answer, FakeUser | None]:
         if path.startswith("/_fake/job-logs/"):
-            return self._archive(path, query), None
+            return job_log(self.state, path, query), None
         if path.startswith("/app/") or path == "/app" or path.endswith("/installation"):
             from orchestrate.testing._github_apps import answer_app  # PyJWT only when used
 
@@ -555,34 +556,13 @@ class FakeGitHub(InBackground):
             if method != "GET":
                 answer = error(405, "Method Not Allowed")
             elif parts.path.startswith("/_fake/run-logs/"):
-                answer = self._run_archive(parts.path, dict(parse_qsl(parts.query)))
+                answer = run_logs(self.state, parts.path, dict(parse_qsl(parts.query)))
             elif parts.path.startswith("/_fake/job-logs/"):
-                answer = self._archive(parts.path, dict(parse_qsl(parts.query)))
+                answer = job_log(self.state, parts.path, dict(parse_qsl(parts.query)))
             else:
                 answer = error(404, "Not Found")
             self.log_downloads.append(LogDownload(parts.path, dict(headers), answer.status))
         return answer
-
-    def _run_archive(self, path: str, query: dict[str, str]) -> Answer:
-        owner, name, run_id = path.removeprefix("/_fake/run-logs/").split("/", 2)
-        repository = self.state.repository(f"{owner}/{name}")
-        if repository is None or not query.get("sig") or not run_id.isdigit():
-            return error(404, "Not Found")
-        run = repository.workflow_runs.get(int(run_id))
-        if run is None:
-            return error(404, "Not Found")
-        return Answer(200, run_archive(repository, run), content_type="application/zip")
-
-    def _archive(self, path: str, query: dict[str, str]) -> Answer:
-        """Where a job log's 302 leads: no token needed, a signature in the query instead."""
-        owner, name, job = path.removeprefix("/_fake/job-logs/").split("/", 2)
-        repository = self.state.repository(f"{owner}/{name}")
-        if repository is None or not query.get("sig") or not job.isdigit():
-            return error(404, "Not Found")
-        log = repository.job_logs.get(int(job))
-        if log is None:
-            return error(404, "Not Found")
-        return Answer(200, log, content_type="text/plain; charset=utf-8")
 
 
 def _credential(headers: dict[str, str]) -> str:
