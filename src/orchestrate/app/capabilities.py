@@ -146,7 +146,18 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
     Capability("forges"),  # forge adapters (GitHub, GitLab); no entry point of its own
-    Capability("ci"),  # CI platforms, test reports, flaky tests (issue 16, being built)
+    Capability(
+        "ci",
+        commands=(
+            _command(
+                "ci",
+                "orchestrate.ci.cli_runs:runs_app",
+                "CI runs on GitHub Actions, GitLab CI and CircleCI: list, show, logs, trigger, "
+                "rerun.",
+            ),
+        ),
+        routers=("orchestrate.ci.api:router",),
+    ),
     Capability(
         "agents",
         commands=(
