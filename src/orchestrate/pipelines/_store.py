@@ -66,6 +66,10 @@ class LoadedRun:
         """One row per step of the spec (matrix instances excluded), in file order."""
         return [self.steps[step.id] for step in self.spec.steps if step.id in self.steps]
 
+    def row_by_id(self, row_id: str) -> PipelineStepRow | None:
+        """The step row (or matrix instance) with this id, if the run has it."""
+        return next((row for row in self.steps.values() if row.id == row_id), None)
+
     def instances(self, step_id: str) -> list[PipelineStepRow]:
         rows = [row for row in self.steps.values() if row.parent_key == step_id]
         return sorted(rows, key=lambda row: row.position)

@@ -74,6 +74,10 @@ async def cancel_row(uow: UnitOfWork, loaded: LoadedRun, row: PipelineStepRow) -
     elif step.matrix is not None and row.parent_key is None:
         for instance in loaded.instances(step.id):
             await cancel_row(uow, loaded, instance)
+    elif step.kind is StepKind.CI:
+        # Nothing of ours runs: the poll job finds the step ended. The platform's run
+        # goes on (the providers have no cancel yet).
+        _end(uow, row, StepStatus.CANCELLED)
     elif step.kind is StepKind.AGENT and row.agent_id:
         await enqueue(
             uow,

@@ -155,6 +155,18 @@ class StepAgentStarted(DomainEvent):
     agent_id: str
 
 
+class StepCiStarted(DomainEvent):
+    """A ``ci:`` step triggered run ``ci_run_id`` (or adopted the one an earlier try of
+    its job triggered) and now waits for it."""
+
+    event_type: ClassVar[str] = "pipeline.step.ci_started"
+    step: str
+    provider: str
+    repository: str
+    ci_run_id: str
+    url: str
+
+
 class StepApproved(DomainEvent):
     event_type: ClassVar[str] = "pipeline.step.approved"
     step: str

@@ -37,6 +37,7 @@ from orchestrate.pipelines._store import (
     set_step_status,
 )
 from orchestrate.pipelines.attempt import Attempt
+from orchestrate.pipelines.ci_steps import start_ci_step
 from orchestrate.pipelines.contexts import render, step_context
 from orchestrate.pipelines.engine import Outcome, finish_attempt
 from orchestrate.pipelines.events import StepAgentStarted
@@ -66,6 +67,8 @@ async def run_step_job(job: JobContext[AttemptRef]) -> None:
         try:
             if attempt.kind is StepKind.RUN:
                 outcome = await run_shell_step(job, attempt)
+            elif attempt.kind is StepKind.CI:
+                outcome = await start_ci_step(job, attempt)
             else:
                 outcome, agent_id = None, await _start_agent_step(job, attempt)
         except OrchestrateError as error:

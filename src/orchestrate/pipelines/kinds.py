@@ -45,6 +45,17 @@ class ChildFinished(JobPayload):
     status: RunStatus
 
 
+class CiPoll(JobPayload):
+    """The ``poll``-th read of the CI run an attempt of a ``ci:`` step started; ``errors``
+    is how many reads in a row failed before it."""
+
+    step: str
+    run: str
+    attempt: int
+    poll: int
+    errors: int = 0
+
+
 class GroupRef(JobPayload):
     """A concurrency group."""
 
@@ -65,7 +76,10 @@ class CancelRun(JobPayload):
 
 
 STEP = JobKind("pipelines.step", AttemptRef)
-"""Run one attempt of a ``run`` or ``agent`` step."""
+"""Run one attempt of a ``run``, ``agent`` or ``ci`` step (a ``ci`` one triggers its run)."""
+
+CI_POLL = JobKind("pipelines.ci_poll", CiPoll)
+"""Read the state of a ``ci:`` step's run; end the attempt when it has completed."""
 
 AGENT_FINISHED = JobKind("pipelines.agent_finished", AgentFinished[AttemptRef])
 """The agent an attempt of an agent step started ended (enqueued by the agents capability)."""

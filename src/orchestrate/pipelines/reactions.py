@@ -19,6 +19,7 @@ from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import approvals, kinds
 from orchestrate.pipelines._store import find_step, load_run, pipeline_row, run_row
+from orchestrate.pipelines.ci_steps import poll_ci_step
 from orchestrate.pipelines.contexts import render, step_context
 from orchestrate.pipelines.control import cancel_run_rows
 from orchestrate.pipelines.engine import Outcome, finish_attempt
@@ -43,6 +44,7 @@ def register_pipeline_jobs(registry: JobRegistry, runtime: Runtime) -> None:
     """Every job handler of the pipelines capability."""
     del runtime  # handlers get the runtime from their job context
     registry.register(kinds.STEP, run_step_job)
+    registry.register(kinds.CI_POLL, poll_ci_step)
     registry.register(kinds.AGENT_FINISHED, agent_finished)
     registry.register(kinds.APPROVAL_TIMEOUT, approval_timed_out)
     registry.register(kinds.START_CHILD, start_child)

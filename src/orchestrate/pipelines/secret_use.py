@@ -38,6 +38,7 @@ from orchestrate.secrets import service as secrets
 _WHY = {
     StepKind.AGENT: "an agent step would show the value to its model",
     StepKind.PIPELINE: "a pipeline step would store the value as the child run's inputs",
+    StepKind.CI: "a ci step would send the value to the CI platform, which shows its inputs",
 }
 _HINT = "read the secret in the env: of the 'run' step that needs it"
 
@@ -169,6 +170,9 @@ def _other_strings(step: StepSpec, base: Path) -> Iterator[tuple[Path, str, bool
         yield (*base, "if"), step.if_, True
     for path, text in _nested_strings(step.with_, (*base, "with")):
         yield path, text, False
+    if step.ci is not None:
+        for relative, text in step.ci.strings():
+            yield (*base, "ci", *relative), text, False
 
 
 def _secrets_read(

@@ -113,6 +113,9 @@ def _step_places(step: StepSpec, base: Path, where: SourceMap) -> Iterator[_Plac
             yield _Place((*base, "env", name), value, contexts | {SECRETS}, step)
     for path, text in _nested_strings(step.with_, (*base, "with")):
         yield _Place(path, text, contexts, step)
+    if step.ci is not None:
+        for relative, text in step.ci.strings():
+            yield _Place((*base, "ci", *relative), text, contexts, step)
     for key, value in (step.matrix or {}).items():
         if key not in ("max_parallel", "max-parallel"):
             # GitHub: a matrix is built before it exists, so it cannot read itself.

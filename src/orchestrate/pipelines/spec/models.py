@@ -9,6 +9,7 @@ accepted too. The JSON Schema published for editors is generated from these mode
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -329,6 +330,59 @@ class ApprovalSpec(_Strict):
         return self
 
 
+class CiStepSpec(_Strict):
+    """A workflow on a CI platform: trigger it, wait (without holding a worker) for its
+    conclusion. Every string may be an expression."""
+
+    workflow: str = Field(
+        default="",
+        description=(
+            "GitHub Actions: the workflow's file name (ci.yml) or id. GitLab and CircleCI "
+            "run every workflow of the pipeline they create: leave it empty."
+        ),
+    )
+    ref: str = Field(min_length=1, description="The branch or tag to run on.")
+    provider: str | None = Field(
+        default=None,
+        description="github, gitlab or circleci; else the setting ORCHESTRATE_CI_PROVIDER.",
+    )
+    repository: str | None = Field(
+        default=None,
+        description=(
+            "owner/name (GitHub), group/project (GitLab), gh/org/repo (CircleCI); else "
+            "the setting ORCHESTRATE_CI_REPOSITORY."
+        ),
+    )
+    inputs: dict[str, EnvValue] = Field(
+        default_factory=dict,
+        description=(
+            "workflow_dispatch inputs (GitHub), pipeline variables (GitLab), pipeline "
+            "parameters (CircleCI)."
+        ),
+    )
+    poll: Duration = Field(
+        default=timedelta(seconds=10),
+        description="How often the run's state is read while it runs.",
+    )
+
+    def strings(self) -> Iterator[tuple[tuple[str, ...], str]]:
+        """Each string that may hold expressions, with its path under ``ci``."""
+        for key in ("workflow", "ref", "provider", "repository"):
+            value = getattr(self, key)
+            if isinstance(value, str):
+                yield (key,), value
+        for name, value in self.inputs.items():
+            if isinstance(value, str):
+                yield ("inputs", name), value
+
+    @field_validator("poll")
+    @classmethod
+    def _poll_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(hours=1):
+            raise ValueError("'poll' is between 1s and 1h")
+        return value
+
+
 class AgentInputs(_Strict):
     """``with:`` of an agent step."""
 
@@ -370,13 +424,14 @@ class StepKind(StrEnum):
     AGENT = "agent"
     APPROVAL = "approval"
     PIPELINE = "pipeline"
+    CI = "ci"
 
 
 MATRIX_RESERVED = frozenset({"include", "exclude", "max_parallel", "max-parallel"})
 
 
 class StepSpec(_Strict):
-    """One node of the pipeline graph; exactly one of run, agent, approval, pipeline."""
+    """One node of the pipeline graph; exactly one of run, agent, approval, pipeline, ci."""
 
     id: str = Field(pattern=STEP_ID_PATTERN)
     name: str | None = None
@@ -410,6 +465,7 @@ class StepSpec(_Strict):
     agent: str | None = None
     approval: ApprovalSpec | None = None
     pipeline: str | None = None
+    ci: CiStepSpec | None = None
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
 
     @property
@@ -436,7 +492,7 @@ class StepSpec(_Strict):
         if len(kinds) != 1:
             found = ", ".join(kinds) if kinds else "none"
             raise ValueError(
-                f"a step needs exactly one of run, agent, approval, pipeline (found: {found})"
+                f"a step needs exactly one of run, agent, approval, pipeline, ci (found: {found})"
             )
         if self.with_ and self.kind not in (StepKind.AGENT, StepKind.PIPELINE):
             raise ValueError("'with' only applies to agent and pipeline steps")

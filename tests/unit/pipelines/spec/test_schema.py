@@ -50,6 +50,7 @@ def test_a_step_has_exactly_one_kind(schema: dict[str, Any]) -> None:
         {"required": ["agent"]},
         {"required": ["approval"]},
         {"required": ["pipeline"]},
+        {"required": ["ci"]},
     ]
 
 
