@@ -107,7 +107,9 @@ async def _claim(job: JobContext[AttemptRef]) -> Attempt | None:
         if fresh:
             set_step_status(uow, row, StepStatus.RUNNING)
             row.attempts = number
-        row.process = {"job": job.job.id, "worker": job.worker_id}
+        # A job taken over keeps what its earlier try recorded (a ci: step's trigger mark).
+        kept = dict(row.process or {}) if taken_over else {}
+        row.process = {**kept, "job": job.job.id, "worker": job.worker_id}
         row.log_path = str(attempt.log_path)
         await uow.commit()
     return attempt
