@@ -1,0 +1,218 @@
+"""Jest's console output (default and ``--verbose``) and its ``--json`` report.
+
+The console prints ``PASS``/``FAIL`` and the test file, then — verbose, or whenever
+one file ran — one line per test under its ``describe`` blocks, indented two spaces a
+level (``✓ adds (5 ms)``, ``✕ fails``, ``○ skipped …``, ``✎ todo …``), then a ``●``
+block per failure titled ``describe \u203a test`` with the assertion and the code frame.
+Without the per-test lines only failures are known. The summary of failing tests at
+the end repeats the blocks; a test is kept once.
+
+``suite`` is the test file, ``classname`` the describe path joined with Jest's ``\u203a`` and
+``name`` the test's own title.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrate.ci.models import TestResult, TestStatus
+from orchestrate.ci.parsing.text import excerpt, first_line
+
+_FILE = re.compile(r"^ ?(?P<word>PASS|FAIL)\s{1,2}(?P<file>\S.*?)(?:\s+\(\d[\d.]* ?m?s\))?$")
+# check marks passed (\u2713, or \u221a on Windows), crosses failed (\u2715, or \u00d7),
+# a circle skipped (\u25cb), a pencil todo (\u270e)
+_TEST = re.compile(
+    r"^(?P<indent> +)(?P<mark>[\u2713\u221a\u2715\u00d7\u25cb\u270e]) "
+    r"(?:(?:skipped|todo) )?(?P<title>.*?)"
+    r"(?: \((?P<amount>\d+(?:\.\d+)?) ?(?P<unit>ms|s)\))?$"
+)
+_MARKS = {
+    "\u2713": TestStatus.PASSED,
+    "\u221a": TestStatus.PASSED,
+    "\u2715": TestStatus.FAILED,
+    "\u00d7": TestStatus.FAILED,
+    "\u25cb": TestStatus.SKIPPED,
+    "\u270e": TestStatus.SKIPPED,
+}
+_DESCRIBE = re.compile(r"^(?P<indent> +)(?P<title>\S.*)$")
+_BULLET = re.compile(r"^ {2}● (?P<title>.+)$")
+_END = re.compile(r"^(?:Test Suites:|Summary of all failing tests|Ran all test suites)")
+_SEPARATOR = " \u203a "
+_SUITE_FAILED = "Test suite failed to run"
+_JSON_STATUS = {
+    "passed": TestStatus.PASSED,
+    "failed": TestStatus.FAILED,
+    "pending": TestStatus.SKIPPED,
+    "skipped": TestStatus.SKIPPED,
+    "todo": TestStatus.SKIPPED,
+    "disabled": TestStatus.SKIPPED,
+    "focused": TestStatus.PASSED,
+}
+
+
+@dataclass
+class _Test:
+    file: str
+    describes: tuple[str, ...]
+    title: str
+    status: TestStatus
+    duration: float | None = None
+    message: str = ""
+    output: str = ""
+
+    @property
+    def full_title(self) -> str:
+        return _SEPARATOR.join((*self.describes, self.title))
+
+
+def parse_jest(text: str) -> list[TestResult]:
+    reader = _Reader()
+    for line in text.split("\n"):
+        reader.read(line)
+    return reader.results()
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.tests: dict[tuple[str, str], _Test] = {}
+        self.blocks: list[tuple[_Test, list[str]]] = []
+        self.file = ""
+        self.describes: list[tuple[int, str]] = []  # (indent, title) of open describe blocks
+        self.block: list[str] | None = None
+
+    def read(self, line: str) -> None:
+        if _END.match(line):
+            self.file, self.block = "", None
+            return
+        header = _FILE.match(line)
+        if header:
+            self.file, self.describes, self.block = header["file"], [], None
+            return
+        if not self.file:
+            return
+        bullet = _BULLET.match(line)
+        if bullet:
+            self.block = self._open_block(bullet["title"])
+        elif self.block is not None:
+            self.block.append(line)
+        else:
+            self._read_listing(line)
+
+    def _read_listing(self, line: str) -> None:
+        match = _TEST.match(line)
+        if match:
+            self._close_describes(len(match["indent"]))
+            test = _Test(
+                file=self.file,
+                describes=tuple(title for _, title in self.describes),
+                title=match["title"],
+                status=_MARKS[match["mark"]],
+                duration=_seconds(match["amount"], match["unit"]),
+            )
+            self.tests.setdefault((self.file, test.full_title), test)
+            return
+        describe = _DESCRIBE.match(line)
+        if describe:
+            indent = len(describe["indent"])
+            self._close_describes(indent)
+            self.describes.append((indent, describe["title"].rstrip()))
+
+    def _close_describes(self, indent: int) -> None:
+        while self.describes and self.describes[-1][0] >= indent:
+            self.describes.pop()
+
+    def _open_block(self, full_title: str) -> list[str] | None:
+        """The list a failure block's lines go to; None when that test's block was read
+        before (the summary of failing tests repeats them)."""
+        key = (self.file, full_title)
+        test = self.tests.get(key)
+        if test is None:
+            *describes, title = full_title.split(_SEPARATOR)
+            status = TestStatus.ERROR if full_title == _SUITE_FAILED else TestStatus.FAILED
+            test = self.tests[key] = _Test(self.file, tuple(describes), title, status)
+        if any(seen is test for seen, _ in self.blocks):
+            return None
+        lines: list[str] = []
+        self.blocks.append((test, lines))
+        return lines
+
+    def results(self) -> list[TestResult]:
+        for test, lines in self.blocks:
+            body = _dedent(lines)
+            test.output = body
+            test.message = first_line(body)
+        return [_result(test) for test in self.tests.values()]
+
+
+def _dedent(lines: list[str]) -> str:
+    """A failure block's text: Jest indents it four spaces under its title."""
+    return "\n".join(line[4:] if line.startswith("    ") else line.strip() for line in lines)
+
+
+def _seconds(amount: str | None, unit: str | None) -> float | None:
+    if amount is None:
+        return None
+    value = float(amount)
+    return value / 1000 if unit == "ms" else value
+
+
+def _result(test: _Test) -> TestResult:
+    return TestResult(
+        suite=test.file,
+        classname=_SEPARATOR.join(test.describes),
+        name=test.title,
+        status=test.status,
+        duration=test.duration,
+        message=test.message if test.status.is_failure else "",
+        output=excerpt(test.output),
+        file=test.file,
+    )
+
+
+def parse_jest_json(document: Any) -> list[TestResult]:
+    """Jest's ``--json`` report (``testResults`` of files, each with ``assertionResults``)."""
+    results: list[TestResult] = []
+    for file_result in _list(document.get("testResults") if isinstance(document, dict) else None):
+        if not isinstance(file_result, dict):
+            continue
+        file = str(file_result.get("name") or file_result.get("testFilePath") or "")
+        assertions = _list(file_result.get("assertionResults"))
+        for assertion in assertions:
+            if isinstance(assertion, dict):
+                results.append(_json_result(file, assertion))
+        if not assertions and file_result.get("status") == "failed":
+            message = str(file_result.get("message") or file_result.get("failureMessage") or "")
+            results.append(
+                TestResult(
+                    suite=file,
+                    classname="",
+                    name=_SUITE_FAILED,
+                    status=TestStatus.ERROR,
+                    message=first_line(message),
+                    output=excerpt(message),
+                    file=file,
+                )
+            )
+    return results
+
+
+def _json_result(file: str, assertion: dict[str, Any]) -> TestResult:
+    failures = "\n".join(str(message) for message in _list(assertion.get("failureMessages")))
+    duration = assertion.get("duration")
+    status = _JSON_STATUS.get(str(assertion.get("status")), TestStatus.ERROR)
+    return TestResult(
+        suite=file,
+        classname=_SEPARATOR.join(str(title) for title in _list(assertion.get("ancestorTitles"))),
+        name=str(assertion.get("title", "")),
+        status=status,
+        duration=duration / 1000 if isinstance(duration, int | float) else None,
+        message=first_line(failures) if status.is_failure else "",
+        output=excerpt(failures),
+        file=file,
+    )
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
