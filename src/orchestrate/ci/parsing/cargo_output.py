@@ -56,9 +56,10 @@ _NEXTEST_STATUS = {
     "TIMEOUT": TestStatus.ERROR,
 }
 # ``thread 'tests::adds' panicked at src/lib.rs:9:9:`` then the message (Rust ≥ 1.73),
-# or ``thread 'tests::adds' panicked at 'message', src/lib.rs:9:9`` before.
-_PANIC_NEW = re.compile(r"^thread '.*' panicked at [^']*:\d+:\d+:$")
-_PANIC_OLD = re.compile(r"^thread '.*' panicked at '(?P<message>.*)', \S+:\d+:\d+$")
+# or ``thread 'tests::adds' panicked at 'message', src/lib.rs:9:9`` before;
+# Rust 1.90+ adds the thread id: ``thread 'tests::adds' (15584) panicked at …``.
+_PANIC_NEW = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at .*:\d+:\d+:$")
+_PANIC_OLD = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at '(?P<message>.*)', \S+:\d+:\d+$")
 _HASH = re.compile(r"-[0-9a-f]{16}$")
 
 

@@ -40,7 +40,8 @@ _CARGO = re.compile(
     re.MULTILINE,
 )
 _JEST = re.compile(
-    r"^ ?(?:PASS|FAIL)  \S|^Tests:\s+(?:\d+ (?:failed|passed|skipped|todo|total),? ?)+$",
+    r"^ ?(?:PASS|FAIL) {1,2}\S+\.[jt]sx?\b"
+    r"|^Tests:\s+(?:\d+ (?:failed|passed|skipped|todo|total),? ?)+$",
     re.MULTILINE,
 )
 _TEXT_RULES = (

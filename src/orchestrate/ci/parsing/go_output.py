@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from orchestrate.ci.models import TestResult, TestStatus
 from orchestrate.ci.parsing.text import excerpt, first_line
@@ -32,6 +32,7 @@ _PACKAGE = re.compile(
 _WORDS = {"PASS": TestStatus.PASSED, "FAIL": TestStatus.FAILED, "SKIP": TestStatus.SKIPPED}
 _ACTIONS = {"pass": TestStatus.PASSED, "fail": TestStatus.FAILED, "skip": TestStatus.SKIPPED}
 _PACKAGE_TEST = "(package)"
+_LOGGED = re.compile(r"^\S+\.go:\d+: ")
 
 
 @dataclass
@@ -75,7 +76,9 @@ def parse_go(text: str) -> list[TestResult]:
 def _package_results(
     package: str, word: str, tests: dict[str, _Test], stray: list[str]
 ) -> list[TestResult]:
-    results = [_result(package, test) for test in tests.values() if test.status is not None]
+    results = _with_subtest_reasons(
+        [_result(package, test) for test in tests.values() if test.status is not None]
+    )
     if word == "FAIL" and not any(r.status.is_failure for r in results):
         lost = [test.name for test in tests.values() if test.status is None]
         output = "\n".join(stray + [f"(unfinished: {name})" for name in lost])
@@ -96,7 +99,6 @@ def _package_error(package: str, output: str) -> TestResult:
 
 def _result(package: str, test: _Test) -> TestResult:
     lines = [line[4:] if line.startswith("    ") else line for line in test.output]
-    output = "\n".join(lines)
     status = test.status or TestStatus.ERROR
     return TestResult(
         suite=package,
@@ -104,9 +106,30 @@ def _result(package: str, test: _Test) -> TestResult:
         name=test.name,
         status=status,
         duration=test.duration,
-        message=first_line(output) if status is not TestStatus.PASSED else "",
-        output=excerpt(output),
+        message=_reason(lines) if status is not TestStatus.PASSED else "",
+        output=excerpt("\n".join(lines)),
     )
+
+
+def _reason(lines: list[str]) -> str:
+    """A panic, else the last ``file_test.go:12: …`` line (``t.Fatal`` ends the test, and
+    ``t.Log`` lines come before the failure they explain), else the first line."""
+    panic = next((line for line in lines if line.startswith("panic: ")), None)
+    logged = [line for line in lines if _LOGGED.match(line)]
+    return first_line(panic or (logged[-1] if logged else "\n".join(lines)))
+
+
+def _with_subtest_reasons(results: list[TestResult]) -> list[TestResult]:
+    """A parent that failed only because a subtest did says which one."""
+    failed = [result.name for result in results if result.status is TestStatus.FAILED]
+    named: list[TestResult] = []
+    for result in results:
+        if result.status is TestStatus.FAILED and not result.message:
+            child = next((name for name in failed if name.startswith(result.name + "/")), None)
+            if child is not None:
+                result = replace(result, message=f"subtest {child} failed")
+        named.append(result)
+    return named
 
 
 @dataclass
@@ -139,7 +162,9 @@ def parse_go_json(text: str) -> list[TestResult]:
             test.duration = float(elapsed) if isinstance(elapsed, int | float) else None
     results: list[TestResult] = []
     for name, package in packages.items():
-        tests = [_result(name, test) for test in package.tests.values() if test.status is not None]
+        tests = _with_subtest_reasons(
+            [_result(name, test) for test in package.tests.values() if test.status is not None]
+        )
         results.extend(tests)
         if package.status is TestStatus.FAILED and not any(r.status.is_failure for r in tests):
             results.append(_package_error(name, "\n".join(package.output)))

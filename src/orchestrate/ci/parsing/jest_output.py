@@ -38,6 +38,9 @@ _MARKS = {
 }
 _DESCRIBE = re.compile(r"^(?P<indent> +)(?P<title>\S.*)$")
 _BULLET = re.compile(r"^ {2}● (?P<title>.+)$")
+# What a test file logged: ``● Console`` (non-verbose) or ``console.log`` (verbose)
+# blocks. Not a failure, and not part of the failure block before it.
+_CONSOLE = re.compile(r"^  (?:● Console|console\.(?:log|info|warn|error|debug|trace))$")
 _END = re.compile(r"^(?:Test Suites:|Summary of all failing tests|Ran all test suites)")
 _SEPARATOR = " \u203a "
 _SUITE_FAILED = "Test suite failed to run"
@@ -91,6 +94,9 @@ class _Reader:
             self.file, self.describes, self.block = header["file"], [], None
             return
         if not self.file:
+            return
+        if _CONSOLE.match(line):
+            self.block = []  # read and dropped
             return
         bullet = _BULLET.match(line)
         if bullet:

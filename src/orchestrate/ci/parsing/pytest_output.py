@@ -63,6 +63,7 @@ class _Test:
     message: str = ""
     output: str = ""
     retries: list[str] = field(default_factory=list)  # messages of RERUN attempts
+    is_skip_mark: bool = False  # reported as SKIPPED (not XFAIL)
 
 
 def parse_pytest(text: str) -> list[TestResult]:
@@ -88,7 +89,7 @@ def parse_pytest(text: str) -> list[TestResult]:
     for section_name, title, lines in blocks:
         _attach_block(tests, section_name, title, lines)
     results = [result for test in tests.values() for result in _results(test)]
-    known_skips = {_file_of(t.node) for t in tests.values() if t.status is TestStatus.SKIPPED}
+    known_skips = {_file_of(t.node) for t in tests.values() if t.is_skip_mark}
     for file, reason in skips:
         if file not in known_skips:
             results.append(_location_skip(file, reason))
@@ -121,6 +122,7 @@ def _record(tests: dict[str, _Test], node: str, word: str, reason: str) -> None:
     # A test seen twice (verbose line and summary, or passed then errored at teardown)
     # keeps its worst outcome and the first reason given.
     status = _STATUS_WORDS[word]
+    test.is_skip_mark = test.is_skip_mark or word == "SKIPPED"
     if test.status is None or _SEVERITY[status] > _SEVERITY[test.status]:
         test.status = status
     test.message = test.message or reason
