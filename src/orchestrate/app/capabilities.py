@@ -146,7 +146,16 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
     Capability("forges"),  # forge adapters (GitHub, GitLab); no entry point of its own
-    Capability("ci"),  # CI platforms, test reports, flaky tests (issue 16, being built)
+    Capability(
+        "ci",  # CI platforms, test reports, flaky tests (issue 16, being built)
+        commands=(
+            _command(
+                "ci",
+                "orchestrate.ci.cli:ci_app",
+                "CI runs, test reports and flaky tests.",
+            ),
+        ),
+    ),
     Capability(
         "agents",
         commands=(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from orchestrate.ci.models import ReportFormat, TestResult
 from orchestrate.ci.parsing.cargo_output import parse_cargo
@@ -28,6 +29,7 @@ __all__ = [
     "clean_text",
     "detect_format",
     "parse_report",
+    "read_report",
 ]
 
 # Characters XML 1.0 forbids; reporters sometimes copy them from a test's output.
@@ -52,6 +54,25 @@ def parse_report(data: bytes | str, fmt: ReportFormat = ReportFormat.AUTO) -> Pa
             )
         fmt = detected
     return ParsedReport(format=fmt, results=tuple(_parse(text, fmt)))
+
+
+def read_report(path: Path, fmt: ReportFormat = ReportFormat.AUTO) -> ParsedReport:
+    """The report in the file at ``path``; its size is checked before it is read."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_REPORT_BYTES:
+            raise ReportError(
+                f"{path} is {size:,} bytes, over the {MAX_REPORT_BYTES:,}-byte limit of a "
+                "report; split it or pass only the failing job's log."
+            )
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ReportError(f"{path} is a directory; give the report file itself.") from None
+    except FileNotFoundError:
+        raise ReportError(f"There is no file {path}.") from None
+    except OSError as error:
+        raise ReportError(f"{path} could not be read: {error.strerror or error}.") from None
+    return parse_report(data, fmt)
 
 
 def _parse(text: str, fmt: ReportFormat) -> list[TestResult]:
