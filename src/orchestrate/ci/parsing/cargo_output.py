@@ -55,6 +55,7 @@ _NEXTEST_STATUS = {
     "SKIP": TestStatus.SKIPPED,
     "TIMEOUT": TestStatus.ERROR,
 }
+_CRASHES = {"TIMEOUT": "timed out", "ABORT": "aborted"}
 # ``thread 'tests::adds' panicked at src/lib.rs:9:9:`` then the message (Rust ≥ 1.73),
 # or ``thread 'tests::adds' panicked at 'message', src/lib.rs:9:9`` before;
 # Rust 1.90+ adds the thread id: ``thread 'tests::adds' (15584) panicked at …``.
@@ -75,36 +76,64 @@ class _Attempt:
 
 
 def parse_cargo(text: str) -> list[TestResult]:
-    attempts: list[_Attempt] = []
-    by_key: dict[tuple[str, str], _Attempt] = {}  # latest attempt per (suite, path)
-    suite = ""
-    block: list[str] | None = None
-    after_summary = False
+    reader = _Reader()
     for line in text.split("\n"):
-        new_suite = _suite_announced(line)
-        if new_suite is not None:
-            suite, block, after_summary = new_suite, None, False
-            continue
-        if _NEXTEST_SUMMARY.match(line):
-            after_summary, block = True, None
-            continue
-        start = _LIBTEST_BLOCK.match(line) or _NEXTEST_BLOCK.match(line)
-        if start:
-            binary = start.groupdict().get("binary")
-            attempt = by_key.get((binary or suite, start["name"]))
-            block = attempt.output if attempt is not None and not after_summary else None
-            continue
-        if block is not None and (_LIBTEST_BLOCK_END.match(line) or _NEXTEST_OTHER.match(line)):
-            block = None
-        if block is not None and not _NEXTEST.match(line) and not _LIBTEST.match(line):
-            block.append(line)
-            continue
-        block = None
-        attempt = None if after_summary else _attempt_of(line, suite)
+        reader.read(line)
+    return [_result(attempt) for attempt in reader.attempts]
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.attempts: list[_Attempt] = []
+        self.latest: dict[tuple[str, str], _Attempt] = {}  # per (suite, test path)
+        self.suite = ""
+        self.block: list[str] | None = None
+        # A nextest block holds a whole libtest run (``test … FAILED``, ``failures:``):
+        # only nextest's own lines end it.
+        self.is_nextest_block = False
+        self.after_summary = False
+
+    def read(self, line: str) -> None:
+        if self.block is not None and not self._ends_block(line):
+            self.block.append(line)
+            return
+        self.block = None
+        suite = _suite_announced(line)
+        if suite is not None:
+            self.suite, self.after_summary = suite, False
+        elif _NEXTEST_SUMMARY.match(line):
+            self.after_summary = True  # nextest repeats the failures there
+        elif not self.after_summary:
+            self._read_test_line(line)
+
+    def _ends_block(self, line: str) -> bool:
+        if self.is_nextest_block:
+            return bool(
+                _NEXTEST.match(line)
+                or _NEXTEST_BLOCK.match(line)
+                or _NEXTEST_OTHER.match(line)
+                or _NEXTEST_SUMMARY.match(line)
+            )
+        return bool(_LIBTEST_BLOCK.match(line) or _LIBTEST_BLOCK_END.match(line))
+
+    def _read_test_line(self, line: str) -> None:
+        libtest_block = _LIBTEST_BLOCK.match(line)
+        nextest_block = _NEXTEST_BLOCK.match(line)
+        if libtest_block:
+            self._open_block((self.suite, libtest_block["name"]), is_nextest=False)
+            return
+        if nextest_block:
+            self._open_block((nextest_block["binary"], nextest_block["name"]), is_nextest=True)
+            return
+        attempt = _attempt_of(line, self.suite)
         if attempt is not None:
-            attempts.append(attempt)
-            by_key[(attempt.suite, attempt.path)] = attempt
-    return [_result(attempt) for attempt in attempts]
+            self.attempts.append(attempt)
+            self.latest[(attempt.suite, attempt.path)] = attempt
+
+    def _open_block(self, key: tuple[str, str], *, is_nextest: bool) -> None:
+        attempt = self.latest.get(key)
+        self.block = attempt.output if attempt is not None else []  # unknown test: dropped
+        self.is_nextest_block = is_nextest
 
 
 def _attempt_of(line: str, suite: str) -> _Attempt | None:
@@ -126,7 +155,7 @@ def _attempt_of(line: str, suite: str) -> _Attempt | None:
             path=nextest["name"],
             status=status,
             duration=float(seconds) if seconds else None,
-            message="" if status is not TestStatus.ERROR else f"{word.lower()}",
+            message=_CRASHES.get(word, f"killed by {word}") if status is TestStatus.ERROR else "",
             retry=int(nextest["try"]) - 1 if nextest["try"] else 0,
         )
     return None
