@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orchestrate.ci.models import ReportFormat, TestResult
 from orchestrate.ci.parsing.cargo_output import parse_cargo
-from orchestrate.ci.parsing.detect import detect_format
+from orchestrate.ci.parsing.detect import detect_format, is_go_json
 from orchestrate.ci.parsing.go_output import parse_go, parse_go_json
 from orchestrate.ci.parsing.jest_output import parse_jest, parse_jest_json
 from orchestrate.ci.parsing.junit_xml import parse_junit
@@ -83,7 +83,7 @@ def _parse(text: str, fmt: ReportFormat) -> list[TestResult]:
     if fmt is ReportFormat.CARGO:
         return parse_cargo(text)
     if fmt is ReportFormat.GO:
-        return parse_go_json(text) if text.lstrip().startswith("{") else parse_go(text)
+        return parse_go_json(text) if is_go_json(text) else parse_go(text)
     if fmt is ReportFormat.JEST:
         return _parse_jest_json(text) if text.lstrip().startswith("{") else parse_jest(text)
     raise ReportError(f"No parser for the format {fmt.value!r}.")

@@ -3,8 +3,8 @@
 Rules, first match wins (on the cleaned text, looking at the first 256 KiB):
 
 1. it starts with ``<`` (after an XML declaration or comments) → JUnit XML;
-2. it starts with ``{``: a line-delimited stream of objects with ``Action`` → go test
-   JSON; an object with ``testResults`` → Jest JSON;
+2. a line that is a JSON object with ``Action`` → go test JSON; a text starting with
+   ``{`` and holding ``testResults`` → Jest JSON;
 3. a pytest marker: ``=== test session starts ===``, ``=== short test summary info ===``
    or a verbose ``path.py::test PASSED`` line → pytest;
 4. a go test marker: ``=== RUN``, ``--- PASS:``/``--- FAIL:`` or an ``ok  pkg 0.01s``
@@ -52,17 +52,20 @@ _TEXT_RULES = (
 )
 
 
+def is_go_json(text: str) -> bool:
+    """Whether ``text`` is ``go test -json`` events (other lines may be mixed in)."""
+    return _GO_EVENT.search(text[:_HEAD_CHARS]) is not None
+
+
 def detect_format(text: str) -> ReportFormat | None:
     """The format ``text`` (already cleaned) is in, or None when no rule matches."""
     head = text[:_HEAD_CHARS]
     if _XML_START.match(head):
         return ReportFormat.JUNIT
-    stripped = head.lstrip()
-    if stripped.startswith("{"):
-        if _GO_EVENT.search(head):
-            return ReportFormat.GO
-        if '"testResults"' in head or '"numTotalTests"' in head:
-            return ReportFormat.JEST
+    if is_go_json(head):  # a build error may come before the first event
+        return ReportFormat.GO
+    if head.lstrip().startswith("{") and ('"testResults"' in head or '"numTotalTests"' in head):
+        return ReportFormat.JEST
     for report_format, pattern in _TEXT_RULES:
         if pattern.search(head):
             return report_format

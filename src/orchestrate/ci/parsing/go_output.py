@@ -80,8 +80,11 @@ def _package_results(
         [_result(package, test) for test in tests.values() if test.status is not None]
     )
     if word == "FAIL" and not any(r.status.is_failure for r in results):
-        lost = [test.name for test in tests.values() if test.status is None]
-        output = "\n".join(stray + [f"(unfinished: {name})" for name in lost])
+        # A panic or a timeout is printed while a test runs: that test never ends.
+        lost = [test for test in tests.values() if test.status is None]
+        printed = [line.strip() for test in lost for line in test.output]
+        unfinished = [f"(unfinished: {test.name})" for test in lost]
+        output = "\n".join(stray + printed + unfinished)
         results.append(_package_error(package, output))
     return results
 
