@@ -36,7 +36,7 @@ fi
 
 # Jest 29, mocha 10 and mocha-junit-reporter 2, pinned to the majors the tests were written on.
 node_tools="${XDG_CACHE_HOME:-$HOME/.cache}/orchestrate-test-tools/node"
-if command -v npm >/dev/null && [ ! -x "$node_tools/node_modules/.bin/jest" ] \
+if [ ! -x "$node_tools/node_modules/.bin/jest" ] \
     || [ ! -d "$node_tools/node_modules/mocha-junit-reporter" ]; then
     if command -v npm >/dev/null; then
         mkdir -p "$node_tools"
