@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from orchestrate.ci.models import ReportFormat, TestStatus
 from orchestrate.ci.parsing import parse_report
 from tests.integration.ci.tools import require_executable, run, write_tree
 from tests.unit.ci.fixtures import by_identity, outcomes
 
 CRATE = {
-    "Cargo.toml": '[package]\nname = "shop"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n',
+    "Cargo.toml": (
+        '[package]\nname = "shop"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n'
+    ),
     "src/lib.rs": """/// Adds two numbers.
 ///
 /// ```
@@ -78,7 +78,10 @@ FLAKY_TEST = """#[test]
 fn flaky() {
     // Fails on its first try only: nextest runs each try in a new process.
     let path = std::env::var("FLAKY_COUNTER").unwrap();
-    let tries: u32 = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let tries: u32 = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
     std::fs::write(&path, (tries + 1).to_string()).unwrap();
     assert!(tries >= 1, "first try fails");
 }
