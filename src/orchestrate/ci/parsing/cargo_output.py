@@ -98,7 +98,11 @@ class _Reader:
             self.block.append(line)
             return
         self.block = None
-        suite = _suite_announced(line)
+        if line.startswith("test "):  # most lines of a libtest log: skip the other patterns
+            if not self.after_summary:
+                self._read_test_line(line)
+            return
+        suite = _suite_announced(line) if "Running" in line or "Doc-tests" in line else None
         if suite is not None:
             self.suite, self.after_summary = suite, False
         elif _NEXTEST_SUMMARY.match(line):

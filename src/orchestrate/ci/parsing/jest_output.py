@@ -86,13 +86,14 @@ class _Reader:
         self.block: list[str] | None = None
 
     def read(self, line: str) -> None:
-        if _END.match(line):
-            self.file, self.block = "", None
+        if line[:1] not in (" ", ""):  # the listing and the blocks are indented
+            self._read_unindented(line)
             return
-        header = _FILE.match(line)
-        if header:
-            self.file, self.describes, self.block = header["file"], [], None
-            return
+        if line.startswith((" PASS", " FAIL")):
+            header = _FILE.match(line)
+            if header:
+                self.file, self.describes, self.block = header["file"], [], None
+                return
         if not self.file:
             return
         if _CONSOLE.match(line):
@@ -105,6 +106,15 @@ class _Reader:
             self.block.append(line)
         else:
             self._read_listing(line)
+
+    def _read_unindented(self, line: str) -> None:
+        """A file header without its leading space (no colours), or the run's summary."""
+        if _END.match(line):
+            self.file, self.block = "", None
+            return
+        header = _FILE.match(line)
+        if header:
+            self.file, self.describes, self.block = header["file"], [], None
 
     def _read_listing(self, line: str) -> None:
         match = _TEST.match(line)

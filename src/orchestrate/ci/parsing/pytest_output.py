@@ -86,8 +86,11 @@ def parse_pytest(text: str) -> list[TestResult]:
                 block.append(line)
             continue
         _read_status_line(line, tests, skips)
+    by_title: dict[str, _Test] = {}
+    for test in tests.values():
+        by_title.setdefault(_block_title(test.node), test)
     for section_name, title, lines in blocks:
-        _attach_block(tests, section_name, title, lines)
+        _attach_block(tests, by_title, section_name, title, lines)
     results = [result for test in tests.values() for result in _results(test)]
     known_skips = {_file_of(t.node) for t in tests.values() if t.is_skip_mark}
     for file, reason in skips:
@@ -97,6 +100,8 @@ def parse_pytest(text: str) -> list[TestResult]:
 
 
 def _read_status_line(line: str, tests: dict[str, _Test], skips: list[tuple[str, str]]) -> None:
+    if "::" not in line and not line.startswith("SKIPPED ["):
+        return  # neither a test line nor a summary line: most of a log
     match = _VERBOSE.match(line) or _VERBOSE_XDIST.match(line)
     if match:
         rest = _PROGRESS.sub("", match["rest"]).strip()
@@ -128,10 +133,16 @@ def _record(tests: dict[str, _Test], node: str, word: str, reason: str) -> None:
     test.message = test.message or reason
 
 
-def _attach_block(tests: dict[str, _Test], section: str, title: str, lines: list[str]) -> None:
+def _attach_block(
+    tests: dict[str, _Test],
+    by_title: dict[str, _Test],
+    section: str,
+    title: str,
+    lines: list[str],
+) -> None:
     error_at = _ERROR_AT.match(title)
     name = error_at["name"] if error_at else title
-    test = next((t for t in tests.values() if _block_title(t.node) == name), None)
+    test = by_title.get(name)
     if test is None:
         if section != "ERRORS":
             return
