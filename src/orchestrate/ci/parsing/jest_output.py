@@ -81,6 +81,7 @@ class _Reader:
     def __init__(self) -> None:
         self.tests: dict[tuple[str, str], _Test] = {}
         self.blocks: list[tuple[_Test, list[str]]] = []
+        self.read_blocks: set[tuple[str, str]] = set()  # (file, full title) of blocks read
         self.file = ""
         self.describes: list[tuple[int, str]] = []  # (indent, title) of open describe blocks
         self.block: list[str] | None = None
@@ -148,8 +149,9 @@ class _Reader:
             *describes, title = full_title.split(_SEPARATOR)
             status = TestStatus.ERROR if full_title == _SUITE_FAILED else TestStatus.FAILED
             test = self.tests[key] = _Test(self.file, tuple(describes), title, status)
-        if any(seen is test for seen, _ in self.blocks):
+        if key in self.read_blocks:
             return None
+        self.read_blocks.add(key)
         lines: list[str] = []
         self.blocks.append((test, lines))
         return lines
