@@ -25,9 +25,10 @@ _FILE = re.compile(r"^ ?(?P<word>PASS|FAIL)\s{1,2}(?P<file>\S.*?)(?:\s+\(\d[\d.]
 # a circle skipped (\u25cb), a pencil todo (\u270e)
 _TEST = re.compile(
     r"^(?P<indent> +)(?P<mark>[\u2713\u221a\u2715\u00d7\u25cb\u270e]) "
-    r"(?:(?:skipped|todo) )?(?P<title>.*?)"
-    r"(?: \((?P<amount>\d+(?:\.\d+)?) ?(?P<unit>ms|s)\))?$"
+    r"(?:(?:skipped|todo) )?(?P<title>.*)$"
 )
+# ``(5 ms)`` or ``(1.2 s)`` after a title; matched apart so the title pattern stays greedy.
+_DURATION = re.compile(r" \((?P<amount>\d+(?:\.\d+)?) ?(?P<unit>ms|s)\)$")
 _MARKS = {
     "\u2713": TestStatus.PASSED,
     "\u221a": TestStatus.PASSED,
@@ -97,13 +98,15 @@ class _Reader:
                 return
         if not self.file:
             return
-        if _CONSOLE.match(line):
-            self.block = []  # read and dropped
-            return
-        bullet = _BULLET.match(line)
-        if bullet:
-            self.block = self._open_block(bullet["title"])
-        elif self.block is not None:
+        if line.startswith(("  \u25cf", "  console.")):
+            if _CONSOLE.match(line):
+                self.block = []  # read and dropped
+                return
+            bullet = _BULLET.match(line)
+            if bullet:
+                self.block = self._open_block(bullet["title"])
+                return
+        if self.block is not None:
             self.block.append(line)
         else:
             self._read_listing(line)
@@ -121,12 +124,14 @@ class _Reader:
         match = _TEST.match(line)
         if match:
             self._close_describes(len(match["indent"]))
+            title = match["title"]
+            took = _DURATION.search(title)
             test = _Test(
                 file=self.file,
                 describes=tuple(title for _, title in self.describes),
-                title=match["title"],
+                title=title[: took.start()] if took else title,
                 status=_MARKS[match["mark"]],
-                duration=_seconds(match["amount"], match["unit"]),
+                duration=_seconds(took["amount"], took["unit"]) if took else None,
             )
             self.tests.setdefault((self.file, test.full_title), test)
             return
@@ -169,9 +174,7 @@ def _dedent(lines: list[str]) -> str:
     return "\n".join(line[4:] if line.startswith("    ") else line.strip() for line in lines)
 
 
-def _seconds(amount: str | None, unit: str | None) -> float | None:
-    if amount is None:
-        return None
+def _seconds(amount: str, unit: str) -> float:
     value = float(amount)
     return value / 1000 if unit == "ms" else value
 
