@@ -144,6 +144,11 @@ class TestVariants:
 
         assert (result.name, result.duration) == ("t", None)
 
+    def test_old_mac_line_endings_lose_nothing(self) -> None:
+        xml = '<testsuite name="s">\r<testcase name="a"/>\r<testcase name="b"/>\r</testsuite>'
+
+        assert [r.name for r in parse_report(xml).results] == ["a", "b"]
+
     def test_ansi_codes_in_messages_are_removed(self) -> None:
         xml = (
             '<testsuite><testcase name="t"><failure message="expected \x1b[31m1\x1b[39m">'

@@ -25,6 +25,9 @@ class TestCleanText:
 
         assert clean_text(raw) == "Executing tests\nnext\n"
 
+    def test_in_xml_a_lone_carriage_return_ends_a_line(self) -> None:
+        assert clean_text("<a>\rkept</a>\r\n", is_xml=True) == "<a>\nkept</a>\n"
+
 
 class TestDecode:
     def test_utf16_with_a_byte_order_mark_is_read(self) -> None:

@@ -44,7 +44,9 @@ def parse_report(data: bytes | str, fmt: ReportFormat = ReportFormat.AUTO) -> Pa
             f"The report is {size:,} bytes, over the {MAX_REPORT_BYTES:,}-byte limit; "
             "split it or pass only the failing job's log."
         )
-    text = clean_text(decode(data))
+    raw = decode(data)
+    is_xml = fmt is ReportFormat.JUNIT or (fmt is ReportFormat.AUTO and raw.lstrip()[:1] == "<")
+    text = clean_text(raw, is_xml=is_xml)
     if fmt is ReportFormat.AUTO:
         detected = detect_format(text)
         if detected is None:

@@ -39,13 +39,15 @@ def decode(data: bytes | str) -> str:
     return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, *, is_xml: bool = False) -> str:
     """The text without ANSI escapes, runner timestamps and overwritten line parts;
-    line endings normalised to ``\\n``."""
+    line endings normalised to ``\\n``. In XML a lone carriage return is a line end
+    (as XML itself reads it), not an overwrite."""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     if "\r" in text:
-        text = _OVERWRITTEN.sub("", text.replace("\r\n", "\n")).replace("\r", "")
+        text = text.replace("\r\n", "\n")
+        text = text.replace("\r", "\n") if is_xml else _OVERWRITTEN.sub("", text).replace("\r", "")
     if "Z " in text[:64]:
         text = _ACTIONS_TIMESTAMP.sub("", text)
     return text
