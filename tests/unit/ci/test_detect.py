@@ -22,6 +22,7 @@ from tests.unit.ci.fixtures import junit, log
         (log("jest.json"), ReportFormat.JEST),
         (log("surefire-2.22-reruns.xml"), ReportFormat.JUNIT),
         (junit("junitparser-jenkins.xml"), ReportFormat.JUNIT),
+        (log("xunit-net-v2.xml"), ReportFormat.JUNIT),
     ],
 )
 def test_each_real_output_is_detected(data: bytes, expected: ReportFormat) -> None:

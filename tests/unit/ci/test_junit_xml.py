@@ -160,6 +160,33 @@ class TestVariants:
         assert result.message == "expected 1"
 
 
+class TestXunitNet:
+    """xunit.net's own XML, written from its documented v2 format (no .NET here)."""
+
+    def test_tests_are_read_with_xunits_own_junit_mapping(self) -> None:
+        report = parse_report(log("xunit-net-v2.xml"))
+
+        assert report.format is ReportFormat.JUNIT
+        assert [(r.classname, r.name, r.status.value) for r in report.results] == [
+            ("Shop.Tests.CartTests", "Shop.Tests.CartTests.Totals", "passed"),
+            ("Shop.Tests.CartTests", "Shop.Tests.CartTests.Discounts(rate: 10)", "failed"),
+            ("Shop.Tests.CartTests", "Shop.Tests.CartTests.Pays", "skipped"),
+            ("Shop.Tests.CartTests", "Shop.Tests.CartTests.Later", "skipped"),
+        ]
+        assert {r.suite for r in report.results} == {"Test collection for Shop.Tests.CartTests"}
+
+    def test_a_failure_has_its_message_trace_and_output(self) -> None:
+        failed = parse_report(log("xunit-net-v2.xml")).results[1]
+
+        assert failed.message == "Assert.Equal() Failure: Values differ"
+        assert "CartTests.cs:line 21" in failed.output
+        assert "computing discount" in failed.output
+        assert failed.duration == 0.0125
+
+    def test_a_skip_has_its_reason(self) -> None:
+        assert parse_report(log("xunit-net-v2.xml")).results[2].message == "no payment sandbox"
+
+
 class TestRefused:
     def test_entity_expansion_is_refused(self) -> None:
         bomb = (

@@ -28,8 +28,10 @@ from junitparser.junitparser import FinalResult
 from orchestrate.ci.models import TestResult, TestStatus
 from orchestrate.ci.parsing.report import ReportError
 from orchestrate.ci.parsing.text import excerpt, first_line
+from orchestrate.ci.parsing.xunit_net_xml import ROOTS as XUNIT_NET_ROOTS
+from orchestrate.ci.parsing.xunit_net_xml import parse_xunit_net
 
-_ROOTS = ("testsuites", "testsuite")
+_ROOTS = ("testsuites", "testsuite", *XUNIT_NET_ROOTS)
 _RERUNS = (xunit2.RerunFailure, xunit2.RerunError)
 _FLAKES = (xunit2.FlakyFailure, xunit2.FlakyError)
 _INTERIM_ERRORS = (xunit2.RerunError, xunit2.FlakyError)
@@ -51,9 +53,12 @@ class _Report(xunit2.JUnitXml):
 
 
 def parse_junit(text: str) -> list[TestResult]:
+    root = _root(text)
+    if root.tag in XUNIT_NET_ROOTS:
+        return parse_xunit_net(root)
     # junitparser annotates ``fromroot`` with its own Element class, but it takes the
     # ElementTree element every parser returns.
-    report = _Report.fromroot(cast(Any, _root(text)))
+    report = _Report.fromroot(cast(Any, root))
     results: list[TestResult] = []
     pending: list[_Suite] = list(reversed(list(report.iterchildren(_Suite))))  # type: ignore[no-untyped-call]
     while pending:  # depth first, in document order; no recursion on nesting depth
@@ -76,8 +81,8 @@ def _root(text: str) -> Element:
         raise ReportError(f"The XML report is malformed: {error}.") from None
     if root.tag not in _ROOTS:
         raise ReportError(
-            f"The XML root is <{root.tag}>, not <testsuites> or <testsuite>: "
-            "this is not a JUnit XML report."
+            f"The XML root is <{root.tag}>, not <testsuites> or <testsuite> (nor xunit.net's "
+            "<assemblies>): this is not a JUnit XML report."
         )
     return root
 
