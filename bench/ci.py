@@ -7,8 +7,8 @@ docs/benchmarks.md (section "CI — bench/ci.py").
   in each format (console logs of pytest, Jest, cargo test, nextest, go test -v and
   -json, and Surefire-style JUnit XML with stack traces and re-runs), modelled on the
   real outputs in tests/fixtures/ci/logs; about one test in ten fails with a trace.
-  Reported: input size, results found, best and median time, MB/s (10^6 bytes/s) of
-  the best run.
+  Reported: input size, results found, best and median time, and MB/s (10^6 bytes/s)
+  and results per second of the best run.
 
     .venv/bin/python bench/ci.py [--megabytes 4] [--runs 5]
 """
@@ -238,12 +238,13 @@ def parse_speed(megabytes: float, runs: int) -> Iterator[ParseSpeed]:
 
 
 def print_parse_speed(rows: Iterator[ParseSpeed]) -> None:
-    print("| input | size (MB) | results | best (s) | median (s) | MB/s |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| input | size (MB) | results | best (s) | median (s) | MB/s | results/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(
             f"| {row.name} | {row.megabytes:.1f} | {row.results:,} | {row.best:.3f} "
-            f"| {row.median:.3f} | {row.megabytes_per_second:.1f} |"
+            f"| {row.median:.3f} | {row.megabytes_per_second:.1f} "
+            f"| {row.results / row.best:,.0f} |"
         )
 
 
