@@ -102,6 +102,18 @@ class TestReruns:
             "tests.test_a.TestB::test_two": "failed",
         }
 
+    def test_parameter_ids_with_spaces_are_kept_whole(self) -> None:
+        text = (
+            "tests/test_a.py::test_name[a b] PASSED                [ 50%]\n"
+            "=========================== short test summary info ============================\n"
+            "FAILED tests/test_a.py::test_name[c d] - assert 'c d' == 'x'\n"
+        )
+
+        assert outcomes(parse_report(text, ReportFormat.PYTEST).results) == {
+            "tests.test_a::test_name[a b]": "passed",
+            "tests.test_a::test_name[c d]": "failed",
+        }
+
     def test_a_test_that_passed_then_errored_at_teardown_is_an_error(self) -> None:
         text = (
             "tests/test_a.py::test_one PASSED                [100%]\n"

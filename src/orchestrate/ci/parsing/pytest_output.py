@@ -38,7 +38,8 @@ _VERBOSE_XDIST = re.compile(
     rf"^\[gw\d+\] \[\s*\d+%\] (?P<word>{_WORDS}) (?P<node>\S+\.py::\S+)(?P<rest>.*)$"
 )
 # ``FAILED tests/test_a.py::test_y - AssertionError: …`` in the short test summary
-_SUMMARY = re.compile(rf"^(?P<word>{_WORDS}) (?P<node>\S+\.py::\S+?)(?: - (?P<reason>.*))?$")
+# (parameter ids may hold spaces: the node runs up to `` - `` or the end of the line)
+_SUMMARY = re.compile(rf"^(?P<word>{_WORDS}) (?P<node>\S+\.py::\S.*?)(?: - (?P<reason>.*))?$")
 # ``SKIPPED [2] tests/test_a.py:14: no database``: a location, not a node id
 _SUMMARY_SKIP = re.compile(
     r"^SKIPPED \[(?P<count>\d+)\] (?P<file>[^:\s]+):(?P<line>\d+): (?P<reason>.*)$"
