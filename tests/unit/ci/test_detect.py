@@ -55,3 +55,20 @@ def test_a_report_over_the_size_limit_is_refused_before_parsing() -> None:
 def test_a_malformed_jest_json_report_is_a_report_error() -> None:
     with pytest.raises(ReportError, match="Jest JSON"):
         parse_report('{"testResults": [', ReportFormat.JEST)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["pytest-verbose-color.txt", "go-test-v.txt", "cargo-test.txt", "jest-verbose.txt"],
+)
+def test_a_github_actions_log_of_the_run_gives_the_same_results(name: str) -> None:
+    """Actions prefixes every line with a timestamp and wraps steps in group markers."""
+    raw = log(name).decode()
+    lines = [
+        f"2026-12-01T10:00:0{n % 10}.1234567Z {line}" for n, line in enumerate(raw.split("\n"))
+    ]
+    actions_log = "\n".join(
+        ["2026-12-01T10:00:00.0000000Z ##[group]Run make test", *lines, "##[endgroup]"]
+    )
+
+    assert parse_report(actions_log) == parse_report(raw)
