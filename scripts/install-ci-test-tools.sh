@@ -15,13 +15,13 @@ missing=()
 command -v go >/dev/null || missing+=(golang-go)
 command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || missing+=(cargo)
 command -v mvn >/dev/null || missing+=(maven)
-[ -d /usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin/2.22.3 ] \
-    || missing+=(libsurefire-java)
+# Debian's packaged Maven plugins, used offline (a plugin counts once its jar is there).
+plugins=/usr/share/maven-repo/org/apache/maven/plugins
+has_plugin() { compgen -G "$plugins/$1/*/$1-*.jar" >/dev/null; }
+has_plugin maven-surefire-plugin || missing+=(libsurefire-java)
+has_plugin maven-compiler-plugin || missing+=(libmaven-compiler-plugin-java)
+has_plugin maven-resources-plugin || missing+=(libmaven-resources-plugin-java)
 [ -d /usr/share/maven-repo/junit/junit ] || missing+=(junit4)
-[ -d /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin ] \
-    || missing+=(libmaven-compiler-plugin-java)
-[ -d /usr/share/maven-repo/org/apache/maven/plugins/maven-resources-plugin ] \
-    || missing+=(libmaven-resources-plugin-java)
 command -v npm >/dev/null || missing+=(nodejs npm)
 
 if [ ${#missing[@]} -gt 0 ]; then

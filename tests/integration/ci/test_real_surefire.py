@@ -7,16 +7,10 @@ from pathlib import Path
 
 from orchestrate.ci.models import ReportFormat, TestStatus
 from orchestrate.ci.parsing import parse_report
-from tests.integration.ci.tools import (
-    DEBIAN_MAVEN_REPO,
-    SUREFIRE_VERSION,
-    require_surefire,
-    run,
-    write_tree,
-)
+from tests.integration.ci.tools import DEBIAN_MAVEN_REPO, require_surefire, run, write_tree
 from tests.unit.ci.fixtures import by_identity
 
-POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>shop</groupId>
   <artifactId>shop</artifactId>
@@ -36,15 +30,15 @@ POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
     <plugins>
       <plugin>
         <groupId>org.apache.maven.plugins</groupId>
-        <artifactId>maven-resources-plugin</artifactId><version>3.3.0</version>
+        <artifactId>maven-resources-plugin</artifactId><version>{resources}</version>
       </plugin>
       <plugin>
         <groupId>org.apache.maven.plugins</groupId>
-        <artifactId>maven-compiler-plugin</artifactId><version>3.10.1</version>
+        <artifactId>maven-compiler-plugin</artifactId><version>{compiler}</version>
       </plugin>
       <plugin>
         <groupId>org.apache.maven.plugins</groupId>
-        <artifactId>maven-surefire-plugin</artifactId><version>{SUREFIRE_VERSION}</version>
+        <artifactId>maven-surefire-plugin</artifactId><version>{surefire}</version>
         <configuration>
           <rerunFailingTestsCount>2</rerunFailingTestsCount>
           <testFailureIgnore>true</testFailureIgnore>
@@ -80,9 +74,14 @@ public class CartTest {
 
 
 def test_surefire_reruns_become_numbered_attempts(tmp_path: Path) -> None:
-    mvn = require_surefire()
+    mvn, versions = require_surefire()
+    pom = POM.format(
+        resources=versions["maven-resources-plugin"],
+        compiler=versions["maven-compiler-plugin"],
+        surefire=versions["maven-surefire-plugin"],
+    )
     project = write_tree(
-        tmp_path / "shop", {"pom.xml": POM, "src/test/java/shop/CartTest.java": CART_TEST}
+        tmp_path / "shop", {"pom.xml": pom, "src/test/java/shop/CartTest.java": CART_TEST}
     )
 
     output = run(

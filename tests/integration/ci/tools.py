@@ -22,7 +22,7 @@ NODE_TOOLS = (
 )
 # Debian's maven-repo-helper layout: plugins installed by apt, usable with ``mvn -o``.
 DEBIAN_MAVEN_REPO = Path("/usr/share/maven-repo")
-SUREFIRE_VERSION = "2.22.3"
+MAVEN_PLUGINS = ("maven-resources-plugin", "maven-compiler-plugin", "maven-surefire-plugin")
 
 
 def require_executable(name: str, *, also: tuple[Path, ...] = (), install: str) -> str:
@@ -44,16 +44,29 @@ def require_node_tool(name: str) -> Path:
     return tool
 
 
-def require_surefire() -> str:
-    mvn = require_executable("mvn", install="apt-get install maven")
-    plugin = DEBIAN_MAVEN_REPO / "org/apache/maven/plugins/maven-surefire-plugin"
-    if not (plugin / SUREFIRE_VERSION).is_dir() or not (DEBIAN_MAVEN_REPO / "junit/junit").is_dir():
+def require_surefire() -> tuple[str, dict[str, str]]:
+    """``mvn`` and the versions of the plugins Debian installed (for an offline build), or skip."""
+    mvn = require_executable("mvn", install="apt-get install maven; .ci/run does it")
+    versions = {name: installed_plugin(name) for name in MAVEN_PLUGINS}
+    missing = [name for name, version in versions.items() if version is None]
+    if missing or not (DEBIAN_MAVEN_REPO / "junit" / "junit").is_dir():
         pytest.skip(
-            f"maven-surefire-plugin {SUREFIRE_VERSION} and junit4 are not in {DEBIAN_MAVEN_REPO} "
-            "(apt-get install libsurefire-java junit4 libmaven-compiler-plugin-java "
-            "libmaven-resources-plugin-java)"
+            f"{', '.join(missing) or 'junit4'} not in {DEBIAN_MAVEN_REPO} (apt-get install "
+            "libsurefire-java junit4 libmaven-compiler-plugin-java "
+            "libmaven-resources-plugin-java; .ci/run does it)"
         )
-    return mvn
+    return mvn, {name: version for name, version in versions.items() if version is not None}
+
+
+def installed_plugin(name: str) -> str | None:
+    """The newest version of a Maven plugin whose jar Debian installed (others are poms)."""
+    folder = DEBIAN_MAVEN_REPO / "org" / "apache" / "maven" / "plugins" / name
+    versions = [jar.parent.name for jar in folder.glob(f"*/{name}-*.jar")]
+    return max(versions, key=_version_key, default=None)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
 
 def run(
