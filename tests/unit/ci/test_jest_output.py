@@ -37,6 +37,27 @@ class TestVerbose:
         [discount] = grouped["cart \u203a discounts::applies ten percent"]
         assert "paying" not in discount.output
 
+    def test_sibling_and_nested_describe_blocks_each_get_their_tests(self) -> None:
+        text = (
+            " PASS  src/shop.test.js\n"
+            "  cart\n"
+            "    \u2713 adds (1 ms)\n"
+            "    totals\n"
+            "      \u2713 sums (2 ms)\n"
+            "    \u2713 empties\n"
+            "  refunds\n"
+            "    \u2713 refunds (1 ms)\n"
+            "  \u2713 top level\n"
+        )
+
+        assert list(outcomes(parse_report(text, ReportFormat.JEST).results)) == [
+            "cart::adds",
+            "cart \u203a totals::sums",
+            "cart::empties",
+            "refunds::refunds",
+            "src/shop.test.js::top level",
+        ]
+
 
 class TestDefault:
     """Several files without ``--verbose``: only the failures are named."""

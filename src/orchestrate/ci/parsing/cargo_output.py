@@ -64,7 +64,7 @@ _PANIC_OLD = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at '(?P<message>
 _HASH = re.compile(r"-[0-9a-f]{16}$")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Attempt:
     suite: str
     path: str

@@ -35,7 +35,7 @@ _PACKAGE_TEST = "(package)"
 _LOGGED = re.compile(r"^\S+\.go:\d+: ")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Test:
     name: str
     status: TestStatus | None = None
@@ -135,7 +135,7 @@ def _with_subtest_reasons(results: list[TestResult]) -> list[TestResult]:
     return named
 
 
-@dataclass
+@dataclass(slots=True)
 class _Package:
     tests: dict[str, _Test] = field(default_factory=dict)
     output: list[str] = field(default_factory=list)

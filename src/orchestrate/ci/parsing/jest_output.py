@@ -56,7 +56,7 @@ _JSON_STATUS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Test:
     file: str
     describes: tuple[str, ...]
@@ -85,6 +85,7 @@ class _Reader:
         self.read_blocks: set[tuple[str, str]] = set()  # (file, full title) of blocks read
         self.file = ""
         self.describes: list[tuple[int, str]] = []  # (indent, title) of open describe blocks
+        self._cached_path: tuple[str, ...] | None = None  # None: describes changed
         self.block: list[str] | None = None
 
     def read(self, line: str) -> None:
@@ -94,7 +95,7 @@ class _Reader:
         if line.startswith((" PASS", " FAIL")):
             header = _FILE.match(line)
             if header:
-                self.file, self.describes, self.block = header["file"], [], None
+                self._start_file(header["file"])
                 return
         if not self.file:
             return
@@ -118,7 +119,10 @@ class _Reader:
             return
         header = _FILE.match(line)
         if header:
-            self.file, self.describes, self.block = header["file"], [], None
+            self._start_file(header["file"])
+
+    def _start_file(self, file: str) -> None:
+        self.file, self.describes, self.block, self._cached_path = file, [], None, None
 
     def _read_listing(self, line: str) -> None:
         match = _TEST.match(line)
@@ -128,7 +132,7 @@ class _Reader:
             took = _DURATION.search(title)
             test = _Test(
                 file=self.file,
-                describes=tuple(title for _, title in self.describes),
+                describes=self._path(),
                 title=title[: took.start()] if took else title,
                 status=_MARKS[match["mark"]],
                 duration=_seconds(took["amount"], took["unit"]) if took else None,
@@ -140,10 +144,18 @@ class _Reader:
             indent = len(describe["indent"])
             self._close_describes(indent)
             self.describes.append((indent, describe["title"].rstrip()))
+            self._cached_path = None
 
     def _close_describes(self, indent: int) -> None:
         while self.describes and self.describes[-1][0] >= indent:
             self.describes.pop()
+            self._cached_path = None
+
+    def _path(self) -> tuple[str, ...]:
+        """The titles of the open describe blocks; built once per change, not per test."""
+        if self._cached_path is None:
+            self._cached_path = tuple(title for _, title in self.describes)
+        return self._cached_path
 
     def _open_block(self, full_title: str) -> list[str] | None:
         """The list a failure block's lines go to; None when that test's block was read

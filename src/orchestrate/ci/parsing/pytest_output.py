@@ -57,7 +57,7 @@ _SEVERITY = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Test:
     node: str
     status: TestStatus | None = None  # None while only RERUN lines were seen
