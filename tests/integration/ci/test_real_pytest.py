@@ -76,6 +76,18 @@ def test_verbose_coloured_output(project: Path) -> None:
     assert "computing 20" in failed.output
 
 
+def test_xdist_verbose_output(project: Path) -> None:
+    pytest.importorskip("xdist")
+    output = _pytest(project, "-n", "2", "-v", "-rA", "tests")
+
+    report = parse_report(output)
+
+    assert "[gw" in output
+    assert outcomes(report.results) == EXPECTED
+    [skipped] = by_identity(report.results)["tests.test_cart::test_payment"]
+    assert skipped.message == "no payment sandbox"  # from the summary: xdist lines have none
+
+
 def test_quiet_output_with_the_short_summary(project: Path) -> None:
     output = _pytest(project, "-q", "-ra", "tests")
 

@@ -70,6 +70,22 @@ class TestSummaryOnly:
         assert outcomes(console.results) == outcomes(junit.results)
 
 
+class TestXdist:
+    """``pytest -n 2 -v -rA``: ``[gw0] [ 14%] PASSED node`` lines, without skip reasons."""
+
+    def test_every_test_has_its_status(self) -> None:
+        report = parse_report(log("pytest-xdist.txt"))
+
+        assert outcomes(report.results) == outcomes(
+            parse_report(log("pytest-verbose-color.txt")).results
+        )
+
+    def test_a_skip_gets_its_reason_from_the_summary(self) -> None:
+        grouped = by_identity(parse_report(log("pytest-xdist.txt")).results)
+
+        assert grouped["tests.test_cart::test_payment"][0].message == "no payment sandbox"
+
+
 class TestReruns:
     def test_rerun_lines_become_earlier_failed_attempts(self) -> None:
         text = (

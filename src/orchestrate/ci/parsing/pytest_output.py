@@ -92,12 +92,30 @@ def parse_pytest(text: str) -> list[TestResult]:
         by_title.setdefault(_block_title(test.node), test)
     for section_name, title, lines in blocks:
         _attach_block(tests, by_title, section_name, title, lines)
+    unplaced = _place_skip_reasons(tests, skips)
     results = [result for test in tests.values() for result in _results(test)]
-    known_skips = {_file_of(t.node) for t in tests.values() if t.is_skip_mark}
+    return results + [_location_skip(file, reason) for file, reason in unplaced]
+
+
+def _place_skip_reasons(
+    tests: dict[str, _Test], skips: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Give the summary's ``SKIPPED [n] file:line: reason`` to the skipped tests of that
+    file that have none (xdist's verbose lines carry no reason), in order; the skips of
+    files without any skipped test named are returned, to be results of their own."""
+    waiting: dict[str, list[_Test]] = {}
+    for test in tests.values():
+        if test.is_skip_mark:
+            waiting.setdefault(_file_of(test.node), []).append(test)
+    unplaced = []
     for file, reason in skips:
-        if file not in known_skips:
-            results.append(_location_skip(file, reason))
-    return results
+        if file not in waiting:
+            unplaced.append((file, reason))
+            continue
+        without = next((test for test in waiting[file] if not test.message), None)
+        if without is not None:
+            without.message = reason
+    return unplaced
 
 
 def _read_status_line(line: str, tests: dict[str, _Test], skips: list[tuple[str, str]]) -> None:
