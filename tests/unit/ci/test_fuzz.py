@@ -29,6 +29,13 @@ _FRAGMENTS = [
     "</testcase>",
     "<flakyFailure/>",
     "<rerunError message='m'/>",
+    # numbers a pattern accepts but float() might not
+    "--- PASS: TestX (1.2.3s)",
+    "SKIPPED [99999999999] tests/test_a.py:3: a count that must not be multiplied out",
+    "        PASS [   1.2.3s] shop tests::x",
+    '{"Action":"pass","Package":"p","Test":"T","Elapsed":"soon"}',
+    '<testcase name="t" time="1.2.3"/>',
+    "    \u2713 renders (1.2.3 ms)",
     "\x1b[31m",
     "\r",
     "{",

@@ -24,7 +24,7 @@ from orchestrate.ci.parsing.text import excerpt, first_line
 
 _START = re.compile(r"^=== (?:RUN|CONT|NAME|PAUSE)\s+(?P<name>\S+)")
 _END = re.compile(
-    r"^(?P<indent>\s*)--- (?P<word>PASS|FAIL|SKIP): (?P<name>\S+) \((?P<seconds>[\d.]+)s\)$"
+    r"^(?P<indent>\s*)--- (?P<word>PASS|FAIL|SKIP): (?P<name>\S+) \((?P<seconds>\d+(?:\.\d+)?)s\)$"
 )
 _PACKAGE = re.compile(
     r"^(?P<word>ok|FAIL|\?)\s+(?P<package>\S+)(?:\s+(?:[\d.]+s|\(cached\)|\[[^\]]*\]).*)?$"
