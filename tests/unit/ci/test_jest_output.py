@@ -58,6 +58,13 @@ class TestVerbose:
             "src/shop.test.js::top level",
         ]
 
+    def test_a_slow_files_time_is_not_part_of_its_path(self) -> None:
+        text = " PASS  src/slow (1).test.js (5.123 s)\n  \u2713 waits (5001 ms)\n"
+
+        [result] = parse_report(text, ReportFormat.JEST).results
+
+        assert (result.suite, result.duration) == ("src/slow (1).test.js", 5.001)
+
 
 class TestDefault:
     """Several files without ``--verbose``: only the failures are named."""

@@ -38,7 +38,8 @@ _LIBTEST_STATUS = {
 # ``        PASS [   0.004s] shop tests::adds`` and ``   TRY 2 FAIL [   0.004s] (1/3) shop …``
 _NEXTEST = re.compile(
     r"^\s*(?:TRY (?P<try>\d+) )?(?P<word>PASS|FAIL|SKIP|TIMEOUT|LEAK|LEAK-FAIL|ABORT|SIG[A-Z]+)"
-    r" \[\s*(?P<seconds>\d+(?:\.\d+)?)?s?\s*\](?: \(\s*\d+/\d+\))? (?P<binary>\S+) (?P<name>\S+)\s*$"
+    r" \[ *(?:(?P<seconds>\d+(?:\.\d+)?)s *)?\](?: \( *\d+/\d+\))?"
+    r" (?P<binary>\S+) (?P<name>\S+) *$"
 )
 _NEXTEST_BLOCK = re.compile(
     r"^\s*(?:-{3}|\u2500{2,}) (?:TRY \d+ )?STD(?:OUT|ERR):\s+"

@@ -24,24 +24,25 @@ from orchestrate.ci.models import ReportFormat
 
 _HEAD_CHARS = 256 * 1024
 _XML_START = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<", re.DOTALL)
-_GO_EVENT = re.compile(r'^\{[^\n]*"Action"\s*:', re.MULTILINE)
+_GO_EVENT = re.compile(r'^\{[^\n]*"Action" *:', re.MULTILINE)
 _PYTEST = re.compile(
     r"^=+ (?:test session starts|short test summary info|FAILURES|ERRORS) =+$"
     r"|^\S+\.py::\S+ (?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b",
     re.MULTILINE,
 )
 _GO = re.compile(
-    r"^=== RUN\s+\S|^\s*--- (?:PASS|FAIL|SKIP): \S+ \([\d.]+s\)$|^(?:ok|FAIL)\s+\S+\s+[\d.]+s$",
+    r"^=== RUN[ \t]+\S|^[ \t]*--- (?:PASS|FAIL|SKIP): \S+ \([\d.]+s\)$"
+    r"|^(?:ok|FAIL)[ \t]+\S+[ \t]+[\d.]+s$",
     re.MULTILINE,
 )
 _CARGO = re.compile(
     r"^test \S.* \.\.\. (?:ok|FAILED|ignored)|^running \d+ tests?$"
-    r"|^\s*(?:TRY \d+ )?(?:PASS|FAIL) \[\s*[\d.]+s\] ",
+    r"|^[ \t]*(?:TRY \d+ )?(?:PASS|FAIL) \[ *[\d.]+s\] ",
     re.MULTILINE,
 )
 _JEST = re.compile(
     r"^ ?(?:PASS|FAIL) {1,2}\S+\.[jt]sx?\b"
-    r"|^Tests:\s+(?:\d+ (?:failed|passed|skipped|todo|total),? ?)+$",
+    r"|^Tests:[ \t]+(?:\d+ (?:failed|passed|skipped|todo|total),? ?)+$",
     re.MULTILINE,
 )
 _TEXT_RULES = (

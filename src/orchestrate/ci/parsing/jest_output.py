@@ -20,7 +20,9 @@ from typing import Any
 from orchestrate.ci.models import TestResult, TestStatus
 from orchestrate.ci.parsing.text import excerpt, first_line
 
-_FILE = re.compile(r"^ ?(?P<word>PASS|FAIL)\s{1,2}(?P<file>\S.*?)(?:\s+\(\d[\d.]* ?m?s\))?$")
+_FILE = re.compile(r"^ ?(?P<word>PASS|FAIL) {1,2}(?P<file>\S.*)$")
+# `` (5.123 s)`` after a file's path; matched on the last parenthesis only.
+_FILE_TIME = re.compile(r"\d+(?:\.\d+)? ?m?s")
 # check marks passed (\u2713, or \u221a on Windows), crosses failed (\u2715, or \u00d7),
 # a circle skipped (\u25cb), a pencil todo (\u270e)
 _TEST = re.compile(
@@ -95,7 +97,7 @@ class _Reader:
         if line.startswith((" PASS", " FAIL")):
             header = _FILE.match(line)
             if header:
-                self._start_file(header["file"])
+                self._start_file(_file_of(header["file"]))
                 return
         if not self.file:
             return
@@ -119,7 +121,7 @@ class _Reader:
             return
         header = _FILE.match(line)
         if header:
-            self._start_file(header["file"])
+            self._start_file(_file_of(header["file"]))
 
     def _start_file(self, file: str) -> None:
         self.file, self.describes, self.block, self._cached_path = file, [], None, None
@@ -179,6 +181,14 @@ class _Reader:
             test.output = body
             test.message = first_line(body)
         return [_result(test) for test in self.tests.values()]
+
+
+def _file_of(header: str) -> str:
+    """The path of `` PASS  src/cart.test.js (5.1 s)``, without the time."""
+    path, opened, time = header.rstrip().rpartition(" (")
+    if opened and time.endswith(")") and _FILE_TIME.fullmatch(time[:-1]):
+        return path.rstrip()
+    return header.rstrip()
 
 
 def _dedent(lines: list[str]) -> str:

@@ -22,9 +22,6 @@ _ANSI = re.compile(
 )
 # GitHub Actions prefixes every log line with an ISO timestamp.
 _ACTIONS_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ", re.MULTILINE)
-# A carriage return not ending a line overwrites the line (progress bars, GitLab's
-# ``section_start:…\r``): only what follows the last one is seen.
-_OVERWRITTEN = re.compile(r"[^\n]*\r(?!\n|$)", re.MULTILINE)
 
 
 def decode(data: bytes | str) -> str:
@@ -47,10 +44,19 @@ def clean_text(text: str, *, is_xml: bool = False) -> str:
         text = _ANSI.sub("", text)
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-        text = text.replace("\r", "\n") if is_xml else _OVERWRITTEN.sub("", text).replace("\r", "")
+        text = text.replace("\r", "\n") if is_xml else _without_overwrites(text)
     if "Z " in text[:64]:
         text = _ACTIONS_TIMESTAMP.sub("", text)
     return text
+
+
+def _without_overwrites(text: str) -> str:
+    """A carriage return inside a line overwrites it (progress bars, GitLab's
+    ``section_start:…\\r``): only what follows the last one is seen. Line by line,
+    with string operations: a pattern here was quadratic on a long line."""
+    return "\n".join(
+        line.rstrip("\r").rsplit("\r", 1)[-1] if "\r" in line else line for line in text.split("\n")
+    )
 
 
 def first_line(text: str) -> str:
