@@ -1,9 +1,10 @@
-"""Lines built to make a backtracking pattern take quadratic or worse time.
+"""Input built to make a parser take quadratic or worse time.
 
-Each input is a few hundred kilobytes; a linear parser reads it in milliseconds, while
-the patterns these replaced took seconds on a few thousand characters (the pytest
-section rule was cubic: 11 s for 2,000 ``=``). The timeout turns a regression into a
-failure instead of a stuck suite.
+Each input is a few hundred kilobytes (the last, 100,000 tests): a linear parser reads
+it in milliseconds, while the patterns these replaced took seconds on a few thousand
+characters (the pytest section rule was cubic: 11 s for 2,000 ``=``), and the Go parser
+once looked for a failed parent's subtest by scanning every failed test. The timeout
+turns a regression into a failure instead of a stuck suite.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ HOSTILE = {
     ),
     "many unterminated XML comments": ("<!--" * _N, ReportFormat.AUTO),
     "many Jest summary counts": ("Tests:" + " 1 failed," * (_N // 10) + "x", ReportFormat.AUTO),
+    "many failed Go tests, none with a reason": (
+        "".join(f"--- FAIL: Test{n} (0.00s)\n" for n in range(_N // 2)) + "FAIL\tp\t1.0s\n",
+        ReportFormat.GO,
+    ),
 }
 
 

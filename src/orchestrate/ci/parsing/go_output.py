@@ -124,15 +124,23 @@ def _reason(lines: list[str]) -> str:
 
 def _with_subtest_reasons(results: list[TestResult]) -> list[TestResult]:
     """A parent that failed only because a subtest did says which one."""
-    failed = [result.name for result in results if result.status is TestStatus.FAILED]
-    named: list[TestResult] = []
+    first_failed_child: dict[str, str] = {}  # each ancestor of a failed subtest → that subtest
     for result in results:
-        if result.status is TestStatus.FAILED and not result.message:
-            child = next((name for name in failed if name.startswith(result.name + "/")), None)
-            if child is not None:
-                result = replace(result, message=f"subtest {child} failed")
-        named.append(result)
-    return named
+        if result.status is TestStatus.FAILED:
+            parent = result.name
+            while "/" in parent:
+                parent = parent.rsplit("/", 1)[0]
+                first_failed_child.setdefault(parent, result.name)
+    if not first_failed_child:
+        return results
+    return [
+        replace(result, message=f"subtest {first_failed_child[result.name]} failed")
+        if result.status is TestStatus.FAILED
+        and not result.message
+        and result.name in first_failed_child
+        else result
+        for result in results
+    ]
 
 
 @dataclass(slots=True)

@@ -46,6 +46,9 @@ _BULLET = re.compile(r"^ {2}● (?P<title>.+)$")
 _CONSOLE = re.compile(r"^  (?:● Console|console\.(?:log|info|warn|error|debug|trace))$")
 _END = re.compile(r"^(?:Test Suites:|Summary of all failing tests|Ran all test suites)")
 _SEPARATOR = " \u203a "
+# Deeper describe blocks than this are not real test files but input built to make
+# every test carry an ever longer path.
+_MAX_DEPTH = 64
 _SUITE_FAILED = "Test suite failed to run"
 _JSON_STATUS = {
     "passed": TestStatus.PASSED,
@@ -145,8 +148,9 @@ class _Reader:
         if describe:
             indent = len(describe["indent"])
             self._close_describes(indent)
-            self.describes.append((indent, describe["title"].rstrip()))
-            self._cached_path = None
+            if len(self.describes) < _MAX_DEPTH:
+                self.describes.append((indent, describe["title"].rstrip()))
+                self._cached_path = None
 
     def _close_describes(self, indent: int) -> None:
         while self.describes and self.describes[-1][0] >= indent:
