@@ -34,15 +34,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-# Jest 29, mocha 10 and mocha-junit-reporter 2, pinned to the majors the tests were written on.
+# Jest 29 with jest-junit 16, mocha 10 with mocha-junit-reporter 2: the majors the tests
+# were written on.
 node_tools="${XDG_CACHE_HOME:-$HOME/.cache}/orchestrate-test-tools/node"
 if [ ! -x "$node_tools/node_modules/.bin/jest" ] \
+    || [ ! -d "$node_tools/node_modules/jest-junit" ] \
     || [ ! -d "$node_tools/node_modules/mocha-junit-reporter" ]; then
     if command -v npm >/dev/null; then
         mkdir -p "$node_tools"
         [ -f "$node_tools/package.json" ] || echo '{"private": true}' > "$node_tools/package.json"
         (cd "$node_tools" && npm install --no-audit --no-fund --silent \
-            jest@29 mocha@10 mocha-junit-reporter@2 >/dev/null 2>&1) \
+            jest@29 jest-junit@16 mocha@10 mocha-junit-reporter@2 >/dev/null 2>&1) \
             || echo "Could not install Jest and mocha into $node_tools; their tests will be skipped" >&2
     fi
 fi

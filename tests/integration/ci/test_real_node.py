@@ -93,6 +93,35 @@ def test_jest_json_report(jest: tuple[Path, Path], tmp_path: Path) -> None:
     }
 
 
+def test_jest_junit_xml(jest: tuple[Path, Path], tmp_path: Path) -> None:
+    tool, project = jest
+    reporter = NODE_TOOLS / "node_modules" / "jest-junit"
+    if not reporter.is_dir():
+        pytest.skip(f"jest-junit is not installed in {NODE_TOOLS} (make test-tools)")
+    xml = tmp_path / "junit.xml"
+    run(
+        [str(tool), "--ci", "--rootDir", ".", "--reporters=default", f"--reporters={reporter}"],
+        cwd=project,
+        env={"JEST_JUNIT_OUTPUT_FILE": str(xml)},
+    )
+
+    report = parse_report(xml.read_bytes())
+
+    assert report.format is ReportFormat.JUNIT
+    # jest-junit's defaults: the describe block is the suite ("undefined" outside one),
+    # the full title the class and the name; a todo is written as a plain test case.
+    assert {(r.suite, r.name.strip()): r.status.value for r in report.results} == {
+        ("cart", "cart totals items"): "passed",
+        ("cart", "cart discounts applies ten percent"): "failed",
+        ("cart", "cart discounts stacks coupons"): "skipped",
+        ("cart", "cart handles currencies"): "passed",
+        ("undefined", "pays"): "failed",
+        ("undefined", "refunds"): "passed",
+    }
+    pays = next(r for r in report.results if r.name.strip() == "pays")
+    assert pays.message == "Error: gateway timeout"
+
+
 def test_mocha_junit_reporter_xml(tmp_path: Path) -> None:
     mocha = require_node_tool("mocha")
     reporter = NODE_TOOLS / "node_modules" / "mocha-junit-reporter"

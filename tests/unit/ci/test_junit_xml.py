@@ -129,6 +129,21 @@ class TestVariants:
         assert results[1].message == "discount applied  9 !== 8"
         assert "AssertionError [ERR_ASSERTION]: discount applied" in results[1].output
 
+    def test_jest_junit_report_with_its_defaults(self) -> None:
+        """Written by Jest 29 with jest-junit 16 (paths shortened)."""
+        results = parse_report(log("jest-junit.xml")).results
+
+        assert [(r.suite, r.name, r.status.value) for r in results] == [
+            ("cart", "cart totals items", "passed"),
+            ("cart", "cart discounts applies ten percent", "failed"),
+            ("cart", "cart discounts stacks coupons", "skipped"),
+            ("cart", "cart handles currencies", "passed"),  # a todo: jest-junit writes a case
+            ("undefined", " pays", "failed"),
+            ("undefined", " refunds", "passed"),
+        ]
+        assert results[1].message == "Error: expect(received).toBe(expected) // Object.is equality"
+        assert "Expected: 8\nReceived: 9" in results[1].output
+
     def test_system_out_and_err_of_a_case_are_its_output(self) -> None:
         xml = (
             '<testsuite name="s"><testcase classname="C" name="t" time="1,234.5">'
