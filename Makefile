@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers for `make test`; tests must stay safe side by side (docs/development.md).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools api-docs
+.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools test-tools api-docs
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Orchestrate needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -26,6 +26,11 @@ install: $(VENV)/.installed
 ## make sandbox-tools: bubblewrap (the sandbox) and slirp4netns (its opt-in network)
 sandbox-tools:
 	@bash scripts/install-sandbox-tools.sh
+
+## make test-tools: the test runners whose real output the CI-report parsing tests read
+## (go, cargo, Maven/Surefire, and Jest and mocha with npm into ~/.cache/orchestrate-test-tools)
+test-tools:
+	@bash scripts/install-ci-test-tools.sh
 
 dev: $(VENV)/.installed-dev
 

@@ -151,11 +151,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         commands=(
             _command(
                 "ci",
-                "orchestrate.ci.cli_runs:runs_app",
-                "CI runs on GitHub Actions, GitLab CI and CircleCI: list, show, logs, trigger, "
-                "rerun.",
+                "orchestrate.ci.cli:ci_app",
+                "CI platforms (GitHub Actions, GitLab CI, CircleCI), test reports, flaky tests.",
             ),
         ),
+        command_extensions=(("ci", "orchestrate.ci.cli_runs:runs_app"),),
         routers=("orchestrate.ci.api:router",),
     ),
     Capability(
