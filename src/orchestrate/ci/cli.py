@@ -12,7 +12,10 @@ from orchestrate.ci.models import ReportFormat, TestResult, TestStatus
 from orchestrate.ci.parsing import ParsedReport, read_report
 from orchestrate.cli.output import print_json, print_table, say
 
-ci_app = typer.Typer(help="CI runs, test reports and flaky tests.", no_args_is_help=True)
+ci_app = typer.Typer(
+    help="CI platforms (GitHub Actions, GitLab CI, CircleCI), test reports, flaky tests.",
+    no_args_is_help=True,
+)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
