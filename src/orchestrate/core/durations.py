@@ -8,7 +8,9 @@ keep, or the shortest period you mean.
 
 from __future__ import annotations
 
+import email.utils
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 from orchestrate.core.errors import ValidationFailed
@@ -79,3 +81,19 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
             "(2026-12-01T09:30:00Z) or a period back from now (30d, 12h, 90m, 2w)",
             since=text,
         ) from None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """An HTTP ``Retry-After`` in seconds from now: a number, or an HTTP date; None when
+    absent or unreadable (the forges and the CI providers wait by it)."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())

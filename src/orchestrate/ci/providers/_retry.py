@@ -21,7 +21,6 @@ transports', kept separate because the ci layer sits below forges.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,6 +33,7 @@ import structlog
 from requests.adapters import HTTPAdapter
 
 from orchestrate.ci.providers.base import RateLimited
+from orchestrate.core.durations import parse_retry_after
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +63,7 @@ def rate_limit_wait(status: int, headers: Mapping[str, str]) -> float | None:
         return None
     if status not in (403, 429):
         return None
-    asked = _retry_after(headers.get("retry-after"))
+    asked = parse_retry_after(headers.get("retry-after"))
     if asked is not None:
         return asked
     for name in ("x-ratelimit-reset", "ratelimit-reset"):
@@ -76,20 +76,6 @@ def rate_limit_wait(status: int, headers: Mapping[str, str]) -> float | None:
             # A Unix time (GitHub, GitLab's RateLimit-Reset), or seconds from now.
             return max(0.0, number - time.time()) if number > 1e9 else max(0.0, number)
     return 0.0 if status == 429 else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
 
 
 class Decision:

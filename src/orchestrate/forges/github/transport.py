@@ -23,7 +23,6 @@ not repeat (opening a pull request, merging) are idempotent by lookup or by head
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 import httpx
 import structlog
 
+from orchestrate.core.durations import parse_retry_after
 from orchestrate.forges.client import CallObserver, ForgeCall
 
 log = structlog.get_logger(__name__)
@@ -183,21 +183,6 @@ async def _rate_limit_wait(response: httpx.Response) -> float | None:
     if b"secondary rate limit" in body[:_MAX_ERROR_BODY].lower():
         return _SECONDARY_DEFAULT_WAIT
     return None
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``retry-after`` in seconds: a number, or an HTTP date; None when absent or odd."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
 
 
 def _until_reset(value: str | None) -> float:

@@ -8,13 +8,13 @@ from email.utils import formatdate
 import pytest
 from pydantic import SecretStr
 
+from orchestrate.core.durations import parse_retry_after
 from orchestrate.core.errors import ConfigurationError, ValidationFailed
 from orchestrate.core.settings import Settings
 from orchestrate.forges.client import CheckState, PullRequestState, ReviewVerdict
 from orchestrate.forges.github import convert
 from orchestrate.forges.github.auth import AppCredentials, TokenCredentials, resolve_credentials
 from orchestrate.forges.github.session import split
-from orchestrate.forges.github.transport import parse_retry_after
 
 KEY = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n"
 
