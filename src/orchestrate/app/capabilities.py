@@ -146,7 +146,18 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability("llm"),  # providers and pricing; used by agents, no entry point of its own
     Capability("forges"),  # forge adapters (GitHub, GitLab); no entry point of its own
-    Capability("ci"),  # CI platforms, test reports, flaky tests (issue 16, being built)
+    Capability(
+        "ci",
+        commands=(
+            _command(
+                "ci",
+                "orchestrate.ci.cli:ci_app",
+                "CI platforms, test reports, the test history and its flaky tests.",
+            ),
+        ),
+        routers=("orchestrate.ci.api:router",),
+        retention=("orchestrate.ci.retention:retention",),
+    ),
     Capability(
         "agents",
         commands=(
