@@ -13,9 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from orchestrate.ci.flaky import Quarantine, TestTally
 from orchestrate.ci.models import TestStatus
@@ -42,6 +54,8 @@ STATUS_CODES = {
     TestStatus.FAILED: 2,
     TestStatus.ERROR: 3,
 }
+_HAS_FAILED = literal_column("failures") > literal_column("0")
+"""Spelled literally, so both databases match it to the partial index's predicate."""
 _CHUNK = 500  # ids per IN list: well under SQLite's and asyncpg's parameter limits
 
 
@@ -216,6 +230,33 @@ def _per_tree(repository_id: int, since: datetime, tests: Sequence[int] | None) 
     return statement.group_by(r.test_id, r.tree_id).subquery("per_tree")
 
 
+async def flaky_test_ids(uow: UnitOfWork, repository_id: int, since: datetime) -> list[int]:
+    """The tests that both passed and failed on one tree since ``since``: the trees each
+    test failed on come from the partial index of failures, and a pass on that tree is
+    one seek in the test's index per (test, tree)."""
+    r = _results.c
+    failed = (
+        select(r.test_id, r.tree_id)
+        .where(r.repository_id == repository_id, r.recorded_at >= since, _HAS_FAILED)
+        .distinct()
+        .subquery("failed")
+    )
+    passed = aliased(_results, name="passed")
+    statement = (
+        select(failed.c.test_id)
+        .where(
+            exists().where(
+                passed.c.test_id == failed.c.test_id,
+                passed.c.tree_id == failed.c.tree_id,
+                passed.c.recorded_at >= since,
+                passed.c.passes > 0,
+            )
+        )
+        .distinct()
+    )
+    return [int(test_id) for test_id in (await uow.session.scalars(statement)).all()]
+
+
 async def window_tallies(
     uow: UnitOfWork,
     repository_id: int,
@@ -226,7 +267,34 @@ async def window_tallies(
 ) -> list[StoredTally]:
     """Per test since ``since``: runs, failed runs, flaky failures (failed runs on a tree
     where it also passed), last seen — aggregated in SQL."""
+    if tests is None and only_flaky:
+        tests = await flaky_test_ids(uow, repository_id, since)
+    if tests is not None and not tests:
+        return []
     repository_runs = await count_runs(uow, repository_id, since)
+    found: list[StoredTally] = []
+    for chunk in [None] if tests is None else _chunks(tests):
+        rows = await uow.session.execute(_tallies(repository_id, since, chunk, only_flaky))
+        found.extend(
+            StoredTally(
+                test_id=int(row.test_id),
+                identity=str(row.identity),
+                tally=TestTally(
+                    runs=int(row.runs),
+                    failed_runs=int(row.failed_runs),
+                    flaky_failures=int(row.flaky_failures),
+                    repository_runs=repository_runs,
+                ),
+                last_seen=row.last_seen,
+            )
+            for row in rows
+        )
+    return found
+
+
+def _tallies(
+    repository_id: int, since: datetime, tests: Sequence[int] | None, only_flaky: bool
+) -> Any:
     per_tree = _per_tree(repository_id, since, tests)
     flaky_failures = func.sum(case((per_tree.c.passes > 0, per_tree.c.failed_runs), else_=0))
     per_test = (
@@ -243,21 +311,7 @@ async def window_tallies(
     statement = select(per_test, _tests.c.identity).join(_tests, _tests.c.id == per_test.c.test_id)
     if only_flaky:
         statement = statement.where(per_test.c.flaky_failures > 0)
-    rows = await uow.session.execute(statement)
-    return [
-        StoredTally(
-            test_id=int(row.test_id),
-            identity=str(row.identity),
-            tally=TestTally(
-                runs=int(row.runs),
-                failed_runs=int(row.failed_runs),
-                flaky_failures=int(row.flaky_failures),
-                repository_runs=repository_runs,
-            ),
-            last_seen=row.last_seen,
-        )
-        for row in rows
-    ]
+    return statement
 
 
 async def count_runs(uow: UnitOfWork, repository_id: int, since: datetime) -> int:

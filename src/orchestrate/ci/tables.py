@@ -19,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -108,16 +109,27 @@ class CiTestResultRow(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
+        # "Which tests failed in this repository lately": failures are a few percent of
+        # the rows, so this partial index is small and a month is read from it alone.
         Index(
-            "ix_ci_test_results_window",
+            "ix_ci_test_results_failures",
             "repository_id",
             "recorded_at",
             "test_id",
             "tree_id",
+            sqlite_where=text("failures > 0"),
+            postgresql_where=text("failures > 0"),
+        ),
+        # One test's history by tree: did it pass on the tree where it failed, its runs
+        # over a window, its outcomes on earlier trees (covering: no table reads).
+        Index(
+            "ix_ci_test_results_test",
+            "test_id",
+            "tree_id",
+            "recorded_at",
             "passes",
             "failures",
         ),
-        Index("ix_ci_test_results_test_id_tree_id", "test_id", "tree_id"),
     )
 
 

@@ -88,10 +88,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ci_test_results") as batch:
         batch.create_index(
-            "ix_ci_test_results_window",
-            ["repository_id", "recorded_at", "test_id", "tree_id", "passes", "failures"],
+            "ix_ci_test_results_failures",
+            ["repository_id", "recorded_at", "test_id", "tree_id"],
+            sqlite_where=sa.text("failures > 0"),
+            postgresql_where=sa.text("failures > 0"),
         )
-        batch.create_index("ix_ci_test_results_test_id_tree_id", ["test_id", "tree_id"])
+        batch.create_index(
+            "ix_ci_test_results_test",
+            ["test_id", "tree_id", "recorded_at", "passes", "failures"],
+        )
     op.create_table(
         "ci_quarantines",
         sa.Column("test_id", sa.Integer(), nullable=False),
@@ -115,8 +120,8 @@ def downgrade() -> None:
         batch.drop_index("ix_ci_quarantines_repository_id")
     op.drop_table("ci_quarantines")
     with op.batch_alter_table("ci_test_results") as batch:
-        batch.drop_index("ix_ci_test_results_test_id_tree_id")
-        batch.drop_index("ix_ci_test_results_window")
+        batch.drop_index("ix_ci_test_results_test")
+        batch.drop_index("ix_ci_test_results_failures")
     op.drop_table("ci_test_results")
     with op.batch_alter_table("ci_test_runs") as batch:
         batch.drop_index("ix_ci_test_runs_repository_id_recorded_at")
