@@ -12,7 +12,7 @@ def junit(*cases: tuple[str, str], suite: str = "pytest") -> str:
             "failed": '<failure message="AssertionError: assert 41 == 42">'
             "def test():\n&gt;       assert total() == 42\nE       assert 41 == 42</failure>",
             "error": '<error message="ConnectionRefusedError: [Errno 111] Connection refused">'
-            "  File \"shop/db.py\", line 12, in connect</error>",
+            '  File "shop/db.py", line 12, in connect</error>',
             "skipped": '<skipped message="needs network"/>',
         }[status]
         body.append(
