@@ -61,7 +61,9 @@ async def load(url: str, tests: int, reports: int, seed: int = 7) -> tuple[int, 
         uow = UnitOfWork(database)
         async with uow:
             repo_id = await store.intern_repository(uow, REPOSITORY, now - SPAN)
-            ids = await store.intern_tests(uow, repo_id, [f"tests.mod{t // 50}::test_{t}" for t in range(tests)], now - SPAN)
+            ids = await store.intern_tests(
+                uow, repo_id, [f"tests.mod{t // 50}::test_{t}" for t in range(tests)], now - SPAN
+            )
             await uow.commit()
         test_ids = list(ids.values())
         shas = reports * 9 // 10

@@ -36,14 +36,16 @@ class TestIngestAndFlaky:
         listed = cli("ci", "flaky", "--repo", "acme/shop", "--json")
 
         assert one.exit_code == 0, one.output
-        assert "Recorded 2 tests of acme/shop" in one.output and "1 failed" in one.output
+        assert "Recorded 2 tests of acme/shop" in one.output
+        assert "1 failed" in one.output
         assert two.exit_code == 0, two.output
         assert listed.exit_code == 0, listed.output
         [entry] = json.loads(listed.stdout)
         assert entry["test"] == "tests.test_shop::test_total"
         assert entry["flaky_shas"] == [sha(1)]
         assert (entry["runs"], entry["failed_runs"], entry["flaky_failures"]) == (2, 1, 1)
-        assert entry["failure_rate"] == 0.5 and entry["disruption_rate"] == 0.5
+        assert entry["failure_rate"] == 0.5
+        assert entry["disruption_rate"] == 0.5
         assert entry["quarantine"] == "none"
 
     def test_ingesting_the_same_file_twice_does_not_double_count(self, cli: Cli) -> None:
@@ -54,7 +56,8 @@ class TestIngestAndFlaky:
         listed = json.loads(cli("ci", "flaky", "--json").stdout)
 
         assert json.loads(again.stdout)["replaced"] is True
-        assert listed[0]["runs"] == 1 and listed[0]["repository_runs"] == 1
+        assert listed[0]["runs"] == 1
+        assert listed[0]["repository_runs"] == 1
 
     def test_the_table_names_the_test_its_rates_and_shas(self, cli: Cli) -> None:
         cli(
@@ -82,7 +85,8 @@ class TestIngestAndFlaky:
 
         assert table.exit_code == 0, table.output
         assert "tests.test_shop::test_total" in table.stdout
-        assert sha(1)[:12] in table.stdout and "50.0%" in table.stdout
+        assert sha(1)[:12] in table.stdout
+        assert "50.0%" in table.stdout
 
     def test_no_flaky_tests_says_so(self, cli: Cli) -> None:
         cli(

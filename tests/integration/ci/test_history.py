@@ -304,10 +304,15 @@ class TestAnalysis:
         await record(frozen_runtime, 2, result("total", P), result("tax", P))
 
         analysis = await service.analyze_failures(
-            frozen_runtime.uow(read_only=True), frozen_runtime.settings, repository=REPO, tree_sha=sha(3),
-            results=[result("total", F, message="AssertionError: assert 41 == 42"),
-                     result("tax", F, message="AssertionError: assert 1 == 7")],
-        )  # fmt: skip
+            frozen_runtime.uow(read_only=True),
+            frozen_runtime.settings,
+            repository=REPO,
+            tree_sha=sha(3),
+            results=[
+                result("total", F, message="AssertionError: assert 41 == 42"),
+                result("tax", F, message="AssertionError: assert 1 == 7"),
+            ],
+        )
 
         [group] = analysis.groups
         assert group.cause is Cause.NEW
@@ -320,9 +325,15 @@ class TestAnalysis:
         await known_history(frozen_runtime)
 
         analysis = await service.analyze_failures(
-            frozen_runtime.uow(read_only=True), frozen_runtime.settings, repository=REPO, tree_sha=sha(5),
-            results=[result("a", F, message="TimeoutError: took 31.2 s"), result("b", F, message="KeyError: 'q'")],
-        )  # fmt: skip
+            frozen_runtime.uow(read_only=True),
+            frozen_runtime.settings,
+            repository=REPO,
+            tree_sha=sha(5),
+            results=[
+                result("a", F, message="TimeoutError: took 31.2 s"),
+                result("b", F, message="KeyError: 'q'"),
+            ],
+        )
 
         causes = {group.tests: group.cause for group in analysis.groups}
         assert causes[(tid("a"),)] is Cause.FLAKY
@@ -337,9 +348,12 @@ class TestAnalysis:
         await record(frozen_runtime, 2, result("a", P), attempt=1)
 
         analysis = await service.analyze_failures(
-            frozen_runtime.uow(read_only=True), frozen_runtime.settings, repository=REPO, tree_sha=sha(2),
+            frozen_runtime.uow(read_only=True),
+            frozen_runtime.settings,
+            repository=REPO,
+            tree_sha=sha(2),
             results=[result("a", F)],
-        )  # fmt: skip
+        )
 
         assert analysis.groups[0].cause is Cause.FLAKY
 

@@ -39,12 +39,12 @@ class TestSignatures:
                 "KeyError: 'order-1b2c'",
             ),
             (
-                "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/pytest-of-ci/pytest-12/test_upload0/a.csv'",
-                "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/pytest-of-ci/pytest-98/test_upload1/b.csv'",
+                "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/pytest-of-ci/pytest-12/test_upload0/a.csv'",  # noqa: E501
+                "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/pytest-of-ci/pytest-98/test_upload1/b.csv'",  # noqa: E501
             ),
             (
-                "ValueError: order 123e4567-e89b-12d3-a456-426614174000 expired at 2026-12-07T03:04:05Z",
-                "ValueError: order 9b2f0e1a-0000-4000-8000-000000000001 expired at 2026-11-30T23:59:59.123+01:00",
+                "ValueError: order 123e4567-e89b-12d3-a456-426614174000 expired at 2026-12-07T03:04:05Z",  # noqa: E501
+                "ValueError: order 9b2f0e1a-0000-4000-8000-000000000001 expired at 2026-11-30T23:59:59.123+01:00",  # noqa: E501
             ),
             (
                 "RuntimeError: object at 0x7f3a2b1c9d00 is closed",
@@ -99,7 +99,7 @@ class TestInfrastructure:
             ("error: API rate limit exceeded for installation ID 1", "rate limit"),
             ("The runner has received a shutdown signal.", "runner lost"),
             (
-                "The job running on runner GitHub Actions 3 has exceeded the maximum execution time of 360 minutes.",
+                "The job running on runner GitHub Actions 3 has exceeded the maximum execution time of 360 minutes.",  # noqa: E501
                 "job timed out",
             ),
         ],
@@ -149,7 +149,8 @@ class TestCauses:
 
         assert group.cause is Cause.NEW
         assert (group.last_passing_sha, group.first_failing_sha) == (OLD, SHA)
-        assert OLD in group.recommendation and "tests.test_shop::test_total" in group.recommendation
+        assert OLD in group.recommendation
+        assert "tests.test_shop::test_total" in group.recommendation
 
     def test_a_failure_that_began_on_an_earlier_sha_names_that_sha_as_first_failing(self) -> None:
         history = {
