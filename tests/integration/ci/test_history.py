@@ -16,7 +16,7 @@ from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.retention import prune
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
-from tests.integration.ci.history import REPO, E, F, P, S, record, result, sha, tid
+from tests.integration.ci.history import OPERATOR, REPO, E, F, P, S, record, result, sha, tid
 
 
 async def known_history(runtime: Runtime) -> None:
@@ -159,7 +159,7 @@ class TestRecording:
     async def test_a_short_sha_is_refused(self, frozen_runtime: Runtime) -> None:
         with pytest.raises(ValidationFailed, match="not a git tree SHA"):
             await service.record_report(
-                frozen_runtime.uow(), frozen_runtime.settings, _operator(), repository=REPO,
+                frozen_runtime.uow(), frozen_runtime.settings, OPERATOR, repository=REPO,
                 tree_sha="abc1234", attempt=1, results=[result("a", P)],
             )  # fmt: skip
 
@@ -177,12 +177,6 @@ class TestRecording:
                 frozen_runtime.uow(), frozen_runtime.settings, viewer, repository=REPO,
                 tree_sha=sha(1), attempt=1, results=[result("a", P)],
             )  # fmt: skip
-
-
-def _operator() -> object:
-    from tests.integration.ci.history import OPERATOR
-
-    return OPERATOR
 
 
 STRICT = {
