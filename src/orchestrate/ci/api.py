@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from orchestrate.ci import service
-from orchestrate.ci.analysis import render_brief
 from orchestrate.ci.models import ReportFormat
 from orchestrate.ci.schemas import (
     FailureAnalysisOut,
@@ -125,4 +124,4 @@ async def analyse_failures(
     analysis = await service.analyze_failures(
         uow, runtime.settings, repository=repo, tree_sha=sha, results=results
     )
-    return FailureAnalysisOut(analysis=analysis.to_json(), brief=render_brief(analysis))
+    return FailureAnalysisOut.of(analysis)

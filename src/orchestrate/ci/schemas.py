@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from orchestrate.ci.analysis import Cause, FailureAnalysis, render_brief
 from orchestrate.ci.flaky import FlakyTest, Quarantine, QuarantineStatus, RecordedReport
 
 
@@ -104,8 +104,36 @@ class FlakyTestOut(BaseModel):
         )
 
 
-class FailureAnalysisOut(BaseModel):
-    """The analysis (``groups``: one per error signature) and its Markdown brief."""
+class InfrastructureSignalOut(BaseModel):
+    kind: str = Field(description="out of memory, no space left on device, DNS failure, …")
+    line: str = Field(description="The log line that shows it (from CI: untrusted).")
 
-    analysis: dict[str, Any]
+
+class FailureGroupOut(BaseModel):
+    signature: str = Field(description="The normalised error: exception type and shape.")
+    exception_type: str
+    cause: Cause
+    tests: list[str]
+    files: list[str]
+    example: str = Field(description="The first test's message and output (untrusted).")
+    evidence: str
+    recommendation: str
+    last_passing_sha: str | None = Field(description="new: the last tree SHA it passed on.")
+    first_failing_sha: str | None = Field(description="new: the first tree SHA it failed on.")
+
+
+class FailureAnalysisOut(BaseModel):
+    """The failures of one run by error signature, each with its likely cause and next
+    action, and the Markdown brief an issue-fixing agent is handed."""
+
+    repository: str
+    tree_sha: str
+    failed_tests: int
+    next_action: str = Field(description="fix, re-run, or no action when nothing failed.")
+    infrastructure: list[InfrastructureSignalOut]
+    groups: list[FailureGroupOut]
     brief: str
+
+    @classmethod
+    def of(cls, analysis: FailureAnalysis) -> FailureAnalysisOut:
+        return cls.model_validate({**analysis.to_json(), "brief": render_brief(analysis)})

@@ -164,11 +164,12 @@ class TestAnalysis:
         )
 
         assert response.status_code == 200, response.text
-        [group] = response.json()["analysis"]["groups"]
+        [group] = response.json()["groups"]
         assert (group["cause"], group["last_passing_sha"], group["first_failing_sha"]) == (
             "new",
             sha(1),
             sha(2),
         )
         assert group["signature"] == "AssertionError: assert <n> == <n>"
+        assert response.json()["next_action"] == "fix"
         assert response.json()["brief"].startswith("# CI failures of acme/shop")
