@@ -79,7 +79,6 @@ async def load(url: str, tests: int, reports: int, seed: int = 7) -> tuple[int, 
             uow = UnitOfWork(database)
             async with uow:
                 tree_id = await store.intern_tree(uow, repo_id, f"{sha:040x}", at)
-                failed = 0
                 for index, test_id in enumerate(test_ids):
                     passes, failures, status = 1, 0, 1
                     if index in flaky and attempt == 1 and rng.random() < 0.10:
@@ -92,7 +91,6 @@ async def load(url: str, tests: int, reports: int, seed: int = 7) -> tuple[int, 
                         passes, failures, status = 0, 1, 3
                     elif index % 397 == 0:
                         passes, status = 0, 0  # skipped
-                    failed += failures > 0
                     rows.append(
                         {
                             "test_id": test_id,
@@ -111,8 +109,6 @@ async def load(url: str, tests: int, reports: int, seed: int = 7) -> tuple[int, 
                     tree_id=tree_id,
                     attempt=attempt,
                     recorded_at=at,
-                    tests=len(test_ids),
-                    failed=failed,
                 )
                 for row in rows[-len(test_ids) :]:
                     row["run_id"] = run_id

@@ -165,15 +165,9 @@ async def find_run(uow: UnitOfWork, tree_id: int, attempt: int) -> StoredRun | N
 
 
 async def insert_run(
-    uow: UnitOfWork,
-    *,
-    repository_id: int,
-    tree_id: int,
-    attempt: int,
-    recorded_at: datetime,
-    tests: int,
-    failed: int,
+    uow: UnitOfWork, *, repository_id: int, tree_id: int, attempt: int, recorded_at: datetime
 ) -> int:
+    """A new run without results yet (``count_run`` fills its counts in)."""
     run_id = await uow.session.scalar(
         insert(_runs)
         .values(
@@ -181,8 +175,8 @@ async def insert_run(
             tree_id=tree_id,
             attempt=attempt,
             recorded_at=recorded_at,
-            tests=tests,
-            failed=failed,
+            tests=0,
+            failed=0,
         )
         .returning(_runs.c.id)
     )
@@ -190,11 +184,30 @@ async def insert_run(
     return int(run_id)
 
 
-async def replace_run(uow: UnitOfWork, run_id: int, *, tests: int, failed: int) -> None:
-    """Forget a run's results before they are written again."""
-    await uow.session.execute(delete(_results).where(_results.c.run_id == run_id))
+async def forget_results(uow: UnitOfWork, run_id: int, tests: Sequence[int]) -> set[int]:
+    """Delete these tests' results of the run before they are written again; returns
+    the tests that had some."""
+    r = _results.c
+    forgotten: set[int] = set()
+    for chunk in _chunks(tests):
+        deleted = await uow.session.execute(
+            delete(_results).where(r.run_id == run_id, r.test_id.in_(chunk)).returning(r.test_id)
+        )
+        forgotten.update(int(test_id) for test_id in deleted.scalars())
+    return forgotten
+
+
+async def count_run(uow: UnitOfWork, run_id: int) -> None:
+    """Set a run's counts of tests and failed tests from its results."""
+    r = _results.c
+    of_run = r.run_id == _runs.c.id
     await uow.session.execute(
-        update(_runs).where(_runs.c.id == run_id).values(tests=tests, failed=failed)
+        update(_runs)
+        .where(_runs.c.id == run_id)
+        .values(
+            tests=select(func.count()).where(of_run).scalar_subquery(),
+            failed=select(func.count()).where(of_run, r.failures > 0).scalar_subquery(),
+        )
     )
 
 

@@ -52,9 +52,9 @@ async def record_test_results(
     attempt: Annotated[int, Query(ge=1, le=1000, description="The CI run attempt.")] = 1,
     format: FormatQuery = ReportFormat.AUTO,
 ) -> RecordedReportOut:
-    """Record a test report for (repository, tree SHA, attempt): 201 when new, 200 when
-    it replaced the same three's earlier report. 422 for a malformed report or a SHA that
-    is not a full tree SHA."""
+    """Record a test report for (repository, tree SHA, attempt): 201 when none of its
+    tests was recorded for these before, 200 when some were (their results are
+    replaced). 422 for a malformed report or a SHA that is not a full tree SHA."""
     results = service.read_report(await request.body(), format)
     recorded = await service.record_report(
         uow,
@@ -65,7 +65,7 @@ async def record_test_results(
         attempt=attempt,
         results=results,
     )
-    if not recorded.replaced:
+    if recorded.replaced == 0:
         response.status_code = status.HTTP_201_CREATED
     return RecordedReportOut.of(recorded)
 

@@ -55,8 +55,9 @@ def ingest(
 ) -> None:
     """Record a test report in the history of REPO at tree SHA and attempt.
 
-    Recording the same repository, SHA and attempt again replaces the earlier report,
-    so nothing is counted twice. Flaky tests that cross the quarantine thresholds are
+    A test recorded again for the same repository, SHA and attempt has its results
+    replaced, so nothing is counted twice; the reports of several jobs (shards) of one
+    attempt add up. Flaky tests that cross the quarantine thresholds are
     quarantined; quarantined tests that pass often enough in a row are released.
     """
     results = service.read_report(file.read_bytes(), fmt)
@@ -77,12 +78,13 @@ def ingest(
     if json_output:
         print_json(recorded)
         return
-    verb = "Replaced" if recorded.replaced else "Recorded"
     say(
-        f"{verb} {recorded.tests} tests of {recorded.repository} at tree "
+        f"Recorded {recorded.tests} tests of {recorded.repository} at tree "
         f"{recorded.tree_sha[:12]} attempt {recorded.attempt}: {recorded.passed} passed, "
         f"{recorded.failed} failed, {recorded.skipped} skipped."
     )
+    if recorded.replaced:
+        say(f"{recorded.replaced} of them were recorded before: their results were replaced.")
     for test in recorded.quarantined:
         say(f"Quarantined (flaky): {test}")
     for test in recorded.released:

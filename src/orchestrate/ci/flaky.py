@@ -202,8 +202,8 @@ class RecordedReport:
     passed: int
     failed: int
     skipped: int
-    replaced: bool
-    """The same (repository, tree SHA, attempt) was recorded before: its results were
-    replaced, not added to."""
+    replaced: int
+    """Tests of the report already recorded for the same repository, tree SHA and
+    attempt: their earlier results were replaced, not added to."""
     quarantined: tuple[str, ...]
     released: tuple[str, ...]

@@ -18,9 +18,9 @@ class RecordedReportOut(BaseModel):
     passed: int
     failed: int = Field(description="Tests with at least one failed try.")
     skipped: int
-    replaced: bool = Field(
-        description="The same repository, tree SHA and attempt was recorded before; its "
-        "results were replaced, not added to."
+    replaced: int = Field(
+        description="Tests of the report already recorded for the same repository, tree "
+        "SHA and attempt: their earlier results were replaced, not added to."
     )
     quarantined: list[str] = Field(description="Tests this report put in quarantine.")
     released: list[str] = Field(description="Tests this report released from quarantine.")

@@ -98,56 +98,28 @@ async def record_report(
     attempt: int,
     results: Sequence[TestResult],
 ) -> RecordedReport:
-    """Record a report's results for (repository, tree SHA, attempt), replacing what the
-    same three recorded before, and quarantine or release the tests it ran."""
+    """Record a report's results for (repository, tree SHA, attempt) and quarantine or
+    release the tests it ran.
+
+    A test already recorded for the same three has its results replaced (the same file
+    ingested twice counts once); the reports of several jobs of one attempt (the shards
+    of a matrix) add up into one run."""
     auth.authorize(actor, Permission.WRITE)
     repository, tree_sha = checked_repository(repository), checked_tree_sha(tree_sha)
     attempt = checked_attempt(attempt)
     if not results:
         raise ValidationFailed("the report holds no test results: nothing to record")
     outcomes = _fold(results)
-    failed = sum(outcome.has_failed for outcome in outcomes.values())
     async with uow:
         now = uow.now()
         repository_id = await store.intern_repository(uow, repository, now)
         tree_id = await store.intern_tree(uow, repository_id, tree_sha, now)
         ids = await store.intern_tests(uow, repository_id, list(outcomes), now)
-        existing = await store.find_run(uow, tree_id, attempt)
-        if existing is None:
-            recorded_at = now
-            run_id = await store.insert_run(
-                uow,
-                repository_id=repository_id,
-                tree_id=tree_id,
-                attempt=attempt,
-                recorded_at=now,
-                tests=len(outcomes),
-                failed=failed,
-            )
-        else:
-            run_id, recorded_at = existing.id, existing.recorded_at
-            await store.replace_run(uow, run_id, tests=len(outcomes), failed=failed)
-        await store.insert_results(
-            uow,
-            [
-                {
-                    "run_id": run_id,
-                    "test_id": ids[identity],
-                    "repository_id": repository_id,
-                    "tree_id": tree_id,
-                    "recorded_at": recorded_at,
-                    "status": store.STATUS_CODES[outcome.status],
-                    "passes": outcome.passes,
-                    "failures": outcome.failures,
-                    "duration_ms": outcome.duration_ms,
-                }
-                for identity, outcome in outcomes.items()
-            ],
-        )
-        moves = _Moves(uow, QuarantinePolicy.of(settings), repository, repository_id, tree_sha)
         tested = {ids[identity]: outcome for identity, outcome in outcomes.items()}
-        if existing is None:  # a replayed report must not count its passes twice
-            await moves.count_passes(tested)
+        replayed = await _write_run(uow, repository_id, tree_id, attempt, tested)
+        moves = _Moves(uow, QuarantinePolicy.of(settings), repository, repository_id, tree_sha)
+        # a replayed result must not count its pass twice
+        await moves.count_passes({t: o for t, o in tested.items() if t not in replayed})
         await moves.judge([test for test, outcome in tested.items() if outcome.has_failed])
         await uow.commit()
     return RecordedReport(
@@ -156,12 +128,52 @@ async def record_report(
         attempt=attempt,
         tests=len(outcomes),
         passed=sum(o.has_run and not o.has_failed for o in outcomes.values()),
-        failed=failed,
+        failed=sum(o.has_failed for o in outcomes.values()),
         skipped=sum(not o.has_run for o in outcomes.values()),
-        replaced=existing is not None,
+        replaced=len(replayed),
         quarantined=tuple(moves.quarantined),
         released=tuple(moves.released),
     )
+
+
+async def _write_run(
+    uow: UnitOfWork, repository_id: int, tree_id: int, attempt: int, tested: dict[int, _Outcome]
+) -> set[int]:
+    """Write the tests' results into the run of (tree, attempt), creating it; returns
+    the tests whose earlier results in it were replaced."""
+    existing = await store.find_run(uow, tree_id, attempt)
+    if existing is None:
+        recorded_at = uow.now()
+        run_id = await store.insert_run(
+            uow,
+            repository_id=repository_id,
+            tree_id=tree_id,
+            attempt=attempt,
+            recorded_at=recorded_at,
+        )
+        replayed: set[int] = set()
+    else:
+        run_id, recorded_at = existing.id, existing.recorded_at
+        replayed = await store.forget_results(uow, run_id, list(tested))
+    await store.insert_results(
+        uow,
+        [
+            {
+                "run_id": run_id,
+                "test_id": test_id,
+                "repository_id": repository_id,
+                "tree_id": tree_id,
+                "recorded_at": recorded_at,
+                "status": store.STATUS_CODES[outcome.status],
+                "passes": outcome.passes,
+                "failures": outcome.failures,
+                "duration_ms": outcome.duration_ms,
+            }
+            for test_id, outcome in tested.items()
+        ],
+    )
+    await store.count_run(uow, run_id)
+    return replayed
 
 
 class _Moves:

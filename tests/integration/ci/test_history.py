@@ -91,9 +91,21 @@ class TestFlakyTests:
         after = await service.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings
         )
-        assert again.replaced
+        assert again.replaced == 4
         assert (again.tests, again.passed, again.failed) == (4, 2, 2)
         assert [(t.identity, t.tally) for t in after] == [(t.identity, t.tally) for t in before]
+
+    async def test_the_reports_of_the_jobs_of_one_attempt_add_up_into_one_run(
+        self, frozen_runtime: Runtime
+    ) -> None:
+        await record(frozen_runtime, 1, result("a", F))  # one shard of the matrix
+        await record(frozen_runtime, 1, result("b", P))  # another
+        await record(frozen_runtime, 1, result("a", P), result("b", P), attempt=2)
+
+        [a] = await service.flaky_tests(frozen_runtime.uow(read_only=True), frozen_runtime.settings)
+
+        assert a.identity == tid("a")
+        assert (a.tally.runs, a.tally.flaky_failures, a.tally.repository_runs) == (2, 1, 2)
 
     async def test_a_replaced_report_takes_the_place_of_the_first(
         self, frozen_runtime: Runtime
