@@ -10,6 +10,7 @@ instead of waiting for the busy timeout.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection, Dialect, make_url
 
 # Re-exported: a service that lets a unique index decide (one story per origin key)
 # catches the refusal without importing SQLAlchemy, which only tables and stores do.
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.exc import IntegrityError as IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -38,6 +40,8 @@ from orchestrate.core.clock import ensure_utc
 from orchestrate.core.errors import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PING_AFTER_IDLE_S = 5.0
+"""A PostgreSQL connection idle in the pool this long is pinged before its next use."""
 SQLITE_BEGIN_OPTION = "orchestrate_sqlite_begin"
 
 NAMING_CONVENTION = {
@@ -175,16 +179,23 @@ class Database:
 
 
 def create_database(
-    url: str, *, echo: bool = False, pool_size: int = 10, foreign_keys: bool = True
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    foreign_keys: bool = True,
+    ping_after_idle: float = PING_AFTER_IDLE_S,
 ) -> Database:
     """Open a database from a SQLAlchemy URL (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
 
     ``foreign_keys=False`` leaves SQLite's foreign-key enforcement off, for migrations
     only: SQLite alters a table by copying it and dropping the old one, and with
     enforcement on, dropping it would cascade-delete the rows that refer to it.
+    ``ping_after_idle``: a PostgreSQL connection idle in the pool this many seconds is
+    checked before its next use (``_ping_connections_left_idle``).
     """
     parsed = _parse_url(url)
-    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not parsed.startswith("sqlite")}
+    options: dict[str, Any] = {"echo": echo}
     inline = False
     if parsed.startswith("sqlite"):
         sqlite_url = make_url(url)
@@ -211,6 +222,8 @@ def create_database(
     engine = create_async_engine(url, **options)
     if parsed.startswith("sqlite"):
         _configure_sqlite(engine, foreign_keys=foreign_keys, inline=inline)
+    else:
+        _ping_connections_left_idle(engine, ping_after_idle)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     gate = WriteGate() if parsed.startswith("sqlite") else None
     return Database(engine=engine, sessions=sessions, write_gate=gate)
@@ -229,6 +242,34 @@ def _parse_url(url: str) -> str:
             f"postgresql+asyncpg://user@host/db (got driver {driver!r})"
         )
     return driver
+
+
+def _ping_connections_left_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Check a pooled connection is alive before use, when it has sat idle a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout, and on asyncpg a ping is
+    three round trips (BEGIN, ``;``, ROLLBACK): a busy worker checking out a connection
+    per transaction paid for them on every one. A connection back in the pool a moment
+    ago cannot have been dropped by the server's restart or an idle timeout unnoticed
+    for long, so only one idle for ``idle_seconds`` is pinged; a dead one is replaced
+    by the pool (``DisconnectionError``), as pre-ping does. A connection that breaks
+    between its ping and its use fails that transaction, which is retried as any failed
+    one is; SQLAlchemy then invalidates it.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise DisconnectionError(f"idle connection no longer answers: {error}") from error
 
 
 def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, inline: bool) -> None:

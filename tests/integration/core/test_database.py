@@ -18,6 +18,7 @@ from orchestrate.core.db import create_database
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.events import read_events, record_event
 from orchestrate.core.runtime import Runtime
+from tests.conftest import require_postgres
 from tests.event_types import Ticked
 
 
@@ -164,3 +165,29 @@ async def test_callbacks_before_commit_run_in_order_and_last_ones_after_all_othe
     async with runtime.uow() as uow:
         await uow.commit()
     assert ran == []
+
+
+async def test_a_postgresql_connection_dropped_while_idle_is_replaced_before_use() -> None:
+    """The server closed a pooled connection (a restart, an idle timeout): the next
+    transaction gets a live one instead of failing, as with SQLAlchemy's pre-ping."""
+    server = require_postgres()
+    database = create_database(server, pool_size=1, ping_after_idle=0.0)
+    try:
+        async with database.engine.connect() as connection:
+            first_pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+        async with database.engine.connect() as connection:
+            assert await connection.scalar(text("SELECT pg_backend_pid()")) == first_pid
+        killer = create_database(server, pool_size=1)
+        try:
+            async with killer.engine.connect() as connection:
+                killed = await connection.scalar(
+                    text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid}
+                )
+        finally:
+            await killer.dispose()
+        assert killed is True
+        async with database.engine.connect() as connection:
+            second_pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+    finally:
+        await database.dispose()
+    assert second_pid != first_pid
