@@ -10,7 +10,7 @@ import typer
 
 from orchestrate.auth.service import Actor
 from orchestrate.ci import service
-from orchestrate.ci.analysis import render_brief
+from orchestrate.ci.brief import render_brief
 from orchestrate.ci.models import ReportFormat
 from orchestrate.ci.schemas import FlakyTestOut, QuarantineOut, RecordedReportOut
 from orchestrate.cli.output import print_json, print_table, say

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from orchestrate.ci.analysis import Cause, FailureAnalysis, render_brief
+from orchestrate.ci.analysis import Cause, FailureAnalysis
+from orchestrate.ci.brief import render_brief
 from orchestrate.ci.flaky import FlakyTest, Quarantine, QuarantineStatus, RecordedReport
 
 

@@ -12,9 +12,9 @@ from orchestrate.ci.analysis import (
     TreeRecord,
     analyze,
     infrastructure_signals,
-    render_brief,
     signature,
 )
+from orchestrate.ci.brief import render_brief
 from orchestrate.ci.models import TestResult, TestStatus
 
 SHA = "c" * 40
