@@ -89,6 +89,10 @@ def first_line(result: TestResult) -> str:
     return ""
 
 
+def _last_line(text: str) -> str:
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
+
 def exception_type(text: str) -> str:
     found = _EXCEPTION.search(text)
     if found:
@@ -106,7 +110,9 @@ def normalise(text: str) -> str:
 def signature(result: TestResult) -> str:
     """The failure's exception type and shape, e.g. ``AssertionError: assert <n> == <n>``."""
     line = first_line(result)
-    kind = exception_type(line) or (result.status.value if not line else "")
+    # pytest's message is the bare assertion; its output ends "file.py:3: AssertionError"
+    kind = exception_type(line) or exception_type(_last_line(result.output))
+    kind = kind or (result.status.value if not line else "")
     shape = normalise(line)
     at = shape.find(kind) if kind else -1
     if 0 <= at <= 8:  # after a short prefix such as pytest's "E   "
@@ -320,7 +326,8 @@ def _group(
     example = "\n".join(part for part in (first.message, first.output) if part)
     common: dict[str, Any] = {
         "signature": sig,
-        "exception_type": exception_type(first_line(first)),
+        "exception_type": exception_type(first_line(first))
+        or exception_type(_last_line(first.output)),
         "tests": tests,
         "example": example[:MAX_EXAMPLE_CHARS],
         "files": files,

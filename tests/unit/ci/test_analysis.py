@@ -76,6 +76,16 @@ class TestSignatures:
         assert signature(failed("a", "KeyError: 'x'")) != signature(failed("a", "IndexError: 'x'"))
         assert signature(failed("a", "assert a == b")) != signature(failed("a", "assert a in b"))
 
+    def test_pytest_s_bare_assertion_takes_its_type_from_the_end_of_the_output(self) -> None:
+        output = (
+            "def test_total():\n>       assert 41 == 42\nE       assert 41 == 42\n\n"
+            "test_shop.py:3: AssertionError"
+        )
+
+        assert (
+            signature(failed("a", "assert 41 == 42", output)) == "AssertionError: assert <n> == <n>"
+        )
+
     def test_without_a_message_the_first_line_of_the_output_is_used(self) -> None:
         result = failed("a", "", "\n\nZeroDivisionError: division by zero\n  at line 4")
         assert signature(result) == "ZeroDivisionError: division by zero"
