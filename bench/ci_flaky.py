@@ -103,7 +103,7 @@ async def load(url: str, tests: int, reports: int, seed: int = 7) -> tuple[int, 
                             "duration_ms": 40 + index % 300,
                         }
                     )
-                run_id = await store.insert_run(
+                run = await store.add_run(
                     uow,
                     repository_id=repo_id,
                     tree_id=tree_id,
@@ -111,7 +111,7 @@ async def load(url: str, tests: int, reports: int, seed: int = 7) -> tuple[int, 
                     recorded_at=at,
                 )
                 for row in rows[-len(test_ids) :]:
-                    row["run_id"] = run_id
+                    row["run_id"] = run.id
                 if len(rows) >= BATCH or number == len(runs) - 1:
                     await store.insert_results(uow, rows)
                     written += len(rows)

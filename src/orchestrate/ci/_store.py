@@ -164,12 +164,14 @@ async def find_run(uow: UnitOfWork, tree_id: int, attempt: int) -> StoredRun | N
     return None if row is None else StoredRun(int(row[0]), row[1])
 
 
-async def insert_run(
+async def add_run(
     uow: UnitOfWork, *, repository_id: int, tree_id: int, attempt: int, recorded_at: datetime
-) -> int:
-    """A new run without results yet (``count_run`` fills its counts in)."""
-    run_id = await uow.session.scalar(
-        insert(_runs)
+) -> StoredRun:
+    """The run of (tree, attempt), added without results when there is none yet; the
+    shards of one CI attempt may record at the same moment, so a run another
+    transaction added first is the one returned."""
+    await uow.session.execute(
+        _dialect_insert(uow, _runs)
         .values(
             repository_id=repository_id,
             tree_id=tree_id,
@@ -178,10 +180,11 @@ async def insert_run(
             tests=0,
             failed=0,
         )
-        .returning(_runs.c.id)
+        .on_conflict_do_nothing(index_elements=["tree_id", "attempt"])
     )
-    assert run_id is not None
-    return int(run_id)
+    found = await find_run(uow, tree_id, attempt)
+    assert found is not None
+    return found
 
 
 async def forget_results(uow: UnitOfWork, run_id: int, tests: Sequence[int]) -> set[int]:

@@ -141,20 +141,11 @@ async def _write_run(
 ) -> set[int]:
     """Write the tests' results into the run of (tree, attempt), creating it; returns
     the tests whose earlier results in it were replaced."""
-    existing = await store.find_run(uow, tree_id, attempt)
-    if existing is None:
-        recorded_at = uow.now()
-        run_id = await store.insert_run(
-            uow,
-            repository_id=repository_id,
-            tree_id=tree_id,
-            attempt=attempt,
-            recorded_at=recorded_at,
-        )
-        replayed: set[int] = set()
-    else:
-        run_id, recorded_at = existing.id, existing.recorded_at
-        replayed = await store.forget_results(uow, run_id, list(tested))
+    run = await store.find_run(uow, tree_id, attempt) or await store.add_run(
+        uow, repository_id=repository_id, tree_id=tree_id, attempt=attempt, recorded_at=uow.now()
+    )
+    run_id, recorded_at = run.id, run.recorded_at
+    replayed = await store.forget_results(uow, run_id, list(tested))
     await store.insert_results(
         uow,
         [

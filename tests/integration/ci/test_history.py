@@ -3,6 +3,7 @@ recording, the window, quarantine and release, failure analysis, retention."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -106,6 +107,19 @@ class TestFlakyTests:
 
         assert a.identity == tid("a")
         assert (a.tally.runs, a.tally.flaky_failures, a.tally.repository_runs) == (2, 1, 2)
+
+    async def test_shards_of_one_attempt_recorded_together_make_one_run(
+        self, runtime: Runtime
+    ) -> None:
+        await record(runtime, 1, result("s0", F))  # the repository and the tree exist
+        await asyncio.gather(
+            *(record(runtime, 1, result(f"s{shard}", P), attempt=2) for shard in range(4))
+        )
+
+        [flaky] = await service.flaky_tests(runtime.uow(read_only=True), runtime.settings)
+
+        assert flaky.identity == tid("s0")
+        assert (flaky.tally.runs, flaky.tally.repository_runs) == (2, 2)
 
     async def test_a_replaced_report_takes_the_place_of_the_first(
         self, frozen_runtime: Runtime
