@@ -214,6 +214,20 @@ async def count_run(uow: UnitOfWork, run_id: int) -> None:
     )
 
 
+async def failed_on_tree(uow: UnitOfWork, tree_id: int, tests: Sequence[int]) -> set[int]:
+    """Of ``tests``, those with a failed try on this tree in any run."""
+    r = _results.c
+    found: set[int] = set()
+    for chunk in _chunks(tests):
+        rows = await uow.session.scalars(
+            select(r.test_id)
+            .where(r.test_id.in_(chunk), r.tree_id == tree_id, r.failures > 0)
+            .distinct()
+        )
+        found.update(int(test_id) for test_id in rows)
+    return found
+
+
 async def insert_results(uow: UnitOfWork, rows: Sequence[dict[str, Any]]) -> None:
     """Rows of ``ci_test_results`` in one executemany (the benchmark's bulk path too)."""
     if rows:

@@ -120,7 +120,7 @@ async def record_report(
         moves = _Moves(uow, QuarantinePolicy.of(settings), repository, repository_id, tree_sha)
         # a replayed result must not count its pass twice
         await moves.count_passes({t: o for t, o in tested.items() if t not in replayed})
-        await moves.judge([test for test, outcome in tested.items() if outcome.has_failed])
+        await moves.judge(await _new_evidence(uow, tree_id, tested))
         await uow.commit()
     return RecordedReport(
         repository=repository,
@@ -134,6 +134,14 @@ async def record_report(
         quarantined=tuple(moves.quarantined),
         released=tuple(moves.released),
     )
+
+
+async def _new_evidence(uow: UnitOfWork, tree_id: int, tested: dict[int, _Outcome]) -> list[int]:
+    """The tests this report may have shown flaky: those that failed in it, and those
+    that passed in it on a tree where they failed before (a re-run of failed jobs)."""
+    failed = [test for test, outcome in tested.items() if outcome.has_failed]
+    passed = [test for test, outcome in tested.items() if outcome.passes and test not in failed]
+    return failed + sorted(await store.failed_on_tree(uow, tree_id, passed))
 
 
 async def _write_run(
@@ -210,8 +218,9 @@ class _Moves:
             )
 
     async def judge(self, failed_tests: list[int]) -> None:
-        """Quarantine the tests that failed in this report and now meet the policy. A
-        test released before is judged on its results since the release only."""
+        """Quarantine the tests among ``failed_tests`` (those this report may have shown
+        flaky) that now meet the policy. A test released before is judged on its results
+        since the release only."""
         if not failed_tests:
             return
         held = await store.quarantines_of(self.uow, failed_tests)

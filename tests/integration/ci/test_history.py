@@ -258,6 +258,19 @@ class TestQuarantine:
         )
         assert await service.quarantined_tests(frozen_runtime.uow(read_only=True)) == []
 
+    async def test_the_passing_re_run_that_shows_a_test_flaky_quarantines_it(
+        self, frozen_runtime: Runtime, settings: Settings
+    ) -> None:
+        strict = settings.model_copy(update={**STRICT, "ci_quarantine_min_runs": 2})
+
+        failed = await record(frozen_runtime, 1, result("x", F), settings=strict)
+        rerun = await record(frozen_runtime, 1, result("x", P), attempt=2, settings=strict)
+
+        assert failed.quarantined == ()
+        assert rerun.quarantined == (tid("x"),)
+        [held] = await service.quarantined_tests(frozen_runtime.uow(read_only=True))
+        assert (held.runs, held.flaky_rate, held.consecutive_passes) == (2, 0.5, 0)
+
     async def test_a_failure_in_quarantine_resets_the_count_of_passes(
         self, frozen_runtime: Runtime, settings: Settings
     ) -> None:
