@@ -152,9 +152,10 @@ CAPABILITIES: tuple[Capability, ...] = (
             _command(
                 "ci",
                 "orchestrate.ci.cli:ci_app",
-                "CI platforms, test reports, the test history and its flaky tests.",
+                "CI platforms (GitHub Actions, GitLab CI, CircleCI), test reports, flaky tests.",
             ),
         ),
+        command_extensions=(("ci", "orchestrate.ci.cli_runs:runs_app"),),
         routers=("orchestrate.ci.api:router",),
         retention=("orchestrate.ci.retention:retention",),
     ),

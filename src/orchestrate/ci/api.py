@@ -1,25 +1,132 @@
-"""HTTP routes of the CI test history: record a report, read flaky and quarantined tests,
-analyse a run's failures."""
+"""HTTP routes of CI: runs (``/api/ci/runs``, a run, its logs, triggering and
+re-running) and the test history (``/api/ci/test-results``, ``/flaky``,
+``/quarantine``, ``/analysis``).
+
+Any token reads; triggering, re-running and recording test reports need an operator
+(the services check the role). The platform of a run is named by ``provider`` and
+``repo`` (query or body), defaulting to ``ORCHESTRATE_CI_PROVIDER`` and
+``ORCHESTRATE_CI_REPOSITORY``. A platform that fails answers 502 (its status and words
+in the problem), a missing token 503, an unknown provider or bad input 422.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import PlainTextResponse
 
-from orchestrate.ci import service
+from orchestrate.ci import runs
+from orchestrate.ci import service as history
 from orchestrate.ci.models import ReportFormat
+from orchestrate.ci.providers import RunFilter, RunStatus
 from orchestrate.ci.schemas import (
+    CiRunDetailsOut,
+    CiRunOut,
     FailureAnalysisOut,
     FlakyTestOut,
     QuarantineOut,
     RecordedReportOut,
+    RerunIn,
+    TriggerIn,
 )
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, page_in_memory
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
-router = APIRouter(prefix="/ci", tags=["ci"])
+router = APIRouter(
+    tags=["ci"],
+    responses={
+        502: {
+            "description": "The CI platform failed, refused the stored token or kept "
+            "rate-limiting (a problem with its provider, status and words)."
+        }
+    },
+)
+
+Provider = Annotated[str | None, Query(max_length=40, description="github, gitlab or circleci.")]
+Repo = Annotated[
+    str | None,
+    Query(max_length=200, description="owner/name, group/project or gh/org/repo."),
+]
+
+
+@router.get("/ci/runs", response_model=PageOut[CiRunOut])
+async def list_runs(
+    uow: UowDep,
+    runtime: RuntimeDep,
+    _actor: ActorDep,
+    provider: Provider = None,
+    repo: Repo = None,
+    branch: Annotated[str | None, Query(max_length=255)] = None,
+    run_status: Annotated[RunStatus | None, Query(alias="status")] = None,
+    workflow: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
+) -> PageOut[CiRunOut]:
+    """The repository's runs on its CI platform, newest first."""
+    target = runs.resolve_target(runtime.settings, provider, repo)
+    filters = RunFilter(branch=branch, status=run_status, workflow=workflow)
+    page = await runs.list_runs(
+        uow, runtime.settings, target, filters, limit=min(limit, 100), cursor=cursor
+    )
+    return PageOut(items=[CiRunOut.of(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/ci/runs/{run_id}", response_model=CiRunDetailsOut)
+async def show_run(
+    run_id: str,
+    uow: UowDep,
+    runtime: RuntimeDep,
+    _actor: ActorDep,
+    provider: Provider = None,
+    repo: Repo = None,
+    attempt: Annotated[int | None, Query(ge=1, le=1000)] = None,
+) -> CiRunDetailsOut:
+    """A run and its jobs (of ``attempt``, else the latest)."""
+    target = runs.resolve_target(runtime.settings, provider, repo)
+    details = await runs.show_run(uow, runtime.settings, target, run_id, attempt=attempt)
+    return CiRunDetailsOut.of(details)
+
+
+@router.get("/ci/runs/{run_id}/logs", response_class=PlainTextResponse)
+async def run_logs(
+    run_id: str,
+    uow: UowDep,
+    runtime: RuntimeDep,
+    _actor: ActorDep,
+    provider: Provider = None,
+    repo: Repo = None,
+    job: Annotated[str | None, Query(max_length=200, description="A job's id or name.")] = None,
+) -> PlainTextResponse:
+    """A job's log as text, or every job's, each after a ``==> name (id) <==`` line."""
+    target = runs.resolve_target(runtime.settings, provider, repo)
+    text = await runs.run_logs(uow, runtime.settings, target, run_id, job=job)
+    return PlainTextResponse(text)
+
+
+@router.post("/ci/trigger", response_model=CiRunOut, status_code=status.HTTP_201_CREATED)
+async def trigger(body: TriggerIn, uow: UowDep, runtime: RuntimeDep, actor: ActorDep) -> CiRunOut:
+    """Start a workflow (GitHub workflow_dispatch, a GitLab pipeline, a CircleCI pipeline)
+    on a ref; the run it started."""
+    target = runs.resolve_target(runtime.settings, body.provider, body.repo)
+    request = runs.Trigger(body.workflow, body.ref, body.inputs)
+    return CiRunOut.of(await runs.trigger(uow, runtime.settings, target, request, actor))
+
+
+@router.post("/ci/runs/{run_id}/rerun", response_model=CiRunOut)
+async def rerun(
+    run_id: str, body: RerunIn, uow: UowDep, runtime: RuntimeDep, actor: ActorDep
+) -> CiRunOut:
+    """Run it again, whole, only its failed jobs or one job; the run as it now stands."""
+    target = runs.resolve_target(runtime.settings, body.provider, body.repo)
+    run = await runs.rerun(
+        uow, runtime.settings, target, run_id, actor, failed_only=body.failed_only, job=body.job
+    )
+    return CiRunOut.of(run)
+
+
+# --- the test history ---------------------------------------------------------------
 
 RepoQuery = Annotated[str, Query(max_length=200, description="The repository, e.g. acme/shop.")]
 ShaQuery = Annotated[
@@ -36,7 +143,7 @@ _REPORT_BODY = {
 
 
 @router.post(
-    "/test-results",
+    "/ci/test-results",
     response_model=RecordedReportOut,
     responses={201: {"model": RecordedReportOut, "description": "A new report was recorded."}},
     openapi_extra=_REPORT_BODY,
@@ -55,8 +162,8 @@ async def record_test_results(
     """Record a test report for (repository, tree SHA, attempt): 201 when none of its
     tests was recorded for these before, 200 when some were (their results are
     replaced). 422 for a malformed report or a SHA that is not a full tree SHA."""
-    results = service.read_report(await request.body(), format)
-    recorded = await service.record_report(
+    results = history.read_report(await request.body(), format)
+    recorded = await history.record_report(
         uow,
         runtime.settings,
         actor,
@@ -70,7 +177,7 @@ async def record_test_results(
     return RecordedReportOut.of(recorded)
 
 
-@router.get("/flaky", response_model=PageOut[FlakyTestOut])
+@router.get("/ci/flaky", response_model=PageOut[FlakyTestOut])
 async def list_flaky_tests(
     uow: UowDep,
     runtime: RuntimeDep,
@@ -85,14 +192,14 @@ async def list_flaky_tests(
 ) -> PageOut[FlakyTestOut]:
     """Tests that both passed and failed on one tree SHA within the window, by repository
     and test; 404 for a repository without history."""
-    found = await service.flaky_tests(
-        uow, runtime.settings, repository=repo, window=service.window_of(window)
+    found = await history.flaky_tests(
+        uow, runtime.settings, repository=repo, window=history.window_of(window)
     )
     page = page_in_memory(found, lambda test: test.key, limit, cursor)
     return PageOut(items=[FlakyTestOut.of(t) for t in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/quarantine", response_model=PageOut[QuarantineOut])
+@router.get("/ci/quarantine", response_model=PageOut[QuarantineOut])
 async def list_quarantined_tests(
     uow: UowDep,
     _actor: ActorDep,
@@ -102,12 +209,12 @@ async def list_quarantined_tests(
     cursor: PageCursor = None,
 ) -> PageOut[QuarantineOut]:
     """Quarantined tests (and released ones when asked), by repository and test."""
-    found = await service.quarantined_tests(uow, repository=repo, include_released=include_released)
+    found = await history.quarantined_tests(uow, repository=repo, include_released=include_released)
     page = page_in_memory(found, lambda q: f"{q.repository}\n{q.identity}", limit, cursor)
     return PageOut(items=[QuarantineOut.of(q) for q in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/analysis", response_model=FailureAnalysisOut, openapi_extra=_REPORT_BODY)
+@router.post("/ci/analysis", response_model=FailureAnalysisOut, openapi_extra=_REPORT_BODY)
 async def analyse_failures(
     request: Request,
     uow: UowDep,
@@ -120,8 +227,8 @@ async def analyse_failures(
     """Group a report's failures by error signature and name each group's likely cause
     (flaky, new since a tree SHA, infrastructure, regression) with the next action; the
     ``brief`` is the Markdown task for an issue-fixing agent. Nothing is recorded."""
-    results = service.read_report(await request.body(), format)
-    analysis = await service.analyze_failures(
+    results = history.read_report(await request.body(), format)
+    analysis = await history.analyze_failures(
         uow, runtime.settings, repository=repo, tree_sha=sha, results=results
     )
     return FailureAnalysisOut.of(analysis)

@@ -18,7 +18,7 @@ from orchestrate.cli.runtime import run_with_runtime
 from orchestrate.core.runtime import Runtime
 
 ci_app = typer.Typer(
-    help="CI platforms, test reports, the test history and its flaky tests.",
+    help="CI platforms (GitHub Actions, GitLab CI, CircleCI), test reports, flaky tests.",
     no_args_is_help=True,
 )
 

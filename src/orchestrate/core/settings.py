@@ -461,6 +461,53 @@ class Settings(BaseSettings):
         "automations act on (comma-separated); GitLab's payloads say nothing of a "
         "person's role, so nobody is trusted unless listed.",
     )
+    ci_provider: str = Field(
+        default="github",
+        description="The CI platform `orchestrate ci` commands and /api/ci use when none is "
+        "named: github, gitlab or circleci (docs/ci.md).",
+    )
+    ci_repository: str | None = Field(
+        default=None,
+        description="The repository (GitHub owner/name, GitLab group/project, CircleCI "
+        "gh/org/repo) `orchestrate ci` commands use when --repo is left out.",
+    )
+    ci_github_api_url: str | None = Field(
+        default=None,
+        description="GitHub Actions' REST API base URL; by default github_api_url "
+        "(https://HOST/api/v3 for GitHub Enterprise Server).",
+    )
+    ci_github_token_secret: str = Field(
+        default="GITHUB_TOKEN",
+        min_length=1,
+        description="Name of the stored secret holding the token GitHub Actions is called "
+        "with (scopes repo and workflow); github_token is used when it is not stored.",
+    )
+    ci_gitlab_url: str | None = Field(
+        default=None,
+        description="Address of the GitLab instance whose CI is read; by default gitlab_url.",
+    )
+    ci_gitlab_token_secret: str = Field(
+        default="GITLAB_TOKEN",
+        min_length=1,
+        description="Name of the stored secret holding the GitLab token (scope api) for CI; "
+        "gitlab_token is used when it is not stored.",
+    )
+    ci_circleci_url: str = Field(
+        default="https://circleci.com",
+        description="CircleCI's address (the API is under /api/v2 and /api/v1.1 of it): "
+        "circleci.com or a CircleCI server.",
+    )
+    ci_circleci_token_secret: str = Field(
+        default="CIRCLECI_TOKEN",
+        min_length=1,
+        description="Name of the stored secret holding the CircleCI personal API token.",
+    )
+    ci_trigger_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long `ci trigger` looks for the run a dispatch started (GitHub "
+        "answers a dispatch without it; CircleCI creates workflows after the pipeline).",
+    )
     pr_draft: bool = Field(
         default=False,
         description="Open the pull requests of completed agent runs as drafts "

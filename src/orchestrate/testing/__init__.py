@@ -4,7 +4,8 @@
 ``FakeOpenAI`` are real HTTP servers on 127.0.0.1 that the vendor SDKs talk to, so the
 providers' translation, retries and error handling are exercised end to end.
 ``FakeGitHub`` is a stateful GitHub (REST and GraphQL) for the real githubkit client,
-``FakeGitLab`` a stateful GitLab (API v4) for the real python-gitlab client.
+``FakeGitLab`` a stateful GitLab (API v4) for the real python-gitlab client (both with
+their CI: Actions runs, pipelines), ``FakeCircleCI`` CircleCI's API v2 and v1.1 for httpx.
 """
 
 from orchestrate.testing._fake_server import (
@@ -19,6 +20,7 @@ from orchestrate.testing._fake_server import (
     server_error,
 )
 from orchestrate.testing.fake_anthropic import FakeAnthropic
+from orchestrate.testing.fake_circleci import CircleJob, CircleTest, FakeCircleCI
 from orchestrate.testing.fake_github import (
     Failure,
     FakeGitHub,
@@ -26,7 +28,7 @@ from orchestrate.testing.fake_github import (
     bad_gateway,
     secondary_rate_limit,
 )
-from orchestrate.testing.fake_gitlab import FakeGitLab, FakeJob, GitLabRequest
+from orchestrate.testing.fake_gitlab import FakeGitLab, FakeJob, FakeTestCase, GitLabRequest
 from orchestrate.testing.fake_openai import FakeOpenAI
 from orchestrate.testing.scripted import (
     DEFAULT_USAGE,
@@ -42,15 +44,19 @@ from orchestrate.testing.scripted import (
 
 __all__ = [
     "DEFAULT_USAGE",
+    "CircleJob",
+    "CircleTest",
     "Delayed",
     "ErrorReply",
     "Failure",
     "FakeAnthropic",
+    "FakeCircleCI",
     "FakeGitHub",
     "FakeGitLab",
     "FakeJob",
     "FakeModelServer",
     "FakeOpenAI",
+    "FakeTestCase",
     "GitLabRequest",
     "RecordedCall",
     "RecordedRequest",

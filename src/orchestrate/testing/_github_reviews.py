@@ -252,7 +252,6 @@ def job_logs(
 ) -> Answer:
     if int(args[0]) not in repository.job_logs:
         return error(404, "Not Found")
-    location = (
-        f"{request.origin}/_fake/job-logs/{repository.full_name}/{args[0]}?sig={random_sha()}"
-    )
+    base = state.log_origin or request.origin
+    location = f"{base}/_fake/job-logs/{repository.full_name}/{args[0]}?sig={random_sha()}"
     return Answer(302, "", {"location": location}, "text/plain")

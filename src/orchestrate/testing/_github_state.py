@@ -139,6 +139,50 @@ class FakeIssue:
 
 
 @dataclass
+class FakeActionsJob:
+    """A GitHub Actions job: ``conclusion`` is what it ends with once its run completes."""
+
+    id: int
+    name: str
+    run_attempt: int
+    status: str = "queued"
+    conclusion: str | None = None
+    planned: str = "success"
+    steps: list[str] = field(default_factory=list)
+    started_at: str | None = None
+    completed_at: str | None = None
+
+
+@dataclass
+class FakeWorkflow:
+    id: int
+    path: str  # .github/workflows/ci.yml
+    name: str
+    jobs: list[tuple[str, str, str]] = field(default_factory=list)
+    """(name, the conclusion it will have, its log) of each job a new run gets."""
+
+
+@dataclass
+class FakeWorkflowRun:
+    id: int
+    workflow: FakeWorkflow
+    head_branch: str
+    head_sha: str
+    event: str
+    run_number: int
+    status: str = "queued"
+    conclusion: str | None = None
+    run_attempt: int = 1
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+    jobs: list[FakeActionsJob] = field(default_factory=list)
+    """Every attempt's jobs; ``run_attempt`` tells them apart."""
+    attempts: dict[int, tuple[str, str | None, str]] = field(default_factory=dict)
+    """Earlier attempts as they ended: attempt → (status, conclusion, updated_at)."""
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class FakeRepository:
     full_name: str
     id: int
@@ -151,6 +195,8 @@ class FakeRepository:
     statuses: list[FakeStatus] = field(default_factory=list)
     job_logs: dict[int, str] = field(default_factory=dict)
     issues: dict[int, FakeIssue] = field(default_factory=dict)
+    workflows: dict[str, FakeWorkflow] = field(default_factory=dict)
+    workflow_runs: dict[int, FakeWorkflowRun] = field(default_factory=dict)
     next_number: int = 1
     """Issues and pull requests share one sequence of numbers, as on GitHub."""
 
@@ -197,6 +243,9 @@ class GitHubState:
         self.tokens: dict[str, FakeUser] = {}
         self.apps: dict[str, FakeApp] = {}
         self.origin = ""
+        self.log_origin: str | None = None
+        """Where job logs' 302s lead: the fake's second server (another host, as GitHub's
+        signed log URLs are), or this server itself when it is not running."""
         self.refuses_own_reviews = False
         """GitHub's rule, off unless asked for: approving or requesting changes on a
         pull request one opened oneself is a 422."""

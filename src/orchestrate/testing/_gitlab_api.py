@@ -9,10 +9,11 @@ branches, 405/409/422 on merges, 401 on a second approval, 404 on unapproving).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from orchestrate.testing import _gitlab_ci as ci
+from orchestrate.testing._gitlab_http_types import Call, Reply
 from orchestrate.testing._gitlab_state import (
     ApiError,
     JsonObject,
@@ -31,24 +32,6 @@ from orchestrate.testing._gitlab_state import (
 )
 
 _LIST_STATES = {"opened", "closed", "merged", "locked"}
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any  # JSON, or text for text/plain
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Call:
-    """One authenticated request: its path segments (decoded) and merged parameters."""
-
-    method: str
-    path: str
-    segments: tuple[str, ...]
-    params: Mapping[str, Any]
-    user: User
 
 
 def handle(world: World, call: Call) -> Reply:
@@ -81,6 +64,14 @@ def _route(world: World, call: Call) -> Reply:
             return _merge_request_route(world, call, project, world.merge_request(project, iid))
         case ("GET", "projects", ref, "pipelines"):
             return _list_pipelines(world, call, world.project(ref))
+        case ("POST", "projects", ref, "pipeline"):
+            return ci.create_pipeline(world, call, world.project(ref))
+        case ("POST", "projects", ref, "pipelines", pipeline_id, "retry"):
+            return ci.retry_pipeline(world, world.project(ref), pipeline_id)
+        case ("POST", "projects", ref, "jobs", job_id, "retry"):
+            return ci.retry_job(world, world.project(ref), job_id)
+        case ("GET", "projects", ref, "pipelines", pipeline_id, "test_report"):
+            return ci.test_report(world.project(ref), pipeline_id)
         case ("GET", "projects", ref, "pipelines", pipeline_id, *rest):
             return _pipeline_route(world, call, world.project(ref), pipeline_id, rest)
         case ("GET", "projects", ref, "jobs", job_id, *rest):
@@ -334,6 +325,7 @@ def _list_pipelines(world: World, call: Call, project: Project) -> Reply:
         for pipeline in project.pipelines
         if call.params.get("sha", pipeline.sha) == pipeline.sha
         and call.params.get("ref", pipeline.ref) == pipeline.ref
+        and call.params.get("status", pipeline.status) == pipeline.status
     ]
     found.sort(key=lambda pipeline: pipeline.id, reverse=call.params.get("sort") != "asc")
     return _page(call, [pipeline_json(world.origin, project, p) for p in found], world.origin)
@@ -401,3 +393,6 @@ def _body(params: Mapping[str, Any]) -> str:
     if not isinstance(body, str) or not body.strip():
         raise ApiError(400, "body is missing")
     return body
+
+
+__all__ = ["Call", "Reply", "handle"]

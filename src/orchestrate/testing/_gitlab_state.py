@@ -84,6 +84,10 @@ class Job:
     failure_reason: str | None
     pipeline_id: int = 0
     retried: bool = False
+    test_cases: list[JsonObject] = field(default_factory=list)
+    """The job's JUnit report as GitLab's test report shows its cases."""
+    created_at: str = field(default_factory=lambda: now())
+    finished_at: str | None = None
 
 
 @dataclass
@@ -92,10 +96,16 @@ class Pipeline:
     sha: str
     ref: str
     jobs: list[Job]
+    source: str = "push"
+    variables: dict[str, str] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: now())
+    updated_at: str = field(default_factory=lambda: now())
 
     @property
     def status(self) -> str:
         states = [job.status for job in self.jobs if not job.retried]
+        if states and all(state in ("pending", "created") for state in states):
+            return "pending"
         if any(state in ("running", "pending", "created", "preparing") for state in states):
             return "running"
         failed = [job for job in self.jobs if job.status == "failed" and not job.retried]
@@ -158,6 +168,8 @@ class Project:
     branches: dict[str, str] = field(default_factory=dict)
     merge_requests: dict[int, MergeRequest] = field(default_factory=dict)
     pipelines: list[Pipeline] = field(default_factory=list)
+    ci_jobs: list[Job] = field(default_factory=list)
+    """The jobs a pipeline created through the API gets (its .gitlab-ci.yml, in effect)."""
     merge_method: str = "merge"
     only_allow_merge_if_all_discussions_are_resolved: bool = False
     only_allow_merge_if_pipeline_succeeds: bool = False
@@ -294,7 +306,9 @@ def pipeline_json(origin: str, project: Project, pipeline: Pipeline) -> JsonObje
         "sha": pipeline.sha,
         "ref": pipeline.ref,
         "status": pipeline.status,
-        "source": "push",
+        "source": pipeline.source,
+        "created_at": pipeline.created_at,
+        "updated_at": pipeline.updated_at,
         "web_url": f"{origin}/{project.path}/-/pipelines/{pipeline.id}",
     }
 
@@ -309,6 +323,9 @@ def job_json(origin: str, project: Project, pipeline: Pipeline, job: Job) -> Jso
         "failure_reason": job.failure_reason,
         "ref": pipeline.ref,
         "retried": job.retried,
+        "created_at": job.created_at,
+        "started_at": job.created_at if job.status not in ("created", "pending") else None,
+        "finished_at": job.finished_at,
         "commit": {"id": pipeline.sha},
         "pipeline": {"id": pipeline.id, "sha": pipeline.sha, "ref": pipeline.ref},
         "web_url": f"{origin}/{project.path}/-/jobs/{job.id}",

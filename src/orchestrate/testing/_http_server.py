@@ -22,8 +22,9 @@ from typing import Any, ClassVar, Protocol, Self
 
 
 class Reply(Protocol):
-    """What a fake answers: a status, a body (text is sent as it is, anything else as
-    JSON), headers, and optionally a ``content_type`` to send instead of the default."""
+    """What a fake answers: a status, a body (text and bytes are sent as they are,
+    anything else as JSON), headers, and optionally a ``content_type`` to send instead of
+    the default."""
 
     @property
     def status(self) -> int: ...
@@ -177,7 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
             close_quietly(self.connection)
             return
         body = reply.body
-        if isinstance(body, str):
+        if isinstance(body, bytes):
+            payload, content_type = body, "application/octet-stream"
+        elif isinstance(body, str):
             payload, content_type = body.encode(), "text/plain; charset=utf-8"
         else:
             payload, content_type = json.dumps(body).encode(), "application/json"

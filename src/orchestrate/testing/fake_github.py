@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from orchestrate.testing._github_actions import advance, find_workflow, start_run
 from orchestrate.testing._github_graphql import FakeGraphQL
 from orchestrate.testing._github_hooks import Delivery, HookSender, Webhook
 from orchestrate.testing._github_http import emit, emit_push, render_check_run, render_issue
@@ -45,6 +46,7 @@ from orchestrate.testing._github_limits import (
     bad_gateway,
     secondary_rate_limit,
 )
+from orchestrate.testing._github_logs import job_log, run_logs
 from orchestrate.testing._github_rest import Answer, RestRequest, add_review, answer_rest, error
 from orchestrate.testing._github_state import (
     FakeApp,
@@ -55,6 +57,8 @@ from orchestrate.testing._github_state import (
     FakeStatus,
     FakeThread,
     FakeUser,
+    FakeWorkflow,
+    FakeWorkflowRun,
     GitHubState,
     random_sha,
 )
@@ -76,6 +80,15 @@ class Hold:
 
     def matches(self, method: str, path: str) -> bool:
         return method == self.method and self.path_contains in path
+
+
+@dataclass(frozen=True)
+class LogDownload:
+    """A request the log host (the target of a log's 302) received, headers included."""
+
+    path: str
+    headers: dict[str, str]
+    status: int
 
 
 @dataclass(frozen=True)
@@ -103,19 +116,24 @@ class FakeGitHub(InBackground):
         self.lock = threading.RLock()
         self._holds: list[Hold] = []
         self._server = ThreadedServer(self.answer, name="fake-github")
+        self.log_downloads: list[LogDownload] = []
+        self._log_server = ThreadedServer(self._answer_log_host, name="fake-github-logs")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Self:
         if not self._server.running:
             self._server.start()
+            self._log_server.start()
             self.state.origin = self.origin
+            self.state.log_origin = self._log_server.origin
         return self
 
     def stop(self) -> None:
         if self._server.running:
             self.hooks.stop()
             self._server.stop()
+            self._log_server.stop()
 
     @property
     def origin(self) -> str:
@@ -124,6 +142,12 @@ class FakeGitHub(InBackground):
     @property
     def api_url(self) -> str:
         return self.origin
+
+    @property
+    def log_origin(self) -> str:
+        """The second server job and run logs are redirected to (another port: another
+        origin, so no client may send it the API token)."""
+        return self._log_server.origin
 
     # -- arranging state -----------------------------------------------------------------------
 
@@ -331,6 +355,67 @@ class FakeGitHub(InBackground):
             )
             return issue.number
 
+    # -- GitHub Actions ------------------------------------------------------------------------
+
+    def add_workflow(
+        self,
+        repository: str,
+        file: str,
+        *,
+        name: str | None = None,
+        jobs: Iterable[tuple[str, str, str]] = (("build", "success", "ok\n"),),
+    ) -> int:
+        """A workflow ``.github/workflows/{file}``; each run of it gets ``jobs``, given as
+        (name, the conclusion it will end with, its log). Returns the workflow's id."""
+        with self._changing():
+            repo = self._repository(repository)
+            workflow = FakeWorkflow(
+                self.state.next_id(), f".github/workflows/{file}", name or file, list(jobs)
+            )
+            repo.workflows[workflow.path] = workflow
+            return workflow.id
+
+    def add_workflow_run(
+        self,
+        repository: str,
+        workflow: str,
+        *,
+        branch: str | None = None,
+        event: str = "push",
+        status: str = "queued",
+        conclusion: str | None = None,
+    ) -> int:
+        """A run of ``workflow`` (its file name) on ``branch`` (default: the default
+        branch), moved to ``status``; returns its id."""
+        with self._changing():
+            repo = self._repository(repository)
+            found = find_workflow(repo, workflow)
+            if found is None:
+                raise KeyError(f"{repository} has no workflow {workflow!r}; add_workflow first")
+            run = start_run(self.state, repo, found, branch or repo.default_branch, event=event)
+            if status != "queued":
+                advance(run, status, conclusion)
+            return run.id
+
+    def advance_run(
+        self, repository: str, run_id: int, status: str, conclusion: str | None = None
+    ) -> None:
+        """Move a run's current attempt on: ``in_progress``, or ``completed`` (with
+        ``conclusion``, else the worst its jobs were planned to end with)."""
+        with self._changing():
+            advance(self.workflow_run(repository, run_id), status, conclusion)
+
+    def workflow_run(self, repository: str, run_id: int) -> FakeWorkflowRun:
+        with self.lock:
+            run = self._repository(repository).workflow_runs.get(run_id)
+            if run is None:
+                raise KeyError(f"{repository} has no workflow run {run_id}")
+            return run
+
+    def workflow_runs(self, repository: str) -> list[FakeWorkflowRun]:
+        with self.lock:
+            return sorted(self._repository(repository).workflow_runs.values(), key=lambda r: r.id)
+
     @contextmanager
     def _changing(self) -> Iterator[None]:
         """Hold the lock for a change; send its webhook events once the lock is released."""
@@ -437,7 +522,7 @@ class FakeGitHub(InBackground):
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[Answer, FakeUser | None]:
         if path.startswith("/_fake/job-logs/"):
-            return self._archive(path, query), None
+            return job_log(self.state, path, query), None
         if path.startswith("/app/") or path == "/app" or path.endswith("/installation"):
             from orchestrate.testing._github_apps import answer_app  # PyJWT only when used
 
@@ -462,16 +547,22 @@ class FakeGitHub(InBackground):
         request = RestRequest(method, path, query, body, user, self.origin)
         return answer_rest(self.state, request), user
 
-    def _archive(self, path: str, query: dict[str, str]) -> Answer:
-        """Where a job log's 302 leads: no token needed, a signature in the query instead."""
-        owner, name, job = path.removeprefix("/_fake/job-logs/").split("/", 2)
-        repository = self.state.repository(f"{owner}/{name}")
-        if repository is None or not query.get("sig") or not job.isdigit():
-            return error(404, "Not Found")
-        log = repository.job_logs.get(int(job))
-        if log is None:
-            return error(404, "Not Found")
-        return Answer(200, log, content_type="text/plain; charset=utf-8")
+    def _answer_log_host(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> Answer:
+        """The host logs are redirected to: records each download with its headers."""
+        parts = urlsplit(target)
+        with self.lock:
+            if method != "GET":
+                answer = error(405, "Method Not Allowed")
+            elif parts.path.startswith("/_fake/run-logs/"):
+                answer = run_logs(self.state, parts.path, dict(parse_qsl(parts.query)))
+            elif parts.path.startswith("/_fake/job-logs/"):
+                answer = job_log(self.state, parts.path, dict(parse_qsl(parts.query)))
+            else:
+                answer = error(404, "Not Found")
+            self.log_downloads.append(LogDownload(parts.path, dict(headers), answer.status))
+        return answer
 
 
 def _credential(headers: dict[str, str]) -> str:
@@ -486,6 +577,7 @@ __all__ = [
     "Failure",
     "FakeGitHub",
     "Hold",
+    "LogDownload",
     "RecordedCall",
     "bad_gateway",
     "secondary_rate_limit",

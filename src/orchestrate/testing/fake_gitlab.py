@@ -8,8 +8,9 @@
 
 It keeps projects, branches, merge requests (iid per project), labels, notes and
 discussions (with diff positions checked against the merge request's ``diff_refs``),
-approvals, reviewer states, pipelines and jobs with traces, and answers with GitLab's
-statuses and messages where a client reacts to them: 401 without a known token
+approvals, reviewer states, pipelines and jobs with traces (created through the API with
+variables, retried whole or job by job, with a test report: ``_gitlab_ci``), and answers
+with GitLab's statuses and messages where a client reacts to them: 401 without a known token
 (``PRIVATE-TOKEN`` or ``Authorization: Bearer``); 404 for unknown projects, merge
 requests, discussions, jobs; 409 "Another open merge request already exists for this
 source branch: !N"; merges refused with 405 (closed, draft, unresolved threads or a
@@ -46,9 +47,45 @@ from orchestrate.testing._gitlab_state import (
     merge_request_json,
     new_sha,
     note_json,
+    now,
+    pipeline_json,
 )
 
-__all__ = ["DEFAULT_TOKEN", "DEFAULT_USER", "Failure", "FakeGitLab", "FakeJob", "GitLabRequest"]
+__all__ = [
+    "DEFAULT_TOKEN",
+    "DEFAULT_USER",
+    "Failure",
+    "FakeGitLab",
+    "FakeJob",
+    "FakeTestCase",
+    "GitLabRequest",
+]
+
+
+@dataclass(frozen=True)
+class FakeTestCase:
+    """One case of a job's JUnit report, as GitLab's pipeline test report shows it;
+    ``status`` is success, failed, skipped or error."""
+
+    name: str
+    status: str = "success"
+    classname: str = ""
+    execution_time: float = 0.01
+    system_output: str | None = None
+    stack_trace: str | None = None
+    file: str | None = None
+
+    def json(self) -> JsonObject:
+        return {
+            "status": self.status,
+            "name": self.name,
+            "classname": self.classname,
+            "file": self.file,
+            "execution_time": self.execution_time,
+            "system_output": self.system_output,
+            "stack_trace": self.stack_trace,
+            "recent_failures": None,
+        }
 
 
 @dataclass(frozen=True)
@@ -62,6 +99,7 @@ class FakeJob:
     trace: str = ""
     allow_failure: bool = False
     failure_reason: str | None = None
+    tests: tuple[FakeTestCase, ...] = ()
 
 
 class FakeGitLab(GitLabServer):
@@ -191,20 +229,24 @@ class FakeGitLab(GitLabServer):
         its id. Job ids: ``jobs_of``."""
         with self._lock:
             found = self._world.project(project)
-            records = [
-                Job(
-                    0,
-                    job.name,
-                    job.status,
-                    job.stage,
-                    job.trace,
-                    job.allow_failure,
-                    job.failure_reason,
-                )
-                for job in jobs
-            ]
+            records = [_record(job) for job in jobs]
             ref = ref or next((b for b, s in found.branches.items() if s == sha), "main")
             return self._world.add_pipeline(found, sha, ref, records).id
+
+    def set_ci_jobs(self, project: str, jobs: list[FakeJob]) -> None:
+        """The jobs every pipeline created through the API gets (pending at first)."""
+        with self._lock:
+            self._world.project(project).ci_jobs = [_record(job) for job in jobs]
+
+    def pipelines(self, project: str) -> list[JsonObject]:
+        """Every pipeline of the project as the API shows it, oldest first, with the
+        variables it was created with."""
+        with self._lock:
+            found = self._world.project(project)
+            return [
+                pipeline_json(self.url, found, p) | {"variables": dict(p.variables)}
+                for p in found.pipelines
+            ]
 
     def jobs_of(self, project: str, pipeline_id: int) -> dict[str, int]:
         """The ids of a pipeline's jobs, by name (the latest attempt of each)."""
@@ -223,6 +265,8 @@ class FakeGitLab(GitLabServer):
                 raise KeyError(f"No job {job_id} in {project}")
             job.status = job.status if status is None else status
             job.trace = job.trace if trace is None else trace
+            if job.status in ("success", "failed", "canceled", "skipped"):
+                job.finished_at = job.finished_at or now()
 
     # -- inspecting ------------------------------------------------------------------------
 
@@ -258,3 +302,16 @@ class FakeGitLab(GitLabServer):
 
     def _merge_request(self, project: str, iid: int) -> MergeRequest:
         return self._world.merge_request(self._world.project(project), iid)
+
+
+def _record(job: FakeJob) -> Job:
+    return Job(
+        0,
+        job.name,
+        job.status,
+        job.stage,
+        job.trace,
+        job.allow_failure,
+        job.failure_reason,
+        test_cases=[case.json() for case in job.tests],
+    )
