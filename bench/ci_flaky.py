@@ -5,7 +5,7 @@ SHAs, 50 of them re-run as attempt 2 — written straight into the database thro
 store's bulk insert: one result per test and report, 1,000,000 in all. 2% of the tests
 are flaky (each run fails with 10% chance; half of those failures pass on a retry within
 the run), 1% are broken for a stretch of 20 consecutive SHAs (failing, not flaky), a
-few are skipped. Then ``ci.service.flaky_tests`` — the whole of ``orchestrate ci flaky
+few are skipped. Then ``ci.history.flaky_tests`` — the whole of ``orchestrate ci flaky
 --repo`` minus printing: the SQL aggregation over the last 30 days (about half the
 history), the flaky tree SHAs and quarantine state of each flaky test — is timed.
 
@@ -30,7 +30,7 @@ from sqlalchemy import text
 
 from _common import Database, machine
 from orchestrate.ci import _store as store
-from orchestrate.ci import service
+from orchestrate.ci import history
 from orchestrate.core.db import create_database
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
@@ -130,11 +130,11 @@ async def analyse(url: str, repeat: int) -> tuple[list[float], int, int]:
     database = create_database(url)
     settings = Settings()
     timings: list[float] = []
-    found: list[service.FlakyTest] = []
+    found: list[history.FlakyTest] = []
     try:
         for _ in range(repeat):
             started = time.perf_counter()
-            found = await service.flaky_tests(
+            found = await history.flaky_tests(
                 UnitOfWork(database, read_only=True), settings, repository=REPOSITORY
             )
             timings.append(time.perf_counter() - started)

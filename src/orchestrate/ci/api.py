@@ -16,8 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
-from orchestrate.ci import runs
-from orchestrate.ci import service as history
+from orchestrate.ci import history, runs
 from orchestrate.ci.models import ReportFormat
 from orchestrate.ci.providers import RunFilter, RunStatus
 from orchestrate.ci.schemas import (

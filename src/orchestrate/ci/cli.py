@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from orchestrate.auth.service import Actor
-from orchestrate.ci import service
+from orchestrate.ci import history
 from orchestrate.ci.brief import render_brief
 from orchestrate.ci.models import ReportFormat
 from orchestrate.ci.schemas import FlakyTestOut, QuarantineOut, RecordedReportOut
@@ -60,10 +60,10 @@ def ingest(
     attempt add up. Flaky tests that cross the quarantine thresholds are
     quarantined; quarantined tests that pass often enough in a row are released.
     """
-    results = service.read_report(file.read_bytes(), fmt)
+    results = history.read_report(file.read_bytes(), fmt)
 
     async def record(rt: Runtime) -> RecordedReportOut:
-        recorded = await service.record_report(
+        recorded = await history.record_report(
             rt.uow(),
             rt.settings,
             Actor.local_cli(),
@@ -105,10 +105,10 @@ def flaky(
     Each names the tree SHAs where it flaked, its failure, flaky and disruption rates
     and whether it is quarantined (docs/ci-flaky.md has the definitions).
     """
-    span = service.window_of(window)
+    span = history.window_of(window)
 
     async def read(rt: Runtime) -> list[FlakyTestOut]:
-        found = await service.flaky_tests(
+        found = await history.flaky_tests(
             rt.uow(read_only=True), rt.settings, repository=repo, window=span
         )
         return [FlakyTestOut.of(test) for test in found]
@@ -153,7 +153,7 @@ def quarantine(
     """Tests in quarantine: flaky enough to be set aside until they pass reliably."""
 
     async def read(rt: Runtime) -> list[QuarantineOut]:
-        found = await service.quarantined_tests(
+        found = await history.quarantined_tests(
             rt.uow(read_only=True), repository=repo, include_released=include_released
         )
         return [QuarantineOut.of(q) for q in found]
@@ -200,10 +200,10 @@ def analyze_report(
     Prints the Markdown brief an issue-fixing agent is handed (or --json). Nothing is
     recorded: ingest the report separately.
     """
-    results = service.read_report(file.read_bytes(), fmt)
+    results = history.read_report(file.read_bytes(), fmt)
     log_text = log.read_text(encoding="utf-8", errors="replace") if log else ""
     analysis = run_with_runtime(
-        lambda rt: service.analyze_failures(
+        lambda rt: history.analyze_failures(
             rt.uow(read_only=True),
             rt.settings,
             repository=repo,

@@ -8,10 +8,10 @@ from collections import defaultdict
 
 import pytest
 
-from orchestrate.ci import service
+from orchestrate.ci import history
 from orchestrate.ci.models import TestResult, TestStatus
 from orchestrate.core.runtime import Runtime
-from tests.integration.ci.history import record, result, sha, tid
+from tests.integration.ci.history_rows import record, result, sha, tid
 
 TESTS = ["t0", "t1", "t2", "t3", "t4", "t5"]
 
@@ -68,7 +68,7 @@ async def test_flaky_tests_match_the_definitions_on_a_random_history(
     for tree, attempt, results in reports:
         await record(frozen_runtime, tree, *results, attempt=attempt)
 
-    found = await service.flaky_tests(frozen_runtime.uow(read_only=True), frozen_runtime.settings)
+    found = await history.flaky_tests(frozen_runtime.uow(read_only=True), frozen_runtime.settings)
 
     actual = {
         t.identity: (

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from orchestrate.app.retention import retention_plan
-from orchestrate.ci import service
+from orchestrate.ci import history
 from orchestrate.ci.analysis import Cause
 from orchestrate.core.clock import FrozenClock
 from orchestrate.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -17,7 +17,7 @@ from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.retention import prune
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
-from tests.integration.ci.history import OPERATOR, REPO, E, F, P, S, record, result, sha, tid
+from tests.integration.ci.history_rows import OPERATOR, REPO, E, F, P, S, record, result, sha, tid
 
 
 async def known_history(runtime: Runtime) -> None:
@@ -40,7 +40,7 @@ class TestFlakyTests:
     ) -> None:
         await known_history(frozen_runtime)
 
-        found = await service.flaky_tests(
+        found = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings
         )
 
@@ -70,7 +70,7 @@ class TestFlakyTests:
     ) -> None:
         await known_history(frozen_runtime)
 
-        found = await service.flaky_tests(
+        found = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings, repository=REPO
         )
 
@@ -81,7 +81,7 @@ class TestFlakyTests:
         self, frozen_runtime: Runtime
     ) -> None:
         await known_history(frozen_runtime)
-        before = await service.flaky_tests(
+        before = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings
         )
 
@@ -89,7 +89,7 @@ class TestFlakyTests:
             frozen_runtime, 2, result("a", P), result("b", F), result("c", P), result("e", E)
         )
 
-        after = await service.flaky_tests(
+        after = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings
         )
         assert again.replaced == 4
@@ -103,7 +103,7 @@ class TestFlakyTests:
         await record(frozen_runtime, 1, result("b", P))  # another
         await record(frozen_runtime, 1, result("a", P), result("b", P), attempt=2)
 
-        [a] = await service.flaky_tests(frozen_runtime.uow(read_only=True), frozen_runtime.settings)
+        [a] = await history.flaky_tests(frozen_runtime.uow(read_only=True), frozen_runtime.settings)
 
         assert a.identity == tid("a")
         assert (a.tally.runs, a.tally.flaky_failures, a.tally.repository_runs) == (2, 1, 2)
@@ -116,7 +116,7 @@ class TestFlakyTests:
             *(record(runtime, 1, result(f"s{shard}", P), attempt=2) for shard in range(4))
         )
 
-        [flaky] = await service.flaky_tests(runtime.uow(read_only=True), runtime.settings)
+        [flaky] = await history.flaky_tests(runtime.uow(read_only=True), runtime.settings)
 
         assert flaky.identity == tid("s0")
         assert (flaky.tally.runs, flaky.tally.repository_runs) == (2, 2)
@@ -137,7 +137,7 @@ class TestFlakyTests:
             attempt=2,
         )
 
-        found = await service.flaky_tests(
+        found = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings
         )
         assert [test.identity for test in found] == [tid("c"), tid("e")]
@@ -149,10 +149,10 @@ class TestFlakyTests:
         clock.advance(timedelta(days=20))
         await record(frozen_runtime, 4, result("a", F), result("a", P, retry=1))
 
-        recent = await service.flaky_tests(
+        recent = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings, window=timedelta(days=7)
         )
-        month = await service.flaky_tests(
+        month = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings
         )
 
@@ -166,7 +166,7 @@ class TestFlakyTests:
         await known_history(frozen_runtime)
         await record(frozen_runtime, 1, result("a", P), repo="acme/other")
 
-        other = await service.flaky_tests(
+        other = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings, repository="acme/other"
         )
 
@@ -176,7 +176,7 @@ class TestFlakyTests:
         self, frozen_runtime: Runtime
     ) -> None:
         with pytest.raises(NotFound, match="orchestrate ci ingest FILE --repo acme/nope"):
-            await service.flaky_tests(
+            await history.flaky_tests(
                 frozen_runtime.uow(read_only=True), frozen_runtime.settings, repository="acme/nope"
             )
 
@@ -184,7 +184,7 @@ class TestFlakyTests:
 class TestRecording:
     async def test_a_short_sha_is_refused(self, frozen_runtime: Runtime) -> None:
         with pytest.raises(ValidationFailed, match="not a git tree SHA"):
-            await service.record_report(
+            await history.record_report(
                 frozen_runtime.uow(), frozen_runtime.settings, OPERATOR, repository=REPO,
                 tree_sha="abc1234", attempt=1, results=[result("a", P)],
             )  # fmt: skip
@@ -199,7 +199,7 @@ class TestRecording:
 
         viewer = Actor(name="v", role=Role.VIEWER, source="127.0.0.1")
         with pytest.raises(PermissionDenied):
-            await service.record_report(
+            await history.record_report(
                 frozen_runtime.uow(), frozen_runtime.settings, viewer, repository=REPO,
                 tree_sha=sha(1), attempt=1, results=[result("a", P)],
             )  # fmt: skip
@@ -248,7 +248,7 @@ class TestQuarantine:
         assert events[0].payload["runs"] == 3
         assert events[0].payload["flaky_rate"] == pytest.approx(0.3333)
         assert events[1].payload["consecutive_passes"] == 2
-        [held] = await service.quarantined_tests(
+        [held] = await history.quarantined_tests(
             frozen_runtime.uow(read_only=True), include_released=True
         )
         assert (held.identity, held.status.value, held.consecutive_passes) == (
@@ -256,7 +256,7 @@ class TestQuarantine:
             "released",
             2,
         )
-        assert await service.quarantined_tests(frozen_runtime.uow(read_only=True)) == []
+        assert await history.quarantined_tests(frozen_runtime.uow(read_only=True)) == []
 
     async def test_the_passing_re_run_that_shows_a_test_flaky_quarantines_it(
         self, frozen_runtime: Runtime, settings: Settings
@@ -268,7 +268,7 @@ class TestQuarantine:
 
         assert failed.quarantined == ()
         assert rerun.quarantined == (tid("x"),)
-        [held] = await service.quarantined_tests(frozen_runtime.uow(read_only=True))
+        [held] = await history.quarantined_tests(frozen_runtime.uow(read_only=True))
         assert (held.runs, held.flaky_rate, held.consecutive_passes) == (2, 0.5, 0)
 
     async def test_a_failure_in_quarantine_resets_the_count_of_passes(
@@ -287,12 +287,12 @@ class TestQuarantine:
                 frozen_runtime, tree, result("x", status), attempt=attempt, settings=strict
             )
 
-        [held] = await service.quarantined_tests(
+        [held] = await history.quarantined_tests(
             frozen_runtime.uow(read_only=True), repository=REPO
         )
 
         assert (held.status.value, held.consecutive_passes) == ("quarantined", 1)
-        flaky = await service.flaky_tests(frozen_runtime.uow(read_only=True), strict)
+        flaky = await history.flaky_tests(frozen_runtime.uow(read_only=True), strict)
         assert flaky[0].quarantine_status.value == "quarantined"
 
     async def test_replaying_a_passing_report_does_not_count_its_pass_twice(
@@ -304,7 +304,7 @@ class TestQuarantine:
                 frozen_runtime, tree, result("x", status), attempt=attempt, settings=strict
             )
 
-        [held] = await service.quarantined_tests(frozen_runtime.uow(read_only=True))
+        [held] = await history.quarantined_tests(frozen_runtime.uow(read_only=True))
 
         assert (held.status.value, held.consecutive_passes) == ("quarantined", 1)
 
@@ -319,7 +319,7 @@ class TestQuarantine:
                 frozen_runtime, tree, result("x", status), attempt=attempt, settings=lenient
             )
 
-        assert await service.quarantined_tests(frozen_runtime.uow(read_only=True)) == []
+        assert await history.quarantined_tests(frozen_runtime.uow(read_only=True)) == []
         assert await _ci_events(frozen_runtime) == []
 
 
@@ -336,7 +336,7 @@ class TestAnalysis:
         await record(frozen_runtime, 1, result("total", P), result("tax", P))
         await record(frozen_runtime, 2, result("total", P), result("tax", P))
 
-        analysis = await service.analyze_failures(
+        analysis = await history.analyze_failures(
             frozen_runtime.uow(read_only=True),
             frozen_runtime.settings,
             repository=REPO,
@@ -357,7 +357,7 @@ class TestAnalysis:
     ) -> None:
         await known_history(frozen_runtime)
 
-        analysis = await service.analyze_failures(
+        analysis = await history.analyze_failures(
             frozen_runtime.uow(read_only=True),
             frozen_runtime.settings,
             repository=REPO,
@@ -380,7 +380,7 @@ class TestAnalysis:
         await record(frozen_runtime, 1, result("a", P))
         await record(frozen_runtime, 2, result("a", P), attempt=1)
 
-        analysis = await service.analyze_failures(
+        analysis = await history.analyze_failures(
             frozen_runtime.uow(read_only=True),
             frozen_runtime.settings,
             repository=REPO,
@@ -407,8 +407,8 @@ class TestRetention:
 
         [ci] = [o for o in outcomes if o.rule == "ci_test_runs"]
         assert (ci.rows, ci.error) == (3, None)
-        assert len(await service.quarantined_tests(frozen_runtime.uow(read_only=True))) == 1
-        found = await service.flaky_tests(
+        assert len(await history.quarantined_tests(frozen_runtime.uow(read_only=True))) == 1
+        found = await history.flaky_tests(
             frozen_runtime.uow(read_only=True), frozen_runtime.settings, window=timedelta(days=400)
         )
         assert [(t.flaky_shas, t.tally.repository_runs) for t in found] == [((sha(9),), 1)]

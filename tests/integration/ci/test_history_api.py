@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from orchestrate.auth.models import Role
-from tests.integration.ci.history import sha
+from tests.integration.ci.history_rows import sha
 from tests.integration.ci.reports import junit
 from tests.support import bearer
 

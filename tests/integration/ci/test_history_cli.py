@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.ci.history import sha
+from tests.integration.ci.history_rows import sha
 from tests.integration.ci.reports import junit
 from tests.integration.cli.support import Cli, make_cli
 

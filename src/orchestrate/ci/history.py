@@ -1,10 +1,12 @@
 """Use cases of the CI test history: record a report, list flaky and quarantined tests,
 analyse a run's failures against the history.
 
-Recording a report is the only write: it replaces what the same (repository, tree SHA,
-attempt) recorded before, so a report ingested twice counts once, and in the same
-transaction moves the quarantine of the tests it ran (``ci.test_quarantined``,
-``ci.test_released``). See docs/ci-flaky.md for the definitions.
+Recording a report is the only write: a test recorded again for the same (repository,
+tree SHA, attempt) has its results replaced, so a report ingested twice counts once;
+in the same transaction it moves the quarantine of the tests it ran
+(``ci.test_quarantined``, ``ci.test_released``). See docs/ci-flaky.md for the
+definitions. Other capabilities reach these through ``ci.service`` (its facade), an
+issue-fixer's start through ``analyze_failures`` and ``brief.render_brief``.
 """
 
 from __future__ import annotations

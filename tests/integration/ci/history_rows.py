@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestrate.auth.service import Actor
-from orchestrate.ci import service
+from orchestrate.ci import history
 from orchestrate.ci.models import TestResult, TestStatus
 from orchestrate.core.identity import Role
 from orchestrate.core.runtime import Runtime
@@ -37,8 +37,8 @@ async def record(
     attempt: int = 1,
     repo: str = REPO,
     settings: Settings | None = None,
-) -> service.RecordedReport:
-    return await service.record_report(
+) -> history.RecordedReport:
+    return await history.record_report(
         runtime.uow(),
         settings or runtime.settings,
         OPERATOR,
