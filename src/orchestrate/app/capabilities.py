@@ -155,8 +155,12 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "CI platforms (GitHub Actions, GitLab CI, CircleCI), test reports, flaky tests.",
             ),
         ),
-        command_extensions=(("ci", "orchestrate.ci.cli_runs:runs_app"),),
+        command_extensions=(
+            ("ci", "orchestrate.ci.cli_reports:reports_app"),
+            ("ci", "orchestrate.ci.cli_runs:runs_app"),
+        ),
         routers=("orchestrate.ci.api:router",),
+        retention=("orchestrate.ci.retention:retention",),
     ),
     Capability(
         "agents",

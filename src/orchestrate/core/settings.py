@@ -44,6 +44,7 @@ RETENTION_SETTINGS = (
     "retention_costs",
     "retention_notifications",
     "retention_alerts",
+    "retention_ci_results",
 )
 """The ``ORCHESTRATE_RETENTION_*`` settings: how long each kind of finished data is kept."""
 
@@ -251,6 +252,43 @@ class Settings(BaseSettings):
         default="30d",
         description="How long the notification log keeps each attempt at a send (what "
         "`notify log` shows, and what tells a resolve whether its group was notified); or off.",
+    )
+    retention_ci_results: str = Field(
+        default="90d",
+        description="How long the CI test history keeps each recorded test report and "
+        "its per-test results (`ci flaky` reads its window from them); quarantine "
+        "states are kept; or off.",
+    )
+    ci_flaky_window: str = Field(
+        default="30d",
+        description="The window of test history `ci flaky`, quarantine decisions and "
+        "failure analysis read (30d, 2w, 72h).",
+    )
+    ci_quarantine_min_runs: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Runs of a test within the window before it may be quarantined.",
+    )
+    ci_quarantine_flaky_rate: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="A flaky test is quarantined when this fraction of its runs in the "
+        "window failed on a tree SHA where it also passed (or see the disruption rate).",
+    )
+    ci_quarantine_disruption_rate: float = Field(
+        default=0.02,
+        gt=0,
+        le=1,
+        description="A flaky test is quarantined when its flaky failures disrupted this "
+        "fraction of the repository's test runs in the window (or see the flaky rate).",
+    )
+    ci_release_after_passes: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Consecutive clean passes (no failed try) that release a quarantined test.",
     )
     retention_jobs: str = Field(
         default="7d",
@@ -602,6 +640,13 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             raise ValueError(f"use {EXAMPLES}, or off (got {value!r}, not text)")
         return normalise_period(value)
+
+    @field_validator("ci_flaky_window", mode="before")
+    @classmethod
+    def _ci_window(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError(f"use {EXAMPLES} (got {value!r}, not text)")
+        return normalise_period(value, allow_off=False)
 
     @field_validator("log_level")
     @classmethod

@@ -8,6 +8,7 @@ import orchestrate.agents.tables
 import orchestrate.auth.tables
 import orchestrate.autonomy.tables
 import orchestrate.changesets.tables
+import orchestrate.ci.tables
 import orchestrate.core.events.tables
 import orchestrate.core.jobs.tables
 import orchestrate.costs.tables

@@ -116,6 +116,7 @@ def test_the_retention_plan_has_one_rule_per_growing_table_each_with_its_setting
             "cost_entries",
             "notification_log",
             "alerts",
+            "ci_test_runs",
         ]
     )
     assert sorted(rule.setting for rule in plan.rules) == sorted(RETENTION_SETTINGS)
@@ -143,6 +144,9 @@ PRUNED_BY = {
     "notification_log": "notification_log",
     "alerts": "alerts",
     "alert_silences": "alerts",
+    "ci_test_runs": "ci_test_runs",
+    "ci_test_results": "ci_test_runs",
+    "ci_trees": "ci_test_runs",  # a tree SHA goes with the last report recorded on it
 }
 NOT_GROWING = {
     "pipelines",
@@ -167,6 +171,9 @@ NOT_GROWING = {
     "alert_rule_sources",  # one row per applied alerts file
     "alert_groups",  # open notification groups only: closed ones are deleted
     "metric_counters",  # one row per metric sample: bounded by pipelines, agent types, events
+    "ci_repositories",  # one row per repository CI reports named
+    "ci_tests",  # one row per test of a repository
+    "ci_quarantines",  # at most one row per test, kept after release
     "worker_heartbeats",  # one row per worker; a clean stop deletes it, heartbeats a day-silent one
 }
 
