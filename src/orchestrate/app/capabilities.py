@@ -180,6 +180,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Pull requests of agent runs: list, show, open for an agent, merge, shepherd.",
             ),
         ),
+        command_extensions=(("ci", "orchestrate.delivery.cli_ci:ci_fix_app"),),
         routers=("orchestrate.delivery.api:router",),
         jobs=("orchestrate.delivery.service:register_delivery_jobs",),
         on_open=("orchestrate.delivery.service:follow_agents_on_open",),

@@ -1,4 +1,5 @@
-"""``orchestrate ci runs|show|logs|trigger|rerun``: CI runs on GitHub Actions, GitLab CI, CircleCI.
+"""``orchestrate ci runs|show|logs|trigger|rerun|analyze``: runs of GitHub Actions, GitLab CI,
+CircleCI.
 
 Every command takes ``--provider`` and ``--repo``; left out, they come from
 ``ORCHESTRATE_CI_PROVIDER`` (default github) and ``ORCHESTRATE_CI_REPOSITORY``.
@@ -13,7 +14,9 @@ import typer
 
 from orchestrate.auth.service import Actor
 from orchestrate.ci import runs
+from orchestrate.ci.brief import render_brief
 from orchestrate.ci.providers import CiRun, RunFilter, RunStatus
+from orchestrate.ci.run_analysis import analyze_run
 from orchestrate.ci.schemas import CiRunDetailsOut, CiRunOut
 from orchestrate.cli.errors import EXIT_FAILED
 from orchestrate.cli.output import print_fields, print_json, print_table, say
@@ -216,3 +219,41 @@ def _print_run(run: CiRunOut, json_output: bool, *, verb: str) -> None:
         f"{verb} run {run.id} of {run.repository}: {run.workflow} on {run.branch}, "
         f"attempt {run.attempt}, {outcome}. {run.url or ''}".rstrip()
     )
+
+
+@runs_app.command("analyze")
+def analyze(
+    run_id: RunArgument,
+    provider: ProviderOption = None,
+    repo: RepoOption = None,
+    sha: Annotated[
+        str | None,
+        typer.Option(
+            "--sha",
+            help="The tree SHA the run tested; default: its commit's tree, read with git "
+            "from the registered repository.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Group a run's failures by error signature and name each group's likely cause
+    (flaky, new since a tree SHA, infrastructure, regression) and the next action.
+
+    Reads the failed jobs' test reports or logs from the platform; prints the Markdown
+    brief an issue-fixer is handed (`orchestrate ci fix` hands it over), or --json.
+    """
+    target = _target(provider, repo)
+    found = run_with_runtime(
+        lambda rt: analyze_run(rt.uow, rt.settings, target, run_id, tree_sha=sha)
+    )
+    if json_output:
+        print_json(found.to_json())
+        return
+    if found.tree_sha_source == "commit":
+        say(
+            f"(The history is read at commit {found.tree_sha[:12]}: the repository is not "
+            "registered or lacks it; pass --sha TREE_SHA for the tree's history.)"
+        )
+    if found.unparsed_jobs:
+        say(f"(No test results in the log of: {', '.join(found.unparsed_jobs)}.)")
+    sys.stdout.write(render_brief(found.analysis))

@@ -6,6 +6,10 @@ providers, the history's tables and the parsers stay private to the capability.
 
 from __future__ import annotations
 
+from orchestrate.ci.analysis import FailureAnalysis
+from orchestrate.ci.brief import render_brief
+from orchestrate.ci.models import ReportFormat, TestResult, TestStatus
+from orchestrate.ci.parsing import ParsedReport, ReportError, parse_report
 from orchestrate.ci.providers import (
     CiAuthenticationFailed,
     CiJob,
@@ -18,6 +22,7 @@ from orchestrate.ci.providers import (
     RunFilter,
     RunStatus,
 )
+from orchestrate.ci.run_analysis import RunAnalysis, analyze_run
 from orchestrate.ci.runs import (
     CiTarget,
     RunDetails,
@@ -41,14 +46,24 @@ __all__ = [
     "CiRun",
     "CiTarget",
     "Conclusion",
+    "FailureAnalysis",
+    "ParsedReport",
     "ProviderName",
     "RateLimited",
+    "ReportError",
+    "ReportFormat",
+    "RunAnalysis",
     "RunDetails",
     "RunFilter",
     "RunStatus",
+    "TestResult",
+    "TestStatus",
     "Trigger",
+    "analyze_run",
     "get_run",
     "list_runs",
+    "parse_report",
+    "render_brief",
     "rerun",
     "resolve_target",
     "run_logs",
