@@ -54,7 +54,7 @@ def fix(
             tree_sha=sha,
             agent_type=agent_type,
             max_cost_usd=budget,
-        )  # fmt: skip
+        )
     )
     if json_output:
         print_json({"agent_id": started.agent.id, **started.analysis.to_json()})
