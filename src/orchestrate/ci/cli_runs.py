@@ -256,4 +256,6 @@ def analyze(
         )
     if found.unparsed_jobs:
         say(f"(No test results in the log of: {', '.join(found.unparsed_jobs)}.)")
+    for job, signal in found.job_signals:
+        say(f"(Job {job}: {signal.kind}: {signal.line})")
     sys.stdout.write(render_brief(found.analysis))

@@ -2,9 +2,10 @@
 
 The run's failed jobs are read from the platform: the platform's own test report where
 it has one (GitLab, CircleCI), else each failed job's log parsed as a test report
-(pytest, Jest, cargo, go test; a log no parser recognises still counts for its
-infrastructure signs). The failures are then grouped and explained against the test
-history (``history.analyze_failures``).
+(pytest, Jest, cargo, go test). The failures are explained with the test jobs' logs
+only; a failed job whose log holds no tests (a build, a deploy) has its signs of the CI
+environment failing reported beside the analysis, not blamed for the tests. The failures
+are grouped and explained against the test history (``history.analyze_failures``).
 
 The history is kept per git *tree* SHA. A run names its commit: when the repository is
 registered and has that commit, its tree is read with git; else the commit SHA stands
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from orchestrate.ci import history
-from orchestrate.ci.analysis import FailureAnalysis
+from orchestrate.ci.analysis import FailureAnalysis, InfrastructureSignal, infrastructure_signals
 from orchestrate.ci.models import ReportFormat, TestResult
 from orchestrate.ci.parsing import ReportError, parse_report
 from orchestrate.ci.providers import CiJob, CiRun, Conclusion, ProviderName
@@ -47,6 +48,8 @@ class RunAnalysis:
     analysis: FailureAnalysis
     unparsed_jobs: tuple[str, ...]
     """Failed jobs whose logs held no test results a parser recognised."""
+    job_signals: tuple[tuple[str, InfrastructureSignal], ...] = ()
+    """Signs of the CI environment failing in those jobs' logs: (job, sign)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,6 +64,10 @@ class RunAnalysis:
             },
             "failed_jobs": [job.name for job in self.failed_jobs],
             "unparsed_jobs": list(self.unparsed_jobs),
+            "job_signals": [
+                {"job": job, "kind": signal.kind, "line": signal.line}
+                for job, signal in self.job_signals
+            ],
             "tree_sha": self.tree_sha,
             "tree_sha_source": self.tree_sha_source,
             "analysis": self.analysis.to_json(),
@@ -81,24 +88,36 @@ async def analyze_run(
     results: list[TestResult] = []
     if target.provider in _PLATFORM_REPORTS:
         results = await test_results(uow(), settings, target, run_id)
+    reported = bool(results)
     unparsed: list[str] = []
-    logs: list[str] = []
+    test_logs: list[str] = []
+    other_signals: list[tuple[str, InfrastructureSignal]] = []
     for job in failed:
         log = await run_logs(uow(), settings, target, run_id, job=job.id)
-        logs.append(log)
-        if target.provider in _PLATFORM_REPORTS and results:
-            continue
-        try:
-            results += parse_report(log, ReportFormat.AUTO).results
-        except ReportError:
+        found: tuple[TestResult, ...] = ()
+        if not reported:
+            try:
+                found = parse_report(log, ReportFormat.AUTO).results
+            except ReportError:
+                found = ()
+        if found or reported:
+            results += found
+            test_logs.append(log)
+        else:
             unparsed.append(job.name)
+            tail = log[-MAX_LOG_CHARS:]
+            other_signals += [(job.name, signal) for signal in infrastructure_signals(tail)]
     sha, source = await _tree_sha(uow, settings, target, details.run, tree_sha)
-    log_text = "\n".join(logs)[-MAX_LOG_CHARS:]
+    # Only the test jobs' logs speak for the tests: a deploy job's full disk is not why
+    # an assertion failed. The other jobs' signs are reported beside the analysis.
+    log_text = "\n".join(test_logs)[-MAX_LOG_CHARS:]
     analysis = await history.analyze_failures(
         uow(), settings, repository=target.repository, tree_sha=sha, results=results,
         log_text=log_text,
     )  # fmt: skip
-    return RunAnalysis(details.run, failed, sha, source, analysis, tuple(unparsed))
+    return RunAnalysis(
+        details.run, failed, sha, source, analysis, tuple(unparsed), tuple(other_signals)
+    )
 
 
 async def _tree_sha(
@@ -117,8 +136,7 @@ async def _tree_sha(
             field="sha",
         )
     try:
-        async with uow() as reader:
-            repository = await repositories.get_repository(reader, settings, target.repository)
+        repository = await repositories.get_repository(uow(), settings, target.repository)
     except NotFound:
         return commit, "commit"
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from orchestrate.ci.analysis import FailureAnalysis
 from orchestrate.ci.brief import render_brief
+from orchestrate.ci.history import analyze_failures
 from orchestrate.ci.models import ReportFormat, TestResult, TestStatus
 from orchestrate.ci.parsing import ParsedReport, ReportError, parse_report
 from orchestrate.ci.providers import (
@@ -22,7 +23,7 @@ from orchestrate.ci.providers import (
     RunFilter,
     RunStatus,
 )
-from orchestrate.ci.run_analysis import RunAnalysis, analyze_run
+from orchestrate.ci.run_analysis import MAX_LOG_CHARS, RunAnalysis, analyze_run
 from orchestrate.ci.runs import (
     CiTarget,
     RunDetails,
@@ -39,6 +40,7 @@ from orchestrate.ci.runs import (
 )
 
 __all__ = [
+    "MAX_LOG_CHARS",
     "CiAuthenticationFailed",
     "CiJob",
     "CiNotFound",
@@ -59,6 +61,7 @@ __all__ = [
     "TestResult",
     "TestStatus",
     "Trigger",
+    "analyze_failures",
     "analyze_run",
     "get_run",
     "list_runs",

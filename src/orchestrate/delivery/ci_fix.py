@@ -54,8 +54,7 @@ async def fix_ci_run(
             f"(orchestrate ci rerun {run_id} --failed-only).",
             run_id=run_id,
         )
-    async with runtime.uow(read_only=True) as reader:
-        repository = await repositories.get_repository(reader, settings, target.repository)
+    repository = await repositories.get_repository(runtime.uow(), settings, target.repository)
     run = found.run
     request = agents.StartAgent(
         type=agent_type,

@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 
 from orchestrate.agents import service as agents
+from orchestrate.ci import service as ci
 from orchestrate.core.errors import IntegrationError, OrchestrateError
 from orchestrate.core.jobs import JobContext, JobKind, JobPayload
 from orchestrate.core.masking import process_masker
@@ -92,7 +93,8 @@ async def start_fixer(
         base_sha = await push.fetch_branch(repository.path, repository.remote, pull.base)
     forge = _FORGE_NAMES.get(pull.forge, pull.forge)
     if move.kind is MoveKind.FIX_CHECKS:
-        task = await _checks_task(client, pull, move.checks, forge)
+        tree = await push.tree_of(repository.path, move.head_sha)
+        task = await _checks_task(runtime, client, pull, move.checks, forge, tree)
         agent_type = settings.shepherd_fixer_type
     elif move.kind is MoveKind.FIX_REVIEW:
         task = _review_task(pull, move.threads, move.reviews, forge)
@@ -171,10 +173,16 @@ def _intro(pull: PullRequest) -> str:
 
 
 async def _checks_task(
-    client: forges.ForgeClient, pull: PullRequest, checks: Sequence[Check], forge: str
+    runtime: Runtime,
+    client: forges.ForgeClient,
+    pull: PullRequest,
+    checks: Sequence[Check],
+    forge: str,
+    tree_sha: str | None,
 ) -> str:
     masker = process_masker()
     parts = []
+    logs: list[str] = []
     for check in checks[:MAX_CHECK_LOGS]:
         text = f"check: {check.name}\nstate: {check.state.value}\n"
         if check.summary:
@@ -182,6 +190,7 @@ async def _checks_task(
         if check.job_id is not None:
             try:
                 found = await client.check_log(pull.repository, check.job_id)
+                logs.append(found)
             except (IntegrationError, ForgeNotFound) as error:
                 found = f"(its log could not be read: {error})"
             tail = found[-LOG_TAIL_CHARS:]
@@ -189,14 +198,51 @@ async def _checks_task(
         elif check.details_url:
             text += f"details: {check.details_url}\n"
         parts.append(text)
+    analysis = await _failure_analysis(runtime, pull, tree_sha, logs)
+    if analysis:
+        parts.insert(0, masker.mask(analysis))
     data = quote_untrusted(
         "\n".join(parts), source=f"failed checks of #{pull.number}", origin=forge
+    )
+    parsed = (
+        " The failed tests parsed from the logs come first, grouped by error signature with "
+        "the likely cause of each (a flaky test or the infrastructure needs no change)."
+        if analysis
+        else ""
     )
     return (
         f"Checks failed on pull request #{pull.number} of {pull.repository}. Find the cause "
         f"of each failure and fix it with the smallest sound change. {_intro(pull)} "
-        f"The failed checks, as {forge} reported them:\n\n{data}"
+        f"The failed checks, as {forge} reported them:{parsed}\n\n{data}"
     )
+
+
+async def _failure_analysis(
+    runtime: Runtime, pull: PullRequest, tree_sha: str | None, logs: Sequence[str]
+) -> str | None:
+    """The checks' logs parsed as test output and analysed against the CI test history
+    (``ci.service``); None when no log holds test results or the analysis fails."""
+    results: list[ci.TestResult] = []
+    for text in logs:
+        try:
+            results += ci.parse_report(text).results
+        except ci.ReportError:
+            continue  # not test output (a linter, a build): its tail says enough
+    if not any(result.status.is_failure for result in results):
+        return None
+    try:
+        analysis = await ci.analyze_failures(
+            runtime.uow(read_only=True),
+            runtime.settings,
+            repository=pull.repository,
+            tree_sha=tree_sha or pull.head_sha,
+            results=results,
+            log_text="\n".join(logs)[-ci.MAX_LOG_CHARS :],
+        )
+    except OrchestrateError as error:
+        log.warning("shepherd_failure_analysis_failed", pull_request=pull.id, error=str(error))
+        return None
+    return ci.render_brief(analysis)
 
 
 def _review_task(

@@ -101,6 +101,12 @@ async def fetch_branch(repo: Path, remote: str, branch: str) -> str | None:
     return found.stdout.strip() or None
 
 
+async def tree_of(repo: Path, commit: str) -> str | None:
+    """The tree SHA of ``commit`` (what the CI test history is kept by); None if unknown."""
+    found = await _git(repo, "rev-parse", "--verify", "--quiet", f"{commit}^{{tree}}")
+    return found.stdout.strip() or None if found.ok else None
+
+
 async def contains(repo: Path, ancestor: str, descendant: str) -> bool:
     """Whether commit ``ancestor`` is in the history of ``descendant`` (both known to
     ``repo``)."""

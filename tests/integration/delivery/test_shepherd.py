@@ -254,6 +254,48 @@ class TestPeopleAndBounds:
         assert project.pushes_to(pull.branch) == 1
 
 
+class TestParsedFailures:
+    async def test_a_fixer_gets_the_failed_tests_of_a_pytest_log_grouped_with_their_cause(
+        self, runtime: Runtime, project: Project, shepherded: FakeGitHub
+    ) -> None:
+        fixers = Fixers()
+        pull = await opened(runtime, project, fixers)
+        shepherded.set_check(
+            GITHUB_REPO, pull.head_sha, "tests", conclusion="failure", log=PYTEST_LOG
+        )
+        fixers.script("issue-fixer", [finish("completed", "I could not find it.")])
+
+        await look(runtime, pull.number, fixers)
+
+        task = str(fixers.scripts["issue-fixer"].requests[0].messages[-1].content)
+        assert "The failed tests parsed from the logs come first" in task
+        assert "1 failing test(s) in 1 group(s) by error signature" in task
+        assert "`tests.test_calc::test_add`" in task
+        assert "AssertionError" in task
+        assert "collected 2 items" in task  # the log's own tail is still there
+
+
+PYTEST_LOG = """\
+============================= test session starts ==============================
+collected 2 items
+
+tests/test_calc.py::test_add FAILED                                      [ 50%]
+tests/test_calc.py::test_sub PASSED                                      [100%]
+
+=================================== FAILURES ===================================
+___________________________________ test_add ___________________________________
+
+    def test_add():
+>       assert add(2, 2) == 5
+E       AssertionError: assert 4 == 5
+
+tests/test_calc.py:4: AssertionError
+=========================== short test summary info ============================
+FAILED tests/test_calc.py::test_add - AssertionError: assert 4 == 5
+========================= 1 failed, 1 passed in 0.02s ==========================
+"""
+
+
 def move_main(project: Project, line: str) -> str:
     """A person changes the line the pull request changed, on main, and pushes."""
     (project.work_tree / "calc.py").write_text(f"def add(a, b):\n    {line}\n")
