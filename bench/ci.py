@@ -1,4 +1,4 @@
-"""CI benchmark: how fast test reports and logs are parsed into per-test results.
+"""CI benchmark: how fast test reports are parsed, and the flaky analysis of a big history.
 
 Each measurement is one function; ``main`` runs them and prints Markdown to paste into
 docs/benchmarks.md (section "CI — bench/ci.py").
@@ -10,12 +10,17 @@ docs/benchmarks.md (section "CI — bench/ci.py").
   Reported: input size, results found, best and median time, and MB/s (10^6 bytes/s)
   and results per second of the best run.
 
-    .venv/bin/python bench/ci.py [--megabytes 4] [--runs 5]
+- *flaky analysis*: ``ci.history.flaky_tests`` of one repository's last 30 days over a
+  history of 1,000,000 test results, on SQLite and PostgreSQL (``_ci_flaky.py``).
+
+    .venv/bin/python bench/ci.py [--only parse|flaky] [--megabytes 4] [--runs 5]
+        [--tests 2000] [--reports 500] [--repeat 5] [--engine sqlite|postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _ci_flaky import flaky_analysis
 from _common import machine
 from orchestrate.ci.models import ReportFormat
 from orchestrate.ci.parsing import parse_report
@@ -250,13 +256,29 @@ def print_parse_speed(rows: Iterator[ParseSpeed]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["parse", "flaky"])
     parser.add_argument("--megabytes", type=float, default=4.0, help="size of each input")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--tests", type=int, default=2000)
+    parser.add_argument("--reports", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "ORCHESTRATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     args = parser.parse_args()
     print(f"Machine: {machine()}")
-    print(f"Date: {time.strftime('%Y-%m-%d')}; {args.runs} runs per input")
-    print()
-    print_parse_speed(parse_speed(args.megabytes, args.runs))
+    print(f"Date: {time.strftime('%Y-%m-%d')}")
+    if args.only in (None, "parse"):
+        print(f"\nParse speed ({args.runs} runs per input):\n")
+        print_parse_speed(parse_speed(args.megabytes, args.runs))
+    if args.only in (None, "flaky"):
+        print("\nFlaky analysis:\n")
+        kinds = [args.engine] if args.engine else ["sqlite", "postgresql"]
+        flaky_analysis(kinds, args.postgres, args.tests, args.reports, args.repeat)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Flaky analysis over a history of 1,000,000 test results (issue 16's benchmark).
+"""The flaky-analysis half of bench/ci.py: a history of 1,000,000 test results.
 
 A repository of 2,000 tests gets 500 recorded reports over the last 60 days — 450 tree
 SHAs, 50 of them re-run as attempt 2 — written straight into the database through the
@@ -11,15 +11,13 @@ history), the flaky tree SHAs and quarantine state of each flaky test — is tim
 
 Target: under 1 s on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/ci_flaky.py [--tests 2000] [--reports 500] [--repeat 5]
-        [--only sqlite|postgresql] [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/ci.py --only flaky [--tests 2000] [--reports 500] [--repeat 5]
+        [--engine sqlite|postgresql] [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -28,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from _common import Database, machine
+from _common import Database
 from orchestrate.ci import _store as store
 from orchestrate.ci import history
 from orchestrate.core.db import create_database
@@ -144,28 +142,13 @@ async def analyse(url: str, repeat: int) -> tuple[list[float], int, int]:
     return timings, len(found), shas
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tests", type=int, default=2000)
-    parser.add_argument("--reports", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=["sqlite", "postgresql"])
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "ORCHESTRATE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-        ),
-    )
-    args = parser.parse_args()
-    print(f"machine: {machine()}")
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    for kind in ("sqlite", "postgresql"):
-        if args.only and kind != args.only:
-            continue
-        database = Database(kind, args.postgres)
+def flaky_analysis(kinds: list[str], postgres: str, tests: int, reports: int, repeat: int) -> None:
+    """Load the history into a fresh database of each kind, then time the analysis."""
+    for kind in kinds:
+        database = Database(kind, postgres)
         try:
-            written, load_s = asyncio.run(load(database.url, args.tests, args.reports))
-            timings, flaky, shas = asyncio.run(analyse(database.url, args.repeat))
+            written, load_s = asyncio.run(load(database.url, tests, reports))
+            timings, flaky, shas = asyncio.run(analyse(database.url, repeat))
         finally:
             database.drop()
         print(
@@ -175,7 +158,3 @@ def main() -> None:
             f"({flaky} flaky tests, {shas} flaky tree SHAs)"
         )
         sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    main()
