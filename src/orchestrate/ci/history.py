@@ -19,7 +19,6 @@ from typing import Any
 from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, Permission
 from orchestrate.ci import _store as store
-from orchestrate.ci._reading import read_report
 from orchestrate.ci.analysis import FailureAnalysis, TestHistory, TreeRecord, analyze
 from orchestrate.ci.events import TestQuarantined, TestReleased
 from orchestrate.ci.flaky import (
@@ -33,7 +32,8 @@ from orchestrate.ci.flaky import (
     checked_tree_sha,
     parse_window,
 )
-from orchestrate.ci.models import TestResult, TestStatus
+from orchestrate.ci.models import ReportFormat, TestResult, TestStatus
+from orchestrate.ci.parsing import parse_report
 from orchestrate.core.errors import NotFound, ValidationFailed
 from orchestrate.core.events import record_event
 from orchestrate.core.settings import Settings
@@ -50,6 +50,16 @@ __all__ = [
     "record_report",
     "window_of",
 ]
+
+
+def read_report(data: bytes, fmt: ReportFormat = ReportFormat.AUTO) -> list[TestResult]:
+    """The per-test results of a report handed to ``ci ingest`` or the API (any format
+    ``ci parse`` reads); ``ValidationFailed`` when it is none or holds no test."""
+    results = list(parse_report(data, fmt).results)
+    if not results:
+        raise ValidationFailed("the report holds no test cases", field="report")
+    return results
+
 
 _MAX_TRIES = 32_767  # a SMALLINT of tries per test and run
 

@@ -69,7 +69,7 @@ class TestRecording:
 
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert "not well-formed JUnit XML" in response.json()["detail"]
+        assert "The XML report is malformed" in response.json()["detail"]
 
     async def test_a_report_with_a_dtd_is_refused(
         self, api: httpx.AsyncClient, tokens: Tokens

@@ -48,6 +48,33 @@ class TestIngestAndFlaky:
         assert entry["disruption_rate"] == 0.5
         assert entry["quarantine"] == "none"
 
+    def test_a_pytest_log_and_a_go_test_log_are_ingested_like_junit(self, cli: Cli) -> None:
+        pytest_log = cli.workdir / "pytest.txt"
+        pytest_log.write_text(
+            "tests/test_shop.py::test_total FAILED                     [ 50%]\n"
+            "tests/test_shop.py::test_ok PASSED                        [100%]\n"
+            "FAILED tests/test_shop.py::test_total - AssertionError: assert 1 == 2\n",
+            encoding="utf-8",
+        )
+        go_log = cli.workdir / "go.txt"
+        go_log.write_text(
+            "=== RUN   TestTotal\n--- PASS: TestTotal (0.00s)\nPASS\nok  \tshop\t0.01s\n",
+            encoding="utf-8",
+        )
+
+        first = cli("ci", "ingest", str(pytest_log), "--repo", "acme/shop", "--sha", sha(1))
+        second = cli(
+            "ci", "ingest", str(go_log), "--repo", "acme/go", "--sha", sha(1), "--format", "go"
+        )
+        listed = json.loads(cli("ci", "flaky", "--json").stdout)
+
+        assert first.exit_code == 0, first.output
+        assert "Recorded 2 tests of acme/shop" in first.output
+        assert "1 failed" in first.output
+        assert second.exit_code == 0, second.output
+        assert "Recorded 1 tests of acme/go" in second.output or "Recorded 1 test" in second.output
+        assert listed == []
+
     def test_ingesting_the_same_file_twice_does_not_double_count(self, cli: Cli) -> None:
         path = report(cli, "run.xml", ("test_total", "failed"), ("test_total", "passed"))
         cli("ci", "ingest", path, "--repo", "acme/shop", "--sha", sha(1))
@@ -134,7 +161,7 @@ class TestBadInput:
         result = cli("ci", "ingest", str(broken), "--repo", "acme/shop", "--sha", sha(1))
 
         assert result.exit_code == 2
-        assert "not well-formed JUnit XML" in result.output
+        assert "The XML report is malformed" in result.output
         assert "No test history" in cli("ci", "flaky", "--repo", "acme/shop").output
 
     def test_a_bad_window_is_bad_usage(self, cli: Cli) -> None:
