@@ -26,6 +26,15 @@ from tests.integration.dashboard.pipeline_data import (
 
 pytestmark = pytest.mark.asyncio
 
+CI_STEP = """\
+name: integrate
+steps:
+  - id: integration
+    ci:
+      workflow: integration.yml
+      ref: main
+"""
+
 TYPED = """\
 name: typed
 description: Takes one input of each type.
@@ -153,6 +162,18 @@ class TestDetail:
         assert "ship (run) after test, lint" in page.text
         assert f'href="/ui/runs/{run.id}">#1</a>' in page.text
         assert 'id="pipeline-runs" data-live="pipeline.run."' in page.text
+
+    async def test_a_ci_step_shows_its_workflow_and_ref(
+        self, sign_in: SignIn, runtime: Runtime
+    ) -> None:
+        await register(runtime, CI_STEP)
+        browser = await sign_in(Role.VIEWER)
+
+        page = await browser.get("/ui/pipelines/integrate")
+
+        assert page.status_code == 200
+        assert 'ci <span class="muted">integration.yml on main</span>' in page.text
+        assert "integration (ci)" in page.text
 
     async def test_an_operator_gets_a_form_built_from_the_inputs(
         self, sign_in: SignIn, runtime: Runtime
