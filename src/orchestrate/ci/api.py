@@ -19,6 +19,7 @@ from fastapi.responses import PlainTextResponse
 from orchestrate.ci import history, runs
 from orchestrate.ci.models import ReportFormat
 from orchestrate.ci.providers import RunFilter, RunStatus
+from orchestrate.ci.run_analysis import analyze_run
 from orchestrate.ci.schemas import (
     CiRunDetailsOut,
     CiRunOut,
@@ -27,8 +28,10 @@ from orchestrate.ci.schemas import (
     QuarantineOut,
     RecordedReportOut,
     RerunIn,
+    RunAnalysisOut,
     TriggerIn,
 )
+from orchestrate.core.identity import Permission, authorize
 from orchestrate.core.pagination import DEFAULT_PAGE_SIZE, page_in_memory
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
@@ -102,6 +105,27 @@ async def run_logs(
     target = runs.resolve_target(runtime.settings, provider, repo)
     text = await runs.run_logs(uow, runtime.settings, target, run_id, job=job)
     return PlainTextResponse(text)
+
+
+@router.get("/ci/runs/{run_id}/analysis", response_model=RunAnalysisOut)
+async def run_analysis(
+    run_id: str,
+    runtime: RuntimeDep,
+    _actor: ActorDep,
+    provider: Provider = None,
+    repo: Repo = None,
+    sha: Annotated[
+        str | None,
+        Query(max_length=64, description="The tree SHA the run tested (default: read)."),
+    ] = None,
+) -> RunAnalysisOut:
+    """The run's failures grouped by error signature, each with its likely cause and next
+    action, read from its failed jobs' test reports or logs (``orchestrate ci analyze``)."""
+    target = runs.resolve_target(runtime.settings, provider, repo)
+    found = await analyze_run(
+        lambda: runtime.uow(read_only=True), runtime.settings, target, run_id, tree_sha=sha
+    )
+    return RunAnalysisOut.of(found)
 
 
 @router.post("/ci/trigger", response_model=CiRunOut, status_code=status.HTTP_201_CREATED)
@@ -218,14 +242,16 @@ async def analyse_failures(
     request: Request,
     uow: UowDep,
     runtime: RuntimeDep,
-    _actor: ActorDep,
+    actor: ActorDep,
     repo: RepoQuery,
     sha: ShaQuery,
     format: FormatQuery = ReportFormat.AUTO,
 ) -> FailureAnalysisOut:
     """Group a report's failures by error signature and name each group's likely cause
     (flaky, new since a tree SHA, infrastructure, regression) with the next action; the
-    ``brief`` is the Markdown task for an issue-fixing agent. Nothing is recorded."""
+    ``brief`` is the Markdown task for an issue-fixing agent. Nothing is recorded, but
+    reading a report big enough to matter is work: an operator's."""
+    authorize(actor, Permission.WRITE)
     results = history.read_report(await request.body(), format)
     analysis = await history.analyze_failures(
         uow, runtime.settings, repository=repo, tree_sha=sha, results=results

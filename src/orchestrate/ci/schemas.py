@@ -11,6 +11,7 @@ from orchestrate.ci.analysis import Cause, FailureAnalysis
 from orchestrate.ci.brief import render_brief
 from orchestrate.ci.flaky import FlakyTest, Quarantine, QuarantineStatus, RecordedReport
 from orchestrate.ci.providers import CiJob, CiRun, CiStep, Conclusion, ProviderName, RunStatus
+from orchestrate.ci.run_analysis import RunAnalysis
 from orchestrate.ci.runs import MAX_INPUTS, RunDetails
 
 _NAME = Field(default=None, max_length=200)
@@ -268,3 +269,38 @@ class FailureAnalysisOut(BaseModel):
     @classmethod
     def of(cls, analysis: FailureAnalysis) -> FailureAnalysisOut:
         return cls.model_validate({**analysis.to_json(), "brief": render_brief(analysis)})
+
+
+class JobSignalOut(InfrastructureSignalOut):
+    job: str = Field(description="The failed job (holding no tests) whose log shows it.")
+
+
+class RunAnalysisOut(BaseModel):
+    """A CI run's failures analysed: the run, the failed jobs read, the tree SHA the
+    history was read at, and the analysis (``orchestrate ci analyze``)."""
+
+    run: CiRunOut
+    failed_jobs: list[str]
+    unparsed_jobs: list[str] = Field(description="Failed jobs whose logs held no tests.")
+    job_signals: list[JobSignalOut]
+    tree_sha: str
+    tree_sha_source: str = Field(
+        description="given (sha=), git (the commit's tree, from the registered repository) "
+        "or commit (the commit SHA standing in)."
+    )
+    analysis: FailureAnalysisOut
+
+    @classmethod
+    def of(cls, found: RunAnalysis) -> RunAnalysisOut:
+        return cls(
+            run=CiRunOut.of(found.run),
+            failed_jobs=[job.name for job in found.failed_jobs],
+            unparsed_jobs=list(found.unparsed_jobs),
+            job_signals=[
+                JobSignalOut(job=job, kind=signal.kind, line=signal.line)
+                for job, signal in found.job_signals
+            ],
+            tree_sha=found.tree_sha,
+            tree_sha_source=found.tree_sha_source,
+            analysis=FailureAnalysisOut.of(found.analysis),
+        )

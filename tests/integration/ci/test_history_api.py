@@ -152,6 +152,18 @@ class TestReading:
 
 
 class TestAnalysis:
+    async def test_a_viewer_may_not_have_a_report_analysed(
+        self, api: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        response = await api.post(
+            "/api/ci/analysis",
+            params={"repo": "acme/shop", "sha": sha(2), "format": "junit"},
+            content=junit(("test_total", "failed")).encode(),
+            headers={**bearer(tokens[Role.VIEWER]), **XML},
+        )
+
+        assert response.status_code == 403
+
     async def test_the_analysis_of_a_report_has_groups_and_a_brief(
         self, api: httpx.AsyncClient, tokens: Tokens
     ) -> None:

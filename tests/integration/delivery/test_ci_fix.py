@@ -11,11 +11,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from orchestrate.agents import service as agents
 from orchestrate.app.cli import app
+from orchestrate.auth.models import Role
 from orchestrate.auth.service import Actor
 from orchestrate.ci import service as ci
 from orchestrate.ci.history import record_report
@@ -29,6 +31,7 @@ from tests.integration.agents.conftest import git
 from tests.integration.cli.support import Cli, make_cli
 from tests.integration.delivery.conftest import GITHUB_REPO, Project, register
 from tests.integration.delivery.test_shepherd import PYTEST_LOG
+from tests.support import bearer
 
 ADMIN = Actor.system("test")
 JOBS = (
@@ -163,3 +166,24 @@ def test_the_cli_analyzes_and_hands_over(
     assert json.loads(fixed.stdout)["agent_id"].startswith("agent_")
     assert missing.exit_code != 0
     assert "Traceback" not in missing.output
+
+
+async def test_the_api_gives_a_viewer_the_runs_analysis(
+    api: httpx.AsyncClient, tokens: dict[Role, str], registered: str
+) -> None:
+    response = await api.get(
+        f"/api/ci/runs/{registered}/analysis", headers=bearer(tokens[Role.VIEWER])
+    )
+    unknown = await api.get("/api/ci/runs/999999/analysis", headers=bearer(tokens[Role.VIEWER]))
+
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert found["run"]["id"] == registered
+    assert found["failed_jobs"] == ["tests", "deploy"]
+    assert found["job_signals"][0]["job"] == "deploy"
+    assert found["tree_sha_source"] == "git"
+    [group] = found["analysis"]["groups"]
+    assert group["tests"] == ["tests.test_calc::test_add"]
+    assert found["analysis"]["brief"].startswith("# CI failures of octo/app")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
