@@ -160,12 +160,12 @@ class TestWithTokens:
         assert problem["status"] == 502
 
 
-async def test_a_missing_token_is_a_503_naming_the_secret(
+async def test_a_missing_token_is_a_422_naming_the_secret(
     api: httpx.AsyncClient, tokens: Tokens
 ) -> None:
     response = await api.get("/api/ci/runs", headers=bearer(tokens[Role.VIEWER]))
 
-    problem = assert_problem(response, 503)
+    problem = assert_problem(response, 422)
     assert "orchestrate secret set GITHUB_TOKEN" in problem["detail"]
 
 

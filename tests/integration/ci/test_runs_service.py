@@ -9,8 +9,14 @@ import pytest
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor, Role
 from orchestrate.ci import runs
-from orchestrate.ci.providers import Conclusion, ProviderName, RunFilter, RunStatus
-from orchestrate.core.errors import ConfigurationError, PermissionDenied, ValidationFailed
+from orchestrate.ci.providers import (
+    Conclusion,
+    MissingCiToken,
+    ProviderName,
+    RunFilter,
+    RunStatus,
+)
+from orchestrate.core.errors import PermissionDenied, ValidationFailed
 from orchestrate.core.runtime import Runtime
 from tests.integration.ci.conftest import PROJECT, REPO, SLUG, Platforms
 
@@ -149,7 +155,7 @@ async def test_inputs_are_key_value_pairs() -> None:
 async def test_a_missing_token_says_which_secret_to_store(runtime: Runtime) -> None:
     settings = runtime.settings.model_copy(update={"ci_circleci_token_secret": "NOT_STORED"})
 
-    with pytest.raises(ConfigurationError, match="orchestrate secret set NOT_STORED"):
+    with pytest.raises(MissingCiToken, match="orchestrate secret set NOT_STORED"):
         await runs.list_runs(
             runtime.uow(), settings, _target(runtime, "circleci", SLUG), RunFilter()
         )

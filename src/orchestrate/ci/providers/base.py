@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from orchestrate.ci.models import TestResult
-from orchestrate.core.errors import IntegrationError, NotFound
+from orchestrate.core.errors import IntegrationError, NotFound, ValidationFailed
 
 
 class ProviderName(StrEnum):
@@ -149,6 +149,11 @@ class CiProvider(Protocol):
 
 class CiNotFound(NotFound):
     """The platform has no such repository, run or job (or the token may not see it)."""
+
+
+class MissingCiToken(ValidationFailed):
+    """No token is stored for the provider asked for: a request this Orchestrate cannot
+    serve until someone stores one (a 422 naming the secret, as a missing model key is)."""
 
 
 class CiProviderError(IntegrationError):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from orchestrate.ci.providers._retry import RetryPolicy
-from orchestrate.ci.providers.base import CiProvider, ProviderName, names
+from orchestrate.ci.providers.base import CiProvider, MissingCiToken, ProviderName, names
 from orchestrate.ci.providers.circleci import CircleCi
 from orchestrate.ci.providers.github import GitHubActions
 from orchestrate.ci.providers.gitlab import GitLabCi
-from orchestrate.core.errors import ConfigurationError, ValidationFailed
+from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.secrets import service as secrets
@@ -35,7 +35,7 @@ def token_secret(name: ProviderName, settings: Settings) -> str:
 
 async def provider_token(uow: UnitOfWork, settings: Settings, name: ProviderName) -> str:
     """The stored secret the settings name for ``name``; for GitHub and GitLab the forge's
-    token setting when nothing is stored. Missing: a ``ConfigurationError`` saying how."""
+    token setting when nothing is stored. Missing: ``MissingCiToken`` saying how."""
     secret = token_secret(name, settings).strip().upper()
     stored = await secrets.get_secret_values(uow, settings, [secret])
     if token := stored.get(secret):
@@ -48,7 +48,7 @@ async def provider_token(uow: UnitOfWork, settings: Settings, name: ProviderName
     if configured is not None and configured.get_secret_value():
         return configured.get_secret_value()
     setting = f"ORCHESTRATE_CI_{name.value.upper()}_TOKEN_SECRET"
-    raise ConfigurationError(
+    raise MissingCiToken(
         f"No {name.value} token: store one with `orchestrate secret set {secret}` "
         f"({setting} names the secret read)",
         provider=name.value,
