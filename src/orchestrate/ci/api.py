@@ -200,7 +200,11 @@ async def record_test_results(
     return RecordedReportOut.of(recorded)
 
 
-@router.get("/ci/flaky", response_model=PageOut[FlakyTestOut])
+@router.get(
+    "/ci/flaky",
+    response_model=PageOut[FlakyTestOut],
+    responses={404: {"description": "No test history of that repository."}},
+)
 async def list_flaky_tests(
     uow: UowDep,
     runtime: RuntimeDep,
@@ -222,7 +226,11 @@ async def list_flaky_tests(
     return PageOut(items=[FlakyTestOut.of(t) for t in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/ci/quarantine", response_model=PageOut[QuarantineOut])
+@router.get(
+    "/ci/quarantine",
+    response_model=PageOut[QuarantineOut],
+    responses={404: {"description": "No test history of that repository."}},
+)
 async def list_quarantined_tests(
     uow: UowDep,
     _actor: ActorDep,
