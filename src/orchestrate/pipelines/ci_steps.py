@@ -137,9 +137,7 @@ async def poll_ci_step(job: JobContext[CiPoll]) -> None:
     if outcome is None:
         started = ensure_utc(datetime.fromisoformat(process["ci_started_at"]))
         limit = step.timeout or DEFAULT_TIMEOUT
-        async with job.uow() as clock_reader:
-            now = clock_reader.now()
-        if now - started >= limit:
+        if job.runtime.clock.now() - started >= limit:
             outcome = Outcome(
                 StepStatus.FAILURE,
                 _outputs(process),
