@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -507,6 +507,36 @@ class Settings(BaseSettings):
         gt=0,
         description="How long `ci trigger` looks for the run a dispatch started (GitHub "
         "answers a dispatch without it; CircleCI creates workflows after the pipeline).",
+    )
+    security_osv_url: str = Field(
+        default="https://osv-vulnerabilities.storage.googleapis.com",
+        description="Where `security db update` fetches the OSV exports from: "
+        "{security_osv_url}/{ecosystem}/all.zip, as OSV publishes them (a mirror for "
+        "air-gapped setups; `security db import` reads a downloaded zip or folder).",
+    )
+    security_osv_ecosystems: str = Field(
+        default="PyPI,npm,crates.io,Go",
+        description="The OSV ecosystems `security db update` fetches (comma-separated).",
+    )
+    security_semgrep_path: str | None = Field(
+        default=None,
+        description="The semgrep program SAST runs; by default `semgrep` on PATH, then the "
+        "one `make security-tools` installs (docs/security.md).",
+    )
+    security_license_policy: Path | None = Field(
+        default=None,
+        description="A licence policy file (allowed, denied and review lists of SPDX "
+        "identifiers); by default the built-in policy (docs/security.md).",
+    )
+    security_fail_on: Literal["info", "low", "medium", "high", "critical"] = Field(
+        default="high",
+        description="The severity at or above which `security scan` and `scan:` steps "
+        "fail when new findings remain: info, low, medium, high or critical.",
+    )
+    security_upload_sarif: bool = Field(
+        default=False,
+        description="Upload each repository scan's SARIF to GitHub code scanning through "
+        "the forge (needs the github token's security_events scope).",
     )
     pr_draft: bool = Field(
         default=False,
