@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the test runners whose real output the CI-report parsing tests read
-# (tests/integration/ci): Go, cargo, Maven with Debian's packaged Surefire and JUnit 4,
+# (tests/integration/ci), and the official SARIF schema the security tests validate
+# against: Go, cargo, Maven with Debian's packaged Surefire and JUnit 4,
 # Node with npm; then Jest, mocha and mocha-junit-reporter with npm into the user's
 # cache (never into the repository). apt-get runs only as root on Debian or Ubuntu;
 # whatever cannot be installed is said, and its tests are skipped with that reason.
@@ -37,15 +38,20 @@ fi
 # Jest 29 with jest-junit 16, mocha 10 with mocha-junit-reporter 2: the majors the tests
 # were written on.
 node_tools="${XDG_CACHE_HOME:-$HOME/.cache}/orchestrate-test-tools/node"
+# The official SARIF 2.1.0 JSON schema (its final, rtm.5 text), as Microsoft's SARIF Jest
+# matchers ship it (MIT): the security tests validate our SARIF output against it.
+sarif_schema=node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json
 if [ ! -x "$node_tools/node_modules/.bin/jest" ] \
     || [ ! -d "$node_tools/node_modules/jest-junit" ] \
-    || [ ! -d "$node_tools/node_modules/mocha-junit-reporter" ]; then
+    || [ ! -d "$node_tools/node_modules/mocha-junit-reporter" ] \
+    || [ ! -f "$node_tools/$sarif_schema" ]; then
     if command -v npm >/dev/null; then
         mkdir -p "$node_tools"
         [ -f "$node_tools/package.json" ] || echo '{"private": true}' > "$node_tools/package.json"
         (cd "$node_tools" && npm install --no-audit --no-fund --silent \
-            jest@29 jest-junit@16 mocha@10 mocha-junit-reporter@2 >/dev/null 2>&1) \
-            || echo "Could not install Jest and mocha into $node_tools; their tests will be skipped" >&2
+            jest@29 jest-junit@16 mocha@10 mocha-junit-reporter@2 \
+            @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null 2>&1) \
+            || echo "Could not install Jest, mocha and the SARIF schema into $node_tools; their tests will be skipped" >&2
     fi
 fi
 exit 0
