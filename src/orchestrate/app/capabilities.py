@@ -163,6 +163,18 @@ CAPABILITIES: tuple[Capability, ...] = (
         retention=("orchestrate.ci.retention:retention",),
     ),
     Capability(
+        "security",
+        commands=(
+            _command(
+                "security",
+                "orchestrate.security.cli:security_app",
+                "Scan for secrets, code flaws, vulnerable dependencies and licences, offline.",
+            ),
+        ),
+        routers=("orchestrate.security.api:router",),
+        retention=("orchestrate.security.retention:retention",),
+    ),
+    Capability(
         "agents",
         commands=(
             _command("agent", "orchestrate.agents.cli:agent_app", "Run and steer AI agents."),

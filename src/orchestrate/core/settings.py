@@ -45,6 +45,7 @@ RETENTION_SETTINGS = (
     "retention_notifications",
     "retention_alerts",
     "retention_ci_results",
+    "retention_security_scans",
 )
 """The ``ORCHESTRATE_RETENTION_*`` settings: how long each kind of finished data is kept."""
 
@@ -258,6 +259,11 @@ class Settings(BaseSettings):
         description="How long the CI test history keeps each recorded test report and "
         "its per-test results (`ci flaky` reads its window from them); quarantine "
         "states are kept; or off.",
+    )
+    retention_security_scans: str = Field(
+        default="90d",
+        description="How long recorded security scans and their findings are kept "
+        "(`security report` and /api/security read them); or off.",
     )
     ci_flaky_window: str = Field(
         default="30d",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 FINGERPRINT_VERSION = "v1"
@@ -133,6 +134,46 @@ class Finding:
     help_uri: str | None = None
     fix: DependencyBump | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        # ``properties`` is a mapping, which does not hash; what identifies a finding
+        # does (equality still compares every field).
+        return hash((self.rule_id, self.fingerprint, self.location, self.severity))
+
+
+@dataclass(frozen=True)
+class StoredScan:
+    """A recorded scan: its state and summary, without its findings."""
+
+    id: str
+    root: str
+    repository: str | None
+    source: str
+    status: str
+    error: str | None
+    categories: tuple[str, ...]
+    fail_on: str
+    has_baseline: bool
+    passed: bool
+    new_count: int
+    baselined_count: int
+    failing_count: int
+    by_severity: dict[str, int]
+    dependency_count: int
+    notices: tuple[dict[str, str], ...]
+    started_at: datetime
+    finished_at: datetime | None
+    created_by: str
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    """A recorded finding: its row id, its scan, ``new`` or ``baselined``."""
+
+    id: int
+    scan_id: str
+    state: str
+    finding: Finding
 
 
 def fingerprint(rule_id: str, *content: str) -> str:

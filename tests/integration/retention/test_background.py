@@ -62,5 +62,6 @@ async def test_the_hourly_job_prunes_with_every_rule_and_records_what_it_removed
         "notification_log": {"rows": 0, "files": 0},
         "alerts": {"rows": 0, "files": 0},
         "ci_test_runs": {"rows": 0, "files": 0},
+        "security_scans": {"rows": 0, "files": 0},
     }
     assert queued is not None  # the runner never claimed it: no handler for its kind

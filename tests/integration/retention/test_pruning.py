@@ -92,6 +92,7 @@ async def test_old_finished_data_of_every_rule_is_pruned_with_its_files(
         "cost_entries": 0,  # none written: the ledger's own pruning is in tests/integration/costs
         "alerts": 0,  # none written: alerts' own pruning is in tests/integration/monitoring
         "ci_test_runs": 0,  # none written: the test history's is in tests/integration/ci
+        "security_scans": 0,  # none written: see tests/integration/security/test_retention.py
     }
     files = {outcome.rule: outcome.files for outcome in outcomes}
     assert files["pipeline_runs"] == 2  # the log folder and the leftover workspace

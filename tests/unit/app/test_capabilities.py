@@ -117,6 +117,7 @@ def test_the_retention_plan_has_one_rule_per_growing_table_each_with_its_setting
             "notification_log",
             "alerts",
             "ci_test_runs",
+            "security_scans",
         ]
     )
     assert sorted(rule.setting for rule in plan.rules) == sorted(RETENTION_SETTINGS)
@@ -147,6 +148,8 @@ PRUNED_BY = {
     "ci_test_runs": "ci_test_runs",
     "ci_test_results": "ci_test_runs",
     "ci_trees": "ci_test_runs",  # a tree SHA goes with the last report recorded on it
+    "security_scans": "security_scans",
+    "security_findings": "security_scans",
 }
 NOT_GROWING = {
     "pipelines",
