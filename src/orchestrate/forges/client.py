@@ -164,6 +164,23 @@ class MergeResult:
 
 
 @dataclass(frozen=True)
+class SarifReceipt:
+    """GitHub code scanning accepted a SARIF upload; ``id`` reads its processing."""
+
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SarifProcessing:
+    """How GitHub code scanning got on with an upload: pending, complete or failed."""
+
+    status: str
+    errors: tuple[str, ...] = ()
+    analyses_url: str | None = None
+
+
+@dataclass(frozen=True)
 class ForgeCall:
     """One HTTP call an adapter made, for the event log: never a credential or a body."""
 

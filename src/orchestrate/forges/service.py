@@ -12,6 +12,8 @@ secret to provide, for either forge; a credential the forge rejects is
 
 from __future__ import annotations
 
+import base64
+import gzip
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -38,6 +40,8 @@ from orchestrate.forges.client import (
     PullRequestState,
     ReviewThread,
     ReviewVerdict,
+    SarifProcessing,
+    SarifReceipt,
 )
 from orchestrate.forges.client import Review as ForgeReview
 from orchestrate.forges.events import (
@@ -131,6 +135,8 @@ __all__ = [
     "Review",
     "ReviewThread",
     "ReviewVerdict",
+    "SarifProcessing",
+    "SarifReceipt",
     "ShepherdBounds",
     "ShepherdFacts",
     "SignatureRejected",
@@ -293,6 +299,49 @@ async def forge_client(
         yield gitlab
     finally:
         await gitlab.aclose()
+
+
+MAX_SARIF_GZIP_BYTES = 10 * 1024 * 1024
+"""GitHub code scanning refuses a SARIF upload larger than this once gzip-compressed."""
+
+
+async def upload_sarif(
+    uow: UnitOfWork,
+    settings: Settings,
+    repository: str,
+    *,
+    commit_sha: str,
+    ref: str,
+    sarif: bytes,
+) -> SarifReceipt:
+    """Send a SARIF log (JSON bytes) to GitHub code scanning for ``commit_sha`` on
+    ``ref`` (``refs/heads/main``, ``refs/pull/42/merge``); GitHub processes it later
+    (``sarif_processing``). Refused here when GitHub would refuse it for size."""
+    if len(commit_sha) != 40 or any(c not in "0123456789abcdef" for c in commit_sha):
+        raise ValidationFailed(f"A commit SHA is 40 hex digits, not {commit_sha[:60]!r}")
+    if not ref.startswith("refs/"):
+        raise ValidationFailed(f"A code scanning ref is a full ref (refs/heads/main), not {ref!r}")
+    packed = gzip.compress(sarif, mtime=0)
+    if len(packed) > MAX_SARIF_GZIP_BYTES:
+        raise ValidationFailed(
+            f"The SARIF log is {len(packed):,} bytes gzip-compressed; GitHub code scanning "
+            f"takes at most {MAX_SARIF_GZIP_BYTES:,}. Scan less at once or use a baseline."
+        )
+    async with await github_client(uow, settings) as github:
+        return await github.upload_sarif(
+            repository,
+            commit_sha=commit_sha,
+            ref=ref,
+            sarif_gzip_base64=base64.b64encode(packed).decode("ascii"),
+        )
+
+
+async def sarif_processing(
+    uow: UnitOfWork, settings: Settings, repository: str, sarif_id: str
+) -> SarifProcessing:
+    """Whether GitHub has processed an upload (``pending``, ``complete``, ``failed``)."""
+    async with await github_client(uow, settings) as github:
+        return await github.sarif_processing(repository, sarif_id)
 
 
 def forge_call_recorder(uow: UnitOfWork) -> CallObserver:

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
-from orchestrate.testing import _github_actions, _github_pulls, _github_reviews
+from orchestrate.testing import (
+    _github_actions,
+    _github_code_scanning,
+    _github_pulls,
+    _github_reviews,
+)
 from orchestrate.testing._github_http import ROUTES, Answer, RestRequest, error
 from orchestrate.testing._github_reviews import add_review
 from orchestrate.testing._github_state import GitHubState
 
-ROUTE_MODULES = (_github_actions, _github_pulls, _github_reviews)
+ROUTE_MODULES = (_github_actions, _github_code_scanning, _github_pulls, _github_reviews)
 """Imported for the routes they register."""
 
 __all__ = ["Answer", "RestRequest", "add_review", "answer_rest", "error"]

@@ -183,6 +183,19 @@ class FakeWorkflowRun:
 
 
 @dataclass
+class FakeSarifUpload:
+    """A SARIF log code scanning accepted: decoded, and what GitHub says of it."""
+
+    id: str
+    commit_sha: str
+    ref: str
+    sarif: dict[str, Any]
+    tool_name: str | None
+    processing_status: str = "complete"
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
 class FakeRepository:
     full_name: str
     id: int
@@ -197,6 +210,8 @@ class FakeRepository:
     issues: dict[int, FakeIssue] = field(default_factory=dict)
     workflows: dict[str, FakeWorkflow] = field(default_factory=dict)
     workflow_runs: dict[int, FakeWorkflowRun] = field(default_factory=dict)
+    sarif_uploads: dict[str, FakeSarifUpload] = field(default_factory=dict)
+    code_scanning_enabled: bool = True
     next_number: int = 1
     """Issues and pull requests share one sequence of numbers, as on GitHub."""
 

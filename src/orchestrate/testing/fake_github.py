@@ -54,6 +54,7 @@ from orchestrate.testing._github_state import (
     FakeIssue,
     FakePullRequest,
     FakeRepository,
+    FakeSarifUpload,
     FakeStatus,
     FakeThread,
     FakeUser,
@@ -415,6 +416,16 @@ class FakeGitHub(InBackground):
     def workflow_runs(self, repository: str) -> list[FakeWorkflowRun]:
         with self.lock:
             return sorted(self._repository(repository).workflow_runs.values(), key=lambda r: r.id)
+
+    def sarif_uploads(self, repository: str) -> list[FakeSarifUpload]:
+        """The SARIF logs code scanning accepted for ``repository``, decoded, in order."""
+        with self.lock:
+            return list(self._repository(repository).sarif_uploads.values())
+
+    def disable_code_scanning(self, repository: str) -> None:
+        """Refuse SARIF uploads to ``repository`` (403), as when Advanced Security is off."""
+        with self.lock:
+            self._repository(repository).code_scanning_enabled = False
 
     @contextmanager
     def _changing(self) -> Iterator[None]:

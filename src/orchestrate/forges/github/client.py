@@ -31,6 +31,8 @@ from orchestrate.forges.client import (
     Review,
     ReviewThread,
     ReviewVerdict,
+    SarifProcessing,
+    SarifReceipt,
     ThreadComment,
 )
 from orchestrate.forges.github import convert
@@ -422,6 +424,43 @@ class GitHubClient:
         )
         log = response.text
         return log[-MAX_LOG_CHARS:]
+
+    # -- code scanning -------------------------------------------------------------------------
+
+    async def upload_sarif(
+        self, repository: str, *, commit_sha: str, ref: str, sarif_gzip_base64: str
+    ) -> SarifReceipt:
+        """Upload a gzip-compressed, base64-encoded SARIF log to code scanning (202)."""
+        owner, name = split(repository)
+        response = await self._session.call(
+            repository,
+            f"uploading SARIF for {commit_sha[:12]} ({ref}) to {repository}'s code scanning",
+            lambda gh: gh.rest.code_scanning.async_upload_sarif(
+                owner,
+                name,
+                commit_sha=commit_sha,
+                ref=ref,
+                sarif=sarif_gzip_base64,
+                tool_name="orchestrate",
+            ),
+        )
+        body = mapping(response.json())
+        return SarifReceipt(id=str(body.get("id") or ""), url=str(body.get("url") or ""))
+
+    async def sarif_processing(self, repository: str, sarif_id: str) -> SarifProcessing:
+        owner, name = split(repository)
+        response = await self._session.call(
+            repository,
+            f"reading SARIF upload {sarif_id[:64]} of {repository}",
+            lambda gh: gh.rest.code_scanning.async_get_sarif(owner, name, sarif_id),
+        )
+        body = mapping(response.json())
+        errors = body.get("errors") or []
+        return SarifProcessing(
+            status=str(body.get("processing_status") or "pending"),
+            errors=tuple(str(e) for e in errors) if isinstance(errors, list) else (),
+            analyses_url=str(body["analyses_url"]) if body.get("analyses_url") else None,
+        )
 
 
 __all__ = ["DEFAULT_API_URL", "FORGE", "GitHubClient", "split"]
