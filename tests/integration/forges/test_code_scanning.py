@@ -118,11 +118,14 @@ async def test_code_scanning_off_is_a_forge_error_naming_it(
 @pytest.mark.parametrize(
     ("sarif", "status"),
     [
+        # mtime=0: gzip stamps the time otherwise, and pytest-xdist needs the same ids
+        # on every worker
         ("not base64!", 400),
         (base64.b64encode(b"plain, not gzip").decode(), 400),
-        (base64.b64encode(gzip.compress(b'{"version": "2.0.0", "runs": []}')).decode(), 400),
-        (base64.b64encode(gzip.compress(b"[1, 2]")).decode(), 400),
+        (base64.b64encode(gzip.compress(b'{"version": "2.0.0", "runs": []}', mtime=0)).decode(), 400),
+        (base64.b64encode(gzip.compress(b"[1, 2]", mtime=0)).decode(), 400),
     ],
+    ids=["not-base64", "not-gzip", "wrong-sarif-version", "not-an-object"],
 )
 def test_the_fake_refuses_what_github_refuses(fake: FakeGitHub, sarif: str, status: int) -> None:
     answer = httpx.post(
