@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers for `make test`; tests must stay safe side by side (docs/development.md).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools test-tools api-docs
+.PHONY: run test lint typecheck unit install dev clean bench demo sandbox-tools test-tools api-docs security-tools
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Orchestrate needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -31,6 +31,11 @@ sandbox-tools:
 ## (go, cargo, Maven/Surefire, and Jest and mocha with npm into ~/.cache/orchestrate-test-tools)
 test-tools:
 	@bash scripts/install-ci-test-tools.sh
+
+## make security-tools: Semgrep, the second SAST engine of `security scan`, into its own venv
+## under ~/.cache/orchestrate-security-tools (its pins conflict with ours; docs/security-sast.md)
+security-tools:
+	@bash scripts/install-security-tools.sh
 
 dev: $(VENV)/.installed-dev
 
