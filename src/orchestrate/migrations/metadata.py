@@ -20,6 +20,7 @@ import orchestrate.pipelines.tables
 import orchestrate.repositories.tables
 import orchestrate.schedules.tables
 import orchestrate.secrets.tables
+import orchestrate.security.advisories.tables
 import orchestrate.security.tables
 import orchestrate.stories.tables
 import orchestrate.triggers.tables  # noqa: F401
