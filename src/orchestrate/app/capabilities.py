@@ -171,7 +171,9 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Scan for secrets, code flaws, vulnerable dependencies and licences, offline.",
             ),
         ),
+        command_extensions=(("security", "orchestrate.security.cli_scan:scan_app"),),
         routers=("orchestrate.security.api:router",),
+        jobs=("orchestrate.security.repository_scans:register_security_jobs",),
         retention=("orchestrate.security.retention:retention",),
     ),
     Capability(
@@ -192,7 +194,10 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Pull requests of agent runs: list, show, open for an agent, merge, shepherd.",
             ),
         ),
-        command_extensions=(("ci", "orchestrate.delivery.cli_ci:ci_fix_app"),),
+        command_extensions=(
+            ("ci", "orchestrate.delivery.cli_ci:ci_fix_app"),
+            ("security", "orchestrate.delivery.cli_security:security_fix_app"),
+        ),
         routers=("orchestrate.delivery.api:router",),
         jobs=("orchestrate.delivery.service:register_delivery_jobs",),
         on_open=("orchestrate.delivery.service:follow_agents_on_open",),

@@ -18,9 +18,12 @@ from orchestrate.delivery.schemas import (
     PullRequestDetailOut,
     PullRequestMerge,
     PullRequestOut,
+    SecurityFixIn,
+    SecurityFixOut,
     ShepherdMoveOut,
     ShepherdMovesOut,
 )
+from orchestrate.delivery.security_fix import fix_finding
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
@@ -130,3 +133,30 @@ async def shepherd_pull_request(
     its bounds still hold). 202: the look is queued; its outcome shows in ``shepherd``."""
     pull = await service.request_look_by_number(uow, f"{owner}/{name}", number, actor)
     return PullRequestOut.of(pull)
+
+
+@router.post(
+    "/security/findings/{finding_id}/fix",
+    response_model=SecurityFixOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["security"],
+)
+async def fix_security_finding(
+    finding_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: SecurityFixIn,
+    runtime: RuntimeDep,
+    actor: ActorDep,
+) -> SecurityFixOut:
+    """Start the security-scanner agent on a finding (operator); its pull request is
+    opened when it completes. The same finding again returns the same agent."""
+    started = await fix_finding(
+        runtime,
+        finding_id,
+        actor,
+        repository=body.repository,
+        agent_type=body.agent_type,
+        max_cost_usd=body.max_cost_usd,
+    )
+    return SecurityFixOut(
+        finding_id=finding_id, rule_id=started.finding.finding.rule_id, agent_id=started.agent.id
+    )

@@ -182,3 +182,23 @@ class PullRequestDetailOut(PullRequestOut):
             checks=ChecksOut.of(view.checks),
             reviews=ReviewsOut.of(view.reviews),
         )
+
+
+class SecurityFixIn(BaseModel):
+    """Start the security-scanner agent on a finding."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repository: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The registered repository to fix it in (default: the one scanned).",
+    )
+    agent_type: str = Field(default="security-scanner", min_length=1, max_length=100)
+    max_cost_usd: Decimal | None = Field(default=None, gt=0, le=10_000)
+
+
+class SecurityFixOut(BaseModel):
+    finding_id: int
+    rule_id: str
+    agent_id: str

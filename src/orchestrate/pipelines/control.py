@@ -74,9 +74,11 @@ async def cancel_row(uow: UnitOfWork, loaded: LoadedRun, row: PipelineStepRow) -
     elif step.matrix is not None and row.parent_key is None:
         for instance in loaded.instances(step.id):
             await cancel_row(uow, loaded, instance)
-    elif step.kind is StepKind.CI:
-        # Nothing of ours runs: the poll job finds the step ended. The platform's run
-        # goes on (the providers have no cancel yet).
+    elif step.kind in (StepKind.CI, StepKind.SCAN):
+        # A ci step: nothing of ours runs, the poll job finds the step ended (the
+        # platform's run goes on: the providers have no cancel yet). A scan step: the
+        # scan runs to its end in its job, which then finds the step ended and records
+        # nothing more than the scan itself.
         _end(uow, row, StepStatus.CANCELLED)
     elif step.kind is StepKind.AGENT and row.agent_id:
         await enqueue(

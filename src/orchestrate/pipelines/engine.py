@@ -270,7 +270,7 @@ def _worst(statuses: set[StepStatus]) -> StepStatus:
 
 async def _launch(uow: UnitOfWork, loaded: LoadedRun, step: StepSpec, row: PipelineStepRow) -> None:
     """Hand the step (or matrix instance) to whatever runs its kind."""
-    if step.kind in (StepKind.RUN, StepKind.AGENT, StepKind.CI):
+    if step.kind in (StepKind.RUN, StepKind.AGENT, StepKind.CI, StepKind.SCAN):
         set_step_status(uow, row, StepStatus.QUEUED)
         job = _step_job(row, None, uow)
         if loaded.take_step is None or not await loaded.take_step(uow, row, job):

@@ -44,6 +44,7 @@ from orchestrate.pipelines.events import StepAgentStarted
 from orchestrate.pipelines.expressions import ExpressionError
 from orchestrate.pipelines.kinds import AttemptRef
 from orchestrate.pipelines.models import StepStatus
+from orchestrate.pipelines.scan_steps import run_scan_step
 from orchestrate.pipelines.shell_steps import run_shell_step
 from orchestrate.pipelines.spec.models import StepKind
 from orchestrate.pipelines.steps.shell import end_orphan
@@ -69,6 +70,8 @@ async def run_step_job(job: JobContext[AttemptRef]) -> None:
                 outcome = await run_shell_step(job, attempt)
             elif attempt.kind is StepKind.CI:
                 outcome = await start_ci_step(job, attempt)
+            elif attempt.kind is StepKind.SCAN:
+                outcome = await run_scan_step(job, attempt)
             else:
                 outcome, agent_id = None, await _start_agent_step(job, attempt)
         except OrchestrateError as error:

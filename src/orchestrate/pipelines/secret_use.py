@@ -39,6 +39,7 @@ _WHY = {
     StepKind.AGENT: "an agent step would show the value to its model",
     StepKind.PIPELINE: "a pipeline step would store the value as the child run's inputs",
     StepKind.CI: "a ci step would send the value to the CI platform, which shows its inputs",
+    StepKind.SCAN: "a scan step records its path and baseline in the scan, which viewers read",
 }
 _HINT = "read the secret in the env: of the 'run' step that needs it"
 
@@ -173,6 +174,9 @@ def _other_strings(step: StepSpec, base: Path) -> Iterator[tuple[Path, str, bool
     if step.ci is not None:
         for relative, text in step.ci.strings():
             yield (*base, "ci", *relative), text, False
+    if step.scan is not None:
+        for relative, text in step.scan.strings():
+            yield (*base, "scan", *relative), text, False
 
 
 def _secrets_read(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import PlainTextResponse, Response
 
 from orchestrate.core.errors import ValidationFailed
@@ -12,8 +12,8 @@ from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
 from orchestrate.security import service
 from orchestrate.security.formats import OutputFormat
 from orchestrate.security.models import Category, Severity
-from orchestrate.security.schemas import FindingOut, ScanOut
-from orchestrate.web.deps import ActorDep, UowDep
+from orchestrate.security.schemas import FindingOut, ScanIn, ScanOut
+from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
 router = APIRouter(prefix="/security", tags=["security"])
@@ -40,6 +40,27 @@ async def list_scans(
     """Recorded scans, newest first (those of the CLI, the API and pipelines' scan steps)."""
     page = await service.list_scans(uow, repository=repository, limit=limit, cursor=cursor)
     return PageOut(items=[ScanOut.of(s) for s in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/scans",
+    response_model=ScanOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={404: {"description": "No registered repository of that name."}},
+)
+async def start_scan(body: ScanIn, uow: UowDep, runtime: RuntimeDep, actor: ActorDep) -> ScanOut:
+    """Scan a registered repository's work tree on a worker (operator); the scan is
+    ``queued`` until then: poll ``GET /security/scans/{id}``."""
+    settings = runtime.settings
+    scan = await service.request_repository_scan(
+        uow,
+        settings,
+        body.repository,
+        categories=frozenset(body.categories or Category),
+        fail_on=body.fail_on or service.severity_of(settings.security_fail_on),
+        actor=actor,
+    )
+    return ScanOut.of(scan)
 
 
 @router.get("/scans/{scan_id}", response_model=ScanOut)

@@ -42,7 +42,7 @@ _TOOL_NAMES = {
     "bandit": "Bandit",
     "semgrep": "Semgrep",
     "osv": "Orchestrate dependency scanner (OSV)",
-    "licenses": "Orchestrate licence checker",
+    "orchestrate-licenses": "Orchestrate licence checker",
 }
 _TOOL_URIS = {
     "bandit": "https://bandit.readthedocs.io/",

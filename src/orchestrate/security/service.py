@@ -1,13 +1,20 @@
 """Security scanning's use cases: what the CLI, the API, pipelines and delivery call.
 
-Scanning itself is in ``scan``; recorded scans in ``records``; this module is the
-capability's one public face for the others.
+Scanning itself is in ``scan`` (with the four scanners of ``scanners``); recorded scans
+in ``records``; this module is the capability's one public face for the others.
 """
 
 from __future__ import annotations
 
+from orchestrate import __version__
+from orchestrate.core.clock import Clock
+from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.identity import Actor
+from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.security.baseline import write_baseline
 from orchestrate.security.formats import OutputFormat, render
+from orchestrate.security.models import Severity, StoredFinding, StoredScan
 from orchestrate.security.records import (
     fail_queued_scan,
     finish_queued_scan,
@@ -20,8 +27,18 @@ from orchestrate.security.records import (
     record_scan,
     stored_report,
 )
+from orchestrate.security.report import ScanReport
+from orchestrate.security.repository_scans import request_repository_scan
+from orchestrate.security.scan import ScanRequest, SecretSource, parse_categories, run_scan
+from orchestrate.security.scanners import default_scanners, read_dependencies
 
 __all__ = [
+    "OutputFormat",
+    "ScanReport",
+    "ScanRequest",
+    "StoredFinding",
+    "StoredScan",
+    "SecretSource",
     "fail_queued_scan",
     "finish_queued_scan",
     "get_finding",
@@ -29,13 +46,60 @@ __all__ = [
     "latest_scan",
     "list_findings",
     "list_scans",
+    "parse_categories",
     "queue_scan",
     "record_scan",
+    "render",
     "render_stored_report",
+    "request_repository_scan",
+    "scan",
+    "scan_and_record",
+    "severity_of",
     "stored_report",
+    "write_baseline",
 ]
 
 
 async def render_stored_report(uow: UnitOfWork, scan_id: str, output: OutputFormat) -> str:
     """A recorded scan's report in ``output`` format."""
     return render(await stored_report(uow, scan_id), output)
+
+
+def severity_of(name: str) -> Severity:
+    """A severity by name, or a message listing the names."""
+    try:
+        return Severity(name.strip().lower())
+    except ValueError:
+        names = ", ".join(s.value for s in Severity)
+        raise ValidationFailed(f"Unknown severity {name!r}; use one of {names}.") from None
+
+
+async def scan(
+    uow: UnitOfWork, settings: Settings, clock: Clock, request: ScanRequest
+) -> ScanReport:
+    """Run the asked scanners over ``request.root`` (nothing is recorded)."""
+    return await run_scan(
+        uow,
+        settings,
+        clock,
+        request,
+        default_scanners(),
+        read_dependencies=read_dependencies,
+        tool_version=__version__,
+    )
+
+
+async def scan_and_record(
+    uow: UnitOfWork,
+    settings: Settings,
+    clock: Clock,
+    request: ScanRequest,
+    *,
+    actor: Actor,
+    source: str,
+    repository: str | None = None,
+) -> tuple[ScanReport, StoredScan]:
+    """Scan, then record the scan and its findings."""
+    report = await scan(uow.sibling(read_only=True), settings, clock, request)
+    stored = await record_scan(uow, report, actor=actor, source=source, repository=repository)
+    return report, stored

@@ -178,6 +178,9 @@ NOT_GROWING = {
     "ci_tests",  # one row per test of a repository
     "ci_quarantines",  # at most one row per test, kept after release
     "worker_heartbeats",  # one row per worker; a clean stop deletes it, heartbeats a day-silent one
+    "osv_advisories",  # one row per OSV advisory id; a re-import replaces, never adds
+    "osv_affected",  # the packages of those advisories, replaced with them
+    "osv_imports",  # an import keeps only the last IMPORTS_KEPT rows
 }
 
 

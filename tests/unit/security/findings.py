@@ -70,7 +70,7 @@ def license_finding() -> Finding:
         message="left-pad 1.3.0 (AGPL-3.0-only) is denied by the licence policy.",
         location=Location("package-lock.json"),
         fingerprint=fingerprint(rule, "npm", "left-pad", "1.3.0", "AGPL-3.0-only"),
-        tool="licenses",
+        tool="orchestrate-licenses",
     )
 
 

@@ -29,7 +29,7 @@ def test_every_kind_of_finding_makes_a_valid_log() -> None:
     assert_valid_sarif(log)
     assert [run["tool"]["driver"]["name"] for run in log["runs"]] == [
         "bandit",
-        "licenses",
+        "orchestrate-licenses",
         "orchestrate-secrets",
         "osv",
     ]

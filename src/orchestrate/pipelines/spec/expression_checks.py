@@ -116,6 +116,9 @@ def _step_places(step: StepSpec, base: Path, where: SourceMap) -> Iterator[_Plac
     if step.ci is not None:
         for relative, text in step.ci.strings():
             yield _Place((*base, "ci", *relative), text, contexts, step)
+    if step.scan is not None:
+        for relative, text in step.scan.strings():
+            yield _Place((*base, "scan", *relative), text, contexts, step)
     for key, value in (step.matrix or {}).items():
         if key not in ("max_parallel", "max-parallel"):
             # GitHub: a matrix is built before it exists, so it cannot read itself.

@@ -383,6 +383,50 @@ class CiStepSpec(_Strict):
         return value
 
 
+class ScanStepSpec(_Strict):
+    """A security scan of the run's workspace: secrets, SAST, vulnerable dependencies and
+    licences, offline; the step fails when new findings at or above ``fail_on`` remain
+    (not in the baseline, not suppressed). Every string may be an expression."""
+
+    path: str = Field(default=".", description="What to scan, relative to the workspace.")
+    scanners: StringList = Field(
+        default_factory=list,
+        description="Any of secrets, sast, deps, licenses; all four when left out.",
+    )
+    fail_on: str | None = Field(
+        default=None,
+        description=(
+            "info, low, medium, high or critical; else the setting "
+            "ORCHESTRATE_SECURITY_FAIL_ON (high)."
+        ),
+    )
+    baseline: str | None = Field(
+        default=None,
+        description="A baseline file (`security baseline`), relative to the workspace.",
+    )
+
+    def strings(self) -> Iterator[tuple[tuple[str, ...], str]]:
+        """Each string that may hold expressions, with its path under ``scan``."""
+        yield ("path",), self.path
+        for key in ("fail_on", "baseline"):
+            value = getattr(self, key)
+            if isinstance(value, str):
+                yield (key,), value
+
+    @field_validator("scanners")
+    @classmethod
+    def _known_scanners(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in SCANNER_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown scanner {unknown[0]!r}; use any of {', '.join(SCANNER_NAMES)}"
+            )
+        return value
+
+
+SCANNER_NAMES = ("secrets", "sast", "deps", "licenses")
+
+
 class AgentInputs(_Strict):
     """``with:`` of an agent step."""
 
@@ -425,13 +469,15 @@ class StepKind(StrEnum):
     APPROVAL = "approval"
     PIPELINE = "pipeline"
     CI = "ci"
+    SCAN = "scan"
 
 
 MATRIX_RESERVED = frozenset({"include", "exclude", "max_parallel", "max-parallel"})
 
 
 class StepSpec(_Strict):
-    """One node of the pipeline graph; exactly one of run, agent, approval, pipeline, ci."""
+    """One node of the pipeline graph; exactly one of run, agent, approval, pipeline, ci,
+    scan."""
 
     id: str = Field(pattern=STEP_ID_PATTERN)
     name: str | None = None
@@ -466,6 +512,7 @@ class StepSpec(_Strict):
     approval: ApprovalSpec | None = None
     pipeline: str | None = None
     ci: CiStepSpec | None = None
+    scan: ScanStepSpec | None = None
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
 
     @property
@@ -492,7 +539,8 @@ class StepSpec(_Strict):
         if len(kinds) != 1:
             found = ", ".join(kinds) if kinds else "none"
             raise ValueError(
-                f"a step needs exactly one of run, agent, approval, pipeline, ci (found: {found})"
+                "a step needs exactly one of run, agent, approval, pipeline, ci, scan "
+                f"(found: {found})"
             )
         if self.with_ and self.kind not in (StepKind.AGENT, StepKind.PIPELINE):
             raise ValueError("'with' only applies to agent and pipeline steps")

@@ -1,0 +1,119 @@
+"""``scan:`` steps: a security scan of the run's workspace gates the pipeline (both
+database engines, the real scanners)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrate.core.runtime import Runtime
+from orchestrate.pipelines.spec.problems import PipelineInvalid
+from orchestrate.security import service as security
+from tests.integration.pipelines.engine.conftest import Pipelines, statuses
+
+# A token of GitHub's documented shape (ghp_ and 36 characters), made up for the test.
+TOKEN = "ghp_" + "R8c2Vb7KqL0xWm4TnY9pZs3Hd6Jf1Ga5Ue8Q"
+
+
+def scanning(write: str, *, extra: str = "") -> str:
+    return f"""
+name: gate
+steps:
+  - id: build
+    run: |
+      {write}
+  - id: security
+    needs: build
+    scan:
+      scanners: [secrets]
+      fail_on: high{extra}
+  - id: after
+    needs: security
+    if: always()
+    run: echo "${{{{ needs.security.outputs.passed }}}} ${{{{ needs.security.outputs.failing }}}}"
+"""
+
+
+async def test_a_committed_token_fails_the_step_and_the_scan_is_recorded(
+    pipelines: Pipelines, runtime: Runtime
+) -> None:
+    await pipelines.register(scanning(f"printf 'GITHUB_TOKEN = \"{TOKEN}\"\\n' > settings.py"))
+
+    run = await pipelines.run("gate")
+
+    assert statuses(run)["security"] == "failure"
+    step = next(s for s in run.steps if s.key == "security")
+    assert step.outputs["passed"] == "false"
+    assert step.outputs["failing"] == "1"
+    assert "1 new security finding(s) at or above high" in (step.error or "")
+    scan = await security.get_scan(runtime.uow(read_only=True), step.outputs["scan_id"])
+    assert (scan.source, scan.new_count, scan.passed) == ("pipeline", 1, False)
+    page = await security.list_findings(runtime.uow(read_only=True), scan.id)
+    (finding,) = page.items
+    assert finding.finding.location.path == "settings.py"
+    assert TOKEN not in finding.finding.snippet
+    assert step.log_path is not None
+    log = Path(step.log_path).read_text()
+    assert "**Gate failed**" in log
+    assert TOKEN not in log
+
+
+async def test_a_clean_workspace_passes(pipelines: Pipelines) -> None:
+    await pipelines.register(scanning("printf 'print(1)\\n' > app.py"))
+
+    run = await pipelines.run("gate")
+
+    assert statuses(run) == {"build": "success", "security": "success", "after": "success"}
+    step = next(s for s in run.steps if s.key == "security")
+    assert step.outputs["passed"] == "true"
+
+
+async def test_a_baselined_token_does_not_gate(pipelines: Pipelines, runtime: Runtime) -> None:
+    await pipelines.register(scanning(f"printf 'GITHUB_TOKEN = \"{TOKEN}\"\\n' > settings.py"))
+    first = await pipelines.run("gate")
+    scan_id = next(s for s in first.steps if s.key == "security").outputs["scan_id"]
+    report = await security.stored_report(runtime.uow(read_only=True), scan_id)
+    baseline = runtime.settings.home / "baseline.json"
+    security.write_baseline(baseline, report.new, report.finished_at)
+    copy = f"cp {baseline} baseline.json && printf 'GITHUB_TOKEN = \"{TOKEN}\"\\n\\n' > settings.py"
+    await pipelines.register(
+        scanning(copy, extra="\n      baseline: baseline.json").replace("name: gate", "name: gated")
+    )
+
+    run = await pipelines.run("gated")
+
+    step = next(s for s in run.steps if s.key == "security")
+    assert statuses(run)["security"] == "success"
+    assert (step.outputs["failing"], step.outputs["baselined"]) == ("0", "1")
+
+
+async def test_a_path_out_of_the_workspace_fails_the_step(pipelines: Pipelines) -> None:
+    await pipelines.register(
+        """
+name: escape
+steps:
+  - id: security
+    scan:
+      path: ../..
+"""
+    )
+
+    run = await pipelines.run("escape")
+
+    step = next(s for s in run.steps if s.key == "security")
+    assert step.status.value == "failure"
+    assert "outside the run's workspace" in (step.error or "")
+
+
+async def test_an_unknown_scanner_is_refused_at_registration(pipelines: Pipelines) -> None:
+    with pytest.raises(PipelineInvalid, match="unknown scanner 'virus'"):
+        await pipelines.register(
+            """
+name: bad
+steps:
+  - id: security
+    scan:
+      scanners: [secrets, virus]
+"""
+        )
