@@ -171,7 +171,10 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Scan for secrets, code flaws, vulnerable dependencies and licences, offline.",
             ),
         ),
-        command_extensions=(("security", "orchestrate.security.cli_scan:scan_app"),),
+        command_extensions=(
+            ("security", "orchestrate.security.cli_scan:scan_app"),
+            ("security", "orchestrate.security.cli_db:db_extension"),
+        ),
         routers=("orchestrate.security.api:router",),
         jobs=("orchestrate.security.repository_scans:register_security_jobs",),
         retention=("orchestrate.security.retention:retention",),

@@ -22,9 +22,7 @@ def fix(
     finding_id: Annotated[int, typer.Argument(min=1, help="The finding (security findings).")],
     repo: Annotated[
         str | None,
-        typer.Option(
-            "--repo", "-r", help="The registered repository (default: the one scanned)."
-        ),
+        typer.Option("--repo", "-r", help="The registered repository (default: the one scanned)."),
     ] = None,
     agent_type: Annotated[str, typer.Option("--type", help="The agent type.")] = DEFAULT_AGENT,
     max_cost: Annotated[

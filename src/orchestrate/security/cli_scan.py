@@ -45,7 +45,9 @@ def _categories(secrets: bool, sast: bool, deps: bool, licenses: bool) -> frozen
 def scan(
     path: PathArgument = Path("."),
     secrets: Annotated[bool, typer.Option("--secrets", help="Scan for secrets.")] = False,
-    sast: Annotated[bool, typer.Option("--sast", help="Static analysis (Bandit, Semgrep).")] = False,
+    sast: Annotated[
+        bool, typer.Option("--sast", help="Static analysis (Bandit, Semgrep).")
+    ] = False,
     deps: Annotated[
         bool, typer.Option("--deps", help="Vulnerable dependencies (the OSV database).")
     ] = False,

@@ -6,12 +6,16 @@ in ``records``; this module is the capability's one public face for the others.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from orchestrate import __version__
 from orchestrate.core.clock import Clock
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.identity import Actor
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
+from orchestrate.security import advisories
+from orchestrate.security.advisories import DatabaseStatus, ImportSummary
 from orchestrate.security.baseline import write_baseline
 from orchestrate.security.formats import OutputFormat, render
 from orchestrate.security.models import Severity, StoredFinding, StoredScan
@@ -33,16 +37,20 @@ from orchestrate.security.scan import ScanRequest, SecretSource, parse_categorie
 from orchestrate.security.scanners import default_scanners, read_dependencies
 
 __all__ = [
+    "DatabaseStatus",
+    "ImportSummary",
     "OutputFormat",
     "ScanReport",
     "ScanRequest",
+    "SecretSource",
     "StoredFinding",
     "StoredScan",
-    "SecretSource",
+    "advisory_database_status",
     "fail_queued_scan",
     "finish_queued_scan",
     "get_finding",
     "get_scan",
+    "import_advisories",
     "latest_scan",
     "list_findings",
     "list_scans",
@@ -56,6 +64,7 @@ __all__ = [
     "scan_and_record",
     "severity_of",
     "stored_report",
+    "update_advisories",
     "write_baseline",
 ]
 
@@ -103,3 +112,19 @@ async def scan_and_record(
     report = await scan(uow.sibling(read_only=True), settings, clock, request)
     stored = await record_scan(uow, report, actor=actor, source=source, repository=repository)
     return report, stored
+
+
+async def import_advisories(uow: UnitOfWork, path: Path) -> ImportSummary:
+    """Import an OSV export (a zip or a folder of OSV JSON records) into the offline
+    database; older copies of a record never replace newer ones."""
+    return await advisories.import_osv(uow, path)
+
+
+async def update_advisories(uow: UnitOfWork, settings: Settings) -> ImportSummary:
+    """Fetch every configured ecosystem's OSV export and import it (needs a network)."""
+    return await advisories.update_osv(uow, settings)
+
+
+async def advisory_database_status(uow: UnitOfWork) -> DatabaseStatus:
+    """How many advisories the offline database holds, per ecosystem, and its last import."""
+    return await advisories.database_status(uow)

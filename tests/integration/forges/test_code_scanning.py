@@ -122,7 +122,10 @@ async def test_code_scanning_off_is_a_forge_error_naming_it(
         # on every worker
         ("not base64!", 400),
         (base64.b64encode(b"plain, not gzip").decode(), 400),
-        (base64.b64encode(gzip.compress(b'{"version": "2.0.0", "runs": []}', mtime=0)).decode(), 400),
+        (
+            base64.b64encode(gzip.compress(b'{"version": "2.0.0", "runs": []}', mtime=0)).decode(),
+            400,
+        ),
         (base64.b64encode(gzip.compress(b"[1, 2]", mtime=0)).decode(), 400),
     ],
     ids=["not-base64", "not-gzip", "wrong-sarif-version", "not-an-object"],

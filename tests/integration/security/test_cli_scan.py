@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.cli.support import Cli, make_cli
+from tests.integration.security.advisories.osv_builders import fixture_export
 from tests.unit.security.sarif_schema import assert_valid_sarif
 
 # Made-up tokens of documented shapes (never real keys).
@@ -157,3 +158,61 @@ def test_bad_input_is_a_clear_error(cli: Cli) -> None:
     assert "is not a baseline" in bad_baseline.stderr
     assert nothing_yet.exit_code != 0
     assert "run `security scan` first" in nothing_yet.stderr
+
+
+def test_db_import_status_and_a_deps_scan_with_the_bump(cli: Cli, tmp_path: Path) -> None:
+    export = fixture_export(tmp_path)
+    tree = cli.workdir / "shop"
+    tree.mkdir()
+    (tree / "requirements.txt").write_text("requests==2.28.1\n", encoding="utf-8")
+
+    empty = cli("security", "db", "status", "--json")
+    imported = cli("security", "db", "import", str(export), "--json")
+    again = cli("security", "db", "import", str(export))
+    status = cli("security", "db", "status", "--json")
+    scanned = cli("security", "scan", str(tree), "--deps", "--format", "json")
+
+    assert json.loads(empty.stdout)["advisories"] == 0
+    assert imported.exit_code == 0, imported.output
+    summary = json.loads(imported.stdout)
+    assert summary["records"] == summary["inserted"] == 10
+    assert "0 new" in again.stderr
+    assert "10 unchanged" in again.stderr
+    state = json.loads(status.stdout)
+    assert state["per_ecosystem"]["PyPI"] >= 3
+    assert state["last_import"]["records"] == 10
+    assert scanned.exit_code == 1, scanned.output
+    (finding,) = json.loads(scanned.stdout)["findings"]
+    assert finding["rule_id"] == "osv/PYSEC-2023-74"
+    assert finding["fix"]["fixed"] == "2.31.0"
+
+
+def test_db_import_of_something_that_is_no_export_changes_nothing(cli: Cli) -> None:
+    stray = cli.workdir / "notes.txt"
+    stray.write_text("not OSV\n", encoding="utf-8")
+
+    refused = cli("security", "db", "import", str(stray))
+    missing = cli("security", "db", "import", str(cli.workdir / "absent.zip"))
+    status = cli("security", "db", "status", "--json")
+
+    assert refused.exit_code != 0
+    assert "Traceback" not in refused.output
+    assert missing.exit_code == 2
+    assert json.loads(status.stdout)["advisories"] == 0
+
+
+def test_db_update_offline_says_how_to_import_instead(cli: Cli) -> None:
+    closed = "http://127.0.0.1:9/osv"  # the discard port: nothing listens
+
+    result = cli(
+        "security",
+        "db",
+        "update",
+        env={
+            "ORCHESTRATE_SECURITY_OSV_URL": closed,
+            "ORCHESTRATE_SECURITY_OSV_ECOSYSTEMS": "PyPI",
+        },
+    )
+
+    assert result.exit_code != 0
+    assert "security db import" in result.stderr
