@@ -26,6 +26,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Stories", "/ui/stories"),
     NavItem("Epics", "/ui/epics"),
     NavItem("Pull requests", "/ui/pull-requests"),
+    NavItem("Security", "/ui/security"),
     NavItem("Repositories", "/ui/repositories"),
     NavItem("Schedules", "/ui/schedules"),
     NavItem("Webhooks", "/ui/webhooks"),

@@ -28,6 +28,7 @@ from orchestrate.dashboard.pages import (
     run_logs,
     runs,
     schedules,
+    security,
     stories,
     webhooks,
 )
@@ -49,6 +50,7 @@ PAGES = (
     stories,
     epics,
     pull_requests,
+    security,
     repositories,
     schedules,
     webhooks,

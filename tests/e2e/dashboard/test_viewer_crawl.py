@@ -46,7 +46,7 @@ steps:
     run: echo shipping
 """
 NOT_PAGES = ("/ui/logout", "/ui/events", "/ui/static/", "/ui/vendor/")
-NOT_PAGES_PATTERN = re.compile(r"/logs?(\?|$)|/payload\.json$|/log\?")
+NOT_PAGES_PATTERN = re.compile(r"/logs?(\?|$)|/payload\.json$|/log\?|/report\?")
 MAX_PAGES = 45
 PER_PATTERN = 2
 
@@ -69,8 +69,13 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
 
 
 def _seed(env: dict[str, str], root: Path) -> None:
-    """A waiting pipeline run, an epic with a story, an agent on it, a schedule."""
+    """A waiting pipeline run, an epic with a story, an agent on it, a schedule, a
+    security scan that found a (made-up) token."""
     repo = empty_repository(root / "project")
+    (root / "scanned").mkdir()
+    (root / "scanned" / "deploy.py").write_text('TOKEN = "ghp_' + "Cr4" * 12 + '"\n')
+    scanned = cli(env, "security", "scan", str(root / "scanned"), "--secrets")
+    assert scanned.returncode == 1, scanned.stderr  # the gate fails on the token
     (root / "release.yml").write_text(PIPELINE)
     _ok(env, "pipeline", "create", str(root / "release.yml"))
     _ok(env, "pipeline", "trigger", "release", "--input", "version=1.2.0")
@@ -168,5 +173,7 @@ def test_a_viewer_walks_every_page_and_can_change_nothing(page: Page, dashboard:
         "/ui/stories/{id}",
         "/ui/epics/{id}",
         "/ui/schedules/{id}",
+        "/ui/security/scans/{id}",
+        "/ui/security/findings/{id}",
     ):
         assert expected in shapes, (expected, sorted(shapes))

@@ -1,0 +1,106 @@
+"""The Security pages in Chromium, against a real ``orchestrate serve`` and its worker.
+
+A scan is recorded the way a person records one (``orchestrate security scan``); an
+operator then queues a scan of a registered repository through the page's form, and
+the scan's page turns from *queued* to its findings by itself when the worker has run it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.dashboard.conftest import (
+    Dashboard,
+    assert_accessible,
+    empty_repository,
+    running_dashboard,
+    sign_in,
+)
+from tests.e2e.processes import clean_env, cli
+
+pytestmark = pytest.mark.slow
+
+REPO = "octo/shop"
+TOKEN = "ghp_" + "Zr4" * 12  # made up: "ghp_" and 36 letters and digits
+
+
+def with_a_token(path: Path) -> Path:
+    """A git work tree whose one committed file holds a (made-up) GitHub token."""
+    tree = empty_repository(path)
+    (tree / "deploy.py").write_text(f'GITHUB_TOKEN = "{TOKEN}"\n')
+    author = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+    for args in (["add", "deploy.py"], [*author, "commit", "-q", "-m", "deploy"]):
+        subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True)
+    return tree
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """``serve`` with a scan of a directory recorded by the CLI, and a registered
+    repository holding a token for the form to scan."""
+    root = tmp_path_factory.mktemp("security")
+    env = clean_env(root / "home", LOG_LEVEL="warning")
+    with running_dashboard(env) as running:
+        scanned = cli(env, "security", "scan", str(with_a_token(root / "tree")), "--secrets")
+        assert "Recorded as scan_" in scanned.stderr + scanned.stdout, scanned.stderr
+        headers = {"Authorization": f"Bearer {running.tokens['admin']}"}
+        with httpx.Client(base_url=running.url, headers=headers) as http:
+            added = http.post(
+                "/api/repositories",
+                json={"source": str(with_a_token(root / "shop")), "name": REPO},
+            )
+            assert added.status_code == 201, added.text
+        yield running
+
+
+def test_a_viewer_reads_the_scans_a_scan_and_a_finding(page: Page, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard, "viewer")
+
+    page.get_by_role("link", name="Security", exact=True).click()
+    expect(page.get_by_role("heading", name="Security", level=1)).to_be_visible()
+    expect(page.locator("#security-scans")).to_contain_text("1 high")
+    assert_accessible(page)
+
+    page.locator("#scans-title ~ .table-wrap a.mono").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Security scan")
+    expect(page.get_by_role("link", name="SARIF")).to_be_visible()
+    assert_accessible(page)
+
+    page.locator('a[href^="/ui/security/findings/"]').first.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_text("deploy.py:1")).to_be_visible()
+    expect(page.get_by_role("button", name="Propose a fix")).to_have_count(0)
+    assert TOKEN[4:] not in page.content()
+    assert_accessible(page)
+
+
+def test_an_operator_queues_a_scan_that_appears_when_the_worker_ran_it(
+    page: Page, dashboard: Dashboard
+) -> None:
+    sign_in(page, dashboard, "operator")
+    page.goto(f"{dashboard.url}/ui/security")
+    assert_accessible(page)
+
+    page.get_by_label("Repository to scan").select_option(REPO)
+    for scanner in ("Code (SAST)", "Vulnerable dependencies", "Licences"):
+        page.get_by_label(scanner, exact=True).uncheck()
+    page.get_by_label("Fail on").select_option("medium")
+    page.get_by_role("button", name="Queue the scan").click()
+
+    expect(page.get_by_role("status").filter(has_text="is queued")).to_be_visible()
+    scan = page.locator("#security-scan")
+    # No reload: the worker's security.scan_completed event refreshes the part.
+    expect(scan.get_by_role("link", name="SARIF")).to_be_visible(timeout=30_000)
+    expect(scan.get_by_text("deploy.py:1")).to_be_visible()
+    expect(scan).to_contain_text(REPO)
+    assert_accessible(page)
+
+    scan.locator('a[href^="/ui/security/findings/"]').first.click()
+    expect(page.get_by_role("button", name="Propose a fix")).to_be_visible()
+    assert_accessible(page)
