@@ -157,18 +157,27 @@ class Detector:
     def detect(self, data: bytes, path: str) -> list[Hit]:
         """Every secret in ``data`` (the content of ``path``), suppressions applied."""
         hits: list[Hit] = []
+        refused: list[tuple[int, int]] = []
         for compiled in self._always:
-            hits.extend(self._pattern_hits(compiled, data))
+            hits.extend(self._pattern_hits(compiled, data, refused))
         if self._automaton is not None:
             matches = self._automaton.find_matches_as_indexes(data.lower(), overlapping=True)
             if matches:
-                hits.extend(self._gated_hits(data, path, matches))
+                hits.extend(self._gated_hits(data, path, matches, refused))
         if not hits:
             return hits
+        if refused:
+            # A provider-shaped value its rule refused (a wrong checksum, no entropy) is
+            # a fake of that provider's token: no generic rule may report it instead.
+            hits = [hit for hit in hits if hit.rule.priority > 1 or not _inside(hit, refused)]
         return [hit for hit in _resolve_overlaps(hits) if self._is_kept(hit, data)]
 
     def _gated_hits(
-        self, data: bytes, path: str, matches: Sequence[tuple[int, int, int]]
+        self,
+        data: bytes,
+        path: str,
+        matches: Sequence[tuple[int, int, int]],
+        refused: list[tuple[int, int]],
     ) -> Iterable[Hit]:
         patterns: set[int] = set()
         keyed: set[int] = set()
@@ -179,11 +188,13 @@ class Detector:
                 keyed.update(self._keyword_keyed[keyword])
                 key_places.append((start, end))
         for index in sorted(patterns):
-            yield from self._pattern_hits(self._patterns[index], data)
+            yield from self._pattern_hits(self._patterns[index], data, refused)
         if key_places:
             yield from self._assignment_hits(data, path, key_places, sorted(keyed))
 
-    def _pattern_hits(self, compiled: _Compiled, data: bytes) -> Iterable[Hit]:
+    def _pattern_hits(
+        self, compiled: _Compiled, data: bytes, refused: list[tuple[int, int]]
+    ) -> Iterable[Hit]:
         rule = compiled.rule
         assert rule.pattern is not None
         for match in rule.pattern.finditer(data):
@@ -192,9 +203,10 @@ class Detector:
                 continue  # inside a longer word: base64 blobs hold every prefix somewhere
             secret = match.group(compiled.secret_group)
             entropy = shannon_entropy(secret)
-            if rule.min_entropy is not None and entropy < rule.min_entropy:
-                continue
-            if rule.validator is not None and not rule.validator(secret, match.group(0)):
+            if (rule.min_entropy is not None and entropy < rule.min_entropy) or (
+                rule.validator is not None and not rule.validator(secret, match.group(0))
+            ):
+                refused.append(match.span())
                 continue
             identity = rule.normalise(secret) if rule.normalise else secret
             yield Hit(
@@ -252,7 +264,9 @@ class Detector:
         kind = classify_key(key)
         if kind is None or (is_code and not assignment.is_quoted):
             return None
-        if is_reference(value) or looks_like_non_secret(value) or is_patterned(value):
+        if is_reference(value, is_quoted=assignment.is_quoted):
+            return None
+        if looks_like_non_secret(value) or is_patterned(value):
             return None
         if has_stopword(value, self._stopwords):
             return None
@@ -301,6 +315,10 @@ def _props(entropy: float, key: str) -> dict[str, str]:
 def _is_minified(data: bytes) -> bool:
     """Generated code on a few huge lines: generic rules would only find noise there."""
     return len(data) > 20_000 and data.count(b"\n", 0, 200_000) * 1000 < min(len(data), 200_000)
+
+
+def _inside(hit: Hit, spans: list[tuple[int, int]]) -> bool:
+    return any(start < hit.end and hit.start < end for start, end in spans)
 
 
 def _resolve_overlaps(hits: list[Hit]) -> list[Hit]:

@@ -61,7 +61,6 @@ _REFERENCE_MARKERS = (
     b"{{",
     b"}}",
     b"%(",
-    b"%s",
     b"#{",
     b"$(",
     b"os.environ",
@@ -77,7 +76,11 @@ _REFERENCE_MARKERS = (
     b"vault:",
     b"arn:aws",
 )
-_REFERENCE_STARTS = frozenset(b"$%@&*!#<[{(")
+# A bare (unquoted) value starting with one of these is a YAML tag, anchor or alias, a
+# variable, a template or a placeholder; a quoted one only when it starts with ``$``,
+# ``{`` or ``<…>``.
+_BARE_REFERENCE_STARTS = frozenset(b"$%&*!<[{(")
+_SHELL_VARIABLE = re.compile(rb"^\$[A-Za-z_{(]")
 _AUTH_SCHEMES = re.compile(rb"(?i)^(?:bearer|basic|token|digest|apikey)\s+")
 _PATH = re.compile(
     rb"^(?:\.{1,2}/|~/|/[A-Za-z0-9._-]+/|[A-Za-z]:\\)|"
@@ -102,9 +105,16 @@ def strip_auth_scheme(value: bytes) -> bytes:
     return _AUTH_SCHEMES.sub(b"", value, count=1)
 
 
-def is_reference(value: bytes) -> bool:
+def is_reference(value: bytes, *, is_quoted: bool = True) -> bool:
     """A variable, a template, an environment lookup: not the secret itself."""
-    if not value or value[0] in _REFERENCE_STARTS:
+    if not value:
+        return True
+    if is_quoted:
+        if _SHELL_VARIABLE.match(value) or value[:1] == b"{":
+            return True
+        if value[:1] == b"<" and value[-1:] == b">":
+            return True
+    elif value[0] in _BARE_REFERENCE_STARTS:
         return True
     lowered = value.lower()
     return any(marker in lowered for marker in _REFERENCE_MARKERS)

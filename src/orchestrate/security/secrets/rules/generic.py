@@ -22,269 +22,50 @@ class KeyKind(StrEnum):
     SECRET = "secret"  # noqa: S105
 
 
-_PASSWORD_WORDS = frozenset(
-    [
-        "password",
-        "passwords",
-        "passwd",
-        "pwd",
-        "pass",
-        "passphrase",
-        "passcode",
-        "dbpass",
-        "dbpassword",
-    ]
-)
-_SECRET_WORDS = frozenset(
-    [
-        "secret",
-        "secrets",
-        "token",
-        "tokens",
-        "apikey",
-        "apikeys",
-        "credential",
-        "credentials",
-        "creds",
-        "privatekey",
-        "accesskey",
-        "secretkey",
-        "clientsecret",
-        "authtoken",
-        "authkey",
-        "bearer",
-        "signingkey",
-        "encryptionkey",
-        "masterkey",
-        "sessionkey",
-        "auth",
-        "authorization",
-        "accesstoken",
-        "refreshtoken",
-        "apitoken",
-        "apisecret",
-        "appsecret",
-    ]
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_PASSWORD_WORDS = _words("password passwords passwd pwd pass passphrase passcode dbpass")
+_SECRET_WORDS = _words(
+    "secret secrets token tokens apikey apikeys credential credentials creds privatekey "
+    "accesskey secretkey clientsecret authtoken authkey bearer signingkey encryptionkey "
+    "masterkey sessionkey auth authorization accesstoken refreshtoken apitoken apisecret "
+    "appsecret"
 )
 _SECRET_PAIRS = frozenset(
-    {
-        ("api", "key"),
-        ("api", "secret"),
-        ("access", "key"),
-        ("private", "key"),
-        ("secret", "key"),
-        ("signing", "key"),
-        ("encryption", "key"),
-        ("master", "key"),
-        ("client", "secret"),
-        ("app", "key"),
-        ("app", "secret"),
-        ("auth", "key"),
-        ("session", "key"),
-        ("consumer", "key"),
-        ("consumer", "secret"),
-        ("account", "key"),
-        ("shared", "key"),
-        ("hmac", "key"),
-        ("webhook", "secret"),
-    }
+    tuple(pair.split("+"))
+    for pair in _words(
+        "api+key api+secret access+key private+key secret+key signing+key encryption+key "
+        "master+key client+secret app+key app+secret auth+key session+key consumer+key "
+        "consumer+secret account+key shared+key hmac+key webhook+secret"
+    )
 )
 # A key ending in one of these names something about the secret, not the secret.
-_METADATA_WORDS = frozenset(
-    [
-        "url",
-        "uri",
-        "urls",
-        "path",
-        "paths",
-        "file",
-        "files",
-        "dir",
-        "directory",
-        "type",
-        "types",
-        "name",
-        "names",
-        "id",
-        "ids",
-        "length",
-        "len",
-        "size",
-        "count",
-        "endpoint",
-        "endpoints",
-        "header",
-        "headers",
-        "field",
-        "fields",
-        "prefix",
-        "suffix",
-        "format",
-        "timeout",
-        "expiry",
-        "expires",
-        "expiration",
-        "expire",
-        "ttl",
-        "version",
-        "hash",
-        "hashed",
-        "digest",
-        "checksum",
-        "fingerprint",
-        "label",
-        "description",
-        "desc",
-        "hint",
-        "policy",
-        "policies",
-        "regex",
-        "pattern",
-        "env",
-        "var",
-        "variable",
-        "param",
-        "parameter",
-        "method",
-        "mode",
-        "provider",
-        "scheme",
-        "scope",
-        "scopes",
-        "audience",
-        "issuer",
-        "algorithm",
-        "alg",
-        "enabled",
-        "required",
-        "min",
-        "max",
-        "minimum",
-        "maximum",
-        "limit",
-        "attempts",
-        "retries",
-        "reset",
-        "confirmation",
-        "confirm",
-        "strength",
-        "rule",
-        "rules",
-        "validator",
-        "validation",
-        "error",
-        "errors",
-        "message",
-        "msg",
-        "placeholder",
-        "text",
-        "title",
-        "input",
-        "class",
-        "style",
-        "icon",
-        "button",
-        "link",
-        "route",
-        "view",
-        "form",
-        "template",
-        "store",
-        "manager",
-        "service",
-        "client",
-        "handler",
-        "callback",
-        "cache",
-        "index",
-        "position",
-        "start",
-        "end",
-        "offset",
-        "ref",
-        "reference",
-        "arn",
-        "location",
-        "source",
-        "kind",
-        "host",
-        "port",
-        "user",
-        "username",
-        "email",
-        "login",
-        "delimiter",
-        "separator",
-        "char",
-        "chars",
-        "encoding",
-        "usage",
-        "lifetime",
-        "duration",
-        "interval",
-        "age",
-        "at",
-        "time",
-        "timestamp",
-        "date",
-        "key",
-        "keys",
-        "set",
-        "list",
-        "map",
-        "dict",
-        "config",
-        "settings",
-        "option",
-        "options",
-        "policy",
-        "flag",
-        "command",
-        "cmd",
-        "script",
-        "generator",
-        "factory",
-        "helper",
-        "util",
-        "utils",
-        "spec",
-        "schema",
-        "table",
-        "column",
-        "col",
-        "query",
-        "sql",
-    ]
+_METADATA_WORDS = _words(
+    "url uri urls path paths file files dir directory type types name names id ids "
+    "length len size count endpoint endpoints header headers field fields prefix "
+    "suffix format timeout expiry expires expiration expire ttl version hash hashed "
+    "digest checksum fingerprint label description desc hint policy policies regex "
+    "pattern env var variable param parameter method mode provider scheme scope "
+    "scopes audience issuer algorithm alg enabled required min max minimum maximum "
+    "limit attempts retries reset confirmation confirm strength rule rules validator "
+    "validation error errors message msg placeholder text title input class style "
+    "icon button link route view form template store manager service client handler "
+    "callback cache index position start end offset ref reference arn location "
+    "source kind host port user username email login delimiter separator char "
+    "chars encoding usage lifetime duration interval age at time timestamp date "
+    "key keys set list map dict config settings option options flag "
+    "command cmd script generator factory helper util utils spec schema table "
+    "column col query sql"
 )
-_FLAG_WORDS = frozenset(
-    [
-        "is",
-        "has",
-        "use",
-        "uses",
-        "enable",
-        "disable",
-        "require",
-        "requires",
-        "should",
-        "can",
-        "allow",
-        "show",
-        "toggle",
-        "check",
-        "validate",
-        "verify",
-        "generate",
-        "create",
-        "parse",
-        "read",
-        "load",
-        "fetch",
-        "num",
-        "no",
-        "skip",
-    ]
+_FLAG_WORDS = _words(
+    "is has use uses enable disable require requires should can allow show toggle "
+    "check validate verify generate create parse read load fetch num no skip"
 )
+# Run-together names: "redispassword", "githubtoken", "stripeapikey".
+_PASSWORD_ENDINGS = ("password", "passwd", "passphrase")
+_SECRET_ENDINGS = ("secret", "token", "apikey", "accesskey", "privatekey", "secretkey")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _SPLIT = re.compile(r"[^a-z0-9]+")
 
@@ -306,44 +87,32 @@ def classify_key(normalised: str) -> KeyKind | None:
         return None
     if words[0] in _FLAG_WORDS and len(words) > 1:
         return None
-    if any(word in _PASSWORD_WORDS for word in words):
+    if any(word in _PASSWORD_WORDS or word.endswith(_PASSWORD_ENDINGS) for word in words):
         return KeyKind.PASSWORD
-    if any(word in _SECRET_WORDS for word in words):
+    if any(word in _SECRET_WORDS or word.endswith(_SECRET_ENDINGS) for word in words):
         return KeyKind.SECRET
     if any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words)):
         return KeyKind.SECRET
     return None
 
 
-GENERIC_KEYWORDS = (
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-    "auth",
-    "api_key",
-    "apikey",
-    "api-key",
-    "api_secret",
-    "apisecret",
-    "credential",
-    "creds",
-    "private_key",
-    "privatekey",
-    "access_key",
-    "accesskey",
-    "signing_key",
-    "signingkey",
-    "encryption_key",
-    "master_key",
-    "session_key",
-    "app_key",
-    "appkey",
-    "consumer_key",
-    "account_key",
-    "shared_key",
-    "hmac_key",
-    "bearer",
+def _spellings(first: str, second: str) -> tuple[str, ...]:
+    return tuple(f"{first}{separator}{second}" for separator in ("_", "-", ".", ""))
+
+
+# The words that start a look for ``key = value``: single words, and every spelling of
+# the two-word names (``api_key``, ``api-key``, ``api.key``, ``apikey``).
+GENERIC_KEYWORDS = tuple(
+    dict.fromkeys(
+        (
+            *sorted(_words("pass pwd secret token auth credential creds bearer")),
+            *(
+                spelling
+                for first, second in sorted(_SECRET_PAIRS)
+                for spelling in _spellings(first, second)
+            ),
+        )
+    )
 )
 
 GENERIC_SECRET = Rule(

@@ -32,8 +32,8 @@ def _url_credentials_ok(password: bytes, match: bytes) -> bool:
     return not (
         lowered in _URL_PLACEHOLDERS
         or lowered == user.lower()
-        or is_reference(password)
-        or is_reference(user)
+        or is_reference(password, is_quoted=False)
+        or is_reference(user, is_quoted=False)
         or is_patterned(password)
         or b"<" in password
         or _EXAMPLE_HOST.search(host)
