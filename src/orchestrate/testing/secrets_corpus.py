@@ -453,7 +453,7 @@ def near_miss(rule_id: str, rng: random.Random) -> Example:
     chosen = parts[last]
     assert not isinstance(chosen, str)
     alphabet, length = chosen
-    shortened = [*parts[:last], (alphabet, max(1, length // 3)), *parts[last + 1 :]]
+    shortened = [*parts[:last], (alphabet, max(1, length // 5)), *parts[last + 1 :]]
     return Example(render("build_ref", draw(rng, shortened), ".py"), "", ".py")
 
 
@@ -471,7 +471,6 @@ _KEYED = frozenset(
         "mailgun-api-key",
         "mailchimp-api-key",
         "discord-bot-token",
-        "telegram-bot-token",
     }
 )
 

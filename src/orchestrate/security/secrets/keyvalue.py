@@ -44,6 +44,7 @@ _ASSIGNMENT = re.compile(
         "(?P<dq>[^"\\\r\n]{0,400}(?:\\.[^"\\\r\n]{0,400}){0,20})"
       | '(?P<sq>[^'\r\n]{0,400})'
       | `(?P<bq>[^`\r\n]{0,400})`
+      | (?i:bearer|basic|token)[ \t]+(?P<scheme>[^\s"'`,;<>(){}\[\]|]{1,400})
       | (?P<bare>[^\s"'`,;<>(){}\[\]|]{1,400})
     )
     """,
@@ -124,9 +125,11 @@ def assignment_at(data: bytes, key_start: int, key_end: int) -> Assignment | Non
     key = data[key_start:key_end]
     if match.group("xml") is not None and data[key_start - 1 : key_start] != b"<":
         return None  # ``password > 8`` compares; only ``<password>`` opens an element
-    if match.group("call") is not None and not key.lower().startswith((b"set", b"with")):
+    if match.group("call") is not None and not key.rsplit(b".", 1)[-1].lower().startswith(
+        (b"set", b"with")
+    ):
         return None
-    for group in ("dq", "sq", "bq", "bare"):
+    for group in ("dq", "sq", "bq", "scheme", "bare"):
         value = match.group(group)
         if value is not None:
             value_start = match.start(group)
@@ -138,6 +141,14 @@ def assignment_at(data: bytes, key_start: int, key_end: int) -> Assignment | Non
                 value=stripped,
                 value_start=value_start + offset,
                 value_end=value_start + offset + len(stripped),
-                is_quoted=group != "bare",
+                is_quoted=group != "bare" or _inside_string(data, key_start, match.end()),
             )
     return None
+
+
+def _inside_string(data: bytes, key_start: int, value_end: int) -> bool:
+    """``"Server=db;Password=x;"``: a bare pair between separators inside a string
+    literal (a connection string) is a literal even in source code."""
+    before = data[key_start - 1 : key_start]
+    after = data[value_end : value_end + 1]
+    return before in (b";", b'"', b"'") and after in (b";", b'"', b"'")
