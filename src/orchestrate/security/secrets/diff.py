@@ -69,7 +69,7 @@ def scan_section(
 def file_sections(diff: bytes) -> list[tuple[int, int]]:
     """(start, end) of each file's ``diff --git`` section."""
     starts = [match.start() for match in _SECTION.finditer(diff)]
-    return list(zip(starts, [*starts[1:], len(diff)], strict=True))
+    return list(zip(starts, [*starts[1:], len(diff)], strict=False))
 
 
 def added_lines(section: bytes) -> AddedLines | None:

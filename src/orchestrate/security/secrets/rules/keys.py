@@ -44,7 +44,7 @@ RULES = (
     pattern_rule(
         "private-key",
         "Private key (PEM)",
-        r"-----BEGIN (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----(?P<secret>[\s\S]{64,16000}?)"
+        r"-----BEGIN (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----[\s\S]{64,16000}?"
         r"-----END (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----",
         ("private key-----",),
         severity=Severity.CRITICAL,
@@ -58,7 +58,7 @@ RULES = (
     pattern_rule(
         "openssh-private-key",
         "OpenSSH private key",
-        r"-----BEGIN OPENSSH PRIVATE KEY-----(?P<secret>[\s\S]{64,16000}?)"
+        r"-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]{64,16000}?"
         r"-----END OPENSSH PRIVATE KEY-----",
         ("openssh private key",),
         severity=Severity.CRITICAL,
@@ -70,7 +70,7 @@ RULES = (
     pattern_rule(
         "pgp-private-key",
         "PGP private key block",
-        r"-----BEGIN PGP PRIVATE KEY BLOCK-----(?P<secret>[\s\S]{64,64000}?)"
+        r"-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]{64,64000}?"
         r"-----END PGP PRIVATE KEY BLOCK-----",
         ("pgp private key block",),
         severity=Severity.CRITICAL,
