@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from detect_secrets import SecretsCollection
+from detect_secrets.core.secrets_collection import SecretsCollection
 from detect_secrets.settings import default_settings
 
 from orchestrate.security.secrets import SecretsConfig, scan_tree

@@ -85,7 +85,7 @@ def test_a_rebase_and_a_squash_keep_the_fingerprint_and_the_baseline(tmp_path: P
     [squashed] = scan_git_history(repo.root, CONFIG)
 
     assert rebased.location.commit != before.location.commit
-    assert rebased.location.start_line == before.location.start_line + 2
+    assert rebased.location.start_line == (before.location.start_line or 0) + 2
     assert squashed.location.commit == squashed_commit
     assert before.fingerprint == rebased.fingerprint == squashed.fingerprint
     split = triage(scan_tree(repo.root, CONFIG), baseline)
