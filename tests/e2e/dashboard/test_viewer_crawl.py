@@ -24,6 +24,7 @@ from tests.e2e.dashboard.conftest import (
     sign_in,
 )
 from tests.e2e.processes import clean_env, cli
+from tests.integration.dashboard.test_security import made_up_github_token
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +74,7 @@ def _seed(env: dict[str, str], root: Path) -> None:
     security scan that found a (made-up) token."""
     repo = empty_repository(root / "project")
     (root / "scanned").mkdir()
-    (root / "scanned" / "deploy.py").write_text('TOKEN = "ghp_' + "Cr4" * 12 + '"\n')
+    (root / "scanned" / "deploy.py").write_text(f'TOKEN = "{made_up_github_token()}"\n')
     scanned = cli(env, "security", "scan", str(root / "scanned"), "--secrets")
     assert scanned.returncode == 1, scanned.stderr  # the gate fails on the token
     (root / "release.yml").write_text(PIPELINE)

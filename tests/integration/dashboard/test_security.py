@@ -9,6 +9,7 @@ findings built as each scanner builds them, or found by the real scanners in a t
 from __future__ import annotations
 
 import asyncio
+import binascii
 import json
 import re
 from dataclasses import replace
@@ -41,7 +42,21 @@ from tests.unit.security.findings import (
 pytestmark = pytest.mark.asyncio
 
 ADMIN = Actor.system("test")
-TOKEN = "ghp_" + "Xq7" * 12  # a made-up GitHub token: "ghp_" and 36 letters and digits
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def made_up_github_token(random_part: str = "k3Vq9ZtR2mXw8LpB5nYc1HdJ6sFa4G") -> str:
+    """A GitHub token shaped as GitHub makes them, so the scanner believes it: ``ghp_``,
+    30 random characters and their CRC32 in six base62 characters. Made here, never
+    written in the source, where the forge's own secret scanning would flag it."""
+    number, checksum = binascii.crc32(random_part.encode()), ""
+    while number:
+        number, digit = divmod(number, 62)
+        checksum = BASE62[digit] + checksum
+    return f"ghp_{random_part}{checksum.rjust(6, '0')}"
+
+
+TOKEN = made_up_github_token()
 NEXT = re.compile(r'href="\?([^"]*cursor=[^"]+)" rel="next"')
 
 
@@ -538,7 +553,8 @@ class TestActions:
             ("secret",),
         )
         assert scan.fail_on == "medium"
-        job = await jobs.find_job_by_key(runtime.uow(read_only=True), scan_id)
+        async with runtime.uow(read_only=True) as uow:
+            job = await jobs.find_job_by_key(uow, scan_id)
         assert job is not None
         shown = await browser.get(queued.headers["location"])
         assert "is queued" in shown.text  # the one-shot message
