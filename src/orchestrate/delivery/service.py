@@ -46,6 +46,7 @@ from orchestrate.delivery.models import (
 )
 from orchestrate.delivery.opening import NothingToDeliver, Opened, open_for_agent
 from orchestrate.delivery.refreshing import recorded_row, show_pull_request
+from orchestrate.delivery.security_fix import SecurityFix, fix_finding
 from orchestrate.delivery.shepherd import (
     list_moves,
     on_forge_event,
@@ -69,12 +70,14 @@ __all__ = [
     "PullRequest",
     "PullRequestState",
     "PullRequestView",
+    "SecurityFix",
     "ShepherdMove",
     "ShepherdState",
     "ShepherdStatus",
     "add_merge_gate",
     "checks_as_judged",
     "enqueue_on_completion",
+    "fix_finding",
     "follow_agents",
     "follow_agents_on_open",
     "get_pull_request",

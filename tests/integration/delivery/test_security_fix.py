@@ -9,6 +9,7 @@ hostile: the brief must quote it as data.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -152,7 +153,9 @@ async def test_the_api_starts_it_for_an_operator_and_refuses_a_viewer(
     assert unknown.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_the_cli_hands_it_over(runtime: Runtime, project: Project, on_github: FakeGitHub) -> None:
+async def test_the_cli_hands_it_over(
+    runtime: Runtime, project: Project, on_github: FakeGitHub
+) -> None:
     finding_id = await recorded_finding(runtime)
     env = {
         "ORCHESTRATE_HOME": str(runtime.settings.home),
@@ -160,8 +163,13 @@ async def test_the_cli_hands_it_over(runtime: Runtime, project: Project, on_gith
         "ANTHROPIC_API_KEY": "test-key",
     }
 
-    handed = CliRunner().invoke(app, ["security", "fix", str(finding_id), "--json"], env=env)
-    missing = CliRunner().invoke(app, ["security", "fix", "987654"], env=env)
+    # The command runs its own event loop: in a thread, beside this test's.
+    handed = await asyncio.to_thread(
+        CliRunner().invoke, app, ["security", "fix", str(finding_id), "--json"], env=env
+    )
+    missing = await asyncio.to_thread(
+        CliRunner().invoke, app, ["security", "fix", "987654"], env=env
+    )
 
     assert handed.exit_code == 0, handed.output
     assert json.loads(handed.stdout)["agent_id"].startswith("agent_")

@@ -13,9 +13,10 @@ import pytest
 from tests.integration.cli.support import Cli, make_cli
 from tests.integration.security.advisories.osv_builders import fixture_export
 from tests.unit.security.sarif_schema import assert_valid_sarif
+from tests.unit.security.secrets.builders import github_token
 
-# Made-up tokens of documented shapes (never real keys).
-GITHUB_TOKEN = "ghp_" + "R8c2Vb7KqL0xWm4TnY9pZs3Hd6Jf1Ga5Ue8Q"
+# Made-up tokens of documented shapes (never real keys); GitHub's carries its checksum.
+GITHUB_TOKEN = github_token()
 AWS_KEY_ID = "AKIA" + "QYLPMN5HHHFPZAM2"
 
 
@@ -170,7 +171,9 @@ def test_db_import_status_and_a_deps_scan_with_the_bump(cli: Cli, tmp_path: Path
     imported = cli("security", "db", "import", str(export), "--json")
     again = cli("security", "db", "import", str(export))
     status = cli("security", "db", "status", "--json")
-    scanned = cli("security", "scan", str(tree), "--deps", "--format", "json")
+    scanned = cli(
+        "security", "scan", str(tree), "--deps", "--fail-on", "medium", "--format", "json"
+    )
 
     assert json.loads(empty.stdout)["advisories"] == 0
     assert imported.exit_code == 0, imported.output
@@ -184,7 +187,7 @@ def test_db_import_status_and_a_deps_scan_with_the_bump(cli: Cli, tmp_path: Path
     assert scanned.exit_code == 1, scanned.output
     (finding,) = json.loads(scanned.stdout)["findings"]
     assert finding["rule_id"] == "osv/PYSEC-2023-74"
-    assert finding["fix"]["fixed"] == "2.31.0"
+    assert (finding["fix"]["from"], finding["fix"]["to"]) == ("2.28.1", "2.31.0")
 
 
 def test_db_import_of_something_that_is_no_export_changes_nothing(cli: Cli) -> None:
