@@ -20,9 +20,9 @@ from ahocorasick_rs import BytesAhoCorasick
 from orchestrate.security.secrets.entropy import shannon_entropy
 from orchestrate.security.secrets.keyvalue import (
     CODE_SUFFIXES,
+    KEY_TAIL,
     Assignment,
     assignment_at,
-    key_bounds,
 )
 from orchestrate.security.secrets.models import Hit, Rule, RuleKind, SecretsConfig
 from orchestrate.security.secrets.rules import RULES
@@ -130,6 +130,10 @@ class Detector:
                     self._keyword_is_key[position] = True
                     if keyed_index is not None:
                         self._keyword_keyed[position].append(keyed_index)
+        self._keyword_generic_only = [
+            is_key and not keyed
+            for is_key, keyed in zip(self._keyword_is_key, self._keyword_keyed, strict=True)
+        ]
         self._automaton = BytesAhoCorasick(list(keyword_index)) if keyword_index else None
 
     def has_candidates(self, data: bytes) -> bool:
@@ -179,14 +183,15 @@ class Detector:
         matches: Sequence[tuple[int, int, int]],
         refused: list[tuple[int, int]],
     ) -> Iterable[Hit]:
-        patterns: set[int] = set()
-        keyed: set[int] = set()
-        key_places: list[tuple[int, int]] = []
-        for keyword, start, end in matches:
-            patterns.update(self._keyword_patterns[keyword])
-            if self._keyword_is_key[keyword]:
-                keyed.update(self._keyword_keyed[keyword])
-                key_places.append((start, end))
+        keywords = {keyword for keyword, _, _ in matches}
+        patterns = {index for keyword in keywords for index in self._keyword_patterns[keyword]}
+        keyed = {index for keyword in keywords for index in self._keyword_keyed[keyword]}
+        is_key, generic_only = self._keyword_is_key, self._keyword_generic_only
+        key_places = [
+            (start, end, generic_only[keyword])
+            for keyword, start, end in matches
+            if is_key[keyword]
+        ]
         for index in sorted(patterns):
             yield from self._pattern_hits(self._patterns[index], data, refused)
         if key_places:
@@ -221,7 +226,7 @@ class Detector:
         self,
         data: bytes,
         path: str,
-        places: list[tuple[int, int]],
+        places: list[tuple[int, int, bool]],
         keyed: list[int],
     ) -> Iterable[Hit]:
         name = path.rsplit("/", 1)[-1]
@@ -230,12 +235,15 @@ class Detector:
         )
         is_code = ("." + name.rsplit(".", 1)[-1].lower()) in CODE_SUFFIXES if "." in name else False
         seen: set[int] = set()
-        for start, end in places:
-            key_start, key_end = key_bounds(data, start, end)
-            if key_start in seen:
+        tail = KEY_TAIL.match
+        for start, end, is_generic_only in places:
+            if is_generic_only and not allow_generic:
                 continue
-            seen.add(key_start)
-            assignment = assignment_at(data, key_start, key_end)
+            end_of_key = tail(data, end).end()  # type: ignore[union-attr]  # always matches
+            if end_of_key in seen:
+                continue
+            seen.add(end_of_key)
+            assignment = assignment_at(data, start, end_of_key)
             if assignment is None:
                 continue
             hit = self._classify(assignment, keyed, allow_generic=allow_generic, is_code=is_code)
@@ -247,7 +255,7 @@ class Detector:
     ) -> Hit | None:
         value = strip_auth_scheme(assignment.value)
         start = assignment.value_end - len(value)
-        key = normalise_key(assignment.key.decode("latin-1"))
+        key = normalise_key(assignment.key)
         for index in keyed:
             rule = self._keyed[index]
             assert rule.key_pattern is not None

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 _IDENTIFIER = bytes(
     1 if (chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_.-")) else 0 for c in range(256)
 )
-_KEY_TAIL = re.compile(rb"[A-Za-z0-9_.-]*")
+KEY_TAIL = re.compile(rb"[A-Za-z0-9_.-]{0,80}")
 _ASSIGNMENT = re.compile(
     rb"""
     (?P<close>["'\]]{0,3})
@@ -107,23 +107,25 @@ class Assignment:
     is_quoted: bool
 
 
-def key_bounds(data: bytes, start: int, end: int) -> tuple[int, int]:
-    """The identifier around ``data[start:end]`` (a keyword found inside it)."""
-    key_start = start
+def key_start(data: bytes, start: int) -> int:
+    """Where the identifier holding a keyword that starts at ``start`` starts."""
+    position = start
     floor = max(0, start - 80)
-    while key_start > floor and _IDENTIFIER[data[key_start - 1]]:
-        key_start -= 1
-    tail = _KEY_TAIL.match(data, end, min(len(data), end + 80))
-    return key_start, tail.end() if tail else end
+    while position > floor and _IDENTIFIER[data[position - 1]]:
+        position -= 1
+    return position
 
 
-def assignment_at(data: bytes, key_start: int, key_end: int) -> Assignment | None:
-    """The value assigned to the key at ``data[key_start:key_end]``, if any."""
-    match = _ASSIGNMENT.match(data, key_end, min(len(data), key_end + 1200))
+def assignment_at(data: bytes, keyword_start: int, end: int) -> Assignment | None:
+    """The value assigned to the key ending at ``end`` (around a keyword starting at
+    ``keyword_start``), if any. Most keyword occurrences are no assignment; they are
+    refused by one anchored match before the key's start is even looked for."""
+    match = _ASSIGNMENT.match(data, end, end + 1200)
     if match is None:
         return None
-    key = data[key_start:key_end]
-    if match.group("xml") is not None and data[key_start - 1 : key_start] != b"<":
+    begin = key_start(data, keyword_start)
+    key = data[begin:end]
+    if match.group("xml") is not None and data[begin - 1 : begin] != b"<":
         return None  # ``password > 8`` compares; only ``<password>`` opens an element
     if match.group("call") is not None and not key.rsplit(b".", 1)[-1].lower().startswith(
         (b"set", b"with")
@@ -137,11 +139,11 @@ def assignment_at(data: bytes, key_start: int, key_end: int) -> Assignment | Non
             offset = value.find(stripped[:1]) if stripped else 0
             return Assignment(
                 key=key,
-                key_start=key_start,
+                key_start=begin,
                 value=stripped,
                 value_start=value_start + offset,
                 value_end=value_start + offset + len(stripped),
-                is_quoted=group != "bare" or _inside_string(data, key_start, match.end()),
+                is_quoted=group != "bare" or _inside_string(data, begin, match.end()),
             )
     return None
 

@@ -70,9 +70,11 @@ _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _SPLIT = re.compile(r"[^a-z0-9]+")
 
 
-def normalise_key(key: str) -> str:
+@functools.lru_cache(maxsize=8192)
+def normalise_key(key: bytes) -> str:
     """``dbPassword`` and ``DB-PASSWORD`` -> ``db_password``."""
-    return "_".join(word for word in _SPLIT.split(_CAMEL.sub(r"\1_\2", key).lower()) if word)
+    text = _CAMEL.sub(r"\1_\2", key.decode("latin-1")).lower()
+    return "_".join(word for word in _SPLIT.split(text) if word)
 
 
 @functools.lru_cache(maxsize=4096)
