@@ -473,7 +473,8 @@ def bench_history(work: Path, commits: int, budget: float) -> list[Row]:
             patch_bytes / 1e6,
             ours,
             len(found),
-            f"{len(found)} distinct secrets (planted: {planted}); includes git's time",
+            f"{len(found)} distinct secrets (planted: {planted}); includes git's time; this "
+            f"process used {cpu:.1f} s of CPU ({patch_bytes / MIB / cpu:.0f} MiB/s per core)",
         ),
     ]
     rows.append(_detect_secrets_history(patches, patch_bytes, budget))
