@@ -122,14 +122,27 @@ async def latest_scan(uow: UnitOfWork, repository: str | None) -> StoredScan | N
 
 
 async def scans_page(
-    uow: UnitOfWork, repository: str | None, limit: int, cursor: str | None
+    uow: UnitOfWork,
+    repository: str | None,
+    limit: int,
+    cursor: str | None,
+    *,
+    status: str | None = None,
+    passed: bool | None = None,
 ) -> Page[StoredScan]:
-    """Scans, newest first by (started_at, id)."""
+    """Scans, newest first by (started_at, id). ``passed`` keeps completed scans whose
+    gate passed (True) or failed (False): a queued or failed scan has no verdict."""
     query = select(SecurityScanRow).order_by(
         SecurityScanRow.started_at.desc(), SecurityScanRow.id.desc()
     )
     if repository is not None:
         query = query.where(SecurityScanRow.repository == repository)
+    if status is not None:
+        query = query.where(SecurityScanRow.status == status)
+    if passed is not None:
+        query = query.where(
+            (SecurityScanRow.status == "completed") & (SecurityScanRow.passed == passed)
+        )
     if cursor:
         after = TimeCursor.decode(cursor)
         query = query.where(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import PlainTextResponse, Response
@@ -12,7 +12,7 @@ from orchestrate.core.pagination import DEFAULT_PAGE_SIZE
 from orchestrate.security import service
 from orchestrate.security.formats import OutputFormat
 from orchestrate.security.models import Category, Severity
-from orchestrate.security.schemas import FindingOut, ScanIn, ScanOut
+from orchestrate.security.schemas import FindingOut, ScanIn, ScanOut, ScanStatus
 from orchestrate.web.deps import ActorDep, RuntimeDep, UowDep
 from orchestrate.web.schemas import PageCursor, PageLimit, PageOut
 
@@ -34,11 +34,25 @@ async def list_scans(
     uow: UowDep,
     _actor: ActorDep,
     repository: Repo = None,
+    scan_status: Annotated[
+        ScanStatus | None, Query(alias="status", description="Only scans in this state.")
+    ] = None,
+    gate: Annotated[
+        Literal["passed", "failed"] | None,
+        Query(description="Only completed scans whose gate passed, or failed."),
+    ] = None,
     limit: PageLimit = DEFAULT_PAGE_SIZE,
     cursor: PageCursor = None,
 ) -> PageOut[ScanOut]:
     """Recorded scans, newest first (those of the CLI, the API and pipelines' scan steps)."""
-    page = await service.list_scans(uow, repository=repository, limit=limit, cursor=cursor)
+    page = await service.list_scans(
+        uow,
+        repository=repository,
+        status=scan_status,
+        passed=None if gate is None else gate == "passed",
+        limit=limit,
+        cursor=cursor,
+    )
     return PageOut(items=[ScanOut.of(s) for s in page.items], next_cursor=page.next_cursor)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,12 @@ security_app = typer.Typer(
     help="Scan for secrets, code flaws, vulnerable dependencies and licences, offline.",
     no_args_is_help=True,
 )
+
+
+class GateVerdict(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 OutputOption = Annotated[
@@ -46,13 +53,25 @@ def write_output(text: str, output: Path | None) -> None:
 @security_app.command("scans")
 def scans(
     repo: Annotated[str | None, typer.Option("--repo", help="Only this repository.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="queued, running, completed or failed.")
+    ] = None,
+    gate: Annotated[
+        GateVerdict | None, typer.Option("--gate", help="Completed scans that passed or failed.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
     json_output: JsonOption = False,
 ) -> None:
     """Recorded scans, newest first."""
 
     async def read(rt: Runtime) -> list[ScanOut]:
-        page = await service.list_scans(rt.uow(read_only=True), repository=repo, limit=limit)
+        page = await service.list_scans(
+            rt.uow(read_only=True),
+            repository=repo,
+            status=status,
+            passed=None if gate is None else gate is GateVerdict.PASSED,
+            limit=limit,
+        )
         return [ScanOut.of(scan) for scan in page.items]
 
     found = run_with_runtime(read)

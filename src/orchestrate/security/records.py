@@ -162,12 +162,28 @@ async def _add_results(uow: UnitOfWork, scan: StoredScan, report: ScanReport) ->
     )
 
 
+SCAN_STATUSES = ("queued", "running", "completed", "failed")
+
+
 async def list_scans(
-    uow: UnitOfWork, *, repository: str | None = None, limit: int = 50, cursor: str | None = None
+    uow: UnitOfWork,
+    *,
+    repository: str | None = None,
+    status: str | None = None,
+    passed: bool | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> Page[StoredScan]:
+    """Recorded scans, newest first; ``status`` one of ``SCAN_STATUSES``, ``passed`` the
+    gate's verdict (completed scans only)."""
     check_page_size(limit)
+    if status is not None and status not in SCAN_STATUSES:
+        raise ValidationFailed(
+            f"Unknown scan status {status!r}; one of {', '.join(SCAN_STATUSES)}.",
+            field="status",
+        )
     async with uow:
-        return await store.scans_page(uow, repository, limit, cursor)
+        return await store.scans_page(uow, repository, limit, cursor, status=status, passed=passed)
 
 
 async def get_scan(uow: UnitOfWork, scan_id: str) -> StoredScan:

@@ -20,6 +20,7 @@ from orchestrate.security.baseline import write_baseline
 from orchestrate.security.formats import OutputFormat, render
 from orchestrate.security.models import Severity, StoredFinding, StoredScan
 from orchestrate.security.records import (
+    SCAN_STATUSES,
     fail_queued_scan,
     finish_queued_scan,
     get_finding,
@@ -37,6 +38,7 @@ from orchestrate.security.scan import ScanRequest, SecretSource, parse_categorie
 from orchestrate.security.scanners import default_scanners, read_dependencies
 
 __all__ = [
+    "SCAN_STATUSES",
     "DatabaseStatus",
     "ImportSummary",
     "OutputFormat",

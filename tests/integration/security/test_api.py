@@ -9,6 +9,7 @@ import httpx
 from orchestrate.auth.models import Actor, Role
 from orchestrate.core.runtime import Runtime
 from orchestrate.security import service
+from orchestrate.security.models import Category, Severity
 from tests.integration.security.test_records import a_report
 from tests.support import bearer
 from tests.unit.security.sarif_schema import assert_valid_sarif
@@ -73,3 +74,40 @@ async def test_unknown_things_are_problem_responses(api: httpx.AsyncClient, toke
     assert unknown.status_code == 404
     assert bad_format.status_code == 422
     assert both.status_code == 422
+
+
+async def test_scans_filter_by_status_and_the_gates_verdict(
+    runtime: Runtime, admin: Actor, api: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    failed = await service.record_scan(
+        runtime.uow(), a_report(runtime), actor=admin, source="cli", repository="acme/shop"
+    )
+    passed = await service.record_scan(
+        runtime.uow(), a_report(runtime, new=()), actor=admin, source="cli"
+    )
+    async with runtime.uow() as uow:
+        queued = await service.queue_scan(
+            uow,
+            root="/src/shop",
+            repository="acme/shop",
+            categories=frozenset(Category),
+            fail_on=Severity.HIGH,
+            actor=admin,
+            source="api",
+        )
+        await uow.commit()
+    viewer = bearer(tokens[Role.VIEWER])
+
+    async def ids(**params: str) -> set[str]:
+        answer = await api.get("/api/security/scans", params=params, headers=viewer)
+        assert answer.status_code == 200, answer.text
+        return {s["id"] for s in answer.json()["items"]}
+
+    bad = await api.get("/api/security/scans", params={"gate": "maybe"}, headers=viewer)
+
+    assert await ids() == {failed.id, passed.id, queued.id}
+    assert await ids(gate="passed") == {passed.id}  # a queued scan has no verdict yet
+    assert await ids(gate="failed") == {failed.id}
+    assert await ids(status="queued") == {queued.id}
+    assert await ids(status="completed", repository="acme/shop") == {failed.id}
+    assert bad.status_code == 422

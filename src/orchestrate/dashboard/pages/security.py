@@ -28,9 +28,7 @@ from orchestrate.dashboard.pages._security_lists import (
     REPORT_FORMATS,
     SCAN_STATUSES,
     SEVERITIES,
-    ScanFilter,
     category_of,
-    filtered_scans,
     one_of,
     only,
     report_format,
@@ -38,7 +36,7 @@ from orchestrate.dashboard.pages._security_lists import (
 from orchestrate.dashboard.render import SECURITY_HEADERS, render
 from orchestrate.dashboard.routing import page_router
 from orchestrate.dashboard.session import SessionDep, WriterDep
-from orchestrate.delivery.security_fix import fix_finding
+from orchestrate.delivery import service as delivery
 from orchestrate.repositories import service as repositories
 from orchestrate.security import service as security
 from orchestrate.web.deps import RuntimeDep
@@ -69,22 +67,25 @@ async def scan_list(
     gate: Filter = None,
     cursor: Cursor = None,
 ) -> Response:
-    wanted = ScanFilter(
+    chosen_gate = one_of(gate, GATES, "gate verdict")
+    page = await security.list_scans(
+        _read(runtime),
         repository=repository or None,
         status=one_of(status, SCAN_STATUSES, "scan status"),
-        gate=one_of(gate, GATES, "gate verdict"),
+        passed=None if chosen_gate is None else chosen_gate == "passed",
+        limit=PAGE_SIZE,
+        cursor=cursor or None,
     )
-    page = await filtered_scans(lambda: _read(runtime), wanted, cursor or None)
     try:
         latest: security.StoredScan | None = await security.latest_scan(
-            _read(runtime), repository=wanted.repository
+            _read(runtime), repository=repository or None
         )
     except NotFound:
         latest = None
     names = await _repository_names(runtime)
     filter_names = list(names)
-    if wanted.repository and wanted.repository not in filter_names:
-        filter_names.append(wanted.repository)  # one no longer registered keeps its scans
+    if repository and repository not in filter_names:
+        filter_names.append(repository)  # one no longer registered keeps its scans
     return render(
         request,
         "security/list.html",
@@ -216,7 +217,9 @@ async def propose_fix(
     finding_id: FindingId,
     repository: Field = "",
 ) -> Response:
-    started = await fix_finding(runtime, finding_id, actor, repository=repository.strip() or None)
+    started = await delivery.fix_finding(
+        runtime, finding_id, actor, repository=repository.strip() or None
+    )
     return done(
         request,
         f"/ui/agents/{started.agent.id}",
