@@ -54,6 +54,18 @@ DEFAULT_STOPWORDS = (
     "test",
     "demo",
     "sekret",
+    # the passwords of jokes and tutorials, and phrases that say a value is not real
+    "hunter2",
+    "swordfish",
+    "s3cret",
+    "s3cr3t",
+    "p4ssw0rd",
+    "letmein",
+    "trustno1",
+    "correcthorse",
+    "do-not",
+    "do_not",
+    "donot",
 )
 
 _REFERENCE_MARKERS = (
@@ -137,9 +149,13 @@ def is_patterned(value: bytes) -> bool:
     return len(lowered) >= 6 and any(lowered in sequence for sequence in _SEQUENCES)
 
 
+# Regular-expression syntax: a pattern that matches secrets is not one.
+_REGEX = re.compile(rb"\[[^\]]{1,40}\][*+?{]|\\[dwsb]|\(\?|\{\d+(?:,\d*)?\}")
+
+
 def looks_like_non_secret(value: bytes) -> bool:
-    """Paths, URLs, e-mail addresses, identifiers and words."""
-    if b"://" in value or _PATH.search(value) or _EMAIL.match(value):
+    """Paths, URLs, e-mail addresses, regular expressions, identifiers and words."""
+    if b"://" in value or _PATH.search(value) or _EMAIL.match(value) or _REGEX.search(value):
         return True
     if any(character in value for character in b" \t"):
         return True

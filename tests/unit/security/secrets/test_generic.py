@@ -96,6 +96,9 @@ def test_a_literal_password_is_found(tmp_path: Path, name: str, text: str) -> No
         ("login.html", '<input type="password" name="password">\n'),
         ("README.md", "Set `API_KEY` to your key: `export API_KEY=<your key>`.\n"),
         ("package-lock.json", f'{{"token": "{SECRET}"}}\n'),
+        ("forms.py", 'CSRF = re.compile(r\'name="csrf_token" value="([0-9a-f]{64})"\')\n'),
+        ("docs.md", "git clone https://x-access-token:TOKEN@github.com/octo/app.git\n"),
+        ("test_db.py", 'URL = "postgresql://app:hunter2@db.internal/app"\n'),
         ("bundle.min.js", "var a=1;" * 3000 + f'c.token="{SECRET}";\n'),
     ],
 )

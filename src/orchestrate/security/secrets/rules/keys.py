@@ -12,7 +12,12 @@ from orchestrate.security.secrets.checks import (
     private_key_body,
 )
 from orchestrate.security.secrets.rules._build import END, on_secret, pattern_rule
-from orchestrate.security.secrets.values import is_patterned, is_reference
+from orchestrate.security.secrets.values import (
+    DEFAULT_STOPWORDS,
+    has_stopword,
+    is_patterned,
+    is_reference,
+)
 
 _KEY_CHECK = on_secret(has_private_key_body)
 _EXAMPLE_HOST = re.compile(
@@ -21,7 +26,8 @@ _EXAMPLE_HOST = re.compile(
 # Passwords that mark a URL as a template or a local default, not a credential.
 _URL_PLACEHOLDERS = frozenset(
     b"password pass passwd pwd secret changeme admin root guest postgres mysql redis "
-    b"user username test example xxx xxxx xxxxx ****** ***".split()
+    b"user username test example xxx xxxx xxxxx ****** *** token pat apikey api_key "
+    b"access_token oauth2 x-oauth-basic".split()
 )
 
 
@@ -35,6 +41,7 @@ def _url_credentials_ok(password: bytes, match: bytes) -> bool:
         or is_reference(password, is_quoted=False)
         or is_reference(user, is_quoted=False)
         or is_patterned(password)
+        or has_stopword(password, DEFAULT_STOPWORDS)
         or b"<" in password
         or _EXAMPLE_HOST.search(host)
     )
