@@ -20,6 +20,9 @@ from orchestrate.security.secrets.values import (
 )
 
 _KEY_CHECK = on_secret(has_private_key_body)
+# A block's body runs to the next "-----" and never gives characters back (possessive):
+# a BEGIN without its END fails at once instead of searching 16 KB for one.
+_BODY = r"(?:[^-]|-(?!----)){64,64000}+"
 _EXAMPLE_HOST = re.compile(
     rb"(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost\.localdomain)$"
 )
@@ -51,8 +54,9 @@ RULES = (
     pattern_rule(
         "private-key",
         "Private key (PEM)",
-        r"-----BEGIN (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----[\s\S]{64,16000}?"
-        r"-----END (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----",
+        r"-----BEGIN (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----"
+        + _BODY
+        + r"-----END (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----",
         ("private key-----",),
         severity=Severity.CRITICAL,
         validator=_KEY_CHECK,
@@ -65,8 +69,7 @@ RULES = (
     pattern_rule(
         "openssh-private-key",
         "OpenSSH private key",
-        r"-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]{64,16000}?"
-        r"-----END OPENSSH PRIVATE KEY-----",
+        r"-----BEGIN OPENSSH PRIVATE KEY-----" + _BODY + r"-----END OPENSSH PRIVATE KEY-----",
         ("openssh private key",),
         severity=Severity.CRITICAL,
         validator=_KEY_CHECK,
@@ -77,8 +80,7 @@ RULES = (
     pattern_rule(
         "pgp-private-key",
         "PGP private key block",
-        r"-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]{64,64000}?"
-        r"-----END PGP PRIVATE KEY BLOCK-----",
+        r"-----BEGIN PGP PRIVATE KEY BLOCK-----" + _BODY + r"-----END PGP PRIVATE KEY BLOCK-----",
         ("pgp private key block",),
         severity=Severity.CRITICAL,
         validator=_KEY_CHECK,
@@ -109,7 +111,7 @@ RULES = (
     pattern_rule(
         "jwt",
         "JSON Web Token",
-        r"eyJ[A-Za-z0-9_-]{10,2000}\.eyJ[A-Za-z0-9_-]{10,8000}\.[A-Za-z0-9_-]{10,2000}" + END,
+        r"eyJ[A-Za-z0-9_-]{10,2000}+\.eyJ[A-Za-z0-9_-]{10,8000}+\.[A-Za-z0-9_-]{10,2000}+" + END,
         ("eyj",),
         severity=Severity.MEDIUM,
         validator=on_secret(is_signed_jwt),
