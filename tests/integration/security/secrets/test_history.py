@@ -29,7 +29,9 @@ def test_a_secret_is_reported_once_at_the_commit_that_introduced_it(tmp_path: Pa
     repo.commit("start", {"README.md": "# app\n"})
     introduced = repo.commit("settings", {"app/settings.py": _settings(token)})
     repo.commit("more", {"app/settings.py": _settings(token) + "TIMEOUT = 30\n"})
-    repo.commit("header", {"app/settings.py": "import os\n" + _settings(token)})
+    # The line rewritten: the later diff adds the secret again; it is not new.
+    renamed = _settings(token).replace("TOKEN =", "API_TOKEN =")
+    repo.commit("rename", {"app/settings.py": renamed})
 
     [finding] = scan_git_history(repo.root, CONFIG)
 
