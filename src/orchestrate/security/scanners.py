@@ -16,6 +16,7 @@ from pathlib import Path
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.security import advisories, dependencies, licenses, sast, secrets
+from orchestrate.security.changes import changes_since
 from orchestrate.security.models import Category, Dependency
 from orchestrate.security.sarif import RuleDescriptor, ToolNotice
 from orchestrate.security.scan import Scanner, ScannerResult, ScanTarget, SecretSource
@@ -41,7 +42,7 @@ class SecretScanner:
                 secrets.scan_git_history, target.root, config, exclude_paths=target.exclude
             )
         elif request.secret_source is SecretSource.DIFF:
-            diff = await _git_diff(target.root, request.diff_base or "HEAD")
+            diff = await changes_since(target.root, request.diff_base or "HEAD")
             found = await asyncio.to_thread(
                 secrets.scan_diff, diff, config, exclude_paths=target.exclude
             )
@@ -49,13 +50,15 @@ class SecretScanner:
             found = await asyncio.to_thread(
                 secrets.scan_tree, target.root, config, exclude_paths=target.exclude
             )
-        return ScannerResult(findings=list(found), rules=_secret_rules())
+        return ScannerResult(findings=list(found), rules=_secret_rules(config))
 
 
-def _secret_rules() -> dict[str, RuleDescriptor]:
+def _secret_rules(config: secrets.SecretsConfig) -> dict[str, RuleDescriptor]:
+    """The built-in rules and the project's own (``.orchestrate-secrets.toml``), so each
+    finding's rule is described in SARIF."""
     return {
-        rule.id: RuleDescriptor(
-            id=rule.id,
+        f"secrets/{rule.id}": RuleDescriptor(
+            id=f"secrets/{rule.id}",
             title=rule.title,
             description=rule.description,
             severity=rule.severity,
@@ -64,32 +67,8 @@ def _secret_rules() -> dict[str, RuleDescriptor]:
             help_uri=rule.help_uri,
             tags=("secret",),
         )
-        for rule in secrets.RULES
+        for rule in (*secrets.RULES, *config.custom_rules)
     }
-
-
-async def _git_diff(root: Path, base: str) -> str:
-    """The changes from ``base`` to the work tree (committed or not), as a unified diff."""
-    if base.startswith("-"):
-        raise ValidationFailed(f"A diff base is a git ref, not an option: {base!r}")
-    process = await asyncio.create_subprocess_exec(
-        "git",
-        "-C",
-        str(root),
-        "diff",
-        "--no-color",
-        "--no-ext-diff",
-        "--unified=0",
-        base,
-        "--",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        message = err.decode("utf-8", "replace").strip()[:500]
-        raise ValidationFailed(f"Cannot diff {root} against {base!r}: {message}")
-    return out.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)

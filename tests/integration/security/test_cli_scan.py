@@ -219,3 +219,30 @@ def test_db_update_offline_says_how_to_import_instead(cli: Cli) -> None:
 
     assert result.exit_code != 0
     assert "security db import" in result.stderr
+
+
+def test_diff_reads_only_changes_since_the_ref_untracked_files_included(cli: Cli) -> None:
+    tree = cli.workdir / "repo"
+    (tree / "app").mkdir(parents=True)
+    git = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    old, staged, untracked = github_token(), github_token(), github_token()
+    (tree / "app" / "old.py").write_text(f'OLD = "{old}"\n', encoding="utf-8")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "old"], check=True)
+    (tree / "app" / "old.py").write_text(f'OLD = "{old}"\nNEW = "{staged}"\n', encoding="utf-8")
+    subprocess.run([*git, "add", "."], check=True)
+    (tree / "app" / "fresh.py").write_text(f'\n\nFRESH = "{untracked}"\n', encoding="utf-8")
+
+    result = cli(
+        "security", "scan", str(tree / "app"), "--secrets", "--diff", "HEAD", "--format", "json"
+    )
+    bad_ref = cli("security", "scan", str(tree), "--secrets", "--diff", "no-such-ref")
+
+    found = sorted(
+        (f["location"]["path"], f["location"]["start_line"])
+        for f in json.loads(result.stdout)["findings"]
+    )
+    assert found == [("fresh.py", 3), ("old.py", 2)]  # relative to the folder scanned
+    assert bad_ref.exit_code == 2
+    assert "Cannot diff" in bad_ref.stderr
