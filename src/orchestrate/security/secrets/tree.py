@@ -1,6 +1,7 @@
 """Scanning a working tree: every file under the root, read once, as bytes.
 
-Skipped: ``.git/``; symlinks (never followed, so a hostile tree cannot point the scan
+Skipped: version control folders, installed packages (``node_modules``, virtual
+environments, ``site-packages``) and tool caches; symlinks (never followed, so a hostile tree cannot point the scan
 outside itself or into a loop); files above the size limit; binary files (a NUL byte in
 the first 8 KiB, as git decides); paths the caller excludes and paths the configuration
 allowlists; and Orchestrate baseline files, whatever their name. A file that cannot be
@@ -20,7 +21,27 @@ from orchestrate.security.secrets.engine import Detector
 from orchestrate.security.secrets.findings import to_findings
 from orchestrate.security.secrets.models import SecretsConfig
 
-_SKIPPED_DIRS = frozenset({".git"})
+_SKIPPED_DIRS = frozenset(
+    {
+        # version control
+        ".git",
+        ".hg",
+        ".svn",
+        # installed packages: someone else's code, already public (a folder holding a
+        # ``pyvenv.cfg`` is skipped too, whatever its name)
+        ".venv",
+        "venv",
+        "node_modules",
+        "site-packages",
+        # tool caches
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+    }
+)
 _BINARY_PROBE = 8192
 _BASELINE_MARK = re.compile(rb'"generated_by"\s*:\s*"orchestrate security baseline"')
 
@@ -96,7 +117,12 @@ def _files(root: Path, skip: PathFilter) -> Iterator[tuple[str, str]]:
             if entry.is_symlink():
                 continue
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in _SKIPPED_DIRS and not skip.skips(relative):
+                if _is_walked(entry.name, entry.path) and not skip.skips(relative):
                     stack.append((entry.path, relative + "/"))
             elif entry.is_file(follow_symlinks=False) and not skip.skips(relative):
                 yield entry.path, relative
+
+
+def _is_walked(name: str, path: str) -> bool:
+    """Whether a folder holds the project's own files (not packages, caches or VCS)."""
+    return name not in _SKIPPED_DIRS and not os.path.isfile(os.path.join(path, "pyvenv.cfg"))

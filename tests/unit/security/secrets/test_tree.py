@@ -116,6 +116,20 @@ def test_binary_oversized_git_and_excluded_files_are_skipped(tmp_path: Path) -> 
     assert [finding.location.path for finding in found] == ["kept.txt"]
 
 
+def test_installed_packages_and_caches_are_skipped_but_tests_are_not(tmp_path: Path) -> None:
+    line = f'TOKEN = "{github_token()}"\n'
+    _write(tmp_path, "node_modules/left-pad/index.js", line)
+    _write(tmp_path, ".venv/lib/python3.11/site-packages/pkg/conf.py", line)
+    _write(tmp_path, "env311/pyvenv.cfg", "home = /usr/bin\n")
+    _write(tmp_path, "env311/lib/pkg/conf.py", line)
+    _write(tmp_path, "src/__pycache__/conf.cpython-311.pyc.txt", line)
+    _write(tmp_path, "tests/fixtures/conf.py", line)
+
+    found = scan_tree(tmp_path, CONFIG)
+
+    assert [finding.location.path for finding in found] == ["tests/fixtures/conf.py"]
+
+
 def test_symlinks_are_not_followed(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     _write(outside, "secret.txt", f'TOKEN = "{github_token()}"\n')
