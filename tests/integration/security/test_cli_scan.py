@@ -127,11 +127,18 @@ def test_recorded_scans_are_listed_shown_and_reported(cli: Cli) -> None:
     cli("security", "scan", str(tree), "--secrets")
 
     listed = cli("security", "scans")
+    failed = cli("security", "scans", "--gate", "failed", "--json")
+    passed = cli("security", "scans", "--gate", "passed", "--json")
+    bad_status = cli("security", "scans", "--status", "sleeping")
     shown = cli("security", "show", "--json")
     findings = cli("security", "findings")
     markdown = cli("security", "report", "--format", "md")
 
     assert listed.exit_code == 0, listed.output
+    assert len(json.loads(failed.stdout)) == 1
+    assert json.loads(passed.stdout) == []
+    assert bad_status.exit_code == 2
+    assert "Unknown scan status 'sleeping'" in bad_status.stderr
     assert json.loads(shown.stdout)["failing"] == 1
     assert "app/settings.py:2" in findings.stdout
     assert markdown.stdout.startswith("# Security scan")

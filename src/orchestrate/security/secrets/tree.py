@@ -1,11 +1,11 @@
 """Scanning a working tree: every file under the root, read once, as bytes.
 
 Skipped: version control folders, installed packages (``node_modules``, virtual
-environments, ``site-packages``) and tool caches; symlinks (never followed, so a hostile tree cannot point the scan
-outside itself or into a loop); files above the size limit; binary files (a NUL byte in
-the first 8 KiB, as git decides); paths the caller excludes and paths the configuration
-allowlists; and Orchestrate baseline files, whatever their name. A file that cannot be
-read is skipped, not fatal.
+environments, ``site-packages``) and tool caches; symlinks (never followed, so a
+hostile tree cannot point the scan outside itself or into a loop); files above the size
+limit; binary files (a NUL byte in the first 8 KiB, as git decides); paths the caller
+excludes and paths the configuration allowlists; and Orchestrate baseline files,
+whatever their name. A file that cannot be read is skipped, not fatal.
 """
 
 from __future__ import annotations

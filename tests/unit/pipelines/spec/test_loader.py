@@ -188,7 +188,7 @@ MODEL_CASES = [
     _case("unknown key far from any", _FAR_TYPO, "zzzzzz", "step 'a': unknown key 'zzzzzz'",
           "allowed keys: id, name, needs, if, env, timeout, retry, continue_on_error, "
           "continue-on-error, matrix, run, working_directory, working-directory, network, "
-          "agent, approval, pipeline, ci, with"),
+          "agent, approval, pipeline, ci, scan, with"),
     _case("wrong type of if", _IF_LIST, "if:", "step 'a', 'if': should be a string or "
           "true/false, not a list"),
     _case("bad duration", _TIMEOUT, "soon", "step 'a', 'timeout': 'soon' is not a duration; "
@@ -197,7 +197,7 @@ MODEL_CASES = [
     _case("agent without task", _NO_TASK, "with:", "step 'fix', 'with': missing required key "
           "'task'"),
     _case("step with two kinds", _TWO_KINDS, "id: a", "step 'a': a step needs exactly one of "
-          "run, agent, approval, pipeline, ci (found: run, agent)"),
+          "run, agent, approval, pipeline, ci, scan (found: run, agent)"),
     _case("pipeline without steps", _NO_STEPS, "name", "missing required key 'steps'"),
     _case("empty steps", _EMPTY_STEPS, "steps", "'steps': should have at least 1 item after "
           "validation, not 0"),

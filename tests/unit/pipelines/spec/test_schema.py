@@ -51,6 +51,7 @@ def test_a_step_has_exactly_one_kind(schema: dict[str, Any]) -> None:
         {"required": ["approval"]},
         {"required": ["pipeline"]},
         {"required": ["ci"]},
+        {"required": ["scan"]},
     ]
 
 
