@@ -21,12 +21,6 @@ router = APIRouter(prefix="/security", tags=["security"])
 Repo = Annotated[
     str | None, Query(max_length=200, description="Only scans of this registered repository.")
 ]
-_MEDIA_TYPES = {
-    OutputFormat.SARIF: "application/sarif+json",
-    OutputFormat.JSON: "application/json",
-    OutputFormat.MARKDOWN: "text/markdown; charset=utf-8",
-    OutputFormat.HTML: "text/html; charset=utf-8",
-}
 
 
 @router.get("/scans", response_model=PageOut[ScanOut])
@@ -89,7 +83,7 @@ async def get_scan(scan_id: str, uow: UowDep, _actor: ActorDep) -> ScanOut:
     responses={
         200: {
             "description": "The report in the asked format.",
-            "content": {media: {} for media in _MEDIA_TYPES.values()},
+            "content": {output.media_type: {} for output in OutputFormat},
         }
     },
 )
@@ -101,7 +95,7 @@ async def scan_report(
 ) -> Response:
     """A recorded scan as SARIF 2.1.0 (default), JSON, Markdown or HTML."""
     text = await service.render_stored_report(uow, scan_id, output)
-    return Response(content=text, media_type=_MEDIA_TYPES[output])
+    return Response(content=text, media_type=output.media_type)
 
 
 @router.get(

@@ -42,6 +42,24 @@ class OutputFormat(StrEnum):
     MARKDOWN = "md"
     HTML = "html"
 
+    @property
+    def media_type(self) -> str:
+        """What the API and the dashboard serve the report as."""
+        return _MEDIA_TYPES[self]
+
+    @property
+    def extension(self) -> str:
+        """A downloaded report's file extension."""
+        return self.value
+
+
+_MEDIA_TYPES = {
+    OutputFormat.SARIF: "application/sarif+json",
+    OutputFormat.JSON: "application/json",
+    OutputFormat.MARKDOWN: "text/markdown; charset=utf-8",
+    OutputFormat.HTML: "text/html; charset=utf-8",
+}
+
 
 def render(report: ScanReport, output: OutputFormat) -> str:
     """The report in ``output`` format, ending in a newline."""

@@ -21,13 +21,6 @@ FINDING_STATES = ("new", "baselined")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 """Most severe first, the order every count and select shows them in."""
 CATEGORIES = ("secret", "sast", "dependency", "license")
-REPORT_FORMATS = {
-    security.OutputFormat.SARIF: ("application/sarif+json", "sarif"),
-    security.OutputFormat.JSON: ("application/json", "json"),
-    security.OutputFormat.MARKDOWN: ("text/markdown; charset=utf-8", "md"),
-    security.OutputFormat.HTML: ("text/html; charset=utf-8", "html"),
-}
-"""Each report format's media type and file extension (the API's, downloaded)."""
 
 
 def one_of(value: str | None, allowed: tuple[str, ...], what: str) -> str | None:

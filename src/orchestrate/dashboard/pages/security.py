@@ -25,7 +25,6 @@ from orchestrate.dashboard.pages._security_lists import (
     CATEGORIES,
     FINDING_STATES,
     GATES,
-    REPORT_FORMATS,
     SCAN_STATUSES,
     SEVERITIES,
     category_of,
@@ -163,7 +162,7 @@ async def scan_detail(
         severities=SEVERITIES,
         categories=CATEGORIES,
         states=FINDING_STATES,
-        formats=[(f.value, extension.upper()) for f, (_, extension) in REPORT_FORMATS.items()],
+        formats=[(f.value, f.extension.upper()) for f in security.OutputFormat],
     )
 
 
@@ -180,13 +179,12 @@ async def scan_report(
     chosen = report_format(output)
     scan = await security.get_scan(_read(runtime), scan_id)
     text = await security.render_stored_report(_read(runtime), scan.id, chosen)
-    media_type, extension = REPORT_FORMATS[chosen]
     return Response(
         text,
-        media_type=media_type,
+        media_type=chosen.media_type,
         headers={
             **SECURITY_HEADERS,
-            "Content-Disposition": f'attachment; filename="{scan.id}.{extension}"',
+            "Content-Disposition": f'attachment; filename="{scan.id}.{chosen.extension}"',
         },
     )
 
