@@ -242,6 +242,7 @@ def render(
             "params": dict(request.query_params),
             "path": request.url.path,
             "flash": request.cookies.get(FLASH_COOKIE, ""),
+            "events_before": getattr(request.state, "events_before", None),
             **context,
         },
         status_code=status_code,

@@ -21,6 +21,7 @@ from orchestrate.auth import service as auth
 from orchestrate.auth.service import Actor, DashboardSession, Permission
 from orchestrate.core.errors import AuthenticationFailed, PermissionDenied
 from orchestrate.core.identity import authorize
+from orchestrate.timeline import service as timeline
 from orchestrate.web.deps import RuntimeDep
 
 COOKIE = "orchestrate_session"
@@ -66,6 +67,12 @@ async def current_session(request: Request, runtime: RuntimeDep) -> DashboardSes
         raise SignInRequired(str(error)) from error
     request.state.actor = session.actor
     request.state.dashboard_session = session
+    if request.method == "GET" and "hx-request" not in request.headers:
+        # Where the event log stands before the page reads anything: its live stream
+        # starts there, so a change made while the page loads is not missed (live.js).
+        request.state.events_before = await timeline.start_of_new_events(
+            runtime.uow(read_only=True, urgent=True)
+        )
     return session
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.dashboard.conftest import (
     Dashboard,
@@ -108,10 +108,11 @@ def test_an_operator_queues_a_scan_with_the_form(page: Page, dashboard: Dashboar
 
     expect(page.get_by_role("status").filter(has_text="is queued")).to_be_visible()
     scan_id = page.url.rsplit("/", 1)[1]
+    # The worker may finish before the page's stream connects: it starts where the log
+    # stood when the page was read, so the finding appears without a reload either way.
     wait_until_scanned(dashboard, scan_id)
-    page.reload()
     scan = page.locator("#security-scan")
-    expect(scan.get_by_text("deploy.py:1", exact=True)).to_be_visible()
+    expect(scan.get_by_text("deploy.py:1", exact=True)).to_be_visible(timeout=10_000)
     expect(scan).to_contain_text(REPO)
     expect(scan.get_by_role("link", name="SARIF")).to_be_visible()
     assert_accessible(page)
@@ -137,3 +138,35 @@ def test_a_scan_finishing_on_the_worker_appears_without_a_reload(
     # security.scan_completed, written by the worker, refreshes the list in place.
     scans = page.locator("#security-scans")
     expect(scans.get_by_role("link", name=queued.json()["id"]).first).to_be_visible(timeout=30_000)
+
+
+def test_a_scan_finishing_while_the_page_loads_still_appears(
+    page: Page, dashboard: Dashboard
+) -> None:
+    """The page is read, then the scan finishes, and only then does live.js start: the
+    stream begins where the log stood when the page was read, so the page still learns
+    of it (no reload)."""
+    sign_in(page, dashboard, "viewer")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/ui/static/live*.js", hold)
+    page.goto(f"{dashboard.url}/ui/security", wait_until="commit")
+    expect(page.locator("#security-scans")).to_be_attached()
+
+    with api(dashboard) as http:
+        queued = http.post(
+            "/api/security/scans", json={"repository": REPO, "categories": ["secret"]}
+        )
+    assert queued.status_code == 202, queued.text
+    wait_until_scanned(dashboard, queued.json()["id"])
+    page.wait_for_timeout(300)  # the page stays as it was read: live.js is held back
+    scans = page.locator("#security-scans")
+    assert queued.json()["id"] not in scans.inner_text()
+    for route in held:
+        route.continue_()
+    page.unroute("**/ui/static/live*.js")
+
+    expect(scans.get_by_role("link", name=queued.json()["id"]).first).to_be_visible(timeout=10_000)

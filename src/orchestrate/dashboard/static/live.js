@@ -6,6 +6,9 @@
 // The stream itself is shared by every tab of the browser (live-worker.js): browsers allow
 // about six connections per server, and each stream holds one. EventSource reconnects by
 // itself and sends Last-Event-ID; the server resumes after it, so nothing is missed.
+// Nor is a change made while the page loads: the page says where the event log stood
+// before the server read it (data-events-before); a stream of its own starts there, and
+// a shared stream already past that point makes the page refresh its live parts once.
 
 const MIN_INTERVAL_MS = 250;
 
@@ -63,8 +66,13 @@ function showState(state) {
   status.dataset.state = state === "open" ? "open" : "closed";
 }
 
+function refreshAll() {
+  for (const element of document.querySelectorAll("[data-live]")) refresh(element);
+}
+
 function connect() {
   if (!document.querySelector("[data-live]")) return;
+  const before = document.body.dataset.eventsBefore || "";
   // One stream for all tabs (live-worker.js) where the browser has shared workers; a
   // stream per tab elsewhere.
   if (typeof SharedWorker === "function") {
@@ -72,12 +80,14 @@ function connect() {
     worker.port.onmessage = (message) => {
       if (message.data.kind === "event") onEvent(message.data.data);
       else if (message.data.kind === "state") showState(message.data.state);
+      else if (message.data.kind === "behind") refreshAll();
     };
     worker.port.start();
+    worker.port.postMessage({ kind: "hello", before });
     window.addEventListener("pagehide", () => worker.port.postMessage("bye"));
     return;
   }
-  const source = new EventSource("/ui/events");
+  const source = new EventSource(before ? `/ui/events?after=${encodeURIComponent(before)}` : "/ui/events");
   source.onopen = () => showState("open");
   source.onerror = () => showState("connecting");
   source.onmessage = (message) => onEvent(message.data);
