@@ -141,6 +141,10 @@ def test_a_client_reconnecting_with_last_event_id_misses_nothing_and_sees_nothin
     assert set(seen) == set(created)
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_events_tail_follows_new_events_and_ctrl_c_exits_0(env: dict[str, str]) -> None:
     assert cli(env, "story", "create", "--title", "Before").returncode == 0
     tail = subprocess.Popen(
@@ -149,6 +153,9 @@ def test_events_tail_follows_new_events_and_ctrl_c_exits_0(env: dict[str, str]) 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl+C as at a terminal: a suite started in the background by a shell without
+        # job control inherits SIGINT ignored, and Python then keeps ignoring it.
+        preexec_fn=_interruptible,
     )
     try:
         assert tail.stdout is not None
