@@ -70,15 +70,22 @@ def _captured_bandit_logging() -> Iterator[_Collector]:
 
 def _bandit_modules() -> tuple[Any, Any, Any]:
     """Import Bandit; its plugin loader prints to stderr when a plugin fails to load
-    and stevedore warns about a deprecated argument, so the first import runs with
-    both captured."""
-    with (
-        contextlib.redirect_stderr(io.StringIO()),
-        contextlib.redirect_stdout(io.StringIO()),
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("ignore")
-        from bandit.core import config, docs_utils, manager
+    (its SARIF formatter needs a package we do not install: we write SARIF ourselves),
+    logging it through stevedore, and stevedore warns about a deprecated argument, so
+    the first import runs with all three captured."""
+    loader_log = logging.getLogger("stevedore")
+    level = loader_log.level
+    loader_log.setLevel(logging.CRITICAL)
+    try:
+        with (
+            contextlib.redirect_stderr(io.StringIO()),
+            contextlib.redirect_stdout(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
+            from bandit.core import config, docs_utils, manager
+    finally:
+        loader_log.setLevel(level)
     return config, manager, docs_utils
 
 
