@@ -28,10 +28,11 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from _common import Database, machine
 from orchestrate.agents import service
@@ -73,9 +74,7 @@ class Delayed:
 
 def script(run: AgentRun, args: argparse.Namespace) -> list[Step]:
     """The root spawns children, children spawn grandchildren, grandchildren finish."""
-    if run.task == "root (warm-up)":
-        spawns = [("fan-out", "child (warm-up)")]
-    elif run.task == "root":
+    if run.task in ("root", "root (warm-up)"):
         spawns = [("fan-out", f"child {n}") for n in range(args.children)]
     elif run.task.startswith("child"):
         spawns = [("leaf", f"leaf of {run.task}") for _ in range(args.grandchildren)]
@@ -130,8 +129,9 @@ async def run_tree(scenario: str, url: str, home: Path, args: argparse.Namespace
         )
         stop = asyncio.Event()
         worker = asyncio.create_task(JobRunner(runtime, registry).run(stop))
-        # A small tree first, as a worker that has been up a while has run one: the
-        # provider SDK and the modules loaded on first use are then imported.
+        # The same tree first, as a worker that has been up a while has run many: the
+        # provider SDK and the modules loaded on first use are imported, and the pool's
+        # connections have prepared the statements agents use (once per connection).
         warm_up = replace(request, task="root (warm-up)")
         await wait_for(
             runtime,
@@ -190,6 +190,15 @@ def print_timeline(everyone: list[AgentRun]) -> None:
         )
 
 
+def run_on_worker_loop(main: Coroutine[Any, Any, Result]) -> Result:
+    """Run on the event loop ``orchestrate worker`` runs on: uvloop where installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def run_kind(kind: str, args: argparse.Namespace) -> Result:
     label = "SQLite" if kind == "sqlite" else "PostgreSQL"
     shape = f"1 + {args.children} + {args.children * args.grandchildren} agents"
@@ -199,7 +208,9 @@ def run_kind(kind: str, args: argparse.Namespace) -> Result:
         database = Database(kind, args.postgres)
         try:
             with tempfile.TemporaryDirectory() as home:
-                results.append(asyncio.run(run_tree(scenario, database.url, Path(home), args)))
+                results.append(
+                    run_on_worker_loop(run_tree(scenario, database.url, Path(home), args))
+                )
         finally:
             database.drop()
     return sorted(results, key=lambda r: r.measured_seconds)[len(results) // 2]

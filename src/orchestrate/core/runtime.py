@@ -29,7 +29,9 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
         settings.home.mkdir(parents=True, exist_ok=True)
-        database = create_database(settings.database_url_value)
+        database = create_database(
+            settings.database_url_value, pool_size=settings.database_pool_size
+        )
         return cls(settings=settings, database=database, clock=clock or SystemClock())
 
     def uow(self, *, read_only: bool = False, urgent: bool = False) -> UnitOfWork:

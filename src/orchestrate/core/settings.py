@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; defaults to a SQLite file in the home directory.",
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="PostgreSQL connections one process keeps open and uses at most.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port `serve` listens on.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orchestrate.core.clock import Clock, SystemClock
@@ -51,6 +52,7 @@ class UnitOfWork:
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
         self._last_before_commit: list[Callable[[], Awaitable[None]]] = []
         self._done_once: set[str] = set()
+        self._notifications: dict[str, str] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -90,6 +92,16 @@ class UnitOfWork:
         in the transaction (PostgreSQL), such as the totals an agent tree shares.
         """
         (self._last_before_commit if last else self._before_commit).append(callback)
+
+    def notify_on_commit(self, channel: str, payload: str = "") -> None:
+        """On PostgreSQL, ``NOTIFY channel`` as this transaction commits (once per channel).
+
+        The notifications of one transaction (new jobs, new events) go out in one
+        statement just before ``COMMIT``: PostgreSQL delivers them on commit, and one
+        round trip is saved for each channel beyond the first. Elsewhere a no-op.
+        """
+        if self.database.dialect == "postgresql":
+            self._notifications.setdefault(channel, payload)
 
     def first_time(self, what: str) -> bool:
         """True the first time ``what`` is asked about in this transaction, then False.
@@ -139,6 +151,7 @@ class UnitOfWork:
             self._before_commit.clear()
             self._last_before_commit.clear()
             self._done_once.clear()
+            self._notifications.clear()
 
     async def commit(self) -> None:
         """Commit the transaction, then tell this process's live readers about its events."""
@@ -151,11 +164,14 @@ class UnitOfWork:
         if self._pending_events and self._event_writer is not None:
             await self._event_writer(session, self._pending_events)
         has_events = bool(self._pending_events)
+        if self._notifications:
+            await session.execute(*_notify_statement(self._notifications))
         await session.commit()
         callbacks = list(self._after_commit)
         self._pending_events.clear()
         self._after_commit.clear()
         self._done_once.clear()
+        self._notifications.clear()
         for callback in callbacks:
             callback()
         if self.on_events is not None and has_events:
@@ -168,3 +184,13 @@ class UnitOfWork:
         self._before_commit.clear()
         self._last_before_commit.clear()
         self._done_once.clear()
+        self._notifications.clear()
+
+
+def _notify_statement(notifications: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """``SELECT pg_notify(:c0, :p0), pg_notify(:c1, :p1), ...`` and its parameters."""
+    calls, params = [], {}
+    for n, (channel, payload) in enumerate(sorted(notifications.items())):
+        calls.append(f"pg_notify(:c{n}, :p{n})")
+        params[f"c{n}"], params[f"p{n}"] = channel, payload
+    return text(f"SELECT {', '.join(calls)}"), params

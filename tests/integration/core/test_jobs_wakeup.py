@@ -16,6 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlalchemy import event, text
+
+from orchestrate.core.events import record_event
 from orchestrate.core.jobs import (
     JobContext,
     JobKind,
@@ -25,6 +29,7 @@ from orchestrate.core.jobs import (
     RunnerConfig,
     enqueue,
 )
+from orchestrate.core.jobs.events import JobDeadLettered
 from orchestrate.core.jobs.fifo import FifoListener, notify_listeners
 from orchestrate.core.jobs.watchers import NullWatcher, open_watcher
 from orchestrate.core.runtime import Runtime
@@ -136,3 +141,142 @@ def test_a_pipe_left_by_a_dead_worker_is_removed_by_the_next_enqueue(tmp_path: P
     finally:
         live.close()
     assert list(directory.iterdir()) == []
+
+
+def test_an_enqueuer_does_not_write_into_its_own_processes_pipes(tmp_path: Path) -> None:
+    """Its own runners were woken directly; a byte in their pipe would only make them
+    claim a second time and find nothing."""
+    directory = tmp_path / "db.wake"
+    own = FifoListener(directory)
+    other = directory / "1-other.fifo"  # pid 1 is never this test's process
+    os.mkfifo(other)
+    reader = os.open(other, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert notify_listeners(directory, skip_own=True) == 1
+        assert os.read(reader, 10) == b"!"
+        with pytest.raises(BlockingIOError):
+            os.read(own.fileno(), 10)
+    finally:
+        os.close(reader)
+        own.close()
+
+
+class ClaimCounter:
+    """Counts the claim statements a database runs (the runner's ``UPDATE jobs ...
+    attempts + ...`` that leases jobs), as the database sees them."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.claims = 0
+        self._engine = runtime.database.engine.sync_engine
+        event.listen(self._engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args: Any) -> None:
+        statement = args[2]
+        if statement.startswith("UPDATE jobs SET status=") and "attempts=(jobs.attempts" in (
+            statement
+        ):
+            self.claims += 1
+
+    def close(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
+async def test_an_idle_worker_with_a_live_watcher_waits_for_work_instead_of_polling(
+    runtime: Runtime,
+) -> None:
+    """Every enqueue wakes it, so after a turn that found nothing it does not re-poll
+    at 5, 10, 20 ms…: within half a second it claims at most once (its safety poll is
+    ``poll_max``), and a job enqueued in its own process starts at once."""
+    started = asyncio.Event()
+
+    async def handler(context: JobContext[Any]) -> None:
+        started.set()
+
+    registry = JobRegistry()
+    registry.register(JobKind("test.wake", NoPayload), handler)
+    stop = asyncio.Event()
+    runner = JobRunner(runtime, registry, RunnerConfig(poll_max=timedelta(seconds=5)))
+    task = asyncio.create_task(runner.run(stop))
+    counter = ClaimCounter(runtime)
+    try:
+        await asyncio.sleep(0.3)  # its first turn (nothing queued) is over
+        before = counter.claims
+        await asyncio.sleep(0.5)
+        assert counter.claims - before == 0, "an idle worker re-polled the queue"
+
+        async with runtime.uow() as uow:
+            await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
+            await uow.commit()
+        await asyncio.wait_for(started.wait(), HANG_GUARD)
+        await asyncio.sleep(0.3)
+        # One claim took the job; its own NOTIFY (PostgreSQL) or pipe byte (SQLite)
+        # came back to this process and was ignored, so no second, empty claim.
+        assert counter.claims - before == 1
+    finally:
+        counter.close()
+        stop.set()
+        await task
+
+
+async def test_a_worker_whose_listen_connection_dropped_still_runs_other_processes_jobs(
+    runtime: Runtime,
+) -> None:
+    """PostgreSQL only: the watcher's connection is killed on the server; the runner
+    polls again (and reopens it), so a job enqueued elsewhere still runs."""
+    if runtime.database.dialect != "postgresql":
+        pytest.skip("SQLite's wake-ups are pipes of this process: nothing to drop")
+    started = asyncio.Event()
+
+    async def handler(context: JobContext[Any]) -> None:
+        started.set()
+
+    registry = JobRegistry()
+    registry.register(JobKind("test.wake", NoPayload), handler)
+    stop = asyncio.Event()
+    runner = JobRunner(runtime, registry, RunnerConfig(poll_max=timedelta(seconds=1)))
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await asyncio.sleep(0.3)
+        async with runtime.uow() as uow:
+            killed = await uow.session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN %orchestrate_jobs%' AND pid <> pg_backend_pid()"
+                    " AND datname = current_database()"
+                )
+            )
+        assert killed is not None
+        assert killed >= 1
+        await enqueue_from_another_process(runtime)
+        await asyncio.wait_for(started.wait(), HANG_GUARD)
+    finally:
+        stop.set()
+        await task
+
+
+async def test_a_transaction_notifies_its_jobs_and_events_in_one_statement(
+    runtime: Runtime,
+) -> None:
+    """PostgreSQL: a transaction that queues a job and records an event sends both
+    notifications in one round trip, just before its commit."""
+    if runtime.database.dialect != "postgresql":
+        pytest.skip("SQLite has no NOTIFY")
+    statements: list[str] = []
+    engine = runtime.database.engine.sync_engine
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with runtime.uow() as uow:
+            await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
+            await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
+            record_event(uow, JobDeadLettered(subject="job_x", kind="test.wake", error="x"))
+            await uow.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    notifies = [s for s in statements if "pg_notify" in s]
+    assert len(notifies) == 1
+    assert notifies[0].count("pg_notify") == 2
+    assert statements.index(notifies[0]) == len(statements) - 1, "not sent last"

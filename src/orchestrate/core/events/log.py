@@ -131,13 +131,13 @@ def record_event(uow: UnitOfWork, event: DomainEvent) -> None:
         },
         _write_events,
     )
+    uow.notify_on_commit(NOTIFY_CHANNEL)
 
 
 async def _write_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert a transaction's events (and, on PostgreSQL, wake the listening processes)."""
+    """Insert a transaction's events; on PostgreSQL ``record_event`` had the unit of
+    work ``NOTIFY`` the listening processes as it commits."""
     await session.execute(insert(_EVENTS), rows)
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
 
 _EVENTS: Table = EventRow.__table__  # type: ignore[assignment]

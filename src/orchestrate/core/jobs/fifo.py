@@ -28,10 +28,20 @@ def wake_dir_for(database_path: str) -> Path:
     return path.with_name(path.name + ".wake")
 
 
-def notify_listeners(directory: Path) -> int:
-    """Wake every worker waiting on this database; returns how many were reached."""
+def notify_listeners(directory: Path, *, skip_own: bool = False) -> int:
+    """Wake every worker waiting on this database; returns how many were reached.
+
+    ``skip_own`` leaves out this process's own pipes: the enqueuer wakes its own
+    runners directly (``signals.wake_local_runners``), and a byte in its own pipe
+    would only make them claim a second time and find nothing.
+    """
+    own = f"{os.getpid()}-"
     try:
-        candidates = [p for p in directory.iterdir() if p.name.endswith(_SUFFIX)]
+        candidates = [
+            p
+            for p in directory.iterdir()
+            if p.name.endswith(_SUFFIX) and not (skip_own and p.name.startswith(own))
+        ]
     except FileNotFoundError:
         return 0
     reached = 0

@@ -43,7 +43,7 @@ from orchestrate.core.jobs.queue import (
     renew_leases,
 )
 from orchestrate.core.jobs.registry import JobContext, JobRegistry
-from orchestrate.core.jobs.watchers import open_watcher
+from orchestrate.core.jobs.watchers import ChangeWatcher, NullWatcher, can_watch, open_watcher
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.settings import Settings
 from orchestrate.core.uow import UnitOfWork
@@ -51,6 +51,8 @@ from orchestrate.core.uow import UnitOfWork
 log = structlog.get_logger(__name__)
 
 _MIN_IDLE_SLEEP = 0.005
+_WATCHER_RETRY = 5.0
+"""Seconds between attempts to reopen a watcher that went away (polling meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,16 @@ class JobRunner:
         self._outcomes: list[_Outcome] = []
         self._lost: set[str] = set()
         self._released: list[Job] = []
-        self._wake = asyncio.Event()
+        self._wake = _Doorbell()
+        # Kinds a claim found nothing more of, as of the doorbell's ``rings`` then: a
+        # turn skips them until something rings (``_known_empty``).
+        self._empty: set[str] = set()
+        self._empty_as_of = -1
         self._stopping = False
         self._last_reclaim = 0.0
         self._next_due: datetime | None = None  # of the queued jobs, as of the last turn
+        self._watcher: ChangeWatcher = NullWatcher()
+        self._watcher_opened = 0.0
 
     @property
     def in_flight(self) -> int:
@@ -128,7 +136,7 @@ class JobRunner:
         if not self.registry.kinds:
             log.warning("job_runner_has_no_handlers", worker_id=self.worker_id)
         signals.register(self._wake)
-        watcher = await open_watcher(self.runtime.database.engine.url, self._wake)
+        await self._open_watcher()
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="job-heartbeat")
         stop_relay = asyncio.create_task(self._relay(stop), name="job-stop-relay")
         log.info("job_runner_started", worker_id=self.worker_id, kinds=self.registry.kinds)
@@ -139,13 +147,13 @@ class JobRunner:
             heartbeat.cancel()
             stop_relay.cancel()
             await asyncio.gather(heartbeat, stop_relay, return_exceptions=True)
-            await watcher.close()
+            await self._watcher.close()
             signals.unregister(self._wake)
             log.info("job_runner_stopped", worker_id=self.worker_id)
 
     async def _relay(self, stop: asyncio.Event) -> None:
         await stop.wait()
-        self._wake.set()
+        self._wake.nudge()
 
     async def _loop(self, stop: asyncio.Event, until_idle: bool) -> None:
         idle_sleep = _MIN_IDLE_SLEEP
@@ -165,9 +173,31 @@ class JobRunner:
             if claimed and claimed == wanted:
                 idle_sleep = _MIN_IDLE_SLEEP
                 continue  # a full batch: more is probably waiting
+            if self._watcher.live:
+                # Every enqueue wakes us: a turn that found nothing waits for the next
+                # wake-up (or a due job), not for a re-poll that would find nothing
+                # either; polling is a safety net only. Without a live watcher: back-off.
+                idle_sleep = self.config.poll_max.total_seconds()
+            elif self._watcher_retry_due():
+                await self._open_watcher()
             woke = await self._wait(self._until_next_due(idle_sleep))
+            if not woke:  # a job may have come due, or a signal been missed: look again
+                self._wake.ring_silently()
             poll_max = self.config.poll_max.total_seconds()
             idle_sleep = _MIN_IDLE_SLEEP if woke else min(idle_sleep * 2, poll_max)
+
+    async def _open_watcher(self) -> None:
+        """(Re)open the watcher; one that cannot be opened leaves the runner polling."""
+        await self._watcher.close()
+        self._watcher_opened = time.monotonic()
+        self._watcher = await open_watcher(self.runtime.database.engine.url, self._wake)
+
+    def _watcher_retry_due(self) -> bool:
+        """A watcher that went away or could not open is tried again now and then."""
+        return (
+            can_watch(self.runtime.database.engine.url)
+            and time.monotonic() - self._watcher_opened >= _WATCHER_RETRY
+        )
 
     def _until_next_due(self, idle_sleep: float) -> float:
         """Sleep no longer than until the next queued job is due (a tick, a retry)."""
@@ -189,11 +219,18 @@ class JobRunner:
         return True
 
     async def _turn(self) -> tuple[int, int]:
-        """Record finished outcomes, reclaim dead workers' jobs, claim new ones: one commit."""
+        """Record finished outcomes, reclaim dead workers' jobs, claim new ones: one commit.
+
+        Kinds a claim has drained are not claimed again until something rings (a new
+        job announced, a poll, a job coming due): a turn that only records a finished
+        job's outcome, or a slot freed with nothing queued, then costs no claim.
+        """
         outcomes, self._outcomes = self._outcomes, []
         free = self.config.concurrency - len(self._in_flight)
         plan = [] if self._stopping else self._claim_plan(free)
-        wanted = 0 if self._stopping else min(self.config.batch_size, free)
+        known_empty = self._known_empty()
+        plan = [(kinds, limit) for kinds, limit in plan if not known_empty.issuperset(kinds)]
+        wanted = min(self.config.batch_size, free) if plan else 0
         reclaim_now = time.monotonic() - self._last_reclaim >= self._reclaim_interval()
         if not outcomes and not wanted and not reclaim_now:
             return 0, 0
@@ -205,6 +242,25 @@ class JobRunner:
         for job, due_at in claimed:
             self._start(job, due_at)
         return len(claimed), wanted
+
+    def _known_empty(self) -> set[str]:
+        """The kinds the last claims drained, unless something rang or came due since."""
+        if self._next_due is not None and self._next_due <= self.runtime.clock.now():
+            self._wake.ring_silently()
+        if self._empty_as_of != self._wake.rings:
+            self._empty = set()
+            self._empty_as_of = self._wake.rings
+        return self._empty
+
+    def _note_drained(self, drained: list[str], refilled: list[str], rings_before: int) -> None:
+        """Remember what a claim drained, unless a ring came while it ran (the claim's
+        snapshot may predate what rang)."""
+        if self._wake.rings != rings_before:
+            return
+        if self._empty_as_of != rings_before:
+            self._empty, self._empty_as_of = set(), rings_before
+        self._empty.update(drained)
+        self._empty.difference_update(refilled)
 
     def _reclaim_interval(self) -> float:
         return max(0.5, min(self.config.lease.total_seconds() / 4, 10.0))
@@ -236,6 +292,9 @@ class JobRunner:
     async def _transact(
         self, outcomes: list[_Outcome], plan: list[tuple[list[str], int]], reclaim_now: bool
     ) -> list[tuple[Job, datetime]]:
+        rings = self._wake.rings
+        drained: list[str] = []
+        refilled: list[str] = []
         async with self.runtime.uow() as uow:
             now = uow.now()
             await self._record(uow, outcomes, now)
@@ -243,26 +302,31 @@ class JobRunner:
                 reclaimed = await reclaim_expired_leases(uow.session, now=now)
                 if reclaimed:
                     log.warning("job_leases_reclaimed", count=reclaimed, worker_id=self.worker_id)
+                    self._wake.ring_silently()
             claimed: list[tuple[Job, datetime]] = []
             budget = min(self.config.batch_size, self.config.concurrency - len(self._in_flight))
             for kinds, limit in plan:
                 if len(claimed) >= budget:
                     break
-                claimed += await claim_due_jobs(
+                asked = min(limit, budget - len(claimed))
+                got = await claim_due_jobs(
                     uow.session,
                     owner=self.worker_id,
                     kinds=kinds,
-                    limit=min(limit, budget - len(claimed)),
+                    limit=asked,
                     now=now,
                     lease=self.config.lease,
                     only=self._only,
                 )
+                claimed += got
+                (drained if len(got) < asked else refilled).extend(kinds)
             if plan and len(claimed) < budget:  # nothing more is due: when will it be?
                 kinds = [kind for plan_kinds, _ in plan for kind in plan_kinds]
                 self._next_due = await next_due_at(uow.session, kinds=kinds, only=self._only)
             await uow.commit()
         if reclaim_now:
             self._last_reclaim = time.monotonic()
+        self._note_drained(drained, refilled, rings)
         return claimed
 
     async def _record(self, uow: UnitOfWork, outcomes: list[_Outcome], now: datetime) -> None:
@@ -285,6 +349,8 @@ class JobRunner:
         if status is None:
             JOBS_PROCESSED.labels(job.kind, "lease_lost").inc()
             return
+        if retry_at is not None and status is not JobStatus.DEAD:  # wake when it is due
+            self._next_due = retry_at if self._next_due is None else min(self._next_due, retry_at)
         if status is JobStatus.DEAD:
             JOBS_PROCESSED.labels(job.kind, "dead").inc()
             record_event(
@@ -359,7 +425,7 @@ class JobRunner:
         # A job that completed itself leaves nothing to record; a claim is worth a write
         # transaction only when this freed a slot others wait for, or the runner is idle.
         if outcome is not None or was_full or not self._in_flight or spec.max_concurrent:
-            self._wake.set()
+            self._wake.nudge()
 
     async def _adopt(self, uow: UnitOfWork, new_job: NewJob[Any]) -> Job | None:
         """Enqueue ``new_job`` leased to this worker; start it once ``uow`` has committed."""
@@ -443,3 +509,27 @@ def _json_safe(result: Any) -> Any:
 def _describe(error: BaseException) -> str:
     frames = traceback.format_exception(error, limit=-5)
     return "".join(frames).strip()
+
+
+class _Doorbell(asyncio.Event):
+    """The runner's wake event, counting the rings that may mean new work.
+
+    ``set`` is what the signals and watchers call when jobs were announced; each ring
+    voids what the runner knew to be drained. ``nudge`` wakes the runner for its own
+    business (a finished job to record, a slot freed, a stop) without that meaning.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rings = 0
+
+    def set(self) -> None:
+        self.rings += 1
+        super().set()
+
+    def nudge(self) -> None:
+        super().set()
+
+    def ring_silently(self) -> None:
+        """Void what is known drained without waking anyone (a poll, a job come due)."""
+        self.rings += 1
