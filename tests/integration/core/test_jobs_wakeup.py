@@ -16,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, text
 
 from orchestrate.core.events import record_event
+from orchestrate.core.events.log import NOTIFY_CHANNEL as EVENTS_CHANNEL
 from orchestrate.core.jobs import (
     JobContext,
     JobKind,
@@ -31,6 +33,7 @@ from orchestrate.core.jobs import (
 )
 from orchestrate.core.jobs.events import JobDeadLettered
 from orchestrate.core.jobs.fifo import FifoListener, notify_listeners
+from orchestrate.core.jobs.signals import NOTIFY_CHANNEL as JOBS_CHANNEL
 from orchestrate.core.jobs.watchers import NullWatcher, open_watcher
 from orchestrate.core.runtime import Runtime
 
@@ -254,13 +257,22 @@ async def test_a_worker_whose_listen_connection_dropped_still_runs_other_process
         await task
 
 
-async def test_a_transaction_notifies_its_jobs_and_events_in_one_statement(
+async def test_a_transaction_notifies_jobs_once_and_events_from_the_tables_trigger(
     runtime: Runtime,
 ) -> None:
-    """PostgreSQL: a transaction that queues a job and records an event sends both
-    notifications in one round trip, just before its commit."""
+    """PostgreSQL: a transaction that queues jobs and records an event sends one
+    ``pg_notify`` statement (the jobs'), just before its commit; the events' comes from
+    the table's trigger, and a listener hears both once the transaction commits."""
     if runtime.database.dialect != "postgresql":
         pytest.skip("SQLite has no NOTIFY")
+    heard: list[str] = []
+    listener = await asyncpg.connect(
+        runtime.database.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+    )
+    for channel in (JOBS_CHANNEL, EVENTS_CHANNEL):
+        await listener.add_listener(channel, lambda _c, _p, name, _payload: heard.append(name))
     statements: list[str] = []
     engine = runtime.database.engine.sync_engine
 
@@ -273,10 +285,18 @@ async def test_a_transaction_notifies_its_jobs_and_events_in_one_statement(
             await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
             await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
             record_event(uow, JobDeadLettered(subject="job_x", kind="test.wake", error="x"))
+            await asyncio.sleep(0.2)
+            assert heard == [], "heard before the commit"
             await uow.commit()
+        for _ in range(100):
+            if len(heard) >= 2:
+                break
+            await asyncio.sleep(0.05)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+        await listener.close()
     notifies = [s for s in statements if "pg_notify" in s]
     assert len(notifies) == 1
-    assert notifies[0].count("pg_notify") == 2
+    assert notifies[0].count("pg_notify") == 1
     assert statements.index(notifies[0]) == len(statements) - 1, "not sent last"
+    assert sorted(heard) == sorted([JOBS_CHANNEL, EVENTS_CHANNEL])

@@ -131,12 +131,11 @@ def record_event(uow: UnitOfWork, event: DomainEvent) -> None:
         },
         _write_events,
     )
-    uow.notify_on_commit(NOTIFY_CHANNEL)
 
 
 async def _write_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert a transaction's events; on PostgreSQL ``record_event`` had the unit of
-    work ``NOTIFY`` the listening processes as it commits."""
+    """Insert a transaction's events. On PostgreSQL the table's trigger notifies
+    ``NOTIFY_CHANNEL`` from the INSERT itself (migration 0028), delivered on commit."""
     await session.execute(insert(_EVENTS), rows)
 
 
