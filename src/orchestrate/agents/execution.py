@@ -85,7 +85,9 @@ def register_agent_jobs(
     async def run_agent(context: JobContext[RunAgentJob]) -> dict[str, str]:
         agent_id = context.payload.agent_id
         try:
-            run = await execute_agent(context.runtime, agent_id, factory)
+            run = await execute_agent(
+                context.runtime, agent_id, factory, resuming=context.payload.reason != "start"
+            )
         except Exception as error:
             if context.job.is_last_attempt:
                 await _fail_quietly(context.runtime, agent_id, f"internal error: {error}")
@@ -96,9 +98,15 @@ def register_agent_jobs(
     registry.register(tree.CHILD_FINISHED, tree.child_finished)
 
 
-async def execute_agent(runtime: Runtime, agent_id: str, factory: ProviderFactory) -> AgentRun:
-    """Drive one agent until it finishes, waits or fails; returns its state afterwards."""
-    begun = await _begin(runtime, agent_id)
+async def execute_agent(
+    runtime: Runtime, agent_id: str, factory: ProviderFactory, *, resuming: bool = False
+) -> AgentRun:
+    """Drive one agent until it finishes, waits or fails; returns its state afterwards.
+
+    ``resuming``: the run is expected to be ``running`` already (its job was queued to
+    go on after its children, an answer or an approval), so it is first only read.
+    """
+    begun = await _begin(runtime, agent_id, resuming=resuming)
     if begun.run.state is not AgentState.RUNNING:
         return begun.run
     with spans.agent_job(begun.run, begun.root_id, is_first=begun.is_new) as span:
@@ -136,7 +144,36 @@ class _Begun:
     is_new: bool
 
 
-async def _begin(runtime: Runtime, agent_id: str) -> _Begun:
+async def _begin(runtime: Runtime, agent_id: str, *, resuming: bool) -> _Begun:
+    """A resumed run that may go on: read it with its transcript (no write, no lock);
+    any other run: ``_start_or_stop``."""
+    resumed = await _resumable(runtime, agent_id) if resuming else None
+    return resumed if resumed is not None else await _start_or_stop(runtime, agent_id)
+
+
+async def _resumable(runtime: Runtime, agent_id: str) -> _Begun | None:
+    """A run already ``running`` (resumed after its children, an answer or a crash)
+    whose parent, if any, still runs: its row, lineage and transcript in one read-only
+    pass, nothing to write. None when anything needs changing (``_start_or_stop``).
+
+    A parent that ends or pauses after this read reaches the run through its control
+    flag, as it would a run already looping.
+    """
+    async with runtime.uow(read_only=True) as uow:
+        row = await store.agent_row(uow, agent_id)
+        if AgentState(row.state) is not AgentState.RUNNING or (
+            row.workspace_path is None and not row.repo_path
+        ):
+            return None
+        lineage = await store.lineage_budgets(uow, row.parent_id) if row.parent_id else []
+        if await tree.check_parent(uow, row, lineage) is not None:
+            return None
+        saved = await load_saved(uow, row, lineage=lineage)
+        root_id = lineage[-1].agent_id if lineage else row.id  # nearest ancestor first
+        return _Begun(store.to_run(row), saved, root_id, is_new=False)
+
+
+async def _start_or_stop(runtime: Runtime, agent_id: str) -> _Begun:
     """Mark the run running and, for a new run, store its first message: one transaction.
 
     A sub-agent whose parent ended (or is gone) is cancelled instead, and one whose

@@ -127,7 +127,8 @@ class UnitOfWork:
         self._gate = gate
         self._session = self.database.sessions()
         if self.read_only:
-            await self._session.connection(execution_options=read_only_options())
+            options = read_only_options(self.database.dialect)
+            await self._session.connection(execution_options=options)
         return self
 
     async def __aexit__(

@@ -18,6 +18,7 @@ from orchestrate.core.db import create_database
 from orchestrate.core.errors import ConfigurationError
 from orchestrate.core.events import read_events, record_event
 from orchestrate.core.runtime import Runtime
+from orchestrate.core.uow import UnitOfWork
 from tests.conftest import require_postgres
 from tests.event_types import Ticked
 
@@ -191,3 +192,32 @@ async def test_a_postgresql_connection_dropped_while_idle_is_replaced_before_use
     finally:
         await database.dispose()
     assert second_pid != first_pid
+
+
+async def test_a_read_only_unit_of_work_on_postgresql_opens_no_transaction() -> None:
+    """Each of its statements is its own transaction (READ COMMITTED gives each its own
+    snapshot anyway), so no BEGIN and ROLLBACK round trips; a writing one still has one."""
+    database = create_database(require_postgres())
+    try:
+        started = text("SELECT transaction_timestamp()")  # now(): when its transaction began
+        async with UnitOfWork(database, read_only=True) as reader:
+            first = await reader.session.scalar(started)
+            await reader.session.execute(text("SELECT pg_sleep(0.01)"))
+            assert await reader.session.scalar(started) != first
+        async with UnitOfWork(database) as writer:
+            first = await writer.session.scalar(started)
+            await writer.session.execute(text("SELECT pg_sleep(0.01)"))
+            assert await writer.session.scalar(started) == first
+    finally:
+        await database.dispose()
+
+
+def test_postgresql_keeps_its_pool_of_connections_open_without_overflow() -> None:
+    """Connections opened for a burst and closed after it would each connect and
+    prepare every statement again at the next burst."""
+    database = create_database(
+        "postgresql+asyncpg://nobody@127.0.0.1:1/none", pool_size=7, ping_after_idle=0.0
+    )
+    pool = database.engine.sync_engine.pool
+    assert pool.size() == 7  # type: ignore[attr-defined]
+    assert pool._max_overflow == 0  # type: ignore[attr-defined]
