@@ -108,7 +108,7 @@ async def _record(job: JobContext[CiCancel], run: ci.CiRun) -> None:
         await job.complete_in(uow, {"status": run.status.value, "conclusion": conclusion})
         await uow.commit()
     log.info(
-        "pipeline_ci_run_cancelled",
+        "pipeline_ci_cancel_requested",
         run_id=order.run,
         step=order.step_key,
         ci_run=order.ci_run,
