@@ -1,9 +1,9 @@
-"""HTTP routes of CI: runs (``/api/ci/runs``, a run, its logs, triggering and
-re-running) and the test history (``/api/ci/test-results``, ``/flaky``,
+"""HTTP routes of CI: runs (``/api/ci/runs``, a run, its logs, triggering, re-running
+and cancelling) and the test history (``/api/ci/test-results``, ``/flaky``,
 ``/quarantine``, ``/analysis``).
 
-Any token reads; triggering, re-running and recording test reports need an operator
-(the services check the role). The platform of a run is named by ``provider`` and
+Any token reads; triggering, re-running, cancelling and recording test reports need an
+operator (the services check the role). The platform of a run is named by ``provider`` and
 ``repo`` (query or body), defaulting to ``ORCHESTRATE_CI_PROVIDER`` and
 ``ORCHESTRATE_CI_REPOSITORY``. A platform that fails answers 502 (its status and words
 in the problem), a missing token 503, an unknown provider or bad input 422.
@@ -21,6 +21,7 @@ from orchestrate.ci.models import ReportFormat
 from orchestrate.ci.providers import RunFilter, RunStatus
 from orchestrate.ci.run_analysis import analyze_run
 from orchestrate.ci.schemas import (
+    CancelIn,
     CiRunDetailsOut,
     CiRunOut,
     FailureAnalysisOut,
@@ -147,6 +148,24 @@ async def rerun(
         uow, runtime.settings, target, run_id, actor, failed_only=body.failed_only, job=body.job
     )
     return CiRunOut.of(run)
+
+
+@router.post("/ci/runs/{run_id}/cancel", response_model=CiRunOut)
+async def cancel(
+    run_id: str,
+    uow: UowDep,
+    runtime: RuntimeDep,
+    actor: ActorDep,
+    body: CancelIn | None = None,
+) -> CiRunOut:
+    """Stop the run's unfinished jobs; the run as it then stands.
+
+    The platform may show it ``in_progress`` a little longer; a run that had already
+    ended comes back as it ended (no error). The body (``provider``, ``repo``) may be
+    left out."""
+    chosen = body or CancelIn()
+    target = runs.resolve_target(runtime.settings, chosen.provider, chosen.repo)
+    return CiRunOut.of(await runs.cancel(uow, runtime.settings, target, run_id, actor))
 
 
 # --- the test history ---------------------------------------------------------------

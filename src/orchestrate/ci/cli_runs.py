@@ -1,5 +1,5 @@
-"""``orchestrate ci runs|show|logs|trigger|rerun|analyze``: runs of GitHub Actions, GitLab CI,
-CircleCI.
+"""``orchestrate ci runs|show|logs|trigger|rerun|cancel|analyze``: runs of GitHub Actions,
+GitLab CI, CircleCI.
 
 Every command takes ``--provider`` and ``--repo``; left out, they come from
 ``ORCHESTRATE_CI_PROVIDER`` (default github) and ``ORCHESTRATE_CI_REPOSITORY``.
@@ -15,7 +15,7 @@ import typer
 from orchestrate.auth.service import Actor
 from orchestrate.ci import runs
 from orchestrate.ci.brief import render_brief
-from orchestrate.ci.providers import CiRun, RunFilter, RunStatus
+from orchestrate.ci.providers import CiRun, Conclusion, RunFilter, RunStatus
 from orchestrate.ci.run_analysis import analyze_run
 from orchestrate.ci.schemas import CiRunDetailsOut, CiRunOut
 from orchestrate.cli.errors import EXIT_FAILED
@@ -24,7 +24,8 @@ from orchestrate.cli.runtime import cli_settings, run_with_runtime
 from orchestrate.core.runtime import Runtime
 
 runs_app = typer.Typer(
-    help="CI runs on GitHub Actions, GitLab CI and CircleCI: list, show, logs, trigger, rerun.",
+    help="CI runs on GitHub Actions, GitLab CI and CircleCI: list, show, logs, trigger, rerun, "
+    "cancel.",
     no_args_is_help=True,
 )
 
@@ -208,6 +209,31 @@ def rerun(
         )
     )
     _print_run(run, json_output, verb="Re-running")
+
+
+@runs_app.command("cancel")
+def cancel(
+    run_id: RunArgument,
+    provider: ProviderOption = None,
+    repo: RepoOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Stop a run's unfinished jobs (a run that has already ended is left as it is)."""
+    target = _target(provider, repo)
+    run = CiRunOut.of(
+        run_with_runtime(
+            lambda rt: runs.cancel(rt.uow(), rt.settings, target, run_id, Actor.local_cli())
+        )
+    )
+    if json_output:
+        print_json(run)
+    elif run.conclusion is Conclusion.CANCELLED:
+        _print_run(run, json_output, verb="Cancelled")
+    elif run.status is RunStatus.COMPLETED:
+        ended = run.conclusion.value if run.conclusion else "completed"
+        say(f"Run {run.id} of {run.repository} had already ended {ended}; nothing to cancel.")
+    else:
+        _print_run(run, json_output, verb="Cancelling")
 
 
 def _print_run(run: CiRunOut, json_output: bool, *, verb: str) -> None:

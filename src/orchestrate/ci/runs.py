@@ -1,13 +1,14 @@
-"""The runs of CI platforms: list, show, logs, trigger, rerun, wait — across providers.
+"""The runs of CI platforms: list, show, logs, trigger, rerun, cancel, wait — across
+providers.
 
 Each use case resolves its *target* (which provider, which repository: named by the
 caller, else ``ORCHESTRATE_CI_PROVIDER`` / ``ORCHESTRATE_CI_REPOSITORY``), opens that
 provider with its token from the secret store, and closes it when done. Nothing is
-stored: the platform is the record of its runs. Triggering and re-running need the
-write permission and leave an audit record.
+stored: the platform is the record of its runs. Triggering, re-running and cancelling
+need the write permission and leave an audit record.
 
 A poller (the ``ci:`` pipeline step) calls ``trigger`` once and then ``get_run`` or
-``wait_for`` until the run is completed.
+``wait_for`` until the run is completed, and ``cancel`` when it stops waiting early.
 """
 
 from __future__ import annotations
@@ -225,6 +226,25 @@ async def rerun(
         "job": job,
     }
     await _audit(uow, actor, "ci.rerun", target, details)
+    return run
+
+
+async def cancel(
+    uow: UnitOfWork, settings: Settings, target: CiTarget, run_id: str, actor: Actor
+) -> CiRun:
+    """Stop the run; the run as it then stands (platforms stop runs asynchronously, so it
+    may still read ``in_progress``). A run that had already finished is returned as it
+    ended, without error: asking twice, or too late, is harmless."""
+    authorize(actor, Permission.WRITE)
+    async with _opened(uow, settings, target) as provider:
+        run = await provider.cancel(target.repository, run_id)
+    details: dict[str, object] = {
+        "provider": target.provider.value,
+        "run_id": run_id,
+        "status": run.status.value,
+        "conclusion": run.conclusion.value if run.conclusion else None,
+    }
+    await _audit(uow, actor, "ci.cancel", target, details)
     return run
 
 

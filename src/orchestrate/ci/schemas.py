@@ -1,4 +1,5 @@
-"""Request and response models of ``/api/ci``: runs, their jobs, triggering, re-running;
+"""Request and response models of ``/api/ci``: runs, their jobs, triggering, re-running,
+cancelling;
 the test history: recorded reports, flaky and quarantined tests, failure analyses."""
 
 from __future__ import annotations
@@ -136,6 +137,22 @@ class RerunIn(BaseModel):
     )
     job: str | None = Field(
         default=None, max_length=200, description="Re-run only this job (its id or name)."
+    )
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str | None = Field(
+        default=None,
+        max_length=40,
+        description="github, gitlab or circleci; ORCHESTRATE_CI_PROVIDER when left out.",
+    )
+    repo: str | None = Field(
+        default=None,
+        max_length=200,
+        description="owner/name (GitLab group/project, CircleCI gh/org/repo); "
+        "ORCHESTRATE_CI_REPOSITORY when left out.",
     )
 
 

@@ -9,12 +9,14 @@ queued job). The attempt succeeds when the run concludes ``success`` or ``neutra
 writes *when* it is about to trigger before doing it, and the run it started right
 after. A worker that dies in between leaves the first mark only: the job's next try
 looks for a run of that workflow and ref created since, and adopts it instead of
-triggering a second one; it triggers again only when there is none.
+triggering a second one; it triggers again only when there is none. When the attempt
+ended while the platform was starting the run (the step was cancelled meanwhile),
+nobody will wait for that run: it is cancelled (``ci_cancel``).
 
 Provider trouble while waiting (rate limits, a 5xx, the network) is waited out: up to
 ``MAX_POLL_ERRORS`` polls in a row may fail before the step does. A run that has not
-finished by the step's ``timeout`` (default ``DEFAULT_TIMEOUT``) fails the step; the
-run itself is left to the platform.
+finished by the step's ``timeout`` (default ``DEFAULT_TIMEOUT``) fails the step and is
+cancelled on its platform, as GitHub's ``timeout-minutes`` cancels a job.
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import kinds
 from orchestrate.pipelines._store import LoadedRun, load_run
 from orchestrate.pipelines.attempt import Attempt
+from orchestrate.pipelines.ci_cancel import cancel_order, request_cancel
 from orchestrate.pipelines.contexts import render
 from orchestrate.pipelines.engine import Outcome, finish_attempt
 from orchestrate.pipelines.events import StepCiStarted
 from orchestrate.pipelines.expressions import ExpressionError
-from orchestrate.pipelines.kinds import AttemptRef, CiPoll
+from orchestrate.pipelines.kinds import AttemptRef, CiCancel, CiPoll
 from orchestrate.pipelines.models import StepStatus
 from orchestrate.pipelines.tables import PipelineStepRow
 
@@ -75,29 +78,56 @@ async def start_ci_step(job: JobContext[AttemptRef], attempt: Attempt) -> Outcom
     async with job.uow() as uow:
         loaded = await load_run(uow, attempt.run_id)
         row = _current(loaded, attempt)
-        if row is not None:
-            row.process = {
-                **(row.process or {}),
-                "ci_provider": target.provider.value,
-                "ci_repository": target.repository,
-                "ci_run": run.id,
-                "ci_url": run.url or "",
-                "ci_started_at": uow.now().isoformat(),
-            }
-            started = StepCiStarted(
-                subject=row.run_id,
-                step=row.key,
-                provider=target.provider.value,
-                repository=target.repository,
-                ci_run_id=run.id,
-                url=run.url or "",
-            )
-            record_event(uow, started)
+        if row is None:
+            await request_cancel(uow, _orphan(attempt, target, run))
+        else:
+            _record_run(uow, row, target, run)
             await _enqueue_poll(uow, row, attempt.number, 1, 0, step.ci.poll)
-        await job.complete_in(uow, {"ci_run": run.id})
+        await job.complete_in(uow, {"ci_run": run.id, "waited_for": row is not None})
         await uow.commit()
-    log.info("pipeline_ci_step_started", run_id=attempt.run_id, step=attempt.key, ci_run=run.id)
+    log.info(
+        "pipeline_ci_step_started" if row else "pipeline_ci_step_ended_while_triggering",
+        run_id=attempt.run_id,
+        step=attempt.key,
+        ci_run=run.id,
+    )
     return None
+
+
+def _record_run(uow: UnitOfWork, row: PipelineStepRow, target: ci.CiTarget, run: ci.CiRun) -> None:
+    """Name the run on the row (what the poll job reads, and a cancel finds) and in an event."""
+    row.process = {
+        **(row.process or {}),
+        "ci_provider": target.provider.value,
+        "ci_repository": target.repository,
+        "ci_run": run.id,
+        "ci_url": run.url or "",
+        "ci_started_at": uow.now().isoformat(),
+    }
+    started = StepCiStarted(
+        subject=row.run_id,
+        step=row.key,
+        provider=target.provider.value,
+        repository=target.repository,
+        ci_run_id=run.id,
+        url=run.url or "",
+    )
+    record_event(uow, started)
+
+
+def _orphan(attempt: Attempt, target: ci.CiTarget, run: ci.CiRun) -> CiCancel:
+    """The cancel of a run its attempt ended before it could record (see the module)."""
+    return CiCancel(
+        step=attempt.step_row_id,
+        step_key=attempt.key,
+        run=attempt.run_id,
+        attempt=attempt.number,
+        provider=target.provider.value,
+        repository=target.repository,
+        ci_run=run.id,
+        starter=attempt.created_by,
+        reason="the step ended while the platform was starting its run",
+    )
 
 
 async def poll_ci_step(job: JobContext[CiPoll]) -> None:
@@ -134,26 +164,51 @@ async def poll_ci_step(job: JobContext[CiPoll]) -> None:
     else:
         errors = 0
         outcome = _outcome_of(run, process)
-    if outcome is None:
-        started = ensure_utc(datetime.fromisoformat(process["ci_started_at"]))
-        limit = step.timeout or DEFAULT_TIMEOUT
-        if job.runtime.clock.now() - started >= limit:
-            outcome = Outcome(
-                StepStatus.FAILURE,
-                _outputs(process),
-                f"CI run {process['ci_run']} did not finish within {limit}; "
-                f"it may still be running: {process.get('ci_url') or 'see the platform'}",
-            )
+    timed_out = outcome is None and _time_is_up(job, step.timeout, process)
+    if timed_out:
+        outcome = _timeout_outcome(step.timeout, process)
     async with job.uow() as uow:
         loaded = await load_run(uow, ref.run)
         current = loaded.row_by_id(ref.step)
         if current is not None and _is_waiting(current, ref.attempt):
             if outcome is not None:
+                if timed_out:
+                    await _cancel_on_platform(uow, loaded, current, process)
                 await finish_attempt(uow, loaded, current, outcome)
             else:
                 await _enqueue_poll(uow, current, ref.attempt, ref.poll + 1, errors, step.ci.poll)
         await job.complete_in(uow)
         await uow.commit()
+
+
+def _time_is_up(
+    job: JobContext[CiPoll], timeout: timedelta | None, process: dict[str, Any]
+) -> bool:
+    started = ensure_utc(datetime.fromisoformat(process["ci_started_at"]))
+    return job.runtime.clock.now() - started >= (timeout or DEFAULT_TIMEOUT)
+
+
+def _timeout_outcome(timeout: timedelta | None, process: dict[str, Any]) -> Outcome:
+    limit = timeout or DEFAULT_TIMEOUT
+    where = process.get("ci_url") or "see the platform"
+    return Outcome(
+        StepStatus.FAILURE,
+        _outputs(process),
+        f"CI run {process['ci_run']} did not finish within {limit}; "
+        f"it is being cancelled on the platform: {where}",
+    )
+
+
+async def _cancel_on_platform(
+    uow: UnitOfWork, loaded: LoadedRun, row: PipelineStepRow, process: dict[str, Any]
+) -> None:
+    """Ask for the cancel of the run the step gave up on, for the attempt that started
+    it (read before the attempt ends: a retry moves the row on)."""
+    order = cancel_order(
+        row, process, starter=loaded.run.created_by, reason="the step's timeout passed"
+    )
+    if order is not None:
+        await request_cancel(uow, order)
 
 
 def _outcome_of(run: ci.CiRun, process: dict[str, Any]) -> Outcome | None:

@@ -3,7 +3,8 @@
 Steps that have not started end ``cancelled`` at once. A running shell command is
 asked to stop (its job notices within a second and ends the process group); a running
 agent or child pipeline is cancelled by a job, and its step ends when that reports
-back. A run ends ``cancelled`` once nothing of it is running — except steps whose
+back. A running ``ci:`` step ends at once and a job cancels the platform's run it
+started. A run ends ``cancelled`` once nothing of it is running — except steps whose
 ``if:`` asks for ``always()`` or ``cancelled()``, which still run, as in GitHub Actions.
 """
 
@@ -14,6 +15,7 @@ from orchestrate.core.jobs import enqueue
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import kinds
 from orchestrate.pipelines._store import LoadedRun, load_run, set_step_status
+from orchestrate.pipelines.ci_cancel import cancel_order, request_cancel
 from orchestrate.pipelines.engine import advance, finish_run
 from orchestrate.pipelines.models import RunStatus, StepStatus
 from orchestrate.pipelines.spec.models import StepKind
@@ -74,11 +76,14 @@ async def cancel_row(uow: UnitOfWork, loaded: LoadedRun, row: PipelineStepRow) -
     elif step.matrix is not None and row.parent_key is None:
         for instance in loaded.instances(step.id):
             await cancel_row(uow, loaded, instance)
-    elif step.kind in (StepKind.CI, StepKind.SCAN):
-        # A ci step: nothing of ours runs, the poll job finds the step ended (the
-        # platform's run goes on: the providers have no cancel yet). A scan step: the
-        # scan runs to its end in its job, which then finds the step ended and records
-        # nothing more than the scan itself.
+    elif step.kind is StepKind.CI:
+        # Nothing of ours runs: the poll job finds the step ended. The platform's run is
+        # cancelled by a job; one still being triggered is cancelled by the trigger's
+        # job when it finds the step ended (``ci_steps``).
+        await _cancel_ci_step(uow, loaded, row)
+    elif step.kind is StepKind.SCAN:
+        # The scan runs to its end in its job, which then finds the step ended and
+        # records nothing more than the scan itself.
         _end(uow, row, StepStatus.CANCELLED)
     elif step.kind is StepKind.AGENT and row.agent_id:
         await enqueue(
@@ -98,6 +103,24 @@ async def cancel_row(uow: UnitOfWork, loaded: LoadedRun, row: PipelineStepRow) -
         )
     # A running shell command (or an agent or child run not yet started) sees
     # ``cancel_requested`` from its own job and ends the step itself.
+
+
+async def _cancel_ci_step(uow: UnitOfWork, loaded: LoadedRun, row: PipelineStepRow) -> None:
+    """End the step and ask for its platform run's cancel (the row's process, which
+    names the run, is cleared when the step ends: it is read first)."""
+    process = dict(row.process or {})
+    order = cancel_order(row, process, starter=loaded.run.created_by, reason=_why(loaded))
+    _end(uow, row, StepStatus.CANCELLED)
+    if order is not None:
+        await request_cancel(uow, order)
+
+
+def _why(loaded: LoadedRun) -> str:
+    if loaded.run.timed_out:
+        return "the pipeline run timed out"
+    if loaded.run.cancel_requested:
+        return "the pipeline run was cancelled"
+    return "the step was cancelled"
 
 
 def _end(uow: UnitOfWork, row: PipelineStepRow, status: StepStatus) -> None:

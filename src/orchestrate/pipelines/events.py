@@ -167,6 +167,24 @@ class StepCiStarted(DomainEvent):
     url: str
 
 
+class StepCiCancelRequested(DomainEvent):
+    """Orchestrate asked the platform to cancel ``ci_run_id``, which attempt ``attempt``
+    of a ``ci:`` step started and no longer waits for (``reason``: the step was cancelled,
+    its run was, or its timeout passed). ``status`` and ``conclusion`` are how the platform
+    then showed the run: ``in_progress`` while it stops; a run that had already ended
+    keeps its own conclusion."""
+
+    event_type: ClassVar[str] = "pipeline.step.ci_cancel_requested"
+    step: str
+    attempt: int
+    provider: str
+    repository: str
+    ci_run_id: str
+    reason: str
+    status: str
+    conclusion: str | None = None
+
+
 class StepApproved(DomainEvent):
     event_type: ClassVar[str] = "pipeline.step.approved"
     step: str

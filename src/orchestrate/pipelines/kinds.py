@@ -56,6 +56,22 @@ class CiPoll(JobPayload):
     errors: int = 0
 
 
+class CiCancel(JobPayload):
+    """Cancel ``ci_run`` on its platform: the run that attempt ``attempt`` of the ``ci:``
+    step row ``step`` (``step_key`` of pipeline run ``run``) started and no longer waits
+    for; ``reason`` says why. Audited in the name of the run's ``starter``."""
+
+    step: str
+    step_key: str
+    run: str
+    attempt: int
+    provider: str
+    repository: str
+    ci_run: str
+    starter: str
+    reason: str
+
+
 class GroupRef(JobPayload):
     """A concurrency group."""
 
@@ -80,6 +96,9 @@ STEP = JobKind("pipelines.step", AttemptRef)
 
 CI_POLL = JobKind("pipelines.ci_poll", CiPoll)
 """Read the state of a ``ci:`` step's run; end the attempt when it has completed."""
+
+CI_CANCEL = JobKind("pipelines.ci_cancel", CiCancel)
+"""Cancel the platform's run of a ``ci:`` step that was cancelled or timed out."""
 
 AGENT_FINISHED = JobKind("pipelines.agent_finished", AgentFinished[AttemptRef])
 """The agent an attempt of an agent step started ended (enqueued by the agents capability)."""
@@ -112,6 +131,11 @@ CLEANUP = JobKind("pipelines.cleanup", RunRef)
 def step_job_key(step_row_id: str, attempt: int) -> str:
     """One job per attempt of a step: enqueueing an attempt twice is a no-op."""
     return f"{STEP.name}:{step_row_id}:{attempt}"
+
+
+def ci_cancel_key(step_row_id: str, attempt: int) -> str:
+    """One platform cancel per attempt of a ``ci:`` step, whichever way it was asked for."""
+    return f"{CI_CANCEL.name}:{step_row_id}:{attempt}"
 
 
 def once_key(kind: JobKind[Any], subject: str) -> str:

@@ -1,6 +1,6 @@
 """Jobs that react to something outside a run's own steps: an agent ended, a child run
 ended, an approval timed out, the run's timeout passed, a concurrency group freed up,
-a cancellation must reach an agent or a child run, a workspace must go.
+a cancellation must reach an agent, a child run or a CI platform, a workspace must go.
 
 Each handler does its work and completes its job in one transaction, so it takes effect
 exactly once; each checks the stored state first, so a late or repeated job is a no-op.
@@ -19,6 +19,7 @@ from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
 from orchestrate.pipelines import approvals, kinds
 from orchestrate.pipelines._store import find_step, load_run, pipeline_row, run_row
+from orchestrate.pipelines.ci_cancel import cancel_ci_run
 from orchestrate.pipelines.ci_steps import poll_ci_step
 from orchestrate.pipelines.contexts import render, step_context
 from orchestrate.pipelines.control import cancel_run_rows
@@ -45,6 +46,7 @@ def register_pipeline_jobs(registry: JobRegistry, runtime: Runtime) -> None:
     del runtime  # handlers get the runtime from their job context
     registry.register(kinds.STEP, run_step_job)
     registry.register(kinds.CI_POLL, poll_ci_step)
+    registry.register(kinds.CI_CANCEL, cancel_ci_run)
     registry.register(kinds.AGENT_FINISHED, agent_finished)
     registry.register(kinds.APPROVAL_TIMEOUT, approval_timed_out)
     registry.register(kinds.START_CHILD, start_child)

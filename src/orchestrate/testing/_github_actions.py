@@ -12,7 +12,10 @@
 - ``POST /actions/runs/{id}/rerun``, ``…/rerun-failed-jobs`` and
   ``/actions/jobs/{id}/rerun`` → 201: the run's ``run_attempt`` counts up and it is
   queued again, the jobs not re-run carried over (403 while it is still running);
-  ``GET /actions/jobs/{id}``.
+  ``GET /actions/jobs/{id}``;
+- ``POST /actions/runs/{id}/cancel`` → 202 ``{}``: the run and its unfinished jobs are
+  completed ``cancelled`` (at once; GitHub takes a few seconds); 409 "Cannot cancel a
+  workflow run that is completed." once it has completed.
 
 Runs move with ``FakeGitHub.advance_run`` (queued → in_progress → completed).
 """
@@ -418,3 +421,16 @@ def rerun_failed(
     state: GitHubState, request: RestRequest, repository: FakeRepository, args: list[str]
 ) -> Answer:
     return _rerun(state, repository, args, failed_only=True)
+
+
+@route("POST", r"/actions/runs/(?P<run>\d+)/cancel")
+def cancel(
+    state: GitHubState, request: RestRequest, repository: FakeRepository, args: list[str]
+) -> Answer:
+    run = _run_of(repository, args[0])
+    if run is None:
+        return error(404, "Not Found")
+    if run.status == "completed":
+        return error(409, "Cannot cancel a workflow run that is completed.")
+    advance(run, "completed", "cancelled")
+    return Answer(202, {})

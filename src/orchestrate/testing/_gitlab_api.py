@@ -68,6 +68,8 @@ def _route(world: World, call: Call) -> Reply:
             return ci.create_pipeline(world, call, world.project(ref))
         case ("POST", "projects", ref, "pipelines", pipeline_id, "retry"):
             return ci.retry_pipeline(world, world.project(ref), pipeline_id)
+        case ("POST", "projects", ref, "pipelines", pipeline_id, "cancel"):
+            return ci.cancel_pipeline(world, world.project(ref), pipeline_id)
         case ("POST", "projects", ref, "jobs", job_id, "retry"):
             return ci.retry_job(world, world.project(ref), job_id)
         case ("GET", "projects", ref, "pipelines", pipeline_id, "test_report"):

@@ -5,6 +5,9 @@
   ``{"base": ["Reference not found"]}`` for a ref that is no branch;
 - ``POST /projects/:id/pipelines/:id/retry`` → 201: each failed or canceled job is
   marked ``retried`` and a pending copy takes its place (GitLab keeps the pipeline id);
+- ``POST /projects/:id/pipelines/:id/cancel`` → 200, the pipeline: its jobs that can be
+  cancelled (created, pending, running…; not manual ones) end ``canceled`` at once, and
+  GitLab answers 200 whatever the pipeline's state (one that has finished stays so);
 - ``POST /projects/:id/jobs/:id/retry`` → 201, the new job;
 - ``GET /projects/:id/pipelines/:id/test_report``: the cases of the pipeline's jobs
   (the latest of each), one suite per job, with GitLab's counts.
@@ -29,6 +32,16 @@ from orchestrate.testing._gitlab_state import (
 )
 
 _RETRYABLE = {"failed", "canceled"}
+_CANCELABLE = {
+    "created",
+    "waiting_for_resource",
+    "waiting_for_callback",
+    "preparing",
+    "pending",
+    "running",
+    "scheduled",
+}
+"""GitLab's ``Ci::HasStatus::CANCELABLE_STATUSES``: what a pipeline's cancel stops."""
 _DONE = {"success", "failed", "canceled", "skipped", "manual"}
 
 
@@ -81,6 +94,16 @@ def retry_pipeline(world: World, project: Project, pipeline_id: str) -> Reply:
             pipeline.jobs.append(_copy(world, job, pipeline.id))
     pipeline.updated_at = now()
     return Reply(201, pipeline_json(world.origin, project, pipeline))
+
+
+def cancel_pipeline(world: World, project: Project, pipeline_id: str) -> Reply:
+    pipeline = _pipeline(project, pipeline_id)
+    moment = now()
+    for job in pipeline.jobs:
+        if not job.retried and job.status in _CANCELABLE:
+            job.status, job.finished_at = "canceled", moment
+            pipeline.updated_at = moment
+    return Reply(200, pipeline_json(world.origin, project, pipeline))
 
 
 def retry_job(world: World, project: Project, job_id: str) -> Reply:

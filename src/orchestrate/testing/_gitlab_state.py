@@ -111,7 +111,16 @@ class Pipeline:
         failed = [job for job in self.jobs if job.status == "failed" and not job.retried]
         if any(not job.allow_failure for job in failed):
             return "failed"
-        if states and all(state in ("canceled", "canceling") for state in states):
+        # As GitLab's composite status: cancelled jobs beside passed or skipped ones make
+        # a cancelled pipeline; jobs allowed to fail that failed, were cancelled or wait
+        # to be played (a manual job's default) are ignored.
+        counted = {
+            job.status
+            for job in self.jobs
+            if not job.retried
+            and not (job.allow_failure and job.status in ("failed", "canceled", "manual"))
+        }
+        if "canceled" in counted and counted <= {"canceled", "success", "skipped"}:
             return "canceled"
         return "success" if states else "created"
 

@@ -14,7 +14,10 @@ pipeline gets), pipelines, workflows and jobs, and speaks CircleCI's shapes:
   (``branch``, ``parameters``) → 201 ``{id, state, number, created_at}``;
 - ``GET /api/v2/pipeline/{id}``, ``/pipeline/{id}/workflow``, ``/workflow/{id}``,
   ``/workflow/{id}/job``; ``POST /workflow/{id}/rerun`` (``from_failed``) → 202
-  ``{workflow_id}``: a new workflow of the same pipeline;
+  ``{workflow_id}``: a new workflow of the same pipeline; ``POST /workflow/{id}/cancel``
+  → 202 ``{"message": "Accepted."}``: the workflow and its unfinished jobs end
+  ``canceled`` (a finished workflow is left as it ended: CircleCI documents no other
+  answer for it);
 - ``GET /api/v2/project/{slug}/job/{number}`` and ``/project/{slug}/{number}/tests``;
 - ``GET /api/v1.1/project/{vcs}/{org}/{repo}/{number}``: the job's ``steps[].actions[]``
   whose ``output_url`` points at the fake's second server, which answers the step's
@@ -208,7 +211,15 @@ class FakeCircleCI(InBackground):
                 )
         return again
 
-    # -- rendering ------------------------------------------------------------------------
+    def _cancel(self, workflow: Workflow) -> None:
+        if workflow.status in FINISHED:
+            return
+        moment = now()
+        for number in workflow.jobs:
+            job = self._jobs[number]
+            if job.status not in FINISHED:
+                job.status, job.stopped_at = "canceled", moment
+        workflow.status, workflow.stopped_at = "canceled", moment
 
     # -- serving --------------------------------------------------------------------------
 
@@ -267,6 +278,9 @@ class FakeCircleCI(InBackground):
                 chosen = {str(job) for job in asked} if isinstance(asked, list) else None
                 again = self._rerun(workflow, body.get("from_failed") is True, chosen)
                 return Reply(202, {"workflow_id": again.id})
+            case ("POST", "api", "v2", "workflow", workflow_id, "cancel"):
+                self._cancel(self._workflows[workflow_id])
+                return Reply(202, {"message": "Accepted."})
             case ("GET", "api", "v2", "project", vcs, org, repo, "job", number):
                 return self._job_details(f"{vcs}/{org}/{repo}", number)
             case ("GET", "api", "v2", "project", vcs, org, repo, number, "tests"):

@@ -1,4 +1,4 @@
-"""``/api/ci``: runs in pages, a run, its logs as text, triggering and re-running, problems."""
+"""``/api/ci``: runs in pages, a run, its logs, triggering, re-running, cancelling, problems."""
 
 from __future__ import annotations
 
@@ -191,3 +191,78 @@ async def test_rerunning_one_job_by_name(
     latest = [j for j in platforms.github.workflow_run(REPO, run_id).jobs if j.run_attempt == 2]
     assert {job.name: job.status for job in latest} == {"lint": "completed", "test": "queued"}
     assert "its jobs: lint" in assert_problem(unknown, 404)["detail"]
+
+
+@pytest.mark.usefixtures("stored_tokens")
+class TestCancel:
+    async def test_an_operator_cancels_a_running_run(
+        self, api: httpx.AsyncClient, tokens: Tokens, platforms: Platforms
+    ) -> None:
+        run_id = platforms.github.add_workflow_run(REPO, "ci.yml", status="in_progress")
+
+        response = await api.post(
+            f"/api/ci/runs/{run_id}/cancel", headers=bearer(tokens[Role.OPERATOR])
+        )
+
+        assert response.status_code == 200, response.text
+        assert (response.json()["status"], response.json()["conclusion"]) == (
+            "completed",
+            "cancelled",
+        )
+        assert platforms.github.workflow_run(REPO, run_id).conclusion == "cancelled"
+
+    async def test_the_body_names_the_platform(
+        self, api: httpx.AsyncClient, tokens: Tokens, platforms: Platforms
+    ) -> None:
+        workflow = platforms.circleci.workflows_of(platforms.circleci.add_pipeline(SLUG))[0]
+
+        response = await api.post(
+            f"/api/ci/runs/{workflow}/cancel",
+            json={"provider": "circleci", "repo": SLUG},
+            headers=bearer(tokens[Role.OPERATOR]),
+        )
+
+        assert response.status_code == 200, response.text
+        assert (response.json()["provider"], response.json()["conclusion"]) == (
+            "circleci",
+            "cancelled",
+        )
+
+    async def test_a_run_that_ended_comes_back_as_it_ended(
+        self, api: httpx.AsyncClient, tokens: Tokens, platforms: Platforms
+    ) -> None:
+        run_id = platforms.github.add_workflow_run(REPO, "ci.yml", status="completed")
+
+        response = await api.post(
+            f"/api/ci/runs/{run_id}/cancel", json={}, headers=bearer(tokens[Role.OPERATOR])
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["conclusion"] == "failure"
+
+    async def test_a_viewer_may_not_cancel(
+        self, api: httpx.AsyncClient, tokens: Tokens, platforms: Platforms
+    ) -> None:
+        run_id = platforms.github.add_workflow_run(REPO, "ci.yml", status="in_progress")
+
+        response = await api.post(
+            f"/api/ci/runs/{run_id}/cancel", headers=bearer(tokens[Role.VIEWER])
+        )
+
+        assert_problem(response, 403)
+        assert platforms.github.workflow_run(REPO, run_id).status == "in_progress"
+
+    async def test_problems_an_unknown_run_a_bad_id_an_unknown_field(
+        self, api: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        operator = bearer(tokens[Role.OPERATOR])
+
+        unknown = await api.post("/api/ci/runs/424242/cancel", headers=operator)
+        bad_id = await api.post("/api/ci/runs/abc/cancel", headers=operator)
+        bad_body = await api.post(
+            "/api/ci/runs/1/cancel", json={"failed_only": True}, headers=operator
+        )
+
+        assert_problem(unknown, 404)
+        assert_problem(bad_id, 422)
+        assert_problem(bad_body, 422)

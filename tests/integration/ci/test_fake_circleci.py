@@ -75,3 +75,21 @@ def test_rerunning_a_running_workflow_is_refused(fake: FakeCircleCI) -> None:
     )
 
     assert response.status_code == 400
+
+
+def test_cancelling_a_workflow_answers_202_and_cancels_its_unfinished_jobs(
+    fake: FakeCircleCI,
+) -> None:
+    workflow = fake.workflows_of(fake.add_pipeline(SLUG))[0]
+    headers = {"Circle-Token": fake.token}
+
+    response = httpx.post(f"{fake.url}/api/v2/workflow/{workflow}/cancel", headers=headers)
+    unknown = httpx.post(f"{fake.url}/api/v2/workflow/nope/cancel", headers=headers)
+    shown = _get(fake, f"/api/v2/workflow/{workflow}").json()
+    jobs = _get(fake, f"/api/v2/workflow/{workflow}/job").json()["items"]
+
+    assert (response.status_code, response.json()) == (202, {"message": "Accepted."})
+    assert unknown.status_code == 404
+    assert shown["status"] == "canceled"
+    assert shown["stopped_at"] is not None
+    assert [job["status"] for job in jobs] == ["canceled"]

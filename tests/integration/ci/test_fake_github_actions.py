@@ -75,3 +75,21 @@ def test_earlier_attempts_keep_how_they_ended(fake: FakeGitHub) -> None:
     assert (first["run_attempt"], first["conclusion"]) == (1, "failure")
     assert (latest["run_attempt"], latest["conclusion"]) == (2, "success")
     assert [job["run_attempt"] for job in all_jobs["jobs"]] == [1, 2]
+
+
+def test_cancel_answers_202_then_409_once_the_run_has_completed(fake: FakeGitHub) -> None:
+    run_id = fake.add_workflow_run(REPO, "ci.yml", status="in_progress")
+
+    with _client(fake) as client:
+        first = client.post(f"/actions/runs/{run_id}/cancel")
+        again = client.post(f"/actions/runs/{run_id}/cancel")
+        unknown = client.post("/actions/runs/424242/cancel")
+        run = client.get(f"/actions/runs/{run_id}").json()
+        jobs = client.get(f"/actions/runs/{run_id}/jobs").json()["jobs"]
+
+    assert (first.status_code, first.json()) == (202, {})
+    assert again.status_code == 409
+    assert again.json()["message"] == "Cannot cancel a workflow run that is completed."
+    assert unknown.status_code == 404
+    assert (run["status"], run["conclusion"]) == ("completed", "cancelled")
+    assert [(job["status"], job["conclusion"]) for job in jobs] == [("completed", "cancelled")]

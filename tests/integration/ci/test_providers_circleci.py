@@ -230,3 +230,49 @@ async def test_rerunning_one_job_reruns_its_workflow_with_that_job_alone(
         "test": RunStatus.COMPLETED,
     }
     assert len(fake.calls("POST", "/rerun")[0].body["jobs"]) == 1
+
+
+class TestCancel:
+    async def test_a_running_workflow_ends_canceled_and_its_siblings_go_on(
+        self, fake: FakeCircleCI, circle: CircleCi
+    ) -> None:
+        fake.set_config(SLUG, {**CONFIG, "deploy": [CircleJob("ship")]})
+        workflow, sibling = fake.workflows_of(fake.add_pipeline(SLUG))
+        fake.advance_workflow(workflow, "running")
+
+        run = await circle.cancel(SLUG, workflow)
+        jobs = await circle.list_jobs(SLUG, workflow)
+        other = await circle.get_run(SLUG, sibling)
+
+        assert (run.id, run.status, run.conclusion) == (
+            workflow,
+            RunStatus.COMPLETED,
+            Conclusion.CANCELLED,
+        )
+        assert {job.conclusion for job in jobs} == {Conclusion.CANCELLED}
+        assert other.status is RunStatus.IN_PROGRESS
+        assert [c.status for c in fake.calls("POST", f"/workflow/{workflow}/cancel")] == [202]
+
+    async def test_a_finished_workflow_is_returned_as_it_ended_without_a_cancel(
+        self, fake: FakeCircleCI, circle: CircleCi
+    ) -> None:
+        workflow = _completed_workflow(fake)  # its test job fails
+
+        run = await circle.cancel(SLUG, workflow)
+
+        assert (run.status, run.conclusion) == (RunStatus.COMPLETED, Conclusion.FAILURE)
+        assert fake.calls("POST", "/cancel") == []
+
+    async def test_an_unknown_workflow_is_not_found(
+        self, fake: FakeCircleCI, circle: CircleCi
+    ) -> None:
+        with pytest.raises(CiNotFound):
+            await circle.cancel(SLUG, "0b6a1b5e-0000-4000-8000-000000000000")
+        assert fake.calls("POST", "/cancel") == []
+
+    async def test_an_id_that_is_no_uuid_is_refused_before_any_call(
+        self, fake: FakeCircleCI, circle: CircleCi
+    ) -> None:
+        with pytest.raises(ValidationFailed):
+            await circle.cancel(SLUG, "../../me")
+        assert fake.requests == []

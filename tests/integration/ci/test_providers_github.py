@@ -278,3 +278,56 @@ async def test_an_exhausted_primary_limit_is_waited_out_until_its_reset(
 
     assert run.id == str(run_id)
     assert [c.status for c in fake.calls("GET", f"/actions/runs/{run_id}")] == [403, 200]
+
+
+class TestCancel:
+    async def test_a_running_run_ends_cancelled_with_its_unfinished_jobs(
+        self, fake: FakeGitHub, actions: GitHubActions
+    ) -> None:
+        run_id = fake.add_workflow_run(REPO, "ci.yml", status="in_progress")
+
+        run = await actions.cancel(REPO, str(run_id))
+        jobs = await actions.list_jobs(REPO, str(run_id))
+
+        assert (run.id, run.status, run.conclusion) == (
+            str(run_id),
+            RunStatus.COMPLETED,
+            Conclusion.CANCELLED,
+        )
+        assert {job.conclusion for job in jobs} == {Conclusion.CANCELLED}
+        assert [c.status for c in fake.calls("POST", f"/actions/runs/{run_id}/cancel")] == [202]
+
+    async def test_a_finished_run_is_returned_as_it_ended_without_error(
+        self, fake: FakeGitHub, actions: GitHubActions
+    ) -> None:
+        run_id = fake.add_workflow_run(REPO, "ci.yml", status="completed", conclusion="success")
+
+        run = await actions.cancel(REPO, str(run_id))
+
+        assert (run.status, run.conclusion) == (RunStatus.COMPLETED, Conclusion.SUCCESS)
+        assert [c.status for c in fake.calls("POST", f"/actions/runs/{run_id}/cancel")] == [409]
+
+    async def test_an_unknown_run_is_not_found(self, actions: GitHubActions) -> None:
+        with pytest.raises(CiNotFound):
+            await actions.cancel(REPO, "424242")
+
+    async def test_a_bad_gateway_is_retried_as_cancelling_twice_stops_once(
+        self, fake: FakeGitHub, actions: GitHubActions
+    ) -> None:
+        run_id = fake.add_workflow_run(REPO, "ci.yml")
+        fake.fail_next(bad_gateway(path_contains="/cancel"))
+
+        run = await actions.cancel(REPO, str(run_id))
+
+        assert run.conclusion is Conclusion.CANCELLED
+        assert [c.status for c in fake.calls("POST", "/cancel")] == [502, 202]
+
+    async def test_a_refused_token_is_an_authentication_failure(self, fake: FakeGitHub) -> None:
+        run_id = fake.add_workflow_run(REPO, "ci.yml")
+        provider = GitHubActions("ghp_wrong", api_url=fake.api_url, policy=FAST)
+        try:
+            with pytest.raises(CiAuthenticationFailed):
+                await provider.cancel(REPO, str(run_id))
+        finally:
+            await provider.aclose()
+        assert fake.workflow_run(REPO, run_id).status == "queued"

@@ -216,3 +216,51 @@ async def test_retrying_one_job(fake: FakeGitLab, ci: GitLabCi) -> None:
         "lint": RunStatus.QUEUED,
         "test": RunStatus.COMPLETED,
     }
+
+
+class TestCancel:
+    async def test_a_running_pipeline_ends_canceled_its_manual_jobs_left(
+        self, fake: FakeGitLab, ci: GitLabCi
+    ) -> None:
+        jobs = [
+            FakeJob("lint", "success"),
+            FakeJob("test", "running"),
+            FakeJob("e2e", "pending"),
+            FakeJob("deploy", "manual", stage="deploy", allow_failure=True),  # when: manual
+        ]
+        pipeline_id = _pipeline(fake, jobs)
+
+        run = await ci.cancel(PROJECT, str(pipeline_id))
+        after = await ci.list_jobs(PROJECT, str(pipeline_id))
+
+        assert (run.status, run.conclusion) == (RunStatus.COMPLETED, Conclusion.CANCELLED)
+        assert {job.name: job.conclusion for job in after} == {
+            "lint": Conclusion.SUCCESS,
+            "test": Conclusion.CANCELLED,
+            "e2e": Conclusion.CANCELLED,
+            "deploy": Conclusion.ACTION_REQUIRED,
+        }
+        assert fake.pipelines(PROJECT)[-1]["status"] == "canceled"
+        assert [c.status for c in fake.calls("POST", f"/pipelines/{pipeline_id}/cancel")] == [200]
+
+    async def test_a_finished_pipeline_is_returned_as_it_ended(
+        self, fake: FakeGitLab, ci: GitLabCi
+    ) -> None:
+        pipeline_id = _pipeline(fake)  # lint passed, test failed
+
+        run = await ci.cancel(PROJECT, str(pipeline_id))
+
+        assert (run.status, run.conclusion) == (RunStatus.COMPLETED, Conclusion.FAILURE)
+
+    async def test_an_unknown_pipeline_is_not_found(self, ci: GitLabCi) -> None:
+        with pytest.raises(CiNotFound):
+            await ci.cancel(PROJECT, "999999")
+
+    async def test_a_bad_gateway_is_retried(self, fake: FakeGitLab, ci: GitLabCi) -> None:
+        pipeline_id = _pipeline(fake, [FakeJob("test", "running")])
+        fake.fail(502, path="/cancel")
+
+        run = await ci.cancel(PROJECT, str(pipeline_id))
+
+        assert run.conclusion is Conclusion.CANCELLED
+        assert [c.status for c in fake.calls("POST", "/cancel")] == [502, 200]

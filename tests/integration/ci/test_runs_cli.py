@@ -1,4 +1,4 @@
-"""``orchestrate ci runs|show|logs|trigger|rerun`` against the fake platforms."""
+"""``orchestrate ci runs|show|logs|trigger|rerun|cancel`` against the fake platforms."""
 
 from __future__ import annotations
 
@@ -118,3 +118,31 @@ def test_errors_are_a_message_and_an_exit_code(ci: Cli, platforms: Platforms) ->
     assert "Not found on GitHub" in missing.output
     assert bad_input.exit_code == 2
     assert "key=value" in bad_input.output
+
+
+def test_cancel_stops_a_running_run_and_says_so(ci: Cli, platforms: Platforms) -> None:
+    run_id = platforms.github.add_workflow_run(REPO, "ci.yml", status="in_progress")
+
+    result = _ok(ci("ci", "cancel", str(run_id), "--provider", "github", "--repo", REPO))
+
+    assert f"Cancelled run {run_id} of {REPO}" in result.output
+    assert platforms.github.workflow_run(REPO, run_id).conclusion == "cancelled"
+
+
+def test_cancel_of_an_ended_run_is_no_error(ci: Cli, platforms: Platforms) -> None:
+    run_id = platforms.github.add_workflow_run(REPO, "ci.yml", status="completed")
+
+    said = _ok(ci("ci", "cancel", str(run_id)))
+    shown = json.loads(
+        _ok(ci("ci", "cancel", str(run_id), "-p", "github", "-r", REPO, "--json")).output
+    )
+
+    assert f"Run {run_id} of {REPO} had already ended failure; nothing to cancel." in said.output
+    assert (shown["status"], shown["conclusion"]) == ("completed", "failure")
+
+
+def test_cancel_of_an_unknown_run_exits_1(ci: Cli) -> None:
+    missing = ci("ci", "cancel", "424242")
+
+    assert missing.exit_code == 1
+    assert "Not found on GitHub" in missing.output

@@ -18,6 +18,7 @@ from orchestrate.ci.providers import (
 )
 from orchestrate.core.errors import PermissionDenied, ValidationFailed
 from orchestrate.core.runtime import Runtime
+from orchestrate.testing import FakeJob
 from tests.integration.ci.conftest import PROJECT, REPO, SLUG, Platforms
 
 pytestmark = pytest.mark.usefixtures("stored_tokens")
@@ -159,3 +160,49 @@ async def test_a_missing_token_says_which_secret_to_store(runtime: Runtime) -> N
         await runs.list_runs(
             runtime.uow(), settings, _target(runtime, "circleci", SLUG), RunFilter()
         )
+
+
+async def test_cancel_stops_the_run_and_is_audited(
+    runtime: Runtime, platforms: Platforms, admin: Actor
+) -> None:
+    run_id = platforms.github.add_workflow_run(REPO, "ci.yml", status="in_progress")
+
+    run = await runs.cancel(runtime.uow(), runtime.settings, _target(runtime), str(run_id), admin)
+
+    assert (run.status, run.conclusion) == (RunStatus.COMPLETED, Conclusion.CANCELLED)
+    audit = await auth.list_audit(runtime.uow(read_only=True), action="ci.cancel")
+    assert [(r.subject, r.actor, r.details) for r in audit.items] == [
+        (
+            REPO,
+            admin.name,
+            {
+                "provider": "github",
+                "run_id": str(run_id),
+                "status": "completed",
+                "conclusion": "cancelled",
+            },
+        )
+    ]
+
+
+async def test_cancelling_a_run_that_ended_returns_it_as_it_ended(
+    runtime: Runtime, platforms: Platforms, admin: Actor
+) -> None:
+    gitlab = _target(runtime, "gitlab", PROJECT)
+    sha = platforms.gitlab.branch_sha(PROJECT, "main")
+    assert sha is not None
+    pipeline = platforms.gitlab.add_pipeline(PROJECT, sha, [FakeJob("build", "success")])
+
+    run = await runs.cancel(runtime.uow(), runtime.settings, gitlab, str(pipeline), admin)
+
+    assert (run.status, run.conclusion) == (RunStatus.COMPLETED, Conclusion.SUCCESS)
+
+
+async def test_a_viewer_may_not_cancel(runtime: Runtime, platforms: Platforms) -> None:
+    run_id = platforms.github.add_workflow_run(REPO, "ci.yml", status="in_progress")
+    viewer = Actor(name="test:viewer", role=Role.VIEWER, source="127.0.0.1")
+
+    with pytest.raises(PermissionDenied):
+        await runs.cancel(runtime.uow(), runtime.settings, _target(runtime), str(run_id), viewer)
+
+    assert platforms.github.workflow_run(REPO, run_id).status == "in_progress"

@@ -103,3 +103,17 @@ async def test_the_transport_waits_out_a_429_then_answers() -> None:
 
     assert response.status_code == 200
     assert network.seen == ["POST", "POST"]  # a 429 was not carried out: safe to repeat
+
+
+def test_a_cancel_is_retried_like_a_read_and_a_force_cancel_is_not() -> None:
+    decision = Decision("GitHub", POLICY)
+
+    cancel = decision.after_answer("POST", 502, {}, 1, "/repos/o/r/actions/runs/1/cancel")
+    force = decision.after_answer("POST", 502, {}, 1, "/repos/o/r/actions/runs/1/force-cancel")
+    gitlab = decision.after_answer("POST", 503, {}, 1, "/api/v4/projects/g%2Fa/pipelines/7/cancel")
+    trigger = decision.after_answer("POST", 502, {}, 1, "/repos/o/r/actions/workflows/x/dispatches")
+
+    assert cancel is not None
+    assert gitlab is not None
+    assert force is None
+    assert trigger is None

@@ -10,8 +10,10 @@ redirect hops included, and decide the same way:
   backoff; a wait longer than ``max_wait`` or more than ``attempts`` refusals raise
   ``RateLimited`` at once, with the wait the platform asked for;
 - **transient failure** — 500, 502, 503, 504 or a connection error: exponential backoff
-  with jitter, only for idempotent methods (a retried POST could start a second
+  with jitter, only for idempotent calls (a retried POST could start a second
   pipeline) — except a connection that was refused, which never reached the platform.
+  Idempotent are the idempotent methods and a POST to a ``…/cancel`` path: cancelling a
+  run twice stops it once (GitHub answers the second 409, GitLab and CircleCI accept it).
 
 The policy follows the forges' settings (``ORCHESTRATE_FORGE_RETRY_*``,
 ``ORCHESTRATE_FORGE_RATE_LIMIT_MAX_WAIT_SECONDS``); the pattern is the forges' own
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -39,6 +42,15 @@ log = structlog.get_logger(__name__)
 
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_CANCEL_PATH = re.compile(r"/cancel/?$")
+"""GitHub's ``…/runs/{id}/cancel``, GitLab's ``…/pipelines/{id}/cancel``, CircleCI's
+``/workflow/{id}/cancel`` (not GitHub's ``force-cancel``: it is never sent)."""
+
+
+def is_idempotent(method: str, path: str) -> bool:
+    """Whether repeating the call after a 5xx or a lost answer can do no harm."""
+    method = method.upper()
+    return method in IDEMPOTENT_METHODS or (method == "POST" and bool(_CANCEL_PATH.search(path)))
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,7 @@ class Decision:
         self.policy = policy
 
     def after_answer(
-        self, method: str, status: int, headers: Mapping[str, str], attempt: int
+        self, method: str, status: int, headers: Mapping[str, str], attempt: int, path: str = ""
     ) -> float | None:
         wait = rate_limit_wait(status, headers)
         if wait is not None:
@@ -102,19 +114,21 @@ class Decision:
             return wait if wait > 0 else self.policy.backoff(attempt)
         if (
             status in TRANSIENT_STATUSES
-            and method in IDEMPOTENT_METHODS
+            and is_idempotent(method, path)
             and attempt < self.policy.attempts
         ):
             return self.policy.backoff(attempt)
         return None
 
-    def after_error(self, method: str, error: Exception, attempt: int) -> float | None:
+    def after_error(
+        self, method: str, error: Exception, attempt: int, path: str = ""
+    ) -> float | None:
         if attempt >= self.policy.attempts:
             return None
         never_sent = isinstance(error, httpx.ConnectError | requests.exceptions.ConnectionError)
         if never_sent and "refused" in repr(error).lower():
             return self.policy.backoff(attempt)
-        if method in IDEMPOTENT_METHODS:
+        if is_idempotent(method, path):
             return self.policy.backoff(attempt)
         return None
 
@@ -148,13 +162,17 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             try:
                 response = await self._inner.handle_async_request(request)
             except httpx.TransportError as error:
-                wait = self._decision.after_error(request.method, error, attempt)
+                wait = self._decision.after_error(request.method, error, attempt, request.url.path)
                 if wait is None:
                     raise
             else:
                 try:
                     wait = self._decision.after_answer(
-                        request.method, response.status_code, response.headers, attempt
+                        request.method,
+                        response.status_code,
+                        response.headers,
+                        attempt,
+                        request.url.path,
                     )
                 except RateLimited:
                     await response.aclose()
@@ -192,20 +210,21 @@ class RetryingAdapter(HTTPAdapter):
         proxies: dict[str, str] | None = None,
     ) -> requests.Response:
         method = (request.method or "GET").upper()
+        path = (request.path_url or "").split("?", 1)[0]
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = super().send(request, stream, timeout, verify, cert, proxies)
             except requests.RequestException as error:
-                wait = self._decision.after_error(method, error, attempt)
+                wait = self._decision.after_error(method, error, attempt, path)
                 if wait is None:
                     raise
             else:
                 headers = {name.lower(): value for name, value in response.headers.items()}
                 try:
                     wait = self._decision.after_answer(
-                        method, response.status_code, headers, attempt
+                        method, response.status_code, headers, attempt, path
                     )
                 except RateLimited:
                     response.close()

@@ -7,7 +7,9 @@ a step's log is behind ``output_url`` (a signed URL on another host, fetched wit
 the token), a JSON array of messages. Triggering starts a pipeline on a branch with
 parameters and waits for its workflows to appear; a rerun (``from_failed``) is a new
 workflow of the same pipeline, so its attempt is one more than the same-named
-workflows before it. Every API request carries ``Circle-Token``.
+workflows before it. Cancelling a run cancels that workflow (CircleCI has no
+pipeline-level cancel; the pipeline's other workflows are other runs). Every API
+request carries ``Circle-Token``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from orchestrate.ci.providers.base import (
     CiRun,
     Conclusion,
     ProviderName,
+    RateLimited,
     RunFilter,
     RunPage,
     RunStatus,
@@ -233,6 +236,26 @@ class CircleCi:
             {"jobs": [job for job in ids if job]},
         )
         return await self.get_run(repository, text(answer.get("workflow_id")) or workflow_id)
+
+    async def cancel(self, repository: str, run_id: str) -> CiRun:
+        """``POST /workflow/{id}/cancel`` (202) unless the workflow has finished: CircleCI
+        documents no answer for that case, so it is read first (as its own CLI does),
+        and a refusal is accepted when the workflow turns out to have finished meanwhile."""
+        run = await self.get_run(repository, run_id)
+        if run.is_completed:
+            return run
+        try:
+            await self._send(
+                "POST", f"/api/v2/workflow/{_uuid(run_id)}/cancel", f"cancelling workflow {run_id}"
+            )
+        except (CiAuthenticationFailed, RateLimited):
+            raise
+        except (CiProviderError, ValidationFailed):
+            now = await self.get_run(repository, run_id)
+            if now.is_completed:
+                return now
+            raise
+        return await self.get_run(repository, run_id)
 
     async def test_results(self, repository: str, run_id: str) -> list[TestResult]:
         slug = project_slug(repository)

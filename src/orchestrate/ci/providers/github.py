@@ -259,6 +259,21 @@ class GitHubActions:
         )
         return await self.get_run(repository, run_id)
 
+    async def cancel(self, repository: str, run_id: str) -> CiRun:
+        """``POST …/runs/{id}/cancel`` (202). A 409 means the run already completed:
+        nothing to stop. Not ``force-cancel``: it also stops the jobs an ``if: always()``
+        keeps for clean-up, and GitHub reserves it for runs that ignore a cancel."""
+        owner, repo = split(repository)
+        number = numeric_id(run_id, "workflow run")
+        actions = self._github.rest.actions
+        with _translated(f"cancelling workflow run {run_id} of {repository}"):
+            try:
+                await actions.async_cancel_workflow_run(owner, repo, number)
+            except RequestFailed as error:
+                if error.response.status_code != 409:
+                    raise
+        return await self.get_run(repository, run_id)
+
     async def test_results(self, repository: str, run_id: str) -> list[TestResult]:
         raise ValidationFailed(
             "GitHub Actions has no test report API: read the job logs (`orchestrate ci "

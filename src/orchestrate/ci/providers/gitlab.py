@@ -183,6 +183,18 @@ class GitLabCi:
         pipeline_id = await self._in_thread(f"retrying job {job_id} of {repository}", work)
         return await self.get_run(repository, pipeline_id)
 
+    async def cancel(self, repository: str, run_id: str) -> CiRun:
+        """``POST …/pipelines/{id}/cancel``: GitLab answers 200 whatever the pipeline's
+        state, so one that has finished comes back as it ended. Manual jobs are not
+        cancelled (GitLab leaves them to be played)."""
+        pipeline_id = numeric_id(run_id, "pipeline")
+
+        def work() -> None:
+            self._project(repository).pipelines.get(pipeline_id, lazy=True).cancel()
+
+        await self._in_thread(f"cancelling pipeline {run_id} of {repository}", work)
+        return await self.get_run(repository, run_id)
+
     async def test_results(self, repository: str, run_id: str) -> list[TestResult]:
         pipeline_id = numeric_id(run_id, "pipeline")
 

@@ -7,12 +7,14 @@ as GitHub moves a real one; both database engines.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrate.app.worker import build_registry
+from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor
 from orchestrate.core.events import EventFilter, read_events
 from orchestrate.core.jobs import JobRunner
@@ -21,7 +23,8 @@ from orchestrate.core.settings import Settings
 from orchestrate.pipelines import service
 from orchestrate.pipelines.models import PipelineRun
 from orchestrate.pipelines.spec.problems import PipelineInvalid
-from orchestrate.testing import FakeCircleCI, FakeGitHub, FakeGitLab
+from orchestrate.testing import CircleJob, FakeCircleCI, FakeGitHub, FakeGitLab, FakeJob
+from orchestrate.testing.fake_github import bad_gateway
 from tests.integration.ci.conftest import GITHUB_JOBS, PROJECT, REPO, SLUG, Platforms, store_tokens
 from tests.integration.ci.conftest import ci_settings as platform_settings
 from tests.integration.pipelines.engine.conftest import Pipelines, statuses
@@ -58,17 +61,27 @@ async def worker(runtime: Runtime, platforms: Platforms, admin: Actor) -> AsyncI
         await asyncio.wait_for(task, 30)
 
 
-def _pipeline(poll: str = "1s", *, timeout: str = "", provider: str = "") -> str:
+def _pipeline(
+    poll: str = "1s",
+    *,
+    timeout: str = "",
+    provider: str = "",
+    repository: str = "",
+    workflow: str = "ci.yml",
+    run_timeout: str = "",
+) -> str:
     limit = f"\n    timeout: {timeout}" if timeout else ""
+    whole = f"\ntimeout: {run_timeout}" if run_timeout else ""
     chosen = f"\n      provider: {provider}" if provider else ""
+    chosen += f"\n      repository: {repository}" if repository else ""
+    named = f"\n      workflow: {workflow}" if workflow else ""
     return f"""
-name: integrate
+name: integrate{whole}
 inputs:
   ref: {{default: main}}
 steps:
   - id: integration{limit}
-    ci:
-      workflow: ci.yml
+    ci:{named}
       ref: ${{{{ inputs.ref }}}}{chosen}
       poll: {poll}
       inputs:
@@ -80,10 +93,14 @@ steps:
 
 
 async def _until(check: object, what: str, timeout: float = 20.0) -> None:
+    """Until ``check()`` (a value or an awaitable) is truthy."""
     assert callable(check)
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        if await check() if asyncio.iscoroutinefunction(check) else check():
+        seen = check()
+        if inspect.isawaitable(seen):
+            seen = await seen
+        if seen:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
@@ -101,6 +118,46 @@ async def _dispatched(pipelines: Pipelines, github: FakeGitHub, run: PipelineRun
         return False
 
     await _until(check, "the workflow dispatch")
+
+
+async def _waiting(pipelines: Pipelines, github: FakeGitHub, run: PipelineRun) -> None:
+    """Until the step recorded the run it triggered and waits for it."""
+    await _dispatched(pipelines, github, run)
+    await _until(lambda: _has_event(pipelines, run, "ci_started"), "the step to wait")
+
+
+async def _has_event(pipelines: Pipelines, run: PipelineRun, name: str) -> bool:
+    async with pipelines.runtime.uow(read_only=True) as uow:
+        events = await read_events(
+            uow.session, only=EventFilter(types=(f"pipeline.step.{name}",), subject=run.id)
+        )
+    return bool(events)
+
+
+async def _platform_cancelled(pipelines: Pipelines, run: PipelineRun) -> None:
+    """Until the cancel job has cancelled a step's platform run and recorded it."""
+    await _until(lambda: _has_event(pipelines, run, "ci_cancel_requested"), "the platform cancel")
+
+
+async def _cancel_reasons(
+    pipelines: Pipelines, run: PipelineRun
+) -> list[tuple[str, str, str, str, str | None]]:
+    """Each platform cancel the run's steps asked for: step, CI run, why, how it stood."""
+    async with pipelines.runtime.uow(read_only=True) as uow:
+        events = await read_events(
+            uow.session,
+            only=EventFilter(types=("pipeline.step.ci_cancel_requested",), subject=run.id),
+        )
+    return [
+        (
+            e.payload["step"],
+            e.payload["ci_run_id"],
+            e.payload["reason"],
+            e.payload["status"],
+            e.payload.get("conclusion"),
+        )
+        for e in events
+    ]
 
 
 async def _ended(pipelines: Pipelines, run: PipelineRun, timeout: float = 20.0) -> PipelineRun:
@@ -169,40 +226,149 @@ def ci_run_url(github: FakeGitHub, run_id: int) -> str:
     return f"{github.origin}/{REPO}/actions/runs/{run_id}"
 
 
-async def test_a_run_that_outlives_the_step_timeout_fails_it(
+async def test_a_run_that_outlives_the_step_timeout_fails_it_and_is_cancelled(
     pipelines: Pipelines, platforms: Platforms, worker: JobRunner
 ) -> None:
+    github = platforms.github
     await pipelines.register(_pipeline(timeout="2s"))
     run = await pipelines.trigger("integrate")
 
     ended = await _ended(pipelines, run)
+    [ci_run] = github.workflow_runs(REPO)
+    await _platform_cancelled(pipelines, run)
 
     step = next(s for s in ended.steps if s.key == "integration")
     assert step.status.value == "failure"
-    assert step.error is not None
-    assert "did not finish within 0:00:02" in step.error
-    [ci_run] = platforms.github.workflow_runs(REPO)
-    assert ci_run.status != "completed"  # left to the platform
+    assert step.error == (
+        f"CI run {ci_run.id} did not finish within 0:00:02; it is being cancelled on the "
+        f"platform: {ci_run_url(github, ci_run.id)}"
+    )
+    assert (ci_run.status, ci_run.conclusion) == ("completed", "cancelled")
+    assert await _cancel_reasons(pipelines, run) == [
+        ("integration", str(ci_run.id), "the step's timeout passed", "completed", "cancelled")
+    ]
 
 
-async def test_cancelling_the_run_ends_a_waiting_ci_step_at_once(
+async def test_cancelling_the_run_ends_a_waiting_ci_step_at_once_and_cancels_its_ci_run(
     pipelines: Pipelines, platforms: Platforms, worker: JobRunner
 ) -> None:
     github = platforms.github
     await pipelines.register(_pipeline(poll="30s"))
     run = await pipelines.trigger("integrate")
-    await _dispatched(pipelines, github, run)
+    await _waiting(pipelines, github, run)
+    [ci_run] = github.workflow_runs(REPO)
 
-    async def recorded() -> bool:
-        step = next(s for s in (await pipelines.get(run.id)).steps if s.key == "integration")
-        return bool(step.status.value == "running" and step.error is None)
-
-    await _until(recorded, "the step to wait")
     await service.cancel_run(pipelines.runtime.uow(), run.id, pipelines.actor)
     ended = await _ended(pipelines, run, timeout=5)
+    await _platform_cancelled(pipelines, run)
 
     assert ended.status.value == "cancelled"
     assert statuses(ended)["integration"] == "cancelled"
+    assert ci_run.conclusion == "cancelled"
+    assert len(github.calls("POST", f"/actions/runs/{ci_run.id}/cancel")) == 1
+    reasons = await _cancel_reasons(pipelines, run)
+    assert [reason for _, _, reason, _, _ in reasons] == ["the pipeline run was cancelled"]
+    audit = await auth.list_audit(pipelines.runtime.uow(read_only=True), action="ci.cancel")
+    assert [(r.actor, r.subject) for r in audit.items] == [(pipelines.actor.name, REPO)]
+
+
+async def test_a_platform_failing_the_cancel_has_it_retried_and_fails_nothing_else(
+    pipelines: Pipelines, platforms: Platforms, worker: JobRunner
+) -> None:
+    github = platforms.github
+    await pipelines.register(_pipeline(poll="30s"))
+    run = await pipelines.trigger("integrate")
+    await _waiting(pipelines, github, run)
+    [ci_run] = github.workflow_runs(REPO)
+    attempts = pipelines.runtime.settings.forge_retry_attempts
+    github.fail_next(*(bad_gateway(path_contains="/cancel") for _ in range(attempts)))
+
+    await service.cancel_run(pipelines.runtime.uow(), run.id, pipelines.actor)
+    ended = await _ended(pipelines, run, timeout=5)
+    await _platform_cancelled(pipelines, run)
+
+    assert ended.status.value == "cancelled"
+    assert ci_run.conclusion == "cancelled"
+    assert [c.status for c in github.calls("POST", "/cancel")] == [502] * attempts + [202]
+
+
+async def test_cancelling_the_step_cancels_its_gitlab_pipeline(
+    pipelines: Pipelines, platforms: Platforms, worker: JobRunner
+) -> None:
+    gitlab = platforms.gitlab
+    gitlab.set_ci_jobs(PROJECT, [FakeJob("build", "running"), FakeJob("test", "pending")])
+    await pipelines.register(
+        _pipeline(poll="30s", provider="gitlab", repository=PROJECT, workflow="")
+    )
+    run = await pipelines.trigger("integrate")
+    await _until(lambda: gitlab.pipelines(PROJECT), "the GitLab pipeline")
+    await _until(lambda: _has_event(pipelines, run, "ci_started"), "the step to wait")
+    pipeline_id = gitlab.pipelines(PROJECT)[0]["id"]
+
+    await service.cancel_step(pipelines.runtime.uow(), run.id, "integration", pipelines.actor)
+    ended = await _ended(pipelines, run, timeout=5)
+    await _platform_cancelled(pipelines, run)
+
+    assert statuses(ended) == {"integration": "cancelled", "after": "skipped"}
+    assert gitlab.pipelines(PROJECT)[0]["status"] == "canceled"
+    assert await _cancel_reasons(pipelines, run) == [
+        ("integration", str(pipeline_id), "the step was cancelled", "completed", "cancelled")
+    ]
+
+
+async def test_the_pipeline_runs_timeout_cancels_its_circleci_workflow(
+    pipelines: Pipelines, platforms: Platforms, worker: JobRunner
+) -> None:
+    circleci = platforms.circleci
+    circleci.set_config(SLUG, {"build": [CircleJob("test")]})
+    await pipelines.register(
+        _pipeline(
+            poll="30s", provider="circleci", repository=SLUG, workflow="build", run_timeout="3s"
+        )
+    )
+    run = await pipelines.trigger("integrate")
+
+    ended = await _ended(pipelines, run)
+    [pipeline_id] = circleci.pipelines(SLUG)
+    [workflow] = circleci.workflows_of(pipeline_id)
+    await _platform_cancelled(pipelines, run)
+
+    assert ended.status.value == "failure"  # a run that timed out fails, as on GitHub
+    assert statuses(ended)["integration"] == "cancelled"
+    assert [c.status for c in circleci.calls("POST", f"/workflow/{workflow}/cancel")] == [202]
+    assert await _cancel_reasons(pipelines, run) == [
+        ("integration", workflow, "the pipeline run timed out", "completed", "cancelled")
+    ]
+
+
+async def test_a_step_cancelled_while_its_workflow_is_dispatched_cancels_that_run(
+    pipelines: Pipelines, platforms: Platforms, worker: JobRunner
+) -> None:
+    github = platforms.github
+    held = github.hold_next("POST", "/dispatches")
+    await pipelines.register(_pipeline(poll="30s"))
+    run = await pipelines.trigger("integrate")
+    try:
+        assert await asyncio.to_thread(held.reached.wait, 20), "no dispatch"
+        await service.cancel_run(pipelines.runtime.uow(), run.id, pipelines.actor)
+        ended = await _ended(pipelines, run, timeout=5)
+    finally:
+        held.release.set()
+    [ci_run] = github.workflow_runs(REPO)
+    await _platform_cancelled(pipelines, run)
+
+    assert statuses(ended)["integration"] == "cancelled"
+    assert ci_run.conclusion == "cancelled"
+    assert len(github.calls("POST", "/dispatches")) == 1
+    assert await _cancel_reasons(pipelines, run) == [
+        (
+            "integration",
+            str(ci_run.id),
+            "the step ended while the platform was starting its run",
+            "completed",
+            "cancelled",
+        )
+    ]
 
 
 async def test_provider_trouble_while_waiting_is_waited_out(
