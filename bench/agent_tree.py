@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import tempfile
 import time
@@ -137,6 +138,10 @@ async def run_tree(scenario: str, url: str, home: Path, args: argparse.Namespace
             runtime,
             await service.start_agent(runtime.uow(), runtime.settings, warm_up, Actor.local_cli()),
         )
+        # As ``orchestrate worker`` does once it is up (``serve._settle_heap``): what is
+        # loaded by now is left out of the garbage collector's full scans.
+        gc.collect()
+        gc.freeze()
         started, cpu = datetime.now(UTC), time.process_time()
         root = await service.start_agent(
             runtime.uow(), runtime.settings, request, Actor.local_cli()
