@@ -13,6 +13,7 @@ from orchestrate.core.errors import Conflict, NotFound
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs.events import JobCancelled, JobRetried
 from orchestrate.core.jobs.models import JobInfo, JobStatus, QueueStats
+from orchestrate.core.jobs.queue import QUEUED, RUNNING
 from orchestrate.core.jobs.signals import announce_new_jobs
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.pagination import Page, check_page_size, newest_first, page_of
@@ -108,7 +109,7 @@ async def queue_stats(uow: UnitOfWork) -> QueueStats:
     oldest_by_kind = (
         await uow.session.execute(
             select(JobRow.kind, func.min(JobRow.run_at))
-            .where(JobRow.status == JobStatus.QUEUED.value, JobRow.run_at <= now)
+            .where(JobRow.status == QUEUED, JobRow.run_at <= now)
             .group_by(JobRow.kind)
         )
     ).all()
@@ -128,7 +129,7 @@ async def busy_workers(uow: UnitOfWork) -> dict[str, int]:
         await uow.session.execute(
             select(JobRow.lease_owner, func.count())
             .where(
-                JobRow.status == JobStatus.RUNNING.value,
+                JobRow.status == RUNNING,
                 JobRow.lease_owner.is_not(None),
                 JobRow.lease_expires_at > uow.now(),
             )

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -37,6 +38,12 @@ from orchestrate.core.jobs.models import DEFAULT_MAX_ATTEMPTS, Job, JobStatus, L
 from orchestrate.core.jobs.signals import announce_new_jobs
 from orchestrate.core.jobs.tables import JobRow
 from orchestrate.core.uow import UnitOfWork
+
+QUEUED: Any = literal_column(f"'{JobStatus.QUEUED.value}'")
+RUNNING: Any = literal_column(f"'{JobStatus.RUNNING.value}'")
+"""The statuses the claim, next-due and reclaim queries filter on, written into the SQL
+rather than bound: only a literal lets the planner use the partial indexes on queued and
+running jobs (``tables.JobRow``), on SQLite at all and on PostgreSQL in generic plans."""
 
 MAX_ERROR_LENGTH = 8_000
 
@@ -251,7 +258,7 @@ def _claim_statement(*, filtered: bool) -> Any:
     """The claim's ``UPDATE … RETURNING``, built once: a runner claims on every turn, and
     building the statement cost more CPU than the database spent running it."""
     conditions = [
-        jobs.c.status == JobStatus.QUEUED.value,
+        jobs.c.status == QUEUED,
         jobs.c.kind.in_(bindparam("b_kinds", expanding=True)),
         jobs.c.run_at <= bindparam("b_now"),
     ]
@@ -285,7 +292,7 @@ def _claim_statement(*, filtered: bool) -> Any:
 def _next_due_statement(*, filtered: bool) -> Any:
     """``next_due_at``'s query, built once (see ``_claim_statement``)."""
     conditions = [
-        jobs.c.status == JobStatus.QUEUED.value,
+        jobs.c.status == QUEUED,
         jobs.c.kind.in_(bindparam("b_kinds", expanding=True)),
     ]
     if filtered:
@@ -418,7 +425,7 @@ async def reclaim_expired_leases(session: AsyncSession, *, now: datetime) -> int
     )
     statement = (
         update(jobs)
-        .where(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < now)
+        .where(jobs.c.status == RUNNING, jobs.c.lease_expires_at < now)
         .values(
             status=case((out_of_attempts, JobStatus.DEAD.value), else_=JobStatus.QUEUED.value),
             finished_at=case((out_of_attempts, now), else_=None),

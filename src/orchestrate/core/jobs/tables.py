@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orchestrate.core.db import Base, JSONDocument, UTCDateTime
@@ -33,9 +33,25 @@ class JobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        # Claiming scans due queued jobs in priority order; reclaiming scans expired leases.
-        Index("ix_jobs_status_kind_run_at", "status", "kind", "run_at"),
-        Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
+        # Counts and lists by status (``admin.queue_stats``, ``jobs list --status``).
+        Index("ix_jobs_status_kind", "status", "kind"),
+        # Claims read only the queued jobs and reclaims only the running ones: partial
+        # indexes hold just those rows, so however many finished jobs the table keeps,
+        # and whatever statistics the planner has, they are the only index that serves
+        # them (``queue.QUEUED`` and ``queue.RUNNING`` must match these predicates).
+        Index(
+            "ix_jobs_queued_kind_run_at",
+            "kind",
+            "run_at",
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+        Index(
+            "ix_jobs_running_lease_expires_at",
+            "lease_expires_at",
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
 
