@@ -42,7 +42,13 @@ from orchestrate.agents.tools.base import (
 from orchestrate.agents.tools.paths import workspace_root
 from orchestrate.core.masking import Masker, process_masker
 from orchestrate.core.process_group import terminate_group
-from orchestrate.core.sandbox import Confinement, SandboxedProcess, SandboxPolicy, spawn
+from orchestrate.core.sandbox import (
+    ChildProcess,
+    Confinement,
+    SandboxedProcess,
+    SandboxPolicy,
+    spawn,
+)
 from orchestrate.llm.service import ToolSpec
 
 KILL_GRACE_SECONDS = 0.5
@@ -283,7 +289,7 @@ async def _pump(stream: asyncio.StreamReader, buffer: _HeadTail) -> None:
 
 
 async def _wait_for_exit(
-    process: asyncio.subprocess.Process, reader: asyncio.Task[None], time_limit: float
+    process: ChildProcess, reader: asyncio.Task[None], time_limit: float
 ) -> bool:
     """Wait until the leader exits; ``True`` if ``time_limit`` passed first.
 

@@ -15,12 +15,14 @@ from orchestrate.core.sandbox.policy import (
     Confinement,
     SandboxPolicy,
 )
+from orchestrate.core.sandbox.spawner import ChildProcess
 
 __all__ = [
     "BASE_ENVIRONMENT",
     "SANDBOX_HOME",
     "SANDBOX_PATH",
     "UNCONFINED_WARNING",
+    "ChildProcess",
     "Confinement",
     "SandboxPolicy",
     "SandboxedProcess",

@@ -33,6 +33,7 @@ from orchestrate.core.sandbox.gitstore import PrivateGit
 from orchestrate.core.sandbox.namespaces import SandboxNamespaces, open_namespaces
 from orchestrate.core.sandbox.pids import PidsCgroup, needs_pids_cgroup
 from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
+from orchestrate.core.sandbox.spawner import ChildProcess, start_process
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +46,7 @@ _HOST_VARIABLES = ("PATH", "HOME", "LANG", "TERM")
 class SandboxedProcess:
     """A started command and the helper processes that live as long as it does."""
 
-    process: asyncio.subprocess.Process
+    process: ChildProcess
     helpers: list[asyncio.subprocess.Process] = field(default_factory=list)
     cgroup: PidsCgroup | None = None
     git: PrivateGit | None = None
@@ -291,16 +292,9 @@ async def _exec(
     stdout: int,
     stderr: int,
     pass_fds: tuple[int, ...],
-) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=stdout,
-        stderr=stderr,
-        start_new_session=True,
-        pass_fds=pass_fds,
+) -> ChildProcess:
+    return await start_process(
+        argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr, pass_fds=pass_fds
     )
 
 

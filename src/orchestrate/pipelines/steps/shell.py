@@ -29,7 +29,7 @@ from typing import TextIO
 
 from orchestrate.core.masking import ADD_MASK_PREFIX, Masker
 from orchestrate.core.process_group import signal_group, terminate_group
-from orchestrate.core.sandbox import Confinement, SandboxPolicy, spawn
+from orchestrate.core.sandbox import ChildProcess, Confinement, SandboxPolicy, spawn
 
 LogSink = Callable[[list[str]], Awaitable[None]]
 CancelCheck = Callable[[], Awaitable[bool]]
@@ -169,7 +169,7 @@ def _confinement(command: ShellCommand) -> Confinement:
 
 
 async def _supervise(
-    process: asyncio.subprocess.Process, command: ShellCommand, should_cancel: CancelCheck
+    process: ChildProcess, command: ShellCommand, should_cancel: CancelCheck
 ) -> ShellResult:
     deadline = time.monotonic() + command.timeout
     while True:
@@ -187,15 +187,13 @@ async def _supervise(
             return ShellResult(process.returncode, cancelled=True)
 
 
-async def _end_group(process: asyncio.subprocess.Process, grace: float) -> None:
+async def _end_group(process: ChildProcess, grace: float) -> None:
     """End the command's whole group, then reap the leader so its exit code is known."""
     await terminate_group(process.pid, grace)
     await process.wait()
 
 
-async def _pump(
-    process: asyncio.subprocess.Process, log_path: Path, on_log: LogSink, masker: Masker
-) -> None:
+async def _pump(process: ChildProcess, log_path: Path, on_log: LogSink, masker: Masker) -> None:
     """Copy masked output to the log file as it comes; hand lines to ``on_log`` in batches.
 
     Only complete lines are masked and written, so a secret split across two reads
