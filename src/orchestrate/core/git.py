@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrate.core.errors import ConfigurationError, IntegrationError
+from orchestrate.core.processes import start_process
 
 GIT_LOCATION_VARIABLES = frozenset(
     {
@@ -73,12 +75,13 @@ async def run_git(
     """
     location = ("-C", str(cwd)) if cwd is not None else ()
     try:
-        process = await asyncio.create_subprocess_exec(
-            *("git", *location, "-c", "core.hooksPath=/dev/null", *args),
-            stdin=asyncio.subprocess.DEVNULL,
+        # Started with vfork, not a fork of the worker (``core.processes``).
+        process = await start_process(
+            ("git", *location, "-c", "core.hooksPath=/dev/null", *args),
+            cwd=None,
+            env=dict(env) if env is not None else git_environment(),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=dict(env) if env is not None else git_environment(),
         )
     except FileNotFoundError:
         raise ConfigurationError("git is not installed or not on PATH; install git") from None
@@ -86,7 +89,7 @@ async def run_git(
         stdout, stderr = await asyncio.wait_for(process.communicate(), time_limit)
     except (TimeoutError, asyncio.CancelledError) as error:
         with contextlib.suppress(ProcessLookupError):
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)  # git and whatever it started
         await process.wait()
         if isinstance(error, asyncio.CancelledError):
             raise

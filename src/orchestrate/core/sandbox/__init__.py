@@ -6,6 +6,7 @@ no host ``/proc``, an empty ``$HOME``, a minimal environment, resource limits, a
 network unless asked for. See docs/sandbox.md.
 """
 
+from orchestrate.core.processes import ChildProcess
 from orchestrate.core.sandbox.check import UNCONFINED_WARNING, require_sandbox, sandbox_warning
 from orchestrate.core.sandbox.launch import SandboxedProcess, spawn
 from orchestrate.core.sandbox.policy import (
@@ -15,7 +16,6 @@ from orchestrate.core.sandbox.policy import (
     Confinement,
     SandboxPolicy,
 )
-from orchestrate.core.sandbox.spawner import ChildProcess
 
 __all__ = [
     "BASE_ENVIRONMENT",

@@ -26,6 +26,7 @@ from pathlib import Path
 import structlog
 
 from orchestrate.core.errors import ConfigurationError
+from orchestrate.core.processes import ChildProcess, start_process
 from orchestrate.core.sandbox import egress
 from orchestrate.core.sandbox.bubblewrap import bubblewrap_argv
 from orchestrate.core.sandbox.gitdirs import GitBinds, git_binds
@@ -33,7 +34,6 @@ from orchestrate.core.sandbox.gitstore import PrivateGit
 from orchestrate.core.sandbox.namespaces import SandboxNamespaces, open_namespaces
 from orchestrate.core.sandbox.pids import PidsCgroup, needs_pids_cgroup
 from orchestrate.core.sandbox.policy import Confinement, SandboxPolicy
-from orchestrate.core.sandbox.spawner import ChildProcess, start_process
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import uvloop
 
-from orchestrate.core.sandbox.spawner import start_process
+from orchestrate.core.processes import start_process
 
 LOOPS: dict[str, Callable[[Coroutine[Any, Any, None]], None]] = {
     "asyncio": asyncio.run,
@@ -121,5 +121,20 @@ def test_no_descriptor_is_left_open_once_the_program_has_ended(tmp_path: Path) -
             await process.wait()
         await asyncio.sleep(0.05)
         assert len(os.listdir("/proc/self/fd")) <= before + 1
+
+    on_each_loop(check, tmp_path)
+
+
+def test_communicate_reads_output_and_errors_apart(tmp_path: Path) -> None:
+    async def check(folder: Path) -> None:
+        process = await start_process(
+            ["bash", "-c", "echo out; echo err >&2; exit 1"],
+            cwd=None,
+            env=env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert await process.communicate() == (b"out\n", b"err\n")
+        assert process.returncode == 1
 
     on_each_loop(check, tmp_path)

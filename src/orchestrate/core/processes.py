@@ -33,9 +33,15 @@ class ChildProcess:
     anyone awaiting ``wait``), as with asyncio's own processes.
     """
 
-    def __init__(self, popen: subprocess.Popen[bytes], stdout: asyncio.StreamReader | None):
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdout: asyncio.StreamReader | None,
+        stderr: asyncio.StreamReader | None = None,
+    ):
         self._popen = popen
         self.stdout = stdout
+        self.stderr = stderr
         self._loop = asyncio.get_running_loop()
         self._exited: asyncio.Future[int] = self._loop.create_future()
         self._pidfd: int | None = None
@@ -52,6 +58,12 @@ class ChildProcess:
     async def wait(self) -> int:
         """The exit code, once the program has ended (signals as negative numbers)."""
         return await asyncio.shield(self._exited)
+
+    async def communicate(self) -> tuple[bytes, bytes]:
+        """Read the piped output and error to their ends, then wait for the exit."""
+        out, err = await asyncio.gather(_read_all(self.stdout), _read_all(self.stderr))
+        await self.wait()
+        return out, err
 
     def send_signal(self, signum: int) -> None:
         if self._popen.returncode is None:
@@ -91,17 +103,17 @@ class ChildProcess:
 async def start_process(
     argv: Sequence[str],
     *,
-    cwd: Path,
+    cwd: Path | None,
     env: dict[str, str],
     stdout: int,
     stderr: int,
     pass_fds: tuple[int, ...] = (),
 ) -> ChildProcess:
-    """Start ``argv`` in a new session with stdin from ``/dev/null``.
+    """Start ``argv`` in a new session with stdin from ``/dev/null`` (``cwd`` None: here).
 
     ``stdout`` and ``stderr`` take asyncio's (and ``subprocess``'s) ``PIPE``,
     ``STDOUT`` and ``DEVNULL`` or a file descriptor; with ``PIPE`` the output is read
-    through ``ChildProcess.stdout``. A cancellation while the program starts still
+    through ``ChildProcess.stdout`` (``stderr``). A cancellation while the program starts still
     leaves no process behind: it is stopped before ``CancelledError`` goes on.
     """
     loop = asyncio.get_running_loop()
@@ -126,15 +138,25 @@ async def start_process(
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(started.pid, signal.SIGKILL)
             await loop.run_in_executor(None, started.wait)
-            if started.stdout is not None:
-                started.stdout.close()
+            for pipe in (started.stdout, started.stderr):
+                if pipe is not None:
+                    pipe.close()
         raise
-    reader = None
-    if popen.stdout is not None:
-        reader = asyncio.StreamReader(limit=_STREAM_LIMIT, loop=loop)
-        pipe = popen.stdout
-        await loop.connect_read_pipe(lambda: _PipeReader(reader, pipe), pipe)
-    return ChildProcess(popen, reader)
+    return ChildProcess(popen, await _reader(popen.stdout), await _reader(popen.stderr))
+
+
+async def _reader(pipe: IO[bytes] | None) -> asyncio.StreamReader | None:
+    """A stream reading ``pipe`` through the event loop (None without a pipe)."""
+    if pipe is None:
+        return None
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_STREAM_LIMIT, loop=loop)
+    await loop.connect_read_pipe(lambda: _PipeReader(reader, pipe), pipe)
+    return reader
+
+
+async def _read_all(reader: asyncio.StreamReader | None) -> bytes:
+    return b"" if reader is None else await reader.read()
 
 
 class _PipeReader(asyncio.StreamReaderProtocol):
