@@ -98,7 +98,9 @@ class CiRunDetailsOut(BaseModel):
         return cls(run=CiRunOut.of(details.run), jobs=[CiJobOut.of(j) for j in details.jobs])
 
 
-class TriggerIn(BaseModel):
+class _TargetIn(BaseModel):
+    """Which platform and repository a request is for (the settings' when left out)."""
+
     model_config = ConfigDict(extra="forbid")
 
     provider: str | None = Field(
@@ -112,6 +114,9 @@ class TriggerIn(BaseModel):
         description="owner/name (GitLab group/project, CircleCI gh/org/repo); "
         "ORCHESTRATE_CI_REPOSITORY when left out.",
     )
+
+
+class TriggerIn(_TargetIn):
     workflow: str = Field(
         default="",
         max_length=200,
@@ -140,20 +145,8 @@ class RerunIn(BaseModel):
     )
 
 
-class CancelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    provider: str | None = Field(
-        default=None,
-        max_length=40,
-        description="github, gitlab or circleci; ORCHESTRATE_CI_PROVIDER when left out.",
-    )
-    repo: str | None = Field(
-        default=None,
-        max_length=200,
-        description="owner/name (GitLab group/project, CircleCI gh/org/repo); "
-        "ORCHESTRATE_CI_REPOSITORY when left out.",
-    )
+class CancelIn(_TargetIn):
+    """A run to stop: only which platform and repository it is on."""
 
 
 # --- the test history ---------------------------------------------------------------

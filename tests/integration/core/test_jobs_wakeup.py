@@ -10,8 +10,10 @@ fire lateness of bench/schedules.py), not asserted here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,30 @@ async def enqueue_from_another_process(runtime: Runtime) -> None:
     assert await enqueuer.wait() == 0
 
 
+WAKE = JobKind("test.wake", NoPayload)
+
+
+@contextlib.asynccontextmanager
+async def worker_of_wake_jobs(
+    runtime: Runtime, config: RunnerConfig | None = None
+) -> AsyncIterator[asyncio.Event]:
+    """A runner of ``test.wake`` jobs in this process; the event is set once one ran."""
+    started = asyncio.Event()
+
+    async def handler(context: JobContext[Any]) -> None:
+        started.set()
+
+    registry = JobRegistry()
+    registry.register(WAKE, handler)
+    stop = asyncio.Event()
+    task = asyncio.create_task(JobRunner(runtime, registry, config or RunnerConfig()).run(stop))
+    try:
+        yield started
+    finally:
+        stop.set()
+        await task
+
+
 async def test_a_job_enqueued_by_another_process_sets_the_watchers_wake_event(
     runtime: Runtime,
 ) -> None:
@@ -87,21 +113,9 @@ async def test_a_job_enqueued_by_another_process_sets_the_watchers_wake_event(
 
 
 async def test_an_idle_worker_runs_a_job_enqueued_by_another_process(runtime: Runtime) -> None:
-    started = asyncio.Event()
-
-    async def handler(context: JobContext[Any]) -> None:
-        started.set()
-
-    registry = JobRegistry()
-    registry.register(JobKind("test.wake", NoPayload), handler)
-    stop = asyncio.Event()
-    task = asyncio.create_task(JobRunner(runtime, registry, RunnerConfig()).run(stop))
-    try:
+    async with worker_of_wake_jobs(runtime) as started:
         await enqueue_from_another_process(runtime)
         await asyncio.wait_for(started.wait(), HANG_GUARD)
-    finally:
-        stop.set()
-        await task
 
 
 async def test_an_idle_worker_runs_a_job_queued_for_later_once_it_is_due(
@@ -190,35 +204,25 @@ async def test_an_idle_worker_with_a_live_watcher_waits_for_work_instead_of_poll
     """Every enqueue wakes it, so after a turn that found nothing it does not re-poll
     at 5, 10, 20 ms…: within half a second it claims at most once (its safety poll is
     ``poll_max``), and a job enqueued in its own process starts at once."""
-    started = asyncio.Event()
-
-    async def handler(context: JobContext[Any]) -> None:
-        started.set()
-
-    registry = JobRegistry()
-    registry.register(JobKind("test.wake", NoPayload), handler)
-    stop = asyncio.Event()
-    runner = JobRunner(runtime, registry, RunnerConfig(poll_max=timedelta(seconds=5)))
-    task = asyncio.create_task(runner.run(stop))
+    config = RunnerConfig(poll_max=timedelta(seconds=5))
     counter = ClaimCounter(runtime)
     try:
-        await asyncio.sleep(0.3)  # its first turn (nothing queued) is over
-        before = counter.claims
-        await asyncio.sleep(0.5)
-        assert counter.claims - before == 0, "an idle worker re-polled the queue"
+        async with worker_of_wake_jobs(runtime, config) as started:
+            await asyncio.sleep(0.3)  # its first turn (nothing queued) is over
+            before = counter.claims
+            await asyncio.sleep(0.5)
+            assert counter.claims - before == 0, "an idle worker re-polled the queue"
 
-        async with runtime.uow() as uow:
-            await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
-            await uow.commit()
-        await asyncio.wait_for(started.wait(), HANG_GUARD)
-        await asyncio.sleep(0.3)
-        # One claim took the job; its own NOTIFY (PostgreSQL) or pipe byte (SQLite)
-        # came back to this process and was ignored, so no second, empty claim.
-        assert counter.claims - before == 1
+            async with runtime.uow() as uow:
+                await enqueue(uow, WAKE, NoPayload())
+                await uow.commit()
+            await asyncio.wait_for(started.wait(), HANG_GUARD)
+            await asyncio.sleep(0.3)
+            # One claim took the job; its own NOTIFY (PostgreSQL) or pipe byte (SQLite)
+            # came back to this process and was ignored, so no second, empty claim.
+            assert counter.claims - before == 1
     finally:
         counter.close()
-        stop.set()
-        await task
 
 
 async def test_a_worker_whose_listen_connection_dropped_still_runs_other_processes_jobs(
@@ -228,17 +232,8 @@ async def test_a_worker_whose_listen_connection_dropped_still_runs_other_process
     polls again (and reopens it), so a job enqueued elsewhere still runs."""
     if runtime.database.dialect != "postgresql":
         pytest.skip("SQLite's wake-ups are pipes of this process: nothing to drop")
-    started = asyncio.Event()
-
-    async def handler(context: JobContext[Any]) -> None:
-        started.set()
-
-    registry = JobRegistry()
-    registry.register(JobKind("test.wake", NoPayload), handler)
-    stop = asyncio.Event()
-    runner = JobRunner(runtime, registry, RunnerConfig(poll_max=timedelta(seconds=1)))
-    task = asyncio.create_task(runner.run(stop))
-    try:
+    config = RunnerConfig(poll_max=timedelta(seconds=1))
+    async with worker_of_wake_jobs(runtime, config) as started:
         await asyncio.sleep(0.3)
         async with runtime.uow() as uow:
             killed = await uow.session.scalar(
@@ -252,9 +247,6 @@ async def test_a_worker_whose_listen_connection_dropped_still_runs_other_process
         assert killed >= 1
         await enqueue_from_another_process(runtime)
         await asyncio.wait_for(started.wait(), HANG_GUARD)
-    finally:
-        stop.set()
-        await task
 
 
 async def test_a_transaction_notifies_jobs_once_and_events_from_the_tables_trigger(
@@ -282,8 +274,8 @@ async def test_a_transaction_notifies_jobs_once_and_events_from_the_tables_trigg
     event.listen(engine, "before_cursor_execute", seen)
     try:
         async with runtime.uow() as uow:
-            await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
-            await enqueue(uow, JobKind("test.wake", NoPayload), NoPayload())
+            await enqueue(uow, WAKE, NoPayload())
+            await enqueue(uow, WAKE, NoPayload())
             record_event(uow, JobDeadLettered(subject="job_x", kind="test.wake", error="x"))
             await asyncio.sleep(0.2)
             assert heard == [], "heard before the commit"
