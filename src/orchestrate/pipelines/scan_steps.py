@@ -46,6 +46,8 @@ async def run_scan_step(job: JobContext[AttemptRef], attempt: Attempt) -> Outcom
         explicit=security.parse_categories(values["scanners"])
         if values["scanners"]
         else frozenset(),
+        secret_source=security.SecretSource.DIFF if values["diff"] else security.SecretSource.TREE,
+        diff_base=values["diff"],
     )
     actor = Actor(
         name=attempt.created_by, role=Role.OPERATOR, source=f"pipeline run {attempt.run_id}"
@@ -85,7 +87,12 @@ async def run_scan_step(job: JobContext[AttemptRef], attempt: Attempt) -> Outcom
 def _rendered(attempt: Attempt) -> dict[str, Any]:
     spec = attempt.step.scan
     assert spec is not None
-    raw = {"path": spec.path, "fail_on": spec.fail_on, "baseline": spec.baseline}
+    raw = {
+        "path": spec.path,
+        "fail_on": spec.fail_on,
+        "baseline": spec.baseline,
+        "diff": spec.diff,
+    }
     try:
         values = render(raw, attempt.context)
     except ExpressionError as error:
@@ -94,8 +101,19 @@ def _rendered(attempt: Attempt) -> dict[str, Any]:
         "path": str(values["path"] or ".").strip() or ".",
         "fail_on": str(values["fail_on"]).strip() if values["fail_on"] else None,
         "baseline": str(values["baseline"]).strip() if values["baseline"] else None,
+        "diff": _ref(values["diff"]),
         "scanners": list(spec.scanners),
     }
+
+
+def _ref(value: Any) -> str | None:
+    """A ``diff`` base: a git ref, never an option (it may come from a webhook)."""
+    if value in (None, ""):
+        return None
+    ref = str(value).strip()
+    if not ref or ref.startswith("-") or any(c.isspace() or ord(c) < 32 for c in ref):
+        raise ValidationFailed(f"scan: 'diff' {ref!r} is not a git ref")
+    return ref
 
 
 def _inside(workspace: Path, relative: str, what: str) -> Path:

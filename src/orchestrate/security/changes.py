@@ -10,9 +10,11 @@ lies inside the repository.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from orchestrate.core.errors import ValidationFailed
+from orchestrate.core.processes import start_process
 
 MAX_UNTRACKED_BYTES = 5 * 1024 * 1024
 """An untracked file larger than this is left out (the tree scan's own default limit)."""
@@ -36,6 +38,14 @@ async def changes_since(root: Path, base: str) -> str:
     names = [name for name in listed.split(b"\0") if name]
     added = await asyncio.to_thread(_as_added, root, names)
     return tracked.decode("utf-8", "replace") + added
+
+
+async def file_at(root: Path, base: str, name: str) -> str | None:
+    """The text of ``root/name`` as it is at ``base`` (None when it is not there)."""
+    if base.startswith("-"):
+        raise ValidationFailed(f"A diff base is a git ref, not an option: {base!r}")
+    code, out, _ = await _run_git(root, ["show", f"{base}:./{name}"])
+    return out.decode("utf-8", "replace") if code == 0 else None
 
 
 def _as_added(root: Path, names: list[bytes]) -> str:
@@ -63,16 +73,20 @@ def _as_added(root: Path, names: list[bytes]) -> str:
 
 
 async def _git(root: Path, arguments: list[str], failure: str) -> bytes:
-    process = await asyncio.create_subprocess_exec(
-        "git",
-        "-C",
-        str(root),
-        *arguments,
+    code, out, err = await _run_git(root, arguments)
+    if code != 0:
+        message = err.decode("utf-8", "replace").strip()[:500]
+        raise ValidationFailed(f"{failure}: {message}")
+    return out
+
+
+async def _run_git(root: Path, arguments: list[str]) -> tuple[int, bytes, bytes]:
+    process = await start_process(
+        ["git", "-C", str(root), *arguments],
+        cwd=None,
+        env=dict(os.environ),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
-    if process.returncode != 0:
-        message = err.decode("utf-8", "replace").strip()[:500]
-        raise ValidationFailed(f"{failure}: {message}")
-    return out
+    return process.returncode or 0, out, err

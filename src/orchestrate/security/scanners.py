@@ -16,7 +16,7 @@ from pathlib import Path
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.security import advisories, dependencies, licenses, sast, secrets
-from orchestrate.security.changes import changes_since
+from orchestrate.security.changes import changes_since, file_at
 from orchestrate.security.models import Category, Dependency
 from orchestrate.security.sarif import RuleDescriptor, ToolNotice
 from orchestrate.security.scan import Scanner, ScannerResult, ScanTarget, SecretSource
@@ -35,8 +35,13 @@ class SecretScanner:
 
     async def scan(self, uow: UnitOfWork, target: ScanTarget) -> ScannerResult:
         del uow
-        config = await asyncio.to_thread(secrets.load_secrets_config, target.root)
         request = target.request
+        notices: list[ToolNotice] = []
+        if request.secret_source is SecretSource.DIFF:
+            config, notice = await _config_of_base(target.root, request.diff_base or "HEAD")
+            notices += [notice] if notice else []
+        else:
+            config = await asyncio.to_thread(secrets.load_secrets_config, target.root)
         if request.secret_source is SecretSource.HISTORY:
             found = await asyncio.to_thread(
                 secrets.scan_git_history, target.root, config, exclude_paths=target.exclude
@@ -50,7 +55,36 @@ class SecretScanner:
             found = await asyncio.to_thread(
                 secrets.scan_tree, target.root, config, exclude_paths=target.exclude
             )
-        return ScannerResult(findings=list(found), rules=_secret_rules(config))
+        return ScannerResult(findings=list(found), notices=notices, rules=_secret_rules(config))
+
+
+async def _config_of_base(root: Path, base: str) -> tuple[secrets.SecretsConfig, ToolNotice | None]:
+    """The secret scanner's configuration as the diff's base has it.
+
+    A change must not loosen the rules that judge it: a pull request that adds a secret
+    could otherwise allowlist its path, stop-word it or disable the rule in the same
+    commit and pass a ``scan:`` gate. A change to the file itself takes effect for the
+    changes after it. Said in a notice when the scanned tree's file differs.
+    """
+    name = secrets.CONFIG_FILE
+    text = await file_at(root, base, name)
+    config = secrets.parse_secrets_config(text, f"{name} at {base}")
+    current = await asyncio.to_thread(_read_text, root / name)
+    if current == text:
+        return config, None
+    return config, ToolNotice(
+        secrets.TOOL,
+        f"{name} differs from its version at {base}: the diff is scanned with the "
+        f"version at {base}, so a change cannot loosen the rules that judge it",
+        "note",
+    )
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _secret_rules(config: secrets.SecretsConfig) -> dict[str, RuleDescriptor]:

@@ -253,3 +253,32 @@ def test_diff_reads_only_changes_since_the_ref_untracked_files_included(cli: Cli
     assert found == [("fresh.py", 3), ("old.py", 2)]  # relative to the folder scanned
     assert bad_ref.exit_code == 2
     assert "Cannot diff" in bad_ref.stderr
+
+
+def test_a_change_cannot_allowlist_its_own_secret_in_a_diff_scan(cli: Cli) -> None:
+    """The configuration comes from the diff's base: a pull request that adds a token
+    and, in the same change, allowlists its path and disables the rule is still caught;
+    the scan says the file differs. A tree scan of the same checkout obeys the file."""
+    tree = cli.workdir / "repo"
+    tree.mkdir()
+    git = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tree / "README.md").write_text("shop\n", encoding="utf-8")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    (tree / "app").mkdir()
+    (tree / "app" / "keys.py").write_text(f'TOKEN = "{github_token()}"\n', encoding="utf-8")
+    (tree / ".orchestrate-secrets.toml").write_text(
+        'disabled_rules = ["github-pat"]\n[allowlist]\npaths = ["app/**"]\n', encoding="utf-8"
+    )
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "add a key, and hide it"], check=True)
+
+    diff = cli("security", "scan", str(tree), "--secrets", "--diff", "HEAD~1", "--format", "json")
+    tree_scan = cli("security", "scan", str(tree), "--secrets", "--format", "json")
+
+    report = json.loads(diff.stdout)
+    assert [f["location"]["path"] for f in report["findings"]] == ["app/keys.py"]
+    assert diff.exit_code != 0
+    assert "differs from its version at HEAD~1" in diff.stdout + diff.stderr
+    assert json.loads(tree_scan.stdout)["findings"] == []

@@ -490,6 +490,8 @@ class JobRunner:
                 outcomes, self._outcomes = self._outcomes, []
                 await self._record(uow, outcomes, now)
                 await release_jobs(uow.session, self._released, owner=self.worker_id, now=now)
+                if self._released:  # other workers may have them drained: ring theirs
+                    await signals.announce_new_jobs(uow)
                 await uow.commit()
         except Exception:
             log.exception("job_runner_drain_failed", worker_id=self.worker_id)

@@ -404,11 +404,19 @@ class ScanStepSpec(_Strict):
         default=None,
         description="A baseline file (`security baseline`), relative to the workspace.",
     )
+    diff: str | None = Field(
+        default=None,
+        description=(
+            "A git ref (a pull request's base): secrets are looked for only in the "
+            "changes since it, with .orchestrate-secrets.toml as it is there, so a "
+            "change cannot loosen the rules that judge it."
+        ),
+    )
 
     def strings(self) -> Iterator[tuple[tuple[str, ...], str]]:
         """Each string that may hold expressions, with its path under ``scan``."""
         yield ("path",), self.path
-        for key in ("fail_on", "baseline"):
+        for key in ("fail_on", "baseline", "diff"):
             value = getattr(self, key)
             if isinstance(value, str):
                 yield (key,), value

@@ -9,7 +9,11 @@ secret (never a line number). docs/security-secrets.md describes the rules, the
 
 from __future__ import annotations
 
-from orchestrate.security.secrets.config import CONFIG_FILE, load_secrets_config
+from orchestrate.security.secrets.config import (
+    CONFIG_FILE,
+    load_secrets_config,
+    parse_secrets_config,
+)
 from orchestrate.security.secrets.diff import scan_diff
 from orchestrate.security.secrets.engine import SUPPRESSION_MARKERS, Detector
 from orchestrate.security.secrets.findings import TOOL, redact
@@ -28,6 +32,7 @@ __all__ = [
     "RuleKind",
     "SecretsConfig",
     "load_secrets_config",
+    "parse_secrets_config",
     "redact",
     "scan_diff",
     "scan_git_history",

@@ -48,8 +48,24 @@ def load_secrets_config(root: Path) -> SecretsConfig:
     path = root / CONFIG_FILE
     if not path.is_file():
         return SecretsConfig()
-    document = _read(path)
-    where = str(path)
+    return _configuration(_read(path), str(path))
+
+
+def parse_secrets_config(text: str | None, where: str) -> SecretsConfig:
+    """The configuration written in ``text`` (None: no file, the defaults); ``where``
+    names it in errors (a file, or a file at a git revision)."""
+    if text is None:
+        return SecretsConfig()
+    if len(text.encode()) > _MAX_CONFIG_BYTES:
+        raise ValidationFailed(f"{where} is over {_MAX_CONFIG_BYTES:,} bytes.")
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ValidationFailed(f"{where} is not valid TOML: {error}.") from None
+    return _configuration(document, where)
+
+
+def _configuration(document: Mapping[str, object], where: str) -> SecretsConfig:
     _refuse_unknown(where, "the file", document, _TOP_KEYS)
     allowlist = document.get("allowlist", {})
     if not isinstance(allowlist, dict):

@@ -125,3 +125,51 @@ steps:
       scanners: [secrets, virus]
 """
         )
+
+
+def hiding_in_one_commit(diff: str) -> str:
+    """A workspace whose last commit adds a token and, with it, a configuration that
+    allowlists the token's folder and disables GitHub's rule; ``scan`` diffs it."""
+    git = "git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
+    return f"""
+name: hiding
+steps:
+  - id: build
+    run: |
+      {git} init -q .
+      printf 'shop\\n' > README.md
+      {git} add . && {git} commit -qm base && {git} tag base
+      mkdir app && printf 'TOKEN = "{TOKEN}"\\n' > app/keys.py
+      printf 'disabled_rules = ["github-pat"]\\n[allowlist]\\npaths = ["app/**"]\\n' \\
+        > .orchestrate-secrets.toml
+      {git} add . && {git} commit -qm "a key, and a config that hides it"
+  - id: security
+    needs: build
+    scan:
+      scanners: [secrets]
+      diff: {diff}
+"""
+
+
+async def test_a_diff_gate_reads_the_configuration_of_its_base(pipelines: Pipelines) -> None:
+    """A pull request cannot allowlist its own secret: the ``diff:`` scan judges the
+    changes with ``.orchestrate-secrets.toml`` as the base has it."""
+    await pipelines.register(hiding_in_one_commit("base"))
+
+    run = await pipelines.run("hiding")
+
+    step = next(s for s in run.steps if s.key == "security")
+    assert statuses(run)["security"] == "failure", step.error
+    assert step.outputs["failing"] == "1"
+    assert step.log_path is not None
+    assert "differs from its version at base" in Path(step.log_path).read_text()
+
+
+async def test_a_diff_that_is_not_a_ref_fails_the_step(pipelines: Pipelines) -> None:
+    await pipelines.register(hiding_in_one_commit('"--output=/tmp/x"'))
+
+    run = await pipelines.run("hiding")
+
+    step = next(s for s in run.steps if s.key == "security")
+    assert step.status.value == "failure"
+    assert "is not a git ref" in (step.error or "")
