@@ -33,6 +33,12 @@ from pathlib import Path
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.security.models import Severity
 from orchestrate.security.secrets.models import Rule, RuleKind, SecretsConfig
+from orchestrate.security.secrets.patterns import (
+    PatternError,
+    TextPattern,
+    compile_bytes,
+    compile_text,
+)
 from orchestrate.security.secrets.rules import RULES_BY_ID
 
 CONFIG_FILE = ".orchestrate-secrets.toml"
@@ -141,10 +147,10 @@ def _strings(where: str, name: str, value: object) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
-def _regex(where: str, name: str, text: str) -> re.Pattern[str]:
+def _regex(where: str, name: str, text: str) -> TextPattern:
     try:
-        return re.compile(text)
-    except re.error as error:
+        return compile_text(text)
+    except PatternError as error:
         raise ValidationFailed(
             f"{where}: {name}: {text!r} is not a valid regex ({error})."
         ) from None
@@ -164,8 +170,8 @@ def _custom_rule(where: str, index: int, entry: object) -> Rule:
     if not isinstance(regex, str) or not regex:
         raise ValidationFailed(f"{where}: {label}: regex is required.")
     try:
-        pattern = re.compile(regex.encode("utf-8"))
-    except re.error as error:
+        pattern = compile_bytes(regex)
+    except PatternError as error:
         raise ValidationFailed(f"{where}: {label}: regex is not valid ({error}).") from None
     if pattern.match(b"") is not None:
         raise ValidationFailed(f"{where}: {label}: regex matches the empty string.")

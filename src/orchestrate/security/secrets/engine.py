@@ -25,6 +25,7 @@ from orchestrate.security.secrets.keyvalue import (
     assignment_at,
 )
 from orchestrate.security.secrets.models import Hit, Rule, RuleKind, SecretsConfig
+from orchestrate.security.secrets.patterns import BytesPattern, secret_group
 from orchestrate.security.secrets.rules import RULES
 from orchestrate.security.secrets.rules.generic import (
     GENERIC_PASSWORD,
@@ -78,7 +79,7 @@ _WORD = bytes(
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     rule: Rule
-    secret_group: int | str
+    secret_group: int
 
 
 class Detector:
@@ -310,10 +311,8 @@ class Detector:
         return True
 
 
-def _secret_group(pattern: re.Pattern[bytes]) -> int | str:
-    if "secret" in pattern.groupindex:
-        return "secret"
-    return 1 if pattern.groups and not pattern.groupindex else 0
+def _secret_group(pattern: re.Pattern[bytes] | BytesPattern) -> int:
+    return secret_group(pattern)
 
 
 def _props(entropy: float, key: str) -> dict[str, str]:

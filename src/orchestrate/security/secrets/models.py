@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from orchestrate.security.models import Severity
+from orchestrate.security.secrets.patterns import BytesPattern, TextPattern
 
 
 class RuleKind(StrEnum):
@@ -48,7 +49,7 @@ class Rule:
     severity: Severity
     keywords: tuple[str, ...]
     kind: RuleKind = RuleKind.PATTERN
-    pattern: re.Pattern[bytes] | None = None
+    pattern: re.Pattern[bytes] | BytesPattern | None = None
     key_pattern: re.Pattern[str] | None = None
     value_pattern: re.Pattern[bytes] | None = None
     min_entropy: float | None = None
@@ -71,7 +72,7 @@ class SecretsConfig:
     """What ``.orchestrate-secrets.toml`` may change; the defaults when it is absent."""
 
     allowlist_paths: tuple[str, ...] = ()
-    allowlist_regexes: tuple[re.Pattern[str], ...] = ()
+    allowlist_regexes: tuple[TextPattern, ...] = ()
     stopwords: tuple[str, ...] = ()
     disabled_rules: frozenset[str] = frozenset()
     custom_rules: tuple[Rule, ...] = ()

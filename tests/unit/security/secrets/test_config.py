@@ -3,6 +3,8 @@ refused with a message naming the file and the problem."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,8 @@ def test_max_file_size_skips_larger_files(tmp_path: Path) -> None:
         ("[[rules]]\nid = 'acme'\nregex = 'a'\nseverity = 'urgent'\n", "severity 'urgent'"),
         ("[[rules]]\nid = 'acme'\nregex = 'a'\nentropy = 'high'\n", "entropy must be"),
         ("[[rules]]\nid = 'jwt'\nregex = 'a'\n", "are built-in rule ids"),
+        ("[[rules]]\nid = 'acme'\nregex = 'acme(?=_)'\n", "RE2 syntax"),
+        ("[allowlist]\nregexes = ['(a)\\1']\n", "RE2 syntax"),
     ],
 )
 def test_a_wrong_file_is_refused_naming_it_and_the_problem(
@@ -116,3 +120,30 @@ def test_a_wrong_file_is_refused_naming_it_and_the_problem(
 
     assert CONFIG_FILE in str(raised.value)
     assert message in str(raised.value)
+
+
+def test_a_catastrophic_custom_pattern_still_ends(tmp_path: Path) -> None:
+    """A repository's own regexes run on RE2, in time linear in the text: ``(a+)+$``
+    against 50,000 ``a`` and a ``b`` would backtrack for ever in Python's ``re``. Run in
+    a child process with a deadline, so a regression fails instead of hanging."""
+    (tmp_path / "data.txt").write_text("a" * 50_000 + "b\n")
+    _configure(
+        tmp_path,
+        "[[rules]]\nid = 'slow'\nregex = '(a+)+$'\n[allowlist]\nregexes = ['(x+x+)+y']\n",
+    )
+    script = (
+        "import sys; from pathlib import Path; from orchestrate.security.secrets import "
+        "load_secrets_config, scan_tree; root = Path(sys.argv[1]); "
+        "print(len(scan_tree(root, load_secrets_config(root))))"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert done.stdout.strip() == "0"
+    assert "re2.cc" not in done.stderr  # RE2 itself prints nothing
