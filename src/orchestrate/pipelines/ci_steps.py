@@ -14,7 +14,10 @@ ended while the platform was starting the run (the step was cancelled meanwhile)
 nobody will wait for that run: it is cancelled (``ci_cancel``).
 
 Provider trouble while waiting (rate limits, a 5xx, the network) is waited out: up to
-``MAX_POLL_ERRORS`` polls in a row may fail before the step does. A run that has not
+``MAX_POLL_ERRORS`` polls in a row may fail before the step does. So is trouble while
+triggering or looking for the run just triggered: the step's job tries again (after the
+platform's ``Retry-After``), up to ``MAX_POLL_ERRORS`` tries, adopting a run that did
+start rather than dispatching a second. A run that has not
 finished by the step's ``timeout`` (default ``DEFAULT_TIMEOUT``) fails the step and is
 cancelled on its platform, as GitHub's ``timeout-minutes`` cancels a job.
 """
@@ -31,7 +34,7 @@ from orchestrate.ci import service as ci
 from orchestrate.core.clock import ensure_utc
 from orchestrate.core.errors import OrchestrateError, ValidationFailed
 from orchestrate.core.events import record_event
-from orchestrate.core.jobs import JobContext, enqueue
+from orchestrate.core.jobs import JobContext, JobFailed, enqueue
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.pipelines import kinds
 from orchestrate.pipelines._store import LoadedRun, load_run
@@ -67,14 +70,22 @@ async def start_ci_step(job: JobContext[AttemptRef], attempt: Attempt) -> Outcom
     process = await _process_of(job, attempt)
     if process is None:
         return None  # the attempt is no longer this job's
-    run = None
-    marked = process.get("ci_trigger_at")
-    if isinstance(marked, str):
-        run = await _run_started_since(job, target, request, datetime.fromisoformat(marked))
+    try:
+        run = await _trigger_or_adopt(job, attempt, target, request, process)
+    except (ci.CiNotFound, ci.CiAuthenticationFailed):
+        raise  # the step fails with the platform's answer
+    except ci.CiProviderError as error:  # rate limits, 5xx, the network
+        if job.job.attempt >= MAX_POLL_ERRORS:
+            raise
+        # The job's next try adopts the run if the dispatch got through (its mark is
+        # written): waited out like trouble while polling, never a second dispatch.
+        wait = getattr(error, "retry_after", None)
+        raise JobFailed(
+            f"CI provider trouble while triggering (try {job.job.attempt}): {error}",
+            retry_after=timedelta(seconds=wait) if wait else None,
+        ) from None
     if run is None:
-        if not await _mark_triggering(job, attempt):
-            return None
-        run = await ci.trigger(job.runtime.uow(), settings, target, request, _starter(attempt))
+        return None  # the attempt is no longer this job's
     async with job.uow() as uow:
         loaded = await load_run(uow, attempt.run_id)
         row = _current(loaded, attempt)
@@ -209,6 +220,25 @@ async def _cancel_on_platform(
     )
     if order is not None:
         await request_cancel(uow, order)
+
+
+async def _trigger_or_adopt(
+    job: JobContext[AttemptRef],
+    attempt: Attempt,
+    target: ci.CiTarget,
+    request: ci.Trigger,
+    process: dict[str, Any],
+) -> ci.CiRun | None:
+    """The run an earlier try of this job started, or a new one (None: not ours any more)."""
+    marked = process.get("ci_trigger_at")
+    if isinstance(marked, str):
+        run = await _run_started_since(job, target, request, datetime.fromisoformat(marked))
+        if run is not None:
+            return run
+    if not await _mark_triggering(job, attempt):
+        return None
+    settings = job.runtime.settings
+    return await ci.trigger(job.runtime.uow(), settings, target, request, _starter(attempt))
 
 
 def _outcome_of(run: ci.CiRun, process: dict[str, Any]) -> Outcome | None:

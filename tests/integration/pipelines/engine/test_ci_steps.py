@@ -387,6 +387,26 @@ async def test_provider_trouble_while_waiting_is_waited_out(
     assert ended.status.value == "success"
 
 
+async def test_a_rate_limit_at_the_trigger_is_waited_out_with_one_dispatch(
+    pipelines: Pipelines, platforms: Platforms, worker: JobRunner
+) -> None:
+    """The platform refuses the dispatch (or the search for the run it started) for a
+    while: the step's job tries again after the wait, adopting a run that did start,
+    instead of failing the step."""
+    github = platforms.github
+    await pipelines.register(_pipeline())
+    github.exhaust_rate_limit(reset_in=2.5)
+    run = await pipelines.trigger("integrate")
+    await _dispatched(pipelines, github, run)
+    [ci_run] = github.workflow_runs(REPO)
+    github.advance_run(REPO, ci_run.id, "completed", "success")
+
+    ended = await _ended(pipelines, run, timeout=30)
+
+    assert ended.status.value == "success"
+    assert len(github.workflow_runs(REPO)) == 1
+
+
 async def test_an_unknown_provider_fails_the_step_with_the_reason(
     pipelines: Pipelines, worker: JobRunner
 ) -> None:
