@@ -11,7 +11,6 @@ automaton pass, both at memory speed, and no Python loop ever visits every line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ from orchestrate.security.secrets.keyvalue import (
     assignment_at,
 )
 from orchestrate.security.secrets.models import Hit, Rule, RuleKind, SecretsConfig
-from orchestrate.security.secrets.patterns import BytesPattern, secret_group
+from orchestrate.security.secrets.patterns import secret_group
 from orchestrate.security.secrets.rules import RULES
 from orchestrate.security.secrets.rules.generic import (
     GENERIC_PASSWORD,
@@ -108,7 +107,7 @@ class Detector:
             keyed_index: int | None = None
             if rule.kind is RuleKind.PATTERN:
                 assert rule.pattern is not None
-                compiled = _Compiled(rule, _secret_group(rule.pattern))
+                compiled = _Compiled(rule, secret_group(rule.pattern))
                 if not rule.keywords:
                     self._always.append(compiled)
                     continue
@@ -309,10 +308,6 @@ class Detector:
             if self._user_stopwords and has_stopword(hit.secret, self._user_stopwords):
                 return False
         return True
-
-
-def _secret_group(pattern: re.Pattern[bytes] | BytesPattern) -> int:
-    return secret_group(pattern)
 
 
 def _props(entropy: float, key: str) -> dict[str, str]:
