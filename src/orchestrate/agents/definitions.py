@@ -43,7 +43,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
+import stat
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -124,6 +127,8 @@ def read_definition(path: Path) -> AgentDefinition:
         found = path.stat()
     except OSError as error:
         raise _error(str(path), 1, f"cannot read ({error.strerror})") from None
+    if _racy(found):
+        return _parsed_definition.__wrapped__(path, found.st_mtime_ns, found.st_size, 0)
     return _parsed_definition(path, found.st_mtime_ns, found.st_size, found.st_ino)
 
 
@@ -185,10 +190,45 @@ def builtin_definitions() -> tuple[AgentDefinition, ...]:
 
 
 def _markdown_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
+    """The definition files of ``folder``, its listing kept while the folder is unchanged.
+
+    Every agent job looks its type up; listing a folder costs a directory read and a
+    ``stat`` per entry, checking it is unchanged one ``stat``. Adding, removing or
+    renaming a file (which is how editors save) changes the folder's modification time.
+    """
+    try:
+        found = folder.stat()
+    except OSError:
         return []
-    return sorted(
-        path for path in folder.glob("*.md") if path.is_file() and not path.name.startswith(".")
+    if not stat.S_ISDIR(found.st_mode):
+        return []
+    if _racy(found):
+        return list(_list(folder))
+    return list(_listing(folder, found.st_mtime_ns, found.st_ino))
+
+
+def _racy(found: os.stat_result) -> bool:
+    """Whether a cache keyed on this modification time could miss a change: file times
+    tick in steps (a few milliseconds on Linux, up to a second on some filesystems), so a
+    second change within the step of the one that set them leaves them as they were.
+    Times less than a second old are not trusted, as git does with its index."""
+    return time.time_ns() - found.st_mtime_ns < _RACY_NS
+
+
+_RACY_NS = 1_000_000_000
+
+
+@lru_cache(maxsize=256)
+def _listing(folder: Path, _mtime_ns: int, _inode: int) -> tuple[Path, ...]:
+    """``_markdown_files`` of one version of a folder (the stat fields are the cache key)."""
+    return _list(folder)
+
+
+def _list(folder: Path) -> tuple[Path, ...]:
+    return tuple(
+        sorted(
+            path for path in folder.glob("*.md") if path.is_file() and not path.name.startswith(".")
+        )
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,48 @@ class TestGetDefinition:
         assert message.startswith("No agent type 'story-develper'; available: api-designer, ")
         assert "Did you mean 'story-developer'?" in message
         assert refused.value.context["available"] == sorted(BUILTIN_NAMES | {"api-designer"})
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Set ``path``'s modification time ``seconds`` into the past."""
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def test_a_type_added_to_a_folder_listed_earlier_is_found(home: Path) -> None:
+    folder = home / "agents"
+    _age(write_definition(folder, "first"), 60)
+    _age(folder, 60)  # an old listing, which is kept while the folder is unchanged
+    assert "first" in load_definitions(home, None)
+
+    write_definition(folder, "second")
+
+    assert {"first", "second"} <= set(load_definitions(home, None))
+
+
+def test_a_change_within_the_timestamp_tick_of_the_last_one_is_not_missed(
+    home: Path,
+) -> None:
+    """File times tick in steps: a folder changed twice within one step keeps the time
+    of the first change, so a listing keyed on it is only trusted once it is old."""
+    folder = home / "agents"
+    write_definition(folder, "first")
+    listed_at = folder.stat().st_mtime_ns
+    assert "first" in load_definitions(home, None)
+
+    write_definition(folder, "second")
+    os.utime(folder, ns=(listed_at, listed_at))  # the same tick as the first listing
+
+    assert "second" in load_definitions(home, None)
+
+
+def test_an_edit_within_the_timestamp_tick_of_the_last_one_is_not_missed(home: Path) -> None:
+    folder = home / "agents"
+    path = write_definition(folder, "worker", prompt="Old prompt.")
+    stamp = path.stat().st_mtime_ns
+    assert load_definitions(home, None)["worker"].system_prompt.startswith("Old prompt.")
+
+    write_definition(folder, "worker", prompt="New prompt.")  # the same size
+    os.utime(path, ns=(stamp, stamp))
+
+    assert load_definitions(home, None)["worker"].system_prompt.startswith("New prompt.")
