@@ -11,7 +11,7 @@ resumed run shows one; the running loop keeps what the model really said in memo
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -743,14 +743,28 @@ async def add_tool_calls(
     uses: Sequence[ToolUseBlock],
     *,
     done: Mapping[str, str] | None = None,
+    failed: Mapping[str, str] | None = None,
+    awaiting: Collection[str] = (),
 ) -> None:
-    """Record the tool calls of one reply, in one statement: pending, or done already
-    with the output ``done`` gives by call id (a ``finish`` ending the run with it)."""
+    """Record the tool calls of one reply, in one statement: pending; or done already
+    with the output ``done`` gives by call id (a ``finish`` ending the run with it), or
+    the error ``failed`` gives; or waiting for the child of their ``spawn_agent`` call
+    (``awaiting``, a reply whose children this transaction creates)."""
     if not uses:
         return
     now = uow.now()
     masker = process_masker()
-    done = done or {}
+    done, failed = done or {}, failed or {}
+
+    def status(use: ToolUseBlock) -> ToolCallStatus:
+        if use.id in done or use.id in failed:
+            return ToolCallStatus.DONE
+        return ToolCallStatus.AWAITING_CHILD if use.id in awaiting else ToolCallStatus.PENDING
+
+    def output(use: ToolUseBlock) -> str | None:
+        text = done.get(use.id, failed.get(use.id))
+        return None if text is None else masker.mask(text)
+
     await uow.session.execute(
         insert(_table(AgentToolCallRow)),
         [
@@ -760,11 +774,11 @@ async def add_tool_calls(
                 "turn": turn,
                 "name": use.name,
                 "input": masker.mask_value(use.input),
-                "status": (ToolCallStatus.DONE if use.id in done else ToolCallStatus.PENDING).value,
-                "output": masker.mask(done[use.id]) if use.id in done else None,
-                "is_error": False,
+                "status": status(use).value,
+                "output": output(use),
+                "is_error": use.id in failed,
                 "created_at": now,
-                "finished_at": now if use.id in done else None,
+                "finished_at": now if status(use) is ToolCallStatus.DONE else None,
             }
             for use in uses
         ],

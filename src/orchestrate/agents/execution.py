@@ -30,9 +30,9 @@ from orchestrate.agents.loop import (
     SavedLoop,
     load_saved,
 )
-from orchestrate.agents.models import AgentRun, AgentState, SpawnRequest
+from orchestrate.agents.models import AgentRun, AgentState, SpawnRequest, TreeTotals
 from orchestrate.agents.queueing import RunAgentJob
-from orchestrate.agents.service import RUN_JOB, create_sub_agents
+from orchestrate.agents.service import RUN_JOB, add_sub_agents, create_sub_agents
 from orchestrate.agents.sessions import is_session, session_provider
 from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
@@ -41,6 +41,7 @@ from orchestrate.core.errors import OrchestrateError
 from orchestrate.core.jobs import JobContext, JobRegistry
 from orchestrate.core.runtime import Runtime
 from orchestrate.core.sandbox import SandboxPolicy
+from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.service import CompletionRequest, CompletionResponse, Provider, create_provider
 
 log = structlog.get_logger(__name__)
@@ -231,6 +232,11 @@ async def _environment(runtime: Runtime, run: AgentRun) -> tuple[AgentRun, LoopE
     ) -> list[AgentRun | OrchestrateError]:
         return await create_sub_agents(runtime.uow(), settings, parent, requests)
 
+    async def add_children(
+        uow: UnitOfWork, parent: AgentRun, requests: Sequence[SpawnRequest], pending: TreeTotals
+    ) -> list[AgentRun | OrchestrateError]:
+        return await add_sub_agents(uow, settings, parent, requests, unrecorded=pending)
+
     return run, LoopEnvironment(
         definition=definition,
         tools=tools,
@@ -238,6 +244,7 @@ async def _environment(runtime: Runtime, run: AgentRun) -> tuple[AgentRun, LoopE
         env=_agent_environment(),
         approval_tools=frozenset(settings.approval_tools),
         spawn_child=spawn_children,
+        add_children=add_children,
         sandbox=SandboxPolicy.from_settings(settings),
     )
 

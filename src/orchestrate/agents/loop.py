@@ -41,6 +41,7 @@ from orchestrate.agents.models import (
     SpawnRequest,
     ToolCallRecord,
     ToolCallStatus,
+    TreeTotals,
 )
 from orchestrate.agents.prompting import build_request, first_message
 from orchestrate.agents.stuck import ToolAction, find_loop, was_warned
@@ -91,6 +92,12 @@ ChildStarter = Callable[
 ]
 """Create and queue the children of a parent's ``spawn_agent`` calls, each once; for a
 call that cannot run, the error its model reads instead."""
+ChildAdder = Callable[
+    [UnitOfWork, AgentRun, Sequence[SpawnRequest], TreeTotals],
+    Awaitable[list[AgentRun | OrchestrateError]],
+]
+"""``ChildStarter`` in the caller's entered transaction, given what that transaction adds
+to the tree totals of the parent and its ancestors without having written it yet."""
 SPAWN = "spawn_agent"
 RESERVATION_POLL_SECONDS = 0.05
 RESERVATION_WAIT_SECONDS = 600.0
@@ -112,6 +119,7 @@ class LoopEnvironment:
     env: dict[str, str]
     approval_tools: frozenset[str]
     spawn_child: ChildStarter | None = None
+    add_children: ChildAdder | None = None
     sandbox: SandboxPolicy = field(default_factory=SandboxPolicy)
 
 
@@ -310,30 +318,45 @@ class AgentLoop:
             duration_ms=duration_ms,
         )
         closing = await self._closing_finish(response.message)
+        spawning = None if closing is not None else self._only_spawns(response.message)
+        awaited: list[str] = []
         async with self.runtime.uow() as uow:
-            if closing is None:
-                run = await self._record(uow, call, response.message)
-            else:  # the run ends with this call, its row locked first and written once
+            if closing is not None:  # the run ends with this call: its row locked first
                 row = await store.agent_row(uow, self.run_id, for_update=True)
-                with store.writes_held(uow):
+                with store.writes_held(uow):  # and written once
                     await self._record(uow, call, response.message, row, closing)
                     run = await self._end_run(uow, row, closing[0], active=self._tree_counted)
+            elif spawning is not None:  # the run waits for the children this call starts
+                row = await store.agent_row(uow, self.run_id, for_update=True)
+                with store.writes_held(uow):
+                    awaited = await self._record_spawning(
+                        uow, call, response.message, row, spawning
+                    )
+                    run = store.to_run(row)
+            else:
+                run = await self._record(uow, call, response.message)
             await uow.commit()
             self.run = run
         self._messages.append(response.message)
         for use in response.message.tool_uses:
+            waits = use.id in awaited
             self._calls[use.id] = ToolCallRecord(
                 tool_use_id=use.id,
                 turn=self.run.turns,
                 name=use.name,
                 arguments=dict(use.input),
-                status=ToolCallStatus.PENDING,
+                status=ToolCallStatus.AWAITING_CHILD if waits else ToolCallStatus.PENDING,
                 output=None,
                 is_error=False,
                 decided_by=None,
             )
         if closing is not None:
             self._remember_outputs([closing])
+            raise _Stop
+        if spawning is not None:
+            self._remember_outputs(spawning.failed)
+        if awaited:
+            log.info("agent_waiting_for_children", agent_id=self.run_id)
             raise _Stop
         if response.message.tool_uses:
             self._nudges = 0
@@ -383,9 +406,11 @@ class AgentLoop:
         reply: Message,
         row: AgentRow | None = None,
         closing: tuple[ToolUseBlock, ToolOutput] | None = None,
+        spawned: _Spawned | None = None,
     ) -> AgentRun:
         """Store a model call, its reply and the reply's tool calls — on ``row`` when the
-        caller locked it, and with the ``closing`` finish call done already."""
+        caller locked it, with the ``closing`` finish call done already, and with the
+        ``spawn_agent`` calls as ``spawned`` left them."""
         active = self._active_seconds()
         delta, released = active - self._tree_counted, self._reserved
         if row is None:
@@ -414,7 +439,15 @@ class AgentLoop:
         await costs.record_call_cost(uow, self._cost_entry(call), self._spending)
         await store.append_message(uow, self.run_id, len(self._messages), reply)
         done = {closing[0].id: closing[1].content} if closing else None
-        await store.add_tool_calls(uow, self.run_id, run.turns, reply.tool_uses, done=done)
+        await store.add_tool_calls(
+            uow,
+            self.run_id,
+            run.turns,
+            reply.tool_uses,
+            done=done,
+            failed={use.id: output.content for use, output in spawned.failed} if spawned else None,
+            awaiting=spawned.awaited if spawned else (),
+        )
         return run
 
     async def _closing_finish(self, reply: Message) -> tuple[ToolUseBlock, ToolOutput] | None:
@@ -550,6 +583,88 @@ class AgentLoop:
     def _spawns_children(self) -> bool:
         return self.env.spawn_child is not None and SPAWN in self.env.tools
 
+    def _only_spawns(self, reply: Message) -> _SpawnPlan | None:
+        """The plan of a reply whose calls all start sub-agents (when nothing else is
+        asked for and no operator's request came in meanwhile): the call is then
+        recorded, its children created and the run left waiting for them in one
+        transaction (``_record_spawning``), not three."""
+        uses = reply.tool_uses
+        if (
+            not uses
+            or self.env.add_children is None
+            or not self._spawns_children()
+            or self._control.request is not None
+            or any(use.name != SPAWN for use in uses)
+        ):
+            return None
+        return self._spawn_plan(uses, {})
+
+    def _spawn_plan(
+        self, uses: Sequence[ToolUseBlock], calls: dict[str, ToolCallRecord]
+    ) -> _SpawnPlan:
+        """The children to start for the reply's ``spawn_agent`` calls without a result
+        (and not waiting for their child already), and the calls whose input is invalid."""
+        plan = _SpawnPlan()
+        for use in uses:
+            record = calls.get(use.id)
+            if use.name != SPAWN or (record is not None and record.status is ToolCallStatus.DONE):
+                continue
+            if record is not None and record.status is ToolCallStatus.AWAITING_CHILD:
+                plan.waiting.append(use.id)
+                continue
+            try:
+                asked = parse_arguments(SpawnAgentInput, dict(use.input))
+            except ToolInputError as error:
+                plan.failed.append((use, ToolOutput(str(error), is_error=True)))
+                continue
+            plan.requests.append(
+                SpawnRequest(use.id, asked.type, asked.task, dollars(asked.max_cost_usd))
+            )
+        return plan
+
+    async def _record_spawning(
+        self, uow: UnitOfWork, call: CallRecord, reply: Message, row: AgentRow, plan: _SpawnPlan
+    ) -> list[str]:
+        """Record a reply that only starts sub-agents on ``row`` (locked, its changes held)
+        with its children created, and the run waiting for them: the ids of the calls
+        now waiting. None waits when no child could start: the loop goes on and gives
+        the model the errors.
+
+        The children are made first: their insert flushes the session, which must not
+        write the run's row before its last change (see ``store.record_call_on``).
+        """
+        started = time.time_ns()
+        assert self.env.add_children is not None
+        children = await self.env.add_children(uow, self.run, plan.requests, self._pending(call))
+        spans.spawned(plan.requests, children, started)
+        uses = {use.id: use for use in reply.tool_uses}
+        spawned = _Spawned(awaited=[], failed=list(plan.failed))
+        for request, child in zip(plan.requests, children, strict=True):
+            if isinstance(child, OrchestrateError):
+                spawned.failed.append((uses[request.call_id], _spawn_error(child)))
+            else:
+                spawned.awaited.append(request.call_id)
+        plan.failed[:] = spawned.failed
+        await self._record(uow, call, reply, row, spawned=spawned)
+        if spawned.awaited:
+            store.transition(uow, row, AgentState.WAITING_FOR_CHILDREN)
+            await self._touch(uow, row, active=self._tree_counted)
+        return spawned.awaited
+
+    def _pending(self, call: CallRecord) -> TreeTotals:
+        """What recording ``call`` now adds to the tree totals of this run and its
+        ancestors (``_record``), for limits reckoned before it is written."""
+        usage = call.usage
+        return TreeTotals(
+            turns=1,
+            tokens=usage.input_tokens
+            + usage.output_tokens
+            + usage.cache_read_tokens
+            + usage.cache_write_tokens,
+            cost_usd=call.cost_usd,
+            active_seconds=max(self._active_seconds() - self._tree_counted, 0.0),
+        )
+
     async def _start_children(
         self, uses: Sequence[ToolUseBlock], calls: dict[str, ToolCallRecord]
     ) -> dict[str, ToolOutput | None]:
@@ -558,35 +673,18 @@ class AgentLoop:
         the call now waits for its child, else the error the model reads."""
         if not self._spawns_children():
             return {}
-        outcome: dict[str, ToolOutput | None] = {}
-        requests: list[SpawnRequest] = []
-        for use in uses:
-            record = calls.get(use.id)
-            if use.name != SPAWN or (record is not None and record.status is ToolCallStatus.DONE):
-                continue
-            if record is not None and record.status is ToolCallStatus.AWAITING_CHILD:
-                outcome[use.id] = None
-                continue
-            try:
-                asked = parse_arguments(SpawnAgentInput, dict(use.input))
-            except ToolInputError as error:
-                outcome[use.id] = ToolOutput(str(error), is_error=True)
-                continue
-            requests.append(
-                SpawnRequest(use.id, asked.type, asked.task, dollars(asked.max_cost_usd))
-            )
-        if not requests:
+        plan = self._spawn_plan(uses, calls)
+        outcome: dict[str, ToolOutput | None] = dict.fromkeys(plan.waiting)
+        outcome |= {use.id: output for use, output in plan.failed}
+        if not plan.requests:
             return outcome
         assert self.env.spawn_child is not None
         started = time.time_ns()
-        children = await self.env.spawn_child(self.run, requests)
-        spans.spawned(requests, children, started)
-        for request, child in zip(requests, children, strict=True):
+        children = await self.env.spawn_child(self.run, plan.requests)
+        spans.spawned(plan.requests, children, started)
+        for request, child in zip(plan.requests, children, strict=True):
             if isinstance(child, OrchestrateError):
-                # An unknown type or an exhausted budget is something the model can act on.
-                outcome[request.call_id] = ToolOutput(
-                    f"The sub-agent could not run: {child.message}", is_error=True
-                )
+                outcome[request.call_id] = _spawn_error(child)
                 continue
             outcome[request.call_id] = None
             if request.call_id in self._calls:
@@ -890,6 +988,30 @@ class AgentLoop:
             row.tree_active_seconds = (row.tree_active_seconds or 0.0) + delta
             await store.add_tree_active(uow, self._ancestors, delta)
             self._tree_counted = active
+
+
+@dataclass
+class _SpawnPlan:
+    """A reply's ``spawn_agent`` calls sorted: children to start, calls already waiting
+    for theirs, calls whose input is invalid (with the error the model reads)."""
+
+    requests: list[SpawnRequest] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    failed: list[tuple[ToolUseBlock, ToolOutput]] = field(default_factory=list)
+
+
+@dataclass
+class _Spawned:
+    """How a reply's ``spawn_agent`` calls are recorded: waiting for their child, or
+    done with an error."""
+
+    awaited: list[str]
+    failed: list[tuple[ToolUseBlock, ToolOutput]]
+
+
+def _spawn_error(error: OrchestrateError) -> ToolOutput:
+    """An unknown type or an exhausted budget is something the model can act on."""
+    return ToolOutput(f"The sub-agent could not run: {error.message}", is_error=True)
 
 
 def _crashed(agent_id: str, use: ToolUseBlock, error: Exception) -> ToolOutput:

@@ -36,6 +36,7 @@ from orchestrate.agents.models import (
     SpawnRequest,
     ToolCallRecord,
     ToolCallStatus,
+    TreeTotals,
     limits_to_json,
 )
 from orchestrate.agents.queueing import (
@@ -87,6 +88,7 @@ __all__ = [
     "ToolCallRecord",
     "ToolCallStatus",
     "TranscriptWindow",
+    "add_sub_agents",
     "agent_stats",
     "agent_types",
     "agent_types_page",
@@ -272,16 +274,54 @@ async def create_sub_agents(
 ) -> list[AgentRun | OrchestrateError]:
     """The children of ``parent``'s ``spawn_agent`` calls, each created and queued once;
     in the order of ``requests``, an error instead of a child for a call that cannot run.
+    One transaction (``add_sub_agents``), after which each call with a child waits for
+    it (``awaiting_child``) unless it has its result already.
+    """
+    try:
+        return await _create_sub_agents_once(uow, settings, parent, requests)
+    except IntegrityError:
+        # Another transaction made one of these children between the lookup and the
+        # commit (a duplicate job of the parent's turn): the next try finds them all.
+        return await _create_sub_agents_once(uow, settings, parent, requests)
 
-    The one place sub-agents are made, all of one reply in one transaction. Calling it
-    again for the same call (a retried or resumed turn) returns the child made the first
-    time. Each child has its own ``agents.run`` job; its call waits for it
-    (``awaiting_child``) and the child's end records its result there
+
+async def _create_sub_agents_once(
+    uow: UnitOfWork, settings: Settings, parent: AgentRun, requests: Sequence[SpawnRequest]
+) -> list[AgentRun | OrchestrateError]:
+    async with uow:
+        children = await add_sub_agents(uow, settings, parent, requests)
+        started = [
+            spawn.call_id
+            for spawn, child in zip(requests, children, strict=True)
+            if not isinstance(child, OrchestrateError)
+        ]
+        await store.mark_awaiting_children(uow, parent.id, started)
+        await uow.commit()
+    return children
+
+
+async def add_sub_agents(
+    uow: UnitOfWork,
+    settings: Settings,
+    parent: AgentRun,
+    requests: Sequence[SpawnRequest],
+    *,
+    unrecorded: TreeTotals | None = None,
+) -> list[AgentRun | OrchestrateError]:
+    """``create_sub_agents`` in the caller's entered transaction, which commits them (and
+    records the calls: a loop stores a reply that only spawns, its children and its
+    wait in one transaction).
+
+    The one place sub-agents are made. Calling it again for the same call (a retried or
+    resumed turn) returns the child made the first time. Each child has its own
+    ``agents.run`` job; the child's end records its result in its call
     (``tree.child_finished``). Same provider and story as the parent (it never moves
     the story); its own worktree, on a branch made from where the parent's branch is
     now; its type's limits with the call's budget as its dollar limit, each capped by
-    what the parent and every further ancestor has left. A recorded or replayed parent
-    gives the child its own stream, keyed by the call's id (``sessions.child_session``).
+    what the parent and every further ancestor has left — ``unrecorded``: what this
+    transaction adds to their tree totals but has not written yet (the reply's own
+    model call). A recorded or replayed parent gives the child its own stream, keyed by
+    the call's id (``sessions.child_session``).
 
     Errors a model can act on (an unknown type, an empty task, no budget left, too
     many or too deep sub-agents) are returned, not raised, so one bad call does not
@@ -296,12 +336,7 @@ async def create_sub_agents(
         except OrchestrateError as error:
             results[spawn.call_id] = error
     if planned:
-        try:
-            results |= await _add_children(uow, settings, parent, planned)
-        except IntegrityError:
-            # Another transaction made one of these children between the lookup and the
-            # commit (a duplicate job of the parent's turn): the next try finds them all.
-            results |= await _add_children(uow, settings, parent, planned)
+        results |= await _add_children(uow, settings, parent, planned, unrecorded)
     return [results[spawn.call_id] for spawn in requests]
 
 
@@ -338,56 +373,56 @@ async def _add_children(
     settings: Settings,
     parent: AgentRun,
     planned: Sequence[tuple[SpawnRequest, AgentDefinition, StartAgent, str]],
+    unrecorded: TreeTotals | None,
 ) -> dict[str, AgentRun | OrchestrateError]:
-    """Create (or find) the planned children in one transaction."""
+    """Create (or find) the planned children in the caller's transaction."""
     results: dict[str, AgentRun | OrchestrateError] = {}
-    async with uow:
-        origins = [request.origin_key for _, _, request, _ in planned if request.origin_key]
-        existing = await store.agents_with_origins(uow, origins)
-        budgets = await store.lineage_budgets(uow, parent.id)
-        lineage = [budget.agent_id for budget in budgets] or [parent.id]
-        started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
-        spending: dict[str, list[costs.Budget]] = {}
-        created: list[str] = []
-        rows: list[AgentRow] = []
-        for spawn, definition, request, provider in planned:
-            found = existing.get(request.origin_key or "")
-            if found is not None:
-                results[spawn.call_id] = store.to_run(found)
-                continue
-            try:
-                _check_room_for_child(settings, parent, depth=len(lineage), started=started)
-                if definition.name not in spending:
-                    work = costs.WorkScope(definition.name, parent.pipeline)
-                    spending[definition.name] = await costs.covering_budgets(uow, work)
-                spent = costs.exhausted_budget(spending[definition.name], uow.now())
-                if spent is not None:
-                    raise costs.BudgetExhausted(spent, uow.now())
-                limits = tree.bounded_by_ancestors(_limits(definition, request), budgets)
-            except OrchestrateError as error:
-                results[spawn.call_id] = error
-                continue
-            row = _new_run(
-                uow,
-                definition,
-                request,
-                provider=provider,
-                model=definition.model or parent.model,
-                story_id=parent.story_id,
-                limits=limits,
-                parent_id=parent.id,
-            )
-            started += 1
-            created.append(spawn.call_id)
-            rows.append(row)
-        # One insert of the rows and one of their jobs, however many children a reply starts.
-        await store.add_agents(uow, rows)  # the flush fills in the columns' defaults
-        for call_id, row in zip(created, rows, strict=True):
-            store.record_created(uow, row)
-            results[call_id] = store.to_run(row)
-        await enqueue_starts(uow, [row.id for row in rows])
-        await store.mark_awaiting_children(uow, parent.id, created)
-        await uow.commit()
+    origins = [request.origin_key for _, _, request, _ in planned if request.origin_key]
+    existing = await store.agents_with_origins(uow, origins)
+    budgets = await store.lineage_budgets(uow, parent.id)
+    if unrecorded is not None:
+        budgets = tree.with_unrecorded(budgets, unrecorded)
+    lineage = [budget.agent_id for budget in budgets] or [parent.id]
+    started = len((await store.children_of(uow, [parent.id])).get(parent.id, []))
+    spending: dict[str, list[costs.Budget]] = {}
+    created: list[str] = []
+    rows: list[AgentRow] = []
+    for spawn, definition, request, provider in planned:
+        found = existing.get(request.origin_key or "")
+        if found is not None:
+            results[spawn.call_id] = store.to_run(found)
+            continue
+        try:
+            _check_room_for_child(settings, parent, depth=len(lineage), started=started)
+            if definition.name not in spending:
+                work = costs.WorkScope(definition.name, parent.pipeline)
+                spending[definition.name] = await costs.covering_budgets(uow, work)
+            spent = costs.exhausted_budget(spending[definition.name], uow.now())
+            if spent is not None:
+                raise costs.BudgetExhausted(spent, uow.now())
+            limits = tree.bounded_by_ancestors(_limits(definition, request), budgets)
+        except OrchestrateError as error:
+            results[spawn.call_id] = error
+            continue
+        row = _new_run(
+            uow,
+            definition,
+            request,
+            provider=provider,
+            model=definition.model or parent.model,
+            story_id=parent.story_id,
+            limits=limits,
+            parent_id=parent.id,
+        )
+        started += 1
+        created.append(spawn.call_id)
+        rows.append(row)
+    # One insert of the rows and one of their jobs, however many children a reply starts.
+    await store.add_agents(uow, rows)  # the flush fills in the columns' defaults
+    for call_id, row in zip(created, rows, strict=True):
+        store.record_created(uow, row)
+        results[call_id] = store.to_run(row)
+    await enqueue_starts(uow, [row.id for row in rows])
     return results
 
 

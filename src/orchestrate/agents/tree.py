@@ -17,6 +17,7 @@ ancestors (``_store.record_call``), which the loop checks against every ancestor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ import structlog
 from orchestrate.agents import _store as store
 from orchestrate.agents.continuation import AgentFinished, AgentOutcome, run_inline
 from orchestrate.agents.limits import Spent, breached_limit
-from orchestrate.agents.models import AgentState, ControlRequest, Limits
+from orchestrate.agents.models import AgentState, ControlRequest, Limits, TreeTotals
 from orchestrate.agents.queueing import children_job_key, enqueue_run
 from orchestrate.agents.tables import AgentRow
 from orchestrate.core.errors import ValidationFailed
@@ -58,6 +59,23 @@ def spawn_origin(parent_id: str, tool_use_id: str) -> str:
 
 
 # --- budgets -------------------------------------------------------------------------------
+
+
+def with_unrecorded(budgets: Sequence[store.Budget], extra: TreeTotals) -> list[store.Budget]:
+    """``budgets`` as they will be once ``extra`` (which the caller's transaction adds to
+    each of their tree totals but has not written yet) is counted."""
+    return [
+        replace(
+            budget,
+            tree=TreeTotals(
+                turns=budget.tree.turns + extra.turns,
+                tokens=budget.tree.tokens + extra.tokens,
+                cost_usd=budget.tree.cost_usd + extra.cost_usd,
+                active_seconds=budget.tree.active_seconds + extra.active_seconds,
+            ),
+        )
+        for budget in budgets
+    ]
 
 
 def spent_of(budget: store.Budget, unrecorded_seconds: float = 0.0) -> Spent:

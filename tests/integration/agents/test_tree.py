@@ -122,6 +122,61 @@ class TestSubAgentsAreAgentsOfTheirOwn:
             for c, r in zip(sorted(children, key=lambda c: c.task), results, strict=True)
         ] == [True, True, True], "each call got its own child's result, in order"
 
+    async def test_calls_of_a_reply_that_cannot_start_their_child_tell_the_model_why(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        # A reply that only spawns is recorded with its children, and the parent left
+        # waiting, in one transaction: calls that start no child are done with their
+        # error there, and the parent waits for the one that did.
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_calls(
+                    tool_use("spawn_agent", spawn("no-such-type", "x")),
+                    tool_use("spawn_agent", {"type": "worker"}),
+                    tool_use("spawn_agent", spawn("worker", "w")),
+                ),
+                finish("completed", "one of three reported"),
+            ],
+            "w": [finish("completed", "worker done")],
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead")
+
+        await worker.run_until_idle()
+
+        parent = await agent(runtime, root.id)
+        assert parent.state is AgentState.COMPLETED, parent.failure_reason
+        (child,) = await tree_of(runtime, root.id)
+        assert child.task == "w"
+        results = results_of(worker.providers[root.id])
+        assert [r.is_error for r in results] == [True, True, False]
+        assert "No agent type 'no-such-type'" in results[0].content
+        assert "task" in results[1].content
+        assert "worker done" in results[2].content
+
+    async def test_a_reply_whose_calls_start_no_child_goes_on_without_waiting(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        add_tree_types(repo)
+        scripts = {
+            "lead": [
+                tool_call("spawn_agent", spawn("no-such-type", "x")),
+                finish("completed", "did it myself"),
+            ],
+        }
+        worker = TreeWorker(runtime, scripts)
+        root = await start_root(runtime, repo, "lead")
+
+        await worker.run_until_idle()
+
+        parent = await agent(runtime, root.id)
+        assert parent.state is AgentState.COMPLETED, parent.failure_reason
+        assert await tree_of(runtime, root.id) == []
+        (result,) = results_of(worker.providers[root.id])
+        assert result.is_error
+        assert result.content.startswith("The sub-agent could not run: No agent type")
+
     async def test_many_sub_agents_ending_at_once_each_report_once_without_a_retry(
         self, runtime: Runtime, repo: Path
     ) -> None:
