@@ -24,6 +24,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    and_,
     bindparam,
     case,
     delete,
@@ -128,7 +129,8 @@ def transition(
     reason: str | None = None,
     may_have_children: bool = True,
 ) -> None:
-    """The one place an agent changes state; it also writes the event.
+    """The one place an agent changes state (``start_created`` is its form for the
+    commonest change, created to running, without the ORM); it also writes the event.
 
     A final state also queues the run's ``on_finished`` job, ends the run's live
     sub-agents and moves the story of a top-level run (``story_sync.py``), all in the
@@ -159,6 +161,18 @@ def transition(
         reason = process_masker().mask(reason)
     if target is AgentState.FAILED and reason:
         row.failure_reason = reason
+    _record_state_change(uow, row, current, target, reason)
+
+
+def _record_state_change(
+    uow: UnitOfWork,
+    row: AgentRow | Row[Any],
+    current: AgentState,
+    target: AgentState,
+    reason: str | None = None,
+) -> None:
+    """The event of a change of state ``row`` (as changed) went through."""
+    now = uow.now()
     ended = target.is_terminal
     changed = STATE_EVENTS[target](
         subject=row.id,
@@ -170,6 +184,46 @@ def transition(
         duration_seconds=(now - (row.started_at or now)).total_seconds() if ended else None,
     )
     record_event(uow, changed)
+
+
+async def start_created(uow: UnitOfWork, agent_id: str, scratch: str) -> Row[Any] | None:
+    """Move a ``created`` run to ``running`` with one ``UPDATE … RETURNING`` (no read and
+    no ORM row first: every agent starts this way, so it is a hot path), giving a run
+    without a repository or workspace the ``scratch`` folder as its workspace. None when
+    the run is not ``created`` any more (a concurrent change won): the caller locks the
+    row and looks again.
+
+    ``transition``'s work for this change is the event; the caller makes the folder.
+    """
+    check_transition(agent_id, AgentState.CREATED, AgentState.RUNNING)
+    params = {"p_id": agent_id, "p_now": uow.now(), "p_scratch": scratch}
+    row = (await uow.session.execute(_START_CREATED, params)).one_or_none()
+    if row is not None:
+        _record_state_change(uow, row, AgentState.CREATED, AgentState.RUNNING)
+    return row
+
+
+def _start_created_statement() -> Any:
+    agents = _table(AgentRow)
+    c = agents.c
+    scratch = _param("p_scratch", c.workspace_path)
+    return (
+        update(agents)
+        .where(c.id == bindparam("p_id"), c.state == AgentState.CREATED.value)
+        .values(
+            state=AgentState.RUNNING.value,
+            updated_at=_param("p_now", c.updated_at),
+            started_at=func.coalesce(c.started_at, _param("p_now", c.started_at)),
+            workspace_path=case(
+                (
+                    and_(c.workspace_path.is_(None), func.coalesce(c.repo_path, "") == ""),
+                    scratch,
+                ),
+                else_=c.workspace_path,
+            ),
+        )
+        .returning(*c)
+    )
 
 
 def _notify_when_committed(uow: UnitOfWork, row: AgentRow) -> None:
@@ -310,6 +364,7 @@ def _lineage_budgets_query() -> Select[Any]:
             c.tree_cost_usd,
             c.tree_active_seconds,
             c.state,
+            c.parent_id,
         )
         .join_from(lineage, agents, c.id == lineage.c.id)
         .order_by(lineage.c.depth)
@@ -325,6 +380,8 @@ class Budget:
     tree: TreeTotals
     state: AgentState | None = None
     """The run's state, where the query read it (``lineage_budgets``)."""
+    parent_id: str | None = None
+    """The run's parent, where the query read it (``lineage_budgets``)."""
 
 
 async def budgets(uow: UnitOfWork, agent_ids: Sequence[str]) -> list[Budget]:
@@ -357,6 +414,7 @@ def _budget(row: Any) -> Budget:
             row.tree_active_seconds or 0.0,
         ),
         AgentState(row.state) if "state" in row._fields else None,
+        row.parent_id if "parent_id" in row._fields else None,
     )
 
 
@@ -1121,6 +1179,7 @@ _CHILDREN_AWAITED = (
     )
 )
 _LINEAGE_BUDGETS = _lineage_budgets_query()
+_START_CREATED = _start_created_statement()
 
 
 async def usage_since(uow: UnitOfWork, since: datetime) -> tuple[int, int, int, Decimal]:

@@ -183,6 +183,15 @@ async def _start_or_stop(runtime: Runtime, agent_id: str) -> _Begun:
     repository gets its scratch folder here, so starting it costs no further commit.
     """
     async with runtime.uow() as uow:
+        # The run and its ancestors in one query; a new run whose parent lets it start
+        # (every agent's first job) is started with one UPDATE, no lock taken first.
+        chain = await store.lineage_budgets(uow, agent_id)
+        if chain and chain[0].state is AgentState.CREATED:
+            own, ancestors = chain[0], chain[1:]
+            if tree.parent_verdict(own.parent_id, ancestors) is None:
+                begun = await _start_created(runtime, uow, agent_id, ancestors)
+                if begun is not None:
+                    return begun
         row = await store.agent_row(uow, agent_id, for_update=True)
         new = AgentState(row.state) is AgentState.CREATED
         # Read before changing the row, so its changes go out in one UPDATE at commit.
@@ -210,6 +219,23 @@ async def _start_or_stop(runtime: Runtime, agent_id: str) -> _Begun:
         await uow.commit()
         root_id = lineage[-1].agent_id if lineage else row.id  # nearest ancestor first
         return _Begun(store.to_run(row), saved, root_id, new)
+
+
+async def _start_created(
+    runtime: Runtime, uow: UnitOfWork, agent_id: str, ancestors: list[store.Budget]
+) -> _Begun | None:
+    """``_start_or_stop`` of a ``created`` run its parent lets start, in ``uow``; None when
+    a concurrent change got there first (the caller then locks the row and looks)."""
+    scratch = runtime.settings.home / "workspaces" / agent_id
+    row = await store.start_created(uow, agent_id, str(scratch))
+    if row is None:
+        return None
+    if row.workspace_path == str(scratch):
+        await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
+    saved = await load_saved(uow, row, new=True, lineage=ancestors)
+    await uow.commit()
+    root_id = ancestors[-1].agent_id if ancestors else agent_id  # nearest ancestor first
+    return _Begun(store.to_run(row), saved, root_id, is_new=True)
 
 
 async def _reload(runtime: Runtime, agent_id: str) -> AgentRun:

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import structlog
+from sqlalchemy import Row
 
 from orchestrate.agents import _store as store
 from orchestrate.agents import spans, tree
@@ -140,7 +142,7 @@ class SavedLoop:
 
 async def load_saved(
     uow: UnitOfWork,
-    row: AgentRow,
+    row: AgentRow | Row[Any],
     *,
     new: bool = False,
     lineage: list[store.Budget] | None = None,

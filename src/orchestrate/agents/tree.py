@@ -263,9 +263,20 @@ async def check_parent(
     if row.parent_id is None:
         return None
     if lineage is not None:
-        parent = lineage[0].state if lineage else None
-    else:
-        parent = await store.parent_state(uow, row.parent_id)
+        return parent_verdict(row.parent_id, lineage)
+    return _verdict(await store.parent_state(uow, row.parent_id))
+
+
+def parent_verdict(parent_id: str | None, lineage: Sequence[store.Budget]) -> AgentState | None:
+    """``check_parent`` of a run whose parent is ``parent_id``, given the parent's
+    ``lineage_budgets`` (empty when the parent is gone)."""
+    if parent_id is None:
+        return None
+    found = lineage[0].state if lineage and lineage[0].agent_id == parent_id else None
+    return _verdict(found)
+
+
+def _verdict(parent: AgentState | None) -> AgentState | None:
     if parent is None or parent.is_terminal:
         return AgentState.CANCELLED
     if parent is AgentState.PAUSED:
