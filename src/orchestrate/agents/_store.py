@@ -186,21 +186,25 @@ def _record_state_change(
     record_event(uow, changed)
 
 
-async def start_created(uow: UnitOfWork, agent_id: str, scratch: str) -> Row[Any] | None:
-    """Move a ``created`` run to ``running`` with one ``UPDATE … RETURNING`` (no read and
-    no ORM row first: every agent starts this way, so it is a hot path), giving a run
-    without a repository or workspace the ``scratch`` folder as its workspace. None when
-    the run is not ``created`` any more (a concurrent change won): the caller locks the
-    row and looks again.
+async def start_created(
+    uow: UnitOfWork, agent_ids: Sequence[str], scratch_root: str
+) -> list[Row[Any]]:
+    """Move the ``created`` runs of ``agent_ids`` to ``running`` with one ``UPDATE …
+    RETURNING`` (no read and no ORM row first: every agent starts this way, so it is a
+    hot path), giving each run without a repository or workspace the folder
+    ``scratch_root`` + its id as its workspace. Runs no longer ``created`` (a concurrent
+    change won) are left out: the caller locks their rows and looks again.
 
-    ``transition``'s work for this change is the event; the caller makes the folder.
+    ``transition``'s work for this change is the event; the caller makes the folders.
     """
-    check_transition(agent_id, AgentState.CREATED, AgentState.RUNNING)
-    params = {"p_id": agent_id, "p_now": uow.now(), "p_scratch": scratch}
-    row = (await uow.session.execute(_START_CREATED, params)).one_or_none()
-    if row is not None:
+    if not agent_ids:
+        return []
+    check_transition(agent_ids[0], AgentState.CREATED, AgentState.RUNNING)
+    params = {"p_ids": list(agent_ids), "p_now": uow.now(), "p_scratch": scratch_root}
+    rows = list((await uow.session.execute(_START_CREATED, params)).all())
+    for row in rows:
         _record_state_change(uow, row, AgentState.CREATED, AgentState.RUNNING)
-    return row
+    return rows
 
 
 def _start_created_statement() -> Any:
@@ -209,7 +213,10 @@ def _start_created_statement() -> Any:
     scratch = _param("p_scratch", c.workspace_path)
     return (
         update(agents)
-        .where(c.id == bindparam("p_id"), c.state == AgentState.CREATED.value)
+        .where(
+            c.id.in_(bindparam("p_ids", expanding=True)),
+            c.state == AgentState.CREATED.value,
+        )
         .values(
             state=AgentState.RUNNING.value,
             updated_at=_param("p_now", c.updated_at),
@@ -217,7 +224,7 @@ def _start_created_statement() -> Any:
             workspace_path=case(
                 (
                     and_(c.workspace_path.is_(None), func.coalesce(c.repo_path, "") == ""),
-                    scratch,
+                    scratch + c.id,
                 ),
                 else_=c.workspace_path,
             ),
@@ -339,6 +346,56 @@ async def lineage_budgets(uow: UnitOfWork, agent_id: str) -> list[Budget]:
         seen.add(row.id)
         found.append(_budget(row))
     return found
+
+
+async def lineages(uow: UnitOfWork, agent_ids: Sequence[str]) -> dict[str, list[Budget]]:
+    """``lineage_budgets`` of each of ``agent_ids`` (the run first, then its ancestors),
+    in one recursive query; runs that do not exist are left out."""
+    if not agent_ids:
+        return {}
+    rows = (await uow.session.execute(_LINEAGES, {"p_ids": list(agent_ids)})).all()
+    found: dict[str, list[Budget]] = {}
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        if (row.origin, row.id) in seen:  # a corrupt cycle of parents
+            continue
+        seen.add((row.origin, row.id))
+        found.setdefault(row.origin, []).append(_budget(row))
+    return found
+
+
+def _lineages_query() -> Select[Any]:
+    agents = _table(AgentRow)
+    own = agents.alias("own")
+    start = (
+        select(own.c.id.label("origin"), own.c.id.label("id"), literal(0).label("depth"))
+        .where(own.c.id.in_(bindparam("p_ids", expanding=True)))
+        .cte("lineages", recursive=True)
+    )
+    child = agents.alias("child")
+    lineage = start.union_all(
+        select(start.c.origin, child.c.parent_id, start.c.depth + 1).where(
+            child.c.id == start.c.id,
+            child.c.parent_id.is_not(None),
+            start.c.depth < _MAX_ANCESTRY,
+        )
+    )
+    c = agents.c
+    return (
+        select(
+            lineage.c.origin,
+            c.id,
+            c.limits,
+            c.tree_turns,
+            c.tree_tokens,
+            c.tree_cost_usd,
+            c.tree_active_seconds,
+            c.state,
+            c.parent_id,
+        )
+        .join_from(lineage, agents, c.id == lineage.c.id)
+        .order_by(lineage.c.origin, lineage.c.depth)
+    )
 
 
 def _lineage_budgets_query() -> Select[Any]:
@@ -598,19 +655,30 @@ async def transcript_before(
 async def append_message(uow: UnitOfWork, agent_id: str, seq: int, message: Message) -> None:
     """One transcript message. Plain INSERTs (no ORM objects) keep a turn's cost low:
     bench/agent_loop.py showed each extra statement at ~0.5 ms."""
+    await append_messages(uow, [(agent_id, seq, message)])
+
+
+async def append_messages(uow: UnitOfWork, items: Sequence[tuple[str, int, Message]]) -> None:
+    """``append_message`` for several (agent, seq, message) at once, in one statement."""
+    if not items:
+        return
     masker = process_masker()
-    content = [masker.mask_value(block.model_dump(mode="json")) for block in message.content]
-    await uow.session.execute(
-        _INSERT_MESSAGE,
+    now = uow.now()
+    rows = [
         {
             "agent_id": agent_id,
             "seq": seq,
             "role": message.role.value,
-            "content": content,
-            "created_at": uow.now(),
-        },
-    )
-    record_event(uow, AgentMessageRecorded(subject=agent_id, seq=seq, role=message.role.value))
+            "content": [
+                masker.mask_value(block.model_dump(mode="json")) for block in message.content
+            ],
+            "created_at": now,
+        }
+        for agent_id, seq, message in items
+    ]
+    await uow.session.execute(_INSERT_MESSAGE, rows if len(rows) > 1 else rows[0])
+    for agent_id, seq, message in items:
+        record_event(uow, AgentMessageRecorded(subject=agent_id, seq=seq, role=message.role.value))
 
 
 async def record_call(
@@ -1180,6 +1248,7 @@ _CHILDREN_AWAITED = (
 )
 _LINEAGE_BUDGETS = _lineage_budgets_query()
 _START_CREATED = _start_created_statement()
+_LINEAGES = _lineages_query()
 
 
 async def usage_since(uow: UnitOfWork, since: datetime) -> tuple[int, int, int, Decimal]:

@@ -12,10 +12,8 @@ works on follows it from ``start_agent`` (in progress) to its final transition
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -28,12 +26,12 @@ from orchestrate.agents.loop import (
     LoopEnvironment,
     ProviderFactory,
     SavedLoop,
-    load_saved,
 )
 from orchestrate.agents.models import AgentRun, AgentState, SpawnRequest, TreeTotals
 from orchestrate.agents.queueing import RunAgentJob
 from orchestrate.agents.service import RUN_JOB, add_sub_agents, create_sub_agents
 from orchestrate.agents.sessions import is_session, session_provider
+from orchestrate.agents.starting import StartBatcher, begin
 from orchestrate.agents.tools.git import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from orchestrate.agents.tools.registry import tools_for
 from orchestrate.agents.workspaces import create_workspace
@@ -83,12 +81,17 @@ def register_agent_jobs(
     provider_factory: Callable[[Runtime], ProviderFactory] = default_provider_factory,
 ) -> None:
     factory = provider_factory(runtime)
+    starts = StartBatcher(runtime)
 
     async def run_agent(context: JobContext[RunAgentJob]) -> dict[str, str]:
         agent_id = context.payload.agent_id
         try:
             run = await execute_agent(
-                context.runtime, agent_id, factory, resuming=context.payload.reason != "start"
+                context.runtime,
+                agent_id,
+                factory,
+                resuming=context.payload.reason != "start",
+                starts=starts,
             )
         except Exception as error:
             if context.job.is_last_attempt:
@@ -101,14 +104,20 @@ def register_agent_jobs(
 
 
 async def execute_agent(
-    runtime: Runtime, agent_id: str, factory: ProviderFactory, *, resuming: bool = False
+    runtime: Runtime,
+    agent_id: str,
+    factory: ProviderFactory,
+    *,
+    resuming: bool = False,
+    starts: StartBatcher | None = None,
 ) -> AgentRun:
     """Drive one agent until it finishes, waits or fails; returns its state afterwards.
 
     ``resuming``: the run is expected to be ``running`` already (its job was queued to
     go on after its children, an answer or an approval), so it is first only read.
+    ``starts``: the worker's batcher, which starts runs beginning together at once.
     """
-    begun = await _begin(runtime, agent_id, resuming=resuming)
+    begun = await begin(runtime, agent_id, resuming=resuming, starts=starts)
     if begun.run.state is not AgentState.RUNNING:
         return begun.run
     with spans.agent_job(begun.run, begun.root_id, is_first=begun.is_new) as span:
@@ -133,109 +142,6 @@ async def _drive(
     finally:
         await provider.aclose()
     return loop.run
-
-
-@dataclass(frozen=True)
-class _Begun:
-    """A run as its job found it: ``saved`` for a new run, the root of its tree (for its
-    trace, ``core.tracing``) and whether this job started it."""
-
-    run: AgentRun
-    saved: SavedLoop | None
-    root_id: str
-    is_new: bool
-
-
-async def _begin(runtime: Runtime, agent_id: str, *, resuming: bool) -> _Begun:
-    """A resumed run that may go on: read it with its transcript (no write, no lock);
-    any other run: ``_start_or_stop``."""
-    resumed = await _resumable(runtime, agent_id) if resuming else None
-    return resumed if resumed is not None else await _start_or_stop(runtime, agent_id)
-
-
-async def _resumable(runtime: Runtime, agent_id: str) -> _Begun | None:
-    """A run already ``running`` (resumed after its children, an answer or a crash)
-    whose parent, if any, still runs: its row, lineage and transcript in one read-only
-    pass, nothing to write. None when anything needs changing (``_start_or_stop``).
-
-    A parent that ends or pauses after this read reaches the run through its control
-    flag, as it would a run already looping.
-    """
-    async with runtime.uow(read_only=True) as uow:
-        row = await store.agent_row(uow, agent_id)
-        if AgentState(row.state) is not AgentState.RUNNING or (
-            row.workspace_path is None and not row.repo_path
-        ):
-            return None
-        lineage = await store.lineage_budgets(uow, row.parent_id) if row.parent_id else []
-        if await tree.check_parent(uow, row, lineage) is not None:
-            return None
-        saved = await load_saved(uow, row, lineage=lineage)
-        root_id = lineage[-1].agent_id if lineage else row.id  # nearest ancestor first
-        return _Begun(store.to_run(row), saved, root_id, is_new=False)
-
-
-async def _start_or_stop(runtime: Runtime, agent_id: str) -> _Begun:
-    """Mark the run running and, for a new run, store its first message: one transaction.
-
-    A sub-agent whose parent ended (or is gone) is cancelled instead, and one whose
-    parent is paused pauses (the parent's resume resumes it). A run without a
-    repository gets its scratch folder here, so starting it costs no further commit.
-    """
-    async with runtime.uow() as uow:
-        # The run and its ancestors in one query; a new run whose parent lets it start
-        # (every agent's first job) is started with one UPDATE, no lock taken first.
-        chain = await store.lineage_budgets(uow, agent_id)
-        if chain and chain[0].state is AgentState.CREATED:
-            own, ancestors = chain[0], chain[1:]
-            if tree.parent_verdict(own.parent_id, ancestors) is None:
-                begun = await _start_created(runtime, uow, agent_id, ancestors)
-                if begun is not None:
-                    return begun
-        row = await store.agent_row(uow, agent_id, for_update=True)
-        new = AgentState(row.state) is AgentState.CREATED
-        # Read before changing the row, so its changes go out in one UPDATE at commit.
-        instead, lineage = None, None
-        if new or AgentState(row.state) is AgentState.RUNNING:
-            if row.parent_id is not None:  # one query: the ancestors' budgets and states
-                lineage = await store.lineage_budgets(uow, row.parent_id)
-            instead = await tree.check_parent(uow, row, lineage)
-        if new:
-            store.transition(uow, row, AgentState.RUNNING)
-        if AgentState(row.state) is AgentState.RUNNING and instead is not None:
-            why = "ended" if instead is AgentState.CANCELLED else "is paused"
-            store.transition(uow, row, instead, reason=f"its parent {row.parent_id} {why}")
-        saved = None
-        if AgentState(row.state) is AgentState.RUNNING:
-            if row.workspace_path is None and not row.repo_path:
-                scratch = runtime.settings.home / "workspaces" / row.id
-                # Off the event loop: a mkdir costs ~0.5 ms of blocking I/O, and a tree's
-                # children start together.
-                await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
-                row.workspace_path = str(scratch)
-            if new:  # nothing to read yet; a resumed run's transcript, possibly long, is
-                # read by its loop outside this transaction (SQLite has one writer).
-                saved = await load_saved(uow, row, new=True, lineage=lineage)
-        await uow.commit()
-        root_id = lineage[-1].agent_id if lineage else row.id  # nearest ancestor first
-        return _Begun(store.to_run(row), saved, root_id, new)
-
-
-async def _start_created(
-    runtime: Runtime, uow: UnitOfWork, agent_id: str, ancestors: list[store.Budget]
-) -> _Begun | None:
-    """``_start_or_stop`` of a ``created`` run its parent lets start, in ``uow``; None when
-    a concurrent change got there first (the caller then locks the row and looks)."""
-    scratch = runtime.settings.home / "workspaces" / agent_id
-    row = await store.start_created(uow, agent_id, str(scratch))
-    if row is None:
-        return None
-    if row.workspace_path == str(scratch):
-        await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
-    saved = await load_saved(uow, row, new=True, lineage=ancestors)
-    await uow.commit()
-    root_id = ancestors[-1].agent_id if ancestors else agent_id  # nearest ancestor first
-    return _Begun(store.to_run(row), saved, root_id, is_new=True)
 
 
 async def _reload(runtime: Runtime, agent_id: str) -> AgentRun:
@@ -291,7 +197,7 @@ def _agent_environment() -> dict[str, str]:
 
 async def _prepare_workspace(runtime: Runtime, run: AgentRun) -> AgentRun:
     """A git worktree for a run on a repository (a run without one got its scratch
-    folder in ``_begin``); returns the run with it."""
+    folder when it started, ``starting``); returns the run with it."""
     assert run.repo_path is not None
     workspace = await create_workspace(
         Path(run.repo_path), run.id, _slug(run), run.base_ref or "HEAD"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
@@ -149,19 +149,16 @@ async def load_saved(
 ) -> SavedLoop:
     """Read a run's ``SavedLoop`` in the caller's entered transaction. A ``new`` run (one
     that was ``created`` until now, in the transaction that starts it) has no transcript
-    yet: its first message, the task, is stored here instead. ``lineage``: the parent's
-    ``lineage_budgets``, when the caller read them already."""
+    yet: its first message, the task, is stored here instead (``start_transcripts``).
+    ``lineage``: the parent's ``lineage_budgets``, when the caller read them already."""
     if lineage is not None:
         budgets = lineage
     else:
         budgets = await store.lineage_budgets(uow, row.parent_id) if row.parent_id else []
     if new:
-        first = await first_message(uow.sibling(read_only=True), store.to_run(row))
-        await store.append_message(uow, row.id, 0, first)
-        messages, calls = [first], {}
-    else:
-        messages = await store.load_transcript(uow, row.id)
-        calls = await store.tool_calls(uow, row.id)
+        return (await start_transcripts(uow, [row], {row.id: budgets}))[row.id]
+    messages = await store.load_transcript(uow, row.id)
+    calls = await store.tool_calls(uow, row.id)
     work = costs.WorkScope(row.type, row.pipeline)
     return SavedLoop(
         spending=await costs.covering_budgets(uow, work),
@@ -171,6 +168,36 @@ async def load_saved(
         budgets=budgets,
         leaked=Decimal(row.reserved_usd or 0),
     )
+
+
+async def start_transcripts(
+    uow: UnitOfWork,
+    rows: Sequence[AgentRow | Row[Any]],
+    lineages: Mapping[str, list[store.Budget]],
+) -> dict[str, SavedLoop]:
+    """``load_saved(new=True)`` of runs started in the caller's transaction, by id: their
+    first messages stored in one statement, the spending budgets read once per kind of
+    work. ``lineages``: each run's parent's ``lineage_budgets``."""
+    firsts = {
+        row.id: await first_message(uow.sibling(read_only=True), store.to_run(row)) for row in rows
+    }
+    await store.append_messages(uow, [(row.id, 0, firsts[row.id]) for row in rows])
+    spending: dict[costs.WorkScope, list[costs.Budget]] = {}
+    saved: dict[str, SavedLoop] = {}
+    for row in rows:
+        work = costs.WorkScope(row.type, row.pipeline)
+        if work not in spending:
+            spending[work] = await costs.covering_budgets(uow, work)
+        budgets = lineages[row.id]
+        saved[row.id] = SavedLoop(
+            spending=spending[work],
+            messages=[firsts[row.id]],
+            calls={},
+            ancestors=[budget.agent_id for budget in budgets],
+            budgets=budgets,
+            leaked=Decimal(row.reserved_usd or 0),
+        )
+    return saved
 
 
 class AgentLoop:
@@ -203,6 +230,9 @@ class AgentLoop:
         self._spending: list[costs.Budget] = []
         """The spending budgets covering this run's work (``costs``), as last read."""
         self._spending_read = False
+        self._loaded_reads_fresh = False
+        """The budgets read on loading are still those of this moment: no tool ran and
+        no model was called since."""
         self._reserved = Decimal(0)
         """Dollars reserved on this run and its ancestors for the model call in flight."""
         self._nudges = 0
@@ -246,6 +276,7 @@ class AgentLoop:
         self._ancestors, leaked = saved.ancestors, saved.leaked
         self._ancestor_budgets, self._budgets_read = saved.budgets, bool(saved.ancestors)
         self._spending, self._spending_read = saved.spending, True
+        self._loaded_reads_fresh = True
         self._tree_counted = self.run.active_seconds
         if leaked:  # a call was in flight when the last job of this run died
             async with self.runtime.uow() as uow:
@@ -276,14 +307,19 @@ class AgentLoop:
         outputs: Sequence[tuple[ToolUseBlock, ToolOutput]] = (),
     ) -> None:
         """Store a user message, with the results of tools not yet recorded, in one commit."""
+        # What the model call that follows checks (``_check_ancestors``, ``_check_spending``)
+        # is read here, unless this job read it on loading and no tool has run since (a
+        # parent carrying on with its children's results).
+        fresh = self._loaded_reads_fresh and not outputs
         async with self.runtime.uow() as uow:
             await self._store_outputs(uow, outputs)
             await store.append_message(uow, self.run_id, seq, message)
-            if self._ancestors:  # for the model call that follows (``_check_ancestors``)
+            if self._ancestors and not (fresh and self._budgets_read):
                 self._ancestor_budgets = await store.budgets(uow, self._ancestors)
                 self._budgets_read = True
-            self._spending = await costs.covering_budgets(uow, self._work)  # ``_check_spending``
-            self._spending_read = True
+            if not (fresh and self._spending_read):
+                self._spending = await costs.covering_budgets(uow, self._work)
+                self._spending_read = True
             await uow.commit()
         self._remember_outputs(outputs)
         self._messages.append(message)
@@ -297,6 +333,7 @@ class AgentLoop:
     # --- the model --------------------------------------------------------------------
 
     async def _call_model(self, messages: list[Message]) -> None:
+        self._loaded_reads_fresh = False
         reason = breached_limit(self.run.limits, self._spent())
         if reason:
             await self._fail(reason)
@@ -544,6 +581,7 @@ class AgentLoop:
         return output
 
     async def _execute(self, tool: Tool, use: ToolUseBlock) -> ToolOutput:
+        self._loaded_reads_fresh = False
         context = ToolContext(
             agent_id=self.run_id,
             workspace=self.env.workspace,

@@ -230,7 +230,7 @@ async def pause_descendants(uow: UnitOfWork, parent_id: str) -> None:
     """Pause every live descendant: running ones on request, waiting ones at once.
 
     A child waiting for input keeps waiting (an answer is what it needs); one not
-    started yet pauses itself when it starts (``execution._begin``).
+    started yet pauses itself when it starts (``starting.begin``).
     """
     for child in await store.live_children(uow, parent_id):
         state = AgentState(child.state)
