@@ -235,6 +235,8 @@ class AgentLoop:
         no model was called since."""
         self._reserved = Decimal(0)
         """Dollars reserved on this run and its ancestors for the model call in flight."""
+        self._prepared: _Prepared | None = None
+        """The next call's request, built when the message it follows was stored."""
         self._nudges = 0
         self._messages: list[Message] = []
         self._calls: dict[str, ToolCallRecord] = {}
@@ -311,6 +313,10 @@ class AgentLoop:
         # is read here, unless this job read it on loading and no tool has run since (a
         # parent carrying on with its children's results).
         fresh = self._loaded_reads_fresh and not outputs
+        # The model call this message leads to is built now, so that what it could cost
+        # is reserved in this transaction, not in one of its own (``_check_affordable``).
+        prepared = self._prepare([*self._messages, message])
+        reserved = Decimal(0)
         async with self.runtime.uow() as uow:
             await self._store_outputs(uow, outputs)
             await store.append_message(uow, self.run_id, seq, message)
@@ -320,7 +326,12 @@ class AgentLoop:
             if not (fresh and self._spending_read):
                 self._spending = await costs.covering_budgets(uow, self._work)
                 self._spending_read = True
+            if prepared is not None and self._may_reserve(prepared.worst):
+                short = await store.reserve_dollars(uow, self._lineage(), prepared.worst)
+                reserved = prepared.worst if short is None else Decimal(0)
             await uow.commit()
+        self._reserved += reserved
+        self._prepared = prepared
         self._remember_outputs(outputs)
         self._messages.append(message)
 
@@ -406,19 +417,20 @@ class AgentLoop:
         The fitter keeps every request within the window by its estimate; should the
         provider still refuse one as too long, it is retried with a smaller budget.
         """
-        tools = [tool.spec for tool in self.env.tools.values()]
         pressure = 1.0
+        prepared, self._prepared = self._prepared, None
         while True:
             try:
-                request = build_request(
-                    self.run, self.env.definition, messages, tools, window, self._fitter, pressure
-                )
+                if prepared is not None and prepared.length == len(messages) and pressure == 1.0:
+                    request, elided = prepared.request, prepared.elided
+                else:
+                    request, elided = self._request(messages, window, pressure)
             except ContextDoesNotFit as error:
                 await self._fail(
                     f"the conversation no longer fits the context window of {self.run.model}: "
                     f"{error}"
                 )
-            if self._fitter.cut_moved:
+            if elided:
                 log.info(
                     "agent_context_elided",
                     agent_id=self.run_id,
@@ -437,6 +449,40 @@ class AgentLoop:
                         f"the conversation no longer fits the context window of {self.run.model}"
                     )
                 pressure /= 2
+
+    def _request(
+        self, messages: list[Message], window: int, pressure: float = 1.0
+    ) -> tuple[CompletionRequest, bool]:
+        """The request for ``messages``, fitted to ``window``, and whether fitting it left
+        out more of the conversation than the last request did."""
+        tools = [tool.spec for tool in self.env.tools.values()]
+        request = build_request(
+            self.run, self.env.definition, messages, tools, window, self._fitter, pressure
+        )
+        return request, self._fitter.cut_moved
+
+    def _prepare(self, messages: list[Message]) -> _Prepared | None:
+        """The next call's request, built ahead with what it could cost at most (its
+        input as estimated plus ``max_tokens`` of output); None when it does not fit
+        (``_complete`` then says why) or the run has no dollar limit to reserve on."""
+        if not self._has_dollar_limit():
+            return None
+        window = context_window(self.run.model, self.runtime.settings.pricing)
+        try:
+            request, elided = self._request(messages, window)
+        except ContextDoesNotFit:
+            return None
+        return _Prepared(len(messages), request, elided, self._worst_cost(request))
+
+    def _worst_cost(self, request: CompletionRequest) -> Decimal:
+        return cost_of(
+            self.run.model,
+            Usage(input_tokens=self._fitter.last_tokens, output_tokens=request.max_tokens),
+            self.runtime.settings.pricing,
+        )
+
+    def _may_reserve(self, worst: Decimal) -> bool:
+        return not self._reserved and worst > 0 and self._has_dollar_limit()
 
     async def _record(
         self,
@@ -943,11 +989,7 @@ class AgentLoop:
         tree is not made. The reservation is given back when the call is recorded."""
         if self._reserved or not self._has_dollar_limit():
             return
-        worst = cost_of(
-            self.run.model,
-            Usage(input_tokens=self._fitter.last_tokens, output_tokens=request.max_tokens),
-            self.runtime.settings.pricing,
-        )
+        worst = self._worst_cost(request)
         if worst <= 0:
             return
         waited, pause = 0.0, RESERVATION_POLL_SECONDS
@@ -1028,6 +1070,17 @@ class AgentLoop:
             row.tree_active_seconds = (row.tree_active_seconds or 0.0) + delta
             await store.add_tree_active(uow, self._ancestors, delta)
             self._tree_counted = active
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A model call's request built ahead (``AgentLoop._prepare``): for a transcript of
+    ``length`` messages, whether fitting it elided more, and its worst cost."""
+
+    length: int
+    request: CompletionRequest
+    elided: bool
+    worst: Decimal
 
 
 @dataclass

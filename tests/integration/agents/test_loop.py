@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from orchestrate.agents import service
 from orchestrate.agents.models import AgentState
 from orchestrate.auth.service import Actor
 from orchestrate.core.errors import ValidationFailed
 from orchestrate.core.runtime import Runtime
-from orchestrate.llm.models import CompletionRequest, TextBlock, ToolResultBlock, Usage
+from orchestrate.llm.models import (
+    CompletionRequest,
+    CompletionResponse,
+    TextBlock,
+    ToolResultBlock,
+    Usage,
+)
 from orchestrate.stories import service as stories
 from orchestrate.stories.models import StoryDraft
 from orchestrate.testing.scripted import (
@@ -224,6 +232,43 @@ class TestLimits:
         assert run.failure_reason is not None
         assert run.failure_reason.startswith("cost budget exhausted: $3.0000 spent of $2.50")
         assert len(provider.requests) == 3
+
+    async def test_a_tool_turn_under_a_dollar_limit_commits_twice(
+        self, runtime: Runtime, repo: Path
+    ) -> None:
+        # The call and its reply are one commit; the tools' results, the budgets the next
+        # call is checked against and the dollars it could cost (reserved on the run, see
+        # test_tree's budget tests) another: the reservation has no transaction of its own.
+        with_pricing(
+            runtime, pricing={"scripted-model": {"input": Decimal(1), "output": Decimal(1)}}
+        )
+        commits = 0
+        seen: list[int] = []
+
+        def count(_connection: object) -> None:
+            nonlocal commits
+            commits += 1
+
+        class Watching(ScriptedProvider):
+            async def complete(self, request: CompletionRequest) -> CompletionResponse:
+                seen.append(commits)
+                return await super().complete(request)
+
+        provider = Watching(
+            [tool_call("list_files", {"pattern": f"*{n}"}) for n in range(3)]
+            + [finish("completed", "listed")]
+        )
+        agent = AgentRunner(runtime, provider)
+        await agent.start(repo=repo, max_cost_usd=Decimal("100"))
+        engine = runtime.database.engine.sync_engine
+        event.listen(engine, "commit", count)
+        try:
+            run = await agent.drive()
+        finally:
+            event.remove(engine, "commit", count)
+
+        assert run.state is AgentState.COMPLETED, run.failure_reason
+        assert [b - a for a, b in pairwise(seen)] == [2, 2, 2]
 
     async def test_repeating_the_same_call_with_the_same_result_is_detected_as_stuck(
         self, runtime: Runtime, repo: Path
