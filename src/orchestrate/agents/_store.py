@@ -382,19 +382,24 @@ def _lineages_query() -> Select[Any]:
     )
     c = agents.c
     return (
-        select(
-            lineage.c.origin,
-            c.id,
-            c.limits,
-            c.tree_turns,
-            c.tree_tokens,
-            c.tree_cost_usd,
-            c.tree_active_seconds,
-            c.state,
-            c.parent_id,
-        )
+        select(lineage.c.origin, *_lineage_columns(agents))
         .join_from(lineage, agents, c.id == lineage.c.id)
         .order_by(lineage.c.origin, lineage.c.depth)
+    )
+
+
+def _lineage_columns(agents: Table) -> tuple[ColumnElement[Any], ...]:
+    """What a lineage query reads of each run: ``Budget``'s fields."""
+    c = agents.c
+    return (
+        c.id,
+        c.limits,
+        c.tree_turns,
+        c.tree_tokens,
+        c.tree_cost_usd,
+        c.tree_active_seconds,
+        c.state,
+        c.parent_id,
     )
 
 
@@ -413,16 +418,7 @@ def _lineage_budgets_query() -> Select[Any]:
     )
     c = agents.c
     return (
-        select(
-            c.id,
-            c.limits,
-            c.tree_turns,
-            c.tree_tokens,
-            c.tree_cost_usd,
-            c.tree_active_seconds,
-            c.state,
-            c.parent_id,
-        )
+        select(*_lineage_columns(agents))
         .join_from(lineage, agents, c.id == lineage.c.id)
         .order_by(lineage.c.depth)
     )
