@@ -248,9 +248,7 @@ def main() -> None:
     parser.add_argument("--grandchildren", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--warm-up", type=int, default=2, help="Trees run before the measured one."
-    )
+    parser.add_argument("--warm-up", type=int, default=2, help="Trees run before the measured one.")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--timeline", action="store_true", help="Print when each level ran.")
     parser.add_argument(
