@@ -33,9 +33,9 @@ def machine() -> str:
 
 
 class Database:
-    """A fresh, migrated database for one scenario."""
+    """A fresh, migrated database for one scenario (empty with ``migrate=False``)."""
 
-    def __init__(self, kind: str, postgres_url: str | None) -> None:
+    def __init__(self, kind: str, postgres_url: str | None, *, migrate: bool = True) -> None:
         self.kind = kind
         self._server = postgres_url
         self._tmp = tempfile.TemporaryDirectory()
@@ -46,7 +46,8 @@ class Database:
             self.name = f"orch_bench_{uuid.uuid4().hex[:8]}"
             asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
             self.url = make_url(postgres_url).set(database=self.name).render_as_string(False)
-        upgrade_to_head(self.url)
+        if migrate:
+            upgrade_to_head(self.url)
 
     async def _admin(self, statement: str) -> None:
         assert self._server

@@ -70,7 +70,7 @@ def stop_workers(processes: list[subprocess.Popen[str]]) -> None:
 
 
 def runtime_for(url: str, home: str) -> Runtime:
-    return Runtime.open(Settings(database_url=url, home=Path(home)))  # type: ignore[arg-type]
+    return Runtime.open(Settings(database_url=url, home=Path(home)))
 
 
 async def count_unfinished(runtime: Runtime, kind: str) -> int:
@@ -109,6 +109,7 @@ async def latency(runtime: Runtime, samples: int) -> tuple[float, float]:
             async with runtime.uow(read_only=True) as uow:
                 row = await uow.session.get(JobRow, job_id)
             if row is not None and row.status == JobStatus.SUCCEEDED.value:
+                assert row.result is not None  # the handler's start time
                 delays.append((float(row.result) - committed) * 1000)
                 break
             await asyncio.sleep(0.005)

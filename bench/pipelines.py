@@ -139,7 +139,7 @@ def scenario(kind: str, workers: int, args: argparse.Namespace) -> Result:
 async def _measure(database: Database, kind: str, workers: int, args: argparse.Namespace) -> Result:
     """One event loop for the whole scenario: the runtime's connections belong to it."""
     home = tempfile.mkdtemp()
-    runtime = Runtime.open(Settings(database_url=database.url, home=Path(home)))  # type: ignore[arg-type]
+    runtime = Runtime.open(Settings(database_url=database.url, home=Path(home)))
     try:
         for name, length in (("chain3", 3), ("chain5", 5)):
             source = service.PipelineSource(chain(name, length))
