@@ -69,6 +69,10 @@ from orchestrate.core.retention.sql import delete_where, keys_where
 from orchestrate.core.uow import UnitOfWork
 from orchestrate.llm.service import CallRecord, Message, ToolUseBlock
 
+RunRecord = AgentRow | Row[Any]
+"""A run's row as the ORM loaded it or as a Core statement returned it (``start_created``):
+what reads it use the same attribute names."""
+
 
 async def agent_row(uow: UnitOfWork, agent_id: str, *, for_update: bool = False) -> AgentRow:
     query = _AGENT_LOCKED if for_update else _AGENT

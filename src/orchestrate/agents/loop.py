@@ -24,10 +24,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import structlog
-from sqlalchemy import Row
 
 from orchestrate.agents import _store as store
 from orchestrate.agents import spans, tree
@@ -142,7 +140,7 @@ class SavedLoop:
 
 async def load_saved(
     uow: UnitOfWork,
-    row: AgentRow | Row[Any],
+    row: store.RunRecord,
     *,
     new: bool = False,
     lineage: list[store.Budget] | None = None,
@@ -172,7 +170,7 @@ async def load_saved(
 
 async def start_transcripts(
     uow: UnitOfWork,
-    rows: Sequence[AgentRow | Row[Any]],
+    rows: Sequence[store.RunRecord],
     lineages: Mapping[str, list[store.Budget]],
 ) -> dict[str, SavedLoop]:
     """``load_saved(new=True)`` of runs started in the caller's transaction, by id: their
