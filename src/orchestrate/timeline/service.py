@@ -6,7 +6,7 @@ kernel's (``core.events``); this capability is how people and clients read it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from orchestrate.core.events import (
     ConsumerStatus,
@@ -66,7 +66,7 @@ async def start_of_new_events(uow: UnitOfWork) -> int:
 
 def follow_events(
     runtime: Runtime, after: int, only: EventFilter | None = None
-) -> AsyncIterator[list[Event]]:
+) -> AsyncGenerator[list[Event], None]:
     """Batches of the events after ``after`` as they commit in any process (empty batches
     every few seconds while idle), until the process's runtime closes."""
     return runtime.events.follow(after, only)

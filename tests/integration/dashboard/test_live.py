@@ -3,14 +3,21 @@ long as the session lasts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from starlette.requests import Request
 
+from orchestrate.auth.models import Role
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs.events import JobCancelled
 from orchestrate.core.runtime import Runtime
 from orchestrate.dashboard.pages import live
+from orchestrate.dashboard.pushed import PartRenderer, PushSchedule, WatchedPart
+from orchestrate.dashboard.session import COOKIE
+from tests.conftest import app_on
+from tests.integration.dashboard.conftest import SignIn
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,7 +32,7 @@ async def test_frames_carry_the_type_and_subject_but_never_the_payload(runtime: 
     async def signed_in() -> bool:
         return True
 
-    frames = live._frames(runtime, 0, signed_in)
+    frames = live._frames(runtime, 0, signed_in, PushSchedule([]), None)
     assert await anext(frames) == "retry: 1000\n\n"
     await _commit_event(runtime, "job_1")
 
@@ -49,7 +56,7 @@ async def test_the_stream_ends_once_the_session_has_ended(
     async def signed_in() -> bool:
         return sessions[-1]
 
-    frames = live._frames(runtime, 0, signed_in)
+    frames = live._frames(runtime, 0, signed_in, PushSchedule([]), None)
     await anext(frames)
     await _commit_event(runtime, "job_1")
     assert "job_1" in await anext(frames)
@@ -58,3 +65,98 @@ async def test_the_stream_ends_once_the_session_has_ended(
     await _commit_event(runtime, "job_2")
     with pytest.raises(StopAsyncIteration):
         await anext(frames)
+
+
+async def _signed_in() -> bool:
+    return True
+
+
+def _stream_request(runtime: Runtime, cookie: str) -> Request:
+    """The request of a browser's ``/ui/events`` stream, as the route gets it."""
+    return Request(
+        {
+            "type": "http",
+            "app": app_on(runtime),
+            "method": "GET",
+            "scheme": "http",
+            "server": ("orchestrate.test", 80),
+            "path": "/ui/events",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"orchestrate.test"), (b"cookie", f"{COOKIE}={cookie}".encode())],
+        }
+    )
+
+
+AGENTS_TABLE = WatchedPart("4", "agents-table", "/ui/agents", ("job.",))
+
+
+async def test_a_watched_part_is_pushed_rendered_after_the_event_that_changed_it(
+    runtime: Runtime, sign_in: SignIn
+) -> None:
+    browser = await sign_in(Role.VIEWER)
+    renderer = PartRenderer(_stream_request(runtime, browser.http.cookies[COOKIE]))
+    frames = live._frames(runtime, 0, _signed_in, PushSchedule([AGENTS_TABLE]), renderer)
+    assert await anext(frames) == "retry: 1000\n\n"
+    assert await anext(frames) == 'event: watching\ndata: ["4"]\n\n'
+
+    await _commit_event(runtime, "job_1")
+    assert "job_1" in await anext(frames)  # the event first, as ever
+    pushed = await anext(frames)
+    await frames.aclose()
+
+    head, data = pushed.rstrip("\n").split("\n")
+    assert head == "event: part"
+    part = json.loads(data.removeprefix("data: "))
+    assert (part["tab"], part["id"]) == ("4", "agents-table")
+    assert part["html"].startswith('<section id="agents-table"')
+    assert part["html"].endswith("</section>")
+    assert "<h1>" not in part["html"]  # the part, not the page
+    fetched = await browser.http.get(
+        "/ui/agents",
+        headers={"hx-request": "true", "hx-target": "agents-table", "x-orchestrate-seen": "1"},
+    )
+    assert part["html"] == fetched.text  # exactly what the page's own refresh gets
+
+
+async def test_events_in_a_burst_make_one_push_now_and_one_after_the_interval(
+    runtime: Runtime, sign_in: SignIn
+) -> None:
+    browser = await sign_in(Role.VIEWER)
+    renderer = PartRenderer(_stream_request(runtime, browser.http.cookies[COOKIE]))
+    frames = live._frames(runtime, 0, _signed_in, PushSchedule([AGENTS_TABLE]), renderer)
+    await anext(frames)
+    await anext(frames)
+    await _commit_event(runtime, "job_1")
+    assert "job_1" in await anext(frames)
+    assert (await anext(frames)).startswith("event: part")
+
+    for n in (2, 3, 4):  # within the interval: folded into one trailing push
+        await _commit_event(runtime, f"job_{n}")
+    seen: list[str] = []
+    while not seen or not seen[-1].startswith("event: part"):
+        seen.append(await asyncio.wait_for(anext(frames), 5))
+    await frames.aclose()
+    assert all("job_" in frame for frame in seen[:-1])
+    assert sum(frame.startswith("event: part") for frame in seen) == 1
+
+
+async def test_a_stream_whose_session_is_gone_pushes_nothing(runtime: Runtime) -> None:
+    renderer = PartRenderer(_stream_request(runtime, "not-a-session"))
+    try:
+        assert await renderer.render(AGENTS_TABLE, 0) is None
+    finally:
+        await renderer.close()
+
+
+async def test_a_list_the_stream_cannot_push_is_refused_with_what_is_wrong(
+    sign_in: SignIn,
+) -> None:
+    browser = await sign_in(Role.VIEWER)
+    watch = json.dumps([{"tab": "1", "id": "t", "url": "/ui/events", "live": "agent."}])
+    refused = await browser.http.get("/ui/events", params={"watch": watch})
+    assert refused.status_code == 400
+    assert "not the stream" in refused.text
+    garbled = await browser.http.get("/ui/events", params={"watch": "[{"})
+    assert garbled.status_code == 400
+    assert "JSON list" in garbled.text

@@ -275,7 +275,7 @@ class TestTrigger:
         assert 'aria-invalid="true"' in refused.text
         assert 'value="many"' in refused.text  # the form comes back as it was sent
         assert 'value="ada"' in refused.text
-        assert 'hx-get="/ui/pipelines/typed?"' in refused.text  # live from the page, not the form
+        assert 'data-live-url="/ui/pipelines/typed?"' in refused.text  # live from the page, not the form
         assert await runs_of(runtime, "typed") == []
 
     async def test_a_missing_required_input_is_said_at_its_field(

@@ -11,7 +11,7 @@ from orchestrate.dashboard.parts import live_part, only_the_part, part_asked
 PAGE = b"""<!doctype html><html><head><title>x</title></head><body>
 <nav><section id="menu"><a href="/">home</a></section></nav>
 <main>
-<section id="agents-table" data-live="agent." hx-select="#agents-table > *" aria-label="A">
+<section id="agents-table" data-live="agent." data-live-url="/ui/agents" aria-label="A">
   <section class="inner"><p>one</p></section>
   <table><tr><td>&lt;section id=&#34;agents-table&#34;&gt; as escaped text</td></tr></table>
 </section>

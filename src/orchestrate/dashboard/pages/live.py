@@ -2,23 +2,35 @@
 
 The same stream as ``/api/events/stream`` (every event of every process, in log order,
 lossless across reconnects through ``Last-Event-ID``), authenticated by the session
-cookie, since a browser's ``EventSource`` cannot send a bearer token. Each frame carries
-only what ``static/live.js`` needs to decide which parts of a page to refresh: the id,
-the type and the subject — never the payload, which a viewer's page need not hold.
+cookie, since a browser's ``EventSource`` cannot send a bearer token. Each event's frame
+carries only what ``static/live.js`` needs to decide which parts of a page to refresh:
+the id, the type and the subject — never the payload, which a viewer's page need not
+hold. With ``watch`` (see ``dashboard/pushed.py``) the stream also carries the parts of
+the open pages that an event changed, rendered, as ``part`` frames.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Header, Request
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from orchestrate.core.events import Event
 from orchestrate.core.runtime import Runtime
+from orchestrate.dashboard.pushed import (
+    PartRenderer,
+    PushSchedule,
+    WatchError,
+    parse_watch,
+    watching_frame,
+)
 from orchestrate.dashboard.routing import page_router
 from orchestrate.dashboard.session import SessionDep, SignInRequired, current_session
 from orchestrate.timeline import service as timeline
@@ -38,7 +50,12 @@ async def events(
     session: SessionDep,
     last_event_id: Annotated[int | None, Header(ge=0, le=MAX_SEQUENCE)] = None,
     after: int | None = None,
+    watch: str | None = None,
 ) -> Response:
+    try:
+        schedule = PushSchedule(parse_watch(watch) if watch else [])
+    except WatchError as error:
+        raise HTTPException(400, str(error)) from None
     start = last_event_id if last_event_id is not None else after
     if start is None or start < 0 or start > MAX_SEQUENCE:
         start = await timeline.start_of_new_events(runtime.uow(read_only=True, urgent=True))
@@ -50,25 +67,60 @@ async def events(
             return False
         return True
 
-    return open_stream(request, session.actor, _frames(runtime, start, still_signed_in))
+    renderer = PartRenderer(request) if schedule else None
+    return open_stream(
+        request, session.actor, _frames(runtime, start, still_signed_in, schedule, renderer)
+    )
 
 
 async def _frames(
-    runtime: Runtime, after: int, still_signed_in: Callable[[], Awaitable[bool]]
+    runtime: Runtime,
+    after: int,
+    still_signed_in: Callable[[], Awaitable[bool]],
+    schedule: PushSchedule,
+    renderer: PartRenderer | None,
 ) -> AsyncGenerator[str, None]:
     """The frames of the stream; it ends once the session does (signed out, expired, or its
-    token revoked), checked at most every ``SESSION_CHECK_SECONDS``."""
+    token revoked), checked at most every ``SESSION_CHECK_SECONDS``. Between batches of
+    events it pushes the watched parts that are due."""
     yield "retry: 1000\n\n"
+    if schedule:
+        yield watching_frame(schedule)
     checked = time.monotonic()
-    async for batch in timeline.follow_events(runtime, after):
-        if time.monotonic() - checked >= SESSION_CHECK_SECONDS:
-            checked = time.monotonic()
-            if not await still_signed_in():
-                return
-        if not batch:
-            yield ": keep-alive\n\n"
-            continue
-        yield "".join(_frame(event) for event in batch)
+    seen = after
+    batches = timeline.follow_events(runtime, after)
+    next_batch = asyncio.ensure_future(anext(batches))
+    try:
+        while True:
+            done, _ = await asyncio.wait({next_batch}, timeout=schedule.wait(time.monotonic()))
+            if done:
+                try:
+                    batch = next_batch.result()
+                except StopAsyncIteration:
+                    return
+                next_batch = asyncio.ensure_future(anext(batches))
+                if time.monotonic() - checked >= SESSION_CHECK_SECONDS:
+                    checked = time.monotonic()
+                    if not await still_signed_in():
+                        return
+                if not batch:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield "".join(_frame(event) for event in batch)
+                seen = batch[-1].id
+                schedule.note(batch)
+            due = schedule.due(time.monotonic())
+            if due and renderer is not None:
+                pushed = await renderer.frames(due, seen)
+                if pushed:
+                    yield pushed
+    finally:
+        next_batch.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await next_batch
+        await batches.aclose()
+        if renderer is not None:
+            await renderer.close()
 
 
 def _frame(event: Event) -> str:

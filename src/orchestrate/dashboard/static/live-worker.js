@@ -4,69 +4,159 @@
 // long as the page is open, so with an EventSource per tab the seventh tab would hang.
 // This SharedWorker holds the only stream and hands every event to every tab (live.js).
 // EventSource reconnects by itself with Last-Event-ID, so nothing is missed while away.
+//
+// The stream also pushes the tabs' live parts, rendered (dashboard/pushed.py): it is
+// opened with ?watch= naming each tab's parts, and reopened (after the last event it
+// passed) when tabs come or go. The stream's first frame says which tabs it pushes for,
+// and each tab is told; one it does not push for (opened since, the list was full, the
+// server took no list) fetches its own parts. A stream the server
+// refuses is opened again without the list, so a refused list costs pushes, not events.
+//
 // Each tab says where the event log stood when its page was read ("hello"): the first
 // starts the stream there; a later one whose page is older than the stream's position
-// is told it is "behind" and refreshes its live parts once.
+// is told it is "behind" and fetches its live parts once.
 
-const ports = new Set();
+const MAX_WATCH_CHARS = 6000; // the stream's URL stays well under servers' limits
+const MAX_WATCH_PARTS = 64; // as dashboard/pushed.py allows
+const REWATCH_DELAY_MS = 300; // a page that navigates says bye, then hello: one reopen
+
+const tabs = new Map(); // port -> { tab: "N", parts: [...] }
+let nextTab = 1;
 let source = null;
 let state = "connecting";
 // The last event id the stream has passed (where it started, then each event's id);
 // null when it started at "now" without knowing where that was.
 let position = null;
+let watchedTabs = new Set(); // tab numbers the open stream pushes for
+let watchRefused = false;
+let rewatch = null;
 
 function broadcast(message) {
-  for (const port of ports) {
+  for (const port of tabs.keys()) {
     try {
       port.postMessage(message);
     } catch {
-      ports.delete(port);
+      tabs.delete(port);
     }
   }
 }
 
+function tellPushed() {
+  const open = source !== null && source.readyState === EventSource.OPEN;
+  for (const [port, tab] of tabs) {
+    port.postMessage({ kind: "pushed", pushed: open && watchedTabs.has(tab.tab) });
+  }
+}
+
+function watchList() {
+  const chosen = [];
+  const included = new Set();
+  let chars = 2;
+  if (watchRefused) return { chosen, included };
+  for (const tab of tabs.values()) {
+    const entries = tab.parts.map((part) => ({ tab: tab.tab, id: part.id, url: part.url, live: part.live }));
+    const size = encodeURIComponent(JSON.stringify(entries)).length;
+    if (!entries.length || chosen.length + entries.length > MAX_WATCH_PARTS || chars + size > MAX_WATCH_CHARS) continue;
+    chosen.push(...entries);
+    included.add(tab.tab);
+    chars += size;
+  }
+  return { chosen, included };
+}
+
 function connect(after) {
+  if (source !== null) source.close();
   position = after === null ? null : Number(after);
-  source = new EventSource(after === null ? "/ui/events" : `/ui/events?after=${after}`);
-  source.onopen = () => {
+  const { chosen, included } = watchList();
+  const url = new URL("/ui/events", self.location.href);
+  if (after !== null) url.searchParams.set("after", after);
+  if (chosen.length) url.searchParams.set("watch", JSON.stringify(chosen));
+  const opened = new EventSource(url.toString());
+  source = opened;
+  watchedTabs = new Set();
+  opened.onopen = () => {
     state = "open";
     broadcast({ kind: "state", state });
   };
-  source.onerror = () => {
-    state = source.readyState === EventSource.CLOSED ? "closed" : "connecting";
+  // The server says which tabs it pushes for; only those stop fetching their parts.
+  opened.addEventListener("watching", (message) => {
+    try {
+      watchedTabs = new Set(JSON.parse(message.data).filter((tab) => included.has(tab)));
+    } catch {
+      watchedTabs = new Set();
+    }
+    tellPushed();
+  });
+  opened.onerror = () => {
+    if (source !== opened) return;
+    state = opened.readyState === EventSource.CLOSED ? "closed" : "connecting";
     broadcast({ kind: "state", state });
-    if (source.readyState === EventSource.CLOSED) {
-      // The server refused the stream (signed out, too many streams): try again later.
-      setTimeout(() => connect(position === null ? null : String(position)), 5000);
+    watchedTabs = new Set(); // a reconnect says again which tabs it pushes for
+    tellPushed();
+    if (opened.readyState === EventSource.CLOSED) {
+      // The server refused the stream (signed out, too many streams, a list it would
+      // not take): try again later, without the list.
+      if (chosen.length) watchRefused = true;
+      setTimeout(() => {
+        if (source === opened) connect(position === null ? null : String(position));
+      }, 5000);
     }
   };
-  source.onmessage = (message) => {
+  opened.onmessage = (message) => {
     const id = Number(message.lastEventId);
-    if (Number.isFinite(id) && message.lastEventId !== "") position = id;
+    if (Number.isFinite(id) && message.lastEventId !== "") {
+      if (position !== null && id <= position) return; // already passed on before a reopen
+      position = id;
+    }
     broadcast({ kind: "event", data: message.data });
   };
+  opened.addEventListener("part", (message) => {
+    let part;
+    try {
+      part = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    for (const [port, tab] of tabs) {
+      if (tab.tab === part.tab) port.postMessage({ kind: "part", id: part.id, html: part.html });
+    }
+  });
+}
+
+function tabsChanged() {
+  watchRefused = false;
+  if (rewatch !== null) clearTimeout(rewatch);
+  rewatch = setTimeout(() => {
+    rewatch = null;
+    if (source !== null && tabs.size) connect(position === null ? null : String(position));
+  }, REWATCH_DELAY_MS);
 }
 
 self.onconnect = (e) => {
   const port = e.ports[0];
-  ports.add(port);
   port.onmessage = (message) => {
     if (message.data === "bye") {
-      ports.delete(port);
+      tabs.delete(port);
+      tabsChanged();
       return;
     }
-    if (message.data && message.data.kind === "hello") hello(port, message.data.before);
+    if (message.data && message.data.kind === "hello") hello(port, message.data);
   };
   port.start();
   port.postMessage({ kind: "state", state });
 };
 
-function hello(port, before) {
+function hello(port, message) {
+  const parts = Array.isArray(message.parts) ? message.parts : [];
+  tabs.set(port, { tab: String(nextTab++), parts });
+  const before = message.before;
   const seen = /^[0-9]+$/.test(before || "") ? before : null;
   if (source === null) {
     connect(seen);
     return;
   }
+  port.postMessage({ kind: "pushed", pushed: false });
+  tabsChanged();
   // The stream is past the point this page was read at (or does not know where it is):
   // what happened in between reached the other tabs, not this page.
   if (seen === null || position === null || position > Number(seen)) {

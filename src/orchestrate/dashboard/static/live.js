@@ -1,40 +1,119 @@
-// Live pages: one EventSource per page on /ui/events; parts of the page that declare
-// data-live="TOKENS" are refreshed (through htmx) when an event matches one of TOKENS.
-// A token matches an event whose type starts with it ("agent." matches "agent.started")
-// or whose subject equals it ("agt_01J..."). Refreshes of one part are throttled: at most
-// one refresh per interval, so a burst of events costs two fetches, not fifty.
-// The stream itself is shared by every tab of the browser (live-worker.js): browsers allow
-// about six connections per server, and each stream holds one. EventSource reconnects by
-// itself and sends Last-Event-ID; the server resumes after it, so nothing is missed.
-// Nor is a change made while the page loads: the page says where the event log stood
-// before the server read it (data-events-before); a stream of its own starts there, and
-// a shared stream already past that point makes the page refresh its live parts once.
+// Live pages: parts of a page that declare data-live="TOKENS" (and data-live-url, the page
+// they are cut from) change when an event matches one of TOKENS. A token matches an event
+// whose type starts with it ("agent." matches "agent.started") or whose subject equals it
+// ("agt_01J..."). The events come from one stream per browser (live-worker.js), and so
+// do the parts: the stream is told which parts this tab shows and sends each changed part
+// rendered (dashboard/pushed.py), so the page fetches nothing. A tab the stream does not
+// push for yet (just opened) fetches a changed part itself, at most once per interval.
+// Nothing is missed while the page loads: the page says where the event log stood before
+// the server read it (data-events-before); a stream already past that point makes the
+// page fetch its live parts once.
+// A part is swapped in place by this script: the new element replaces the old one (or,
+// with data-live-swap="inner", its children replace the old one's), elements marked
+// hx-preserve keep their old selves (what a person typed, a fold they opened), and focus
+// stays where it was.
 
 const MIN_INTERVAL_MS = 250;
+
+// Whether the stream pushes this tab's parts (the stream says so when it opens); shown
+// on the status line as data-pushed, for people and tests to see how the page is fed.
+let pushed = false;
+
+function setPushed(value) {
+  pushed = value;
+  const status = document.getElementById("live-status");
+  if (status) status.dataset.pushed = value ? "true" : "false";
+}
 
 function matches(element, event) {
   const tokens = (element.dataset.live || "").split(/\s+/).filter(Boolean);
   return tokens.some((token) => token === event.subject || event.type.startsWith(token));
 }
 
-// Throttling is kept per part id (a refreshed part is a new element with the same id):
-// at most one refresh of a part per MIN_INTERVAL_MS, and events that arrive meanwhile are
-// folded into one trailing refresh. htmx's hx-sync on the part (queue last) keeps a
-// refresh from overtaking one still in flight.
+function watchedParts() {
+  const watched = [];
+  for (const element of document.querySelectorAll("[data-live][data-live-url]")) {
+    if (element.id) watched.push({ id: element.id, url: element.dataset.liveUrl, live: element.dataset.live });
+  }
+  return watched;
+}
+
+function swap(id, html) {
+  const current = document.getElementById(id);
+  if (!current) return;
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  const fresh = template.content.getElementById(id);
+  if (!fresh) return;
+  const focused = document.activeElement;
+  const keepFocus = focused && focused !== document.body && current.contains(focused) ? focused : null;
+  const selection = keepFocus && typeof keepFocus.selectionStart === "number"
+    ? [keepFocus.selectionStart, keepFocus.selectionEnd] : null;
+  for (const kept of fresh.querySelectorAll("[hx-preserve][id]")) {
+    const old = document.getElementById(kept.id);
+    if (old) kept.replaceWith(old);
+  }
+  let swapped = fresh;
+  if (current.dataset.liveSwap === "inner") {
+    current.replaceChildren(...fresh.childNodes);
+    swapped = current;
+  } else {
+    current.replaceWith(fresh);
+  }
+  if (keepFocus && keepFocus.id && document.activeElement !== keepFocus) {
+    const again = document.getElementById(keepFocus.id);
+    if (again) {
+      again.focus({ preventScroll: true });
+      if (selection && typeof again.setSelectionRange === "function") again.setSelectionRange(...selection);
+    }
+  }
+  swapped.dispatchEvent(new CustomEvent("live:swapped", { bubbles: true }));
+}
+
+// Fetches are throttled per part id: at most one per MIN_INTERVAL_MS and one in flight;
+// events that arrive meanwhile fold into one trailing fetch.
 const parts = new Map();
 
-function refresh(element) {
-  const id = element.id;
-  const state = parts.get(id) || { last: 0, timer: null };
+function refresh(id) {
+  const state = parts.get(id) || { last: 0, timer: null, busy: false, again: false };
   parts.set(id, state);
   if (state.timer !== null) return;
+  if (state.busy) {
+    state.again = true;
+    return;
+  }
   const wait = Math.max(0, state.last + MIN_INTERVAL_MS - Date.now());
   state.timer = setTimeout(() => {
     state.timer = null;
     state.last = Date.now();
-    const current = document.getElementById(id);
-    if (current) htmx.trigger(current, "live");
+    fetchPart(id, state);
   }, wait);
+}
+
+async function fetchPart(id, state) {
+  const current = document.getElementById(id);
+  if (!current || !current.dataset.liveUrl) return;
+  state.busy = true;
+  try {
+    const headers = { "HX-Request": "true", "HX-Target": id };
+    const seen = document.body.dataset.lastEventId;
+    if (seen) headers["X-Orchestrate-Seen"] = seen;
+    const response = await fetch(current.dataset.liveUrl, { headers, credentials: "same-origin" });
+    const signIn = response.headers.get("HX-Redirect");
+    if (signIn) {
+      window.location.assign(signIn);
+      return;
+    }
+    if (response.ok) swap(id, await response.text());
+  } catch {
+    // The next event fetches again; the status line shows a lost stream.
+  } finally {
+    state.busy = false;
+    if (state.again) {
+      state.again = false;
+      refresh(id);
+    }
+  }
 }
 
 function onEvent(data) {
@@ -45,19 +124,11 @@ function onEvent(data) {
     return;
   }
   document.body.dataset.lastEventId = String(event.id);
+  if (pushed) return;
   for (const element of document.querySelectorAll("[data-live]")) {
-    if (matches(element, event)) refresh(element);
+    if (element.id && matches(element, event)) refresh(element.id);
   }
 }
-
-// A live refresh says which event the page last got: the server may then answer many
-// open pages asking at once with one render made since it read that event (shared.py).
-document.body.addEventListener("htmx:configRequest", (e) => {
-  const seen = document.body.dataset.lastEventId;
-  if (seen && e.detail.elt.hasAttribute("data-live")) {
-    e.detail.headers["X-Orchestrate-Seen"] = seen;
-  }
-});
 
 function showState(state) {
   const status = document.getElementById("live-status");
@@ -67,30 +138,53 @@ function showState(state) {
 }
 
 function refreshAll() {
-  for (const element of document.querySelectorAll("[data-live]")) refresh(element);
+  for (const element of document.querySelectorAll("[data-live]")) {
+    if (element.id) refresh(element.id);
+  }
 }
 
 function connect() {
   if (!document.querySelector("[data-live]")) return;
   const before = document.body.dataset.eventsBefore || "";
+  const watched = watchedParts();
   // One stream for all tabs (live-worker.js) where the browser has shared workers; a
   // stream per tab elsewhere.
   if (typeof SharedWorker === "function") {
     const worker = new SharedWorker(document.body.dataset.liveWorker || "/ui/static/live-worker.js");
     worker.port.onmessage = (message) => {
-      if (message.data.kind === "event") onEvent(message.data.data);
-      else if (message.data.kind === "state") showState(message.data.state);
-      else if (message.data.kind === "behind") refreshAll();
+      const data = message.data;
+      if (data.kind === "event") onEvent(data.data);
+      else if (data.kind === "part") swap(data.id, data.html);
+      else if (data.kind === "pushed") setPushed(data.pushed);
+      else if (data.kind === "state") showState(data.state);
+      else if (data.kind === "behind") refreshAll();
     };
     worker.port.start();
-    worker.port.postMessage({ kind: "hello", before });
+    worker.port.postMessage({ kind: "hello", before, parts: watched });
     window.addEventListener("pagehide", () => worker.port.postMessage("bye"));
     return;
   }
-  const source = new EventSource(before ? `/ui/events?after=${encodeURIComponent(before)}` : "/ui/events");
+  const url = new URL("/ui/events", window.location.href);
+  if (before) url.searchParams.set("after", before);
+  if (watched.length) url.searchParams.set("watch", JSON.stringify(watched.map((part) => ({ ...part, tab: "0" }))));
+  const source = new EventSource(url.toString());
   source.onopen = () => showState("open");
-  source.onerror = () => showState("connecting");
+  source.onerror = () => {
+    setPushed(false); // a reconnect says again whether it pushes
+    showState("connecting");
+  };
+  source.addEventListener("watching", (message) => {
+    try {
+      setPushed(JSON.parse(message.data).includes("0"));
+    } catch {
+      setPushed(false);
+    }
+  });
   source.onmessage = (message) => onEvent(message.data);
+  source.addEventListener("part", (message) => {
+    const part = JSON.parse(message.data);
+    swap(part.id, part.html);
+  });
 }
 
 connect();

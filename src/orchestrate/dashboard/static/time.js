@@ -23,4 +23,6 @@ function update(root) {
 
 update(document);
 setInterval(() => update(document), 30000);
+// A part live.js swapped in, and the run state logs.js refreshes through htmx.
+document.body.addEventListener("live:swapped", (e) => update(e.target));
 document.body.addEventListener("htmx:afterSettle", (e) => update(e.detail.elt));

@@ -1,0 +1,214 @@
+"""Live parts pushed in the stream: an open page gets its changed parts rendered, not
+fetched.
+
+A page that refreshed a part by fetching it cost the browser a request per part per
+change, and with fifty pages open on two cores that request, not the server, was most of
+the delay (``bench/dashboard.py --live``: p95 3.2 s fetched, 0.65 s swapped in place).
+So the stream can carry the parts themselves. ``/ui/events?watch=…`` names the parts
+the browser's open tabs show — for each a tab number, the part's id, the page it is cut
+from and its ``data-live`` tokens — and when an event matches a part the stream renders
+it and sends it as an ``event: part`` frame for ``live.js`` to swap in. The stream
+first says which tabs it pushes for (``event: watching``): a tab not in that list
+fetches its own parts.
+
+The part is rendered by asking this app for it, as the page's own refresh would: a
+``GET`` of the page with the stream's session cookie (nothing else of the browser's) and
+the headers of a live refresh, so sign-in, role, CSRF token, shared renders
+(``shared.py``) and cutting out the part (``parts.py``) are exactly those of a fetch.
+A part is pushed at most once per ``PUSH_INTERVAL_SECONDS``; events that match it
+meanwhile are folded into one push at the end of the interval.
+
+Nothing here is trusted from the browser beyond the choice of its own pages: the page
+must be a dashboard page (``/ui/…``, not the stream itself), is read with the stream's
+own session, and the list is bounded. A page whose render fails, or is no longer signed
+in, pushes nothing; the page still gets the events, and a tab the stream does not push
+for (a stream without ``watch``, a tab opened since) fetches its parts itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import httpx
+from starlette.requests import Request
+from starlette.types import ASGIApp
+
+from orchestrate.core.events import Event
+from orchestrate.dashboard.parts import live_part
+from orchestrate.dashboard.session import COOKIE
+from orchestrate.dashboard.shared import SEEN_HEADER
+
+PUSH_INTERVAL_SECONDS = 0.25
+"""A part is pushed at most this often; events in between make one trailing push."""
+MAX_WATCHED = 64
+"""Parts one stream may watch (a tab shows a handful; a browser has some tabs)."""
+MAX_TOKENS = 16
+MAX_URL = 2000
+
+_TAB = re.compile(r"[0-9]{1,9}")
+_PART_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
+_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+_PAGE = re.compile(r"/ui/[A-Za-z0-9_./%~:@!$&'()*+,;=?-]*")
+
+
+class WatchError(ValueError):
+    """The ``watch`` parameter of a stream is not a list of parts it can push."""
+
+
+@dataclass(frozen=True)
+class WatchedPart:
+    """One part of one open tab: where it comes from and which events change it."""
+
+    tab: str
+    part_id: str
+    url: str
+    tokens: tuple[str, ...]
+
+    def matches(self, event: Event) -> bool:
+        """The rule of ``live.js``: a token is a type prefix or the event's subject."""
+        return any(
+            token == event.subject or event.type.startswith(token) for token in self.tokens
+        )
+
+
+def parse_watch(raw: str) -> list[WatchedPart]:
+    """The parts ``raw`` (a JSON list of ``{tab, id, url, live}``) names; ``WatchError``
+    saying what is wrong otherwise."""
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        raise WatchError("watch must be a JSON list of parts") from None
+    if not isinstance(items, list):
+        raise WatchError("watch must be a JSON list of parts")
+    if len(items) > MAX_WATCHED:
+        raise WatchError(f"watch names {len(items)} parts; at most {MAX_WATCHED} are allowed")
+    parts: list[WatchedPart] = []
+    for at, item in enumerate(items):
+        parts.append(_part(item, at))
+    return parts
+
+
+def _part(item: object, at: int) -> WatchedPart:
+    if not isinstance(item, dict):
+        raise WatchError(f"watch[{at}] must be an object with tab, id, url and live")
+    tab, part_id, url, live = (item.get(key) for key in ("tab", "id", "url", "live"))
+    if not isinstance(tab, str) or not _TAB.fullmatch(tab):
+        raise WatchError(f"watch[{at}].tab must be a number of up to 9 digits, as a string")
+    if not isinstance(part_id, str) or not _PART_ID.fullmatch(part_id):
+        raise WatchError(f"watch[{at}].id must be an element id (a letter, then A-Z a-z 0-9 _ -)")
+    if not isinstance(url, str) or len(url) > MAX_URL or not _is_page(url):
+        raise WatchError(f"watch[{at}].url must be a dashboard page (/ui/…), not the stream")
+    tokens = live.split() if isinstance(live, str) else None
+    if not tokens or len(tokens) > MAX_TOKENS or not all(_TOKEN.fullmatch(t) for t in tokens):
+        raise WatchError(
+            f"watch[{at}].live must be 1 to {MAX_TOKENS} event types or subjects, "
+            "separated by spaces"
+        )
+    return WatchedPart(tab, part_id, url, tuple(tokens))
+
+
+def _is_page(url: str) -> bool:
+    """A dashboard page other than the stream, its path plain (no ``..``, ``//`` or
+    escapes that could make it another path once decoded)."""
+    path = url.partition("?")[0]
+    return (
+        _PAGE.fullmatch(url) is not None
+        and not any(bad in path for bad in ("..", "//", "%"))
+        and path.rstrip("/") != "/ui/events"
+    )
+
+
+class PushSchedule:
+    """Which watched parts are due a push, at most one per part per interval."""
+
+    def __init__(self, parts: Iterable[WatchedPart]) -> None:
+        self._parts = list(parts)
+        self._last: dict[WatchedPart, float] = {}
+        self._pending: set[WatchedPart] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+    def tabs(self) -> list[str]:
+        """The tabs pushed for, in the order they were named."""
+        return list(dict.fromkeys(part.tab for part in self._parts))
+
+    def note(self, batch: Iterable[Event]) -> None:
+        """Mark the parts an event of ``batch`` changes."""
+        for event in batch:
+            for part in self._parts:
+                if part not in self._pending and part.matches(event):
+                    self._pending.add(part)
+
+    def due(self, now: float) -> list[WatchedPart]:
+        """The pending parts whose interval has passed; they count as pushed at ``now``."""
+        ready = [
+            part
+            for part in self._pending
+            if now - self._last.get(part, -PUSH_INTERVAL_SECONDS) >= PUSH_INTERVAL_SECONDS
+        ]
+        for part in ready:
+            self._pending.discard(part)
+            self._last[part] = now
+        return ready
+
+    def wait(self, now: float) -> float | None:
+        """Seconds until the next pending part is due; None when nothing is pending."""
+        if not self._pending:
+            return None
+        soonest = min(
+            self._last.get(part, now - PUSH_INTERVAL_SECONDS) + PUSH_INTERVAL_SECONDS
+            for part in self._pending
+        )
+        return max(0.0, soonest - now)
+
+
+class PartRenderer:
+    """Renders watched parts by asking the app for them with the stream's session."""
+
+    def __init__(self, request: Request) -> None:
+        app: ASGIApp = request.app
+        self._client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url=str(request.base_url),
+            cookies={COOKIE: request.cookies.get(COOKIE, "")},
+            headers={"hx-request": "true"},
+        )
+
+    async def render(self, part: WatchedPart, seen: int) -> str | None:
+        """The part as the page renders it now, or None (signed out, gone, failed)."""
+        try:
+            response = await self._client.get(
+                part.url, headers={"hx-target": part.part_id, SEEN_HEADER: str(seen)}
+            )
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
+        html = live_part(response.content, part.part_id)
+        return html.decode() if html is not None else None
+
+    async def frames(self, parts: list[WatchedPart], seen: int) -> str:
+        """The ``part`` frames of ``parts`` rendered now (those that rendered)."""
+        rendered = await asyncio.gather(*(self.render(part, seen) for part in parts))
+        return "".join(
+            part_frame(part, html) for part, html in zip(parts, rendered, strict=True) if html
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def watching_frame(schedule: PushSchedule) -> str:
+    """The stream's first word to the browser: which tabs it pushes parts for."""
+    return f"event: watching\ndata: {json.dumps(schedule.tabs())}\n\n"
+
+
+def part_frame(part: WatchedPart, html: str) -> str:
+    """An SSE ``part`` frame: no ``id``, so the browser's resume point stays an event's."""
+    data = json.dumps({"tab": part.tab, "id": part.part_id, "html": html})
+    return f"event: part\ndata: {data}\n\n"
