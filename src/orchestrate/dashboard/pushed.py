@@ -70,9 +70,7 @@ class WatchedPart:
 
     def matches(self, event: Event) -> bool:
         """The rule of ``live.js``: a token is a type prefix or the event's subject."""
-        return any(
-            token == event.subject or event.type.startswith(token) for token in self.tokens
-        )
+        return any(token == event.subject or event.type.startswith(token) for token in self.tokens)
 
 
 def parse_watch(raw: str) -> list[WatchedPart]:

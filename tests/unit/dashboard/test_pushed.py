@@ -101,8 +101,12 @@ def test_a_part_is_pushed_at_once_then_at_most_once_per_interval() -> None:
 def test_the_frames_name_the_tabs_and_carry_the_part_without_an_event_id() -> None:
     schedule = PushSchedule(parse_watch(_watch(tab="3")))
     assert watching_frame(schedule) == 'event: watching\ndata: ["3"]\n\n'
-    frame = part_frame(WatchedPart("3", "p", "/ui/x", ("a.",)), "<div id=\"p\">\n</div>")
+    frame = part_frame(WatchedPart("3", "p", "/ui/x", ("a.",)), '<div id="p">\n</div>')
     head, data = frame.rstrip("\n").split("\n")
     assert head == "event: part"
-    assert json.loads(data.removeprefix("data: ")) == {"tab": "3", "id": "p", "html": '<div id="p">\n</div>'}
+    assert json.loads(data.removeprefix("data: ")) == {
+        "tab": "3",
+        "id": "p",
+        "html": '<div id="p">\n</div>',
+    }
     assert "id:" not in frame.split("data:")[0]

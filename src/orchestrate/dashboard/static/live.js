@@ -168,7 +168,10 @@ function connect() {
   if (before) url.searchParams.set("after", before);
   if (watched.length) url.searchParams.set("watch", JSON.stringify(watched.map((part) => ({ ...part, tab: "0" }))));
   const source = new EventSource(url.toString());
-  source.onopen = () => showState("open");
+  source.onopen = () => {
+    setPushed(false); // until the stream says it pushes for this tab ("watching")
+    showState("open");
+  };
   source.onerror = () => {
     setPushed(false); // a reconnect says again whether it pushes
     showState("connecting");
