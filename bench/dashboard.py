@@ -14,7 +14,9 @@
    50 people, 50 streams) are open on the agents list.
    This process then starts an agent (committing ``agent.created``) ``--changes`` times,
    and each page records when its table changed (a MutationObserver); the delay is from
-   the commit to that change, page by page. The browsers share the machine's cores with
+   the commit to that change, page by page (each page's table arrives rendered in its
+   stream: dashboard/pushed.py). ``serve``'s CPU and all Chromium processes' CPU per
+   change are printed to stderr. The browsers share the machine's cores with
    ``serve``; ``--browser-nice 10`` runs them at a lower priority, as a stand-in for
    fifty people's browsers on their own machines.
 
@@ -425,7 +427,6 @@ def live_delays(
                 });
                 observer.observe(document.querySelector('main'), {childList: true, subtree: true});
             }"""
-            print("LIVE START", file=sys.stderr, flush=True)
             cpu_before = _cpu_seconds(serve.pid)
             browsers_before = _chromium_cpu_seconds()
             for _ in range(changes):

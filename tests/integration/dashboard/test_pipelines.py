@@ -275,7 +275,8 @@ class TestTrigger:
         assert 'aria-invalid="true"' in refused.text
         assert 'value="many"' in refused.text  # the form comes back as it was sent
         assert 'value="ada"' in refused.text
-        assert 'data-live-url="/ui/pipelines/typed?"' in refused.text  # live from the page, not the form
+        # live from the page it was on, not from the form it posted
+        assert 'data-live-url="/ui/pipelines/typed?"' in refused.text
         assert await runs_of(runtime, "typed") == []
 
     async def test_a_missing_required_input_is_said_at_its_field(
