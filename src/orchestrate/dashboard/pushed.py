@@ -12,9 +12,9 @@ first says which tabs it pushes for (``event: watching``): a tab not in that lis
 fetches its own parts.
 
 The part is rendered by asking this app for it, as the page's own refresh would: a
-``GET`` of the page with the stream's session cookie (nothing else of the browser's) and
-the headers of a live refresh, so sign-in, role, CSRF token, shared renders
-(``shared.py``) and cutting out the part (``parts.py``) are exactly those of a fetch.
+``GET`` of the page as the stream's session (nothing else of the browser's) with the
+headers of a live refresh, so role, CSRF token, shared renders (``shared.py``) and
+cutting out the part (``parts.py``) are exactly those of a fetch.
 A part is pushed at most once per ``PUSH_INTERVAL_SECONDS``; events that match it
 meanwhile are folded into one push at the end of the interval.
 
@@ -33,14 +33,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import httpx
+import structlog
 from starlette.requests import Request
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Scope
 
+from orchestrate.auth.service import DashboardSession
 from orchestrate.core.events import Event
 from orchestrate.dashboard.parts import live_part
 from orchestrate.dashboard.session import COOKIE
 from orchestrate.dashboard.shared import SEEN_HEADER
+
+log = structlog.get_logger(__name__)
 
 PUSH_INTERVAL_SECONDS = 0.25
 """A part is pushed at most this often; events in between make one trailing push."""
@@ -166,28 +169,59 @@ class PushSchedule:
 
 
 class PartRenderer:
-    """Renders watched parts by asking the app for them with the stream's session."""
+    """Renders watched parts by asking the app for them as the stream's session.
 
-    def __init__(self, request: Request) -> None:
-        app: ASGIApp = request.app
-        self._client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url=str(request.base_url),
-            cookies={COOKIE: request.cookies.get(COOKIE, "")},
-            headers={"hx-request": "true"},
-        )
+    The request goes straight to the app (ASGI, no socket) with the session the stream
+    last verified in its state, as a page request holds it once signed in: the stream
+    checks its session again every few seconds and ends when it is gone, so its parts are
+    not each looked up again. The session cookie is passed too, and nothing else of the
+    browser's.
+    """
+
+    def __init__(self, request: Request, session: DashboardSession) -> None:
+        self.session = session
+        self._app: ASGIApp = request.app
+        self._scheme = request.url.scheme
+        self._server = (request.url.hostname or "localhost", request.url.port or 80)
+        self._client = (request.client.host, request.client.port) if request.client else None
+        host = request.headers.get("host", "")
+        self._headers = [
+            (b"host", host.encode("latin-1")),
+            (b"cookie", f"{COOKIE}={request.cookies.get(COOKIE, '')}".encode("latin-1")),
+            (b"hx-request", b"true"),
+        ]
 
     async def render(self, part: WatchedPart, seen: int) -> str | None:
         """The part as the page renders it now, or None (signed out, gone, failed)."""
+        path, _, query = part.url.partition("?")
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": self._scheme,
+            "server": self._server,
+            "client": self._client,
+            "root_path": "",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "headers": [
+                *self._headers,
+                (b"hx-target", part.part_id.encode()),
+                (SEEN_HEADER.lower().encode(), str(seen).encode()),
+            ],
+            "state": {"dashboard_session": self.session, "actor": self.session.actor},
+        }
+        answer = _Answer()
         try:
-            response = await self._client.get(
-                part.url, headers={"hx-target": part.part_id, SEEN_HEADER: str(seen)}
-            )
-        except httpx.HTTPError:
+            await self._app(scope, _request_body, answer.send)
+        except Exception:  # not pushed; the page's refresh would have failed alike
+            log.exception("dashboard.part_push_failed", url=part.url, part=part.part_id)
             return None
-        if response.status_code != 200:
+        if answer.status != 200:
             return None
-        html = live_part(response.content, part.part_id)
+        html = live_part(bytes(answer.body), part.part_id)
         return html.decode() if html is not None else None
 
     async def frames(self, parts: list[WatchedPart], seen: int) -> str:
@@ -197,8 +231,24 @@ class PartRenderer:
             part_frame(part, html) for part, html in zip(parts, rendered, strict=True) if html
         )
 
-    async def close(self) -> None:
-        await self._client.aclose()
+
+async def _request_body() -> Message:
+    """A GET's (empty) body; the app reads no more."""
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class _Answer:
+    """What the app sends back for one part."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.body = bytearray()
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
 
 
 def watching_frame(schedule: PushSchedule) -> str:

@@ -52,6 +52,22 @@ async def current_session(request: Request, runtime: RuntimeDep) -> DashboardSes
     checked: DashboardSession | None = getattr(request.state, "dashboard_session", None)
     if checked is not None:
         return checked
+    session = await verified_session(request, runtime)
+    request.state.actor = session.actor
+    request.state.dashboard_session = session
+    if request.method == "GET" and "hx-request" not in request.headers:
+        # Where the event log stands before the page reads anything: its live stream
+        # starts there, so a change made while the page loads is not missed (live.js).
+        request.state.events_before = await timeline.start_of_new_events(
+            runtime.uow(read_only=True, urgent=True)
+        )
+    return session
+
+
+async def verified_session(request: Request, runtime: RuntimeDep) -> DashboardSession:
+    """The session of this request's cookie as the database has it now (never the one
+    the request already checked): a long stream asks again whether it is still signed
+    in; ``SignInRequired`` once it is not."""
     secret = request.cookies.get(COOKIE)
     if not secret or len(secret) > 200:
         raise SignInRequired("Sign in with an API token to see the dashboard")
@@ -65,14 +81,6 @@ async def current_session(request: Request, runtime: RuntimeDep) -> DashboardSes
         )
     except AuthenticationFailed as error:
         raise SignInRequired(str(error)) from error
-    request.state.actor = session.actor
-    request.state.dashboard_session = session
-    if request.method == "GET" and "hx-request" not in request.headers:
-        # Where the event log stands before the page reads anything: its live stream
-        # starts there, so a change made while the page loads is not missed (live.js).
-        request.state.events_before = await timeline.start_of_new_events(
-            runtime.uow(read_only=True, urgent=True)
-        )
     return session
 
 

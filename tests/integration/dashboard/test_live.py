@@ -9,13 +9,14 @@ import json
 import pytest
 from starlette.requests import Request
 
-from orchestrate.auth.models import Role
+from orchestrate.auth import service as auth
+from orchestrate.auth.models import Actor, Role
 from orchestrate.core.events import record_event
 from orchestrate.core.jobs.events import JobCancelled
 from orchestrate.core.runtime import Runtime
 from orchestrate.dashboard.pages import live
 from orchestrate.dashboard.pushed import PartRenderer, PushSchedule, WatchedPart
-from orchestrate.dashboard.session import COOKIE
+from orchestrate.dashboard.session import COOKIE, verified_session
 from tests.conftest import app_on
 from tests.integration.dashboard.conftest import SignIn
 
@@ -89,13 +90,19 @@ def _stream_request(runtime: Runtime, cookie: str) -> Request:
 
 
 AGENTS_TABLE = WatchedPart("4", "agents-table", "/ui/agents", ("job.",))
+ADMIN = Actor(name="test:admin", role=Role.ADMIN, source="127.0.0.1")
+
+
+async def _renderer(runtime: Runtime, cookie: str) -> PartRenderer:
+    request = _stream_request(runtime, cookie)
+    return PartRenderer(request, await verified_session(request, runtime))
 
 
 async def test_a_watched_part_is_pushed_rendered_after_the_event_that_changed_it(
     runtime: Runtime, sign_in: SignIn
 ) -> None:
     browser = await sign_in(Role.VIEWER)
-    renderer = PartRenderer(_stream_request(runtime, browser.http.cookies[COOKIE]))
+    renderer = await _renderer(runtime, browser.http.cookies[COOKIE])
     frames = live._frames(runtime, 0, _signed_in, PushSchedule([AGENTS_TABLE]), renderer)
     assert await anext(frames) == "retry: 1000\n\n"
     assert await anext(frames) == 'event: watching\ndata: ["4"]\n\n'
@@ -123,7 +130,7 @@ async def test_events_in_a_burst_make_one_push_now_and_one_after_the_interval(
     runtime: Runtime, sign_in: SignIn
 ) -> None:
     browser = await sign_in(Role.VIEWER)
-    renderer = PartRenderer(_stream_request(runtime, browser.http.cookies[COOKIE]))
+    renderer = await _renderer(runtime, browser.http.cookies[COOKIE])
     frames = live._frames(runtime, 0, _signed_in, PushSchedule([AGENTS_TABLE]), renderer)
     await anext(frames)
     await anext(frames)
@@ -141,12 +148,28 @@ async def test_events_in_a_burst_make_one_push_now_and_one_after_the_interval(
     assert sum(frame.startswith("event: part") for frame in seen) == 1
 
 
-async def test_a_stream_whose_session_is_gone_pushes_nothing(runtime: Runtime) -> None:
-    renderer = PartRenderer(_stream_request(runtime, "not-a-session"))
-    try:
-        assert await renderer.render(AGENTS_TABLE, 0) is None
-    finally:
-        await renderer.close()
+async def test_a_stream_ends_once_its_token_is_revoked(
+    runtime: Runtime, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream asks the database again (not the session it began with), and its
+    pushes stop with it."""
+    monkeypatch.setattr(live, "SESSION_CHECK_SECONDS", 0.0)
+    browser = await sign_in(Role.VIEWER)
+    request = _stream_request(runtime, browser.http.cookies[COOKIE])
+    session = await verified_session(request, runtime)
+    watch = json.dumps([{"tab": "1", "id": "agents-table", "url": "/ui/agents", "live": "job."}])
+    response = await live.events(request, runtime, session, None, 0, watch)
+    frames = response.body_iterator
+    assert await anext(frames) == "retry: 1000\n\n"
+    assert await anext(frames) == 'event: watching\ndata: ["1"]\n\n'
+    await _commit_event(runtime, "job_1")
+    assert "job_1" in await anext(frames)
+    assert (await anext(frames)).startswith("event: part")
+
+    await auth.revoke_token(runtime.uow(), "test-viewer", ADMIN)
+    await _commit_event(runtime, "job_2")
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(frames), 10)
 
 
 async def test_a_list_the_stream_cannot_push_is_refused_with_what_is_wrong(

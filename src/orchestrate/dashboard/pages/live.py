@@ -32,7 +32,7 @@ from orchestrate.dashboard.pushed import (
     watching_frame,
 )
 from orchestrate.dashboard.routing import page_router
-from orchestrate.dashboard.session import SessionDep, SignInRequired, current_session
+from orchestrate.dashboard.session import SessionDep, SignInRequired, verified_session
 from orchestrate.timeline import service as timeline
 from orchestrate.web.deps import RuntimeDep
 from orchestrate.web.schemas import MAX_SEQUENCE
@@ -60,14 +60,17 @@ async def events(
     if start is None or start < 0 or start > MAX_SEQUENCE:
         start = await timeline.start_of_new_events(runtime.uow(read_only=True, urgent=True))
 
+    renderer = PartRenderer(request, session) if schedule else None
+
     async def still_signed_in() -> bool:
         try:
-            await current_session(request, runtime)
+            fresh = await verified_session(request, runtime)
         except SignInRequired:
             return False
+        if renderer is not None:
+            renderer.session = fresh
         return True
 
-    renderer = PartRenderer(request) if schedule else None
     return open_stream(
         request, session.actor, _frames(runtime, start, still_signed_in, schedule, renderer)
     )
@@ -119,8 +122,6 @@ async def _frames(
         with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
             await next_batch
         await batches.aclose()
-        if renderer is not None:
-            await renderer.close()
 
 
 def _frame(event: Event) -> str:
