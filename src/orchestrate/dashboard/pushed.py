@@ -47,8 +47,11 @@ log = structlog.get_logger(__name__)
 
 PUSH_INTERVAL_SECONDS = 0.25
 """A part is pushed at most this often; events in between make one trailing push."""
-MAX_WATCHED = 64
+MAX_WATCHED = 32
 """Parts one stream may watch (a tab shows a handful; a browser has some tabs)."""
+MAX_PAGES = 12
+"""Distinct pages one stream may render parts of: each costs a render per push, made
+for a connection that sends nothing more, so the list is kept to what open tabs need."""
 MAX_TOKENS = 16
 MAX_URL = 2000
 
@@ -87,9 +90,10 @@ def parse_watch(raw: str) -> list[WatchedPart]:
         raise WatchError("watch must be a JSON list of parts")
     if len(items) > MAX_WATCHED:
         raise WatchError(f"watch names {len(items)} parts; at most {MAX_WATCHED} are allowed")
-    parts: list[WatchedPart] = []
-    for at, item in enumerate(items):
-        parts.append(_part(item, at))
+    parts = [_part(item, at) for at, item in enumerate(items)]
+    pages = len({part.url for part in parts})
+    if pages > MAX_PAGES:
+        raise WatchError(f"watch names parts of {pages} pages; at most {MAX_PAGES} are allowed")
     return parts
 
 

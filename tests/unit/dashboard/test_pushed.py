@@ -9,6 +9,7 @@ import pytest
 
 from orchestrate.core.events import Event
 from orchestrate.dashboard.pushed import (
+    MAX_PAGES,
     MAX_WATCHED,
     PUSH_INTERVAL_SECONDS,
     PushSchedule,
@@ -64,6 +65,15 @@ def test_a_well_formed_list_names_its_parts() -> None:
         (_watch(live=" ".join(["agent."] * 17)), "watch[0].live"),
         (_watch(live="agent.<script>"), "watch[0].live"),
         (json.dumps([json.loads(_watch())[0]] * (MAX_WATCHED + 1)), f"at most {MAX_WATCHED}"),
+        (
+            json.dumps(
+                [
+                    {"tab": "1", "id": "t", "url": f"/ui/agents?page={n}", "live": "agent."}
+                    for n in range(MAX_PAGES + 1)
+                ]
+            ),
+            f"parts of {MAX_PAGES + 1} pages",
+        ),
     ],
 )
 def test_anything_else_is_refused_saying_what_is_wrong(raw: str, says: str) -> None:

@@ -17,7 +17,8 @@
 // is told it is "behind" and fetches its live parts once.
 
 const MAX_WATCH_CHARS = 6000; // the stream's URL stays well under servers' limits
-const MAX_WATCH_PARTS = 64; // as dashboard/pushed.py allows
+const MAX_WATCH_PARTS = 32; // as dashboard/pushed.py allows
+const MAX_WATCH_PAGES = 12; // distinct pages, as dashboard/pushed.py allows
 const REWATCH_DELAY_MS = 300; // a page that navigates says bye, then hello: one reopen
 
 const tabs = new Map(); // port -> { tab: "N", parts: [...] }
@@ -52,13 +53,16 @@ function watchList() {
   const chosen = [];
   const included = new Set();
   let chars = 2;
+  const pages = new Set();
   if (watchRefused) return { chosen, included };
   for (const tab of tabs.values()) {
     const entries = tab.parts.map((part) => ({ tab: tab.tab, id: part.id, url: part.url, live: part.live }));
     const size = encodeURIComponent(JSON.stringify(entries)).length;
-    if (!entries.length || chosen.length + entries.length > MAX_WATCH_PARTS || chars + size > MAX_WATCH_CHARS) continue;
+    const morePages = new Set([...pages, ...entries.map((entry) => entry.url)]);
+    if (!entries.length || chosen.length + entries.length > MAX_WATCH_PARTS || morePages.size > MAX_WATCH_PAGES || chars + size > MAX_WATCH_CHARS) continue;
     chosen.push(...entries);
     included.add(tab.tab);
+    for (const url of morePages) pages.add(url);
     chars += size;
   }
   return { chosen, included };
