@@ -20,14 +20,15 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-_PART_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
+PART_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
+"""What a live part's id may be: what a refresh may name, and a stream may push."""
 _TAG_NAME = re.compile(rb"<([A-Za-z][A-Za-z0-9-]*)")
 
 
 def part_asked(request: Request) -> str | None:
     """The id of the part a live refresh swaps (``HX-Target``), if it is a plain id."""
     target = request.headers.get("hx-target", "")
-    return target if _PART_ID.fullmatch(target) else None
+    return target if PART_ID.fullmatch(target) else None
 
 
 def live_part(page: bytes, part_id: str) -> bytes | None:

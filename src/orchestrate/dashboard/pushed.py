@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Message, Scope
 
 from orchestrate.auth.service import DashboardSession
 from orchestrate.core.events import Event
-from orchestrate.dashboard.parts import live_part
+from orchestrate.dashboard.parts import PART_ID, live_part
 from orchestrate.dashboard.session import COOKIE
 from orchestrate.dashboard.shared import SEEN_HEADER
 
@@ -56,7 +56,6 @@ MAX_TOKENS = 16
 MAX_URL = 2000
 
 _TAB = re.compile(r"[0-9]{1,9}")
-_PART_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,99}")
 _TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _PAGE = re.compile(r"/ui/[A-Za-z0-9_./%~:@!$&'()*+,;=?-]*")
 
@@ -103,7 +102,7 @@ def _part(item: object, at: int) -> WatchedPart:
     tab, part_id, url, live = (item.get(key) for key in ("tab", "id", "url", "live"))
     if not isinstance(tab, str) or not _TAB.fullmatch(tab):
         raise WatchError(f"watch[{at}].tab must be a number of up to 9 digits, as a string")
-    if not isinstance(part_id, str) or not _PART_ID.fullmatch(part_id):
+    if not isinstance(part_id, str) or not PART_ID.fullmatch(part_id):
         raise WatchError(f"watch[{at}].id must be an element id (a letter, then A-Z a-z 0-9 _ -)")
     if not isinstance(url, str) or len(url) > MAX_URL or not _is_page(url):
         raise WatchError(f"watch[{at}].url must be a dashboard page (/ui/…), not the stream")
