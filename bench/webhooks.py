@@ -8,8 +8,11 @@ Each delivery is the real ``push`` payload with its own ``X-GitHub-Delivery`` id
 valid ``X-Hub-Signature-256``. Two servers are measured: ``serve --no-worker`` (the
 receiver alone; teams run workers as separate processes) and ``serve`` with its
 worker processing what it stores in the same process, which competes for its CPU;
-for that one the table also gives how long until every delivery was processed.
-Prints a Markdown table to paste into docs/benchmarks.md.
+for that one the table also gives how long until every delivery was processed. A third
+server is the bare ASGI app issue 18 compares against (``_bare_webhook_app.py``: the
+same verification, JSON parse and SQLite insert, nothing else); ``--rounds N`` measures
+the bare app and ``serve --no-worker`` alternately N times and prints the medians and
+their ratio. Prints Markdown tables to paste into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from statistics import median
 
 import httpx
 
@@ -59,6 +63,17 @@ def start_server(home: Path, port: int, *, worker: bool) -> subprocess.Popen[byt
     return subprocess.Popen(
         [sys.executable, "-m", "orchestrate", "serve", "--worker" if worker else "--no-worker"],
         env=env,
+        stdout=log,
+        stderr=log,
+    )
+
+
+def start_bare(home: Path, port: int) -> subprocess.Popen[bytes]:
+    log = (home / "bare.log").open("wb")
+    app = Path(__file__).with_name("_bare_webhook_app.py")
+    database = str(home / "bare.db")
+    return subprocess.Popen(
+        [sys.executable, str(app), "--port", str(port), "--database", database, "--secret", SECRET],
         stdout=log,
         stderr=log,
     )
@@ -143,44 +158,86 @@ def processed_count(home: Path) -> int:
         return int(db.execute(query).fetchone()[0])
 
 
-def measure(args: argparse.Namespace, *, worker: bool) -> str:
-    """One server, warmed up, then loaded; a Markdown table row."""
+def run(args: argparse.Namespace, kind: str) -> tuple[float, list[float], int, str]:
+    """One server (``bare``, ``no-worker`` or ``worker``), warmed up, then loaded: its
+    rate, latencies, deliveries accepted and (with the worker) seconds until processed."""
     home = Path(tempfile.mkdtemp())
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(home, port, worker=worker)
+    if kind == "bare":
+        server = start_bare(home, port)
+    else:
+        server = start_server(home, port, worker=kind == "worker")
     drained = "—"
     try:
         asyncio.run(wait_ready(base))
         asyncio.run(load(base, WARM_UP, args.concurrency))
         started = time.perf_counter()
         rate, latencies, accepted = asyncio.run(load(base, args.deliveries, args.concurrency))
-        if worker:  # how long until the worker has processed everything it was sent
+        if kind == "worker":  # how long until the worker has processed everything it was sent
             while processed_count(home) < WARM_UP + args.deliveries:
                 time.sleep(0.2)
             drained = f"{time.perf_counter() - started:.1f}"
     finally:
         server.terminate()
         server.wait(timeout=60)
-    mode = "`serve` (worker in the process)" if worker else "`serve --no-worker`"
+    return rate, latencies, accepted, drained
+
+
+MODES = {
+    "bare": "bare Starlette app (`_bare_webhook_app.py`)",
+    "no-worker": "`serve --no-worker`",
+    "worker": "`serve` (worker in the process)",
+}
+
+
+def row(args: argparse.Namespace, kind: str) -> str:
+    rate, latencies, accepted, drained = run(args, kind)
     return (
-        f"| {mode} | {rate:,.0f} | {percentile(latencies, 50):.1f} "
+        f"| {MODES[kind]} | {rate:,.0f} | {percentile(latencies, 50):.1f} "
         f"| {percentile(latencies, 99):.1f} | {accepted:,} of {args.deliveries:,} | {drained} |"
     )
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """The bare app and ``serve --no-worker`` in alternating rounds: medians and ratio."""
+    rates: dict[str, list[float]] = {"bare": [], "no-worker": []}
+    p99s: dict[str, list[float]] = {"bare": [], "no-worker": []}
+    for round_ in range(args.rounds):
+        for kind in ("bare", "no-worker") if round_ % 2 == 0 else ("no-worker", "bare"):
+            rate, latencies, _, _ = run(args, kind)
+            rates[kind].append(rate)
+            p99s[kind].append(percentile(latencies, 99))
+            print(f"  round {round_ + 1} {kind}: {rate:,.0f}/s", file=sys.stderr)
+    print("| server | deliveries/s (median) | p99 ms (median) |")
+    print("|---|---:|---:|")
+    for kind in rates:
+        print(f"| {MODES[kind]} | {median(rates[kind]):,.0f} | {median(p99s[kind]):.1f} |")
+    ratio = median(rates["no-worker"]) / median(rates["bare"])
+    print(f"\n`serve --no-worker` / bare: **{ratio:.2f}x** (median of {args.rounds} rounds each)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="Measure the bare app and serve --no-worker alternately this many times each.",
+    )
     args = parser.parse_args()
-    rows = [measure(args, worker=False), measure(args, worker=True)]
     print(f"Machine: {machine()}")
     print(
         f"Date: {time.strftime('%Y-%m-%d')}; {args.deliveries} deliveries, "
         f"{args.concurrency} concurrent connections, SQLite"
     )
     print()
+    if args.rounds:
+        side_by_side(args)
+        return
+    rows = [row(args, kind) for kind in ("bare", "no-worker", "worker")]
     print("| server | deliveries/s | p50 (ms) | p99 (ms) | accepted (202) | processed after (s) |")
     print("|---|---:|---:|---:|---:|---:|")
     print("\n".join(rows))

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
 from orchestrate.auth import service as auth
 from orchestrate.auth.models import Actor, Role
@@ -159,12 +160,13 @@ async def test_a_stream_ends_once_its_token_is_revoked(
     session = await verified_session(request, runtime)
     watch = json.dumps([{"tab": "1", "id": "agents-table", "url": "/ui/agents", "live": "job."}])
     response = await live.events(request, runtime, session, None, 0, watch)
-    frames = response.body_iterator
+    assert isinstance(response, StreamingResponse)
+    frames = aiter(response.body_iterator)
     assert await anext(frames) == "retry: 1000\n\n"
     assert await anext(frames) == 'event: watching\ndata: ["1"]\n\n'
     await _commit_event(runtime, "job_1")
     assert "job_1" in await anext(frames)
-    assert (await anext(frames)).startswith("event: part")
+    assert str(await anext(frames)).startswith("event: part")
 
     await auth.revoke_token(runtime.uow(), "test-viewer", ADMIN)
     await _commit_event(runtime, "job_2")
