@@ -48,20 +48,29 @@ log = structlog.get_logger(__name__)
 PUSH_INTERVAL_SECONDS = 0.25
 """A part is pushed at most this often; events in between make one trailing push."""
 MAX_WATCHED = 32
-"""Parts one stream may watch (a tab shows a handful; a browser has some tabs)."""
+"""Parts one stream pushes at most (a tab shows a handful; a browser has some tabs)."""
 MAX_PAGES = 12
-"""Distinct pages one stream may render parts of: each costs a render per push, made
-for a connection that sends nothing more, so the list is kept to what open tabs need."""
-MAX_TOKENS = 16
+"""Distinct pages one stream renders parts of at most: each costs a render per push,
+made for a connection that sends nothing more, so the list is kept to what open tabs
+need."""
+MAX_ENTRIES = 256
+"""Entries a ``watch`` list may hold at all; a longer one is refused, not read."""
+MAX_TOKENS = 512
+"""Tokens one part may have (an epic's page names each of its stories)."""
 MAX_URL = 2000
+RENDER_TIMEOUT_SECONDS = 5.0
+"""A part's render that takes longer is not pushed (nor waited for)."""
+MAX_PART_BYTES = 4 * 1024 * 1024
+"""A response larger than this is not a part; it is not pushed."""
 
 _TAB = re.compile(r"[0-9]{1,9}")
-_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+_TOKEN = re.compile(r"\S{1,200}")
 _PAGE = re.compile(r"/ui/[A-Za-z0-9_./%~:@!$&'()*+,;=?-]*")
+_NOT_PAGES = ("/ui/static/", "/ui/vendor/")
 
 
 class WatchError(ValueError):
-    """The ``watch`` parameter of a stream is not a list of parts it can push."""
+    """The ``watch`` parameter of a stream is not a list of parts at all."""
 
 
 @dataclass(frozen=True)
@@ -79,39 +88,51 @@ class WatchedPart:
 
 
 def parse_watch(raw: str) -> list[WatchedPart]:
-    """The parts ``raw`` (a JSON list of ``{tab, id, url, live}``) names; ``WatchError``
-    saying what is wrong otherwise."""
+    """The parts of ``raw`` (a JSON list of ``{tab, id, url, live}``) this stream pushes.
+
+    ``WatchError`` when ``raw`` is not such a list at all. A tab with any part the stream
+    cannot push (not a dashboard page, an odd id or token), or beyond the caps (parts,
+    pages), is left out whole: the stream's ``watching`` frame does not name it, so it
+    fetches its own parts, and no part of it goes stale waiting for a push.
+    """
     try:
         items = json.loads(raw)
     except ValueError:
         raise WatchError("watch must be a JSON list of parts") from None
-    if not isinstance(items, list):
-        raise WatchError("watch must be a JSON list of parts")
-    if len(items) > MAX_WATCHED:
-        raise WatchError(f"watch names {len(items)} parts; at most {MAX_WATCHED} are allowed")
-    parts = [_part(item, at) for at, item in enumerate(items)]
-    pages = len({part.url for part in parts})
-    if pages > MAX_PAGES:
-        raise WatchError(f"watch names parts of {pages} pages; at most {MAX_PAGES} are allowed")
+    if not isinstance(items, list) or len(items) > MAX_ENTRIES:
+        raise WatchError(f"watch must be a JSON list of at most {MAX_ENTRIES} parts")
+    by_tab: dict[str, list[WatchedPart | None]] = {}
+    for at, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise WatchError(f"watch[{at}] must be an object with tab, id, url and live")
+        tab = item.get("tab")
+        if not isinstance(tab, str) or not _TAB.fullmatch(tab):
+            raise WatchError(f"watch[{at}].tab must be a number of up to 9 digits, as a string")
+        by_tab.setdefault(tab, []).append(_part(tab, item))
+    parts: list[WatchedPart] = []
+    pages: set[str] = set()
+    for tab_parts in by_tab.values():
+        if None in tab_parts:
+            continue
+        whole = [part for part in tab_parts if part is not None]
+        more_pages = pages | {part.url for part in whole}
+        if len(parts) + len(whole) > MAX_WATCHED or len(more_pages) > MAX_PAGES:
+            continue
+        parts += whole
+        pages = more_pages
     return parts
 
 
-def _part(item: object, at: int) -> WatchedPart:
-    if not isinstance(item, dict):
-        raise WatchError(f"watch[{at}] must be an object with tab, id, url and live")
-    tab, part_id, url, live = (item.get(key) for key in ("tab", "id", "url", "live"))
-    if not isinstance(tab, str) or not _TAB.fullmatch(tab):
-        raise WatchError(f"watch[{at}].tab must be a number of up to 9 digits, as a string")
+def _part(tab: str, item: dict[str, object]) -> WatchedPart | None:
+    """The part ``item`` names, or None when the stream cannot push it."""
+    part_id, url, live = (item.get(key) for key in ("id", "url", "live"))
     if not isinstance(part_id, str) or not PART_ID.fullmatch(part_id):
-        raise WatchError(f"watch[{at}].id must be an element id (a letter, then A-Z a-z 0-9 _ -)")
+        return None
     if not isinstance(url, str) or len(url) > MAX_URL or not _is_page(url):
-        raise WatchError(f"watch[{at}].url must be a dashboard page (/ui/…), not the stream")
+        return None
     tokens = live.split() if isinstance(live, str) else None
     if not tokens or len(tokens) > MAX_TOKENS or not all(_TOKEN.fullmatch(t) for t in tokens):
-        raise WatchError(
-            f"watch[{at}].live must be 1 to {MAX_TOKENS} event types or subjects, "
-            "separated by spaces"
-        )
+        return None
     return WatchedPart(tab, part_id, url, tuple(tokens))
 
 
@@ -122,6 +143,7 @@ def _is_page(url: str) -> bool:
     return (
         _PAGE.fullmatch(url) is not None
         and not any(bad in path for bad in ("..", "//", "%"))
+        and not path.startswith(_NOT_PAGES)
         and path.rstrip("/") != "/ui/events"
     )
 
@@ -136,6 +158,11 @@ class PushSchedule:
 
     def __bool__(self) -> bool:
         return bool(self._parts)
+
+    def mark_all(self) -> None:
+        """Every part is due: a stream resumed where another ended, whose pushes still
+        owed died with it."""
+        self._pending.update(self._parts)
 
     def tabs(self) -> list[str]:
         """The tabs pushed for, in the order they were named."""
@@ -178,34 +205,36 @@ class PartRenderer:
     last verified in its state, as a page request holds it once signed in: the stream
     checks its session again every few seconds and ends when it is gone, so its parts are
     not each looked up again. The session cookie is passed too, and nothing else of the
-    browser's.
+    browser's. Only an HTML answer is a part: anything else (a file, a stream, a page
+    too large or too slow) is cut off and not pushed.
     """
 
     def __init__(self, request: Request, session: DashboardSession) -> None:
         self.session = session
         self._app: ASGIApp = request.app
-        self._scheme = request.url.scheme
-        self._server = (request.url.hostname or "localhost", request.url.port or 80)
-        self._client = (request.client.host, request.client.port) if request.client else None
-        host = request.headers.get("host", "")
+        outer = request.scope
+        self._scope_base: dict[str, object] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": outer.get("scheme", "http"),
+            "server": outer.get("server"),
+            "client": outer.get("client"),
+            "root_path": outer.get("root_path", ""),
+        }
         self._headers = [
-            (b"host", host.encode("latin-1")),
+            (b"host", request.headers.get("host", "").encode("latin-1")),
             (b"cookie", f"{COOKIE}={request.cookies.get(COOKIE, '')}".encode("latin-1")),
             (b"hx-request", b"true"),
         ]
 
     async def render(self, part: WatchedPart, seen: int) -> str | None:
-        """The part as the page renders it now, or None (signed out, gone, failed)."""
+        """The part as the page renders it now, or None (signed out, gone, failed, not
+        a page)."""
         path, _, query = part.url.partition("?")
         scope: Scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": self._scheme,
-            "server": self._server,
-            "client": self._client,
-            "root_path": "",
+            **self._scope_base,
             "path": path,
             "raw_path": path.encode(),
             "query_string": query.encode(),
@@ -218,7 +247,11 @@ class PartRenderer:
         }
         answer = _Answer()
         try:
-            await self._app(scope, _request_body, answer.send)
+            await asyncio.wait_for(
+                self._app(scope, answer.receive, answer.send), RENDER_TIMEOUT_SECONDS
+            )
+        except (_NotAPart, TimeoutError):
+            return None
         except Exception:  # not pushed; the page's refresh would have failed alike
             log.exception("dashboard.part_push_failed", url=part.url, part=part.part_id)
             return None
@@ -235,23 +268,46 @@ class PartRenderer:
         )
 
 
-async def _request_body() -> Message:
-    """A GET's (empty) body; the app reads no more."""
-    return {"type": "http.request", "body": b"", "more_body": False}
+class _NotAPart(BaseException):
+    """The answer is not an HTML page of a bounded size; stop reading it.
+
+    A ``BaseException``, as cancellation is: it must unwind the app's call from our
+    ``send`` without any of the app's error handlers taking it for the page's own
+    failure (they handle ``Exception``, and would log it or try to answer again).
+    """
 
 
 class _Answer:
-    """What the app sends back for one part."""
+    """The client side of one in-process request: an empty body, then (only once the
+    answer is complete or abandoned) a disconnect; what the app sends back."""
 
     def __init__(self) -> None:
         self.status = 0
         self.body = bytearray()
+        self._body_sent = False
+        self._done = asyncio.Event()
+
+    async def receive(self) -> Message:
+        if not self._body_sent:
+            self._body_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self._done.wait()  # a streaming answer waits here; the timeout ends it
+        return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
+            headers = dict(message.get("headers", []))
+            if self.status == 200 and not headers.get(b"content-type", b"").startswith(
+                b"text/html"
+            ):
+                raise _NotAPart
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
+            if len(self.body) > MAX_PART_BYTES:
+                raise _NotAPart
+            if not message.get("more_body", False):
+                self._done.set()
 
 
 def watching_frame(schedule: PushSchedule) -> str:

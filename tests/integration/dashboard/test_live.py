@@ -164,6 +164,9 @@ async def test_a_stream_ends_once_its_token_is_revoked(
     frames = aiter(response.body_iterator)
     assert await anext(frames) == "retry: 1000\n\n"
     assert await anext(frames) == 'event: watching\ndata: ["1"]\n\n'
+    # Resumed after an event id: every part is pushed once, for what a stream before
+    # this one may have owed it.
+    assert str(await anext(frames)).startswith("event: part")
     await _commit_event(runtime, "job_1")
     assert "job_1" in await anext(frames)
     assert str(await anext(frames)).startswith("event: part")
@@ -174,14 +177,28 @@ async def test_a_stream_ends_once_its_token_is_revoked(
         await asyncio.wait_for(anext(frames), 10)
 
 
-async def test_a_list_the_stream_cannot_push_is_refused_with_what_is_wrong(
+async def test_a_list_that_is_not_one_is_refused_and_unpushable_tabs_are_not_watched(
     sign_in: SignIn,
 ) -> None:
     browser = await sign_in(Role.VIEWER)
-    watch = json.dumps([{"tab": "1", "id": "t", "url": "/ui/events", "live": "agent."}])
-    refused = await browser.http.get("/ui/events", params={"watch": watch})
-    assert refused.status_code == 400
-    assert "not the stream" in refused.text
     garbled = await browser.http.get("/ui/events", params={"watch": "[{"})
     assert garbled.status_code == 400
     assert "JSON list" in garbled.text
+    not_objects = await browser.http.get("/ui/events", params={"watch": "[1]"})
+    assert not_objects.status_code == 400
+    assert "watch[0] must be an object" in not_objects.text
+
+
+async def test_only_an_html_page_is_pushed(runtime: Runtime, sign_in: SignIn) -> None:
+    """Whatever the list names, a file or a stream is cut off at its first bytes."""
+    browser = await sign_in(Role.VIEWER)
+    renderer = await _renderer(runtime, browser.http.cookies[COOKIE])
+    static = WatchedPart("1", "x", "/ui/static/live.js", ("a.",))
+    stream = WatchedPart("1", "x", "/ui/events?after=0", ("a.",))
+    missing = WatchedPart("1", "x", "/ui/agents/agt_missing", ("a.",))
+    started = asyncio.get_running_loop().time()
+    assert await renderer.render(static, 0) is None
+    assert await renderer.render(stream, 0) is None
+    assert await renderer.render(missing, 0) is None  # a 404 page is not a part
+    assert asyncio.get_running_loop().time() - started < 2  # none waited for a timeout
+    assert await renderer.render(AGENTS_TABLE, 0) is not None

@@ -9,7 +9,9 @@ import pytest
 
 from orchestrate.core.events import Event
 from orchestrate.dashboard.pushed import (
+    MAX_ENTRIES,
     MAX_PAGES,
+    MAX_TOKENS,
     MAX_WATCHED,
     PUSH_INTERVAL_SECONDS,
     PushSchedule,
@@ -48,37 +50,69 @@ def test_a_well_formed_list_names_its_parts() -> None:
     [
         ("not json", "JSON list"),
         ('{"tab": "1"}', "JSON list"),
+        (json.dumps([json.loads(_watch())[0]] * (MAX_ENTRIES + 1)), f"at most {MAX_ENTRIES}"),
         ("[1]", "watch[0] must be an object"),
         (_watch(tab=1), "watch[0].tab"),
         (_watch(tab="1x"), "watch[0].tab"),
-        (_watch(id="1table"), "watch[0].id"),
-        (_watch(id='x" onmouseover="y'), "watch[0].id"),
-        (_watch(url="/api/tokens"), "watch[0].url"),  # not a dashboard page
-        (_watch(url="https://elsewhere.test/ui/agents"), "watch[0].url"),
-        (_watch(url="/ui//elsewhere.test/x"), "watch[0].url"),
-        (_watch(url="/ui/../api/tokens"), "watch[0].url"),
-        (_watch(url="/ui/%2e%2e/api/tokens"), "watch[0].url"),
-        (_watch(url="/ui/events?after=1"), "watch[0].url"),  # the stream itself
-        (_watch(url="/ui/events/"), "watch[0].url"),
-        (_watch(url="/ui/" + "a" * 2000), "watch[0].url"),
-        (_watch(live=""), "watch[0].live"),
-        (_watch(live=" ".join(["agent."] * 17)), "watch[0].live"),
-        (_watch(live="agent.<script>"), "watch[0].live"),
-        (json.dumps([json.loads(_watch())[0]] * (MAX_WATCHED + 1)), f"at most {MAX_WATCHED}"),
-        (
-            json.dumps(
-                [
-                    {"tab": "1", "id": "t", "url": f"/ui/agents?page={n}", "live": "agent."}
-                    for n in range(MAX_PAGES + 1)
-                ]
-            ),
-            f"parts of {MAX_PAGES + 1} pages",
-        ),
     ],
 )
-def test_anything_else_is_refused_saying_what_is_wrong(raw: str, says: str) -> None:
+def test_what_is_not_a_list_of_parts_at_all_is_refused_saying_why(raw: str, says: str) -> None:
     with pytest.raises(WatchError, match=says.replace(".", r"\.").replace("[", r"\[")):
         parse_watch(raw)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"id": "1table"},
+        {"id": 'x" onmouseover="y'},
+        {"url": "/api/tokens"},  # not a dashboard page
+        {"url": "https://elsewhere.test/ui/agents"},
+        {"url": "/ui//elsewhere.test/x"},
+        {"url": "/ui/../api/tokens"},
+        {"url": "/ui/%2e%2e/api/tokens"},
+        {"url": "/ui/events?after=1"},  # the stream itself
+        {"url": "/ui/events/"},
+        {"url": "/ui/static/live.js"},  # files, not pages
+        {"url": "/ui/vendor/htmx-2.0.11.min.js"},
+        {"url": "/ui/" + "a" * 2000},
+        {"live": ""},
+        {"live": " ".join(["agent."] * (MAX_TOKENS + 1))},
+    ],
+)
+def test_a_tab_with_a_part_the_stream_cannot_push_is_left_to_fetch(entry: dict[str, str]) -> None:
+    pushable = {"tab": "2", "id": "runs-table", "url": "/ui/runs", "live": "run."}
+    both_of_tab_1 = [json.loads(_watch())[0], json.loads(_watch(**entry))[0]]
+    parts = parse_watch(json.dumps([*both_of_tab_1, pushable]))
+    assert [part.tab for part in parts] == ["2"]  # tab 1 whole is left out, not half
+    assert PushSchedule(parts).tabs() == ["2"]
+
+
+def test_real_pages_tokens_are_taken() -> None:
+    """A pull request's subject (owner/name#12) and an epic's hundreds of story ids."""
+    stories = " ".join(f"story_{n:04d}" for n in range(200))
+    raw = json.dumps(
+        [
+            {"tab": "1", "id": "pr-main", "url": "/ui/pull-requests/o/n/12", "live": "o/n#12 pr."},
+            {"tab": "2", "id": "epic-main", "url": "/ui/epics/epic_1", "live": stories},
+        ]
+    )
+    assert [part.tab for part in parse_watch(raw)] == ["1", "2"]
+
+
+def test_tabs_beyond_the_caps_are_left_to_fetch() -> None:
+    many_parts = [
+        {"tab": str(n // 4), "id": f"p{n}", "url": "/ui/agents", "live": "agent."}
+        for n in range(MAX_WATCHED + 4)
+    ]
+    parts = parse_watch(json.dumps(many_parts))
+    assert len(parts) == MAX_WATCHED
+    assert {part.tab for part in parts} == {str(tab) for tab in range(MAX_WATCHED // 4)}
+    many_pages = [
+        {"tab": str(n), "id": "t", "url": f"/ui/agents?page={n}", "live": "agent."}
+        for n in range(MAX_PAGES + 3)
+    ]
+    assert len(parse_watch(json.dumps(many_pages))) == MAX_PAGES
 
 
 def test_a_part_matches_an_event_by_type_prefix_or_subject() -> None:
@@ -106,6 +140,9 @@ def test_a_part_is_pushed_at_once_then_at_most_once_per_interval() -> None:
     assert schedule.due(100.1) == [runs]
     assert schedule.due(100.0 + PUSH_INTERVAL_SECONDS) == [agents]
     assert schedule.wait(100.5) is None
+
+    schedule.mark_all()  # a resumed stream owes every part a push
+    assert sorted(part.part_id for part in schedule.due(101.0)) == ["agents-table", "runs-table"]
 
 
 def test_the_frames_name_the_tabs_and_carry_the_part_without_an_event_id() -> None:

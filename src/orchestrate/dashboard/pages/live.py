@@ -12,7 +12,6 @@ the open pages that an event changed, rendered, as ``part`` frames.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -59,6 +58,10 @@ async def events(
     start = last_event_id if last_event_id is not None else after
     if start is None or start < 0 or start > MAX_SEQUENCE:
         start = await timeline.start_of_new_events(runtime.uow(read_only=True, urgent=True))
+    elif schedule:
+        # Resumed where another stream (or this one, before a drop) ended: what that
+        # stream still owed its parts died with it, so every part is pushed once now.
+        schedule.mark_all()
 
     renderer = PartRenderer(request, session) if schedule else None
 
@@ -119,8 +122,9 @@ async def _frames(
                     yield pushed
     finally:
         next_batch.cancel()
-        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-            await next_batch
+        await asyncio.wait({next_batch})  # let it finish before the generator is closed
+        if not next_batch.cancelled():
+            next_batch.exception()  # retrieved: its end (or failure) is the stream's end
         await batches.aclose()
 
 

@@ -145,6 +145,14 @@ self.onconnect = (e) => {
       return;
     }
     if (message.data && message.data.kind === "hello") hello(port, message.data);
+    if (message.data && message.data.kind === "parts") {
+      // A swap changed what the tab shows (other subjects): the stream is told again.
+      const tab = tabs.get(port);
+      if (tab && Array.isArray(message.data.parts)) {
+        tab.parts = message.data.parts;
+        tabsChanged();
+      }
+    }
   };
   port.start();
   port.postMessage({ kind: "state", state });

@@ -38,7 +38,12 @@ function watchedParts() {
   return watched;
 }
 
+// Swaps so far per part id: a fetch that began before a newer version was swapped in
+// (pushed meanwhile) does not put its older one back.
+const generations = new Map();
+
 function swap(id, html) {
+  generations.set(id, (generations.get(id) || 0) + 1);
   const current = document.getElementById(id);
   if (!current) return;
   const template = document.createElement("template");
@@ -68,6 +73,7 @@ function swap(id, html) {
     }
   }
   swapped.dispatchEvent(new CustomEvent("live:swapped", { bubbles: true }));
+  partsChanged();
 }
 
 // Fetches are throttled per part id: at most one per MIN_INTERVAL_MS and one in flight;
@@ -94,6 +100,7 @@ async function fetchPart(id, state) {
   const current = document.getElementById(id);
   if (!current || !current.dataset.liveUrl) return;
   state.busy = true;
+  const generation = generations.get(id) || 0;
   try {
     const headers = { "HX-Request": "true", "HX-Target": id };
     const seen = document.body.dataset.lastEventId;
@@ -104,7 +111,8 @@ async function fetchPart(id, state) {
       window.location.assign(signIn);
       return;
     }
-    if (response.ok) swap(id, await response.text());
+    const html = response.ok ? await response.text() : null;
+    if (html !== null && (generations.get(id) || 0) === generation) swap(id, html);
   } catch {
     // The next event fetches again; the status line shows a lost stream.
   } finally {
@@ -143,10 +151,24 @@ function refreshAll() {
   }
 }
 
+// What the stream was last told this tab shows; a swap that changes it (a part whose new
+// version names other subjects) tells it again.
+let announced = "";
+let announce = () => {};
+
+function partsChanged() {
+  const parts = JSON.stringify(watchedParts());
+  if (parts !== announced) {
+    announced = parts;
+    announce(JSON.parse(parts));
+  }
+}
+
 function connect() {
   if (!document.querySelector("[data-live]")) return;
   const before = document.body.dataset.eventsBefore || "";
   const watched = watchedParts();
+  announced = JSON.stringify(watched);
   // One stream for all tabs (live-worker.js) where the browser has shared workers; a
   // stream per tab elsewhere.
   if (typeof SharedWorker === "function") {
@@ -161,20 +183,36 @@ function connect() {
     };
     worker.port.start();
     worker.port.postMessage({ kind: "hello", before, parts: watched });
+    announce = (parts) => worker.port.postMessage({ kind: "parts", parts });
     window.addEventListener("pagehide", () => worker.port.postMessage("bye"));
     return;
   }
+  ownStream(before, watched);
+  announce = (parts) => ownStream(document.body.dataset.lastEventId || before, parts);
+}
+
+// This tab's own stream, where there are no shared workers; reopened (after the last
+// event it got) when its parts change, and without the list if the server refused it.
+let own = null;
+
+function ownStream(after, watched) {
+  if (own !== null) own.close();
   const url = new URL("/ui/events", window.location.href);
-  if (before) url.searchParams.set("after", before);
+  if (after) url.searchParams.set("after", after);
   if (watched.length) url.searchParams.set("watch", JSON.stringify(watched.map((part) => ({ ...part, tab: "0" }))));
   const source = new EventSource(url.toString());
-  source.onopen = () => {
-    setPushed(false); // until the stream says it pushes for this tab ("watching")
-    showState("open");
-  };
+  own = source;
+  setPushed(false); // until the stream says it pushes for this tab ("watching")
+  source.onopen = () => showState("open");
   source.onerror = () => {
+    if (own !== source) return;
     setPushed(false); // a reconnect says again whether it pushes
     showState("connecting");
+    if (source.readyState === EventSource.CLOSED) {
+      setTimeout(() => {
+        if (own === source) ownStream(document.body.dataset.lastEventId || after, []);
+      }, 5000);
+    }
   };
   source.addEventListener("watching", (message) => {
     try {
