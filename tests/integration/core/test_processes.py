@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,10 @@ def test_cancelled_while_starting_leaves_no_process_behind(tmp_path: Path) -> No
 
     asyncio.run(check(tmp_path))
     if marker.exists():  # it had started: it must be gone
+        # bash creates the file before it writes the pid: give the write a moment
+        deadline = time.monotonic() + 2
+        while not marker.read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.01)
         pid = int(marker.read_text())
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
